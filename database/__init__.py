@@ -1,0 +1,1 @@
+"""Schema, triggers and migrations."""

@@ -1,0 +1,78 @@
+"""Create or upgrade a database to the current schema.
+
+`apply_schema(engine)` is idempotent: it creates missing tables and indexes, (re)creates the
+rule triggers, seeds the reference rows every database needs (the November 2025 lock), and
+records the schema version. Later schema changes append a step to MIGRATIONS; a database
+records the last step it ran in schema_info.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from database import schema as s
+from database.triggers import statements_for
+from services.periods import month_bounds
+
+# The month the original system locked to protect historical data (seed 002).
+DEFAULT_LOCKED_MONTHS = (("2025-11", "November 2025 is locked to protect historical data"),)
+
+
+def _baseline(conn: Connection) -> None:
+    s.metadata.create_all(conn, checkfirst=True)
+
+
+# Ordered (version, step). Version 1 is the baseline schema.
+MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
+    (1, _baseline),
+]
+
+
+def current_version(conn: Connection) -> int:
+    if not sa.inspect(conn).has_table("schema_info"):
+        return 0
+    row = conn.execute(sa.select(s.schema_info.c.value).where(s.schema_info.c.key == "version")).first()
+    return int(row[0]) if row else 0
+
+
+def _set_version(conn: Connection, version: int) -> None:
+    updated = conn.execute(
+        s.schema_info.update().where(s.schema_info.c.key == "version").values(value=str(version))
+    ).rowcount
+    if not updated:
+        conn.execute(s.schema_info.insert().values(key="version", value=str(version)))
+
+
+def apply_schema(engine: Engine) -> int:
+    """Bring the database up to date; return the schema version."""
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            # Two processes starting on an empty database must not both create tables.
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(7460001)"))
+        version = current_version(conn)
+        for step_version, step in MIGRATIONS:
+            if step_version > version:
+                step(conn)
+                version = step_version
+        s.metadata.create_all(conn, checkfirst=True)
+        for stmt in statements_for(conn.dialect.name):
+            conn.execute(sa.text(stmt))
+        _seed_locks(conn)
+        _set_version(conn, version)
+    return version
+
+
+def _seed_locks(conn: Connection) -> None:
+    for month, reason in DEFAULT_LOCKED_MONTHS:
+        exists = conn.execute(sa.select(s.period_locks.c.id).where(s.period_locks.c.month == month)).first()
+        if not exists:
+            count = conn.execute(
+                sa.select(sa.func.count()).select_from(s.bills).where(
+                    s.bills.c.billing_period_end.between(*month_bounds(month))
+                )
+            ).scalar_one()
+            conn.execute(s.period_locks.insert().values(
+                month=month, reason=reason, locked_by="system", bill_count_at_lock=count,
+            ))

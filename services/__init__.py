@@ -1,0 +1,1 @@
+"""Meterline services: pure business rules, the storage facade and integrations."""

@@ -1,0 +1,416 @@
+"""DatabaseService: the one facade the UI, the API, the scheduler and ops scripts call.
+
+It validates input, applies the pure rules (pricing, tariff, period locks, reading checks,
+arrears), checks the actor's permission, and hands each unit of work to the storage backend
+selected by configuration. Its small public API is documented in README ("Using the services
+from Python").
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Callable
+
+from services import clock
+from services.errors import ConflictError, NotFoundError, ValidationError
+from services.models import (
+    Bill, BillFilter, BillRunSummary, DashboardFigures, Flat, MeterChoice, MonthlyPoint, NewBill, NewReading, Page,
+    Payment, PaymentResult, Reading, ReadingFilter,
+)
+from services.money import parse_decimal
+from services.periods import BillingPeriod, check_bill_not_locked, check_range_not_locked, month_key
+from services.pricing_service import Pricing, PricingService
+from services.reading_checks import Flag, HistoryPoint, check_reading
+from services.readings_rules import assess_reading, check_meter, parse_reading_date
+from services.roles import SYSTEM, Actor, Permission, require
+from services.storage.base import Storage
+from services.tariff_rules import BillBreakdown, FlatRateTariff, TariffRules
+
+PAYMENT_METHODS = ("cash", "upi", "bank_transfer", "cheque", "card", "stripe")
+RUN_BATCH_SIZE = 5000
+
+
+@dataclass(frozen=True)
+class ReadingOutcome:
+    reading: Reading
+    created: bool  # False: the same reading was already stored (double tap); nothing new was written
+    previous_value: Decimal | None
+    previous_date: dt.date | None
+    flags: tuple[Flag, ...]
+
+
+@dataclass(frozen=True)
+class BillQuote:
+    flat: Flat
+    pricing: Pricing
+    breakdown: BillBreakdown
+    outstanding: Decimal  # what the flat owes on open bills now
+    carry_forward_bill_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class BillDetail:
+    bill: Bill
+    payments: list[Payment]
+    flat_reading: Reading | None
+    motor_reading: Reading | None
+    recomputed_total: Decimal
+
+    @property
+    def arithmetic_ok(self) -> bool:
+        return self.recomputed_total == self.bill.total_amount
+
+
+def parse_date(value, field: str) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str) and value.strip():
+        try:
+            return dt.date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    raise ValidationError(field, f"'{value}' is not a date." if value else "is required.", "Use YYYY-MM-DD, e.g. 2026-11-30.")
+
+
+class DatabaseService:
+    def __init__(self, storage: Storage, pricing: PricingService | None = None, *,
+                 today: Callable[[], dt.date] = clock.today):
+        self.storage = storage
+        self.pricing = pricing or PricingService()
+        self.today = today
+
+    @classmethod
+    def from_url(cls, url: str, pricing: PricingService | None = None, **kwargs) -> "DatabaseService":
+        """Open (and create, if empty) an SQLite or PostgreSQL database by SQLAlchemy URL."""
+        from services.storage.sql_backend import SqlStorage
+
+        return cls(SqlStorage(url), pricing, **kwargs)
+
+    @property
+    def backend_name(self) -> str:
+        return self.storage.backend_name
+
+    # ---- reference ---------------------------------------------------------------------
+    def list_active_meters(self, search: str | None = None, offset: int = 0, limit: int = 50) -> Page[MeterChoice]:
+        return self.storage.list_meter_choices(search, offset, limit)
+
+    def get_flat(self, flat: int | str) -> Flat:
+        found = self.storage.get_flat(flat_id=flat) if isinstance(flat, int) else self.storage.get_flat(code=flat)
+        if found is None:
+            raise ValidationError("flat", f"unknown flat {flat}.", "Use a flat code like B17-FF from the master data.")
+        return found
+
+    # ---- readings ----------------------------------------------------------------------
+    def insert_meter_reading(self, *, reading_value, reading_date=None, meter_id: int | None = None,
+                             meter_number: str | None = None, motor_reading_value=None, motor_share=None,
+                             photo_ref: str | None = None, photo_url: str | None = None, source: str = "ui",
+                             actor: Actor | None = None, ai_opinion: dict | None = None) -> ReadingOutcome:
+        """Validate and store a reading; consumption = this - previous reading of the meter (by date).
+        The same (meter, date, value) sent twice returns the first row and stores nothing new."""
+        actor = require(actor, Permission.SUBMIT_READING)
+        ref = meter_id if meter_id is not None else meter_number
+        meter = (self.storage.get_meter(meter_id=meter_id) if meter_id is not None
+                 else self.storage.get_meter(meter_number=meter_number) if meter_number else None)
+        check_meter(meter, ref)
+        date = parse_reading_date(reading_date if reading_date is not None else self.today(), today=self.today())
+        value = parse_decimal(reading_value, "reading_value", unit="kWh")
+        existing = self.storage.find_reading(meter.id, date, value)
+        if existing is not None:
+            return ReadingOutcome(existing, False, None, None, tuple(Flag(**f_) for f_ in (existing.flags or [])))
+        previous, following = self.storage.reading_neighbours(meter.id, date)
+        a = assess_reading(value, date, today=self.today(), meter=meter, previous=previous, following=following)
+        motor_value = parse_decimal(motor_reading_value, "motor_reading_value", unit="kWh") \
+            if motor_reading_value not in (None, "") else None
+        share = parse_decimal(motor_share, "motor_share", maximum=Decimal("100000"), unit="kWh") \
+            if motor_share not in (None, "") else None
+        flags = check_reading(a.consumption, a.days_since_previous, self._history_points(meter.id, date))
+        new = NewReading(
+            meter_id=meter.id, reading_value=a.reading_value, reading_date=a.reading_date, consumption=a.consumption,
+            previous_reading_id=a.previous_reading_id, motor_reading_value=motor_value, motor_share=share,
+            photo_ref=photo_ref, photo_url=photo_url, source=source,
+            flags=[f_.as_dict() for f_ in flags] or None, ai_opinion=ai_opinion,
+        )
+        reading, created = self.storage.insert_reading(new, actor)
+        return ReadingOutcome(reading, created, previous.reading_value if previous else None,
+                              previous.reading_date if previous else None, tuple(flags))
+
+    def _history_points(self, meter_id: int, before: dt.date) -> list[HistoryPoint]:
+        hist = self.storage.meter_history(meter_id, before=before, limit=13)
+        points = []
+        for newer, older in zip(hist, hist[1:]):
+            if newer.consumption is not None:
+                points.append(HistoryPoint(newer.consumption, max((newer.reading_date - older.reading_date).days, 1)))
+        return points
+
+    def meter_history(self, meter_id: int, limit: int = 12) -> list[Reading]:
+        return self.storage.meter_history(meter_id, limit=limit)
+
+    def list_pending_readings(self, flt: ReadingFilter | None = None, offset: int = 0, limit: int = 50,
+                              actor: Actor | None = None) -> Page[Reading]:
+        """Pending readings no bill references, filtered and paginated in the database."""
+        require(actor, Permission.REVIEW_READINGS)
+        flt = flt or ReadingFilter()
+        return self.storage.list_readings(_replace(flt, status="pending", unbilled_only=True), offset, limit)
+
+    def list_readings(self, flt: ReadingFilter, offset: int = 0, limit: int = 50, actor: Actor | None = None,
+                      with_total: bool = True) -> Page[Reading]:
+        actor = actor or SYSTEM
+        if not actor.can(Permission.REVIEW_READINGS):
+            require(actor, Permission.VIEW_OWN_SUBMISSIONS)
+            flt = _replace(flt, submitted_by=actor.user_id)  # engineers only ever see their own
+        return self.storage.list_readings(flt, offset, limit, with_total)
+
+    def get_reading(self, reading_id: int) -> Reading:
+        reading = self.storage.get_reading(reading_id)
+        if reading is None:
+            raise NotFoundError(f"Reading {reading_id} does not exist.")
+        return reading
+
+    def approve_reading(self, reading_id: int, actor: Actor | None = None, approved_units=None) -> Reading:
+        actor = require(actor, Permission.REVIEW_READINGS)
+        units = parse_decimal(approved_units, "approved_units", unit="kWh") if approved_units not in (None, "") else None
+        return self.storage.review_reading(reading_id, approve=True, actor=actor, approved_units=units)
+
+    def reject_reading(self, reading_id: int, reason: str, actor: Actor | None = None) -> Reading:
+        actor = require(actor, Permission.REVIEW_READINGS)
+        return self.storage.review_reading(reading_id, approve=False, actor=actor, reason=reason)
+
+    def bulk_approve_unflagged(self, reading_ids: list[int], actor: Actor | None = None) -> int:
+        actor = require(actor, Permission.REVIEW_READINGS)
+        return self.storage.approve_readings(list(reading_ids), actor, unflagged_only=True)
+
+    # ---- pricing and bills -------------------------------------------------------------
+    def quote_bill(self, flat: int | str, flat_units, motor_units=0, previous_outstanding=None) -> BillQuote:
+        """Price a bill without storing it (the admin's preview)."""
+        f = self.get_flat(flat)
+        pricing = self.pricing.pricing_for_flat(f.code, f.flat_type)
+        owed, open_ids = self.storage.open_balance(f.id)
+        if previous_outstanding in (None, ""):
+            prev, carry = owed, open_ids
+        else:
+            prev = parse_decimal(previous_outstanding, "previous_outstanding")
+            # The open bills are absorbed only when the admin carries exactly what they still owe.
+            carry = open_ids if prev == owed and prev > 0 else ()
+        breakdown = TariffRules.breakdown(flat_units, motor_units, pricing.rate_per_unit, pricing.fixed_charge, prev)
+        return BillQuote(f, pricing, breakdown, owed, carry)
+
+    def create_bill(self, flat: int | str, billing_period_start, billing_period_end, due_date, flat_units,
+                    motor_units=0, previous_outstanding=None, *, flat_reading_id: int | None = None,
+                    motor_reading_id: int | None = None, actor: Actor | None = None) -> Bill:
+        """Price and store one bill. A locked month raises PeriodLockedError; a collision on
+        (flat, billing_period_start) stores a separate re-issued bill (reissue_of set)."""
+        actor = require(actor, Permission.CREATE_BILL)
+        period = BillingPeriod(parse_date(billing_period_start, "billing_period_start"),
+                               parse_date(billing_period_end, "billing_period_end"))
+        due = parse_date(due_date, "due_date")
+        if due < period.start:
+            raise ValidationError("due_date", f"{due} is before the period start {period.start}.",
+                                  "Pick a due date after the billing period.")
+        check_bill_not_locked(period.end, self.storage.locked_months())
+        if flat_reading_id is not None:
+            self._check_billable_reading(flat_reading_id, flat)
+        q = self.quote_bill(flat, flat_units, motor_units, previous_outstanding)
+        new = _new_bill(q.flat.id, period, due, q.pricing, q.breakdown, q.carry_forward_bill_ids,
+                        flat_reading_id=flat_reading_id, motor_reading_id=motor_reading_id)
+        return self.storage.insert_bill(new, actor)
+
+    def _check_billable_reading(self, reading_id: int, flat: int | str) -> Reading:
+        reading = self.get_reading(reading_id)
+        if reading.status != "approved":
+            raise ConflictError(f"Reading {reading_id} is {reading.status}; approve it before billing.")
+        f = self.get_flat(flat)
+        if reading.flat_id != f.id:
+            raise ValidationError("flat_reading_id", f"reading {reading_id} is not a reading of flat {f.code}.",
+                                  "Pick a reading of the flat being billed.")
+        return reading
+
+    def bill_reading(self, reading_id: int, billing_period_start, billing_period_end, due_date, *,
+                     flat_units=None, motor_units=None, previous_outstanding=None, actor: Actor | None = None) -> Bill:
+        """Bill an approved reading. Units default to the reading's monthly units (as confirmed by
+        the admin, else its consumption); they are used as given, never subtracted."""
+        reading = self.get_reading(reading_id)
+        if reading.flat_id is None:
+            raise ValidationError("reading", f"reading {reading_id} is of a shared-motor meter.",
+                                  "Bill the flats' readings; the motor share goes on each flat's bill.")
+        units = flat_units if flat_units not in (None, "") else reading.billable_units
+        if units is None:
+            raise ValidationError("flat_units", "this reading has no previous reading to compute consumption from.",
+                                  "Enter the monthly units for the period.")
+        motor = motor_units if motor_units not in (None, "") else (reading.motor_share or 0)
+        return self.create_bill(reading.flat_id, billing_period_start, billing_period_end, due_date, units, motor,
+                                previous_outstanding, flat_reading_id=reading_id,
+                                motor_reading_id=reading.motor_reading_id, actor=actor)
+
+    def generate_bills_for_month(self, billing_period_start, billing_period_end, due_date, *, dry_run: bool = False,
+                                 actor: Actor | None = None, batch_size: int = RUN_BATCH_SIZE,
+                                 progress: Callable[[int, int], None] | None = None) -> BillRunSummary:
+        """Bill every flat with an approved, unbilled reading dated in the period.
+
+        Set-based: candidates are read a batch of flats at a time, priced in memory with the same
+        PricingService/TariffRules as single bills, and each batch is inserted in one unit of work.
+        Flats already billed for the period are skipped and counted, so running again finishes a
+        run that stopped half-way and creates no duplicates. A period touching a locked month is
+        refused whole before anything is written. `progress(flats_done, created)` is called per batch.
+        """
+        actor = require(actor, Permission.RUN_BILLING)
+        period = BillingPeriod(parse_date(billing_period_start, "billing_period_start"),
+                               parse_date(billing_period_end, "billing_period_end"))
+        due = parse_date(due_date, "due_date")
+        if due < period.start:
+            raise ValidationError("due_date", f"{due} is before the period start {period.start}.",
+                                  "Pick a due date after the billing period.")
+        from services.errors import PeriodLockedError
+
+        skipped = self.storage.count_run_skips(period.start, period.end)
+        try:
+            check_range_not_locked(period.start, period.end, self.storage.locked_months())
+        except PeriodLockedError as exc:
+            refused = sum(len(batch) for batch in self._candidate_batches(period, batch_size))
+            if not dry_run:
+                run_id = self.storage.start_bill_run(period.start, period.end, due, actor)
+                self.storage.finish_bill_run(run_id, status="refused", created=0, skipped=skipped, refused=refused,
+                                             total_amount=Decimal("0"), error=str(exc))
+            else:
+                run_id = None
+            return BillRunSummary(period.start, period.end, due, dry_run, 0, skipped, refused, 0, Decimal("0.00"),
+                                  run_id, "refused", str(exc))
+        run_id = None if dry_run else self.storage.start_bill_run(period.start, period.end, due, actor)
+        created = missing = 0
+        total = Decimal("0.00")
+        done = 0
+        try:
+            for batch in self._candidate_batches(period, batch_size):
+                priced = []
+                for c in batch:
+                    if c.units is None:
+                        missing += 1
+                        continue
+                    pricing = self.pricing.pricing_for_flat(c.flat_code, c.flat_type)
+                    bd = FlatRateTariff().compute(flat_units=c.units, motor_units=c.motor_share or 0,
+                                                  rate_per_unit=pricing.rate_per_unit,
+                                                  fixed_charge=pricing.fixed_charge, previous_outstanding=c.outstanding)
+                    priced.append(_new_bill(c.flat_id, period, due, pricing, bd, c.open_bill_ids,
+                                            flat_reading_id=c.reading_id, motor_reading_id=c.motor_reading_id,
+                                            bill_run_id=run_id))
+                if dry_run:
+                    created += len(priced)
+                    total += sum((p.total_amount for p in priced), Decimal("0.00"))
+                else:
+                    n, late_skips, amount = self.storage.insert_bill_batch(priced, actor)
+                    created += n
+                    skipped += late_skips
+                    total += amount
+                done += len(batch)
+                if progress:
+                    progress(done, created)
+        except Exception as exc:
+            if run_id is not None:
+                self.storage.finish_bill_run(run_id, status="failed", created=created, skipped=skipped, refused=0,
+                                             total_amount=total, error=f"{exc.__class__.__name__}: {exc}")
+            raise
+        if run_id is not None:
+            self.storage.finish_bill_run(run_id, status="completed", created=created, skipped=skipped, refused=0,
+                                         total_amount=total)
+        verb = "would create" if dry_run else "created"
+        msg = (f"{verb} {created} bill(s) totalling {total}; {skipped} flat(s) already billed for the period"
+               + (f"; {missing} approved reading(s) have no units (a meter's first reading)" if missing else "") + ".")
+        return BillRunSummary(period.start, period.end, due, dry_run, created, skipped, 0, missing, total, run_id,
+                              "completed", msg)
+
+    def _candidate_batches(self, period: BillingPeriod, batch_size: int):
+        after = 0
+        while True:
+            batch, upper = self.storage.bill_run_candidates(period.start, period.end, after_flat_id=after,
+                                                            limit=batch_size)
+            if upper is None:
+                return
+            if batch:
+                yield batch
+            after = upper
+
+    def get_bill(self, bill_id: int) -> Bill:
+        bill = self.storage.get_bill(bill_id)
+        if bill is None:
+            raise NotFoundError(f"Bill {bill_id} does not exist.")
+        return bill
+
+    def bill_detail(self, bill_id: int) -> BillDetail:
+        bill = self.get_bill(bill_id)
+        return BillDetail(
+            bill, self.storage.list_payments(bill_id),
+            self.storage.get_reading(bill.flat_reading_id) if bill.flat_reading_id else None,
+            self.storage.get_reading(bill.motor_reading_id) if bill.motor_reading_id else None,
+            TariffRules.recompute(bill),
+        )
+
+    def list_bills(self, flt: BillFilter | None = None, offset: int = 0, limit: int = 50,
+                   with_total: bool = True) -> Page[Bill]:
+        flt = flt or BillFilter()
+        if flt.overdue_only and flt.as_of is None:
+            flt = _replace(flt, as_of=self.today())
+        return self.storage.list_bills(flt, offset, limit, with_total)
+
+    def record_payment(self, bill_id: int, amount, *, paid_on=None, method: str = "cash",
+                       reference: str | None = None, actor: Actor | None = None,
+                       external_id: str | None = None) -> PaymentResult:
+        """Record a full or partial payment. A replayed external_id (e.g. a Stripe event) changes nothing."""
+        actor = require(actor, Permission.RECORD_PAYMENT)
+        if method not in PAYMENT_METHODS:
+            raise ValidationError("method", f"'{method}' is not a payment method.", f"Use one of {', '.join(PAYMENT_METHODS)}.")
+        paid = parse_date(paid_on, "paid_on") if paid_on not in (None, "") else self.today()
+        if paid > self.today():
+            raise ValidationError("paid_on", f"{paid} is in the future.", "Use the date the money was received.")
+        return self.storage.record_payment(bill_id, amount=parse_decimal(amount, "amount"), paid_on=paid, method=method,
+                                           reference=(reference or "").strip() or None, actor=actor,
+                                           external_id=external_id)
+
+    def mark_bill_paid(self, bill_id: int, *, paid_on=None, method: str = "cash", reference: str | None = None,
+                       actor: Actor | None = None) -> PaymentResult:
+        """Record a payment of the whole remaining balance."""
+        bill = self.get_bill(bill_id)
+        return self.record_payment(bill_id, bill.balance, paid_on=paid_on, method=method, reference=reference,
+                                   actor=actor)
+
+    def flat_outstanding(self, flat: int | str) -> Decimal:
+        return self.storage.open_balance(self.get_flat(flat).id)[0]
+
+    # ---- locks, dashboard ---------------------------------------------------------------
+    def locked_months(self) -> list[str]:
+        return self.storage.locked_months()
+
+    def lock_month(self, month: str, reason: str, actor: Actor | None = None) -> None:
+        actor = require(actor, Permission.MANAGE_LOCKS)
+        self.storage.add_period_lock(month, reason, actor)
+
+    def dashboard(self, month: str | None = None, actor: Actor | None = None) -> DashboardFigures:
+        require(actor, Permission.VIEW_REPORTS)
+        return self.storage.dashboard_figures(month or month_key(self.today()), self.today())
+
+    def monthly_series(self, months: int = 12, actor: Actor | None = None) -> list[MonthlyPoint]:
+        require(actor, Permission.VIEW_REPORTS)
+        cur = self.today().replace(day=1)
+        keys = []
+        for _ in range(months):
+            keys.append(month_key(cur))
+            cur = (cur - dt.timedelta(days=1)).replace(day=1)
+        return self.storage.monthly_series(sorted(keys))
+
+
+def _new_bill(flat_id: int, period: BillingPeriod, due: dt.date, pricing: Pricing, bd: BillBreakdown,
+              carry: tuple[int, ...], **refs) -> NewBill:
+    return NewBill(
+        flat_id=flat_id, billing_period_start=period.start, billing_period_end=period.end, due_date=due,
+        tariff_kind=bd.tariff_kind, pricing_rule=pricing.rule, flat_units=bd.flat_units, motor_units=bd.motor_units,
+        total_units=bd.total_units, rate_per_unit=bd.rate_per_unit, fixed_charge=bd.fixed_charge,
+        previous_outstanding=bd.previous_outstanding, total_amount=bd.total_amount,
+        carry_forward_bill_ids=tuple(carry), **refs,
+    )
+
+
+def _replace(obj, **changes):
+    import dataclasses
+
+    return dataclasses.replace(obj, **changes)

@@ -1,0 +1,103 @@
+"""Meter photos: checked, cleaned and stored locally under data/meter_photos/.
+
+A photo is accepted only when Pillow can decode it as an image and it is within the size limit
+(PHOTO_MAX_BYTES, default 10 MB). Location (GPS) metadata is stripped from the stored copy
+unless KEEP_PHOTO_LOCATION is set. Names are content hash + random suffix, so two uploads never
+collide. The reading stores the returned reference (a path relative to the photo directory).
+A remote copy (Cloudinary) is added by services/integrations when configured.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from services.errors import ValidationError
+
+ALLOWED_FORMATS = {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp", "HEIF": ".heic", "MPO": ".jpg"}
+MAX_PIXELS = 60_000_000  # refuse decompression bombs
+GPS_IFD_TAG = 0x8825
+
+
+@dataclass(frozen=True)
+class StoredPhoto:
+    ref: str  # relative path under the photo directory, stored on the reading
+    path: Path
+    size_bytes: int
+    format: str
+    sha256: str
+
+
+class PhotoStore:
+    def __init__(self, directory: Path | str, *, max_bytes: int = 10 * 1024 * 1024, keep_location: bool = False):
+        self.directory = Path(directory)
+        self.max_bytes = max_bytes
+        self.keep_location = keep_location
+
+    def validate(self, data: bytes, filename: str = "photo") -> tuple[str, bytes]:
+        """Return (format, bytes to store) or raise ValidationError naming the photo field."""
+        from PIL import Image, UnidentifiedImageError
+
+        if not data:
+            raise ValidationError("photo", "the file is empty.", "Take or upload the photo again.")
+        if len(data) > self.max_bytes:
+            raise ValidationError("photo", f"{filename} is {len(data) / 1_048_576:.1f} MB, over the "
+                                  f"{self.max_bytes / 1_048_576:.0f} MB limit.", "Upload a smaller photo or lower the camera resolution.")
+        try:
+            with Image.open(io.BytesIO(data)) as img:
+                fmt = img.format or ""
+                if img.width * img.height > MAX_PIXELS:
+                    raise ValidationError("photo", f"{filename} is {img.width}x{img.height} pixels, too large.",
+                                          "Upload a photo under 60 megapixels.")
+                img.verify()  # checks the whole file decodes, not only the header
+        except ValidationError:
+            raise
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+            raise ValidationError("photo", f"{filename} is not an image.", "Upload a JPEG, PNG or WebP photo of the meter.") from None
+        if fmt not in ALLOWED_FORMATS:
+            raise ValidationError("photo", f"{filename} is a {fmt or 'unknown'} file.", "Upload a JPEG, PNG or WebP photo.")
+        return fmt, data if self.keep_location else strip_location(data, fmt)
+
+    def save(self, data: bytes, filename: str = "photo", *, meter_number: str | None = None,
+             today: dt.date | None = None) -> StoredPhoto:
+        fmt, clean = self.validate(data, filename)
+        digest = hashlib.sha256(clean).hexdigest()
+        day = today or dt.date.today()
+        safe_meter = "".join(ch for ch in (meter_number or "meter") if ch.isalnum())[:32] or "meter"
+        rel = Path(f"{day:%Y-%m}") / f"{safe_meter}_{day:%Y%m%d}_{digest[:12]}_{secrets.token_hex(4)}{ALLOWED_FORMATS[fmt]}"
+        path = self.directory / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "xb") as fh:  # "x": never overwrite an existing photo
+            fh.write(clean)
+        return StoredPhoto(rel.as_posix(), path, len(clean), fmt, digest)
+
+    def path_for(self, ref: str | None) -> Path | None:
+        """The local file for a stored reference, if it exists and stays inside the photo directory."""
+        if not ref:
+            return None
+        path = (self.directory / ref).resolve()
+        if self.directory.resolve() not in path.parents or not path.is_file():
+            return None
+        return path
+
+
+def strip_location(data: bytes, fmt: str) -> bytes:
+    """Remove GPS EXIF from a JPEG/WebP/PNG, keeping the pixels and orientation untouched."""
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as img:
+        exif = img.getexif()
+        if GPS_IFD_TAG not in exif and "gps" not in str(img.info.get("xmp", b"")).lower():
+            return data
+        exif.pop(GPS_IFD_TAG, None)
+        out = io.BytesIO()
+        params = {"exif": exif.tobytes()}
+        if fmt in ("JPEG", "MPO"):
+            params.update(quality=95, subsampling="keep" if img.format == "JPEG" else 0)
+            img.save(out, format="JPEG", **params)
+        else:
+            img.save(out, format=fmt, **params)
+        return out.getvalue()

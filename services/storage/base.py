@@ -1,0 +1,292 @@
+"""The storage contract: what every backend (SQLAlchemy on SQLite/PostgreSQL, Supabase REST)
+must do. tests/contract/ runs one suite against every backend.
+
+Each method is one unit of work: it either happens whole or not at all. Methods that change
+data take the `Actor` and write audit_log in the same unit. Business decisions (validation,
+pricing, which bills to carry forward) are made by services/database_service.py before the
+call; backends store and enforce (unique keys, the period-lock trigger, no-overwrite retry).
+
+Lists are paginated (offset/limit) and filtered in the database; nothing here returns a whole
+table.
+"""
+from __future__ import annotations
+
+import abc
+import datetime as dt
+from decimal import Decimal
+from typing import Iterable
+
+from services.models import (
+    AuditEntry, Bill, BillFilter, BillRun, DashboardFigures, Flat, JobRun, MeterChoice, MonthlyPoint,
+    NewBill, NewReading, Notification, Page, Payment, PaymentEvent, PaymentResult, PeriodLock, Reading,
+    ReadingFilter, RunCandidate, User, UserSession,
+)
+from services.readings_rules import MeterInfo, NeighbourReading
+from services.roles import Actor
+
+# Tables bulk_insert / lookup_ids may be used on (reference data and seeding).
+BULK_TABLES = ("floors", "flat_types", "flats", "owners", "flat_owners", "motors", "flat_motors", "meters", "readings")
+
+
+class Storage(abc.ABC):
+    backend_name: str = "abstract"
+
+    # ---- schema and health -------------------------------------------------------------
+    @abc.abstractmethod
+    def ensure_schema(self) -> None:
+        """Create missing tables/triggers (SQL backends) or check they exist (REST)."""
+
+    @abc.abstractmethod
+    def ping(self) -> None:
+        """Raise StorageError when the database cannot be reached."""
+
+    @abc.abstractmethod
+    def table_counts(self, tables: Iterable[str] | None = None) -> dict[str, int]:
+        """Row counts per table (exact for SQL; planned/estimated counts are fine for REST)."""
+
+    # ---- reference data (seed, import) -------------------------------------------------
+    @abc.abstractmethod
+    def bulk_insert(self, table: str, rows: list[dict]) -> None:
+        """Insert many rows of a BULK_TABLES table in one unit of work. No audit."""
+
+    @abc.abstractmethod
+    def lookup_ids(self, table: str, key_column: str, values: Iterable) -> dict:
+        """{key value: id} for the given keys (unknown keys are absent)."""
+
+    @abc.abstractmethod
+    def get_flat(self, *, flat_id: int | None = None, code: str | None = None) -> Flat | None: ...
+
+    @abc.abstractmethod
+    def get_meter(self, *, meter_id: int | None = None, meter_number: str | None = None) -> MeterInfo | None: ...
+
+    @abc.abstractmethod
+    def meter_choice(self, meter_id: int) -> MeterChoice | None:
+        """The active-meter row (flat, floor, primary owner, shared motor meter) of one meter."""
+
+    @abc.abstractmethod
+    def list_meter_choices(self, search: str | None = None, offset: int = 0, limit: int = 50) -> Page[MeterChoice]:
+        """Active flat meters with flat, floor and primary owner, ordered by flat code.
+        `search` matches a flat code or meter number prefix, or part of the owner's name."""
+
+    @abc.abstractmethod
+    def list_blocks(self) -> list[str]: ...
+
+    @abc.abstractmethod
+    def list_floors(self) -> list[tuple[str, str]]:
+        """[(code, name)] in building order."""
+
+    # ---- readings -------------------------------------------------------------------------
+    @abc.abstractmethod
+    def reading_neighbours(self, meter_id: int, reading_date: dt.date) -> tuple[NeighbourReading | None, NeighbourReading | None]:
+        """The meter's latest non-rejected reading before the date, and earliest after it."""
+
+    @abc.abstractmethod
+    def meter_history(self, meter_id: int, before: dt.date | None = None, limit: int = 12) -> list[Reading]:
+        """Non-rejected readings of a meter, newest first (before the date, when given)."""
+
+    @abc.abstractmethod
+    def find_reading(self, meter_id: int, reading_date: dt.date, reading_value: Decimal) -> Reading | None: ...
+
+    @abc.abstractmethod
+    def insert_reading(self, new: NewReading, actor: Actor) -> tuple[Reading, bool]:
+        """Store a reading; if the same (meter, date, value) exists, return it with created=False."""
+
+    @abc.abstractmethod
+    def get_reading(self, reading_id: int) -> Reading | None: ...
+
+    @abc.abstractmethod
+    def list_readings(self, flt: ReadingFilter, offset: int = 0, limit: int = 50, with_total: bool = True) -> Page[Reading]:
+        """Newest first. `unbilled_only` keeps readings no bill references."""
+
+    @abc.abstractmethod
+    def review_reading(self, reading_id: int, *, approve: bool, actor: Actor, reason: str | None = None,
+                       approved_units: Decimal | None = None) -> Reading:
+        """pending -> approved/rejected. ConflictError when the reading is not pending."""
+
+    @abc.abstractmethod
+    def approve_readings(self, reading_ids: list[int], actor: Actor, *, unflagged_only: bool = True) -> int:
+        """Bulk approve pending (and, by default, unflagged) readings; returns how many changed."""
+
+    @abc.abstractmethod
+    def set_reading_photo_url(self, reading_id: int, photo_url: str, actor: Actor) -> None: ...
+
+    # ---- period locks -----------------------------------------------------------------------
+    @abc.abstractmethod
+    def locked_months(self) -> list[str]: ...
+
+    @abc.abstractmethod
+    def add_period_lock(self, month: str, reason: str, actor: Actor) -> None: ...
+
+    @abc.abstractmethod
+    def list_period_locks(self) -> list[PeriodLock]: ...
+
+    @abc.abstractmethod
+    def count_bills_ending_in(self, month: str) -> int: ...
+
+    @abc.abstractmethod
+    def probe_lock_enforced(self, month: str) -> tuple[bool, str]:
+        """Read-only check that the database itself refuses a bill ending in `month`: try a direct
+        insert inside a transaction that is always rolled back. Returns (refused, what happened)."""
+
+    # ---- bills -------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def open_balance(self, flat_id: int) -> tuple[Decimal, tuple[int, ...]]:
+        """What the flat still owes on open bills, and those bills' ids."""
+
+    @abc.abstractmethod
+    def insert_bill(self, new: NewBill, actor: Actor) -> Bill:
+        """Store one bill. Never overwrites: on a (flat_id, billing_period_start) collision the start
+        moves forward a day at a time (never past billing_period_end, else BillCollisionError naming
+        the existing bill) and the row records reissue_of. Raises PeriodLockedError for a locked month.
+        Marks carry_forward_bill_ids carried_forward. Audited."""
+
+    @abc.abstractmethod
+    def get_bill(self, bill_id: int) -> Bill | None: ...
+
+    @abc.abstractmethod
+    def list_bills(self, flt: BillFilter, offset: int = 0, limit: int = 50, with_total: bool = True) -> Page[Bill]:
+        """Newest period first."""
+
+    @abc.abstractmethod
+    def record_payment(self, bill_id: int, *, amount: Decimal, paid_on: dt.date, method: str,
+                       reference: str | None, actor: Actor, external_id: str | None = None) -> PaymentResult:
+        """Apply a payment (services.arrears.apply_payment rules) and store it. Idempotent on external_id."""
+
+    @abc.abstractmethod
+    def settle_bills_in_full(self, bill_ids: list[int], *, paid_on: dt.date, method: str, reference: str | None,
+                             actor: Actor) -> int:
+        """Pay the whole balance of each open bill (a bank's collection file), set-based.
+        Returns how many bills were settled; bills not open are left alone."""
+
+    @abc.abstractmethod
+    def list_payments(self, bill_id: int) -> list[Payment]: ...
+
+    @abc.abstractmethod
+    def set_bill_status(self, bill_id: int, status: str, actor: Actor, reason: str) -> Bill:
+        """Admin status change (e.g. a paid bill back to pending with a reason). Audited."""
+
+    @abc.abstractmethod
+    def set_payment_link(self, bill_id: int, link_id: str, url: str, actor: Actor) -> None: ...
+
+    @abc.abstractmethod
+    def mark_overdue(self, as_of: dt.date, actor: Actor) -> list[int]:
+        """Open bills past due -> overdue. Returns the ids that changed (set-based)."""
+
+    @abc.abstractmethod
+    def mark_overdue_notified(self, bill_ids: list[int]) -> None: ...
+
+    @abc.abstractmethod
+    def readings_billed(self, reading_ids: list[int]) -> set[int]: ...
+
+    # ---- bill runs ---------------------------------------------------------------------------
+    @abc.abstractmethod
+    def count_run_skips(self, start: dt.date, end: dt.date) -> int:
+        """Flats with an approved reading in the period that already have a bill starting in it."""
+
+    @abc.abstractmethod
+    def bill_run_candidates(self, start: dt.date, end: dt.date, *, after_flat_id: int = 0,
+                            limit: int = 5000) -> tuple[list[RunCandidate], int | None]:
+        """Look at the next `limit` flats by id after `after_flat_id`; for each with no bill starting
+        in the period, its latest approved reading dated in the period that no bill references.
+        Returns (candidates, the last flat id looked at, or None when no flats are left)."""
+
+    @abc.abstractmethod
+    def insert_bill_batch(self, bills: list[NewBill], actor: Actor) -> tuple[int, int, Decimal]:
+        """Insert priced bills in one unit of work; flats that already have a bill starting in the
+        period are skipped. Returns (created, skipped, total_amount of created). A lock refuses the
+        whole batch (PeriodLockedError, nothing written)."""
+
+    @abc.abstractmethod
+    def start_bill_run(self, start: dt.date, end: dt.date, due: dt.date, actor: Actor) -> int: ...
+
+    @abc.abstractmethod
+    def finish_bill_run(self, run_id: int, *, status: str, created: int, skipped: int, refused: int,
+                        total_amount: Decimal, error: str | None = None) -> None: ...
+
+    @abc.abstractmethod
+    def list_bill_runs(self, limit: int = 20) -> list[BillRun]: ...
+
+    # ---- dashboard ---------------------------------------------------------------------------
+    @abc.abstractmethod
+    def dashboard_figures(self, month: str, as_of: dt.date) -> DashboardFigures: ...
+
+    @abc.abstractmethod
+    def monthly_series(self, months: list[str]) -> list[MonthlyPoint]: ...
+
+    # ---- audit --------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def write_audit(self, actor: Actor, action: str, entity_type: str | None = None,
+                    entity_id: str | int | None = None, details: dict | None = None) -> None: ...
+
+    @abc.abstractmethod
+    def list_audit(self, *, action_prefix: str | None = None, entity_type: str | None = None,
+                   entity_id: str | None = None, offset: int = 0, limit: int = 50) -> Page[AuditEntry]: ...
+
+    # ---- users and sessions -----------------------------------------------------------------
+    @abc.abstractmethod
+    def create_user(self, *, username: str, role: str, password_hash: str | None, actor: Actor,
+                    display_name: str = "", email: str | None = None, auth_provider: str = "local") -> User: ...
+
+    @abc.abstractmethod
+    def get_user(self, *, user_id: int | None = None, username: str | None = None,
+                 email: str | None = None) -> User | None: ...
+
+    @abc.abstractmethod
+    def list_users(self, offset: int = 0, limit: int = 50) -> Page[User]: ...
+
+    @abc.abstractmethod
+    def update_user(self, user_id: int, changes: dict, actor: Actor | None, action: str) -> User:
+        """Change allowed columns (role, is_active, password_hash, display_name, email,
+        failed_login_count, locked_until, password_changed_at). Audited as `action` when actor given."""
+
+    @abc.abstractmethod
+    def create_session(self, *, token_hash: str, user_id: int, client: str | None,
+                       now: dt.datetime, expires_at: dt.datetime) -> UserSession: ...
+
+    @abc.abstractmethod
+    def get_session(self, token_hash: str) -> UserSession | None: ...
+
+    @abc.abstractmethod
+    def touch_session(self, session_id: int, now: dt.datetime) -> None: ...
+
+    @abc.abstractmethod
+    def revoke_sessions(self, *, user_id: int | None = None, session_id: int | None = None,
+                        except_session_id: int | None = None, reason: str, now: dt.datetime) -> int: ...
+
+    # ---- notifications, payment events, job runs ---------------------------------------------
+    @abc.abstractmethod
+    def insert_notification(self, row: dict) -> Notification: ...
+
+    @abc.abstractmethod
+    def update_notification(self, notification_id: int, changes: dict) -> Notification: ...
+
+    @abc.abstractmethod
+    def get_notification(self, notification_id: int) -> Notification | None: ...
+
+    @abc.abstractmethod
+    def list_notifications(self, *, status: str | None = None, bill_id: int | None = None,
+                           kind: str | None = None, offset: int = 0, limit: int = 50) -> Page[Notification]: ...
+
+    @abc.abstractmethod
+    def record_payment_event(self, row: dict) -> tuple[PaymentEvent, bool]:
+        """Insert unless stripe_event_id exists; returns (event, created)."""
+
+    @abc.abstractmethod
+    def list_payment_events(self, *, bill_id: int | None = None, offset: int = 0, limit: int = 50) -> Page[PaymentEvent]: ...
+
+    @abc.abstractmethod
+    def claim_job_run(self, job_id: str, run_key: str, host: str | None, now: dt.datetime) -> JobRun | None:
+        """Start a run unless one exists for (job_id, run_key) that is running or completed
+        (a failed run may be claimed again). None when another run holds the key."""
+
+    @abc.abstractmethod
+    def finish_job_run(self, run_id: int, *, status: str, counts: dict | None, error: str | None,
+                       now: dt.datetime) -> None: ...
+
+    @abc.abstractmethod
+    def list_job_runs(self, *, job_id: str | None = None, limit: int = 20) -> list[JobRun]: ...
+
+    @abc.abstractmethod
+    def bills_due_between(self, start: dt.date, end: dt.date, statuses: tuple[str, ...],
+                          after_id: int = 0, limit: int = 500) -> list[Bill]:
+        """Bills with due_date in [start, end] and status in statuses, keyset by id."""

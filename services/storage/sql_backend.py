@@ -1,0 +1,101 @@
+"""SQLAlchemy Core backend for SQLite and PostgreSQL.
+
+The class is assembled from parts, one file each: reference data and readings
+(sql_readings.py), bills/payments/runs/dashboard (sql_bills.py), users/sessions/audit and
+notifications/payment events/job runs (sql_accounts.py).
+"""
+from __future__ import annotations
+
+from typing import Iterable
+
+import sqlalchemy as sa
+
+from database import schema as s
+from database.migrations import apply_schema
+from services.clock import utcnow
+from services.errors import StorageError
+from services.roles import Actor
+from services.storage.base import BULK_TABLES, Storage
+from services.storage.sql_accounts import AccountsPart
+from services.storage.sql_bills import BillsPart
+from services.storage.sql_common import TABLES, make_engine, read_tx, write_tx
+from services.storage.sql_readings import ReadingsPart
+
+
+class SqlStorage(ReadingsPart, BillsPart, AccountsPart, Storage):
+    def __init__(self, url: str, *, create: bool = True, engine: sa.engine.Engine | None = None):
+        self.engine = engine or make_engine(url)
+        self.dialect = self.engine.dialect.name
+        self.backend_name = self.dialect
+        self.url = url
+        if create:
+            self.ensure_schema()
+
+    def __repr__(self) -> str:
+        return f"SqlStorage({self.engine.url.render_as_string(hide_password=True)})"
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    # ---- schema and health -----------------------------------------------------------------
+    def ensure_schema(self) -> None:
+        apply_schema(self.engine)
+
+    def ping(self) -> None:
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(sa.text("SELECT 1"))
+        except sa.exc.SQLAlchemyError as exc:
+            raise StorageError(f"Cannot reach the database: {exc.__class__.__name__}: {str(exc).splitlines()[0]}") from exc
+
+    def table_counts(self, tables: Iterable[str] | None = None) -> dict[str, int]:
+        names = list(tables) if tables else [t.name for t in s.metadata.sorted_tables if t.name != "schema_info"]
+        with read_tx(self.engine) as conn:
+            return {n: conn.execute(sa.select(sa.func.count()).select_from(TABLES[n])).scalar_one() for n in names}
+
+    # ---- reference data ----------------------------------------------------------------------
+    def bulk_insert(self, table: str, rows: list[dict]) -> None:
+        if table not in BULK_TABLES:
+            raise ValueError(f"bulk_insert is not allowed on {table}")
+        if not rows:
+            return
+        with write_tx(self.engine) as conn:
+            conn.execute(TABLES[table].insert(), rows)
+
+    def lookup_ids(self, table: str, key_column: str, values: Iterable) -> dict:
+        t = TABLES[table]
+        keys = list(dict.fromkeys(values))
+        out: dict = {}
+        with read_tx(self.engine) as conn:
+            for i in range(0, len(keys), 900):  # stay under SQLite's bound-parameter limit
+                chunk = keys[i:i + 900]
+                for k, id_ in conn.execute(sa.select(t.c[key_column], t.c.id).where(t.c[key_column].in_(chunk))):
+                    out[k] = id_
+        return out
+
+    # ---- audit helper shared by the parts ------------------------------------------------------
+    def _audit(self, conn, actor: Actor, action: str, entity_type: str | None = None,
+               entity_id=None, details: dict | None = None) -> None:
+        conn.execute(s.audit_log.insert().values(
+            occurred_at=utcnow(), actor_id=actor.user_id, actor_name=actor.username, client=actor.client,
+            action=action, entity_type=entity_type, entity_id=None if entity_id is None else str(entity_id),
+            details=_jsonable(details) if details else None,
+        ))
+
+    def write_audit(self, actor: Actor, action: str, entity_type=None, entity_id=None, details=None) -> None:
+        with write_tx(self.engine) as conn:
+            self._audit(conn, actor, action, entity_type, entity_id, details)
+
+
+def _jsonable(value):
+    """Decimals and dates in audit details become strings, exactly."""
+    import datetime as dt
+    from decimal import Decimal
+
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (Decimal, dt.date, dt.datetime)):
+        return str(value)
+    return value

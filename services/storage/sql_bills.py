@@ -1,0 +1,452 @@
+"""SQL backend part: period locks, bills, payments, bill runs and dashboard figures."""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from database import schema as s
+from database.schema import OPEN_BILL_STATUSES
+from services.arrears import apply_payment
+from services.clock import utcnow
+from services.errors import BillCollisionError, ConflictError, NotFoundError, ValidationError
+from services.models import (
+    Bill, BillFilter, BillRun, DashboardFigures, MonthlyPoint, NewBill, Page, Payment, PaymentResult, PeriodLock,
+    RunCandidate,
+)
+from services.periods import check_bill_not_locked, month_bounds, next_free_period_start
+from services.roles import Actor
+from services.storage.sql_common import is_unique_violation, money_sum, money_value, read_tx, write_tx
+
+b, f, fl, o, fo, m, r, p = s.bills, s.flats, s.floors, s.owners, s.flat_owners, s.meters, s.readings, s.payments
+_primary = sa.and_(fo.c.flat_id == f.c.id, fo.c.is_primary.is_(True))
+MAX_COLLISION_RETRIES = 62  # a period is at most a couple of months of days
+
+
+def _bill_select():
+    return (
+        sa.select(b, f.c.code.label("flat_code"), f.c.block, fl.c.code.label("floor_code"),
+                  o.c.name.label("owner_name"), o.c.phone.label("owner_phone"), o.c.id.label("owner_id"))
+        .select_from(b.join(f, f.c.id == b.c.flat_id).outerjoin(fl, fl.c.id == f.c.floor_id)
+                     .outerjoin(fo, _primary).outerjoin(o, o.c.id == fo.c.owner_id))
+    )
+
+
+def _bill_values(new: NewBill, actor: Actor, now: dt.datetime) -> dict:
+    values = {k: getattr(new, k) for k in new.__dataclass_fields__ if k != "carry_forward_bill_ids"}
+    values.update(status="pending", amount_paid=Decimal("0"), created_by=actor.user_id,
+                  created_by_name=actor.username, created_at=now, updated_at=now)
+    return values
+
+
+def _month_expr(col, dialect: str):
+    return sa.func.substr(col, 1, 7) if dialect == "sqlite" else sa.func.to_char(col, "YYYY-MM")
+
+
+class BillsPart:
+    # ---- period locks ------------------------------------------------------------------
+    def locked_months(self) -> list[str]:
+        with read_tx(self.engine) as conn:
+            return [x for (x,) in conn.execute(sa.select(s.period_locks.c.month).order_by(s.period_locks.c.month))]
+
+    def add_period_lock(self, month, reason, actor) -> None:
+        first, last = month_bounds(month)
+        key = first.strftime("%Y-%m")
+        with write_tx(self.engine) as conn:
+            if conn.execute(sa.select(s.period_locks.c.id).where(s.period_locks.c.month == key)).first():
+                return
+            count = conn.execute(sa.select(sa.func.count()).select_from(b)
+                                 .where(b.c.billing_period_end.between(first, last))).scalar_one()
+            conn.execute(s.period_locks.insert().values(month=key, reason=reason or "", locked_by=actor.username,
+                                                        locked_at=utcnow(), bill_count_at_lock=count))
+            self._audit(conn, actor, "period.lock", "period_lock", key, {"reason": reason, "bills_at_lock": count})
+
+    def list_period_locks(self) -> list[PeriodLock]:
+        with read_tx(self.engine) as conn:
+            return [PeriodLock.from_row(x) for x in conn.execute(
+                sa.select(s.period_locks).order_by(s.period_locks.c.month)).mappings()]
+
+    def probe_lock_enforced(self, month) -> tuple[bool, str]:
+        first, last = month_bounds(month)
+        with self.engine.connect() as conn:
+            tx = conn.begin()
+            try:
+                flat_id = conn.execute(sa.select(f.c.id).order_by(f.c.id).limit(1)).scalar()
+                if flat_id is None:
+                    return False, "no flat exists to probe with; seed or import flats first"
+                try:
+                    with conn.begin_nested():
+                        conn.execute(b.insert().values(
+                            flat_id=flat_id, billing_period_start=first, billing_period_end=last, due_date=last,
+                            flat_units=0, motor_units=0, total_units=0, rate_per_unit=0, fixed_charge=0,
+                            previous_outstanding=0, total_amount=0, created_by_name="lock-probe"))
+                except sa.exc.DBAPIError as exc:
+                    msg = str(exc.orig).splitlines()[0]
+                    return ("PERIOD_LOCKED" in msg), f"direct insert refused by the database: {msg}"
+                return False, "a direct SQL insert of a bill ending in the month was ACCEPTED (rolled back)"
+            finally:
+                tx.rollback()
+
+    def count_bills_ending_in(self, month) -> int:
+        first, last = month_bounds(month)
+        with read_tx(self.engine) as conn:
+            return conn.execute(sa.select(sa.func.count()).select_from(b)
+                                .where(b.c.billing_period_end.between(first, last))).scalar_one()
+
+    # ---- bills -------------------------------------------------------------------------
+    def open_balance(self, flat_id) -> tuple[Decimal, tuple[int, ...]]:
+        with read_tx(self.engine) as conn:
+            rows = conn.execute(sa.select(b.c.id, b.c.total_amount, b.c.amount_paid)
+                                .where(b.c.flat_id == flat_id, b.c.status.in_(OPEN_BILL_STATUSES))
+                                .order_by(b.c.id)).all()
+        return sum((t - pd for _, t, pd in rows), Decimal("0.00")), tuple(i for i, _, _ in rows)
+
+    def insert_bill(self, new: NewBill, actor: Actor) -> Bill:
+        now = utcnow()
+        with write_tx(self.engine) as conn:
+            locked = [x for (x,) in conn.execute(sa.select(s.period_locks.c.month))]
+            check_bill_not_locked(new.billing_period_end, locked)
+            values = _bill_values(new, actor, now)
+            bill_id = None
+            for _ in range(MAX_COLLISION_RETRIES):
+                taken = dict(conn.execute(
+                    sa.select(b.c.billing_period_start, b.c.id).where(
+                        b.c.flat_id == new.flat_id,
+                        b.c.billing_period_start.between(new.billing_period_start, new.billing_period_end))).all())
+                start = next_free_period_start(new.billing_period_start, new.billing_period_end, taken)
+                original = taken.get(new.billing_period_start)
+                if start is None:
+                    raise BillCollisionError(original, (
+                        f"Bill #{original} already covers flat {new.flat_id} from {new.billing_period_start}, and every "
+                        f"start date up to the period end {new.billing_period_end} is taken by another bill. Nothing was "
+                        f"stored; open bill #{original} instead of issuing another."))
+                values.update(billing_period_start=start, reissue_of=original if start != new.billing_period_start else None)
+                try:
+                    with conn.begin_nested():
+                        bill_id = conn.execute(b.insert().values(**values).returning(b.c.id)).scalar_one()
+                    break
+                except IntegrityError as exc:
+                    if is_unique_violation(exc, "billing_period_start"):
+                        continue  # another writer took that start between our read and insert
+                    raise
+            if bill_id is None:
+                raise BillCollisionError(None, "Could not find a free billing period start after repeated collisions; try again.")
+            self._carry_forward(conn, list(new.carry_forward_bill_ids), bill_id)
+            self._audit(conn, actor, "bill.reissue" if values["reissue_of"] else "bill.create", "bill", bill_id, {
+                k: values[k] for k in ("flat_id", "billing_period_start", "billing_period_end", "due_date", "flat_units",
+                                       "motor_units", "rate_per_unit", "fixed_charge", "previous_outstanding",
+                                       "total_amount", "reissue_of", "pricing_rule")} | {
+                "carried_forward": list(new.carry_forward_bill_ids)})
+        return self.get_bill(bill_id)
+
+    def _carry_forward(self, conn, bill_ids: list[int], into_id: int) -> None:
+        if not bill_ids:
+            return
+        changed = conn.execute(b.update().where(b.c.id.in_(bill_ids), b.c.status.in_(OPEN_BILL_STATUSES))
+                               .values(status="carried_forward", carried_forward_to=into_id, updated_at=utcnow())).rowcount
+        if changed != len(bill_ids):
+            raise ConflictError("The flat's open bills changed while this bill was being created (a payment was "
+                                "recorded?). Nothing was stored; recalculate the previous outstanding and try again.")
+
+    def get_bill(self, bill_id) -> Bill | None:
+        with read_tx(self.engine) as conn:
+            row = conn.execute(_bill_select().where(b.c.id == bill_id)).mappings().first()
+        return Bill.from_row(row) if row else None
+
+    def _bill_where(self, q, flt: BillFilter):
+        if flt.period_month:
+            first, last = month_bounds(flt.period_month)
+            q = q.where(b.c.billing_period_start.between(first, last))
+        if flt.statuses:
+            q = q.where(b.c.status.in_(flt.statuses))
+        if flt.block:
+            q = q.where(f.c.block == flt.block)
+        if flt.overdue_only:
+            as_of = flt.as_of or dt.date.today()
+            q = q.where(b.c.status.in_(OPEN_BILL_STATUSES), b.c.due_date < as_of)
+        if flt.search and flt.search.strip():
+            term = flt.search.strip()
+            q = q.where(sa.or_(f.c.code.startswith(term.upper()), o.c.name.ilike(f"%{term}%")))
+        if flt.flat_id is not None:
+            q = q.where(b.c.flat_id == flt.flat_id)
+        if flt.owner_id is not None:
+            q = q.where(b.c.flat_id.in_(sa.select(fo.c.flat_id).where(fo.c.owner_id == flt.owner_id)))
+        if flt.due_from:
+            q = q.where(b.c.due_date >= flt.due_from)
+        if flt.due_to:
+            q = q.where(b.c.due_date <= flt.due_to)
+        return q
+
+    def list_bills(self, flt: BillFilter, offset=0, limit=50, with_total=True) -> Page[Bill]:
+        q = self._bill_where(_bill_select(), flt).order_by(b.c.billing_period_start.desc(), b.c.id.desc())
+        with read_tx(self.engine) as conn:
+            rows = conn.execute(q.offset(offset).limit(limit)).mappings().all()
+            total = None
+            if with_total:
+                joins = b.join(f, f.c.id == b.c.flat_id)
+                if flt.search:
+                    joins = joins.outerjoin(fo, _primary).outerjoin(o, o.c.id == fo.c.owner_id)
+                total = conn.execute(self._bill_where(sa.select(sa.func.count()).select_from(joins), flt)).scalar_one()
+        return Page([Bill.from_row(x) for x in rows], offset, limit, total)
+
+    def record_payment(self, bill_id, *, amount, paid_on, method, reference, actor, external_id=None) -> PaymentResult:
+        if external_id:
+            prior = self._payment_by_external_id(external_id)
+            if prior:
+                return PaymentResult(self.get_bill(prior.bill_id), prior, applied=False)
+        now = utcnow()
+        try:
+            with write_tx(self.engine) as conn:
+                q = sa.select(b.c.total_amount, b.c.amount_paid, b.c.status).where(b.c.id == bill_id)
+                if self.dialect == "postgresql":
+                    q = q.with_for_update()
+                row = conn.execute(q).first()
+                if row is None:
+                    raise NotFoundError(f"Bill {bill_id} does not exist.")
+                new_paid, status = apply_payment(row.total_amount, row.amount_paid, row.status, amount)
+                paid_amount = new_paid - row.amount_paid
+                pid = conn.execute(p.insert().values(
+                    bill_id=bill_id, amount=paid_amount, paid_on=paid_on, method=method, reference=reference,
+                    external_id=external_id, recorded_by=actor.user_id, recorded_by_name=actor.username, created_at=now,
+                ).returning(p.c.id)).scalar_one()
+                conn.execute(b.update().where(b.c.id == bill_id).values(
+                    amount_paid=new_paid, status=status, paid_at=now if status == "paid" else None, updated_at=now))
+                self._audit(conn, actor, "payment.record", "bill", bill_id, {
+                    "payment_id": pid, "amount": paid_amount, "paid_on": paid_on, "method": method,
+                    "reference": reference, "external_id": external_id, "status": status})
+        except IntegrityError as exc:
+            if external_id and is_unique_violation(exc, "external_id"):
+                prior = self._payment_by_external_id(external_id)
+                return PaymentResult(self.get_bill(prior.bill_id), prior, applied=False)
+            raise
+        payment = next(x for x in self.list_payments(bill_id) if x.id == pid)
+        return PaymentResult(self.get_bill(bill_id), payment, applied=True)
+
+    def settle_bills_in_full(self, bill_ids, *, paid_on, method, reference, actor) -> int:
+        now = utcnow()
+        settled = 0
+        open_ = sa.and_(b.c.status.in_(OPEN_BILL_STATUSES), b.c.total_amount > b.c.amount_paid)
+        with write_tx(self.engine) as conn:
+            for i in range(0, len(bill_ids), 900):
+                chunk = list(bill_ids[i:i + 900])
+                balance = sa.func.round(b.c.total_amount - b.c.amount_paid, 2)
+                conn.execute(p.insert().from_select(
+                    ["bill_id", "amount", "paid_on", "method", "reference", "recorded_by", "recorded_by_name", "created_at"],
+                    sa.select(b.c.id, balance, sa.literal(paid_on, sa.Date), sa.literal(method), sa.literal(reference, sa.String),
+                              sa.literal(actor.user_id, s.Id), sa.literal(actor.username), sa.literal(now, s.UTCDateTime()))
+                    .where(b.c.id.in_(chunk), open_)))
+                settled += conn.execute(b.update().where(b.c.id.in_(chunk), open_).values(
+                    amount_paid=b.c.total_amount, status="paid", paid_at=now, updated_at=now)).rowcount
+            self._audit(conn, actor, "payment.settle_in_full", "bill", None, {
+                "requested": len(bill_ids), "settled": settled, "paid_on": paid_on, "method": method,
+                "reference": reference})
+        return settled
+
+    def _payment_by_external_id(self, external_id) -> Payment | None:
+        with read_tx(self.engine) as conn:
+            row = conn.execute(sa.select(p).where(p.c.external_id == external_id)).mappings().first()
+        return Payment.from_row(row) if row else None
+
+    def list_payments(self, bill_id) -> list[Payment]:
+        with read_tx(self.engine) as conn:
+            return [Payment.from_row(x) for x in conn.execute(
+                sa.select(p).where(p.c.bill_id == bill_id).order_by(p.c.id)).mappings()]
+
+    def set_bill_status(self, bill_id, status, actor, reason) -> Bill:
+        if status not in s.BILL_STATUSES:
+            raise ValidationError("status", f"'{status}' is not a bill status.", f"Use one of {', '.join(s.BILL_STATUSES)}.")
+        with write_tx(self.engine) as conn:
+            old = conn.execute(sa.select(b.c.status).where(b.c.id == bill_id)).scalar()
+            if old is None:
+                raise NotFoundError(f"Bill {bill_id} does not exist.")
+            conn.execute(b.update().where(b.c.id == bill_id).values(status=status, updated_at=utcnow()))
+            self._audit(conn, actor, "bill.status", "bill", bill_id, {"from": old, "to": status, "reason": reason})
+        return self.get_bill(bill_id)
+
+    def set_payment_link(self, bill_id, link_id, url, actor) -> None:
+        with write_tx(self.engine) as conn:
+            n = conn.execute(b.update().where(b.c.id == bill_id).values(
+                payment_link_id=link_id, payment_link_url=url, updated_at=utcnow())).rowcount
+            if not n:
+                raise NotFoundError(f"Bill {bill_id} does not exist.")
+            self._audit(conn, actor, "bill.payment_link", "bill", bill_id, {"payment_link_id": link_id})
+
+    def mark_overdue(self, as_of, actor) -> list[int]:
+        with write_tx(self.engine) as conn:
+            ids = [x for (x,) in conn.execute(
+                b.update().where(b.c.status.in_(("pending", "partially_paid")), b.c.due_date < as_of)
+                .values(status="overdue", updated_at=utcnow()).returning(b.c.id))]
+            if ids:
+                self._audit(conn, actor, "bill.mark_overdue", "bill", None,
+                            {"as_of": as_of, "count": len(ids), "first_ids": sorted(ids)[:100]})
+        return sorted(ids)
+
+    def mark_overdue_notified(self, bill_ids) -> None:
+        now = utcnow()
+        with write_tx(self.engine) as conn:
+            for i in range(0, len(bill_ids), 900):
+                conn.execute(b.update().where(b.c.id.in_(bill_ids[i:i + 900])).values(overdue_notified_at=now))
+
+    def bills_due_between(self, start, end, statuses, after_id=0, limit=500) -> list[Bill]:
+        q = (_bill_select().where(b.c.due_date.between(start, end), b.c.status.in_(statuses), b.c.id > after_id)
+             .order_by(b.c.id).limit(limit))
+        with read_tx(self.engine) as conn:
+            return [Bill.from_row(x) for x in conn.execute(q).mappings()]
+
+    # ---- bill runs ---------------------------------------------------------------------
+    def _approved_in_period(self, start, end):
+        return sa.and_(r.c.status == "approved", r.c.reading_date.between(start, end), m.c.flat_id.is_not(None))
+
+    def count_run_skips(self, start, end) -> int:
+        billed = sa.exists().where(b.c.flat_id == m.c.flat_id, b.c.billing_period_start.between(start, end))
+        with read_tx(self.engine) as conn:
+            return conn.execute(sa.select(sa.func.count(sa.distinct(m.c.flat_id)))
+                                .select_from(r.join(m, m.c.id == r.c.meter_id))
+                                .where(self._approved_in_period(start, end), billed)).scalar_one()
+
+    def bill_run_candidates(self, start, end, *, after_flat_id=0, limit=5000):
+        with read_tx(self.engine) as conn:
+            window = sa.select(f.c.id).where(f.c.id > after_flat_id).order_by(f.c.id).limit(limit).subquery()
+            upper = conn.execute(sa.select(sa.func.max(window.c.id))).scalar()
+            if upper is None:
+                return [], None
+            in_window = sa.and_(m.c.flat_id > after_flat_id, m.c.flat_id <= upper)
+            rn = sa.func.row_number().over(partition_by=m.c.flat_id,
+                                           order_by=(r.c.reading_date.desc(), r.c.id.desc())).label("rn")
+            ranked = (
+                sa.select(m.c.flat_id, r.c.id.label("reading_id"), r.c.approved_units, r.c.consumption,
+                          r.c.motor_share, r.c.motor_reading_id, rn)
+                .select_from(r.join(m, m.c.id == r.c.meter_id))
+                .where(self._approved_in_period(start, end), in_window,
+                       ~sa.exists().where(b.c.flat_reading_id == r.c.id))
+                .subquery()
+            )
+            already = sa.exists().where(b.c.flat_id == ranked.c.flat_id, b.c.billing_period_start.between(start, end))
+            rows = conn.execute(
+                sa.select(ranked, f.c.code, s.flat_types.c.name.label("flat_type"))
+                .select_from(ranked.join(f, f.c.id == ranked.c.flat_id)
+                             .outerjoin(s.flat_types, s.flat_types.c.id == f.c.type_id))
+                .where(ranked.c.rn == 1, ~already, f.c.is_active.is_(True))
+                .order_by(ranked.c.flat_id)).mappings().all()
+            open_rows = conn.execute(
+                sa.select(b.c.flat_id, b.c.id, b.c.total_amount, b.c.amount_paid)
+                .where(b.c.flat_id > after_flat_id, b.c.flat_id <= upper, b.c.status.in_(OPEN_BILL_STATUSES))
+                .order_by(b.c.id)).all()
+        owed: dict[int, list] = {}
+        for flat_id, bid, total, paid in open_rows:
+            owed.setdefault(flat_id, []).append((bid, total - paid))
+        out = []
+        for x in rows:
+            bills_open = owed.get(x["flat_id"], [])
+            units = x["approved_units"] if x["approved_units"] is not None else x["consumption"]
+            out.append(RunCandidate(
+                flat_id=x["flat_id"], flat_code=x["code"], flat_type=x["flat_type"], reading_id=x["reading_id"],
+                units=units, motor_share=x["motor_share"], motor_reading_id=x["motor_reading_id"],
+                outstanding=sum((amt for _, amt in bills_open), Decimal("0.00")),
+                open_bill_ids=tuple(bid for bid, _ in bills_open)))
+        return out, upper
+
+    def insert_bill_batch(self, bills, actor) -> tuple[int, int, Decimal]:
+        if not bills:
+            return 0, 0, Decimal("0.00")
+        now = utcnow()
+        with write_tx(self.engine) as conn:
+            locked = [x for (x,) in conn.execute(sa.select(s.period_locks.c.month))]
+            for nb in bills:
+                check_bill_not_locked(nb.billing_period_end, locked)
+            lo = min(nb.billing_period_start for nb in bills)
+            hi = max(nb.billing_period_end for nb in bills)
+            flat_ids = [nb.flat_id for nb in bills]
+            existing: set[int] = set()
+            for i in range(0, len(flat_ids), 900):
+                existing |= {x for (x,) in conn.execute(sa.select(b.c.flat_id).where(
+                    b.c.flat_id.in_(flat_ids[i:i + 900]), b.c.billing_period_start.between(lo, hi)))}
+            fresh = [nb for nb in bills if nb.flat_id not in existing]
+            if fresh:
+                conn.execute(b.insert(), [_bill_values(nb, actor, now) for nb in fresh])
+                carry = [(cid, nb.flat_id, nb.billing_period_start) for nb in fresh for cid in nb.carry_forward_bill_ids]
+                if carry:
+                    self._carry_forward_batch(conn, carry)
+            total = sum((nb.total_amount for nb in fresh), Decimal("0.00"))
+            self._audit(conn, actor, "bill.batch_create", "bill_run", fresh[0].bill_run_id if fresh else None, {
+                "created": len(fresh), "skipped": len(bills) - len(fresh), "total_amount": total,
+                "first_flat_id": flat_ids[0], "last_flat_id": flat_ids[-1]})
+        return len(fresh), len(bills) - len(fresh), total
+
+    def _carry_forward_batch(self, conn, carry: list[tuple[int, int, dt.date]]) -> None:
+        nb = b.alias("new_bill")
+        ids = [c[0] for c in carry]
+        start = carry[0][2]
+        changed = 0
+        for i in range(0, len(ids), 900):
+            target = (sa.select(nb.c.id).where(nb.c.flat_id == b.c.flat_id, nb.c.billing_period_start == start)
+                      .scalar_subquery())
+            changed += conn.execute(b.update().where(b.c.id.in_(ids[i:i + 900]), b.c.status.in_(OPEN_BILL_STATUSES))
+                                    .values(status="carried_forward", carried_forward_to=target,
+                                            updated_at=utcnow())).rowcount
+        if changed != len(ids):
+            raise ConflictError("Open bills changed during the bill run (a payment was recorded?). This batch was "
+                                "rolled back; run the bill run again to finish.")
+
+    def start_bill_run(self, start, end, due, actor) -> int:
+        with write_tx(self.engine) as conn:
+            run_id = conn.execute(s.bill_runs.insert().values(
+                billing_period_start=start, billing_period_end=end, due_date=due, status="running",
+                started_by=actor.username, started_at=utcnow()).returning(s.bill_runs.c.id)).scalar_one()
+            self._audit(conn, actor, "bill_run.start", "bill_run", run_id, {"start": start, "end": end, "due": due})
+        return run_id
+
+    def finish_bill_run(self, run_id, *, status, created, skipped, refused, total_amount, error=None) -> None:
+        with write_tx(self.engine) as conn:
+            conn.execute(s.bill_runs.update().where(s.bill_runs.c.id == run_id).values(
+                status=status, created_count=created, skipped_count=skipped, refused_count=refused,
+                total_amount=total_amount, error=error, finished_at=utcnow()))
+
+    def list_bill_runs(self, limit=20) -> list[BillRun]:
+        with read_tx(self.engine) as conn:
+            return [BillRun.from_row(x) for x in conn.execute(
+                sa.select(s.bill_runs).order_by(s.bill_runs.c.id.desc()).limit(limit)).mappings()]
+
+    # ---- dashboard ---------------------------------------------------------------------
+    def dashboard_figures(self, month, as_of) -> DashboardFigures:
+        first, last = month_bounds(month)
+        d = self.dialect
+        with read_tx(self.engine) as conn:
+            billed_raw, count = conn.execute(
+                sa.select(money_sum(b.c.total_amount - b.c.previous_outstanding, d), sa.func.count())
+                .where(b.c.billing_period_start.between(first, last), b.c.status != "cancelled")).one()
+            collected = conn.execute(sa.select(money_sum(p.c.amount, d)).where(p.c.paid_on.between(first, last))).scalar()
+            outstanding = conn.execute(sa.select(money_sum(b.c.total_amount - b.c.amount_paid, d))
+                                       .where(b.c.status.in_(OPEN_BILL_STATUSES))).scalar()
+            pending = conn.execute(sa.select(sa.func.count()).select_from(r).where(r.c.status == "pending")).scalar_one()
+            overdue = conn.execute(sa.select(sa.func.count()).select_from(b).where(
+                b.c.status.in_(OPEN_BILL_STATUSES), b.c.due_date < as_of)).scalar_one()
+        return DashboardFigures(first.strftime("%Y-%m"), money_value(billed_raw, d), count, money_value(collected, d),
+                                money_value(outstanding, d), pending, overdue)
+
+    def monthly_series(self, months) -> list[MonthlyPoint]:
+        if not months:
+            return []
+        d = self.dialect
+        first, _ = month_bounds(min(months))
+        _, last = month_bounds(max(months))
+        bm = _month_expr(b.c.billing_period_start, d).label("month")
+        pm = _month_expr(p.c.paid_on, d).label("month")
+        with read_tx(self.engine) as conn:
+            billed = {row.month: row for row in conn.execute(
+                sa.select(bm, money_sum(b.c.total_units, d).label("units"),
+                          money_sum(b.c.total_amount - b.c.previous_outstanding, d).label("billed"),
+                          sa.func.count().label("n"))
+                .where(b.c.billing_period_start.between(first, last), b.c.status != "cancelled").group_by(bm))}
+            paid = {row.month: row.collected for row in conn.execute(
+                sa.select(pm, money_sum(p.c.amount, d).label("collected"))
+                .where(p.c.paid_on.between(first, last)).group_by(pm))}
+        out = []
+        for mo in sorted(months):
+            row = billed.get(mo)
+            out.append(MonthlyPoint(
+                mo, money_value(row.units if row else 0, d), money_value(row.billed if row else 0, d),
+                money_value(paid.get(mo, 0), d), row.n if row else 0))
+        return out

@@ -1,0 +1,101 @@
+"""Month-end bill runs: dry run, counts, idempotence, resumability, locks."""
+import datetime as dt
+from decimal import Decimal as D
+
+import pytest
+
+from services.models import BillFilter
+from tests.factories import admin_user, engineer_user
+
+d = dt.date
+OCT = (d(2026, 10, 1), d(2026, 10, 31), d(2026, 11, 15))
+
+
+def approved_readings(db, storage, date=d(2026, 10, 20)):
+    """Two readings a month apart for each flat; the later one approved."""
+    eng, admin = engineer_user(storage), admin_user(storage)
+    ids = {}
+    for i, meter in enumerate(("19152159", "19150001", "19150002", "19150003")):
+        db.insert_meter_reading(meter_number=meter, reading_value=1000, reading_date=date - dt.timedelta(days=30), actor=eng)
+        r = db.insert_meter_reading(meter_number=meter, reading_value=1100 + 10 * i, reading_date=date, actor=eng).reading
+        db.approve_reading(r.id, actor=admin)
+        ids[meter] = r.id
+    return ids
+
+
+def test_dry_run_writes_nothing_then_run_creates(db, storage):
+    approved_readings(db, storage)
+    dry = db.generate_bills_for_month(*OCT, dry_run=True)
+    assert (dry.created, dry.skipped, dry.refused, dry.run_id) == (4, 0, 0, None)
+    assert storage.table_counts(["bills", "bill_runs"]) == {"bills": 0, "bill_runs": 0}
+    run = db.generate_bills_for_month(*OCT, actor=admin_user(storage))
+    assert (run.created, run.skipped, run.total_amount) == (4, 0, dry.total_amount)
+    bills = db.list_bills(BillFilter(period_month="2026-10")).items
+    by_flat = {b.flat_code: b for b in bills}
+    # Units are the readings' consumption; pricing is the same code as single bills.
+    assert by_flat["B17-FF"].flat_units == D("100.00") and by_flat["B17-FF"].total_amount == D("2674.00")
+    assert by_flat["C14-SF"].rate_per_unit == D("9") and by_flat["C14-SF"].fixed_charge == 0
+    assert all(b.bill_run_id == run.run_id for b in bills)
+    runs = storage.list_bill_runs()
+    assert runs[0].status == "completed" and runs[0].created_count == 4 and runs[0].total_amount == run.total_amount
+
+
+def test_second_run_skips_everything(db, storage):
+    approved_readings(db, storage)
+    db.generate_bills_for_month(*OCT)
+    again = db.generate_bills_for_month(*OCT)
+    assert (again.created, again.skipped) == (0, 4)
+    assert storage.table_counts(["bills"])["bills"] == 4
+
+
+def test_run_resumes_after_a_partial_run(db, storage):
+    ids = approved_readings(db, storage)
+    db.bill_reading(ids["19150001"], *OCT)  # billed by hand before the run (or by a run that died)
+    run = db.generate_bills_for_month(*OCT, batch_size=1)
+    assert (run.created, run.skipped) == (3, 1)
+    assert storage.table_counts(["bills"])["bills"] == 4
+
+
+def test_locked_period_refused_whole_with_counts(db, storage):
+    approved_readings(db, storage, date=d(2025, 11, 20))
+    run = db.generate_bills_for_month(d(2025, 11, 1), d(2025, 11, 30), d(2025, 12, 15))
+    assert run.status == "refused" and run.refused == 4 and run.created == 0 and "2025-11" in run.message
+    assert storage.count_bills_ending_in("2025-11") == 0
+    assert storage.list_bill_runs()[0].status == "refused"
+    touching = db.generate_bills_for_month(d(2025, 10, 15), d(2025, 11, 14), d(2025, 11, 30), dry_run=True)
+    assert touching.status == "refused"
+
+
+def test_run_carries_arrears_forward_once(db, storage):
+    sep = db.create_bill("B17-FF", d(2026, 9, 1), d(2026, 9, 30), d(2026, 10, 15), flat_units=100)
+    db.record_payment(sep.id, "674", method="cash")
+    approved_readings(db, storage)
+    db.generate_bills_for_month(*OCT)
+    octb = db.list_bills(BillFilter(period_month="2026-10", search="B17")).items[0]
+    assert octb.previous_outstanding == D("2000.00") and octb.total_amount == D("4674.00")
+    assert db.get_bill(sep.id).status == "carried_forward"
+    assert db.flat_outstanding("B17-FF") == D("4674.00")
+
+
+def test_reading_without_units_is_counted_not_billed(db, storage):
+    admin = admin_user(storage)
+    r = db.insert_meter_reading(meter_number="19152159", reading_value=50, reading_date=d(2026, 10, 20),
+                                actor=engineer_user(storage)).reading
+    db.approve_reading(r.id, actor=admin)
+    run = db.generate_bills_for_month(*OCT)
+    assert (run.created, run.missing_units) == (0, 1)
+
+
+def test_progress_is_reported(db, storage):
+    approved_readings(db, storage)
+    seen = []
+    db.generate_bills_for_month(*OCT, batch_size=2, progress=lambda done, created: seen.append((done, created)))
+    assert seen[-1][1] == 4 and len(seen) >= 2
+
+
+def test_due_date_before_period_refused(db):
+    from services.errors import ValidationError
+
+    with pytest.raises(ValidationError) as e:
+        db.generate_bills_for_month(d(2026, 10, 1), d(2026, 10, 31), d(2026, 9, 30))
+    assert e.value.field == "due_date"
