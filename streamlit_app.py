@@ -1,33 +1,21 @@
-"""Meterline: Streamlit entry point.
-
-Until the UI issue lands this is the status page: which backend is in use, whether it answers,
-and the row counts of the main tables.
-"""
+"""Meterline: entry point. Builds the role-based navigation and the shared frame, nothing else."""
 from __future__ import annotations
 
 import streamlit as st
 
-from services.container import build_services
-
-
-@st.cache_resource(show_spinner="Opening the database ...")
-def services():
-    return build_services()
-
+from ui.auth import render_account_box, require_actor
+from ui.registry import PAGES
 
 st.set_page_config(page_title="Meterline", page_icon="⚡", layout="wide")
-st.title("⚡ Meterline")
-svc = services()
-st.caption(f"Backend: **{svc.settings.backend}**" + (" (embedded SQLite, data/meterline.db)"
-                                                       if svc.settings.is_embedded_default else ""))
-try:
-    svc.db.storage.ping()
-    counts = svc.db.storage.table_counts(["flats", "meters", "readings", "bills", "payments", "users"])
-except Exception as exc:  # show the failure instead of a traceback
-    st.error(f"The database does not answer: {exc}")
+actor = require_actor()
+allowed: dict[str, list] = {}
+for spec in PAGES:
+    if actor.can(spec.permission):
+        allowed.setdefault(spec.section, []).append(
+            st.Page(spec.path, title=spec.title, icon=spec.icon, url_path=spec.url_path))
+if not allowed:
+    st.error("Your account has no pages. Ask an administrator to check your role.")
     st.stop()
-st.success("Database OK")
-cols = st.columns(len(counts))
-for col, (name, n) in zip(cols, counts.items()):
-    col.metric(name.capitalize(), f"{n:,}")
-st.write("Locked months:", ", ".join(svc.db.locked_months()) or "none")
+nav = st.navigation(allowed)
+render_account_box(actor)
+nav.run()

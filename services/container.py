@@ -1,14 +1,19 @@
 """Composition root: builds the services once from configuration.
 
-The Streamlit app wraps `build_services` in st.cache_resource; the API, the scheduler and
-scripts call it directly.
+The Streamlit app wraps `build_services` in st.cache_resource (ui/common.py); the API, the
+scheduler and scripts call it directly. Each integration slot holds its offline default unless
+its configuration is present.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from services.config import Settings, open_storage
 from services.database_service import DatabaseService
+from services.integrations.base import (
+    BillingEvents, NoAdvisor, NoEvents, NoPaymentLinks, NoRemotePhotos, PaymentLinkProvider, ReadingAdvisor,
+    RemotePhotoStore,
+)
 from services.photos import PhotoStore
 from services.pricing_service import PricingService
 
@@ -18,6 +23,10 @@ class Services:
     settings: Settings
     db: DatabaseService
     photos: PhotoStore
+    payment_links: PaymentLinkProvider = field(default_factory=NoPaymentLinks)
+    remote_photos: RemotePhotoStore = field(default_factory=NoRemotePhotos)
+    advisor: ReadingAdvisor = field(default_factory=NoAdvisor)
+    events: BillingEvents = field(default_factory=NoEvents)
 
 
 def build_services(settings: Settings | None = None) -> Services:
@@ -26,4 +35,6 @@ def build_services(settings: Settings | None = None) -> Services:
     db = DatabaseService(storage, PricingService(settings.master_data_path))
     photos = PhotoStore(settings.photo_dir, max_bytes=settings.photo_max_bytes,
                         keep_location=settings.keep_photo_location)
-    return Services(settings, db, photos)
+    svc = Services(settings, db, photos)
+    # Integrations: each wiring function replaces an offline default when configured.
+    return svc

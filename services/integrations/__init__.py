@@ -1,0 +1,1 @@
+"""Optional third-party integrations behind small interfaces, each with a working offline default."""

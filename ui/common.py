@@ -1,0 +1,51 @@
+"""Shared UI plumbing: the cached composition root, the signed-in actor, page guards."""
+from __future__ import annotations
+
+import streamlit as st
+
+from services.config import Settings
+from services.container import Services, build_services
+from services.roles import Actor, Permission
+
+ACTOR_KEY = "actor"
+
+
+@st.cache_resource(show_spinner="Opening the database ...")
+def _services(settings: Settings) -> Services:
+    return build_services(settings)
+
+
+def services() -> Services:
+    """Services built once per configuration (the cache is keyed by the settings)."""
+    return _services(Settings.from_env())
+
+
+def current_actor() -> Actor | None:
+    return st.session_state.get(ACTOR_KEY)
+
+
+def page_guard(permission: Permission) -> Actor:
+    """First line of every page: stop unless the signed-in user holds the permission.
+    (Navigation already hides pages a role may not open; this also covers direct URLs.)"""
+    actor = current_actor()
+    if actor is None:
+        st.error("Please sign in.")
+        st.stop()
+    if not actor.can(permission):
+        st.error("You do not have access to this page.")
+        st.stop()
+    return actor
+
+
+def show_error(exc: Exception) -> None:
+    """A plain sentence for a typed error (field and fix for validation errors)."""
+    from services.errors import ValidationError, ValidationErrors
+
+    if isinstance(exc, ValidationErrors):
+        for e in exc.errors:
+            show_error(e)
+        return
+    if isinstance(exc, ValidationError):
+        st.error(f"**{exc.field.replace('_', ' ').capitalize()}**: {exc.message}" + (f" {exc.fix}" if exc.fix else ""))
+        return
+    st.error(str(exc))
