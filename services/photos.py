@@ -44,15 +44,17 @@ class PhotoStore:
         if not data:
             raise ValidationError("photo", "the file is empty.", "Take or upload the photo again.")
         if len(data) > self.max_bytes:
-            raise ValidationError("photo", f"{filename} is {len(data) / 1_048_576:.1f} MB, over the "
-                                  f"{self.max_bytes / 1_048_576:.0f} MB limit.", "Upload a smaller photo or lower the camera resolution.")
+            raise ValidationError("photo", f"{filename} is {human_size(len(data))}, over the {human_size(self.max_bytes)} "
+                                  "limit.", "Upload a smaller photo or lower the camera resolution.")
         try:
             with Image.open(io.BytesIO(data)) as img:
                 fmt = img.format or ""
                 if img.width * img.height > MAX_PIXELS:
                     raise ValidationError("photo", f"{filename} is {img.width}x{img.height} pixels, too large.",
                                           "Upload a photo under 60 megapixels.")
-                img.verify()  # checks the whole file decodes, not only the header
+                # Decode every pixel: verify() alone reads only the header of a JPEG, so a file cut off
+                # in transfer would pass it.
+                img.load()
         except ValidationError:
             raise
         except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
@@ -67,12 +69,17 @@ class PhotoStore:
         digest = hashlib.sha256(clean).hexdigest()
         day = today or dt.date.today()
         safe_meter = "".join(ch for ch in (meter_number or "meter") if ch.isalnum())[:32] or "meter"
-        rel = Path(f"{day:%Y-%m}") / f"{safe_meter}_{day:%Y%m%d}_{digest[:12]}_{secrets.token_hex(4)}{ALLOWED_FORMATS[fmt]}"
-        path = self.directory / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "xb") as fh:  # "x": never overwrite an existing photo
-            fh.write(clean)
-        return StoredPhoto(rel.as_posix(), path, len(clean), fmt, digest)
+        for _ in range(5):  # a random suffix repeating is astronomically rare; try again rather than fail
+            rel = Path(f"{day:%Y-%m}") / f"{safe_meter}_{day:%Y%m%d}_{digest[:12]}_{secrets.token_hex(4)}{ALLOWED_FORMATS[fmt]}"
+            path = self.directory / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                with open(path, "xb") as fh:  # "x": never overwrite an existing photo
+                    fh.write(clean)
+            except FileExistsError:
+                continue
+            return StoredPhoto(rel.as_posix(), path, len(clean), fmt, digest)
+        raise FileExistsError(f"could not find a free name for the photo under {self.directory}")
 
     def path_for(self, ref: str | None) -> Path | None:
         """The local file for a stored reference, if it exists and stays inside the photo directory."""
@@ -85,19 +92,37 @@ class PhotoStore:
 
 
 def strip_location(data: bytes, fmt: str) -> bytes:
-    """Remove GPS EXIF from a JPEG/WebP/PNG, keeping the pixels and orientation untouched."""
+    """Remove GPS EXIF (and XMP that mentions GPS) from a JPEG/WebP/PNG; the rest of the EXIF
+    (orientation, camera, time) and the colour profile stay. A photo without location is returned
+    byte for byte; one with location is re-encoded (JPEG with its own quantisation tables, so
+    the quality does not drop)."""
     from PIL import Image
 
     with Image.open(io.BytesIO(data)) as img:
         exif = img.getexif()
-        if GPS_IFD_TAG not in exif and "gps" not in str(img.info.get("xmp", b"")).lower():
+        xmp = img.info.get("xmp") or b""
+        has_xmp_gps = b"gps" in (xmp.lower() if isinstance(xmp, bytes) else str(xmp).lower().encode())
+        if GPS_IFD_TAG not in exif and not has_xmp_gps:
             return data
         exif.pop(GPS_IFD_TAG, None)
         out = io.BytesIO()
+        # XMP is not passed on, so location written there goes too.
         params = {"exif": exif.tobytes()}
-        if fmt in ("JPEG", "MPO"):
-            params.update(quality=95, subsampling="keep" if img.format == "JPEG" else 0)
-            img.save(out, format="JPEG", **params)
+        if img.info.get("icc_profile"):
+            params["icc_profile"] = img.info["icc_profile"]
+        if fmt == "JPEG":
+            img.save(out, format="JPEG", quality="keep", **params)
+        elif fmt == "MPO":  # a multi-picture JPEG: the first (main) picture is kept
+            img.save(out, format="JPEG", quality=95, **params)
         else:
             img.save(out, format=fmt, **params)
         return out.getvalue()
+
+
+def human_size(n: int) -> str:
+    """1.5 MB / 2.6 KB / 900 bytes: readable at any limit (a 0.5 MB limit must not read "0 MB")."""
+    if n >= 1_048_576:
+        return f"{n / 1_048_576:.1f} MB"
+    if n >= 1024:
+        return f"{n / 1024:.1f} KB"
+    return f"{n} bytes"
