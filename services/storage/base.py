@@ -110,6 +110,11 @@ class Storage(abc.ABC):
     @abc.abstractmethod
     def set_reading_photo_url(self, reading_id: int, photo_url: str, actor: Actor) -> None: ...
 
+    @abc.abstractmethod
+    def set_reading_ai_opinion(self, reading_id: int, opinion: dict | None, actor: Actor) -> None:
+        """Store the model's advice on a reading (readings.ai_opinion; flags and status untouched).
+        NotFoundError for an unknown reading. Audited."""
+
     # ---- period locks -----------------------------------------------------------------------
     @abc.abstractmethod
     def locked_months(self) -> list[str]: ...

@@ -256,6 +256,14 @@ class ReadingsPart:
             conn.execute(r.update().where(r.c.id == reading_id).values(photo_url=photo_url, updated_at=utcnow()))
             self._audit(conn, actor, "reading.photo_url", "reading", reading_id, {"photo_url": photo_url})
 
+    def set_reading_ai_opinion(self, reading_id, opinion, actor) -> None:
+        with write_tx(self.engine) as conn:
+            n = conn.execute(r.update().where(r.c.id == reading_id).values(ai_opinion=opinion, updated_at=utcnow())).rowcount
+            if not n:
+                raise NotFoundError(f"Reading {reading_id} does not exist.")
+            self._audit(conn, actor, "reading.ai_opinion", "reading", reading_id,
+                        {k: (opinion or {}).get(k) for k in ("verdict", "confidence", "model")})
+
     def readings_billed(self, reading_ids) -> set[int]:
         b = s.bills
         ids = list(reading_ids)
