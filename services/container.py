@@ -38,3 +38,6 @@ def build_services(settings: Settings | None = None) -> Services:
     svc = Services(settings, db, photos)
     # Integrations: each wiring function replaces an offline default when configured.
     return svc
+    from services.integrations.wiring import wire_integrations  # notifications, Cloudinary, OpenAI
+
+    wire_integrations(svc)
