@@ -37,7 +37,7 @@ def build_services(settings: Settings | None = None) -> Services:
                         keep_location=settings.keep_photo_location)
     svc = Services(settings, db, photos)
     # Integrations: each wiring function replaces an offline default when configured.
-    return svc
     from services.integrations.wiring import wire_integrations  # notifications, Cloudinary, OpenAI
 
     wire_integrations(svc)
+    return svc
