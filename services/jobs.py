@@ -1,0 +1,327 @@
+"""Scheduled jobs: what each does, when, and one run of it.
+
+Four jobs (seed 001, section 3), each a cron schedule in the configured zone (see job_config):
+
+| id                     | default          | does                                                            |
+| monthly_bills          | 1st at 02:00     | bill run for the previous month; notify the new bills           |
+| payment_reminders      | daily at 10:00   | remind bills due in REMINDER_DAYS_BEFORE (3) days               |
+| overdue_marking        | daily at 11:00   | open bills past due -> overdue; overdue notice sent once a bill |
+| smart_meter_collection | Sundays at 08:00 | read SMART_METER_URL, store each reading through validation    |
+
+Every run is claimed in job_runs under a unique (job_id, run_key), the key being the job's
+period ("2026-10" for the month billed, "2026-11-22" for a day). A second call for the same
+period, on this machine or another replica against the same database, gets None and does
+nothing. A failed run may be run again; a run still `running` after JOB_STALE_AFTER_MINUTES
+(its process died) is superseded by a new attempt keyed "KEY#2", "KEY#3", ... (the unique key
+makes exactly one replica win each attempt). Every run ends with its status, counts and error.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import socket
+from dataclasses import dataclass, field
+from typing import Callable
+from zoneinfo import ZoneInfo
+
+from services import clock
+from services.errors import NotFoundError
+from services.models import JobRun
+from services.periods import BillingPeriod, previous_month
+from services.roles import Actor, Permission, require
+
+log = logging.getLogger(__name__)
+
+SCHEDULER_ACTOR = Actor(None, "scheduler", "system", "scheduler")
+PAGE = 500
+MAX_PROBLEMS = 100  # bad rows listed in a run's counts (all are counted)
+
+
+# ---- configuration --------------------------------------------------------------------------
+def _env(name: str, default: str) -> str:
+    return (os.environ.get(name) or "").strip() or default
+
+
+@dataclass(frozen=True)
+class JobConfig:
+    timezone: str
+    crons: dict[str, str]
+    bill_due_days: int  # due date = last day of the billed month + this many days
+    reminder_days_before: int
+    overdue_notice_lookback_days: int
+    notify_new_bills: bool
+    stale_after_minutes: int
+    smart_meter_url: str | None
+    smart_meter_token: str | None
+    smart_meter_timeout_s: float
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+def job_config() -> JobConfig:
+    """Read from the environment on every call, so a changed .env applies on restart and tests
+    can set variables."""
+    return JobConfig(
+        timezone=_env("SCHEDULER_TIMEZONE", _env("METERLINE_TIMEZONE", "Asia/Kolkata")),
+        crons={job_id: _env(spec.cron_env, spec.default_cron) for job_id, spec in JOBS.items()},
+        bill_due_days=int(_env("BILL_DUE_DAYS", "15")),
+        reminder_days_before=int(_env("REMINDER_DAYS_BEFORE", "3")),
+        overdue_notice_lookback_days=int(_env("OVERDUE_NOTICE_LOOKBACK_DAYS", "90")),
+        notify_new_bills=_env("JOB_NOTIFY_NEW_BILLS", "true").lower() in ("1", "true", "yes"),
+        stale_after_minutes=int(_env("JOB_STALE_AFTER_MINUTES", "360")),
+        smart_meter_url=os.environ.get("SMART_METER_URL") or None,
+        smart_meter_token=os.environ.get("SMART_METER_TOKEN") or None,
+        smart_meter_timeout_s=float(_env("SMART_METER_TIMEOUT_S", "30")),
+    )
+
+
+# ---- one run ----------------------------------------------------------------------------------
+@dataclass
+class JobContext:
+    svc: object  # services.container.Services
+    actor: Actor
+    now: dt.datetime  # aware, in the configured zone: the job's clock (decides its period)
+    config: JobConfig
+    counts: dict = field(default_factory=dict)  # filled as the job goes, so a failure shows how far it got
+
+    @property
+    def today(self) -> dt.date:
+        return self.now.date()
+
+    @property
+    def db(self):
+        return self.svc.db
+
+    @property
+    def storage(self):
+        return self.svc.db.storage
+
+    def add(self, key: str, n: int = 1) -> None:
+        self.counts[key] = self.counts.get(key, 0) + n
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    id: str
+    name: str
+    description: str
+    cron_env: str
+    default_cron: str
+    run_key: Callable[[dt.datetime], str]
+    body: Callable[[JobContext], str]  # returns the final status: "completed" or "refused"
+
+
+def _month_key(now: dt.datetime) -> str:
+    return previous_month(now.date())
+
+
+def _day_key(now: dt.datetime) -> str:
+    return now.date().isoformat()
+
+
+def _tally(ctx: JobContext, report) -> None:
+    """Count what the notifications of one event did (no rows: notifications are not set up)."""
+    rows = getattr(report, "notifications", None) or []
+    if not rows:
+        ctx.add("not_sent")
+    for row in rows:
+        ctx.add(row.status)
+
+
+def monthly_bills(ctx: JobContext) -> str:
+    period = BillingPeriod.for_month(_month_key(ctx.now))
+    due = period.end + dt.timedelta(days=ctx.config.bill_due_days)
+    # Bills of a run that died half-way are finished by this one; notify them too.
+    interrupted = {r.id for r in ctx.storage.list_bill_runs(limit=100)
+                   if r.status == "running" and (r.billing_period_start, r.billing_period_end) == (period.start, period.end)}
+    ctx.counts.update(period=f"{period.start} to {period.end}", due_date=str(due))
+    summary = ctx.db.generate_bills_for_month(period.start, period.end, due, actor=ctx.actor)
+    ctx.counts.update(created=summary.created, skipped=summary.skipped, refused=summary.refused,
+                      missing_units=summary.missing_units, total_amount=str(summary.total_amount),
+                      bill_run_id=summary.run_id)
+    if summary.status == "refused":
+        ctx.counts["message"] = summary.message
+        return "refused"
+    if ctx.config.notify_new_bills and summary.run_id is not None:
+        runs = interrupted | {summary.run_id}
+        for bill in _bills_due(ctx, due, due, ("pending",)):
+            if bill.bill_run_id in runs:
+                _tally(ctx, ctx.svc.events.bill_created(bill, ctx.actor))
+                ctx.add("notified")
+    return "completed"
+
+
+def payment_reminders(ctx: JobContext) -> str:
+    target = ctx.today + dt.timedelta(days=ctx.config.reminder_days_before)
+    ctx.counts["due_date"] = str(target)
+    ctx.counts.setdefault("reminded", 0)
+    for bill in _bills_due(ctx, target, target, ("pending", "partially_paid")):
+        _tally(ctx, ctx.svc.events.payment_reminder(bill))
+        ctx.add("reminded")
+    return "completed"
+
+
+def overdue_marking(ctx: JobContext) -> str:
+    ids = ctx.storage.mark_overdue(ctx.today, ctx.actor)
+    ctx.counts.update(marked_overdue=len(ids), notices=0)
+    start = ctx.today - dt.timedelta(days=ctx.config.overdue_notice_lookback_days)
+    # Every overdue bill not yet noticed (also those marked by a run that died before noticing).
+    for bill in _bills_due(ctx, start, ctx.today - dt.timedelta(days=1), ("overdue",)):
+        if bill.overdue_notified_at is not None or bill.balance <= 0:
+            continue
+        _tally(ctx, ctx.svc.events.bill_overdue(bill))
+        # Marked one at a time, right after sending: a crash re-sends at most one notice.
+        ctx.storage.mark_overdue_notified([bill.id])
+        ctx.add("notices")
+    return "completed"
+
+
+def smart_meter_collection(ctx: JobContext) -> str:
+    from services.smart_meters import collect
+
+    collect(ctx)
+    return "completed"
+
+
+def _bills_due(ctx: JobContext, start: dt.date, end: dt.date, statuses: tuple[str, ...]):
+    after = 0
+    while True:
+        page = ctx.storage.bills_due_between(start, end, statuses, after_id=after, limit=PAGE)
+        yield from page
+        if len(page) < PAGE:
+            return
+        after = page[-1].id
+
+
+JOBS: dict[str, JobSpec] = {s.id: s for s in (
+    JobSpec("monthly_bills", "Monthly bill generation",
+            "Bills every flat with an approved reading in the previous month (the set-based bill run), "
+            "due BILL_DUE_DAYS after the month ends, then notifies the new bills.",
+            "JOB_MONTHLY_BILLS_CRON", "0 2 1 * *", _month_key, monthly_bills),
+    JobSpec("payment_reminders", "Payment reminders",
+            "Reminds the owners of unpaid bills due in REMINDER_DAYS_BEFORE days.",
+            "JOB_PAYMENT_REMINDERS_CRON", "0 10 * * *", _day_key, payment_reminders),
+    JobSpec("overdue_marking", "Overdue marking",
+            "Marks open bills past their due date overdue and sends each one overdue notice, once.",
+            "JOB_OVERDUE_MARKING_CRON", "0 11 * * *", _day_key, overdue_marking),
+    JobSpec("smart_meter_collection", "Smart-meter collection",
+            "Fetches readings from SMART_METER_URL and stores each through the same validation as any "
+            "reading; duplicates are ignored, bad rows are counted with their reasons.",
+            "JOB_SMART_METERS_CRON", "0 8 * * sun", _day_key, smart_meter_collection),
+)}
+
+
+def get_job(job_id: str) -> JobSpec:
+    try:
+        return JOBS[job_id]
+    except KeyError:
+        raise NotFoundError(f"There is no job '{job_id}'. Jobs: {', '.join(JOBS)}.") from None
+
+
+def host_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"[:128]
+
+
+def _local(now: dt.datetime | None, zone: ZoneInfo) -> dt.datetime:
+    now = now or clock.utcnow()
+    return (now.replace(tzinfo=zone) if now.tzinfo is None else now).astimezone(zone)
+
+
+def _attempts(storage, job_id: str, key: str) -> list[JobRun]:
+    """The runs of one job period, newest attempt first ("KEY", "KEY#2", ...)."""
+    runs = [r for r in storage.list_job_runs(job_id=job_id, limit=200)
+            if r.run_key == key or r.run_key.startswith(key + "#")]
+    return sorted(runs, key=lambda r: _attempt_no(r.run_key), reverse=True)
+
+
+def _attempt_no(run_key: str) -> int:
+    return int(run_key.rsplit("#", 1)[1]) if "#" in run_key else 1
+
+
+def _claim(storage, job_id: str, key: str, stale_after: dt.timedelta) -> tuple[JobRun | None, JobRun | None]:
+    """Claim this period's run. Returns (our run or None, a stale run we superseded)."""
+    host, started = host_name(), clock.utcnow()
+    runs = _attempts(storage, job_id, key)
+    if not runs:
+        return storage.claim_job_run(job_id, key, host, started), None
+    latest = runs[0]
+    if latest.status == "failed":
+        return storage.claim_job_run(job_id, latest.run_key, host, started), None  # atomic: one replica wins
+    if latest.status == "running" and started - latest.started_at > stale_after:
+        n = _attempt_no(latest.run_key) + 1
+        return storage.claim_job_run(job_id, f"{key}#{n}", host, started), latest
+    return None, None  # completed, refused, or running now
+
+
+def run_job(svc, job_id: str, *, actor: Actor | None = None, now: dt.datetime | None = None) -> JobRun | None:
+    """Run one job for the period `now` falls in (default: now). Returns the finished run record
+    (status completed / refused / failed, counts, error), or None when this period's run is
+    already done or running. Unknown job: NotFoundError. Needs Permission.RUN_JOBS."""
+    actor = require(actor or SCHEDULER_ACTOR, Permission.RUN_JOBS)
+    spec = get_job(job_id)
+    cfg = job_config()
+    local_now = _local(now, cfg.zone)
+    key = spec.run_key(local_now)
+    storage = svc.db.storage
+    run, stale = _claim(storage, spec.id, key, dt.timedelta(minutes=cfg.stale_after_minutes))
+    if run is None:
+        log.info("job %s %s: already done or running elsewhere; nothing to do", spec.id, key)
+        return None
+    if stale is not None:
+        storage.finish_job_run(stale.id, status="failed", counts=stale.counts, now=clock.utcnow(),
+                               error=f"abandoned: still running after {cfg.stale_after_minutes} min with no finish "
+                                     f"recorded (process stopped?); superseded by run #{run.id} ({run.run_key})")
+    ctx = JobContext(svc, actor, local_now, cfg, counts={"run_by": actor.username})
+    status, error = "failed", None
+    try:
+        status = spec.body(ctx)
+    except Exception as exc:  # recorded on the run, never lost in a log only
+        log.exception("job %s %s failed", spec.id, run.run_key)
+        error = f"{exc.__class__.__name__}: {exc}"
+    storage.finish_job_run(run.id, status=status, counts=_jsonable(ctx.counts), error=error, now=clock.utcnow())
+    return next((r for r in storage.list_job_runs(job_id=spec.id, limit=20) if r.id == run.id), run)
+
+
+def _jsonable(counts: dict) -> dict:
+    out = {}
+    for k, v in counts.items():
+        out[k] = v if isinstance(v, (int, float, str, bool, list, dict)) or v is None else str(v)
+    return out
+
+
+# ---- status -----------------------------------------------------------------------------------
+def next_run_time(cron: str, zone: ZoneInfo, now: dt.datetime | None = None) -> dt.datetime | None:
+    from services.scheduler import cron_trigger
+
+    return cron_trigger(cron, zone).get_next_fire_time(None, _local(now, zone))
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def run_as_dict(run: JobRun | None) -> dict | None:
+    if run is None:
+        return None
+    return {"id": run.id, "run_key": run.run_key, "status": run.status, "started_at": _iso(run.started_at),
+            "finished_at": _iso(run.finished_at), "counts": run.counts or {}, "error": run.error, "host": run.host}
+
+
+def job_status(svc, now: dt.datetime | None = None) -> list[dict]:
+    """One dict per job: id, name, description, schedule (cron), timezone, next_run (ISO 8601 in the
+    zone) and last_run (None, or id/run_key/status/started_at/finished_at/counts/error/host).
+    Timestamps are ISO 8601 strings, so the list is JSON as it is."""
+    cfg = job_config()
+    out = []
+    for spec in JOBS.values():
+        cron = cfg.crons[spec.id]
+        last = svc.db.storage.list_job_runs(job_id=spec.id, limit=1)
+        out.append({
+            "id": spec.id, "name": spec.name, "description": spec.description, "schedule": cron,
+            "timezone": cfg.timezone, "next_run": _iso(next_run_time(cron, cfg.zone, now)),
+            "last_run": run_as_dict(last[0] if last else None),
+        })
+    return out
