@@ -27,6 +27,7 @@ class Services:
     remote_photos: RemotePhotoStore = field(default_factory=NoRemotePhotos)
     advisor: ReadingAdvisor = field(default_factory=NoAdvisor)
     events: BillingEvents = field(default_factory=NoEvents)
+    auth: "AuthService | None" = None  # sign-in, sessions, user management (services/accounts.py)
 
 
 def build_services(settings: Settings | None = None) -> Services:
@@ -36,8 +37,14 @@ def build_services(settings: Settings | None = None) -> Services:
     photos = PhotoStore(settings.photo_dir, max_bytes=settings.photo_max_bytes,
                         keep_location=settings.keep_photo_location)
     svc = Services(settings, db, photos)
+    from services.accounts import AuthService
+
+    svc.auth = AuthService.from_settings(storage, settings)
     # Integrations: each wiring function replaces an offline default when configured.
     from services.integrations.wiring import wire_integrations  # notifications, Cloudinary, OpenAI
 
     wire_integrations(svc)
+    from services.integrations.stripe_payments import wire_stripe  # payment links when STRIPE_API_KEY is set
+
+    wire_stripe(svc)
     return svc

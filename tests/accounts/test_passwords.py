@@ -1,0 +1,67 @@
+"""Password hashing parameters and the password policy (ASVS 2.1)."""
+import pytest
+from argon2 import Type
+from argon2.low_level import ARGON2_VERSION
+from argon2 import extract_parameters
+
+from services.errors import ValidationError
+from services.password_policy import MAX_LENGTH, check_password, common_passwords
+from services.passwords import HASHER, hash_password, needs_rehash, verify_password
+
+
+def test_hash_is_argon2id_with_owasp_parameters():
+    h = hash_password("correct horse battery staple")
+    assert h.startswith("$argon2id$")
+    p = extract_parameters(h)
+    assert p.type is Type.ID and p.version == ARGON2_VERSION
+    assert p.memory_cost >= 19 * 1024 and p.time_cost >= 2 and p.parallelism == 1
+    assert "correct horse" not in h
+
+
+def test_same_password_hashes_differently_and_verifies():
+    a, b = hash_password("correct horse battery staple"), hash_password("correct horse battery staple")
+    assert a != b  # salted
+    assert verify_password(a, "correct horse battery staple")
+    assert not verify_password(a, "correct horse battery stapl")
+    assert not verify_password(None, "anything")  # no hash (unknown user / SSO account) never verifies
+    assert not verify_password("not-a-hash", "anything")
+
+
+def test_weaker_hash_is_flagged_for_rehash():
+    from argon2 import PasswordHasher
+
+    weak = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash("correct horse battery staple")
+    assert needs_rehash(weak) and not needs_rehash(hash_password("x" * 12))
+    assert HASHER.time_cost == 2 and HASHER.memory_cost == 19456
+
+
+@pytest.mark.parametrize("pw", ["correct horse battery staple", "abcdefghijkm", "x" * 11 + "y",
+                                "ünïcödé pässwörd ✓", "a" * 63 + "b", "b" + "a" * (MAX_LENGTH - 1),
+                                "  leading and trailing spaces  "])
+def test_policy_accepts(pw):
+    check_password(pw, "asha")
+
+
+@pytest.mark.parametrize("pw, says", [
+    ("", "is empty"),
+    ("short-pw-11", "at least 12"),
+    ("x" * (MAX_LENGTH + 1), "at most 128"),
+    ("password1234", "most common"),
+    ("Password2026!", "most common"),          # a common word padded with digits and symbols
+    ("QWERTYUIOP123", "most common"),           # the list is case-insensitive
+    ("zzzzzzzzzzzzzz", "most common"),
+    ("asha-is-my-name-2026", "contains the username"),
+    ("tab\there-and-more", "control character"),
+])
+def test_policy_refuses_with_field_and_fix(pw, says):
+    with pytest.raises(ValidationError) as exc:
+        check_password(pw, "asha")
+    assert exc.value.field == "password" and says in exc.value.message and exc.value.fix
+
+
+def test_no_composition_rules():
+    check_password("all lower case words here", None)  # no digit, no capital, no symbol needed
+
+
+def test_bundled_list_is_loaded():
+    assert len(common_passwords()) > 100 and "qwertyuiop123" in common_passwords()
