@@ -19,4 +19,6 @@ class PageSpec:
 
 PAGES: list[PageSpec] = [
     PageSpec("ui/status.py", "System status", "🩺", "status", Permission.VIEW_REPORTS, "System"),
+    PageSpec("ui/notifications.py", "Notifications", ":material/notifications:", "notifications",
+             Permission.MANAGE_NOTIFICATIONS, "System"),
 ]
