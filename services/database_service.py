@@ -337,7 +337,8 @@ class DatabaseService:
             raise NotFoundError(f"Bill {bill_id} does not exist.")
         return bill
 
-    def bill_detail(self, bill_id: int) -> BillDetail:
+    def bill_detail(self, bill_id: int, actor: Actor | None = None) -> BillDetail:
+        require(actor, Permission.VIEW_BILLS)
         bill = self.get_bill(bill_id)
         return BillDetail(
             bill, self.storage.list_payments(bill_id),
@@ -347,7 +348,8 @@ class DatabaseService:
         )
 
     def list_bills(self, flt: BillFilter | None = None, offset: int = 0, limit: int = 50,
-                   with_total: bool = True) -> Page[Bill]:
+                   with_total: bool = True, actor: Actor | None = None) -> Page[Bill]:
+        require(actor, Permission.VIEW_BILLS)
         flt = flt or BillFilter()
         if flt.overdue_only and flt.as_of is None:
             flt = _replace(flt, as_of=self.today())
@@ -373,6 +375,24 @@ class DatabaseService:
         bill = self.get_bill(bill_id)
         return self.record_payment(bill_id, bill.balance, paid_on=paid_on, method=method, reference=reference,
                                    actor=actor)
+
+    def change_bill_status(self, bill_id: int, status: str, reason: str | None = None, *, actor: Actor | None = None,
+                           method: str = "bank_transfer", paid_on=None) -> Bill:
+        """Manual status change under the rules in services/bill_status.py: amounts are never edited,
+        `paid` records a payment of the balance, a paid bill is reopened only with a reason, bills of
+        locked months keep their status. Audited (who, from, to, reason)."""
+        from services.bill_status import decide_status_change
+
+        actor = require(actor, Permission.RECORD_PAYMENT)
+        bill = self.get_bill(bill_id)
+        change = decide_status_change(bill, status, reason, locked_months=self.storage.locked_months(),
+                                      today=self.today())
+        if change.action == "none":
+            return bill
+        if change.action == "pay":
+            return self.mark_bill_paid(bill_id, paid_on=paid_on, method=method, actor=actor,
+                                       reference=(change.reason or "")[:128] or None).bill
+        return self.storage.set_bill_status(bill_id, change.status, actor, change.reason)
 
     def flat_outstanding(self, flat: int | str) -> Decimal:
         return self.storage.open_balance(self.get_flat(flat).id)[0]
