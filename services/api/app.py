@@ -1,0 +1,33 @@
+"""FastAPI app factory. `python app.py` serves it with uvicorn (port 5000)."""
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from services.api import errors, routes_bills, routes_system, routes_webhooks
+from services.api.ingest import IngestSettings
+from services.api_auth import ApiAuthenticator
+from services.container import Services, build_services
+from services.integrations.stripe_payments import StripeSettings
+
+DESCRIPTION = """Meterline's HTTP API: meter readings from devices and other systems, Stripe payment
+events, bills, and the scheduled jobs. Every endpoint except `/health` and `/webhook/stripe` needs
+`Authorization: Bearer <token>` (an Auth0 access token, or the HEADER_AUTH_TOKEN). Money and kWh are
+decimal strings. Errors are JSON: `{"error", "message", "fields": [{"field", "message", "fix"}]}`."""
+
+
+def create_app(services: Services | None = None, *, authenticator: ApiAuthenticator | None = None,
+               ingest_settings: IngestSettings | None = None, stripe_webhook_secret: str | None = None) -> FastAPI:
+    """Build the app over `services` (default: build_services() from the environment). Anything
+    not passed is read from the environment (AUTO_BILLING, BILL_DUE_DAYS, STRIPE_WEBHOOK_SECRET,
+    AUTH0_* / HEADER_AUTH_TOKEN)."""
+    svc = services or build_services()
+    app = FastAPI(title="Meterline API", version="1.0", description=DESCRIPTION)
+    app.state.services = svc
+    app.state.authenticator = authenticator or ApiAuthenticator.from_settings(svc.db.storage)
+    app.state.ingest_settings = ingest_settings or IngestSettings.from_env()
+    app.state.stripe_webhook_secret = stripe_webhook_secret or StripeSettings.from_env().webhook_secret
+    errors.install(app)
+    app.include_router(routes_system.router)
+    app.include_router(routes_webhooks.router)
+    app.include_router(routes_bills.router)
+    return app

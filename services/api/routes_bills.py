@@ -1,0 +1,46 @@
+"""GET /api/bills/{id}, GET /api/bills/customer/{owner_id}, PUT /api/bills/{id}/status."""
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Path, Query
+
+from services.api.deps import principal, services
+from services.api.schemas import MAX_ID, BillDetailOut, BillPageOut, BillStatus, BillStatusIn, ErrorOut
+from services.api.serialize import bill_detail_out, bill_page_out
+from services.api_auth import ApiPrincipal
+from services.container import Services
+from services.errors import NotFoundError
+from services.models import BillFilter
+
+router = APIRouter(prefix="/api/bills", tags=["bills"])
+ERRORS = {401: {"model": ErrorOut}, 403: {"model": ErrorOut}, 404: {"model": ErrorOut}, 422: {"model": ErrorOut}}
+BillId = Path(ge=1, le=MAX_ID, description="bill id")
+
+
+@router.get("/customer/{owner_id}", response_model=BillPageOut, responses=ERRORS)
+def owner_bills(owner_id: int = Path(ge=1, le=MAX_ID, description="owner id (the customer)"),
+                offset: int = Query(0, ge=0, le=1_000_000), limit: int = Query(50, ge=1, le=200),
+                status: list[BillStatus] = Query(default=[], description="only these statuses (repeatable)"),
+                who: ApiPrincipal = Depends(principal), svc: Services = Depends(services)):
+    """Bills of the flats a customer (owner) owns, newest period first, paginated in the database."""
+    page = svc.db.list_bills(BillFilter(owner_id=owner_id, statuses=tuple(status)), offset, limit,
+                             actor=who.actor)  # checks the permission first
+    if not page.total and not svc.db.storage.lookup_ids("owners", "id", [owner_id]):
+        raise NotFoundError(f"Owner {owner_id} does not exist.")
+    return bill_page_out(page)
+
+
+@router.get("/{bill_id}", response_model=BillDetailOut, responses=ERRORS)
+def get_bill(bill_id: int = BillId, who: ApiPrincipal = Depends(principal), svc: Services = Depends(services)):
+    """One bill with every input of its arithmetic, its payments and the recomputation check."""
+    return bill_detail_out(svc.db.bill_detail(bill_id, actor=who.actor))
+
+
+@router.put("/{bill_id}/status", response_model=BillDetailOut, responses={**ERRORS, 409: {"model": ErrorOut}})
+def change_status(body: BillStatusIn, bill_id: int = BillId, who: ApiPrincipal = Depends(principal),
+                  svc: Services = Depends(services)):
+    """Change a bill's status under the same rules as the admin screens: amounts never change;
+    `paid` records a payment of the whole balance; a paid bill goes back to `pending` only with a
+    reason; bills of locked months keep their status; every change is audited with its reason."""
+    svc.db.change_bill_status(bill_id, body.status, body.reason, actor=who.actor, method=body.payment_method,
+                              paid_on=body.paid_on)
+    return bill_detail_out(svc.db.bill_detail(bill_id, actor=who.actor))
