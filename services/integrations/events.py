@@ -34,6 +34,7 @@ class NotifyingEvents:
     def bill_created(self, bill: Bill, actor: Actor) -> EventReport:
         report = EventReport()
         try:
+            bill = self._fresh(bill)  # a link made by the caller in the meantime is not made twice
             bill = self._ensure_link(bill, actor, report)
             self._notify("bill_created", bill, bill_values(bill, bill.payment_link_url), report)
         except Exception as exc:

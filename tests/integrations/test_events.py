@@ -72,6 +72,10 @@ def test_existing_link_is_not_recreated(make_svc):
     svc = make_svc()
     svc.payment_links = links = Links()
     bill = new_bill(svc)
+    svc.db.storage.set_payment_link(bill.id, "plink_caller", "https://pay.example/caller", SYSTEM)
+    assert svc.events.bill_created(bill, SYSTEM).payment_link_url == "https://pay.example/caller"  # stale copy
+    assert links.calls == []
+    bill = new_bill(svc, code="A1-GF")
     svc.events.bill_created(bill, SYSTEM)
     svc.events.payment_reminder(svc.db.get_bill(bill.id))
     assert links.calls == [bill.id]
