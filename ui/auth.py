@@ -1,38 +1,161 @@
-"""Sign-in gate (minimal: local accounts). The accounts issue replaces the internals (lockout,
-server-side sessions with idle/absolute timeouts, Auth0) behind the same two functions."""
+"""Sign-in gate for the Streamlit app.
+
+The browser session (st.session_state) holds only a random session token; on every rerun it is
+validated against the server-side session (services/accounts.py), so idle/absolute timeouts,
+logout, deactivation and "password changed elsewhere" apply at once. The signed-in Actor is
+then put where ui.common.current_actor() reads it.
+
+When `.streamlit/secrets.toml` has an `[auth]` section, the page also offers Streamlit's own
+OIDC sign-in (st.login, Auth0). Streamlit's identity cookie is trusted only as far as the
+server-side session tied to it allows: the same timeouts apply, and the Auth0 identity must
+match an active local user with sign-in method Auth0 (services/identity.py).
+"""
 from __future__ import annotations
 
 import streamlit as st
 
-from services.passwords import verify_password
-from services.roles import Actor
-from ui.common import ACTOR_KEY, current_actor, services
+from services.accounts import SessionExpiredError
+from services.errors import AuthenticationError, MeterlineError
+from services.roles import ROLES, Actor
+from ui.common import ACTOR_KEY, current_actor, services, show_error  # noqa: F401 - current_actor re-exported
+
+TOKEN_KEY = "_meterline_session_token"
+VIA_KEY = "_meterline_signed_in_via"  # "password" | "auth0"
+
+
+def _client() -> str | None:
+    """Who is connecting, for the audit log: IP address and browser (never used to authorise)."""
+    try:
+        ip = st.context.ip_address or ""
+        agent = st.context.headers.get("User-Agent") or ""
+    except Exception:  # AppTest and older runtimes have no request context
+        return None
+    return f"{ip} {agent}".strip()[:128] or None
+
+
+def _oidc_provider() -> str | None:
+    """The st.login provider configured in secrets.toml: "auth0" for an [auth.auth0] section,
+    "default" for a provider defined directly in [auth], None when OIDC is not configured."""
+    try:
+        section = st.secrets.get("auth")
+    except Exception:  # no secrets.toml at all
+        return None
+    if not section:
+        return None
+    if "auth0" in section:
+        return "auth0"
+    return "default" if "client_id" in section else None
+
+
+def _oidc_claims() -> dict | None:
+    if _oidc_provider() is None:
+        return None
+    user = st.user.to_dict()
+    return user if user.get("is_logged_in") else None
+
+
+def _forget() -> None:
+    for key in (TOKEN_KEY, VIA_KEY, ACTOR_KEY):
+        st.session_state.pop(key, None)
 
 
 def require_actor() -> Actor:
     """Return the signed-in actor, or render the sign-in page and stop the script."""
-    actor = current_actor()
-    if actor is not None:
-        return actor
-    st.title("⚡ Meterline")
-    st.subheader("Sign in")
-    with st.form("login"):
-        username = st.text_input("Username")
-        password = st.text_input("Password", type="password")
-        submitted = st.form_submit_button("Sign in")
-    if submitted:
-        user = services().db.storage.get_user(username=username.strip()) if username.strip() else None
-        ok = verify_password(user.password_hash if user else None, password)
-        if ok and user.is_active:
-            st.session_state[ACTOR_KEY] = Actor(user.id, user.username, user.role, None)
-            st.rerun()
-        st.error("Wrong username or password.")
+    auth = services().auth
+    notice = None
+    token = st.session_state.get(TOKEN_KEY)
+    if token:
+        try:
+            active = auth.validate(token)
+            st.session_state[ACTOR_KEY] = active.actor
+            return active.actor
+        except SessionExpiredError as exc:
+            notice = str(exc)
+    _forget()
+    claims = _oidc_claims()
+    if claims:
+        try:
+            active = auth.oidc_session(claims, _client())
+            st.session_state[ACTOR_KEY] = active.actor
+            st.session_state[VIA_KEY] = "auth0"
+            return active.actor
+        except AuthenticationError as exc:
+            notice = str(exc)
+            _forget()
+    _login_page(auth, notice, signed_in_at_auth0=bool(claims))
     st.stop()
 
 
-def render_account_box(actor: Actor) -> None:
-    with st.sidebar:
-        st.caption(f"Signed in as **{actor.username}** ({actor.role.replace('_', ' ')})")
-        if st.button("Sign out", key="logout"):
-            st.session_state.pop(ACTOR_KEY, None)
+def _login_page(auth, notice: str | None, signed_in_at_auth0: bool) -> None:
+    st.title(":material/bolt: Meterline")
+    st.subheader("Sign in")
+    if notice:
+        st.warning(notice)
+    with st.form("login", clear_on_submit=True):
+        username = st.text_input("Username", autocomplete="username")
+        password = st.text_input("Password", type="password", autocomplete="current-password")
+        submitted = st.form_submit_button("Sign in")
+    if submitted:
+        try:
+            signed = auth.login(username, password, _client())
+        except AuthenticationError as exc:
+            st.error(str(exc))
+        else:
+            st.session_state[TOKEN_KEY] = signed.token
+            st.session_state[VIA_KEY] = "password"
+            st.session_state[ACTOR_KEY] = signed.actor
             st.rerun()
+    provider = _oidc_provider()
+    if provider:
+        st.divider()
+        if signed_in_at_auth0:
+            st.caption("You are signed in at Auth0, but Meterline did not accept that sign-in (see above).")
+            if st.button("Sign out of Auth0", icon=":material/logout:"):
+                st.logout()
+        if st.button("Sign in with Auth0", icon=":material/login:"):
+            st.login(None if provider == "default" else provider)
+
+
+def _sign_out() -> None:
+    auth = services().auth
+    if st.session_state.get(VIA_KEY) == "auth0":
+        claims = _oidc_claims()
+        if claims:
+            auth.end_oidc_session(claims)
+        _forget()
+        st.logout()  # clears Streamlit's identity cookie and ends the Auth0 session
+        return
+    auth.logout(st.session_state.get(TOKEN_KEY))
+    _forget()
+    st.rerun()
+
+
+def render_account_box(actor: Actor) -> None:
+    role = ROLES[actor.role].label if actor.role in ROLES else actor.role
+    with st.sidebar:
+        st.caption(f"Signed in as **{actor.username}** ({role})")
+        if st.session_state.get(VIA_KEY) == "password":
+            with st.expander("Change password", icon=":material/key:"):
+                _change_password_form()
+        if st.button("Sign out", key="logout", icon=":material/logout:"):
+            _sign_out()
+
+
+def _change_password_form() -> None:
+    with st.form("change_password", clear_on_submit=True):
+        current = st.text_input("Current password", type="password", autocomplete="current-password")
+        new = st.text_input("New password", type="password", autocomplete="new-password",
+                            help="At least 12 characters; a few unrelated words work well.")
+        confirm = st.text_input("New password again", type="password", autocomplete="new-password")
+        submitted = st.form_submit_button("Change password")
+    if not submitted:
+        return
+    if new != confirm:
+        st.error("**New password again**: does not match the new password. Type both again.")
+        return
+    try:
+        ended = services().auth.change_password(st.session_state.get(TOKEN_KEY), current, new)
+    except MeterlineError as exc:
+        show_error(exc)
+        return
+    st.success(f"Password changed. {ended} other session(s) were signed out.")

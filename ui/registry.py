@@ -21,4 +21,5 @@ PAGES: list[PageSpec] = [
     PageSpec("ui/status.py", "System status", "🩺", "status", Permission.VIEW_REPORTS, "System"),
     PageSpec("ui/notifications.py", "Notifications", ":material/notifications:", "notifications",
              Permission.MANAGE_NOTIFICATIONS, "System"),
+    PageSpec("ui/users.py", "Users", ":material/group:", "users", Permission.MANAGE_USERS, "Admin"),
 ]
