@@ -1,0 +1,67 @@
+-- Read-only views the REST backend selects from, so a list with its joins (flat, floor, primary
+-- owner, the bill that references a reading) is one filtered, paginated request. They mirror the
+-- joins of services/storage/sql_readings.py and sql_bills.py. security_invoker: the caller's
+-- row level security applies, as if it read the tables. Dropped and recreated on every run
+-- because a view's columns are fixed when it is created (no data lives in a view).
+
+CREATE OR REPLACE FUNCTION meterline_view_names() RETURNS text[]
+LANGUAGE sql IMMUTABLE SET search_path = public, pg_temp AS $$
+  SELECT ARRAY['flat_details', 'meter_choices', 'reading_details', 'bill_details', 'flat_blocks']
+$$;
+
+DROP VIEW IF EXISTS flat_details, meter_choices, reading_details, bill_details, flat_blocks;
+
+-- A flat with its floor, type and primary owner (at most one, by a partial unique index).
+CREATE VIEW flat_details WITH (security_invoker = true) AS
+SELECT f.id, f.code, f.block, f.is_active, fl.code AS floor_code, fl.name AS floor_name,
+       ft.name AS flat_type, o.name AS owner_name, o.phone AS owner_phone, o.id AS owner_id
+FROM flats f
+LEFT JOIN floors fl ON fl.id = f.floor_id
+LEFT JOIN flat_types ft ON ft.id = f.type_id
+LEFT JOIN flat_owners fo ON fo.flat_id = f.id AND fo.is_primary
+LEFT JOIN owners o ON o.id = fo.owner_id;
+
+-- Active meters of active flats, as the field engineer picks them, with the shared motor's meter.
+CREATE VIEW meter_choices WITH (security_invoker = true) AS
+SELECT m.id AS meter_id, m.meter_number, f.id AS flat_id, f.code AS flat_code, f.block,
+       fl.code AS floor_code, fl.name AS floor_name, ft.name AS flat_type, o.name AS owner_name,
+       o.phone AS owner_phone, mo.code AS motor_code, mm.id AS motor_meter_id,
+       mm.meter_number AS motor_meter_number
+FROM meters m
+JOIN flats f ON f.id = m.flat_id
+LEFT JOIN floors fl ON fl.id = f.floor_id
+LEFT JOIN flat_types ft ON ft.id = f.type_id
+LEFT JOIN flat_owners fo ON fo.flat_id = f.id AND fo.is_primary
+LEFT JOIN owners o ON o.id = fo.owner_id
+LEFT JOIN flat_motors fm ON fm.flat_id = f.id
+LEFT JOIN motors mo ON mo.id = fm.motor_id
+LEFT JOIN meters mm ON mm.motor_id = mo.id AND mm.flat_id IS NULL AND mm.status = 'active'
+WHERE m.status = 'active' AND f.is_active;
+
+-- A reading with its meter, flat, floor, primary owner, submitter and the bill that references it.
+CREATE VIEW reading_details WITH (security_invoker = true) AS
+SELECT r.*, m.meter_number, f.id AS flat_id, f.code AS flat_code, f.block, fl.code AS floor_code,
+       o.name AS owner_name, u.username AS submitted_by_name,
+       COALESCE((SELECT min(b.id) FROM bills b WHERE b.flat_reading_id = r.id),
+                (SELECT min(b.id) FROM bills b WHERE b.motor_reading_id = r.id)) AS bill_id
+FROM readings r
+JOIN meters m ON m.id = r.meter_id
+LEFT JOIN flats f ON f.id = m.flat_id
+LEFT JOIN floors fl ON fl.id = f.floor_id
+LEFT JOIN flat_owners fo ON fo.flat_id = f.id AND fo.is_primary
+LEFT JOIN owners o ON o.id = fo.owner_id
+LEFT JOIN users u ON u.id = r.submitted_by;
+
+-- A bill with its flat, floor and primary owner.
+CREATE VIEW bill_details WITH (security_invoker = true) AS
+SELECT b.*, f.code AS flat_code, f.block, fl.code AS floor_code, o.name AS owner_name,
+       o.phone AS owner_phone, o.id AS owner_id
+FROM bills b
+JOIN flats f ON f.id = b.flat_id
+LEFT JOIN floors fl ON fl.id = f.floor_id
+LEFT JOIN flat_owners fo ON fo.flat_id = f.id AND fo.is_primary
+LEFT JOIN owners o ON o.id = fo.owner_id;
+
+-- The blocks in use (PostgREST has no DISTINCT).
+CREATE VIEW flat_blocks WITH (security_invoker = true) AS
+SELECT DISTINCT block FROM flats WHERE block <> '';

@@ -1,0 +1,314 @@
+-- Period locks, bills (no-overwrite retry, carry-forward), payments.
+
+-- Lock a month (idempotent: false when it was already locked). Counts the bills ending in it.
+CREATE OR REPLACE FUNCTION meterline_add_period_lock(p_month text, p_first date, p_last date, p_reason text,
+                                                     p_actor jsonb)
+RETURNS boolean LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+DECLARE
+  v_count integer;
+BEGIN
+  IF EXISTS (SELECT 1 FROM period_locks WHERE month = p_month) THEN
+    RETURN false;
+  END IF;
+  SELECT count(*) INTO v_count FROM bills WHERE billing_period_end BETWEEN p_first AND p_last;
+  BEGIN
+    INSERT INTO period_locks (month, reason, locked_by, locked_at, bill_count_at_lock)
+    VALUES (p_month, COALESCE(p_reason, ''), COALESCE(p_actor->>'username', 'system'), now(), v_count);
+  EXCEPTION WHEN unique_violation THEN
+    RETURN false;  -- locked at the same moment by another admin
+  END;
+  PERFORM meterline_audit(p_actor, 'period.lock', 'period_lock', p_month,
+                          jsonb_build_object('reason', p_reason, 'bills_at_lock', v_count));
+  RETURN true;
+END $$;
+
+-- Read-only proof that the database refuses a bill ending in the month: a direct insert inside a
+-- subtransaction that is always rolled back. Returns {"refused": bool, "detail": text}.
+CREATE OR REPLACE FUNCTION meterline_probe_lock(p_first date, p_last date)
+RETURNS jsonb LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+DECLARE
+  v_flat bigint;
+BEGIN
+  SELECT id INTO v_flat FROM flats ORDER BY id LIMIT 1;
+  IF v_flat IS NULL THEN
+    RETURN jsonb_build_object('refused', false, 'detail', 'no flat exists to probe with; seed or import flats first');
+  END IF;
+  BEGIN
+    INSERT INTO bills (flat_id, billing_period_start, billing_period_end, due_date, flat_units, motor_units,
+                       total_units, rate_per_unit, fixed_charge, previous_outstanding, total_amount, created_by_name)
+    VALUES (v_flat, p_first, p_last, p_last, 0, 0, 0, 0, 0, 0, 0, 'lock-probe');
+    RAISE SQLSTATE 'MLPRB' USING MESSAGE = 'probe insert accepted';  -- undo the accepted insert
+  EXCEPTION
+    WHEN SQLSTATE 'MLPRB' THEN
+      RETURN jsonb_build_object('refused', false,
+                                'detail', 'a direct SQL insert of a bill ending in the month was ACCEPTED (rolled back)');
+    WHEN OTHERS THEN
+      RETURN jsonb_build_object('refused', SQLERRM LIKE 'PERIOD_LOCKED%',
+                                'detail', 'direct insert refused by the database: ' || split_part(SQLERRM, E'\n', 1));
+  END;
+END $$;
+
+-- One priced bill. Never overwrites: on a (flat_id, billing_period_start) collision the start
+-- moves forward a day at a time, never past billing_period_end (else PT409 naming the existing
+-- bill), and reissue_of records the bill it collided with. p_carry: open bills whose balance
+-- previous_outstanding absorbs; they become carried_forward (PT409 if one is no longer open).
+-- Returns {"id", "billing_period_start", "reissue_of"}.
+CREATE OR REPLACE FUNCTION meterline_insert_bill(p_bill jsonb, p_carry bigint[], p_actor jsonb, p_details jsonb)
+RETURNS jsonb LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+DECLARE
+  b bills := jsonb_populate_record(NULL::bills, p_bill);
+  v_original bigint;
+  v_start date;
+  v_reissue bigint;
+  v_id bigint;
+  v_constraint text;
+  v_changed integer;
+BEGIN
+  PERFORM meterline_check_not_locked(b.billing_period_end);
+  FOR attempt IN 1..62 LOOP  -- a period is at most a couple of months of days
+    SELECT id INTO v_original FROM bills WHERE flat_id = b.flat_id AND billing_period_start = b.billing_period_start;
+    SELECT min(d)::date INTO v_start
+      FROM generate_series(b.billing_period_start, b.billing_period_end, interval '1 day') AS d
+     WHERE NOT EXISTS (SELECT 1 FROM bills x WHERE x.flat_id = b.flat_id AND x.billing_period_start = d::date);
+    IF v_start IS NULL THEN
+      PERFORM meterline_conflict(
+        format('Bill #%s already covers flat %s from %s, and every start date up to the period end %s is taken '
+               'by another bill. Nothing was stored; open bill #%s instead of issuing another.',
+               v_original, b.flat_id, b.billing_period_start, b.billing_period_end, v_original),
+        format('bill_collision existing_bill_id=%s', v_original));
+    END IF;
+    v_reissue := CASE WHEN v_start <> b.billing_period_start THEN v_original END;
+    BEGIN
+      INSERT INTO bills (flat_id, billing_period_start, billing_period_end, due_date, tariff_kind, pricing_rule,
+                         flat_units, motor_units, total_units, rate_per_unit, fixed_charge, previous_outstanding,
+                         tariff_details, total_amount, status, amount_paid, flat_reading_id, motor_reading_id,
+                         reissue_of, bill_run_id, created_by, created_by_name)
+      VALUES (b.flat_id, v_start, b.billing_period_end, b.due_date, b.tariff_kind, b.pricing_rule,
+              b.flat_units, b.motor_units, b.total_units, b.rate_per_unit, b.fixed_charge, b.previous_outstanding,
+              b.tariff_details, b.total_amount, 'pending', 0, b.flat_reading_id, b.motor_reading_id,
+              v_reissue, b.bill_run_id, (p_actor->>'user_id')::bigint, COALESCE(p_actor->>'username', 'system'))
+      RETURNING id INTO v_id;
+      EXIT;
+    EXCEPTION WHEN unique_violation THEN
+      GET STACKED DIAGNOSTICS v_constraint = CONSTRAINT_NAME;
+      IF v_constraint <> 'uq_bills_flat_id_billing_period_start' THEN
+        RAISE;
+      END IF;  -- another writer took that start between our read and insert: look again
+    END;
+  END LOOP;
+  IF v_id IS NULL THEN
+    PERFORM meterline_conflict('Could not find a free billing period start after repeated collisions; try again.',
+                               'bill_collision');
+  END IF;
+  IF cardinality(p_carry) > 0 THEN
+    UPDATE bills SET status = 'carried_forward', carried_forward_to = v_id, updated_at = now()
+     WHERE id = ANY (p_carry) AND status IN ('pending', 'partially_paid', 'overdue');
+    GET DIAGNOSTICS v_changed = ROW_COUNT;
+    IF v_changed <> cardinality(p_carry) THEN
+      PERFORM meterline_conflict('The flat''s open bills changed while this bill was being created (a payment was '
+                                 'recorded?). Nothing was stored; recalculate the previous outstanding and try again.');
+    END IF;
+  END IF;
+  PERFORM meterline_audit(p_actor, CASE WHEN v_reissue IS NULL THEN 'bill.create' ELSE 'bill.reissue' END, 'bill',
+                          v_id::text, p_details || jsonb_build_object('billing_period_start', v_start::text,
+                                                                      'reissue_of', v_reissue));
+  RETURN jsonb_build_object('id', v_id, 'billing_period_start', v_start, 'reissue_of', v_reissue);
+END $$;
+
+-- A month run's batch of priced bills, in one transaction. Flats that already have a bill starting
+-- in the period are skipped; a locked month refuses the whole batch before anything is written.
+-- Each element may carry "carry_forward_bill_ids". Returns {"created", "skipped", "total_amount"}.
+CREATE OR REPLACE FUNCTION meterline_insert_bill_batch(p_bills jsonb, p_actor jsonb)
+RETURNS jsonb LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+DECLARE
+  v_end date;
+  v_lo date;
+  v_hi date;
+  v_total integer := jsonb_array_length(p_bills);
+  v_created integer;
+  v_amount numeric(14, 2);
+  v_run bigint;
+  v_carry integer;
+  v_changed integer;
+BEGIN
+  IF v_total = 0 THEN
+    RETURN jsonb_build_object('created', 0, 'skipped', 0, 'total_amount', '0.00');
+  END IF;
+  FOR v_end IN SELECT DISTINCT x.billing_period_end FROM jsonb_populate_recordset(NULL::bills, p_bills) x LOOP
+    PERFORM meterline_check_not_locked(v_end);
+  END LOOP;
+  SELECT min(x.billing_period_start), max(x.billing_period_end) INTO v_lo, v_hi
+    FROM jsonb_populate_recordset(NULL::bills, p_bills) x;
+  -- One statement: insert the fresh bills, then carry forward the open bills each one absorbed
+  -- (pointing them at it). Every part sees the same snapshot, so nothing is counted twice.
+  WITH src AS (
+    SELECT x.* FROM jsonb_populate_recordset(NULL::bills, p_bills) WITH ORDINALITY AS x
+  ), fresh AS (
+    SELECT * FROM src
+     WHERE NOT EXISTS (SELECT 1 FROM bills e WHERE e.flat_id = src.flat_id
+                                              AND e.billing_period_start BETWEEN v_lo AND v_hi)
+  ), ins AS (
+    INSERT INTO bills (flat_id, billing_period_start, billing_period_end, due_date, tariff_kind, pricing_rule,
+                       flat_units, motor_units, total_units, rate_per_unit, fixed_charge, previous_outstanding,
+                       tariff_details, total_amount, status, amount_paid, flat_reading_id, motor_reading_id,
+                       bill_run_id, created_by, created_by_name)
+    SELECT flat_id, billing_period_start, billing_period_end, due_date, tariff_kind, pricing_rule,
+           flat_units, motor_units, total_units, rate_per_unit, fixed_charge, previous_outstanding,
+           tariff_details, total_amount, 'pending', 0, flat_reading_id, motor_reading_id,
+           bill_run_id, (p_actor->>'user_id')::bigint, COALESCE(p_actor->>'username', 'system')
+      FROM fresh ORDER BY ordinality
+    RETURNING id, flat_id, total_amount, bill_run_id
+  ), carry AS (
+    SELECT (c.value)::bigint AS bill_id, ins.id AS into_id
+      FROM jsonb_array_elements(p_bills) AS e
+      JOIN ins ON ins.flat_id = (e->>'flat_id')::bigint
+      CROSS JOIN LATERAL jsonb_array_elements_text(COALESCE(e->'carry_forward_bill_ids', '[]'::jsonb)) AS c
+  ), upd AS (
+    UPDATE bills SET status = 'carried_forward', carried_forward_to = carry.into_id, updated_at = now()
+      FROM carry
+     WHERE bills.id = carry.bill_id AND bills.status IN ('pending', 'partially_paid', 'overdue')
+    RETURNING bills.id
+  )
+  SELECT (SELECT count(*) FROM ins), (SELECT COALESCE(sum(total_amount), 0) FROM ins),
+         (SELECT bill_run_id FROM ins ORDER BY id LIMIT 1), (SELECT count(*) FROM carry), (SELECT count(*) FROM upd)
+    INTO v_created, v_amount, v_run, v_carry, v_changed;
+  IF v_changed <> v_carry THEN
+    PERFORM meterline_conflict('Open bills changed during the bill run (a payment was recorded?). This batch was '
+                               'rolled back; run the bill run again to finish.');
+  END IF;
+  PERFORM meterline_audit(p_actor, 'bill.batch_create', 'bill_run', v_run::text, jsonb_build_object(
+    'created', v_created, 'skipped', v_total - v_created, 'total_amount', v_amount::text,
+    'first_flat_id', (p_bills->0->>'flat_id')::bigint, 'last_flat_id', (p_bills->(v_total - 1)->>'flat_id')::bigint));
+  RETURN jsonb_build_object('created', v_created, 'skipped', v_total - v_created, 'total_amount', v_amount::text);
+END $$;
+
+-- Store a payment Python worked out with services/arrears.apply_payment (the one implementation of
+-- the rules), compare-and-set: the bill must still have the amount_paid and status it was priced
+-- against (else PT409 'stale', Python re-reads and tries again). Idempotent on p_external_id: a
+-- replay returns the first payment with applied=false and changes nothing.
+CREATE OR REPLACE FUNCTION meterline_apply_payment(
+  p_bill_id bigint, p_amount numeric, p_expected_paid numeric, p_expected_status text, p_new_paid numeric,
+  p_new_status text, p_paid_on date, p_method text, p_reference text, p_external_id text, p_actor jsonb,
+  p_details jsonb)
+RETURNS jsonb LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+DECLARE
+  v bills;
+  v_pid bigint;
+  v_expect_status text;
+BEGIN
+  IF p_external_id IS NOT NULL THEN
+    SELECT id INTO v_pid FROM payments WHERE external_id = p_external_id;
+    IF v_pid IS NOT NULL THEN
+      RETURN jsonb_build_object('payment_id', v_pid, 'applied', false);
+    END IF;
+  END IF;
+  SELECT * INTO v FROM bills WHERE id = p_bill_id FOR UPDATE;
+  IF NOT FOUND THEN
+    PERFORM meterline_not_found(format('Bill %s does not exist.', p_bill_id));
+  END IF;
+  IF v.amount_paid <> p_expected_paid OR v.status <> p_expected_status THEN
+    PERFORM meterline_conflict('The bill changed while the payment was being recorded; nothing was stored.', 'stale');
+  END IF;
+  -- The same refusals as apply_payment, so a caller that skipped Python cannot break them either.
+  IF v.status NOT IN ('pending', 'partially_paid', 'overdue') THEN
+    PERFORM meterline_conflict(format('Bill %s is %s; no payment can be recorded against it.', p_bill_id, v.status));
+  END IF;
+  v_expect_status := CASE WHEN p_new_paid = v.total_amount THEN 'paid'
+                          WHEN v.status = 'overdue' THEN 'overdue' ELSE 'partially_paid' END;
+  IF p_amount IS NULL OR p_amount <= 0 OR p_new_paid <> v.amount_paid + p_amount OR p_new_paid > v.total_amount
+     OR p_new_status <> v_expect_status THEN
+    PERFORM meterline_invalid('amount', format('%s does not fit the %s still due on this bill.', p_amount,
+                                               v.total_amount - v.amount_paid),
+                              format('Enter more than zero and at most %s.', v.total_amount - v.amount_paid));
+  END IF;
+  BEGIN
+    INSERT INTO payments (bill_id, amount, paid_on, method, reference, external_id, recorded_by, recorded_by_name)
+    VALUES (p_bill_id, p_amount, p_paid_on, p_method, p_reference, p_external_id, (p_actor->>'user_id')::bigint,
+            COALESCE(p_actor->>'username', 'system'))
+    RETURNING id INTO v_pid;
+  EXCEPTION WHEN unique_violation THEN  -- the same external event recorded at the same moment
+    SELECT id INTO v_pid FROM payments WHERE external_id = p_external_id;
+    IF v_pid IS NULL THEN
+      RAISE;
+    END IF;
+    RETURN jsonb_build_object('payment_id', v_pid, 'applied', false);
+  END;
+  UPDATE bills SET amount_paid = p_new_paid, status = p_new_status,
+                   paid_at = CASE WHEN p_new_status = 'paid' THEN now() END, updated_at = now()
+   WHERE id = p_bill_id;
+  PERFORM meterline_audit(p_actor, 'payment.record', 'bill', p_bill_id::text,
+                          jsonb_build_object('payment_id', v_pid) || COALESCE(p_details, '{}'::jsonb)
+                          || jsonb_build_object('status', p_new_status));
+  RETURN jsonb_build_object('payment_id', v_pid, 'applied', true);
+END $$;
+
+-- Pay the whole balance of each open bill (a bank's collection file), set-based; bills not open are
+-- left alone. Returns how many bills were settled.
+CREATE OR REPLACE FUNCTION meterline_settle_in_full(p_ids bigint[], p_paid_on date, p_method text, p_reference text,
+                                                    p_actor jsonb)
+RETURNS integer LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+DECLARE
+  n integer;
+BEGIN
+  PERFORM 1 FROM bills WHERE id = ANY (p_ids) FOR UPDATE;
+  INSERT INTO payments (bill_id, amount, paid_on, method, reference, recorded_by, recorded_by_name)
+  SELECT id, round(total_amount - amount_paid, 2), p_paid_on, p_method, p_reference, (p_actor->>'user_id')::bigint,
+         COALESCE(p_actor->>'username', 'system')
+    FROM bills
+   WHERE id = ANY (p_ids) AND status IN ('pending', 'partially_paid', 'overdue') AND total_amount > amount_paid
+   ORDER BY id;
+  UPDATE bills SET amount_paid = total_amount, status = 'paid', paid_at = now(), updated_at = now()
+   WHERE id = ANY (p_ids) AND status IN ('pending', 'partially_paid', 'overdue') AND total_amount > amount_paid;
+  GET DIAGNOSTICS n = ROW_COUNT;
+  PERFORM meterline_audit(p_actor, 'payment.settle_in_full', 'bill', NULL, jsonb_build_object(
+    'requested', cardinality(p_ids), 'settled', n, 'paid_on', p_paid_on::text, 'method', p_method,
+    'reference', p_reference));
+  RETURN n;
+END $$;
+
+-- Admin status change (the rules are in services/bill_status.py). PT404 for an unknown bill.
+CREATE OR REPLACE FUNCTION meterline_set_bill_status(p_id bigint, p_status text, p_reason text, p_actor jsonb)
+RETURNS text LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+DECLARE
+  v_old text;
+BEGIN
+  SELECT status INTO v_old FROM bills WHERE id = p_id FOR UPDATE;
+  IF v_old IS NULL THEN
+    PERFORM meterline_not_found(format('Bill %s does not exist.', p_id));
+  END IF;
+  UPDATE bills SET status = p_status, updated_at = now() WHERE id = p_id;
+  PERFORM meterline_audit(p_actor, 'bill.status', 'bill', p_id::text,
+                          jsonb_build_object('from', v_old, 'to', p_status, 'reason', p_reason));
+  RETURN v_old;
+END $$;
+
+CREATE OR REPLACE FUNCTION meterline_set_payment_link(p_id bigint, p_link_id text, p_url text, p_actor jsonb)
+RETURNS bigint LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+BEGIN
+  UPDATE bills SET payment_link_id = p_link_id, payment_link_url = p_url, updated_at = now() WHERE id = p_id;
+  IF NOT FOUND THEN
+    PERFORM meterline_not_found(format('Bill %s does not exist.', p_id));
+  END IF;
+  PERFORM meterline_audit(p_actor, 'bill.payment_link', 'bill', p_id::text,
+                          jsonb_build_object('payment_link_id', p_link_id));
+  RETURN p_id;
+END $$;
+
+-- Open bills past due -> overdue, set-based. Returns the ids that changed, ascending.
+CREATE OR REPLACE FUNCTION meterline_mark_overdue(p_as_of date, p_actor jsonb)
+RETURNS bigint[] LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+DECLARE
+  v_ids bigint[];
+BEGIN
+  WITH upd AS (
+    UPDATE bills SET status = 'overdue', updated_at = now()
+     WHERE status IN ('pending', 'partially_paid') AND due_date < p_as_of
+    RETURNING id
+  )
+  SELECT COALESCE(array_agg(id ORDER BY id), '{}') INTO v_ids FROM upd;
+  IF cardinality(v_ids) > 0 THEN
+    PERFORM meterline_audit(p_actor, 'bill.mark_overdue', 'bill', NULL, jsonb_build_object(
+      'as_of', p_as_of::text, 'count', cardinality(v_ids), 'first_ids', to_jsonb(v_ids[1:100])));
+  END IF;
+  RETURN v_ids;
+END $$;

@@ -1,0 +1,73 @@
+-- Users (audited) and scheduled-job runs (claimed once across replicas).
+
+-- A duplicate username or email is a 23505 unique violation (the REST backend names it).
+CREATE OR REPLACE FUNCTION meterline_create_user(p_username text, p_role text, p_password_hash text, p_display_name text,
+                                                 p_email text, p_auth_provider text, p_actor jsonb)
+RETURNS bigint LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+DECLARE
+  v_id bigint;
+BEGIN
+  INSERT INTO users (username, role, password_hash, display_name, email, auth_provider, created_at, updated_at,
+                     password_changed_at)
+  VALUES (p_username, p_role, p_password_hash, COALESCE(NULLIF(p_display_name, ''), p_username), p_email,
+          COALESCE(p_auth_provider, 'local'), now(), now(), CASE WHEN p_password_hash IS NOT NULL THEN now() END)
+  RETURNING id INTO v_id;
+  PERFORM meterline_audit(p_actor, 'user.create', 'user', v_id::text, jsonb_build_object(
+    'username', p_username, 'role', p_role, 'auth_provider', COALESCE(p_auth_provider, 'local')));
+  RETURN v_id;
+END $$;
+
+-- Change the allowed columns present in p_changes (Python checks which ones are allowed).
+-- Audited as p_action when p_actor is given (a failed login count is not an admin action).
+CREATE OR REPLACE FUNCTION meterline_update_user(p_id bigint, p_changes jsonb, p_actor jsonb, p_action text,
+                                                 p_details jsonb)
+RETURNS bigint LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+DECLARE
+  c jsonb := COALESCE(p_changes, '{}'::jsonb);
+BEGIN
+  UPDATE users SET
+    role = CASE WHEN c ? 'role' THEN c->>'role' ELSE role END,
+    is_active = CASE WHEN c ? 'is_active' THEN (c->>'is_active')::boolean ELSE is_active END,
+    password_hash = CASE WHEN c ? 'password_hash' THEN c->>'password_hash' ELSE password_hash END,
+    display_name = CASE WHEN c ? 'display_name' THEN c->>'display_name' ELSE display_name END,
+    email = CASE WHEN c ? 'email' THEN c->>'email' ELSE email END,
+    failed_login_count = CASE WHEN c ? 'failed_login_count' THEN (c->>'failed_login_count')::integer
+                              ELSE failed_login_count END,
+    locked_until = CASE WHEN c ? 'locked_until' THEN (c->>'locked_until')::timestamptz ELSE locked_until END,
+    password_changed_at = CASE WHEN c ? 'password_changed_at' THEN (c->>'password_changed_at')::timestamptz
+                               ELSE password_changed_at END,
+    updated_at = now()
+  WHERE id = p_id;
+  IF NOT FOUND THEN
+    PERFORM meterline_not_found(format('User %s does not exist.', p_id));
+  END IF;
+  IF p_actor IS NOT NULL AND p_actor <> 'null'::jsonb THEN
+    PERFORM meterline_audit(p_actor, p_action, 'user', p_id::text, p_details);
+  END IF;
+  RETURN p_id;
+END $$;
+
+-- Start a run unless one exists for (job, key) that is running or completed; a failed run may be
+-- claimed again. Returns the run, or null when another run holds the key.
+CREATE OR REPLACE FUNCTION meterline_claim_job_run(p_job_id text, p_run_key text, p_host text, p_now timestamptz)
+RETURNS jsonb LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+DECLARE
+  v job_runs;
+BEGIN
+  SELECT * INTO v FROM job_runs WHERE job_id = p_job_id AND run_key = p_run_key FOR UPDATE;
+  IF NOT FOUND THEN
+    BEGIN
+      INSERT INTO job_runs (job_id, run_key, status, host, started_at)
+      VALUES (p_job_id, p_run_key, 'running', p_host, p_now)
+      RETURNING * INTO v;
+    EXCEPTION WHEN unique_violation THEN
+      RETURN NULL;  -- another replica claimed it at the same moment
+    END;
+  ELSIF v.status = 'failed' THEN
+    UPDATE job_runs SET status = 'running', host = p_host, started_at = p_now, finished_at = NULL, error = NULL
+     WHERE id = v.id RETURNING * INTO v;
+  ELSE
+    RETURN NULL;
+  END IF;
+  RETURN to_jsonb(v);
+END $$;

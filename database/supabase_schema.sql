@@ -1,0 +1,1870 @@
+-- Meterline schema for Supabase (PostgreSQL 15+). GENERATED FILE, do not edit by hand:
+--   python -m scripts.export_supabase_schema
+-- Tables, constraints, indexes and rule triggers come from database/schema.py and
+-- database/triggers.py (the same schema the SQLAlchemy backend creates); views and the /rpc
+-- functions from database/supabase/*.sql. Run it whole in the Supabase SQL editor. It is
+-- idempotent (safe to run again) and runs in one transaction: it applies whole or not at all.
+
+
+BEGIN;
+
+SET LOCAL search_path = public;
+
+SELECT pg_advisory_xact_lock(7460001);
+
+-- ---- API roles: they exist on every Supabase project; created here only on a plain PostgreSQL ----
+
+DO $$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'anon') THEN CREATE ROLE anon NOLOGIN; END IF;
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'authenticated') THEN CREATE ROLE authenticated NOLOGIN; END IF;
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'service_role') THEN CREATE ROLE service_role NOLOGIN; END IF;
+END $$;
+
+-- ---- tables (from database/schema.py) ----
+
+CREATE TABLE IF NOT EXISTS bill_runs (
+	id BIGSERIAL NOT NULL, 
+	billing_period_start DATE NOT NULL, 
+	billing_period_end DATE NOT NULL, 
+	due_date DATE NOT NULL, 
+	status VARCHAR(16) DEFAULT 'running' NOT NULL, 
+	created_count INTEGER DEFAULT '0' NOT NULL, 
+	skipped_count INTEGER DEFAULT '0' NOT NULL, 
+	refused_count INTEGER DEFAULT '0' NOT NULL, 
+	total_amount NUMERIC(14, 2) DEFAULT '0' NOT NULL, 
+	error TEXT, 
+	started_by VARCHAR(64) DEFAULT 'system' NOT NULL, 
+	started_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL, 
+	finished_at TIMESTAMP WITH TIME ZONE, 
+	CONSTRAINT pk_bill_runs PRIMARY KEY (id), 
+	CONSTRAINT ck_bill_runs_status_valid CHECK (status IN ('running', 'completed', 'failed', 'refused')), 
+	CONSTRAINT ck_bill_runs_period_order CHECK (billing_period_end >= billing_period_start), 
+	CONSTRAINT ck_bill_runs_counts_nonneg CHECK (created_count >= 0 AND skipped_count >= 0 AND refused_count >= 0)
+);
+
+CREATE TABLE IF NOT EXISTS flat_types (
+	id BIGSERIAL NOT NULL, 
+	name VARCHAR(16) NOT NULL, 
+	bhk INTEGER, 
+	CONSTRAINT pk_flat_types PRIMARY KEY (id), 
+	CONSTRAINT ck_flat_types_bhk_positive CHECK (bhk IS NULL OR bhk > 0), 
+	CONSTRAINT uq_flat_types_name UNIQUE (name)
+);
+
+CREATE TABLE IF NOT EXISTS floors (
+	id BIGSERIAL NOT NULL, 
+	code VARCHAR(8) NOT NULL, 
+	name VARCHAR(64) NOT NULL, 
+	sort_order INTEGER DEFAULT '0' NOT NULL, 
+	CONSTRAINT pk_floors PRIMARY KEY (id), 
+	CONSTRAINT uq_floors_code UNIQUE (code)
+);
+
+CREATE TABLE IF NOT EXISTS job_runs (
+	id BIGSERIAL NOT NULL, 
+	job_id VARCHAR(64) NOT NULL, 
+	run_key VARCHAR(64) NOT NULL, 
+	status VARCHAR(16) DEFAULT 'running' NOT NULL, 
+	counts JSONB, 
+	error TEXT, 
+	host VARCHAR(128), 
+	started_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL, 
+	finished_at TIMESTAMP WITH TIME ZONE, 
+	CONSTRAINT pk_job_runs PRIMARY KEY (id), 
+	CONSTRAINT uq_job_runs_job_id_run_key UNIQUE (job_id, run_key), 
+	CONSTRAINT ck_job_runs_status_valid CHECK (status IN ('running', 'completed', 'failed', 'refused'))
+);
+
+CREATE TABLE IF NOT EXISTS motors (
+	id BIGSERIAL NOT NULL, 
+	code VARCHAR(32) NOT NULL, 
+	name VARCHAR(128) DEFAULT '' NOT NULL, 
+	created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL, 
+	CONSTRAINT pk_motors PRIMARY KEY (id), 
+	CONSTRAINT uq_motors_code UNIQUE (code)
+);
+
+CREATE TABLE IF NOT EXISTS owners (
+	id BIGSERIAL NOT NULL, 
+	name VARCHAR(128) NOT NULL, 
+	phone VARCHAR(20), 
+	email VARCHAR(254), 
+	created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL, 
+	CONSTRAINT pk_owners PRIMARY KEY (id)
+);
+
+CREATE TABLE IF NOT EXISTS period_locks (
+	id BIGSERIAL NOT NULL, 
+	month VARCHAR(7) NOT NULL, 
+	reason TEXT DEFAULT '' NOT NULL, 
+	locked_by VARCHAR(64) DEFAULT 'system' NOT NULL, 
+	locked_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL, 
+	bill_count_at_lock INTEGER, 
+	CONSTRAINT pk_period_locks PRIMARY KEY (id), 
+	CONSTRAINT ck_period_locks_month_format CHECK (month LIKE '____-__'), 
+	CONSTRAINT uq_period_locks_month UNIQUE (month)
+);
+
+CREATE TABLE IF NOT EXISTS schema_info (
+	key VARCHAR(64) NOT NULL, 
+	value VARCHAR(255) NOT NULL, 
+	CONSTRAINT pk_schema_info PRIMARY KEY (key)
+);
+
+CREATE TABLE IF NOT EXISTS users (
+	id BIGSERIAL NOT NULL, 
+	username VARCHAR(64) NOT NULL, 
+	display_name VARCHAR(128) DEFAULT '' NOT NULL, 
+	email VARCHAR(254), 
+	role VARCHAR(32) NOT NULL, 
+	password_hash VARCHAR(255), 
+	auth_provider VARCHAR(16) DEFAULT 'local' NOT NULL, 
+	is_active BOOLEAN DEFAULT true NOT NULL, 
+	failed_login_count INTEGER DEFAULT '0' NOT NULL, 
+	locked_until TIMESTAMP WITH TIME ZONE, 
+	password_changed_at TIMESTAMP WITH TIME ZONE, 
+	created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL, 
+	updated_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL, 
+	CONSTRAINT pk_users PRIMARY KEY (id), 
+	CONSTRAINT ck_users_failed_login_count_nonneg CHECK (failed_login_count >= 0), 
+	CONSTRAINT ck_users_password_hash_is_hash CHECK (password_hash IS NULL OR password_hash LIKE '$argon2id$%' OR password_hash LIKE '$2b$%'), 
+	CONSTRAINT uq_users_username UNIQUE (username), 
+	CONSTRAINT uq_users_email UNIQUE (email)
+);
+
+CREATE TABLE IF NOT EXISTS audit_log (
+	id BIGSERIAL NOT NULL, 
+	occurred_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL, 
+	actor_id BIGINT, 
+	actor_name VARCHAR(64) NOT NULL, 
+	client VARCHAR(128), 
+	action VARCHAR(64) NOT NULL, 
+	entity_type VARCHAR(32), 
+	entity_id VARCHAR(64), 
+	details JSONB, 
+	CONSTRAINT pk_audit_log PRIMARY KEY (id), 
+	CONSTRAINT fk_audit_log_actor_id_users FOREIGN KEY(actor_id) REFERENCES users (id)
+);
+
+CREATE TABLE IF NOT EXISTS flats (
+	id BIGSERIAL NOT NULL, 
+	code VARCHAR(32) NOT NULL, 
+	block VARCHAR(8) DEFAULT '' NOT NULL, 
+	floor_id BIGINT, 
+	type_id BIGINT, 
+	is_active BOOLEAN DEFAULT true NOT NULL, 
+	created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL, 
+	CONSTRAINT pk_flats PRIMARY KEY (id), 
+	CONSTRAINT uq_flats_code UNIQUE (code), 
+	CONSTRAINT fk_flats_floor_id_floors FOREIGN KEY(floor_id) REFERENCES floors (id), 
+	CONSTRAINT fk_flats_type_id_flat_types FOREIGN KEY(type_id) REFERENCES flat_types (id)
+);
+
+CREATE TABLE IF NOT EXISTS user_sessions (
+	id BIGSERIAL NOT NULL, 
+	token_hash VARCHAR(64) NOT NULL, 
+	user_id BIGINT NOT NULL, 
+	client VARCHAR(128), 
+	created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL, 
+	last_seen_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+	expires_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+	revoked_at TIMESTAMP WITH TIME ZONE, 
+	revoked_reason VARCHAR(64), 
+	CONSTRAINT pk_user_sessions PRIMARY KEY (id), 
+	CONSTRAINT uq_user_sessions_token_hash UNIQUE (token_hash), 
+	CONSTRAINT fk_user_sessions_user_id_users FOREIGN KEY(user_id) REFERENCES users (id)
+);
+
+CREATE TABLE IF NOT EXISTS flat_motors (
+	id BIGSERIAL NOT NULL, 
+	flat_id BIGINT NOT NULL, 
+	motor_id BIGINT NOT NULL, 
+	CONSTRAINT pk_flat_motors PRIMARY KEY (id), 
+	CONSTRAINT uq_flat_motors_flat_id_motor_id UNIQUE (flat_id, motor_id), 
+	CONSTRAINT fk_flat_motors_flat_id_flats FOREIGN KEY(flat_id) REFERENCES flats (id), 
+	CONSTRAINT fk_flat_motors_motor_id_motors FOREIGN KEY(motor_id) REFERENCES motors (id)
+);
+
+CREATE TABLE IF NOT EXISTS flat_owners (
+	id BIGSERIAL NOT NULL, 
+	flat_id BIGINT NOT NULL, 
+	owner_id BIGINT NOT NULL, 
+	is_primary BOOLEAN DEFAULT false NOT NULL, 
+	CONSTRAINT pk_flat_owners PRIMARY KEY (id), 
+	CONSTRAINT uq_flat_owners_flat_id_owner_id UNIQUE (flat_id, owner_id), 
+	CONSTRAINT fk_flat_owners_flat_id_flats FOREIGN KEY(flat_id) REFERENCES flats (id), 
+	CONSTRAINT fk_flat_owners_owner_id_owners FOREIGN KEY(owner_id) REFERENCES owners (id)
+);
+
+CREATE TABLE IF NOT EXISTS meters (
+	id BIGSERIAL NOT NULL, 
+	meter_number VARCHAR(32) NOT NULL, 
+	flat_id BIGINT, 
+	motor_id BIGINT, 
+	status VARCHAR(16) DEFAULT 'active' NOT NULL, 
+	is_smart BOOLEAN DEFAULT false NOT NULL, 
+	created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL, 
+	CONSTRAINT pk_meters PRIMARY KEY (id), 
+	CONSTRAINT ck_meters_status_valid CHECK (status IN ('active', 'inactive', 'replaced')), 
+	CONSTRAINT ck_meters_has_owner CHECK (flat_id IS NOT NULL OR motor_id IS NOT NULL), 
+	CONSTRAINT uq_meters_meter_number UNIQUE (meter_number), 
+	CONSTRAINT fk_meters_flat_id_flats FOREIGN KEY(flat_id) REFERENCES flats (id), 
+	CONSTRAINT fk_meters_motor_id_motors FOREIGN KEY(motor_id) REFERENCES motors (id)
+);
+
+CREATE TABLE IF NOT EXISTS readings (
+	id BIGSERIAL NOT NULL, 
+	meter_id BIGINT NOT NULL, 
+	reading_value NUMERIC(12, 2) NOT NULL, 
+	reading_date DATE NOT NULL, 
+	consumption NUMERIC(12, 2), 
+	previous_reading_id BIGINT, 
+	motor_reading_value NUMERIC(12, 2), 
+	motor_share NUMERIC(12, 2), 
+	motor_reading_id BIGINT, 
+	photo_ref VARCHAR(512), 
+	photo_url VARCHAR(1024), 
+	source VARCHAR(16) DEFAULT 'ui' NOT NULL, 
+	status VARCHAR(16) DEFAULT 'pending' NOT NULL, 
+	flags JSONB, 
+	ai_opinion JSONB, 
+	approved_units NUMERIC(12, 2), 
+	rejection_reason TEXT, 
+	submitted_by BIGINT, 
+	reviewed_by BIGINT, 
+	reviewed_at TIMESTAMP WITH TIME ZONE, 
+	created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL, 
+	updated_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL, 
+	CONSTRAINT pk_readings PRIMARY KEY (id), 
+	CONSTRAINT ck_readings_reading_value_nonneg CHECK (reading_value >= 0), 
+	CONSTRAINT ck_readings_consumption_nonneg CHECK (consumption IS NULL OR consumption >= 0), 
+	CONSTRAINT ck_readings_motor_reading_nonneg CHECK (motor_reading_value IS NULL OR motor_reading_value >= 0), 
+	CONSTRAINT ck_readings_motor_share_nonneg CHECK (motor_share IS NULL OR motor_share >= 0), 
+	CONSTRAINT ck_readings_approved_units_nonneg CHECK (approved_units IS NULL OR approved_units >= 0), 
+	CONSTRAINT ck_readings_status_valid CHECK (status IN ('pending', 'approved', 'rejected')), 
+	CONSTRAINT ck_readings_rejection_has_reason CHECK (status <> 'rejected' OR rejection_reason IS NOT NULL), 
+	CONSTRAINT uq_readings_meter_id_reading_date_reading_value UNIQUE (meter_id, reading_date, reading_value), 
+	CONSTRAINT fk_readings_meter_id_meters FOREIGN KEY(meter_id) REFERENCES meters (id), 
+	CONSTRAINT fk_readings_previous_reading_id_readings FOREIGN KEY(previous_reading_id) REFERENCES readings (id), 
+	CONSTRAINT fk_readings_motor_reading_id_readings FOREIGN KEY(motor_reading_id) REFERENCES readings (id), 
+	CONSTRAINT fk_readings_submitted_by_users FOREIGN KEY(submitted_by) REFERENCES users (id), 
+	CONSTRAINT fk_readings_reviewed_by_users FOREIGN KEY(reviewed_by) REFERENCES users (id)
+);
+
+CREATE TABLE IF NOT EXISTS bills (
+	id BIGSERIAL NOT NULL, 
+	flat_id BIGINT NOT NULL, 
+	billing_period_start DATE NOT NULL, 
+	billing_period_end DATE NOT NULL, 
+	due_date DATE NOT NULL, 
+	tariff_kind VARCHAR(32) DEFAULT 'flat_rate' NOT NULL, 
+	pricing_rule VARCHAR(32) DEFAULT 'master_data' NOT NULL, 
+	flat_units NUMERIC(12, 2) NOT NULL, 
+	motor_units NUMERIC(12, 2) DEFAULT '0' NOT NULL, 
+	total_units NUMERIC(12, 2) NOT NULL, 
+	rate_per_unit NUMERIC(10, 4) NOT NULL, 
+	fixed_charge NUMERIC(14, 2) DEFAULT '0' NOT NULL, 
+	previous_outstanding NUMERIC(14, 2) DEFAULT '0' NOT NULL, 
+	tariff_details JSONB, 
+	total_amount NUMERIC(14, 2) NOT NULL, 
+	status VARCHAR(16) DEFAULT 'pending' NOT NULL, 
+	amount_paid NUMERIC(14, 2) DEFAULT '0' NOT NULL, 
+	paid_at TIMESTAMP WITH TIME ZONE, 
+	carried_forward_to BIGINT, 
+	overdue_notified_at TIMESTAMP WITH TIME ZONE, 
+	payment_link_id VARCHAR(128), 
+	payment_link_url VARCHAR(1024), 
+	flat_reading_id BIGINT, 
+	motor_reading_id BIGINT, 
+	reissue_of BIGINT, 
+	bill_run_id BIGINT, 
+	created_by BIGINT, 
+	created_by_name VARCHAR(64) DEFAULT 'system' NOT NULL, 
+	created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL, 
+	updated_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL, 
+	CONSTRAINT pk_bills PRIMARY KEY (id), 
+	CONSTRAINT uq_bills_flat_id_billing_period_start UNIQUE (flat_id, billing_period_start), 
+	CONSTRAINT ck_bills_period_order CHECK (billing_period_end >= billing_period_start), 
+	CONSTRAINT ck_bills_due_after_start CHECK (due_date >= billing_period_start), 
+	CONSTRAINT ck_bills_flat_units_nonneg CHECK (flat_units >= 0), 
+	CONSTRAINT ck_bills_motor_units_nonneg CHECK (motor_units >= 0), 
+	CONSTRAINT ck_bills_total_units_nonneg CHECK (total_units >= 0), 
+	CONSTRAINT ck_bills_rate_nonneg CHECK (rate_per_unit >= 0), 
+	CONSTRAINT ck_bills_fixed_charge_nonneg CHECK (fixed_charge >= 0), 
+	CONSTRAINT ck_bills_previous_outstanding_nonneg CHECK (previous_outstanding >= 0), 
+	CONSTRAINT ck_bills_total_amount_nonneg CHECK (total_amount >= 0), 
+	CONSTRAINT ck_bills_amount_paid_range CHECK (amount_paid >= 0 AND amount_paid <= total_amount), 
+	CONSTRAINT ck_bills_status_valid CHECK (status IN ('pending', 'partially_paid', 'paid', 'overdue', 'carried_forward', 'cancelled')), 
+	CONSTRAINT fk_bills_flat_id_flats FOREIGN KEY(flat_id) REFERENCES flats (id), 
+	CONSTRAINT fk_bills_carried_forward_to_bills FOREIGN KEY(carried_forward_to) REFERENCES bills (id), 
+	CONSTRAINT fk_bills_flat_reading_id_readings FOREIGN KEY(flat_reading_id) REFERENCES readings (id), 
+	CONSTRAINT fk_bills_motor_reading_id_readings FOREIGN KEY(motor_reading_id) REFERENCES readings (id), 
+	CONSTRAINT fk_bills_reissue_of_bills FOREIGN KEY(reissue_of) REFERENCES bills (id), 
+	CONSTRAINT fk_bills_bill_run_id_bill_runs FOREIGN KEY(bill_run_id) REFERENCES bill_runs (id), 
+	CONSTRAINT fk_bills_created_by_users FOREIGN KEY(created_by) REFERENCES users (id)
+);
+
+CREATE TABLE IF NOT EXISTS notifications (
+	id BIGSERIAL NOT NULL, 
+	bill_id BIGINT, 
+	owner_id BIGINT, 
+	kind VARCHAR(32) NOT NULL, 
+	channel VARCHAR(16) NOT NULL, 
+	recipient VARCHAR(254), 
+	message TEXT NOT NULL, 
+	status VARCHAR(16) DEFAULT 'pending' NOT NULL, 
+	provider_message_id VARCHAR(255), 
+	error TEXT, 
+	attempts INTEGER DEFAULT '0' NOT NULL, 
+	resend_of BIGINT, 
+	created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL, 
+	sent_at TIMESTAMP WITH TIME ZONE, 
+	CONSTRAINT pk_notifications PRIMARY KEY (id), 
+	CONSTRAINT ck_notifications_status_valid CHECK (status IN ('pending', 'sent', 'failed', 'skipped')), 
+	CONSTRAINT ck_notifications_attempts_nonneg CHECK (attempts >= 0), 
+	CONSTRAINT fk_notifications_bill_id_bills FOREIGN KEY(bill_id) REFERENCES bills (id), 
+	CONSTRAINT fk_notifications_owner_id_owners FOREIGN KEY(owner_id) REFERENCES owners (id), 
+	CONSTRAINT fk_notifications_resend_of_notifications FOREIGN KEY(resend_of) REFERENCES notifications (id)
+);
+
+CREATE TABLE IF NOT EXISTS payment_events (
+	id BIGSERIAL NOT NULL, 
+	bill_id BIGINT, 
+	provider VARCHAR(16) DEFAULT 'stripe' NOT NULL, 
+	event_type VARCHAR(64) NOT NULL, 
+	stripe_event_id VARCHAR(255), 
+	payment_link_id VARCHAR(128), 
+	amount NUMERIC(14, 2), 
+	currency VARCHAR(8), 
+	outcome VARCHAR(32) NOT NULL, 
+	event_data JSONB, 
+	received_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL, 
+	CONSTRAINT pk_payment_events PRIMARY KEY (id), 
+	CONSTRAINT fk_payment_events_bill_id_bills FOREIGN KEY(bill_id) REFERENCES bills (id), 
+	CONSTRAINT uq_payment_events_stripe_event_id UNIQUE (stripe_event_id)
+);
+
+CREATE TABLE IF NOT EXISTS payments (
+	id BIGSERIAL NOT NULL, 
+	bill_id BIGINT NOT NULL, 
+	amount NUMERIC(14, 2) NOT NULL, 
+	paid_on DATE NOT NULL, 
+	method VARCHAR(32) NOT NULL, 
+	reference VARCHAR(128), 
+	external_id VARCHAR(255), 
+	recorded_by BIGINT, 
+	recorded_by_name VARCHAR(64) DEFAULT 'system' NOT NULL, 
+	created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL, 
+	CONSTRAINT pk_payments PRIMARY KEY (id), 
+	CONSTRAINT ck_payments_amount_positive CHECK (amount > 0), 
+	CONSTRAINT fk_payments_bill_id_bills FOREIGN KEY(bill_id) REFERENCES bills (id), 
+	CONSTRAINT uq_payments_external_id UNIQUE (external_id), 
+	CONSTRAINT fk_payments_recorded_by_users FOREIGN KEY(recorded_by) REFERENCES users (id)
+);
+
+-- Columns added to schema.py after a database was created (no-op on a current database).
+
+ALTER TABLE bill_runs ADD COLUMN IF NOT EXISTS billing_period_start DATE NOT NULL;
+
+ALTER TABLE bill_runs ADD COLUMN IF NOT EXISTS billing_period_end DATE NOT NULL;
+
+ALTER TABLE bill_runs ADD COLUMN IF NOT EXISTS due_date DATE NOT NULL;
+
+ALTER TABLE bill_runs ADD COLUMN IF NOT EXISTS status VARCHAR(16) DEFAULT 'running' NOT NULL;
+
+ALTER TABLE bill_runs ADD COLUMN IF NOT EXISTS created_count INTEGER DEFAULT '0' NOT NULL;
+
+ALTER TABLE bill_runs ADD COLUMN IF NOT EXISTS skipped_count INTEGER DEFAULT '0' NOT NULL;
+
+ALTER TABLE bill_runs ADD COLUMN IF NOT EXISTS refused_count INTEGER DEFAULT '0' NOT NULL;
+
+ALTER TABLE bill_runs ADD COLUMN IF NOT EXISTS total_amount NUMERIC(14, 2) DEFAULT '0' NOT NULL;
+
+ALTER TABLE bill_runs ADD COLUMN IF NOT EXISTS error TEXT;
+
+ALTER TABLE bill_runs ADD COLUMN IF NOT EXISTS started_by VARCHAR(64) DEFAULT 'system' NOT NULL;
+
+ALTER TABLE bill_runs ADD COLUMN IF NOT EXISTS started_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL;
+
+ALTER TABLE bill_runs ADD COLUMN IF NOT EXISTS finished_at TIMESTAMP WITH TIME ZONE;
+
+ALTER TABLE flat_types ADD COLUMN IF NOT EXISTS name VARCHAR(16) NOT NULL;
+
+ALTER TABLE flat_types ADD COLUMN IF NOT EXISTS bhk INTEGER;
+
+ALTER TABLE floors ADD COLUMN IF NOT EXISTS code VARCHAR(8) NOT NULL;
+
+ALTER TABLE floors ADD COLUMN IF NOT EXISTS name VARCHAR(64) NOT NULL;
+
+ALTER TABLE floors ADD COLUMN IF NOT EXISTS sort_order INTEGER DEFAULT '0' NOT NULL;
+
+ALTER TABLE job_runs ADD COLUMN IF NOT EXISTS job_id VARCHAR(64) NOT NULL;
+
+ALTER TABLE job_runs ADD COLUMN IF NOT EXISTS run_key VARCHAR(64) NOT NULL;
+
+ALTER TABLE job_runs ADD COLUMN IF NOT EXISTS status VARCHAR(16) DEFAULT 'running' NOT NULL;
+
+ALTER TABLE job_runs ADD COLUMN IF NOT EXISTS counts JSONB;
+
+ALTER TABLE job_runs ADD COLUMN IF NOT EXISTS error TEXT;
+
+ALTER TABLE job_runs ADD COLUMN IF NOT EXISTS host VARCHAR(128);
+
+ALTER TABLE job_runs ADD COLUMN IF NOT EXISTS started_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL;
+
+ALTER TABLE job_runs ADD COLUMN IF NOT EXISTS finished_at TIMESTAMP WITH TIME ZONE;
+
+ALTER TABLE motors ADD COLUMN IF NOT EXISTS code VARCHAR(32) NOT NULL;
+
+ALTER TABLE motors ADD COLUMN IF NOT EXISTS name VARCHAR(128) DEFAULT '' NOT NULL;
+
+ALTER TABLE motors ADD COLUMN IF NOT EXISTS created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL;
+
+ALTER TABLE owners ADD COLUMN IF NOT EXISTS name VARCHAR(128) NOT NULL;
+
+ALTER TABLE owners ADD COLUMN IF NOT EXISTS phone VARCHAR(20);
+
+ALTER TABLE owners ADD COLUMN IF NOT EXISTS email VARCHAR(254);
+
+ALTER TABLE owners ADD COLUMN IF NOT EXISTS created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL;
+
+ALTER TABLE period_locks ADD COLUMN IF NOT EXISTS month VARCHAR(7) NOT NULL;
+
+ALTER TABLE period_locks ADD COLUMN IF NOT EXISTS reason TEXT DEFAULT '' NOT NULL;
+
+ALTER TABLE period_locks ADD COLUMN IF NOT EXISTS locked_by VARCHAR(64) DEFAULT 'system' NOT NULL;
+
+ALTER TABLE period_locks ADD COLUMN IF NOT EXISTS locked_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL;
+
+ALTER TABLE period_locks ADD COLUMN IF NOT EXISTS bill_count_at_lock INTEGER;
+
+ALTER TABLE schema_info ADD COLUMN IF NOT EXISTS value VARCHAR(255) NOT NULL;
+
+ALTER TABLE users ADD COLUMN IF NOT EXISTS username VARCHAR(64) NOT NULL;
+
+ALTER TABLE users ADD COLUMN IF NOT EXISTS display_name VARCHAR(128) DEFAULT '' NOT NULL;
+
+ALTER TABLE users ADD COLUMN IF NOT EXISTS email VARCHAR(254);
+
+ALTER TABLE users ADD COLUMN IF NOT EXISTS role VARCHAR(32) NOT NULL;
+
+ALTER TABLE users ADD COLUMN IF NOT EXISTS password_hash VARCHAR(255);
+
+ALTER TABLE users ADD COLUMN IF NOT EXISTS auth_provider VARCHAR(16) DEFAULT 'local' NOT NULL;
+
+ALTER TABLE users ADD COLUMN IF NOT EXISTS is_active BOOLEAN DEFAULT true NOT NULL;
+
+ALTER TABLE users ADD COLUMN IF NOT EXISTS failed_login_count INTEGER DEFAULT '0' NOT NULL;
+
+ALTER TABLE users ADD COLUMN IF NOT EXISTS locked_until TIMESTAMP WITH TIME ZONE;
+
+ALTER TABLE users ADD COLUMN IF NOT EXISTS password_changed_at TIMESTAMP WITH TIME ZONE;
+
+ALTER TABLE users ADD COLUMN IF NOT EXISTS created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL;
+
+ALTER TABLE users ADD COLUMN IF NOT EXISTS updated_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL;
+
+ALTER TABLE audit_log ADD COLUMN IF NOT EXISTS occurred_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL;
+
+ALTER TABLE audit_log ADD COLUMN IF NOT EXISTS actor_id BIGINT REFERENCES users (id);
+
+ALTER TABLE audit_log ADD COLUMN IF NOT EXISTS actor_name VARCHAR(64) NOT NULL;
+
+ALTER TABLE audit_log ADD COLUMN IF NOT EXISTS client VARCHAR(128);
+
+ALTER TABLE audit_log ADD COLUMN IF NOT EXISTS action VARCHAR(64) NOT NULL;
+
+ALTER TABLE audit_log ADD COLUMN IF NOT EXISTS entity_type VARCHAR(32);
+
+ALTER TABLE audit_log ADD COLUMN IF NOT EXISTS entity_id VARCHAR(64);
+
+ALTER TABLE audit_log ADD COLUMN IF NOT EXISTS details JSONB;
+
+ALTER TABLE flats ADD COLUMN IF NOT EXISTS code VARCHAR(32) NOT NULL;
+
+ALTER TABLE flats ADD COLUMN IF NOT EXISTS block VARCHAR(8) DEFAULT '' NOT NULL;
+
+ALTER TABLE flats ADD COLUMN IF NOT EXISTS floor_id BIGINT REFERENCES floors (id);
+
+ALTER TABLE flats ADD COLUMN IF NOT EXISTS type_id BIGINT REFERENCES flat_types (id);
+
+ALTER TABLE flats ADD COLUMN IF NOT EXISTS is_active BOOLEAN DEFAULT true NOT NULL;
+
+ALTER TABLE flats ADD COLUMN IF NOT EXISTS created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL;
+
+ALTER TABLE user_sessions ADD COLUMN IF NOT EXISTS token_hash VARCHAR(64) NOT NULL;
+
+ALTER TABLE user_sessions ADD COLUMN IF NOT EXISTS user_id BIGINT NOT NULL REFERENCES users (id);
+
+ALTER TABLE user_sessions ADD COLUMN IF NOT EXISTS client VARCHAR(128);
+
+ALTER TABLE user_sessions ADD COLUMN IF NOT EXISTS created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL;
+
+ALTER TABLE user_sessions ADD COLUMN IF NOT EXISTS last_seen_at TIMESTAMP WITH TIME ZONE NOT NULL;
+
+ALTER TABLE user_sessions ADD COLUMN IF NOT EXISTS expires_at TIMESTAMP WITH TIME ZONE NOT NULL;
+
+ALTER TABLE user_sessions ADD COLUMN IF NOT EXISTS revoked_at TIMESTAMP WITH TIME ZONE;
+
+ALTER TABLE user_sessions ADD COLUMN IF NOT EXISTS revoked_reason VARCHAR(64);
+
+ALTER TABLE flat_motors ADD COLUMN IF NOT EXISTS flat_id BIGINT NOT NULL REFERENCES flats (id);
+
+ALTER TABLE flat_motors ADD COLUMN IF NOT EXISTS motor_id BIGINT NOT NULL REFERENCES motors (id);
+
+ALTER TABLE flat_owners ADD COLUMN IF NOT EXISTS flat_id BIGINT NOT NULL REFERENCES flats (id);
+
+ALTER TABLE flat_owners ADD COLUMN IF NOT EXISTS owner_id BIGINT NOT NULL REFERENCES owners (id);
+
+ALTER TABLE flat_owners ADD COLUMN IF NOT EXISTS is_primary BOOLEAN DEFAULT false NOT NULL;
+
+ALTER TABLE meters ADD COLUMN IF NOT EXISTS meter_number VARCHAR(32) NOT NULL;
+
+ALTER TABLE meters ADD COLUMN IF NOT EXISTS flat_id BIGINT REFERENCES flats (id);
+
+ALTER TABLE meters ADD COLUMN IF NOT EXISTS motor_id BIGINT REFERENCES motors (id);
+
+ALTER TABLE meters ADD COLUMN IF NOT EXISTS status VARCHAR(16) DEFAULT 'active' NOT NULL;
+
+ALTER TABLE meters ADD COLUMN IF NOT EXISTS is_smart BOOLEAN DEFAULT false NOT NULL;
+
+ALTER TABLE meters ADD COLUMN IF NOT EXISTS created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL;
+
+ALTER TABLE readings ADD COLUMN IF NOT EXISTS meter_id BIGINT NOT NULL REFERENCES meters (id);
+
+ALTER TABLE readings ADD COLUMN IF NOT EXISTS reading_value NUMERIC(12, 2) NOT NULL;
+
+ALTER TABLE readings ADD COLUMN IF NOT EXISTS reading_date DATE NOT NULL;
+
+ALTER TABLE readings ADD COLUMN IF NOT EXISTS consumption NUMERIC(12, 2);
+
+ALTER TABLE readings ADD COLUMN IF NOT EXISTS previous_reading_id BIGINT REFERENCES readings (id);
+
+ALTER TABLE readings ADD COLUMN IF NOT EXISTS motor_reading_value NUMERIC(12, 2);
+
+ALTER TABLE readings ADD COLUMN IF NOT EXISTS motor_share NUMERIC(12, 2);
+
+ALTER TABLE readings ADD COLUMN IF NOT EXISTS motor_reading_id BIGINT REFERENCES readings (id);
+
+ALTER TABLE readings ADD COLUMN IF NOT EXISTS photo_ref VARCHAR(512);
+
+ALTER TABLE readings ADD COLUMN IF NOT EXISTS photo_url VARCHAR(1024);
+
+ALTER TABLE readings ADD COLUMN IF NOT EXISTS source VARCHAR(16) DEFAULT 'ui' NOT NULL;
+
+ALTER TABLE readings ADD COLUMN IF NOT EXISTS status VARCHAR(16) DEFAULT 'pending' NOT NULL;
+
+ALTER TABLE readings ADD COLUMN IF NOT EXISTS flags JSONB;
+
+ALTER TABLE readings ADD COLUMN IF NOT EXISTS ai_opinion JSONB;
+
+ALTER TABLE readings ADD COLUMN IF NOT EXISTS approved_units NUMERIC(12, 2);
+
+ALTER TABLE readings ADD COLUMN IF NOT EXISTS rejection_reason TEXT;
+
+ALTER TABLE readings ADD COLUMN IF NOT EXISTS submitted_by BIGINT REFERENCES users (id);
+
+ALTER TABLE readings ADD COLUMN IF NOT EXISTS reviewed_by BIGINT REFERENCES users (id);
+
+ALTER TABLE readings ADD COLUMN IF NOT EXISTS reviewed_at TIMESTAMP WITH TIME ZONE;
+
+ALTER TABLE readings ADD COLUMN IF NOT EXISTS created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL;
+
+ALTER TABLE readings ADD COLUMN IF NOT EXISTS updated_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL;
+
+ALTER TABLE bills ADD COLUMN IF NOT EXISTS flat_id BIGINT NOT NULL REFERENCES flats (id);
+
+ALTER TABLE bills ADD COLUMN IF NOT EXISTS billing_period_start DATE NOT NULL;
+
+ALTER TABLE bills ADD COLUMN IF NOT EXISTS billing_period_end DATE NOT NULL;
+
+ALTER TABLE bills ADD COLUMN IF NOT EXISTS due_date DATE NOT NULL;
+
+ALTER TABLE bills ADD COLUMN IF NOT EXISTS tariff_kind VARCHAR(32) DEFAULT 'flat_rate' NOT NULL;
+
+ALTER TABLE bills ADD COLUMN IF NOT EXISTS pricing_rule VARCHAR(32) DEFAULT 'master_data' NOT NULL;
+
+ALTER TABLE bills ADD COLUMN IF NOT EXISTS flat_units NUMERIC(12, 2) NOT NULL;
+
+ALTER TABLE bills ADD COLUMN IF NOT EXISTS motor_units NUMERIC(12, 2) DEFAULT '0' NOT NULL;
+
+ALTER TABLE bills ADD COLUMN IF NOT EXISTS total_units NUMERIC(12, 2) NOT NULL;
+
+ALTER TABLE bills ADD COLUMN IF NOT EXISTS rate_per_unit NUMERIC(10, 4) NOT NULL;
+
+ALTER TABLE bills ADD COLUMN IF NOT EXISTS fixed_charge NUMERIC(14, 2) DEFAULT '0' NOT NULL;
+
+ALTER TABLE bills ADD COLUMN IF NOT EXISTS previous_outstanding NUMERIC(14, 2) DEFAULT '0' NOT NULL;
+
+ALTER TABLE bills ADD COLUMN IF NOT EXISTS tariff_details JSONB;
+
+ALTER TABLE bills ADD COLUMN IF NOT EXISTS total_amount NUMERIC(14, 2) NOT NULL;
+
+ALTER TABLE bills ADD COLUMN IF NOT EXISTS status VARCHAR(16) DEFAULT 'pending' NOT NULL;
+
+ALTER TABLE bills ADD COLUMN IF NOT EXISTS amount_paid NUMERIC(14, 2) DEFAULT '0' NOT NULL;
+
+ALTER TABLE bills ADD COLUMN IF NOT EXISTS paid_at TIMESTAMP WITH TIME ZONE;
+
+ALTER TABLE bills ADD COLUMN IF NOT EXISTS carried_forward_to BIGINT REFERENCES bills (id);
+
+ALTER TABLE bills ADD COLUMN IF NOT EXISTS overdue_notified_at TIMESTAMP WITH TIME ZONE;
+
+ALTER TABLE bills ADD COLUMN IF NOT EXISTS payment_link_id VARCHAR(128);
+
+ALTER TABLE bills ADD COLUMN IF NOT EXISTS payment_link_url VARCHAR(1024);
+
+ALTER TABLE bills ADD COLUMN IF NOT EXISTS flat_reading_id BIGINT REFERENCES readings (id);
+
+ALTER TABLE bills ADD COLUMN IF NOT EXISTS motor_reading_id BIGINT REFERENCES readings (id);
+
+ALTER TABLE bills ADD COLUMN IF NOT EXISTS reissue_of BIGINT REFERENCES bills (id);
+
+ALTER TABLE bills ADD COLUMN IF NOT EXISTS bill_run_id BIGINT REFERENCES bill_runs (id);
+
+ALTER TABLE bills ADD COLUMN IF NOT EXISTS created_by BIGINT REFERENCES users (id);
+
+ALTER TABLE bills ADD COLUMN IF NOT EXISTS created_by_name VARCHAR(64) DEFAULT 'system' NOT NULL;
+
+ALTER TABLE bills ADD COLUMN IF NOT EXISTS created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL;
+
+ALTER TABLE bills ADD COLUMN IF NOT EXISTS updated_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL;
+
+ALTER TABLE notifications ADD COLUMN IF NOT EXISTS bill_id BIGINT REFERENCES bills (id);
+
+ALTER TABLE notifications ADD COLUMN IF NOT EXISTS owner_id BIGINT REFERENCES owners (id);
+
+ALTER TABLE notifications ADD COLUMN IF NOT EXISTS kind VARCHAR(32) NOT NULL;
+
+ALTER TABLE notifications ADD COLUMN IF NOT EXISTS channel VARCHAR(16) NOT NULL;
+
+ALTER TABLE notifications ADD COLUMN IF NOT EXISTS recipient VARCHAR(254);
+
+ALTER TABLE notifications ADD COLUMN IF NOT EXISTS message TEXT NOT NULL;
+
+ALTER TABLE notifications ADD COLUMN IF NOT EXISTS status VARCHAR(16) DEFAULT 'pending' NOT NULL;
+
+ALTER TABLE notifications ADD COLUMN IF NOT EXISTS provider_message_id VARCHAR(255);
+
+ALTER TABLE notifications ADD COLUMN IF NOT EXISTS error TEXT;
+
+ALTER TABLE notifications ADD COLUMN IF NOT EXISTS attempts INTEGER DEFAULT '0' NOT NULL;
+
+ALTER TABLE notifications ADD COLUMN IF NOT EXISTS resend_of BIGINT REFERENCES notifications (id);
+
+ALTER TABLE notifications ADD COLUMN IF NOT EXISTS created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL;
+
+ALTER TABLE notifications ADD COLUMN IF NOT EXISTS sent_at TIMESTAMP WITH TIME ZONE;
+
+ALTER TABLE payment_events ADD COLUMN IF NOT EXISTS bill_id BIGINT REFERENCES bills (id);
+
+ALTER TABLE payment_events ADD COLUMN IF NOT EXISTS provider VARCHAR(16) DEFAULT 'stripe' NOT NULL;
+
+ALTER TABLE payment_events ADD COLUMN IF NOT EXISTS event_type VARCHAR(64) NOT NULL;
+
+ALTER TABLE payment_events ADD COLUMN IF NOT EXISTS stripe_event_id VARCHAR(255);
+
+ALTER TABLE payment_events ADD COLUMN IF NOT EXISTS payment_link_id VARCHAR(128);
+
+ALTER TABLE payment_events ADD COLUMN IF NOT EXISTS amount NUMERIC(14, 2);
+
+ALTER TABLE payment_events ADD COLUMN IF NOT EXISTS currency VARCHAR(8);
+
+ALTER TABLE payment_events ADD COLUMN IF NOT EXISTS outcome VARCHAR(32) NOT NULL;
+
+ALTER TABLE payment_events ADD COLUMN IF NOT EXISTS event_data JSONB;
+
+ALTER TABLE payment_events ADD COLUMN IF NOT EXISTS received_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL;
+
+ALTER TABLE payments ADD COLUMN IF NOT EXISTS bill_id BIGINT NOT NULL REFERENCES bills (id);
+
+ALTER TABLE payments ADD COLUMN IF NOT EXISTS amount NUMERIC(14, 2) NOT NULL;
+
+ALTER TABLE payments ADD COLUMN IF NOT EXISTS paid_on DATE NOT NULL;
+
+ALTER TABLE payments ADD COLUMN IF NOT EXISTS method VARCHAR(32) NOT NULL;
+
+ALTER TABLE payments ADD COLUMN IF NOT EXISTS reference VARCHAR(128);
+
+ALTER TABLE payments ADD COLUMN IF NOT EXISTS external_id VARCHAR(255);
+
+ALTER TABLE payments ADD COLUMN IF NOT EXISTS recorded_by BIGINT REFERENCES users (id);
+
+ALTER TABLE payments ADD COLUMN IF NOT EXISTS recorded_by_name VARCHAR(64) DEFAULT 'system' NOT NULL;
+
+ALTER TABLE payments ADD COLUMN IF NOT EXISTS created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL;
+
+-- ---- indexes ----
+
+CREATE INDEX IF NOT EXISTS ix_bill_runs_billing_period_start_billing_period_end ON bill_runs (billing_period_start, billing_period_end);
+
+CREATE INDEX IF NOT EXISTS ix_job_runs_started_at ON job_runs (started_at);
+
+CREATE INDEX IF NOT EXISTS ix_owners_name ON owners (name);
+
+CREATE INDEX IF NOT EXISTS ix_audit_log_action_occurred_at ON audit_log (action, occurred_at);
+
+CREATE INDEX IF NOT EXISTS ix_audit_log_entity_type_entity_id ON audit_log (entity_type, entity_id);
+
+CREATE INDEX IF NOT EXISTS ix_audit_log_occurred_at ON audit_log (occurred_at);
+
+CREATE INDEX IF NOT EXISTS ix_flats_block_floor_id ON flats (block, floor_id);
+
+CREATE INDEX IF NOT EXISTS ix_flats_floor_id ON flats (floor_id);
+
+CREATE INDEX IF NOT EXISTS ix_flats_type_id ON flats (type_id);
+
+CREATE INDEX IF NOT EXISTS ix_user_sessions_user_id ON user_sessions (user_id);
+
+CREATE INDEX IF NOT EXISTS ix_flat_motors_motor_id ON flat_motors (motor_id);
+
+CREATE INDEX IF NOT EXISTS ix_flat_owners_owner_id ON flat_owners (owner_id);
+
+CREATE UNIQUE INDEX IF NOT EXISTS uq_flat_owners_primary ON flat_owners (flat_id) WHERE is_primary;
+
+CREATE INDEX IF NOT EXISTS ix_meters_flat_id ON meters (flat_id);
+
+CREATE INDEX IF NOT EXISTS ix_meters_motor_id ON meters (motor_id);
+
+CREATE INDEX IF NOT EXISTS ix_meters_status ON meters (status);
+
+CREATE INDEX IF NOT EXISTS ix_readings_meter_id_reading_date ON readings (meter_id, reading_date);
+
+CREATE INDEX IF NOT EXISTS ix_readings_reading_date ON readings (reading_date);
+
+CREATE INDEX IF NOT EXISTS ix_readings_status_reading_date ON readings (status, reading_date);
+
+CREATE INDEX IF NOT EXISTS ix_readings_submitted_by_created_at ON readings (submitted_by, created_at);
+
+CREATE INDEX IF NOT EXISTS ix_bills_bill_run_id ON bills (bill_run_id);
+
+CREATE INDEX IF NOT EXISTS ix_bills_billing_period_start_status ON bills (billing_period_start, status);
+
+CREATE INDEX IF NOT EXISTS ix_bills_created_at ON bills (created_at);
+
+CREATE INDEX IF NOT EXISTS ix_bills_flat_id_status ON bills (flat_id, status);
+
+CREATE INDEX IF NOT EXISTS ix_bills_flat_reading_id ON bills (flat_reading_id);
+
+CREATE INDEX IF NOT EXISTS ix_bills_motor_reading_id ON bills (motor_reading_id);
+
+CREATE INDEX IF NOT EXISTS ix_bills_reissue_of ON bills (reissue_of);
+
+CREATE INDEX IF NOT EXISTS ix_bills_status_due_date ON bills (status, due_date);
+
+CREATE INDEX IF NOT EXISTS ix_notifications_bill_id ON notifications (bill_id);
+
+CREATE INDEX IF NOT EXISTS ix_notifications_created_at ON notifications (created_at);
+
+CREATE INDEX IF NOT EXISTS ix_notifications_status_created_at ON notifications (status, created_at);
+
+CREATE INDEX IF NOT EXISTS ix_payment_events_bill_id ON payment_events (bill_id);
+
+CREATE INDEX IF NOT EXISTS ix_payments_bill_id ON payments (bill_id);
+
+CREATE INDEX IF NOT EXISTS ix_payments_paid_on ON payments (paid_on);
+
+-- ---- rule triggers (from database/triggers.py): period locks, immutable bills, append-only tables ----
+
+CREATE OR REPLACE FUNCTION meterline_bills_period_lock() RETURNS trigger
+           LANGUAGE plpgsql AS $$
+           BEGIN
+             IF EXISTS (SELECT 1 FROM period_locks WHERE month = to_char(NEW.billing_period_end, 'YYYY-MM')) THEN
+               RAISE EXCEPTION 'PERIOD_LOCKED: billing period % is locked; no bill may end in it',
+                 to_char(NEW.billing_period_end, 'YYYY-MM')
+                 USING ERRCODE = 'P0001',
+                       HINT = 'Choose a billing period outside the locked month, or ask an administrator.';
+             END IF;
+             RETURN NEW;
+           END $$;
+
+DROP TRIGGER IF EXISTS trg_bills_period_lock ON bills;
+
+CREATE TRIGGER trg_bills_period_lock BEFORE INSERT ON bills
+           FOR EACH ROW EXECUTE FUNCTION meterline_bills_period_lock();
+
+CREATE OR REPLACE FUNCTION meterline_bills_immutable() RETURNS trigger
+           LANGUAGE plpgsql AS $$
+           BEGIN
+             IF TG_OP = 'DELETE' OR OLD.flat_id IS DISTINCT FROM NEW.flat_id OR OLD.billing_period_start IS DISTINCT FROM NEW.billing_period_start OR OLD.billing_period_end IS DISTINCT FROM NEW.billing_period_end OR OLD.due_date IS DISTINCT FROM NEW.due_date OR OLD.tariff_kind IS DISTINCT FROM NEW.tariff_kind OR OLD.pricing_rule IS DISTINCT FROM NEW.pricing_rule OR OLD.flat_units IS DISTINCT FROM NEW.flat_units OR OLD.motor_units IS DISTINCT FROM NEW.motor_units OR OLD.total_units IS DISTINCT FROM NEW.total_units OR OLD.rate_per_unit IS DISTINCT FROM NEW.rate_per_unit OR OLD.fixed_charge IS DISTINCT FROM NEW.fixed_charge OR OLD.previous_outstanding IS DISTINCT FROM NEW.previous_outstanding OR OLD.tariff_details IS DISTINCT FROM NEW.tariff_details OR OLD.total_amount IS DISTINCT FROM NEW.total_amount OR OLD.flat_reading_id IS DISTINCT FROM NEW.flat_reading_id OR OLD.motor_reading_id IS DISTINCT FROM NEW.motor_reading_id OR OLD.reissue_of IS DISTINCT FROM NEW.reissue_of OR OLD.bill_run_id IS DISTINCT FROM NEW.bill_run_id OR OLD.created_by IS DISTINCT FROM NEW.created_by OR OLD.created_by_name IS DISTINCT FROM NEW.created_by_name OR OLD.created_at IS DISTINCT FROM NEW.created_at THEN
+               RAISE EXCEPTION 'BILL_IMMUTABLE: an issued bill cannot be changed or deleted; only its payment status may be updated' USING ERRCODE = 'P0001';
+             END IF;
+             RETURN NEW;
+           END $$;
+
+DROP TRIGGER IF EXISTS trg_bills_immutable ON bills;
+
+CREATE TRIGGER trg_bills_immutable BEFORE UPDATE OR DELETE ON bills
+           FOR EACH ROW EXECUTE FUNCTION meterline_bills_immutable();
+
+CREATE OR REPLACE FUNCTION meterline_readings_immutable() RETURNS trigger
+           LANGUAGE plpgsql AS $$
+           BEGIN
+             IF OLD.meter_id IS DISTINCT FROM NEW.meter_id OR OLD.reading_value IS DISTINCT FROM NEW.reading_value OR OLD.reading_date IS DISTINCT FROM NEW.reading_date OR OLD.consumption IS DISTINCT FROM NEW.consumption OR OLD.previous_reading_id IS DISTINCT FROM NEW.previous_reading_id OR OLD.motor_reading_value IS DISTINCT FROM NEW.motor_reading_value OR OLD.motor_share IS DISTINCT FROM NEW.motor_share OR OLD.motor_reading_id IS DISTINCT FROM NEW.motor_reading_id OR OLD.submitted_by IS DISTINCT FROM NEW.submitted_by OR OLD.created_at IS DISTINCT FROM NEW.created_at OR OLD.source IS DISTINCT FROM NEW.source THEN
+               RAISE EXCEPTION 'READING_IMMUTABLE: the value, date and meter of a stored reading never change; reject it and submit a new one' USING ERRCODE = 'P0001';
+             END IF;
+             RETURN NEW;
+           END $$;
+
+DROP TRIGGER IF EXISTS trg_readings_immutable ON readings;
+
+CREATE TRIGGER trg_readings_immutable BEFORE UPDATE ON readings
+           FOR EACH ROW EXECUTE FUNCTION meterline_readings_immutable();
+
+CREATE OR REPLACE FUNCTION meterline_append_only() RETURNS trigger
+           LANGUAGE plpgsql AS $$
+           BEGIN
+             RAISE EXCEPTION 'APPEND_ONLY: rows of this table are never changed or deleted' USING ERRCODE = 'P0001';
+           END $$;
+
+DROP TRIGGER IF EXISTS trg_audit_log_append_only ON audit_log;
+
+CREATE TRIGGER trg_audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log
+                    FOR EACH ROW EXECUTE FUNCTION meterline_append_only();
+
+DROP TRIGGER IF EXISTS trg_payments_append_only ON payments;
+
+CREATE TRIGGER trg_payments_append_only BEFORE UPDATE OR DELETE ON payments
+                    FOR EACH ROW EXECUTE FUNCTION meterline_append_only();
+
+DROP TRIGGER IF EXISTS trg_payment_events_append_only ON payment_events;
+
+CREATE TRIGGER trg_payment_events_append_only BEFORE UPDATE OR DELETE ON payment_events
+                    FOR EACH ROW EXECUTE FUNCTION meterline_append_only();
+
+-- ---- reference rows every database needs (as database/migrations.py seeds them) ----
+
+INSERT INTO period_locks (month, reason, locked_by, bill_count_at_lock)
+SELECT '2025-11', 'November 2025 is locked to protect historical data', 'system', (SELECT count(*) FROM bills WHERE billing_period_end BETWEEN '2025-11-01' AND '2025-11-30')
+ON CONFLICT (month) DO NOTHING;
+
+INSERT INTO schema_info (key, value) VALUES ('version', '1')
+ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value WHERE schema_info.value::int < EXCLUDED.value::int;
+
+-- ---- database/supabase/10_views.sql ----
+
+-- Read-only views the REST backend selects from, so a list with its joins (flat, floor, primary
+-- owner, the bill that references a reading) is one filtered, paginated request. They mirror the
+-- joins of services/storage/sql_readings.py and sql_bills.py. security_invoker: the caller's
+-- row level security applies, as if it read the tables. Dropped and recreated on every run
+-- because a view's columns are fixed when it is created (no data lives in a view).
+
+CREATE OR REPLACE FUNCTION meterline_view_names() RETURNS text[]
+LANGUAGE sql IMMUTABLE SET search_path = public, pg_temp AS $$
+  SELECT ARRAY['flat_details', 'meter_choices', 'reading_details', 'bill_details', 'flat_blocks']
+$$;
+
+DROP VIEW IF EXISTS flat_details, meter_choices, reading_details, bill_details, flat_blocks;
+
+-- A flat with its floor, type and primary owner (at most one, by a partial unique index).
+CREATE VIEW flat_details WITH (security_invoker = true) AS
+SELECT f.id, f.code, f.block, f.is_active, fl.code AS floor_code, fl.name AS floor_name,
+       ft.name AS flat_type, o.name AS owner_name, o.phone AS owner_phone, o.id AS owner_id
+FROM flats f
+LEFT JOIN floors fl ON fl.id = f.floor_id
+LEFT JOIN flat_types ft ON ft.id = f.type_id
+LEFT JOIN flat_owners fo ON fo.flat_id = f.id AND fo.is_primary
+LEFT JOIN owners o ON o.id = fo.owner_id;
+
+-- Active meters of active flats, as the field engineer picks them, with the shared motor's meter.
+CREATE VIEW meter_choices WITH (security_invoker = true) AS
+SELECT m.id AS meter_id, m.meter_number, f.id AS flat_id, f.code AS flat_code, f.block,
+       fl.code AS floor_code, fl.name AS floor_name, ft.name AS flat_type, o.name AS owner_name,
+       o.phone AS owner_phone, mo.code AS motor_code, mm.id AS motor_meter_id,
+       mm.meter_number AS motor_meter_number
+FROM meters m
+JOIN flats f ON f.id = m.flat_id
+LEFT JOIN floors fl ON fl.id = f.floor_id
+LEFT JOIN flat_types ft ON ft.id = f.type_id
+LEFT JOIN flat_owners fo ON fo.flat_id = f.id AND fo.is_primary
+LEFT JOIN owners o ON o.id = fo.owner_id
+LEFT JOIN flat_motors fm ON fm.flat_id = f.id
+LEFT JOIN motors mo ON mo.id = fm.motor_id
+LEFT JOIN meters mm ON mm.motor_id = mo.id AND mm.flat_id IS NULL AND mm.status = 'active'
+WHERE m.status = 'active' AND f.is_active;
+
+-- A reading with its meter, flat, floor, primary owner, submitter and the bill that references it.
+CREATE VIEW reading_details WITH (security_invoker = true) AS
+SELECT r.*, m.meter_number, f.id AS flat_id, f.code AS flat_code, f.block, fl.code AS floor_code,
+       o.name AS owner_name, u.username AS submitted_by_name,
+       COALESCE((SELECT min(b.id) FROM bills b WHERE b.flat_reading_id = r.id),
+                (SELECT min(b.id) FROM bills b WHERE b.motor_reading_id = r.id)) AS bill_id
+FROM readings r
+JOIN meters m ON m.id = r.meter_id
+LEFT JOIN flats f ON f.id = m.flat_id
+LEFT JOIN floors fl ON fl.id = f.floor_id
+LEFT JOIN flat_owners fo ON fo.flat_id = f.id AND fo.is_primary
+LEFT JOIN owners o ON o.id = fo.owner_id
+LEFT JOIN users u ON u.id = r.submitted_by;
+
+-- A bill with its flat, floor and primary owner.
+CREATE VIEW bill_details WITH (security_invoker = true) AS
+SELECT b.*, f.code AS flat_code, f.block, fl.code AS floor_code, o.name AS owner_name,
+       o.phone AS owner_phone, o.id AS owner_id
+FROM bills b
+JOIN flats f ON f.id = b.flat_id
+LEFT JOIN floors fl ON fl.id = f.floor_id
+LEFT JOIN flat_owners fo ON fo.flat_id = f.id AND fo.is_primary
+LEFT JOIN owners o ON o.id = fo.owner_id;
+
+-- The blocks in use (PostgREST has no DISTINCT).
+CREATE VIEW flat_blocks WITH (security_invoker = true) AS
+SELECT DISTINCT block FROM flats WHERE block <> '';
+
+-- ---- database/supabase/20_functions_common.sql ----
+
+-- Functions the REST backend (services/storage/rest_*.py) calls through POST /rest/v1/rpc/NAME.
+-- PostgREST runs each call in one transaction, so a change and its audit_log row are written
+-- together or not at all. They store what Python decided and priced; they never price.
+--
+-- Errors a person can act on, as PostgREST forwards them (services/storage/rest_errors.py):
+--   P0001 'PERIOD_LOCKED: billing period YYYY-MM is locked ...'  (the same text as the trigger)
+--   PT404 not found; PT409 conflict (DETAIL 'bill_collision existing_bill_id=N' or 'stale');
+--   PT422 bad value (DETAIL = the field, HINT = the fix). PTxyz answers HTTP xyz.
+-- p_actor is {"user_id": int|null, "username": text, "client": text|null}; p_details is the audit
+-- detail object Python built (the same one the SQL backend writes).
+
+CREATE OR REPLACE FUNCTION meterline_schema_version() RETURNS integer
+LANGUAGE sql STABLE SET search_path = public, pg_temp AS $$
+  SELECT value::integer FROM schema_info WHERE key = 'version'
+$$;
+
+CREATE OR REPLACE FUNCTION meterline_audit(p_actor jsonb, p_action text, p_entity_type text,
+                                           p_entity_id text, p_details jsonb) RETURNS void
+LANGUAGE sql SET search_path = public, pg_temp AS $$
+  INSERT INTO audit_log (occurred_at, actor_id, actor_name, client, action, entity_type, entity_id, details)
+  VALUES (clock_timestamp(), (p_actor->>'user_id')::bigint, COALESCE(p_actor->>'username', 'system'),
+          p_actor->>'client', p_action, p_entity_type, p_entity_id,
+          CASE WHEN p_details IS NULL OR p_details = '{}'::jsonb OR p_details = 'null'::jsonb THEN NULL ELSE p_details END)
+$$;
+
+-- The lock refusal, worded exactly as the trigger words it, checked before any write so a
+-- refused batch writes nothing (the trigger still refuses a direct insert).
+CREATE OR REPLACE FUNCTION meterline_check_not_locked(p_end date) RETURNS void
+LANGUAGE plpgsql STABLE SET search_path = public, pg_temp AS $$
+BEGIN
+  IF EXISTS (SELECT 1 FROM period_locks WHERE month = to_char(p_end, 'YYYY-MM')) THEN
+    RAISE EXCEPTION 'PERIOD_LOCKED: billing period % is locked; no bill may end in it', to_char(p_end, 'YYYY-MM')
+      USING ERRCODE = 'P0001',
+            HINT = 'Choose a billing period outside the locked month, or ask an administrator.';
+  END IF;
+END $$;
+
+CREATE OR REPLACE FUNCTION meterline_not_found(p_message text) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE SQLSTATE 'PT404' USING MESSAGE = p_message;
+END $$;
+
+CREATE OR REPLACE FUNCTION meterline_conflict(p_message text, p_detail text DEFAULT 'conflict') RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE SQLSTATE 'PT409' USING MESSAGE = p_message, DETAIL = p_detail;
+END $$;
+
+CREATE OR REPLACE FUNCTION meterline_invalid(p_field text, p_message text, p_hint text) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE SQLSTATE 'PT422' USING MESSAGE = p_message, DETAIL = p_field, HINT = p_hint;
+END $$;
+
+-- ---- database/supabase/30_functions_readings.sql ----
+
+-- Readings: submit (a double tap returns the first row), review, bulk approve, photo and AI advice.
+
+-- p_reading: the NewReading fields. Returns {"id", "created"}; created=false when the same
+-- (meter, date, value) was already stored (nothing new is written then).
+CREATE OR REPLACE FUNCTION meterline_insert_reading(p_reading jsonb, p_actor jsonb, p_details jsonb)
+RETURNS jsonb LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+DECLARE
+  r readings := jsonb_populate_record(NULL::readings, p_reading);
+  v_id bigint;
+BEGIN
+  BEGIN
+    INSERT INTO readings (meter_id, reading_value, reading_date, consumption, previous_reading_id,
+                          motor_reading_value, motor_share, motor_reading_id, photo_ref, photo_url, source,
+                          status, flags, ai_opinion, submitted_by)
+    VALUES (r.meter_id, r.reading_value, r.reading_date, r.consumption, r.previous_reading_id,
+            r.motor_reading_value, r.motor_share, r.motor_reading_id, r.photo_ref, r.photo_url,
+            COALESCE(r.source, 'ui'), COALESCE(r.status, 'pending'), r.flags, r.ai_opinion,
+            (p_actor->>'user_id')::bigint)
+    RETURNING id INTO v_id;
+  EXCEPTION WHEN unique_violation THEN
+    SELECT id INTO v_id FROM readings
+     WHERE meter_id = r.meter_id AND reading_date = r.reading_date AND reading_value = r.reading_value;
+    IF v_id IS NULL THEN
+      RAISE;
+    END IF;
+    RETURN jsonb_build_object('id', v_id, 'created', false);
+  END;
+  PERFORM meterline_audit(p_actor, 'reading.submit', 'reading', v_id::text, p_details);
+  RETURN jsonb_build_object('id', v_id, 'created', true);
+END $$;
+
+-- pending -> approved/rejected. PT404 for an unknown reading, PT409 when it is not pending.
+CREATE OR REPLACE FUNCTION meterline_review_reading(p_id bigint, p_approve boolean, p_actor jsonb, p_reason text,
+                                                    p_approved_units numeric, p_details jsonb)
+RETURNS bigint LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+DECLARE
+  v_status text;
+BEGIN
+  IF NOT p_approve AND COALESCE(btrim(p_reason), '') = '' THEN
+    PERFORM meterline_invalid('reason', 'is required to reject a reading.',
+                              'Say what is wrong so the engineer can fix it.');
+  END IF;
+  UPDATE readings
+     SET status = CASE WHEN p_approve THEN 'approved' ELSE 'rejected' END,
+         reviewed_by = (p_actor->>'user_id')::bigint, reviewed_at = now(), updated_at = now(),
+         approved_units = CASE WHEN p_approve AND p_approved_units IS NOT NULL THEN p_approved_units
+                               ELSE approved_units END,
+         rejection_reason = CASE WHEN p_approve THEN rejection_reason ELSE btrim(p_reason) END
+   WHERE id = p_id AND status = 'pending';
+  IF NOT FOUND THEN
+    SELECT status INTO v_status FROM readings WHERE id = p_id;
+    IF v_status IS NULL THEN
+      PERFORM meterline_not_found(format('Reading %s does not exist.', p_id));
+    END IF;
+    PERFORM meterline_conflict(format('Reading %s is already %s; only pending readings can be reviewed.', p_id, v_status));
+  END IF;
+  PERFORM meterline_audit(p_actor, CASE WHEN p_approve THEN 'reading.approve' ELSE 'reading.reject' END,
+                          'reading', p_id::text, p_details);
+  RETURN p_id;
+END $$;
+
+-- Bulk approve pending (and, by default, unflagged) readings; returns how many changed.
+CREATE OR REPLACE FUNCTION meterline_approve_readings(p_ids bigint[], p_actor jsonb, p_unflagged_only boolean)
+RETURNS integer LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+DECLARE
+  n integer;
+BEGIN
+  UPDATE readings
+     SET status = 'approved', reviewed_by = (p_actor->>'user_id')::bigint, reviewed_at = now(), updated_at = now()
+   WHERE id = ANY (p_ids) AND status = 'pending' AND (NOT p_unflagged_only OR flags IS NULL);
+  GET DIAGNOSTICS n = ROW_COUNT;
+  PERFORM meterline_audit(p_actor, 'reading.bulk_approve', 'reading', NULL,
+                          jsonb_build_object('requested', cardinality(p_ids), 'approved', n));
+  RETURN n;
+END $$;
+
+CREATE OR REPLACE FUNCTION meterline_set_reading_photo_url(p_id bigint, p_photo_url text, p_actor jsonb)
+RETURNS integer LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+DECLARE
+  n integer;
+BEGIN
+  UPDATE readings SET photo_url = p_photo_url, updated_at = now() WHERE id = p_id;
+  GET DIAGNOSTICS n = ROW_COUNT;
+  PERFORM meterline_audit(p_actor, 'reading.photo_url', 'reading', p_id::text,
+                          jsonb_build_object('photo_url', p_photo_url));
+  RETURN n;
+END $$;
+
+-- The model's advice, stored beside the deterministic flags (which it never changes).
+CREATE OR REPLACE FUNCTION meterline_set_reading_ai_opinion(p_id bigint, p_opinion jsonb, p_actor jsonb, p_details jsonb)
+RETURNS bigint LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+BEGIN
+  UPDATE readings SET ai_opinion = p_opinion, updated_at = now() WHERE id = p_id;
+  IF NOT FOUND THEN
+    PERFORM meterline_not_found(format('Reading %s does not exist.', p_id));
+  END IF;
+  PERFORM meterline_audit(p_actor, 'reading.ai_opinion', 'reading', p_id::text, p_details);
+  RETURN p_id;
+END $$;
+
+-- ---- database/supabase/40_functions_bills.sql ----
+
+-- Period locks, bills (no-overwrite retry, carry-forward), payments.
+
+-- Lock a month (idempotent: false when it was already locked). Counts the bills ending in it.
+CREATE OR REPLACE FUNCTION meterline_add_period_lock(p_month text, p_first date, p_last date, p_reason text,
+                                                     p_actor jsonb)
+RETURNS boolean LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+DECLARE
+  v_count integer;
+BEGIN
+  IF EXISTS (SELECT 1 FROM period_locks WHERE month = p_month) THEN
+    RETURN false;
+  END IF;
+  SELECT count(*) INTO v_count FROM bills WHERE billing_period_end BETWEEN p_first AND p_last;
+  BEGIN
+    INSERT INTO period_locks (month, reason, locked_by, locked_at, bill_count_at_lock)
+    VALUES (p_month, COALESCE(p_reason, ''), COALESCE(p_actor->>'username', 'system'), now(), v_count);
+  EXCEPTION WHEN unique_violation THEN
+    RETURN false;  -- locked at the same moment by another admin
+  END;
+  PERFORM meterline_audit(p_actor, 'period.lock', 'period_lock', p_month,
+                          jsonb_build_object('reason', p_reason, 'bills_at_lock', v_count));
+  RETURN true;
+END $$;
+
+-- Read-only proof that the database refuses a bill ending in the month: a direct insert inside a
+-- subtransaction that is always rolled back. Returns {"refused": bool, "detail": text}.
+CREATE OR REPLACE FUNCTION meterline_probe_lock(p_first date, p_last date)
+RETURNS jsonb LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+DECLARE
+  v_flat bigint;
+BEGIN
+  SELECT id INTO v_flat FROM flats ORDER BY id LIMIT 1;
+  IF v_flat IS NULL THEN
+    RETURN jsonb_build_object('refused', false, 'detail', 'no flat exists to probe with; seed or import flats first');
+  END IF;
+  BEGIN
+    INSERT INTO bills (flat_id, billing_period_start, billing_period_end, due_date, flat_units, motor_units,
+                       total_units, rate_per_unit, fixed_charge, previous_outstanding, total_amount, created_by_name)
+    VALUES (v_flat, p_first, p_last, p_last, 0, 0, 0, 0, 0, 0, 0, 'lock-probe');
+    RAISE SQLSTATE 'MLPRB' USING MESSAGE = 'probe insert accepted';  -- undo the accepted insert
+  EXCEPTION
+    WHEN SQLSTATE 'MLPRB' THEN
+      RETURN jsonb_build_object('refused', false,
+                                'detail', 'a direct SQL insert of a bill ending in the month was ACCEPTED (rolled back)');
+    WHEN OTHERS THEN
+      RETURN jsonb_build_object('refused', SQLERRM LIKE 'PERIOD_LOCKED%',
+                                'detail', 'direct insert refused by the database: ' || split_part(SQLERRM, E'\n', 1));
+  END;
+END $$;
+
+-- One priced bill. Never overwrites: on a (flat_id, billing_period_start) collision the start
+-- moves forward a day at a time, never past billing_period_end (else PT409 naming the existing
+-- bill), and reissue_of records the bill it collided with. p_carry: open bills whose balance
+-- previous_outstanding absorbs; they become carried_forward (PT409 if one is no longer open).
+-- Returns {"id", "billing_period_start", "reissue_of"}.
+CREATE OR REPLACE FUNCTION meterline_insert_bill(p_bill jsonb, p_carry bigint[], p_actor jsonb, p_details jsonb)
+RETURNS jsonb LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+DECLARE
+  b bills := jsonb_populate_record(NULL::bills, p_bill);
+  v_original bigint;
+  v_start date;
+  v_reissue bigint;
+  v_id bigint;
+  v_constraint text;
+  v_changed integer;
+BEGIN
+  PERFORM meterline_check_not_locked(b.billing_period_end);
+  FOR attempt IN 1..62 LOOP  -- a period is at most a couple of months of days
+    SELECT id INTO v_original FROM bills WHERE flat_id = b.flat_id AND billing_period_start = b.billing_period_start;
+    SELECT min(d)::date INTO v_start
+      FROM generate_series(b.billing_period_start, b.billing_period_end, interval '1 day') AS d
+     WHERE NOT EXISTS (SELECT 1 FROM bills x WHERE x.flat_id = b.flat_id AND x.billing_period_start = d::date);
+    IF v_start IS NULL THEN
+      PERFORM meterline_conflict(
+        format('Bill #%s already covers flat %s from %s, and every start date up to the period end %s is taken '
+               'by another bill. Nothing was stored; open bill #%s instead of issuing another.',
+               v_original, b.flat_id, b.billing_period_start, b.billing_period_end, v_original),
+        format('bill_collision existing_bill_id=%s', v_original));
+    END IF;
+    v_reissue := CASE WHEN v_start <> b.billing_period_start THEN v_original END;
+    BEGIN
+      INSERT INTO bills (flat_id, billing_period_start, billing_period_end, due_date, tariff_kind, pricing_rule,
+                         flat_units, motor_units, total_units, rate_per_unit, fixed_charge, previous_outstanding,
+                         tariff_details, total_amount, status, amount_paid, flat_reading_id, motor_reading_id,
+                         reissue_of, bill_run_id, created_by, created_by_name)
+      VALUES (b.flat_id, v_start, b.billing_period_end, b.due_date, b.tariff_kind, b.pricing_rule,
+              b.flat_units, b.motor_units, b.total_units, b.rate_per_unit, b.fixed_charge, b.previous_outstanding,
+              b.tariff_details, b.total_amount, 'pending', 0, b.flat_reading_id, b.motor_reading_id,
+              v_reissue, b.bill_run_id, (p_actor->>'user_id')::bigint, COALESCE(p_actor->>'username', 'system'))
+      RETURNING id INTO v_id;
+      EXIT;
+    EXCEPTION WHEN unique_violation THEN
+      GET STACKED DIAGNOSTICS v_constraint = CONSTRAINT_NAME;
+      IF v_constraint <> 'uq_bills_flat_id_billing_period_start' THEN
+        RAISE;
+      END IF;  -- another writer took that start between our read and insert: look again
+    END;
+  END LOOP;
+  IF v_id IS NULL THEN
+    PERFORM meterline_conflict('Could not find a free billing period start after repeated collisions; try again.',
+                               'bill_collision');
+  END IF;
+  IF cardinality(p_carry) > 0 THEN
+    UPDATE bills SET status = 'carried_forward', carried_forward_to = v_id, updated_at = now()
+     WHERE id = ANY (p_carry) AND status IN ('pending', 'partially_paid', 'overdue');
+    GET DIAGNOSTICS v_changed = ROW_COUNT;
+    IF v_changed <> cardinality(p_carry) THEN
+      PERFORM meterline_conflict('The flat''s open bills changed while this bill was being created (a payment was '
+                                 'recorded?). Nothing was stored; recalculate the previous outstanding and try again.');
+    END IF;
+  END IF;
+  PERFORM meterline_audit(p_actor, CASE WHEN v_reissue IS NULL THEN 'bill.create' ELSE 'bill.reissue' END, 'bill',
+                          v_id::text, p_details || jsonb_build_object('billing_period_start', v_start::text,
+                                                                      'reissue_of', v_reissue));
+  RETURN jsonb_build_object('id', v_id, 'billing_period_start', v_start, 'reissue_of', v_reissue);
+END $$;
+
+-- A month run's batch of priced bills, in one transaction. Flats that already have a bill starting
+-- in the period are skipped; a locked month refuses the whole batch before anything is written.
+-- Each element may carry "carry_forward_bill_ids". Returns {"created", "skipped", "total_amount"}.
+CREATE OR REPLACE FUNCTION meterline_insert_bill_batch(p_bills jsonb, p_actor jsonb)
+RETURNS jsonb LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+DECLARE
+  v_end date;
+  v_lo date;
+  v_hi date;
+  v_total integer := jsonb_array_length(p_bills);
+  v_created integer;
+  v_amount numeric(14, 2);
+  v_run bigint;
+  v_carry integer;
+  v_changed integer;
+BEGIN
+  IF v_total = 0 THEN
+    RETURN jsonb_build_object('created', 0, 'skipped', 0, 'total_amount', '0.00');
+  END IF;
+  FOR v_end IN SELECT DISTINCT x.billing_period_end FROM jsonb_populate_recordset(NULL::bills, p_bills) x LOOP
+    PERFORM meterline_check_not_locked(v_end);
+  END LOOP;
+  SELECT min(x.billing_period_start), max(x.billing_period_end) INTO v_lo, v_hi
+    FROM jsonb_populate_recordset(NULL::bills, p_bills) x;
+  -- One statement: insert the fresh bills, then carry forward the open bills each one absorbed
+  -- (pointing them at it). Every part sees the same snapshot, so nothing is counted twice.
+  WITH src AS (
+    SELECT x.* FROM jsonb_populate_recordset(NULL::bills, p_bills) WITH ORDINALITY AS x
+  ), fresh AS (
+    SELECT * FROM src
+     WHERE NOT EXISTS (SELECT 1 FROM bills e WHERE e.flat_id = src.flat_id
+                                              AND e.billing_period_start BETWEEN v_lo AND v_hi)
+  ), ins AS (
+    INSERT INTO bills (flat_id, billing_period_start, billing_period_end, due_date, tariff_kind, pricing_rule,
+                       flat_units, motor_units, total_units, rate_per_unit, fixed_charge, previous_outstanding,
+                       tariff_details, total_amount, status, amount_paid, flat_reading_id, motor_reading_id,
+                       bill_run_id, created_by, created_by_name)
+    SELECT flat_id, billing_period_start, billing_period_end, due_date, tariff_kind, pricing_rule,
+           flat_units, motor_units, total_units, rate_per_unit, fixed_charge, previous_outstanding,
+           tariff_details, total_amount, 'pending', 0, flat_reading_id, motor_reading_id,
+           bill_run_id, (p_actor->>'user_id')::bigint, COALESCE(p_actor->>'username', 'system')
+      FROM fresh ORDER BY ordinality
+    RETURNING id, flat_id, total_amount, bill_run_id
+  ), carry AS (
+    SELECT (c.value)::bigint AS bill_id, ins.id AS into_id
+      FROM jsonb_array_elements(p_bills) AS e
+      JOIN ins ON ins.flat_id = (e->>'flat_id')::bigint
+      CROSS JOIN LATERAL jsonb_array_elements_text(COALESCE(e->'carry_forward_bill_ids', '[]'::jsonb)) AS c
+  ), upd AS (
+    UPDATE bills SET status = 'carried_forward', carried_forward_to = carry.into_id, updated_at = now()
+      FROM carry
+     WHERE bills.id = carry.bill_id AND bills.status IN ('pending', 'partially_paid', 'overdue')
+    RETURNING bills.id
+  )
+  SELECT (SELECT count(*) FROM ins), (SELECT COALESCE(sum(total_amount), 0) FROM ins),
+         (SELECT bill_run_id FROM ins ORDER BY id LIMIT 1), (SELECT count(*) FROM carry), (SELECT count(*) FROM upd)
+    INTO v_created, v_amount, v_run, v_carry, v_changed;
+  IF v_changed <> v_carry THEN
+    PERFORM meterline_conflict('Open bills changed during the bill run (a payment was recorded?). This batch was '
+                               'rolled back; run the bill run again to finish.');
+  END IF;
+  PERFORM meterline_audit(p_actor, 'bill.batch_create', 'bill_run', v_run::text, jsonb_build_object(
+    'created', v_created, 'skipped', v_total - v_created, 'total_amount', v_amount::text,
+    'first_flat_id', (p_bills->0->>'flat_id')::bigint, 'last_flat_id', (p_bills->(v_total - 1)->>'flat_id')::bigint));
+  RETURN jsonb_build_object('created', v_created, 'skipped', v_total - v_created, 'total_amount', v_amount::text);
+END $$;
+
+-- Store a payment Python worked out with services/arrears.apply_payment (the one implementation of
+-- the rules), compare-and-set: the bill must still have the amount_paid and status it was priced
+-- against (else PT409 'stale', Python re-reads and tries again). Idempotent on p_external_id: a
+-- replay returns the first payment with applied=false and changes nothing.
+CREATE OR REPLACE FUNCTION meterline_apply_payment(
+  p_bill_id bigint, p_amount numeric, p_expected_paid numeric, p_expected_status text, p_new_paid numeric,
+  p_new_status text, p_paid_on date, p_method text, p_reference text, p_external_id text, p_actor jsonb,
+  p_details jsonb)
+RETURNS jsonb LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+DECLARE
+  v bills;
+  v_pid bigint;
+  v_expect_status text;
+BEGIN
+  IF p_external_id IS NOT NULL THEN
+    SELECT id INTO v_pid FROM payments WHERE external_id = p_external_id;
+    IF v_pid IS NOT NULL THEN
+      RETURN jsonb_build_object('payment_id', v_pid, 'applied', false);
+    END IF;
+  END IF;
+  SELECT * INTO v FROM bills WHERE id = p_bill_id FOR UPDATE;
+  IF NOT FOUND THEN
+    PERFORM meterline_not_found(format('Bill %s does not exist.', p_bill_id));
+  END IF;
+  IF v.amount_paid <> p_expected_paid OR v.status <> p_expected_status THEN
+    PERFORM meterline_conflict('The bill changed while the payment was being recorded; nothing was stored.', 'stale');
+  END IF;
+  -- The same refusals as apply_payment, so a caller that skipped Python cannot break them either.
+  IF v.status NOT IN ('pending', 'partially_paid', 'overdue') THEN
+    PERFORM meterline_conflict(format('Bill %s is %s; no payment can be recorded against it.', p_bill_id, v.status));
+  END IF;
+  v_expect_status := CASE WHEN p_new_paid = v.total_amount THEN 'paid'
+                          WHEN v.status = 'overdue' THEN 'overdue' ELSE 'partially_paid' END;
+  IF p_amount IS NULL OR p_amount <= 0 OR p_new_paid <> v.amount_paid + p_amount OR p_new_paid > v.total_amount
+     OR p_new_status <> v_expect_status THEN
+    PERFORM meterline_invalid('amount', format('%s does not fit the %s still due on this bill.', p_amount,
+                                               v.total_amount - v.amount_paid),
+                              format('Enter more than zero and at most %s.', v.total_amount - v.amount_paid));
+  END IF;
+  BEGIN
+    INSERT INTO payments (bill_id, amount, paid_on, method, reference, external_id, recorded_by, recorded_by_name)
+    VALUES (p_bill_id, p_amount, p_paid_on, p_method, p_reference, p_external_id, (p_actor->>'user_id')::bigint,
+            COALESCE(p_actor->>'username', 'system'))
+    RETURNING id INTO v_pid;
+  EXCEPTION WHEN unique_violation THEN  -- the same external event recorded at the same moment
+    SELECT id INTO v_pid FROM payments WHERE external_id = p_external_id;
+    IF v_pid IS NULL THEN
+      RAISE;
+    END IF;
+    RETURN jsonb_build_object('payment_id', v_pid, 'applied', false);
+  END;
+  UPDATE bills SET amount_paid = p_new_paid, status = p_new_status,
+                   paid_at = CASE WHEN p_new_status = 'paid' THEN now() END, updated_at = now()
+   WHERE id = p_bill_id;
+  PERFORM meterline_audit(p_actor, 'payment.record', 'bill', p_bill_id::text,
+                          jsonb_build_object('payment_id', v_pid) || COALESCE(p_details, '{}'::jsonb)
+                          || jsonb_build_object('status', p_new_status));
+  RETURN jsonb_build_object('payment_id', v_pid, 'applied', true);
+END $$;
+
+-- Pay the whole balance of each open bill (a bank's collection file), set-based; bills not open are
+-- left alone. Returns how many bills were settled.
+CREATE OR REPLACE FUNCTION meterline_settle_in_full(p_ids bigint[], p_paid_on date, p_method text, p_reference text,
+                                                    p_actor jsonb)
+RETURNS integer LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+DECLARE
+  n integer;
+BEGIN
+  PERFORM 1 FROM bills WHERE id = ANY (p_ids) FOR UPDATE;
+  INSERT INTO payments (bill_id, amount, paid_on, method, reference, recorded_by, recorded_by_name)
+  SELECT id, round(total_amount - amount_paid, 2), p_paid_on, p_method, p_reference, (p_actor->>'user_id')::bigint,
+         COALESCE(p_actor->>'username', 'system')
+    FROM bills
+   WHERE id = ANY (p_ids) AND status IN ('pending', 'partially_paid', 'overdue') AND total_amount > amount_paid
+   ORDER BY id;
+  UPDATE bills SET amount_paid = total_amount, status = 'paid', paid_at = now(), updated_at = now()
+   WHERE id = ANY (p_ids) AND status IN ('pending', 'partially_paid', 'overdue') AND total_amount > amount_paid;
+  GET DIAGNOSTICS n = ROW_COUNT;
+  PERFORM meterline_audit(p_actor, 'payment.settle_in_full', 'bill', NULL, jsonb_build_object(
+    'requested', cardinality(p_ids), 'settled', n, 'paid_on', p_paid_on::text, 'method', p_method,
+    'reference', p_reference));
+  RETURN n;
+END $$;
+
+-- Admin status change (the rules are in services/bill_status.py). PT404 for an unknown bill.
+CREATE OR REPLACE FUNCTION meterline_set_bill_status(p_id bigint, p_status text, p_reason text, p_actor jsonb)
+RETURNS text LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+DECLARE
+  v_old text;
+BEGIN
+  SELECT status INTO v_old FROM bills WHERE id = p_id FOR UPDATE;
+  IF v_old IS NULL THEN
+    PERFORM meterline_not_found(format('Bill %s does not exist.', p_id));
+  END IF;
+  UPDATE bills SET status = p_status, updated_at = now() WHERE id = p_id;
+  PERFORM meterline_audit(p_actor, 'bill.status', 'bill', p_id::text,
+                          jsonb_build_object('from', v_old, 'to', p_status, 'reason', p_reason));
+  RETURN v_old;
+END $$;
+
+CREATE OR REPLACE FUNCTION meterline_set_payment_link(p_id bigint, p_link_id text, p_url text, p_actor jsonb)
+RETURNS bigint LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+BEGIN
+  UPDATE bills SET payment_link_id = p_link_id, payment_link_url = p_url, updated_at = now() WHERE id = p_id;
+  IF NOT FOUND THEN
+    PERFORM meterline_not_found(format('Bill %s does not exist.', p_id));
+  END IF;
+  PERFORM meterline_audit(p_actor, 'bill.payment_link', 'bill', p_id::text,
+                          jsonb_build_object('payment_link_id', p_link_id));
+  RETURN p_id;
+END $$;
+
+-- Open bills past due -> overdue, set-based. Returns the ids that changed, ascending.
+CREATE OR REPLACE FUNCTION meterline_mark_overdue(p_as_of date, p_actor jsonb)
+RETURNS bigint[] LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+DECLARE
+  v_ids bigint[];
+BEGIN
+  WITH upd AS (
+    UPDATE bills SET status = 'overdue', updated_at = now()
+     WHERE status IN ('pending', 'partially_paid') AND due_date < p_as_of
+    RETURNING id
+  )
+  SELECT COALESCE(array_agg(id ORDER BY id), '{}') INTO v_ids FROM upd;
+  IF cardinality(v_ids) > 0 THEN
+    PERFORM meterline_audit(p_actor, 'bill.mark_overdue', 'bill', NULL, jsonb_build_object(
+      'as_of', p_as_of::text, 'count', cardinality(v_ids), 'first_ids', to_jsonb(v_ids[1:100])));
+  END IF;
+  RETURN v_ids;
+END $$;
+
+-- ---- database/supabase/50_functions_runs_reports.sql ----
+
+-- Month-end bill runs (read side and run records) and dashboard figures. Amounts come back as
+-- text so they reach Python as exact Decimals (PostgREST sends numerics as JSON numbers).
+
+CREATE OR REPLACE FUNCTION meterline_start_bill_run(p_start date, p_end date, p_due date, p_actor jsonb)
+RETURNS bigint LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+DECLARE
+  v_id bigint;
+BEGIN
+  INSERT INTO bill_runs (billing_period_start, billing_period_end, due_date, status, started_by, started_at)
+  VALUES (p_start, p_end, p_due, 'running', COALESCE(p_actor->>'username', 'system'), now())
+  RETURNING id INTO v_id;
+  PERFORM meterline_audit(p_actor, 'bill_run.start', 'bill_run', v_id::text, jsonb_build_object(
+    'start', p_start::text, 'end', p_end::text, 'due', p_due::text));
+  RETURN v_id;
+END $$;
+
+-- Flats with an approved reading in the period that already have a bill starting in it.
+CREATE OR REPLACE FUNCTION meterline_count_run_skips(p_start date, p_end date)
+RETURNS bigint LANGUAGE sql STABLE SET search_path = public, pg_temp AS $$
+  SELECT count(DISTINCT m.flat_id)
+    FROM readings r JOIN meters m ON m.id = r.meter_id
+   WHERE r.status = 'approved' AND r.reading_date BETWEEN p_start AND p_end AND m.flat_id IS NOT NULL
+     AND EXISTS (SELECT 1 FROM bills b WHERE b.flat_id = m.flat_id AND b.billing_period_start BETWEEN p_start AND p_end)
+$$;
+
+-- The next p_limit flats by id after p_after: for each active one with no bill starting in the
+-- period, its latest approved reading dated in the period that no bill references; plus those
+-- flats' open bills (Python works out the arrears, as on the SQL backend).
+-- Returns {"upper": last flat id looked at or null, "candidates": [...], "open_bills": [...]}.
+CREATE OR REPLACE FUNCTION meterline_bill_run_candidates(p_start date, p_end date, p_after bigint, p_limit integer)
+RETURNS jsonb LANGUAGE plpgsql STABLE SET search_path = public, pg_temp AS $$
+DECLARE
+  v_upper bigint;
+BEGIN
+  SELECT max(id) INTO v_upper FROM (SELECT id FROM flats WHERE id > p_after ORDER BY id LIMIT p_limit) w;
+  IF v_upper IS NULL THEN
+    RETURN jsonb_build_object('upper', NULL, 'candidates', '[]'::jsonb, 'open_bills', '[]'::jsonb);
+  END IF;
+  RETURN jsonb_build_object(
+    'upper', v_upper,
+    'candidates', COALESCE((
+      SELECT jsonb_agg(jsonb_build_object(
+               'flat_id', c.flat_id, 'flat_code', f.code, 'flat_type', ft.name, 'reading_id', c.reading_id,
+               'approved_units', c.approved_units::text, 'consumption', c.consumption::text,
+               'motor_share', c.motor_share::text, 'motor_reading_id', c.motor_reading_id) ORDER BY c.flat_id)
+        FROM (SELECT m.flat_id, r.id AS reading_id, r.approved_units, r.consumption, r.motor_share, r.motor_reading_id,
+                     row_number() OVER (PARTITION BY m.flat_id ORDER BY r.reading_date DESC, r.id DESC) AS rn
+                FROM readings r JOIN meters m ON m.id = r.meter_id
+               WHERE r.status = 'approved' AND r.reading_date BETWEEN p_start AND p_end AND m.flat_id IS NOT NULL
+                 AND m.flat_id > p_after AND m.flat_id <= v_upper
+                 AND NOT EXISTS (SELECT 1 FROM bills b WHERE b.flat_reading_id = r.id)) c
+        JOIN flats f ON f.id = c.flat_id
+        LEFT JOIN flat_types ft ON ft.id = f.type_id
+       WHERE c.rn = 1 AND f.is_active
+         AND NOT EXISTS (SELECT 1 FROM bills b WHERE b.flat_id = c.flat_id
+                                                AND b.billing_period_start BETWEEN p_start AND p_end)), '[]'::jsonb),
+    'open_bills', COALESCE((
+      SELECT jsonb_agg(jsonb_build_object('flat_id', b.flat_id, 'id', b.id, 'total_amount', b.total_amount::text,
+                                          'amount_paid', b.amount_paid::text) ORDER BY b.id)
+        FROM bills b
+       WHERE b.flat_id > p_after AND b.flat_id <= v_upper
+         AND b.status IN ('pending', 'partially_paid', 'overdue')), '[]'::jsonb));
+END $$;
+
+-- Dashboard for one month: billed (this period's charges, arrears excluded), bill count,
+-- collected (payments dated in the month), outstanding on open bills, pending readings, overdue bills.
+CREATE OR REPLACE FUNCTION meterline_dashboard(p_first date, p_last date, p_as_of date)
+RETURNS jsonb LANGUAGE sql STABLE SET search_path = public, pg_temp AS $$
+  SELECT jsonb_build_object(
+    'billed', (SELECT COALESCE(sum(total_amount - previous_outstanding), 0)::numeric(14, 2)::text FROM bills
+                WHERE billing_period_start BETWEEN p_first AND p_last AND status <> 'cancelled'),
+    'bill_count', (SELECT count(*) FROM bills
+                    WHERE billing_period_start BETWEEN p_first AND p_last AND status <> 'cancelled'),
+    'collected', (SELECT COALESCE(sum(amount), 0)::numeric(14, 2)::text FROM payments
+                   WHERE paid_on BETWEEN p_first AND p_last),
+    'outstanding', (SELECT COALESCE(sum(total_amount - amount_paid), 0)::numeric(14, 2)::text FROM bills
+                     WHERE status IN ('pending', 'partially_paid', 'overdue')),
+    'pending_readings', (SELECT count(*) FROM readings WHERE status = 'pending'),
+    'overdue_count', (SELECT count(*) FROM bills
+                       WHERE status IN ('pending', 'partially_paid', 'overdue') AND due_date < p_as_of))
+$$;
+
+-- Per month between p_first and p_last: units and charges billed (by period start), bill count,
+-- and payments collected (by payment date).
+CREATE OR REPLACE FUNCTION meterline_monthly_series(p_first date, p_last date)
+RETURNS jsonb LANGUAGE sql STABLE SET search_path = public, pg_temp AS $$
+  SELECT jsonb_build_object(
+    'billed', COALESCE((SELECT jsonb_agg(jsonb_build_object('month', month, 'units', units::text,
+                                                            'billed', billed::text, 'n', n))
+                          FROM (SELECT to_char(billing_period_start, 'YYYY-MM') AS month,
+                                       COALESCE(sum(total_units), 0)::numeric(14, 2) AS units,
+                                       COALESCE(sum(total_amount - previous_outstanding), 0)::numeric(14, 2) AS billed,
+                                       count(*) AS n
+                                  FROM bills
+                                 WHERE billing_period_start BETWEEN p_first AND p_last AND status <> 'cancelled'
+                                 GROUP BY 1) x), '[]'::jsonb),
+    'collected', COALESCE((SELECT jsonb_agg(jsonb_build_object('month', month, 'collected', collected::text))
+                             FROM (SELECT to_char(paid_on, 'YYYY-MM') AS month,
+                                          COALESCE(sum(amount), 0)::numeric(14, 2) AS collected
+                                     FROM payments WHERE paid_on BETWEEN p_first AND p_last GROUP BY 1) y), '[]'::jsonb))
+$$;
+
+-- ---- database/supabase/60_functions_accounts.sql ----
+
+-- Users (audited) and scheduled-job runs (claimed once across replicas).
+
+-- A duplicate username or email is a 23505 unique violation (the REST backend names it).
+CREATE OR REPLACE FUNCTION meterline_create_user(p_username text, p_role text, p_password_hash text, p_display_name text,
+                                                 p_email text, p_auth_provider text, p_actor jsonb)
+RETURNS bigint LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+DECLARE
+  v_id bigint;
+BEGIN
+  INSERT INTO users (username, role, password_hash, display_name, email, auth_provider, created_at, updated_at,
+                     password_changed_at)
+  VALUES (p_username, p_role, p_password_hash, COALESCE(NULLIF(p_display_name, ''), p_username), p_email,
+          COALESCE(p_auth_provider, 'local'), now(), now(), CASE WHEN p_password_hash IS NOT NULL THEN now() END)
+  RETURNING id INTO v_id;
+  PERFORM meterline_audit(p_actor, 'user.create', 'user', v_id::text, jsonb_build_object(
+    'username', p_username, 'role', p_role, 'auth_provider', COALESCE(p_auth_provider, 'local')));
+  RETURN v_id;
+END $$;
+
+-- Change the allowed columns present in p_changes (Python checks which ones are allowed).
+-- Audited as p_action when p_actor is given (a failed login count is not an admin action).
+CREATE OR REPLACE FUNCTION meterline_update_user(p_id bigint, p_changes jsonb, p_actor jsonb, p_action text,
+                                                 p_details jsonb)
+RETURNS bigint LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+DECLARE
+  c jsonb := COALESCE(p_changes, '{}'::jsonb);
+BEGIN
+  UPDATE users SET
+    role = CASE WHEN c ? 'role' THEN c->>'role' ELSE role END,
+    is_active = CASE WHEN c ? 'is_active' THEN (c->>'is_active')::boolean ELSE is_active END,
+    password_hash = CASE WHEN c ? 'password_hash' THEN c->>'password_hash' ELSE password_hash END,
+    display_name = CASE WHEN c ? 'display_name' THEN c->>'display_name' ELSE display_name END,
+    email = CASE WHEN c ? 'email' THEN c->>'email' ELSE email END,
+    failed_login_count = CASE WHEN c ? 'failed_login_count' THEN (c->>'failed_login_count')::integer
+                              ELSE failed_login_count END,
+    locked_until = CASE WHEN c ? 'locked_until' THEN (c->>'locked_until')::timestamptz ELSE locked_until END,
+    password_changed_at = CASE WHEN c ? 'password_changed_at' THEN (c->>'password_changed_at')::timestamptz
+                               ELSE password_changed_at END,
+    updated_at = now()
+  WHERE id = p_id;
+  IF NOT FOUND THEN
+    PERFORM meterline_not_found(format('User %s does not exist.', p_id));
+  END IF;
+  IF p_actor IS NOT NULL AND p_actor <> 'null'::jsonb THEN
+    PERFORM meterline_audit(p_actor, p_action, 'user', p_id::text, p_details);
+  END IF;
+  RETURN p_id;
+END $$;
+
+-- Start a run unless one exists for (job, key) that is running or completed; a failed run may be
+-- claimed again. Returns the run, or null when another run holds the key.
+CREATE OR REPLACE FUNCTION meterline_claim_job_run(p_job_id text, p_run_key text, p_host text, p_now timestamptz)
+RETURNS jsonb LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+DECLARE
+  v job_runs;
+BEGIN
+  SELECT * INTO v FROM job_runs WHERE job_id = p_job_id AND run_key = p_run_key FOR UPDATE;
+  IF NOT FOUND THEN
+    BEGIN
+      INSERT INTO job_runs (job_id, run_key, status, host, started_at)
+      VALUES (p_job_id, p_run_key, 'running', p_host, p_now)
+      RETURNING * INTO v;
+    EXCEPTION WHEN unique_violation THEN
+      RETURN NULL;  -- another replica claimed it at the same moment
+    END;
+  ELSIF v.status = 'failed' THEN
+    UPDATE job_runs SET status = 'running', host = p_host, started_at = p_now, finished_at = NULL, error = NULL
+     WHERE id = v.id RETURNING * INTO v;
+  ELSE
+    RETURN NULL;
+  END IF;
+  RETURN to_jsonb(v);
+END $$;
+
+-- ---- row level security and grants ----
+
+-- Every table has RLS on. Only the service key's role (service_role, used by the app server) has a
+
+-- policy and grants; the anon and authenticated keys can read or change nothing.
+
+ALTER TABLE bill_runs ENABLE ROW LEVEL SECURITY;
+
+DROP POLICY IF EXISTS meterline_service_role ON bill_runs;
+
+CREATE POLICY meterline_service_role ON bill_runs AS PERMISSIVE FOR ALL TO service_role USING (true) WITH CHECK (true);
+
+REVOKE ALL ON bill_runs FROM PUBLIC, anon, authenticated;
+
+GRANT SELECT, INSERT, UPDATE, DELETE ON bill_runs TO service_role;
+
+REVOKE ALL ON SEQUENCE bill_runs_id_seq FROM PUBLIC, anon, authenticated;
+
+GRANT USAGE, SELECT ON SEQUENCE bill_runs_id_seq TO service_role;
+
+ALTER TABLE flat_types ENABLE ROW LEVEL SECURITY;
+
+DROP POLICY IF EXISTS meterline_service_role ON flat_types;
+
+CREATE POLICY meterline_service_role ON flat_types AS PERMISSIVE FOR ALL TO service_role USING (true) WITH CHECK (true);
+
+REVOKE ALL ON flat_types FROM PUBLIC, anon, authenticated;
+
+GRANT SELECT, INSERT, UPDATE, DELETE ON flat_types TO service_role;
+
+REVOKE ALL ON SEQUENCE flat_types_id_seq FROM PUBLIC, anon, authenticated;
+
+GRANT USAGE, SELECT ON SEQUENCE flat_types_id_seq TO service_role;
+
+ALTER TABLE floors ENABLE ROW LEVEL SECURITY;
+
+DROP POLICY IF EXISTS meterline_service_role ON floors;
+
+CREATE POLICY meterline_service_role ON floors AS PERMISSIVE FOR ALL TO service_role USING (true) WITH CHECK (true);
+
+REVOKE ALL ON floors FROM PUBLIC, anon, authenticated;
+
+GRANT SELECT, INSERT, UPDATE, DELETE ON floors TO service_role;
+
+REVOKE ALL ON SEQUENCE floors_id_seq FROM PUBLIC, anon, authenticated;
+
+GRANT USAGE, SELECT ON SEQUENCE floors_id_seq TO service_role;
+
+ALTER TABLE job_runs ENABLE ROW LEVEL SECURITY;
+
+DROP POLICY IF EXISTS meterline_service_role ON job_runs;
+
+CREATE POLICY meterline_service_role ON job_runs AS PERMISSIVE FOR ALL TO service_role USING (true) WITH CHECK (true);
+
+REVOKE ALL ON job_runs FROM PUBLIC, anon, authenticated;
+
+GRANT SELECT, INSERT, UPDATE, DELETE ON job_runs TO service_role;
+
+REVOKE ALL ON SEQUENCE job_runs_id_seq FROM PUBLIC, anon, authenticated;
+
+GRANT USAGE, SELECT ON SEQUENCE job_runs_id_seq TO service_role;
+
+ALTER TABLE motors ENABLE ROW LEVEL SECURITY;
+
+DROP POLICY IF EXISTS meterline_service_role ON motors;
+
+CREATE POLICY meterline_service_role ON motors AS PERMISSIVE FOR ALL TO service_role USING (true) WITH CHECK (true);
+
+REVOKE ALL ON motors FROM PUBLIC, anon, authenticated;
+
+GRANT SELECT, INSERT, UPDATE, DELETE ON motors TO service_role;
+
+REVOKE ALL ON SEQUENCE motors_id_seq FROM PUBLIC, anon, authenticated;
+
+GRANT USAGE, SELECT ON SEQUENCE motors_id_seq TO service_role;
+
+ALTER TABLE owners ENABLE ROW LEVEL SECURITY;
+
+DROP POLICY IF EXISTS meterline_service_role ON owners;
+
+CREATE POLICY meterline_service_role ON owners AS PERMISSIVE FOR ALL TO service_role USING (true) WITH CHECK (true);
+
+REVOKE ALL ON owners FROM PUBLIC, anon, authenticated;
+
+GRANT SELECT, INSERT, UPDATE, DELETE ON owners TO service_role;
+
+REVOKE ALL ON SEQUENCE owners_id_seq FROM PUBLIC, anon, authenticated;
+
+GRANT USAGE, SELECT ON SEQUENCE owners_id_seq TO service_role;
+
+ALTER TABLE period_locks ENABLE ROW LEVEL SECURITY;
+
+DROP POLICY IF EXISTS meterline_service_role ON period_locks;
+
+CREATE POLICY meterline_service_role ON period_locks AS PERMISSIVE FOR ALL TO service_role USING (true) WITH CHECK (true);
+
+REVOKE ALL ON period_locks FROM PUBLIC, anon, authenticated;
+
+GRANT SELECT, INSERT, UPDATE, DELETE ON period_locks TO service_role;
+
+REVOKE ALL ON SEQUENCE period_locks_id_seq FROM PUBLIC, anon, authenticated;
+
+GRANT USAGE, SELECT ON SEQUENCE period_locks_id_seq TO service_role;
+
+ALTER TABLE schema_info ENABLE ROW LEVEL SECURITY;
+
+DROP POLICY IF EXISTS meterline_service_role ON schema_info;
+
+CREATE POLICY meterline_service_role ON schema_info AS PERMISSIVE FOR ALL TO service_role USING (true) WITH CHECK (true);
+
+REVOKE ALL ON schema_info FROM PUBLIC, anon, authenticated;
+
+GRANT SELECT, INSERT, UPDATE, DELETE ON schema_info TO service_role;
+
+ALTER TABLE users ENABLE ROW LEVEL SECURITY;
+
+DROP POLICY IF EXISTS meterline_service_role ON users;
+
+CREATE POLICY meterline_service_role ON users AS PERMISSIVE FOR ALL TO service_role USING (true) WITH CHECK (true);
+
+REVOKE ALL ON users FROM PUBLIC, anon, authenticated;
+
+GRANT SELECT, INSERT, UPDATE, DELETE ON users TO service_role;
+
+REVOKE ALL ON SEQUENCE users_id_seq FROM PUBLIC, anon, authenticated;
+
+GRANT USAGE, SELECT ON SEQUENCE users_id_seq TO service_role;
+
+ALTER TABLE audit_log ENABLE ROW LEVEL SECURITY;
+
+DROP POLICY IF EXISTS meterline_service_role ON audit_log;
+
+CREATE POLICY meterline_service_role ON audit_log AS PERMISSIVE FOR ALL TO service_role USING (true) WITH CHECK (true);
+
+REVOKE ALL ON audit_log FROM PUBLIC, anon, authenticated;
+
+GRANT SELECT, INSERT, UPDATE, DELETE ON audit_log TO service_role;
+
+REVOKE ALL ON SEQUENCE audit_log_id_seq FROM PUBLIC, anon, authenticated;
+
+GRANT USAGE, SELECT ON SEQUENCE audit_log_id_seq TO service_role;
+
+ALTER TABLE flats ENABLE ROW LEVEL SECURITY;
+
+DROP POLICY IF EXISTS meterline_service_role ON flats;
+
+CREATE POLICY meterline_service_role ON flats AS PERMISSIVE FOR ALL TO service_role USING (true) WITH CHECK (true);
+
+REVOKE ALL ON flats FROM PUBLIC, anon, authenticated;
+
+GRANT SELECT, INSERT, UPDATE, DELETE ON flats TO service_role;
+
+REVOKE ALL ON SEQUENCE flats_id_seq FROM PUBLIC, anon, authenticated;
+
+GRANT USAGE, SELECT ON SEQUENCE flats_id_seq TO service_role;
+
+ALTER TABLE user_sessions ENABLE ROW LEVEL SECURITY;
+
+DROP POLICY IF EXISTS meterline_service_role ON user_sessions;
+
+CREATE POLICY meterline_service_role ON user_sessions AS PERMISSIVE FOR ALL TO service_role USING (true) WITH CHECK (true);
+
+REVOKE ALL ON user_sessions FROM PUBLIC, anon, authenticated;
+
+GRANT SELECT, INSERT, UPDATE, DELETE ON user_sessions TO service_role;
+
+REVOKE ALL ON SEQUENCE user_sessions_id_seq FROM PUBLIC, anon, authenticated;
+
+GRANT USAGE, SELECT ON SEQUENCE user_sessions_id_seq TO service_role;
+
+ALTER TABLE flat_motors ENABLE ROW LEVEL SECURITY;
+
+DROP POLICY IF EXISTS meterline_service_role ON flat_motors;
+
+CREATE POLICY meterline_service_role ON flat_motors AS PERMISSIVE FOR ALL TO service_role USING (true) WITH CHECK (true);
+
+REVOKE ALL ON flat_motors FROM PUBLIC, anon, authenticated;
+
+GRANT SELECT, INSERT, UPDATE, DELETE ON flat_motors TO service_role;
+
+REVOKE ALL ON SEQUENCE flat_motors_id_seq FROM PUBLIC, anon, authenticated;
+
+GRANT USAGE, SELECT ON SEQUENCE flat_motors_id_seq TO service_role;
+
+ALTER TABLE flat_owners ENABLE ROW LEVEL SECURITY;
+
+DROP POLICY IF EXISTS meterline_service_role ON flat_owners;
+
+CREATE POLICY meterline_service_role ON flat_owners AS PERMISSIVE FOR ALL TO service_role USING (true) WITH CHECK (true);
+
+REVOKE ALL ON flat_owners FROM PUBLIC, anon, authenticated;
+
+GRANT SELECT, INSERT, UPDATE, DELETE ON flat_owners TO service_role;
+
+REVOKE ALL ON SEQUENCE flat_owners_id_seq FROM PUBLIC, anon, authenticated;
+
+GRANT USAGE, SELECT ON SEQUENCE flat_owners_id_seq TO service_role;
+
+ALTER TABLE meters ENABLE ROW LEVEL SECURITY;
+
+DROP POLICY IF EXISTS meterline_service_role ON meters;
+
+CREATE POLICY meterline_service_role ON meters AS PERMISSIVE FOR ALL TO service_role USING (true) WITH CHECK (true);
+
+REVOKE ALL ON meters FROM PUBLIC, anon, authenticated;
+
+GRANT SELECT, INSERT, UPDATE, DELETE ON meters TO service_role;
+
+REVOKE ALL ON SEQUENCE meters_id_seq FROM PUBLIC, anon, authenticated;
+
+GRANT USAGE, SELECT ON SEQUENCE meters_id_seq TO service_role;
+
+ALTER TABLE readings ENABLE ROW LEVEL SECURITY;
+
+DROP POLICY IF EXISTS meterline_service_role ON readings;
+
+CREATE POLICY meterline_service_role ON readings AS PERMISSIVE FOR ALL TO service_role USING (true) WITH CHECK (true);
+
+REVOKE ALL ON readings FROM PUBLIC, anon, authenticated;
+
+GRANT SELECT, INSERT, UPDATE, DELETE ON readings TO service_role;
+
+REVOKE ALL ON SEQUENCE readings_id_seq FROM PUBLIC, anon, authenticated;
+
+GRANT USAGE, SELECT ON SEQUENCE readings_id_seq TO service_role;
+
+ALTER TABLE bills ENABLE ROW LEVEL SECURITY;
+
+DROP POLICY IF EXISTS meterline_service_role ON bills;
+
+CREATE POLICY meterline_service_role ON bills AS PERMISSIVE FOR ALL TO service_role USING (true) WITH CHECK (true);
+
+REVOKE ALL ON bills FROM PUBLIC, anon, authenticated;
+
+GRANT SELECT, INSERT, UPDATE, DELETE ON bills TO service_role;
+
+REVOKE ALL ON SEQUENCE bills_id_seq FROM PUBLIC, anon, authenticated;
+
+GRANT USAGE, SELECT ON SEQUENCE bills_id_seq TO service_role;
+
+ALTER TABLE notifications ENABLE ROW LEVEL SECURITY;
+
+DROP POLICY IF EXISTS meterline_service_role ON notifications;
+
+CREATE POLICY meterline_service_role ON notifications AS PERMISSIVE FOR ALL TO service_role USING (true) WITH CHECK (true);
+
+REVOKE ALL ON notifications FROM PUBLIC, anon, authenticated;
+
+GRANT SELECT, INSERT, UPDATE, DELETE ON notifications TO service_role;
+
+REVOKE ALL ON SEQUENCE notifications_id_seq FROM PUBLIC, anon, authenticated;
+
+GRANT USAGE, SELECT ON SEQUENCE notifications_id_seq TO service_role;
+
+ALTER TABLE payment_events ENABLE ROW LEVEL SECURITY;
+
+DROP POLICY IF EXISTS meterline_service_role ON payment_events;
+
+CREATE POLICY meterline_service_role ON payment_events AS PERMISSIVE FOR ALL TO service_role USING (true) WITH CHECK (true);
+
+REVOKE ALL ON payment_events FROM PUBLIC, anon, authenticated;
+
+GRANT SELECT, INSERT, UPDATE, DELETE ON payment_events TO service_role;
+
+REVOKE ALL ON SEQUENCE payment_events_id_seq FROM PUBLIC, anon, authenticated;
+
+GRANT USAGE, SELECT ON SEQUENCE payment_events_id_seq TO service_role;
+
+ALTER TABLE payments ENABLE ROW LEVEL SECURITY;
+
+DROP POLICY IF EXISTS meterline_service_role ON payments;
+
+CREATE POLICY meterline_service_role ON payments AS PERMISSIVE FOR ALL TO service_role USING (true) WITH CHECK (true);
+
+REVOKE ALL ON payments FROM PUBLIC, anon, authenticated;
+
+GRANT SELECT, INSERT, UPDATE, DELETE ON payments TO service_role;
+
+REVOKE ALL ON SEQUENCE payments_id_seq FROM PUBLIC, anon, authenticated;
+
+GRANT USAGE, SELECT ON SEQUENCE payments_id_seq TO service_role;
+
+-- Views and functions defined above (database/supabase/*.sql): service_role only.
+DO $$
+DECLARE o record;
+BEGIN
+  FOR o IN SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+           WHERE n.nspname = current_schema() AND c.relkind = 'v'
+             AND c.relname = ANY (meterline_view_names()) LOOP
+    EXECUTE format('REVOKE ALL ON %I FROM PUBLIC, anon, authenticated', o.relname);
+    EXECUTE format('GRANT SELECT ON %I TO service_role', o.relname);
+  END LOOP;
+  FOR o IN SELECT p.oid::regprocedure AS fn FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+           WHERE n.nspname = current_schema() AND p.proname LIKE 'meterline\_%' LOOP
+    EXECUTE format('REVOKE ALL ON FUNCTION %s FROM PUBLIC, anon, authenticated', o.fn);
+    EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO service_role', o.fn);
+  END LOOP;
+END $$;
+
+COMMIT;

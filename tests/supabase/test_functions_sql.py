@@ -1,0 +1,198 @@
+"""The /rpc functions of database/supabase_schema.sql, called for real on PostgreSQL as the
+service role (what PostgREST does with the service key): lock, no-overwrite retry, bill batch,
+payment replay, carry-forward, claims, the lock probe."""
+import datetime as dt
+import json
+from decimal import Decimal as D
+
+import psycopg
+import pytest
+from psycopg.types.json import Jsonb
+
+from tests.supabase.pgutil import dsn, fresh_supabase_db
+
+ACTOR = Jsonb({"user_id": None, "username": "sql-test", "client": "pytest"})
+
+
+@pytest.fixture
+def conn(pg_server):
+    name = fresh_supabase_db(pg_server)
+    with psycopg.connect(dsn(pg_server, name), autocommit=True) as c:
+        c.execute("SET ROLE service_role")
+        c.execute("""INSERT INTO flats (code, block) VALUES ('B17-FF', 'B'), ('A1-GF', 'A'), ('C14-SF', 'C')""")
+        yield c
+
+
+def flat(c, code):
+    return c.execute("SELECT id FROM flats WHERE code = %s", [code]).fetchone()[0]
+
+
+def bill_json(flat_id, start="2026-10-01", end="2026-10-31", total="2674.00", **extra):
+    row = {"flat_id": flat_id, "billing_period_start": start, "billing_period_end": end, "due_date": "2026-11-15",
+           "tariff_kind": "flat_rate", "pricing_rule": "bhk_override", "flat_units": "100", "motor_units": "0",
+           "total_units": "100", "rate_per_unit": "12", "fixed_charge": "1474", "previous_outstanding": "0",
+           "total_amount": total}
+    row.update(extra)
+    return row
+
+
+def call(c, sql, *args):
+    return c.execute(sql, list(args)).fetchone()[0]
+
+
+def insert_bill(c, row, carry=()):
+    return call(c, "SELECT meterline_insert_bill(%s, %s, %s, %s)", Jsonb(row), list(carry), ACTOR,
+                Jsonb({"flat_id": row["flat_id"]}))
+
+
+def test_insert_bill_no_overwrite_retry_and_audit(conn):
+    f = flat(conn, "B17-FF")
+    first = insert_bill(conn, bill_json(f))
+    second = insert_bill(conn, bill_json(f, total="3000.00"))
+    assert first["reissue_of"] is None and first["billing_period_start"] == "2026-10-01"
+    assert second["reissue_of"] == first["id"] and second["billing_period_start"] == "2026-10-02"
+    assert call(conn, "SELECT total_amount FROM bills WHERE id = %s", first["id"]) == D("2674.00")
+    actions = conn.execute("SELECT action, details->>'reissue_of' FROM audit_log ORDER BY id").fetchall()
+    assert actions == [("bill.create", None), ("bill.reissue", str(first["id"]))]
+
+
+def test_insert_bill_no_room_left_names_the_bill(conn):
+    f = flat(conn, "B17-FF")
+    first = insert_bill(conn, bill_json(f, start="2026-10-31", end="2026-10-31"))
+    with pytest.raises(psycopg.Error) as e:
+        insert_bill(conn, bill_json(f, start="2026-10-31", end="2026-10-31"))
+    assert e.value.sqlstate == "PT409" and f"#{first['id']}" in str(e.value)
+    assert e.value.diag.message_detail == f"bill_collision existing_bill_id={first['id']}"
+
+
+def test_insert_bill_refused_by_lock(conn):
+    with pytest.raises(psycopg.errors.RaiseException) as e:
+        insert_bill(conn, bill_json(flat(conn, "B17-FF"), start="2025-11-01", end="2025-11-30"))
+    assert "PERIOD_LOCKED: billing period 2025-11 is locked" in str(e.value)
+    assert call(conn, "SELECT count(*) FROM bills") == 0 and call(conn, "SELECT count(*) FROM audit_log") == 0
+
+
+def test_carry_forward_and_stale_open_bill(conn):
+    f = flat(conn, "B17-FF")
+    sep = insert_bill(conn, bill_json(f, start="2026-09-01", end="2026-09-30"))
+    octb = insert_bill(conn, bill_json(f, previous_outstanding="2674.00", total="5348.00"), carry=[sep["id"]])
+    assert conn.execute("SELECT status, carried_forward_to FROM bills WHERE id = %s", [sep["id"]]).fetchone() == \
+        ("carried_forward", octb["id"])
+    with pytest.raises(psycopg.Error) as e:  # already carried: nothing of the new bill is kept
+        insert_bill(conn, bill_json(f, start="2026-11-01", end="2026-11-30"), carry=[sep["id"]])
+    assert e.value.sqlstate == "PT409"
+    assert call(conn, "SELECT count(*) FROM bills") == 2
+
+
+def test_bill_batch_skips_billed_flats_and_lock_refuses_whole(conn):
+    b17, a1, c14 = flat(conn, "B17-FF"), flat(conn, "A1-GF"), flat(conn, "C14-SF")
+    insert_bill(conn, bill_json(a1))
+    out = call(conn, "SELECT meterline_insert_bill_batch(%s, %s)",
+               Jsonb([bill_json(b17, total="1.10"), bill_json(a1), bill_json(c14, total="2.25")]), ACTOR)
+    assert out == {"created": 2, "skipped": 1, "total_amount": "3.35"}
+    again = call(conn, "SELECT meterline_insert_bill_batch(%s, %s)", Jsonb([bill_json(b17)]), ACTOR)
+    assert again == {"created": 0, "skipped": 1, "total_amount": "0.00"}
+    with pytest.raises(psycopg.errors.RaiseException):
+        call(conn, "SELECT meterline_insert_bill_batch(%s, %s)",
+             Jsonb([bill_json(b17, start="2026-12-01", end="2026-12-31"),
+                    bill_json(a1, start="2025-11-01", end="2025-11-30")]), ACTOR)
+    assert call(conn, "SELECT count(*) FROM bills") == 3  # the December bill was not kept either
+
+
+def test_bill_batch_carries_forward(conn):
+    b17 = flat(conn, "B17-FF")
+    sep = insert_bill(conn, bill_json(b17, start="2026-09-01", end="2026-09-30"))
+    call(conn, "SELECT meterline_insert_bill_batch(%s, %s)",
+         Jsonb([bill_json(b17, carry_forward_bill_ids=[sep["id"]])]), ACTOR)
+    new_id = call(conn, "SELECT id FROM bills WHERE billing_period_start = '2026-10-01'")
+    assert conn.execute("SELECT status, carried_forward_to FROM bills WHERE id = %s", [sep["id"]]).fetchone() == \
+        ("carried_forward", new_id)
+
+
+def pay(c, bill_id, amount, expected_paid, expected_status, new_paid, new_status, external_id=None):
+    return call(c, "SELECT meterline_apply_payment(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                bill_id, D(amount), D(expected_paid), expected_status, D(new_paid), new_status, dt.date(2026, 11, 5),
+                "upi", None, external_id, ACTOR, Jsonb({"amount": amount}))
+
+
+def test_payment_compare_and_set_and_replay(conn):
+    bill = insert_bill(conn, bill_json(flat(conn, "B17-FF")))["id"]
+    first = pay(conn, bill, "500", "0", "pending", "500", "partially_paid", external_id="evt_1")
+    assert first["applied"]
+    replay = pay(conn, bill, "500", "0", "pending", "500", "partially_paid", external_id="evt_1")
+    assert replay == {"payment_id": first["payment_id"], "applied": False}
+    with pytest.raises(psycopg.Error) as e:  # priced against a stale amount_paid
+        pay(conn, bill, "100", "0", "pending", "100", "partially_paid")
+    assert e.value.sqlstate == "PT409" and e.value.diag.message_detail == "stale"
+    with pytest.raises(psycopg.Error) as e:  # more than is due, even if the caller skipped Python's check
+        pay(conn, bill, "3000", "500", "partially_paid", "3500", "paid")
+    assert e.value.sqlstate == "PT422" and e.value.diag.message_detail == "amount"
+    done = pay(conn, bill, "2174", "500", "partially_paid", "2674", "paid")
+    assert done["applied"]
+    assert conn.execute("SELECT status, amount_paid FROM bills WHERE id = %s", [bill]).fetchone() == ("paid", D("2674"))
+    with pytest.raises(psycopg.Error) as e:
+        pay(conn, bill, "1", "2674", "paid", "2675", "paid")
+    assert e.value.sqlstate == "PT409"
+    assert call(conn, "SELECT count(*) FROM payments") == 2
+    assert call(conn, "SELECT count(*) FROM audit_log WHERE action = 'payment.record'") == 2
+
+
+def test_settle_in_full_and_mark_overdue(conn):
+    a = insert_bill(conn, bill_json(flat(conn, "B17-FF")))["id"]
+    b = insert_bill(conn, bill_json(flat(conn, "A1-GF")))["id"]
+    assert call(conn, "SELECT meterline_mark_overdue(%s, %s)", dt.date(2026, 11, 16), ACTOR) == [a, b]
+    assert call(conn, "SELECT meterline_mark_overdue(%s, %s)", dt.date(2026, 11, 16), ACTOR) == []
+    n = call(conn, "SELECT meterline_settle_in_full(%s, %s, %s, %s, %s)", [a, b, a], dt.date(2026, 11, 20), "upi",
+             "file-1", ACTOR)
+    assert n == 2 and call(conn, "SELECT sum(amount) FROM payments") == D("5348.00")
+
+
+def test_probe_lock_is_read_only(conn):
+    before = call(conn, "SELECT count(*) FROM bills")
+    out = call(conn, "SELECT meterline_probe_lock(%s, %s)", dt.date(2025, 11, 1), dt.date(2025, 11, 30))
+    assert out["refused"] and "PERIOD_LOCKED" in out["detail"]
+    out = call(conn, "SELECT meterline_probe_lock(%s, %s)", dt.date(2026, 1, 1), dt.date(2026, 1, 31))
+    assert not out["refused"] and "ACCEPTED" in out["detail"]
+    assert call(conn, "SELECT count(*) FROM bills") == before
+
+
+def test_review_reading_and_reading_double_tap(conn):
+    meter = call(conn, "INSERT INTO meters (meter_number, flat_id) SELECT '19152159', id FROM flats "
+                       "WHERE code = 'B17-FF' RETURNING id")
+    reading = {"meter_id": meter, "reading_value": "1000", "reading_date": "2026-11-20", "consumption": None,
+               "flags": [{"code": "no_history", "reason": "first"}]}
+    a = call(conn, "SELECT meterline_insert_reading(%s, %s, %s)", Jsonb(reading), ACTOR, Jsonb({}))
+    b = call(conn, "SELECT meterline_insert_reading(%s, %s, %s)", Jsonb(reading), ACTOR, Jsonb({}))
+    assert a["created"] and b == {"id": a["id"], "created": False}
+    with pytest.raises(psycopg.Error) as e:
+        call(conn, "SELECT meterline_review_reading(%s, false, %s, '  ', NULL, NULL)", a["id"], ACTOR)
+    assert e.value.sqlstate == "PT422"
+    call(conn, "SELECT meterline_review_reading(%s, true, %s, NULL, 12.5, NULL)", a["id"], ACTOR)
+    with pytest.raises(psycopg.Error) as e:
+        call(conn, "SELECT meterline_review_reading(%s, true, %s, NULL, NULL, NULL)", a["id"], ACTOR)
+    assert e.value.sqlstate == "PT409" and "already approved" in str(e.value)
+    with pytest.raises(psycopg.Error) as e:
+        call(conn, "SELECT meterline_review_reading(%s, true, %s, NULL, NULL, NULL)", 999999, ACTOR)
+    assert e.value.sqlstate == "PT404"
+
+
+def test_claim_job_run_once(conn):
+    now = dt.datetime(2026, 11, 22, 10, tzinfo=dt.timezone.utc)
+    run = call(conn, "SELECT meterline_claim_job_run('monthly', '2026-11', 'a', %s)", now)
+    assert run["status"] == "running" and run["host"] == "a"
+    assert call(conn, "SELECT meterline_claim_job_run('monthly', '2026-11', 'b', %s)", now) is None
+    conn.execute("UPDATE job_runs SET status = 'failed'")
+    again = call(conn, "SELECT meterline_claim_job_run('monthly', '2026-11', 'b', %s)", now)
+    assert again["id"] == run["id"] and again["host"] == "b"
+
+
+def test_lock_month_and_dashboard(conn):
+    insert_bill(conn, bill_json(flat(conn, "B17-FF"), start="2026-01-01", end="2026-01-31", due_date="2026-02-15"))
+    assert call(conn, "SELECT meterline_add_period_lock('2026-01', '2026-01-01', '2026-01-31', 'audit', %s)", ACTOR)
+    assert not call(conn, "SELECT meterline_add_period_lock('2026-01', '2026-01-01', '2026-01-31', 'audit', %s)", ACTOR)
+    assert call(conn, "SELECT bill_count_at_lock FROM period_locks WHERE month = '2026-01'") == 1
+    fig = call(conn, "SELECT meterline_dashboard('2026-01-01', '2026-01-31', '2026-11-22')")
+    assert fig["billed"] == "2674.00" and fig["bill_count"] == 1 and fig["overdue_count"] == 1
+    series = call(conn, "SELECT meterline_monthly_series('2025-12-01', '2026-01-31')")
+    assert series["billed"] == [{"month": "2026-01", "units": "100.00", "billed": "2674.00", "n": 1}]
+    _ = json

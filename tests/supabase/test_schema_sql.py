@@ -1,0 +1,104 @@
+"""database/supabase_schema.sql on the real PostgreSQL server: it is current, idempotent, the same
+schema SqlStorage creates, locked down to the service role, and its rule triggers hold."""
+import subprocess
+import sys
+
+import psycopg
+import pytest
+
+from scripts import export_supabase_schema
+from tests.supabase.pgutil import apply_schema_file, dsn, fresh_supabase_db
+
+CATALOG = {
+    "tables": """SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                  WHERE n.nspname = 'public' AND c.relkind = 'r' ORDER BY 1""",
+    "columns": """SELECT table_name, column_name, data_type, character_maximum_length, numeric_precision,
+                         numeric_scale, is_nullable, column_default, ordinal_position
+                    FROM information_schema.columns c
+                    JOIN pg_class t ON t.relname = c.table_name AND t.relkind = 'r'
+                   WHERE c.table_schema = 'public' ORDER BY 1, 2""",
+    "constraints": """SELECT cl.relname, co.conname, co.contype, pg_get_constraintdef(co.oid)
+                        FROM pg_constraint co JOIN pg_class cl ON cl.oid = co.conrelid
+                        JOIN pg_namespace n ON n.oid = cl.relnamespace
+                       WHERE n.nspname = 'public' AND cl.relkind = 'r' ORDER BY 1, 2""",
+    "indexes": """SELECT tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = 'public'
+                   AND tablename IN (SELECT relname FROM pg_class WHERE relkind = 'r') ORDER BY 1, 2""",
+    "triggers": """SELECT c.relname, t.tgname, pg_get_triggerdef(t.oid) FROM pg_trigger t
+                     JOIN pg_class c ON c.oid = t.tgrelid WHERE NOT t.tgisinternal ORDER BY 1, 2""",
+    "trigger_functions": """SELECT p.proname, md5(p.prosrc) FROM pg_proc p JOIN pg_trigger t ON t.tgfoid = p.oid
+                              WHERE NOT t.tgisinternal GROUP BY 1, 2 ORDER BY 1""",
+    "sequences": """SELECT sequencename, data_type FROM pg_sequences WHERE schemaname = 'public' ORDER BY 1""",
+}
+
+
+def catalog(conninfo: str) -> dict:
+    with psycopg.connect(conninfo) as conn:
+        return {k: conn.execute(q).fetchall() for k, q in CATALOG.items()}
+
+
+def test_committed_file_is_current():
+    """Regenerating from database/schema.py changes nothing (run the export script if this fails)."""
+    proc = subprocess.run([sys.executable, "-m", "scripts.export_supabase_schema", "--check"],
+                          cwd=export_supabase_schema.ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_check_flags_a_stale_file(tmp_path):
+    stale = tmp_path / "schema.sql"
+    stale.write_text(export_supabase_schema.build().replace("CREATE TABLE IF NOT EXISTS bills", "CREATE TABLE bills"))
+    assert export_supabase_schema.main(["--check", "--out", str(stale)]) == 1
+    assert export_supabase_schema.main(["--out", str(stale)]) == 0
+    assert export_supabase_schema.main(["--check", "--out", str(stale)]) == 0
+
+
+def test_same_schema_as_sqlalchemy_and_idempotent(pg_server):
+    from services.storage.sql_backend import SqlStorage
+
+    name = fresh_supabase_db(pg_server, with_schema=False)
+    apply_schema_file(dsn(pg_server, name), times=2)  # the second run must change nothing
+    supabase = catalog(dsn(pg_server, name))
+    url = pg_server.fresh_url(with_schema=False)
+    SqlStorage(url).dispose()
+    sqlalchemy = catalog(dsn(pg_server, url.rsplit("/", 1)[1]))
+    assert ("bills",) in supabase["tables"] and ("audit_log",) in supabase["tables"]
+    for part in CATALOG:
+        assert supabase[part] == sqlalchemy[part], part
+    with psycopg.connect(dsn(pg_server, name)) as c:
+        assert c.execute("SELECT month, locked_by FROM period_locks").fetchall() == [("2025-11", "system")]
+        assert c.execute("SELECT value FROM schema_info WHERE key = 'version'").fetchone()[0] == "1"
+        assert c.execute("SELECT count(*) FROM audit_log").fetchone()[0] == 0
+
+
+def test_every_table_has_rls_and_nothing_for_anon(pg_server):
+    name = fresh_supabase_db(pg_server)
+    with psycopg.connect(dsn(pg_server, name)) as c:
+        no_rls = c.execute("""SELECT relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                               WHERE n.nspname = 'public' AND relkind = 'r' AND NOT relrowsecurity""").fetchall()
+        assert no_rls == []
+        for role in ("anon", "authenticated"):
+            readable = c.execute("""SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                                     WHERE n.nspname = 'public' AND relkind IN ('r', 'v')
+                                       AND has_table_privilege(%s, c.oid, 'SELECT')""", [role]).fetchall()
+            assert readable == [], role
+            callable_ = c.execute("""SELECT proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+                                      WHERE n.nspname = 'public' AND proname LIKE 'meterline%%'
+                                        AND has_function_privilege(%s, p.oid, 'EXECUTE')""", [role]).fetchall()
+            assert callable_ == [], role
+        c.execute("SET ROLE anon")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            c.execute("SELECT count(*) FROM bills")
+        c.rollback()
+        c.execute("SET ROLE service_role")  # no BYPASSRLS here: its policies are what let it in
+        assert c.execute("SELECT count(*) FROM period_locks").fetchone()[0] == 1
+        assert c.execute("SELECT meterline_schema_version()").fetchone()[0] == 1
+
+
+def test_lock_trigger_refuses_a_direct_insert(pg_server):
+    name = fresh_supabase_db(pg_server)
+    with psycopg.connect(dsn(pg_server, name)) as c:
+        c.execute("INSERT INTO flats (code) VALUES ('B17-FF')")
+        with pytest.raises(psycopg.errors.RaiseException) as e:
+            c.execute("""INSERT INTO bills (flat_id, billing_period_start, billing_period_end, due_date, flat_units,
+                         total_units, rate_per_unit, total_amount) SELECT id, '2025-11-01', '2025-11-30',
+                         '2025-12-15', 1, 1, 12, 12 FROM flats""")
+        assert e.value.sqlstate == "P0001" and "billing period 2025-11 is locked" in str(e.value)
