@@ -15,8 +15,8 @@ from typing import Callable
 from services import clock
 from services.errors import ConflictError, NotFoundError, ValidationError
 from services.models import (
-    Bill, BillFilter, BillRunSummary, DashboardFigures, Flat, MeterChoice, MonthlyPoint, NewBill, NewReading, Page,
-    Payment, PaymentResult, Reading, ReadingFilter,
+    Bill, BillFilter, BillRun, BillRunSummary, DashboardFigures, Flat, MeterChoice, MonthlyPoint, NewBill, NewReading,
+    Page, Payment, PaymentResult, Reading, ReadingFilter,
 )
 from services.money import parse_decimal
 from services.periods import BillingPeriod, check_bill_not_locked, check_range_not_locked, month_key
@@ -97,6 +97,12 @@ class DatabaseService:
     def list_active_meters(self, search: str | None = None, offset: int = 0, limit: int = 50) -> Page[MeterChoice]:
         return self.storage.list_meter_choices(search, offset, limit)
 
+    def list_blocks(self) -> list[str]:
+        return self.storage.list_blocks()
+
+    def list_floors(self) -> list[tuple[str, str]]:
+        return self.storage.list_floors()
+
     def get_flat(self, flat: int | str) -> Flat:
         found = self.storage.get_flat(flat_id=flat) if isinstance(flat, int) else self.storage.get_flat(code=flat)
         if found is None:
@@ -144,6 +150,11 @@ class DatabaseService:
             if newer.consumption is not None:
                 points.append(HistoryPoint(newer.consumption, max((newer.reading_date - older.reading_date).days, 1)))
         return points
+
+    def set_reading_photo_url(self, reading_id: int, photo_url: str, actor: Actor | None = None) -> None:
+        """Attach the remote (Cloudinary) copy of a stored reading's photo, added after the reading is stored."""
+        actor = require(actor, Permission.SUBMIT_READING)
+        self.storage.set_reading_photo_url(reading_id, photo_url, actor)
 
     def meter_history(self, meter_id: int, limit: int = 12) -> list[Reading]:
         return self.storage.meter_history(meter_id, limit=limit)
@@ -355,6 +366,20 @@ class DatabaseService:
             flt = _replace(flt, as_of=self.today())
         return self.storage.list_bills(flt, offset, limit, with_total)
 
+    def iter_bills(self, flt: BillFilter | None = None, *, actor: Actor | None = None, page_size: int = 1000):
+        """Every bill matching the filter, read a page at a time by id (for exports of a whole filter)."""
+        require(actor, Permission.VIEW_BILLS)
+        flt = flt or BillFilter()
+        if flt.overdue_only and flt.as_of is None:
+            flt = _replace(flt, as_of=self.today())
+        after = 0
+        while True:
+            batch = self.storage.list_bills_after(flt, after, page_size)
+            yield from batch
+            if len(batch) < page_size:
+                return
+            after = batch[-1].id
+
     def record_payment(self, bill_id: int, amount, *, paid_on=None, method: str = "cash",
                        reference: str | None = None, actor: Actor | None = None,
                        external_id: str | None = None) -> PaymentResult:
@@ -398,6 +423,10 @@ class DatabaseService:
         return self.storage.open_balance(self.get_flat(flat).id)[0]
 
     # ---- locks, dashboard ---------------------------------------------------------------
+    def list_bill_runs(self, limit: int = 20, actor: Actor | None = None) -> list[BillRun]:
+        require(actor, Permission.RUN_BILLING)
+        return self.storage.list_bill_runs(limit)
+
     def locked_months(self) -> list[str]:
         return self.storage.locked_months()
 

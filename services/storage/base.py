@@ -153,6 +153,11 @@ class Storage(abc.ABC):
         """Newest period first."""
 
     @abc.abstractmethod
+    def list_bills_after(self, flt: BillFilter, after_id: int = 0, limit: int = 1000) -> list[Bill]:
+        """Bills matching the filter with id > after_id, by ascending id (keyset pagination, so an
+        export can walk a whole filter in pages without OFFSET scans)."""
+
+    @abc.abstractmethod
     def record_payment(self, bill_id: int, *, amount: Decimal, paid_on: dt.date, method: str,
                        reference: str | None, actor: Actor, external_id: str | None = None) -> PaymentResult:
         """Apply a payment (services.arrears.apply_payment rules) and store it. Idempotent on external_id."""

@@ -191,6 +191,11 @@ class BillsPart:
                 total = conn.execute(self._bill_where(sa.select(sa.func.count()).select_from(joins), flt)).scalar_one()
         return Page([Bill.from_row(x) for x in rows], offset, limit, total)
 
+    def list_bills_after(self, flt: BillFilter, after_id=0, limit=1000) -> list[Bill]:
+        q = self._bill_where(_bill_select(), flt).where(b.c.id > after_id).order_by(b.c.id).limit(limit)
+        with read_tx(self.engine) as conn:
+            return [Bill.from_row(x) for x in conn.execute(q).mappings()]
+
     def record_payment(self, bill_id, *, amount, paid_on, method, reference, actor, external_id=None) -> PaymentResult:
         if external_id:
             prior = self._payment_by_external_id(external_id)
