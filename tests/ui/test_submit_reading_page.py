@@ -1,0 +1,100 @@
+"""Field engineer: submit a reading (search, motor meter, photo, validation, double tap)."""
+from decimal import Decimal
+
+from services.models import ReadingFilter
+from tests.ui.seeded import png_bytes, seeded_template, seeded_url, signed_in, storage_for  # noqa: F401
+
+PAGE = "ui/submit_reading.py"
+B17 = "B17-FF - First Floor - Test Owner - meter 19152159"
+
+
+def _last_value(url) -> Decimal:
+    st = storage_for(url)
+    meter = st.get_meter(meter_number="19152159")
+    return st.meter_history(meter.id, limit=1)[0].reading_value
+
+
+def _count(url) -> int:
+    st = storage_for(url)
+    meter = st.get_meter(meter_number="19152159")
+    return st.list_readings(ReadingFilter(status=None, meter_id=meter.id)).total
+
+
+def _fill(at, value: str, photo: tuple | None = None):
+    at.text_input(key="fe_search").input("B17-FF").run()
+    assert at.selectbox(key="fe_choice").value.label == B17
+    next(t for t in at.text_input if (t.key or "").startswith("fe_value_")).input(value)
+    if photo:
+        at.file_uploader[0].set_value(photo)
+    return at
+
+
+def _submit(at):
+    next(b for b in at.button if b.label == "Submit reading").click()
+    return at.run()
+
+
+def test_engineer_lands_on_the_form_with_labelled_choices(seeded_url, monkeypatch, tmp_path):
+    at = signed_in(seeded_url, monkeypatch, tmp_path, "engineer")
+    assert [t.value for t in at.title] == [":material/bolt: Submit a reading"]
+    assert at.selectbox(key="fe_choice").value.label.startswith("A1-FF - First Floor - ")
+    at.text_input(key="fe_search").input("19152159").run()
+    assert at.selectbox(key="fe_choice").value.label == B17
+    captions = " ".join(c.value for c in at.caption)
+    assert "Shared water motor MOTOR\\-B2: motor meter **82000002**" in captions and "Last reading:" in captions
+    assert at.date_input[0].value == at.date_input[0].max  # today by default, no future date
+
+
+def test_submit_with_photo_shows_consumption_and_stores_photo(seeded_url, monkeypatch, tmp_path):
+    before = _last_value(seeded_url)
+    at = _fill(signed_in(seeded_url, monkeypatch, tmp_path, "engineer"), str(before + Decimal("150.5")),
+               ("meter.png", png_bytes(), "image/png"))
+    at = _submit(at)
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    ok = at.success[0].value
+    assert "Saved reading #" in ok and "**150.50 kWh**" in ok and "Photo saved." in ok
+    st = storage_for(seeded_url)
+    meter = st.get_meter(meter_number="19152159")
+    newest = st.meter_history(meter.id, limit=1)[0]
+    assert newest.reading_value == before + Decimal("150.5") and newest.consumption == Decimal("150.50")
+    assert newest.photo_ref and (tmp_path / "photos" / newest.photo_ref).is_file()
+    assert newest.submitted_by_name == "engineer" and newest.status == "pending"
+    # A fresh, empty form after success.
+    assert all(not t.value for t in at.text_input if (t.key or "").startswith("fe_value_"))
+
+
+def test_same_reading_twice_stores_one_row(seeded_url, monkeypatch, tmp_path):
+    value = str(_last_value(seeded_url) + Decimal("10"))
+    at = _submit(_fill(signed_in(seeded_url, monkeypatch, tmp_path, "engineer"), value))
+    n = _count(seeded_url)
+    at = _submit(_fill(at, value))  # the same values again, as a second tap would send them
+    assert _count(seeded_url) == n
+    assert any("it was not sent again" in i.value for i in at.info)
+    # Another session (a retry from a second phone): the service finds the stored row.
+    other = _submit(_fill(signed_in(seeded_url, monkeypatch, tmp_path, "engineer"), value))
+    assert _count(seeded_url) == n
+    assert any("already stored" in i.value and "nothing new was saved" in i.value for i in other.info)
+
+
+def test_bad_values_refused_with_the_field_named_and_nothing_stored(seeded_url, monkeypatch, tmp_path):
+    n = _count(seeded_url)
+    at = signed_in(seeded_url, monkeypatch, tmp_path, "engineer")
+    for bad, says in (("abc", "is not a number"), ("-5", "below the minimum"), ("1", "previous reading")):
+        at = _submit(_fill(at, bad, ("meter.png", png_bytes(), "image/png")))
+        text = " ".join(e.value for e in at.error)
+        assert "**Reading value**" in text and says in text, text
+    assert _count(seeded_url) == n
+    assert not list((tmp_path / "photos").rglob("*.png"))  # the refused readings left no photo behind
+
+
+def test_photo_not_an_image_or_too_big_refused(seeded_url, monkeypatch, tmp_path):
+    n = _count(seeded_url)
+    value = str(_last_value(seeded_url) + Decimal("5"))
+    at = _submit(_fill(signed_in(seeded_url, monkeypatch, tmp_path, "engineer"), value,
+                       ("meter.jpg", b"this is not a picture", "image/jpeg")))
+    assert any("**Photo**" in e.value and "not an image" in e.value for e in at.error)
+    monkeypatch.setenv("PHOTO_MAX_BYTES", "100")
+    at = _submit(_fill(signed_in(seeded_url, monkeypatch, tmp_path, "engineer"), value,
+                       ("meter.png", png_bytes(size=(400, 400)), "image/png")))
+    assert any("**Photo**" in e.value and "limit" in e.value for e in at.error)
+    assert _count(seeded_url) == n

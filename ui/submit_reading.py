@@ -1,0 +1,135 @@
+"""Field engineer: submit a meter reading with a photo.
+
+Built for a phone in a corridor: one column, a search box instead of a 300,000-row dropdown,
+and a form that a double tap cannot submit twice (the service is idempotent on meter + date +
+value; this page also remembers the last submission and starts a fresh form after success).
+"""
+from __future__ import annotations
+
+import hashlib
+
+import streamlit as st
+
+from services.errors import MeterlineError
+from services.roles import Permission
+from ui import widgets as w
+from ui.common import page_guard, services, show_error
+
+MATCH_LIMIT = 50
+LAST = "fe_last_submission"
+NONCE = "fe_form_nonce"
+
+actor = page_guard(Permission.SUBMIT_READING)
+svc = services()
+db = svc.db
+today = db.today()
+
+st.title(":material/bolt: Submit a reading")
+
+
+def _show_outcome(last: dict) -> None:
+    o = last["outcome"]
+    rd = o.reading
+    where = f"{w.esc(rd.flat_code or '')} · meter {w.esc(rd.meter_number or '')}"
+    if not o.created:
+        st.info(f"This reading was already stored (reading #{rd.id}, {where}, {w.kwh(rd.reading_value)} on "
+                f"{rd.reading_date}): nothing new was saved.", icon=":material/content_copy:")
+        return
+    lines = [f"Saved reading #{rd.id}: {where}, **{w.kwh(rd.reading_value)}** on {rd.reading_date}."]
+    if o.previous_value is not None:
+        lines.append(f"Consumption since the previous reading ({w.kwh(o.previous_value)} on {o.previous_date}): "
+                     f"**{w.kwh(rd.consumption)}**.")
+    else:
+        lines.append("This is the meter's first reading: no consumption yet.")
+    lines.append("Photo saved." if rd.photo_ref else "No photo attached.")
+    st.success("  \n".join(lines), icon=":material/check_circle:")
+    for flag in o.flags:
+        st.warning(f"Flagged for the reviewer: {w.esc(flag.reason)}", icon=":material/flag:")
+    for note in last.get("notes", []):
+        st.caption(note)
+
+
+def _submit(choice, value, motor_value, motor_share, date, photo) -> dict:
+    """Save the photo, store the reading, then add the remote copy. A refused or duplicate
+    reading leaves no photo behind, so nothing partial is stored."""
+    notes: list[str] = []
+    stored = None
+    if photo is not None:
+        stored = svc.photos.save(photo.getvalue(), photo.name or "camera.jpg", meter_number=choice.meter_number,
+                                 today=today)
+    try:
+        outcome = db.insert_meter_reading(
+            meter_id=choice.meter_id, reading_value=value, reading_date=date, motor_reading_value=motor_value or None,
+            motor_share=motor_share or None, photo_ref=stored.ref if stored else None, source="ui", actor=actor)
+    except Exception:
+        if stored:
+            stored.path.unlink(missing_ok=True)
+        raise
+    if stored and not outcome.created:
+        stored.path.unlink(missing_ok=True)  # the first submission keeps its own photo
+    elif stored:
+        try:
+            url = svc.remote_photos.upload(stored.path, stored.path.stem)
+        except Exception as exc:  # bad signal must not lose a stored reading
+            url = None
+            notes.append(f"The photo is saved on the server; the cloud copy failed ({exc.__class__.__name__}).")
+        if url:
+            db.set_reading_photo_url(outcome.reading.id, url, actor=actor)
+    return {"outcome": outcome, "notes": notes}
+
+
+last = st.session_state.get(LAST)
+if last:
+    _show_outcome(last)
+
+search = st.text_input("Find the flat", key="fe_search", placeholder="Flat code (B17-FF), meter number or owner",
+                       type="search", live="500ms",
+                       icon=":material/search:")
+matches = db.list_active_meters(search, limit=MATCH_LIMIT)
+if not matches.items:
+    st.warning("No active meter matches that search. Check the flat code or meter number.")
+    st.stop()
+choice = st.selectbox("Flat and meter", matches.items, format_func=lambda c: c.label, key="fe_choice")
+if matches.has_next:
+    st.caption(f"Showing the first {MATCH_LIMIT} matches: type more of the flat code, meter number or owner name.")
+
+if choice.motor_meter_number:
+    st.caption(f":material/water_pump: Shared water motor {w.esc(choice.motor_code)}: "
+               f"motor meter **{w.esc(choice.motor_meter_number)}**")
+previous = db.meter_history(choice.meter_id, limit=1)
+if previous:
+    p = previous[0]
+    st.caption(f"Last reading: {w.kwh(p.reading_value)} on {p.reading_date} ({p.status})")
+
+photo_source = st.segmented_control("Photo", ["Upload a photo", "Take a photo"], default="Upload a photo",
+                                    key="fe_photo_source")
+nonce = st.session_state.setdefault(NONCE, 0)
+with st.form(f"reading_form_{nonce}"):
+    value = st.text_input("Reading value (kWh)", placeholder="e.g. 12345.6", key=f"fe_value_{nonce}")
+    motor_value = motor_share = None
+    if choice.motor_meter_number:
+        c1, c2 = st.columns(2)
+        motor_value = c1.text_input("Motor meter reading (kWh, optional)", key=f"fe_motor_value_{nonce}")
+        motor_share = c2.text_input("Motor share for this flat (kWh, optional)", key=f"fe_motor_share_{nonce}")
+    date = st.date_input("Reading date", value=today, max_value=today, format="YYYY-MM-DD", key=f"fe_date_{nonce}")
+    if photo_source == "Take a photo":
+        photo = st.camera_input("Meter photo", key=f"fe_camera_{nonce}")
+    else:
+        photo = st.file_uploader("Meter photo", type=["jpg", "jpeg", "png", "webp", "heic"], key=f"fe_upload_{nonce}")
+    submitted = st.form_submit_button("Submit reading", type="primary", icon=":material/send:", width="stretch")
+
+if submitted:
+    digest = hashlib.sha256(photo.getvalue()).hexdigest() if photo is not None else None
+    key = (choice.meter_id, str(date), (value or "").strip(), (motor_value or "").strip(), (motor_share or "").strip(),
+           digest)
+    if last and last.get("key") == key:
+        st.info("That reading was just submitted; it was not sent again.", icon=":material/content_copy:")
+    else:
+        try:
+            result = _submit(choice, value, motor_value, motor_share, date, photo)
+        except MeterlineError as exc:
+            show_error(exc)
+        else:
+            st.session_state[LAST] = {**result, "key": key}
+            st.session_state[NONCE] = nonce + 1  # a fresh, empty form: the old one cannot be sent again
+            st.rerun()
