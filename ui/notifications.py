@@ -2,6 +2,8 @@
 database, which channels are configured, and resending a failed notification."""
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 import streamlit as st
 
 from services.errors import MeterlineError
@@ -15,7 +17,9 @@ KEY = "notif"
 PAGE_SIZE = 25
 
 actor = page_guard(Permission.MANAGE_NOTIFICATIONS)
-notifier = notifier_of(services())
+svc = services()
+notifier = notifier_of(svc)
+tz = ZoneInfo(svc.settings.timezone)
 st.title(":material/notifications: Notifications")
 if notifier is None:
     st.info("Notifications are not set up in this deployment: billing events send nothing.")
@@ -71,12 +75,14 @@ if not page.items:
     st.info("No notifications match." if offset == 0 else "No more notifications.")
 else:
     st.dataframe(
-        [{"id": n.id, "created": n.created_at, "kind": n.kind, "channel": n.channel, "status": n.status,
-          "recipient": n.recipient, "bill": n.bill_id, "attempts": n.attempts, "error": n.error,
-          "provider id": n.provider_message_id, "resend of": n.resend_of, "message": n.message}
+        [{"id": n.id, "created": n.created_at.astimezone(tz) if n.created_at else None, "kind": n.kind, "channel": n.channel, "status": n.status,
+          "message": n.message, "error": n.error, "recipient": n.recipient, "bill": n.bill_id, "attempts": n.attempts,
+          "provider id": n.provider_message_id, "resend of": n.resend_of}
          for n in page.items],
         hide_index=True, width="stretch",
-        column_config={"created": st.column_config.DatetimeColumn("created", format="YYYY-MM-DD HH:mm")},
+        column_config={"created": st.column_config.DatetimeColumn(f"created ({svc.settings.timezone})", format="YYYY-MM-DD HH:mm"),
+                       "message": st.column_config.TextColumn("message", width="large"),
+                       "error": st.column_config.TextColumn("error", width="medium")},
     )
 end = offset + len(page.items)
 p1, p2, p3 = st.columns([3, 1, 1], vertical_alignment="center")
