@@ -6,8 +6,9 @@ import logging
 from fastapi import APIRouter, Depends, Path
 from fastapi.responses import JSONResponse
 
+from services import jobs
 from services.api.deps import principal, services
-from services.api.schemas import ErrorOut, HealthOut, RunJobOut
+from services.api.schemas import ErrorOut, HealthOut, JobStatusOut, RunJobOut
 from services.api.serialize import job_run_out
 from services.api_auth import ApiPrincipal
 from services.container import Services
@@ -33,11 +34,9 @@ def health(svc: Services = Depends(services)):
     return body
 
 
-@router.get("/api/scheduler/status", tags=["scheduler"], responses=AUTH_ERRORS)
-def scheduler_status(who: ApiPrincipal = Depends(principal), svc: Services = Depends(services)) -> list[dict]:
+@router.get("/api/scheduler/status", response_model=list[JobStatusOut], tags=["scheduler"], responses=AUTH_ERRORS)
+def scheduler_status(who: ApiPrincipal = Depends(principal), svc: Services = Depends(services)):
     """Each scheduled job: id, name, schedule, next run, and its last run (status, times, counts, error)."""
-    from services import jobs
-
     require(who.actor, Permission.RUN_JOBS)
     return jobs.job_status(svc)
 
@@ -48,8 +47,6 @@ def run_job(job_id: str = Path(min_length=1, max_length=64, pattern=r"^[a-z0-9_]
             who: ApiPrincipal = Depends(principal), svc: Services = Depends(services)):
     """Run a job now, as the caller. 409 when this period's run of the job is already done or running
     (jobs run once per period, whoever starts them)."""
-    from services import jobs
-
     require(who.actor, Permission.RUN_JOBS)
     run = jobs.run_job(svc, job_id, actor=who.actor)
     if run is None:

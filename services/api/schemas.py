@@ -165,6 +165,26 @@ class JobRunOut(BaseModel):
     error: str | None = None
 
 
+class JobLastRunOut(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    id: int | None = None
+    run_key: str | None = None
+    status: str
+    started_at: str | None = None
+    finished_at: str | None = None
+    counts: dict | None = None
+    error: str | None = None
+
+
+class JobStatusOut(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    id: str
+    name: str
+    schedule: str
+    next_run: str | None = Field(None, description="ISO 8601 in the job's time zone")
+    last_run: JobLastRunOut | None
+
+
 class RunJobOut(BaseModel):
     started: bool
     message: str

@@ -10,9 +10,10 @@
    other than INR is `refused_currency`. Otherwise it is recorded with method `stripe`: the bill
    becomes paid, or partially paid when less than the balance arrived.
 3. The payment's idempotency key is the Checkout Session id, so the two events Stripe may send
-   for one session, or one event delivered again, pay once. Every event is stored in
-   payment_events under its unique event id with its outcome; a redelivered event changes
-   nothing and answers with the outcome stored the first time.
+   for one session, or one event delivered again, pay once; its reference is the event that
+   made it. Every event is stored in payment_events under its unique event id with its outcome;
+   a redelivered event changes nothing and answers with the outcome stored the first time (and
+   deliveries racing each other reach the same outcome).
 4. Only the delivery that applied the payment calls `events.payment_received` (the confirmation).
 """
 from __future__ import annotations
@@ -81,7 +82,7 @@ class StripeWebhookProcessor:
         obj = _dict((raw.get("data") or {}).get("object") if isinstance(raw.get("data"), dict) else None)
         bill_ref = _bill_id(obj)
         bill = self.db.storage.get_bill(bill_ref) if bill_ref else None
-        outcome, message, result = self._decide(etype, raw, obj, bill)
+        outcome, message, result = self._decide(event_id, etype, raw, obj, bill)
         amount = _amount(obj.get("amount_total"))
         row = {
             "bill_id": bill.id if bill else None, "provider": "stripe", "event_type": etype,
@@ -91,6 +92,13 @@ class StripeWebhookProcessor:
                            "amount_total": _str(obj.get("amount_total"), 32), "metadata": _dict(obj.get("metadata")),
                            "message": message},
         }
+        if result is not None and result.applied:
+            # Exactly one delivery inserts the payment, so exactly one confirmation is sent, even
+            # when a concurrent delivery of the same event stores the event row first.
+            try:
+                self.svc.events.payment_received(result, STRIPE_ACTOR)
+            except Exception:  # the payment is stored; a failed confirmation shows in the notifications log
+                log.exception("payment confirmation for bill %s failed", result.bill.id)
         stored, created = self.db.storage.record_payment_event(row)
         if not created:
             # Redelivered: answer as the first time. Any payment was keyed on the session, so
@@ -101,17 +109,14 @@ class StripeWebhookProcessor:
                                  stored.bill_id, now.status if now else None, redelivered=True)
         if outcome.startswith("refused") or outcome == "unmatched":
             log.warning("stripe event %s (%s) %s: %s", event_id, etype, outcome, message)
-        if result is not None and result.applied:
-            try:
-                self.svc.events.payment_received(result, STRIPE_ACTOR)
-            except Exception:  # the payment is stored; a failed confirmation shows in the notifications log
-                log.exception("payment confirmation for bill %s failed", result.bill.id)
         now = self.db.storage.get_bill(bill.id) if bill else None
         return WebhookResult(event_id, etype, outcome, message, bill.id if bill else None,
                              now.status if now else None)
 
-    def _decide(self, etype: str, raw: dict, obj: dict, bill):
-        """(outcome, message, PaymentResult | None) for one verified event."""
+    def _decide(self, event_id: str, etype: str, raw: dict, obj: dict, bill):
+        """(outcome, message, PaymentResult | None) for one verified event. Every delivery of one event
+        reaches the same outcome and message, even deliveries racing each other: a session's payment
+        records the event that made it (reference), so "applied" vs "duplicate" is read from it."""
         if etype == "checkout.session.async_payment_failed":
             return "payment_failed", "The customer's delayed payment failed; the bill is unchanged.", None
         if etype not in PAID_EVENTS:
@@ -125,9 +130,9 @@ class StripeWebhookProcessor:
         if not isinstance(session_id, str) or not session_id:
             return "unmatched", "The event has no Checkout Session id; nothing was recorded.", None
         session_id = session_id[:255]
-        already = f"Checkout Session {session_id} was already recorded on bill {bill.id}."
-        if any(p.external_id == session_id for p in self.db.storage.list_payments(bill.id)):
-            return "duplicate", already, None
+        known = self._session_outcome(bill, session_id, event_id)
+        if known is not None:
+            return (*known, None)
         currency = str(obj.get("currency") or "").lower()
         if currency != CURRENCY:
             return "refused_currency", f"Paid in '{currency}', but bills are in {CURRENCY.upper()}.", None
@@ -144,15 +149,23 @@ class StripeWebhookProcessor:
                                       f"{bill.status}); refund or credit the difference."), None
         try:
             result = self.db.record_payment(bill.id, amount, paid_on=self._paid_on(raw), method="stripe",
-                                            reference=session_id[:128], external_id=session_id, actor=STRIPE_ACTOR)
-        except ValidationError as exc:  # the bill changed between the checks and the write
-            return "refused_amount", str(exc), None
-        except ConflictError as exc:  # carried forward, cancelled or paid meanwhile
-            return "refused_state", str(exc), None
+                                            reference=event_id[:128], external_id=session_id, actor=STRIPE_ACTOR)
+        except (ValidationError, ConflictError) as exc:
+            # The bill changed between the checks and the write: maybe by this very session, paid
+            # at the same moment through another delivery; otherwise the refusal stands.
+            known = self._session_outcome(bill, session_id, event_id)
+            if known is not None:
+                return (*known, None)
+            if isinstance(exc, ValidationError):
+                return "refused_amount", str(exc), None
+            return "refused_state", str(exc), None  # carried forward, cancelled or paid meanwhile
         if not result.applied:
-            return "duplicate", already, None
-        return "applied", (f"Recorded {amount} on bill {bill.id}: now {result.bill.status}, "
-                           f"{result.bill.balance} still due."), result
+            return (*self._session_outcome(bill, session_id, event_id), None)
+        return (*_recorded(result.payment, bill.id, session_id, event_id), result)
+
+    def _session_outcome(self, bill, session_id: str, event_id: str) -> tuple[str, str] | None:
+        payment = next((p for p in self.db.storage.list_payments(bill.id) if p.external_id == session_id), None)
+        return _recorded(payment, bill.id, session_id, event_id) if payment else None
 
     def _paid_on(self, raw: dict) -> dt.date:
         created = raw.get("created")
@@ -161,6 +174,13 @@ class StripeWebhookProcessor:
             return today
         day = dt.datetime.fromtimestamp(created, dt.timezone.utc).astimezone(clock.local_zone()).date()
         return min(day, today)  # never "in the future" for the service's clock
+
+
+def _recorded(payment, bill_id: int, session_id: str, event_id: str) -> tuple[str, str]:
+    if payment.reference == event_id[:128]:
+        return "applied", f"Recorded {payment.amount} on bill {bill_id} (Checkout Session {session_id})."
+    return "duplicate", (f"Checkout Session {session_id} was already recorded on bill {bill_id} "
+                         f"(by event {payment.reference}); nothing changed.")
 
 
 def _bill_id(obj: dict) -> int | None:
