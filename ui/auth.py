@@ -21,6 +21,7 @@ from ui.common import ACTOR_KEY, current_actor, services, show_error  # noqa: F4
 
 TOKEN_KEY = "_meterline_session_token"
 VIA_KEY = "_meterline_signed_in_via"  # "password" | "auth0"
+REQUESTED_KEY = "_meterline_requested_page"  # url_path of a deep link opened while signed out
 
 
 def _client() -> str | None:
@@ -52,6 +53,18 @@ def _oidc_claims() -> dict | None:
         return None
     user = st.user.to_dict()
     return user if user.get("is_logged_in") else None
+
+
+def _requested_page() -> str | None:
+    """The page a signed-out visitor asked for by URL (e.g. /users), to open after sign-in."""
+    try:
+        url = st.context.url or ""
+    except Exception:
+        return None
+    from urllib.parse import urlparse
+
+    last = urlparse(url).path.rstrip("/").rsplit("/", 1)[-1]
+    return last or None
 
 
 def _forget() -> None:
@@ -87,6 +100,8 @@ def require_actor() -> Actor:
 
 
 def _login_page(auth, notice: str | None, signed_in_at_auth0: bool) -> None:
+    if REQUESTED_KEY not in st.session_state:
+        st.session_state[REQUESTED_KEY] = _requested_page()
     st.title(":material/bolt: Meterline")
     st.subheader("Sign in")
     if notice:
@@ -127,10 +142,29 @@ def _sign_out() -> None:
         return
     auth.logout(st.session_state.get(TOKEN_KEY))
     _forget()
+    st.session_state[REQUESTED_KEY] = None  # the next person to sign in starts on their own first page
     st.rerun()
 
 
+def _open_requested_page(actor: Actor) -> None:
+    """After sign-in, go to the page the URL named, or say plainly that this role may not open it.
+    (Runs after st.navigation, which only lists the pages the role may open.)"""
+    wanted = st.session_state.pop(REQUESTED_KEY, None)
+    if not wanted:
+        return
+    from ui.registry import PAGES
+
+    spec = next((p for p in PAGES if p.url_path == wanted), None)
+    if spec is None:
+        return
+    if actor.can(spec.permission):
+        st.switch_page(spec.path)
+    st.error(f"You do not have access to the page '{spec.title}'. Ask an administrator if you need it.",
+             icon=":material/block:")
+
+
 def render_account_box(actor: Actor) -> None:
+    _open_requested_page(actor)
     role = ROLES[actor.role].label if actor.role in ROLES else actor.role
     with st.sidebar:
         st.caption(f"Signed in as **{actor.username}** ({role})")
