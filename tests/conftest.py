@@ -17,7 +17,7 @@ if str(ROOT) not in sys.path:
 # Tests never read the developer's .env or touch data/meterline.db.
 for var in ("DATABASE_URL", "SUPABASE_URL", "SUPABASE_KEY", "MASTER_DATA_PATH", "STRIPE_API_KEY",
             "CLOUDINARY_URL", "OPENAI_API_KEY", "DISCORD_WEBHOOK_URL", "WHATSAPP_ACCESS_TOKEN",
-            "AUTH0_DOMAIN", "HEADER_AUTH_TOKEN"):
+            "AUTH0_DOMAIN", "HEADER_AUTH_TOKEN", "AUTH0_API_IDENTIFIER", "AUTH0_JWKS_URL", "HEADER_AUTH_ROLE"):
     os.environ.pop(var, None)
 os.environ["METERLINE_DOTENV"] = "0"
 

@@ -184,3 +184,12 @@ def test_stale_auth0_cookie_is_refused(db, monkeypatch, tmp_path):
     at.user = {"is_logged_in": True, "sub": "auth0|old", "iat": int(time.time()) - 13 * 3600, "nonce": "n-3"}
     at.run()
     assert on_login_page(at) and any("older than the session limit" in w for w in texts(at, "warning"))
+
+
+def test_deep_link_to_a_page_the_role_may_not_open(db, monkeypatch, tmp_path):
+    at = app(db[0], monkeypatch, tmp_path)
+    at.context = {"url": "http://localhost:8501/users"}
+    sign_in(at, "engineer")
+    assert not at.exception and "You do not have access to the page 'Users'." in texts(at, "error")[0]
+    at.run()
+    assert not texts(at, "error")  # said once, not on every rerun
