@@ -1,9 +1,6 @@
 """Fixtures: a seeded SQLite database wrapped in Services, loopback provider servers, a bill."""
 from __future__ import annotations
 
-import dataclasses
-import datetime as dt
-
 import pytest
 
 from services.config import Settings
@@ -75,9 +72,3 @@ def new_bill(svc, code="B17-FF", start="2026-10-01", end="2026-10-31", due="2026
     kw.setdefault("motor_units", 10)
     return svc.db.create_bill(code, start, end, due, **kw)
 
-
-def replace(obj, **changes):
-    return dataclasses.replace(obj, **changes)
-
-
-D = dt.date
