@@ -1,0 +1,266 @@
+"""REST backend part: period locks, bills, payments, bill runs and dashboard figures."""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from database import schema as s
+from database.schema import OPEN_BILL_STATUSES
+from services.arrears import apply_payment
+from services.clock import utcnow
+from services.errors import ConflictError, NotFoundError, ValidationError
+from services.models import (
+    Bill, BillFilter, BillRun, DashboardFigures, MonthlyPoint, NewBill, Page, Payment, PaymentResult, PeriodLock,
+    RunCandidate,
+)
+from services.periods import month_bounds
+from services.storage.rest_client import (
+    IN_CHUNK, StaleWriteError, actor_json, chunks, columns, dec, quoted, to_json,
+)
+from services.storage.sql_backend import _jsonable
+
+_NEWEST_PERIOD = (("billing_period_start", True), ("id", True))
+PAYMENT_ATTEMPTS = 5
+
+
+def _bill_row(new: NewBill) -> dict:
+    row = {k: getattr(new, k) for k in new.__dataclass_fields__ if k != "carry_forward_bill_ids"}
+    return to_json(row)
+
+
+class RestBillsPart:
+    # ---- period locks ------------------------------------------------------------------
+    def locked_months(self) -> list[str]:
+        return [lk.month for lk in self.list_period_locks()]
+
+    def add_period_lock(self, month, reason, actor) -> None:
+        first, last = month_bounds(month)
+        self.rest.rpc("meterline_add_period_lock", {
+            "p_month": first.strftime("%Y-%m"), "p_first": first, "p_last": last, "p_reason": reason or "",
+            "p_actor": actor_json(actor)}, what=f"locking {first:%Y-%m}")
+
+    def list_period_locks(self) -> list[PeriodLock]:
+        rows = self.rest.select_all("period_locks", order=(("month", False),), what="reading the period locks")
+        return [PeriodLock.from_row(x) for x in rows]
+
+    def probe_lock_enforced(self, month) -> tuple[bool, str]:
+        first, last = month_bounds(month)
+        out = self.rest.rpc("meterline_probe_lock", {"p_first": first, "p_last": last},
+                            what=f"probing the {first:%Y-%m} lock", idempotent=True)  # always rolled back
+        return bool(out["refused"]), out["detail"]
+
+    def count_bills_ending_in(self, month) -> int:
+        first, last = month_bounds(month)
+        return self.rest.count("bills", [("gte", "billing_period_end", first), ("lte", "billing_period_end", last)])
+
+    # ---- bills -------------------------------------------------------------------------
+    def open_balance(self, flat_id) -> tuple[Decimal, tuple[int, ...]]:
+        rows = self.rest.select_all("bills", filters=[("eq", "flat_id", flat_id), ("in", "status", OPEN_BILL_STATUSES)],
+                                    order=(("id", False),), cols=columns("bills", ("id", "total_amount", "amount_paid")))
+        return (sum((r["total_amount"] - r["amount_paid"] for r in rows), Decimal("0.00")),
+                tuple(r["id"] for r in rows))
+
+    def insert_bill(self, new: NewBill, actor) -> Bill:
+        # The function checks the lock (and the trigger backs it): PeriodLockedError comes from there.
+        details = _jsonable({k: getattr(new, k) for k in (
+            "flat_id", "billing_period_end", "due_date", "flat_units", "motor_units", "rate_per_unit", "fixed_charge",
+            "previous_outstanding", "total_amount", "pricing_rule")} | {"carried_forward": list(new.carry_forward_bill_ids)})
+        out = self.rest.rpc("meterline_insert_bill", {
+            "p_bill": _bill_row(new), "p_carry": list(new.carry_forward_bill_ids), "p_actor": actor_json(actor),
+            "p_details": details}, what=f"storing the bill of flat {new.flat_id}")
+        return self.get_bill(out["id"])
+
+    def get_bill(self, bill_id) -> Bill | None:
+        rows, _ = self.rest.select("bill_details", filters=[("eq", "id", bill_id)], limit=1)
+        return Bill.from_row(rows[0]) if rows else None
+
+    def _bill_filters(self, flt: BillFilter) -> list[tuple] | None:
+        out = []
+        if flt.period_month:
+            first, last = month_bounds(flt.period_month)
+            out += [("gte", "billing_period_start", first), ("lte", "billing_period_start", last)]
+        if flt.statuses:
+            out.append(("in", "status", list(flt.statuses)))
+        if flt.block:
+            out.append(("eq", "block", flt.block))
+        if flt.overdue_only:
+            as_of = flt.as_of or dt.date.today()
+            out += [("in", "status", list(OPEN_BILL_STATUSES)), ("lt", "due_date", as_of)]
+        if flt.search and flt.search.strip():
+            term = flt.search.strip()
+            out.append(("or", f"flat_code.like.{quoted(term.upper() + '*')},owner_name.ilike.{quoted('*' + term + '*')}"))
+        if flt.flat_id is not None:
+            out.append(("eq", "flat_id", flt.flat_id))
+        if flt.owner_id is not None:
+            flats = self.rest.select_all("flat_owners", filters=[("eq", "owner_id", flt.owner_id)],
+                                         order=(("flat_id", False),), cols="flat_id")
+            if not flats:
+                return None  # the owner has no flats: nothing can match
+            out.append(("in", "flat_id", [r["flat_id"] for r in flats]))
+        if flt.due_from:
+            out.append(("gte", "due_date", flt.due_from))
+        if flt.due_to:
+            out.append(("lte", "due_date", flt.due_to))
+        return out
+
+    def list_bills(self, flt: BillFilter, offset=0, limit=50, with_total=True) -> Page[Bill]:
+        filters = self._bill_filters(flt)
+        if filters is None:
+            return Page([], offset, limit, 0 if with_total else None)
+        rows, total = self.rest.select("bill_details", filters=filters, order=_NEWEST_PERIOD, offset=offset, limit=limit,
+                                       count="exact" if with_total else None)
+        return Page([Bill.from_row(x) for x in rows], offset, limit, total)
+
+    def list_bills_after(self, flt: BillFilter, after_id=0, limit=1000) -> list[Bill]:
+        filters = self._bill_filters(flt)
+        if filters is None:
+            return []
+        rows, _ = self.rest.select("bill_details", filters=filters + [("gt", "id", after_id)], order=(("id", False),),
+                                   limit=limit)
+        return [Bill.from_row(x) for x in rows]
+
+    def _payment_by_external_id(self, external_id) -> Payment | None:
+        rows, _ = self.rest.select("payments", filters=[("eq", "external_id", external_id)], limit=1)
+        return Payment.from_row(rows[0]) if rows else None
+
+    def record_payment(self, bill_id, *, amount, paid_on, method, reference, actor, external_id=None) -> PaymentResult:
+        if external_id:
+            prior = self._payment_by_external_id(external_id)
+            if prior:
+                return PaymentResult(self.get_bill(prior.bill_id), prior, applied=False)
+        for _ in range(PAYMENT_ATTEMPTS):
+            rows, _ = self.rest.select("bills", filters=[("eq", "id", bill_id)], limit=1,
+                                       cols=columns("bills", ("total_amount", "amount_paid", "status")))
+            if not rows:
+                raise NotFoundError(f"Bill {bill_id} does not exist.")
+            row = rows[0]
+            # The rules live in one place (services.arrears); the function stores the result
+            # only if the bill is still as it was read (compare-and-set).
+            new_paid, status = apply_payment(row["total_amount"], row["amount_paid"], row["status"], amount)
+            paid_amount = new_paid - row["amount_paid"]
+            try:
+                out = self.rest.rpc("meterline_apply_payment", {
+                    "p_bill_id": bill_id, "p_amount": paid_amount, "p_expected_paid": row["amount_paid"],
+                    "p_expected_status": row["status"], "p_new_paid": new_paid, "p_new_status": status,
+                    "p_paid_on": paid_on, "p_method": method, "p_reference": reference, "p_external_id": external_id,
+                    "p_actor": actor_json(actor), "p_details": _jsonable({
+                        "amount": paid_amount, "paid_on": paid_on, "method": method, "reference": reference,
+                        "external_id": external_id})},
+                    what=f"recording a payment on bill {bill_id}", idempotent=bool(external_id))
+            except StaleWriteError:
+                continue  # another payment landed between our read and write: price it again
+            payment = next(x for x in self.list_payments(bill_id) if x.id == out["payment_id"]) if out["applied"] \
+                else self._payment_by_external_id(external_id)
+            return PaymentResult(self.get_bill(payment.bill_id), payment, applied=bool(out["applied"]))
+        raise ConflictError(f"Bill {bill_id} kept changing while the payment was being recorded; nothing was stored. "
+                            "Try again.")
+
+    def settle_bills_in_full(self, bill_ids, *, paid_on, method, reference, actor) -> int:
+        return int(self.rest.rpc("meterline_settle_in_full", {
+            "p_ids": list(bill_ids), "p_paid_on": paid_on, "p_method": method, "p_reference": reference,
+            "p_actor": actor_json(actor)}, what="settling bills in full"))
+
+    def list_payments(self, bill_id) -> list[Payment]:
+        return [Payment.from_row(x) for x in self.rest.select_all(
+            "payments", filters=[("eq", "bill_id", bill_id)], order=(("id", False),))]
+
+    def set_bill_status(self, bill_id, status, actor, reason) -> Bill:
+        if status not in s.BILL_STATUSES:
+            raise ValidationError("status", f"'{status}' is not a bill status.", f"Use one of {', '.join(s.BILL_STATUSES)}.")
+        self.rest.rpc("meterline_set_bill_status", {"p_id": bill_id, "p_status": status, "p_reason": reason,
+                                                    "p_actor": actor_json(actor)}, what=f"changing bill {bill_id}")
+        return self.get_bill(bill_id)
+
+    def set_payment_link(self, bill_id, link_id, url, actor) -> None:
+        self.rest.rpc("meterline_set_payment_link", {"p_id": bill_id, "p_link_id": link_id, "p_url": url,
+                                                     "p_actor": actor_json(actor)},
+                      what=f"storing the payment link of bill {bill_id}")
+
+    def mark_overdue(self, as_of, actor) -> list[int]:
+        ids = self.rest.rpc("meterline_mark_overdue", {"p_as_of": as_of, "p_actor": actor_json(actor)},
+                            what="marking bills overdue")
+        return sorted(ids or [])
+
+    def mark_overdue_notified(self, bill_ids) -> None:
+        now = utcnow()
+        for chunk in chunks(list(bill_ids), IN_CHUNK):  # the same value every time: safe to repeat
+            self.rest.update("bills", {"overdue_notified_at": now}, [("in", "id", chunk)],
+                             what="marking overdue notices sent", idempotent=True)
+
+    def bills_due_between(self, start, end, statuses, after_id=0, limit=500) -> list[Bill]:
+        rows, _ = self.rest.select("bill_details", filters=[
+            ("gte", "due_date", start), ("lte", "due_date", end), ("in", "status", list(statuses)),
+            ("gt", "id", after_id)], order=(("id", False),), limit=limit)
+        return [Bill.from_row(x) for x in rows]
+
+    # ---- bill runs ---------------------------------------------------------------------
+    def count_run_skips(self, start, end) -> int:
+        return int(self.rest.rpc("meterline_count_run_skips", {"p_start": start, "p_end": end},
+                                 what="counting flats already billed", idempotent=True))
+
+    def bill_run_candidates(self, start, end, *, after_flat_id=0, limit=5000):
+        out = self.rest.rpc("meterline_bill_run_candidates", {"p_start": start, "p_end": end, "p_after": after_flat_id,
+                                                              "p_limit": limit},
+                            what="reading the bill run's candidates", idempotent=True)
+        if out["upper"] is None:
+            return [], None
+        owed: dict[int, list] = {}
+        for b in out["open_bills"]:
+            owed.setdefault(b["flat_id"], []).append((b["id"], dec(b["total_amount"]) - dec(b["amount_paid"])))
+        result = []
+        for x in out["candidates"]:
+            bills_open = owed.get(x["flat_id"], [])
+            units = dec(x["approved_units"]) if x["approved_units"] is not None else dec(x["consumption"])
+            result.append(RunCandidate(
+                flat_id=x["flat_id"], flat_code=x["flat_code"], flat_type=x["flat_type"], reading_id=x["reading_id"],
+                units=units, motor_share=dec(x["motor_share"]), motor_reading_id=x["motor_reading_id"],
+                outstanding=sum((amt for _, amt in bills_open), Decimal("0.00")),
+                open_bill_ids=tuple(bid for bid, _ in bills_open)))
+        return result, out["upper"]
+
+    def insert_bill_batch(self, bills, actor) -> tuple[int, int, Decimal]:
+        if not bills:
+            return 0, 0, Decimal("0.00")
+        # A locked month refuses the whole batch inside the function, before anything is written.
+        rows = [_bill_row(nb) | {"carry_forward_bill_ids": list(nb.carry_forward_bill_ids)} for nb in bills]
+        out = self.rest.rpc("meterline_insert_bill_batch", {"p_bills": rows, "p_actor": actor_json(actor)},
+                            what=f"storing a batch of {len(bills)} bills")
+        return int(out["created"]), int(out["skipped"]), dec(out["total_amount"])
+
+    def start_bill_run(self, start, end, due, actor) -> int:
+        return int(self.rest.rpc("meterline_start_bill_run", {"p_start": start, "p_end": end, "p_due": due,
+                                                               "p_actor": actor_json(actor)},
+                                 what="starting the bill run"))
+
+    def finish_bill_run(self, run_id, *, status, created, skipped, refused, total_amount, error=None) -> None:
+        self.rest.update("bill_runs", {"status": status, "created_count": created, "skipped_count": skipped,
+                                       "refused_count": refused, "total_amount": total_amount, "error": error,
+                                       "finished_at": utcnow()},
+                         [("eq", "id", run_id)], what=f"finishing bill run {run_id}", idempotent=True)
+
+    def list_bill_runs(self, limit=20) -> list[BillRun]:
+        rows, _ = self.rest.select("bill_runs", order=(("id", True),), limit=limit)
+        return [BillRun.from_row(x) for x in rows]
+
+    # ---- dashboard ---------------------------------------------------------------------
+    def dashboard_figures(self, month, as_of) -> DashboardFigures:
+        first, last = month_bounds(month)
+        f = self.rest.rpc("meterline_dashboard", {"p_first": first, "p_last": last, "p_as_of": as_of},
+                          what="reading the dashboard", idempotent=True)
+        return DashboardFigures(first.strftime("%Y-%m"), dec(f["billed"]), int(f["bill_count"]), dec(f["collected"]),
+                                dec(f["outstanding"]), int(f["pending_readings"]), int(f["overdue_count"]))
+
+    def monthly_series(self, months) -> list[MonthlyPoint]:
+        if not months:
+            return []
+        first, _ = month_bounds(min(months))
+        _, last = month_bounds(max(months))
+        out = self.rest.rpc("meterline_monthly_series", {"p_first": first, "p_last": last},
+                            what="reading the monthly series", idempotent=True)
+        billed = {r["month"]: r for r in out["billed"]}
+        paid = {r["month"]: dec(r["collected"]) for r in out["collected"]}
+        zero = Decimal("0.00")
+        return [MonthlyPoint(mo, dec(billed[mo]["units"]) if mo in billed else zero,
+                             dec(billed[mo]["billed"]) if mo in billed else zero, paid.get(mo, zero),
+                             int(billed[mo]["n"]) if mo in billed else 0) for mo in sorted(months)]
+

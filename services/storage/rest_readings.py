@@ -1,0 +1,155 @@
+"""REST backend part: flats, meters and readings (reads from the views, writes through /rpc)."""
+from __future__ import annotations
+
+from services.errors import ValidationError
+from services.models import Flat, MeterChoice, NewReading, Page, Reading, ReadingFilter
+from services.readings_rules import MeterInfo, NeighbourReading
+from services.storage.rest_client import IN_CHUNK, actor_json, chunks, columns, quoted
+from services.storage.sql_backend import _jsonable
+
+_NEWEST = (("reading_date", True), ("id", True))
+
+
+class RestReadingsPart:
+    # ---- flats and meters --------------------------------------------------------------
+    def get_flat(self, *, flat_id=None, code=None) -> Flat | None:
+        flt = [("eq", "id", flat_id)] if flat_id is not None else [("eq", "code", str(code or "").strip().upper())]
+        rows, _ = self.rest.select("flat_details", filters=flt, order=(("id", False),), limit=1)
+        return Flat.from_row(rows[0]) if rows else None
+
+    def get_meter(self, *, meter_id=None, meter_number=None) -> MeterInfo | None:
+        flt = [("eq", "id", meter_id)] if meter_id is not None else [("eq", "meter_number", str(meter_number).strip())]
+        rows, _ = self.rest.select("meters", filters=flt, limit=1,
+                                   cols=columns("meters", ("id", "meter_number", "status", "flat_id", "motor_id")))
+        return MeterInfo(**rows[0]) if rows else None
+
+    def meter_choice(self, meter_id: int) -> MeterChoice | None:
+        rows, _ = self.rest.select("meter_choices", filters=[("eq", "meter_id", meter_id)], order=(("flat_code", False),),
+                                   limit=1)
+        return MeterChoice.from_row(rows[0]) if rows else None
+
+    def list_meter_choices(self, search=None, offset=0, limit=50) -> Page[MeterChoice]:
+        flt = []
+        if search and search.strip():
+            term = search.strip()
+            flt.append(("or", f"flat_code.like.{quoted(term.upper() + '*')},meter_number.like.{quoted(term + '*')},"
+                              f"owner_name.ilike.{quoted('*' + term + '*')}"))
+        rows, _ = self.rest.select("meter_choices", filters=flt, order=(("flat_code", False), ("meter_id", False)),
+                                   offset=offset, limit=limit)
+        return Page([MeterChoice.from_row(x) for x in rows], offset, limit)
+
+    def list_blocks(self) -> list[str]:
+        rows = self.rest.select_all("flat_blocks", order=(("block", False),))
+        return [r["block"] for r in rows if r["block"]]
+
+    def list_floors(self) -> list[tuple[str, str]]:
+        rows = self.rest.select_all("floors", order=(("sort_order", False), ("code", False), ("id", False)),
+                                    cols="code,name")
+        return [(r["code"], r["name"]) for r in rows]
+
+    # ---- readings ----------------------------------------------------------------------
+    def reading_neighbours(self, meter_id, reading_date):
+        base = [("eq", "meter_id", meter_id), ("neq", "status", "rejected")]
+        cols = columns("readings", ("id", "reading_value", "reading_date"))
+        prev, _ = self.rest.select("readings", filters=base + [("lt", "reading_date", reading_date)], order=_NEWEST,
+                                   limit=1, cols=cols)
+        nxt, _ = self.rest.select("readings", filters=base + [("gt", "reading_date", reading_date)],
+                                  order=(("reading_date", False), ("id", False)), limit=1, cols=cols)
+        return (NeighbourReading(**prev[0]) if prev else None, NeighbourReading(**nxt[0]) if nxt else None)
+
+    def meter_history(self, meter_id, before=None, limit=12) -> list[Reading]:
+        flt = [("eq", "meter_id", meter_id), ("neq", "status", "rejected")]
+        if before is not None:
+            flt.append(("lt", "reading_date", before))
+        rows, _ = self.rest.select("reading_details", filters=flt, order=_NEWEST, limit=limit)
+        return [Reading.from_row(x) for x in rows]
+
+    def find_reading(self, meter_id, reading_date, reading_value) -> Reading | None:
+        rows, _ = self.rest.select("reading_details", filters=[
+            ("eq", "meter_id", meter_id), ("eq", "reading_date", reading_date), ("eq", "reading_value", reading_value)],
+            order=(("id", False),), limit=1)
+        return Reading.from_row(rows[0]) if rows else None
+
+    def insert_reading(self, new: NewReading, actor) -> tuple[Reading, bool]:
+        values = {k: getattr(new, k) for k in new.__dataclass_fields__}
+        details = _jsonable({"meter_id": new.meter_id, "reading_value": new.reading_value,
+                             "reading_date": new.reading_date, "consumption": new.consumption, "source": new.source,
+                             "flags": [f["code"] for f in (new.flags or [])]})
+        out = self.rest.rpc("meterline_insert_reading", {"p_reading": values, "p_actor": actor_json(actor),
+                                                         "p_details": details}, what="storing the reading")
+        return self.get_reading(out["id"]), bool(out["created"])
+
+    def get_reading(self, reading_id) -> Reading | None:
+        rows, _ = self.rest.select("reading_details", filters=[("eq", "id", reading_id)], limit=1)
+        return Reading.from_row(rows[0]) if rows else None
+
+    def _reading_filters(self, flt: ReadingFilter) -> list[tuple]:
+        out = []
+        if flt.status:
+            out.append(("eq", "status", flt.status))
+        if flt.unbilled_only:
+            out.append(("is", "bill_id", None))
+        if flt.block:
+            out.append(("eq", "block", flt.block))
+        if flt.floor_code:
+            out.append(("eq", "floor_code", flt.floor_code))
+        if flt.date_from:
+            out.append(("gte", "reading_date", flt.date_from))
+        if flt.date_to:
+            out.append(("lte", "reading_date", flt.date_to))
+        if flt.flagged_only:
+            out.append(("not_is", "flags", None))
+        if flt.unflagged_only:
+            out.append(("is", "flags", None))
+        if flt.submitted_by is not None:
+            out.append(("eq", "submitted_by", flt.submitted_by))
+        if flt.meter_id is not None:
+            out.append(("eq", "meter_id", flt.meter_id))
+        if flt.flat_code:
+            out.append(("like", "flat_code", flt.flat_code.strip().upper() + "*"))
+        if flt.flat_meters_only:
+            out.append(("not_is", "flat_id", None))
+        return out
+
+    def list_readings(self, flt: ReadingFilter, offset=0, limit=50, with_total=True) -> Page[Reading]:
+        rows, total = self.rest.select("reading_details", filters=self._reading_filters(flt), order=_NEWEST,
+                                       offset=offset, limit=limit, count="exact" if with_total else None)
+        return Page([Reading.from_row(x) for x in rows], offset, limit, total)
+
+    def review_reading(self, reading_id, *, approve, actor, reason=None, approved_units=None) -> Reading:
+        if not approve and not (reason and reason.strip()):
+            raise ValidationError("reason", "is required to reject a reading.", "Say what is wrong so the engineer can fix it.")
+        self.rest.rpc("meterline_review_reading", {
+            "p_id": reading_id, "p_approve": approve, "p_actor": actor_json(actor),
+            "p_reason": reason.strip() if reason else None, "p_approved_units": approved_units,
+            "p_details": _jsonable({"approved_units": approved_units, "reason": reason})},
+            what=f"reviewing reading {reading_id}")
+        return self.get_reading(reading_id)
+
+    def approve_readings(self, reading_ids, actor, *, unflagged_only=True) -> int:
+        if not reading_ids:
+            return 0
+        # One call, one transaction: the ids travel in the JSON body, not the URL.
+        return int(self.rest.rpc("meterline_approve_readings", {
+            "p_ids": list(reading_ids), "p_actor": actor_json(actor), "p_unflagged_only": unflagged_only},
+            what="approving readings"))
+
+    def set_reading_photo_url(self, reading_id, photo_url, actor) -> None:
+        self.rest.rpc("meterline_set_reading_photo_url", {"p_id": reading_id, "p_photo_url": photo_url,
+                                                          "p_actor": actor_json(actor)},
+                      what=f"storing the photo link of reading {reading_id}")
+
+    def set_reading_ai_opinion(self, reading_id, opinion, actor) -> None:
+        self.rest.rpc("meterline_set_reading_ai_opinion", {
+            "p_id": reading_id, "p_opinion": opinion, "p_actor": actor_json(actor),
+            "p_details": {k: (opinion or {}).get(k) for k in ("verdict", "confidence", "model")}},
+            what=f"storing the AI opinion of reading {reading_id}")
+
+    def readings_billed(self, reading_ids) -> set[int]:
+        ids = list(dict.fromkeys(reading_ids))
+        out: set[int] = set()
+        for chunk in chunks(ids, IN_CHUNK):
+            for col in ("flat_reading_id", "motor_reading_id"):
+                rows = self.rest.select_all("bills", filters=[("in", col, chunk)], order=(("id", False),), cols=col)
+                out |= {r[col] for r in rows}
+        return out
