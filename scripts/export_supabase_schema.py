@@ -103,8 +103,10 @@ def seed_sql() -> list[str]:
 
 
 def roles_sql() -> list[str]:
+    # With the attributes they have on Supabase (service_role bypasses row level security there).
+    attrs = {"anon": "NOLOGIN NOINHERIT", "authenticated": "NOLOGIN NOINHERIT", "service_role": "NOLOGIN NOINHERIT BYPASSRLS"}
     creates = "\n".join(
-        f"  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{r}') THEN CREATE ROLE {r} NOLOGIN; END IF;"
+        f"  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{r}') THEN CREATE ROLE {r} {attrs[r]}; END IF;"
         for r in API_ROLES)
     return [
         "-- ---- API roles: they exist on every Supabase project; created here only on a plain PostgreSQL ----",

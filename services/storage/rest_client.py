@@ -161,8 +161,37 @@ def apply_filters(builder, filters: Iterable[tuple]):
 
 # ---- errors --------------------------------------------------------------------------------
 _LOCK_MONTH = re.compile(r"billing period (\d{4}-\d{2}) is locked")
-_CHECK = re.compile(r'violates check constraint "ck_([a-z_]+?)_([a-z_]+)"')
+_CHECK = re.compile(r'relation "([a-z_]+)" violates check constraint "ck_([a-z_]+)"')
+_UNIQUE = re.compile(r'unique constraint "([a-z_]+)"')
 _NOT_NULL = re.compile(r'null value in column "([a-z_]+)"')
+
+
+def _constraint_columns(name: str) -> tuple[str, list[str]]:
+    """uq_flats_code -> ("flats", ["code"]) by the naming convention of database/schema.py."""
+    body = name[3:] if name.startswith(("uq_", "pk_")) else name
+    for table in sorted(KINDS, key=len, reverse=True):
+        if body.startswith(table + "_") and table in s.metadata.tables:
+            rest, cols = body[len(table) + 1:], []
+            while rest:
+                col = next((c for c in sorted(KINDS[table], key=len, reverse=True)
+                            if rest == c or rest.startswith(c + "_")), None)
+                if col is None:
+                    return table, [rest]
+                cols.append(col)
+                rest = rest[len(col) + 1:]
+            return table, cols
+    return "the table", [name]
+
+
+def _checked_column(msg: str) -> str:
+    """The column a check constraint guards: ck_users_password_hash_is_hash -> password_hash."""
+    m = _CHECK.search(msg)
+    if not m:
+        return "value"
+    table, rest = m.group(1), m.group(2)
+    rest = rest[len(table) + 1:] if rest.startswith(table + "_") else rest
+    cols = sorted((c for c in KINDS.get(table, {}) if rest.startswith(c)), key=len, reverse=True)
+    return cols[0] if cols else rest
 
 
 def translate(err, status: int | None, what: str) -> MeterlineError:
@@ -198,13 +227,17 @@ def translate(err, status: int | None, what: str) -> MeterlineError:
     if code == "PT422":
         return ValidationError(str(details or "value"), msg, hint or None)
     if code == "23505":
-        return DuplicateError(f"{msg}. {details or ''}".strip())
+        m = _UNIQUE.search(msg)
+        if m:
+            table, cols = _constraint_columns(m.group(1))
+            return DuplicateError(f"{what}: a row of {table} with the same {', '.join(cols)} already exists"
+                                  + (f" ({details})." if details else "."))
+        return DuplicateError(f"{what}: {msg}" + (f" ({details})" if details else ""))
     if code == "23503":
         return ConflictError(f"{what} refers to a row that does not exist ({details or msg}).")
     if code == "23514":
-        m = _CHECK.search(msg)
-        field = m.group(2) if m else "value"
-        return ValidationError(field, f"was refused by the database ({msg}).", "Correct the value and try again.")
+        return ValidationError(_checked_column(msg), f"was refused by the database ({msg}).",
+                               "Correct the value and try again.")
     if code == "23502":
         m = _NOT_NULL.search(msg)
         return ValidationError(m.group(1) if m else "value", "is required.", "Fill it in and try again.")

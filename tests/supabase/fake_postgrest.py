@@ -208,6 +208,7 @@ class FakePostgrest:
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self._functions: dict[str, list[tuple[list[str], list[str], int]]] | None = None
+        self.stopping = False
 
     # ---- lifecycle ---------------------------------------------------------------------
     def start(self) -> str:
@@ -227,6 +228,7 @@ class FakePostgrest:
         return f"http://{host}:{port}"
 
     def stop(self) -> None:
+        self.stopping = True
         if self._server:
             self._server.shutdown()
             self._server.server_close()
@@ -290,19 +292,16 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
     def do_GET(self):
-        self._handle()
+        self._guarded()
 
-    def do_HEAD(self):
-        self._handle()
+    do_HEAD = do_POST = do_PATCH = do_DELETE = do_GET
 
-    def do_POST(self):
-        self._handle()
-
-    def do_PATCH(self):
-        self._handle()
-
-    def do_DELETE(self):
-        self._handle()
+    def _guarded(self):
+        try:
+            self._handle()
+        except (OSError, psycopg.OperationalError):
+            if not self.server_fake.stopping:  # a request still sleeping in a delay fault at shutdown
+                raise
 
     # ---- plumbing ----------------------------------------------------------------------
     def _send(self, status: int, body: bytes | None, headers: dict | None = None) -> None:

@@ -88,9 +88,22 @@ def test_every_table_has_rls_and_nothing_for_anon(pg_server):
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             c.execute("SELECT count(*) FROM bills")
         c.rollback()
-        c.execute("SET ROLE service_role")  # no BYPASSRLS here: its policies are what let it in
+        c.execute("RESET ROLE")
+        # service_role bypasses RLS on Supabase; a member role without BYPASSRLS shows the policies
+        # themselves let the service role in (and nobody else).
+        c.execute("DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'rls_probe') THEN "
+                  "CREATE ROLE rls_probe NOLOGIN INHERIT; END IF; END $$")
+        c.execute("GRANT service_role TO rls_probe")
+        c.execute("SET ROLE rls_probe")
         assert c.execute("SELECT count(*) FROM period_locks").fetchone()[0] == 1
         assert c.execute("SELECT meterline_schema_version()").fetchone()[0] == 1
+        c.execute("RESET ROLE")
+        c.execute("ALTER TABLE period_locks DISABLE ROW LEVEL SECURITY")  # sanity: the probe is not BYPASSRLS
+        c.execute("DROP POLICY meterline_service_role ON period_locks")
+        c.execute("ALTER TABLE period_locks ENABLE ROW LEVEL SECURITY")
+        c.execute("SET ROLE rls_probe")
+        assert c.execute("SELECT count(*) FROM period_locks").fetchone()[0] == 0
+        c.rollback()
 
 
 def test_lock_trigger_refuses_a_direct_insert(pg_server):
