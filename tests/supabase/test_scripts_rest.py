@@ -1,0 +1,76 @@
+"""The ops scripts in Supabase REST mode (SUPABASE_URL + SUPABASE_KEY set), against the fake
+PostgREST: the demo society seeds through the REST backend, and both verify scripts pass."""
+import datetime as dt
+
+import pytest
+
+from scripts import seed_demo, verify_migration, verify_supabase_november
+from services.config import Settings, open_storage
+from services.models import BillFilter
+from services.pricing_service import PricingService
+from services.storage.rest_backend import SupabaseStorage
+from services.tariff_rules import TariffRules
+from tests.factories import make_society
+from tests.supabase.harness import ANON_KEY, SERVICE_KEY, start_fake
+
+TODAY = dt.date(2026, 11, 22)
+
+
+@pytest.fixture
+def fake(request, monkeypatch):
+    fake = start_fake(request)
+    monkeypatch.setenv("SUPABASE_URL", fake.url)
+    monkeypatch.setenv("SUPABASE_KEY", SERVICE_KEY)
+    return fake
+
+
+def test_configuration_selects_rest_mode(fake):
+    st = open_storage(Settings.from_env())
+    assert isinstance(st, SupabaseStorage) and st.backend_name == "supabase" and SERVICE_KEY not in repr(st)
+    st.dispose()
+
+
+def test_verify_scripts_pass_in_rest_mode(fake, capsys):
+    st = open_storage(Settings.from_env())
+    make_society(st)
+    assert verify_migration.main([]) == 0
+    out = capsys.readouterr().out
+    assert "backend: supabase" in out and "ok   connectivity" in out and "locked months: 2025-11" in out
+    assert "flats" in out and "RESULT: OK" in out
+    assert verify_supabase_november.main([]) == 0
+    out = capsys.readouterr().out
+    assert "direct insert refused by the database: PERIOD_LOCKED: billing period 2025-11 is locked" in out
+    assert "0 bill(s) end in 2025-11" in out and "RESULT: OK" in out
+    assert st.count_bills_ending_in("2025-11") == 0  # the probe wrote nothing
+    # The probe and the counts are reads: nothing in the audit log either.
+    assert st.list_audit().items == []
+    st.dispose()
+
+
+def test_verify_scripts_fail_clearly(fake, monkeypatch, capsys):
+    assert verify_supabase_november.main([]) == 1  # no flat to probe with yet
+    assert "no flat exists to probe with" in capsys.readouterr().out
+    assert verify_supabase_november.main(["--month", "2026-02"]) == 1
+    assert "2026-02 is not in period_locks" in capsys.readouterr().out
+    monkeypatch.setenv("SUPABASE_KEY", ANON_KEY)
+    assert verify_migration.main([]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL connectivity" in out and "service_role" in out
+
+
+def test_seed_demo_society_through_rest(fake):
+    st = open_storage(Settings.from_env())
+    st.rest.backoff = 0
+    assert seed_demo.seed(st, 32, TODAY, PricingService(), quiet=True)
+    counts = st.table_counts(["flats", "meters", "readings", "bills", "users"])
+    assert counts["flats"] == 32 and counts["users"] == 3
+    assert counts["bills"] == 32 * 5  # five months billed by the real bill run, batch by batch over /rpc
+    for bill in st.list_bills(BillFilter(), limit=500).items:
+        assert TariffRules.recompute(bill) == bill.total_amount
+    assert not seed_demo.seed(st, 32, TODAY, PricingService(), quiet=True)  # idempotent through REST too
+    assert st.table_counts(["bills"])["bills"] == counts["bills"]
+    ok, lines = verify_migration.verify(st)
+    assert ok, lines
+    ok, lines = verify_supabase_november.verify(st, "2025-11")
+    assert ok, lines
+    st.dispose()
