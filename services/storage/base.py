@@ -14,7 +14,7 @@ from __future__ import annotations
 import abc
 import datetime as dt
 from decimal import Decimal
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
 from services.models import (
     AuditEntry, Bill, BillFilter, BillRun, DashboardFigures, Flat, JobRun, MeterChoice, MonthlyPoint,
@@ -23,6 +23,9 @@ from services.models import (
 )
 from services.readings_rules import MeterInfo, NeighbourReading
 from services.roles import Actor
+
+if TYPE_CHECKING:
+    from services.master_import import MasterDataChanges, MasterDataState
 
 # Tables bulk_insert / lookup_ids may be used on (reference data and seeding).
 BULK_TABLES = ("floors", "flat_types", "flats", "owners", "flat_owners", "motors", "flat_motors", "meters", "readings")
@@ -74,6 +77,18 @@ class Storage(abc.ABC):
     @abc.abstractmethod
     def list_floors(self) -> list[tuple[str, str]]:
         """[(code, name)] in building order."""
+
+    @abc.abstractmethod
+    def master_data_state(self, flat_codes: list[str], meter_numbers: list[str],
+                          motor_codes: list[str]) -> "MasterDataState":
+        """What the database holds for these flats, meters and motors (services.master_import):
+        each flat with its primary owner, each meter with its flat or motor, the flats' and motors'
+        active meters, the flats' motor links. For one chunk of an import; read-only."""
+
+    @abc.abstractmethod
+    def apply_master_data(self, changes: "MasterDataChanges", actor: Actor) -> None:
+        """Store one chunk of a master data import in one unit of work (flat types, motors, flats,
+        primary owners, meters, motor links; codes resolved to ids here). Audited as master_data.import."""
 
     # ---- readings -------------------------------------------------------------------------
     @abc.abstractmethod

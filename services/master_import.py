@@ -1,0 +1,331 @@
+"""Importing the master data spreadsheet (flats, owners, meters, motors) into any backend.
+
+Two passes over the file, in chunks of CHUNK rows so 300,000 flats never sit in one request:
+1. validate every row (file-internal checks, then checks against what the database holds) and
+   report every problem with its row number; if there is any, nothing is written;
+2. for each chunk, work out what changed (`plan`, pure) and store it with one call of
+   Storage.apply_master_data (one unit of work, audited).
+
+A re-import updates what changed and duplicates nothing: flats are matched by code, meters by
+number, motors by code, an owner is the flat's primary owner. A flat whose meter number changed
+gets the new meter; its other active meters become `replaced` (their readings stay). A flat whose
+motor changed is moved to the new motor. The reader is services/master_data.read_table.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from services.errors import MasterDataError, RowProblem
+from services.master_data import COLUMNS, normalize_flat_code, read_table
+from services.roles import Actor, Permission, require
+
+REQUIRED = ("flat_code", "block", "floor", "flat_type", "owner_name", "owner_phone", "meter_number")
+MOTOR_COLUMNS = ("motor", "motor_meter_number")
+CHUNK = 1000
+FLAT_CODE = re.compile(r"^([A-Z]+)(\d+)-([A-Z0-9]+)$")  # B17-FF: block, number, floor
+CODE = re.compile(r"^[A-Z0-9][A-Z0-9-]*$")
+BHK = re.compile(r"^(\d+)BHK$")
+PHONE_DIGITS = re.compile(r"[\s\-().]")
+
+
+@dataclass(frozen=True)
+class MasterRow:
+    row: int
+    flat_code: str
+    block: str
+    floor: str
+    flat_type: str
+    owner_name: str
+    owner_phone: str | None
+    meter_number: str
+    motor: str | None
+    motor_meter_number: str | None
+
+
+@dataclass
+class MasterDataState:
+    """What the database holds for one chunk of the file (Storage.master_data_state)."""
+
+    # flat code -> {"id", "block", "floor_code", "flat_type", "owner_id", "owner_name", "owner_phone"}
+    flats: dict[str, dict] = field(default_factory=dict)
+    # meter number -> {"id", "flat_code", "motor_code", "status"}
+    meters: dict[str, dict] = field(default_factory=dict)
+    # flat code -> [(meter id, meter number)] of its active meters
+    flat_meters: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
+    # motor code -> [(meter id, meter number)] of its active meters
+    motor_meters: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
+    # flat code -> motor codes it shares
+    flat_motors: dict[str, list[str]] = field(default_factory=dict)
+
+
+@dataclass
+class MasterDataChanges:
+    """What one chunk changes, by natural keys (Storage.apply_master_data resolves the ids)."""
+
+    flat_types: list[dict] = field(default_factory=list)      # {"name", "bhk"}
+    motors: list[dict] = field(default_factory=list)          # {"code", "name"}
+    flats_new: list[dict] = field(default_factory=list)       # {"code", "block", "floor_code", "flat_type"}
+    flats_changed: list[dict] = field(default_factory=list)   # {"id", "block", "floor_code", "flat_type"}
+    owners_new: list[dict] = field(default_factory=list)      # {"flat_code", "name", "phone"}
+    owners_changed: list[dict] = field(default_factory=list)  # {"id", "name", "phone"}
+    meters_new: list[dict] = field(default_factory=list)      # {"meter_number", "flat_code" | "motor_code"}
+    meters_retired: list[int] = field(default_factory=list)   # meter ids -> status "replaced"
+    links_new: list[dict] = field(default_factory=list)       # {"flat_code", "motor_code"}
+    links_removed: list[dict] = field(default_factory=list)   # {"flat_code", "motor_code"}
+
+    def counts(self) -> dict[str, int]:
+        return {k: len(v) for k, v in self.__dict__.items()}
+
+    @property
+    def empty(self) -> bool:
+        return not any(self.__dict__.values())
+
+
+@dataclass
+class ImportReport:
+    rows: int
+    dry_run: bool
+    counts: dict[str, int]
+
+    def lines(self) -> list[str]:
+        c = self.counts
+        return [
+            f"{self.rows} row(s) read and valid" + ("; DRY RUN, nothing was written:" if self.dry_run else ":"),
+            f"  flats:  {c['flats_created']} created, {c['flats_updated']} updated, {c['flats_unchanged']} unchanged",
+            f"  owners: {c['owners_created']} created, {c['owners_updated']} updated, {c['owners_unchanged']} unchanged",
+            f"  meters: {c['meters_created']} created, {c['meters_retired']} replaced, {c['meters_unchanged']} unchanged",
+            f"  motors: {c['motors_created']} created; motor links {c['links_added']} added, {c['links_removed']} removed",
+            f"  flat types: {c['flat_types_created']} created",
+        ]
+
+
+def _text(value) -> str:
+    """Spreadsheet cell -> text ('19152159' whether the cell held text, an int or 19152159.0)."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip()
+
+
+def normalize_phone(value) -> str | None:
+    """'+91 98000 00001', '9800000001', '919800000001' -> '+919800000001'; '' -> None; else ValueError."""
+    text = PHONE_DIGITS.sub("", _text(value))
+    if not text:
+        return None
+    if text.isdigit() and len(text) == 10:
+        text = "+91" + text
+    elif text.isdigit() and len(text) == 12 and text.startswith("91"):
+        text = "+" + text
+    if not re.fullmatch(r"\+91\d{10}", text):
+        raise ValueError(text)
+    return text
+
+
+def parse_rows(columns: list[str], raw: list[dict], source: str) -> tuple[list[MasterRow], list[RowProblem]]:
+    """Every row checked on its own and against the other rows of the file."""
+    missing = [COLUMNS[c] for c in REQUIRED if c not in columns]
+    if missing:
+        raise MasterDataError(source, [RowProblem(1, m, "column is missing from the header row.") for m in missing])
+    problems: list[RowProblem] = []
+    out: list[MasterRow] = []
+    seen_flat: dict[str, int] = {}
+    seen_meter: dict[str, tuple[int, str]] = {}
+    motor_meter_of: dict[str, tuple[int, str]] = {}
+    motor_meter_rows: dict[str, tuple[int, str]] = {}
+    for i, r in enumerate(raw, start=2):
+        bad = lambda col, msg: problems.append(RowProblem(i, COLUMNS[col], msg))  # noqa: E731
+        code = normalize_flat_code(r.get("flat_code"))
+        block = _text(r.get("block")).upper()
+        floor = _text(r.get("floor")).upper()
+        flat_type = re.sub(r"\s+", "", _text(r.get("flat_type"))).upper()
+        owner = re.sub(r"\s+", " ", _text(r.get("owner_name")))
+        meter = _text(r.get("meter_number"))
+        motor = _text(r.get("motor")).upper() or None
+        motor_meter = _text(r.get("motor_meter_number")) or None
+        n_before = len(problems)
+        for col, value in (("flat_code", code), ("block", block), ("floor", floor), ("flat_type", flat_type),
+                           ("owner_name", owner), ("meter_number", meter)):
+            if not value:
+                bad(col, "is empty.")
+        if code and (len(code) > 32 or not CODE.match(code)):
+            bad("flat_code", f"'{code}' is not a flat code (letters, digits and '-', like B17-FF).")
+        m = FLAT_CODE.match(code or "")
+        if m and block and m.group(1) != block:
+            bad("block", f"is {block} but flat code {code} is in block {m.group(1)}.")
+        if m and floor and m.group(3) != floor:
+            bad("floor", f"is {floor} but flat code {code} is on floor {m.group(3)}.")
+        if len(block) > 8:
+            bad("block", f"'{block}' is longer than 8 characters.")
+        if flat_type and not BHK.match(flat_type) and len(flat_type) > 16:
+            bad("flat_type", f"'{flat_type}' is longer than 16 characters.")
+        if len(owner) > 128:
+            bad("owner_name", "is longer than 128 characters.")
+        try:
+            phone = normalize_phone(r.get("owner_phone"))
+        except ValueError:
+            phone = None
+            bad("owner_phone", f"'{_text(r.get('owner_phone'))}' is not a phone number; use +91 and 10 digits, "
+                               "e.g. +919800000001.")
+        for col, value in (("meter_number", meter), ("motor_meter_number", motor_meter), ("motor", motor)):
+            if value and (len(value) > 32 or not re.fullmatch(r"[A-Za-z0-9-]+", value)):
+                bad(col, f"'{value}' is not a meter number or code (letters, digits, '-', at most 32).")
+        if motor_meter and not motor:
+            bad("motor_meter_number", "is given but Motor is empty; name the motor the meter belongs to.")
+        if code in seen_flat:
+            bad("flat_code", f"duplicate flat code {code} (first on row {seen_flat[code]}).")
+        elif code:
+            seen_flat[code] = i
+        if meter in seen_meter:
+            other_row, other_flat = seen_meter[meter]
+            bad("meter_number", f"meter {meter} is on two flats: {other_flat} (row {other_row}) and {code}.")
+        elif meter:
+            seen_meter[meter] = (i, code)
+        if meter and meter in motor_meter_rows:
+            bad("meter_number", f"meter {meter} is motor {motor_meter_rows[meter][1]}'s meter (row "
+                                f"{motor_meter_rows[meter][0]}), not a flat's.")
+        if motor and motor_meter:
+            first = motor_meter_of.setdefault(motor, (i, motor_meter))
+            if first[1] != motor_meter:
+                bad("motor_meter_number", f"motor {motor} has meter {first[1]} on row {first[0]}, not {motor_meter}.")
+            claimed = motor_meter_rows.setdefault(motor_meter, (i, motor))
+            if claimed[1] != motor:
+                bad("motor_meter_number", f"meter {motor_meter} belongs to motor {claimed[1]} (row {claimed[0]}).")
+            if motor_meter in seen_meter:
+                bad("motor_meter_number", f"meter {motor_meter} is flat {seen_meter[motor_meter][1]}'s meter (row "
+                                          f"{seen_meter[motor_meter][0]}), not a motor's.")
+        if len(problems) == n_before:
+            out.append(MasterRow(i, code, block, floor, flat_type, owner, phone, meter, motor, motor_meter))
+    return out, problems
+
+
+def check_against_database(rows: list[MasterRow], state: MasterDataState, floors: set[str],
+                           known_types: set[str]) -> list[RowProblem]:
+    """Problems only the database can show: unknown floors or flat types, meters that belong elsewhere."""
+    problems = []
+    for r in rows:
+        if r.floor not in floors:
+            problems.append(RowProblem(r.row, COLUMNS["floor"], f"unknown floor {r.floor}; known floors are "
+                                       f"{', '.join(sorted(floors)) or '(none)'}. Add the floor first."))
+        if r.flat_type not in known_types and not BHK.match(r.flat_type):
+            problems.append(RowProblem(r.row, COLUMNS["flat_type"], f"unknown flat type {r.flat_type}; use one of "
+                                       f"{', '.join(sorted(known_types)) or '(none)'} or the form 3BHK."))
+        held = state.meters.get(r.meter_number)
+        if held and held["flat_code"] != r.flat_code:
+            owner = f"flat {held['flat_code']}" if held["flat_code"] else f"motor {held['motor_code']}"
+            problems.append(RowProblem(r.row, COLUMNS["meter_number"], f"meter {r.meter_number} already belongs to "
+                                       f"{owner} in the database; a meter cannot be on two flats. Fix the number, or "
+                                       "mark the old meter replaced first."))
+        if r.motor_meter_number:
+            held = state.meters.get(r.motor_meter_number)
+            if held and (held["flat_code"] or held["motor_code"] != r.motor):
+                owner = f"flat {held['flat_code']}" if held["flat_code"] else f"motor {held['motor_code']}"
+                problems.append(RowProblem(r.row, COLUMNS["motor_meter_number"], f"meter {r.motor_meter_number} "
+                                           f"already belongs to {owner} in the database."))
+    return problems
+
+
+def plan(rows: list[MasterRow], state: MasterDataState, known_types: set[str], known_motors: set[str],
+         has_motor_columns: bool, counts: dict[str, int], motor_meter_done: set[str] | None = None) -> MasterDataChanges:
+    """What this chunk changes (pure). `known_types`, `known_motors` and `motor_meter_done` (motors
+    whose meter is settled) carry over from chunk to chunk, so nothing is created twice."""
+    ch = MasterDataChanges()
+    motor_meter_done = set() if motor_meter_done is None else motor_meter_done
+    for r in rows:
+        if r.flat_type not in known_types:
+            m = BHK.match(r.flat_type)
+            ch.flat_types.append({"name": r.flat_type, "bhk": int(m.group(1)) if m else None})
+            known_types.add(r.flat_type)
+        if r.motor and r.motor not in known_motors:
+            ch.motors.append({"code": r.motor, "name": ""})
+            known_motors.add(r.motor)
+        flat = state.flats.get(r.flat_code)
+        if flat is None:
+            ch.flats_new.append({"code": r.flat_code, "block": r.block, "floor_code": r.floor, "flat_type": r.flat_type})
+            counts["flats_created"] += 1
+        elif (flat["block"], flat["floor_code"], flat["flat_type"]) != (r.block, r.floor, r.flat_type):
+            ch.flats_changed.append({"id": flat["id"], "block": r.block, "floor_code": r.floor, "flat_type": r.flat_type})
+            counts["flats_updated"] += 1
+        else:
+            counts["flats_unchanged"] += 1
+        if flat is None or flat.get("owner_id") is None:
+            ch.owners_new.append({"flat_code": r.flat_code, "name": r.owner_name, "phone": r.owner_phone})
+            counts["owners_created"] += 1
+        elif (flat["owner_name"], flat["owner_phone"]) != (r.owner_name, r.owner_phone):
+            ch.owners_changed.append({"id": flat["owner_id"], "name": r.owner_name, "phone": r.owner_phone})
+            counts["owners_updated"] += 1
+        else:
+            counts["owners_unchanged"] += 1
+        active = state.flat_meters.get(r.flat_code, [])
+        if r.meter_number in state.meters:
+            counts["meters_unchanged"] += 1
+        else:
+            ch.meters_new.append({"meter_number": r.meter_number, "flat_code": r.flat_code, "motor_code": None})
+            counts["meters_created"] += 1
+        retire = [mid for mid, number in active if number != r.meter_number]
+        ch.meters_retired += retire
+        counts["meters_retired"] += len(retire)
+        if r.motor and r.motor_meter_number and r.motor not in motor_meter_done:
+            motor_meter_done.add(r.motor)
+            if r.motor_meter_number not in state.meters:
+                ch.meters_new.append({"meter_number": r.motor_meter_number, "flat_code": None, "motor_code": r.motor})
+                counts["meters_created"] += 1
+                retire = [mid for mid, n in state.motor_meters.get(r.motor, []) if n != r.motor_meter_number]
+                ch.meters_retired += retire
+                counts["meters_retired"] += len(retire)
+        if has_motor_columns:
+            linked = state.flat_motors.get(r.flat_code, [])
+            wanted = [r.motor] if r.motor else []
+            for code in wanted:
+                if code not in linked:
+                    ch.links_new.append({"flat_code": r.flat_code, "motor_code": code})
+                    counts["links_added"] += 1
+            for code in linked:
+                if code not in wanted:
+                    ch.links_removed.append({"flat_code": r.flat_code, "motor_code": code})
+                    counts["links_removed"] += 1
+    counts["flat_types_created"] += len(ch.flat_types)
+    counts["motors_created"] += len(ch.motors)
+    return ch
+
+
+COUNT_KEYS = ("flats_created", "flats_updated", "flats_unchanged", "owners_created", "owners_updated",
+              "owners_unchanged", "meters_created", "meters_retired", "meters_unchanged", "motors_created",
+              "links_added", "links_removed", "flat_types_created")
+
+
+def import_master_data(storage, path: str | Path, *, actor: Actor | None = None, dry_run: bool = False,
+                       chunk: int = CHUNK) -> ImportReport:
+    """Validate the whole file, then (unless dry_run) store it chunk by chunk. Raises MasterDataError
+    listing every problem with its row number; nothing is written then."""
+    actor = require(actor, Permission.MANAGE_MASTER_DATA)
+    source = str(path)
+    columns, raw = read_table(path)
+    rows, problems = parse_rows(columns, raw, source)
+    has_motor_columns = all(c in columns for c in MOTOR_COLUMNS)
+    floors = {code for code, _ in storage.list_floors()}
+    types_needed = sorted({r.flat_type for r in rows})
+    known_types = set(storage.lookup_ids("flat_types", "name", types_needed)) if types_needed else set()
+    motors_needed = sorted({r.motor for r in rows if r.motor})
+    known_motors = set(storage.lookup_ids("motors", "code", motors_needed)) if motors_needed else set()
+    counts = dict.fromkeys(COUNT_KEYS, 0)
+    plans: list[MasterDataChanges] = []
+    motor_meter_done: set[str] = set()
+    for start in range(0, len(rows), chunk):
+        part = rows[start:start + chunk]
+        state = storage.master_data_state(
+            [r.flat_code for r in part],
+            [r.meter_number for r in part] + [r.motor_meter_number for r in part if r.motor_meter_number],
+            sorted({r.motor for r in part if r.motor}))
+        problems += check_against_database(part, state, floors, known_types)
+        if not problems:
+            plans.append(plan(part, state, known_types, known_motors, has_motor_columns, counts, motor_meter_done))
+    if problems:
+        raise MasterDataError(source, sorted(problems, key=lambda p: p.row))
+    if not dry_run:
+        for changes in plans:
+            if not changes.empty:
+                storage.apply_master_data(changes, actor)
+    return ImportReport(len(raw), dry_run, counts)

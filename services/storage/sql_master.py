@@ -1,0 +1,113 @@
+"""SQL backend part: master data import (services/master_import.py decides, this stores)."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from database import schema as s
+from services.master_import import MasterDataChanges, MasterDataState
+from services.storage.sql_common import read_tx, write_tx
+
+f, fl, ft, o, fo, m, mo, fm = (s.flats, s.floors, s.flat_types, s.owners, s.flat_owners, s.meters, s.motors,
+                               s.flat_motors)
+IN = 900  # stay under SQLite's bound-parameter limit
+
+
+def _chunks(values):
+    values = list(dict.fromkeys(values))
+    for i in range(0, len(values), IN):
+        yield values[i:i + IN]
+
+
+class MasterPart:
+    def master_data_state(self, flat_codes, meter_numbers, motor_codes) -> MasterDataState:
+        st = MasterDataState()
+        primary = sa.and_(fo.c.flat_id == f.c.id, fo.c.is_primary.is_(True))
+        flat_motor = mo.alias("flat_motor")
+        meter_flat = f.alias("meter_flat")
+        with read_tx(self.engine) as conn:
+            for chunk in _chunks(flat_codes):
+                for r in conn.execute(
+                        sa.select(f.c.id, f.c.code, f.c.block, fl.c.code.label("floor_code"),
+                                  ft.c.name.label("flat_type"), o.c.id.label("owner_id"), o.c.name.label("owner_name"),
+                                  o.c.phone.label("owner_phone"))
+                        .select_from(f.outerjoin(fl, fl.c.id == f.c.floor_id).outerjoin(ft, ft.c.id == f.c.type_id)
+                                     .outerjoin(fo, primary).outerjoin(o, o.c.id == fo.c.owner_id))
+                        .where(f.c.code.in_(chunk))).mappings():
+                    st.flats[r["code"]] = dict(r)
+                for code, mid, number in conn.execute(
+                        sa.select(f.c.code, m.c.id, m.c.meter_number).select_from(m.join(f, f.c.id == m.c.flat_id))
+                        .where(f.c.code.in_(chunk), m.c.status == "active").order_by(m.c.id)):
+                    st.flat_meters.setdefault(code, []).append((mid, number))
+                for code, motor in conn.execute(
+                        sa.select(f.c.code, flat_motor.c.code).select_from(
+                            fm.join(f, f.c.id == fm.c.flat_id).join(flat_motor, flat_motor.c.id == fm.c.motor_id))
+                        .where(f.c.code.in_(chunk)).order_by(fm.c.id)):
+                    st.flat_motors.setdefault(code, []).append(motor)
+            for chunk in _chunks(meter_numbers):
+                for r in conn.execute(
+                        sa.select(m.c.id, m.c.meter_number, m.c.status, meter_flat.c.code.label("flat_code"),
+                                  mo.c.code.label("motor_code"))
+                        .select_from(m.outerjoin(meter_flat, meter_flat.c.id == m.c.flat_id)
+                                     .outerjoin(mo, mo.c.id == m.c.motor_id))
+                        .where(m.c.meter_number.in_(chunk))).mappings():
+                    st.meters[r["meter_number"]] = {k: r[k] for k in ("id", "flat_code", "motor_code", "status")}
+            for chunk in _chunks(motor_codes):
+                for code, mid, number in conn.execute(
+                        sa.select(mo.c.code, m.c.id, m.c.meter_number).select_from(m.join(mo, mo.c.id == m.c.motor_id))
+                        .where(mo.c.code.in_(chunk), m.c.flat_id.is_(None), m.c.status == "active").order_by(m.c.id)):
+                    st.motor_meters.setdefault(code, []).append((mid, number))
+        return st
+
+    def apply_master_data(self, changes: MasterDataChanges, actor) -> None:
+        ch = changes
+        with write_tx(self.engine) as conn:
+            if ch.flat_types:
+                conn.execute(ft.insert(), ch.flat_types)
+            if ch.motors:
+                conn.execute(mo.insert(), ch.motors)
+            floor_ids = self._ids(conn, fl, fl.c.code, [x["floor_code"] for x in ch.flats_new + ch.flats_changed])
+            type_ids = self._ids(conn, ft, ft.c.name, [x["flat_type"] for x in ch.flats_new + ch.flats_changed])
+            if ch.flats_new:
+                conn.execute(f.insert(), [{"code": x["code"], "block": x["block"], "floor_id": floor_ids[x["floor_code"]],
+                                           "type_id": type_ids[x["flat_type"]]} for x in ch.flats_new])
+            if ch.flats_changed:
+                conn.execute(f.update().where(f.c.id == sa.bindparam("_id")).values(
+                    block=sa.bindparam("block"), floor_id=sa.bindparam("floor_id"), type_id=sa.bindparam("type_id")),
+                    [{"_id": x["id"], "block": x["block"], "floor_id": floor_ids[x["floor_code"]],
+                      "type_id": type_ids[x["flat_type"]]} for x in ch.flats_changed])
+            flat_ids = self._ids(conn, f, f.c.code, [x["flat_code"] for x in ch.owners_new + ch.links_new + ch.links_removed]
+                                 + [x["flat_code"] for x in ch.meters_new if x["flat_code"]])
+            motor_ids = self._ids(conn, mo, mo.c.code, [x["motor_code"] for x in ch.links_new + ch.links_removed]
+                                  + [x["motor_code"] for x in ch.meters_new if x["motor_code"]])
+            if ch.owners_new:
+                owner_ids = conn.execute(
+                    o.insert().returning(o.c.id, sort_by_parameter_order=True),
+                    [{"name": x["name"], "phone": x["phone"]} for x in ch.owners_new]).scalars().all()
+                conn.execute(fo.insert(), [{"flat_id": flat_ids[x["flat_code"]], "owner_id": oid, "is_primary": True}
+                                           for x, oid in zip(ch.owners_new, owner_ids)])
+            if ch.owners_changed:
+                conn.execute(o.update().where(o.c.id == sa.bindparam("_id")).values(
+                    name=sa.bindparam("name"), phone=sa.bindparam("phone")),
+                    [{"_id": x["id"], "name": x["name"], "phone": x["phone"]} for x in ch.owners_changed])
+            for chunk in _chunks(ch.meters_retired):
+                conn.execute(m.update().where(m.c.id.in_(chunk)).values(status="replaced"))
+            if ch.meters_new:
+                conn.execute(m.insert(), [{"meter_number": x["meter_number"], "status": "active",
+                                           "flat_id": flat_ids[x["flat_code"]] if x["flat_code"] else None,
+                                           "motor_id": motor_ids[x["motor_code"]] if x["motor_code"] else None}
+                                          for x in ch.meters_new])
+            for x in ch.links_removed:
+                conn.execute(fm.delete().where(fm.c.flat_id == flat_ids[x["flat_code"]],
+                                               fm.c.motor_id == motor_ids[x["motor_code"]]))
+            if ch.links_new:
+                conn.execute(fm.insert(), [{"flat_id": flat_ids[x["flat_code"]], "motor_id": motor_ids[x["motor_code"]]}
+                                           for x in ch.links_new])
+            self._audit(conn, actor, "master_data.import", "master_data", None,
+                        {k: v for k, v in ch.counts().items() if v})
+
+    @staticmethod
+    def _ids(conn, table, key_col, keys) -> dict:
+        out = {}
+        for chunk in _chunks(keys):
+            out.update(dict(conn.execute(sa.select(key_col, table.c.id).where(key_col.in_(chunk))).all()))
+        return out
