@@ -115,3 +115,18 @@ def test_lock_trigger_refuses_a_direct_insert(pg_server):
                          total_units, rate_per_unit, total_amount) SELECT id, '2025-11-01', '2025-11-30',
                          '2025-12-15', 1, 1, 12, 12 FROM flats""")
         assert e.value.sqlstate == "P0001" and "billing period 2025-11 is locked" in str(e.value)
+
+
+def test_seed_sql_is_idempotent_and_gives_one_active_meter(request, pg_server):
+    from tests.supabase.harness import start_supabase
+
+    storage, fake = start_supabase(request)
+    seed = (export_supabase_schema.ROOT / "database" / "supabase_seed.sql").read_text()
+    with psycopg.connect(fake.conninfo, autocommit=True) as c:
+        c.execute(seed)
+        c.execute(seed)
+    counts = storage.table_counts(["floors", "flats", "owners", "flat_owners", "meters"])
+    assert counts == {"floors": 4, "flats": 1, "owners": 1, "flat_owners": 1, "meters": 1}
+    (choice,) = storage.list_meter_choices().items
+    assert choice.label == "B17-FF - First Floor - Test Owner - meter 19152159"
+    storage.dispose()

@@ -74,3 +74,23 @@ def test_seed_demo_society_through_rest(fake):
     ok, lines = verify_supabase_november.verify(st, "2025-11")
     assert ok, lines
     st.dispose()
+
+
+def test_import_master_data_cli_in_rest_mode(fake, tmp_path, capsys):
+    from scripts import import_master_data
+    from scripts.generate_master_data import write_csv
+    from services import demo_society as demo
+
+    st = open_storage(Settings.from_env())
+    st.bulk_insert("floors", [{"code": c, "name": n, "sort_order": o} for c, n, o in demo.FLOORS])
+    path = tmp_path / "master.csv"
+    n = write_csv(path, 48)
+    assert import_master_data.main([str(path), "--dry-run"]) == 0
+    assert "DRY RUN" in capsys.readouterr().out and st.table_counts(["flats"])["flats"] == 0
+    assert import_master_data.main([str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "backend: supabase" in out and f"flats:  {n} created" in out
+    assert import_master_data.main([str(path)]) == 0
+    assert f"flats:  0 created, 0 updated, {n} unchanged" in capsys.readouterr().out
+    assert st.table_counts(["flats"])["flats"] == n
+    st.dispose()

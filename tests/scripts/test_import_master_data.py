@@ -1,0 +1,33 @@
+"""The import_master_data command line on the embedded SQLite backend: help, exit codes, summary."""
+import pytest
+
+from scripts import import_master_data
+from scripts.generate_master_data import write_csv
+from services import demo_society as demo
+from services.storage.sql_backend import SqlStorage
+
+
+def test_help(capsys):
+    with pytest.raises(SystemExit) as e:
+        import_master_data.main(["--help"])
+    assert e.value.code == 0
+    out = capsys.readouterr().out
+    assert "--dry-run" in out and "Flat Code" in out
+
+
+def test_exit_codes_and_summary(tmp_path, capsys):
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    st = SqlStorage(url)
+    st.bulk_insert("floors", [{"code": c, "name": n, "sort_order": o} for c, n, o in demo.FLOORS])
+    path = tmp_path / "master.csv"
+    n = write_csv(path, 32)
+    assert import_master_data.main([str(path), "--database-url", url]) == 0
+    out = capsys.readouterr().out
+    assert "backend: sqlite" in out and f"flats:  {n} created, 0 updated, 0 unchanged" in out
+    bad = tmp_path / "bad.csv"
+    bad.write_text(path.read_text().replace("+91", "+1", 1))
+    assert import_master_data.main([str(bad), "--database-url", url]) == 1
+    err = capsys.readouterr().err
+    assert "row 2, column 'Owner Phone'" in err and "nothing was loaded" in err
+    assert import_master_data.main([str(tmp_path / "missing.xlsx"), "--database-url", url]) == 1
+    assert st.table_counts(["flats"])["flats"] == n
