@@ -261,10 +261,12 @@ class DatabaseService:
         """Bill every flat with an approved, unbilled reading dated in the period.
 
         Set-based: candidates are read a batch of flats at a time, priced in memory with the same
-        PricingService/TariffRules as single bills, and each batch is inserted in one unit of work.
-        Flats already billed for the period are skipped and counted, so running again finishes a
-        run that stopped half-way and creates no duplicates. A period touching a locked month is
-        refused whole before anything is written. `progress(flats_done, created)` is called per batch.
+        pricing and tariff rules as single bills, and each batch is inserted in one unit of work
+        (sqlite3 executemany / PostgreSQL COPY). Flats already billed for the period are skipped and
+        counted, so running again finishes a run that stopped half-way and creates no duplicates; a
+        record left `running` by a run that died is closed as failed. A period touching a locked
+        month is refused whole before anything is written. `progress(flats_done, created)` is called
+        per batch. See services/bill_run.py.
         """
         actor = require(actor, Permission.RUN_BILLING)
         period = BillingPeriod(parse_date(billing_period_start, "billing_period_start"),
@@ -273,74 +275,9 @@ class DatabaseService:
         if due < period.start:
             raise ValidationError("due_date", f"{due} is before the period start {period.start}.",
                                   "Pick a due date after the billing period.")
-        from services.errors import PeriodLockedError
+        from services import bill_run  # the run itself: services/bill_run.py
 
-        skipped = self.storage.count_run_skips(period.start, period.end)
-        try:
-            check_range_not_locked(period.start, period.end, self.storage.locked_months())
-        except PeriodLockedError as exc:
-            refused = sum(len(batch) for batch in self._candidate_batches(period, batch_size))
-            if not dry_run:
-                run_id = self.storage.start_bill_run(period.start, period.end, due, actor)
-                self.storage.finish_bill_run(run_id, status="refused", created=0, skipped=skipped, refused=refused,
-                                             total_amount=Decimal("0"), error=str(exc))
-            else:
-                run_id = None
-            return BillRunSummary(period.start, period.end, due, dry_run, 0, skipped, refused, 0, Decimal("0.00"),
-                                  run_id, "refused", str(exc))
-        run_id = None if dry_run else self.storage.start_bill_run(period.start, period.end, due, actor)
-        created = missing = 0
-        total = Decimal("0.00")
-        done = 0
-        try:
-            for batch in self._candidate_batches(period, batch_size):
-                priced = []
-                for c in batch:
-                    if c.units is None:
-                        missing += 1
-                        continue
-                    pricing = self.pricing.pricing_for_flat(c.flat_code, c.flat_type)
-                    bd = FlatRateTariff().compute(flat_units=c.units, motor_units=c.motor_share or 0,
-                                                  rate_per_unit=pricing.rate_per_unit,
-                                                  fixed_charge=pricing.fixed_charge, previous_outstanding=c.outstanding)
-                    priced.append(_new_bill(c.flat_id, period, due, pricing, bd, c.open_bill_ids,
-                                            flat_reading_id=c.reading_id, motor_reading_id=c.motor_reading_id,
-                                            bill_run_id=run_id))
-                if dry_run:
-                    created += len(priced)
-                    total += sum((p.total_amount for p in priced), Decimal("0.00"))
-                else:
-                    n, late_skips, amount = self.storage.insert_bill_batch(priced, actor)
-                    created += n
-                    skipped += late_skips
-                    total += amount
-                done += len(batch)
-                if progress:
-                    progress(done, created)
-        except Exception as exc:
-            if run_id is not None:
-                self.storage.finish_bill_run(run_id, status="failed", created=created, skipped=skipped, refused=0,
-                                             total_amount=total, error=f"{exc.__class__.__name__}: {exc}")
-            raise
-        if run_id is not None:
-            self.storage.finish_bill_run(run_id, status="completed", created=created, skipped=skipped, refused=0,
-                                         total_amount=total)
-        verb = "would create" if dry_run else "created"
-        msg = (f"{verb} {created} bill(s) totalling {total}; {skipped} flat(s) already billed for the period"
-               + (f"; {missing} approved reading(s) have no units (a meter's first reading)" if missing else "") + ".")
-        return BillRunSummary(period.start, period.end, due, dry_run, created, skipped, 0, missing, total, run_id,
-                              "completed", msg)
-
-    def _candidate_batches(self, period: BillingPeriod, batch_size: int):
-        after = 0
-        while True:
-            batch, upper = self.storage.bill_run_candidates(period.start, period.end, after_flat_id=after,
-                                                            limit=batch_size)
-            if upper is None:
-                return
-            if batch:
-                yield batch
-            after = upper
+        return bill_run.run(self, period, due, dry_run=dry_run, actor=actor, batch_size=batch_size, progress=progress)
 
     def get_bill(self, bill_id: int) -> Bill:
         bill = self.storage.get_bill(bill_id)
@@ -446,6 +383,11 @@ class DatabaseService:
             keys.append(month_key(cur))
             cur = (cur - dt.timedelta(days=1)).replace(day=1)
         return self.storage.monthly_series(sorted(keys))
+
+    def monthly_points(self, months: list[str], actor: Actor | None = None) -> list[MonthlyPoint]:
+        """Figures of the given months ("2026-10"), so a dashboard can cache closed months longer."""
+        require(actor, Permission.VIEW_REPORTS)
+        return self.storage.monthly_series(sorted(month_key(parse_date(f"{m}-01", "month")) for m in months))
 
 
 def _new_bill(flat_id: int, period: BillingPeriod, due: dt.date, pricing: Pricing, bd: BillBreakdown,

@@ -1,0 +1,166 @@
+"""The month-end bill run (DatabaseService.generate_bills_for_month calls `run`).
+
+Set-based on every backend: candidates are read a window of flats at a time
+(storage.bill_run_candidates), priced in memory with the same rules as a single bill
+(services/bill_run_pricing.py), and each batch is written in one unit of work
+(storage.insert_bill_batch: sqlite3 executemany / PostgreSQL COPY on the SQL backend). While a
+batch is being written, the next one is read and priced in a helper thread, so the database
+and Python work at the same time.
+
+Guarantees:
+- refused whole, before anything is written, when the period touches a locked month;
+- a flat already billed for the period is skipped and counted, so a run that stopped half-way
+  (killed, crashed, a failed batch) is finished by running it again: no duplicates, nothing lost;
+- every run leaves a bill_runs record (created / skipped / refused counts, total, error); a
+  record left `running` by a run that died is closed as failed when the next run of the same
+  period starts.
+"""
+from __future__ import annotations
+
+import queue
+import threading
+from decimal import Decimal
+from typing import Callable, Iterable, Iterator
+
+from services.bill_run_pricing import FLAT_RATE, RunPricer, flat_rate_total
+from services.errors import PeriodLockedError
+from services.models import BillRunSummary, NewBill, RunCandidate
+from services.periods import BillingPeriod, check_range_not_locked
+
+ZERO = Decimal("0.00")
+
+
+def _candidate_batches(storage, period: BillingPeriod, batch_size: int) -> Iterator[list[RunCandidate]]:
+    after = 0
+    while True:
+        batch, upper = storage.bill_run_candidates(period.start, period.end, after_flat_id=after, limit=batch_size)
+        if upper is None:
+            return
+        if batch:
+            yield batch
+        after = upper
+
+
+def _price(batch: list[RunCandidate], pricer: RunPricer, period: BillingPeriod, due, run_id) -> tuple[int, list[NewBill], int]:
+    """(flats looked at, priced bills, readings without units) of one batch."""
+    start, end = period.start, period.end
+    priced, missing = [], 0
+    for c in batch:
+        if c.units is None:  # a meter's first reading: nothing to subtract from
+            missing += 1
+            continue
+        rate, fixed, rule = pricer.terms(c.flat_code, c.flat_type)
+        motor, units, total = flat_rate_total(c.units, c.motor_share, rate, fixed, c.outstanding)
+        priced.append(NewBill(
+            flat_id=c.flat_id, billing_period_start=start, billing_period_end=end, due_date=due, tariff_kind=FLAT_RATE,
+            pricing_rule=rule, flat_units=c.units, motor_units=motor, total_units=units, rate_per_unit=rate,
+            fixed_charge=fixed, previous_outstanding=c.outstanding, total_amount=total, flat_reading_id=c.reading_id,
+            motor_reading_id=c.motor_reading_id, bill_run_id=run_id, carry_forward_bill_ids=c.open_bill_ids))
+    return len(batch), priced, missing
+
+
+def prefetch(items: Iterable, depth: int = 1) -> Iterator:
+    """Yield `items`, computed one step ahead in a helper thread (the database driver releases
+    the GIL while it works). Errors of the helper are raised here; stopping early stops it."""
+    q: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    done = object()
+
+    def put(entry) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(entry, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def work():
+        try:
+            for item in items:
+                if not put((True, item)):
+                    return
+            put((True, done))
+        except BaseException as exc:  # handed to the consumer
+            put((False, exc))
+
+    t = threading.Thread(target=work, name="bill-run-prefetch", daemon=True)
+    t.start()
+    try:
+        while True:
+            ok, item = q.get()
+            if not ok:
+                raise item
+            if item is done:
+                return
+            yield item
+    finally:
+        stop.set()
+        t.join(timeout=30)
+
+
+def close_abandoned_runs(storage, period: BillingPeriod, new_run_id: int) -> list[int]:
+    """Runs of this period still marked running (their process died) are closed as failed."""
+    closed = []
+    for old in storage.list_bill_runs(limit=100):
+        if old.id != new_run_id and old.status == "running" and \
+                (old.billing_period_start, old.billing_period_end) == (period.start, period.end):
+            storage.finish_bill_run(
+                old.id, status="failed", created=old.created_count, skipped=old.skipped_count,
+                refused=old.refused_count, total_amount=old.total_amount,
+                error=f"abandoned: it stopped before finishing (no finish recorded); run #{new_run_id} of the same "
+                      "period finished the rest, skipping the flats it had billed")
+            closed.append(old.id)
+    return closed
+
+
+def run(db, period: BillingPeriod, due, *, dry_run: bool, actor, batch_size: int,
+        progress: Callable[[int, int], None] | None) -> BillRunSummary:
+    storage = db.storage
+    skipped = storage.count_run_skips(period.start, period.end)
+    try:
+        check_range_not_locked(period.start, period.end, storage.locked_months())
+    except PeriodLockedError as exc:
+        refused = sum(len(batch) for batch in _candidate_batches(storage, period, batch_size))
+        run_id = None
+        if not dry_run:
+            run_id = storage.start_bill_run(period.start, period.end, due, actor)
+            storage.finish_bill_run(run_id, status="refused", created=0, skipped=skipped, refused=refused,
+                                    total_amount=ZERO, error=str(exc))
+        return BillRunSummary(period.start, period.end, due, dry_run, 0, skipped, refused, 0, ZERO, run_id,
+                              "refused", str(exc))
+    run_id = None
+    if not dry_run:
+        run_id = storage.start_bill_run(period.start, period.end, due, actor)
+        close_abandoned_runs(storage, period, run_id)
+    pricer = RunPricer(db.pricing)
+    created = missing = done = 0
+    total = ZERO
+    batches = (_price(batch, pricer, period, due, run_id) for batch in _candidate_batches(storage, period, batch_size))
+    try:
+        for looked_at, priced, no_units in prefetch(batches):
+            missing += no_units
+            if dry_run:
+                created += len(priced)
+                total += sum((nb.total_amount for nb in priced), ZERO)
+            else:
+                n, late_skips, amount = storage.insert_bill_batch(priced, actor)
+                created += n
+                skipped += late_skips
+                total += amount
+            done += looked_at
+            if progress:
+                progress(done, created)
+    except BaseException as exc:
+        if run_id is not None:
+            storage.finish_bill_run(run_id, status="failed", created=created, skipped=skipped, refused=0,
+                                    total_amount=total, error=f"{exc.__class__.__name__}: {exc}")
+        raise
+    if run_id is not None:
+        storage.finish_bill_run(run_id, status="completed", created=created, skipped=skipped, refused=0,
+                                total_amount=total)
+    verb = "would create" if dry_run else "created"
+    msg = (f"{verb} {created} bill(s) totalling {total}; {skipped} flat(s) already billed for the period"
+           + (f"; {missing} approved reading(s) have no units (a meter's first reading)" if missing else "") + ".")
+    return BillRunSummary(period.start, period.end, due, dry_run, created, skipped, 0, missing, total, run_id,
+                          "completed", msg)

@@ -1,0 +1,276 @@
+"""SQL backend part: the month-end bill run's bulk reads and writes (used by sql_bills.BillsPart).
+
+Candidates are read a window of flats at a time in two queries. A batch of priced bills is
+written in one transaction by the database's fastest plain path, through the driver connection
+of the same SQLAlchemy transaction: sqlite3 `executemany` on SQLite, `COPY ... FROM STDIN` on
+PostgreSQL. Values are encoded exactly as SQLAlchemy would bind them (SQLite: ISO dates, UTC
+timestamps as text, NUMERIC as REAL; PostgreSQL: the Python values), so a bill written here
+reads back the same as one written by insert_bill.
+
+Nothing is per row: the lock is checked once per batch (and by the trigger per row), the
+"already billed" check is one range query over the batch's flats, and the carried-forward bills
+are checked and updated with a few set-based statements.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import defaultdict
+from decimal import Decimal
+
+import sqlalchemy as sa
+
+from database import schema as s
+from database.schema import OPEN_BILL_STATUSES
+from services.clock import utcnow
+from services.errors import ConflictError
+from services.models import NewBill, RunCandidate
+from services.periods import check_bill_not_locked
+from services.storage.sql_common import is_unique_violation, write_tx, read_tx
+
+b, f, m, r = s.bills, s.flats, s.meters, s.readings
+ZERO = Decimal("0.00")
+CHUNK = 900  # ids per IN (...): under SQLite's old bound-parameter limit
+UNIQUE_RETRIES = 3
+_OPEN_SQL = ", ".join(f"'{x}'" for x in OPEN_BILL_STATUSES)
+
+# Columns the batch writes, in order; everything else takes its default.
+COLUMNS = ("flat_id", "billing_period_start", "billing_period_end", "due_date", "tariff_kind", "pricing_rule",
+           "flat_units", "motor_units", "total_units", "rate_per_unit", "fixed_charge", "previous_outstanding",
+           "total_amount", "flat_reading_id", "motor_reading_id", "bill_run_id", "tariff_details", "status",
+           "amount_paid", "created_by", "created_by_name", "created_at", "updated_at")
+
+
+def _starts_in(st, start: dt.date, end: dt.date):
+    """bills.billing_period_start in [start, end], for a query that also bounds bills.flat_id.
+
+    On PostgreSQL the column is wrapped (`+ 0`) so the planner cannot answer it from the
+    (billing_period_start, status) index: during a run the table's statistics still say the
+    period has no bills, the planner then prefers that index, and every batch would scan all the
+    bills already written (quadratic). The (flat_id, billing_period_start) index is the right one.
+    """
+    col = b.c.billing_period_start + 0 if st.dialect == "postgresql" else b.c.billing_period_start
+    return col.between(start, end)
+
+
+# ---- candidates --------------------------------------------------------------------------------
+def run_candidates(st, start: dt.date, end: dt.date, after_flat_id: int, limit: int):
+    with read_tx(st.engine) as conn:
+        window = sa.select(f.c.id).where(f.c.id > after_flat_id).order_by(f.c.id).limit(limit).subquery()
+        upper = conn.execute(sa.select(sa.func.max(window.c.id))).scalar()
+        if upper is None:
+            return [], None
+        # Every approved, unbilled reading in the period of the window's active, not-yet-billed flats,
+        # latest first per flat (the first row of each flat is its candidate).
+        rows = conn.execute(
+            sa.select(f.c.id, r.c.id, r.c.approved_units, r.c.consumption, r.c.motor_share, r.c.motor_reading_id,
+                      f.c.code, s.flat_types.c.name)
+            .select_from(f.join(m, m.c.flat_id == f.c.id).join(r, r.c.meter_id == m.c.id)
+                         .outerjoin(s.flat_types, s.flat_types.c.id == f.c.type_id))
+            # The window is repeated on meters and bills: PostgreSQL does not carry a range across a
+            # join, and without it scans every meter and every bill of the period per window.
+            .where(f.c.id > after_flat_id, f.c.id <= upper, m.c.flat_id > after_flat_id, m.c.flat_id <= upper,
+                   f.c.is_active.is_(True), r.c.status == "approved", r.c.reading_date.between(start, end),
+                   ~sa.exists().where(b.c.flat_reading_id == r.c.id),
+                   ~sa.exists().where(b.c.flat_id == f.c.id, b.c.flat_id > after_flat_id, b.c.flat_id <= upper,
+                                      _starts_in(st, start, end)))
+            .order_by(f.c.id, r.c.reading_date.desc(), r.c.id.desc())).all()
+        open_rows = conn.execute(
+            sa.select(b.c.flat_id, b.c.id, b.c.total_amount, b.c.amount_paid)
+            .where(b.c.flat_id > after_flat_id, b.c.flat_id <= upper, b.c.status.in_(OPEN_BILL_STATUSES))
+            .order_by(b.c.id)).all()
+    owed: dict[int, list] = {}
+    for flat_id, bid, total, paid in open_rows:
+        owed.setdefault(flat_id, []).append((bid, total - paid))
+    out = []
+    last = None
+    for flat_id, reading_id, approved, consumption, share, motor_reading_id, code, flat_type in rows:
+        if flat_id == last:
+            continue  # an older reading of a flat already taken
+        last = flat_id
+        units = approved if approved is not None else consumption
+        bills_open = owed.get(flat_id)
+        if bills_open is None:
+            out.append(RunCandidate(flat_id, code, flat_type, reading_id, units, share, motor_reading_id, ZERO, ()))
+        else:
+            out.append(RunCandidate(flat_id, code, flat_type, reading_id, units, share, motor_reading_id,
+                                    sum((amt for _, amt in bills_open), ZERO), tuple(bid for bid, _ in bills_open)))
+    return out, upper
+
+
+# ---- one batch -----------------------------------------------------------------------------------
+def insert_batch(st, bills: list[NewBill], actor) -> tuple[int, int, Decimal]:
+    if not bills:
+        return 0, 0, ZERO
+    for attempt in range(UNIQUE_RETRIES):
+        try:
+            return _insert_once(st, bills, actor)
+        except sa.exc.IntegrityError as exc:
+            # Another writer (a single bill, a run on another replica) billed one of these flats
+            # between our check and our insert: the batch was rolled back whole; look again.
+            if attempt + 1 < UNIQUE_RETRIES and is_unique_violation(exc, "billing_period_start"):
+                continue
+            raise
+    raise AssertionError("unreachable")
+
+
+def _insert_once(st, bills: list[NewBill], actor) -> tuple[int, int, Decimal]:
+    now = utcnow()
+    with write_tx(st.engine) as conn:
+        locked = [x for (x,) in conn.execute(sa.select(s.period_locks.c.month))]
+        for end in {nb.billing_period_end for nb in bills}:
+            check_bill_not_locked(end, locked)
+        fresh = _not_yet_billed(st, conn, bills)
+        if fresh:
+            # A bill that absorbs open bills gets its id up front (as the database would give it), so
+            # those bills can point at it without looking it up again.
+            ids = (_sqlite_insert if st.dialect == "sqlite" else _copy_insert)(conn, fresh, actor, now)
+            carry_forward_batch(st, conn, fresh, ids, now)
+        total = sum((nb.total_amount for nb in fresh), ZERO)
+        st._audit(conn, actor, "bill.batch_create", "bill_run", fresh[0].bill_run_id if fresh else None, {
+            "created": len(fresh), "skipped": len(bills) - len(fresh), "total_amount": total,
+            "first_flat_id": bills[0].flat_id, "last_flat_id": bills[-1].flat_id})
+    return len(fresh), len(bills) - len(fresh), total
+
+
+def _not_yet_billed(st, conn, bills: list[NewBill]) -> list[NewBill]:
+    """The bills whose flat has no bill starting in their period (nor an earlier one of this batch)."""
+    ids = [nb.flat_id for nb in bills]
+    lo = min(nb.billing_period_start for nb in bills)
+    hi = max(nb.billing_period_end for nb in bills)
+    starts: dict[int, list[dt.date]] = defaultdict(list)
+    for flat_id, start in conn.execute(sa.select(b.c.flat_id, b.c.billing_period_start).where(
+            b.c.flat_id.between(min(ids), max(ids)), _starts_in(st, lo, hi))):
+        starts[flat_id].append(start)
+    fresh = []
+    for nb in bills:
+        taken = starts.get(nb.flat_id)
+        if taken and any(nb.billing_period_start <= t <= nb.billing_period_end for t in taken):
+            continue
+        starts[nb.flat_id].append(nb.billing_period_start)
+        fresh.append(nb)
+    return fresh
+
+
+def _reserve_ids(conn, dialect: str, n: int) -> list[int]:
+    if dialect == "sqlite":  # inside BEGIN IMMEDIATE: no other writer until commit
+        first = conn.exec_driver_sql("SELECT coalesce(max(id), 0) + 1 FROM bills").scalar()
+        return list(range(first, first + n))
+    if not n:
+        return []
+    return [x for (x,) in conn.exec_driver_sql(
+        "SELECT nextval(pg_get_serial_sequence('bills', 'id')) FROM generate_series(1, %(n)s)", {"n": n})]
+
+
+def _pg_row(nb: NewBill, user_id, username: str, now: dt.datetime) -> tuple:
+    return (nb.flat_id, nb.billing_period_start, nb.billing_period_end, nb.due_date, nb.tariff_kind, nb.pricing_rule,
+            nb.flat_units, nb.motor_units, nb.total_units, nb.rate_per_unit, nb.fixed_charge, nb.previous_outstanding,
+            nb.total_amount, nb.flat_reading_id, nb.motor_reading_id, nb.bill_run_id,
+            None if nb.tariff_details is None else json.dumps(nb.tariff_details), "pending", ZERO, user_id, username,
+            now, now)
+
+
+def _sqlite_row(nb: NewBill, bill_id: int, user_id, username: str, stamp: str) -> tuple:
+    """As SQLAlchemy binds them on SQLite: ISO dates, NUMERIC as float, naive UTC timestamp text."""
+    return (bill_id, nb.flat_id, nb.billing_period_start.isoformat(), nb.billing_period_end.isoformat(), nb.due_date.isoformat(),
+            nb.tariff_kind, nb.pricing_rule, float(nb.flat_units), float(nb.motor_units), float(nb.total_units),
+            float(nb.rate_per_unit), float(nb.fixed_charge), float(nb.previous_outstanding), float(nb.total_amount),
+            nb.flat_reading_id, nb.motor_reading_id, nb.bill_run_id,
+            None if nb.tariff_details is None else json.dumps(nb.tariff_details), "pending", 0.0, user_id, username,
+            stamp, stamp)
+
+
+def _insert_sql(columns: tuple[str, ...]) -> str:
+    return f"INSERT INTO bills ({', '.join(columns)}) VALUES ({', '.join(['?'] * len(columns))})"
+
+
+def _stamp(now: dt.datetime) -> str:
+    return now.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def _sqlite_insert(conn, bills: list[NewBill], actor, now: dt.datetime) -> list[int]:
+    stamp, user_id, username = _stamp(now), actor.user_id, actor.username
+    ids = _reserve_ids(conn, "sqlite", len(bills))
+    conn.exec_driver_sql(_insert_sql(("id",) + COLUMNS),
+                         [_sqlite_row(nb, i, user_id, username, stamp) for nb, i in zip(bills, ids)])
+    return ids
+
+
+def _copy_insert(conn, bills: list[NewBill], actor, now: dt.datetime) -> list[int | None]:
+    """COPY the bills; those that absorb open bills with an id from the sequence (returned, in
+    order; None for the others, which take theirs from the column default)."""
+    absorbing = [k for k, nb in enumerate(bills) if nb.carry_forward_bill_ids]
+    ids: list[int | None] = [None] * len(bills)
+    for k, bill_id in zip(absorbing, _reserve_ids(conn, "postgresql", len(absorbing))):
+        ids[k] = bill_id
+    user_id, username = actor.user_id, actor.username
+    drv = conn.connection.driver_connection
+    sql = ""
+    try:
+        with drv.cursor() as cur:
+            sql = f"COPY bills ({', '.join(COLUMNS)}) FROM STDIN"
+            with cur.copy(sql) as copy:
+                for nb, bill_id in zip(bills, ids):
+                    if bill_id is None:
+                        copy.write_row(_pg_row(nb, user_id, username, now))
+            if absorbing:
+                sql = f"COPY bills (id, {', '.join(COLUMNS)}) FROM STDIN"
+                with cur.copy(sql) as copy:
+                    for k in absorbing:
+                        copy.write_row((ids[k],) + _pg_row(bills[k], user_id, username, now))
+    except Exception as exc:
+        raise _dbapi_error(conn, sql, exc) from None
+    return ids
+
+
+def _dbapi_error(conn, sql: str, exc: Exception) -> Exception:
+    """A driver error as SQLAlchemy's DBAPIError, so translate_errors and is_unique_violation see
+    it as they see any other (PERIOD_LOCKED, unique violations)."""
+    dbapi = conn.dialect.loaded_dbapi
+    if isinstance(exc, dbapi.Error):
+        return sa.exc.DBAPIError.instance(sql, None, exc, dbapi.Error, dialect=conn.dialect)
+    return exc
+
+
+# ---- arrears carried forward ---------------------------------------------------------------------
+def carry_forward_batch(st, conn, fresh: list[NewBill], ids: list, now: dt.datetime) -> None:
+    """Each new bill absorbed its carry_forward_bill_ids: mark them carried_forward, pointing at
+    the new bill, and check that they were still the flat's open bills with exactly the balance
+    the bill carries (a payment recorded since the candidates were read would make it charge
+    money already paid). Anything else raises ConflictError and rolls the whole batch back."""
+    moves = [(old, new_id) for nb, new_id in zip(fresh, ids) for old in nb.carry_forward_bill_ids]
+    if not moves:
+        return
+    olds = [old for old, _ in moves]
+    if st.dialect == "sqlite":  # the write lock is held: nothing changes between check and update
+        found = {}
+        for i in range(0, len(olds), CHUNK):
+            found.update((bid, (flat_id, total - paid)) for bid, flat_id, total, paid in conn.execute(
+                sa.select(b.c.id, b.c.flat_id, b.c.total_amount, b.c.amount_paid)
+                .where(b.c.id.in_(olds[i:i + CHUNK]), b.c.status.in_(OPEN_BILL_STATUSES))))
+        _check_carried(fresh, found)
+        stamp = _stamp(now)
+        conn.exec_driver_sql("UPDATE bills SET status = 'carried_forward', carried_forward_to = ?, updated_at = ? "
+                             "WHERE id = ?", [(new_id, stamp, old) for old, new_id in moves])
+        return
+    # PostgreSQL: one statement; the rows it changes stay locked until commit, and what it returns
+    # is checked before the commit (a mismatch rolls it back).
+    found = {bid: (flat_id, balance) for bid, flat_id, balance in conn.exec_driver_sql(
+        "UPDATE bills AS o SET status = 'carried_forward', carried_forward_to = v.new_id, updated_at = %(now)s "
+        "FROM unnest(%(old)s::bigint[], %(new)s::bigint[]) AS v(old_id, new_id) "
+        f"WHERE o.id = v.old_id AND o.status IN ({_OPEN_SQL}) "
+        "RETURNING o.id, o.flat_id, o.total_amount - o.amount_paid",
+        {"now": now, "old": olds, "new": [new_id for _, new_id in moves]})}
+    _check_carried(fresh, found)
+
+
+def _check_carried(fresh: list[NewBill], found: dict[int, tuple[int, Decimal]]) -> None:
+    """`found`: {bill id: (flat id, balance)} of the carried bills that were open."""
+    for nb in fresh:
+        if not nb.carry_forward_bill_ids:
+            continue
+        rows = [found.get(cid) for cid in nb.carry_forward_bill_ids]
+        if any(x is None or x[0] != nb.flat_id for x in rows) or sum((x[1] for x in rows), ZERO) != nb.previous_outstanding:
+            raise ConflictError(
+                f"The open bills of flat {nb.flat_id} changed during the bill run (a payment was recorded?). This "
+                "batch was rolled back and nothing of it was stored; run the bill run again to finish.")
