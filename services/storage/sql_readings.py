@@ -83,6 +83,14 @@ def _not_billed(col):
     )
 
 
+def prefix_match(col, term: str, dialect: str):
+    """`col` starts with `term`. On SQLite a range, which uses the column's index (LIKE does not
+    on a BINARY-collated column, so a prefix search would scan 300,000 rows)."""
+    if dialect == "sqlite":
+        return sa.and_(col >= term, col < term + "\U0010ffff")
+    return col.startswith(term, autoescape=True)
+
+
 class ReadingsPart:
     # ---- flats and meters --------------------------------------------------------------
     def get_flat(self, *, flat_id=None, code=None) -> Flat | None:
@@ -104,17 +112,35 @@ class ReadingsPart:
             row = conn.execute(_choice_select().where(m.c.id == meter_id).limit(1)).mappings().first()
         return MeterChoice.from_row(row) if row else None
 
+    def _prefix(self, col, term: str):
+        return prefix_match(col, term, self.dialect)
+
+    def _meter_matches(self, term: str):
+        """Meter ids a search matches: meter number prefix, flat code prefix, primary owner's name part.
+        Three index-friendly sets instead of one OR over the joined rows."""
+        by_meter = sa.select(m.c.id).where(self._prefix(m.c.meter_number, term))
+        by_flat = (sa.select(m.c.id).select_from(f.join(m, m.c.flat_id == f.c.id))
+                   .where(self._prefix(f.c.code, term.upper())))
+        by_owner = (sa.select(m.c.id).select_from(
+            o.join(fo, sa.and_(fo.c.owner_id == o.c.id, fo.c.is_primary.is_(True))).join(m, m.c.flat_id == fo.c.flat_id))
+            .where(o.c.name.icontains(term, autoescape=True)))
+        return sa.union(by_meter, by_flat, by_owner)
+
     def list_meter_choices(self, search=None, offset=0, limit=50) -> Page[MeterChoice]:
-        q = _choice_select()
+        # Step 1 picks the page of meter ids with a narrow query; step 2 joins the display columns
+        # (floor, type, owner, shared motor) for those ids only. coalesce() keeps SQLite from
+        # starting at the low-selectivity status index, so it walks flats in code order and stops
+        # at the page end instead of sorting every active meter.
+        ids_q = (sa.select(m.c.id).select_from(f.join(m, m.c.flat_id == f.c.id))
+                 .where(sa.func.coalesce(m.c.status, "") == "active", f.c.is_active.is_(True)))
         if search and search.strip():
-            term = search.strip()
-            up = term.upper()
-            q = q.where(sa.or_(f.c.code.startswith(up), m.c.meter_number.startswith(term),
-                               o.c.name.ilike(f"%{term}%")))
-        q = q.order_by(f.c.code, m.c.id).offset(offset).limit(limit)
+            ids_q = ids_q.where(m.c.id.in_(self._meter_matches(search.strip())))
+        ids_q = ids_q.order_by(f.c.code, m.c.id).offset(offset).limit(limit)
         with read_tx(self.engine) as conn:
-            rows = conn.execute(q).mappings().all()
-        return Page([MeterChoice.from_row(x) for x in rows], offset, limit)
+            ids = [x for (x,) in conn.execute(ids_q)]
+            rows = conn.execute(_choice_select().where(m.c.id.in_(ids))).mappings().all() if ids else []
+        by_id = {x["meter_id"]: x for x in rows}
+        return Page([MeterChoice.from_row(by_id[i]) for i in ids if i in by_id], offset, limit)
 
     def list_blocks(self) -> list[str]:
         with read_tx(self.engine) as conn:
@@ -174,15 +200,30 @@ class ReadingsPart:
             row = conn.execute(_reading_select().where(r.c.id == reading_id)).mappings().first()
         return Reading.from_row(row) if row else None
 
-    def _reading_where(self, q, flt: ReadingFilter):
+    def _meter_filter(self, flt: ReadingFilter):
+        """The flat-side filters (block, floor, flat code, flat meters only) as a set of meter ids,
+        so every condition is on `readings` and the count needs no join. None when there are none."""
+        conds = []
+        if flt.block:
+            conds.append(f.c.block == flt.block)
+        if flt.floor_code:
+            conds.append(f.c.floor_id.in_(sa.select(fl.c.id).where(fl.c.code == flt.floor_code)))
+        if flt.flat_code and flt.flat_code.strip():
+            conds.append(self._prefix(f.c.code, flt.flat_code.strip().upper()))
+        if conds:
+            return sa.select(m.c.id).select_from(m.join(f, f.c.id == m.c.flat_id)).where(*conds)
+        if flt.flat_meters_only:
+            return sa.select(m.c.id).where(m.c.flat_id.is_not(None))
+        return None
+
+    def _reading_where(self, q, flt: ReadingFilter, by_meter: bool = False):
         if flt.status:
-            q = q.where(r.c.status == flt.status)
+            # by_meter: the filter selects a few meters. SQLite (no statistics unless ANALYZE ran)
+            # would still start from the status index and walk 1.8 million approved readings for one
+            # flat; wrapping the column in coalesce() takes that index out of the running.
+            q = q.where((sa.func.coalesce(r.c.status, "") if by_meter else r.c.status) == flt.status)
         if flt.unbilled_only:
             q = q.where(_not_billed(r.c.id))
-        if flt.block:
-            q = q.where(f.c.block == flt.block)
-        if flt.floor_code:
-            q = q.where(fl.c.code == flt.floor_code)
         if flt.date_from:
             q = q.where(r.c.reading_date >= flt.date_from)
         if flt.date_to:
@@ -195,22 +236,29 @@ class ReadingsPart:
             q = q.where(r.c.submitted_by == flt.submitted_by)
         if flt.meter_id is not None:
             q = q.where(r.c.meter_id == flt.meter_id)
-        if flt.flat_code:
-            q = q.where(f.c.code.startswith(flt.flat_code.strip().upper()))
-        if flt.flat_meters_only:
-            q = q.where(m.c.flat_id.is_not(None))
+        meters = self._meter_filter(flt)
+        if meters is not None:
+            q = q.where(r.c.meter_id.in_(meters))
         return q
 
+    @staticmethod
+    def _by_meter(flt: ReadingFilter, counting: bool) -> bool:
+        """Start from the readings of the filter's meters (meter/date index) rather than the status index:
+        always for one meter or a flat code; for a block or floor only when counting (a page of the
+        newest rows is found fastest by walking the status index in date order)."""
+        if flt.meter_id is not None or (flt.flat_code and flt.flat_code.strip()):
+            return True
+        return counting and bool(flt.block or flt.floor_code)
+
     def list_readings(self, flt: ReadingFilter, offset=0, limit=50, with_total=True) -> Page[Reading]:
-        q = self._reading_where(_reading_select(), flt).order_by(r.c.reading_date.desc(), r.c.id.desc())
+        q = self._reading_where(_reading_select(), flt, self._by_meter(flt, False))
+        q = q.order_by(r.c.reading_date.desc(), r.c.id.desc())
         with read_tx(self.engine) as conn:
             rows = conn.execute(q.offset(offset).limit(limit)).mappings().all()
             total = None
             if with_total:
-                cq = sa.select(sa.func.count()).select_from(
-                    r.join(m, m.c.id == r.c.meter_id).outerjoin(f, f.c.id == m.c.flat_id)
-                    .outerjoin(fl, fl.c.id == f.c.floor_id))
-                total = conn.execute(self._reading_where(cq, flt)).scalar_one()
+                cq = self._reading_where(sa.select(sa.func.count()).select_from(r), flt, self._by_meter(flt, True))
+                total = conn.execute(cq).scalar_one()
         return Page([Reading.from_row(x) for x in rows], offset, limit, total)
 
     def review_reading(self, reading_id, *, approve, actor, reason=None, approved_units=None) -> Reading:
