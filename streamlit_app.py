@@ -6,7 +6,7 @@ import streamlit as st
 from ui.auth import render_account_box, require_actor
 from ui.registry import PAGES
 
-st.set_page_config(page_title="Meterline", page_icon="⚡", layout="wide")
+st.set_page_config(page_title="Meterline", page_icon=":material/bolt:", layout="wide")
 actor = require_actor()
 allowed: dict[str, list] = {}
 for spec in PAGES:

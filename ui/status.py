@@ -6,7 +6,7 @@ from ui.common import page_guard, services
 
 page_guard(Permission.VIEW_REPORTS)
 svc = services()
-st.title("🩺 System status")
+st.title(":material/monitor_heart: System status")
 st.caption(f"Backend: **{svc.settings.backend}**" + (" (embedded SQLite, data/meterline.db)"
                                                        if svc.settings.is_embedded_default else ""))
 try:

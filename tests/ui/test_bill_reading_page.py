@@ -1,0 +1,144 @@
+"""Admin: bill one approved reading (pricing rule, confirmed units, preview, save, lock, re-issue)."""
+from decimal import Decimal
+
+from services.database_service import DatabaseService
+from services.models import BillFilter, ReadingFilter
+from services.roles import Actor
+from tests.ui.seeded import plain, seeded_template, seeded_url, signed_in, storage_for  # noqa: F401
+
+PAGE = "ui/bill_reading.py"
+
+
+def _approved_b17(url, units=None):
+    """Approve B17-FF's pending reading (seeded this month) and return it."""
+    st = storage_for(url)
+    admin = st.get_user(username="admin")
+    pending = st.list_readings(ReadingFilter(status="pending", flat_code="B17-FF", flat_meters_only=True)).items[0]
+    return DatabaseService(st).approve_reading(pending.id, actor=Actor(admin.id, admin.username, admin.role),
+                                               approved_units=units)
+
+
+def _open(url, monkeypatch, tmp_path, reading_id):
+    at = signed_in(url, monkeypatch, tmp_path, "admin")
+    at.switch_page(PAGE)
+    at.query_params["reading"] = str(reading_id)
+    return at.run()
+
+
+def _preview(at) -> dict:
+    df = at.dataframe[0].value
+    return dict(zip(df["line"], df["amount"]))
+
+
+def _save(at):
+    next(b for b in at.button if b.key == "save_bill").click()
+    return at.run()
+
+
+def test_search_lists_approved_unbilled_readings(seeded_url, monkeypatch, tmp_path):
+    rd = _approved_b17(seeded_url)
+    at = signed_in(seeded_url, monkeypatch, tmp_path, "admin", PAGE)
+    assert any("Type a flat code" in plain(i.value) for i in at.info)
+    at.text_input(key="br_flat").input("B17-FF").run()
+    assert at.selectbox(key="br_pick").value.id == rd.id  # the newest approved, unbilled reading
+    assert _preview(at)["Flat units"] == f"{rd.consumption:,.2f} kWh"
+
+
+def test_pricing_rule_preview_and_save(seeded_url, monkeypatch, tmp_path):
+    rd = _approved_b17(seeded_url, units="150")
+    st = storage_for(seeded_url)
+    flat = st.get_flat(code="B17-FF")
+    owed = st.open_balance(flat.id)[0]
+    at = _open(seeded_url, monkeypatch, tmp_path, rd.id)
+    assert not at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    # In the demo society B17-FF is a 4BHK in block B (rate 12): the BHK override sets the fixed charge.
+    assert flat.flat_type == "4BHK"
+    assert metrics == {"Rate per unit": "₹12.00", "Fixed charge": "₹1,890.00",
+                       "Rule that applied": "BHK fixed charge override"}
+    # Units default to what the reviewer confirmed; previous outstanding to what the flat owes.
+    assert at.text_input(key=f"units_{rd.id}").value == "150.00"
+    assert at.text_input(key=f"prev_{rd.id}").value == str(owed)
+    at.text_input(key=f"motor_{rd.id}").input("10").run()
+    at.text_input(key=f"prev_{rd.id}").input("0").run()
+    lines = _preview(at)
+    assert lines["Total units"] == "160.00 kWh" and lines["Energy charge (160.00 x 12)"] == "₹1,920.00"
+    assert lines["Total"] == "₹3,810.00"  # (150 + 10) x 12 + 1890 + 0: the units are not subtracted again
+    told = _record_events(monkeypatch)
+    at = _save(at)
+    assert not at.exception and any("Saved bill #" in s.value and "₹3,810.00" in s.value for s in at.success)
+    assert [b.total_amount for b, _ in told] == [Decimal("3810.00")] and told[0][1].username == "admin"
+    assert any(plain(c.value) == "Owner notified by test channel." for c in at.caption)  # the event report is shown
+    bill = st.list_bills(BillFilter(flat_id=flat.id)).items[0]
+    assert (bill.total_amount, bill.flat_reading_id, bill.flat_units, bill.motor_units) == (
+        Decimal("3810.00"), rd.id, Decimal("150.00"), Decimal("10.00"))
+    assert [p.proto.label for p in at.get("page_link")] == [f"Open bill #{bill.id}"]
+    # Saving again (a second click) does not store a second bill for the same reading.
+    at = _save(at)
+    assert any("already on bill" in e.value and "nothing was stored" in e.value for e in at.error)
+    assert st.list_bills(BillFilter(flat_id=flat.id, period_month=bill.billing_period_start.strftime("%Y-%m"))).total == 1
+
+
+def test_locked_month_refused_in_a_plain_sentence(seeded_url, monkeypatch, tmp_path):
+    import datetime as dt
+
+    rd = _approved_b17(seeded_url)
+    at = _open(seeded_url, monkeypatch, tmp_path, rd.id)
+    at.date_input(key=f"start_{rd.id}").set_value(dt.date(2025, 11, 1))
+    at.date_input(key=f"end_{rd.id}").set_value(dt.date(2025, 11, 30))
+    at.date_input(key=f"due_{rd.id}").set_value(dt.date(2025, 12, 15)).run()
+    at = _save(at)
+    err = " ".join(e.value for e in at.error)
+    assert "Refused, nothing was stored" in err and "2025-11 is locked" in err
+    assert storage_for(seeded_url).count_bills_ending_in("2025-11") == 0
+
+
+def test_collision_is_stored_as_a_reissue(seeded_url, monkeypatch, tmp_path):
+    rd = _approved_b17(seeded_url)
+    st = storage_for(seeded_url)
+    admin = st.get_user(username="admin")
+    first = DatabaseService(st).bill_reading(rd.id, *_month_of(rd), actor=Actor(admin.id, admin.username, admin.role))
+    at = _open(seeded_url, monkeypatch, tmp_path, rd.id)
+    assert any(f"already on bill #{first.id}" in w.value for w in at.warning)
+    at.checkbox(key=f"reissue_{rd.id}").check().run()
+    at = _save(at)
+    text = " ".join(w.value for w in at.warning)
+    assert f"bill #{first.id}" in text and "Nothing was overwritten" in text and "re-issue" in text
+    second = st.list_bills(BillFilter(flat_id=first.flat_id)).items[0]
+    assert second.reissue_of == first.id and second.billing_period_start > first.billing_period_start
+
+
+def test_bad_units_named(seeded_url, monkeypatch, tmp_path):
+    rd = _approved_b17(seeded_url)
+    at = _open(seeded_url, monkeypatch, tmp_path, rd.id)
+    at.text_input(key=f"units_{rd.id}").input("lots").run()
+    assert any("**Flat units**" in e.value and "is not a number" in e.value for e in at.error)
+    assert not any(b.key == "save_bill" for b in at.button)
+
+
+def _record_events(monkeypatch) -> list:
+    """Replace the wired BillingEvents (same process, same cached Services) with a recorder."""
+    from services.integrations.base import EventReport
+    from ui.common import services
+
+    import os
+
+    assert os.environ.get("DATABASE_URL"), "open the app first: services() must not build the default database"
+    told = []
+
+    class Recorder:
+        def bill_created(self, bill, actor):
+            told.append((bill, actor))
+            return EventReport(messages=["Owner notified by test channel."])
+
+    monkeypatch.setattr(services(), "events", Recorder())
+    return told
+
+
+def _month_of(rd):
+    import datetime as dt
+
+    from services.periods import BillingPeriod
+
+    p = BillingPeriod.for_month(rd.reading_date)
+    return p.start, p.end, p.end + dt.timedelta(days=15)

@@ -1,0 +1,175 @@
+"""Admin: bills list (filters, pages), bill detail (breakdown, check, readings), payments, exports."""
+import csv
+import datetime as dt
+import io
+from decimal import Decimal
+
+from services import demo_society as demo
+from services.clock import today as app_today
+from services.database_service import DatabaseService
+from services.models import BillFilter
+from services.periods import month_key
+from tests.ui.seeded import plain, seeded_template, seeded_url, signed_in, storage_for  # noqa: F401
+from ui import exports
+
+PAGE = "ui/bills.py"
+BILLED = month_key(demo.reading_dates(app_today())[-2])  # the latest month the seed billed
+
+
+def _rows(at) -> list[dict]:
+    df = at.dataframe[0].value
+    return df.to_dict("records")
+
+
+def _open_bill(url, monkeypatch, tmp_path, bill_id):
+    at = signed_in(url, monkeypatch, tmp_path, "admin")
+    at.switch_page(PAGE)
+    at.query_params["bill"] = str(bill_id)
+    return at.run()
+
+
+def _open_pending_b17(url):
+    st = storage_for(url)
+    flat = st.get_flat(code="B17-FF")
+    bills = st.list_bills(BillFilter(flat_id=flat.id)).items
+    return next(b for b in bills if b.status in ("pending", "overdue", "partially_paid")) if any(
+        b.status in ("pending", "overdue", "partially_paid") for b in bills) else None
+
+
+def test_list_filters_and_pages(seeded_url, monkeypatch, tmp_path):
+    st = storage_for(seeded_url)
+    at = signed_in(seeded_url, monkeypatch, tmp_path, "admin", PAGE)
+    total = st.list_bills(BillFilter()).total
+    assert len(_rows(at)) == 20 and any(f"Bills 1-20 of {total:,}" in c.value for c in at.caption)
+    next(b for b in at.button if b.label == "Next").click()
+    at.run()
+    assert any(f"Bills 21-40 of {total:,}" in c.value for c in at.caption)
+    at.selectbox(key="bl_period").set_value(BILLED).run()
+    assert any("Bills 1-20 of 320" in c.value for c in at.caption)  # back to page 1 on a new filter
+    assert {r["period"][:7] for r in _rows(at)} == {BILLED}
+    at.selectbox(key="bl_block").set_value("D").run()
+    assert {r["flat"][0] for r in _rows(at)} == {"D"} and any("of 80" in c.value for c in at.caption)
+    at.multiselect(key="bl_status").select("paid").run()
+    assert {r["status"] for r in _rows(at)} == {"paid"}
+    at.selectbox(key="bl_block").set_value(None)
+    at.selectbox(key="bl_period").set_value(None)
+    at.multiselect(key="bl_status").unselect("paid")
+    at.text_input(key="bl_search").input("B17-FF").run()
+    assert {r["flat"] for r in _rows(at)} == {"B17-FF"}
+    at.text_input(key="bl_search").input("test own").run()  # part of the owner's name, any case
+    assert {r["owner"] for r in _rows(at)} == {"Test Owner"}
+    at.text_input(key="bl_search").input("").run()
+    at.toggle(key="bl_overdue").set_value(True).run()
+    today = app_today()
+    assert _rows(at) and all(r["overdue"] == "yes" and dt.date.fromisoformat(r["due"]) < today for r in _rows(at))
+
+
+def test_detail_shows_breakdown_check_and_readings(seeded_url, monkeypatch, tmp_path):
+    st = storage_for(seeded_url)
+    bill = st.list_bills(BillFilter(period_month=BILLED, search="B17-FF")).items[0]
+    at = signed_in(seeded_url, monkeypatch, tmp_path, "admin", PAGE)
+    at.text_input(key="bl_search").input("B17-FF").run()
+    opts = at.selectbox(key="bl_open").options
+    at.selectbox(key="bl_open").select_index(next(i for i, o in enumerate(opts) if o.startswith(f"#{bill.id} ")))
+    next(b for b in at.button if b.label == "Open").click()
+    at.run()
+    assert not at.exception and at.title[0].value.endswith(f"Bill #{bill.id}")
+    lines = dict(zip(at.dataframe[0].value["line"], at.dataframe[0].value["amount"]))
+    assert lines["Total"] == f"₹{bill.total_amount:,.2f}" and lines["Fixed charge"] == f"₹{bill.fixed_charge:,.2f}"
+    assert lines["Previous outstanding"] == f"₹{bill.previous_outstanding:,.2f}"
+    assert any("Recomputed from the stored inputs" in s.value and "the same as the stored total" in s.value
+               for s in at.success)
+    reading = st.get_reading(bill.flat_reading_id)
+    assert any(f"Flat reading** · reading #{reading.id}" in m.value for m in at.markdown)
+    assert any(f"{reading.reading_value:,.2f} kWh on {reading.reading_date}" in c.value for c in at.caption)
+    next(b for b in at.button if b.label == "All bills").click()
+    at.run()
+    assert at.title[0].value.endswith("Bills and payments")
+
+
+def test_partial_then_full_payment(seeded_url, monkeypatch, tmp_path):
+    bill = _open_pending_b17(seeded_url) or _any_open(seeded_url)
+    at = _open_bill(seeded_url, monkeypatch, tmp_path, bill.id)
+    told = _record_events(monkeypatch)  # after the app ran: DATABASE_URL now names this test's database
+    form_inputs = {t.label: t for t in at.text_input}
+    assert form_inputs["Amount (₹)"].value == str(bill.balance)
+    form_inputs["Amount (₹)"].input(str(bill.balance + 1))
+    at = _submit(at, "Record payment")
+    assert any("**Amount**" in e.value and "more than the" in e.value for e in at.error)
+    {t.label: t for t in at.text_input}["Amount (₹)"].input("100")
+    {t.label: t for t in at.text_input}["Reference"].input("UPI 4471")
+    at = _submit(at, "Record payment")
+    st = storage_for(seeded_url)
+    after = st.get_bill(bill.id)
+    assert after.amount_paid == bill.amount_paid + Decimal("100") and after.status in ("partially_paid", "overdue")
+    assert any("Recorded ₹100.00" in s.value for s in at.success)
+    assert any(plain(c.value) == "Thank-you queued." for c in at.caption)
+    at = _submit(at, "Mark paid in full")
+    final = st.get_bill(bill.id)
+    assert final.status == "paid" and final.amount_paid == final.total_amount
+    pays = st.list_payments(bill.id)
+    assert [p.reference for p in pays[-2:]] == ["UPI 4471", None] and len(told) == 2
+    assert "Record a payment" not in " ".join(m.value for m in at.markdown)  # a paid bill takes no more
+
+
+def test_exports_stream_the_whole_filter(seeded_url):
+    st = storage_for(seeded_url)
+    db = DatabaseService(st)
+    flt = BillFilter(period_month=BILLED, block="B")
+    expected = st.list_bills(flt).total
+    out = exports.export(db.iter_bills(flt, page_size=7), "csv")
+    rows = list(csv.DictReader(io.TextIOWrapper(out, encoding="utf-8")))
+    assert len(rows) == expected and {r["block"] for r in rows} == {"B"}
+    first = st.get_bill(int(rows[0]["bill_id"]))
+    assert rows[0]["total_amount"] == str(first.total_amount) and rows[0]["flat"] == first.flat_code
+    from openpyxl import load_workbook
+
+    wb = load_workbook(exports.export(db.iter_bills(flt, page_size=50), "xlsx"), read_only=True)
+    sheet = list(wb["Bills"].iter_rows(values_only=True))
+    assert sheet[0][:2] == ("bill_id", "flat") and len(sheet) == expected + 1
+
+
+def test_export_neutralises_spreadsheet_formulas():
+    from services.models import Bill
+
+    bill = Bill(id=1, flat_id=1, billing_period_start=dt.date(2026, 10, 1), billing_period_end=dt.date(2026, 10, 31),
+                due_date=dt.date(2026, 11, 15), tariff_kind="flat_rate", pricing_rule="master_data",
+                flat_units=Decimal("1"), motor_units=Decimal("0"), total_units=Decimal("1"), rate_per_unit=Decimal("12"),
+                fixed_charge=Decimal("0"), previous_outstanding=Decimal("0"), total_amount=Decimal("12.00"),
+                status="pending", owner_name='=HYPERLINK("http://x","y")', flat_code="B1-GF")
+    text = exports.export([bill], "csv").read().decode()
+    assert "'=HYPERLINK" in text and ",=HYPERLINK" not in text
+
+
+def test_page_offers_both_exports(seeded_url, monkeypatch, tmp_path):
+    at = signed_in(seeded_url, monkeypatch, tmp_path, "admin", PAGE)
+    labels = [d.proto.label for d in at.get("download_button")]
+    assert labels == ["Export CSV", "Export Excel"]
+
+
+def _any_open(url):
+    st = storage_for(url)
+    return st.list_bills(BillFilter(statuses=("pending", "overdue", "partially_paid"))).items[0]
+
+
+def _submit(at, label):
+    next(b for b in at.button if b.label.startswith(label)).click()
+    return at.run()
+
+
+def _record_events(monkeypatch) -> list:
+    from services.integrations.base import EventReport
+    from ui.common import services
+
+    import os
+
+    assert os.environ.get("DATABASE_URL"), "open the app first: services() must not build the default database"
+    told = []
+
+    class Recorder:
+        def payment_received(self, result, actor):
+            told.append((result, actor))
+            return EventReport(messages=["Thank-you queued."])
+
+    monkeypatch.setattr(services(), "events", Recorder())
+    return told

@@ -1,0 +1,141 @@
+"""One bill: the whole breakdown, the recomputation check, its readings, its payments, and the
+payment form (full or partial). Drawn by ui/bills.py when the URL carries ?bill=<id>."""
+from __future__ import annotations
+
+import streamlit as st
+
+from database.schema import OPEN_BILL_STATUSES
+from services.database_service import PAYMENT_METHODS
+from services.errors import MeterlineError
+from services.pricing_service import RULE_LABELS
+from services.roles import Actor, Permission
+from ui import widgets as w
+from ui.common import services, show_error
+
+PAID = "bill_payment_result"
+
+
+def _reading_block(col, title: str, rd) -> None:
+    svc = services()
+    col.markdown(f"**{title}** · reading #{rd.id}")
+    col.caption(f"{w.kwh(rd.reading_value)} on {rd.reading_date} · consumption {w.kwh(rd.consumption)}"
+                + (f" · units confirmed {w.kwh(rd.approved_units)}" if rd.approved_units is not None else "")
+                + f" · meter {w.esc(rd.meter_number)} · {rd.status}")
+    local = svc.photos.path_for(rd.photo_ref)
+    if local or rd.photo_url:
+        col.image(str(local) if local else rd.photo_url, caption="Meter photo", width=220)
+
+
+def _pay(bill_id: int, amount, paid_on, method: str, reference: str, full: bool, actor: Actor, nonce_key: str) -> None:
+    db, events = services().db, services().events
+    try:
+        if full:
+            result = db.mark_bill_paid(bill_id, paid_on=paid_on, method=method, reference=reference, actor=actor)
+        else:
+            result = db.record_payment(bill_id, amount, paid_on=paid_on, method=method, reference=reference,
+                                       actor=actor)
+    except MeterlineError as exc:
+        show_error(exc)
+        return
+    report = events.payment_received(result, actor)
+    st.session_state[PAID] = {"bill": bill_id, "payment": result.payment, "status": result.bill.status,
+                              "messages": list(report.messages)}
+    st.session_state[nonce_key] = st.session_state.get(nonce_key, 0) + 1  # fresh form: a double tap pays once
+    st.rerun()
+
+
+def render(bill_id: int, actor: Actor) -> None:
+    db = services().db
+    if st.button("All bills", icon=":material/arrow_back:", key="back_to_bills"):
+        st.query_params.clear()
+        st.rerun()
+    try:
+        detail = db.bill_detail(bill_id, actor=actor)
+    except MeterlineError as exc:
+        show_error(exc)
+        return
+    bill = detail.bill
+    st.title(f":material/receipt: Bill #{bill.id}")
+    st.markdown(f"**{w.esc(bill.flat_code)}** · {w.esc(bill.owner_name or 'no owner')} · "
+                f"{bill.billing_period_start} to {bill.billing_period_end} · due {bill.due_date} {w.badge(bill.status)}")
+
+    done = st.session_state.pop(PAID, None)
+    if done and done["bill"] == bill.id:
+        pmt = done["payment"]
+        st.success(f"Recorded {w.money(pmt.amount)} by {pmt.method.replace('_', ' ')} on {pmt.paid_on}: the bill is "
+                   f"now {done['status'].replace('_', ' ')}.", icon=":material/payments:")
+        for m in done["messages"]:
+            st.caption(w.esc(m))
+
+    c = st.columns(4)
+    c[0].metric("Total", w.money(bill.total_amount))
+    c[1].metric("Paid", w.money(bill.amount_paid))
+    c[2].metric("Balance", w.money(bill.balance))
+    c[3].metric("Due", bill.due_date.isoformat())
+
+    st.subheader("Breakdown")
+    lines = [
+        ("Flat units", w.kwh(bill.flat_units)), ("Motor share", w.kwh(bill.motor_units)),
+        ("Total units", w.kwh(bill.total_units)), ("Rate per unit", w.money(bill.rate_per_unit)),
+        (f"Energy charge ({bill.total_units} x {bill.rate_per_unit})", w.money(bill.energy_charge)),
+        ("Fixed charge", w.money(bill.fixed_charge)), ("Previous outstanding", w.money(bill.previous_outstanding)),
+        ("Total", w.money(bill.total_amount)),
+    ]
+    st.dataframe([{"line": a, "amount": b} for a, b in lines], hide_index=True, width="stretch")
+    if detail.arithmetic_ok:
+        st.success(f"Recomputed from the stored inputs: {w.money(detail.recomputed_total)}, the same as the stored "
+                   "total.", icon=":material/verified:")
+    else:
+        st.error(f"Recomputed from the stored inputs: {w.money(detail.recomputed_total)}, but the stored total is "
+                 f"{w.money(bill.total_amount)}. Do not send this bill; report it.", icon=":material/error:")
+    facts = [f"pricing: {RULE_LABELS.get(bill.pricing_rule, bill.pricing_rule)}", f"tariff: {bill.tariff_kind}",
+             f"created by {w.esc(bill.created_by_name)} on {w.date_text(bill.created_at)}"]
+    if bill.reissue_of:
+        facts.append(f"re-issue of bill #{bill.reissue_of}")
+    if bill.carried_forward_to:
+        facts.append(f"balance carried forward to bill #{bill.carried_forward_to}")
+    if bill.bill_run_id:
+        facts.append(f"bill run #{bill.bill_run_id}")
+    st.caption(" · ".join(facts))
+    if bill.payment_link_url:
+        st.caption(f"Payment link: {bill.payment_link_url}")
+
+    st.subheader("Readings")
+    if detail.flat_reading or detail.motor_reading:
+        cols = st.columns(2)
+        if detail.flat_reading:
+            _reading_block(cols[0], "Flat reading", detail.flat_reading)
+        if detail.motor_reading:
+            _reading_block(cols[1], "Shared motor reading", detail.motor_reading)
+    else:
+        st.caption("This bill was entered without a stored reading.")
+
+    st.subheader("Payments")
+    if detail.payments:
+        st.dataframe([{"paid on": p.paid_on.isoformat(), "amount": w.money(p.amount), "method": p.method,
+                       "reference": p.reference or "", "recorded by": p.recorded_by_name}
+                      for p in detail.payments], hide_index=True, width="stretch")
+    else:
+        st.caption("No payments yet.")
+
+    if bill.status not in OPEN_BILL_STATUSES or not actor.can(Permission.RECORD_PAYMENT):
+        if bill.status == "carried_forward":
+            st.info(f"Record payments against bill #{bill.carried_forward_to}, which carries this balance.")
+        return
+    nonce_key = f"pay_nonce_{bill.id}"
+    nonce = st.session_state.get(nonce_key, 0)
+    today = db.today()
+    with st.form(f"pay_{bill.id}_{nonce}"):
+        st.markdown(f"**Record a payment** (balance {w.money(bill.balance)}; a smaller amount is a part payment)")
+        c1, c2 = st.columns(2)
+        amount = c1.text_input("Amount (₹)", value=str(bill.balance))
+        paid_on = c2.date_input("Paid on", value=today, max_value=today, format="YYYY-MM-DD")
+        methods = [m for m in PAYMENT_METHODS if m != "stripe"]  # Stripe payments arrive by webhook
+        method = c1.selectbox("Method", methods, format_func=lambda m: m.replace("_", " "))
+        reference = c2.text_input("Reference", placeholder="UPI / cheque / transfer reference")
+        b1, b2 = st.columns(2)
+        part = b1.form_submit_button("Record payment", icon=":material/payments:", width="stretch")
+        full = b2.form_submit_button(f"Mark paid in full ({w.money(bill.balance)})", type="primary",
+                                     icon=":material/done_all:", width="stretch")
+    if part or full:
+        _pay(bill.id, amount, paid_on, method, reference, full, actor, nonce_key)

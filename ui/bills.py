@@ -1,0 +1,85 @@
+"""Admin: bills and payments.
+
+A list filtered and paginated in the database (period, status, block, overdue, flat code or
+owner), CSV and Excel exports of the current filter (read a page at a time), and, with
+?bill=<id> in the URL, one bill's detail page with its payments (ui/bill_view.py).
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+import streamlit as st
+
+from database.schema import BILL_STATUSES
+from services.models import BillFilter
+from services.periods import month_key
+from services.roles import Permission
+from ui import bill_view, exports
+from ui import widgets as w
+from ui.common import page_guard, services
+
+actor = page_guard(Permission.VIEW_BILLS)
+db = services().db
+
+wanted = st.query_params.get("bill")
+if wanted and wanted.isdigit():
+    bill_view.render(int(wanted), actor)
+    st.stop()
+
+st.title(":material/receipt_long: Bills and payments")
+today = db.today()
+months = []
+cur = today.replace(day=1)
+for _ in range(13):
+    months.append(month_key(cur))
+    cur = (cur - dt.timedelta(days=1)).replace(day=1)
+
+with st.container(border=True):
+    c1, c2, c3 = st.columns([1, 2, 1])
+    period = c1.selectbox("Period", [None, *months], format_func=lambda m: "Any period" if m is None else m,
+                          key="bl_period")
+    statuses = c2.multiselect("Status", BILL_STATUSES, key="bl_status", format_func=lambda s: s.replace("_", " "),
+                              placeholder="Any status")
+    block = c3.selectbox("Block", [None, *db.list_blocks()], key="bl_block",
+                         format_func=lambda b: "All blocks" if b is None else f"Block {b}")
+    c4, c5 = st.columns([3, 1], vertical_alignment="bottom")
+    search = c4.text_input("Flat code or owner", key="bl_search", placeholder="e.g. B17-FF or Sharma",
+                           icon=":material/search:")
+    overdue = c5.toggle("Overdue only", key="bl_overdue", help="Open bills past their due date.")
+
+flt = BillFilter(period_month=period, statuses=tuple(statuses), block=block, overdue_only=overdue,
+                 search=search.strip() or None)
+key = "bills"
+size = w.page_size(key)
+offset = w.offset_for(key, (flt, size))
+page = db.list_bills(flt, offset, size, actor=actor)
+
+stamp = today.strftime("%Y%m%d")
+e1, e2, _ = st.columns([1, 1, 3])
+e1.download_button("Export CSV", data=lambda: exports.export(db.iter_bills(flt, actor=actor), "csv"),
+                   file_name=f"bills-{stamp}.csv", mime="text/csv", icon=":material/download:", on_click="ignore",
+                   key="export_csv", disabled=not page.items)
+e2.download_button("Export Excel", data=lambda: exports.export(db.iter_bills(flt, actor=actor), "xlsx"),
+                   file_name=f"bills-{stamp}.xlsx", icon=":material/table_view:", on_click="ignore",
+                   mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="export_xlsx",
+                   disabled=not page.items)
+
+if not page.items:
+    st.info("No bills match these filters.")
+    st.stop()
+
+st.dataframe([{
+    "bill": b.id, "flat": b.flat_code, "owner": b.owner_name or "", "period": f"{b.billing_period_start:%Y-%m-%d}",
+    "due": b.due_date.isoformat(), "total": w.money(b.total_amount), "paid": w.money(b.amount_paid),
+    "balance": w.money(b.balance), "status": b.status.replace("_", " "),
+    "overdue": "yes" if b.status in ("pending", "partially_paid", "overdue") and b.due_date < today else "",
+} for b in page.items], hide_index=True, width="stretch")
+w.pager(key, page, "bills")
+
+c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
+chosen = c1.selectbox("Open a bill", page.items, key="bl_open",
+                      format_func=lambda b: f"#{b.id} · {b.flat_code} · {b.billing_period_start:%Y-%m} · "
+                                            f"{w.money(b.total_amount)} · {b.status.replace('_', ' ')}")
+if c2.button("Open", icon=":material/open_in_new:", key="bl_open_btn", width="stretch"):
+    st.query_params["bill"] = str(chosen.id)
+    st.rerun()

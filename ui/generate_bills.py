@@ -1,0 +1,110 @@
+"""Admin: generate the month's bills for every flat with an approved, unbilled reading.
+
+A dry run comes first (how many bills, the total, how many flats are skipped as already billed
+or refused by a locked month); the real run is offered only for the period and due date that
+were previewed, and shows a progress bar and a summary. Running again finishes a run that
+stopped half-way and creates no duplicates (the service skips flats already billed).
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+import streamlit as st
+
+from services.errors import MeterlineError
+from services.periods import BillingPeriod, month_key
+from services.roles import Permission
+from ui import widgets as w
+from ui.common import page_guard, services, show_error
+
+DUE_DAYS = 15
+PREVIEW = "run_preview"
+SUMMARY = "run_summary"
+
+actor = page_guard(Permission.RUN_BILLING)
+db = services().db
+today = db.today()
+
+st.title(":material/calendar_month: Generate monthly bills")
+
+months = []
+cur = today.replace(day=1)
+for _ in range(13):
+    months.append(month_key(cur))
+    cur = (cur - dt.timedelta(days=1)).replace(day=1)
+c1, c2 = st.columns(2)
+month = c1.selectbox("Billing month", months, key="run_month",
+                     help="Bills every flat whose approved, unbilled reading is dated in this month.")
+period = BillingPeriod.for_month(month)
+due = c2.date_input("Due date", value=period.end + dt.timedelta(days=DUE_DAYS), min_value=period.start,
+                    format="YYYY-MM-DD", key=f"run_due_{month}")
+params = (period.start, period.end, due)
+locked = month in db.locked_months()
+if locked:
+    st.warning(f"{month} is a locked month: a run for it is refused whole and writes nothing.", icon=":material/lock:")
+
+
+def _summary_table(s) -> None:
+    c = st.columns(5)
+    c[0].metric("Bills" if not s.dry_run else "Bills to create", f"{s.created:,}")
+    c[1].metric("Total amount", w.money(s.total_amount))
+    c[2].metric("Skipped: already billed", f"{s.skipped:,}")
+    c[3].metric("Refused: locked month", f"{s.refused:,}")
+    c[4].metric("No units (first reading)", f"{s.missing_units:,}")
+
+
+if st.button("Preview (dry run)", icon=":material/preview:", key="run_preview_btn"):
+    st.session_state.pop(SUMMARY, None)
+    try:
+        with st.spinner("Counting the bills this run would create ..."):
+            st.session_state[PREVIEW] = (params, db.generate_bills_for_month(*params, dry_run=True, actor=actor))
+    except MeterlineError as exc:
+        show_error(exc)
+
+preview = st.session_state.get(PREVIEW)
+if preview and preview[0] == params:
+    s = preview[1]
+    with st.container(border=True):
+        st.markdown(f"**Dry run for {period.start} to {period.end}, due {due}** (nothing was written)")
+        _summary_table(s)
+        if s.status == "refused":
+            st.error(f"Refused: {s.message}", icon=":material/lock:")
+        else:
+            st.caption(s.message)
+    if s.status != "refused" and s.created:
+        if st.button(f"Create {s.created:,} bills", type="primary", icon=":material/play_arrow:", key="run_go"):
+            bar = st.progress(0.0, text="Starting ...")
+            expected = max(s.created + s.missing_units, 1)
+
+            def progress(done: int, created: int) -> None:
+                bar.progress(min(done / expected, 1.0), text=f"{done:,} of about {expected:,} flats · {created:,} bills")
+
+            try:
+                result = db.generate_bills_for_month(*params, actor=actor, progress=progress)
+            except MeterlineError as exc:
+                show_error(exc)
+            else:
+                bar.progress(1.0, text="Done")
+                st.session_state[SUMMARY] = result
+                st.session_state.pop(PREVIEW, None)
+                st.rerun()
+    elif s.status != "refused":
+        st.info("Nothing to bill for this month: approve readings first, or the month is already billed.")
+elif preview:
+    st.caption("The month or due date changed: preview again before running.")
+
+summary = st.session_state.get(SUMMARY)
+if summary:
+    with st.container(border=True):
+        st.markdown(f"**Run #{summary.run_id} {summary.status}** for {summary.period_start} to {summary.period_end}")
+        _summary_table(summary)
+        st.success(summary.message, icon=":material/check_circle:")
+
+runs = db.list_bill_runs(10, actor=actor)
+if runs:
+    st.subheader("Recent runs")
+    st.dataframe([{
+        "run": r.id, "period": f"{r.billing_period_start} to {r.billing_period_end}", "status": r.status,
+        "created": r.created_count, "skipped": r.skipped_count, "refused": r.refused_count,
+        "total": w.money(r.total_amount), "by": r.started_by, "started": w.date_text(r.started_at),
+        "error": r.error or ""} for r in runs], hide_index=True, width="stretch")
