@@ -888,8 +888,10 @@ WHERE m.status = 'active' AND f.is_active;
 CREATE VIEW reading_details WITH (security_invoker = true) AS
 SELECT r.*, m.meter_number, f.id AS flat_id, f.code AS flat_code, f.block, fl.code AS floor_code,
        o.name AS owner_name, u.username AS submitted_by_name,
-       COALESCE((SELECT min(b.id) FROM bills b WHERE b.flat_reading_id = r.id),
-                (SELECT min(b.id) FROM bills b WHERE b.motor_reading_id = r.id)) AS bill_id
+       -- "+ 0": min() over the reading's index, never a walk of the bills primary key (which the
+       -- planner picks on stale statistics, e.g. right after a bulk load: seconds per row).
+       COALESCE((SELECT min(b.id + 0) FROM bills b WHERE b.flat_reading_id = r.id),
+                (SELECT min(b.id + 0) FROM bills b WHERE b.motor_reading_id = r.id)) AS bill_id
 FROM readings r
 JOIN meters m ON m.id = r.meter_id
 LEFT JOIN flats f ON f.id = m.flat_id

@@ -10,6 +10,7 @@ rest_accounts.py, rest_master.py; HTTP, retries, paging and errors are in rest_c
 """
 from __future__ import annotations
 
+import os
 from typing import Iterable
 
 from database import schema as s
@@ -27,10 +28,15 @@ BULK_CHUNK = 1000  # rows per POST: one JSON array, one transaction
 class SupabaseStorage(RestReadingsPart, RestBillsPart, RestAccountsPart, RestMasterPart, Storage):
     backend_name = "supabase"
 
-    def __init__(self, url: str, key: str, *, client_options=None, max_attempts: int = 3, backoff: float = 0.25,
-                 timeout: float = 30.0):
+    def __init__(self, url: str, key: str, *, client_options=None, max_attempts: int | None = None,
+                 backoff: float = 0.25, timeout: float | None = None):
+        """client_options: a supabase.lib.client_options.SyncClientOptions (its timeout and httpx client
+        are used; its retry is turned off). Defaults come from SUPABASE_TIMEOUT_SECONDS (30) and
+        SUPABASE_MAX_ATTEMPTS (3: an idempotent request is tried at most this many times)."""
         self.url = (url or "").rstrip("/")
-        self.rest = RestClient(url, key, client_options=client_options, max_attempts=max_attempts, backoff=backoff,
+        timeout = timeout if timeout is not None else float(os.environ.get("SUPABASE_TIMEOUT_SECONDS") or 30)
+        attempts = max_attempts if max_attempts is not None else int(os.environ.get("SUPABASE_MAX_ATTEMPTS") or 3)
+        self.rest = RestClient(url, key, client_options=client_options, max_attempts=attempts, backoff=backoff,
                                timeout=timeout)
 
     def __repr__(self) -> str:

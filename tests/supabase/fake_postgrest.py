@@ -305,6 +305,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     # ---- plumbing ----------------------------------------------------------------------
     def _send(self, status: int, body: bytes | None, headers: dict | None = None) -> None:
+        if self._rec is not None:
+            self._rec.status = status  # before the client can see the answer
         self.send_response(status)
         hdrs = {"Content-Type": "application/json; charset=utf-8", **(headers or {})}
         for k, v in hdrs.items():
@@ -314,8 +316,6 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if payload:
             self.wfile.write(payload)
-        if self._rec is not None:
-            self._rec.status = status
 
     def _error(self, status: int, code: str | None, message: str, details=None, hint=None) -> None:
         body = json.dumps({"code": code, "details": details, "hint": hint, "message": message}).encode()
