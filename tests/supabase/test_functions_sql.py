@@ -196,3 +196,103 @@ def test_lock_month_and_dashboard(conn):
     series = call(conn, "SELECT meterline_monthly_series('2025-12-01', '2026-01-31')")
     assert series["billed"] == [{"month": "2026-01", "units": "100.00", "billed": "2674.00", "n": 1}]
     _ = json
+
+
+def test_reading_admin_functions(conn):
+    meter = call(conn, "INSERT INTO meters (meter_number, flat_id) SELECT '19152159', id FROM flats "
+                       "WHERE code = 'B17-FF' RETURNING id")
+    ids = [call(conn, "SELECT meterline_insert_reading(%s, %s, NULL)",
+                Jsonb({"meter_id": meter, "reading_value": str(v), "reading_date": f"2026-{m:02d}-20",
+                       "flags": [{"code": "x"}] if m == 11 else None}), ACTOR)["id"]
+           for v, m in ((1000, 9), (1100, 10), (1200, 11))]
+    assert call(conn, "SELECT meterline_approve_readings(%s, %s, true)", ids, ACTOR) == 2  # the flagged one stays
+    assert call(conn, "SELECT meterline_set_reading_photo_url(%s, 'https://img.example/1.jpg', %s)", ids[0], ACTOR) == 1
+    call(conn, "SELECT meterline_set_reading_ai_opinion(%s, %s, %s, %s)", ids[2], Jsonb({"verdict": "plausible"}),
+         ACTOR, Jsonb({"verdict": "plausible"}))
+    assert conn.execute("SELECT ai_opinion, flags, status FROM readings WHERE id = %s", [ids[2]]).fetchone() == \
+        ({"verdict": "plausible"}, [{"code": "x"}], "pending")
+    with pytest.raises(psycopg.Error) as e:
+        call(conn, "SELECT meterline_set_reading_ai_opinion(987654, NULL, %s, NULL)", ACTOR)
+    assert e.value.sqlstate == "PT404"
+    with pytest.raises(psycopg.errors.RaiseException):  # the reading's value never changes
+        conn.execute("UPDATE readings SET reading_value = 1 WHERE id = %s", [ids[0]])
+
+
+def test_bill_admin_and_run_functions(conn):
+    f = flat(conn, "B17-FF")
+    conn.execute("INSERT INTO meters (meter_number, flat_id) VALUES ('19152159', %s)", [f])
+    run = call(conn, "SELECT meterline_start_bill_run('2026-10-01', '2026-10-31', '2026-11-15', %s)", ACTOR)
+    assert call(conn, "SELECT status FROM bill_runs WHERE id = %s", run) == "running"
+    reading = call(conn, "SELECT meterline_insert_reading(%s, %s, NULL)", Jsonb(
+        {"meter_id": call(conn, "SELECT id FROM meters"), "reading_value": "1100", "reading_date": "2026-10-20",
+         "consumption": "100", "status": "approved"}), ACTOR)["id"]
+    sep = insert_bill(conn, bill_json(f, start="2026-09-01", end="2026-09-30"))
+    cands = call(conn, "SELECT meterline_bill_run_candidates('2026-10-01', '2026-10-31', 0, 10)")
+    assert cands["upper"] == flat(conn, "C14-SF")
+    assert cands["candidates"] == [{"flat_id": f, "flat_code": "B17-FF", "flat_type": None, "reading_id": reading,
+                                    "approved_units": None, "consumption": "100.00", "motor_share": None,
+                                    "motor_reading_id": None}]
+    assert cands["open_bills"] == [{"flat_id": f, "id": sep["id"], "total_amount": "2674.00", "amount_paid": "0.00"}]
+    assert call(conn, "SELECT meterline_bill_run_candidates('2026-10-01', '2026-10-31', %s, 10)", cands["upper"]) == \
+        {"upper": None, "candidates": [], "open_bills": []}
+    assert call(conn, "SELECT meterline_count_run_skips('2026-10-01', '2026-10-31')") == 0
+    insert_bill(conn, bill_json(f, flat_reading_id=reading))
+    assert call(conn, "SELECT meterline_count_run_skips('2026-10-01', '2026-10-31')") == 1
+    assert call(conn, "SELECT meterline_set_bill_status(%s, 'cancelled', 'duplicate', %s)", sep["id"], ACTOR) == "pending"
+    call(conn, "SELECT meterline_set_payment_link(%s, 'plink_1', 'https://pay.example/1', %s)", sep["id"], ACTOR)
+    assert conn.execute("SELECT status, payment_link_id FROM bills WHERE id = %s", [sep["id"]]).fetchone() == \
+        ("cancelled", "plink_1")
+    details = call(conn, "SELECT details FROM audit_log WHERE action = 'bill.status'")
+    assert details == {"from": "pending", "to": "cancelled", "reason": "duplicate"}
+
+
+def test_user_functions(conn):
+    uid = call(conn, "SELECT meterline_create_user('asha', 'admin', NULL, '', 'a@example.com', 'local', %s)", ACTOR)
+    with pytest.raises(psycopg.errors.UniqueViolation):
+        call(conn, "SELECT meterline_create_user('asha', 'admin', NULL, '', NULL, 'local', %s)", ACTOR)
+    call(conn, "SELECT meterline_update_user(%s, %s, %s, 'user.role', %s)", uid,
+         Jsonb({"role": "field_engineer", "locked_until": "2026-11-22T10:00:00+00:00", "failed_login_count": 5}),
+         ACTOR, Jsonb({"role": "field_engineer"}))
+    row = conn.execute("SELECT role, failed_login_count, locked_until, display_name FROM users").fetchone()
+    assert row[:2] == ("field_engineer", 5) and row[2] == dt.datetime(2026, 11, 22, 10, tzinfo=dt.timezone.utc)
+    assert row[3] == "asha"
+    call(conn, "SELECT meterline_update_user(%s, %s, NULL, 'login.failed', NULL)", uid, Jsonb({"failed_login_count": 6}))
+    assert [a for (a,) in conn.execute("SELECT action FROM audit_log ORDER BY id")] == ["user.create", "user.role"]
+
+
+def test_master_data_functions(conn):
+    conn.execute("INSERT INTO floors (code, name) VALUES ('FF', 'First Floor')")
+    changes = {"flat_types": [{"name": "2BHK", "bhk": 2}], "motors": [{"code": "MOTOR-B2", "name": ""}],
+               "flats_new": [{"code": "B18-FF", "block": "B", "floor_code": "FF", "flat_type": "2BHK"}],
+               "owners_new": [{"flat_code": "B18-FF", "name": "Asha", "phone": "+919800000001"}],
+               "meters_new": [{"meter_number": "19152160", "flat_code": "B18-FF", "motor_code": None},
+                              {"meter_number": "82000002", "flat_code": None, "motor_code": "MOTOR-B2"}],
+               "links_new": [{"flat_code": "B18-FF", "motor_code": "MOTOR-B2"}]}
+    out = call(conn, "SELECT meterline_apply_master_data(%s, %s)", Jsonb(changes), ACTOR)
+    assert out == {"flat_types": 1, "motors": 1, "flats_new": 1, "owners_new": 1, "meters_new": 2, "links_new": 1}
+    state = call(conn, "SELECT meterline_master_data_state(%s, %s, %s)", ["B18-FF"], ["19152160", "82000002"],
+                 ["MOTOR-B2"])
+    (fl,) = state["flats"]
+    assert (fl["flat_type"], fl["floor_code"], fl["owner_name"]) == ("2BHK", "FF", "Asha")
+    assert state["flat_motors"] == [["B18-FF", "MOTOR-B2"]]
+    assert {m["meter_number"]: m["motor_code"] for m in state["meters"]} == {"19152160": None, "82000002": "MOTOR-B2"}
+    assert [row[2] for row in state["motor_meters"]] == ["82000002"]
+
+
+def test_every_function_is_tested_here():
+    """A new /rpc function needs a test in this file (the list below is checked against the schema)."""
+    import re
+
+    from tests.supabase.pgutil import SCHEMA_SQL
+
+    tested = {
+        "insert_bill", "insert_bill_batch", "apply_payment", "settle_in_full", "mark_overdue", "probe_lock",
+        "insert_reading", "review_reading", "claim_job_run", "add_period_lock", "dashboard", "monthly_series",
+        "approve_readings", "set_reading_photo_url", "set_reading_ai_opinion", "start_bill_run", "bill_run_candidates",
+        "count_run_skips", "set_bill_status", "set_payment_link", "create_user", "update_user", "apply_master_data",
+        "master_data_state", "schema_version",
+    }
+    helpers = {"audit", "check_not_locked", "not_found", "conflict", "invalid", "view_names"}
+    defined = set(re.findall(r"CREATE OR REPLACE FUNCTION meterline_([a-z_]+)\(", SCHEMA_SQL.read_text()))
+    trigger_functions = {"bills_period_lock", "bills_immutable", "readings_immutable", "append_only"}
+    assert defined - trigger_functions - helpers == tested
