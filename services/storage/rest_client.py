@@ -305,8 +305,9 @@ class RestClient:
                 if not last:
                     self._sleep(attempt)
                     continue
+                unsent = idempotent or isinstance(exc, httpx.ConnectTimeout)  # never reached the server
                 raise StorageError(f"Supabase did not answer while {what} within {self.timeout:g} s" + (
-                    "." if idempotent else "; the change may or may not have been saved (it is one transaction: "
+                    "." if unsent else "; the change may or may not have been saved (it is one transaction: "
                     "whole or not at all). Check before trying again.")) from exc
             except httpx.TransportError as exc:
                 if not last:

@@ -29,7 +29,7 @@ import re
 import socket
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
@@ -407,14 +407,14 @@ class _Handler(BaseHTTPRequestHandler):
             raise Reject(404, "PGRST125", f"Invalid path {path}")
         rest = path[len("/rest/v1/"):]
         prefer = self._prefer(headers)
+        if self.command in ("POST", "PATCH") and "application/json" not in headers.get("content-type", ""):
+            raise Reject(415, "PGRST107", "Content-Type must be application/json")
         if rest.startswith("rpc/"):
             if self.command != "POST":
                 raise Reject(405, "PGRST101", "Only POST is used for functions here")
             return self._rpc(fake, role, rest[4:], params, headers, body)
         if not IDENT.match(rest):
             raise Reject(404, "PGRST125", f"Invalid path {path}")
-        if self.command in ("POST", "PATCH") and "application/json" not in headers.get("content-type", ""):
-            raise Reject(415, "PGRST107", "Content-Type must be application/json")
         q = self._query(rest, params)
         if self.command in ("GET", "HEAD"):
             return self._select(fake, role, q, prefer)
@@ -483,10 +483,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _count(self, conn, q: Query, method: str) -> int:
         base = sql.SQL("SELECT 1 FROM {}{}").format(sql.Identifier(q.table), q.where)
-        if method == "estimated":
-            n = conn.execute(sql.SQL("SELECT count(*) FROM ({} LIMIT {}) _c").format(base, fake_limit(self) + 1),
-                             q.params).fetchone()[0]
-            if n <= fake_limit(self):
+        if method == "estimated":  # exact up to db-max-rows, the planner's estimate above
+            cap = self.server_fake.max_rows
+            n = conn.execute(sql.SQL("SELECT count(*) FROM ({} LIMIT {}) _c").format(base, cap + 1), q.params).fetchone()[0]
+            if n <= cap:
                 return n
             method = "planned"
         if method == "planned":
@@ -580,6 +580,3 @@ class _Handler(BaseHTTPRequestHandler):
         text = fake.run(role, False, work)
         return 200, (text or "null").encode(), {}
 
-
-def fake_limit(handler: _Handler) -> int:
-    return handler.server_fake.max_rows
