@@ -332,3 +332,18 @@ def test_audit_written_with_each_change(society_rest):
     assert actions == ["payment.record", "bill.create"]
     entry = storage.list_audit(action_prefix="payment.").items[0]
     assert entry.actor_id == admin.user_id and entry.details["amount"] == "100.00" and entry.client == "pytest"
+
+
+def test_inactive_meter_refused_and_paid_bill_status_only(society_rest):
+    """The two contract tests that change rows with direct SQL, done through the REST API instead."""
+    storage, fake, db = society_rest
+    storage.rest.update("meters", {"status": "inactive"}, [("eq", "meter_number", "19150001")], what="deactivating")
+    with pytest.raises(ValidationError) as e:
+        db.insert_meter_reading(meter_number="19150001", reading_value="10", reading_date=d(2026, 11, 1),
+                                actor=admin_user(storage))
+    assert "inactive" in str(e.value)
+    bill = db.create_bill("B17-FF", *OCT, flat_units=100)
+    storage.rest.update("bills", {"status": "overdue"}, [("eq", "id", bill.id)], what="changing the status")
+    assert db.get_bill(bill.id).status == "overdue" and db.get_bill(bill.id).total_amount == bill.total_amount
+    with pytest.raises(BillImmutableError):
+        storage.rest.delete("bills", [("eq", "id", bill.id)], what="deleting a bill")
