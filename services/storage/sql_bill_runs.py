@@ -30,9 +30,15 @@ from services.storage.sql_common import is_unique_violation, write_tx, read_tx
 
 b, f, m, r = s.bills, s.flats, s.meters, s.readings
 ZERO = Decimal("0.00")
-CHUNK = 900  # ids per IN (...): under SQLite's old bound-parameter limit
 UNIQUE_RETRIES = 3
 _OPEN_SQL = ", ".join(f"'{x}'" for x in OPEN_BILL_STATUSES)
+# SQLite: the carried bills listed in the scratch table that are still open, looked up by key
+# (a join lets SQLite build a Bloom filter over every bill first).
+_CARRIED_OPEN = sa.text(
+    "SELECT b.id, b.flat_id, b.total_amount, b.amount_paid FROM bills AS b "
+    f"WHERE b.id IN (SELECT old_id FROM temp.bill_carry) AND b.status IN ({_OPEN_SQL})"
+).columns(sa.column("id", sa.Integer), sa.column("flat_id", sa.Integer), sa.column("total_amount", s.Money),
+          sa.column("amount_paid", s.Money))
 
 # Columns the batch writes, in order; everything else takes its default.
 COLUMNS = ("flat_id", "billing_period_start", "billing_period_end", "due_date", "tariff_kind", "pricing_rule",
@@ -189,10 +195,18 @@ def _stamp(now: dt.datetime) -> str:
 
 
 def _sqlite_insert(conn, bills: list[NewBill], actor, now: dt.datetime) -> list[int]:
+    """executemany into a scratch table (cheap: no index), then one INSERT ... SELECT does the
+    indexed insert. That statement is a single call into SQLite, during which the driver lets the
+    helper thread of the run read and price the next batch; row by row it could not."""
     stamp, user_id, username = _stamp(now), actor.user_id, actor.username
     ids = _reserve_ids(conn, "sqlite", len(bills))
-    conn.exec_driver_sql(_insert_sql(("id",) + COLUMNS),
+    cols = ", ".join(("id",) + COLUMNS)
+    conn.exec_driver_sql(f"CREATE TEMP TABLE IF NOT EXISTS bill_batch ({cols})")
+    conn.exec_driver_sql("DELETE FROM temp.bill_batch")
+    conn.exec_driver_sql(f"INSERT INTO temp.bill_batch VALUES ({', '.join(['?'] * (len(COLUMNS) + 1))})",
                          [_sqlite_row(nb, i, user_id, username, stamp) for nb, i in zip(bills, ids)])
+    conn.exec_driver_sql(f"INSERT INTO main.bills ({cols}) SELECT {cols} FROM temp.bill_batch")
+    conn.exec_driver_sql("DELETE FROM temp.bill_batch")
     return ids
 
 
@@ -243,15 +257,16 @@ def carry_forward_batch(st, conn, fresh: list[NewBill], ids: list, now: dt.datet
         return
     olds = [old for old, _ in moves]
     if st.dialect == "sqlite":  # the write lock is held: nothing changes between check and update
-        found = {}
-        for i in range(0, len(olds), CHUNK):
-            found.update((bid, (flat_id, total - paid)) for bid, flat_id, total, paid in conn.execute(
-                sa.select(b.c.id, b.c.flat_id, b.c.total_amount, b.c.amount_paid)
-                .where(b.c.id.in_(olds[i:i + CHUNK]), b.c.status.in_(OPEN_BILL_STATUSES))))
+        conn.exec_driver_sql("CREATE TEMP TABLE IF NOT EXISTS bill_carry (old_id INTEGER PRIMARY KEY, new_id)")
+        conn.exec_driver_sql("DELETE FROM temp.bill_carry")
+        conn.exec_driver_sql("INSERT INTO temp.bill_carry VALUES (?, ?)", moves)
+        found = {bid: (flat_id, total - paid) for bid, flat_id, total, paid in conn.execute(_CARRIED_OPEN)}
         _check_carried(fresh, found)
-        stamp = _stamp(now)
-        conn.exec_driver_sql("UPDATE bills SET status = 'carried_forward', carried_forward_to = ?, updated_at = ? "
-                             "WHERE id = ?", [(new_id, stamp, old) for old, new_id in moves])
+        # Driven by the scratch table's keys (an UPDATE ... FROM would scan every bill).
+        conn.exec_driver_sql("UPDATE bills SET status = 'carried_forward', updated_at = ?, carried_forward_to = "
+                             "(SELECT c.new_id FROM temp.bill_carry AS c WHERE c.old_id = bills.id) "
+                             "WHERE id IN (SELECT old_id FROM temp.bill_carry)", (_stamp(now),))
+        conn.exec_driver_sql("DELETE FROM temp.bill_carry")
         return
     # PostgreSQL: one statement; the rows it changes stay locked until commit, and what it returns
     # is checked before the commit (a mismatch rolls it back).
