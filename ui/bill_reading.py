@@ -58,10 +58,10 @@ def _save(reading_id: int) -> None:
     report = svc.events.bill_created(bill, actor)
     st.session_state[RESULT] = {"bill": bill, "messages": list(report.messages),
                                 "link": report.payment_link_url}
+    st.query_params["reading"] = str(reading_id)  # keep showing this reading (a search would no longer list it)
 
 
-result = st.session_state.pop(RESULT, None)
-if result:
+def _show_result(result: dict) -> None:
     if "error" in result:
         st.error(result["error"], icon=":material/block:")
     elif "exc" in result:
@@ -82,6 +82,15 @@ if result:
         st.page_link("ui/bills.py", label=f"Open bill #{bill.id}", icon=":material/open_in_new:",
                      query_params={"bill": bill.id})
 
+
+def _stop() -> None:
+    if result:
+        _show_result(result)
+    st.stop()
+
+
+result = st.session_state.pop(RESULT, None)
+
 # ---- which reading ------------------------------------------------------------------------
 reading = None
 asked = st.query_params.get("reading")
@@ -95,12 +104,12 @@ if reading is None:
                          help="Approved readings of matching flats that no bill references yet.")
     if not term.strip():
         st.info("Type a flat code, or open an approved reading from **Review readings**.", icon=":material/info:")
-        st.stop()
+        _stop()
     found = db.list_readings(ReadingFilter(status="approved", unbilled_only=True, flat_code=term.strip(),
                                            flat_meters_only=True), 0, 50, actor=actor, with_total=False)
     if not found.items:
         st.warning("No approved, unbilled reading of a flat starting with that code. Approve it on Review readings.")
-        st.stop()
+        _stop()
     reading = st.selectbox("Approved reading", found.items, format_func=_reading_label, key="br_pick")
 else:
     if st.button("Choose another reading", icon=":material/arrow_back:", key="br_clear"):
@@ -109,10 +118,10 @@ else:
 
 if reading.flat_id is None:
     st.error("This is a shared-motor meter's reading: bill the flats' readings; the motor share goes on each flat's bill.")
-    st.stop()
+    _stop()
 if reading.status != "approved":
     st.error(f"Reading #{reading.id} is {reading.status}: approve it on Review readings before billing.")
-    st.stop()
+    _stop()
 
 flat = db.get_flat(reading.flat_id)
 with st.container(border=True):
@@ -127,6 +136,11 @@ with st.container(border=True):
 if reading.bill_id:
     st.warning(f"Reading #{reading.id} is already on bill #{reading.bill_id}.", icon=":material/warning:")
     st.checkbox("Re-issue: store another bill for this reading (the first bill is kept)", key=f"reissue_{reading.id}")
+    if not st.session_state.get(f"reissue_{reading.id}"):
+        if not result:  # a just-saved bill's result carries its own link
+            st.page_link("ui/bills.py", label=f"Open bill #{reading.bill_id}", icon=":material/open_in_new:",
+                         query_params={"bill": reading.bill_id})
+        _stop()  # nothing to price until a re-issue is asked for
 
 # ---- inputs -------------------------------------------------------------------------------
 month = BillingPeriod.for_month(reading.reading_date)
@@ -149,20 +163,21 @@ try:
     quote = db.quote_bill(flat.id, units, motor or 0, prev)
 except MeterlineError as exc:
     show_error(exc)
-    st.stop()
+    _stop()
 
 p, bd = quote.pricing, quote.breakdown
 st.subheader("Pricing")
 c1, c2, c3 = st.columns(3)
-c1.metric("Rate per unit", w.money(p.rate_per_unit))
+c1.metric("Rate per unit", f"₹{w.num(p.rate_per_unit)}")
 c2.metric("Fixed charge", w.money(p.fixed_charge))
-c3.metric("Rule that applied", RULE_LABELS.get(p.rule, p.rule))
+c3.caption("Rule that applied")
+c3.markdown(f"**{RULE_LABELS.get(p.rule, p.rule)}**")  # a sentence, too long for a metric
 st.caption(f"How it was decided: {w.esc(p.explanation)}")
 
 st.subheader("Preview")
 rows = [
     ("Flat units", w.kwh(bd.flat_units)), ("Motor share", w.kwh(bd.motor_units)), ("Total units", w.kwh(bd.total_units)),
-    (f"Energy charge ({bd.total_units} x {bd.rate_per_unit})", w.money(bd.energy_charge_display)),
+    (f"Energy charge ({bd.total_units} x {w.num(bd.rate_per_unit)})", w.money(bd.energy_charge_display)),
     ("Fixed charge", w.money(bd.fixed_charge)), ("Previous outstanding", w.money(bd.previous_outstanding)),
     ("Total", w.money(bd.total_amount)),
 ]
@@ -174,3 +189,5 @@ elif owed and bd.previous_outstanding != owed:
     st.caption(f"The flat owes {w.money(owed)} on open bills; they stay open because the previous outstanding "
                "entered differs.")
 st.button("Save bill", type="primary", icon=":material/save:", key="save_bill", on_click=_save, args=(rid,))
+if result:
+    _show_result(result)  # under the button that was pressed

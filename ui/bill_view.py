@@ -59,14 +59,6 @@ def render(bill_id: int, actor: Actor) -> None:
     st.markdown(f"**{w.esc(bill.flat_code)}** · {w.esc(bill.owner_name or 'no owner')} · "
                 f"{bill.billing_period_start} to {bill.billing_period_end} · due {bill.due_date} {w.badge(bill.status)}")
 
-    done = st.session_state.pop(PAID, None)
-    if done and done["bill"] == bill.id:
-        pmt = done["payment"]
-        st.success(f"Recorded {w.money(pmt.amount)} by {pmt.method.replace('_', ' ')} on {pmt.paid_on}: the bill is "
-                   f"now {done['status'].replace('_', ' ')}.", icon=":material/payments:")
-        for m in done["messages"]:
-            st.caption(w.esc(m))
-
     c = st.columns(4)
     c[0].metric("Total", w.money(bill.total_amount))
     c[1].metric("Paid", w.money(bill.amount_paid))
@@ -76,8 +68,8 @@ def render(bill_id: int, actor: Actor) -> None:
     st.subheader("Breakdown")
     lines = [
         ("Flat units", w.kwh(bill.flat_units)), ("Motor share", w.kwh(bill.motor_units)),
-        ("Total units", w.kwh(bill.total_units)), ("Rate per unit", w.money(bill.rate_per_unit)),
-        (f"Energy charge ({bill.total_units} x {bill.rate_per_unit})", w.money(bill.energy_charge)),
+        ("Total units", w.kwh(bill.total_units)), ("Rate per unit", f"₹{w.num(bill.rate_per_unit)}"),
+        (f"Energy charge ({bill.total_units} x {w.num(bill.rate_per_unit)})", w.money(bill.energy_charge)),
         ("Fixed charge", w.money(bill.fixed_charge)), ("Previous outstanding", w.money(bill.previous_outstanding)),
         ("Total", w.money(bill.total_amount)),
     ]
@@ -117,6 +109,13 @@ def render(bill_id: int, actor: Actor) -> None:
                       for p in detail.payments], hide_index=True, width="stretch")
     else:
         st.caption("No payments yet.")
+    done = st.session_state.pop(PAID, None)
+    if done and done["bill"] == bill.id:  # next to the payments and the form that was just used
+        pmt = done["payment"]
+        st.success(f"Recorded {w.money(pmt.amount)} by {pmt.method.replace('_', ' ')} on {pmt.paid_on}: the bill is "
+                   f"now {done['status'].replace('_', ' ')}.", icon=":material/payments:")
+        for m in done["messages"]:
+            st.caption(w.esc(m))
 
     if bill.status not in OPEN_BILL_STATUSES or not actor.can(Permission.RECORD_PAYMENT):
         if bill.status == "carried_forward":

@@ -56,10 +56,10 @@ page = db.list_bills(flt, offset, size, actor=actor)
 
 stamp = today.strftime("%Y%m%d")
 e1, e2, _ = st.columns([1, 1, 3])
-e1.download_button("Export CSV", data=lambda: exports.export(db.iter_bills(flt, actor=actor), "csv"),
+e1.download_button("Export CSV", data=lambda: exports.export_bytes(db.iter_bills(flt, actor=actor), "csv"),
                    file_name=f"bills-{stamp}.csv", mime="text/csv", icon=":material/download:", on_click="ignore",
                    key="export_csv", disabled=not page.items)
-e2.download_button("Export Excel", data=lambda: exports.export(db.iter_bills(flt, actor=actor), "xlsx"),
+e2.download_button("Export Excel", data=lambda: exports.export_bytes(db.iter_bills(flt, actor=actor), "xlsx"),
                    file_name=f"bills-{stamp}.xlsx", icon=":material/table_view:", on_click="ignore",
                    mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="export_xlsx",
                    disabled=not page.items)
@@ -73,7 +73,7 @@ st.dataframe([{
     "due": b.due_date.isoformat(), "total": w.money(b.total_amount), "paid": w.money(b.amount_paid),
     "balance": w.money(b.balance), "status": b.status.replace("_", " "),
     "overdue": "yes" if b.status in ("pending", "partially_paid", "overdue") and b.due_date < today else "",
-} for b in page.items], hide_index=True, width="stretch")
+} for b in page.items], hide_index=True, width="stretch", height=35 * (len(page.items) + 1) + 3)  # no inner scroll
 w.pager(key, page, "bills")
 
 c1, c2 = st.columns([3, 1], vertical_alignment="bottom")

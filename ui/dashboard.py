@@ -46,9 +46,12 @@ cur = today.replace(day=1)
 for _ in range(MONTHS + 1):
     options.append(month_key(cur))
     cur = (cur - dt.timedelta(days=1)).replace(day=1)
-month = st.selectbox("Month", options, key="dash_month", help="Bills whose period starts in this month, and "
-                     "payments received in it.")
+# Open on the latest month that has bills: early in a month nothing is billed yet, and a page of
+# zeros says nothing.
 where = svc.settings.sql_url if svc.settings.backend != "supabase" else svc.settings.supabase_url
+start = 1 if figures(db, actor, where, options[0], today).bill_count == 0 else 0
+month = st.selectbox("Month", options, index=start, key="dash_month",
+                     help="Bills whose period starts in this month, and payments received in it.")
 fig = figures(db, actor, where, month, today)
 
 c = st.columns(3)
@@ -61,7 +64,7 @@ c = st.columns(3)
 c[0].metric("Outstanding now", w.money(fig.outstanding), help="Unpaid balance of every open bill.")
 c[1].metric("Readings pending review", f"{fig.pending_readings:,}")
 c[2].metric("Overdue bills", f"{fig.overdue_count:,}")
-st.caption(f"Figures are refreshed every {TTL_SECONDS // 60} minutes.")
+st.caption(f"Figures are at most {TTL_SECONDS // 60} minutes old; past months in the charts at most an hour.")
 
 current = month_key(today)
 keys = sorted(options[:MONTHS])

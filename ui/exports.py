@@ -2,7 +2,8 @@
 
 The bills are read a page at a time (DatabaseService.iter_bills, keyset by id) and written to a
 spooled temporary file that moves to disk past a few MB, so a filter of 300,000 bills never sits
-in the database driver or a DataFrame at once. Text cells that a spreadsheet would run as a
+in the database driver or a DataFrame at once. Streamlit keeps a download in memory, so the
+finished file is handed to it as bytes, only when the button is clicked (a deferred callable). Text cells that a spreadsheet would run as a
 formula (=, +, -, @) are prefixed with an apostrophe.
 """
 from __future__ import annotations
@@ -75,3 +76,9 @@ def export(bills: Iterable[Bill], fmt: str) -> IO[bytes]:
     (write_csv if fmt == "csv" else write_xlsx)(bills, out)
     out.seek(0)
     return out
+
+
+def export_bytes(bills: Iterable[Bill], fmt: str) -> bytes:
+    """The export as bytes, for st.download_button's deferred `data` callable."""
+    with export(bills, fmt) as out:
+        return out.read()

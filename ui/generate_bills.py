@@ -72,7 +72,7 @@ if preview and preview[0] == params:
         else:
             st.caption(s.message)
     if s.status != "refused" and s.created:
-        if st.button(f"Create {s.created:,} bills", type="primary", icon=":material/play_arrow:", key="run_go"):
+        if st.button(f"Create {w.plural(s.created, 'bill')}", type="primary", icon=":material/play_arrow:", key="run_go"):
             bar = st.progress(0.0, text="Starting ...")
             expected = max(s.created + s.missing_units, 1)
 

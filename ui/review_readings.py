@@ -98,7 +98,7 @@ for rd in page.items:
         st.markdown(f"**{w.esc(rd.flat_code or 'Shared motor')}** · {w.esc(rd.owner_name or '')} · meter "
                     f"{w.esc(rd.meter_number)} · read {rd.reading_date} by {w.esc(rd.submitted_by_name or 'import')}"
                     f" · #{rd.id}")
-        photo_col, info_col, act_col = st.columns([1, 2, 1.3])
+        photo_col, info_col, act_col = st.columns([1, 2.4, 1.2])
         local = svc.photos.path_for(rd.photo_ref)
         if local:
             photo_col.image(str(local), caption="Meter photo", width="stretch")
@@ -114,9 +114,10 @@ for rd in page.items:
             info_col.caption(f":material/smart_toy: Advisor: {w.esc(rd.ai_opinion.get('summary') or rd.ai_opinion)}")
         history = [h for h in db.meter_history(rd.meter_id, limit=HISTORY + 1) if h.id != rd.id][:HISTORY]
         if history:
-            info_col.dataframe([{"date": h.reading_date.isoformat(), "reading kWh": f"{h.reading_value:,.2f}",
-                                 "consumption kWh": "-" if h.consumption is None else f"{h.consumption:,.2f}",
-                                 "status": h.status} for h in history], hide_index=True, width="stretch")
+            info_col.dataframe([{"date": h.reading_date.isoformat(), "reading": f"{h.reading_value:,.2f}",
+                                 "used kWh": "-" if h.consumption is None else f"{h.consumption:,.2f}",
+                                 "status": h.status} for h in history], hide_index=True, width="stretch",
+                                height=35 * (len(history) + 1) + 3)
         else:
             info_col.caption("No earlier readings of this meter.")
         act_col.text_input("Monthly units to bill (kWh)", key=f"units_{rd.id}",

@@ -31,14 +31,16 @@ def _show_outcome(last: dict) -> None:
     o = last["outcome"]
     rd = o.reading
     where = f"{w.esc(rd.flat_code or '')} · meter {w.esc(rd.meter_number or '')}"
-    if not o.created:
-        st.info(f"This reading was already stored (reading #{rd.id}, {where}, {w.kwh(rd.reading_value)} on "
-                f"{rd.reading_date}): nothing new was saved.", icon=":material/content_copy:")
-        return
-    lines = [f"Saved reading #{rd.id}: {where}, **{w.kwh(rd.reading_value)}** on {rd.reading_date}."]
+    what = f"{where}, **{w.kwh(rd.reading_value)}** on {rd.reading_date}"
+    if o.created:
+        lines = [f"Saved reading #{rd.id}: {what}."]
+    else:  # a second tap, or a retry after a dropped connection: the first row stands
+        lines = [f"Reading #{rd.id} is stored: {what}. It had already arrived, so the repeat was not saved again."]
     if o.previous_value is not None:
         lines.append(f"Consumption since the previous reading ({w.kwh(o.previous_value)} on {o.previous_date}): "
                      f"**{w.kwh(rd.consumption)}**.")
+    elif rd.consumption is not None:
+        lines.append(f"Consumption since the previous reading: **{w.kwh(rd.consumption)}**.")
     else:
         lines.append("This is the meter's first reading: no consumption yet.")
     lines.append("Photo saved." if rd.photo_ref else "No photo attached.")
@@ -79,8 +81,6 @@ def _submit(choice, value, motor_value, motor_share, date, photo) -> dict:
 
 
 last = st.session_state.get(LAST)
-if last:
-    _show_outcome(last)
 
 search = st.text_input("Find the flat", key="fe_search", placeholder="Flat code (B17-FF), meter number or owner",
                        type="search", live="500ms",
@@ -115,7 +115,8 @@ with st.form(f"reading_form_{nonce}"):
     if photo_source == "Take a photo":
         photo = st.camera_input("Meter photo", key=f"fe_camera_{nonce}")
     else:
-        photo = st.file_uploader("Meter photo", type=["jpg", "jpeg", "png", "webp", "heic"], key=f"fe_upload_{nonce}")
+        photo = st.file_uploader("Meter photo", type=["jpg", "jpeg", "png", "webp", "heic"], key=f"fe_upload_{nonce}",
+                                 help=f"A photo of the meter display, up to {svc.photos.max_bytes // 1_048_576} MB.")
     submitted = st.form_submit_button("Submit reading", type="primary", icon=":material/send:", width="stretch")
 
 if submitted:
@@ -133,3 +134,5 @@ if submitted:
             st.session_state[LAST] = {**result, "key": key}
             st.session_state[NONCE] = nonce + 1  # a fresh, empty form: the old one cannot be sent again
             st.rerun()
+elif last:
+    _show_outcome(last)  # below the form: on a phone that is where the thumb just tapped

@@ -27,6 +27,16 @@ def kwh(value: Decimal | None) -> str:
     return "-" if value is None else f"{Decimal(value):,.2f} kWh"
 
 
+def num(value: Decimal) -> str:
+    """A stored rate like 12.0000 as 12, 11.5000 as 11.5 (never in exponent form)."""
+    text = format(Decimal(value).normalize(), "f")
+    return text
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n:,} {word}" + ("" if n == 1 else "s")
+
+
 def esc(text) -> str:
     """User data (names, references) shown inside Markdown: escape so it is shown, never interpreted."""
     return _MD_SPECIAL.sub(r"\\\1", str(text if text is not None else ""))

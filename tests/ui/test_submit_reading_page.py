@@ -73,7 +73,7 @@ def test_same_reading_twice_stores_one_row(seeded_url, monkeypatch, tmp_path):
     # Another session (a retry from a second phone): the service finds the stored row.
     other = _submit(_fill(signed_in(seeded_url, monkeypatch, tmp_path, "engineer"), value))
     assert _count(seeded_url) == n
-    assert any("already stored" in i.value and "nothing new was saved" in i.value for i in other.info)
+    assert any("is stored" in s.value and "the repeat was not saved again" in s.value for s in other.success)
 
 
 def test_bad_values_refused_with_the_field_named_and_nothing_stored(seeded_url, monkeypatch, tmp_path):
