@@ -1,0 +1,342 @@
+"""Benchmark the month-end bill run against the database's plain bulk insert and the per-bill path.
+
+    python -m scripts.benchmark                   # 300,000 flats, SQLite and PostgreSQL, a table
+    python -m scripts.benchmark --flats 20000 --json
+    python -m scripts.benchmark --backends sqlite --repeat 1
+
+For each backend a synthetic society (scripts/bench_society.py: N flats, a month of approved
+readings, last month's bills with 20% still open) is loaded by the fast plain path into a
+temporary SQLite file and a throwaway PostgreSQL server (scripts/pg_throwaway.py), then copied
+for each measurement so every one starts from the same data:
+  (a) the bill run (DatabaseService.generate_bills_for_month) in a fresh process, whose peak
+      resident set size (ru_maxrss: interpreter, libraries and the master-data price table
+      included) is reported as its peak memory;
+  (b) a plain bulk insert of the very rows the run wrote, no business logic: sqlite3 executemany
+      in one transaction / psycopg COPY in one transaction;
+  (c) create_bill in a loop on a sample of flats, extrapolated to N;
+and the median of the admin list queries (pending readings page, bills page with filters,
+dashboard figures) on the billed data. (a) and (b) are repeated --repeat times on fresh copies
+and the medians reported (other work on the machine makes single timings noisy).
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+PERIOD = ("2026-10-01", "2026-10-31", "2026-11-15")
+TODAY = dt.date(2026, 11, 22)
+LIST_QUERY_RUNS = 7
+
+
+def say(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def _service(url: str, n_flats: int):
+    from scripts.bench_society import price_table
+    from services.database_service import DatabaseService
+    from services.pricing_service import PricingService
+    from services.storage.sql_backend import SqlStorage
+
+    return DatabaseService(SqlStorage(url, create=False), PricingService(table=price_table(n_flats)),
+                           today=lambda: TODAY)
+
+
+# ---- (a) the bill run, in its own process ---------------------------------------------------------
+def phase_run(url: str, n_flats: int) -> dict:
+    """Runs in the child process: the bill run alone, timed, with its peak RSS."""
+    db = _service(url, n_flats)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    os.sync()
+    t0 = time.perf_counter()
+    s = db.generate_bills_for_month(*PERIOD)
+    seconds = time.perf_counter() - t0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    db.storage.dispose()
+    return {"seconds": seconds, "created": s.created, "total_amount": str(s.total_amount), "run_id": s.run_id,
+            "rss_before_run_mb": round(before / 1024, 1), "peak_rss_mb": round(peak / 1024, 1)}
+
+
+def bill_run(url: str, n_flats: int) -> dict:
+    out = subprocess.run([sys.executable, "-m", "scripts.benchmark", "--phase-run", url, "--flats", str(n_flats)],
+                         capture_output=True, text=True, cwd=Path(__file__).resolve().parent.parent)
+    if out.returncode != 0:
+        raise RuntimeError(f"the bill run failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+# ---- (b) the plain bulk insert of the same rows -----------------------------------------------------
+def _bill_rows(storage, run_id: int) -> tuple[list[tuple], tuple]:
+    """The rows the run wrote, as the driver returns them (on SQLite: as stored)."""
+    from services.storage.sql_bill_runs import COLUMNS
+
+    raw = storage.engine.raw_connection()
+    try:
+        cur = raw.driver_connection.cursor()
+        ph = "?" if storage.dialect == "sqlite" else "%s"
+        cur.execute(f"SELECT {', '.join(COLUMNS)} FROM bills WHERE bill_run_id = {ph} ORDER BY id", (run_id,))
+        rows = cur.fetchall()
+        cur.execute(f"SELECT id, billing_period_start, billing_period_end, due_date FROM bill_runs WHERE id = {ph}",
+                    (run_id,))
+        return rows, cur.fetchone()
+    finally:
+        raw.close()
+
+
+def plain_insert(storage, rows: list[tuple], run_row: tuple) -> float:
+    from services.storage.sql_bill_runs import COLUMNS
+
+    cols = ", ".join(COLUMNS)
+    raw = storage.engine.raw_connection()
+    try:
+        drv = raw.driver_connection
+        cur = drv.cursor()
+        if storage.dialect == "sqlite":  # the bill_runs row the bills point at, then the timed insert
+            cur.execute("INSERT INTO bill_runs (id, billing_period_start, billing_period_end, due_date) "
+                        "VALUES (?, ?, ?, ?)", run_row)
+            os.sync()
+            t0 = time.perf_counter()
+            cur.execute("BEGIN IMMEDIATE")
+            cur.executemany(f"INSERT INTO bills ({cols}) VALUES ({', '.join(['?'] * len(COLUMNS))})", rows)
+            cur.execute("COMMIT")
+            return time.perf_counter() - t0
+        cur.execute("INSERT INTO bill_runs (id, billing_period_start, billing_period_end, due_date) "
+                    "VALUES (%s, %s, %s, %s)", run_row)
+        drv.commit()
+        os.sync()
+        t0 = time.perf_counter()
+        with cur.copy(f"COPY bills ({cols}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        drv.commit()
+        return time.perf_counter() - t0
+    finally:
+        raw.close()
+
+
+# ---- (c) the per-bill path ---------------------------------------------------------------------
+def per_bill(url: str, n_flats: int, sample: int) -> tuple[int, float]:
+    db = _service(url, n_flats)
+    start, end, due = (dt.date.fromisoformat(x) for x in PERIOD)
+    todo, after = [], 0
+    while len(todo) < sample:
+        batch, after = db.storage.bill_run_candidates(start, end, after_flat_id=after, limit=sample)
+        if after is None:
+            break
+        todo += [c for c in batch if c.units is not None]
+    todo = todo[:sample]
+    t0 = time.perf_counter()
+    for c in todo:
+        db.create_bill(c.flat_id, start, end, due, c.units, c.motor_share or 0, None, flat_reading_id=c.reading_id,
+                       motor_reading_id=c.motor_reading_id)
+    seconds = time.perf_counter() - t0
+    db.storage.dispose()
+    return len(todo), seconds
+
+
+# ---- admin list queries ----------------------------------------------------------------------------
+def list_queries(url: str, n_flats: int) -> dict[str, float]:
+    from services.models import BillFilter, ReadingFilter
+
+    db = _service(url, n_flats)
+    queries = {
+        "pending_readings_page": lambda: db.list_pending_readings(ReadingFilter(), 0, 50),
+        "pending_readings_block_page": lambda: db.list_pending_readings(ReadingFilter(block="C", flagged_only=True), 0, 50),
+        "bills_page_filtered": lambda: db.list_bills(BillFilter(period_month="2026-10", statuses=("pending",), block="B"),
+                                                     0, 50),
+        "bills_page_search": lambda: db.list_bills(BillFilter(period_month="2026-10", search="B17"), 0, 50),
+        "dashboard": lambda: db.dashboard("2026-10"),
+    }
+    out = {}
+    for name, q in queries.items():
+        q()  # warm the connection and the page cache, as a page in use would be
+        times = []
+        for _ in range(LIST_QUERY_RUNS):
+            t0 = time.perf_counter()
+            q()
+            times.append((time.perf_counter() - t0) * 1000)
+        out[name] = round(statistics.median(times), 1)
+    db.storage.dispose()
+    return out
+
+
+# ---- one backend ---------------------------------------------------------------------------------
+class SqliteSite:
+    name = "sqlite"
+
+    def __init__(self):
+        self.dir = Path(tempfile.mkdtemp(prefix="meterline-bench-"))
+
+    def url(self, db: str) -> str:
+        return f"sqlite:///{self.dir / db}.db"
+
+    def copy(self, db: str) -> str:
+        shutil.copyfile(self.dir / "base.db", self.dir / f"{db}.db")
+        return self.url(db)
+
+    def drop(self, db: str) -> None:
+        for suffix in (".db", ".db-wal", ".db-shm"):
+            (self.dir / f"{db}{suffix}").unlink(missing_ok=True)
+
+    def close(self) -> None:
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class PostgresSite:
+    name = "postgresql"
+
+    def __init__(self):
+        from scripts.pg_throwaway import start
+
+        self.pg = start()
+        self.pg.create_database("base")
+
+    def url(self, db: str) -> str:
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.pg.port}/{db}"
+
+    def _admin(self, sql: str) -> None:
+        import psycopg
+
+        with psycopg.connect(f"host=127.0.0.1 port={self.pg.port} user=postgres dbname=postgres", autocommit=True) as c:
+            c.execute(sql)
+
+    def copy(self, db: str) -> str:
+        self._admin(f'CREATE DATABASE "{db}" TEMPLATE base')
+        return self.url(db)
+
+    def drop(self, db: str) -> None:
+        self._admin(f'DROP DATABASE IF EXISTS "{db}"')
+
+    def close(self) -> None:
+        self.pg.stop()
+
+
+def measure(site, n_flats: int, repeat: int, sample: int) -> dict:
+    from scripts.bench_society import build
+    from services.storage.sql_backend import SqlStorage
+
+    say(f"[{site.name}] building a society of {n_flats:,} flats (plain bulk path, not measured) ...")
+    t0 = time.perf_counter()
+    base = SqlStorage(site.url("base"))
+    build(base, n_flats, say=say)
+    base.dispose()
+    say(f"[{site.name}] built in {time.perf_counter() - t0:.1f} s")
+    runs, plains = [], []
+    for k in range(repeat):
+        run = bill_run(site.copy(f"run{k}"), n_flats)
+        runs.append(run)
+        st = SqlStorage(site.url(f"run{k}"), create=False)
+        rows, run_row = _bill_rows(st, run["run_id"])
+        st.dispose()
+        st = SqlStorage(site.copy(f"plain{k}"), create=False)
+        plains.append(plain_insert(st, rows, run_row))
+        st.dispose()
+        site.drop(f"plain{k}")
+        if k + 1 < repeat:
+            site.drop(f"run{k}")
+        say(f"[{site.name}] {k + 1}/{repeat}: bill run {run['seconds']:.2f} s ({run['created']:,} bills), "
+            f"plain insert {plains[-1]:.2f} s")
+    lists = list_queries(site.url(f"run{repeat - 1}"), n_flats)
+    n_sample, sample_s = per_bill(site.copy("perbill"), n_flats, sample)
+    site.drop("perbill")
+    created = runs[-1]["created"]
+    run_s = statistics.median(r["seconds"] for r in runs)
+    plain_s = statistics.median(plains)
+    per_bill_rate = n_sample / sample_s if sample_s else 0.0
+    per_bill_s = created / per_bill_rate if per_bill_rate else None
+    return {
+        "bill_run_rows_per_s": round(created / run_s) if run_s else None,
+        "plain_insert_rows_per_s": round(created / plain_s) if plain_s else None,
+        "per_bill_rows_per_s": round(per_bill_rate, 1),
+        "run_vs_plain": round(run_s / plain_s, 2) if plain_s else None,
+        "run_vs_per_bill": round(per_bill_s / run_s, 1) if per_bill_s and run_s else None,
+        "peak_memory_mb": max(r["peak_rss_mb"] for r in runs),
+        "list_query_ms": lists,
+        "bills": created,
+        "total_amount": runs[-1]["total_amount"],
+        "bill_run_seconds": round(run_s, 3),
+        "bill_run_seconds_each": [round(r["seconds"], 3) for r in runs],
+        "plain_insert_seconds": round(plain_s, 3),
+        "plain_insert_seconds_each": [round(x, 3) for x in plains],
+        "per_bill_sample": n_sample,
+        "per_bill_sample_seconds": round(sample_s, 3),
+        "per_bill_seconds_extrapolated": round(per_bill_s, 1) if per_bill_s else None,
+        "rss_before_run_mb": runs[-1]["rss_before_run_mb"],
+        "memory_measure": "peak resident set size (ru_maxrss) of the process that ran the bill run, "
+                          "interpreter, libraries and the master-data price table included",
+    }
+
+
+def report(result: dict) -> str:
+    lines = [f"Bill run benchmark: {result['flats']:,} flats (medians of {result['repeat']} runs)"]
+    for backend in ("sqlite", "postgresql"):
+        r = result.get(backend)
+        if r is None:
+            continue
+        if "error" in r:
+            lines.append(f"\n{backend}: not measured: {r['error']}")
+            continue
+        lines += [
+            f"\n{backend}",
+            f"  (a) bill run        {r['bill_run_seconds']:8.2f} s  {r['bill_run_rows_per_s']:>9,} bills/s  "
+            f"peak memory {r['peak_memory_mb']:,.0f} MB (ru_maxrss of the run's process; {r['rss_before_run_mb']:,.0f} "
+            "MB before it started)",
+            f"  (b) plain insert    {r['plain_insert_seconds']:8.2f} s  {r['plain_insert_rows_per_s']:>9,} rows/s  "
+            f"({'sqlite3 executemany' if backend == 'sqlite' else 'psycopg COPY'}, one transaction)",
+            f"  (c) per-bill path   {r['per_bill_seconds_extrapolated']:8.1f} s  {r['per_bill_rows_per_s']:>9,} bills/s  "
+            f"(create_bill x {r['per_bill_sample']:,}, extrapolated)",
+            f"  run / plain insert  {r['run_vs_plain']:.2f} x   (target: at most 2)",
+            f"  per-bill / run      {r['run_vs_per_bill']:.1f} x   (target: at least 10)",
+            "  list queries (median ms): " + ", ".join(f"{k} {v}" for k, v in r["list_query_ms"].items()),
+        ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m scripts.benchmark", description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__.split("\n\n", 2)[2])
+    ap.add_argument("--flats", type=int, default=300000, help="size of the synthetic society (default 300000)")
+    ap.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    ap.add_argument("--backends", default="sqlite,postgresql", help="comma-separated: sqlite, postgresql")
+    ap.add_argument("--repeat", type=int, default=3, help="bill runs and plain inserts per backend (default 3)")
+    ap.add_argument("--per-bill-sample", type=int, default=1000, help="bills made by create_bill (default 1000)")
+    ap.add_argument("--phase-run", metavar="URL", help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.flats < 1 or args.repeat < 1 or args.per_bill_sample < 1:
+        ap.error("--flats, --repeat and --per-bill-sample must be at least 1")
+    if args.phase_run:
+        print(json.dumps(phase_run(args.phase_run, args.flats)))
+        return 0
+    os.environ.setdefault("METERLINE_DOTENV", "0")  # never the developer's .env database
+    result: dict = {"flats": args.flats, "repeat": args.repeat}
+    failed = False
+    for name in [b.strip() for b in args.backends.split(",") if b.strip()]:
+        site = None
+        try:
+            site = {"sqlite": SqliteSite, "postgresql": PostgresSite}[name]()
+            result[name] = measure(site, args.flats, args.repeat, min(args.per_bill_sample, args.flats))
+        except KeyError:
+            ap.error(f"unknown backend {name!r}: use sqlite and/or postgresql")
+        except Exception as exc:  # report the backend as not measured, keep the other
+            failed = True
+            result[name] = {"error": f"{exc.__class__.__name__}: {exc}"}
+            say(f"[{name}] failed: {exc}")
+        finally:
+            if site is not None:
+                site.close()
+    print(json.dumps(result) if args.json else report(result))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
