@@ -110,8 +110,11 @@ for rd in page.items:
                           + (f" · motor share {w.kwh(rd.motor_share)}" if rd.motor_share is not None else ""))
         for flag in rd.flags or []:
             info_col.warning(w.esc(flag.get("reason", flag.get("code"))), icon=":material/flag:")
-        if rd.ai_opinion:
-            info_col.caption(f":material/smart_toy: Advisor: {w.esc(rd.ai_opinion.get('summary') or rd.ai_opinion)}")
+        if rd.ai_opinion:  # advice only: the flags above decide nothing either, the reviewer does
+            op = rd.ai_opinion
+            info_col.caption(f":material/smart_toy: AI advice: {w.esc(op.get('verdict', '?'))}"
+                             + (f" ({w.esc(op['confidence'])})" if op.get("confidence") is not None else "")
+                             + (f": {w.esc(op['reason'])}" if op.get("reason") else ""))
         history = [h for h in db.meter_history(rd.meter_id, limit=HISTORY + 1) if h.id != rd.id][:HISTORY]
         if history:
             info_col.dataframe([{"date": h.reading_date.isoformat(), "reading": f"{h.reading_value:,.2f}",

@@ -11,6 +11,8 @@ import hashlib
 import streamlit as st
 
 from services.errors import MeterlineError
+from services.integrations.cloudinary_photos import store_photo_remotely
+from services.integrations.openai_advisor import annotate_reading
 from services.roles import Permission
 from ui import widgets as w
 from ui.common import page_guard, services, show_error
@@ -52,8 +54,8 @@ def _show_outcome(last: dict) -> None:
 
 
 def _submit(choice, value, motor_value, motor_share, date, photo) -> dict:
-    """Save the photo, store the reading, then add the remote copy. A refused or duplicate
-    reading leaves no photo behind, so nothing partial is stored."""
+    """Save the photo, store the reading, then add the remote copy and the advice. A refused or
+    duplicate reading leaves no photo behind (and uploads nothing), so nothing partial is stored."""
     notes: list[str] = []
     stored = None
     if photo is not None:
@@ -70,13 +72,12 @@ def _submit(choice, value, motor_value, motor_share, date, photo) -> dict:
     if stored and not outcome.created:
         stored.path.unlink(missing_ok=True)  # the first submission keeps its own photo
     elif stored:
-        try:
-            url = svc.remote_photos.upload(stored.path, stored.path.stem)
-        except Exception as exc:  # bad signal must not lose a stored reading
-            url = None
+        try:  # the Cloudinary copy (when configured), recorded on the reading
+            store_photo_remotely(svc, outcome.reading.id, stored.ref, actor)
+        except Exception as exc:  # a failed upload must not lose a stored reading
             notes.append(f"The photo is saved on the server; the cloud copy failed ({exc.__class__.__name__}).")
-        if url:
-            db.set_reading_photo_url(outcome.reading.id, url, actor=actor)
+    if outcome.created:
+        annotate_reading(svc, outcome.reading, actor)  # the AI's advice for the reviewer, when configured
     return {"outcome": outcome, "notes": notes}
 
 

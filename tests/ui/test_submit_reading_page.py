@@ -98,3 +98,39 @@ def test_photo_not_an_image_or_too_big_refused(seeded_url, monkeypatch, tmp_path
                        ("meter.png", png_bytes(size=(400, 400)), "image/png")))
     assert any("**Photo**" in e.value and "limit" in e.value for e in at.error)
     assert _count(seeded_url) == n
+
+
+def test_cloud_copy_and_ai_advice_added_after_the_reading_is_stored(seeded_url, monkeypatch, tmp_path):
+    from ui.common import services
+
+    at = signed_in(seeded_url, monkeypatch, tmp_path, "engineer")
+    svc = services()  # the app's cached Services for this database (the app has run, so the env names it)
+    uploads, asked = [], []
+
+    class Cloud:
+        name = "fake-cloud"
+
+        def upload(self, path, public_id):
+            uploads.append((path.is_file(), public_id))
+            return f"https://cdn.example.test/{public_id}"
+
+    class Advisor:
+        name = "fake-ai"
+
+        def advise(self, reading, history, flags):
+            asked.append((reading.id, len(history)))
+            return {"verdict": "suspicious", "confidence": 0.7, "reason": "much higher than usual"}
+
+    monkeypatch.setattr(svc, "remote_photos", Cloud())
+    monkeypatch.setattr(svc, "advisor", Advisor())
+    value = _last_value(seeded_url) + Decimal("400")
+    at = _submit(_fill(at, str(value), ("meter.png", png_bytes(), "image/png")))
+    assert not at.error
+    st = storage_for(seeded_url)
+    newest = st.meter_history(st.get_meter(meter_number="19152159").id, limit=1)[0]
+    assert uploads == [(True, newest.photo_ref)] and newest.photo_url == f"https://cdn.example.test/{newest.photo_ref}"
+    assert asked and asked[0][0] == newest.id and newest.ai_opinion["verdict"] == "suspicious"
+    # The reviewer sees the advice beside the flags.
+    admin = signed_in(seeded_url, monkeypatch, tmp_path, "admin", "ui/review_readings.py")
+    admin.text_input(key="rv_flat").input("B17-FF").run()
+    assert any("AI advice: suspicious (0\\.7): much higher than usual" in c.value for c in admin.caption)
