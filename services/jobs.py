@@ -310,6 +310,12 @@ def run_as_dict(run: JobRun | None) -> dict | None:
             "finished_at": _iso(run.finished_at), "counts": run.counts or {}, "error": run.error, "host": run.host}
 
 
+def recent_runs(svc, job_id: str, *, actor: Actor | None = None, limit: int = 10) -> list[JobRun]:
+    """The job's latest runs, newest first (for the admin page)."""
+    require(actor or SCHEDULER_ACTOR, Permission.RUN_JOBS)
+    return svc.db.storage.list_job_runs(job_id=get_job(job_id).id, limit=limit)
+
+
 def job_status(svc, now: dt.datetime | None = None) -> list[dict]:
     """One dict per job: id, name, description, schedule (cron), timezone, next_run (ISO 8601 in the
     zone) and last_run (None, or id/run_key/status/started_at/finished_at/counts/error/host).

@@ -35,5 +35,6 @@ PAGES: list[PageSpec] = [
     PageSpec("ui/status.py", "System status", ":material/monitor_heart:", "status", Permission.VIEW_REPORTS, "System"),
     PageSpec("ui/notifications.py", "Notifications", ":material/notifications:", "notifications",
              Permission.MANAGE_NOTIFICATIONS, "System"),
+    PageSpec("ui/jobs.py", "Scheduled jobs", ":material/schedule:", "jobs", Permission.RUN_JOBS, "System"),
     PageSpec("ui/users.py", "Users", ":material/group:", "users", Permission.MANAGE_USERS, "Admin"),
 ]
