@@ -9,5 +9,7 @@ def test_sign_in_page_then_status(demo_server, page):
     page.get_by_text("Sign in").first.wait_for()
     shot(page, "sign-in")
     sign_in(page, demo_server.url, "admin", DEMO_PASSWORDS["admin"])
+    page.get_by_test_id("stSidebarNav").get_by_text("System status", exact=True).click()  # admins land on the dashboard
+    wait_for_app(page)
     page.get_by_text("Database OK").wait_for()
     shot(page, "status")
