@@ -30,6 +30,16 @@ MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
 ]
 
 
+def _create_missing_indexes(conn: Connection) -> None:
+    """create_all adds an index only with its new table; an index added later to schema.py (an
+    additive change) is created here on existing databases too."""
+    existing = {t: {i["name"] for i in sa.inspect(conn).get_indexes(t)} for t in s.metadata.tables}
+    for table in s.metadata.sorted_tables:
+        for index in table.indexes:
+            if index.name not in existing.get(table.name, set()):
+                index.create(conn)
+
+
 def current_version(conn: Connection) -> int:
     if not sa.inspect(conn).has_table("schema_info"):
         return 0
@@ -57,6 +67,7 @@ def apply_schema(engine: Engine) -> int:
                 step(conn)
                 version = step_version
         s.metadata.create_all(conn, checkfirst=True)
+        _create_missing_indexes(conn)
         for stmt in statements_for(conn.dialect.name):
             conn.execute(sa.text(stmt))
         _seed_locks(conn)

@@ -245,6 +245,8 @@ readings = sa.Table(
     sa.UniqueConstraint("meter_id", "reading_date", "reading_value"),
     sa.Index(None, "meter_id", "reading_date"),
     sa.Index(None, "status", "reading_date"),
+    # Review queue: pending readings newest first, in index order (PostgreSQL would sort them all).
+    sa.Index(None, "status", "reading_date", "id"),
     sa.Index(None, "reading_date"),
     sa.Index(None, "submitted_by", "created_at"),
 )
@@ -329,6 +331,10 @@ bills = sa.Table(
     sa.CheckConstraint("amount_paid >= 0 AND amount_paid <= total_amount", name="amount_paid_range"),
     sa.CheckConstraint(_in("status", BILL_STATUSES), name="status_valid"),
     sa.Index(None, "billing_period_start", "status"),
+    # Bills page by status, newest period first, in index order; dashboard sums read from the index alone.
+    sa.Index(None, "status", "billing_period_start", "id"),
+    sa.Index("ix_bills_period_status_amounts", "billing_period_start", "status", "total_amount", "previous_outstanding"),
+    sa.Index("ix_bills_status_balances", "status", "total_amount", "amount_paid"),
     sa.Index(None, "status", "due_date"),
     sa.Index(None, "flat_id", "status"),
     sa.Index(None, "flat_reading_id"),
@@ -354,6 +360,7 @@ payments = sa.Table(
     sa.CheckConstraint("amount > 0", name="amount_positive"),
     sa.Index(None, "bill_id"),
     sa.Index(None, "paid_on"),
+    sa.Index(None, "paid_on", "amount"),  # collected per month, from the index alone
 )
 
 notifications = sa.Table(

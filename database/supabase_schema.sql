@@ -735,6 +735,8 @@ CREATE INDEX IF NOT EXISTS ix_readings_reading_date ON readings (reading_date);
 
 CREATE INDEX IF NOT EXISTS ix_readings_status_reading_date ON readings (status, reading_date);
 
+CREATE INDEX IF NOT EXISTS ix_readings_status_reading_date_id ON readings (status, reading_date, id);
+
 CREATE INDEX IF NOT EXISTS ix_readings_submitted_by_created_at ON readings (submitted_by, created_at);
 
 CREATE INDEX IF NOT EXISTS ix_bills_bill_run_id ON bills (bill_run_id);
@@ -749,7 +751,13 @@ CREATE INDEX IF NOT EXISTS ix_bills_flat_reading_id ON bills (flat_reading_id);
 
 CREATE INDEX IF NOT EXISTS ix_bills_motor_reading_id ON bills (motor_reading_id);
 
+CREATE INDEX IF NOT EXISTS ix_bills_period_status_amounts ON bills (billing_period_start, status, total_amount, previous_outstanding);
+
 CREATE INDEX IF NOT EXISTS ix_bills_reissue_of ON bills (reissue_of);
+
+CREATE INDEX IF NOT EXISTS ix_bills_status_balances ON bills (status, total_amount, amount_paid);
+
+CREATE INDEX IF NOT EXISTS ix_bills_status_billing_period_start_id ON bills (status, billing_period_start, id);
 
 CREATE INDEX IF NOT EXISTS ix_bills_status_due_date ON bills (status, due_date);
 
@@ -764,6 +772,8 @@ CREATE INDEX IF NOT EXISTS ix_payment_events_bill_id ON payment_events (bill_id)
 CREATE INDEX IF NOT EXISTS ix_payments_bill_id ON payments (bill_id);
 
 CREATE INDEX IF NOT EXISTS ix_payments_paid_on ON payments (paid_on);
+
+CREATE INDEX IF NOT EXISTS ix_payments_paid_on_amount ON payments (paid_on, amount);
 
 -- ---- rule triggers (from database/triggers.py): period locks, immutable bills, append-only tables ----
 
