@@ -73,8 +73,9 @@ def dates(month: str = MONTH) -> tuple[dt.date, dt.date, dt.date]:
     return base, p.start.replace(day=20), nxt
 
 
-def chunk_rows(lo: int, hi: int, e: Encoder, month: str = MONTH) -> dict[str, list[tuple]]:
-    """Rows of flats [lo, hi) for every table, ids = position + 1 (readings 3 per flat)."""
+def chunk_rows(lo: int, hi: int, n_flats: int, e: Encoder, month: str = MONTH) -> dict[str, list[tuple]]:
+    """Rows of flats [lo, hi) for every table, ids = position + 1. Reading ids follow time, as in a
+    real database: every baseline reading, then every reading of the billed month, then next month's."""
     base, billed, nxt = dates(month)
     prev = BillingPeriod.for_month((dt.date.fromisoformat(month + "-01") - dt.timedelta(days=1)))
     ts = e.ts(NOW)
@@ -90,7 +91,7 @@ def chunk_rows(lo: int, hi: int, e: Encoder, month: str = MONTH) -> dict[str, li
         c1 = Decimal(150 + (i * 37) % 250) + Decimal(i % 10) / 10
         c2 = Decimal(140 + (i * 53) % 260) + Decimal(i % 7) / 10
         share = Decimal(8 + i % 5) + Decimal(i % 4) / 4
-        r0, r1, r2 = 3 * i + 1, 3 * i + 2, 3 * i + 3
+        r0, r1, r2 = i + 1, n_flats + i + 1, 2 * n_flats + i + 1
         flags = [{"code": "spike", "reason": "far above this meter's usual"}] if i % 50 == 7 else None
         for rid, day, value, cons, prev_id, share_, status, fl in (
                 (r0, base, v0, None, None, None, "approved", None),
@@ -142,7 +143,7 @@ def build(storage, n_flats: int, say=print) -> None:
         _load(cur, sqlite, "floors", "id, code, name, sort_order", [(i + 1, c, n, i) for i, (c, n) in enumerate(FLOORS)])
         _load(cur, sqlite, "flat_types", "id, name, bhk", [(i + 1, n, b) for i, (n, b) in enumerate(TYPES)])
         for lo in range(0, n_flats, CHUNK):
-            rows = chunk_rows(lo, min(lo + CHUNK, n_flats), e)
+            rows = chunk_rows(lo, min(lo + CHUNK, n_flats), n_flats, e)
             for table, cols in COLUMNS.items():
                 _load(cur, sqlite, table, cols, rows[table])
             if n_flats > CHUNK:

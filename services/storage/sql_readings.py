@@ -257,9 +257,31 @@ class ReadingsPart:
             rows = conn.execute(q.offset(offset).limit(limit)).mappings().all()
             total = None
             if with_total:
-                cq = self._reading_where(sa.select(sa.func.count()).select_from(r), flt, self._by_meter(flt, True))
-                total = conn.execute(cq).scalar_one()
+                total = self._count_readings(conn, flt)
         return Page([Reading.from_row(x) for x in rows], offset, limit, total)
+
+    def _count_readings(self, conn, flt: ReadingFilter) -> int:
+        """The exact total for the pager. With unbilled_only, the filter is counted without the
+        "no bill references it" test, and the matching readings a bill does reference are taken
+        away: those are found from the bills' side, from the smallest matching reading id up (the
+        readings waiting for review are the newest), instead of probing two indexes for each of
+        300,000 pending readings (about 140 ms at that size)."""
+        by_meter = self._by_meter(flt, True)
+        if not flt.unbilled_only:
+            return conn.execute(self._reading_where(sa.select(sa.func.count()).select_from(r), flt, by_meter)).scalar_one()
+        import dataclasses
+
+        every = dataclasses.replace(flt, unbilled_only=False)
+        n, low = conn.execute(self._reading_where(
+            sa.select(sa.func.count(), sa.func.min(r.c.id)).select_from(r), every, by_meter)).one()
+        if not n:
+            return 0
+        b = s.bills
+        referenced = sa.union(sa.select(b.c.flat_reading_id).where(b.c.flat_reading_id >= low),
+                              sa.select(b.c.motor_reading_id).where(b.c.motor_reading_id >= low))
+        billed = conn.execute(self._reading_where(sa.select(sa.func.count()).select_from(r), every, by_meter)
+                              .where(r.c.id.in_(referenced))).scalar_one()
+        return n - billed
 
     def review_reading(self, reading_id, *, approve, actor, reason=None, approved_units=None) -> Reading:
         if not approve and not (reason and reason.strip()):
