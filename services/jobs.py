@@ -23,10 +23,10 @@ import os
 import socket
 from dataclasses import dataclass, field
 from typing import Callable
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from services import clock
-from services.errors import NotFoundError
+from services.errors import ConfigurationError, NotFoundError
 from services.models import JobRun
 from services.periods import BillingPeriod, previous_month
 from services.roles import Actor, Permission, require
@@ -41,6 +41,17 @@ MAX_PROBLEMS = 100  # bad rows listed in a run's counts (all are counted)
 # ---- configuration --------------------------------------------------------------------------
 def _env(name: str, default: str) -> str:
     return (os.environ.get(name) or "").strip() or default
+
+
+def _number(name: str, default: str, kind=int):
+    text = _env(name, default)
+    try:
+        value = kind(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise ConfigurationError(f"{name}={text!r} is not a number of zero or more; fix it in .env (default {default}).")
+    return value
 
 
 @dataclass(frozen=True)
@@ -64,17 +75,23 @@ class JobConfig:
 def job_config() -> JobConfig:
     """Read from the environment on every call, so a changed .env applies on restart and tests
     can set variables."""
+    timezone = _env("SCHEDULER_TIMEZONE", _env("METERLINE_TIMEZONE", "Asia/Kolkata"))
+    try:
+        ZoneInfo(timezone)
+    except (ValueError, ZoneInfoNotFoundError):
+        raise ConfigurationError(f"SCHEDULER_TIMEZONE / METERLINE_TIMEZONE {timezone!r} is not a time zone; "
+                                 "use a name like Asia/Kolkata or UTC.") from None
     return JobConfig(
-        timezone=_env("SCHEDULER_TIMEZONE", _env("METERLINE_TIMEZONE", "Asia/Kolkata")),
+        timezone=timezone,
         crons={job_id: _env(spec.cron_env, spec.default_cron) for job_id, spec in JOBS.items()},
-        bill_due_days=int(_env("BILL_DUE_DAYS", "15")),
-        reminder_days_before=int(_env("REMINDER_DAYS_BEFORE", "3")),
-        overdue_notice_lookback_days=int(_env("OVERDUE_NOTICE_LOOKBACK_DAYS", "90")),
+        bill_due_days=_number("BILL_DUE_DAYS", "15"),
+        reminder_days_before=_number("REMINDER_DAYS_BEFORE", "3"),
+        overdue_notice_lookback_days=_number("OVERDUE_NOTICE_LOOKBACK_DAYS", "90"),
         notify_new_bills=_env("JOB_NOTIFY_NEW_BILLS", "true").lower() in ("1", "true", "yes"),
-        stale_after_minutes=int(_env("JOB_STALE_AFTER_MINUTES", "360")),
+        stale_after_minutes=_number("JOB_STALE_AFTER_MINUTES", "360"),
         smart_meter_url=os.environ.get("SMART_METER_URL") or None,
         smart_meter_token=os.environ.get("SMART_METER_TOKEN") or None,
-        smart_meter_timeout_s=float(_env("SMART_METER_TIMEOUT_S", "30")),
+        smart_meter_timeout_s=_number("SMART_METER_TIMEOUT_S", "30", float),
     )
 
 

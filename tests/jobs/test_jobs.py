@@ -171,3 +171,11 @@ def test_counts_are_plain_json(svc, storage):
     run = run_job(svc, "overdue_marking", now=at(2026, 11, 22, 11, 0))
     json.dumps(run.counts)
     assert storage.list_job_runs(job_id="overdue_marking")[0].counts == run.counts
+
+
+@pytest.mark.parametrize("var, value", [("BILL_DUE_DAYS", "fifteen"), ("REMINDER_DAYS_BEFORE", "-1"),
+                                        ("SCHEDULER_TIMEZONE", "Mars/Olympus")])
+def test_bad_configuration_is_named(svc, monkeypatch, var, value):
+    monkeypatch.setenv(var, value)
+    with pytest.raises(ConfigurationError, match=var):
+        run_job(svc, "overdue_marking", now=at(2026, 11, 22, 11, 0))
