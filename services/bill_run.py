@@ -99,6 +99,13 @@ def prefetch(items: Iterable, depth: int = 1) -> Iterator:
         t.join(timeout=30)
 
 
+def _may_prefetch(storage) -> bool:
+    """An in-memory SQLite database gives each thread its own connection, hence its own (empty)
+    database: the helper thread would find no candidates there."""
+    engine = getattr(storage, "engine", None)
+    return not (engine is not None and engine.dialect.name == "sqlite" and engine.url.database in (None, "", ":memory:"))
+
+
 def close_abandoned_runs(storage, period: BillingPeriod, new_run_id: int) -> list[int]:
     """Runs of this period still marked running (their process died) are closed as failed."""
     closed = []
@@ -138,7 +145,7 @@ def run(db, period: BillingPeriod, due, *, dry_run: bool, actor, batch_size: int
     total = ZERO
     batches = (_price(batch, pricer, period, due, run_id) for batch in _candidate_batches(storage, period, batch_size))
     try:
-        for looked_at, priced, no_units in prefetch(batches):
+        for looked_at, priced, no_units in (prefetch(batches) if _may_prefetch(storage) else batches):
             missing += no_units
             if dry_run:
                 created += len(priced)

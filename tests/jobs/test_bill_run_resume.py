@@ -189,3 +189,14 @@ def test_a_flat_billed_between_the_check_and_the_insert_is_retried_and_skipped(d
     created, skipped, _ = storage.insert_bill_batch(priced, ADMIN)
     assert (created, skipped, len(looks)) == (3, 1, 2)
     assert len(october_bills(db)) == 4
+
+
+def test_an_in_memory_database_is_billed_too():
+    """sqlite:// gives each thread its own database: the run reads in its own thread there."""
+    from services.storage.sql_backend import SqlStorage
+
+    st = SqlStorage("sqlite://")
+    make_society(st)
+    db = make_service(st, d(2026, 11, 22))
+    approve_october(db, st)
+    assert db.generate_bills_for_month(*OCT).created == 4
