@@ -104,14 +104,12 @@ class AuthService:
         if user.auth_provider != LOCAL:
             return self._fail(who, user, "no_password_sign_in")
         if not ok:
-            failures = user.failed_login_count + 1
-            if failures >= self.max_failures:
-                until = now + self.lockout
-                self.storage.update_user(user.id, {"failed_login_count": 0, "locked_until": until}, None, "")
+            failures, until = self.storage.record_login_failure(
+                user.id, now=now, max_failures=self.max_failures, lock_until=now + self.lockout)
+            if until is not None:
                 self.storage.write_audit(who, "login.lockout", "user", user.id,
                                          {"failures": failures, "locked_until": until})
                 return self._fail(who, user, "bad_password", failures=failures, locked_until=until)
-            self.storage.update_user(user.id, {"failed_login_count": failures}, None, "")
             return self._fail(who, user, "bad_password", failures=failures)
         changes: dict = {}
         if user.failed_login_count or user.locked_until is not None:

@@ -47,6 +47,28 @@ BEGIN
   RETURN p_id;
 END $$;
 
+-- One failed sign-in, counted in one UPDATE so parallel failures all count (Storage.record_login_failure):
+-- the failure that reaches p_max locks the account until p_lock_until and restarts the count.
+CREATE OR REPLACE FUNCTION meterline_record_login_failure(p_id bigint, p_max integer, p_lock_until timestamptz,
+                                                          p_now timestamptz)
+RETURNS jsonb LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+DECLARE
+  v_count integer;
+  v_until timestamptz;
+BEGIN
+  UPDATE users SET
+    failed_login_count = CASE WHEN failed_login_count + 1 >= p_max THEN 0 ELSE failed_login_count + 1 END,
+    locked_until = CASE WHEN failed_login_count + 1 >= p_max THEN p_lock_until ELSE locked_until END,
+    updated_at = p_now
+  WHERE id = p_id
+  RETURNING failed_login_count, locked_until INTO v_count, v_until;
+  IF NOT FOUND THEN
+    PERFORM meterline_not_found(format('User %s does not exist.', p_id));
+  END IF;
+  RETURN jsonb_build_object('failed_login_count', v_count,
+                            'locked', v_count = 0 AND v_until IS NOT DISTINCT FROM p_lock_until);
+END $$;
+
 -- Start a run unless one exists for (job, key) that is running or completed; a failed run may be
 -- claimed again. Returns the run, or null when another run holds the key.
 CREATE OR REPLACE FUNCTION meterline_claim_job_run(p_job_id text, p_run_key text, p_host text, p_now timestamptz)

@@ -265,6 +265,13 @@ class Storage(abc.ABC):
         failed_login_count, locked_until, password_changed_at). Audited as `action` when actor given."""
 
     @abc.abstractmethod
+    def record_login_failure(self, user_id: int, *, now: dt.datetime, max_failures: int,
+                             lock_until: dt.datetime) -> tuple[int, dt.datetime | None]:
+        """Count one failed sign-in atomically (parallel failures are all counted). The failure that
+        reaches max_failures locks the account until lock_until and restarts the count. Returns
+        (failures counted with this one, lock_until if this failure locked the account else None)."""
+
+    @abc.abstractmethod
     def create_session(self, *, token_hash: str, user_id: int, client: str | None,
                        now: dt.datetime, expires_at: dt.datetime) -> UserSession: ...
 

@@ -61,6 +61,15 @@ class RestAccountsPart:
             raise DuplicateError("Another user already has that email.") from None
         return self.get_user(user_id=user_id)
 
+    def record_login_failure(self, user_id, *, now, max_failures, lock_until):
+        # Not retried: a repeated call would count one failure twice.
+        out = self.rest.rpc("meterline_record_login_failure", {
+            "p_id": user_id, "p_max": max_failures, "p_lock_until": lock_until, "p_now": now},
+            what="counting a failed sign-in")
+        if out["locked"]:
+            return max_failures, lock_until
+        return int(out["failed_login_count"]), None
+
     # ---- sessions ----------------------------------------------------------------------
     def create_session(self, *, token_hash, user_id, client, now, expires_at) -> UserSession:
         rows = self.rest.insert("user_sessions", [{

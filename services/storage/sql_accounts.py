@@ -74,6 +74,20 @@ class AccountsPart:
                 self._audit(conn, actor, action, "user", user_id, shown)
         return self.get_user(user_id=user_id)
 
+    def record_login_failure(self, user_id, *, now, max_failures, lock_until):
+        # One UPDATE: SET expressions see the row as it was, so parallel failures all count.
+        reached = u.c.failed_login_count + 1 >= max_failures
+        with write_tx(self.engine) as conn:
+            row = conn.execute(u.update().where(u.c.id == user_id).values(
+                failed_login_count=sa.case((reached, 0), else_=u.c.failed_login_count + 1),
+                locked_until=sa.case((reached, sa.literal(lock_until, s.UTCDateTime())), else_=u.c.locked_until),
+                updated_at=now,
+            ).returning(u.c.failed_login_count, u.c.locked_until)).first()
+        if row is None:
+            raise NotFoundError(f"User {user_id} does not exist.")
+        locked = row.failed_login_count == 0 and row.locked_until == lock_until
+        return (max_failures, lock_until) if locked else (row.failed_login_count, None)
+
     # ---- sessions ----------------------------------------------------------------------
     def create_session(self, *, token_hash, user_id, client, now, expires_at) -> UserSession:
         with write_tx(self.engine) as conn:

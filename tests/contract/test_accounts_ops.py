@@ -33,6 +33,29 @@ def test_password_hash_column_refuses_plain_text(storage):
         storage.create_user(username="plain", role="admin", password_hash="hunter2hunter2", actor=ADMIN)
 
 
+def test_login_failures_counted_atomically(storage):
+    u = storage.create_user(username="lf", role="admin", password_hash=None, actor=ADMIN)
+    until = NOW + dt.timedelta(minutes=15)
+    counts = [storage.record_login_failure(u.id, now=NOW, max_failures=3, lock_until=until) for _ in range(4)]
+    assert counts == [(1, None), (2, None), (3, until), (1, None)]
+    user = storage.get_user(user_id=u.id)
+    assert user.locked_until == until and user.failed_login_count == 1
+    with pytest.raises(Exception):
+        storage.record_login_failure(10**9, now=NOW, max_failures=3, lock_until=until)
+
+
+def test_login_failures_in_parallel_all_count(storage):
+    from concurrent.futures import ThreadPoolExecutor
+
+    u = storage.create_user(username="burst", role="admin", password_hash=None, actor=ADMIN)
+    until = NOW + dt.timedelta(minutes=15)
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda _: storage.record_login_failure(
+            u.id, now=NOW, max_failures=100, lock_until=until), range(40)))
+    assert sorted(n for n, _ in results) == list(range(1, 41))  # no two threads saw the same count
+    assert storage.get_user(user_id=u.id).failed_login_count == 40
+
+
 def test_sessions(storage):
     u = storage.create_user(username="s1", role="admin", password_hash=None, actor=ADMIN)
     s1 = storage.create_session(token_hash="a" * 64, user_id=u.id, client="127.0.0.1", now=NOW,
