@@ -248,7 +248,9 @@ readings = sa.Table(
     # Review queue: pending readings newest first, in index order (PostgreSQL would sort them all).
     sa.Index(None, "status", "reading_date", "id"),
     sa.Index(None, "reading_date"),
-    sa.Index(None, "submitted_by", "created_at"),
+    # "My submissions", newest first: all of an engineer's readings, and those of one status.
+    sa.Index(None, "submitted_by", "reading_date", "id"),
+    sa.Index(None, "submitted_by", "status", "reading_date", "id"),
 )
 
 period_locks = sa.Table(

@@ -737,7 +737,9 @@ CREATE INDEX IF NOT EXISTS ix_readings_status_reading_date ON readings (status, 
 
 CREATE INDEX IF NOT EXISTS ix_readings_status_reading_date_id ON readings (status, reading_date, id);
 
-CREATE INDEX IF NOT EXISTS ix_readings_submitted_by_created_at ON readings (submitted_by, created_at);
+CREATE INDEX IF NOT EXISTS ix_readings_submitted_by_reading_date_id ON readings (submitted_by, reading_date, id);
+
+CREATE INDEX IF NOT EXISTS ix_readings_submitted_by_status_reading_date_id ON readings (submitted_by, status, reading_date, id);
 
 CREATE INDEX IF NOT EXISTS ix_bills_bill_run_id ON bills (bill_run_id);
 
@@ -1353,8 +1355,11 @@ BEGIN
   RETURN n;
 END $$;
 
--- Admin status change (the rules are in services/bill_status.py). PT404 for an unknown bill.
-CREATE OR REPLACE FUNCTION meterline_set_bill_status(p_id bigint, p_status text, p_reason text, p_actor jsonb)
+-- Admin status change (the rules are in services/bill_status.py). PT404 for an unknown bill;
+-- with p_expected, PT409 when the bill no longer has that status (a payment landed meanwhile).
+DROP FUNCTION IF EXISTS meterline_set_bill_status(bigint, text, text, jsonb);
+CREATE OR REPLACE FUNCTION meterline_set_bill_status(p_id bigint, p_status text, p_reason text, p_actor jsonb,
+                                                     p_expected text DEFAULT NULL)
 RETURNS text LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
   v_old text;
@@ -1362,6 +1367,10 @@ BEGIN
   SELECT status INTO v_old FROM bills WHERE id = p_id FOR UPDATE;
   IF v_old IS NULL THEN
     PERFORM meterline_not_found(format('Bill %s does not exist.', p_id));
+  END IF;
+  IF p_expected IS NOT NULL AND v_old <> p_expected THEN
+    PERFORM meterline_conflict(format('Bill %s is now %s, not %s: it changed meanwhile (a payment?). Nothing was '
+                                      'changed; look at the bill again.', p_id, v_old, p_expected), 'stale');
   END IF;
   UPDATE bills SET status = p_status, updated_at = now() WHERE id = p_id;
   PERFORM meterline_audit(p_actor, 'bill.status', 'bill', p_id::text,
@@ -1553,6 +1562,28 @@ BEGIN
     PERFORM meterline_audit(p_actor, p_action, 'user', p_id::text, p_details);
   END IF;
   RETURN p_id;
+END $$;
+
+-- One failed sign-in, counted in one UPDATE so parallel failures all count (Storage.record_login_failure):
+-- the failure that reaches p_max locks the account until p_lock_until and restarts the count.
+CREATE OR REPLACE FUNCTION meterline_record_login_failure(p_id bigint, p_max integer, p_lock_until timestamptz,
+                                                          p_now timestamptz)
+RETURNS jsonb LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+DECLARE
+  v_count integer;
+  v_until timestamptz;
+BEGIN
+  UPDATE users SET
+    failed_login_count = CASE WHEN failed_login_count + 1 >= p_max THEN 0 ELSE failed_login_count + 1 END,
+    locked_until = CASE WHEN failed_login_count + 1 >= p_max THEN p_lock_until ELSE locked_until END,
+    updated_at = p_now
+  WHERE id = p_id
+  RETURNING failed_login_count, locked_until INTO v_count, v_until;
+  IF NOT FOUND THEN
+    PERFORM meterline_not_found(format('User %s does not exist.', p_id));
+  END IF;
+  RETURN jsonb_build_object('failed_login_count', v_count,
+                            'locked', v_count = 0 AND v_until IS NOT DISTINCT FROM p_lock_until);
 END $$;
 
 -- Start a run unless one exists for (job, key) that is running or completed; a failed run may be

@@ -354,7 +354,7 @@ class DatabaseService:
         if change.action == "pay":
             return self.mark_bill_paid(bill_id, paid_on=paid_on, method=method, actor=actor,
                                        reference=(change.reason or "")[:128] or None).bill
-        return self.storage.set_bill_status(bill_id, change.status, actor, change.reason)
+        return self.storage.set_bill_status(bill_id, change.status, actor, change.reason, expected_status=bill.status)
 
     def flat_outstanding(self, flat: int | str) -> Decimal:
         return self.storage.open_balance(self.get_flat(flat).id)[0]

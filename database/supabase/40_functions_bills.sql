@@ -266,8 +266,11 @@ BEGIN
   RETURN n;
 END $$;
 
--- Admin status change (the rules are in services/bill_status.py). PT404 for an unknown bill.
-CREATE OR REPLACE FUNCTION meterline_set_bill_status(p_id bigint, p_status text, p_reason text, p_actor jsonb)
+-- Admin status change (the rules are in services/bill_status.py). PT404 for an unknown bill;
+-- with p_expected, PT409 when the bill no longer has that status (a payment landed meanwhile).
+DROP FUNCTION IF EXISTS meterline_set_bill_status(bigint, text, text, jsonb);
+CREATE OR REPLACE FUNCTION meterline_set_bill_status(p_id bigint, p_status text, p_reason text, p_actor jsonb,
+                                                     p_expected text DEFAULT NULL)
 RETURNS text LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
   v_old text;
@@ -275,6 +278,10 @@ BEGIN
   SELECT status INTO v_old FROM bills WHERE id = p_id FOR UPDATE;
   IF v_old IS NULL THEN
     PERFORM meterline_not_found(format('Bill %s does not exist.', p_id));
+  END IF;
+  IF p_expected IS NOT NULL AND v_old <> p_expected THEN
+    PERFORM meterline_conflict(format('Bill %s is now %s, not %s: it changed meanwhile (a payment?). Nothing was '
+                                      'changed; look at the bill again.', p_id, v_old, p_expected), 'stale');
   END IF;
   UPDATE bills SET status = p_status, updated_at = now() WHERE id = p_id;
   PERFORM meterline_audit(p_actor, 'bill.status', 'bill', p_id::text,

@@ -187,8 +187,11 @@ class Storage(abc.ABC):
     def list_payments(self, bill_id: int) -> list[Payment]: ...
 
     @abc.abstractmethod
-    def set_bill_status(self, bill_id: int, status: str, actor: Actor, reason: str) -> Bill:
-        """Admin status change (e.g. a paid bill back to pending with a reason). Audited."""
+    def set_bill_status(self, bill_id: int, status: str, actor: Actor, reason: str,
+                        expected_status: str | None = None) -> Bill:
+        """Admin status change (e.g. a paid bill back to pending with a reason). Audited.
+        With expected_status, the change happens only if the bill still has that status (a payment
+        landing between the caller's read and this write is never overwritten): ConflictError otherwise."""
 
     @abc.abstractmethod
     def set_payment_link(self, bill_id: int, link_id: str, url: str, actor: Actor) -> None: ...

@@ -164,11 +164,12 @@ class RestBillsPart:
         return [Payment.from_row(x) for x in self.rest.select_all(
             "payments", filters=[("eq", "bill_id", bill_id)], order=(("id", False),))]
 
-    def set_bill_status(self, bill_id, status, actor, reason) -> Bill:
+    def set_bill_status(self, bill_id, status, actor, reason, expected_status=None) -> Bill:
         if status not in s.BILL_STATUSES:
             raise ValidationError("status", f"'{status}' is not a bill status.", f"Use one of {', '.join(s.BILL_STATUSES)}.")
         self.rest.rpc("meterline_set_bill_status", {"p_id": bill_id, "p_status": status, "p_reason": reason,
-                                                    "p_actor": actor_json(actor)}, what=f"changing bill {bill_id}")
+                                                    "p_actor": actor_json(actor), "p_expected": expected_status},
+                      what=f"changing bill {bill_id}")
         return self.get_bill(bill_id)
 
     def set_payment_link(self, bill_id, link_id, url, actor) -> None:

@@ -268,13 +268,17 @@ class BillsPart:
             return [Payment.from_row(x) for x in conn.execute(
                 sa.select(p).where(p.c.bill_id == bill_id).order_by(p.c.id)).mappings()]
 
-    def set_bill_status(self, bill_id, status, actor, reason) -> Bill:
+    def set_bill_status(self, bill_id, status, actor, reason, expected_status=None) -> Bill:
         if status not in s.BILL_STATUSES:
             raise ValidationError("status", f"'{status}' is not a bill status.", f"Use one of {', '.join(s.BILL_STATUSES)}.")
         with write_tx(self.engine) as conn:
-            old = conn.execute(sa.select(b.c.status).where(b.c.id == bill_id)).scalar()
+            q = sa.select(b.c.status).where(b.c.id == bill_id)
+            old = conn.execute(q.with_for_update() if self.dialect == "postgresql" else q).scalar()
             if old is None:
                 raise NotFoundError(f"Bill {bill_id} does not exist.")
+            if expected_status is not None and old != expected_status:
+                raise ConflictError(f"Bill {bill_id} is now {old}, not {expected_status}: it changed meanwhile "
+                                    "(a payment?). Nothing was changed; look at the bill again.")
             conn.execute(b.update().where(b.c.id == bill_id).values(status=status, updated_at=utcnow()))
             self._audit(conn, actor, "bill.status", "bill", bill_id, {"from": old, "to": status, "reason": reason})
         return self.get_bill(bill_id)

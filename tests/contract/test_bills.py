@@ -162,6 +162,17 @@ def test_payment_validation(db):
     assert e.value.field == "paid_on"
 
 
+def test_status_change_refused_when_bill_changed_meanwhile(db, storage):
+    bill = db.create_bill("B17-FF", *OCT, flat_units=100)
+    admin = admin_user(storage)
+    db.mark_bill_paid(bill.id, method="cash", actor=admin)  # lands between someone's read and write
+    with pytest.raises(ConflictError) as e:
+        storage.set_bill_status(bill.id, "cancelled", admin, "duplicate", expected_status="pending")
+    assert "changed meanwhile" in str(e.value)
+    assert db.get_bill(bill.id).status == "paid"
+    assert storage.set_bill_status(bill.id, "pending", admin, "cheque bounced", expected_status="paid").status == "pending"
+
+
 def test_settle_in_full_is_set_based_and_skips_closed(db, storage):
     a = db.create_bill("B17-FF", *OCT, flat_units=100)
     b = db.create_bill("A1-GF", *OCT, flat_units=100)
@@ -199,3 +210,13 @@ def test_mark_overdue_and_permissions(db, storage):
         db.create_bill("B17-FF", *OCT, flat_units=1, actor=engineer_user(storage))
     with pytest.raises(PermissionDeniedError):
         db.record_payment(bill.id, "1", actor=engineer_user(storage))
+
+
+def test_change_bill_status_never_overwrites_a_payment_that_landed_meanwhile(db, storage, monkeypatch):
+    bill = db.create_bill("B17-FF", *OCT, flat_units=100)
+    stale = db.get_bill(bill.id)  # what the admin's screen read
+    db.mark_bill_paid(bill.id, method="cash")  # a Stripe payment lands before the admin clicks
+    monkeypatch.setattr(db, "get_bill", lambda _id: stale)
+    with pytest.raises(ConflictError):
+        db.change_bill_status(bill.id, "cancelled", "duplicate bill", actor=admin_user(storage))
+    assert storage.get_bill(bill.id).status == "paid"

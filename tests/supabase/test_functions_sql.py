@@ -244,6 +244,10 @@ def test_bill_admin_and_run_functions(conn):
         ("cancelled", "plink_1")
     details = call(conn, "SELECT details FROM audit_log WHERE action = 'bill.status'")
     assert details == {"from": "pending", "to": "cancelled", "reason": "duplicate"}
+    with pytest.raises(psycopg.Error) as e:  # expected status no longer true: nothing changes
+        call(conn, "SELECT meterline_set_bill_status(%s, 'pending', 'reopen', %s, 'paid')", sep["id"], ACTOR)
+    assert e.value.sqlstate == "PT409"
+    assert call(conn, "SELECT status FROM bills WHERE id = %s", sep["id"]) == "cancelled"
 
 
 def test_user_functions(conn):
@@ -258,6 +262,13 @@ def test_user_functions(conn):
     assert row[3] == "asha"
     call(conn, "SELECT meterline_update_user(%s, %s, NULL, 'login.failed', NULL)", uid, Jsonb({"failed_login_count": 6}))
     assert [a for (a,) in conn.execute("SELECT action FROM audit_log ORDER BY id")] == ["user.create", "user.role"]
+    call(conn, "SELECT meterline_update_user(%s, %s, NULL, '', NULL)", uid,
+         Jsonb({"failed_login_count": 3, "locked_until": None}))
+    until = "2026-11-22T10:15:00+00:00"
+    fail = "SELECT meterline_record_login_failure(%s, 5, %s, '2026-11-22T10:00:00+00:00')"
+    assert call(conn, fail, uid, until) == {"failed_login_count": 4, "locked": False}
+    assert call(conn, fail, uid, until) == {"failed_login_count": 0, "locked": True}
+    assert conn.execute("SELECT locked_until FROM users").fetchone()[0] == dt.datetime(2026, 11, 22, 10, 15, tzinfo=dt.timezone.utc)
 
 
 def test_master_data_functions(conn):
@@ -290,7 +301,7 @@ def test_every_function_is_tested_here():
         "insert_reading", "review_reading", "claim_job_run", "add_period_lock", "dashboard", "monthly_series",
         "approve_readings", "set_reading_photo_url", "set_reading_ai_opinion", "start_bill_run", "bill_run_candidates",
         "count_run_skips", "set_bill_status", "set_payment_link", "create_user", "update_user", "apply_master_data",
-        "master_data_state", "schema_version",
+        "master_data_state", "schema_version", "record_login_failure",
     }
     helpers = {"audit", "check_not_locked", "not_found", "conflict", "invalid", "view_names"}
     defined = set(re.findall(r"CREATE OR REPLACE FUNCTION meterline_([a-z_]+)\(", SCHEMA_SQL.read_text()))
