@@ -66,8 +66,8 @@ def seed_reference(storage, n_flats: int, today: dt.date, engineer_id: int | Non
     motor_ids = storage.lookup_ids("motors", "code", [c for c, _ in motors])
     storage.bulk_insert("meters", [{"meter_number": mn, "motor_id": motor_ids[c], "status": "active"} for c, mn in motors])
     dates = demo.reading_dates(today)
-    seed_motor_readings(storage, motors, n_flats, dates, engineer_id)
     t0 = time.time()
+    meter_id_of: dict[str, int] = storage.lookup_ids("meters", "meter_number", [mn for _, mn in motors])
     for start in range(0, n_flats, CHUNK):
         chunk = list(demo.flats(n_flats, start, start + CHUNK))
         storage.bulk_insert("flats", [{"code": f.code, "block": f.block, "floor_id": floor_ids[f.floor_code],
@@ -81,34 +81,40 @@ def seed_reference(storage, n_flats: int, today: dt.date, engineer_id: int | Non
                                             for f in chunk])
         storage.bulk_insert("meters", [{"meter_number": f.meter_number, "flat_id": flat_ids[f.code], "status": "active"}
                                        for f in chunk])
-        meter_ids = storage.lookup_ids("meters", "meter_number", [f.meter_number for f in chunk])
-        storage.bulk_insert("readings", [row for f in chunk
-                                         for row in flat_readings(f, n_flats, meter_ids[f.meter_number], dates, engineer_id)])
+        meter_id_of.update(storage.lookup_ids("meters", "meter_number", [f.meter_number for f in chunk]))
         done = min(start + CHUNK, n_flats)
         if n_flats > CHUNK:
-            log(f"  flats and readings: {done:,}/{n_flats:,} ({done / max(time.time() - t0, 1e-9):,.0f} flats/s)")
+            log(f"  flats: {done:,}/{n_flats:,} ({done / max(time.time() - t0, 1e-9):,.0f} flats/s)")
+    # Readings go in month by month, as a live system accumulates them, so reading ids follow time
+    # (the newest, pending readings have the highest ids, which the review queue's count relies on).
+    for i, date in enumerate(dates):
+        rows = [motor_reading(code, meter_id_of[mn], dates, i, engineer_id) for code, mn in motors]
+        storage.bulk_insert("readings", rows)
+        for start in range(0, n_flats, CHUNK):
+            storage.bulk_insert("readings", [flat_reading(f, n_flats, meter_id_of[f.meter_number], dates, i, engineer_id)
+                                             for f in demo.flats(n_flats, start, start + CHUNK)])
+        if n_flats > CHUNK:
+            log(f"  readings of {date}: {n_flats:,} flats ({time.time() - t0:,.0f} s)")
 
 
-def _reading_rows(meter_id: int, dates: list[dt.date], values: list[Decimal], consumptions: list[Decimal],
-                  engineer_id: int | None, motor_shares: list[Decimal] | None = None) -> list[dict]:
-    rows = []
+def _reading_row(meter_id: int, dates: list[dt.date], values: list[Decimal], consumptions: list[Decimal],
+                 i: int, engineer_id: int | None, motor_shares: list[Decimal] | None = None) -> dict:
+    """The meter's i-th reading (0 = baseline; the last one pending review, checked like a live one)."""
     now = dt.datetime.now(dt.timezone.utc)
     last = len(dates) - 1
-    for i, (d, v) in enumerate(zip(dates, values)):
-        consumption = consumptions[i - 1] if i else None
-        flags = None
-        if i == last:
-            history = [HistoryPoint(c, (dates[j + 1] - dates[j]).days) for j, c in enumerate(consumptions[:-1])]
-            found = check_reading(consumption, (d - dates[i - 1]).days, history)
-            flags = [f.as_dict() for f in found] or None
-        rows.append({
-            "meter_id": meter_id, "reading_value": v, "reading_date": d, "consumption": consumption,
-            "motor_share": motor_shares[i - 1] if motor_shares and i else None,
-            "status": "pending" if i == last else "approved", "source": "import" if i == 0 else "ui",
-            "flags": flags, "submitted_by": engineer_id, "reviewed_at": None if i == last else now,
-            "created_at": now, "updated_at": now,
-        })
-    return rows
+    consumption = consumptions[i - 1] if i else None
+    flags = None
+    if i == last:
+        history = [HistoryPoint(c, (dates[j + 1] - dates[j]).days) for j, c in enumerate(consumptions[:-1])]
+        found = check_reading(consumption, (dates[i] - dates[i - 1]).days, history)
+        flags = [f.as_dict() for f in found] or None
+    return {
+        "meter_id": meter_id, "reading_value": values[i], "reading_date": dates[i], "consumption": consumption,
+        "motor_share": motor_shares[i - 1] if motor_shares and i else None,
+        "status": "pending" if i == last else "approved", "source": "import" if i == 0 else "ui",
+        "flags": flags, "submitted_by": engineer_id, "reviewed_at": None if i == last else now,
+        "created_at": now, "updated_at": now,
+    }
 
 
 def motor_consumptions(motor_code: str, dates: list[dt.date]) -> list[Decimal]:
@@ -122,23 +128,19 @@ def motor_share(flat: demo.DemoFlat, n_flats: int, dates: list[dt.date]) -> list
     return [(c / sharing).quantize(Decimal("0.01")) for c in motor_consumptions(flat.motor_code, dates)]
 
 
-def seed_motor_readings(storage, motors, n_flats, dates, engineer_id) -> None:
-    meter_ids = storage.lookup_ids("meters", "meter_number", [mn for _, mn in motors])
-    rows = []
-    for code, mn in motors:
-        cons = [c.quantize(Decimal("0.1")) for c in motor_consumptions(code, dates)]
-        values = [Decimal(5000)]
-        for c in cons:
-            values.append(values[-1] + c)
-        rows += _reading_rows(meter_ids[mn], dates, values, cons, engineer_id)
-    storage.bulk_insert("readings", rows)
+def motor_reading(code: str, meter_id: int, dates: list[dt.date], i: int, engineer_id: int | None) -> dict:
+    cons = [c.quantize(Decimal("0.1")) for c in motor_consumptions(code, dates)]
+    values = [Decimal(5000)]
+    for c in cons:
+        values.append(values[-1] + c)
+    return _reading_row(meter_id, dates, values, cons, i, engineer_id)
 
 
-def flat_readings(flat: demo.DemoFlat, n_flats: int, meter_id: int, dates: list[dt.date],
-                  engineer_id: int | None) -> list[dict]:
+def flat_reading(flat: demo.DemoFlat, n_flats: int, meter_id: int, dates: list[dt.date], i: int,
+                 engineer_id: int | None) -> dict:
     cons = demo.monthly_consumptions(flat, dates)
-    return _reading_rows(meter_id, dates, demo.register_values(flat, cons), cons, engineer_id,
-                         motor_share(flat, n_flats, dates))
+    return _reading_row(meter_id, dates, demo.register_values(flat, cons), cons, i, engineer_id,
+                        motor_share(flat, n_flats, dates))
 
 
 def seed_bills(db: DatabaseService, n_flats: int, today: dt.date, say=log) -> None:
