@@ -32,3 +32,24 @@ def test_help():
     out = subprocess.run([sys.executable, "-m", "scripts.benchmark", "--help"], cwd=ROOT, capture_output=True,
                          text=True, timeout=60)
     assert out.returncode == 0 and "--flats" in out.stdout and "--json" in out.stdout
+
+
+def test_bench_society_loads_a_synthetic_society_once(tmp_path):
+    url = f"sqlite:///{tmp_path / 'synthetic.db'}"
+    cmd = [sys.executable, "-m", "scripts.bench_society", "--flats", "40", "--database-url", url]
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "METERLINE_DOTENV": "0"}
+    out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120, env=env)
+    assert out.returncode == 0, out.stderr[-3000:]
+    from services.storage.sql_backend import SqlStorage
+    st = SqlStorage(url, create=False)
+    counts = st.table_counts(["flats", "readings", "bills"])
+    st.dispose()
+    assert counts == {"flats": 40, "readings": 120, "bills": 40}
+    again = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120, env=env)
+    assert again.returncode == 1 and "already has flats" in again.stderr  # never loads on top of data
+
+
+def test_bench_society_help():
+    out = subprocess.run([sys.executable, "-m", "scripts.bench_society", "--help"], cwd=ROOT, capture_output=True,
+                         text=True, timeout=60)
+    assert out.returncode == 0 and "--flats" in out.stdout and "--database-url" in out.stdout
