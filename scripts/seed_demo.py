@@ -211,6 +211,7 @@ def seed(storage, n_flats: int, today: dt.date | None = None, pricing: PricingSe
     seed_reference(storage, n_flats, today, engineer.id if engineer else None)
     db = DatabaseService(storage, pricing or PricingService(), today=lambda: today)
     seed_bills(db, n_flats, today, say=(lambda _msg: None) if quiet else log)
+    storage.refresh_statistics()
     if not quiet:
         log(f"Done in {time.time() - t0:.1f} s: " + ", ".join(f"{k} {v:,}" for k, v in storage.table_counts(
             ["flats", "meters", "readings", "bills", "payments"]).items()))

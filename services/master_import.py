@@ -328,4 +328,6 @@ def import_master_data(storage, path: str | Path, *, actor: Actor | None = None,
         for changes in plans:
             if not changes.empty:
                 storage.apply_master_data(changes, actor)
+        if any(not c.empty for c in plans):
+            storage.refresh_statistics()
     return ImportReport(len(raw), dry_run, counts)

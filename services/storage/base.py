@@ -47,6 +47,12 @@ class Storage(abc.ABC):
     def table_counts(self, tables: Iterable[str] | None = None) -> dict[str, int]:
         """Row counts per table (exact for SQL; planned/estimated counts are fine for REST)."""
 
+    def refresh_statistics(self) -> None:
+        """After a bulk load: let the query planner see the new rows (PostgreSQL ANALYZE). Without
+        it, the minute before autovacuum catches up can get plans made for empty tables. A no-op
+        where the backend has no such step (SQLite: Meterline never runs ANALYZE there, its plans
+        are chosen without statistics; Supabase: the server's autovacuum does it)."""
+
     # ---- reference data (seed, import) -------------------------------------------------
     @abc.abstractmethod
     def bulk_insert(self, table: str, rows: list[dict]) -> None:

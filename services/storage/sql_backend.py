@@ -54,6 +54,11 @@ class SqlStorage(ReadingsPart, BillsPart, AccountsPart, MasterPart, Storage):
         with read_tx(self.engine) as conn:
             return {n: conn.execute(sa.select(sa.func.count()).select_from(TABLES[n])).scalar_one() for n in names}
 
+    def refresh_statistics(self) -> None:
+        if self.dialect == "postgresql":
+            with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.execute(sa.text("ANALYZE"))
+
     # ---- reference data ----------------------------------------------------------------------
     def bulk_insert(self, table: str, rows: list[dict]) -> None:
         if table not in BULK_TABLES:
