@@ -17,6 +17,7 @@ import argparse
 import dataclasses
 import logging
 import signal
+import threading
 import sys
 
 from services.errors import MeterlineError, NotFoundError
@@ -75,7 +76,10 @@ def serve(svc, catch_up: bool) -> int:
     def stop(signum, _frame):
         log.info("signal %s: stopping the scheduler", signum)
         if sched.running:
-            sched.shutdown(wait=False)
+            # Not from here: the handler may have interrupted the main loop while it holds the
+            # wake-up event's lock, and shutdown() sets that event (a self-deadlock). A thread
+            # sets it as soon as the main loop lets go.
+            threading.Thread(target=sched.shutdown, kwargs={"wait": False}, daemon=True).start()
         else:
             raise SystemExit(0)  # not started yet: do not start
 

@@ -53,11 +53,16 @@ def test_dry_run_then_run_then_nothing_left(seeded_url, monkeypatch, tmp_path):
 
 
 def test_locked_month_refused_whole(seeded_url, monkeypatch, tmp_path):
+    # A month the page offers (the last 13), locked here: the seeded November 2025 lock leaves the
+    # list once the calendar moves past November 2026.
+    st = storage_for(seeded_url)
+    admin = st.get_user(username="admin")
+    DatabaseService(st).lock_month(MONTH, "audited", actor=Actor(admin.id, admin.username, admin.role))
     at = signed_in(seeded_url, monkeypatch, tmp_path, "admin", PAGE)
-    at.selectbox(key="run_month").set_value("2025-11").run()
-    assert any("2025-11 is a locked month" in w.value for w in at.warning)
+    at.selectbox(key="run_month").set_value(MONTH).run()
+    assert any(f"{MONTH} is a locked month" in w.value for w in at.warning)
     at = _click(at, "Preview (dry run)")
-    assert any(e.value.startswith("Refused:") and "locked month 2025-11" in e.value for e in at.error)
+    assert any(e.value.startswith("Refused:") and f"locked month {MONTH}" in e.value for e in at.error)
     assert not any(b.label.startswith("Create ") for b in at.button)
 
 
