@@ -63,6 +63,7 @@ DECLARE
   v_id bigint;
   v_constraint text;
   v_changed integer;
+  v_balance numeric(14, 2);
 BEGIN
   PERFORM meterline_check_not_locked(b.billing_period_end);
   FOR attempt IN 1..62 LOOP  -- a period is at most a couple of months of days
@@ -101,10 +102,15 @@ BEGIN
                                'bill_collision');
   END IF;
   IF cardinality(p_carry) > 0 THEN
-    UPDATE bills SET status = 'carried_forward', carried_forward_to = v_id, updated_at = now()
-     WHERE id = ANY (p_carry) AND status IN ('pending', 'partially_paid', 'overdue');
-    GET DIAGNOSTICS v_changed = ROW_COUNT;
-    IF v_changed <> cardinality(p_carry) THEN
+    -- The absorbed bills must still be the flat's open bills with exactly the balance this bill
+    -- carries: a payment recorded since it was priced would make it charge money already paid.
+    WITH carried AS (
+      UPDATE bills SET status = 'carried_forward', carried_forward_to = v_id, updated_at = now()
+       WHERE id = ANY (p_carry) AND status IN ('pending', 'partially_paid', 'overdue') AND flat_id = b.flat_id
+      RETURNING total_amount - amount_paid AS balance
+    )
+    SELECT count(*), COALESCE(sum(balance), 0) INTO v_changed, v_balance FROM carried;
+    IF v_changed <> cardinality(p_carry) OR v_balance <> b.previous_outstanding THEN
       PERFORM meterline_conflict('The flat''s open bills changed while this bill was being created (a payment was '
                                  'recorded?). Nothing was stored; recalculate the previous outstanding and try again.');
     END IF;
@@ -130,6 +136,7 @@ DECLARE
   v_run bigint;
   v_carry integer;
   v_changed integer;
+  v_wrong integer;
 BEGIN
   IF v_total = 0 THEN
     RETURN jsonb_build_object('created', 0, 'skipped', 0, 'total_amount', '0.00');
@@ -157,9 +164,9 @@ BEGIN
            tariff_details, total_amount, 'pending', 0, flat_reading_id, motor_reading_id,
            bill_run_id, (p_actor->>'user_id')::bigint, COALESCE(p_actor->>'username', 'system')
       FROM fresh ORDER BY ordinality
-    RETURNING id, flat_id, total_amount, bill_run_id
+    RETURNING id, flat_id, total_amount, previous_outstanding, bill_run_id
   ), carry AS (
-    SELECT (c.value)::bigint AS bill_id, ins.id AS into_id
+    SELECT (c.value)::bigint AS bill_id, ins.id AS into_id, ins.flat_id
       FROM jsonb_array_elements(p_bills) AS e
       JOIN ins ON ins.flat_id = (e->>'flat_id')::bigint
       CROSS JOIN LATERAL jsonb_array_elements_text(COALESCE(e->'carry_forward_bill_ids', '[]'::jsonb)) AS c
@@ -167,12 +174,20 @@ BEGIN
     UPDATE bills SET status = 'carried_forward', carried_forward_to = carry.into_id, updated_at = now()
       FROM carry
      WHERE bills.id = carry.bill_id AND bills.status IN ('pending', 'partially_paid', 'overdue')
-    RETURNING bills.id
+       AND bills.flat_id = carry.flat_id
+    RETURNING carry.into_id, bills.total_amount - bills.amount_paid AS balance
+  ), wrong_balance AS (
+    -- A new bill must carry exactly the open balance of the bills it absorbed: a payment recorded
+    -- since the batch was priced would make it charge money already paid.
+    SELECT ins.id FROM ins
+     WHERE EXISTS (SELECT 1 FROM carry WHERE carry.into_id = ins.id)
+       AND ins.previous_outstanding <> (SELECT COALESCE(sum(u.balance), 0) FROM upd u WHERE u.into_id = ins.id)
   )
   SELECT (SELECT count(*) FROM ins), (SELECT COALESCE(sum(total_amount), 0) FROM ins),
-         (SELECT bill_run_id FROM ins ORDER BY id LIMIT 1), (SELECT count(*) FROM carry), (SELECT count(*) FROM upd)
-    INTO v_created, v_amount, v_run, v_carry, v_changed;
-  IF v_changed <> v_carry THEN
+         (SELECT bill_run_id FROM ins ORDER BY id LIMIT 1), (SELECT count(*) FROM carry),
+         (SELECT count(*) FROM upd), (SELECT count(*) FROM wrong_balance)
+    INTO v_created, v_amount, v_run, v_carry, v_changed, v_wrong;
+  IF v_changed <> v_carry OR v_wrong > 0 THEN
     PERFORM meterline_conflict('Open bills changed during the bill run (a payment was recorded?). This batch was '
                                'rolled back; run the bill run again to finish.');
   END IF;

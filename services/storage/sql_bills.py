@@ -135,7 +135,7 @@ class BillsPart:
                     raise
             if bill_id is None:
                 raise BillCollisionError(None, "Could not find a free billing period start after repeated collisions; try again.")
-            self._carry_forward(conn, list(new.carry_forward_bill_ids), bill_id)
+            self._carry_forward(conn, new, bill_id)
             self._audit(conn, actor, "bill.reissue" if values["reissue_of"] else "bill.create", "bill", bill_id, {
                 k: values[k] for k in ("flat_id", "billing_period_start", "billing_period_end", "due_date", "flat_units",
                                        "motor_units", "rate_per_unit", "fixed_charge", "previous_outstanding",
@@ -143,12 +143,19 @@ class BillsPart:
                 "carried_forward": list(new.carry_forward_bill_ids)})
         return self.get_bill(bill_id)
 
-    def _carry_forward(self, conn, bill_ids: list[int], into_id: int) -> None:
+    def _carry_forward(self, conn, new: NewBill, into_id: int) -> None:
+        """Mark the bills the new one absorbed carried_forward, and check they were still the
+        flat's open bills with exactly the balance it carries: a payment recorded since the bill
+        was priced would otherwise make it charge money already paid."""
+        bill_ids = list(new.carry_forward_bill_ids)
         if not bill_ids:
             return
-        changed = conn.execute(b.update().where(b.c.id.in_(bill_ids), b.c.status.in_(OPEN_BILL_STATUSES))
-                               .values(status="carried_forward", carried_forward_to=into_id, updated_at=utcnow())).rowcount
-        if changed != len(bill_ids):
+        rows = conn.execute(b.update().where(b.c.id.in_(bill_ids), b.c.status.in_(OPEN_BILL_STATUSES),
+                                             b.c.flat_id == new.flat_id)
+                            .values(status="carried_forward", carried_forward_to=into_id, updated_at=utcnow())
+                            .returning(b.c.total_amount, b.c.amount_paid)).all()
+        carried = sum((r.total_amount - r.amount_paid for r in rows), Decimal(0))
+        if len(rows) != len(bill_ids) or carried != new.previous_outstanding:
             raise ConflictError("The flat's open bills changed while this bill was being created (a payment was "
                                 "recorded?). Nothing was stored; recalculate the previous outstanding and try again.")
 

@@ -99,3 +99,28 @@ def test_due_date_before_period_refused(db):
     with pytest.raises(ValidationError) as e:
         db.generate_bills_for_month(d(2026, 10, 1), d(2026, 10, 31), d(2026, 9, 30))
     assert e.value.field == "due_date"
+
+
+def test_run_batch_refused_when_a_payment_lands_before_it_is_stored(db, storage, monkeypatch):
+    """A partial payment between the run pricing a batch and storing it: the batch would carry
+    the old balance, so it is rolled back whole and the run is marked failed; running again
+    prices afresh."""
+    from services.errors import ConflictError
+
+    sep = db.create_bill("B17-FF", d(2026, 9, 1), d(2026, 9, 30), d(2026, 10, 15), flat_units=100)  # 2674.00
+    approved_readings(db, storage)
+    real = storage.insert_bill_batch
+
+    def payment_lands_first(bills, *args, **kwargs):
+        db.record_payment(sep.id, "674", method="cash")
+        return real(bills, *args, **kwargs)
+
+    monkeypatch.setattr(storage, "insert_bill_batch", payment_lands_first)
+    with pytest.raises(ConflictError):
+        db.generate_bills_for_month(*OCT)
+    monkeypatch.setattr(storage, "insert_bill_batch", real)
+    assert storage.table_counts(["bills"])["bills"] == 1 and db.get_bill(sep.id).status == "partially_paid"
+    assert storage.list_bill_runs()[0].status == "failed"
+    run = db.generate_bills_for_month(*OCT)
+    octb = db.list_bills(BillFilter(period_month="2026-10", search="B17")).items[0]
+    assert run.created == 4 and octb.previous_outstanding == D("2000.00") and octb.total_amount == D("4674.00")

@@ -220,3 +220,24 @@ def test_change_bill_status_never_overwrites_a_payment_that_landed_meanwhile(db,
     with pytest.raises(ConflictError):
         db.change_bill_status(bill.id, "cancelled", "duplicate bill", actor=admin_user(storage))
     assert storage.get_bill(bill.id).status == "paid"
+
+
+def test_bill_refused_when_a_payment_lands_between_pricing_and_storing(db, storage, monkeypatch):
+    """The new bill was priced carrying 2674.00; a payment of 674.00 lands before it is stored.
+    Storing it would charge money already paid: refused whole, nothing of it kept."""
+    sep = db.create_bill("B17-FF", d(2026, 9, 1), d(2026, 9, 30), d(2026, 10, 15), flat_units=100)  # 2674.00
+    real = storage.insert_bill
+
+    def payment_lands_first(new, *args, **kwargs):
+        assert new.previous_outstanding == D("2674.00")
+        db.record_payment(sep.id, "674.00", paid_on=d(2026, 10, 10), method="cash")
+        return real(new, *args, **kwargs)
+
+    monkeypatch.setattr(storage, "insert_bill", payment_lands_first)
+    with pytest.raises(ConflictError, match="changed while this bill was being created"):
+        db.create_bill("B17-FF", *OCT, flat_units=50)
+    monkeypatch.setattr(storage, "insert_bill", real)
+    assert db.list_bills(BillFilter(flat_id=sep.flat_id)).total == 1
+    assert db.get_bill(sep.id).status == "partially_paid" and db.flat_outstanding("B17-FF") == D("2000.00")
+    again = db.create_bill("B17-FF", *OCT, flat_units=50)  # priced afresh: carries what is really owed
+    assert again.previous_outstanding == D("2000.00") and again.total_amount == D("4074.00")

@@ -102,8 +102,14 @@ def test_bill_batch_skips_billed_flats_and_lock_refuses_whole(conn):
 def test_bill_batch_carries_forward(conn):
     b17 = flat(conn, "B17-FF")
     sep = insert_bill(conn, bill_json(b17, start="2026-09-01", end="2026-09-30"))
+    with pytest.raises(psycopg.Error) as e:  # carries 0.00, but September's 2674.00 is open: refused whole
+        call(conn, "SELECT meterline_insert_bill_batch(%s, %s)",
+             Jsonb([bill_json(b17, carry_forward_bill_ids=[sep["id"]])]), ACTOR)
+    assert e.value.sqlstate == "PT409"
+    assert call(conn, "SELECT count(*) FROM bills WHERE billing_period_start = '2026-10-01'") == 0
     call(conn, "SELECT meterline_insert_bill_batch(%s, %s)",
-         Jsonb([bill_json(b17, carry_forward_bill_ids=[sep["id"]])]), ACTOR)
+         Jsonb([bill_json(b17, carry_forward_bill_ids=[sep["id"]], previous_outstanding="2674.00",
+                          total="5348.00")]), ACTOR)
     new_id = call(conn, "SELECT id FROM bills WHERE billing_period_start = '2026-10-01'")
     assert conn.execute("SELECT status, carried_forward_to FROM bills WHERE id = %s", [sep["id"]]).fetchone() == \
         ("carried_forward", new_id)
