@@ -325,9 +325,9 @@ def import_master_data(storage, path: str | Path, *, actor: Actor | None = None,
     if problems:
         raise MasterDataError(source, sorted(problems, key=lambda p: p.row))
     if not dry_run:
-        for changes in plans:
-            if not changes.empty:
-                storage.apply_master_data(changes, actor)
-        if any(not c.empty for c in plans):
+        written = [changes for changes in plans if not changes.empty]
+        for changes in written:
+            storage.apply_master_data(changes, actor)
+        if written:
             storage.refresh_statistics()
     return ImportReport(len(raw), dry_run, counts)

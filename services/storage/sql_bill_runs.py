@@ -288,13 +288,17 @@ def carry_forward_batch(st, conn, fresh: list[NewBill], ids: list, now: dt.datet
     _check_carried(fresh, found)
 
 
+def carries_open_balance(nb: NewBill, found: dict[int, tuple[int, Decimal]]) -> bool:
+    """Every bill `nb` absorbs was still open and of its flat, and their balances add up to exactly
+    its previous_outstanding. `found`: {bill id: (flat id, balance)} of the carried bills that were open."""
+    rows = [found.get(cid) for cid in nb.carry_forward_bill_ids]
+    return (all(x is not None and x[0] == nb.flat_id for x in rows)
+            and sum((x[1] for x in rows), ZERO) == nb.previous_outstanding)
+
+
 def _check_carried(fresh: list[NewBill], found: dict[int, tuple[int, Decimal]]) -> None:
-    """`found`: {bill id: (flat id, balance)} of the carried bills that were open."""
     for nb in fresh:
-        if not nb.carry_forward_bill_ids:
-            continue
-        rows = [found.get(cid) for cid in nb.carry_forward_bill_ids]
-        if any(x is None or x[0] != nb.flat_id for x in rows) or sum((x[1] for x in rows), ZERO) != nb.previous_outstanding:
+        if nb.carry_forward_bill_ids and not carries_open_balance(nb, found):
             raise ConflictError(
                 f"The open bills of flat {nb.flat_id} changed during the bill run (a payment was recorded?). This "
                 "batch was rolled back and nothing of it was stored; run the bill run again to finish.")

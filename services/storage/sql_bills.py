@@ -150,12 +150,11 @@ class BillsPart:
         bill_ids = list(new.carry_forward_bill_ids)
         if not bill_ids:
             return
-        rows = conn.execute(b.update().where(b.c.id.in_(bill_ids), b.c.status.in_(OPEN_BILL_STATUSES),
-                                             b.c.flat_id == new.flat_id)
-                            .values(status="carried_forward", carried_forward_to=into_id, updated_at=utcnow())
-                            .returning(b.c.total_amount, b.c.amount_paid)).all()
-        carried = sum((r.total_amount - r.amount_paid for r in rows), Decimal(0))
-        if len(rows) != len(bill_ids) or carried != new.previous_outstanding:
+        found = {r.id: (r.flat_id, r.total_amount - r.amount_paid) for r in conn.execute(
+            b.update().where(b.c.id.in_(bill_ids), b.c.status.in_(OPEN_BILL_STATUSES))
+            .values(status="carried_forward", carried_forward_to=into_id, updated_at=utcnow())
+            .returning(b.c.id, b.c.flat_id, b.c.total_amount, b.c.amount_paid))}
+        if not sql_bill_runs.carries_open_balance(new, found):
             raise ConflictError("The flat's open bills changed while this bill was being created (a payment was "
                                 "recorded?). Nothing was stored; recalculate the previous outstanding and try again.")
 
