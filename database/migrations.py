@@ -40,6 +40,22 @@ def _create_missing_indexes(conn: Connection) -> None:
                 index.create(conn)
 
 
+def _add_missing_columns(conn: Connection) -> None:
+    """A column added later to an existing table in schema.py (an additive change: nullable, or
+    with a server default) is added here on existing databases too. Constraints that need a
+    table rebuild are not: those changes are numbered MIGRATIONS steps."""
+    inspector = sa.inspect(conn)
+    for table in s.metadata.sorted_tables:
+        if not inspector.has_table(table.name):
+            continue
+        present = {c["name"] for c in inspector.get_columns(table.name)}
+        for column in table.columns:
+            if column.name in present:
+                continue
+            ddl = sa.schema.CreateColumn(column).compile(dialect=conn.dialect)
+            conn.execute(sa.text(f"ALTER TABLE {table.name} ADD COLUMN {ddl}"))
+
+
 def current_version(conn: Connection) -> int:
     if not sa.inspect(conn).has_table("schema_info"):
         return 0
@@ -67,6 +83,7 @@ def apply_schema(engine: Engine) -> int:
                 step(conn)
                 version = step_version
         s.metadata.create_all(conn, checkfirst=True)
+        _add_missing_columns(conn)
         _create_missing_indexes(conn)
         for stmt in statements_for(conn.dialect.name):
             conn.execute(sa.text(stmt))
