@@ -51,7 +51,7 @@ WEEKDAY_FACTORS = {
     "industrial": (1.10, 1.10, 1.10, 1.10, 1.10, 0.85, 0.55),
 }
 NOISE_WIDTH = {"residential": 0.25, "commercial": 0.15, "industrial": 0.10}   # triangular +/- share
-VACATION_SHARE = 0.25                  # households away 7-14 days a year (usage drops to ~10%)
+VACATION_SHARE = 0.25                  # households away 7-14 days a year (usage drops to ~15%)
 _PEAK_ORDINAL = dt.date(2000, 7, 15).toordinal()
 _YEAR_DAYS = 365.2425
 
@@ -335,7 +335,7 @@ def daily_usage(customer: WaterCustomer, end: dt.date, days: int = DEFAULT_USAGE
             elif a_kind == "stuck_zero":
                 q = 0.0
         elif i in away:
-            q *= 0.1
+            q *= 0.15                   # still some use: fridge, toilet cisterns
         yield d, Decimal(f"{q:.2f}")
 
 
