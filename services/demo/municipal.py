@@ -166,7 +166,7 @@ _SALT_SURVEYOR = 0x5356
 def _build_areas() -> tuple[list[DemoArea], list[DemoArea]]:
     tops, ucs = [], []
     for t_code, t_name, lat, lon, _share, uc_list in TEHSILS:
-        tops.append(DemoArea(1, t_code, t_name, t_code, None, None, lat, lon, 20_000.0))
+        tops.append(DemoArea(1, t_code, t_name, t_code, None, None, lat, lon, 21_000.0))   # holds its UCs
         for k, (uc_name, uc_type) in enumerate(uc_list, start=1):
             rng = seeded(_SALT_UC, len(ucs))
             lo, hi = _UC_DISTANCE_KM[uc_type]
@@ -183,6 +183,7 @@ def _build_areas() -> tuple[list[DemoArea], list[DemoArea]]:
 _TOPS, _UCS = _build_areas()
 _TEHSIL_BY_CODE = {a.code: a for a in _TOPS}
 _UC_BY_CODE = {a.code: a for a in _UCS}
+_UCS_BY_CITY = {t.code: [uc for uc in _UCS if uc.parent_path == t.code] for t in _TOPS}
 
 
 def _uc_cumulative_weights() -> list[float]:
@@ -291,7 +292,9 @@ class DemoStaff:
 
     @property
     def scope_paths(self) -> tuple[str, ...]:
-        """Area paths this person may work in ('' = everything)."""
+        """Area paths this person may work in ('' = everything; none once they have left)."""
+        if not self.is_active:
+            return ()
         if self.assigned_city is None:
             return ("",)
         if not self.assigned_ucs:
@@ -366,7 +369,8 @@ def _address(rng, unit_type: str, uc: DemoArea, city_name: str) -> str:
     mohalla = rng.choice(MOHALLAS)
     if unit_type == "House":
         return f"House {rng.randint(1, 600)}, Street {rng.randint(1, 40)}, {mohalla}, {uc.name}, {city_name}"
-    return f"Shop {rng.randint(1, 120)}, {rng.choice(BAZAARS)}, {mohalla}, {uc.name}, {city_name}"
+    head = "Plot" if unit_type in INSTITUTION_TYPES or unit_type == "Factory" else "Shop"
+    return f"{head} {rng.randint(1, 120)}, {rng.choice(BAZAARS)}, {mohalla}, {uc.name}, {city_name}"
 
 
 # --- units -------------------------------------------------------------------------------------
@@ -458,8 +462,9 @@ def unit_at(index: int, *, today: dt.date) -> MunicipalUnit:
             billing_name = _person(rng)
             billing_mobile = _mobile(rng) if rng.random() >= 0.2 else None
             absentee_owner = rng.random() < 0.4
-            if absentee_owner:
-                billing_address = _address(rng, "House", uc, city.name)
+            if absentee_owner:       # the owner lives elsewhere in the city
+                home = rng.choice(_UCS_BY_CITY[city.code])
+                billing_address = _address(rng, "House", home, city.name)
         elif roll < 0.14:            # the same person, written differently on the billing record
             billing_name = _spelling_variant(survey_name, rng)
     lat, lon = _gps(rng, uc)
@@ -476,7 +481,8 @@ def unit_at(index: int, *, today: dt.date) -> MunicipalUnit:
                          Decimal(f"{lon:.6f}"), (contact,), survey, billable, SERVICE if billable else None, profile)
 
 
-def units(n: int = DEFAULT_UNITS, start: int = 0, stop: int | None = None, *, today: dt.date) -> Iterator[MunicipalUnit]:
+def units(n: int = DEFAULT_UNITS, start: int = 0, stop: int | None = None, *,
+          today: dt.date) -> Iterator[MunicipalUnit]:
     """Units start..stop-1 of a utility of n units (one at a time: nothing is held)."""
     for i in range(start, min(stop if stop is not None else n, n)):
         yield unit_at(i, today=today)

@@ -80,6 +80,7 @@ INDUSTRIES = ("Bottling", "Food Processing", "Cold Storage", "Paper", "Concrete"
               "Brewing", "Dairy", "Textile")
 NAME_PREFIXES = ("Sunrise", "Valley", "Golden State", "Riverside", "Sierra", "Blue Sky", "Evergreen", "Harbor",
                  "Cedar", "Mission", "Summit", "Pioneer", "Redwood", "Lakeview", "Orchard", "Pacific")
+_INDUSTRIAL_STREETS = ("Industrial Pkwy", "Commerce Way", "Rail Spur Rd", "Foundry Rd")
 _FACILITY_SUFFIXES = ("Plant", "Plant 2", "Works", "Facility", "Distribution Center")
 
 _SALT_CUSTOMER = 0x5743
@@ -171,7 +172,7 @@ def _phone(rng, area_code: str) -> str:
 
 def _street_address(rng, town: str, zip_code: str, kind: str) -> str:
     if kind == "industrial":
-        street = f"{rng.randint(10, 99) * 100} {rng.choice(('Industrial Pkwy', 'Commerce Way', 'Rail Spur Rd', 'Foundry Rd'))}"
+        street = f"{rng.randint(10, 99) * 100} {rng.choice(_INDUSTRIAL_STREETS)}"
     elif kind == "commercial":
         street = f"{rng.randint(1, 40) * 25} {rng.choice(('Main St', 'Broadway', 'Market St', 'Center Ave'))}"
         if rng.random() < 0.4:

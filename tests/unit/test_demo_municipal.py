@@ -59,7 +59,9 @@ def test_account_fields_match_the_survey_and_the_area(sample):
         assert u.uc_type == uc.kind
         assert u.account_type in m.UNIT_TYPES and u.category in m.CATEGORIES
         assert u.contacts[0].is_primary and u.contacts[0].name == u.name and u.contacts[0].address == u.address
-        assert u.city_name in u.address and u.uc_name in u.address and u.city_name in u.survey.survey_address
+        assert u.city_name in u.address and u.uc_name in u.survey.survey_address
+        assert u.survey.survey_address.startswith("House" if u.account_type == "House" else ("Shop", "Plot")) \
+            or u.uc_type == "Rural"
         assert u.survey.photo_ref == f"survey_photos/{u.area_path}/{u.code}.jpg"
         assert u.survey.house_type in m.HOUSE_TYPES and u.survey.water_connection in m.WATER_CONNECTIONS
         assert u.service == ("sanitation" if u.billable else None)
@@ -74,9 +76,12 @@ def test_gps_lies_inside_the_union_council_and_matches_the_geopoint_text(sample)
         lat, lon, alt, acc = u.survey.gps_text.split()
         assert (Decimal(lat), Decimal(lon)) == (u.gps_lat, u.gps_lon)
         assert 150 < float(alt) < 250 and 0 < float(acc) <= 12
-    for uc in m.union_councils():   # and the box itself is in Punjab
+    tehsils = {a.code: a for a in m.areas() if a.level == 1}
+    for uc in m.union_councils():   # each box lies in its city's box, in Punjab
         min_lat, min_lon, max_lat, max_lon = uc.bbox
         assert 30.4 < min_lat < max_lat < 32.0 and 73.0 < min_lon < max_lon < 74.8
+        city = tehsils[uc.parent_path]
+        assert city.contains(min_lat, min_lon) and city.contains(max_lat, max_lon)
 
 
 def test_mobiles_are_valid_pakistani_numbers_and_some_are_missing(sample):
@@ -221,7 +226,8 @@ def test_staff_roster_roles_and_assignments():
         sup = [set(s.assigned_ucs) for s in staff if s.role == "SUPERVISOR" and s.assigned_city == city]
         assert len(sup) == 2 and not (sup[0] & sup[1])
         assert sup[0] | sup[1] == {c for c, a in ucs.items() if a.parent_path == city}
-    assert 1 <= sum(not s.is_active for s in staff) <= 3
+    leavers = [s for s in staff if not s.is_active]
+    assert 1 <= len(leavers) <= 3 and all(s.assigned_ucs == () and s.scope_paths == () for s in leavers)
     assert len(m.staff_roster(120)) == 120
     with pytest.raises(ValueError):
         m.staff_roster(10)
