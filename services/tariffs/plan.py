@@ -54,6 +54,15 @@ class TariffPlan:
     versions: tuple[PlanVersion, ...]
     notes: str | None = None
 
+    def __post_init__(self):
+        # The invariants version_for relies on, also for a plan built directly rather than parsed.
+        if not self.versions:
+            raise PlanError("versions", "is empty.", "Add a [[versions]] table with version = 1 and effective_from.")
+        for i, pv in enumerate(self.versions):
+            if pv.version != i + 1 or (i and pv.effective_from <= self.versions[i - 1].effective_from):
+                raise PlanError(f"versions[{i}]", "is out of order.",
+                                "Number versions 1, 2, 3 ... with effective_from dates strictly increasing.")
+
     # -- reading and writing -------------------------------------------------------------
     @classmethod
     def load(cls, path: str | Path) -> TariffPlan:
@@ -94,16 +103,15 @@ class TariffPlan:
             unit = v.text(v.required(raw, "", "unit", '"kWh" (the unit the quantity is measured in)'), "unit")
         elif unit is not None:
             raise PlanError("unit", f"is set, but a {model.kind} plan bills no measured quantity.", "Remove unit.")
-        plan = cls(code=code, name=v.text(v.required(raw, "", "name", '"..."'), "name"), kind=model.kind,
-                   service=v.text(v.required(raw, "", "service", '"water"'), "service"), unit=unit,
-                   currency=currency, versions=(), notes=_notes(raw, "notes"))
+        name = v.text(v.required(raw, "", "name", '"..."'), "name")
+        service = v.text(v.required(raw, "", "service", '"water"'), "service")
+        notes = _notes(raw, "notes")
         versions = v.items(v.required(raw, "", "versions", "[[versions]] tables"), "versions")
-        if not versions:
-            raise PlanError("versions", "is empty.", "Add a [[versions]] table with version = 1 and effective_from.")
         parsed: list[PlanVersion] = []
         for i, item in enumerate(versions):
             parsed.append(_version(model, item, i, parsed))
-        return replace(plan, versions=tuple(parsed))
+        return cls(code=code, name=name, kind=model.kind, service=service, unit=unit, currency=currency,
+                   versions=tuple(parsed), notes=notes)
 
     def to_dict(self) -> dict:
         model = charge_model(self.kind)

@@ -283,3 +283,15 @@ def test_tariff_domain_imports_no_ui_or_storage_library():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).resolve().parents[2])
     assert out.stdout.strip() == "[]"
+
+
+def test_a_plan_built_directly_keeps_the_version_invariants():
+    from dataclasses import replace
+
+    with pytest.raises(PlanError):
+        TariffPlan("x", "X", "tiered_seasonal", "water", "CCF", "USD", ())
+    with pytest.raises(PlanError):
+        replace(WATER, versions=(WATER.versions[1], WATER.versions[0]))
+    v2_same_day = replace(WATER.versions[1], effective_from=WATER.versions[0].effective_from)
+    with pytest.raises(PlanError):
+        replace(WATER, versions=(WATER.versions[0], v2_same_day))
