@@ -9,6 +9,10 @@ shown on a bill plus the other lines always adds up to the total.
 Other tariff kinds (tiered slabs, seasonal multipliers, fixed monthly fees) are added as new
 classes registered in TARIFF_KINDS; a bill stores its `tariff_kind`, so old bills keep being
 recomputed by the kind that priced them.
+
+Tariff plans (versioned pricing data of a kind, in data/tariffs/*.toml) are priced by
+`TariffRules.quote(plan, ...)`, which returns a Quote with lines; the plans and their kinds live
+in services/tariffs/ and are re-exported here (TariffPlan, PlanVersion, Quote, QuoteLine, ...).
 """
 from __future__ import annotations
 
@@ -17,6 +21,11 @@ from decimal import Decimal
 from typing import Protocol
 
 from services.money import parse_decimal, round_money
+from services.tariffs import (  # noqa: F401  (re-exported: the stable API imports them from here)
+    NoFeeError, PlanError, PlanVersion, Quote, QuoteInputs, QuoteLine, TariffPlan, UnknownTariffKindError,
+)
+from services.tariffs import quote as _quote_plan
+from services.tariffs import recompute as recompute_quote  # noqa: F401
 
 MAX_UNITS = Decimal("9999999999.99")
 
@@ -108,3 +117,24 @@ class TariffRules:
             fixed_charge=bill.fixed_charge, previous_outstanding=bill.previous_outstanding,
             **(bill.tariff_details or {}),
         ).total_amount
+
+    @staticmethod
+    def quote(plan: TariffPlan, *, quantity=None, period_start, period_end, previous_outstanding=0,
+              category: str | None = None, unit_type: str | None = None, account_code: str | None = None,
+              shared_units=None, rate_per_unit=None, fixed_charge=None, pricing_rule: str | None = None,
+              pricing=None) -> Quote:
+        """What `plan` charges for one billing period, as a Quote with lines (README "Tariff plans").
+
+        The version in effect on `period_end` prices the whole period. `quantity` is the metered
+        usage in the plan's unit (kWh, CCF; recorded but not billed by a category_fee plan).
+        category_fee plans need `category` (and `unit_type` where the category has no default).
+        flat_rate plans also take `account_code` (flat code for the master data and special-flat
+        rules), `unit_type` (flat type, e.g. "5BHK"), `shared_units` (the account's share of a
+        shared motor, kWh), and optionally the terms already known: `rate_per_unit` and
+        `fixed_charge` together (then no lookup is made), `pricing_rule`, and `pricing` (a
+        PricingService; default: the master data spreadsheet).
+        """
+        return _quote_plan(plan, quantity=quantity, period_start=period_start, period_end=period_end,
+                           previous_outstanding=previous_outstanding, category=category, unit_type=unit_type,
+                           account_code=account_code, shared_units=shared_units, rate_per_unit=rate_per_unit,
+                           fixed_charge=fixed_charge, pricing_rule=pricing_rule, pricing=pricing)
