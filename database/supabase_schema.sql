@@ -781,10 +781,16 @@ CREATE INDEX IF NOT EXISTS ix_payments_paid_on_amount ON payments (paid_on, amou
 
 CREATE OR REPLACE FUNCTION meterline_bills_period_lock() RETURNS trigger
            LANGUAGE plpgsql AS $$
+           DECLARE
+             v_month text;
            BEGIN
-             IF EXISTS (SELECT 1 FROM period_locks WHERE month = to_char(NEW.billing_period_end, 'YYYY-MM')) THEN
-               RAISE EXCEPTION 'PERIOD_LOCKED: billing period % is locked; no bill may end in it',
-                 to_char(NEW.billing_period_end, 'YYYY-MM')
+             SELECT month INTO v_month FROM period_locks
+              WHERE month BETWEEN to_char(NEW.billing_period_start, 'YYYY-MM')
+                              AND to_char(NEW.billing_period_end, 'YYYY-MM')
+              ORDER BY month LIMIT 1;
+             IF v_month IS NOT NULL THEN
+               RAISE EXCEPTION 'PERIOD_LOCKED: billing period % is locked; no bill may end in it or cover any day of it',
+                 v_month
                  USING ERRCODE = 'P0001',
                        HINT = 'Choose a billing period outside the locked month, or ask an administrator.';
              END IF;
@@ -844,6 +850,62 @@ DROP TRIGGER IF EXISTS trg_payment_events_append_only ON payment_events;
 
 CREATE TRIGGER trg_payment_events_append_only BEFORE UPDATE OR DELETE ON payment_events
                     FOR EACH ROW EXECUTE FUNCTION meterline_append_only();
+
+DROP TRIGGER IF EXISTS trg_period_locks_append_only ON period_locks;
+
+CREATE TRIGGER trg_period_locks_append_only BEFORE UPDATE OR DELETE ON period_locks
+                    FOR EACH ROW EXECUTE FUNCTION meterline_append_only();
+
+CREATE OR REPLACE FUNCTION meterline_no_truncate() RETURNS trigger
+           LANGUAGE plpgsql AS $$
+           BEGIN
+             RAISE EXCEPTION 'APPEND_ONLY: TRUNCATE % is refused; rows of this table are never removed', TG_TABLE_NAME
+               USING ERRCODE = 'P0001';
+           END $$;
+
+DROP TRIGGER IF EXISTS trg_bills_no_truncate ON bills;
+
+CREATE TRIGGER trg_bills_no_truncate BEFORE TRUNCATE ON bills
+                    FOR EACH STATEMENT EXECUTE FUNCTION meterline_no_truncate();
+
+DROP TRIGGER IF EXISTS trg_payments_no_truncate ON payments;
+
+CREATE TRIGGER trg_payments_no_truncate BEFORE TRUNCATE ON payments
+                    FOR EACH STATEMENT EXECUTE FUNCTION meterline_no_truncate();
+
+DROP TRIGGER IF EXISTS trg_audit_log_no_truncate ON audit_log;
+
+CREATE TRIGGER trg_audit_log_no_truncate BEFORE TRUNCATE ON audit_log
+                    FOR EACH STATEMENT EXECUTE FUNCTION meterline_no_truncate();
+
+DROP TRIGGER IF EXISTS trg_period_locks_no_truncate ON period_locks;
+
+CREATE TRIGGER trg_period_locks_no_truncate BEFORE TRUNCATE ON period_locks
+                    FOR EACH STATEMENT EXECUTE FUNCTION meterline_no_truncate();
+
+DROP TRIGGER IF EXISTS trg_payment_events_no_truncate ON payment_events;
+
+CREATE TRIGGER trg_payment_events_no_truncate BEFORE TRUNCATE ON payment_events
+                    FOR EACH STATEMENT EXECUTE FUNCTION meterline_no_truncate();
+
+DROP TRIGGER IF EXISTS trg_readings_no_truncate ON readings;
+
+CREATE TRIGGER trg_readings_no_truncate BEFORE TRUNCATE ON readings
+                    FOR EACH STATEMENT EXECUTE FUNCTION meterline_no_truncate();
+
+CREATE OR REPLACE FUNCTION meterline_period_locks_month_format() RETURNS trigger
+           LANGUAGE plpgsql AS $$
+           BEGIN
+             IF NEW.month !~ '^[0-9]{4}-(0[1-9]|1[0-2])$' THEN
+               RAISE EXCEPTION 'BAD_MONTH: period_locks.month must be a month written YYYY-MM' USING ERRCODE = 'P0001';
+             END IF;
+             RETURN NEW;
+           END $$;
+
+DROP TRIGGER IF EXISTS trg_period_locks_month_format ON period_locks;
+
+CREATE TRIGGER trg_period_locks_month_format BEFORE INSERT ON period_locks
+           FOR EACH ROW EXECUTE FUNCTION meterline_period_locks_month_format();
 
 -- ---- reference rows every database needs (as database/migrations.py seeds them) ----
 
@@ -934,6 +996,7 @@ SELECT DISTINCT block FROM flats WHERE block <> '';
 --
 -- Errors a person can act on, as PostgREST forwards them (services/storage/rest_errors.py):
 --   P0001 'PERIOD_LOCKED: billing period YYYY-MM is locked ...'  (the same text as the trigger)
+--   P0001 'APPEND_ONLY: ...' (a change to an append-only table)
 --   PT404 not found; PT409 conflict (DETAIL 'bill_collision existing_bill_id=N' or 'stale');
 --   PT422 bad value (DETAIL = the field, HINT = the fix). PTxyz answers HTTP xyz.
 -- p_actor is {"user_id": int|null, "username": text, "client": text|null}; p_details is the audit
@@ -954,16 +1017,28 @@ LANGUAGE sql SET search_path = public, pg_temp AS $$
 $$;
 
 -- The lock refusal, worded exactly as the trigger words it, checked before any write so a
--- refused batch writes nothing (the trigger still refuses a direct insert).
-CREATE OR REPLACE FUNCTION meterline_check_not_locked(p_end date) RETURNS void
+-- refused batch writes nothing (the trigger still refuses a direct insert). A bill may not touch
+-- a locked month: no day from p_start to p_end in it (services/periods.py).
+CREATE OR REPLACE FUNCTION meterline_check_not_locked(p_start date, p_end date) RETURNS void
 LANGUAGE plpgsql STABLE SET search_path = public, pg_temp AS $$
+DECLARE
+  v_month text;
 BEGIN
-  IF EXISTS (SELECT 1 FROM period_locks WHERE month = to_char(p_end, 'YYYY-MM')) THEN
-    RAISE EXCEPTION 'PERIOD_LOCKED: billing period % is locked; no bill may end in it', to_char(p_end, 'YYYY-MM')
+  SELECT month INTO v_month FROM period_locks
+   WHERE month BETWEEN to_char(p_start, 'YYYY-MM') AND to_char(p_end, 'YYYY-MM')
+   ORDER BY month LIMIT 1;
+  IF v_month IS NOT NULL THEN
+    RAISE EXCEPTION 'PERIOD_LOCKED: billing period % is locked; no bill may end in it or cover any day of it', v_month
       USING ERRCODE = 'P0001',
             HINT = 'Choose a billing period outside the locked month, or ask an administrator.';
   END IF;
 END $$;
+
+-- The end date alone (seed 002's rule; kept for callers written before the start was checked).
+CREATE OR REPLACE FUNCTION meterline_check_not_locked(p_end date) RETURNS void
+LANGUAGE sql STABLE SET search_path = public, pg_temp AS $$
+  SELECT meterline_check_not_locked(p_end, p_end)
+$$;
 
 CREATE OR REPLACE FUNCTION meterline_not_found(p_message text) RETURNS void
 LANGUAGE plpgsql AS $$
@@ -1154,7 +1229,7 @@ DECLARE
   v_changed integer;
   v_balance numeric(14, 2);
 BEGIN
-  PERFORM meterline_check_not_locked(b.billing_period_end);
+  PERFORM meterline_check_not_locked(b.billing_period_start, b.billing_period_end);
   FOR attempt IN 1..62 LOOP  -- a period is at most a couple of months of days
     SELECT id INTO v_original FROM bills WHERE flat_id = b.flat_id AND billing_period_start = b.billing_period_start;
     SELECT min(d)::date INTO v_start
@@ -1230,8 +1305,9 @@ BEGIN
   IF v_total = 0 THEN
     RETURN jsonb_build_object('created', 0, 'skipped', 0, 'total_amount', '0.00');
   END IF;
-  FOR v_end IN SELECT DISTINCT x.billing_period_end FROM jsonb_populate_recordset(NULL::bills, p_bills) x LOOP
-    PERFORM meterline_check_not_locked(v_end);
+  FOR v_lo, v_end IN SELECT DISTINCT x.billing_period_start, x.billing_period_end
+                        FROM jsonb_populate_recordset(NULL::bills, p_bills) x LOOP
+    PERFORM meterline_check_not_locked(v_lo, v_end);
   END LOOP;
   SELECT min(x.billing_period_start), max(x.billing_period_end) INTO v_lo, v_hi
     FROM jsonb_populate_recordset(NULL::bills, p_bills) x;

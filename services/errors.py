@@ -50,7 +50,7 @@ class MasterDataError(MeterlineError):
 class PeriodLockedError(MeterlineError):
     def __init__(self, month: str, detail: str | None = None):
         self.month = month
-        super().__init__(detail or f"Billing period {month} is locked: no bill may end in {month}. "
+        super().__init__(detail or f"Billing period {month} is locked: no bill may end in {month} or cover any day of it. "
                          "Choose a period outside the locked month.")
 
 

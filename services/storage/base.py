@@ -141,7 +141,9 @@ class Storage(abc.ABC):
     def locked_months(self) -> list[str]: ...
 
     @abc.abstractmethod
-    def add_period_lock(self, month: str, reason: str, actor: Actor) -> None: ...
+    def add_period_lock(self, month: str, reason: str, actor: Actor) -> bool:
+        """Lock the month (audited); False when it was already locked. period_locks is
+        append-only: there is no way to remove a lock."""
 
     @abc.abstractmethod
     def list_period_locks(self) -> list[PeriodLock]: ...

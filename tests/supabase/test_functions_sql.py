@@ -312,4 +312,5 @@ def test_every_function_is_tested_here():
     helpers = {"audit", "check_not_locked", "not_found", "conflict", "invalid", "view_names"}
     defined = set(re.findall(r"CREATE OR REPLACE FUNCTION meterline_([a-z_]+)\(", SCHEMA_SQL.read_text()))
     trigger_functions = {"bills_period_lock", "bills_immutable", "readings_immutable", "append_only"}
+    trigger_functions |= {"no_truncate", "period_locks_month_format"}
     assert defined - trigger_functions - helpers == tested
