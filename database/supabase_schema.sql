@@ -76,6 +76,15 @@ CREATE TABLE IF NOT EXISTS job_runs (
 	CONSTRAINT ck_job_runs_status_valid CHECK (status IN ('running', 'completed', 'failed', 'refused'))
 );
 
+CREATE TABLE IF NOT EXISTS master_data_staging (
+	import_id VARCHAR(36) NOT NULL, 
+	part INTEGER NOT NULL, 
+	changes JSONB NOT NULL, 
+	staged_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL, 
+	CONSTRAINT pk_master_data_staging PRIMARY KEY (import_id, part), 
+	CONSTRAINT ck_master_data_staging_part_positive CHECK (part > 0)
+);
+
 CREATE TABLE IF NOT EXISTS motors (
 	id BIGSERIAL NOT NULL, 
 	code VARCHAR(32) NOT NULL, 
@@ -414,6 +423,10 @@ ALTER TABLE job_runs ADD COLUMN IF NOT EXISTS host VARCHAR(128);
 ALTER TABLE job_runs ADD COLUMN IF NOT EXISTS started_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL;
 
 ALTER TABLE job_runs ADD COLUMN IF NOT EXISTS finished_at TIMESTAMP WITH TIME ZONE;
+
+ALTER TABLE master_data_staging ADD COLUMN IF NOT EXISTS changes JSONB NOT NULL;
+
+ALTER TABLE master_data_staging ADD COLUMN IF NOT EXISTS staged_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL;
 
 ALTER TABLE motors ADD COLUMN IF NOT EXISTS code VARCHAR(32) NOT NULL;
 
@@ -1729,8 +1742,9 @@ RETURNS jsonb LANGUAGE sql STABLE SET search_path = public, pg_temp AS $$
               WHERE mo.code = ANY (p_motor_codes) AND m.flat_id IS NULL AND m.status = 'active'), '[]'::jsonb))
 $$;
 
--- One chunk of an import, in one transaction; codes are resolved to ids here. Audited.
-CREATE OR REPLACE FUNCTION meterline_apply_master_data(p_changes jsonb, p_actor jsonb)
+-- One chunk of an import; codes are resolved to ids here. Returns the chunk's counts. Runs inside
+-- the caller's transaction (meterline_apply_master_data, meterline_apply_staged_master_data).
+CREATE OR REPLACE FUNCTION meterline_apply_master_changes(p_changes jsonb)
 RETURNS jsonb LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
   x record;
@@ -1738,6 +1752,9 @@ DECLARE
   v_counts jsonb := '{}'::jsonb;
   k text;
 BEGIN
+  INSERT INTO floors (code, name, sort_order)
+  SELECT code, name, sort_order FROM jsonb_to_recordset(COALESCE(p_changes->'floors', '[]'))
+         AS t(code text, name text, sort_order integer);
   INSERT INTO flat_types (name, bhk)
   SELECT name, bhk FROM jsonb_to_recordset(COALESCE(p_changes->'flat_types', '[]')) AS t(name text, bhk integer);
   INSERT INTO motors (code, name)
@@ -1781,6 +1798,52 @@ BEGIN
       v_counts := v_counts || jsonb_build_object(k, jsonb_array_length(p_changes->k));
     END IF;
   END LOOP;
+  RETURN v_counts;
+END $$;
+
+-- A whole import given as one chunk, in one transaction. Audited.
+CREATE OR REPLACE FUNCTION meterline_apply_master_data(p_changes jsonb, p_actor jsonb)
+RETURNS jsonb LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+DECLARE
+  v_counts jsonb := meterline_apply_master_changes(p_changes);
+BEGIN
+  PERFORM meterline_audit(p_actor, 'master_data.import', 'master_data', NULL, v_counts);
+  RETURN v_counts;
+END $$;
+
+-- A big import is sent in parts (one request each, into master_data_staging, a table of
+-- database/schema.py) and applied by one call, all or nothing. Staged parts change nothing until
+-- meterline_apply_staged_master_data; parts of an import that never completed are removed after a day.
+CREATE OR REPLACE FUNCTION meterline_stage_master_data(p_import text, p_part integer, p_changes jsonb)
+RETURNS void LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+BEGIN
+  DELETE FROM master_data_staging WHERE staged_at < now() - interval '1 day';
+  INSERT INTO master_data_staging (import_id, part, changes) VALUES (p_import, p_part, p_changes);
+END $$;
+
+-- Every staged part of the import, in order, in one transaction; then the parts are removed.
+-- PT409 when a part is missing (nothing applied). Audited once with the summed counts.
+CREATE OR REPLACE FUNCTION meterline_apply_staged_master_data(p_import text, p_parts integer, p_actor jsonb)
+RETURNS jsonb LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+DECLARE
+  x record;
+  v_part jsonb;
+  v_counts jsonb := '{}'::jsonb;
+  k text;
+  v_found integer;
+BEGIN
+  SELECT count(*) INTO v_found FROM master_data_staging WHERE import_id = p_import AND part BETWEEN 1 AND p_parts;
+  IF v_found <> p_parts THEN
+    PERFORM meterline_conflict(format('Only %s of the %s parts of this master data import arrived; nothing was '
+                                      'stored. Run the import again.', v_found, p_parts));
+  END IF;
+  FOR x IN SELECT changes FROM master_data_staging WHERE import_id = p_import ORDER BY part LOOP
+    v_part := meterline_apply_master_changes(x.changes);
+    FOR k IN SELECT jsonb_object_keys(v_part) LOOP
+      v_counts := v_counts || jsonb_build_object(k, COALESCE((v_counts->>k)::integer, 0) + (v_part->>k)::integer);
+    END LOOP;
+  END LOOP;
+  DELETE FROM master_data_staging WHERE import_id = p_import;
   PERFORM meterline_audit(p_actor, 'master_data.import', 'master_data', NULL, v_counts);
   RETURN v_counts;
 END $$;
@@ -1846,6 +1909,16 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON job_runs TO service_role;
 REVOKE ALL ON SEQUENCE job_runs_id_seq FROM PUBLIC, anon, authenticated;
 
 GRANT USAGE, SELECT ON SEQUENCE job_runs_id_seq TO service_role;
+
+ALTER TABLE master_data_staging ENABLE ROW LEVEL SECURITY;
+
+DROP POLICY IF EXISTS meterline_service_role ON master_data_staging;
+
+CREATE POLICY meterline_service_role ON master_data_staging AS PERMISSIVE FOR ALL TO service_role USING (true) WITH CHECK (true);
+
+REVOKE ALL ON master_data_staging FROM PUBLIC, anon, authenticated;
+
+GRANT SELECT, INSERT, UPDATE, DELETE ON master_data_staging TO service_role;
 
 ALTER TABLE motors ENABLE ROW LEVEL SECURITY;
 
