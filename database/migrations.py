@@ -4,9 +4,16 @@
 rule triggers, seeds the reference rows every database needs (the November 2025 lock), and
 records the schema version. Later schema changes append a step to MIGRATIONS; a database
 records the last step it ran in schema_info.
+
+On PostgreSQL the app may run as a role that does not own the tables (see
+scripts/grant_app_role.py): such a role cannot run DDL, so apply_schema only checks that the
+schema is the one this code expects (the version and a fingerprint of every table, index and
+trigger statement, recorded in schema_info by the owner's last apply) and says how to upgrade it
+when it is not.
 """
 from __future__ import annotations
 
+import hashlib
 from typing import Callable
 
 import sqlalchemy as sa
@@ -14,6 +21,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from database import schema as s
 from database.triggers import statements_for
+from services.errors import ConfigurationError
 from services.periods import month_bounds
 
 # The month the original system locked to protect historical data (seed 002).
@@ -71,12 +79,62 @@ def _set_version(conn: Connection, version: int) -> None:
         conn.execute(s.schema_info.insert().values(key="version", value=str(version)))
 
 
+def schema_fingerprint(dialect) -> str:
+    """A digest of everything apply_schema creates on this dialect: tables, indexes, triggers."""
+    h = hashlib.sha256()
+    for table in s.metadata.sorted_tables:
+        h.update(str(sa.schema.CreateTable(table).compile(dialect=dialect)).encode())
+        for index in sorted(table.indexes, key=lambda i: str(i.name)):
+            h.update(str(sa.schema.CreateIndex(index).compile(dialect=dialect)).encode())
+    for stmt in statements_for(dialect.name):
+        h.update(stmt.encode())
+    return h.hexdigest()[:32]
+
+
+UPGRADE_HINT = ("As the role that owns the tables, run: python -m scripts.grant_app_role APP_ROLE --database-url "
+                "postgresql://OWNER@HOST/DB (it upgrades the schema, then grants APP_ROLE what the app needs).")
+
+
+def _may_change_schema(conn: Connection) -> bool:
+    """PostgreSQL: whether this role may run DDL here (it owns the tables, or they do not exist yet)."""
+    owner = conn.execute(sa.text("SELECT relowner FROM pg_class WHERE oid = to_regclass('schema_info')")).scalar()
+    if owner is None:
+        if not conn.execute(sa.text("SELECT has_schema_privilege(current_schema(), 'CREATE')")).scalar():
+            role = conn.execute(sa.text("SELECT current_user")).scalar()
+            raise ConfigurationError(f"The database has no Meterline schema and role {role} may not create one. "
+                                     f"{UPGRADE_HINT}")
+        return True
+    return bool(conn.execute(sa.text("SELECT pg_has_role(current_user, CAST(:o AS oid), 'USAGE')"), {"o": owner}).scalar())
+
+
+def _check_current(conn: Connection) -> int:
+    """A role that does not own the tables: the schema must be exactly what this code expects."""
+    version = current_version(conn)
+    stored = conn.execute(sa.select(s.schema_info.c.value).where(s.schema_info.c.key == "fingerprint")).scalar()
+    latest = MIGRATIONS[-1][0]
+    if version != latest or stored != schema_fingerprint(conn.dialect):
+        role = conn.execute(sa.text("SELECT current_user")).scalar()
+        raise ConfigurationError(
+            f"The database schema (version {version}) is not the one this Meterline expects (version {latest}, "
+            f"fingerprint {schema_fingerprint(conn.dialect)[:12]}), and role {role} does not own the tables, so it "
+            f"cannot upgrade it. {UPGRADE_HINT}")
+    return version
+
+
+def _set_value(conn: Connection, key: str, value: str) -> None:
+    updated = conn.execute(s.schema_info.update().where(s.schema_info.c.key == key).values(value=value)).rowcount
+    if not updated:
+        conn.execute(s.schema_info.insert().values(key=key, value=value))
+
+
 def apply_schema(engine: Engine) -> int:
     """Bring the database up to date; return the schema version."""
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             # Two processes starting on an empty database must not both create tables.
             conn.execute(sa.text("SELECT pg_advisory_xact_lock(7460001)"))
+            if not _may_change_schema(conn):
+                return _check_current(conn)
         version = current_version(conn)
         for step_version, step in MIGRATIONS:
             if step_version > version:
@@ -89,6 +147,7 @@ def apply_schema(engine: Engine) -> int:
             conn.execute(sa.text(stmt))
         _seed_locks(conn)
         _set_version(conn, version)
+        _set_value(conn, "fingerprint", schema_fingerprint(conn.dialect))
     return version
 
 

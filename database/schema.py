@@ -436,6 +436,18 @@ audit_log = sa.Table(
     sa.Index(None, "action", "occurred_at"),
 )
 
+# Supabase only: a big master data import is sent in parts and applied by one /rpc call in one
+# transaction (database/supabase/70_functions_master_data.sql); the SQL backends write in one
+# transaction directly and leave this table empty. It is here so every backend has one schema.
+master_data_staging = sa.Table(
+    "master_data_staging", metadata,
+    sa.Column("import_id", sa.String(36), primary_key=True),
+    sa.Column("part", sa.Integer, primary_key=True),
+    sa.Column("changes", Json, nullable=False),
+    sa.Column("staged_at", UTCDateTime(), nullable=False, server_default=sa.func.current_timestamp()),
+    sa.CheckConstraint("part > 0", name="part_positive"),
+)
+
 schema_info = sa.Table(
     "schema_info", metadata,
     sa.Column("key", sa.String(64), primary_key=True),

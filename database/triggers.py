@@ -1,16 +1,28 @@
 """Triggers that hold business rules inside the database, per dialect.
 
-- Period locks: no bill may be inserted whose billing_period_end falls in a month listed in
-  period_locks (error text starts with PERIOD_LOCKED; on PostgreSQL it names the month and is
-  SQLSTATE P0001).
+- Period locks: no bill may be inserted whose period (billing_period_start to billing_period_end)
+  touches a month listed in period_locks (error text starts with PERIOD_LOCKED; on PostgreSQL it
+  names the month and is SQLSTATE P0001). period_locks itself is append-only: a lock, once
+  written, can be neither changed nor removed (that would reopen the month).
 - Issued bills are never updated in place except their payment status, and never deleted.
-- audit_log and payments are append-only.
+- audit_log, payments, payment_events and period_locks are append-only.
+- PostgreSQL: TRUNCATE (which fires no row trigger) is refused on those tables, on bills and on
+  readings, by statement-level BEFORE TRUNCATE triggers.
 - A reading's measured value, date, meter and computed consumption never change after insert.
+- SQLite: every Date column holds a canonical ISO date, 'YYYY-MM-DD' (SQLite would store any text,
+  and '02025-11-01' slips past the lock trigger, then breaks reading the row back). Triggers, not
+  CHECK constraints, so existing databases get the rule too (a CHECK needs a table rebuild).
+  PostgreSQL's date type already refuses such values.
 
-Every statement is idempotent so the same list can be applied to an existing database.
+Every statement is idempotent so the same list can be applied to an existing database. A trigger
+whose rule changes gets a new name (and the old name is dropped), so a database is brought up to
+date without rewriting its schema at every start.
 """
 from __future__ import annotations
 
+import sqlalchemy as sa
+
+from database import schema as s
 from database.schema import BILL_IMMUTABLE_COLUMNS
 
 READING_IMMUTABLE_COLUMNS = (
@@ -18,7 +30,13 @@ READING_IMMUTABLE_COLUMNS = (
     "motor_reading_value", "motor_share", "motor_reading_id", "submitted_by", "created_at", "source",
 )
 
-LOCK_MESSAGE_SQLITE = "PERIOD_LOCKED: billing_period_end falls in a locked month (see period_locks)"
+LOCK_MESSAGE_SQLITE = "PERIOD_LOCKED: the billing period touches a locked month (see period_locks)"
+DATE_MESSAGE = "BAD_DATE: a date column must hold a date written YYYY-MM-DD"
+LOCK_MONTH_MESSAGE = "BAD_MONTH: period_locks.month must be a month written YYYY-MM"
+# Tables whose rows are never changed or deleted (UPDATE / DELETE refused by row triggers).
+APPEND_ONLY_TABLES = ("audit_log", "payments", "payment_events", "period_locks")
+# PostgreSQL: TRUNCATE fires no row trigger; these refuse it with a statement trigger.
+NO_TRUNCATE_TABLES = ("bills", "payments", "audit_log", "period_locks", "payment_events", "readings")
 BILL_IMMUTABLE_MESSAGE = "BILL_IMMUTABLE: an issued bill cannot be changed or deleted; only its payment status may be updated"
 APPEND_ONLY_MESSAGE = "APPEND_ONLY: rows of this table are never changed or deleted"
 READING_IMMUTABLE_MESSAGE = "READING_IMMUTABLE: the value, date and meter of a stored reading never change; reject it and submit a new one"
@@ -32,10 +50,43 @@ def _pg_changed(cols) -> str:
     return " OR ".join(f"OLD.{c} IS DISTINCT FROM NEW.{c}" for c in cols)
 
 
+def date_columns() -> list[tuple[str, tuple[str, ...]]]:
+    """(table, its Date columns) for every table of the schema that has any."""
+    out = []
+    for table in s.metadata.sorted_tables:
+        cols = tuple(c.name for c in table.columns if isinstance(c.type, sa.Date))
+        if cols:
+            out.append((table.name, cols))
+    return out
+
+
+def _sqlite_date_checks() -> list[str]:
+    """A value is canonical when SQLite's date arithmetic gives it back unchanged: '2025-11-01' is;
+    '02025-11-01', '2025-11-1', '2025-02-30' (it becomes 03-02), '2025-11-01 10:00', the number
+    20251101 and year 0 (Python has none) are not."""
+    stmts = []
+    for table, cols in date_columns():
+        bad = " OR ".join(f"(NEW.{c} IS NOT NULL AND (typeof(NEW.{c}) <> 'text' OR NEW.{c} < '0001-01-01'"
+                          f" OR date(NEW.{c}, '+0 days') IS NOT NEW.{c}))" for c in cols)
+        for op, when in (("INSERT", "INSERT"), ("UPDATE", f"UPDATE OF {', '.join(cols)}")):
+            stmts.append(f"""CREATE TRIGGER IF NOT EXISTS trg_{table}_iso_dates_{op.lower()} BEFORE {when} ON {table}
+                WHEN {bad}
+                BEGIN SELECT RAISE(ABORT, '{DATE_MESSAGE}'); END""")
+    stmts.append(f"""CREATE TRIGGER IF NOT EXISTS trg_period_locks_month_format BEFORE INSERT ON period_locks
+        WHEN typeof(NEW.month) <> 'text' OR length(NEW.month) <> 7 OR NEW.month < '0001-01'
+             OR date(NEW.month || '-01', '+0 days') IS NOT NEW.month || '-01'
+        BEGIN SELECT RAISE(ABORT, '{LOCK_MONTH_MESSAGE}'); END""")
+    return stmts
+
+
 def sqlite_statements() -> list[str]:
     stmts = [
-        f"""CREATE TRIGGER IF NOT EXISTS trg_bills_period_lock BEFORE INSERT ON bills
-            WHEN EXISTS (SELECT 1 FROM period_locks WHERE month = substr(NEW.billing_period_end, 1, 7))
+        # Until schema 1's rule "billing_period_end in a locked month" it was trg_bills_period_lock.
+        "DROP TRIGGER IF EXISTS trg_bills_period_lock",
+        f"""CREATE TRIGGER IF NOT EXISTS trg_bills_period_lock_any_day BEFORE INSERT ON bills
+            WHEN EXISTS (SELECT 1 FROM period_locks
+                          WHERE month BETWEEN substr(NEW.billing_period_start, 1, 7)
+                                          AND substr(NEW.billing_period_end, 1, 7))
             BEGIN SELECT RAISE(ABORT, '{LOCK_MESSAGE_SQLITE}'); END""",
         f"""CREATE TRIGGER IF NOT EXISTS trg_bills_immutable BEFORE UPDATE ON bills
             WHEN {_sqlite_changed(BILL_IMMUTABLE_COLUMNS)}
@@ -46,12 +97,13 @@ def sqlite_statements() -> list[str]:
             WHEN {_sqlite_changed(READING_IMMUTABLE_COLUMNS)}
             BEGIN SELECT RAISE(ABORT, '{READING_IMMUTABLE_MESSAGE}'); END""",
     ]
-    for table in ("audit_log", "payments", "payment_events"):
+    for table in APPEND_ONLY_TABLES:
         for op in ("UPDATE", "DELETE"):
             stmts.append(
                 f"""CREATE TRIGGER IF NOT EXISTS trg_{table}_no_{op.lower()} BEFORE {op} ON {table}
                     BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY_MESSAGE}'); END"""
             )
+    stmts += _sqlite_date_checks()
     return stmts
 
 
@@ -59,10 +111,16 @@ def postgresql_statements() -> list[str]:
     return [
         """CREATE OR REPLACE FUNCTION meterline_bills_period_lock() RETURNS trigger
            LANGUAGE plpgsql AS $$
+           DECLARE
+             v_month text;
            BEGIN
-             IF EXISTS (SELECT 1 FROM period_locks WHERE month = to_char(NEW.billing_period_end, 'YYYY-MM')) THEN
-               RAISE EXCEPTION 'PERIOD_LOCKED: billing period % is locked; no bill may end in it',
-                 to_char(NEW.billing_period_end, 'YYYY-MM')
+             SELECT month INTO v_month FROM period_locks
+              WHERE month BETWEEN to_char(NEW.billing_period_start, 'YYYY-MM')
+                              AND to_char(NEW.billing_period_end, 'YYYY-MM')
+              ORDER BY month LIMIT 1;
+             IF v_month IS NOT NULL THEN
+               RAISE EXCEPTION 'PERIOD_LOCKED: billing period % is locked; no bill may end in it or cover any day of it',
+                 v_month
                  USING ERRCODE = 'P0001',
                        HINT = 'Choose a billing period outside the locked month, or ask an administrator.';
              END IF;
@@ -100,13 +158,39 @@ def postgresql_statements() -> list[str]:
            END $$""",
         *[
             stmt
-            for table in ("audit_log", "payments", "payment_events")
+            for table in APPEND_ONLY_TABLES
             for stmt in (
                 f"DROP TRIGGER IF EXISTS trg_{table}_append_only ON {table}",
                 f"""CREATE TRIGGER trg_{table}_append_only BEFORE UPDATE OR DELETE ON {table}
                     FOR EACH ROW EXECUTE FUNCTION meterline_append_only()""",
             )
         ],
+        f"""CREATE OR REPLACE FUNCTION meterline_no_truncate() RETURNS trigger
+           LANGUAGE plpgsql AS $$
+           BEGIN
+             RAISE EXCEPTION 'APPEND_ONLY: TRUNCATE % is refused; rows of this table are never removed', TG_TABLE_NAME
+               USING ERRCODE = 'P0001';
+           END $$""",
+        *[
+            stmt
+            for table in NO_TRUNCATE_TABLES
+            for stmt in (
+                f"DROP TRIGGER IF EXISTS trg_{table}_no_truncate ON {table}",
+                f"""CREATE TRIGGER trg_{table}_no_truncate BEFORE TRUNCATE ON {table}
+                    FOR EACH STATEMENT EXECUTE FUNCTION meterline_no_truncate()""",
+            )
+        ],
+        f"""CREATE OR REPLACE FUNCTION meterline_period_locks_month_format() RETURNS trigger
+           LANGUAGE plpgsql AS $$
+           BEGIN
+             IF NEW.month !~ '^[0-9]{{4}}-(0[1-9]|1[0-2])$' THEN
+               RAISE EXCEPTION '{LOCK_MONTH_MESSAGE}' USING ERRCODE = 'P0001';
+             END IF;
+             RETURN NEW;
+           END $$""",
+        "DROP TRIGGER IF EXISTS trg_period_locks_month_format ON period_locks",
+        """CREATE TRIGGER trg_period_locks_month_format BEFORE INSERT ON period_locks
+           FOR EACH ROW EXECUTE FUNCTION meterline_period_locks_month_format()""",
     ]
 
 

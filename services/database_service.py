@@ -16,10 +16,12 @@ from services import clock
 from services.errors import ConflictError, NotFoundError, ValidationError
 from services.models import (
     Bill, BillFilter, BillRun, BillRunSummary, DashboardFigures, Flat, MeterChoice, MonthlyPoint, NewBill, NewReading,
-    Page, Payment, PaymentResult, Reading, ReadingFilter,
+    Page, Payment, PaymentResult, PeriodLock, Reading, ReadingFilter,
 )
 from services.money import parse_decimal
-from services.periods import BillingPeriod, check_bill_not_locked, check_range_not_locked, month_key
+from services.periods import (
+    BillingPeriod, check_bill_not_locked, check_range_not_locked, month_key, validate_new_lock,
+)
 from services.pricing_service import Pricing, PricingService
 from services.reading_checks import Flag, HistoryPoint, check_reading
 from services.readings_rules import assess_reading, check_meter, parse_reading_date
@@ -220,7 +222,7 @@ class DatabaseService:
         if due < period.start:
             raise ValidationError("due_date", f"{due} is before the period start {period.start}.",
                                   "Pick a due date after the billing period.")
-        check_bill_not_locked(period.end, self.storage.locked_months())
+        check_bill_not_locked(period.start, period.end, self.storage.locked_months())
         if flat_reading_id is not None:
             self._check_billable_reading(flat_reading_id, flat)
         q = self.quote_bill(flat, flat_units, motor_units, previous_outstanding)
@@ -367,9 +369,17 @@ class DatabaseService:
     def locked_months(self) -> list[str]:
         return self.storage.locked_months()
 
-    def lock_month(self, month: str, reason: str, actor: Actor | None = None) -> None:
+    def lock_month(self, month: str, reason: str, actor: Actor | None = None) -> bool:
+        """Close a month: from now on no bill may touch it. True when locked now, False when it
+        already was. Audited (period.lock). A lock is never removed: period_locks is append-only
+        in the database, and nothing in the app deletes one."""
         actor = require(actor, Permission.MANAGE_LOCKS)
-        self.storage.add_period_lock(month, reason, actor)
+        key, text = validate_new_lock(month, reason, self.today())
+        return self.storage.add_period_lock(key, text, actor)
+
+    def list_period_locks(self, actor: Actor | None = None) -> list[PeriodLock]:
+        require(actor, Permission.MANAGE_LOCKS)
+        return self.storage.list_period_locks()
 
     def dashboard(self, month: str | None = None, actor: Actor | None = None) -> DashboardFigures:
         require(actor, Permission.VIEW_REPORTS)

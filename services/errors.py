@@ -29,7 +29,7 @@ class RowProblem:
         self.row, self.column, self.message = row, column, message
 
     def __str__(self) -> str:
-        where = f"row {self.row}" + (f", column '{self.column}'" if self.column else "")
+        where = ("the file" if self.row == 0 else f"row {self.row}") + (f", column '{self.column}'" if self.column else "")
         return f"{where}: {self.message}"
 
     def __repr__(self) -> str:
@@ -39,18 +39,22 @@ class RowProblem:
 class MasterDataError(MeterlineError):
     """A spreadsheet had problems; every one is listed with its row. Nothing was loaded."""
 
-    def __init__(self, source: str, problems: list[RowProblem]):
+    SHOWN = 50  # a readable message; every problem kept is in .problems
+
+    def __init__(self, source: str, problems: list[RowProblem], total: int | None = None):
         self.source = source
         self.problems = list(problems)
-        shown = "\n".join(f"  - {p}" for p in self.problems[:50])
-        more = f"\n  ... and {len(self.problems) - 50} more" if len(self.problems) > 50 else ""
-        super().__init__(f"{source}: {len(self.problems)} problem(s), nothing was loaded:\n{shown}{more}")
+        self.total = max(total or 0, len(self.problems))  # problems found, kept or not
+        shown = "\n".join(f"  - {p}" for p in self.problems[:self.SHOWN])
+        rest = self.total - min(len(self.problems), self.SHOWN)
+        more = f"\n  ... and {rest} more" if rest > 0 else ""
+        super().__init__(f"{source}: {self.total} problem(s), nothing was loaded:\n{shown}{more}")
 
 
 class PeriodLockedError(MeterlineError):
     def __init__(self, month: str, detail: str | None = None):
         self.month = month
-        super().__init__(detail or f"Billing period {month} is locked: no bill may end in {month}. "
+        super().__init__(detail or f"Billing period {month} is locked: no bill may end in {month} or cover any day of it. "
                          "Choose a period outside the locked month.")
 
 

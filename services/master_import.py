@@ -1,15 +1,21 @@
 """Importing the master data spreadsheet (flats, owners, meters, motors) into any backend.
 
-Two passes over the file, in chunks of CHUNK rows so 300,000 flats never sit in one request:
-1. validate every row (file-internal checks, then checks against what the database holds) and
-   report every problem with its row number; if there is any, nothing is written;
-2. for each chunk, work out what changed (`plan`, pure) and store it with one call of
-   Storage.apply_master_data (one unit of work, audited).
+1. Read the file (services/master_data.read_table: capped, dimension-proof, formulas refused).
+2. Check every field of every row before anything is written: each value on its own (formats,
+   integer ranges, lengths that fit the columns of database/schema.py, no control characters,
+   the pricing columns as the pricing service reads them), against the other rows, then against
+   what the database holds (read in chunks of CHUNK rows, so 300,000 flats never sit in one
+   request). Every problem is reported with its row and column; if there is any, nothing is
+   written.
+3. Work out what changes, chunk by chunk (`plan`, pure), and store all of it with ONE call of
+   Storage.apply_master_data: one transaction (SQL), or on Supabase the chunks staged and then
+   applied by one /rpc call, in one transaction. Either every row is stored or none is.
 
 A re-import updates what changed and duplicates nothing: flats are matched by code, meters by
 number, motors by code, an owner is the flat's primary owner. A flat whose meter number changed
 gets the new meter; its other active meters become `replaced` (their readings stay). A flat whose
-motor changed is moved to the new motor. The reader is services/master_data.read_table.
+motor changed is moved to the new motor. What an empty database lacks is created: flat types of
+the form 3BHK, motors, and floors with a known code (STANDARD_FLOORS, or 4F, 12F ...).
 """
 from __future__ import annotations
 
@@ -18,7 +24,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from services.errors import MasterDataError, RowProblem
-from services.master_data import COLUMNS, normalize_flat_code, read_table
+from services.master_data import (
+    COLUMNS, MAX_PROBLEMS_KEPT, ReadLimits, normalize_flat_code, price_problems, read_table,
+)
 from services.roles import Actor, Permission, require
 
 REQUIRED = ("flat_code", "block", "floor", "flat_type", "owner_name", "owner_phone", "meter_number")
@@ -26,8 +34,29 @@ MOTOR_COLUMNS = ("motor", "motor_meter_number")
 CHUNK = 1000
 FLAT_CODE = re.compile(r"^([A-Z]+)(\d+)-([A-Z0-9]+)$")  # B17-FF: block, number, floor
 CODE = re.compile(r"^[A-Z0-9][A-Z0-9-]*$")
+WORD = re.compile(r"^[A-Z0-9]+$")
 BHK = re.compile(r"^(\d+)BHK$")
 PHONE_DIGITS = re.compile(r"[\s\-().]")
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+MAX_BHK = 20
+# Lengths of the columns the values are stored in (database/schema.py; a test keeps them equal).
+MAX_LEN = {"flat_code": 32, "block": 8, "floor": 8, "flat_type": 16, "owner_name": 128, "owner_phone": 20,
+           "meter_number": 32, "motor": 32, "motor_meter_number": 32}
+# Floors the import creates when the database lacks them; any other code must be added first.
+STANDARD_FLOORS = {"GF": ("Ground Floor", 0), "FF": ("First Floor", 1), "SF": ("Second Floor", 2),
+                   "TF": ("Third Floor", 3)}
+NUMBERED_FLOOR = re.compile(r"^(\d{1,2})F$")  # 4F, 12F
+
+
+def creatable_floor(code: str) -> tuple[str, int] | None:
+    """(name, sort order) of a floor the import may create, or None."""
+    if code in STANDARD_FLOORS:
+        return STANDARD_FLOORS[code]
+    m = NUMBERED_FLOOR.match(code)
+    if m and int(m.group(1)) >= 4:
+        n = int(m.group(1))
+        return f"Floor {n}", n
+    return None
 
 
 @dataclass(frozen=True)
@@ -64,6 +93,7 @@ class MasterDataState:
 class MasterDataChanges:
     """What one chunk changes, by natural keys (Storage.apply_master_data resolves the ids)."""
 
+    floors: list[dict] = field(default_factory=list)          # {"code", "name", "sort_order"}
     flat_types: list[dict] = field(default_factory=list)      # {"name", "bhk"}
     motors: list[dict] = field(default_factory=list)          # {"code", "name"}
     flats_new: list[dict] = field(default_factory=list)       # {"code", "block", "floor_code", "flat_type"}
@@ -97,7 +127,7 @@ class ImportReport:
             f"  owners: {c['owners_created']} created, {c['owners_updated']} updated, {c['owners_unchanged']} unchanged",
             f"  meters: {c['meters_created']} created, {c['meters_retired']} replaced, {c['meters_unchanged']} unchanged",
             f"  motors: {c['motors_created']} created; motor links {c['links_added']} added, {c['links_removed']} removed",
-            f"  flat types: {c['flat_types_created']} created",
+            f"  flat types: {c['flat_types_created']} created; floors: {c['floors_created']} created",
         ]
 
 
@@ -124,56 +154,91 @@ def normalize_phone(value) -> str | None:
     return text
 
 
+class _Problems(list):
+    """Problems found so far: the first MAX_PROBLEMS_KEPT kept, every one counted."""
+
+    def __init__(self):
+        super().__init__()
+        self.total = 0
+
+    def append(self, problem: RowProblem) -> None:
+        self.total += 1
+        if len(self) < MAX_PROBLEMS_KEPT:
+            super().append(problem)
+
+    def __iadd__(self, problems):
+        for p in problems:
+            self.append(p)
+        return self
+
+
+def _check_text(bad, col: str, value: str, pattern: re.Pattern | None, what: str) -> None:
+    if CONTROL.search(value):
+        bad(col, "contains a control character (such as NUL); type it as plain text.")
+    elif len(value) > MAX_LEN[col]:
+        bad(col, f"'{value[:40]}...' is {len(value)} characters long; at most {MAX_LEN[col]} fit.")
+    elif pattern is not None and not pattern.match(value):
+        bad(col, f"'{value}' is not {what}.")
+
+
 def parse_rows(columns: list[str], raw: list[dict], source: str) -> tuple[list[MasterRow], list[RowProblem]]:
-    """Every row checked on its own and against the other rows of the file."""
+    """Every field of every row checked on its own and against the other rows of the file."""
     missing = [COLUMNS[c] for c in REQUIRED if c not in columns]
     if missing:
         raise MasterDataError(source, [RowProblem(1, m, "column is missing from the header row.") for m in missing])
-    problems: list[RowProblem] = []
+    problems = _Problems()
     out: list[MasterRow] = []
     seen_flat: dict[str, int] = {}
     seen_meter: dict[str, tuple[int, str]] = {}
     motor_meter_of: dict[str, tuple[int, str]] = {}
     motor_meter_rows: dict[str, tuple[int, str]] = {}
     for i, r in enumerate(raw, start=2):
+        i = getattr(r, "number", i)
         bad = lambda col, msg: problems.append(RowProblem(i, COLUMNS[col], msg))  # noqa: E731
         code = normalize_flat_code(r.get("flat_code"))
         block = _text(r.get("block")).upper()
         floor = _text(r.get("floor")).upper()
         flat_type = re.sub(r"\s+", "", _text(r.get("flat_type"))).upper()
-        owner = re.sub(r"\s+", " ", _text(r.get("owner_name")))
+        owner = re.sub(r"[ \t\r\n]+", " ", _text(r.get("owner_name")))  # a line break in a cell is a space
         meter = _text(r.get("meter_number"))
         motor = _text(r.get("motor")).upper() or None
         motor_meter = _text(r.get("motor_meter_number")) or None
-        n_before = len(problems)
+        n_before = problems.total
         for col, value in (("flat_code", code), ("block", block), ("floor", floor), ("flat_type", flat_type),
                            ("owner_name", owner), ("meter_number", meter)):
             if not value:
                 bad(col, "is empty.")
-        if code and (len(code) > 32 or not CODE.match(code)):
-            bad("flat_code", f"'{code}' is not a flat code (letters, digits and '-', like B17-FF).")
+        if code:
+            _check_text(bad, "flat_code", code, CODE, "a flat code (letters, digits and '-', like B17-FF)")
+        if block:
+            _check_text(bad, "block", block, WORD, "a block (letters and digits, like B)")
+        if floor:
+            _check_text(bad, "floor", floor, WORD, "a floor code (letters and digits, like FF)")
         m = FLAT_CODE.match(code or "")
         if m and block and m.group(1) != block:
             bad("block", f"is {block} but flat code {code} is in block {m.group(1)}.")
         if m and floor and m.group(3) != floor:
             bad("floor", f"is {floor} but flat code {code} is on floor {m.group(3)}.")
-        if len(block) > 8:
-            bad("block", f"'{block}' is longer than 8 characters.")
-        if flat_type and not BHK.match(flat_type) and len(flat_type) > 16:
-            bad("flat_type", f"'{flat_type}' is longer than 16 characters.")
-        if len(owner) > 128:
-            bad("owner_name", "is longer than 128 characters.")
+        if flat_type:
+            _check_text(bad, "flat_type", flat_type, None, "")
+            bhk = BHK.match(flat_type)
+            if bhk and not 1 <= int(bhk.group(1)) <= MAX_BHK:
+                bad("flat_type", f"'{flat_type}' has {int(bhk.group(1))} bedrooms; a BHK count is 1 to {MAX_BHK}.")
+        if owner:
+            _check_text(bad, "owner_name", owner, None, "")
         try:
             phone = normalize_phone(r.get("owner_phone"))
         except ValueError:
             phone = None
-            bad("owner_phone", f"'{_text(r.get('owner_phone'))}' is not a phone number; use +91 and 10 digits, "
+            bad("owner_phone", f"'{_text(r.get('owner_phone'))[:40]}' is not a phone number; use +91 and 10 digits, "
                                "e.g. +919800000001.")
         for col, value in (("meter_number", meter), ("motor_meter_number", motor_meter), ("motor", motor)):
-            if value and (len(value) > 32 or not re.fullmatch(r"[A-Za-z0-9-]+", value)):
-                bad(col, f"'{value}' is not a meter number or code (letters, digits, '-', at most 32).")
+            if value:
+                _check_text(bad, col, value, re.compile(r"^[A-Za-z0-9-]+$"),
+                            "a meter number or code (letters, digits and '-')")
         if motor_meter and not motor:
             bad("motor_meter_number", "is given but Motor is empty; name the motor the meter belongs to.")
+        problems += price_problems(r, i, columns)[1]
         if code in seen_flat:
             bad("flat_code", f"duplicate flat code {code} (first on row {seen_flat[code]}).")
         elif code:
@@ -196,19 +261,22 @@ def parse_rows(columns: list[str], raw: list[dict], source: str) -> tuple[list[M
             if motor_meter in seen_meter:
                 bad("motor_meter_number", f"meter {motor_meter} is flat {seen_meter[motor_meter][1]}'s meter (row "
                                           f"{seen_meter[motor_meter][0]}), not a motor's.")
-        if len(problems) == n_before:
+        if problems.total == n_before:
             out.append(MasterRow(i, code, block, floor, flat_type, owner, phone, meter, motor, motor_meter))
     return out, problems
 
 
 def check_against_database(rows: list[MasterRow], state: MasterDataState, floors: set[str],
                            known_types: set[str]) -> list[RowProblem]:
-    """Problems only the database can show: unknown floors or flat types, meters that belong elsewhere."""
+    """Problems only the database can show: unknown floors (that the import cannot create) or flat
+    types, meters that belong elsewhere."""
     problems = []
     for r in rows:
-        if r.floor not in floors:
+        if r.floor not in floors and creatable_floor(r.floor) is None:
             problems.append(RowProblem(r.row, COLUMNS["floor"], f"unknown floor {r.floor}; known floors are "
-                                       f"{', '.join(sorted(floors)) or '(none)'}. Add the floor first."))
+                                       f"{', '.join(sorted(floors)) or '(none)'}, and the import creates "
+                                       f"{', '.join(STANDARD_FLOORS)} and 4F, 5F ... when missing. Fix the "
+                                       "code, or add the floor to the database first."))
         if r.flat_type not in known_types and not BHK.match(r.flat_type):
             problems.append(RowProblem(r.row, COLUMNS["flat_type"], f"unknown flat type {r.flat_type}; use one of "
                                        f"{', '.join(sorted(known_types)) or '(none)'} or the form 3BHK."))
@@ -228,12 +296,18 @@ def check_against_database(rows: list[MasterRow], state: MasterDataState, floors
 
 
 def plan(rows: list[MasterRow], state: MasterDataState, known_types: set[str], known_motors: set[str],
-         has_motor_columns: bool, counts: dict[str, int], motor_meter_done: set[str] | None = None) -> MasterDataChanges:
-    """What this chunk changes (pure). `known_types`, `known_motors` and `motor_meter_done` (motors
-    whose meter is settled) carry over from chunk to chunk, so nothing is created twice."""
+         has_motor_columns: bool, counts: dict[str, int], motor_meter_done: set[str] | None = None,
+         known_floors: set[str] | None = None) -> MasterDataChanges:
+    """What this chunk changes (pure). `known_types`, `known_motors`, `known_floors` and
+    `motor_meter_done` (motors whose meter is settled) carry over from chunk to chunk, so nothing
+    is created twice. `known_floors` None: floors are not checked (the caller did)."""
     ch = MasterDataChanges()
     motor_meter_done = set() if motor_meter_done is None else motor_meter_done
     for r in rows:
+        if known_floors is not None and r.floor not in known_floors:
+            name, order = creatable_floor(r.floor)
+            ch.floors.append({"code": r.floor, "name": name, "sort_order": order})
+            known_floors.add(r.floor)
         if r.flat_type not in known_types:
             m = BHK.match(r.flat_type)
             ch.flat_types.append({"name": r.flat_type, "bhk": int(m.group(1)) if m else None})
@@ -287,25 +361,28 @@ def plan(rows: list[MasterRow], state: MasterDataState, known_types: set[str], k
                     ch.links_removed.append({"flat_code": r.flat_code, "motor_code": code})
                     counts["links_removed"] += 1
     counts["flat_types_created"] += len(ch.flat_types)
+    counts["floors_created"] += len(ch.floors)
     counts["motors_created"] += len(ch.motors)
     return ch
 
 
 COUNT_KEYS = ("flats_created", "flats_updated", "flats_unchanged", "owners_created", "owners_updated",
               "owners_unchanged", "meters_created", "meters_retired", "meters_unchanged", "motors_created",
-              "links_added", "links_removed", "flat_types_created")
+              "links_added", "links_removed", "flat_types_created", "floors_created")
 
 
 def import_master_data(storage, path: str | Path, *, actor: Actor | None = None, dry_run: bool = False,
-                       chunk: int = CHUNK) -> ImportReport:
-    """Validate the whole file, then (unless dry_run) store it chunk by chunk. Raises MasterDataError
-    listing every problem with its row number; nothing is written then."""
+                       chunk: int = CHUNK, limits: ReadLimits | None = None) -> ImportReport:
+    """Check the whole file, then (unless dry_run) store all of it in one unit of work. Raises
+    MasterDataError listing every problem with its row and column; nothing is written then, nor
+    when the database refuses any part of it."""
     actor = require(actor, Permission.MANAGE_MASTER_DATA)
     source = str(path)
-    columns, raw = read_table(path)
+    columns, raw = read_table(path, limits)
     rows, problems = parse_rows(columns, raw, source)
     has_motor_columns = all(c in columns for c in MOTOR_COLUMNS)
     floors = {code for code, _ in storage.list_floors()}
+    known_floors = set(floors)
     types_needed = sorted({r.flat_type for r in rows})
     known_types = set(storage.lookup_ids("flat_types", "name", types_needed)) if types_needed else set()
     motors_needed = sorted({r.motor for r in rows if r.motor})
@@ -320,14 +397,14 @@ def import_master_data(storage, path: str | Path, *, actor: Actor | None = None,
             [r.meter_number for r in part] + [r.motor_meter_number for r in part if r.motor_meter_number],
             sorted({r.motor for r in part if r.motor}))
         problems += check_against_database(part, state, floors, known_types)
-        if not problems:
-            plans.append(plan(part, state, known_types, known_motors, has_motor_columns, counts, motor_meter_done))
-    if problems:
-        raise MasterDataError(source, sorted(problems, key=lambda p: p.row))
+        if not problems.total:
+            plans.append(plan(part, state, known_types, known_motors, has_motor_columns, counts, motor_meter_done,
+                              known_floors))
+    if problems.total:
+        raise MasterDataError(source, sorted(problems, key=lambda p: p.row), total=problems.total)
     if not dry_run:
         written = [changes for changes in plans if not changes.empty]
-        for changes in written:
-            storage.apply_master_data(changes, actor)
         if written:
+            storage.apply_master_data(written, actor)  # every chunk in one transaction
             storage.refresh_statistics()
     return ImportReport(len(raw), dry_run, counts)

@@ -28,6 +28,7 @@ PAGES: list[PageSpec] = [
     PageSpec("ui/generate_bills.py", "Generate monthly bills", ":material/calendar_month:", "generate-bills",
              Permission.RUN_BILLING, "Admin"),
     PageSpec("ui/bills.py", "Bills and payments", ":material/receipt_long:", "bills", Permission.VIEW_BILLS, "Admin"),
+    PageSpec("ui/period_locks.py", "Period locks", ":material/lock:", "locks", Permission.MANAGE_LOCKS, "Admin"),
     PageSpec("ui/submit_reading.py", "Submit a reading", ":material/bolt:", "submit", Permission.SUBMIT_READING,
              "Field work"),
     PageSpec("ui/my_submissions.py", "My submissions", ":material/history:", "my-submissions",

@@ -4,6 +4,7 @@
 --
 -- Errors a person can act on, as PostgREST forwards them (services/storage/rest_errors.py):
 --   P0001 'PERIOD_LOCKED: billing period YYYY-MM is locked ...'  (the same text as the trigger)
+--   P0001 'APPEND_ONLY: ...' (a change to an append-only table)
 --   PT404 not found; PT409 conflict (DETAIL 'bill_collision existing_bill_id=N' or 'stale');
 --   PT422 bad value (DETAIL = the field, HINT = the fix). PTxyz answers HTTP xyz.
 -- p_actor is {"user_id": int|null, "username": text, "client": text|null}; p_details is the audit
@@ -24,16 +25,28 @@ LANGUAGE sql SET search_path = public, pg_temp AS $$
 $$;
 
 -- The lock refusal, worded exactly as the trigger words it, checked before any write so a
--- refused batch writes nothing (the trigger still refuses a direct insert).
-CREATE OR REPLACE FUNCTION meterline_check_not_locked(p_end date) RETURNS void
+-- refused batch writes nothing (the trigger still refuses a direct insert). A bill may not touch
+-- a locked month: no day from p_start to p_end in it (services/periods.py).
+CREATE OR REPLACE FUNCTION meterline_check_not_locked(p_start date, p_end date) RETURNS void
 LANGUAGE plpgsql STABLE SET search_path = public, pg_temp AS $$
+DECLARE
+  v_month text;
 BEGIN
-  IF EXISTS (SELECT 1 FROM period_locks WHERE month = to_char(p_end, 'YYYY-MM')) THEN
-    RAISE EXCEPTION 'PERIOD_LOCKED: billing period % is locked; no bill may end in it', to_char(p_end, 'YYYY-MM')
+  SELECT month INTO v_month FROM period_locks
+   WHERE month BETWEEN to_char(p_start, 'YYYY-MM') AND to_char(p_end, 'YYYY-MM')
+   ORDER BY month LIMIT 1;
+  IF v_month IS NOT NULL THEN
+    RAISE EXCEPTION 'PERIOD_LOCKED: billing period % is locked; no bill may end in it or cover any day of it', v_month
       USING ERRCODE = 'P0001',
             HINT = 'Choose a billing period outside the locked month, or ask an administrator.';
   END IF;
 END $$;
+
+-- The end date alone (seed 002's rule; kept for callers written before the start was checked).
+CREATE OR REPLACE FUNCTION meterline_check_not_locked(p_end date) RETURNS void
+LANGUAGE sql STABLE SET search_path = public, pg_temp AS $$
+  SELECT meterline_check_not_locked(p_end, p_end)
+$$;
 
 CREATE OR REPLACE FUNCTION meterline_not_found(p_message text) RETURNS void
 LANGUAGE plpgsql AS $$

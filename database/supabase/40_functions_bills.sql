@@ -65,7 +65,7 @@ DECLARE
   v_changed integer;
   v_balance numeric(14, 2);
 BEGIN
-  PERFORM meterline_check_not_locked(b.billing_period_end);
+  PERFORM meterline_check_not_locked(b.billing_period_start, b.billing_period_end);
   FOR attempt IN 1..62 LOOP  -- a period is at most a couple of months of days
     SELECT id INTO v_original FROM bills WHERE flat_id = b.flat_id AND billing_period_start = b.billing_period_start;
     SELECT min(d)::date INTO v_start
@@ -141,8 +141,9 @@ BEGIN
   IF v_total = 0 THEN
     RETURN jsonb_build_object('created', 0, 'skipped', 0, 'total_amount', '0.00');
   END IF;
-  FOR v_end IN SELECT DISTINCT x.billing_period_end FROM jsonb_populate_recordset(NULL::bills, p_bills) x LOOP
-    PERFORM meterline_check_not_locked(v_end);
+  FOR v_lo, v_end IN SELECT DISTINCT x.billing_period_start, x.billing_period_end
+                        FROM jsonb_populate_recordset(NULL::bills, p_bills) x LOOP
+    PERFORM meterline_check_not_locked(v_lo, v_end);
   END LOOP;
   SELECT min(x.billing_period_start), max(x.billing_period_end) INTO v_lo, v_hi
     FROM jsonb_populate_recordset(NULL::bills, p_bills) x;

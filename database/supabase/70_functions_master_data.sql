@@ -23,8 +23,9 @@ RETURNS jsonb LANGUAGE sql STABLE SET search_path = public, pg_temp AS $$
               WHERE mo.code = ANY (p_motor_codes) AND m.flat_id IS NULL AND m.status = 'active'), '[]'::jsonb))
 $$;
 
--- One chunk of an import, in one transaction; codes are resolved to ids here. Audited.
-CREATE OR REPLACE FUNCTION meterline_apply_master_data(p_changes jsonb, p_actor jsonb)
+-- One chunk of an import; codes are resolved to ids here. Returns the chunk's counts. Runs inside
+-- the caller's transaction (meterline_apply_master_data, meterline_apply_staged_master_data).
+CREATE OR REPLACE FUNCTION meterline_apply_master_changes(p_changes jsonb)
 RETURNS jsonb LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
   x record;
@@ -32,6 +33,9 @@ DECLARE
   v_counts jsonb := '{}'::jsonb;
   k text;
 BEGIN
+  INSERT INTO floors (code, name, sort_order)
+  SELECT code, name, sort_order FROM jsonb_to_recordset(COALESCE(p_changes->'floors', '[]'))
+         AS t(code text, name text, sort_order integer);
   INSERT INTO flat_types (name, bhk)
   SELECT name, bhk FROM jsonb_to_recordset(COALESCE(p_changes->'flat_types', '[]')) AS t(name text, bhk integer);
   INSERT INTO motors (code, name)
@@ -75,6 +79,52 @@ BEGIN
       v_counts := v_counts || jsonb_build_object(k, jsonb_array_length(p_changes->k));
     END IF;
   END LOOP;
+  RETURN v_counts;
+END $$;
+
+-- A whole import given as one chunk, in one transaction. Audited.
+CREATE OR REPLACE FUNCTION meterline_apply_master_data(p_changes jsonb, p_actor jsonb)
+RETURNS jsonb LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+DECLARE
+  v_counts jsonb := meterline_apply_master_changes(p_changes);
+BEGIN
+  PERFORM meterline_audit(p_actor, 'master_data.import', 'master_data', NULL, v_counts);
+  RETURN v_counts;
+END $$;
+
+-- A big import is sent in parts (one request each, into master_data_staging, a table of
+-- database/schema.py) and applied by one call, all or nothing. Staged parts change nothing until
+-- meterline_apply_staged_master_data; parts of an import that never completed are removed after a day.
+CREATE OR REPLACE FUNCTION meterline_stage_master_data(p_import text, p_part integer, p_changes jsonb)
+RETURNS void LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+BEGIN
+  DELETE FROM master_data_staging WHERE staged_at < now() - interval '1 day';
+  INSERT INTO master_data_staging (import_id, part, changes) VALUES (p_import, p_part, p_changes);
+END $$;
+
+-- Every staged part of the import, in order, in one transaction; then the parts are removed.
+-- PT409 when a part is missing (nothing applied). Audited once with the summed counts.
+CREATE OR REPLACE FUNCTION meterline_apply_staged_master_data(p_import text, p_parts integer, p_actor jsonb)
+RETURNS jsonb LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+DECLARE
+  x record;
+  v_part jsonb;
+  v_counts jsonb := '{}'::jsonb;
+  k text;
+  v_found integer;
+BEGIN
+  SELECT count(*) INTO v_found FROM master_data_staging WHERE import_id = p_import AND part BETWEEN 1 AND p_parts;
+  IF v_found <> p_parts THEN
+    PERFORM meterline_conflict(format('Only %s of the %s parts of this master data import arrived; nothing was '
+                                      'stored. Run the import again.', v_found, p_parts));
+  END IF;
+  FOR x IN SELECT changes FROM master_data_staging WHERE import_id = p_import ORDER BY part LOOP
+    v_part := meterline_apply_master_changes(x.changes);
+    FOR k IN SELECT jsonb_object_keys(v_part) LOOP
+      v_counts := v_counts || jsonb_build_object(k, COALESCE((v_counts->>k)::integer, 0) + (v_part->>k)::integer);
+    END LOOP;
+  END LOOP;
+  DELETE FROM master_data_staging WHERE import_id = p_import;
   PERFORM meterline_audit(p_actor, 'master_data.import', 'master_data', NULL, v_counts);
   RETURN v_counts;
 END $$;

@@ -14,7 +14,7 @@ from __future__ import annotations
 import abc
 import datetime as dt
 from decimal import Decimal
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING, Iterable, Sequence
 
 from services.models import (
     AuditEntry, Bill, BillFilter, BillRun, DashboardFigures, Flat, JobRun, MeterChoice, MonthlyPoint,
@@ -92,9 +92,11 @@ class Storage(abc.ABC):
         active meters, the flats' motor links. For one chunk of an import; read-only."""
 
     @abc.abstractmethod
-    def apply_master_data(self, changes: "MasterDataChanges", actor: Actor) -> None:
-        """Store one chunk of a master data import in one unit of work (flat types, motors, flats,
-        primary owners, meters, motor links; codes resolved to ids here). Audited as master_data.import."""
+    def apply_master_data(self, changes: "MasterDataChanges | Sequence[MasterDataChanges]", actor: Actor) -> None:
+        """Store a master data import, given as one or several chunks applied in order, in ONE unit
+        of work: all of it or nothing (floors, flat types, motors, flats, primary owners, meters,
+        motor links; codes resolved to ids here). Audited once as master_data.import. A refusal by
+        the database (a unique key taken meanwhile) raises a MeterlineError; nothing is stored."""
 
     # ---- readings -------------------------------------------------------------------------
     @abc.abstractmethod
@@ -141,7 +143,9 @@ class Storage(abc.ABC):
     def locked_months(self) -> list[str]: ...
 
     @abc.abstractmethod
-    def add_period_lock(self, month: str, reason: str, actor: Actor) -> None: ...
+    def add_period_lock(self, month: str, reason: str, actor: Actor) -> bool:
+        """Lock the month (audited); False when it was already locked. period_locks is
+        append-only: there is no way to remove a lock."""
 
     @abc.abstractmethod
     def list_period_locks(self) -> list[PeriodLock]: ...

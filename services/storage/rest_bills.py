@@ -33,11 +33,11 @@ class RestBillsPart:
     def locked_months(self) -> list[str]:
         return [lk.month for lk in self.list_period_locks()]
 
-    def add_period_lock(self, month, reason, actor) -> None:
+    def add_period_lock(self, month, reason, actor) -> bool:
         first, last = month_bounds(month)
-        self.rest.rpc("meterline_add_period_lock", {
+        return bool(self.rest.rpc("meterline_add_period_lock", {
             "p_month": first.strftime("%Y-%m"), "p_first": first, "p_last": last, "p_reason": reason or "",
-            "p_actor": actor_json(actor)}, what=f"locking {first:%Y-%m}")
+            "p_actor": actor_json(actor)}, what=f"locking {first:%Y-%m}"))
 
     def list_period_locks(self) -> list[PeriodLock]:
         rows = self.rest.select_all("period_locks", order=(("month", False),), what="reading the period locks")

@@ -203,7 +203,7 @@ def translate(err, status: int | None, what: str) -> MeterlineError:
     if "PERIOD_LOCKED" in msg:
         m = _LOCK_MONTH.search(msg)
         return PeriodLockedError(m.group(1) if m else "a locked month",
-                                 None if m else "The database refused the bill: its billing period ends in a locked "
+                                 None if m else "The database refused the bill: its billing period touches a locked "
                                  "month. Choose a period outside the locked month.")
     if "BILL_IMMUTABLE" in msg:
         return BillImmutableError("An issued bill cannot be changed or deleted; only its payment status may be updated.")

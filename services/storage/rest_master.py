@@ -1,5 +1,16 @@
-"""REST backend part: master data import (services/master_import.py decides, /rpc stores)."""
+"""REST backend part: master data import (services/master_import.py decides, /rpc stores).
+
+An import is stored all or nothing. One chunk is one /rpc call (one transaction). Several chunks
+(a big file: one request each would be too large to send at once) are first staged, one /rpc
+call per chunk into master_data_staging, which changes nothing else; then one /rpc call applies
+every staged chunk in order in one transaction and removes them. If anything fails before that
+call, nothing was imported (staged chunks of an import that never completed are removed a day
+later by the next import).
+"""
 from __future__ import annotations
+
+import uuid
+from typing import Sequence
 
 from services.master_import import MasterDataChanges, MasterDataState
 from services.storage.rest_client import actor_json
@@ -28,6 +39,16 @@ class RestMasterPart:
                 st.motor_meters.setdefault(code, []).append((mid, number))
         return st
 
-    def apply_master_data(self, changes: MasterDataChanges, actor) -> None:
-        self.rest.rpc("meterline_apply_master_data", {"p_changes": changes.__dict__, "p_actor": actor_json(actor)},
+    def apply_master_data(self, changes: MasterDataChanges | Sequence[MasterDataChanges], actor) -> None:
+        parts = [changes] if isinstance(changes, MasterDataChanges) else list(changes)
+        if len(parts) == 1:
+            self.rest.rpc("meterline_apply_master_data", {"p_changes": parts[0].__dict__, "p_actor": actor_json(actor)},
+                          what="storing the master data")
+            return
+        import_id = str(uuid.uuid4())
+        for n, part in enumerate(parts, start=1):
+            self.rest.rpc("meterline_stage_master_data", {"p_import": import_id, "p_part": n, "p_changes": part.__dict__},
+                          what=f"sending part {n} of {len(parts)} of the master data (nothing is stored yet)")
+        self.rest.rpc("meterline_apply_staged_master_data", {"p_import": import_id, "p_parts": len(parts),
+                                                              "p_actor": actor_json(actor)},
                       what="storing the master data")

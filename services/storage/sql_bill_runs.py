@@ -133,8 +133,8 @@ def _insert_once(st, bills: list[NewBill], actor) -> tuple[int, int, Decimal]:
     now = utcnow()
     with write_tx(st.engine) as conn:
         locked = [x for (x,) in conn.execute(sa.select(s.period_locks.c.month))]
-        for end in {nb.billing_period_end for nb in bills}:
-            check_bill_not_locked(end, locked)
+        for start, end in {(nb.billing_period_start, nb.billing_period_end) for nb in bills}:
+            check_bill_not_locked(start, end, locked)
         fresh = _not_yet_billed(st, conn, bills)
         if fresh:
             # A bill that absorbs open bills gets its id up front (as the database would give it), so

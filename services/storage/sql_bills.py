@@ -53,17 +53,23 @@ class BillsPart:
         with read_tx(self.engine) as conn:
             return [x for (x,) in conn.execute(sa.select(s.period_locks.c.month).order_by(s.period_locks.c.month))]
 
-    def add_period_lock(self, month, reason, actor) -> None:
+    def add_period_lock(self, month, reason, actor) -> bool:
         first, last = month_bounds(month)
         key = first.strftime("%Y-%m")
-        with write_tx(self.engine) as conn:
-            if conn.execute(sa.select(s.period_locks.c.id).where(s.period_locks.c.month == key)).first():
-                return
-            count = conn.execute(sa.select(sa.func.count()).select_from(b)
-                                 .where(b.c.billing_period_end.between(first, last))).scalar_one()
-            conn.execute(s.period_locks.insert().values(month=key, reason=reason or "", locked_by=actor.username,
-                                                        locked_at=utcnow(), bill_count_at_lock=count))
-            self._audit(conn, actor, "period.lock", "period_lock", key, {"reason": reason, "bills_at_lock": count})
+        try:
+            with write_tx(self.engine) as conn:
+                if conn.execute(sa.select(s.period_locks.c.id).where(s.period_locks.c.month == key)).first():
+                    return False
+                count = conn.execute(sa.select(sa.func.count()).select_from(b)
+                                     .where(b.c.billing_period_end.between(first, last))).scalar_one()
+                conn.execute(s.period_locks.insert().values(month=key, reason=reason or "", locked_by=actor.username,
+                                                            locked_at=utcnow(), bill_count_at_lock=count))
+                self._audit(conn, actor, "period.lock", "period_lock", key, {"reason": reason, "bills_at_lock": count})
+        except IntegrityError as exc:
+            if is_unique_violation(exc, "month"):
+                return False  # locked at the same moment by another admin
+            raise
+        return True
 
     def list_period_locks(self) -> list[PeriodLock]:
         with read_tx(self.engine) as conn:
@@ -109,7 +115,7 @@ class BillsPart:
         now = utcnow()
         with write_tx(self.engine) as conn:
             locked = [x for (x,) in conn.execute(sa.select(s.period_locks.c.month))]
-            check_bill_not_locked(new.billing_period_end, locked)
+            check_bill_not_locked(new.billing_period_start, new.billing_period_end, locked)
             values = _bill_values(new, actor, now)
             bill_id = None
             for _ in range(MAX_COLLISION_RETRIES):

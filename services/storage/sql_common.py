@@ -13,7 +13,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from database import schema as s
-from services.errors import BillImmutableError, ConflictError, PeriodLockedError, StorageError
+from services.errors import BillImmutableError, ConflictError, PeriodLockedError, StorageError, ValidationError
 from services.money import from_minor_units
 
 SQLITE_BUSY_TIMEOUT_MS = 15000
@@ -92,8 +92,11 @@ def translate_errors():
         if "PERIOD_LOCKED" in msg:
             m = _LOCK_MONTH.search(msg)
             raise PeriodLockedError(m.group(1) if m else "a locked month",
-                                    None if m else "The database refused the bill: its billing period ends in a "
+                                    None if m else "The database refused the bill: its billing period touches a "
                                     "locked month. Choose a period outside the locked month.") from None
+        if "BAD_DATE" in msg or "BAD_MONTH" in msg:
+            raise ValidationError("date", f"was refused by the database ({msg.splitlines()[0]}).",
+                                  "Write dates as YYYY-MM-DD (months as YYYY-MM).") from None
         if "BILL_IMMUTABLE" in msg:
             raise BillImmutableError("An issued bill cannot be changed or deleted; only its payment status may be updated.") from None
         if "READING_IMMUTABLE" in msg:

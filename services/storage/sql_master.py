@@ -1,9 +1,12 @@
 """SQL backend part: master data import (services/master_import.py decides, this stores)."""
 from __future__ import annotations
 
+from typing import Sequence
+
 import sqlalchemy as sa
 
 from database import schema as s
+from services.errors import ConflictError
 from services.master_import import MasterDataChanges, MasterDataState
 from services.storage.sql_common import read_tx, write_tx
 
@@ -58,52 +61,65 @@ class MasterPart:
                     st.motor_meters.setdefault(code, []).append((mid, number))
         return st
 
-    def apply_master_data(self, changes: MasterDataChanges, actor) -> None:
-        ch = changes
-        with write_tx(self.engine) as conn:
-            if ch.flat_types:
-                conn.execute(ft.insert(), ch.flat_types)
-            if ch.motors:
-                conn.execute(mo.insert(), ch.motors)
-            floor_ids = self._ids(conn, fl, fl.c.code, [x["floor_code"] for x in ch.flats_new + ch.flats_changed])
-            type_ids = self._ids(conn, ft, ft.c.name, [x["flat_type"] for x in ch.flats_new + ch.flats_changed])
-            if ch.flats_new:
-                conn.execute(f.insert(), [{"code": x["code"], "block": x["block"], "floor_id": floor_ids[x["floor_code"]],
-                                           "type_id": type_ids[x["flat_type"]]} for x in ch.flats_new])
-            if ch.flats_changed:
-                conn.execute(f.update().where(f.c.id == sa.bindparam("_id")).values(
-                    block=sa.bindparam("block"), floor_id=sa.bindparam("floor_id"), type_id=sa.bindparam("type_id")),
-                    [{"_id": x["id"], "block": x["block"], "floor_id": floor_ids[x["floor_code"]],
-                      "type_id": type_ids[x["flat_type"]]} for x in ch.flats_changed])
-            flat_ids = self._ids(conn, f, f.c.code, [x["flat_code"] for x in ch.owners_new + ch.links_new + ch.links_removed]
-                                 + [x["flat_code"] for x in ch.meters_new if x["flat_code"]])
-            motor_ids = self._ids(conn, mo, mo.c.code, [x["motor_code"] for x in ch.links_new + ch.links_removed]
-                                  + [x["motor_code"] for x in ch.meters_new if x["motor_code"]])
-            if ch.owners_new:
-                owner_ids = conn.execute(
-                    o.insert().returning(o.c.id, sort_by_parameter_order=True),
-                    [{"name": x["name"], "phone": x["phone"]} for x in ch.owners_new]).scalars().all()
-                conn.execute(fo.insert(), [{"flat_id": flat_ids[x["flat_code"]], "owner_id": oid, "is_primary": True}
-                                           for x, oid in zip(ch.owners_new, owner_ids)])
-            if ch.owners_changed:
-                conn.execute(o.update().where(o.c.id == sa.bindparam("_id")).values(
-                    name=sa.bindparam("name"), phone=sa.bindparam("phone")),
-                    [{"_id": x["id"], "name": x["name"], "phone": x["phone"]} for x in ch.owners_changed])
-            for chunk in _chunks(ch.meters_retired):
-                conn.execute(m.update().where(m.c.id.in_(chunk)).values(status="replaced"))
-            if ch.meters_new:
-                conn.execute(m.insert(), [{"meter_number": x["meter_number"], "status": "active",
-                                           "flat_id": flat_ids[x["flat_code"]] if x["flat_code"] else None,
-                                           "motor_id": motor_ids[x["motor_code"]] if x["motor_code"] else None}
-                                          for x in ch.meters_new])
-            for x in ch.links_removed:
-                conn.execute(fm.delete().where(fm.c.flat_id == flat_ids[x["flat_code"]],
-                                               fm.c.motor_id == motor_ids[x["motor_code"]]))
-            if ch.links_new:
-                conn.execute(fm.insert(), [{"flat_id": flat_ids[x["flat_code"]], "motor_id": motor_ids[x["motor_code"]]}
-                                           for x in ch.links_new])
-            self._audit(conn, actor, "master_data.import", "master_data", None,
-                        {k: v for k, v in ch.counts().items() if v})
+    def apply_master_data(self, changes: MasterDataChanges | Sequence[MasterDataChanges], actor) -> None:
+        parts = [changes] if isinstance(changes, MasterDataChanges) else list(changes)
+        totals: dict[str, int] = {}
+        try:
+            with write_tx(self.engine) as conn:
+                for ch in parts:
+                    self._apply_master_part(conn, ch)
+                    for k, v in ch.counts().items():
+                        totals[k] = totals.get(k, 0) + v
+                self._audit(conn, actor, "master_data.import", "master_data", None,
+                            {k: v for k, v in totals.items() if v})
+        except sa.exc.IntegrityError as exc:
+            raise ConflictError(f"The database refused the master data ({str(exc.orig).splitlines()[0]}); nothing "
+                                "was written. Another change may have happened meanwhile: run the import again.") from exc
+
+    def _apply_master_part(self, conn, ch: MasterDataChanges) -> None:
+        if ch.floors:
+            conn.execute(fl.insert(), ch.floors)
+        if ch.flat_types:
+            conn.execute(ft.insert(), ch.flat_types)
+        if ch.motors:
+            conn.execute(mo.insert(), ch.motors)
+        floor_ids = self._ids(conn, fl, fl.c.code, [x["floor_code"] for x in ch.flats_new + ch.flats_changed])
+        type_ids = self._ids(conn, ft, ft.c.name, [x["flat_type"] for x in ch.flats_new + ch.flats_changed])
+        if ch.flats_new:
+            conn.execute(f.insert(), [{"code": x["code"], "block": x["block"], "floor_id": floor_ids[x["floor_code"]],
+                                       "type_id": type_ids[x["flat_type"]]} for x in ch.flats_new])
+        if ch.flats_changed:
+            conn.execute(f.update().where(f.c.id == sa.bindparam("_id")).values(
+                block=sa.bindparam("block"), floor_id=sa.bindparam("floor_id"), type_id=sa.bindparam("type_id")),
+                [{"_id": x["id"], "block": x["block"], "floor_id": floor_ids[x["floor_code"]],
+                  "type_id": type_ids[x["flat_type"]]} for x in ch.flats_changed])
+        flat_ids = self._ids(conn, f, f.c.code, [x["flat_code"] for x in ch.owners_new + ch.links_new + ch.links_removed]
+                             + [x["flat_code"] for x in ch.meters_new if x["flat_code"]])
+        motor_ids = self._ids(conn, mo, mo.c.code, [x["motor_code"] for x in ch.links_new + ch.links_removed]
+                              + [x["motor_code"] for x in ch.meters_new if x["motor_code"]])
+        if ch.owners_new:
+            owner_ids = conn.execute(
+                o.insert().returning(o.c.id, sort_by_parameter_order=True),
+                [{"name": x["name"], "phone": x["phone"]} for x in ch.owners_new]).scalars().all()
+            conn.execute(fo.insert(), [{"flat_id": flat_ids[x["flat_code"]], "owner_id": oid, "is_primary": True}
+                                       for x, oid in zip(ch.owners_new, owner_ids)])
+        if ch.owners_changed:
+            conn.execute(o.update().where(o.c.id == sa.bindparam("_id")).values(
+                name=sa.bindparam("name"), phone=sa.bindparam("phone")),
+                [{"_id": x["id"], "name": x["name"], "phone": x["phone"]} for x in ch.owners_changed])
+        for chunk in _chunks(ch.meters_retired):
+            conn.execute(m.update().where(m.c.id.in_(chunk)).values(status="replaced"))
+        if ch.meters_new:
+            conn.execute(m.insert(), [{"meter_number": x["meter_number"], "status": "active",
+                                       "flat_id": flat_ids[x["flat_code"]] if x["flat_code"] else None,
+                                       "motor_id": motor_ids[x["motor_code"]] if x["motor_code"] else None}
+                                      for x in ch.meters_new])
+        for x in ch.links_removed:
+            conn.execute(fm.delete().where(fm.c.flat_id == flat_ids[x["flat_code"]],
+                                           fm.c.motor_id == motor_ids[x["motor_code"]]))
+        if ch.links_new:
+            conn.execute(fm.insert(), [{"flat_id": flat_ids[x["flat_code"]], "motor_id": motor_ids[x["motor_code"]]}
+                                       for x in ch.links_new])
 
     @staticmethod
     def _ids(conn, table, key_col, keys) -> dict:

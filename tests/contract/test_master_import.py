@@ -174,3 +174,140 @@ def test_import_refreshes_planner_statistics_on_postgresql(storage, floors, tmp_
                                      "WHERE relname = 'flats'")).scalar()
         planned = c.execute(sa.text("SELECT reltuples FROM pg_class WHERE relname = 'flats'")).scalar()
     assert analyzed and planned == 4
+
+
+# ---- issue 11, item 5: validate everything first, store all or nothing, read files safely --------
+
+from services.errors import MeterlineError  # noqa: E402
+from services.master_data import ReadLimits  # noqa: E402
+from tests.master_files import HEADER as FULL_HEADER  # noqa: E402
+from tests.master_files import demo_table, dimension_of, set_dimension, write_xlsx  # noqa: E402
+from tests.master_files import write_csv as write_full_csv  # noqa: E402
+
+ALL_TABLES = ["floors", "flat_types", "flats", "owners", "flat_owners", "meters", "motors", "flat_motors"]
+
+
+def everything(storage):
+    return storage.table_counts(ALL_TABLES) | {"audit": len(storage.list_audit(action_prefix="master_data.").items)}
+
+
+def test_bad_flat_type_deep_in_a_big_file_writes_nothing(storage, tmp_path):
+    """0BHK at row 1202 of 1,436 rows: refused by name, and not one flat of the rows before it is
+    stored (the old import committed the first 1,000-row chunk, then failed with a traceback)."""
+    rows = demo_table(1435)
+    rows[1200][3] = "0BHK"  # row 1202 of the file (the header is row 1)
+    before = everything(storage)
+    with pytest.raises(MasterDataError) as e:
+        import_master_data(storage, write_full_csv(tmp_path / "big.csv", rows), actor=ADMIN)
+    assert [(p.row, p.column) for p in e.value.problems] == [(1202, "Flat Type")]
+    assert "row 1202, column 'Flat Type': '0BHK' has 0 bedrooms" in str(e.value)
+    assert everything(storage) == before
+
+
+def test_pricing_columns_are_checked_naming_row_and_column(storage, tmp_path):
+    rows = demo_table(6)
+    rows[1][9] = "abc"       # Rate Per Unit, row 3
+    rows[3][10] = "1,234x"   # Fixed Charge, row 5
+    rows[4][9] = ""          # row 6: the pricing service would refuse the file over it
+    rows[5][10] = "-5"       # row 7
+    before = everything(storage)
+    with pytest.raises(MasterDataError) as e:
+        import_master_data(storage, write_full_csv(tmp_path / "prices.csv", rows), actor=ADMIN)
+    assert {(p.row, p.column) for p in e.value.problems} == {
+        (3, "Rate Per Unit"), (5, "Fixed Charge"), (6, "Rate Per Unit"), (7, "Fixed Charge")}
+    text = str(e.value)
+    assert "row 3, column 'Rate Per Unit': 'abc' is not a number" in text
+    assert "row 5, column 'Fixed Charge': '1,234x' is not a number" in text
+    assert everything(storage) == before
+
+
+def test_import_into_an_empty_database_creates_floors_and_types(storage, tmp_path):
+    rows = [["A1-GF", "A", "GF", "2BHK", "Asha", "+919800000001", "M-1"],
+            ["A1-TF", "A", "TF", "3BHK", "Ravi", "+919800000002", "M-2"],
+            ["A1-5F", "A", "5F", "4BHK", "Zoya", "+919800000003", "M-3"]]
+    report = import_master_data(storage, write(tmp_path, rows, header=HEADER[:7]), actor=ADMIN)
+    assert report.counts["floors_created"] == 3 and report.counts["flat_types_created"] == 3
+    assert storage.list_floors() == [("GF", "Ground Floor"), ("TF", "Third Floor"), ("5F", "Floor 5")]
+    assert storage.get_flat(code="A1-5F").floor_code == "5F"
+    assert "floors: 3 created" in "\n".join(report.lines())
+    again = import_master_data(storage, write(tmp_path, rows, header=HEADER[:7], name="again.csv"), actor=ADMIN)
+    assert again.counts["floors_created"] == 0 and again.counts["flats_unchanged"] == 3
+    with pytest.raises(MasterDataError) as e:  # a code that is no known floor is still refused
+        import_master_data(storage, write(tmp_path, [["A2-XF", "A", "XF", "2BHK", "X Y", "+919800000004", "M-4"]],
+                                          header=HEADER[:7], name="xf.csv"), actor=ADMIN)
+    assert "unknown floor XF" in str(e.value) and storage.get_flat(code="A2-XF") is None
+
+
+def test_a_refusal_by_the_database_in_the_last_chunk_writes_nothing(storage, floors, tmp_path, monkeypatch):
+    """Validation passed, then another writer took a meter number before the write: the whole import
+    is refused (one transaction; on Supabase the staged parts are applied by one call)."""
+    rows = [[f"C{n}-GF", "C", "GF", "2BHK", f"Owner {n}", f"+9198000000{n:02d}", f"M-{n}", "", ""] for n in range(1, 8)]
+    real_state = storage.master_data_state
+
+    def racing_state(flat_codes, meter_numbers, motor_codes):
+        state = real_state(flat_codes, meter_numbers, motor_codes)
+        if "C7-GF" in flat_codes:  # the last chunk: someone else stores meter M-7 meanwhile
+            storage.bulk_insert("flats", [{"code": "Z9-GF", "block": "Z"}])
+            storage.bulk_insert("meters", [{"meter_number": "M-7", "flat_id": storage.get_flat(code="Z9-GF").id}])
+        return state
+
+    monkeypatch.setattr(storage, "master_data_state", racing_state)
+    before = counts(storage)
+    with pytest.raises(MeterlineError) as e:
+        import_master_data(storage, write(tmp_path, rows), actor=ADMIN, chunk=2)  # four chunks
+    assert "nothing" in str(e.value).lower() or "already exists" in str(e.value)
+    after = counts(storage)
+    assert after["flats"] == before["flats"] + 1 and after["owners"] == before["owners"]  # only Z9-GF
+    assert storage.get_flat(code="C1-GF") is None and not storage.list_audit(action_prefix="master_data.").items
+
+
+def test_xlsx_whose_dimension_understates_its_rows_loads_every_row(storage, tmp_path):
+    path = set_dimension(write_xlsx(tmp_path / "short.xlsx", demo_table(320)), "A1:K100")
+    assert dimension_of(path) == "A1:K100"
+    report = import_master_data(storage, path, actor=ADMIN)
+    assert report.rows == 320 and report.counts["flats_created"] == 320 == counts(storage)["flats"]
+
+
+def test_xlsx_whose_dimension_claims_a_huge_sheet_loads_its_rows(storage, tmp_path):
+    path = set_dimension(write_xlsx(tmp_path / "huge.xlsx", demo_table(40)), "A1:XFD200000")
+    report = import_master_data(storage, path, actor=ADMIN)
+    assert report.rows == 40 and counts(storage)["flats"] == 40
+
+
+def _formula_file(tmp_path):
+    path = write_xlsx(tmp_path / "formula.xlsx", demo_table(5))
+    from openpyxl import load_workbook
+
+    wb = load_workbook(path)
+    wb.active["J4"] = "=J3*2"     # Rate Per Unit of row 4
+    wb.active["G6"] = "=123+456"  # Meter Number of row 6
+    wb.save(path)
+    return path
+
+
+@pytest.mark.parametrize("case", ["formula", "file_size", "rows", "not_utf8", "not_xlsx"])
+def test_unreadable_files_are_refused_with_a_message_and_nothing_written(storage, tmp_path, case):
+    limits = None
+    if case == "formula":
+        path, expect = _formula_file(tmp_path), ["row 4, column 'Rate Per Unit': cell J4 holds a formula (=J3*2)",
+                                                 "row 6, column 'Meter Number': cell G6 holds a formula"]
+    elif case == "file_size":
+        path = write_full_csv(tmp_path / "big.csv", demo_table(50))
+        limits, expect = ReadLimits(max_bytes=1000), ["over the limit of 1,000 bytes (MASTER_DATA_MAX_BYTES)"]
+    elif case == "rows":
+        path = write_full_csv(tmp_path / "long.csv", demo_table(30))
+        limits, expect = ReadLimits(max_rows=25), ["more than 25 data rows (MASTER_DATA_MAX_ROWS)"]
+    elif case == "not_utf8":
+        path = tmp_path / "latin1.csv"
+        path.write_bytes(",".join(FULL_HEADER).encode() + b"\nB1-GF,B,GF,2BHK,Jos\xe9,+919800000001,M1,,,12,0\n")
+        expect = ["is not UTF-8 text"]
+    else:
+        path = tmp_path / "fake.xlsx"
+        path.write_bytes(b"PK\x03\x04 not really a zip")
+        expect = ["not a readable .xlsx workbook"]
+    before = everything(storage)
+    with pytest.raises(MasterDataError) as e:
+        import_master_data(storage, path, actor=ADMIN, limits=limits)
+    for text in expect:
+        assert text in str(e.value)
+    assert everything(storage) == before

@@ -31,3 +31,14 @@ def test_exit_codes_and_summary(tmp_path, capsys):
     assert "row 2, column 'Owner Phone'" in err and "nothing was loaded" in err
     assert import_master_data.main([str(tmp_path / "missing.xlsx"), "--database-url", url]) == 1
     assert st.table_counts(["flats"])["flats"] == n
+
+
+def test_empty_database_needs_nothing_beforehand(tmp_path, capsys):
+    """No floors inserted by hand: the import creates the floors and flat types the file needs."""
+    url = f"sqlite:///{tmp_path / 'empty.sqlite'}"
+    path = tmp_path / "master.csv"
+    n = write_csv(path, 32)
+    assert import_master_data.main([str(path), "--database-url", url]) == 0
+    out = capsys.readouterr().out
+    assert f"flats:  {n} created" in out and "floors: 4 created" in out
+    assert SqlStorage(url).list_floors() == [(c, name) for c, name, _ in demo.FLOORS]

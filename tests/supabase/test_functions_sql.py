@@ -309,7 +309,42 @@ def test_every_function_is_tested_here():
         "count_run_skips", "set_bill_status", "set_payment_link", "create_user", "update_user", "apply_master_data",
         "master_data_state", "schema_version", "record_login_failure",
     }
+    tested |= {"stage_master_data", "apply_staged_master_data"}
     helpers = {"audit", "check_not_locked", "not_found", "conflict", "invalid", "view_names"}
+    helpers |= {"apply_master_changes"}
     defined = set(re.findall(r"CREATE OR REPLACE FUNCTION meterline_([a-z_]+)\(", SCHEMA_SQL.read_text()))
     trigger_functions = {"bills_period_lock", "bills_immutable", "readings_immutable", "append_only"}
+    trigger_functions |= {"no_truncate", "period_locks_month_format"}
     assert defined - trigger_functions - helpers == tested
+
+
+def test_staged_master_data_applies_all_parts_in_one_transaction_or_none(conn):
+    """A big import: parts staged (nothing changes), then applied in order by one call; a missing
+    part or a failing part applies nothing."""
+    import uuid
+
+    part1 = {"floors": [{"code": "GF", "name": "Ground Floor", "sort_order": 0}],
+             "flat_types": [{"name": "2BHK", "bhk": 2}],
+             "flats_new": [{"code": "Q1-GF", "block": "Q", "floor_code": "GF", "flat_type": "2BHK"}]}
+    part2 = {"flats_new": [{"code": "Q2-GF", "block": "Q", "floor_code": "GF", "flat_type": "2BHK"}],
+             "meters_new": [{"meter_number": "M-1", "flat_code": "Q1-GF", "motor_code": None}]}
+    flats = "SELECT count(*) FROM flats WHERE code LIKE 'Q%%'"
+    imp = str(uuid.uuid4())
+    call(conn, "SELECT meterline_stage_master_data(%s, 1, %s)", imp, Jsonb(part1))
+    assert call(conn, flats) == 0  # staged: nothing imported yet
+    with pytest.raises(psycopg.Error) as e:
+        call(conn, "SELECT meterline_apply_staged_master_data(%s, 2, %s)", imp, ACTOR)
+    assert "Only 1 of the 2 parts" in str(e.value) and call(conn, flats) == 0
+    call(conn, "SELECT meterline_stage_master_data(%s, 2, %s)", imp, Jsonb(part2))
+    out = call(conn, "SELECT meterline_apply_staged_master_data(%s, 2, %s)", imp, ACTOR)
+    assert out == {"floors": 1, "flat_types": 1, "flats_new": 2, "meters_new": 1}
+    assert call(conn, flats) == 2 and call(conn, "SELECT count(*) FROM master_data_staging") == 0
+    assert call(conn, "SELECT count(*) FROM audit_log WHERE action = 'master_data.import'") == 1
+    bad = str(uuid.uuid4())  # part 2 takes a meter number that exists: part 1 is not kept either
+    call(conn, "SELECT meterline_stage_master_data(%s, 1, %s)", bad,
+         Jsonb({"flats_new": [{"code": "Q3-GF", "block": "Q", "floor_code": "GF", "flat_type": "2BHK"}]}))
+    call(conn, "SELECT meterline_stage_master_data(%s, 2, %s)", bad,
+         Jsonb({"meters_new": [{"meter_number": "M-1", "flat_code": "Q3-GF", "motor_code": None}]}))
+    with pytest.raises(psycopg.errors.UniqueViolation):
+        call(conn, "SELECT meterline_apply_staged_master_data(%s, 2, %s)", bad, ACTOR)
+    assert call(conn, flats) == 2
