@@ -115,8 +115,8 @@ def client_address(peer: str | None, forwarded_for: str | None, trusted_proxies:
     """The client's address: the connection's peer, unless the peer is a trusted proxy, then the
     last address in X-Forwarded-For that is not itself a trusted proxy (addresses further left
     were written by the client and can be forged). Without trusted proxies the header is ignored."""
-    peer = (peer or "").strip() or "unknown"
-    if not forwarded_for or not trusted_proxies or not _trusted(peer, trusted_proxies):
+    peer = peer.strip()[:64] if isinstance(peer, str) and peer.strip() else "unknown"
+    if not isinstance(forwarded_for, str) or not trusted_proxies or not _trusted(peer, trusted_proxies):
         return peer
     hops = [h.strip() for h in forwarded_for.split(",") if h.strip()]
     for hop in reversed(hops):
