@@ -37,6 +37,7 @@ from services.models import Page, User, UserSession
 from services.password_policy import check_password
 from services.passwords import hash_password, needs_rehash, verify_password
 from services.roles import ROLES, Actor, Permission, require
+from services.text import NUL, refuses_nul, without_nul
 from services.throttle import SlidingWindow, ThrottleSettings, wait_text
 
 log = logging.getLogger("meterline.auth")
@@ -81,6 +82,7 @@ def _clip(value: str | None, n: int) -> str | None:
     return value[:n] if value else value
 
 
+@refuses_nul(exempt=("login",))  # login answers every bad input with the same generic refusal
 class AuthService:
     def __init__(self, storage, *, idle_minutes: int = 30, absolute_hours: int = 12, max_failures: int = 5,
                  lockout_minutes: int = 15, now: Callable[[], dt.datetime] = utcnow,
@@ -116,9 +118,10 @@ class AuthService:
                 log.warning("sign-in throttled for client %s (retry in %s s)", client_ip, wait)
                 raise RateLimitedError(f"Too many sign-in attempts from your address. Wait {wait_text(wait)} "
                                        "and try again.", wait)
-        now, client = self.now(), _clip(client, 128)
+        now, client = self.now(), _clip(without_nul(client), 128)
         name = (username or "").strip()
-        user = self.storage.get_user(username=name) if 0 < len(name) <= 64 else None
+        user = self.storage.get_user(username=name) if 0 < len(name) <= 64 and NUL not in name else None
+        name = without_nul(name)  # kept on record as typed, but storable
         stored = user.password_hash if user is not None and user.auth_provider == LOCAL else None
         who = Actor(user.id if user else None, _clip(name, 64) or "(empty)", user.role if user else "anonymous", client)
         refusal = None
