@@ -12,7 +12,7 @@ from services.accounts import token_hash
 from services.roles import Actor
 from services.storage.sql_backend import SqlStorage
 from tests.conftest import TODAY
-from tests.ui.harness import ROOT, app, sign_in
+from tests.ui.harness import DEMO_PASSWORDS, ROOT, app, sign_in
 from ui.auth import TOKEN_KEY
 
 NEW_PW = "a fresh passphrase for the test"
@@ -84,7 +84,7 @@ def test_password_change_signs_out_the_other_session(db, monkeypatch, tmp_path):
     laptop = sign_in(app(db[0], monkeypatch, tmp_path), "engineer2")
     phone = sign_in(app(db[0], monkeypatch, tmp_path), "engineer2")
     inputs = {t.label: t for t in laptop.sidebar.text_input}
-    inputs["Current password"].input("demo-engineer2-2026")
+    inputs["Current password"].input(DEMO_PASSWORDS["engineer2"])
     inputs["New password"].input(NEW_PW)
     inputs["New password again"].input(NEW_PW)
     laptop.sidebar.button[0].click().run()
