@@ -13,7 +13,9 @@ from services.integrations.stripe_payments import StripeSettings
 DESCRIPTION = """Meterline's HTTP API: meter readings from devices and other systems, Stripe payment
 events, bills, and the scheduled jobs. Every endpoint except `/health` and `/webhook/stripe` needs
 `Authorization: Bearer <token>` (an Auth0 access token, or the HEADER_AUTH_TOKEN). Money and kWh are
-decimal strings. Errors are JSON: `{"error", "message", "fields": [{"field", "message", "fix"}]}`."""
+decimal strings. Errors are JSON: `{"error", "message", "fields": [{"field", "message", "fix"}]}`.
+Credentials are checked before a body is read; bodies over API_MAX_BODY_BYTES (1 MB) get 413, and a
+client sending too many requests (or failing to authenticate too often) gets 429 with Retry-After."""
 
 
 def create_app(services: Services | None = None, *, authenticator: ApiAuthenticator | None = None,
