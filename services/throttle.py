@@ -58,6 +58,8 @@ class SlidingWindow:
         if not self.enabled:
             return None
         with self._lock:
+            if key not in self._hits:  # a check alone never stores a new key
+                return None
             now = self.clock()
             hits = self._recent(key, now)
             if len(hits) < self.limit:
