@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import streamlit as st
 
+from services.errors import MeterlineError
 from ui.auth import render_account_box, require_actor
+from ui.common import show_error
 from ui.registry import PAGES
 
 st.set_page_config(page_title="Meterline", page_icon=":material/bolt:", layout="wide")
@@ -18,4 +20,7 @@ if not allowed:
     st.stop()
 nav = st.navigation(allowed)
 render_account_box(actor)
-nav.run()
+try:
+    nav.run()
+except MeterlineError as exc:  # bad input a page did not catch (e.g. a search with \x00): say so, no traceback
+    show_error(exc)

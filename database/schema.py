@@ -188,6 +188,10 @@ users = sa.Table(
     sa.Column("is_active", sa.Boolean, nullable=False, server_default=sa.true()),
     sa.Column("failed_login_count", sa.Integer, nullable=False, server_default="0"),
     sa.Column("locked_until", UTCDateTime(), nullable=True),
+    # Sign-ins reserved but not yet verified, and when the newest was reserved: a reservation is
+    # taken before the password hash is checked, so parallel attempts cannot pass the lockout.
+    sa.Column("login_attempts_in_flight", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("login_attempt_at", UTCDateTime(), nullable=True),
     sa.Column("password_changed_at", UTCDateTime(), nullable=True),
     _created(),
     _updated(),

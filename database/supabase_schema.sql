@@ -132,6 +132,8 @@ CREATE TABLE IF NOT EXISTS users (
 	is_active BOOLEAN DEFAULT true NOT NULL, 
 	failed_login_count INTEGER DEFAULT '0' NOT NULL, 
 	locked_until TIMESTAMP WITH TIME ZONE, 
+	login_attempts_in_flight INTEGER DEFAULT '0' NOT NULL, 
+	login_attempt_at TIMESTAMP WITH TIME ZONE, 
 	password_changed_at TIMESTAMP WITH TIME ZONE, 
 	created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL, 
 	updated_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL, 
@@ -471,6 +473,10 @@ ALTER TABLE users ADD COLUMN IF NOT EXISTS is_active BOOLEAN DEFAULT true NOT NU
 ALTER TABLE users ADD COLUMN IF NOT EXISTS failed_login_count INTEGER DEFAULT '0' NOT NULL;
 
 ALTER TABLE users ADD COLUMN IF NOT EXISTS locked_until TIMESTAMP WITH TIME ZONE;
+
+ALTER TABLE users ADD COLUMN IF NOT EXISTS login_attempts_in_flight INTEGER DEFAULT '0' NOT NULL;
+
+ALTER TABLE users ADD COLUMN IF NOT EXISTS login_attempt_at TIMESTAMP WITH TIME ZONE;
 
 ALTER TABLE users ADD COLUMN IF NOT EXISTS password_changed_at TIMESTAMP WITH TIME ZONE;
 
@@ -1668,8 +1674,37 @@ BEGIN
   RETURN p_id;
 END $$;
 
--- One failed sign-in, counted in one UPDATE so parallel failures all count (Storage.record_login_failure):
--- the failure that reaches p_max locks the account until p_lock_until and restarts the count.
+-- Check and count one sign-in before its password is verified (Storage.reserve_login_attempt), in one
+-- UPDATE whose WHERE is the check: refused while locked or while failures plus attempts in flight
+-- reach p_max. Reservations older than p_stale_before are forgotten (their process died).
+CREATE OR REPLACE FUNCTION meterline_reserve_login_attempt(p_id bigint, p_max integer, p_now timestamptz,
+                                                           p_stale_before timestamptz)
+RETURNS jsonb LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+DECLARE
+  v_until timestamptz;
+BEGIN
+  UPDATE users SET
+    login_attempts_in_flight = CASE WHEN login_attempt_at IS NULL OR login_attempt_at < p_stale_before THEN 0
+                                    ELSE login_attempts_in_flight END + 1,
+    login_attempt_at = p_now
+  WHERE id = p_id
+    AND (locked_until IS NULL OR locked_until <= p_now)
+    AND failed_login_count + CASE WHEN login_attempt_at IS NULL OR login_attempt_at < p_stale_before THEN 0
+                                  ELSE login_attempts_in_flight END < p_max;
+  IF FOUND THEN
+    RETURN jsonb_build_object('reserved', true, 'locked_until', NULL);
+  END IF;
+  SELECT locked_until INTO v_until FROM users WHERE id = p_id;
+  IF NOT FOUND THEN
+    PERFORM meterline_not_found(format('User %s does not exist.', p_id));
+  END IF;
+  RETURN jsonb_build_object('reserved', false,
+                            'locked_until', CASE WHEN v_until > p_now THEN v_until END);
+END $$;
+
+-- One failed sign-in, counted in one UPDATE so parallel failures all count (Storage.record_login_failure),
+-- which also ends its reservation: the failure that reaches p_max locks the account until p_lock_until
+-- and restarts the count.
 CREATE OR REPLACE FUNCTION meterline_record_login_failure(p_id bigint, p_max integer, p_lock_until timestamptz,
                                                           p_now timestamptz)
 RETURNS jsonb LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
@@ -1680,6 +1715,7 @@ BEGIN
   UPDATE users SET
     failed_login_count = CASE WHEN failed_login_count + 1 >= p_max THEN 0 ELSE failed_login_count + 1 END,
     locked_until = CASE WHEN failed_login_count + 1 >= p_max THEN p_lock_until ELSE locked_until END,
+    login_attempts_in_flight = GREATEST(login_attempts_in_flight - 1, 0),
     updated_at = p_now
   WHERE id = p_id
   RETURNING failed_login_count, locked_until INTO v_count, v_until;
@@ -1688,6 +1724,25 @@ BEGIN
   END IF;
   RETURN jsonb_build_object('failed_login_count', v_count,
                             'locked', v_count = 0 AND v_until IS NOT DISTINCT FROM p_lock_until);
+END $$;
+
+-- A reservation whose password was right (Storage.record_login_success): unless the account is locked,
+-- the failure count and an expired lock are cleared; returns the lock in force (null: sign in).
+CREATE OR REPLACE FUNCTION meterline_record_login_success(p_id bigint, p_now timestamptz)
+RETURNS jsonb LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+DECLARE
+  v_until timestamptz;
+BEGIN
+  UPDATE users SET
+    failed_login_count = CASE WHEN locked_until > p_now THEN failed_login_count ELSE 0 END,
+    locked_until = CASE WHEN locked_until > p_now THEN locked_until END,
+    login_attempts_in_flight = GREATEST(login_attempts_in_flight - 1, 0)
+  WHERE id = p_id
+  RETURNING locked_until INTO v_until;
+  IF NOT FOUND THEN
+    PERFORM meterline_not_found(format('User %s does not exist.', p_id));
+  END IF;
+  RETURN jsonb_build_object('locked_until', v_until);
 END $$;
 
 -- Start a run unless one exists for (job, key) that is running or completed; a failed run may be

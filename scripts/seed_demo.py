@@ -22,6 +22,7 @@ from services import demo_society as demo
 from services.clock import today as local_today
 from services.config import Settings, open_storage
 from services.database_service import DatabaseService
+from services.password_policy import check_password
 from services.passwords import hash_password
 from services.periods import BillingPeriod
 from services.pricing_service import PricingService
@@ -29,11 +30,12 @@ from services.reading_checks import HistoryPoint, check_reading
 from services.roles import Actor
 
 CHUNK = 5000
-# Documented in README ("Demo accounts"). These exist only in a demo database.
+# Documented in README ("Demo accounts"). These exist only in a demo database, and they pass the
+# app's own password policy (services/password_policy.py), which ensure_demo_users checks.
 DEMO_USERS = (
-    ("admin", "admin", "Demo Administrator", "demo-admin-2026"),
-    ("engineer", "field_engineer", "Demo Field Engineer", "demo-engineer-2026"),
-    ("engineer2", "field_engineer", "Second Field Engineer", "demo-engineer2-2026"),
+    ("admin", "admin", "Demo Administrator", "copper-lantern-meadow"),
+    ("engineer", "field_engineer", "Demo Field Engineer", "river-stone-kettle"),
+    ("engineer2", "field_engineer", "Second Field Engineer", "maple-orbit-thunder"),
 )
 
 
@@ -44,6 +46,8 @@ def log(msg: str) -> None:
 def ensure_demo_users(storage, quiet: bool = False) -> list[tuple[str, str, str]]:
     seeder = Actor(None, "seed_demo", "system")
     made = []
+    for username, role, name, password in DEMO_USERS:
+        check_password(password, username)  # a demo account is no exception to the policy
     for username, role, name, password in DEMO_USERS:
         if storage.get_user(username=username) is None:
             storage.create_user(username=username, role=role, password_hash=hash_password(password), actor=seeder,

@@ -4,8 +4,11 @@
 - Login: one generic failure message whatever went wrong (unknown user, wrong password, locked,
   deactivated), and an argon2 verification runs in every case so the time taken does not tell
   either. 5 failed logins in a row lock the account for 15 minutes (a correct password is
-  refused while locked; failures while locked do not extend it). Every attempt is in audit_log
-  (login.success / login.failed / login.lockout) with the time and the client.
+  refused while locked; failures while locked do not extend it). Each attempt is checked and
+  counted in the database before its password is verified (Storage.reserve_login_attempt), so
+  parallel attempts cannot slip past the lockout. Every attempt is in audit_log
+  (login.success / login.failed / login.lockout) with the time and the client. A per-client
+  throttle (services/throttle.py) refuses a client address that tries too often.
 - Sessions: the browser holds only a random token (256 bits); the database keeps its SHA-256 in
   user_sessions. Every request validates it: revoked, idle longer than the idle timeout (default
   30 min) or older than the absolute timeout (default 12 h) ends it. The user's role and active
@@ -19,24 +22,34 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
+import logging
 import re
 import secrets
 from dataclasses import dataclass
 from typing import Callable
 
 from services.clock import utcnow
-from services.errors import AuthenticationError, NotFoundError, PermissionDeniedError, ValidationError
+from services.errors import (
+    AuthenticationError, NotFoundError, PermissionDeniedError, RateLimitedError, ValidationError,
+)
 from services.identity import AUTH0, auth0_user
 from services.models import Page, User, UserSession
 from services.password_policy import check_password
 from services.passwords import hash_password, needs_rehash, verify_password
 from services.roles import ROLES, Actor, Permission, require
+from services.text import NUL, refuses_nul, without_nul
+from services.throttle import SlidingWindow, ThrottleSettings, wait_text
+
+log = logging.getLogger("meterline.auth")
 
 LOCAL = "local"
 PROVIDERS = (LOCAL, AUTH0)
 USERNAME_RE = re.compile(r"^[A-Za-z0-9][\w.@|+-]{2,63}$")  # also fits Auth0 ids like "auth0|64f..."
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 TOUCH_EVERY = dt.timedelta(seconds=15)  # write last_seen_at at most this often per session
+# A sign-in reserved longer ago than this is no longer counted as in flight: the process verifying
+# it died (an argon2 check takes well under a second).
+ATTEMPT_STALE_AFTER = dt.timedelta(minutes=1)
 
 
 class SessionExpiredError(AuthenticationError):
@@ -69,10 +82,13 @@ def _clip(value: str | None, n: int) -> str | None:
     return value[:n] if value else value
 
 
+@refuses_nul(exempt=("login",))  # login answers every bad input with the same generic refusal
 class AuthService:
     def __init__(self, storage, *, idle_minutes: int = 30, absolute_hours: int = 12, max_failures: int = 5,
-                 lockout_minutes: int = 15, now: Callable[[], dt.datetime] = utcnow):
+                 lockout_minutes: int = 15, now: Callable[[], dt.datetime] = utcnow,
+                 login_throttle: SlidingWindow | None = None):
         self.storage = storage
+        self.login_throttle = login_throttle  # per client address, in this process (services/throttle.py)
         self.idle = dt.timedelta(minutes=idle_minutes)
         self.absolute = dt.timedelta(hours=absolute_hours)
         self.max_failures = max_failures
@@ -84,26 +100,48 @@ class AuthService:
     @classmethod
     def from_settings(cls, storage, settings, now: Callable[[], dt.datetime] = utcnow) -> "AuthService":
         return cls(storage, idle_minutes=settings.session_idle_minutes,
-                   absolute_hours=settings.session_absolute_hours, now=now)
+                   absolute_hours=settings.session_absolute_hours, now=now,
+                   login_throttle=ThrottleSettings.from_env().login_window())
 
     # ---- sign-in ------------------------------------------------------------------------------
-    def login(self, username: str, password: str, client: str | None = None) -> SignedIn:
-        """A new session, or AuthenticationError with the same message whatever the cause."""
-        now, client = self.now(), _clip(client, 128)
+    def login(self, username: str, password: str, client: str | None = None,
+              client_ip: str | None = None) -> SignedIn:
+        """A new session, or AuthenticationError with the same message whatever the cause.
+        RateLimitedError when `client_ip` made too many attempts (the per-client throttle).
+
+        The attempt is checked against the lockout and counted in the database (one atomic
+        reservation) before the password hash is verified, so parallel attempts cannot get past
+        the lockout: at most max_failures attempts of one account are ever verified at a time."""
+        if client_ip is not None and self.login_throttle is not None:
+            wait = self.login_throttle.hit(client_ip)
+            if wait is not None:
+                log.warning("sign-in throttled for client %s (retry in %s s)", client_ip, wait)
+                raise RateLimitedError(f"Too many sign-in attempts from your address. Wait {wait_text(wait)} "
+                                       "and try again.", wait)
+        now, client = self.now(), _clip(without_nul(client), 128)
         name = (username or "").strip()
-        user = self.storage.get_user(username=name) if 0 < len(name) <= 64 else None
+        user = self.storage.get_user(username=name) if 0 < len(name) <= 64 and NUL not in name else None
+        name = without_nul(name)  # kept on record as typed, but storable
         stored = user.password_hash if user is not None and user.auth_provider == LOCAL else None
-        ok = verify_password(stored, password or "")  # runs argon2 even for unknown users (timing)
         who = Actor(user.id if user else None, _clip(name, 64) or "(empty)", user.role if user else "anonymous", client)
+        refusal = None
         if user is None:
-            return self._fail(who, None, "unknown_user")
-        if user.locked_until is not None and user.locked_until > now:
-            return self._fail(who, user, "locked", locked_until=user.locked_until)
-        if not user.is_active:
-            return self._fail(who, user, "inactive")
-        if user.auth_provider != LOCAL:
-            return self._fail(who, user, "no_password_sign_in")
-        if not ok:
+            refusal = ("unknown_user", {})
+        elif not user.is_active:
+            refusal = ("inactive", {})
+        elif user.auth_provider != LOCAL:
+            refusal = ("no_password_sign_in", {})
+        else:
+            reserved, locked_until = self.storage.reserve_login_attempt(
+                user.id, now=now, max_failures=self.max_failures, stale_before=now - ATTEMPT_STALE_AFTER)
+            if locked_until is not None:
+                refusal = ("locked", {"locked_until": locked_until})
+            elif not reserved:  # failures + attempts being verified right now reach the limit
+                refusal = ("too_many_attempts", {"max_failures": self.max_failures})
+        if refusal is not None:
+            verify_password(None, password or "")  # the same argon2 work, so the time taken tells nothing
+            return self._fail(who, user, refusal[0], **refusal[1])
+        if not verify_password(stored, password or ""):
             failures, until = self.storage.record_login_failure(
                 user.id, now=now, max_failures=self.max_failures, lock_until=now + self.lockout)
             if until is not None:
@@ -111,13 +149,11 @@ class AuthService:
                                          {"failures": failures, "locked_until": until})
                 return self._fail(who, user, "bad_password", failures=failures, locked_until=until)
             return self._fail(who, user, "bad_password", failures=failures)
-        changes: dict = {}
-        if user.failed_login_count or user.locked_until is not None:
-            changes.update(failed_login_count=0, locked_until=None)
-        if needs_rehash(stored):
-            changes["password_hash"] = hash_password(password)  # parameters were raised since it was made
-        if changes:
-            self.storage.update_user(user.id, changes, None, "")
+        locked_until = self.storage.record_login_success(user.id, now=now)
+        if locked_until is not None:  # locked by a parallel failure meanwhile: no sign-in once locked
+            return self._fail(who, user, "locked", locked_until=locked_until)
+        if needs_rehash(stored):  # parameters were raised since it was made
+            self.storage.update_user(user.id, {"password_hash": hash_password(password)}, None, "")
         return self._start(user, client, now, "password")
 
     def _fail(self, who: Actor, user: User | None, reason: str, **details):

@@ -10,6 +10,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from services.photos import DEFAULT_MAX_PIXELS
+
 ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = ROOT / "data"
 DEFAULT_SQLITE_PATH = DATA_DIR / "meterline.db"
@@ -40,6 +42,7 @@ class Settings:
     photo_dir: Path
     photo_max_bytes: int
     keep_photo_location: bool
+    photo_max_pixels: int
     session_idle_minutes: int
     session_absolute_hours: int
     timezone: str
@@ -73,6 +76,7 @@ class Settings:
             photo_dir=Path(env.get("PHOTO_DIR") or DATA_DIR / "meter_photos"),
             photo_max_bytes=_int("PHOTO_MAX_BYTES", 10 * 1024 * 1024),
             keep_photo_location=env.get("KEEP_PHOTO_LOCATION", "false").lower() in ("1", "true", "yes"),
+            photo_max_pixels=_int("PHOTO_MAX_PIXELS", DEFAULT_MAX_PIXELS),
             session_idle_minutes=_int("SESSION_IDLE_MINUTES", 30),
             session_absolute_hours=_int("SESSION_ABSOLUTE_HOURS", 12),
             timezone=env.get("METERLINE_TIMEZONE", "Asia/Kolkata"),

@@ -35,7 +35,7 @@ def build_services(settings: Settings | None = None) -> Services:
     storage = open_storage(settings)
     db = DatabaseService(storage, PricingService(settings.master_data_path))
     photos = PhotoStore(settings.photo_dir, max_bytes=settings.photo_max_bytes,
-                        keep_location=settings.keep_photo_location)
+                        keep_location=settings.keep_photo_location, max_pixels=settings.photo_max_pixels)
     svc = Services(settings, db, photos)
     from services.accounts import AuthService
 

@@ -28,6 +28,7 @@ from services.readings_rules import assess_reading, check_meter, parse_reading_d
 from services.roles import SYSTEM, Actor, Permission, require
 from services.storage.base import Storage
 from services.tariff_rules import BillBreakdown, FlatRateTariff, TariffRules
+from services.text import refuses_nul
 
 PAYMENT_METHODS = ("cash", "upi", "bank_transfer", "cheque", "card", "stripe")
 RUN_BATCH_SIZE = 5000
@@ -77,6 +78,7 @@ def parse_date(value, field: str) -> dt.date:
     raise ValidationError(field, f"'{value}' is not a date." if value else "is required.", "Use YYYY-MM-DD, e.g. 2026-11-30.")
 
 
+@refuses_nul()  # text with \x00 is bad input on every backend (services/text.py)
 class DatabaseService:
     def __init__(self, storage: Storage, pricing: PricingService | None = None, *,
                  today: Callable[[], dt.date] = clock.today):

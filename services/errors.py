@@ -90,6 +90,14 @@ class AuthenticationError(MeterlineError):
     pass
 
 
+class RateLimitedError(MeterlineError):
+    """Too many attempts from one client (services/throttle.py); try again after `retry_after` seconds."""
+
+    def __init__(self, message: str, retry_after: int):
+        self.retry_after = retry_after
+        super().__init__(message)
+
+
 class StorageError(MeterlineError):
     """The database could not be reached or answered with an error we do not expect."""
 

@@ -338,6 +338,8 @@ class User(Record):
     is_active: bool = True
     failed_login_count: int = 0
     locked_until: dt.datetime | None = None
+    login_attempts_in_flight: int = 0
+    login_attempt_at: dt.datetime | None = None
     password_changed_at: dt.datetime | None = None
     created_at: dt.datetime | None = None
     updated_at: dt.datetime | None = None

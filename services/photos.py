@@ -1,7 +1,12 @@
 """Meter photos: checked, cleaned and stored locally under data/meter_photos/.
 
-A photo is accepted only when Pillow can decode it as an image and it is within the size limit
-(PHOTO_MAX_BYTES, default 10 MB). Location (GPS) metadata is stripped from the stored copy
+A photo is accepted only when Pillow can decode it as an image and it is within the size limits:
+PHOTO_MAX_BYTES (default 10 MB) for the file, PHOTO_MAX_PIXELS (default 24 megapixels; a phone's
+normal photo is 12) for the picture. The pixel count is read from the file's header before any
+pixel is decoded, so decoding costs at most about 4 bytes a pixel (~96 MB at the limit) however
+small and well compressed the file is (a 7700x7700 PNG of ~200 KB took ~450 MB to decode);
+a header claiming more is refused unread, and one past Pillow's own decompression-bomb limit is
+named as such. Location (GPS) metadata is stripped from the stored copy
 unless KEEP_PHOTO_LOCATION is set. Names are content hash + random suffix, so two uploads never
 collide. The reading stores the returned reference (a path relative to the photo directory).
 A remote copy (Cloudinary) is added by services/integrations when configured.
@@ -18,7 +23,7 @@ from pathlib import Path
 from services.errors import ValidationError
 
 ALLOWED_FORMATS = {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp", "HEIF": ".heic", "MPO": ".jpg"}
-MAX_PIXELS = 60_000_000  # refuse decompression bombs
+DEFAULT_MAX_PIXELS = 24_000_000  # twice a 12-megapixel phone photo; decoded, ~96 MB at most
 GPS_IFD_TAG = 0x8825
 
 
@@ -32,10 +37,22 @@ class StoredPhoto:
 
 
 class PhotoStore:
-    def __init__(self, directory: Path | str, *, max_bytes: int = 10 * 1024 * 1024, keep_location: bool = False):
+    def __init__(self, directory: Path | str, *, max_bytes: int = 10 * 1024 * 1024, keep_location: bool = False,
+                 max_pixels: int = DEFAULT_MAX_PIXELS):
         self.directory = Path(directory)
         self.max_bytes = max_bytes
+        self.max_pixels = max_pixels
         self.keep_location = keep_location
+
+    @property
+    def limits_text(self) -> str:
+        """'10 MB and 24 megapixels': the limits as the uploader's help says them."""
+        return f"{human_size(self.max_bytes).replace('.0 ', ' ')} and {megapixels(self.max_pixels)} megapixels"
+
+    def _too_many_pixels(self, filename: str, what: str) -> ValidationError:
+        return ValidationError("photo", f"{filename} {what}; the limit is {megapixels(self.max_pixels)} megapixels.",
+                               "Take the photo at the camera's normal resolution (or lower the camera resolution), "
+                               "or send a smaller copy.")
 
     def validate(self, data: bytes, filename: str = "photo") -> tuple[str, bytes]:
         """Return (format, bytes to store) or raise ValidationError naming the photo field."""
@@ -47,17 +64,21 @@ class PhotoStore:
             raise ValidationError("photo", f"{filename} is {human_size(len(data))}, over the {human_size(self.max_bytes)} "
                                   "limit.", "Upload a smaller photo or lower the camera resolution.")
         try:
+            # open() reads the header only: the size is known before a single pixel is decoded.
             with Image.open(io.BytesIO(data)) as img:
                 fmt = img.format or ""
-                if img.width * img.height > MAX_PIXELS:
-                    raise ValidationError("photo", f"{filename} is {img.width}x{img.height} pixels, too large.",
-                                          "Upload a photo under 60 megapixels.")
+                if img.width * img.height > self.max_pixels:
+                    raise self._too_many_pixels(filename, f"is {img.width}x{img.height} pixels "
+                                                          f"({megapixels(img.width * img.height)} megapixels)")
                 # Decode every pixel: verify() alone reads only the header of a JPEG, so a file cut off
                 # in transfer would pass it.
                 img.load()
         except ValidationError:
             raise
-        except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        except Image.DecompressionBombError:  # Pillow refused the header itself (over ~179 megapixels)
+            raise self._too_many_pixels(filename, "is a decompression bomb: its header claims far more pixels "
+                                                  "than any photo") from None
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
             raise ValidationError("photo", f"{filename} is not an image.", "Upload a JPEG, PNG or WebP photo of the meter.") from None
         if fmt not in ALLOWED_FORMATS:
             raise ValidationError("photo", f"{filename} is a {fmt or 'unknown'} file.", "Upload a JPEG, PNG or WebP photo.")
@@ -126,3 +147,9 @@ def human_size(n: int) -> str:
     if n >= 1024:
         return f"{n / 1024:.1f} KB"
     return f"{n} bytes"
+
+
+def megapixels(pixels: int) -> str:
+    """24 / 59.3: megapixels as people say them."""
+    value = pixels / 1_000_000
+    return f"{value:.0f}" if value == int(value) else f"{value:.1f}"

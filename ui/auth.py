@@ -15,8 +15,9 @@ from __future__ import annotations
 import streamlit as st
 
 from services.accounts import SessionExpiredError
-from services.errors import AuthenticationError, MeterlineError
+from services.errors import AuthenticationError, MeterlineError, RateLimitedError
 from services.roles import ROLES, Actor
+from services.throttle import ThrottleSettings, client_address
 from ui.common import ACTOR_KEY, current_actor, services, show_error  # noqa: F401 - current_actor re-exported
 
 TOKEN_KEY = "_meterline_session_token"
@@ -32,6 +33,16 @@ def _client() -> str | None:
     except Exception:  # AppTest and older runtimes have no request context
         return None
     return f"{ip} {agent}".strip()[:128] or None
+
+
+def _client_ip() -> str:
+    """The address the per-client sign-in throttle counts: the connection's peer, or the address a
+    trusted proxy (TRUSTED_PROXIES) put in X-Forwarded-For."""
+    try:
+        peer, forwarded = st.context.ip_address, st.context.headers.get("X-Forwarded-For")
+    except Exception:  # AppTest and older runtimes have no request context
+        peer, forwarded = None, None
+    return client_address(peer, forwarded, ThrottleSettings.from_env().trusted_proxies)
 
 
 def _oidc_provider() -> str | None:
@@ -112,7 +123,9 @@ def _login_page(auth, notice: str | None, signed_in_at_auth0: bool) -> None:
         submitted = st.form_submit_button("Sign in")
     if submitted:
         try:
-            signed = auth.login(username, password, _client())
+            signed = auth.login(username, password, _client(), client_ip=_client_ip())
+        except RateLimitedError as exc:
+            st.error(str(exc), icon=":material/timer:")
         except AuthenticationError as exc:
             st.error(str(exc))
         else:

@@ -117,7 +117,8 @@ with st.form(f"reading_form_{nonce}"):
         photo = st.camera_input("Meter photo", key=f"fe_camera_{nonce}")
     else:
         photo = st.file_uploader("Meter photo", type=["jpg", "jpeg", "png", "webp", "heic"], key=f"fe_upload_{nonce}",
-                                 help=f"A photo of the meter display, up to {svc.photos.max_bytes // 1_048_576} MB.")
+                                 help=f"A photo of the meter display, up to {svc.photos.limits_text} "
+                                      "(a phone's normal photo is 12 megapixels).")
     submitted = st.form_submit_button("Submit reading", type="primary", icon=":material/send:", width="stretch")
 
 if submitted:

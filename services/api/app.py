@@ -4,6 +4,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.api import errors, routes_bills, routes_system, routes_webhooks
+from services.api.guard import GuardSettings, RequestGuard
 from services.api.ingest import IngestSettings
 from services.api_auth import ApiAuthenticator
 from services.container import Services, build_services
@@ -12,14 +13,17 @@ from services.integrations.stripe_payments import StripeSettings
 DESCRIPTION = """Meterline's HTTP API: meter readings from devices and other systems, Stripe payment
 events, bills, and the scheduled jobs. Every endpoint except `/health` and `/webhook/stripe` needs
 `Authorization: Bearer <token>` (an Auth0 access token, or the HEADER_AUTH_TOKEN). Money and kWh are
-decimal strings. Errors are JSON: `{"error", "message", "fields": [{"field", "message", "fix"}]}`."""
+decimal strings. Errors are JSON: `{"error", "message", "fields": [{"field", "message", "fix"}]}`.
+Credentials are checked before a body is read; bodies over API_MAX_BODY_BYTES (1 MB) get 413, and a
+client sending too many requests (or failing to authenticate too often) gets 429 with Retry-After."""
 
 
 def create_app(services: Services | None = None, *, authenticator: ApiAuthenticator | None = None,
-               ingest_settings: IngestSettings | None = None, stripe_webhook_secret: str | None = None) -> FastAPI:
+               ingest_settings: IngestSettings | None = None, stripe_webhook_secret: str | None = None,
+               guard_settings: GuardSettings | None = None) -> FastAPI:
     """Build the app over `services` (default: build_services() from the environment). Anything
     not passed is read from the environment (AUTO_BILLING, BILL_DUE_DAYS, STRIPE_WEBHOOK_SECRET,
-    AUTH0_* / HEADER_AUTH_TOKEN)."""
+    AUTH0_* / HEADER_AUTH_TOKEN, API_MAX_BODY_BYTES, API_RATE_*, LOGIN_RATE_*, TRUSTED_PROXIES)."""
     svc = services or build_services()
     app = FastAPI(title="Meterline API", version="1.0", description=DESCRIPTION)
     app.state.services = svc
@@ -30,4 +34,6 @@ def create_app(services: Services | None = None, *, authenticator: ApiAuthentica
     app.include_router(routes_system.router)
     app.include_router(routes_webhooks.router)
     app.include_router(routes_bills.router)
+    # Throttle, authenticate and cap the body before any route reads it (services/api/guard.py).
+    app.add_middleware(RequestGuard, api=app, settings=guard_settings or GuardSettings.from_env())
     return app

@@ -4,6 +4,7 @@ from __future__ import annotations
 from fastapi import Depends, Request
 from fastapi.security import HTTPBearer
 
+from services.api.guard import PRINCIPAL_KEY
 from services.api_auth import ApiPrincipal
 from services.container import Services
 
@@ -16,6 +17,10 @@ def services(request: Request) -> Services:
 
 
 def principal(request: Request, _doc=Depends(bearer)) -> ApiPrincipal:
-    """The caller, or AuthenticationError (401). Permissions are checked by the services."""
+    """The caller, or AuthenticationError (401). Permissions are checked by the services. The
+    request guard (services/api/guard.py) has already authenticated it, before reading the body."""
+    checked = getattr(request.state, PRINCIPAL_KEY, None)
+    if checked is not None:
+        return checked
     host = request.client.host if request.client else "unknown"
     return request.app.state.authenticator.authenticate(request.headers.get("authorization"), f"api {host}")

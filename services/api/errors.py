@@ -14,8 +14,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.errors import (
     AuthenticationError, BillCollisionError, BillImmutableError, ConfigurationError, ConflictError, DuplicateError,
-    MeterlineError, NotFoundError, PeriodLockedError, PermissionDeniedError, StorageError, ValidationError,
-    ValidationErrors,
+    MeterlineError, NotFoundError, PeriodLockedError, PermissionDeniedError, RateLimitedError, StorageError,
+    ValidationError, ValidationErrors,
 )
 from services.integrations.stripe_webhook import SignatureRefused
 
@@ -84,10 +84,30 @@ SERVICE_ERRORS = (
     (ConflictError, 409, "conflict"),
     (DuplicateError, 409, "conflict"),
     (SignatureRefused, 400, "bad_signature"),
+    (RateLimitedError, 429, "rate_limited"),
     (StorageError, 503, "unavailable"),
     (ConfigurationError, 503, "unavailable"),
     (MeterlineError, 400, "bad_request"),
 )
+
+
+def service_error_response(exc: MeterlineError, method: str, path: str, headers: dict | None = None) -> JSONResponse:
+    """The JSON answer for a typed service error (also used by the request guard, before routing)."""
+    for cls, status, code in SERVICE_ERRORS:
+        if isinstance(exc, cls):
+            break
+    if isinstance(exc, ValidationError):
+        return _json(status, code, str(exc), [_field(exc)], headers=headers)
+    if isinstance(exc, ValidationErrors):
+        return _json(status, code, str(exc), [_field(e) for e in exc.errors], headers=headers)
+    if status >= 500:
+        log.error("%s %s: %s", method, path, exc)
+    extra = dict(headers or {})
+    if status == 401:
+        extra["WWW-Authenticate"] = "Bearer"
+    if isinstance(exc, RateLimitedError):
+        extra["Retry-After"] = str(exc.retry_after)
+    return _json(status, code, str(exc), headers=extra or None)
 
 
 def install(app: FastAPI) -> None:
@@ -108,17 +128,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(MeterlineError)
     async def _service_error(request: Request, exc: MeterlineError):
-        for cls, status, code in SERVICE_ERRORS:
-            if isinstance(exc, cls):
-                break
-        if isinstance(exc, ValidationError):
-            return _json(status, code, str(exc), [_field(exc)])
-        if isinstance(exc, ValidationErrors):
-            return _json(status, code, str(exc), [_field(e) for e in exc.errors])
-        if status >= 500:
-            log.error("%s %s: %s", request.method, request.url.path, exc)
-        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-        return _json(status, code, str(exc), headers=headers)
+        return service_error_response(exc, request.method, request.url.path)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException):

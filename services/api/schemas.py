@@ -199,6 +199,7 @@ class FieldErrorOut(BaseModel):
 
 class ErrorOut(BaseModel):
     error: str = Field(description="validation_error, authentication_required, forbidden, not_found, conflict, "
-                                   "period_locked, bad_signature, unavailable, internal_error")
+                                   "period_locked, bad_signature, payload_too_large, rate_limited, unavailable, "
+                                   "internal_error")
     message: str
     fields: list[FieldErrorOut] = []

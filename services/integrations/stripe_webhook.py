@@ -15,6 +15,10 @@
    a redelivered event changes nothing and answers with the outcome stored the first time (and
    deliveries racing each other reach the same outcome).
 4. Only the delivery that applied the payment calls `events.payment_received` (the confirmation).
+5. A signed event that cannot be used is still acknowledged (200, so Stripe stops retrying) and
+   recorded with its outcome: a NUL character anywhere in it (`refused_invalid`, stored with the
+   NULs replaced), a Checkout Session already recorded on another bill
+   (`refused_duplicate_session`: one session never pays two bills).
 """
 from __future__ import annotations
 
@@ -30,6 +34,7 @@ from services import clock
 from services.errors import ConflictError, MeterlineError, ValidationError
 from services.integrations.stripe_payments import CURRENCY, STRIPE_ACTOR
 from services.money import from_minor_units
+from services.text import NUL_PROBLEM, first_nul, without_nul
 
 log = logging.getLogger("meterline.stripe")
 
@@ -45,8 +50,9 @@ class SignatureRefused(MeterlineError):
 class WebhookResult:
     event_id: str
     event_type: str
-    outcome: str  # applied / duplicate / refused_amount / refused_currency / refused_state / unmatched /
-    #               awaiting_payment / payment_failed / ignored
+    outcome: str  # applied / duplicate / refused_amount / refused_currency / refused_state /
+    #               refused_duplicate_session / refused_invalid / unmatched / awaiting_payment /
+    #               payment_failed / ignored
     message: str
     bill_id: int | None = None
     bill_status: str | None = None
@@ -78,11 +84,20 @@ class StripeWebhookProcessor:
 
     def handle(self, payload: bytes, signature: str | None) -> WebhookResult:
         event, raw = verify(payload, signature, self.secret)
+        bad = first_nul(raw)
+        if bad is not None:
+            # Genuine but unusable: refuse it, keep it on record (storable), and answer 200 so
+            # Stripe does not retry it for days.
+            raw = without_nul(raw)
         event_id, etype = raw["id"][:255], raw["type"][:64]
         obj = _dict((raw.get("data") or {}).get("object") if isinstance(raw.get("data"), dict) else None)
         bill_ref = _bill_id(obj)
         bill = self.db.storage.get_bill(bill_ref) if bill_ref else None
-        outcome, message, result = self._decide(event_id, etype, raw, obj, bill)
+        if bad is not None:
+            outcome, message, result = ("refused_invalid", f"{bad} {NUL_PROBLEM} The event was not applied; "
+                                        "fix it at its source (the payment link's metadata).", None)
+        else:
+            outcome, message, result = self._decide(event_id, etype, raw, obj, bill)
         amount = _amount(obj.get("amount_total"))
         row = {
             "bill_id": bill.id if bill else None, "provider": "stripe", "event_type": etype,
@@ -160,7 +175,11 @@ class StripeWebhookProcessor:
                 return "refused_amount", str(exc), None
             return "refused_state", str(exc), None  # carried forward, cancelled or paid meanwhile
         if not result.applied:
-            return (*self._session_outcome(bill, session_id, event_id), None)
+            if result.payment.bill_id != bill.id:
+                return "refused_duplicate_session", (
+                    f"Checkout Session {session_id} was already recorded on bill {result.payment.bill_id} (by event "
+                    f"{result.payment.reference}); nothing was recorded on bill {bill.id}."), None
+            return (*_recorded(result.payment, bill.id, session_id, event_id), None)
         return (*_recorded(result.payment, bill.id, session_id, event_id), result)
 
     def _session_outcome(self, bill, session_id: str, event_id: str) -> tuple[str, str] | None:

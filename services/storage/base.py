@@ -278,11 +278,28 @@ class Storage(abc.ABC):
         failed_login_count, locked_until, password_changed_at). Audited as `action` when actor given."""
 
     @abc.abstractmethod
+    def reserve_login_attempt(self, user_id: int, *, now: dt.datetime, max_failures: int,
+                              stale_before: dt.datetime) -> tuple[bool, dt.datetime | None]:
+        """Check and count one sign-in before its password is verified, atomically (one UPDATE):
+        refused while the account is locked (locked_until > now) or while its failures plus the
+        attempts already in flight reach max_failures; otherwise one more attempt is in flight.
+        Attempts reserved before `stale_before` are no longer counted (their process died).
+        Returns (reserved, the lock in force or None). Every reservation ends with
+        record_login_failure or record_login_success."""
+
+    @abc.abstractmethod
     def record_login_failure(self, user_id: int, *, now: dt.datetime, max_failures: int,
                              lock_until: dt.datetime) -> tuple[int, dt.datetime | None]:
-        """Count one failed sign-in atomically (parallel failures are all counted). The failure that
-        reaches max_failures locks the account until lock_until and restarts the count. Returns
-        (failures counted with this one, lock_until if this failure locked the account else None)."""
+        """Count one failed sign-in atomically (parallel failures are all counted) and end its
+        reservation. The failure that reaches max_failures locks the account until lock_until and
+        restarts the count. Returns (failures counted with this one, lock_until if this failure
+        locked the account else None)."""
+
+    @abc.abstractmethod
+    def record_login_success(self, user_id: int, *, now: dt.datetime) -> dt.datetime | None:
+        """End a reservation whose password was right, atomically: unless the account is locked,
+        the failure count and any expired lock are cleared and None is returned (sign in);
+        if it is locked, nothing else changes and the lock is returned (refuse)."""
 
     @abc.abstractmethod
     def create_session(self, *, token_hash: str, user_id: int, client: str | None,

@@ -1,6 +1,8 @@
 """REST backend part: users, sessions, audit listing, notifications, payment events, job runs."""
 from __future__ import annotations
 
+import datetime as dt
+
 from services.clock import utcnow
 from services.errors import DuplicateError, ValidationError
 from services.models import AuditEntry, JobRun, Notification, Page, PaymentEvent, User, UserSession
@@ -60,6 +62,19 @@ class RestAccountsPart:
         except DuplicateError:
             raise DuplicateError("Another user already has that email.") from None
         return self.get_user(user_id=user_id)
+
+    def reserve_login_attempt(self, user_id, *, now, max_failures, stale_before):
+        # Not retried: a repeated call would hold two reservations (the stale limit frees them).
+        out = self.rest.rpc("meterline_reserve_login_attempt", {
+            "p_id": user_id, "p_max": max_failures, "p_now": now, "p_stale_before": stale_before},
+            what="checking a sign-in attempt")
+        return bool(out["reserved"]), _timestamp(out.get("locked_until"))
+
+    def record_login_success(self, user_id, *, now):
+        out = self.rest.rpc("meterline_record_login_success", {"p_id": user_id, "p_now": now},
+                            what="recording a sign-in")
+        until = _timestamp(out.get("locked_until"))
+        return until if until is not None and until > now else None
 
     def record_login_failure(self, user_id, *, now, max_failures, lock_until):
         # Not retried: a repeated call would count one failure twice.
@@ -177,3 +192,9 @@ class RestAccountsPart:
         rows, _ = self.rest.select("job_runs", filters=flt, order=_NEWEST, limit=limit)
         return [JobRun.from_row(x) for x in rows]
 
+
+def _timestamp(value) -> dt.datetime | None:
+    """A timestamptz from a function's jsonb answer (ISO 8601 text), timezone-aware."""
+    if value is None:
+        return None
+    return dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))

@@ -15,6 +15,17 @@ u, us, a, n, pe, jr = s.users, s.user_sessions, s.audit_log, s.notifications, s.
 
 USER_MUTABLE = frozenset({"role", "is_active", "password_hash", "display_name", "email", "failed_login_count",
                           "locked_until", "password_changed_at"})
+# Ends one sign-in reservation (never below zero: reservations older than the stale limit were
+# already forgotten by reserve_login_attempt).
+_released = sa.case((u.c.login_attempts_in_flight > 0, u.c.login_attempts_in_flight - 1), else_=0)
+
+
+def _live_in_flight(stale_before):
+    """Attempts still in flight; those reserved before `stale_before` belong to a process that died."""
+    stale = sa.or_(u.c.login_attempt_at.is_(None), u.c.login_attempt_at < sa.literal(stale_before, s.UTCDateTime()))
+    return sa.case((stale, 0), else_=u.c.login_attempts_in_flight)
+
+
 NOTIFICATION_MUTABLE = frozenset({"status", "provider_message_id", "error", "attempts", "sent_at", "message", "recipient"})
 
 
@@ -74,6 +85,23 @@ class AccountsPart:
                 self._audit(conn, actor, action, "user", user_id, shown)
         return self.get_user(user_id=user_id)
 
+    def reserve_login_attempt(self, user_id, *, now, max_failures, stale_before):
+        # One UPDATE whose WHERE is the check: two parallel attempts can never both see room for
+        # one more (each UPDATE sees the row as the previous one left it).
+        ts = s.UTCDateTime()
+        unlocked = sa.or_(u.c.locked_until.is_(None), u.c.locked_until <= sa.literal(now, ts))
+        with write_tx(self.engine) as conn:
+            row = conn.execute(u.update().where(
+                u.c.id == user_id, unlocked, u.c.failed_login_count + _live_in_flight(stale_before) < max_failures,
+            ).values(login_attempts_in_flight=_live_in_flight(stale_before) + 1, login_attempt_at=now)
+                .returning(u.c.id)).first()
+            if row is not None:
+                return True, None
+            lock = conn.execute(sa.select(u.c.locked_until).where(u.c.id == user_id)).first()
+        if lock is None:
+            raise NotFoundError(f"User {user_id} does not exist.")
+        return False, (lock.locked_until if lock.locked_until is not None and lock.locked_until > now else None)
+
     def record_login_failure(self, user_id, *, now, max_failures, lock_until):
         # One UPDATE: SET expressions see the row as it was, so parallel failures all count.
         reached = u.c.failed_login_count + 1 >= max_failures
@@ -81,12 +109,25 @@ class AccountsPart:
             row = conn.execute(u.update().where(u.c.id == user_id).values(
                 failed_login_count=sa.case((reached, 0), else_=u.c.failed_login_count + 1),
                 locked_until=sa.case((reached, sa.literal(lock_until, s.UTCDateTime())), else_=u.c.locked_until),
+                login_attempts_in_flight=_released,
                 updated_at=now,
             ).returning(u.c.failed_login_count, u.c.locked_until)).first()
         if row is None:
             raise NotFoundError(f"User {user_id} does not exist.")
         locked = row.failed_login_count == 0 and row.locked_until == lock_until
         return (max_failures, lock_until) if locked else (row.failed_login_count, None)
+
+    def record_login_success(self, user_id, *, now):
+        locked = sa.and_(u.c.locked_until.is_not(None), u.c.locked_until > sa.literal(now, s.UTCDateTime()))
+        with write_tx(self.engine) as conn:
+            row = conn.execute(u.update().where(u.c.id == user_id).values(
+                failed_login_count=sa.case((locked, u.c.failed_login_count), else_=0),
+                locked_until=sa.case((locked, u.c.locked_until), else_=None),
+                login_attempts_in_flight=_released,
+            ).returning(u.c.locked_until)).first()
+        if row is None:
+            raise NotFoundError(f"User {user_id} does not exist.")
+        return row.locked_until if row.locked_until is not None and row.locked_until > now else None
 
     # ---- sessions ----------------------------------------------------------------------
     def create_session(self, *, token_hash, user_id, client, now, expires_at) -> UserSession:

@@ -65,3 +65,27 @@ def test_no_composition_rules():
 
 def test_bundled_list_is_loaded():
     assert len(common_passwords()) > 100 and "qwertyuiop123" in common_passwords()
+
+
+def test_demo_passwords_pass_the_policy_and_readme_lists_them():
+    """The demo accounts follow the app's own rules, and README's Demo accounts table says them."""
+    from pathlib import Path
+
+    from scripts.seed_demo import DEMO_USERS
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    for username, role, _, password in DEMO_USERS:
+        check_password(password, username)
+        assert f"| `{username}` | `{password}` |" in readme, username
+
+
+def test_seed_demo_refuses_a_demo_password_the_policy_refuses(monkeypatch, tmp_path):
+    from scripts import seed_demo
+    from services.storage.sql_backend import SqlStorage
+
+    monkeypatch.setattr(seed_demo, "DEMO_USERS", (("admin", "admin", "Demo Administrator", "demo-admin-2026"),))
+    storage = SqlStorage(f"sqlite:///{tmp_path / 'demo.db'}")
+    with pytest.raises(ValidationError, match="contains the username"):
+        seed_demo.ensure_demo_users(storage, quiet=True)
+    assert storage.get_user(username="admin") is None
+    storage.dispose()

@@ -56,6 +56,60 @@ def test_login_failures_in_parallel_all_count(storage):
     assert storage.get_user(user_id=u.id).failed_login_count == 40
 
 
+def test_login_reservations_check_and_count_before_verifying(storage):
+    u = storage.create_user(username="rv", role="admin", password_hash=None, actor=ADMIN)
+    until = NOW + dt.timedelta(minutes=15)
+    stale = NOW - dt.timedelta(minutes=1)
+
+    def reserve(now=NOW, stale_before=stale):
+        return storage.reserve_login_attempt(u.id, now=now, max_failures=3, stale_before=stale_before)
+
+    assert [reserve() for _ in range(4)] == [(True, None), (True, None), (True, None), (False, None)]
+    assert storage.get_user(user_id=u.id).login_attempts_in_flight == 3
+    assert storage.record_login_success(u.id, now=NOW) is None  # one ends well: room for one more
+    assert reserve() == (True, None)
+    assert storage.record_login_failure(u.id, now=NOW, max_failures=3, lock_until=until) == (1, None)
+    assert storage.record_login_failure(u.id, now=NOW, max_failures=3, lock_until=until) == (2, None)
+    assert reserve() == (False, None)  # 2 failures + 1 in flight
+    assert storage.record_login_failure(u.id, now=NOW, max_failures=3, lock_until=until) == (3, until)
+    user = storage.get_user(user_id=u.id)
+    assert (user.login_attempts_in_flight, user.failed_login_count, user.locked_until) == (0, 0, until)
+    assert reserve() == (False, until)  # locked
+    assert storage.record_login_success(u.id, now=NOW) == until  # a right password does not get past a lock
+    assert storage.get_user(user_id=u.id).locked_until == until
+    later = until + dt.timedelta(seconds=1)
+    assert reserve(now=later, stale_before=later - dt.timedelta(minutes=1)) == (True, None)  # lock over
+    assert storage.record_login_success(u.id, now=later) is None
+    user = storage.get_user(user_id=u.id)
+    assert (user.login_attempts_in_flight, user.failed_login_count, user.locked_until) == (0, 0, None)
+    with pytest.raises(Exception):
+        storage.reserve_login_attempt(10**9, now=NOW, max_failures=3, stale_before=stale)
+
+
+def test_stale_login_reservations_are_forgotten(storage):
+    """A process that died between reserving and verifying does not lock the account for good."""
+    u = storage.create_user(username="crash", role="admin", password_hash=None, actor=ADMIN)
+    for _ in range(3):
+        storage.reserve_login_attempt(u.id, now=NOW, max_failures=3, stale_before=NOW - dt.timedelta(minutes=1))
+    later = NOW + dt.timedelta(minutes=2)
+    assert storage.reserve_login_attempt(u.id, now=NOW + dt.timedelta(seconds=59), max_failures=3,
+                                         stale_before=NOW - dt.timedelta(seconds=1)) == (False, None)
+    assert storage.reserve_login_attempt(u.id, now=later, max_failures=3,
+                                         stale_before=later - dt.timedelta(minutes=1)) == (True, None)
+    assert storage.get_user(user_id=u.id).login_attempts_in_flight == 1
+
+
+def test_login_reservations_in_parallel_never_exceed_the_limit(storage):
+    from concurrent.futures import ThreadPoolExecutor
+
+    u = storage.create_user(username="race", role="admin", password_hash=None, actor=ADMIN)
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda _: storage.reserve_login_attempt(
+            u.id, now=NOW, max_failures=5, stale_before=NOW - dt.timedelta(minutes=1)), range(30)))
+    assert sum(ok for ok, _ in results) == 5
+    assert storage.get_user(user_id=u.id).login_attempts_in_flight == 5
+
+
 def test_sessions(storage):
     u = storage.create_user(username="s1", role="admin", password_hash=None, actor=ADMIN)
     s1 = storage.create_session(token_hash="a" * 64, user_id=u.id, client="127.0.0.1", now=NOW,

@@ -2,6 +2,7 @@
 configured, names never collide, references never escape the photo directory."""
 import io
 import os
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -139,3 +140,95 @@ def test_path_for_refuses_escapes(store, tmp_path):
     link = store.directory / "link.jpg"
     os.symlink(outside, link)
     assert store.path_for("link.jpg") is None  # a symlink pointing out is still outside
+
+
+# ---- pixel limit and decompression bombs (generated images, nothing from the internet) ------------
+def png(width: int, height: int, *, truncated: bool = False) -> bytes:
+    """A valid grey PNG of any size, built row by row so a huge one costs little memory to make
+    (a 7700x7700 one compresses to about 200 KB). `truncated`: the header and a token of data."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    packer = zlib.compressobj(9)
+    row = b"\x00" + b"\x80" * (width * 3)  # filter byte, then RGB
+    rows = 1 if truncated else height
+    data = b"".join(packer.compress(row) for _ in range(rows)) + packer.flush()
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", data) + chunk(b"IEND", b"")
+
+
+def jpeg_claiming(width: int, height: int) -> bytes:
+    """A small real JPEG whose frame header (SOF0) claims another size."""
+    data = bytearray(jpeg(with_gps=False, size=(16, 16)))
+    sof = data.index(b"\xff\xc0")
+    data[sof + 5:sof + 9] = height.to_bytes(2, "big") + width.to_bytes(2, "big")
+    return bytes(data)
+
+
+def test_pixel_limit_is_documented_and_lower_than_what_hurt():
+    from services.photos import DEFAULT_MAX_PIXELS
+
+    assert DEFAULT_MAX_PIXELS == 24_000_000 < 7700 * 7700
+    assert PhotoStore("x").max_pixels == DEFAULT_MAX_PIXELS
+
+
+@pytest.mark.parametrize("data, size", [
+    (png(7700, 7700), "7700x7700"),          # the report: ~450 MB to decode
+    (png(6000, 4001), "6000x4001"),          # just over 24 megapixels
+    (jpeg_claiming(9000, 9000), "9000x9000"),
+], ids=["png-7700", "png-just-over", "jpeg-81mp"])
+def test_too_many_pixels_refused_from_the_header_before_decoding(store, monkeypatch, data, size):
+    from PIL import ImageFile
+
+    decoded = []
+    monkeypatch.setattr(ImageFile.ImageFile, "load", lambda self: decoded.append(self.size))
+    with pytest.raises(ValidationError) as err:
+        store.save(data, "meter.png")
+    assert err.value.field == "photo" and f"is {size} pixels" in err.value.message
+    assert "24 megapixels" in err.value.message and "lower the camera resolution" in err.value.fix
+    assert decoded == [] and stored_files(store) == []
+
+
+@pytest.mark.parametrize("data", [png(30000, 30000, truncated=True), jpeg_claiming(60000, 60000)],
+                         ids=["png-900mp", "jpeg-3600mp"])
+def test_decompression_bombs_are_named_as_such(store, data):
+    """Headers past Pillow's own bomb limit: a clear refusal, not 'not an image'."""
+    with pytest.raises(ValidationError) as err:
+        store.save(data, "bomb.png")
+    assert err.value.field == "photo" and "decompression bomb" in err.value.message
+    assert "24 megapixels" in err.value.message and stored_files(store) == []
+
+
+def test_a_photo_under_the_limit_is_decoded_and_stored(store):
+    saved = store.save(png(4000, 3000), "meter.png")  # a 12-megapixel phone photo
+    assert saved.format == "PNG" and saved.path.exists()
+
+
+def test_decoding_the_7700_png_stays_bounded_in_memory(tmp_path):
+    """Measured in a fresh process: the peak resident memory hardly moves (it grew ~450 MB before)."""
+    import subprocess
+    import sys
+
+    (tmp_path / "big.png").write_bytes(png(7700, 7700))
+    script = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from services.photos import PhotoStore\n"
+        "from services.errors import ValidationError\n"
+        "def hwm():\n"
+        "    return next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmHWM'))\n"
+        "data = Path(sys.argv[1]).read_bytes()\n"
+        "import PIL.Image, PIL.PngImagePlugin\n"
+        "before = hwm()\n"
+        "try:\n"
+        "    PhotoStore(sys.argv[2]).validate(data, 'big.png')\n"
+        "except ValidationError:\n"
+        "    pass\n"
+        "print(hwm() - before)\n")
+    out = subprocess.run([sys.executable, "-c", script, str(tmp_path / "big.png"), str(tmp_path / "photos")],
+                         capture_output=True, text=True, cwd=Path(__file__).resolve().parents[2], check=True)
+    grown_kib = int(out.stdout.strip())
+    assert grown_kib < 32 * 1024, f"validating grew the peak memory by {grown_kib} KiB"

@@ -275,6 +275,14 @@ def test_user_functions(conn):
     assert call(conn, fail, uid, until) == {"failed_login_count": 4, "locked": False}
     assert call(conn, fail, uid, until) == {"failed_login_count": 0, "locked": True}
     assert conn.execute("SELECT locked_until FROM users").fetchone()[0] == dt.datetime(2026, 11, 22, 10, 15, tzinfo=dt.timezone.utc)
+    now, stale = "2026-11-22T10:20:00+00:00", "2026-11-22T10:19:00+00:00"
+    reserve = "SELECT meterline_reserve_login_attempt(%s, 2, %s, %s)"
+    assert call(conn, reserve, uid, now, stale) == {"reserved": True, "locked_until": None}  # the lock is over
+    assert call(conn, reserve, uid, now, stale) == {"reserved": True, "locked_until": None}
+    assert call(conn, reserve, uid, now, stale) == {"reserved": False, "locked_until": None}
+    assert call(conn, "SELECT meterline_record_login_success(%s, %s)", uid, now) == {"locked_until": None}
+    assert conn.execute("SELECT login_attempts_in_flight, failed_login_count, locked_until FROM users").fetchone() \
+        == (1, 0, None)
 
 
 def test_master_data_functions(conn):
@@ -307,7 +315,8 @@ def test_every_function_is_tested_here():
         "insert_reading", "review_reading", "claim_job_run", "add_period_lock", "dashboard", "monthly_series",
         "approve_readings", "set_reading_photo_url", "set_reading_ai_opinion", "start_bill_run", "bill_run_candidates",
         "count_run_skips", "set_bill_status", "set_payment_link", "create_user", "update_user", "apply_master_data",
-        "master_data_state", "schema_version", "record_login_failure",
+        "master_data_state", "schema_version", "record_login_failure", "reserve_login_attempt",
+        "record_login_success",
     }
     tested |= {"stage_master_data", "apply_staged_master_data"}
     helpers = {"audit", "check_not_locked", "not_found", "conflict", "invalid", "view_names"}

@@ -10,8 +10,10 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
+from scripts.seed_demo import DEMO_USERS
+
 ROOT = Path(__file__).resolve().parents[2]
-DEMO_PASSWORDS = {"admin": "demo-admin-2026", "engineer": "demo-engineer-2026", "engineer2": "demo-engineer2-2026"}
+DEMO_PASSWORDS = {username: password for username, _, _, password in DEMO_USERS}  # one source: seed_demo
 
 
 def app(url: str, monkeypatch, tmp_path, timeout: float = 30) -> AppTest:

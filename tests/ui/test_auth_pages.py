@@ -12,7 +12,7 @@ from services.accounts import token_hash
 from services.roles import Actor
 from services.storage.sql_backend import SqlStorage
 from tests.conftest import TODAY
-from tests.ui.harness import ROOT, app, sign_in
+from tests.ui.harness import DEMO_PASSWORDS, ROOT, app, sign_in
 from ui.auth import TOKEN_KEY
 
 NEW_PW = "a fresh passphrase for the test"
@@ -84,7 +84,7 @@ def test_password_change_signs_out_the_other_session(db, monkeypatch, tmp_path):
     laptop = sign_in(app(db[0], monkeypatch, tmp_path), "engineer2")
     phone = sign_in(app(db[0], monkeypatch, tmp_path), "engineer2")
     inputs = {t.label: t for t in laptop.sidebar.text_input}
-    inputs["Current password"].input("demo-engineer2-2026")
+    inputs["Current password"].input(DEMO_PASSWORDS["engineer2"])
     inputs["New password"].input(NEW_PW)
     inputs["New password again"].input(NEW_PW)
     laptop.sidebar.button[0].click().run()
@@ -193,3 +193,19 @@ def test_deep_link_to_a_page_the_role_may_not_open(db, monkeypatch, tmp_path):
     assert not at.exception and "You do not have access to the page 'Users'." in texts(at, "error")[0]
     at.run()
     assert not texts(at, "error")  # said once, not on every rerun
+
+
+def test_sign_in_throttle_per_client_in_the_ui(db, monkeypatch, tmp_path):
+    """LOGIN_RATE_LIMIT attempts per window from one address; the next gets a clear message, is not
+    checked against any account, and even the right password waits."""
+    monkeypatch.setenv("LOGIN_RATE_LIMIT", "3")
+    monkeypatch.setenv("LOGIN_RATE_WINDOW_SECONDS", "300")
+    at = app(db[0], monkeypatch, tmp_path)
+    for _ in range(3):
+        sign_in(at, "engineer", "not the right password")
+        assert any("Wrong username or password" in e for e in texts(at, "error"))
+    sign_in(at, "admin")
+    assert on_login_page(at) and not at.exception
+    assert any("Too many sign-in attempts from your address. Wait 5 minutes" in e for e in texts(at, "error"))
+    assert db[1].get_user(username="engineer").failed_login_count == 3  # the 4th never reached an account
+    assert not [r for r in db[1].list_audit(action_prefix="login.success").items]

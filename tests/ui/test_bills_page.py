@@ -173,3 +173,13 @@ def _record_events(monkeypatch) -> list:
 
     monkeypatch.setattr(services(), "events", Recorder())
     return told
+
+
+def test_search_with_a_nul_character_is_refused_naming_the_field(seeded_url, monkeypatch, tmp_path):
+    """PostgreSQL cannot compare text with \\x00; every backend refuses it as bad input, no traceback."""
+    at = signed_in(seeded_url, monkeypatch, tmp_path, "admin", PAGE)
+    at.text_input(key="bl_search").input("B17\x00").run()
+    assert not at.exception
+    assert any(e.value.startswith("**Search**: contains a NUL character") for e in at.error)
+    at.text_input(key="bl_search").input("B17-FF").run()
+    assert not at.exception and not at.error and _rows(at)

@@ -134,3 +134,16 @@ def test_cloud_copy_and_ai_advice_added_after_the_reading_is_stored(seeded_url, 
     admin = signed_in(seeded_url, monkeypatch, tmp_path, "admin", "ui/review_readings.py")
     admin.text_input(key="rv_flat").input("B17-FF").run()
     assert any("AI advice: suspicious (0\\.7): much higher than usual" in c.value for c in admin.caption)
+
+
+def test_photo_over_the_pixel_limit_is_refused_and_the_help_says_the_limit(seeded_url, monkeypatch, tmp_path):
+    monkeypatch.setenv("PHOTO_MAX_PIXELS", "100000")
+    n = _count(seeded_url)
+    at = signed_in(seeded_url, monkeypatch, tmp_path, "engineer")
+    at.text_input(key="fe_search").input("B17-FF").run()
+    assert "0.1 megapixels" in at.file_uploader[0].help and "10 MB" in at.file_uploader[0].help
+    value = str(_last_value(seeded_url) + Decimal("5"))
+    at = _submit(_fill(at, value, ("meter.png", png_bytes(size=(400, 300)), "image/png")))
+    assert any("**Photo**" in e.value and "is 400x300 pixels" in e.value and "0.1 megapixels" in e.value
+               for e in at.error)
+    assert _count(seeded_url) == n
