@@ -19,6 +19,7 @@ from services.models import (
     Bill, BillFilter, BillRun, BillRunSummary, DashboardFigures, Flat, MeterChoice, MonthlyPoint, NewBill, NewReading,
     Page, Payment, PaymentResult, Reading, ReadingFilter,
 )
+from services.meter_changes import MeterChange, check_final_reading, parse_meter_change
 from services.money import parse_decimal
 from services.periods import BillingPeriod, check_bill_not_locked, check_range_not_locked, month_key
 from services.pricing_service import Pricing, PricingService
@@ -211,6 +212,36 @@ class DatabaseService:
     def bulk_approve_unflagged(self, reading_ids: list[int], actor: Actor | None = None) -> int:
         actor = require(actor, Permission.REVIEW_READINGS)
         return self.storage.approve_readings(list(reading_ids), actor, unflagged_only=True)
+
+    # ---- meter changes ---------------------------------------------------------------------
+    def record_meter_change(self, *, kind: str, change_date, final_reading, start_reading, reason: str,
+                            meter_id: int | None = None, meter_number: str | None = None,
+                            new_meter_number: str | None = None, actor: Actor | None = None) -> MeterChange:
+        """Record a meter replacement or a register rollover (services/meter_changes.py): the old chain's
+        final reading (checked like any reading), for a replacement the new meter, and the new chain's
+        start reading, in one unit of work under the meter's lock; audited as meter.change."""
+        actor = require(actor, Permission.MANAGE_MASTER_DATA)
+        ref = meter_id if meter_id is not None else meter_number
+        meter = (self.storage.get_meter(meter_id=meter_id) if meter_id is not None
+                 else self.storage.get_meter(meter_number=meter_number) if meter_number else None)
+        today = self.today()
+        req = parse_meter_change(kind, meter=meter, meter_ref=ref, change_date=change_date, final_value=final_reading,
+                                 start_value=start_reading, new_meter_number=new_meter_number, reason=reason,
+                                 today=today)
+
+        def plan_final(ctx: ReadingContext) -> ReadingPlan:  # runs inside the meter's lock
+            a = check_final_reading(req, ctx, today=today, meter=ctx.meter or meter)
+            return ReadingPlan(NewReading(
+                meter_id=req.meter_id, reading_value=a.reading_value, reading_date=a.reading_date,
+                consumption=a.consumption, previous_reading_id=a.previous_reading_id, source="meter_change",
+                status="approved"))
+
+        return self.storage.record_meter_change(req, plan_final, actor)
+
+    def list_meter_changes(self, meter_id: int | None = None, offset: int = 0, limit: int = 20,
+                           actor: Actor | None = None) -> Page[MeterChange]:
+        require(actor, Permission.MANAGE_MASTER_DATA)
+        return self.storage.list_meter_changes(meter_id, offset, limit)
 
     # ---- pricing and bills -------------------------------------------------------------
     def quote_bill(self, flat: int | str, flat_units, motor_units=0, previous_outstanding=None) -> BillQuote:
