@@ -20,7 +20,9 @@ from services.storage.sql_backend import _jsonable
 _NEWEST = (("reading_date", True), ("id", True))
 _CHAIN = ("id", "reading_value", "reading_date", "consumption", "previous_reading_id", "approved_units")
 HISTORY = 13
-STALE_RETRIES = 5
+# Each 'stale' answer means another write to the meter's chain succeeded in between, so with N
+# writers at once a reading is stored within N tries; this bounds a pathological stream of them.
+STALE_RETRIES = 25
 
 
 class RestReadingsPart:
