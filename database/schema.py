@@ -257,6 +257,31 @@ readings = sa.Table(
     sa.Index(None, "submitted_by", "status", "reading_date", "id"),
 )
 
+METER_CHANGE_KINDS = ("replacement", "rollover")
+
+# An admin's record of a meter replacement or register rollover (services/meter_changes.py): the
+# old chain's final reading and the new chain's start reading. Append-only (database/triggers.py).
+meter_changes = sa.Table(
+    "meter_changes", metadata,
+    _pk(),
+    sa.Column("kind", sa.String(16), nullable=False),
+    _fk("old_meter_id", "meters.id", nullable=False),
+    _fk("new_meter_id", "meters.id", nullable=False),  # the same meter for a rollover
+    sa.Column("change_date", sa.Date, nullable=False),
+    _fk("final_reading_id", "readings.id", nullable=False),
+    _fk("start_reading_id", "readings.id", nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    _fk("recorded_by", "users.id"),
+    sa.Column("recorded_by_name", sa.String(64), nullable=False, server_default="system"),
+    _created(),
+    sa.UniqueConstraint("start_reading_id"),
+    sa.CheckConstraint(_in("kind", METER_CHANGE_KINDS), name="kind_valid"),
+    sa.CheckConstraint("(kind = 'rollover') = (new_meter_id = old_meter_id)", name="rollover_same_meter"),
+    sa.CheckConstraint("final_reading_id <> start_reading_id", name="two_readings"),
+    sa.Index(None, "old_meter_id"),
+    sa.Index(None, "new_meter_id"),
+)
+
 period_locks = sa.Table(
     "period_locks", metadata,
     _pk(),

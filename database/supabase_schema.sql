@@ -316,6 +316,30 @@ CREATE TABLE IF NOT EXISTS bills (
 	CONSTRAINT fk_bills_created_by_users FOREIGN KEY(created_by) REFERENCES users (id)
 );
 
+CREATE TABLE IF NOT EXISTS meter_changes (
+	id BIGSERIAL NOT NULL, 
+	kind VARCHAR(16) NOT NULL, 
+	old_meter_id BIGINT NOT NULL, 
+	new_meter_id BIGINT NOT NULL, 
+	change_date DATE NOT NULL, 
+	final_reading_id BIGINT NOT NULL, 
+	start_reading_id BIGINT NOT NULL, 
+	reason TEXT NOT NULL, 
+	recorded_by BIGINT, 
+	recorded_by_name VARCHAR(64) DEFAULT 'system' NOT NULL, 
+	created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL, 
+	CONSTRAINT pk_meter_changes PRIMARY KEY (id), 
+	CONSTRAINT uq_meter_changes_start_reading_id UNIQUE (start_reading_id), 
+	CONSTRAINT ck_meter_changes_kind_valid CHECK (kind IN ('replacement', 'rollover')), 
+	CONSTRAINT ck_meter_changes_rollover_same_meter CHECK ((kind = 'rollover') = (new_meter_id = old_meter_id)), 
+	CONSTRAINT ck_meter_changes_two_readings CHECK (final_reading_id <> start_reading_id), 
+	CONSTRAINT fk_meter_changes_old_meter_id_meters FOREIGN KEY(old_meter_id) REFERENCES meters (id), 
+	CONSTRAINT fk_meter_changes_new_meter_id_meters FOREIGN KEY(new_meter_id) REFERENCES meters (id), 
+	CONSTRAINT fk_meter_changes_final_reading_id_readings FOREIGN KEY(final_reading_id) REFERENCES readings (id), 
+	CONSTRAINT fk_meter_changes_start_reading_id_readings FOREIGN KEY(start_reading_id) REFERENCES readings (id), 
+	CONSTRAINT fk_meter_changes_recorded_by_users FOREIGN KEY(recorded_by) REFERENCES users (id)
+);
+
 CREATE TABLE IF NOT EXISTS notifications (
 	id BIGSERIAL NOT NULL, 
 	bill_id BIGINT, 
@@ -650,6 +674,26 @@ ALTER TABLE bills ADD COLUMN IF NOT EXISTS created_at TIMESTAMP WITH TIME ZONE D
 
 ALTER TABLE bills ADD COLUMN IF NOT EXISTS updated_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL;
 
+ALTER TABLE meter_changes ADD COLUMN IF NOT EXISTS kind VARCHAR(16) NOT NULL;
+
+ALTER TABLE meter_changes ADD COLUMN IF NOT EXISTS old_meter_id BIGINT NOT NULL REFERENCES meters (id);
+
+ALTER TABLE meter_changes ADD COLUMN IF NOT EXISTS new_meter_id BIGINT NOT NULL REFERENCES meters (id);
+
+ALTER TABLE meter_changes ADD COLUMN IF NOT EXISTS change_date DATE NOT NULL;
+
+ALTER TABLE meter_changes ADD COLUMN IF NOT EXISTS final_reading_id BIGINT NOT NULL REFERENCES readings (id);
+
+ALTER TABLE meter_changes ADD COLUMN IF NOT EXISTS start_reading_id BIGINT NOT NULL REFERENCES readings (id);
+
+ALTER TABLE meter_changes ADD COLUMN IF NOT EXISTS reason TEXT NOT NULL;
+
+ALTER TABLE meter_changes ADD COLUMN IF NOT EXISTS recorded_by BIGINT REFERENCES users (id);
+
+ALTER TABLE meter_changes ADD COLUMN IF NOT EXISTS recorded_by_name VARCHAR(64) DEFAULT 'system' NOT NULL;
+
+ALTER TABLE meter_changes ADD COLUMN IF NOT EXISTS created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL;
+
 ALTER TABLE notifications ADD COLUMN IF NOT EXISTS bill_id BIGINT REFERENCES bills (id);
 
 ALTER TABLE notifications ADD COLUMN IF NOT EXISTS owner_id BIGINT REFERENCES owners (id);
@@ -782,6 +826,10 @@ CREATE INDEX IF NOT EXISTS ix_bills_status_billing_period_start_id ON bills (sta
 
 CREATE INDEX IF NOT EXISTS ix_bills_status_due_date ON bills (status, due_date);
 
+CREATE INDEX IF NOT EXISTS ix_meter_changes_new_meter_id ON meter_changes (new_meter_id);
+
+CREATE INDEX IF NOT EXISTS ix_meter_changes_old_meter_id ON meter_changes (old_meter_id);
+
 CREATE INDEX IF NOT EXISTS ix_notifications_bill_id ON notifications (bill_id);
 
 CREATE INDEX IF NOT EXISTS ix_notifications_created_at ON notifications (created_at);
@@ -834,20 +882,6 @@ DROP TRIGGER IF EXISTS trg_bills_immutable ON bills;
 
 CREATE TRIGGER trg_bills_immutable BEFORE UPDATE OR DELETE ON bills
            FOR EACH ROW EXECUTE FUNCTION meterline_bills_immutable();
-
-CREATE OR REPLACE FUNCTION meterline_readings_immutable() RETURNS trigger
-           LANGUAGE plpgsql AS $$
-           BEGIN
-             IF OLD.meter_id IS DISTINCT FROM NEW.meter_id OR OLD.reading_value IS DISTINCT FROM NEW.reading_value OR OLD.reading_date IS DISTINCT FROM NEW.reading_date OR OLD.consumption IS DISTINCT FROM NEW.consumption OR OLD.previous_reading_id IS DISTINCT FROM NEW.previous_reading_id OR OLD.motor_reading_value IS DISTINCT FROM NEW.motor_reading_value OR OLD.motor_share IS DISTINCT FROM NEW.motor_share OR OLD.motor_reading_id IS DISTINCT FROM NEW.motor_reading_id OR OLD.submitted_by IS DISTINCT FROM NEW.submitted_by OR OLD.created_at IS DISTINCT FROM NEW.created_at OR OLD.source IS DISTINCT FROM NEW.source THEN
-               RAISE EXCEPTION 'READING_IMMUTABLE: the value, date and meter of a stored reading never change; reject it and submit a new one' USING ERRCODE = 'P0001';
-             END IF;
-             RETURN NEW;
-           END $$;
-
-DROP TRIGGER IF EXISTS trg_readings_immutable ON readings;
-
-CREATE TRIGGER trg_readings_immutable BEFORE UPDATE ON readings
-           FOR EACH ROW EXECUTE FUNCTION meterline_readings_immutable();
 
 CREATE OR REPLACE FUNCTION meterline_append_only() RETURNS trigger
            LANGUAGE plpgsql AS $$
@@ -912,6 +946,11 @@ DROP TRIGGER IF EXISTS trg_readings_no_truncate ON readings;
 CREATE TRIGGER trg_readings_no_truncate BEFORE TRUNCATE ON readings
                     FOR EACH STATEMENT EXECUTE FUNCTION meterline_no_truncate();
 
+DROP TRIGGER IF EXISTS trg_meter_changes_no_truncate ON meter_changes;
+
+CREATE TRIGGER trg_meter_changes_no_truncate BEFORE TRUNCATE ON meter_changes
+                    FOR EACH STATEMENT EXECUTE FUNCTION meterline_no_truncate();
+
 CREATE OR REPLACE FUNCTION meterline_period_locks_month_format() RETURNS trigger
            LANGUAGE plpgsql AS $$
            BEGIN
@@ -925,6 +964,40 @@ DROP TRIGGER IF EXISTS trg_period_locks_month_format ON period_locks;
 
 CREATE TRIGGER trg_period_locks_month_format BEFORE INSERT ON period_locks
            FOR EACH ROW EXECUTE FUNCTION meterline_period_locks_month_format();
+
+CREATE OR REPLACE FUNCTION meterline_reading_is_billed(p_id bigint) RETURNS boolean
+           LANGUAGE sql STABLE AS $$ SELECT (EXISTS (SELECT 1 FROM bills WHERE flat_reading_id = p_id) OR EXISTS (SELECT 1 FROM bills WHERE motor_reading_id = p_id)) $$;
+
+CREATE OR REPLACE FUNCTION meterline_readings_immutable() RETURNS trigger
+           LANGUAGE plpgsql AS $$
+           BEGIN
+             IF OLD.meter_id IS DISTINCT FROM NEW.meter_id OR OLD.reading_value IS DISTINCT FROM NEW.reading_value OR OLD.reading_date IS DISTINCT FROM NEW.reading_date OR OLD.motor_reading_value IS DISTINCT FROM NEW.motor_reading_value OR OLD.motor_share IS DISTINCT FROM NEW.motor_share OR OLD.motor_reading_id IS DISTINCT FROM NEW.motor_reading_id OR OLD.submitted_by IS DISTINCT FROM NEW.submitted_by OR OLD.created_at IS DISTINCT FROM NEW.created_at OR OLD.source IS DISTINCT FROM NEW.source THEN
+               RAISE EXCEPTION 'READING_IMMUTABLE: the value, date and meter of a stored reading never change; reject it and submit a new one' USING ERRCODE = 'P0001';
+             END IF;
+             IF OLD.consumption IS DISTINCT FROM NEW.consumption OR OLD.previous_reading_id IS DISTINCT FROM NEW.previous_reading_id THEN
+               IF meterline_reading_is_billed(OLD.id) THEN
+                 RAISE EXCEPTION 'READING_BILLED: the consumption of a billed reading never changes' USING ERRCODE = 'P0001';
+               END IF;
+               IF NOT ((NEW.previous_reading_id IS NULL AND NEW.consumption IS NULL) OR EXISTS (
+                SELECT 1 FROM readings p WHERE p.id = NEW.previous_reading_id AND p.meter_id = NEW.meter_id
+                  AND p.status <> 'rejected' AND p.id <> NEW.id
+                  AND (p.reading_date < NEW.reading_date OR (p.reading_date = NEW.reading_date AND p.id < NEW.id))
+                  AND NEW.consumption IS NOT NULL AND NEW.consumption - (NEW.reading_value - p.reading_value) = 0)) THEN
+                 RAISE EXCEPTION 'READING_RELINK: consumption must be this reading minus an earlier reading of the same meter (previous_reading_id), or both empty' USING ERRCODE = 'P0001';
+               END IF;
+             END IF;
+             RETURN NEW;
+           END $$;
+
+DROP TRIGGER IF EXISTS trg_readings_immutable ON readings;
+
+CREATE TRIGGER trg_readings_immutable BEFORE UPDATE ON readings
+           FOR EACH ROW EXECUTE FUNCTION meterline_readings_immutable();
+
+DROP TRIGGER IF EXISTS trg_meter_changes_append_only ON meter_changes;
+
+CREATE TRIGGER trg_meter_changes_append_only BEFORE UPDATE OR DELETE ON meter_changes
+           FOR EACH ROW EXECUTE FUNCTION meterline_append_only();
 
 -- ---- reference rows every database needs (as database/migrations.py seeds them) ----
 
@@ -1081,45 +1154,162 @@ END $$;
 
 -- Readings: submit (a double tap returns the first row), review, bulk approve, photo and AI advice.
 
--- p_reading: the NewReading fields. Returns {"id", "created"}; created=false when the same
--- (meter, date, value) was already stored (nothing new is written then).
-CREATE OR REPLACE FUNCTION meterline_insert_reading(p_reading jsonb, p_actor jsonb, p_details jsonb)
+-- A meter's non-rejected readings form a chain ordered by (reading_date, id): a reading of a day
+-- comes after that day's readings stored before it (services/readings_rules.py). Every write to a
+-- chain locks the meter row first (FOR UPDATE, to the end of the call's transaction), so the
+-- neighbours read below are the ones the write lands between.
+
+-- Re-measure a stored reading (the readings trigger checks it is unbilled and consistent); audited
+-- as reading.relink with the same details the SQL backend writes.
+CREATE OR REPLACE FUNCTION meterline_relink_reading(p_id bigint, p_previous_id bigint, p_consumption numeric,
+                                                    p_actor jsonb, p_because text, p_cause_id bigint)
+RETURNS void LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+DECLARE
+  v_old readings;
+BEGIN
+  SELECT * INTO v_old FROM readings WHERE id = p_id;
+  UPDATE readings SET previous_reading_id = p_previous_id, consumption = p_consumption, updated_at = now()
+   WHERE id = p_id;
+  PERFORM meterline_audit(p_actor, 'reading.relink', 'reading', p_id::text, jsonb_build_object(
+    'because', p_because, 'cause_reading_id', p_cause_id,
+    'old_previous_reading_id', v_old.previous_reading_id, 'new_previous_reading_id', p_previous_id,
+    'old_consumption', v_old.consumption::text, 'new_consumption', p_consumption::text));
+END $$;
+
+-- The value rules of services/readings_rules.assess_reading against the neighbours read inside the
+-- lock: not below the previous reading, not above the next, no implausible jump (either side), and
+-- the next reading re-measurable (not billed, no admin-confirmed units). PT422 naming the field.
+CREATE OR REPLACE FUNCTION meterline_check_reading_value(p_value numeric, p_date date, p_prev readings,
+                                                         p_next readings, p_max_kwh_per_day numeric,
+                                                         p_field text DEFAULT 'reading_value')
+RETURNS numeric LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+DECLARE
+  v_days integer;
+  v_cons numeric;
+BEGIN
+  IF p_prev.id IS NOT NULL THEN
+    IF p_value < p_prev.reading_value THEN
+      PERFORM meterline_invalid(p_field, format('%s kWh is below the previous reading %s kWh of %s%s.', p_value,
+        p_prev.reading_value, p_prev.reading_date,
+        CASE WHEN p_prev.reading_date = p_date THEN ' (stored earlier the same day)' ELSE '' END),
+        'Check the digits. If the meter rolled over or was replaced, an admin records the meter change on the '
+        'Meters page (Admin > Meters) and the reading is then taken on it; nothing was stored.');
+    END IF;
+    v_cons := p_value - p_prev.reading_value;
+    v_days := GREATEST(p_date - p_prev.reading_date, 1);
+    IF v_cons > p_max_kwh_per_day * v_days THEN
+      PERFORM meterline_invalid(p_field, format('%s kWh implies %s kWh in %s day(s) since %s, more than %s kWh a day.',
+        p_value, v_cons, v_days, p_prev.reading_date, p_max_kwh_per_day), 'Check the digits for an extra one.');
+    END IF;
+  END IF;
+  IF p_next.id IS NOT NULL THEN
+    IF p_value > p_next.reading_value THEN
+      PERFORM meterline_invalid(p_field, format('%s kWh is above the later reading %s kWh of %s.', p_value,
+        p_next.reading_value, p_next.reading_date), 'Check the date and the digits.');
+    END IF;
+    IF meterline_reading_is_billed(p_next.id) OR p_next.approved_units IS NOT NULL THEN
+      PERFORM meterline_invalid('reading_date', format('%s is before reading #%s of %s (%s kWh), which %s.', p_date,
+        p_next.id, p_next.reading_date, p_next.reading_value,
+        CASE WHEN meterline_reading_is_billed(p_next.id) THEN 'is already billed (a billed consumption never changes)'
+             ELSE format('has monthly units (%s kWh) an admin confirmed for the interval it covers now',
+                         p_next.approved_units) END),
+        'Check the date. That later reading already counts the use up to it; nothing was stored.');
+    END IF;
+    v_days := GREATEST(p_next.reading_date - p_date, 1);
+    IF p_next.reading_value - p_value > p_max_kwh_per_day * v_days THEN
+      PERFORM meterline_invalid(p_field, format('%s kWh on %s would leave the later reading %s kWh of %s implying '
+        '%s kWh in %s day(s) since %s, more than %s kWh a day.', p_value, p_date, p_next.reading_value,
+        p_next.reading_date, p_next.reading_value - p_value, v_days, p_date, p_max_kwh_per_day),
+        'Check the digits for an extra one.');
+    END IF;
+  END IF;
+  RETURN v_cons;
+END $$;
+
+-- Store one reading: lock the meter, return the stored row when the same (meter, date, value) is
+-- there (created=false, nothing written), else read the neighbours, apply the value rules, insert
+-- with consumption and previous_reading_id computed here, re-measure the next reading from it, and
+-- audit. p_reading: the NewReading fields (consumption and previous_reading_id are recomputed).
+-- p_expect: {"previous_id", "following_id"} as Python saw them when it computed the flags; when the
+-- chain changed since, PT409 'stale' and Python reads it again. Returns {"id", "created"}.
+DROP FUNCTION IF EXISTS meterline_insert_reading(jsonb, jsonb, jsonb);
+CREATE OR REPLACE FUNCTION meterline_insert_reading(p_reading jsonb, p_actor jsonb, p_details jsonb,
+                                                    p_expect jsonb DEFAULT NULL,
+                                                    p_max_kwh_per_day numeric DEFAULT 2000)
 RETURNS jsonb LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
   r readings := jsonb_populate_record(NULL::readings, p_reading);
+  v_meter meters;
+  v_prev readings;
+  v_next readings;
+  v_cons numeric;
   v_id bigint;
 BEGIN
-  BEGIN
-    INSERT INTO readings (meter_id, reading_value, reading_date, consumption, previous_reading_id,
-                          motor_reading_value, motor_share, motor_reading_id, photo_ref, photo_url, source,
-                          status, flags, ai_opinion, submitted_by)
-    VALUES (r.meter_id, r.reading_value, r.reading_date, r.consumption, r.previous_reading_id,
-            r.motor_reading_value, r.motor_share, r.motor_reading_id, r.photo_ref, r.photo_url,
-            COALESCE(r.source, 'ui'), COALESCE(r.status, 'pending'), r.flags, r.ai_opinion,
-            (p_actor->>'user_id')::bigint)
-    RETURNING id INTO v_id;
-  EXCEPTION WHEN unique_violation THEN
-    SELECT id INTO v_id FROM readings
-     WHERE meter_id = r.meter_id AND reading_date = r.reading_date AND reading_value = r.reading_value;
-    IF v_id IS NULL THEN
-      RAISE;
-    END IF;
+  SELECT * INTO v_meter FROM meters WHERE id = r.meter_id FOR UPDATE;
+  IF v_meter.id IS NULL THEN
+    PERFORM meterline_invalid('meter', format('unknown meter %s.', r.meter_id),
+                              'Pick a meter from the list, or ask an admin to register it.');
+  END IF;
+  SELECT id INTO v_id FROM readings
+   WHERE meter_id = r.meter_id AND reading_date = r.reading_date AND reading_value = r.reading_value;
+  IF v_id IS NOT NULL THEN
     RETURN jsonb_build_object('id', v_id, 'created', false);
-  END;
+  END IF;
+  IF v_meter.status <> 'active' THEN
+    PERFORM meterline_invalid('meter', format('meter %s is %s, not active.', v_meter.meter_number, v_meter.status),
+                              'Readings are taken only on active meters; ask an admin if it was replaced.');
+  END IF;
+  SELECT * INTO v_prev FROM readings WHERE meter_id = r.meter_id AND status <> 'rejected'
+     AND reading_date <= r.reading_date ORDER BY reading_date DESC, id DESC LIMIT 1;
+  SELECT * INTO v_next FROM readings WHERE meter_id = r.meter_id AND status <> 'rejected'
+     AND reading_date > r.reading_date ORDER BY reading_date, id LIMIT 1 FOR UPDATE;
+  IF p_expect IS NOT NULL AND (v_prev.id IS DISTINCT FROM (p_expect->>'previous_id')::bigint
+                               OR v_next.id IS DISTINCT FROM (p_expect->>'following_id')::bigint) THEN
+    PERFORM meterline_conflict('The meter''s readings changed while this one was being checked.', 'stale');
+  END IF;
+  v_cons := meterline_check_reading_value(r.reading_value, r.reading_date, v_prev, v_next, p_max_kwh_per_day);
+  INSERT INTO readings (meter_id, reading_value, reading_date, consumption, previous_reading_id,
+                        motor_reading_value, motor_share, motor_reading_id, photo_ref, photo_url, source,
+                        status, flags, ai_opinion, submitted_by, reviewed_by, reviewed_at)
+  VALUES (r.meter_id, r.reading_value, r.reading_date, v_cons, v_prev.id,
+          r.motor_reading_value, r.motor_share, r.motor_reading_id, r.photo_ref, r.photo_url,
+          COALESCE(r.source, 'ui'), COALESCE(r.status, 'pending'), r.flags, r.ai_opinion,
+          (p_actor->>'user_id')::bigint,
+          CASE WHEN r.status = 'approved' THEN (p_actor->>'user_id')::bigint END,
+          CASE WHEN r.status = 'approved' THEN now() END)
+  RETURNING id INTO v_id;
   PERFORM meterline_audit(p_actor, 'reading.submit', 'reading', v_id::text, p_details);
+  IF v_next.id IS NOT NULL THEN
+    PERFORM meterline_relink_reading(v_next.id, v_id, v_next.reading_value - r.reading_value, p_actor,
+                                     format('reading #%s of %s was stored before it', v_id, r.reading_date), v_id);
+  END IF;
   RETURN jsonb_build_object('id', v_id, 'created', true);
 END $$;
 
 -- pending -> approved/rejected. PT404 for an unknown reading, PT409 when it is not pending.
+-- Rejecting locks the meter and takes the reading out of its chain: the reading measured from it is
+-- re-measured from the one before it; PT409 (nothing changed) when that reading is billed or has
+-- admin-confirmed units (services/readings_rules.relink_after_rejection).
 CREATE OR REPLACE FUNCTION meterline_review_reading(p_id bigint, p_approve boolean, p_actor jsonb, p_reason text,
                                                     p_approved_units numeric, p_details jsonb)
 RETURNS bigint LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
   v_status text;
+  v_meter_id bigint;
+  v_before readings;
+  v_follower readings;
+  v_problem text;
 BEGIN
   IF NOT p_approve AND COALESCE(btrim(p_reason), '') = '' THEN
     PERFORM meterline_invalid('reason', 'is required to reject a reading.',
                               'Say what is wrong so the engineer can fix it.');
+  END IF;
+  SELECT meter_id INTO v_meter_id FROM readings WHERE id = p_id;
+  IF v_meter_id IS NULL THEN
+    PERFORM meterline_not_found(format('Reading %s does not exist.', p_id));
+  END IF;
+  IF NOT p_approve THEN
+    PERFORM 1 FROM meters WHERE id = v_meter_id FOR UPDATE;
   END IF;
   UPDATE readings
      SET status = CASE WHEN p_approve THEN 'approved' ELSE 'rejected' END,
@@ -1130,13 +1320,30 @@ BEGIN
    WHERE id = p_id AND status = 'pending';
   IF NOT FOUND THEN
     SELECT status INTO v_status FROM readings WHERE id = p_id;
-    IF v_status IS NULL THEN
-      PERFORM meterline_not_found(format('Reading %s does not exist.', p_id));
-    END IF;
     PERFORM meterline_conflict(format('Reading %s is already %s; only pending readings can be reviewed.', p_id, v_status));
   END IF;
   PERFORM meterline_audit(p_actor, CASE WHEN p_approve THEN 'reading.approve' ELSE 'reading.reject' END,
                           'reading', p_id::text, p_details);
+  IF NOT p_approve THEN
+    SELECT * INTO v_follower FROM readings WHERE previous_reading_id = p_id AND status <> 'rejected'
+     ORDER BY id LIMIT 1 FOR UPDATE;
+    IF v_follower.id IS NOT NULL THEN
+      IF meterline_reading_is_billed(v_follower.id) THEN
+        v_problem := 'is already billed (a billed consumption never changes)';
+      ELSIF v_follower.approved_units IS NOT NULL THEN
+        v_problem := format('has monthly units (%s kWh) an admin confirmed for the interval it covers now',
+                            v_follower.approved_units);
+      END IF;
+      IF v_problem IS NOT NULL THEN
+        PERFORM meterline_conflict(format('Reading #%s cannot be rejected: reading #%s of %s (%s kWh) is measured '
+          'from it and %s. Nothing was changed; approve it instead, or leave it pending.', p_id, v_follower.id,
+          v_follower.reading_date, v_follower.reading_value, v_problem));
+      END IF;
+      SELECT b.* INTO v_before FROM readings r JOIN readings b ON b.id = r.previous_reading_id WHERE r.id = p_id;
+      PERFORM meterline_relink_reading(v_follower.id, v_before.id, v_follower.reading_value - v_before.reading_value,
+                                       p_actor, format('reading #%s it was measured from was rejected', p_id), p_id);
+    END IF;
+  END IF;
   RETURN p_id;
 END $$;
 
@@ -1178,6 +1385,134 @@ BEGIN
   PERFORM meterline_audit(p_actor, 'reading.ai_opinion', 'reading', p_id::text, p_details);
   RETURN p_id;
 END $$;
+
+-- ---- database/supabase/35_functions_meter_changes.sql ----
+
+-- Meter replacements and rollovers (services/meter_changes.py), recorded by an admin: one call,
+-- one transaction, under the old meter's lock.
+
+-- p_change: {"kind", "meter_id", "change_date", "final_value", "start_value", "new_meter_number",
+-- "reason"}; p_details: the audit details Python built (the ids are added here). Returns the
+-- meter_changes id. PT422 naming the field for what a person can fix.
+CREATE OR REPLACE FUNCTION meterline_record_meter_change(p_change jsonb, p_actor jsonb, p_max_kwh_per_day numeric,
+                                                         p_details jsonb)
+RETURNS bigint LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+DECLARE
+  v_kind text := p_change->>'kind';
+  v_date date := (p_change->>'change_date')::date;
+  v_final_value numeric := (p_change->>'final_value')::numeric;
+  v_start_value numeric := (p_change->>'start_value')::numeric;
+  v_new_number text := p_change->>'new_meter_number';
+  v_meter meters;
+  v_prev readings;
+  v_next readings;
+  v_final_id bigint;
+  v_final_status text;
+  v_cons numeric;
+  v_new_meter bigint;
+  v_start_id bigint;
+  v_change_id bigint;
+  v_user bigint := (p_actor->>'user_id')::bigint;
+BEGIN
+  SELECT * INTO v_meter FROM meters WHERE id = (p_change->>'meter_id')::bigint FOR UPDATE;
+  IF v_meter.id IS NULL THEN
+    PERFORM meterline_invalid('meter', format('unknown meter %s.', p_change->>'meter_id'),
+                              'Pick a meter from the list, or ask an admin to register it.');
+  END IF;
+  IF v_meter.status <> 'active' THEN
+    PERFORM meterline_invalid('meter', format('meter %s is %s, not active.', v_meter.meter_number, v_meter.status),
+                              'Readings are taken only on active meters; ask an admin if it was replaced.');
+  END IF;
+  -- The final reading: the one stored with that value on that day, else a new one checked like any reading.
+  SELECT id, status INTO v_final_id, v_final_status FROM readings
+   WHERE meter_id = v_meter.id AND reading_date = v_date AND reading_value = v_final_value;
+  IF v_final_status = 'rejected' THEN
+    PERFORM meterline_invalid('final_reading', format('reading #%s of %s with that value was rejected.',
+                              v_final_id, v_date), 'Check the final reading.');
+  END IF;
+  SELECT * INTO v_next FROM readings WHERE meter_id = v_meter.id AND status <> 'rejected'
+     AND (reading_date > v_date OR (reading_date = v_date AND v_final_id IS NOT NULL AND id > v_final_id))
+   ORDER BY reading_date, id LIMIT 1;
+  IF v_next.id IS NOT NULL THEN
+    PERFORM meterline_invalid('change_date', format('meter %s has a reading after %s (#%s of %s, %s kWh).',
+      v_meter.meter_number, v_date, v_next.id, v_next.reading_date, v_next.reading_value),
+      'Date the change on or after the meter''s last reading, or reject the later readings first.');
+  END IF;
+  IF v_final_id IS NULL THEN
+    SELECT * INTO v_prev FROM readings WHERE meter_id = v_meter.id AND status <> 'rejected'
+       AND reading_date <= v_date ORDER BY reading_date DESC, id DESC LIMIT 1;
+    v_cons := meterline_check_reading_value(v_final_value, v_date, v_prev, NULL::readings, p_max_kwh_per_day, 'final_reading');
+    INSERT INTO readings (meter_id, reading_value, reading_date, consumption, previous_reading_id, source, status,
+                          submitted_by, reviewed_by, reviewed_at)
+    VALUES (v_meter.id, v_final_value, v_date, v_cons, v_prev.id, 'meter_change', 'approved', v_user, v_user, now())
+    RETURNING id INTO v_final_id;
+    PERFORM meterline_audit(p_actor, 'reading.submit', 'reading', v_final_id::text, jsonb_build_object(
+      'meter_id', v_meter.id, 'reading_value', v_final_value::text, 'reading_date', v_date::text,
+      'consumption', v_cons::text, 'source', 'meter_change', 'flags', '[]'::jsonb));
+  ELSIF v_final_status = 'pending' THEN
+    UPDATE readings SET status = 'approved', reviewed_by = v_user, reviewed_at = now(), updated_at = now()
+     WHERE id = v_final_id;
+    PERFORM meterline_audit(p_actor, 'reading.approve', 'reading', v_final_id::text,
+                            jsonb_build_object('because', 'final reading of a meter change'));
+  END IF;
+  v_new_meter := v_meter.id;
+  IF v_kind = 'replacement' THEN
+    BEGIN
+      INSERT INTO meters (meter_number, flat_id, motor_id, status, is_smart)
+      VALUES (v_new_number, v_meter.flat_id, v_meter.motor_id, 'active', v_meter.is_smart)
+      RETURNING id INTO v_new_meter;
+    EXCEPTION WHEN unique_violation THEN
+      PERFORM meterline_invalid('new_meter_number', format('meter %s already exists.', v_new_number),
+                                'Check the number on the new meter.');
+    END;
+    UPDATE meters SET status = 'replaced' WHERE id = v_meter.id;
+  END IF;
+  BEGIN
+    INSERT INTO readings (meter_id, reading_value, reading_date, consumption, previous_reading_id, source, status,
+                          submitted_by, reviewed_by, reviewed_at)
+    VALUES (v_new_meter, v_start_value, v_date, NULL, NULL, 'meter_change', 'approved', v_user, v_user, now())
+    RETURNING id INTO v_start_id;
+  EXCEPTION WHEN unique_violation THEN
+    PERFORM meterline_invalid('start_reading', format('meter %s already has a reading of %s kWh on %s.',
+                              v_meter.meter_number, v_start_value, v_date), 'Check the start reading.');
+  END;
+  INSERT INTO meter_changes (kind, old_meter_id, new_meter_id, change_date, final_reading_id, start_reading_id,
+                             reason, recorded_by, recorded_by_name)
+  VALUES (v_kind, v_meter.id, v_new_meter, v_date, v_final_id, v_start_id, p_change->>'reason', v_user,
+          COALESCE(p_actor->>'username', 'system'))
+  RETURNING id INTO v_change_id;
+  PERFORM meterline_audit(p_actor, 'meter.change', 'meter', v_meter.id::text, COALESCE(p_details, '{}'::jsonb)
+    || jsonb_build_object('final_reading_id', v_final_id, 'start_reading_id', v_start_id, 'meter_change_id', v_change_id));
+  RETURN v_change_id;
+END $$;
+
+-- Meter changes newest first (with p_meter_id: those that ended or started that meter's chains;
+-- with p_change_id: that one), with the meters' numbers, the flat and the two readings' values.
+-- Returns {"total", "items"}; numbers as text (exact decimals).
+CREATE OR REPLACE FUNCTION meterline_list_meter_changes(p_meter_id bigint, p_offset integer, p_limit integer,
+                                                        p_change_id bigint DEFAULT NULL)
+RETURNS jsonb LANGUAGE sql STABLE SET search_path = public, pg_temp AS $$
+  WITH picked AS (
+    SELECT * FROM meter_changes c
+     WHERE (p_meter_id IS NULL OR c.old_meter_id = p_meter_id OR c.new_meter_id = p_meter_id)
+       AND (p_change_id IS NULL OR c.id = p_change_id)
+  )
+  SELECT jsonb_build_object(
+    'total', (SELECT count(*) FROM picked),
+    'items', COALESCE((SELECT jsonb_agg(row_to_json(x) ORDER BY x.change_date DESC, x.id DESC) FROM (
+      SELECT c.id, c.kind, c.old_meter_id, c.new_meter_id, c.change_date, c.final_reading_id, c.start_reading_id,
+             c.reason, c.recorded_by, c.recorded_by_name, c.created_at, om.meter_number AS old_meter_number,
+             nm.meter_number AS new_meter_number, f.code AS flat_code, fr.reading_value::text AS final_value,
+             sr.reading_value::text AS start_value
+        FROM picked c
+        JOIN meters om ON om.id = c.old_meter_id
+        JOIN meters nm ON nm.id = c.new_meter_id
+        JOIN readings fr ON fr.id = c.final_reading_id
+        JOIN readings sr ON sr.id = c.start_reading_id
+        LEFT JOIN flats f ON f.id = om.flat_id
+       ORDER BY c.change_date DESC, c.id DESC
+       OFFSET p_offset LIMIT p_limit) x), '[]'::jsonb))
+$$;
 
 -- ---- database/supabase/40_functions_bills.sql ----
 
@@ -2152,6 +2487,20 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON bills TO service_role;
 REVOKE ALL ON SEQUENCE bills_id_seq FROM PUBLIC, anon, authenticated;
 
 GRANT USAGE, SELECT ON SEQUENCE bills_id_seq TO service_role;
+
+ALTER TABLE meter_changes ENABLE ROW LEVEL SECURITY;
+
+DROP POLICY IF EXISTS meterline_service_role ON meter_changes;
+
+CREATE POLICY meterline_service_role ON meter_changes AS PERMISSIVE FOR ALL TO service_role USING (true) WITH CHECK (true);
+
+REVOKE ALL ON meter_changes FROM PUBLIC, anon, authenticated;
+
+GRANT SELECT, INSERT, UPDATE, DELETE ON meter_changes TO service_role;
+
+REVOKE ALL ON SEQUENCE meter_changes_id_seq FROM PUBLIC, anon, authenticated;
+
+GRANT USAGE, SELECT ON SEQUENCE meter_changes_id_seq TO service_role;
 
 ALTER TABLE notifications ENABLE ROW LEVEL SECURITY;
 

@@ -5,10 +5,14 @@
   names the month and is SQLSTATE P0001). period_locks itself is append-only: a lock, once
   written, can be neither changed nor removed (that would reopen the month).
 - Issued bills are never updated in place except their payment status, and never deleted.
-- audit_log, payments, payment_events and period_locks are append-only.
+- audit_log, payments, payment_events and period_locks are append-only; so is meter_changes.
 - PostgreSQL: TRUNCATE (which fires no row trigger) is refused on those tables, on bills and on
   readings, by statement-level BEFORE TRUNCATE triggers.
-- A reading's measured value, date, meter and computed consumption never change after insert.
+- A reading's measured value, date and meter never change after insert. Its consumption and
+  previous_reading_id change only when the chain is relinked (a back-dated reading slotted in
+  before it, or the reading it was measured from rejected): never on a billed reading, and only
+  to a previous reading of the same meter that comes before it, with consumption = value - that
+  reading's value (or both NULL: the first of a chain).
 - SQLite: every Date column holds a canonical ISO date, 'YYYY-MM-DD' (SQLite would store any text,
   and '02025-11-01' slips past the lock trigger, then breaks reading the row back). Triggers, not
   CHECK constraints, so existing databases get the rule too (a CHECK needs a table rebuild).
@@ -26,9 +30,10 @@ from database import schema as s
 from database.schema import BILL_IMMUTABLE_COLUMNS
 
 READING_IMMUTABLE_COLUMNS = (
-    "meter_id", "reading_value", "reading_date", "consumption", "previous_reading_id",
+    "meter_id", "reading_value", "reading_date",
     "motor_reading_value", "motor_share", "motor_reading_id", "submitted_by", "created_at", "source",
 )
+READING_LINK_COLUMNS = ("consumption", "previous_reading_id")
 
 LOCK_MESSAGE_SQLITE = "PERIOD_LOCKED: the billing period touches a locked month (see period_locks)"
 DATE_MESSAGE = "BAD_DATE: a date column must hold a date written YYYY-MM-DD"
@@ -36,10 +41,33 @@ LOCK_MONTH_MESSAGE = "BAD_MONTH: period_locks.month must be a month written YYYY
 # Tables whose rows are never changed or deleted (UPDATE / DELETE refused by row triggers).
 APPEND_ONLY_TABLES = ("audit_log", "payments", "payment_events", "period_locks")
 # PostgreSQL: TRUNCATE fires no row trigger; these refuse it with a statement trigger.
-NO_TRUNCATE_TABLES = ("bills", "payments", "audit_log", "period_locks", "payment_events", "readings")
+NO_TRUNCATE_TABLES = ("bills", "payments", "audit_log", "period_locks", "payment_events", "readings", "meter_changes")
 BILL_IMMUTABLE_MESSAGE = "BILL_IMMUTABLE: an issued bill cannot be changed or deleted; only its payment status may be updated"
 APPEND_ONLY_MESSAGE = "APPEND_ONLY: rows of this table are never changed or deleted"
 READING_IMMUTABLE_MESSAGE = "READING_IMMUTABLE: the value, date and meter of a stored reading never change; reject it and submit a new one"
+READING_BILLED_MESSAGE = "READING_BILLED: the consumption of a billed reading never changes"
+READING_RELINK_MESSAGE = ("READING_RELINK: consumption must be this reading minus an earlier reading of the same meter "
+                          "(previous_reading_id), or both empty")
+
+
+def reading_billed_sql(reading_id: str) -> str:
+    """THE database's test "this reading is billed" (a bill references it). The relink trigger uses
+    it, and on PostgreSQL the function meterline_reading_is_billed (used by the Supabase functions)
+    is made from it: re-point it here when bills cover readings through another table."""
+    return (f"(EXISTS (SELECT 1 FROM bills WHERE flat_reading_id = {reading_id}) "
+            f"OR EXISTS (SELECT 1 FROM bills WHERE motor_reading_id = {reading_id}))")
+
+
+def _reading_link_ok(dialect: str) -> str:
+    """NEW's previous_reading_id and consumption agree with the chain. SQLite keeps NUMERIC as binary
+    floating point, so there the difference is compared within half a paisa of a kWh."""
+    diff = "NEW.consumption - (NEW.reading_value - p.reading_value)"
+    same = f"ABS({diff}) < 0.005" if dialect == "sqlite" else f"{diff} = 0"
+    return f"""((NEW.previous_reading_id IS NULL AND NEW.consumption IS NULL) OR EXISTS (
+                SELECT 1 FROM readings p WHERE p.id = NEW.previous_reading_id AND p.meter_id = NEW.meter_id
+                  AND p.status <> 'rejected' AND p.id <> NEW.id
+                  AND (p.reading_date < NEW.reading_date OR (p.reading_date = NEW.reading_date AND p.id < NEW.id))
+                  AND NEW.consumption IS NOT NULL AND {same}))"""
 
 
 def _sqlite_changed(cols) -> str:
@@ -93,9 +121,7 @@ def sqlite_statements() -> list[str]:
             BEGIN SELECT RAISE(ABORT, '{BILL_IMMUTABLE_MESSAGE}'); END""",
         f"""CREATE TRIGGER IF NOT EXISTS trg_bills_no_delete BEFORE DELETE ON bills
             BEGIN SELECT RAISE(ABORT, '{BILL_IMMUTABLE_MESSAGE}'); END""",
-        f"""CREATE TRIGGER IF NOT EXISTS trg_readings_immutable BEFORE UPDATE ON readings
-            WHEN {_sqlite_changed(READING_IMMUTABLE_COLUMNS)}
-            BEGIN SELECT RAISE(ABORT, '{READING_IMMUTABLE_MESSAGE}'); END""",
+        *_sqlite_reading_statements(),
     ]
     for table in APPEND_ONLY_TABLES:
         for op in ("UPDATE", "DELETE"):
@@ -105,6 +131,54 @@ def sqlite_statements() -> list[str]:
             )
     stmts += _sqlite_date_checks()
     return stmts
+
+
+def _sqlite_reading_statements() -> list[str]:
+    return [
+        # Recreated: databases made before relinking listed consumption among the fixed columns.
+        "DROP TRIGGER IF EXISTS trg_readings_immutable",
+        f"""CREATE TRIGGER trg_readings_immutable BEFORE UPDATE ON readings
+            WHEN {_sqlite_changed(READING_IMMUTABLE_COLUMNS)}
+            BEGIN SELECT RAISE(ABORT, '{READING_IMMUTABLE_MESSAGE}'); END""",
+        "DROP TRIGGER IF EXISTS trg_readings_relink",
+        f"""CREATE TRIGGER trg_readings_relink BEFORE UPDATE OF {", ".join(READING_LINK_COLUMNS)} ON readings
+            WHEN {_sqlite_changed(READING_LINK_COLUMNS)}
+            BEGIN
+              SELECT RAISE(ABORT, '{READING_BILLED_MESSAGE}') WHERE {reading_billed_sql("OLD.id")};
+              SELECT RAISE(ABORT, '{READING_RELINK_MESSAGE}') WHERE NOT {_reading_link_ok("sqlite")};
+            END""",
+        *[f"""CREATE TRIGGER IF NOT EXISTS trg_meter_changes_no_{op.lower()} BEFORE {op} ON meter_changes
+              BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY_MESSAGE}'); END""" for op in ("UPDATE", "DELETE")],
+    ]
+
+
+def _postgresql_reading_statements() -> list[str]:
+    return [
+        f"""CREATE OR REPLACE FUNCTION meterline_reading_is_billed(p_id bigint) RETURNS boolean
+           LANGUAGE sql STABLE AS $$ SELECT {reading_billed_sql("p_id")} $$""",
+        f"""CREATE OR REPLACE FUNCTION meterline_readings_immutable() RETURNS trigger
+           LANGUAGE plpgsql AS $$
+           BEGIN
+             IF {_pg_changed(READING_IMMUTABLE_COLUMNS)} THEN
+               RAISE EXCEPTION '{READING_IMMUTABLE_MESSAGE}' USING ERRCODE = 'P0001';
+             END IF;
+             IF {_pg_changed(READING_LINK_COLUMNS)} THEN
+               IF meterline_reading_is_billed(OLD.id) THEN
+                 RAISE EXCEPTION '{READING_BILLED_MESSAGE}' USING ERRCODE = 'P0001';
+               END IF;
+               IF NOT {_reading_link_ok("postgresql")} THEN
+                 RAISE EXCEPTION '{READING_RELINK_MESSAGE}' USING ERRCODE = 'P0001';
+               END IF;
+             END IF;
+             RETURN NEW;
+           END $$""",
+        "DROP TRIGGER IF EXISTS trg_readings_immutable ON readings",
+        """CREATE TRIGGER trg_readings_immutable BEFORE UPDATE ON readings
+           FOR EACH ROW EXECUTE FUNCTION meterline_readings_immutable()""",
+        "DROP TRIGGER IF EXISTS trg_meter_changes_append_only ON meter_changes",
+        """CREATE TRIGGER trg_meter_changes_append_only BEFORE UPDATE OR DELETE ON meter_changes
+           FOR EACH ROW EXECUTE FUNCTION meterline_append_only()""",
+    ]
 
 
 def postgresql_statements() -> list[str]:
@@ -140,17 +214,6 @@ def postgresql_statements() -> list[str]:
         "DROP TRIGGER IF EXISTS trg_bills_immutable ON bills",
         """CREATE TRIGGER trg_bills_immutable BEFORE UPDATE OR DELETE ON bills
            FOR EACH ROW EXECUTE FUNCTION meterline_bills_immutable()""",
-        f"""CREATE OR REPLACE FUNCTION meterline_readings_immutable() RETURNS trigger
-           LANGUAGE plpgsql AS $$
-           BEGIN
-             IF {_pg_changed(READING_IMMUTABLE_COLUMNS)} THEN
-               RAISE EXCEPTION '{READING_IMMUTABLE_MESSAGE}' USING ERRCODE = 'P0001';
-             END IF;
-             RETURN NEW;
-           END $$""",
-        "DROP TRIGGER IF EXISTS trg_readings_immutable ON readings",
-        """CREATE TRIGGER trg_readings_immutable BEFORE UPDATE ON readings
-           FOR EACH ROW EXECUTE FUNCTION meterline_readings_immutable()""",
         f"""CREATE OR REPLACE FUNCTION meterline_append_only() RETURNS trigger
            LANGUAGE plpgsql AS $$
            BEGIN
@@ -191,6 +254,7 @@ def postgresql_statements() -> list[str]:
         "DROP TRIGGER IF EXISTS trg_period_locks_month_format ON period_locks",
         """CREATE TRIGGER trg_period_locks_month_format BEFORE INSERT ON period_locks
            FOR EACH ROW EXECUTE FUNCTION meterline_period_locks_month_format()""",
+        *_postgresql_reading_statements(),
     ]
 
 

@@ -7,6 +7,7 @@ from Python").
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
@@ -18,13 +19,16 @@ from services.models import (
     Bill, BillFilter, BillRun, BillRunSummary, DashboardFigures, Flat, MeterChoice, MonthlyPoint, NewBill, NewReading,
     Page, Payment, PaymentResult, PeriodLock, Reading, ReadingFilter,
 )
+from services.meter_changes import MeterChange, check_final_reading, parse_meter_change
 from services.money import parse_decimal
 from services.periods import (
     BillingPeriod, check_bill_not_locked, check_range_not_locked, month_key, validate_new_lock,
 )
 from services.pricing_service import Pricing, PricingService
-from services.reading_checks import Flag, HistoryPoint, check_reading
-from services.readings_rules import assess_reading, check_meter, parse_reading_date
+from services.reading_checks import Flag, check_reading, history_points
+from services.readings_rules import (
+    ReadingContext, ReadingPlan, assess_reading, check_meter, parse_reading_date, parse_reading_value,
+)
 from services.roles import SYSTEM, Actor, Permission, require
 from services.storage.base import Storage
 from services.tariff_rules import BillBreakdown, FlatRateTariff, TariffRules
@@ -118,42 +122,58 @@ class DatabaseService:
                              meter_number: str | None = None, motor_reading_value=None, motor_share=None,
                              photo_ref: str | None = None, photo_url: str | None = None, source: str = "ui",
                              actor: Actor | None = None, ai_opinion: dict | None = None) -> ReadingOutcome:
-        """Validate and store a reading; consumption = this - previous reading of the meter (by date).
-        The same (meter, date, value) sent twice returns the first row and stores nothing new."""
+        """Validate and store a reading; consumption = this - the previous reading of the meter in
+        chain order (date, then the order stored). The neighbours are read and the rules applied
+        inside the meter's lock, together with the insert (Storage.insert_reading_checked); a reading
+        dated before a stored one re-measures that one in the same unit of work. The same (meter,
+        date, value) sent twice, even at the same moment, returns the one stored row."""
         actor = require(actor, Permission.SUBMIT_READING)
         ref = meter_id if meter_id is not None else meter_number
         meter = (self.storage.get_meter(meter_id=meter_id) if meter_id is not None
                  else self.storage.get_meter(meter_number=meter_number) if meter_number else None)
         check_meter(meter, ref)
-        date = parse_reading_date(reading_date if reading_date is not None else self.today(), today=self.today())
-        value = parse_decimal(reading_value, "reading_value", unit="kWh")
-        existing = self.storage.find_reading(meter.id, date, value)
-        if existing is not None:
-            return ReadingOutcome(existing, False, None, None, tuple(Flag(**f_) for f_ in (existing.flags or [])))
-        previous, following = self.storage.reading_neighbours(meter.id, date)
-        a = assess_reading(value, date, today=self.today(), meter=meter, previous=previous, following=following)
+        today = self.today()
+        date = parse_reading_date(reading_date if reading_date is not None else today, today=today)
+        value = parse_reading_value(reading_value)
         motor_value = parse_decimal(motor_reading_value, "motor_reading_value", unit="kWh") \
             if motor_reading_value not in (None, "") else None
         share = parse_decimal(motor_share, "motor_share", maximum=Decimal("100000"), unit="kWh") \
             if motor_share not in (None, "") else None
-        flags = check_reading(a.consumption, a.days_since_previous, self._history_points(meter.id, date))
-        new = NewReading(
-            meter_id=meter.id, reading_value=a.reading_value, reading_date=a.reading_date, consumption=a.consumption,
-            previous_reading_id=a.previous_reading_id, motor_reading_value=motor_value, motor_share=share,
-            photo_ref=photo_ref, photo_url=photo_url, source=source,
-            flags=[f_.as_dict() for f_ in flags] or None, ai_opinion=ai_opinion,
-        )
-        reading, created = self.storage.insert_reading(new, actor)
-        return ReadingOutcome(reading, created, previous.reading_value if previous else None,
-                              previous.reading_date if previous else None, tuple(flags))
+        seen: dict = {}
 
-    def _history_points(self, meter_id: int, before: dt.date) -> list[HistoryPoint]:
-        hist = self.storage.meter_history(meter_id, before=before, limit=13)
-        points = []
-        for newer, older in zip(hist, hist[1:]):
-            if newer.consumption is not None:
-                points.append(HistoryPoint(newer.consumption, max((newer.reading_date - older.reading_date).days, 1)))
-        return points
+        def build(ctx: ReadingContext) -> ReadingPlan:  # runs inside the meter's lock
+            a = assess_reading(value, date, today=today, meter=ctx.meter or meter, meter_ref=ref,
+                               previous=ctx.previous, following=ctx.following)
+            flags = check_reading(a.consumption, a.days_since_previous, history_points(ctx.history))
+            seen.update(previous=ctx.previous, flags=tuple(flags))
+            return ReadingPlan(NewReading(
+                meter_id=meter.id, reading_value=a.reading_value, reading_date=a.reading_date,
+                consumption=a.consumption, previous_reading_id=a.previous_reading_id, motor_reading_value=motor_value,
+                motor_share=share, photo_ref=photo_ref, photo_url=photo_url, source=source,
+                flags=[f_.as_dict() for f_ in flags] or None, ai_opinion=ai_opinion,
+            ), a.following_id, a.following_consumption)
+
+        reading, created = self.storage.insert_reading_checked(meter.id, date, value, build, actor)
+        if created:
+            previous, flags = seen["previous"], seen["flags"]
+        else:
+            previous = self.storage.get_reading(reading.previous_reading_id) if reading.previous_reading_id else None
+            flags = tuple(Flag(**f_) for f_ in (reading.flags or []))
+        return ReadingOutcome(reading, created, previous.reading_value if previous else None,
+                              previous.reading_date if previous else None, flags)
+
+    @contextlib.contextmanager
+    def meter_lock(self, *, meter_id: int | None = None, meter_number: str | None = None):
+        """Hold a meter across several calls (the API stores, approves and bills a reading under it,
+        so the same reading sent twice at once gets the same answer). An unknown meter holds nothing:
+        the call inside refuses it."""
+        meter = (self.storage.get_meter(meter_id=meter_id) if meter_id is not None
+                 else self.storage.get_meter(meter_number=meter_number) if meter_number else None)
+        if meter is None:
+            yield
+            return
+        with self.storage.hold_meter(meter.id):
+            yield
 
     def set_reading_photo_url(self, reading_id: int, photo_url: str, actor: Actor | None = None) -> None:
         """Attach the remote (Cloudinary) copy of a stored reading's photo, added after the reading is stored."""
@@ -196,6 +216,36 @@ class DatabaseService:
     def bulk_approve_unflagged(self, reading_ids: list[int], actor: Actor | None = None) -> int:
         actor = require(actor, Permission.REVIEW_READINGS)
         return self.storage.approve_readings(list(reading_ids), actor, unflagged_only=True)
+
+    # ---- meter changes ---------------------------------------------------------------------
+    def record_meter_change(self, *, kind: str, change_date, final_reading, start_reading, reason: str,
+                            meter_id: int | None = None, meter_number: str | None = None,
+                            new_meter_number: str | None = None, actor: Actor | None = None) -> MeterChange:
+        """Record a meter replacement or a register rollover (services/meter_changes.py): the old chain's
+        final reading (checked like any reading), for a replacement the new meter, and the new chain's
+        start reading, in one unit of work under the meter's lock; audited as meter.change."""
+        actor = require(actor, Permission.MANAGE_MASTER_DATA)
+        ref = meter_id if meter_id is not None else meter_number
+        meter = (self.storage.get_meter(meter_id=meter_id) if meter_id is not None
+                 else self.storage.get_meter(meter_number=meter_number) if meter_number else None)
+        today = self.today()
+        req = parse_meter_change(kind, meter=meter, meter_ref=ref, change_date=change_date, final_value=final_reading,
+                                 start_value=start_reading, new_meter_number=new_meter_number, reason=reason,
+                                 today=today)
+
+        def plan_final(ctx: ReadingContext) -> ReadingPlan:  # runs inside the meter's lock
+            a = check_final_reading(req, ctx, today=today, meter=ctx.meter or meter)
+            return ReadingPlan(NewReading(
+                meter_id=req.meter_id, reading_value=a.reading_value, reading_date=a.reading_date,
+                consumption=a.consumption, previous_reading_id=a.previous_reading_id, source="meter_change",
+                status="approved"))
+
+        return self.storage.record_meter_change(req, plan_final, actor)
+
+    def list_meter_changes(self, meter_id: int | None = None, offset: int = 0, limit: int = 20,
+                           actor: Actor | None = None) -> Page[MeterChange]:
+        require(actor, Permission.MANAGE_MASTER_DATA)
+        return self.storage.list_meter_changes(meter_id, offset, limit)
 
     # ---- pricing and bills -------------------------------------------------------------
     def quote_bill(self, flat: int | str, flat_units, motor_units=0, previous_outstanding=None) -> BillQuote:

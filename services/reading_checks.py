@@ -63,3 +63,13 @@ def check_reading(consumption: Decimal | None, days: int | None, history: list[H
         flags.append(Flag("drop", f"{today_rate:.1f} kWh/day is under {int(drop_ratio * 100)}% of this meter's "
                                   f"usual {median:.1f} kWh/day."))
     return flags
+
+
+def history_points(history) -> list[HistoryPoint]:
+    """Consumption per interval from a meter's readings, newest first (objects with `consumption`
+    and `reading_date`); a reading without consumption (a chain's first) gives no point."""
+    points = []
+    for newer, older in zip(history, history[1:]):
+        if newer.consumption is not None:
+            points.append(HistoryPoint(newer.consumption, max((newer.reading_date - older.reading_date).days, 1)))
+    return points

@@ -38,4 +38,5 @@ PAGES: list[PageSpec] = [
              Permission.MANAGE_NOTIFICATIONS, "System"),
     PageSpec("ui/jobs.py", "Scheduled jobs", ":material/schedule:", "jobs", Permission.RUN_JOBS, "System"),
     PageSpec("ui/users.py", "Users", ":material/group:", "users", Permission.MANAGE_USERS, "Admin"),
+    PageSpec("ui/meters.py", "Meters", ":material/electric_meter:", "meters", Permission.MANAGE_MASTER_DATA, "Admin"),
 ]

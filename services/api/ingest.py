@@ -15,7 +15,9 @@ Rules (README "API and integrations"):
   reading when auto-billing is off.
 - With auto-billing on, a reading dated in a locked month is refused whole (409), nothing stored.
 - The same reading again (same meter, date and value) stores nothing and returns the same
-  response as the first time: the response is built only from what is stored.
+  response as the first time: the response is built only from what is stored, and the meter is
+  held (DatabaseService.meter_lock) from storing to answering, so a copy sent at the same moment
+  waits for the first to be billed and answered.
 """
 from __future__ import annotations
 
@@ -69,14 +71,17 @@ class MeterReadingIngest:
             m = month_key(date)
             raise PeriodLockedError(m, f"Billing period {m} is locked: a reading dated {date} would be billed in it, "
                                        "so it was refused and nothing was stored.")
-        outcome = self.db.insert_meter_reading(
-            meter_id=body.meter_id, meter_number=body.meter_number, reading_value=body.reading_value,
-            reading_date=date, motor_reading_value=body.motor_reading_value, motor_share=body.motor_share,
-            source="webhook", actor=actor)
-        reading = outcome.reading
-        if outcome.created and self.settings.auto_billing and not outcome.flags and reading.consumption is not None:
-            self._bill(reading, actor)
-        return self.describe(reading.id)
+        # The meter is held from storing to describing: the same reading sent again at the same moment
+        # waits for this one's approval, bill and follow-ups, and then describes the same stored state.
+        with self.db.meter_lock(meter_id=body.meter_id, meter_number=body.meter_number):
+            outcome = self.db.insert_meter_reading(
+                meter_id=body.meter_id, meter_number=body.meter_number, reading_value=body.reading_value,
+                reading_date=date, motor_reading_value=body.motor_reading_value, motor_share=body.motor_share,
+                source="webhook", actor=actor)
+            reading = outcome.reading
+            if outcome.created and self.settings.auto_billing and not outcome.flags and reading.consumption is not None:
+                self._bill(reading, actor)
+            return self.describe(reading.id)
 
     def _bill(self, reading: Reading, actor: Actor) -> None:
         meter = self.db.storage.meter_choice(reading.meter_id)

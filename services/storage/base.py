@@ -12,20 +12,22 @@ table.
 from __future__ import annotations
 
 import abc
+import contextlib
 import datetime as dt
 from decimal import Decimal
-from typing import TYPE_CHECKING, Iterable, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, Sequence
 
 from services.models import (
     AuditEntry, Bill, BillFilter, BillRun, DashboardFigures, Flat, JobRun, MeterChoice, MonthlyPoint,
     NewBill, NewReading, Notification, Page, Payment, PaymentEvent, PaymentResult, PeriodLock, Reading,
     ReadingFilter, RunCandidate, User, UserSession,
 )
-from services.readings_rules import MeterInfo, NeighbourReading
+from services.readings_rules import MeterInfo, NeighbourReading, ReadingContext, ReadingPlan
 from services.roles import Actor
 
 if TYPE_CHECKING:
     from services.master_import import MasterDataChanges, MasterDataState
+    from services.meter_changes import MeterChange, MeterChangeRequest
 
 # Tables bulk_insert / lookup_ids may be used on (reference data and seeding).
 BULK_TABLES = ("floors", "flat_types", "flats", "owners", "flat_owners", "motors", "flat_motors", "meters", "readings")
@@ -99,9 +101,36 @@ class Storage(abc.ABC):
         the database (a unique key taken meanwhile) raises a MeterlineError; nothing is stored."""
 
     # ---- readings -------------------------------------------------------------------------
+    # A meter's non-rejected readings form a chain ordered by (reading_date, id); see
+    # services/readings_rules.py. Every write to a chain happens under one lock per meter.
     @abc.abstractmethod
     def reading_neighbours(self, meter_id: int, reading_date: dt.date) -> tuple[NeighbourReading | None, NeighbourReading | None]:
-        """The meter's latest non-rejected reading before the date, and earliest after it."""
+        """Where a reading of that date would go now: the meter's last non-rejected reading dated on
+        or before the date (same day: stored earlier), and the first dated after it. A snapshot for
+        display; writers get theirs inside the lock (insert_reading_checked)."""
+
+    @abc.abstractmethod
+    def insert_reading_checked(self, meter_id: int, reading_date: dt.date, reading_value: Decimal,
+                               build: Callable[[ReadingContext], ReadingPlan], actor: Actor) -> tuple[Reading, bool]:
+        """Store one reading in one unit of work under the meter's lock (PostgreSQL: the meter row
+        FOR UPDATE; SQLite: BEGIN IMMEDIATE; Supabase: one /rpc function). Inside the lock: if the
+        same (meter, date, value) is stored, return it with created=False and write nothing; else
+        read the ReadingContext and call `build` (the pure rules; what it raises refuses the reading,
+        nothing stored), insert its row, re-measure the following reading from it when the plan
+        says so (audited as reading.relink), and audit reading.submit. A backend that cannot run
+        `build` inside its lock (REST) re-applies the value rules in the database and calls `build`
+        again when the neighbours changed meanwhile."""
+
+    @contextlib.contextmanager
+    def hold_meter(self, meter_id: int):
+        """Hold one meter across several units of work (the API's store-approve-bill of a reading),
+        so a second submission of the same reading waits for the first to finish and gets the same
+        answer. This process-local lock is the base; the SQL backends extend it across processes
+        (PostgreSQL: an advisory lock; SQLite: a lock file next to the database)."""
+        from services.storage.meter_locks import LOCAL_METER_LOCKS
+
+        with LOCAL_METER_LOCKS.hold((type(self).__name__, getattr(self, "url", id(self)), meter_id)):
+            yield
 
     @abc.abstractmethod
     def meter_history(self, meter_id: int, before: dt.date | None = None, limit: int = 12) -> list[Reading]:
@@ -109,10 +138,6 @@ class Storage(abc.ABC):
 
     @abc.abstractmethod
     def find_reading(self, meter_id: int, reading_date: dt.date, reading_value: Decimal) -> Reading | None: ...
-
-    @abc.abstractmethod
-    def insert_reading(self, new: NewReading, actor: Actor) -> tuple[Reading, bool]:
-        """Store a reading; if the same (meter, date, value) exists, return it with created=False."""
 
     @abc.abstractmethod
     def get_reading(self, reading_id: int) -> Reading | None: ...
@@ -124,7 +149,10 @@ class Storage(abc.ABC):
     @abc.abstractmethod
     def review_reading(self, reading_id: int, *, approve: bool, actor: Actor, reason: str | None = None,
                        approved_units: Decimal | None = None) -> Reading:
-        """pending -> approved/rejected. ConflictError when the reading is not pending."""
+        """pending -> approved/rejected. ConflictError when the reading is not pending. Rejecting
+        takes the reading out of its meter's chain under the meter's lock: the reading measured from
+        it is re-measured from the one before it (readings_rules.relink_after_rejection; audited as
+        reading.relink), and the rejection is refused (ConflictError) when that reading is billed."""
 
     @abc.abstractmethod
     def approve_readings(self, reading_ids: list[int], actor: Actor, *, unflagged_only: bool = True) -> int:
@@ -137,6 +165,21 @@ class Storage(abc.ABC):
     def set_reading_ai_opinion(self, reading_id: int, opinion: dict | None, actor: Actor) -> None:
         """Store the model's advice on a reading (readings.ai_opinion; flags and status untouched).
         NotFoundError for an unknown reading. Audited."""
+
+    # ---- meter changes ------------------------------------------------------------------------
+    @abc.abstractmethod
+    def record_meter_change(self, req: "MeterChangeRequest", plan_final: Callable[[ReadingContext], ReadingPlan],
+                            actor: Actor) -> "MeterChange":
+        """One unit of work under the old meter's lock (services/meter_changes.py): the final
+        reading (the one stored with that value on that day, approved if pending; else a new one
+        from `plan_final(context)`, approved), for a replacement the new meter (same flat or motor)
+        and the old one `replaced`, the start reading on the new chain (approved, no consumption),
+        the meter_changes row; audited as meter.change. ValidationError naming the field when the
+        meter is no longer active, has readings after the day, or the new number exists."""
+
+    @abc.abstractmethod
+    def list_meter_changes(self, meter_id: int | None = None, offset: int = 0, limit: int = 20) -> Page["MeterChange"]:
+        """Newest first; with meter_id, the changes that ended or started that meter's chains."""
 
     # ---- period locks -----------------------------------------------------------------------
     @abc.abstractmethod

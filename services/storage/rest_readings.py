@@ -1,13 +1,28 @@
-"""REST backend part: flats, meters and readings (reads from the views, writes through /rpc)."""
+"""REST backend part: flats, meters and readings (reads from the views, writes through /rpc).
+
+A meter's chain is written only by /rpc functions that lock the meter row first
+(database/supabase/30_functions_readings.sql). Python cannot run the rules inside that lock, so
+insert_reading_checked reads the neighbours, runs `build` (the rules and the statistical flags),
+and the function reads them again under the lock, re-applies the value rules in SQL, and answers
+'stale' when the neighbours changed meanwhile: then it is all done again.
+"""
 from __future__ import annotations
 
-from services.errors import ValidationError
-from services.models import Flat, MeterChoice, NewReading, Page, Reading, ReadingFilter
-from services.readings_rules import MeterInfo, NeighbourReading
-from services.storage.rest_client import IN_CHUNK, actor_json, chunks, columns, quoted
+import datetime as dt
+
+from services.errors import ConflictError, ValidationError
+from services.meter_changes import MeterChange
+from services.models import Flat, MeterChoice, Page, Reading, ReadingFilter
+from services.readings_rules import MeterInfo, NeighbourReading, ReadingContext, max_kwh_per_day
+from services.storage.rest_client import IN_CHUNK, StaleWriteError, actor_json, chunks, columns, dec, parse_ts, quoted
 from services.storage.sql_backend import _jsonable
 
 _NEWEST = (("reading_date", True), ("id", True))
+_CHAIN = ("id", "reading_value", "reading_date", "consumption", "previous_reading_id", "approved_units")
+HISTORY = 13
+# Each 'stale' answer means another write to the meter's chain succeeded in between, so with N
+# writers at once a reading is stored within N tries; this bounds a pathological stream of them.
+STALE_RETRIES = 25
 
 
 class RestReadingsPart:
@@ -47,15 +62,46 @@ class RestReadingsPart:
                                     cols="code,name")
         return [(r["code"], r["name"]) for r in rows]
 
-    # ---- readings ----------------------------------------------------------------------
+    # ---- readings: the chain ----------------------------------------------------------------
     def reading_neighbours(self, meter_id, reading_date):
-        base = [("eq", "meter_id", meter_id), ("neq", "status", "rejected")]
-        cols = columns("readings", ("id", "reading_value", "reading_date"))
-        prev, _ = self.rest.select("readings", filters=base + [("lt", "reading_date", reading_date)], order=_NEWEST,
-                                   limit=1, cols=cols)
-        nxt, _ = self.rest.select("readings", filters=base + [("gt", "reading_date", reading_date)],
+        ctx = self._reading_context(meter_id, reading_date, history=1)
+        return ctx.previous, ctx.following
+
+    def _reading_context(self, meter_id, reading_date, history=HISTORY) -> ReadingContext:
+        live = [("eq", "meter_id", meter_id), ("neq", "status", "rejected")]
+        cols = columns("readings", _CHAIN)
+        before, _ = self.rest.select("readings", filters=live + [("lte", "reading_date", reading_date)], order=_NEWEST,
+                                     limit=history, cols=cols)
+        nxt, _ = self.rest.select("readings", filters=live + [("gt", "reading_date", reading_date)],
                                   order=(("reading_date", False), ("id", False)), limit=1, cols=cols)
-        return (NeighbourReading(**prev[0]) if prev else None, NeighbourReading(**nxt[0]) if nxt else None)
+        following = None
+        if nxt:
+            following = NeighbourReading(**nxt[0], billed=bool(self.readings_billed([nxt[0]["id"]])))
+        chain = tuple(NeighbourReading(**x) for x in before)
+        return ReadingContext(chain[0] if chain else None, following, chain, self.get_meter(meter_id=meter_id))
+
+    def insert_reading_checked(self, meter_id, reading_date, reading_value, build, actor) -> tuple[Reading, bool]:
+        for _ in range(STALE_RETRIES):
+            existing = self.find_reading(meter_id, reading_date, reading_value)
+            if existing is not None:
+                return existing, False
+            ctx = self._reading_context(meter_id, reading_date)
+            plan = build(ctx)
+            new = plan.new
+            values = {k: getattr(new, k) for k in new.__dataclass_fields__}
+            details = _jsonable({"meter_id": new.meter_id, "reading_value": new.reading_value,
+                                 "reading_date": new.reading_date, "consumption": new.consumption, "source": new.source,
+                                 "flags": [f["code"] for f in (new.flags or [])]})
+            expect = {"previous_id": ctx.previous.id if ctx.previous else None,
+                      "following_id": ctx.following.id if ctx.following else None}
+            try:
+                out = self.rest.rpc("meterline_insert_reading", {
+                    "p_reading": values, "p_actor": actor_json(actor), "p_details": details, "p_expect": expect,
+                    "p_max_kwh_per_day": max_kwh_per_day()}, what="storing the reading")
+            except StaleWriteError:
+                continue  # another reading of the meter landed meanwhile: check against the new chain
+            return self.get_reading(out["id"]), bool(out["created"])
+        raise ConflictError("The meter's readings kept changing while this reading was checked; send it again.")
 
     def meter_history(self, meter_id, before=None, limit=12) -> list[Reading]:
         flt = [("eq", "meter_id", meter_id), ("neq", "status", "rejected")]
@@ -69,15 +115,6 @@ class RestReadingsPart:
             ("eq", "meter_id", meter_id), ("eq", "reading_date", reading_date), ("eq", "reading_value", reading_value)],
             order=(("id", False),), limit=1)
         return Reading.from_row(rows[0]) if rows else None
-
-    def insert_reading(self, new: NewReading, actor) -> tuple[Reading, bool]:
-        values = {k: getattr(new, k) for k in new.__dataclass_fields__}
-        details = _jsonable({"meter_id": new.meter_id, "reading_value": new.reading_value,
-                             "reading_date": new.reading_date, "consumption": new.consumption, "source": new.source,
-                             "flags": [f["code"] for f in (new.flags or [])]})
-        out = self.rest.rpc("meterline_insert_reading", {"p_reading": values, "p_actor": actor_json(actor),
-                                                         "p_details": details}, what="storing the reading")
-        return self.get_reading(out["id"]), bool(out["created"])
 
     def get_reading(self, reading_id) -> Reading | None:
         rows, _ = self.rest.select("reading_details", filters=[("eq", "id", reading_id)], limit=1)
@@ -153,3 +190,36 @@ class RestReadingsPart:
                 rows = self.rest.select_all("bills", filters=[("in", col, chunk)], order=(("id", False),), cols=col)
                 out |= {r[col] for r in rows}
         return out
+
+    # ---- meter changes -----------------------------------------------------------------------
+    def record_meter_change(self, req, plan_final, actor) -> MeterChange:
+        existing = self.find_reading(req.meter_id, req.change_date, req.final_value)
+        if existing is None or existing.status == "rejected":
+            plan_final(self._reading_context(req.meter_id, req.change_date))  # Python's messages first
+        change = {"kind": req.kind, "meter_id": req.meter_id, "change_date": req.change_date,
+                  "final_value": req.final_value, "start_value": req.start_value,
+                  "new_meter_number": req.new_meter_number, "reason": req.reason}
+        details = _jsonable({"kind": req.kind, "change_date": req.change_date, "meter_number": req.meter_number,
+                             "new_meter_number": req.new_meter_number or req.meter_number,
+                             "final_value": req.final_value, "start_value": req.start_value, "reason": req.reason})
+        change_id = self.rest.rpc("meterline_record_meter_change", {
+            "p_change": change, "p_actor": actor_json(actor), "p_max_kwh_per_day": max_kwh_per_day(),
+            "p_details": details}, what=f"recording the change of meter {req.meter_number}")
+        return self._meter_changes(None, 0, 1, change_id=int(change_id)).items[0]
+
+    def list_meter_changes(self, meter_id=None, offset=0, limit=20) -> Page[MeterChange]:
+        return self._meter_changes(meter_id, offset, limit)
+
+    def _meter_changes(self, meter_id, offset, limit, change_id: int | None = None) -> Page[MeterChange]:
+        out = self.rest.rpc("meterline_list_meter_changes", {"p_meter_id": meter_id, "p_offset": offset,
+                                                             "p_limit": limit, "p_change_id": change_id},
+                            what="reading the meter changes", idempotent=True)
+        return Page([_meter_change(x) for x in out["items"]], offset, limit, int(out["total"]))
+
+
+def _meter_change(row: dict) -> MeterChange:
+    row = dict(row)
+    row["change_date"] = dt.date.fromisoformat(row["change_date"])
+    row["created_at"] = parse_ts(row.get("created_at"))
+    row["final_value"], row["start_value"] = dec(row.get("final_value")), dec(row.get("start_value"))
+    return MeterChange.from_row(row)

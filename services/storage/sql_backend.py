@@ -20,10 +20,11 @@ from services.storage.sql_accounts import AccountsPart
 from services.storage.sql_bills import BillsPart
 from services.storage.sql_common import TABLES, make_engine, read_tx, write_tx
 from services.storage.sql_master import MasterPart
+from services.storage.sql_meter_changes import MeterChangesPart
 from services.storage.sql_readings import ReadingsPart
 
 
-class SqlStorage(ReadingsPart, BillsPart, AccountsPart, MasterPart, Storage):
+class SqlStorage(ReadingsPart, MeterChangesPart, BillsPart, AccountsPart, MasterPart, Storage):
     def __init__(self, url: str, *, create: bool = True, engine: sa.engine.Engine | None = None):
         self.engine = engine or make_engine(url)
         self.dialect = self.engine.dialect.name

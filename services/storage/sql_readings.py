@@ -1,16 +1,27 @@
-"""SQL backend part: flats, meters and readings."""
+"""SQL backend part: flats, meters and readings.
+
+Every write to a meter's chain of readings runs in one write_tx that first takes the meter's lock
+(_lock_meter): on PostgreSQL `SELECT ... FOR UPDATE` on the meter row, held to the end of the
+transaction; on SQLite write_tx began with BEGIN IMMEDIATE, which holds the database's write
+lock. The neighbours are read after that, inside the same transaction, and the pure rules
+(services/readings_rules.py) run on them through the caller's `build` callback.
+"""
 from __future__ import annotations
 
+import contextlib
+from pathlib import Path
+
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 
 from database import schema as s
 from services.clock import utcnow
 from services.errors import ConflictError, NotFoundError, ValidationError
 from services.models import Flat, MeterChoice, NewReading, Page, Reading, ReadingFilter
-from services.readings_rules import MeterInfo, NeighbourReading
+from services.readings_rules import (
+    MeterInfo, NeighbourReading, ReadingContext, Relink, relink_after_rejection,
+)
 from services.roles import Actor
-from services.storage.sql_common import is_unique_violation, read_tx, write_tx
+from services.storage.sql_common import read_tx, write_tx
 
 f, fl, ft, o, fo, m, r = s.flats, s.floors, s.flat_types, s.owners, s.flat_owners, s.meters, s.readings
 
@@ -83,6 +94,13 @@ def _not_billed(col):
     )
 
 
+# What the rules see of a chain's reading (NeighbourReading's stored fields).
+_CHAIN_COLS = (r.c.id, r.c.reading_value, r.c.reading_date, r.c.consumption, r.c.previous_reading_id,
+               r.c.approved_units)
+HISTORY = 13  # readings the statistical check looks back over (12 intervals)
+HOLD_METER_LOCK_NS = 7460002  # pg_advisory_lock(namespace, meter): hold_meter; 7460001 is the schema lock
+
+
 def prefix_match(col, term: str, dialect: str):
     """`col` starts with `term`. On SQLite a range, which uses the column's index (LIKE does not
     on a BINARY-collated column, so a prefix search would scan 300,000 rows)."""
@@ -150,15 +168,95 @@ class ReadingsPart:
         with read_tx(self.engine) as conn:
             return [(c, n) for c, n in conn.execute(sa.select(fl.c.code, fl.c.name).order_by(fl.c.sort_order, fl.c.code))]
 
-    # ---- readings ----------------------------------------------------------------------
+    # ---- readings: the chain, under the meter's lock ---------------------------------------
     def reading_neighbours(self, meter_id, reading_date):
-        base = sa.select(r.c.id, r.c.reading_value, r.c.reading_date).where(r.c.meter_id == meter_id, r.c.status != "rejected")
         with read_tx(self.engine) as conn:
-            prev = conn.execute(base.where(r.c.reading_date < reading_date)
-                                .order_by(r.c.reading_date.desc(), r.c.id.desc()).limit(1)).mappings().first()
-            nxt = conn.execute(base.where(r.c.reading_date > reading_date)
-                               .order_by(r.c.reading_date, r.c.id).limit(1)).mappings().first()
-        return (NeighbourReading(**prev) if prev else None, NeighbourReading(**nxt) if nxt else None)
+            ctx = self._reading_context(conn, meter_id, reading_date, None, lock=False, history=1)
+        return ctx.previous, ctx.following
+
+    def _lock_meter(self, conn, meter_id) -> MeterInfo | None:
+        """The meter's lock for the rest of the transaction (see the module docstring); returns the
+        meter as it is now (a meter change may have replaced it meanwhile)."""
+        row = conn.execute(sa.select(m.c.id, m.c.meter_number, m.c.status, m.c.flat_id, m.c.motor_id)
+                           .where(m.c.id == meter_id).with_for_update()).mappings().first()
+        return MeterInfo(**row) if row else None
+
+    def _reading_context(self, conn, meter_id, reading_date, meter, *, lock=True, history=HISTORY) -> ReadingContext:
+        """The chain around a new reading of that date: what comes before it (a same-day reading stored
+        earlier comes before it), the first reading dated after it (row-locked on PostgreSQL, so a bill
+        cannot start referencing it until this transaction ends) with whether it is billed."""
+        live = sa.and_(r.c.meter_id == meter_id, r.c.status != "rejected")
+        before = conn.execute(sa.select(*_CHAIN_COLS).where(live, r.c.reading_date <= reading_date)
+                              .order_by(r.c.reading_date.desc(), r.c.id.desc()).limit(history)).mappings().all()
+        q = sa.select(*_CHAIN_COLS).where(live, r.c.reading_date > reading_date).order_by(r.c.reading_date, r.c.id)
+        nxt = conn.execute((q.with_for_update() if lock else q).limit(1)).mappings().first()
+        following = None
+        if nxt:
+            following = NeighbourReading(**nxt, billed=bool(self._billed_reading_ids(conn, [nxt["id"]])))
+        chain = tuple(NeighbourReading(**x) for x in before)
+        return ReadingContext(chain[0] if chain else None, following, chain, meter)
+
+    def insert_reading_checked(self, meter_id, reading_date, reading_value, build, actor) -> tuple[Reading, bool]:
+        with write_tx(self.engine) as conn:
+            meter = self._lock_meter(conn, meter_id)
+            existing = conn.execute(sa.select(r.c.id).where(
+                r.c.meter_id == meter_id, r.c.reading_date == reading_date, r.c.reading_value == reading_value)).scalar()
+            if existing is None:
+                plan = build(self._reading_context(conn, meter_id, reading_date, meter))
+                new = plan.new
+                rid = self._insert_reading_row(conn, new, actor)
+                self._audit(conn, actor, "reading.submit", "reading", rid, {
+                    "meter_id": new.meter_id, "reading_value": new.reading_value,
+                    "reading_date": new.reading_date, "consumption": new.consumption, "source": new.source,
+                    "flags": [fl_["code"] for fl_ in (new.flags or [])],
+                })
+                if plan.following_id is not None:
+                    self._relink(conn, Relink(plan.following_id, rid, plan.following_consumption), actor,
+                                 f"reading #{rid} of {new.reading_date} was stored before it", rid)
+        if existing is not None:
+            return self.get_reading(existing), False
+        return self.get_reading(rid), True
+
+    def _insert_reading_row(self, conn, new: NewReading, actor: Actor) -> int:
+        now = utcnow()
+        values = {k: getattr(new, k) for k in new.__dataclass_fields__}
+        values.update(submitted_by=actor.user_id, created_at=now, updated_at=now)
+        if new.status == "approved":
+            values.update(reviewed_by=actor.user_id, reviewed_at=now)
+        return conn.execute(r.insert().values(**values).returning(r.c.id)).scalar_one()
+
+    def _relink(self, conn, relink: Relink, actor: Actor, because: str, cause_id: int) -> None:
+        """Re-measure a stored reading (the relink trigger checks it is unbilled and consistent)."""
+        old = conn.execute(sa.select(r.c.previous_reading_id, r.c.consumption)
+                           .where(r.c.id == relink.reading_id)).mappings().one()
+        conn.execute(r.update().where(r.c.id == relink.reading_id).values(
+            previous_reading_id=relink.previous_reading_id, consumption=relink.consumption, updated_at=utcnow()))
+        self._audit(conn, actor, "reading.relink", "reading", relink.reading_id, {
+            "because": because, "cause_reading_id": cause_id,
+            "old_previous_reading_id": old["previous_reading_id"], "new_previous_reading_id": relink.previous_reading_id,
+            "old_consumption": old["consumption"], "new_consumption": relink.consumption,
+        })
+
+    @contextlib.contextmanager
+    def hold_meter(self, meter_id: int):
+        with super().hold_meter(meter_id):  # one thread of this process at a time, then other processes
+            if self.dialect == "postgresql":
+                with self.engine.connect() as conn:
+                    conn.execute(sa.text("SELECT pg_advisory_lock(:ns, :key)"),
+                                 {"ns": HOLD_METER_LOCK_NS, "key": meter_id % 2**31})
+                    try:
+                        yield
+                    finally:
+                        conn.execute(sa.text("SELECT pg_advisory_unlock(:ns, :key)"),
+                                     {"ns": HOLD_METER_LOCK_NS, "key": meter_id % 2**31})
+                        conn.commit()
+            elif self.engine.url.database and self.engine.url.database != ":memory:":
+                from services.storage.meter_locks import file_lock
+
+                with file_lock(Path(self.engine.url.database + ".meter-locks"), meter_id):
+                    yield
+            else:
+                yield
 
     def meter_history(self, meter_id, before=None, limit=12) -> list[Reading]:
         q = _reading_select().where(r.c.meter_id == meter_id, r.c.status != "rejected")
@@ -174,26 +272,6 @@ class ReadingsPart:
         with read_tx(self.engine) as conn:
             row = conn.execute(q).mappings().first()
         return Reading.from_row(row) if row else None
-
-    def insert_reading(self, new: NewReading, actor: Actor) -> tuple[Reading, bool]:
-        values = {k: getattr(new, k) for k in new.__dataclass_fields__}
-        now = utcnow()
-        values.update(submitted_by=actor.user_id, created_at=now, updated_at=now)
-        try:
-            with write_tx(self.engine) as conn:
-                rid = conn.execute(r.insert().values(**values).returning(r.c.id)).scalar_one()
-                self._audit(conn, actor, "reading.submit", "reading", rid, {
-                    "meter_id": new.meter_id, "reading_value": new.reading_value,
-                    "reading_date": new.reading_date, "consumption": new.consumption, "source": new.source,
-                    "flags": [fl_["code"] for fl_ in (new.flags or [])],
-                })
-        except IntegrityError as exc:
-            if is_unique_violation(exc, "reading_date"):
-                existing = self.find_reading(new.meter_id, new.reading_date, new.reading_value)
-                if existing:
-                    return existing, False
-            raise
-        return self.get_reading(rid), True
 
     def get_reading(self, reading_id) -> Reading | None:
         with read_tx(self.engine) as conn:
@@ -297,15 +375,36 @@ class ReadingsPart:
         if not approve:
             values["rejection_reason"] = reason.strip()
         with write_tx(self.engine) as conn:
+            meter_id = conn.execute(sa.select(r.c.meter_id).where(r.c.id == reading_id)).scalar()
+            if meter_id is None:
+                raise NotFoundError(f"Reading {reading_id} does not exist.")
+            if not approve:
+                self._lock_meter(conn, meter_id)  # rejecting changes the chain
             changed = conn.execute(r.update().where(r.c.id == reading_id, r.c.status == "pending").values(**values)).rowcount
             if not changed:
                 current = conn.execute(sa.select(r.c.status).where(r.c.id == reading_id)).scalar()
-                if current is None:
-                    raise NotFoundError(f"Reading {reading_id} does not exist.")
                 raise ConflictError(f"Reading {reading_id} is already {current}; only pending readings can be reviewed.")
             self._audit(conn, actor, "reading.approve" if approve else "reading.reject", "reading", reading_id,
                         {"approved_units": approved_units, "reason": reason})
+            if not approve:
+                self._relink_after_rejection(conn, reading_id, actor)
         return self.get_reading(reading_id)
+
+    def _relink_after_rejection(self, conn, reading_id: int, actor: Actor) -> None:
+        """The reading measured from the rejected one (its follower in the chain) is re-measured from
+        the reading before the rejected one."""
+        before_id = conn.execute(sa.select(r.c.previous_reading_id).where(r.c.id == reading_id)).scalar()
+        row = conn.execute(sa.select(*_CHAIN_COLS).where(r.c.previous_reading_id == reading_id, r.c.status != "rejected")
+                           .order_by(r.c.id).limit(1).with_for_update()).mappings().first()
+        if row is None:
+            return
+        follower = NeighbourReading(**row, billed=bool(self._billed_reading_ids(conn, [row["id"]])))
+        before = None
+        if before_id is not None:
+            b = conn.execute(sa.select(*_CHAIN_COLS).where(r.c.id == before_id)).mappings().one()
+            before = NeighbourReading(**b)
+        relink = relink_after_rejection(reading_id, before, follower)
+        self._relink(conn, relink, actor, f"reading #{reading_id} it was measured from was rejected", reading_id)
 
     def approve_readings(self, reading_ids, actor, *, unflagged_only=True) -> int:
         if not reading_ids:
@@ -338,13 +437,18 @@ class ReadingsPart:
                         {k: (opinion or {}).get(k) for k in ("verdict", "confidence", "model")})
 
     def readings_billed(self, reading_ids) -> set[int]:
+        with read_tx(self.engine) as conn:
+            return self._billed_reading_ids(conn, reading_ids)
+
+    def _billed_reading_ids(self, conn, reading_ids) -> set[int]:
+        """THE SQL backend's test "a reading is billed" (a bill references it), in the caller's
+        transaction; the chain's relinking asks it. Re-point it here when bills cover readings
+        through another table (and database/triggers.reading_billed_sql with it)."""
         b = s.bills
         ids = list(reading_ids)
         out: set[int] = set()
-        with read_tx(self.engine) as conn:
-            for i in range(0, len(ids), 900):
-                chunk = ids[i:i + 900]
-                out |= {x for (x,) in conn.execute(sa.select(b.c.flat_reading_id).where(b.c.flat_reading_id.in_(chunk)))}
-                out |= {x for (x,) in conn.execute(sa.select(b.c.motor_reading_id).where(b.c.motor_reading_id.in_(chunk)))}
+        for i in range(0, len(ids), 900):
+            chunk = ids[i:i + 900]
+            out |= {x for (x,) in conn.execute(sa.select(b.c.flat_reading_id).where(b.c.flat_reading_id.in_(chunk)))}
+            out |= {x for (x,) in conn.execute(sa.select(b.c.motor_reading_id).where(b.c.motor_reading_id.in_(chunk)))}
         return out
-

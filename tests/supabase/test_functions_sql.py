@@ -229,9 +229,12 @@ def test_bill_admin_and_run_functions(conn):
     conn.execute("INSERT INTO meters (meter_number, flat_id) VALUES ('19152159', %s)", [f])
     run = call(conn, "SELECT meterline_start_bill_run('2026-10-01', '2026-10-31', '2026-11-15', %s)", ACTOR)
     assert call(conn, "SELECT status FROM bill_runs WHERE id = %s", run) == "running"
+    meter = call(conn, "SELECT id FROM meters")
+    # consumption is computed by the function from the previous reading (the rule holds in SQL)
+    call(conn, "SELECT meterline_insert_reading(%s, %s, NULL)", Jsonb(
+        {"meter_id": meter, "reading_value": "1000", "reading_date": "2026-09-20"}), ACTOR)
     reading = call(conn, "SELECT meterline_insert_reading(%s, %s, NULL)", Jsonb(
-        {"meter_id": call(conn, "SELECT id FROM meters"), "reading_value": "1100", "reading_date": "2026-10-20",
-         "consumption": "100", "status": "approved"}), ACTOR)["id"]
+        {"meter_id": meter, "reading_value": "1100", "reading_date": "2026-10-20", "status": "approved"}), ACTOR)["id"]
     sep = insert_bill(conn, bill_json(f, start="2026-09-01", end="2026-09-30"))
     cands = call(conn, "SELECT meterline_bill_run_candidates('2026-10-01', '2026-10-31', 0, 10)")
     assert cands["upper"] == flat(conn, "C14-SF")
@@ -304,6 +307,102 @@ def test_master_data_functions(conn):
     assert [row[2] for row in state["motor_meters"]] == ["82000002"]
 
 
+def _reading(conn, meter, value, date, **extra):
+    return call(conn, "SELECT meterline_insert_reading(%s, %s, NULL, %s)", Jsonb(
+        {"meter_id": meter, "reading_value": value, "reading_date": date, **extra}), ACTOR,
+        Jsonb(extra.pop("expect")) if "expect" in extra else None)
+
+
+def _chain(conn, meter):
+    return conn.execute("SELECT reading_value::text, previous_reading_id, consumption::text, status FROM readings "
+                        "WHERE meter_id = %s ORDER BY reading_date, id", [meter]).fetchall()
+
+
+def test_insert_reading_applies_the_chain_rules_under_the_meter_lock(conn):
+    meter = call(conn, "INSERT INTO meters (meter_number, flat_id) SELECT '19152159', id FROM flats "
+                       "WHERE code = 'B17-FF' RETURNING id")
+    a = _reading(conn, meter, "2300", "2026-11-10")["id"]
+    b = _reading(conn, meter, "2340", "2026-11-20", consumption="999")["id"]  # consumption is computed here
+    c = _reading(conn, meter, "2400", "2026-11-20")["id"]
+    assert _chain(conn, meter) == [("2300.00", None, None, "pending"), ("2340.00", a, "40.00", "pending"),
+                                   ("2400.00", b, "60.00", "pending")]
+    with pytest.raises(psycopg.Error) as e:  # same day, below the day's last reading
+        _reading(conn, meter, "2310", "2026-11-20")
+    assert e.value.sqlstate == "PT422" and e.value.diag.message_detail == "reading_value"
+    assert "below the previous reading 2400.00 kWh of 2026-11-20 (stored earlier the same day)" in str(e.value)
+    with pytest.raises(psycopg.Error) as e:  # Python saw another chain: stale, read again
+        _reading(conn, meter, "2500", "2026-11-21", expect={"previous_id": b, "following_id": None})
+    assert e.value.sqlstate == "PT409" and e.value.diag.message_detail == "stale"
+    mid = _reading(conn, meter, "2320", "2026-11-15", expect={"previous_id": a, "following_id": b})["id"]
+    assert _chain(conn, meter)[1:3] == [("2320.00", a, "20.00", "pending"), ("2340.00", mid, "20.00", "pending")]
+    relink = conn.execute("SELECT details FROM audit_log WHERE action = 'reading.relink'").fetchone()[0]
+    assert relink == {"because": f"reading #{mid} of 2026-11-15 was stored before it", "cause_reading_id": mid,
+                      "old_previous_reading_id": a, "new_previous_reading_id": mid, "old_consumption": "40.00",
+                      "new_consumption": "20.00"}
+    insert_bill(conn, bill_json(flat(conn, "B17-FF"), flat_reading_id=b))
+    with pytest.raises(psycopg.Error) as e:  # before a billed reading
+        _reading(conn, meter, "2330", "2026-11-18")
+    assert e.value.sqlstate == "PT422" and e.value.diag.message_detail == "reading_date"
+    assert f"before reading #{b} of 2026-11-20 (2340.00 kWh), which is already billed" in str(e.value)
+    with pytest.raises(psycopg.errors.RaiseException) as e:  # the trigger: a billed consumption never changes
+        conn.execute("UPDATE readings SET previous_reading_id = %s, consumption = 40 WHERE id = %s", [a, b])
+    assert "READING_BILLED" in str(e.value)
+    assert _reading(conn, meter, "2450", "2026-11-21")["created"] and c
+    with pytest.raises(psycopg.errors.RaiseException) as e:
+        conn.execute("UPDATE readings SET consumption = 21 WHERE id = %s", [mid])
+    assert "READING_RELINK" in str(e.value)
+
+
+def test_rejecting_relinks_the_follower_or_is_refused(conn):
+    meter = call(conn, "INSERT INTO meters (meter_number, flat_id) SELECT '19152159', id FROM flats "
+                       "WHERE code = 'B17-FF' RETURNING id")
+    a, b, c, e_ = (_reading(conn, meter, v, dte)["id"] for v, dte in (
+        ("1000", "2026-08-20"), ("1100", "2026-09-20"), ("1250", "2026-10-20"), ("1400", "2026-11-20")))
+    call(conn, "SELECT meterline_review_reading(%s, false, %s, 'misread', NULL, NULL)", b, ACTOR)
+    assert _chain(conn, meter)[2] == ("1250.00", a, "250.00", "pending")
+    call(conn, "SELECT meterline_review_reading(%s, true, %s, NULL, NULL, NULL)", e_, ACTOR)
+    insert_bill(conn, bill_json(flat(conn, "B17-FF"), flat_reading_id=e_))
+    with pytest.raises(psycopg.Error) as e:
+        call(conn, "SELECT meterline_review_reading(%s, false, %s, 'misread', NULL, NULL)", c, ACTOR)
+    assert e.value.sqlstate == "PT409"
+    assert f"Reading #{c} cannot be rejected: reading #{e_} of 2026-11-20 (1400.00 kWh) is measured from it and " \
+           "is already billed" in str(e.value)
+    assert _chain(conn, meter)[2][3] == "pending"
+    call(conn, "SELECT meterline_review_reading(%s, false, %s, 'not ours', NULL, NULL)", a, ACTOR)
+    assert _chain(conn, meter)[2] == ("1250.00", None, None, "pending")  # now the first of the chain
+
+
+def test_record_and_list_meter_changes(conn):
+    meter = call(conn, "INSERT INTO meters (meter_number, flat_id) SELECT '19152159', id FROM flats "
+                       "WHERE code = 'B17-FF' RETURNING id")
+    _reading(conn, meter, "99950", "2026-10-20")
+    change = {"kind": "rollover", "meter_id": meter, "change_date": "2026-11-01", "final_value": "100000",
+              "start_value": "0", "new_meter_number": None, "reason": "wrapped"}
+    rid = call(conn, "SELECT meterline_record_meter_change(%s, %s, 2000, %s)", Jsonb(change), ACTOR, Jsonb({"kind": "rollover"}))
+    assert _chain(conn, meter)[1:] == [("100000.00", 1, "50.00", "approved"), ("0.00", None, None, "approved")]
+    assert _reading(conn, meter, "120", "2026-11-20")["created"]
+    assert _chain(conn, meter)[3][1:3] == (3, "120.00")
+    out = call(conn, "SELECT meterline_list_meter_changes(NULL, 0, 10)")
+    assert out["total"] == 1 and out["items"][0]["id"] == rid and out["items"][0]["final_value"] == "100000.00"
+    details = call(conn, "SELECT details FROM audit_log WHERE action = 'meter.change'")
+    assert details == {"kind": "rollover", "final_reading_id": 2, "start_reading_id": 3, "meter_change_id": rid}
+    replace = dict(change, kind="replacement", change_date="2026-11-21", final_value="150", start_value="5",
+                   new_meter_number="19159999")
+    with pytest.raises(psycopg.Error) as e:  # the meter has a reading after that day: refused
+        call(conn, "SELECT meterline_record_meter_change(%s, %s, 2000, NULL)", Jsonb(dict(replace, change_date="2026-11-19")), ACTOR)
+    assert e.value.sqlstate == "PT422" and e.value.diag.message_detail == "change_date"
+    cid = call(conn, "SELECT meterline_record_meter_change(%s, %s, 2000, NULL)", Jsonb(replace), ACTOR)
+    new_meter = call(conn, "SELECT new_meter_id FROM meter_changes WHERE id = %s", cid)
+    assert call(conn, "SELECT status FROM meters WHERE id = %s", meter) == "replaced"
+    assert _chain(conn, new_meter) == [("5.00", None, None, "approved")]
+    with pytest.raises(psycopg.Error) as e:
+        call(conn, "SELECT meterline_record_meter_change(%s, %s, 2000, NULL)", Jsonb(dict(replace, meter_id=new_meter)), ACTOR)
+    assert e.value.diag.message_detail == "new_meter_number"  # 19159999 exists now
+    assert call(conn, "SELECT meterline_list_meter_changes(%s, 0, 10)", new_meter)["total"] == 1
+    with pytest.raises(psycopg.errors.RaiseException):  # append-only
+        conn.execute("DELETE FROM meter_changes")
+
+
 def test_every_function_is_tested_here():
     """A new /rpc function needs a test in this file (the list below is checked against the schema)."""
     import re
@@ -316,10 +415,11 @@ def test_every_function_is_tested_here():
         "approve_readings", "set_reading_photo_url", "set_reading_ai_opinion", "start_bill_run", "bill_run_candidates",
         "count_run_skips", "set_bill_status", "set_payment_link", "create_user", "update_user", "apply_master_data",
         "master_data_state", "schema_version", "record_login_failure", "reserve_login_attempt",
-        "record_login_success",
+        "record_login_success", "record_meter_change", "list_meter_changes",
     }
     tested |= {"stage_master_data", "apply_staged_master_data"}
-    helpers = {"audit", "check_not_locked", "not_found", "conflict", "invalid", "view_names"}
+    helpers = {"audit", "check_not_locked", "not_found", "conflict", "invalid", "view_names",
+               "reading_is_billed", "relink_reading", "check_reading_value"}
     helpers |= {"apply_master_changes"}
     defined = set(re.findall(r"CREATE OR REPLACE FUNCTION meterline_([a-z_]+)\(", SCHEMA_SQL.read_text()))
     trigger_functions = {"bills_period_lock", "bills_immutable", "readings_immutable", "append_only"}

@@ -76,3 +76,55 @@ def test_above_a_later_reading_refused():
     with pytest.raises(ValidationError) as e:
         assess("1300", date=dt.date(2026, 11, 1), following=later)
     assert "above the later reading" in str(e.value)
+
+
+# ---- back-dating and rejection: re-measuring the later reading -------------------------------------
+from services.errors import ConflictError  # noqa: E402
+from services.readings_rules import Relink, relink_after_rejection  # noqa: E402
+
+LATER = NeighbourReading(9, D("1400"), dt.date(2026, 11, 21), consumption=D("200"), previous_reading_id=7)
+
+
+def test_a_back_dated_reading_re_measures_the_later_one():
+    a = assess("1250", date=dt.date(2026, 11, 1), following=LATER)
+    assert (a.consumption, a.previous_reading_id) == (D("50.00"), 7)
+    assert (a.following_id, a.following_consumption) == (9, D("150.00"))
+
+
+@pytest.mark.parametrize("later,text", [
+    (NeighbourReading(9, D("1400"), dt.date(2026, 11, 21), billed=True), "which is already billed"),
+    (NeighbourReading(9, D("1400"), dt.date(2026, 11, 21), approved_units=D("180")),
+     "which has monthly units (180 kWh) an admin confirmed"),
+])
+def test_a_back_dated_reading_is_refused_when_the_later_one_cannot_change(later, text):
+    with pytest.raises(ValidationError) as e:
+        assess("1250", date=dt.date(2026, 11, 1), following=later)
+    assert e.value.field == "reading_date" and text in str(e.value) and "reading #9 of 2026-11-21" in str(e.value)
+
+
+def test_a_back_dated_reading_may_not_leave_an_implausible_jump(monkeypatch):
+    monkeypatch.setenv("MAX_KWH_PER_DAY", "100")
+    with pytest.raises(ValidationError) as e:
+        assess("1250", date=dt.date(2026, 11, 20), following=LATER)  # 150 kWh in the last day
+    assert "would leave the later reading 1400 kWh of 2026-11-21 implying 150 kWh in 1 day(s)" in str(e.value)
+
+
+def test_a_same_day_previous_is_named_as_such():
+    with pytest.raises(ValidationError) as e:
+        assess("1199", previous=NeighbourReading(7, D("1200"), dt.date(2026, 11, 20)))
+    assert "(stored earlier the same day)" in str(e.value) and "Meters page" in str(e.value)
+
+
+def test_rejection_re_measures_the_follower_from_the_reading_before():
+    assert relink_after_rejection(8, PREV, LATER) == Relink(9, 7, D("200.00"))
+    assert relink_after_rejection(8, None, LATER) == Relink(9, None, None)  # it becomes the first
+    assert relink_after_rejection(8, PREV, None) is None
+
+
+def test_rejection_is_refused_when_the_follower_is_billed_or_confirmed():
+    with pytest.raises(ConflictError) as e:
+        relink_after_rejection(8, PREV, NeighbourReading(9, D("1400"), dt.date(2026, 11, 21), billed=True))
+    assert str(e.value).startswith("Reading #8 cannot be rejected: reading #9 of 2026-11-21 (1400 kWh) is measured "
+                                   "from it and is already billed")
+    with pytest.raises(ConflictError):
+        relink_after_rejection(8, PREV, NeighbourReading(9, D("1400"), dt.date(2026, 11, 21), approved_units=D("1")))
