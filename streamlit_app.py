@@ -18,7 +18,7 @@ for spec in PAGES:
 if not allowed:
     st.error("Your account has no pages. Ask an administrator to check your role.")
     st.stop()
-nav = st.navigation(allowed)
+nav = st.navigation(allowed, expanded=True)  # every page of the role in view, no "View more"
 render_account_box(actor)
 try:
     nav.run()
