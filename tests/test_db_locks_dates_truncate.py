@@ -115,6 +115,14 @@ def _insert_dated(st, table, column, value):
                                                                "end": "2026-09-30", "due": "2026-10-15"}).scalar()
             c.execute(sa.text("INSERT INTO payments (bill_id, amount, paid_on, method) VALUES (:b, 1, :d, 'cash')"),
                       {"b": bill, "d": dates["paid_on"]})
+        elif table == "meter_changes":
+            first, second = (c.execute(sa.text(
+                "INSERT INTO readings (meter_id, reading_value, reading_date) VALUES (:m, :v, '2026-10-01') RETURNING id"),
+                {"m": meter, "v": v}).scalar() for v in (100, 200))
+            c.execute(sa.text("INSERT INTO meter_changes (kind, old_meter_id, new_meter_id, change_date, "
+                              "final_reading_id, start_reading_id, reason) "
+                              "VALUES ('rollover', :m, :m, :d, :f, :s, 'test')"),
+                      {"m": meter, "d": value, "f": first, "s": second})
         else:
             raise AssertionError(f"no insert written for {table}: add one when a table gets a date column")
 
