@@ -11,6 +11,7 @@ Every statement is idempotent so the same list can be applied to an existing dat
 """
 from __future__ import annotations
 
+from database import billing_triggers
 from database.schema import BILL_IMMUTABLE_COLUMNS
 
 READING_IMMUTABLE_COLUMNS = (
@@ -52,7 +53,7 @@ def sqlite_statements() -> list[str]:
                 f"""CREATE TRIGGER IF NOT EXISTS trg_{table}_no_{op.lower()} BEFORE {op} ON {table}
                     BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY_MESSAGE}'); END"""
             )
-    return stmts
+    return stmts + billing_triggers.sqlite_statements()  # coverage, re-issues, credits
 
 
 def postgresql_statements() -> list[str]:
@@ -107,7 +108,7 @@ def postgresql_statements() -> list[str]:
                     FOR EACH ROW EXECUTE FUNCTION meterline_append_only()""",
             )
         ],
-    ]
+    ] + billing_triggers.postgresql_statements()  # coverage, re-issues, credits
 
 
 def statements_for(dialect_name: str) -> list[str]:
