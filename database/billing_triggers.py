@@ -8,8 +8,10 @@ database/triggers.py, so the Supabase SQL gets the PostgreSQL ones too).
   replacement), in the same statement: coverage moves with the re-issue.
 - bill_readings is append-only apart from that release. A reading may be linked only to a bill
   that is not superseded, only when it is an approved reading of the bill's flat, and never while
-  another bill that is not superseded covers it (the partial unique index
-  uq_bill_readings_current_reading holds this under concurrency; the trigger says it in words).
+  another bill that is not superseded covers it. SQLite checks each row before it is inserted;
+  PostgreSQL checks each inserted set of rows at the end of its statement (a bill run COPYs them),
+  and there the partial unique index uq_bill_readings_current_reading refuses a second current
+  cover first, also between concurrent transactions (storage translates both into the same words).
 - A payment of method `credit` (a re-issue moving what was paid on the replaced bill) must name
   that bill in credit_from_bill, that bill must be superseded by the credited one, and the
   amount must be exactly what was paid on it.
@@ -115,34 +117,41 @@ def postgresql_statements() -> list[str]:
         f"""CREATE OR REPLACE FUNCTION meterline_bill_readings_guard() RETURNS trigger
            LANGUAGE plpgsql AS $$
            BEGIN
-             IF TG_OP = 'DELETE' THEN
+             IF TG_OP = 'DELETE' OR NOT (
+                  OLD.superseded_by IS NULL AND NEW.superseded_by IS NOT NULL AND NEW.id = OLD.id
+                  AND NEW.bill_id = OLD.bill_id AND NEW.reading_id = OLD.reading_id AND NEW.units = OLD.units
+                  AND NEW.motor_units = OLD.motor_units
+                  AND NEW.superseded_by IS NOT DISTINCT FROM (
+                    SELECT b.superseded_by FROM bills b WHERE b.id = OLD.bill_id AND b.status = 'superseded')) THEN
                RAISE EXCEPTION '{APPEND_ONLY_MESSAGE}' USING ERRCODE = 'P0001';
-             ELSIF TG_OP = 'UPDATE' THEN
-               IF NOT (OLD.superseded_by IS NULL AND NEW.superseded_by IS NOT NULL AND NEW.id = OLD.id
-                       AND NEW.bill_id = OLD.bill_id AND NEW.reading_id = OLD.reading_id AND NEW.units = OLD.units
-                       AND NEW.motor_units = OLD.motor_units
-                       AND NEW.superseded_by IS NOT DISTINCT FROM (
-                         SELECT b.superseded_by FROM bills b WHERE b.id = OLD.bill_id AND b.status = 'superseded'))
-               THEN
-                 RAISE EXCEPTION '{APPEND_ONLY_MESSAGE}' USING ERRCODE = 'P0001';
-               END IF;
-               RETURN NEW;
-             END IF;
-             IF EXISTS (SELECT 1 FROM bill_readings x WHERE x.reading_id = NEW.reading_id AND x.superseded_by IS NULL)
-             THEN
-               RAISE EXCEPTION '{TAKEN_MESSAGE}' USING ERRCODE = 'P0001', DETAIL = format('reading_id=%s', NEW.reading_id);
-             END IF;
-             IF NEW.superseded_by IS NOT NULL OR NOT EXISTS (
-                  SELECT 1 FROM bills b JOIN readings r ON r.id = NEW.reading_id JOIN meters m ON m.id = r.meter_id
-                   WHERE b.id = NEW.bill_id AND b.status <> 'superseded' AND r.status = 'approved'
-                     AND m.flat_id = b.flat_id) THEN
-               RAISE EXCEPTION '{LINK_MESSAGE}' USING ERRCODE = 'P0001', DETAIL = format('reading_id=%s', NEW.reading_id);
              END IF;
              RETURN NEW;
            END $$""",
         "DROP TRIGGER IF EXISTS trg_bill_readings_guard ON bill_readings",
-        """CREATE TRIGGER trg_bill_readings_guard BEFORE INSERT OR UPDATE OR DELETE ON bill_readings
+        """CREATE TRIGGER trg_bill_readings_guard BEFORE UPDATE OR DELETE ON bill_readings
            FOR EACH ROW EXECUTE FUNCTION meterline_bill_readings_guard()""",
+        # Inserts are checked a statement at a time (a bill run COPYs 300,000 rows): the partial
+        # unique index refuses a second current cover first, under concurrency too.
+        f"""CREATE OR REPLACE FUNCTION meterline_bill_readings_inserted() RETURNS trigger
+           LANGUAGE plpgsql AS $$
+           BEGIN
+             IF EXISTS (SELECT 1 FROM new_rows n JOIN bill_readings x
+                          ON x.reading_id = n.reading_id AND x.superseded_by IS NULL AND x.id <> n.id) THEN
+               RAISE EXCEPTION '{TAKEN_MESSAGE}' USING ERRCODE = 'P0001';
+             END IF;
+             IF EXISTS (SELECT 1 FROM new_rows n
+                         WHERE n.superseded_by IS NOT NULL OR NOT EXISTS (
+                           SELECT 1 FROM bills b JOIN readings r ON r.id = n.reading_id JOIN meters m ON m.id = r.meter_id
+                            WHERE b.id = n.bill_id AND b.status <> 'superseded' AND r.status = 'approved'
+                              AND m.flat_id = b.flat_id)) THEN
+               RAISE EXCEPTION '{LINK_MESSAGE}' USING ERRCODE = 'P0001';
+             END IF;
+             RETURN NULL;
+           END $$""",
+        "DROP TRIGGER IF EXISTS trg_bill_readings_inserted ON bill_readings",
+        """CREATE TRIGGER trg_bill_readings_inserted AFTER INSERT ON bill_readings
+           REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT
+           EXECUTE FUNCTION meterline_bill_readings_inserted()""",
         f"""CREATE OR REPLACE FUNCTION meterline_payments_credit() RETURNS trigger
            LANGUAGE plpgsql AS $$
            BEGIN

@@ -71,3 +71,18 @@ def upgrade(conn: Connection) -> None:
         # Made before bills.first_reading_id existed: recreated (after the steps) with today's columns.
         conn.exec_driver_sql("DROP TRIGGER IF EXISTS trg_bills_immutable")
     conn.execute(sa.text(BACKFILL_SQL))
+
+
+def supabase_sql() -> list[str]:
+    """The same step for a Supabase project, in database/supabase_schema.sql (run again after an
+    upgrade): widen the status check, then fill bill_readings (both no-ops on a current database)."""
+    return [
+        "-- ---- bill coverage and re-issues on an existing project (database/billing_upgrade.py) ----",
+        "DO $$\nBEGIN\n"
+        "  IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = 'ck_bills_status_valid'\n"
+        "                   AND pg_get_constraintdef(oid) LIKE '%superseded%') THEN\n"
+        "    ALTER TABLE bills DROP CONSTRAINT IF EXISTS ck_bills_status_valid;\n"
+        f"    ALTER TABLE bills ADD CONSTRAINT ck_bills_status_valid CHECK ({status_check_sql()});\n"
+        "  END IF;\nEND $$;",
+        BACKFILL_SQL.strip() + ";",
+    ]

@@ -200,11 +200,15 @@ def _still_as_priced(st, conn, fresh: list[NewBill]) -> tuple[list[NewBill], lis
             f"AND status IN ({_OPEN_SQL}) ORDER BY id FOR UPDATE", {"old": olds})}
     stale = {nb.flat_id for nb in fresh if nb.carry_forward_bill_ids and not carries_open_balance(nb, found)}
     readings = [c.reading_id for nb in fresh for c in nb.covered]
-    for i in range(0, len(readings), 900):
-        chunk = readings[i:i + 900]
-        taken = {x for (x,) in conn.execute(sa.select(br.c.reading_id).where(
-            br.c.reading_id.in_(chunk), br.c.superseded_by.is_(None)))}
-        stale |= {nb.flat_id for nb in fresh if any(c.reading_id in taken for c in nb.covered)}
+    taken: set[int] = set()
+    if readings and st.dialect == "postgresql":
+        taken = {x for (x,) in conn.exec_driver_sql(
+            "SELECT reading_id FROM bill_readings WHERE reading_id = ANY(%(ids)s::bigint[]) AND superseded_by IS NULL",
+            {"ids": readings})}
+    for i in range(0, len(readings) if st.dialect == "sqlite" else 0, 900):
+        taken |= {x for (x,) in conn.execute(sa.select(br.c.reading_id).where(
+            br.c.reading_id.in_(readings[i:i + 900]), br.c.superseded_by.is_(None)))}
+    stale |= {nb.flat_id for nb in fresh if any(c.reading_id in taken for c in nb.covered)}
     return [nb for nb in fresh if nb.flat_id not in stale], sorted(stale)
 
 
