@@ -7,8 +7,10 @@
   old one did, so no row is rewritten.
 - bill_readings is filled for the bills made before it existed: each reading a bill references
   (bills.flat_reading_id) is covered by the newest bill that references it, at the units that
-  bill charged. Older bills of the same reading (re-issues of the old kind) keep no coverage;
-  `python -m scripts.verify_billing` lists what such history left uncovered or doubled.
+  bill charged; an approved reading without units (a meter's first reading) before it is covered
+  by the same bill at 0 units, as the new rule does. Older bills of the same reading (re-issues of
+  the old kind) keep no coverage, and approved consumption the old rule never billed stays
+  uncovered: `python -m scripts.verify_billing` lists both.
 """
 from __future__ import annotations
 
@@ -51,7 +53,7 @@ def widen_bill_status_check(conn: Connection) -> None:
         conn.exec_driver_sql("PRAGMA writable_schema = OFF")
 
 
-BACKFILL_SQL = """
+BACKFILL_SQL = ("""
 INSERT INTO bill_readings (bill_id, reading_id, units, motor_units)
 SELECT b.id, b.flat_reading_id, b.flat_units, b.motor_units
   FROM bills b
@@ -61,7 +63,19 @@ SELECT b.id, b.flat_reading_id, b.flat_units, b.motor_units
    AND b.id = (SELECT max(b2.id) FROM bills b2 WHERE b2.flat_reading_id = b.flat_reading_id)
    AND NOT EXISTS (SELECT 1 FROM bill_readings x WHERE x.bill_id = b.id)
    AND NOT EXISTS (SELECT 1 FROM bill_readings x WHERE x.reading_id = b.flat_reading_id AND x.superseded_by IS NULL)
-"""
+""", """
+INSERT INTO bill_readings (bill_id, reading_id, units, motor_units)
+SELECT (SELECT x.bill_id FROM bill_readings x JOIN readings r2 ON r2.id = x.reading_id
+         WHERE r2.meter_id = r.meter_id AND x.superseded_by IS NULL
+           AND (r2.reading_date > r.reading_date OR (r2.reading_date = r.reading_date AND r2.id > r.id))
+         ORDER BY r2.reading_date, r2.id LIMIT 1), r.id, 0, 0
+  FROM readings r
+ WHERE r.status = 'approved' AND r.consumption IS NULL AND r.approved_units IS NULL
+   AND NOT EXISTS (SELECT 1 FROM bill_readings x WHERE x.reading_id = r.id AND x.superseded_by IS NULL)
+   AND EXISTS (SELECT 1 FROM bill_readings x JOIN readings r2 ON r2.id = x.reading_id
+                WHERE r2.meter_id = r.meter_id AND x.superseded_by IS NULL
+                  AND (r2.reading_date > r.reading_date OR (r2.reading_date = r.reading_date AND r2.id > r.id)))
+""")
 
 
 def upgrade(conn: Connection) -> None:
@@ -70,7 +84,8 @@ def upgrade(conn: Connection) -> None:
     if conn.dialect.name == "sqlite":
         # Made before bills.first_reading_id existed: recreated (after the steps) with today's columns.
         conn.exec_driver_sql("DROP TRIGGER IF EXISTS trg_bills_immutable")
-    conn.execute(sa.text(BACKFILL_SQL))
+    for stmt in BACKFILL_SQL:
+        conn.execute(sa.text(stmt))
 
 
 def supabase_sql() -> list[str]:
@@ -84,5 +99,5 @@ def supabase_sql() -> list[str]:
         "    ALTER TABLE bills DROP CONSTRAINT IF EXISTS ck_bills_status_valid;\n"
         f"    ALTER TABLE bills ADD CONSTRAINT ck_bills_status_valid CHECK ({status_check_sql()});\n"
         "  END IF;\nEND $$;",
-        BACKFILL_SQL.strip() + ";",
+        *(stmt.strip() + ";" for stmt in BACKFILL_SQL),
     ]

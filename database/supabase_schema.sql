@@ -1015,6 +1015,18 @@ SELECT b.id, b.flat_reading_id, b.flat_units, b.motor_units
    AND NOT EXISTS (SELECT 1 FROM bill_readings x WHERE x.bill_id = b.id)
    AND NOT EXISTS (SELECT 1 FROM bill_readings x WHERE x.reading_id = b.flat_reading_id AND x.superseded_by IS NULL);
 
+INSERT INTO bill_readings (bill_id, reading_id, units, motor_units)
+SELECT (SELECT x.bill_id FROM bill_readings x JOIN readings r2 ON r2.id = x.reading_id
+         WHERE r2.meter_id = r.meter_id AND x.superseded_by IS NULL
+           AND (r2.reading_date > r.reading_date OR (r2.reading_date = r.reading_date AND r2.id > r.id))
+         ORDER BY r2.reading_date, r2.id LIMIT 1), r.id, 0, 0
+  FROM readings r
+ WHERE r.status = 'approved' AND r.consumption IS NULL AND r.approved_units IS NULL
+   AND NOT EXISTS (SELECT 1 FROM bill_readings x WHERE x.reading_id = r.id AND x.superseded_by IS NULL)
+   AND EXISTS (SELECT 1 FROM bill_readings x JOIN readings r2 ON r2.id = x.reading_id
+                WHERE r2.meter_id = r.meter_id AND x.superseded_by IS NULL
+                  AND (r2.reading_date > r.reading_date OR (r2.reading_date = r.reading_date AND r2.id > r.id)));
+
 -- ---- database/supabase/10_views.sql ----
 
 -- Read-only views the REST backend selects from, so a list with its joins (flat, floor, primary
