@@ -92,12 +92,18 @@ def test_a_killed_run_is_finished_by_the_next_and_its_record_closed(db, storage)
         proc.wait(timeout=30)
     dead = storage.list_bill_runs()[0]
     assert dead.status == "running" and len(october_bills(db)) == 1
+    assert dead.created_count == 1  # while it is still marked running, its record shows what it stored
     run = db.generate_bills_for_month(*OCT)
     assert (run.created, run.skipped, run.status) == (3, 1, "completed")
     bills = october_bills(db)
     assert len(bills) == 4 and len({b.flat_id for b in bills}) == 4
     closed = next(r for r in storage.list_bill_runs() if r.id == dead.id)
     assert closed.status == "failed" and "abandoned" in closed.error and f"#{run.run_id}" in closed.error
+    # Its record says what it really stored (it used to say 0), counted from the bills it wrote.
+    stored = [b for b in bills if b.bill_run_id == dead.id]
+    assert len(stored) == 1 and (closed.created_count, closed.total_amount) == (1, stored[0].total_amount)
+    finished = next(r for r in storage.list_bill_runs() if r.id == run.run_id)
+    assert (finished.created_count, run.created) == (3, 3)
 
 
 def test_a_dry_run_leaves_running_records_alone(db, storage):
