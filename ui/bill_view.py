@@ -62,7 +62,8 @@ def render(bill_id: int, actor: Actor) -> None:
     c = st.columns(4)
     c[0].metric("Total", w.money(bill.total_amount))
     c[1].metric("Paid", w.money(bill.amount_paid))
-    c[2].metric("Balance", w.money(bill.balance))
+    # A superseded bill owes nothing itself: its replacement carries the charge (and its payments as a credit).
+    c[2].metric("Balance", w.money(bill.balance) if bill.status != "superseded" else f"see #{bill.superseded_by}")
     c[3].metric("Due", bill.due_date.isoformat())
 
     st.subheader("Breakdown")

@@ -45,6 +45,14 @@ def _bill_values(new: NewBill, actor: Actor, now: dt.datetime) -> dict:
     return values
 
 
+def _credits(paid_on, dialect: str, first, last) -> tuple:
+    """Re-issue credits paid in [first, last], found from their own index (a range on
+    credit_from_bill: SQLite uses no index for IS NOT NULL, and would otherwise walk every payment
+    of the month by date)."""
+    on = sa.func.coalesce(paid_on, paid_on) if dialect == "sqlite" else paid_on
+    return p.c.credit_from_bill > 0, on.between(first, last)
+
+
 def _month_expr(col, dialect: str):
     return sa.func.substr(col, 1, 7) if dialect == "sqlite" else sa.func.to_char(col, "YYYY-MM")
 
@@ -405,8 +413,7 @@ class BillsPart:
             # Money received: every payment of the month but the credits re-issues moved between bills
             # (few, found by their own index; the sum of all payments reads the (paid_on, amount) index).
             collected = conn.execute(sa.select(money_sum(p.c.amount, d)).where(p.c.paid_on.between(first, last))).scalar()
-            credited = conn.execute(sa.select(money_sum(p.c.amount, d)).where(
-                p.c.credit_from_bill.is_not(None), p.c.paid_on.between(first, last))).scalar()
+            credited = conn.execute(sa.select(money_sum(p.c.amount, d)).where(*_credits(p.c.paid_on, d, first, last))).scalar()
             outstanding = conn.execute(sa.select(money_sum(b.c.total_amount - b.c.amount_paid, d))
                                        .where(b.c.status.in_(OPEN_BILL_STATUSES))).scalar()
             pending = conn.execute(sa.select(sa.func.count()).select_from(r).where(r.c.status == "pending")).scalar_one()
@@ -435,7 +442,7 @@ class BillsPart:
                 .where(p.c.paid_on.between(first, last)).group_by(pm))}
             credited = {row.month: row.credited for row in conn.execute(
                 sa.select(pm, money_sum(p.c.amount, d).label("credited"))
-                .where(p.c.credit_from_bill.is_not(None), p.c.paid_on.between(first, last)).group_by(pm))}
+                .where(*_credits(p.c.paid_on, d, first, last)).group_by(pm))}
         out = []
         for mo in sorted(months):
             row = billed.get(mo)
