@@ -32,9 +32,17 @@ def _baseline(conn: Connection) -> None:
     s.metadata.create_all(conn, checkfirst=True)
 
 
+def _bill_coverage(conn: Connection) -> None:
+    from database import billing_upgrade
+
+    _add_missing_columns(conn)  # bills.first_reading_id / superseded_by, payments.credit_from_bill
+    billing_upgrade.upgrade(conn)
+
+
 # Ordered (version, step). Version 1 is the baseline schema.
 MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (1, _baseline),
+    (2, _bill_coverage),  # bill_readings, status superseded (database/billing_upgrade.py)
 ]
 
 

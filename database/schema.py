@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeDecorator
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 metadata = sa.MetaData(
     naming_convention={
@@ -78,7 +78,8 @@ def _fk(name: str, target: str, nullable: bool = True, ondelete: str | None = No
 
 
 READING_STATUSES = ("pending", "approved", "rejected")
-BILL_STATUSES = ("pending", "partially_paid", "paid", "overdue", "carried_forward", "cancelled")
+# superseded: replaced by a re-issue (bills.superseded_by); terminal, never open, never summed.
+BILL_STATUSES = ("pending", "partially_paid", "paid", "overdue", "carried_forward", "cancelled", "superseded")
 OPEN_BILL_STATUSES = ("pending", "partially_paid", "overdue")
 METER_STATUSES = ("active", "inactive", "replaced")
 NOTIFICATION_STATUSES = ("pending", "sent", "failed", "skipped")
@@ -341,9 +342,11 @@ bills = sa.Table(
     sa.Column("payment_link_id", sa.String(128), nullable=True),
     sa.Column("payment_link_url", sa.String(1024), nullable=True),
     # Provenance.
-    _fk("flat_reading_id", "readings.id"),
+    _fk("flat_reading_id", "readings.id"),  # the last reading the bill covers (see bill_readings)
     _fk("motor_reading_id", "readings.id"),
-    _fk("reissue_of", "bills.id"),
+    _fk("first_reading_id", "readings.id"),  # the first reading the bill covers
+    _fk("reissue_of", "bills.id"),  # the bill this one replaces (a re-issue)
+    _fk("superseded_by", "bills.id"),  # set once, when a re-issue replaces this bill (status superseded)
     _fk("bill_run_id", "bill_runs.id"),
     _fk("created_by", "users.id"),
     sa.Column("created_by_name", sa.String(64), nullable=False, server_default="system"),
@@ -371,6 +374,12 @@ bills = sa.Table(
     sa.Index(None, "flat_reading_id"),
     sa.Index(None, "motor_reading_id"),
     sa.Index(None, "reissue_of"),
+    # Partial: most bills are neither superseded nor carried forward, and a bill run inserts 300,000.
+    sa.Index(None, "superseded_by", sqlite_where=sa.text("superseded_by IS NOT NULL"),
+             postgresql_where=sa.text("superseded_by IS NOT NULL")),
+    # A re-issue moves the bills carried into the one it replaces.
+    sa.Index(None, "carried_forward_to", sqlite_where=sa.text("carried_forward_to IS NOT NULL"),
+             postgresql_where=sa.text("carried_forward_to IS NOT NULL")),
     sa.Index(None, "bill_run_id"),
     sa.Index(None, "created_at"),
 )
@@ -385,6 +394,8 @@ payments = sa.Table(
     sa.Column("reference", sa.String(128), nullable=True),
     # Idempotency key of the source (e.g. a Stripe event id): one payment per external event.
     sa.Column("external_id", sa.String(255), nullable=True, unique=True),
+    # A re-issue's credit (method "credit"): the money paid on the bill it replaced, moved once.
+    _fk("credit_from_bill", "bills.id"),
     _fk("recorded_by", "users.id"),
     sa.Column("recorded_by_name", sa.String(64), nullable=False, server_default="system"),
     _created(),
@@ -392,6 +403,27 @@ payments = sa.Table(
     sa.Index(None, "bill_id"),
     sa.Index(None, "paid_on"),
     sa.Index(None, "paid_on", "amount"),  # collected per month, from the index alone
+    sa.Index(None, "credit_from_bill", unique=True),  # a replaced bill's payments are credited once
+)
+
+# Which readings a bill covers: every approved reading of the flat's meter(s) after its last billed
+# reading up to the reading billed (services/coverage.py). Rows are append-only; a re-issue
+# releases the replaced bill's rows (superseded_by is set by a trigger when the bill is superseded)
+# and the replacement adds its own. A reading is covered by at most one bill that is not superseded
+# (the partial unique index; a trigger gives the readable refusal).
+bill_readings = sa.Table(
+    "bill_readings", metadata,
+    _pk(),
+    _fk("bill_id", "bills.id", nullable=False),
+    _fk("reading_id", "readings.id", nullable=False),
+    sa.Column("units", Energy, nullable=False),  # the reading's billable units when billed
+    sa.Column("motor_units", Energy, nullable=False, server_default="0"),  # its motor share billed
+    _fk("superseded_by", "bills.id"),  # the replacement bill, once this bill is superseded
+    sa.CheckConstraint("units >= 0", name="units_nonneg"),
+    sa.CheckConstraint("motor_units >= 0", name="motor_units_nonneg"),
+    sa.UniqueConstraint("bill_id", "reading_id"),
+    sa.Index("uq_bill_readings_current_reading", "reading_id", unique=True,
+             sqlite_where=sa.text("superseded_by IS NULL"), postgresql_where=sa.text("superseded_by IS NULL")),
 )
 
 notifications = sa.Table(
@@ -485,7 +517,7 @@ schema_info = sa.Table(
 
 # Columns of an issued bill that may change after insert (payment status and links).
 BILL_MUTABLE_COLUMNS = (
-    "status", "amount_paid", "paid_at", "carried_forward_to", "overdue_notified_at",
+    "status", "amount_paid", "paid_at", "carried_forward_to", "superseded_by", "overdue_notified_at",
     "payment_link_id", "payment_link_url", "updated_at",
 )
 BILL_IMMUTABLE_COLUMNS = tuple(c.name for c in bills.columns if c.name not in BILL_MUTABLE_COLUMNS and c.name != "id")

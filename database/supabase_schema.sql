@@ -288,7 +288,9 @@ CREATE TABLE IF NOT EXISTS bills (
 	payment_link_url VARCHAR(1024), 
 	flat_reading_id BIGINT, 
 	motor_reading_id BIGINT, 
+	first_reading_id BIGINT, 
 	reissue_of BIGINT, 
+	superseded_by BIGINT, 
 	bill_run_id BIGINT, 
 	created_by BIGINT, 
 	created_by_name VARCHAR(64) DEFAULT 'system' NOT NULL, 
@@ -306,12 +308,14 @@ CREATE TABLE IF NOT EXISTS bills (
 	CONSTRAINT ck_bills_previous_outstanding_nonneg CHECK (previous_outstanding >= 0), 
 	CONSTRAINT ck_bills_total_amount_nonneg CHECK (total_amount >= 0), 
 	CONSTRAINT ck_bills_amount_paid_range CHECK (amount_paid >= 0 AND amount_paid <= total_amount), 
-	CONSTRAINT ck_bills_status_valid CHECK (status IN ('pending', 'partially_paid', 'paid', 'overdue', 'carried_forward', 'cancelled')), 
+	CONSTRAINT ck_bills_status_valid CHECK (status IN ('pending', 'partially_paid', 'paid', 'overdue', 'carried_forward', 'cancelled', 'superseded')), 
 	CONSTRAINT fk_bills_flat_id_flats FOREIGN KEY(flat_id) REFERENCES flats (id), 
 	CONSTRAINT fk_bills_carried_forward_to_bills FOREIGN KEY(carried_forward_to) REFERENCES bills (id), 
 	CONSTRAINT fk_bills_flat_reading_id_readings FOREIGN KEY(flat_reading_id) REFERENCES readings (id), 
 	CONSTRAINT fk_bills_motor_reading_id_readings FOREIGN KEY(motor_reading_id) REFERENCES readings (id), 
+	CONSTRAINT fk_bills_first_reading_id_readings FOREIGN KEY(first_reading_id) REFERENCES readings (id), 
 	CONSTRAINT fk_bills_reissue_of_bills FOREIGN KEY(reissue_of) REFERENCES bills (id), 
+	CONSTRAINT fk_bills_superseded_by_bills FOREIGN KEY(superseded_by) REFERENCES bills (id), 
 	CONSTRAINT fk_bills_bill_run_id_bill_runs FOREIGN KEY(bill_run_id) REFERENCES bill_runs (id), 
 	CONSTRAINT fk_bills_created_by_users FOREIGN KEY(created_by) REFERENCES users (id)
 );
@@ -338,6 +342,22 @@ CREATE TABLE IF NOT EXISTS meter_changes (
 	CONSTRAINT fk_meter_changes_final_reading_id_readings FOREIGN KEY(final_reading_id) REFERENCES readings (id), 
 	CONSTRAINT fk_meter_changes_start_reading_id_readings FOREIGN KEY(start_reading_id) REFERENCES readings (id), 
 	CONSTRAINT fk_meter_changes_recorded_by_users FOREIGN KEY(recorded_by) REFERENCES users (id)
+);
+
+CREATE TABLE IF NOT EXISTS bill_readings (
+	id BIGSERIAL NOT NULL, 
+	bill_id BIGINT NOT NULL, 
+	reading_id BIGINT NOT NULL, 
+	units NUMERIC(12, 2) NOT NULL, 
+	motor_units NUMERIC(12, 2) DEFAULT '0' NOT NULL, 
+	superseded_by BIGINT, 
+	CONSTRAINT pk_bill_readings PRIMARY KEY (id), 
+	CONSTRAINT ck_bill_readings_units_nonneg CHECK (units >= 0), 
+	CONSTRAINT ck_bill_readings_motor_units_nonneg CHECK (motor_units >= 0), 
+	CONSTRAINT uq_bill_readings_bill_id_reading_id UNIQUE (bill_id, reading_id), 
+	CONSTRAINT fk_bill_readings_bill_id_bills FOREIGN KEY(bill_id) REFERENCES bills (id), 
+	CONSTRAINT fk_bill_readings_reading_id_readings FOREIGN KEY(reading_id) REFERENCES readings (id), 
+	CONSTRAINT fk_bill_readings_superseded_by_bills FOREIGN KEY(superseded_by) REFERENCES bills (id)
 );
 
 CREATE TABLE IF NOT EXISTS notifications (
@@ -388,6 +408,7 @@ CREATE TABLE IF NOT EXISTS payments (
 	method VARCHAR(32) NOT NULL, 
 	reference VARCHAR(128), 
 	external_id VARCHAR(255), 
+	credit_from_bill BIGINT, 
 	recorded_by BIGINT, 
 	recorded_by_name VARCHAR(64) DEFAULT 'system' NOT NULL, 
 	created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL, 
@@ -395,6 +416,7 @@ CREATE TABLE IF NOT EXISTS payments (
 	CONSTRAINT ck_payments_amount_positive CHECK (amount > 0), 
 	CONSTRAINT fk_payments_bill_id_bills FOREIGN KEY(bill_id) REFERENCES bills (id), 
 	CONSTRAINT uq_payments_external_id UNIQUE (external_id), 
+	CONSTRAINT fk_payments_credit_from_bill_bills FOREIGN KEY(credit_from_bill) REFERENCES bills (id), 
 	CONSTRAINT fk_payments_recorded_by_users FOREIGN KEY(recorded_by) REFERENCES users (id)
 );
 
@@ -662,7 +684,11 @@ ALTER TABLE bills ADD COLUMN IF NOT EXISTS flat_reading_id BIGINT REFERENCES rea
 
 ALTER TABLE bills ADD COLUMN IF NOT EXISTS motor_reading_id BIGINT REFERENCES readings (id);
 
+ALTER TABLE bills ADD COLUMN IF NOT EXISTS first_reading_id BIGINT REFERENCES readings (id);
+
 ALTER TABLE bills ADD COLUMN IF NOT EXISTS reissue_of BIGINT REFERENCES bills (id);
+
+ALTER TABLE bills ADD COLUMN IF NOT EXISTS superseded_by BIGINT REFERENCES bills (id);
 
 ALTER TABLE bills ADD COLUMN IF NOT EXISTS bill_run_id BIGINT REFERENCES bill_runs (id);
 
@@ -693,6 +719,16 @@ ALTER TABLE meter_changes ADD COLUMN IF NOT EXISTS recorded_by BIGINT REFERENCES
 ALTER TABLE meter_changes ADD COLUMN IF NOT EXISTS recorded_by_name VARCHAR(64) DEFAULT 'system' NOT NULL;
 
 ALTER TABLE meter_changes ADD COLUMN IF NOT EXISTS created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL;
+
+ALTER TABLE bill_readings ADD COLUMN IF NOT EXISTS bill_id BIGINT NOT NULL REFERENCES bills (id);
+
+ALTER TABLE bill_readings ADD COLUMN IF NOT EXISTS reading_id BIGINT NOT NULL REFERENCES readings (id);
+
+ALTER TABLE bill_readings ADD COLUMN IF NOT EXISTS units NUMERIC(12, 2) NOT NULL;
+
+ALTER TABLE bill_readings ADD COLUMN IF NOT EXISTS motor_units NUMERIC(12, 2) DEFAULT '0' NOT NULL;
+
+ALTER TABLE bill_readings ADD COLUMN IF NOT EXISTS superseded_by BIGINT REFERENCES bills (id);
 
 ALTER TABLE notifications ADD COLUMN IF NOT EXISTS bill_id BIGINT REFERENCES bills (id);
 
@@ -752,6 +788,8 @@ ALTER TABLE payments ADD COLUMN IF NOT EXISTS reference VARCHAR(128);
 
 ALTER TABLE payments ADD COLUMN IF NOT EXISTS external_id VARCHAR(255);
 
+ALTER TABLE payments ADD COLUMN IF NOT EXISTS credit_from_bill BIGINT REFERENCES bills (id);
+
 ALTER TABLE payments ADD COLUMN IF NOT EXISTS recorded_by BIGINT REFERENCES users (id);
 
 ALTER TABLE payments ADD COLUMN IF NOT EXISTS recorded_by_name VARCHAR(64) DEFAULT 'system' NOT NULL;
@@ -808,6 +846,8 @@ CREATE INDEX IF NOT EXISTS ix_bills_bill_run_id ON bills (bill_run_id);
 
 CREATE INDEX IF NOT EXISTS ix_bills_billing_period_start_status ON bills (billing_period_start, status);
 
+CREATE INDEX IF NOT EXISTS ix_bills_carried_forward_to ON bills (carried_forward_to) WHERE carried_forward_to IS NOT NULL;
+
 CREATE INDEX IF NOT EXISTS ix_bills_created_at ON bills (created_at);
 
 CREATE INDEX IF NOT EXISTS ix_bills_flat_id_status ON bills (flat_id, status);
@@ -826,9 +866,13 @@ CREATE INDEX IF NOT EXISTS ix_bills_status_billing_period_start_id ON bills (sta
 
 CREATE INDEX IF NOT EXISTS ix_bills_status_due_date ON bills (status, due_date);
 
+CREATE INDEX IF NOT EXISTS ix_bills_superseded_by ON bills (superseded_by) WHERE superseded_by IS NOT NULL;
+
 CREATE INDEX IF NOT EXISTS ix_meter_changes_new_meter_id ON meter_changes (new_meter_id);
 
 CREATE INDEX IF NOT EXISTS ix_meter_changes_old_meter_id ON meter_changes (old_meter_id);
+
+CREATE UNIQUE INDEX IF NOT EXISTS uq_bill_readings_current_reading ON bill_readings (reading_id) WHERE superseded_by IS NULL;
 
 CREATE INDEX IF NOT EXISTS ix_notifications_bill_id ON notifications (bill_id);
 
@@ -839,6 +883,8 @@ CREATE INDEX IF NOT EXISTS ix_notifications_status_created_at ON notifications (
 CREATE INDEX IF NOT EXISTS ix_payment_events_bill_id ON payment_events (bill_id);
 
 CREATE INDEX IF NOT EXISTS ix_payments_bill_id ON payments (bill_id);
+
+CREATE UNIQUE INDEX IF NOT EXISTS ix_payments_credit_from_bill ON payments (credit_from_bill);
 
 CREATE INDEX IF NOT EXISTS ix_payments_paid_on ON payments (paid_on);
 
@@ -872,7 +918,7 @@ CREATE TRIGGER trg_bills_period_lock BEFORE INSERT ON bills
 CREATE OR REPLACE FUNCTION meterline_bills_immutable() RETURNS trigger
            LANGUAGE plpgsql AS $$
            BEGIN
-             IF TG_OP = 'DELETE' OR OLD.flat_id IS DISTINCT FROM NEW.flat_id OR OLD.billing_period_start IS DISTINCT FROM NEW.billing_period_start OR OLD.billing_period_end IS DISTINCT FROM NEW.billing_period_end OR OLD.due_date IS DISTINCT FROM NEW.due_date OR OLD.tariff_kind IS DISTINCT FROM NEW.tariff_kind OR OLD.pricing_rule IS DISTINCT FROM NEW.pricing_rule OR OLD.flat_units IS DISTINCT FROM NEW.flat_units OR OLD.motor_units IS DISTINCT FROM NEW.motor_units OR OLD.total_units IS DISTINCT FROM NEW.total_units OR OLD.rate_per_unit IS DISTINCT FROM NEW.rate_per_unit OR OLD.fixed_charge IS DISTINCT FROM NEW.fixed_charge OR OLD.previous_outstanding IS DISTINCT FROM NEW.previous_outstanding OR OLD.tariff_details IS DISTINCT FROM NEW.tariff_details OR OLD.total_amount IS DISTINCT FROM NEW.total_amount OR OLD.flat_reading_id IS DISTINCT FROM NEW.flat_reading_id OR OLD.motor_reading_id IS DISTINCT FROM NEW.motor_reading_id OR OLD.reissue_of IS DISTINCT FROM NEW.reissue_of OR OLD.bill_run_id IS DISTINCT FROM NEW.bill_run_id OR OLD.created_by IS DISTINCT FROM NEW.created_by OR OLD.created_by_name IS DISTINCT FROM NEW.created_by_name OR OLD.created_at IS DISTINCT FROM NEW.created_at THEN
+             IF TG_OP = 'DELETE' OR OLD.flat_id IS DISTINCT FROM NEW.flat_id OR OLD.billing_period_start IS DISTINCT FROM NEW.billing_period_start OR OLD.billing_period_end IS DISTINCT FROM NEW.billing_period_end OR OLD.due_date IS DISTINCT FROM NEW.due_date OR OLD.tariff_kind IS DISTINCT FROM NEW.tariff_kind OR OLD.pricing_rule IS DISTINCT FROM NEW.pricing_rule OR OLD.flat_units IS DISTINCT FROM NEW.flat_units OR OLD.motor_units IS DISTINCT FROM NEW.motor_units OR OLD.total_units IS DISTINCT FROM NEW.total_units OR OLD.rate_per_unit IS DISTINCT FROM NEW.rate_per_unit OR OLD.fixed_charge IS DISTINCT FROM NEW.fixed_charge OR OLD.previous_outstanding IS DISTINCT FROM NEW.previous_outstanding OR OLD.tariff_details IS DISTINCT FROM NEW.tariff_details OR OLD.total_amount IS DISTINCT FROM NEW.total_amount OR OLD.flat_reading_id IS DISTINCT FROM NEW.flat_reading_id OR OLD.motor_reading_id IS DISTINCT FROM NEW.motor_reading_id OR OLD.first_reading_id IS DISTINCT FROM NEW.first_reading_id OR OLD.reissue_of IS DISTINCT FROM NEW.reissue_of OR OLD.bill_run_id IS DISTINCT FROM NEW.bill_run_id OR OLD.created_by IS DISTINCT FROM NEW.created_by OR OLD.created_by_name IS DISTINCT FROM NEW.created_by_name OR OLD.created_at IS DISTINCT FROM NEW.created_at THEN
                RAISE EXCEPTION 'BILL_IMMUTABLE: an issued bill cannot be changed or deleted; only its payment status may be updated' USING ERRCODE = 'P0001';
              END IF;
              RETURN NEW;
@@ -966,7 +1012,7 @@ CREATE TRIGGER trg_period_locks_month_format BEFORE INSERT ON period_locks
            FOR EACH ROW EXECUTE FUNCTION meterline_period_locks_month_format();
 
 CREATE OR REPLACE FUNCTION meterline_reading_is_billed(p_id bigint) RETURNS boolean
-           LANGUAGE sql STABLE AS $$ SELECT (EXISTS (SELECT 1 FROM bills WHERE flat_reading_id = p_id) OR EXISTS (SELECT 1 FROM bills WHERE motor_reading_id = p_id)) $$;
+           LANGUAGE sql STABLE AS $$ SELECT (EXISTS (SELECT 1 FROM bill_readings WHERE reading_id = p_id AND superseded_by IS NULL) OR EXISTS (SELECT 1 FROM bills WHERE motor_reading_id = p_id AND status <> 'superseded')) $$;
 
 CREATE OR REPLACE FUNCTION meterline_readings_immutable() RETURNS trigger
            LANGUAGE plpgsql AS $$
@@ -999,14 +1045,141 @@ DROP TRIGGER IF EXISTS trg_meter_changes_append_only ON meter_changes;
 CREATE TRIGGER trg_meter_changes_append_only BEFORE UPDATE OR DELETE ON meter_changes
            FOR EACH ROW EXECUTE FUNCTION meterline_append_only();
 
+CREATE OR REPLACE FUNCTION meterline_bills_superseded() RETURNS trigger
+           LANGUAGE plpgsql AS $$
+           BEGIN
+             IF TG_OP = 'INSERT' OR (OLD.status = 'superseded' AND (NEW.status IS DISTINCT FROM OLD.status OR NEW.superseded_by IS DISTINCT FROM OLD.superseded_by OR NEW.amount_paid IS DISTINCT FROM OLD.amount_paid OR NEW.carried_forward_to IS DISTINCT FROM OLD.carried_forward_to)) OR (NEW.status = 'superseded' AND (NEW.superseded_by IS NULL OR NEW.superseded_by = NEW.id OR OLD.status = 'carried_forward')) OR (NEW.status <> 'superseded' AND NEW.superseded_by IS NOT NULL) THEN
+               RAISE EXCEPTION 'BILL_SUPERSEDED: a superseded bill never changes again, and a bill becomes superseded only by a re-issue that names its replacement' USING ERRCODE = 'P0001';
+             END IF;
+             RETURN NEW;
+           END $$;
+
+DROP TRIGGER IF EXISTS trg_bills_insert_not_superseded ON bills;
+
+CREATE TRIGGER trg_bills_insert_not_superseded BEFORE INSERT ON bills
+           FOR EACH ROW WHEN (NEW.status = 'superseded' OR NEW.superseded_by IS NOT NULL)
+           EXECUTE FUNCTION meterline_bills_superseded();
+
+DROP TRIGGER IF EXISTS trg_bills_superseded_terminal ON bills;
+
+CREATE TRIGGER trg_bills_superseded_terminal BEFORE UPDATE ON bills
+           FOR EACH ROW WHEN (OLD.status = 'superseded' OR NEW.status = 'superseded' OR NEW.superseded_by IS NOT NULL)
+           EXECUTE FUNCTION meterline_bills_superseded();
+
+CREATE OR REPLACE FUNCTION meterline_bills_release_coverage() RETURNS trigger
+           LANGUAGE plpgsql AS $$
+           BEGIN
+             UPDATE bill_readings SET superseded_by = NEW.superseded_by
+              WHERE bill_id = NEW.id AND superseded_by IS NULL;
+             RETURN NULL;
+           END $$;
+
+DROP TRIGGER IF EXISTS trg_bills_release_coverage ON bills;
+
+CREATE TRIGGER trg_bills_release_coverage AFTER UPDATE OF status ON bills
+           FOR EACH ROW WHEN (NEW.status = 'superseded' AND OLD.status <> 'superseded')
+           EXECUTE FUNCTION meterline_bills_release_coverage();
+
+CREATE OR REPLACE FUNCTION meterline_bill_readings_guard() RETURNS trigger
+           LANGUAGE plpgsql AS $$
+           BEGIN
+             IF TG_OP = 'DELETE' OR NOT (
+                  OLD.superseded_by IS NULL AND NEW.superseded_by IS NOT NULL AND NEW.id = OLD.id
+                  AND NEW.bill_id = OLD.bill_id AND NEW.reading_id = OLD.reading_id AND NEW.units = OLD.units
+                  AND NEW.motor_units = OLD.motor_units
+                  AND NEW.superseded_by IS NOT DISTINCT FROM (
+                    SELECT b.superseded_by FROM bills b WHERE b.id = OLD.bill_id AND b.status = 'superseded')) THEN
+               RAISE EXCEPTION 'APPEND_ONLY: rows of this table are never changed or deleted' USING ERRCODE = 'P0001';
+             END IF;
+             RETURN NEW;
+           END $$;
+
+DROP TRIGGER IF EXISTS trg_bill_readings_guard ON bill_readings;
+
+CREATE TRIGGER trg_bill_readings_guard BEFORE UPDATE OR DELETE ON bill_readings
+           FOR EACH ROW EXECUTE FUNCTION meterline_bill_readings_guard();
+
+CREATE OR REPLACE FUNCTION meterline_bill_readings_inserted() RETURNS trigger
+           LANGUAGE plpgsql AS $$
+           BEGIN
+             IF EXISTS (SELECT 1 FROM new_rows n JOIN bill_readings x
+                          ON x.reading_id = n.reading_id AND x.superseded_by IS NULL AND x.id <> n.id) THEN
+               RAISE EXCEPTION 'BILL_READING_TAKEN: the reading is already covered by a bill that is not superseded' USING ERRCODE = 'P0001';
+             END IF;
+             IF EXISTS (SELECT 1 FROM new_rows n
+                         WHERE n.superseded_by IS NOT NULL OR NOT EXISTS (
+                           SELECT 1 FROM bills b JOIN readings r ON r.id = n.reading_id JOIN meters m ON m.id = r.meter_id
+                            WHERE b.id = n.bill_id AND b.status <> 'superseded' AND r.status = 'approved'
+                              AND m.flat_id = b.flat_id)) THEN
+               RAISE EXCEPTION 'BILL_READING_INVALID: a bill covers only approved readings of its own flat, and a superseded bill covers nothing new' USING ERRCODE = 'P0001';
+             END IF;
+             RETURN NULL;
+           END $$;
+
+DROP TRIGGER IF EXISTS trg_bill_readings_inserted ON bill_readings;
+
+CREATE TRIGGER trg_bill_readings_inserted AFTER INSERT ON bill_readings
+           REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT
+           EXECUTE FUNCTION meterline_bill_readings_inserted();
+
+CREATE OR REPLACE FUNCTION meterline_payments_credit() RETURNS trigger
+           LANGUAGE plpgsql AS $$
+           BEGIN
+             IF NEW.method IS DISTINCT FROM 'credit' OR NOT EXISTS (
+                  SELECT 1 FROM bills o WHERE o.id = NEW.credit_from_bill AND o.status = 'superseded'
+                     AND o.superseded_by = NEW.bill_id AND o.amount_paid = NEW.amount) THEN
+               RAISE EXCEPTION 'CREDIT_INVALID: a credit moves exactly what was paid on a superseded bill to the bill that replaced it, once' USING ERRCODE = 'P0001';
+             END IF;
+             RETURN NEW;
+           END $$;
+
+DROP TRIGGER IF EXISTS trg_payments_credit ON payments;
+
+CREATE TRIGGER trg_payments_credit BEFORE INSERT ON payments
+           FOR EACH ROW WHEN (NEW.method = 'credit' OR NEW.credit_from_bill IS NOT NULL)
+           EXECUTE FUNCTION meterline_payments_credit();
+
 -- ---- reference rows every database needs (as database/migrations.py seeds them) ----
 
 INSERT INTO period_locks (month, reason, locked_by, bill_count_at_lock)
 SELECT '2025-11', 'November 2025 is locked to protect historical data', 'system', (SELECT count(*) FROM bills WHERE billing_period_end BETWEEN '2025-11-01' AND '2025-11-30')
 ON CONFLICT (month) DO NOTHING;
 
-INSERT INTO schema_info (key, value) VALUES ('version', '1')
+INSERT INTO schema_info (key, value) VALUES ('version', '2')
 ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value WHERE schema_info.value::int < EXCLUDED.value::int;
+
+-- ---- bill coverage and re-issues on an existing project (database/billing_upgrade.py) ----
+
+DO $$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = 'ck_bills_status_valid'
+                   AND pg_get_constraintdef(oid) LIKE '%superseded%') THEN
+    ALTER TABLE bills DROP CONSTRAINT IF EXISTS ck_bills_status_valid;
+    ALTER TABLE bills ADD CONSTRAINT ck_bills_status_valid CHECK (status IN ('pending', 'partially_paid', 'paid', 'overdue', 'carried_forward', 'cancelled', 'superseded'));
+  END IF;
+END $$;
+
+INSERT INTO bill_readings (bill_id, reading_id, units, motor_units)
+SELECT b.id, b.flat_reading_id, b.flat_units, b.motor_units
+  FROM bills b
+  JOIN readings r ON r.id = b.flat_reading_id
+  JOIN meters m ON m.id = r.meter_id AND m.flat_id = b.flat_id
+ WHERE r.status = 'approved' AND b.status <> 'superseded'
+   AND b.id = (SELECT max(b2.id) FROM bills b2 WHERE b2.flat_reading_id = b.flat_reading_id)
+   AND NOT EXISTS (SELECT 1 FROM bill_readings x WHERE x.bill_id = b.id)
+   AND NOT EXISTS (SELECT 1 FROM bill_readings x WHERE x.reading_id = b.flat_reading_id AND x.superseded_by IS NULL);
+
+INSERT INTO bill_readings (bill_id, reading_id, units, motor_units)
+SELECT (SELECT x.bill_id FROM bill_readings x JOIN readings r2 ON r2.id = x.reading_id
+         WHERE r2.meter_id = r.meter_id AND x.superseded_by IS NULL
+           AND (r2.reading_date > r.reading_date OR (r2.reading_date = r.reading_date AND r2.id > r.id))
+         ORDER BY r2.reading_date, r2.id LIMIT 1), r.id, 0, 0
+  FROM readings r
+ WHERE r.status = 'approved' AND r.consumption IS NULL AND r.approved_units IS NULL
+   AND NOT EXISTS (SELECT 1 FROM bill_readings x WHERE x.reading_id = r.id AND x.superseded_by IS NULL)
+   AND EXISTS (SELECT 1 FROM bill_readings x JOIN readings r2 ON r2.id = x.reading_id
+                WHERE r2.meter_id = r.meter_id AND x.superseded_by IS NULL
+                  AND (r2.reading_date > r.reading_date OR (r2.reading_date = r.reading_date AND r2.id > r.id)));
 
 -- ---- database/supabase/10_views.sql ----
 
@@ -1050,14 +1223,16 @@ LEFT JOIN motors mo ON mo.id = fm.motor_id
 LEFT JOIN meters mm ON mm.motor_id = mo.id AND mm.flat_id IS NULL AND mm.status = 'active'
 WHERE m.status = 'active' AND f.is_active;
 
--- A reading with its meter, flat, floor, primary owner, submitter and the bill that references it.
+-- A reading with its meter, flat, floor, primary owner, submitter and the bill that covers it (not
+-- superseded: bill_readings for a flat's reading, bills.motor_reading_id for a shared motor's).
 CREATE VIEW reading_details WITH (security_invoker = true) AS
 SELECT r.*, m.meter_number, f.id AS flat_id, f.code AS flat_code, f.block, fl.code AS floor_code,
        o.name AS owner_name, u.username AS submitted_by_name,
        -- "+ 0": min() over the reading's index, never a walk of the bills primary key (which the
        -- planner picks on stale statistics, e.g. right after a bulk load: seconds per row).
-       COALESCE((SELECT min(b.id + 0) FROM bills b WHERE b.flat_reading_id = r.id),
-                (SELECT min(b.id + 0) FROM bills b WHERE b.motor_reading_id = r.id)) AS bill_id
+       COALESCE((SELECT min(x.bill_id + 0) FROM bill_readings x WHERE x.reading_id = r.id AND x.superseded_by IS NULL),
+                (SELECT min(b.id + 0) FROM bills b WHERE b.motor_reading_id = r.id AND b.status <> 'superseded'))
+         AS bill_id
 FROM readings r
 JOIN meters m ON m.id = r.meter_id
 LEFT JOIN flats f ON f.id = m.flat_id
@@ -1566,26 +1741,63 @@ BEGIN
   END;
 END $$;
 
--- One priced bill. Never overwrites: on a (flat_id, billing_period_start) collision the start
--- moves forward a day at a time, never past billing_period_end (else PT409 naming the existing
--- bill), and reissue_of records the bill it collided with. p_carry: open bills whose balance
--- previous_outstanding absorbs; they become carried_forward (PT409 if one is no longer open).
--- Returns {"id", "billing_period_start", "reissue_of"}.
+-- One priced bill. Never overwrites: the start moves forward a day at a time past the flat's bills
+-- starting on it, never past billing_period_end (else PT409 naming the existing bill). A collision
+-- is a re-issue and must have been priced as one (p_bill.reissue_of), else PT409: price it again.
+-- p_carry: open bills whose balance previous_outstanding absorbs; they become carried_forward
+-- (PT409 if one is no longer open with that balance). p_bill also carries what is not a column
+-- (services.models.NewBill): "covered" [{reading_id, units, motor_units}] (bill_readings rows),
+-- "confirm_units" [reading_id, units] (the billed reading's new confirmed units), and for a
+-- re-issue "replaced_paid" (what was paid on the replaced bill when priced: credited to the new
+-- one) and "credit_paid_on". The replaced bill becomes superseded (a trigger releases its
+-- coverage), the bills carried into it point at the new bill. Returns {"id", "billing_period_start",
+-- "reissue_of"}.
 CREATE OR REPLACE FUNCTION meterline_insert_bill(p_bill jsonb, p_carry bigint[], p_actor jsonb, p_details jsonb)
 RETURNS jsonb LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
   b bills := jsonb_populate_record(NULL::bills, p_bill);
+  v_old bills;
   v_original bigint;
   v_start date;
-  v_reissue bigint;
   v_id bigint;
   v_constraint text;
   v_changed integer;
   v_balance numeric(14, 2);
+  v_units numeric;
+  v_credit numeric(14, 2);
+  v_pid bigint;
+  v_status text;
 BEGIN
   PERFORM meterline_check_not_locked(b.billing_period_start, b.billing_period_end);
+  IF b.reissue_of IS NOT NULL THEN
+    SELECT * INTO v_old FROM bills WHERE id = b.reissue_of FOR UPDATE;
+    IF NOT FOUND THEN
+      PERFORM meterline_not_found(format('Bill %s does not exist.', b.reissue_of));
+    ELSIF v_old.flat_id <> b.flat_id THEN
+      PERFORM meterline_invalid('reissue_of', format('bill #%s is another flat''s bill.', v_old.id),
+                                'Re-issue a bill of the same flat.');
+    ELSIF v_old.status = 'superseded' THEN
+      PERFORM meterline_conflict(format('Bill #%s was replaced by bill #%s meanwhile. Nothing was stored; open bill '
+                                        '#%s and re-issue that one if it is wrong.', v_old.id, v_old.superseded_by,
+                                        v_old.superseded_by));
+    ELSIF v_old.status = 'carried_forward' THEN
+      PERFORM meterline_conflict(format('Bill #%s''s balance was carried forward into bill #%s, so it cannot be '
+                                        'replaced on its own. Nothing was stored; re-issue bill #%s.', v_old.id,
+                                        v_old.carried_forward_to, v_old.carried_forward_to));
+    ELSIF v_old.amount_paid <> COALESCE((p_bill->>'replaced_paid')::numeric, 0)
+          OR v_old.previous_outstanding <> b.previous_outstanding THEN
+      PERFORM meterline_conflict(format('Bill #%s changed while its re-issue was being priced (a payment was '
+                                        'recorded?). Nothing was stored; price the re-issue again.', v_old.id));
+    END IF;
+  END IF;
   FOR attempt IN 1..62 LOOP  -- a period is at most a couple of months of days
     SELECT id INTO v_original FROM bills WHERE flat_id = b.flat_id AND billing_period_start = b.billing_period_start;
+    IF v_original IS NOT NULL AND b.reissue_of IS NULL THEN
+      PERFORM meterline_conflict(format('Bill #%s for flat %s starting %s was stored while this bill was being '
+                                        'priced. Nothing was stored; look again: a bill for the same start is a '
+                                        're-issue of bill #%s.', v_original, b.flat_id, b.billing_period_start,
+                                        v_original));
+    END IF;
     SELECT min(d)::date INTO v_start
       FROM generate_series(b.billing_period_start, b.billing_period_end, interval '1 day') AS d
      WHERE NOT EXISTS (SELECT 1 FROM bills x WHERE x.flat_id = b.flat_id AND x.billing_period_start = d::date);
@@ -1596,16 +1808,16 @@ BEGIN
                v_original, b.flat_id, b.billing_period_start, b.billing_period_end, v_original),
         format('bill_collision existing_bill_id=%s', v_original));
     END IF;
-    v_reissue := CASE WHEN v_start <> b.billing_period_start THEN v_original END;
     BEGIN
       INSERT INTO bills (flat_id, billing_period_start, billing_period_end, due_date, tariff_kind, pricing_rule,
                          flat_units, motor_units, total_units, rate_per_unit, fixed_charge, previous_outstanding,
                          tariff_details, total_amount, status, amount_paid, flat_reading_id, motor_reading_id,
-                         reissue_of, bill_run_id, created_by, created_by_name)
+                         first_reading_id, reissue_of, bill_run_id, created_by, created_by_name)
       VALUES (b.flat_id, v_start, b.billing_period_end, b.due_date, b.tariff_kind, b.pricing_rule,
               b.flat_units, b.motor_units, b.total_units, b.rate_per_unit, b.fixed_charge, b.previous_outstanding,
               b.tariff_details, b.total_amount, 'pending', 0, b.flat_reading_id, b.motor_reading_id,
-              v_reissue, b.bill_run_id, (p_actor->>'user_id')::bigint, COALESCE(p_actor->>'username', 'system'))
+              b.first_reading_id, b.reissue_of, b.bill_run_id, (p_actor->>'user_id')::bigint,
+              COALESCE(p_actor->>'username', 'system'))
       RETURNING id INTO v_id;
       EXIT;
     EXCEPTION WHEN unique_violation THEN
@@ -1618,6 +1830,21 @@ BEGIN
   IF v_id IS NULL THEN
     PERFORM meterline_conflict('Could not find a free billing period start after repeated collisions; try again.',
                                'bill_collision');
+  END IF;
+  IF b.reissue_of IS NOT NULL THEN
+    -- The replaced bill is superseded (a trigger releases its coverage); the bills it carried move.
+    UPDATE bills SET status = 'superseded', superseded_by = v_id, updated_at = now() WHERE id = v_old.id;
+    WITH moved AS (
+      UPDATE bills SET carried_forward_to = v_id, updated_at = now()
+       WHERE carried_forward_to = v_old.id AND status = 'carried_forward'
+      RETURNING total_amount - amount_paid AS balance
+    )
+    SELECT count(*), COALESCE(sum(balance), 0) INTO v_changed, v_balance FROM moved;
+    IF v_changed > 0 AND v_balance <> b.previous_outstanding THEN
+      PERFORM meterline_conflict(format('The arrears bill #%s carried (%s) do not match the bills carried into it. '
+                                        'Nothing was stored; run python -m scripts.verify_billing.', v_old.id,
+                                        b.previous_outstanding));
+    END IF;
   END IF;
   IF cardinality(p_carry) > 0 THEN
     -- The absorbed bills must still be the flat's open bills with exactly the balance this bill
@@ -1633,15 +1860,60 @@ BEGIN
                                  'recorded?). Nothing was stored; recalculate the previous outstanding and try again.');
     END IF;
   END IF;
-  PERFORM meterline_audit(p_actor, CASE WHEN v_reissue IS NULL THEN 'bill.create' ELSE 'bill.reissue' END, 'bill',
-                          v_id::text, p_details || jsonb_build_object('billing_period_start', v_start::text,
-                                                                      'reissue_of', v_reissue));
-  RETURN jsonb_build_object('id', v_id, 'billing_period_start', v_start, 'reissue_of', v_reissue);
+  IF jsonb_typeof(p_bill->'confirm_units') = 'array' THEN
+    SELECT approved_units INTO v_units FROM readings
+     WHERE id = (p_bill->'confirm_units'->>0)::bigint AND status = 'approved' FOR UPDATE;
+    IF NOT FOUND THEN
+      PERFORM meterline_conflict(format('Reading #%s is no longer approved; nothing was stored.',
+                                        p_bill->'confirm_units'->>0));
+    END IF;
+    UPDATE readings SET approved_units = (p_bill->'confirm_units'->>1)::numeric, updated_at = now()
+     WHERE id = (p_bill->'confirm_units'->>0)::bigint;
+    PERFORM meterline_audit(p_actor, 'reading.confirm_units', 'reading', p_bill->'confirm_units'->>0,
+                            jsonb_build_object('from', v_units::text, 'to', p_bill->'confirm_units'->>1,
+                                               'bill_id', v_id));
+  END IF;
+  BEGIN
+    INSERT INTO bill_readings (bill_id, reading_id, units, motor_units)
+    SELECT v_id, (c->>'reading_id')::bigint, (c->>'units')::numeric, COALESCE((c->>'motor_units')::numeric, 0)
+      FROM jsonb_array_elements(COALESCE(p_bill->'covered', '[]'::jsonb)) WITH ORDINALITY AS x(c, n) ORDER BY n;
+  EXCEPTION WHEN unique_violation THEN  -- another bill covered one of them meanwhile
+    PERFORM meterline_conflict('BILL_READING_TAKEN: a reading of this bill is already on another bill (billed '
+                               'meanwhile?). Nothing was stored; look at the flat''s bills and readings again.');
+  END;
+  IF b.reissue_of IS NOT NULL AND v_old.amount_paid > 0 THEN
+    -- What was paid on the replaced bill, applied once to its replacement.
+    v_credit := v_old.amount_paid;
+    IF v_credit > b.total_amount THEN
+      PERFORM meterline_invalid('flat_units', format('%s was paid on bill #%s, more than the replacement''s total of '
+                                                     '%s.', v_credit, v_old.id, b.total_amount),
+                                'A replacement must be at least what was paid; refund or credit the difference first.');
+    END IF;
+    INSERT INTO payments (bill_id, amount, paid_on, method, reference, credit_from_bill, recorded_by, recorded_by_name)
+    VALUES (v_id, v_credit, COALESCE((p_bill->>'credit_paid_on')::date, current_date), 'credit',
+            format('credit from bill #%s', v_old.id), v_old.id, (p_actor->>'user_id')::bigint,
+            COALESCE(p_actor->>'username', 'system'))
+    RETURNING id INTO v_pid;
+    v_status := CASE WHEN v_credit = b.total_amount THEN 'paid' ELSE 'partially_paid' END;
+    UPDATE bills SET amount_paid = v_credit, status = v_status,
+                     paid_at = CASE WHEN v_status = 'paid' THEN now() END, updated_at = now()
+     WHERE id = v_id;
+    PERFORM meterline_audit(p_actor, 'payment.credit', 'bill', v_id::text, jsonb_build_object(
+      'payment_id', v_pid, 'amount', v_credit::text, 'credit_from_bill', v_old.id, 'status', v_status));
+  END IF;
+  PERFORM meterline_audit(p_actor, CASE WHEN b.reissue_of IS NULL THEN 'bill.create' ELSE 'bill.reissue' END, 'bill',
+                          v_id::text, p_details || jsonb_build_object(
+                            'billing_period_start', v_start::text, 'reissue_of', b.reissue_of,
+                            'credit', v_credit::text));
+  RETURN jsonb_build_object('id', v_id, 'billing_period_start', v_start, 'reissue_of', b.reissue_of);
 END $$;
 
 -- A month run's batch of priced bills, in one transaction. Flats that already have a bill starting
 -- in the period are skipped; a locked month refuses the whole batch before anything is written.
--- Each element may carry "carry_forward_bill_ids". Returns {"created", "skipped", "total_amount"}.
+-- Each element may carry "carry_forward_bill_ids" and "covered" (as for meterline_insert_bill). A flat
+-- whose carried bills are no longer open with exactly the balance its bill carries (a payment landed
+-- since it was priced), or one of whose readings another bill covers now, is left out: "stale" lists
+-- them, to be priced again. Returns {"created", "skipped", "total_amount", "stale"}.
 CREATE OR REPLACE FUNCTION meterline_insert_bill_batch(p_bills jsonb, p_actor jsonb)
 RETURNS jsonb LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
@@ -1649,15 +1921,18 @@ DECLARE
   v_lo date;
   v_hi date;
   v_total integer := jsonb_array_length(p_bills);
+  v_fresh integer;
   v_created integer;
   v_amount numeric(14, 2);
   v_run bigint;
+  v_stale bigint[];
+  v_ids bigint[];
+  v_flats bigint[];
   v_carry integer;
   v_changed integer;
-  v_wrong integer;
 BEGIN
   IF v_total = 0 THEN
-    RETURN jsonb_build_object('created', 0, 'skipped', 0, 'total_amount', '0.00');
+    RETURN jsonb_build_object('created', 0, 'skipped', 0, 'total_amount', '0.00', 'stale', '[]'::jsonb);
   END IF;
   FOR v_lo, v_end IN SELECT DISTINCT x.billing_period_start, x.billing_period_end
                         FROM jsonb_populate_recordset(NULL::bills, p_bills) x LOOP
@@ -1665,8 +1940,31 @@ BEGIN
   END LOOP;
   SELECT min(x.billing_period_start), max(x.billing_period_end) INTO v_lo, v_hi
     FROM jsonb_populate_recordset(NULL::bills, p_bills) x;
-  -- One statement: insert the fresh bills, then carry forward the open bills each one absorbed
-  -- (pointing them at it). Every part sees the same snapshot, so nothing is counted twice.
+  -- The bills the batch carries forward, locked until commit: no payment lands between the check and
+  -- the carry-forward.
+  PERFORM 1 FROM bills
+   WHERE id IN (SELECT c::bigint FROM jsonb_array_elements(p_bills) AS e,
+                     jsonb_array_elements_text(COALESCE(e->'carry_forward_bill_ids', '[]'::jsonb)) AS c)
+   ORDER BY id FOR UPDATE;
+  WITH src AS (
+    SELECT (e->>'flat_id')::bigint AS flat_id, (e->>'previous_outstanding')::numeric AS prev,
+           COALESCE(e->'carry_forward_bill_ids', '[]'::jsonb) AS carry, COALESCE(e->'covered', '[]'::jsonb) AS covered
+      FROM jsonb_array_elements(p_bills) AS e
+  ), carried_wrong AS (
+    SELECT s.flat_id FROM src s
+     WHERE jsonb_array_length(s.carry) > 0
+       AND (SELECT count(*) || ':' || COALESCE(sum(o.total_amount - o.amount_paid), 0)
+              FROM jsonb_array_elements_text(s.carry) AS c
+              JOIN bills o ON o.id = c::bigint AND o.flat_id = s.flat_id
+                          AND o.status IN ('pending', 'partially_paid', 'overdue'))
+           <> jsonb_array_length(s.carry) || ':' || s.prev
+  ), covered_now AS (
+    SELECT s.flat_id FROM src s, jsonb_array_elements(s.covered) AS c
+     WHERE EXISTS (SELECT 1 FROM bill_readings x WHERE x.reading_id = (c->>'reading_id')::bigint
+                                                  AND x.superseded_by IS NULL)
+  )
+  SELECT COALESCE(array_agg(DISTINCT flat_id ORDER BY flat_id), '{}') INTO v_stale
+    FROM (SELECT flat_id FROM carried_wrong UNION SELECT flat_id FROM covered_now) z;
   WITH src AS (
     SELECT x.* FROM jsonb_populate_recordset(NULL::bills, p_bills) WITH ORDINALITY AS x
   ), fresh AS (
@@ -1677,43 +1975,54 @@ BEGIN
     INSERT INTO bills (flat_id, billing_period_start, billing_period_end, due_date, tariff_kind, pricing_rule,
                        flat_units, motor_units, total_units, rate_per_unit, fixed_charge, previous_outstanding,
                        tariff_details, total_amount, status, amount_paid, flat_reading_id, motor_reading_id,
-                       bill_run_id, created_by, created_by_name)
+                       first_reading_id, bill_run_id, created_by, created_by_name)
     SELECT flat_id, billing_period_start, billing_period_end, due_date, tariff_kind, pricing_rule,
            flat_units, motor_units, total_units, rate_per_unit, fixed_charge, previous_outstanding,
            tariff_details, total_amount, 'pending', 0, flat_reading_id, motor_reading_id,
-           bill_run_id, (p_actor->>'user_id')::bigint, COALESCE(p_actor->>'username', 'system')
-      FROM fresh ORDER BY ordinality
-    RETURNING id, flat_id, total_amount, previous_outstanding, bill_run_id
-  ), carry AS (
-    SELECT (c.value)::bigint AS bill_id, ins.id AS into_id, ins.flat_id
-      FROM jsonb_array_elements(p_bills) AS e
-      JOIN ins ON ins.flat_id = (e->>'flat_id')::bigint
+           first_reading_id, bill_run_id, (p_actor->>'user_id')::bigint, COALESCE(p_actor->>'username', 'system')
+      FROM fresh WHERE flat_id <> ALL (v_stale) ORDER BY ordinality
+    RETURNING id, flat_id, total_amount, bill_run_id
+  )
+  SELECT (SELECT count(*) FROM fresh), (SELECT count(*) FROM ins), (SELECT COALESCE(sum(total_amount), 0) FROM ins),
+         (SELECT bill_run_id FROM ins ORDER BY id LIMIT 1),
+         (SELECT COALESCE(array_agg(id ORDER BY id), '{}') FROM ins),
+         (SELECT COALESCE(array_agg(flat_id ORDER BY id), '{}') FROM ins)
+    INTO v_fresh, v_created, v_amount, v_run, v_ids, v_flats;
+  -- Their coverage, then the bills they absorbed (checked above, locked since).
+  BEGIN
+    INSERT INTO bill_readings (bill_id, reading_id, units, motor_units)
+    SELECT n.id, (c->>'reading_id')::bigint, (c->>'units')::numeric, COALESCE((c->>'motor_units')::numeric, 0)
+      FROM unnest(v_ids, v_flats) AS n(id, flat_id)
+      JOIN jsonb_array_elements(p_bills) AS e ON (e->>'flat_id')::bigint = n.flat_id
+      CROSS JOIN LATERAL jsonb_array_elements(COALESCE(e->'covered', '[]'::jsonb)) WITH ORDINALITY AS x(c, k)
+     ORDER BY n.id, x.k;
+  EXCEPTION WHEN unique_violation THEN  -- a single bill covered one of them after the check: look again
+    PERFORM meterline_conflict('BILL_READING_TAKEN: a reading of this batch was billed meanwhile; the batch was rolled '
+                               'back; run the bill run again to finish.');
+  END;
+  WITH carry AS (
+    SELECT (c.value)::bigint AS bill_id, n.id AS into_id, n.flat_id
+      FROM unnest(v_ids, v_flats) AS n(id, flat_id)
+      JOIN jsonb_array_elements(p_bills) AS e ON (e->>'flat_id')::bigint = n.flat_id
       CROSS JOIN LATERAL jsonb_array_elements_text(COALESCE(e->'carry_forward_bill_ids', '[]'::jsonb)) AS c
   ), upd AS (
     UPDATE bills SET status = 'carried_forward', carried_forward_to = carry.into_id, updated_at = now()
       FROM carry
      WHERE bills.id = carry.bill_id AND bills.status IN ('pending', 'partially_paid', 'overdue')
        AND bills.flat_id = carry.flat_id
-    RETURNING carry.into_id, bills.total_amount - bills.amount_paid AS balance
-  ), wrong_balance AS (
-    -- A new bill must carry exactly the open balance of the bills it absorbed: a payment recorded
-    -- since the batch was priced would make it charge money already paid.
-    SELECT ins.id FROM ins
-     WHERE EXISTS (SELECT 1 FROM carry WHERE carry.into_id = ins.id)
-       AND ins.previous_outstanding <> (SELECT COALESCE(sum(u.balance), 0) FROM upd u WHERE u.into_id = ins.id)
+    RETURNING carry.into_id
   )
-  SELECT (SELECT count(*) FROM ins), (SELECT COALESCE(sum(total_amount), 0) FROM ins),
-         (SELECT bill_run_id FROM ins ORDER BY id LIMIT 1), (SELECT count(*) FROM carry),
-         (SELECT count(*) FROM upd), (SELECT count(*) FROM wrong_balance)
-    INTO v_created, v_amount, v_run, v_carry, v_changed, v_wrong;
-  IF v_changed <> v_carry OR v_wrong > 0 THEN
+  SELECT (SELECT count(*) FROM carry), (SELECT count(*) FROM upd) INTO v_carry, v_changed;
+  IF v_changed <> v_carry THEN
     PERFORM meterline_conflict('Open bills changed during the bill run (a payment was recorded?). This batch was '
                                'rolled back; run the bill run again to finish.');
   END IF;
   PERFORM meterline_audit(p_actor, 'bill.batch_create', 'bill_run', v_run::text, jsonb_build_object(
-    'created', v_created, 'skipped', v_total - v_created, 'total_amount', v_amount::text,
-    'first_flat_id', (p_bills->0->>'flat_id')::bigint, 'last_flat_id', (p_bills->(v_total - 1)->>'flat_id')::bigint));
-  RETURN jsonb_build_object('created', v_created, 'skipped', v_total - v_created, 'total_amount', v_amount::text);
+    'created', v_created, 'skipped', v_total - v_fresh, 'total_amount', v_amount::text,
+    'first_flat_id', (p_bills->0->>'flat_id')::bigint, 'last_flat_id', (p_bills->(v_total - 1)->>'flat_id')::bigint,
+    'changed_flats', to_jsonb(v_stale[1:100])));
+  RETURN jsonb_build_object('created', v_created, 'skipped', v_total - v_fresh, 'total_amount', v_amount::text,
+                            'stale', to_jsonb(v_stale));
 END $$;
 
 -- Store a payment Python worked out with services/arrears.apply_payment (the one implementation of
@@ -1854,6 +2163,139 @@ BEGIN
   RETURN v_ids;
 END $$;
 
+-- ---- database/supabase/45_functions_coverage.sql ----
+
+-- Bill coverage (which readings a bill covers, services/coverage.py), bill run records counted from
+-- the bills they stored, and the read-only billing checks of scripts/verify_billing.py. The same
+-- queries as services/storage/sql_coverage.py.
+
+-- The flat's readings that are not rejected, after each meter's last reading covered (by a bill that
+-- is not superseded, other than p_replacing) before p_reading, up to and including it, oldest first;
+-- each with the bill (not superseded) covering it, if any.
+CREATE OR REPLACE FUNCTION meterline_coverage_chain(p_flat bigint, p_reading bigint, p_replacing bigint)
+RETURNS jsonb LANGUAGE plpgsql STABLE SET search_path = public, pg_temp AS $$
+DECLARE
+  v_date date;
+BEGIN
+  SELECT reading_date INTO v_date FROM readings WHERE id = p_reading;
+  IF v_date IS NULL THEN
+    PERFORM meterline_not_found(format('Reading %s does not exist.', p_reading));
+  END IF;
+  RETURN COALESCE((
+    WITH lm AS (
+      SELECT m.id AS meter_id,
+             (SELECT r2.id FROM readings r2
+               WHERE r2.meter_id = m.id AND (r2.reading_date, r2.id) < (v_date, p_reading)
+                 AND EXISTS (SELECT 1 FROM bill_readings x WHERE x.reading_id = r2.id AND x.superseded_by IS NULL
+                                                        AND x.bill_id IS DISTINCT FROM p_replacing)
+               ORDER BY r2.reading_date DESC, r2.id DESC LIMIT 1) AS last_id
+        FROM meters m WHERE m.flat_id = p_flat
+    )
+    SELECT jsonb_agg(jsonb_build_object(
+             'reading_id', r.id, 'meter_id', r.meter_id, 'reading_date', r.reading_date, 'status', r.status,
+             'approved_units', r.approved_units::text, 'consumption', r.consumption::text,
+             'motor_share', r.motor_share::text, 'motor_reading_id', r.motor_reading_id,
+             'covered_by', (SELECT x.bill_id FROM bill_readings x WHERE x.reading_id = r.id AND x.superseded_by IS NULL
+                             LIMIT 1))
+             ORDER BY r.reading_date, r.id)
+      FROM lm JOIN readings r ON r.meter_id = lm.meter_id
+      LEFT JOIN readings lr ON lr.id = lm.last_id
+     WHERE r.status <> 'rejected' AND (r.reading_date, r.id) <= (v_date, p_reading)
+       AND (lr.id IS NULL OR (r.reading_date, r.id) > (lr.reading_date, lr.id))), '[]'::jsonb);
+END $$;
+
+-- (bills a run stored, their total), counted from bills.bill_run_id.
+CREATE OR REPLACE FUNCTION meterline_bill_run_totals(p_run bigint)
+RETURNS jsonb LANGUAGE sql STABLE SET search_path = public, pg_temp AS $$
+  SELECT jsonb_build_object('created', count(*), 'total_amount', COALESCE(sum(total_amount), 0)::numeric(14, 2)::text)
+    FROM bills WHERE bill_run_id = p_run
+$$;
+
+-- Close a run record; its created count and total are counted from the bills it stored, so a run
+-- that died half-way is recorded as what it really did.
+CREATE OR REPLACE FUNCTION meterline_finish_bill_run(p_run bigint, p_status text, p_skipped integer,
+                                                     p_refused integer, p_error text)
+RETURNS bigint LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+BEGIN
+  UPDATE bill_runs r
+     SET status = p_status, skipped_count = p_skipped, refused_count = p_refused, error = p_error,
+         finished_at = now(),
+         created_count = (SELECT count(*) FROM bills b WHERE b.bill_run_id = p_run),
+         total_amount = (SELECT COALESCE(sum(b.total_amount), 0) FROM bills b WHERE b.bill_run_id = p_run)
+   WHERE r.id = p_run;
+  IF NOT FOUND THEN
+    PERFORM meterline_not_found(format('Bill run %s does not exist.', p_run));
+  END IF;
+  RETURN p_run;
+END $$;
+
+-- Read-only checks of the billing invariants: {check: {"count": n, "first": [...]}} for
+-- uncovered_readings, double_covered, units_mismatch and balance_mismatch (see scripts/verify_billing.py).
+CREATE OR REPLACE FUNCTION meterline_billing_checks(p_limit integer)
+RETURNS jsonb LANGUAGE plpgsql STABLE SET search_path = public, pg_temp AS $$
+DECLARE
+  v_out jsonb := '{}'::jsonb;
+BEGIN
+  WITH q AS (
+    SELECT r.id AS reading_id, r.meter_id, r.reading_date FROM readings r
+     WHERE r.status = 'approved'
+       AND NOT EXISTS (SELECT 1 FROM bill_readings x WHERE x.reading_id = r.id AND x.superseded_by IS NULL)
+       AND EXISTS (SELECT 1 FROM readings r2
+                    WHERE r2.meter_id = r.meter_id AND (r2.reading_date, r2.id) > (r.reading_date, r.id)
+                      AND EXISTS (SELECT 1 FROM bill_readings y WHERE y.reading_id = r2.id AND y.superseded_by IS NULL))
+  )
+  SELECT v_out || jsonb_build_object('uncovered_readings', jsonb_build_object(
+           'count', (SELECT count(*) FROM q),
+           'first', COALESCE((SELECT jsonb_agg(to_jsonb(z)) FROM (SELECT * FROM q ORDER BY reading_id LIMIT p_limit) z),
+                             '[]'::jsonb)))
+    INTO v_out;
+  WITH q AS (
+    SELECT x.reading_id, count(*) AS bills FROM bill_readings x JOIN bills b ON b.id = x.bill_id
+     WHERE b.status <> 'superseded' GROUP BY x.reading_id HAVING count(*) > 1
+  )
+  SELECT v_out || jsonb_build_object('double_covered', jsonb_build_object(
+           'count', (SELECT count(*) FROM q),
+           'first', COALESCE((SELECT jsonb_agg(to_jsonb(z)) FROM (SELECT * FROM q ORDER BY reading_id LIMIT p_limit) z),
+                             '[]'::jsonb)))
+    INTO v_out;
+  WITH sums AS (
+    SELECT bill_id, sum(units) AS units, sum(motor_units) AS motor FROM bill_readings GROUP BY bill_id
+  ), q AS (
+    SELECT b.id AS bill_id, b.flat_id, b.flat_units::text AS flat_units, b.motor_units::text AS motor_units
+      FROM bills b JOIN sums s ON s.bill_id = b.id
+     WHERE b.flat_units <> s.units OR b.motor_units <> s.motor
+        OR (b.status <> 'superseded' AND b.first_reading_id IS NOT NULL AND EXISTS (
+              SELECT 1 FROM bill_readings y JOIN readings r ON r.id = y.reading_id
+               WHERE y.bill_id = b.id AND y.units <> COALESCE(r.approved_units, r.consumption, 0)))
+  )
+  SELECT v_out || jsonb_build_object('units_mismatch', jsonb_build_object(
+           'count', (SELECT count(*) FROM q),
+           'first', COALESCE((SELECT jsonb_agg(to_jsonb(z)) FROM (SELECT * FROM q ORDER BY bill_id LIMIT p_limit) z),
+                             '[]'::jsonb)))
+    INTO v_out;
+  WITH per_flat AS (
+    SELECT flat_id,
+           sum(CASE WHEN status IN ('pending', 'partially_paid', 'overdue') THEN total_amount - amount_paid ELSE 0 END)
+             AS owed,
+           sum(CASE WHEN status NOT IN ('cancelled', 'superseded') THEN total_amount - previous_outstanding ELSE 0 END)
+             AS charges
+      FROM bills GROUP BY flat_id
+  ), paid AS (
+    SELECT b.flat_id, sum(p.amount) AS paid FROM payments p JOIN bills b ON b.id = p.bill_id
+     WHERE b.status NOT IN ('cancelled', 'superseded') GROUP BY b.flat_id
+  ), q AS (
+    SELECT f.flat_id, f.owed::text AS owed, f.charges::text AS charges, COALESCE(p.paid, 0)::text AS paid
+      FROM per_flat f LEFT JOIN paid p ON p.flat_id = f.flat_id
+     WHERE f.owed <> f.charges - COALESCE(p.paid, 0)
+  )
+  SELECT v_out || jsonb_build_object('balance_mismatch', jsonb_build_object(
+           'count', (SELECT count(*) FROM q),
+           'first', COALESCE((SELECT jsonb_agg(to_jsonb(z)) FROM (SELECT * FROM q ORDER BY flat_id LIMIT p_limit) z),
+                             '[]'::jsonb)))
+    INTO v_out;
+  RETURN v_out;
+END $$;
+
 -- ---- database/supabase/50_functions_runs_reports.sql ----
 
 -- Month-end bill runs (read side and run records) and dashboard figures. Amounts come back as
@@ -1881,37 +2323,56 @@ RETURNS bigint LANGUAGE sql STABLE SET search_path = public, pg_temp AS $$
      AND EXISTS (SELECT 1 FROM bills b WHERE b.flat_id = m.flat_id AND b.billing_period_start BETWEEN p_start AND p_end)
 $$;
 
--- The next p_limit flats by id after p_after: for each active one with no bill starting in the
--- period, its latest approved reading dated in the period that no bill references; plus those
--- flats' open bills (Python works out the arrears, as on the SQL backend).
+-- The next p_limit flats by id after p_after: each active one with no bill starting in the period
+-- and an approved reading dated in it that no bill covers, with its readings (approved or pending,
+-- not covered) after each meter's last billed reading, dated up to the period end (Python decides
+-- what the bill covers: services/coverage.run_chain); plus those flats' open bills.
 -- Returns {"upper": last flat id looked at or null, "candidates": [...], "open_bills": [...]}.
 CREATE OR REPLACE FUNCTION meterline_bill_run_candidates(p_start date, p_end date, p_after bigint, p_limit integer)
 RETURNS jsonb LANGUAGE plpgsql STABLE SET search_path = public, pg_temp AS $$
 DECLARE
   v_upper bigint;
+  v_candidates jsonb;
 BEGIN
   SELECT max(id) INTO v_upper FROM (SELECT id FROM flats WHERE id > p_after ORDER BY id LIMIT p_limit) w;
   IF v_upper IS NULL THEN
     RETURN jsonb_build_object('upper', NULL, 'candidates', '[]'::jsonb, 'open_bills', '[]'::jsonb);
   END IF;
+  WITH lm AS (  -- the window's flat meters, each with its last billed reading
+    SELECT m.id AS meter_id, m.flat_id,
+           (SELECT r2.id FROM readings r2
+             WHERE r2.meter_id = m.id
+               AND EXISTS (SELECT 1 FROM bill_readings x WHERE x.reading_id = r2.id AND x.superseded_by IS NULL)
+             ORDER BY r2.reading_date DESC, r2.id DESC LIMIT 1) AS last_id
+      FROM meters m JOIN flats f ON f.id = m.flat_id
+     WHERE m.flat_id > p_after AND m.flat_id <= v_upper AND f.is_active
+       AND NOT EXISTS (SELECT 1 FROM bills b WHERE b.flat_id = f.id AND b.billing_period_start BETWEEN p_start AND p_end)
+  ), tail AS (
+    SELECT lm.flat_id, r.id, r.meter_id, r.reading_date, r.status, r.approved_units, r.consumption, r.motor_share,
+           r.motor_reading_id
+      FROM lm JOIN readings r ON r.meter_id = lm.meter_id
+      LEFT JOIN readings lr ON lr.id = lm.last_id
+     WHERE r.status IN ('approved', 'pending') AND r.reading_date <= p_end
+       AND (lr.id IS NULL OR (r.reading_date, r.id) > (lr.reading_date, lr.id))
+       AND NOT EXISTS (SELECT 1 FROM bill_readings x WHERE x.reading_id = r.id AND x.superseded_by IS NULL)
+  ), flats_in AS (
+    SELECT DISTINCT flat_id FROM tail
+     WHERE status = 'approved' AND reading_date BETWEEN p_start AND p_end
+  )
+  SELECT COALESCE(jsonb_agg(jsonb_build_object(
+           'flat_id', f.id, 'flat_code', f.code, 'flat_type', ft.name,
+           'tail', (SELECT jsonb_agg(jsonb_build_object(
+                      'reading_id', t.id, 'meter_id', t.meter_id, 'reading_date', t.reading_date, 'status', t.status,
+                      'approved_units', t.approved_units::text, 'consumption', t.consumption::text,
+                      'motor_share', t.motor_share::text, 'motor_reading_id', t.motor_reading_id)
+                      ORDER BY t.reading_date, t.id)
+                      FROM tail t WHERE t.flat_id = f.id)) ORDER BY f.id), '[]'::jsonb)
+    INTO v_candidates
+    FROM flats_in fi JOIN flats f ON f.id = fi.flat_id
+    LEFT JOIN flat_types ft ON ft.id = f.type_id;
   RETURN jsonb_build_object(
     'upper', v_upper,
-    'candidates', COALESCE((
-      SELECT jsonb_agg(jsonb_build_object(
-               'flat_id', c.flat_id, 'flat_code', f.code, 'flat_type', ft.name, 'reading_id', c.reading_id,
-               'approved_units', c.approved_units::text, 'consumption', c.consumption::text,
-               'motor_share', c.motor_share::text, 'motor_reading_id', c.motor_reading_id) ORDER BY c.flat_id)
-        FROM (SELECT m.flat_id, r.id AS reading_id, r.approved_units, r.consumption, r.motor_share, r.motor_reading_id,
-                     row_number() OVER (PARTITION BY m.flat_id ORDER BY r.reading_date DESC, r.id DESC) AS rn
-                FROM readings r JOIN meters m ON m.id = r.meter_id
-               WHERE r.status = 'approved' AND r.reading_date BETWEEN p_start AND p_end AND m.flat_id IS NOT NULL
-                 AND m.flat_id > p_after AND m.flat_id <= v_upper
-                 AND NOT EXISTS (SELECT 1 FROM bills b WHERE b.flat_reading_id = r.id)) c
-        JOIN flats f ON f.id = c.flat_id
-        LEFT JOIN flat_types ft ON ft.id = f.type_id
-       WHERE c.rn = 1 AND f.is_active
-         AND NOT EXISTS (SELECT 1 FROM bills b WHERE b.flat_id = c.flat_id
-                                                AND b.billing_period_start BETWEEN p_start AND p_end)), '[]'::jsonb),
+    'candidates', v_candidates,
     'open_bills', COALESCE((
       SELECT jsonb_agg(jsonb_build_object('flat_id', b.flat_id, 'id', b.id, 'total_amount', b.total_amount::text,
                                           'amount_paid', b.amount_paid::text) ORDER BY b.id)
@@ -1920,17 +2381,20 @@ BEGIN
          AND b.status IN ('pending', 'partially_paid', 'overdue')), '[]'::jsonb));
 END $$;
 
--- Dashboard for one month: billed (this period's charges, arrears excluded), bill count,
--- collected (payments dated in the month), outstanding on open bills, pending readings, overdue bills.
+-- Dashboard for one month: billed (this period's charges, arrears excluded; superseded and cancelled
+-- bills left out), bill count, collected (payments dated in the month, re-issue credits left out),
+-- outstanding on open bills, pending readings, overdue bills.
 CREATE OR REPLACE FUNCTION meterline_dashboard(p_first date, p_last date, p_as_of date)
 RETURNS jsonb LANGUAGE sql STABLE SET search_path = public, pg_temp AS $$
   SELECT jsonb_build_object(
     'billed', (SELECT COALESCE(sum(total_amount - previous_outstanding), 0)::numeric(14, 2)::text FROM bills
-                WHERE billing_period_start BETWEEN p_first AND p_last AND status <> 'cancelled'),
+                WHERE billing_period_start BETWEEN p_first AND p_last AND status NOT IN ('cancelled', 'superseded')),
     'bill_count', (SELECT count(*) FROM bills
-                    WHERE billing_period_start BETWEEN p_first AND p_last AND status <> 'cancelled'),
+                    WHERE billing_period_start BETWEEN p_first AND p_last
+                      AND status NOT IN ('cancelled', 'superseded')),
+    -- Money received: a re-issue's credit (credit_from_bill) moves money already counted.
     'collected', (SELECT COALESCE(sum(amount), 0)::numeric(14, 2)::text FROM payments
-                   WHERE paid_on BETWEEN p_first AND p_last),
+                   WHERE paid_on BETWEEN p_first AND p_last AND credit_from_bill IS NULL),
     'outstanding', (SELECT COALESCE(sum(total_amount - amount_paid), 0)::numeric(14, 2)::text FROM bills
                      WHERE status IN ('pending', 'partially_paid', 'overdue')),
     'pending_readings', (SELECT count(*) FROM readings WHERE status = 'pending'),
@@ -1950,12 +2414,14 @@ RETURNS jsonb LANGUAGE sql STABLE SET search_path = public, pg_temp AS $$
                                        COALESCE(sum(total_amount - previous_outstanding), 0)::numeric(14, 2) AS billed,
                                        count(*) AS n
                                   FROM bills
-                                 WHERE billing_period_start BETWEEN p_first AND p_last AND status <> 'cancelled'
+                                 WHERE billing_period_start BETWEEN p_first AND p_last
+                                   AND status NOT IN ('cancelled', 'superseded')
                                  GROUP BY 1) x), '[]'::jsonb),
     'collected', COALESCE((SELECT jsonb_agg(jsonb_build_object('month', month, 'collected', collected::text))
                              FROM (SELECT to_char(paid_on, 'YYYY-MM') AS month,
                                           COALESCE(sum(amount), 0)::numeric(14, 2) AS collected
-                                     FROM payments WHERE paid_on BETWEEN p_first AND p_last GROUP BY 1) y), '[]'::jsonb))
+                                     FROM payments WHERE paid_on BETWEEN p_first AND p_last
+                                                         AND credit_from_bill IS NULL GROUP BY 1) y), '[]'::jsonb))
 $$;
 
 -- ---- database/supabase/60_functions_accounts.sql ----
@@ -2501,6 +2967,20 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON meter_changes TO service_role;
 REVOKE ALL ON SEQUENCE meter_changes_id_seq FROM PUBLIC, anon, authenticated;
 
 GRANT USAGE, SELECT ON SEQUENCE meter_changes_id_seq TO service_role;
+
+ALTER TABLE bill_readings ENABLE ROW LEVEL SECURITY;
+
+DROP POLICY IF EXISTS meterline_service_role ON bill_readings;
+
+CREATE POLICY meterline_service_role ON bill_readings AS PERMISSIVE FOR ALL TO service_role USING (true) WITH CHECK (true);
+
+REVOKE ALL ON bill_readings FROM PUBLIC, anon, authenticated;
+
+GRANT SELECT, INSERT, UPDATE, DELETE ON bill_readings TO service_role;
+
+REVOKE ALL ON SEQUENCE bill_readings_id_seq FROM PUBLIC, anon, authenticated;
+
+GRANT USAGE, SELECT ON SEQUENCE bill_readings_id_seq TO service_role;
 
 ALTER TABLE notifications ENABLE ROW LEVEL SECURITY;
 

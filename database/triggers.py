@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from database import billing_triggers
 from database import schema as s
 from database.schema import BILL_IMMUTABLE_COLUMNS
 
@@ -51,11 +52,12 @@ READING_RELINK_MESSAGE = ("READING_RELINK: consumption must be this reading minu
 
 
 def reading_billed_sql(reading_id: str) -> str:
-    """THE database's test "this reading is billed" (a bill references it). The relink trigger uses
-    it, and on PostgreSQL the function meterline_reading_is_billed (used by the Supabase functions)
-    is made from it: re-point it here when bills cover readings through another table."""
-    return (f"(EXISTS (SELECT 1 FROM bills WHERE flat_reading_id = {reading_id}) "
-            f"OR EXISTS (SELECT 1 FROM bills WHERE motor_reading_id = {reading_id}))")
+    """THE database's test "this reading is billed": a bill that is not superseded covers it
+    (bill_readings), or takes its motor share from it (a shared motor meter's reading). The relink
+    trigger uses it, and on PostgreSQL the function meterline_reading_is_billed (used by the
+    Supabase functions) is made from it."""
+    return (f"(EXISTS (SELECT 1 FROM bill_readings WHERE reading_id = {reading_id} AND superseded_by IS NULL) "
+            f"OR EXISTS (SELECT 1 FROM bills WHERE motor_reading_id = {reading_id} AND status <> 'superseded'))")
 
 
 def _reading_link_ok(dialect: str) -> str:
@@ -130,7 +132,7 @@ def sqlite_statements() -> list[str]:
                     BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY_MESSAGE}'); END"""
             )
     stmts += _sqlite_date_checks()
-    return stmts
+    return stmts + billing_triggers.sqlite_statements()  # coverage, re-issues, credits
 
 
 def _sqlite_reading_statements() -> list[str]:
@@ -255,7 +257,7 @@ def postgresql_statements() -> list[str]:
         """CREATE TRIGGER trg_period_locks_month_format BEFORE INSERT ON period_locks
            FOR EACH ROW EXECUTE FUNCTION meterline_period_locks_month_format()""",
         *_postgresql_reading_statements(),
-    ]
+    ] + billing_triggers.postgresql_statements()  # coverage, re-issues, credits
 
 
 def statements_for(dialect_name: str) -> list[str]:

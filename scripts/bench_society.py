@@ -3,8 +3,9 @@
 
 Per flat: a floor and BHK type, an owner (primary), one meter, three readings (a baseline on
 BASE_DAY, the billed month's reading approved with its consumption and a water-motor share,
-next month's reading pending review, 2% of them flagged) and last month's bill (80% paid with a
-payment row, 8% partly paid, 12% unpaid: the bill run carries those forward). Values are what
+next month's reading pending review, 2% of them flagged) and last month's bill, covering the
+baseline (80% paid with a payment row, 8% partly paid, 12% unpaid: the bill run carries those
+forward). Values are what
 SQLAlchemy itself would store (on SQLite: ISO dates, UTC timestamps as text, NUMERIC as REAL).
 Everything follows from the flat's index, so it is built a chunk at a time.
 """
@@ -79,7 +80,8 @@ def chunk_rows(lo: int, hi: int, n_flats: int, e: Encoder, month: str = MONTH) -
     base, billed, nxt = dates(month)
     prev = BillingPeriod.for_month((dt.date.fromisoformat(month + "-01") - dt.timedelta(days=1)))
     ts = e.ts(NOW)
-    out = {t: [] for t in ("flats", "owners", "flat_owners", "meters", "readings", "bills", "payments")}
+    out = {t: [] for t in ("flats", "owners", "flat_owners", "meters", "readings", "bills", "bill_readings",
+                           "payments")}
     for i in range(lo, hi):
         fid = i + 1
         code, block, floor, kind = flat_code(i)
@@ -110,6 +112,7 @@ def chunk_rows(lo: int, hi: int, n_flats: int, e: Encoder, month: str = MONTH) -
             "master_data", e.money(Decimal(200 + i % 300)), e.money(Decimal(0)), e.money(Decimal(200 + i % 300)),
             e.money(RATES[block]), e.money(FIXED[kind]), e.money(Decimal(0)), e.money(total), status, e.money(paid),
             r0, "bench", ts, ts))
+        out["bill_readings"].append((fid, fid, r0, e.money(Decimal(200 + i % 300)), e.money(Decimal(0))))
         if paid:
             out["payments"].append((fid, fid, e.money(paid), e.day(prev.end + dt.timedelta(days=10)), "upi", "bench", ts))
     return out
@@ -125,6 +128,7 @@ COLUMNS = {
     "bills": "id, flat_id, billing_period_start, billing_period_end, due_date, tariff_kind, pricing_rule, flat_units, "
              "motor_units, total_units, rate_per_unit, fixed_charge, previous_outstanding, total_amount, status, "
              "amount_paid, flat_reading_id, created_by_name, created_at, updated_at",
+    "bill_readings": "id, bill_id, reading_id, units, motor_units",  # last month's bill covers the baseline
     "payments": "id, bill_id, amount, paid_on, method, recorded_by_name, created_at",
 }
 

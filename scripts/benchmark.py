@@ -11,8 +11,8 @@ for each measurement so every one starts from the same data:
   (a) the bill run (DatabaseService.generate_bills_for_month) in a fresh process, whose peak
       resident set size (VmHWM: interpreter, libraries and the master-data price table included)
       is reported as its peak memory;
-  (b) a plain bulk insert of the very rows the run wrote, no business logic: sqlite3 executemany
-      in one transaction / psycopg COPY in one transaction;
+  (b) a plain bulk insert of the very rows the run wrote (the bills and the readings they cover),
+      no business logic: sqlite3 executemany in one transaction / psycopg COPY in one transaction;
   (c) create_bill in a loop on a sample of flats, extrapolated to N;
 and the median of the admin list queries (pending readings page, bills page with filters,
 dashboard figures) on the billed data (on PostgreSQL after VACUUM ANALYZE, which autovacuum does
@@ -89,27 +89,35 @@ def bill_run(url: str, n_flats: int) -> dict:
 
 
 # ---- (b) the plain bulk insert of the same rows -----------------------------------------------------
-def _bill_rows(storage, run_id: int) -> tuple[list[tuple], tuple]:
-    """The rows the run wrote, as the driver returns them (on SQLite: as stored)."""
+COVERAGE_COLUMNS = ("bill_id", "reading_id", "units", "motor_units")
+
+
+def _bill_rows(storage, run_id: int) -> tuple[list[tuple], list[tuple], tuple]:
+    """The rows the run wrote (bills with their ids, and the readings they cover), as the driver
+    returns them (on SQLite: as stored)."""
     from services.storage.sql_bill_runs import COLUMNS
 
     raw = storage.engine.raw_connection()
     try:
         cur = raw.driver_connection.cursor()
         ph = "?" if storage.dialect == "sqlite" else "%s"
-        cur.execute(f"SELECT {', '.join(COLUMNS)} FROM bills WHERE bill_run_id = {ph} ORDER BY id", (run_id,))
+        cur.execute(f"SELECT id, {', '.join(COLUMNS)} FROM bills WHERE bill_run_id = {ph} ORDER BY id", (run_id,))
         rows = cur.fetchall()
+        cur.execute(f"SELECT {', '.join('c.' + x for x in COVERAGE_COLUMNS)} FROM bill_readings c JOIN bills b "
+                    f"ON b.id = c.bill_id WHERE b.bill_run_id = {ph} ORDER BY c.id", (run_id,))
+        covered = cur.fetchall()
         cur.execute(f"SELECT id, billing_period_start, billing_period_end, due_date FROM bill_runs WHERE id = {ph}",
                     (run_id,))
-        return rows, cur.fetchone()
+        return rows, covered, cur.fetchone()
     finally:
         raw.close()
 
 
-def plain_insert(storage, rows: list[tuple], run_row: tuple) -> float:
+def plain_insert(storage, rows: list[tuple], covered: list[tuple], run_row: tuple) -> float:
     from services.storage.sql_bill_runs import COLUMNS
 
-    cols = ", ".join(COLUMNS)
+    cols = ", ".join(("id",) + COLUMNS)
+    cover_cols = ", ".join(COVERAGE_COLUMNS)
     raw = storage.engine.raw_connection()
     try:
         drv = raw.driver_connection
@@ -120,7 +128,8 @@ def plain_insert(storage, rows: list[tuple], run_row: tuple) -> float:
             os.sync()
             t0 = time.perf_counter()
             cur.execute("BEGIN IMMEDIATE")
-            cur.executemany(f"INSERT INTO bills ({cols}) VALUES ({', '.join(['?'] * len(COLUMNS))})", rows)
+            cur.executemany(f"INSERT INTO bills ({cols}) VALUES ({', '.join(['?'] * (len(COLUMNS) + 1))})", rows)
+            cur.executemany(f"INSERT INTO bill_readings ({cover_cols}) VALUES (?, ?, ?, ?)", covered)
             cur.execute("COMMIT")
             return time.perf_counter() - t0
         cur.execute("INSERT INTO bill_runs (id, billing_period_start, billing_period_end, due_date) "
@@ -130,6 +139,9 @@ def plain_insert(storage, rows: list[tuple], run_row: tuple) -> float:
         t0 = time.perf_counter()
         with cur.copy(f"COPY bills ({cols}) FROM STDIN") as copy:
             for row in rows:
+                copy.write_row(row)
+        with cur.copy(f"COPY bill_readings ({cover_cols}) FROM STDIN") as copy:
+            for row in covered:
                 copy.write_row(row)
         drv.commit()
         return time.perf_counter() - t0
@@ -141,17 +153,21 @@ def plain_insert(storage, rows: list[tuple], run_row: tuple) -> float:
 def per_bill(url: str, n_flats: int, sample: int) -> tuple[int, float]:
     db = _service(url, n_flats)
     start, end, due = (dt.date.fromisoformat(x) for x in PERIOD)
+    from services.coverage import run_chain
+
     todo, after = [], 0
     while len(todo) < sample:
         batch, after = db.storage.bill_run_candidates(start, end, after_flat_id=after, limit=sample)
         if after is None:
             break
-        todo += [c for c in batch if c.units is not None]
+        for c in batch:
+            cov, _ = run_chain(list(c.tail), start, end)
+            if cov is not None:
+                todo.append((c.flat_id, cov.last.reading_id))
     todo = todo[:sample]
     t0 = time.perf_counter()
-    for c in todo:
-        db.create_bill(c.flat_id, start, end, due, c.units, c.motor_share or 0, None, flat_reading_id=c.reading_id,
-                       motor_reading_id=c.motor_reading_id)
+    for flat_id, reading_id in todo:  # the same bill as the run's: every reading since the last billed one
+        db.create_bill(flat_id, start, end, due, None, None, None, flat_reading_id=reading_id)
     seconds = time.perf_counter() - t0
     db.storage.dispose()
     return len(todo), seconds
@@ -260,12 +276,12 @@ def measure(site, n_flats: int, repeat: int, sample: int) -> dict:
         run = bill_run(site.copy(f"run{k}"), n_flats)
         runs.append(run)
         st = SqlStorage(site.url(f"run{k}"), create=False)
-        rows, run_row = _bill_rows(st, run["run_id"])
+        rows, covered, run_row = _bill_rows(st, run["run_id"])
         st.dispose()
         st = SqlStorage(site.copy(f"plain{k}"), create=False)
-        plains.append(plain_insert(st, rows, run_row))
+        plains.append(plain_insert(st, rows, covered, run_row))
         st.dispose()
-        del rows
+        del rows, covered
         site.drop(f"plain{k}")
         if k + 1 < repeat:
             site.drop(f"run{k}")

@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.schema import CreateColumn, CreateIndex, CreateTable
 
+from database import billing_upgrade
 from database import schema as s
 from database.migrations import DEFAULT_LOCKED_MONTHS
 from database.triggers import postgresql_statements
@@ -167,7 +168,8 @@ def build() -> str:
         "BEGIN;",
         "SET LOCAL search_path = public;",
         f"SELECT pg_advisory_xact_lock({ADVISORY_LOCK});",
-        *roles_sql(), *tables_sql(), *triggers_sql(), *seed_sql(), *hand_written_sql(), *security_sql(),
+        *roles_sql(), *tables_sql(), *triggers_sql(), *seed_sql(), *billing_upgrade.supabase_sql(),
+        *hand_written_sql(), *security_sql(),
         "COMMIT;",
     ]
     return "\n\n".join(parts) + "\n"

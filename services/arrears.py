@@ -29,6 +29,9 @@ def apply_payment(total_amount: Decimal, amount_paid: Decimal, status: str, amou
         raise ConflictError("This bill's balance was carried forward into a later bill; record the payment against that bill.")
     if status == "cancelled":
         raise ConflictError("This bill was cancelled; no payment can be recorded against it.")
+    if status == "superseded":
+        raise ConflictError("This bill was replaced by a re-issue (superseded); record the payment against the bill "
+                            "that replaced it.")
     if status == "paid":
         raise ConflictError("This bill is already paid in full.")
     due = total_amount - amount_paid

@@ -9,11 +9,17 @@ and Python work at the same time.
 
 Guarantees:
 - refused whole, before anything is written, when the period touches a locked month;
+- a flat's bill covers every approved reading since its last billed one, up to the latest
+  approved reading in the period with no pending reading before it (services/coverage.py); a
+  flat whose reading in the period waits behind a pending one is counted as waiting for review;
 - a flat already billed for the period is skipped and counted, so a run that stopped half-way
   (killed, crashed, a failed batch) is finished by running it again: no duplicates, nothing lost;
-- every run leaves a bill_runs record (created / skipped / refused counts, total, error); a
-  record left `running` by a run that died is closed as failed when the next run of the same
-  period starts.
+- a flat that changes while its batch is stored (a payment lands on a bill it carries forward)
+  is priced again once with fresh arrears, or skipped and reported; the rest is stored;
+- every run leaves a bill_runs record (created / skipped / refused counts, total, error); the
+  created count and total are counted from the bills it stored, so a record left `running` by
+  a run that died, closed as failed when the next run of the same period starts, says what it
+  really created.
 """
 from __future__ import annotations
 
@@ -23,6 +29,7 @@ from decimal import Decimal
 from typing import Callable, Iterable, Iterator
 
 from services.bill_run_pricing import FLAT_RATE, RunPricer, flat_rate_total
+from services.coverage import run_chain
 from services.errors import PeriodLockedError
 from services.models import BillRunSummary, NewBill, RunCandidate
 from services.periods import BillingPeriod, check_range_not_locked
@@ -41,22 +48,50 @@ def _candidate_batches(storage, period: BillingPeriod, batch_size: int) -> Itera
         after = upper
 
 
-def _price(batch: list[RunCandidate], pricer: RunPricer, period: BillingPeriod, due, run_id) -> tuple[int, list[NewBill], int]:
-    """(flats looked at, priced bills, readings without units) of one batch."""
+def _price(batch: list[RunCandidate], pricer: RunPricer, period: BillingPeriod, due, run_id) -> tuple[int, list[NewBill], int, int]:
+    """(flats looked at, priced bills, flats without units, flats waiting for review) of one batch."""
     start, end = period.start, period.end
-    priced, missing = [], 0
+    priced, missing, waiting = [], 0, 0
     for c in batch:
-        if c.units is None:  # a meter's first reading: nothing to subtract from
-            missing += 1
+        cov, why = run_chain(list(c.tail), start, end)
+        if cov is None:
+            missing += why == "no_units"  # only meters' first readings: nothing to subtract from
+            waiting += why == "waiting"  # an earlier reading is still pending review
             continue
         rate, fixed, rule = pricer.terms(c.flat_code, c.flat_type)
-        motor, units, total = flat_rate_total(c.units, c.motor_share, rate, fixed, c.outstanding)
+        units = cov.units
+        motor, total_units, total = flat_rate_total(units, cov.motor_units, rate, fixed, c.outstanding)
         priced.append(NewBill(
             flat_id=c.flat_id, billing_period_start=start, billing_period_end=end, due_date=due, tariff_kind=FLAT_RATE,
-            pricing_rule=rule, flat_units=c.units, motor_units=motor, total_units=units, rate_per_unit=rate,
-            fixed_charge=fixed, previous_outstanding=c.outstanding, total_amount=total, flat_reading_id=c.reading_id,
-            motor_reading_id=c.motor_reading_id, bill_run_id=run_id, carry_forward_bill_ids=c.open_bill_ids))
-    return len(batch), priced, missing
+            pricing_rule=rule, flat_units=units, motor_units=motor, total_units=total_units, rate_per_unit=rate,
+            fixed_charge=fixed, previous_outstanding=c.outstanding, total_amount=total,
+            flat_reading_id=cov.last.reading_id, first_reading_id=cov.first.reading_id,
+            motor_reading_id=cov.last.motor_reading_id, bill_run_id=run_id, carry_forward_bill_ids=c.open_bill_ids,
+            covered=cov.rows()))
+    return len(batch), priced, missing, waiting
+
+
+def _reprice(storage, pricer: RunPricer, period: BillingPeriod, due, run_id, flat_id: int) -> list[NewBill]:
+    """One flat priced again from what the database holds now (its open bills changed meanwhile)."""
+    cands, _ = storage.bill_run_candidates(period.start, period.end, after_flat_id=flat_id - 1, limit=1)
+    return _price([c for c in cands if c.flat_id == flat_id], pricer, period, due, run_id)[1]
+
+
+def _store(storage, priced: list[NewBill], actor, pricer, period, due, run_id) -> tuple[int, int, Decimal, list[int]]:
+    """Store a batch; a flat that changed after it was priced (a payment recorded on one of the bills
+    it carries, a single bill covering its reading) is priced again once and stored, or else left
+    for the next run. Returns (created, skipped, total, flats left out)."""
+    res = storage.insert_bill_batch(priced, actor)
+    created, skipped, total, changed = res.created, res.skipped, res.total_amount, []
+    for flat_id in res.stale:
+        again = _reprice(storage, pricer, period, due, run_id, flat_id)
+        if not again:
+            skipped += 1  # billed meanwhile for the period, or nothing left to bill
+            continue
+        retry = storage.insert_bill_batch(again, actor)
+        created, skipped, total = created + retry.created, skipped + retry.skipped, total + retry.total_amount
+        changed += list(retry.stale)
+    return created, skipped, total, changed
 
 
 def prefetch(items: Iterable, depth: int = 1) -> Iterator:
@@ -107,14 +142,14 @@ def _may_prefetch(storage) -> bool:
 
 
 def close_abandoned_runs(storage, period: BillingPeriod, new_run_id: int) -> list[int]:
-    """Runs of this period still marked running (their process died) are closed as failed."""
+    """Runs of this period still marked running (their process died) are closed as failed. Their
+    created count and total are counted from the bills they stored."""
     closed = []
     for old in storage.list_bill_runs(limit=100):
         if old.id != new_run_id and old.status == "running" and \
                 (old.billing_period_start, old.billing_period_end) == (period.start, period.end):
             storage.finish_bill_run(
-                old.id, status="failed", created=old.created_count, skipped=old.skipped_count,
-                refused=old.refused_count, total_amount=old.total_amount,
+                old.id, status="failed", skipped=old.skipped_count, refused=old.refused_count,
                 error=f"abandoned: it stopped before finishing (no finish recorded); run #{new_run_id} of the same "
                       "period finished the rest, skipping the flats it had billed")
             closed.append(old.id)
@@ -132,8 +167,7 @@ def run(db, period: BillingPeriod, due, *, dry_run: bool, actor, batch_size: int
         run_id = None
         if not dry_run:
             run_id = storage.start_bill_run(period.start, period.end, due, actor)
-            storage.finish_bill_run(run_id, status="refused", created=0, skipped=skipped, refused=refused,
-                                    total_amount=ZERO, error=str(exc))
+            storage.finish_bill_run(run_id, status="refused", skipped=skipped, refused=refused, error=str(exc))
         return BillRunSummary(period.start, period.end, due, dry_run, 0, skipped, refused, 0, ZERO, run_id,
                               "refused", str(exc))
     run_id = None
@@ -141,33 +175,46 @@ def run(db, period: BillingPeriod, due, *, dry_run: bool, actor, batch_size: int
         run_id = storage.start_bill_run(period.start, period.end, due, actor)
         close_abandoned_runs(storage, period, run_id)
     pricer = RunPricer(db.pricing)
-    created = missing = done = 0
+    created = missing = waiting = done = 0
+    changed: list[int] = []
     total = ZERO
     batches = (_price(batch, pricer, period, due, run_id) for batch in _candidate_batches(storage, period, batch_size))
     try:
-        for looked_at, priced, no_units in (prefetch(batches) if _may_prefetch(storage) else batches):
+        for looked_at, priced, no_units, behind in (prefetch(batches) if _may_prefetch(storage) else batches):
             missing += no_units
+            waiting += behind
             if dry_run:
                 created += len(priced)
                 total += sum((nb.total_amount for nb in priced), ZERO)
             else:
-                n, late_skips, amount = storage.insert_bill_batch(priced, actor)
+                n, late_skips, amount, left_out = _store(storage, priced, actor, pricer, period, due, run_id)
                 created += n
                 skipped += late_skips
                 total += amount
+                changed += left_out
             done += looked_at
             if progress:
                 progress(done, created)
     except BaseException as exc:
         if run_id is not None:
-            storage.finish_bill_run(run_id, status="failed", created=created, skipped=skipped, refused=0,
-                                    total_amount=total, error=f"{exc.__class__.__name__}: {exc}")
+            storage.finish_bill_run(run_id, status="failed", skipped=skipped, refused=0,
+                                    error=f"{exc.__class__.__name__}: {exc}")
         raise
     if run_id is not None:
-        storage.finish_bill_run(run_id, status="completed", created=created, skipped=skipped, refused=0,
-                                total_amount=total)
+        storage.finish_bill_run(run_id, status="completed", skipped=skipped, refused=0,
+                                error=_changed_note(changed) if changed else None)
+        created, total = storage.bill_run_totals(run_id)  # what it stored, counted from the bills
     verb = "would create" if dry_run else "created"
     msg = (f"{verb} {created} bill(s) totalling {total}; {skipped} flat(s) already billed for the period"
-           + (f"; {missing} approved reading(s) have no units (a meter's first reading)" if missing else "") + ".")
+           + (f"; {missing} approved reading(s) have no units (a meter's first reading)" if missing else "")
+           + (f"; {waiting} flat(s) wait for review: an earlier reading is still pending (review it, then run "
+              "again)" if waiting else "")
+           + (f"; {_changed_note(changed)}" if changed else "") + ".")
     return BillRunSummary(period.start, period.end, due, dry_run, created, skipped, 0, missing, total, run_id,
-                          "completed", msg)
+                          "completed", msg, waiting, tuple(changed))
+
+
+def _changed_note(changed: list[int]) -> str:
+    ids = ", ".join(f"#{i}" for i in changed[:20]) + (" ..." if len(changed) > 20 else "")
+    return (f"{len(changed)} flat(s) changed while being billed (a payment was recorded on their open bills) and "
+            f"were skipped: flat id(s) {ids}; run again to bill them")

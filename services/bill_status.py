@@ -14,10 +14,14 @@ see, and it never edits an amount:
 |                    | admin's reason          |                  |                  |                   |
 | carried_forward    | no: its balance lives in the later bill                                  |
 | cancelled          | no: cancelled is final; issue a new bill                                 |
+| superseded         | no: a re-issue replaced it; change the bill that replaced it             |
+
+A bill that carries arrears (previous_outstanding > 0) is not cancelled by hand: the bills it
+absorbed are carried forward into it, so cancelling it would drop their money. Re-issue it instead.
 
 `paid` is not a label: it records a payment of the remaining balance (so amount_paid always
-matches the status). `partially_paid` and `carried_forward` cannot be set by hand: they
-follow from payments and from the next bill.
+matches the status). `partially_paid`, `carried_forward` and `superseded` cannot be set by hand:
+they follow from payments, from the next bill and from a re-issue.
 
 Locked months stay locked: a bill whose billing period ends in a locked month keeps its
 status (no reopen, cancel or overdue by hand). Money that arrives for it is still recorded
@@ -60,6 +64,9 @@ def decide_status_change(bill: Bill, target: str, reason: str | None, *, locked_
     if target == "carried_forward":
         raise ValidationError("status", "a bill is carried forward only when the flat's next bill absorbs its balance.",
                               "Create the flat's next bill; its previous outstanding takes this balance.")
+    if target == "superseded":
+        raise ValidationError("status", "a bill is superseded only when a re-issue replaces it.",
+                              "Re-issue the bill (Bill a reading, tick Re-issue); the replacement supersedes it.")
     reason = (reason or "").strip() or None
     if target == bill.status or (target == "pending" and bill.status == "partially_paid"):
         return StatusChange("none", bill.status, reason)
@@ -68,6 +75,9 @@ def decide_status_change(bill: Bill, target: str, reason: str | None, *, locked_
                             "its status stays carried_forward. Change or pay that bill instead.")
     if bill.status == "cancelled":
         raise ConflictError(f"Bill {bill.id} is cancelled, and a cancelled bill stays cancelled. Issue a new bill instead.")
+    if bill.status == "superseded":
+        raise ConflictError(f"Bill {bill.id} was replaced by bill {bill.superseded_by} (a re-issue) and stays as it was. "
+                            "Change or pay that bill instead.")
     if target == "paid":
         return StatusChange("pay", "paid", reason)
     month = month_key(bill.billing_period_end)
@@ -93,4 +103,7 @@ def decide_status_change(bill: Bill, target: str, reason: str | None, *, locked_
     if bill.amount_paid > 0:
         raise ConflictError(f"Bill {bill.id} has {bill.amount_paid} paid against it; a bill with payments cannot be "
                             "cancelled. Record the rest of the payment, or ask the flat owner about a credit.")
+    if bill.previous_outstanding > 0:
+        raise ConflictError(f"Bill {bill.id} carries {bill.previous_outstanding} of arrears from earlier bills; "
+                            "cancelling it would drop that money. Re-issue it with the right units instead.")
     return StatusChange("set", "cancelled", reason)

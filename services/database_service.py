@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Callable
 
-from services import clock
+from services import bill_quote, clock
+from services.bill_quote import BillQuote  # noqa: F401  (re-exported: part of the stable API)
+from services.coverage import CoveredReading
 from services.errors import ConflictError, NotFoundError, ValidationError
 from services.models import (
     Bill, BillFilter, BillRun, BillRunSummary, DashboardFigures, Flat, MeterChoice, MonthlyPoint, NewBill, NewReading,
@@ -34,6 +36,8 @@ from services.storage.base import Storage
 from services.tariff_rules import BillBreakdown, FlatRateTariff, TariffRules
 from services.text import refuses_nul
 
+# Methods a payment may be recorded with. A re-issue's credit (method "credit") is written only by
+# the re-issue itself (services/storage/*: insert_bill), never recorded by hand.
 PAYMENT_METHODS = ("cash", "upi", "bank_transfer", "cheque", "card", "stripe")
 RUN_BATCH_SIZE = 5000
 
@@ -48,21 +52,13 @@ class ReadingOutcome:
 
 
 @dataclass(frozen=True)
-class BillQuote:
-    flat: Flat
-    pricing: Pricing
-    breakdown: BillBreakdown
-    outstanding: Decimal  # what the flat owes on open bills now
-    carry_forward_bill_ids: tuple[int, ...]
-
-
-@dataclass(frozen=True)
 class BillDetail:
     bill: Bill
     payments: list[Payment]
     flat_reading: Reading | None
     motor_reading: Reading | None
     recomputed_total: Decimal
+    covered: tuple[tuple[CoveredReading, Reading], ...] = ()  # every reading the bill covers, oldest first
 
     @property
     def arithmetic_ok(self) -> bool:
@@ -248,25 +244,24 @@ class DatabaseService:
         return self.storage.list_meter_changes(meter_id, offset, limit)
 
     # ---- pricing and bills -------------------------------------------------------------
-    def quote_bill(self, flat: int | str, flat_units, motor_units=0, previous_outstanding=None) -> BillQuote:
-        """Price a bill without storing it (the admin's preview)."""
-        f = self.get_flat(flat)
-        pricing = self.pricing.pricing_for_flat(f.code, f.flat_type)
-        owed, open_ids = self.storage.open_balance(f.id)
-        if previous_outstanding in (None, ""):
-            prev, carry = owed, open_ids
-        else:
-            prev = parse_decimal(previous_outstanding, "previous_outstanding")
-            # The open bills are absorbed only when the admin carries exactly what they still owe.
-            carry = open_ids if prev == owed and prev > 0 else ()
-        breakdown = TariffRules.breakdown(flat_units, motor_units, pricing.rate_per_unit, pricing.fixed_charge, prev)
-        return BillQuote(f, pricing, breakdown, owed, carry)
+    def quote_bill(self, flat: int | str, flat_units=None, motor_units=None, previous_outstanding=None, *,
+                   reading_id: int | None = None, billing_period_start=None, billing_period_end=None) -> BillQuote:
+        """Price a bill without storing it: the admin's preview, and exactly what create_bill stores
+        for the same arguments (services/bill_quote.py). With a reading, the bill covers every
+        approved reading since the flat's last billed one; with a period start that an existing bill
+        of the flat has (or a reading already billed), it is a re-issue of that bill."""
+        start = parse_date(billing_period_start, "billing_period_start") if billing_period_start else None
+        return bill_quote.quote(self, flat, flat_units, motor_units, previous_outstanding, reading_id=reading_id,
+                                billing_period_start=start)
 
-    def create_bill(self, flat: int | str, billing_period_start, billing_period_end, due_date, flat_units,
-                    motor_units=0, previous_outstanding=None, *, flat_reading_id: int | None = None,
+    def create_bill(self, flat: int | str, billing_period_start, billing_period_end, due_date, flat_units=None,
+                    motor_units=None, previous_outstanding=None, *, flat_reading_id: int | None = None,
                     motor_reading_id: int | None = None, actor: Actor | None = None) -> Bill:
-        """Price and store one bill. A locked month raises PeriodLockedError; a collision on
-        (flat, billing_period_start) stores a separate re-issued bill (reissue_of set)."""
+        """Price (quote_bill) and store one bill. A locked month raises PeriodLockedError. A bill for a
+        (flat, billing_period_start) that already has one is a re-issue: stored as a separate bill
+        (start moved forward, reissue_of set) that replaces it (it becomes superseded; what was paid
+        on it is credited). With flat_reading_id the bill covers the readings since the last billed
+        one (units default to theirs); without, it covers none and flat_units is required."""
         actor = require(actor, Permission.CREATE_BILL)
         period = BillingPeriod(parse_date(billing_period_start, "billing_period_start"),
                                parse_date(billing_period_end, "billing_period_end"))
@@ -275,11 +270,21 @@ class DatabaseService:
             raise ValidationError("due_date", f"{due} is before the period start {period.start}.",
                                   "Pick a due date after the billing period.")
         check_bill_not_locked(period.start, period.end, self.storage.locked_months())
-        if flat_reading_id is not None:
-            self._check_billable_reading(flat_reading_id, flat)
-        q = self.quote_bill(flat, flat_units, motor_units, previous_outstanding)
-        new = _new_bill(q.flat.id, period, due, q.pricing, q.breakdown, q.carry_forward_bill_ids,
-                        flat_reading_id=flat_reading_id, motor_reading_id=motor_reading_id)
+        if flat_reading_id is None and flat_units in (None, ""):
+            raise ValidationError("flat_units", "is required for a bill that covers no reading.",
+                                  "Enter the monthly units, or bill a reading (bill_reading).")
+        q = self.quote_bill(flat, flat_units, motor_units, previous_outstanding, reading_id=flat_reading_id,
+                            billing_period_start=period.start, billing_period_end=period.end)
+        cov = q.coverage
+        new = _new_bill(
+            q.flat.id, period, due, q.pricing, q.breakdown, q.carry_forward_bill_ids,
+            flat_reading_id=cov.last.reading_id if cov else None,
+            first_reading_id=cov.first.reading_id if cov else None,
+            motor_reading_id=motor_reading_id if motor_reading_id is not None else (
+                cov.last.motor_reading_id if cov else None),
+            reissue_of=q.replaces.id if q.replaces else None, covered=q.covered, replaced_paid=q.credit,
+            credit_paid_on=self.today() if q.replaces else None,
+            confirm_units=(cov.last.reading_id, q.confirm_units) if q.confirm_units is not None else None)
         return self.storage.insert_bill(new, actor)
 
     def _check_billable_reading(self, reading_id: int, flat: int | str) -> Reading:
@@ -294,19 +299,17 @@ class DatabaseService:
 
     def bill_reading(self, reading_id: int, billing_period_start, billing_period_end, due_date, *,
                      flat_units=None, motor_units=None, previous_outstanding=None, actor: Actor | None = None) -> Bill:
-        """Bill an approved reading. Units default to the reading's monthly units (as confirmed by
-        the admin, else its consumption); they are used as given, never subtracted."""
+        """Bill an approved reading: the bill covers every approved reading of the flat since its last
+        billed one up to this one (a pending one before it is refused, naming it). Units default to
+        theirs (each reading's units as confirmed by the admin, else its consumption); monthly units
+        entered here are used as given and become this reading's confirmed units. A reading already
+        on a bill is billed again only as a re-issue of that bill."""
         reading = self.get_reading(reading_id)
         if reading.flat_id is None:
             raise ValidationError("reading", f"reading {reading_id} is of a shared-motor meter.",
                                   "Bill the flats' readings; the motor share goes on each flat's bill.")
-        units = flat_units if flat_units not in (None, "") else reading.billable_units
-        if units is None:
-            raise ValidationError("flat_units", "this reading has no previous reading to compute consumption from.",
-                                  "Enter the monthly units for the period.")
-        motor = motor_units if motor_units not in (None, "") else (reading.motor_share or 0)
-        return self.create_bill(reading.flat_id, billing_period_start, billing_period_end, due_date, units, motor,
-                                previous_outstanding, flat_reading_id=reading_id,
+        return self.create_bill(reading.flat_id, billing_period_start, billing_period_end, due_date, flat_units,
+                                motor_units, previous_outstanding, flat_reading_id=reading_id,
                                 motor_reading_id=reading.motor_reading_id, actor=actor)
 
     def generate_bills_for_month(self, billing_period_start, billing_period_end, due_date, *, dry_run: bool = False,
@@ -347,6 +350,7 @@ class DatabaseService:
             self.storage.get_reading(bill.flat_reading_id) if bill.flat_reading_id else None,
             self.storage.get_reading(bill.motor_reading_id) if bill.motor_reading_id else None,
             TariffRules.recompute(bill),
+            tuple((c, self.get_reading(c.reading_id)) for c in self.storage.list_bill_readings(bill_id)),
         )
 
     def list_bills(self, flt: BillFilter | None = None, offset: int = 0, limit: int = 50,
@@ -411,6 +415,9 @@ class DatabaseService:
         return self.storage.set_bill_status(bill_id, change.status, actor, change.reason, expected_status=bill.status)
 
     def flat_outstanding(self, flat: int | str) -> Decimal:
+        """What the flat owes on its open bills. Invariant (tests/contract/test_billing_invariants.py):
+        the current charges (total - previous_outstanding) of its bills that are neither superseded nor
+        cancelled, less the payments on them (a re-issue's credit counted once, on the replacement)."""
         return self.storage.open_balance(self.get_flat(flat).id)[0]
 
     # ---- locks, dashboard ---------------------------------------------------------------

@@ -158,7 +158,8 @@ def monthly_bills(ctx: JobContext) -> str:
     summary = ctx.db.generate_bills_for_month(period.start, period.end, due, actor=ctx.actor)
     ctx.counts.update(created=summary.created, skipped=summary.skipped, refused=summary.refused,
                       missing_units=summary.missing_units, total_amount=str(summary.total_amount),
-                      bill_run_id=summary.run_id)
+                      bill_run_id=summary.run_id, waiting_for_review=summary.waiting,
+                      changed_while_billing=len(summary.changed))
     if summary.status == "refused":
         ctx.counts["message"] = summary.message
         return "refused"

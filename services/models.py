@@ -167,9 +167,11 @@ class Bill(Record):
     overdue_notified_at: dt.datetime | None = None
     payment_link_id: str | None = None
     payment_link_url: str | None = None
-    flat_reading_id: int | None = None
+    flat_reading_id: int | None = None  # the last reading the bill covers
     motor_reading_id: int | None = None
-    reissue_of: int | None = None
+    first_reading_id: int | None = None  # the first reading the bill covers
+    reissue_of: int | None = None  # the bill this one replaced
+    superseded_by: int | None = None  # the bill that replaced this one (status superseded)
     bill_run_id: int | None = None
     created_by: int | None = None
     created_by_name: str = "system"
@@ -209,12 +211,26 @@ class NewBill:
     fixed_charge: Decimal
     previous_outstanding: Decimal
     total_amount: Decimal
-    flat_reading_id: int | None = None
+    flat_reading_id: int | None = None  # the last reading covered (the one billed)
     motor_reading_id: int | None = None
     bill_run_id: int | None = None
     tariff_details: dict | None = None
+    first_reading_id: int | None = None  # the first reading covered
+    # A re-issue: the bill this one replaces (it becomes superseded). Stored as bills.reissue_of.
+    reissue_of: int | None = None
     # Open bills whose balance previous_outstanding absorbs; they become carried_forward.
     carry_forward_bill_ids: tuple[int, ...] = ()
+    # Every reading the bill covers (bill_readings rows), oldest first.
+    covered: tuple = ()  # tuple[services.coverage.CoveredReading, ...]
+    # A re-issue: what was paid on the replaced bill when it was priced; credited to this bill.
+    replaced_paid: Decimal = Decimal("0")
+    credit_paid_on: dt.date | None = None
+    # The admin's monthly units on "Bill a reading": the billed reading's new confirmed units.
+    confirm_units: tuple[int, Decimal] | None = None  # (reading id, approved_units)
+
+
+# NewBill fields that are not bills columns (what the bill carries, covers and credits).
+NEW_BILL_LINKS = frozenset({"carry_forward_bill_ids", "covered", "replaced_paid", "credit_paid_on", "confirm_units"})
 
 
 @dataclass(frozen=True)
@@ -226,6 +242,7 @@ class Payment(Record):
     method: str
     reference: str | None = None
     external_id: str | None = None
+    credit_from_bill: int | None = None  # method "credit": moved from the bill a re-issue replaced
     recorded_by: int | None = None
     recorded_by_name: str = "system"
     created_at: dt.datetime | None = None
@@ -240,17 +257,27 @@ class PaymentResult:
 
 @dataclass(frozen=True)
 class RunCandidate:
-    """One flat's approved, unbilled reading in a billing period, as the bill run prices it."""
+    """One flat not yet billed for a period, as the bill run sees it: its readings after each
+    meter's last billed reading (dated up to the period end, approved or pending, oldest first;
+    services.coverage.run_chain picks what the bill covers) and its open bills."""
 
     flat_id: int
     flat_code: str
     flat_type: str | None
-    reading_id: int
-    units: Decimal | None
-    motor_share: Decimal | None
-    motor_reading_id: int | None
+    tail: tuple  # tuple[services.coverage.ChainReading, ...]
     outstanding: Decimal
     open_bill_ids: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """What storage.insert_bill_batch stored. `stale`: flats left out because their open bills or
+    readings changed after they were priced (a payment, a single bill); price them again."""
+
+    created: int
+    skipped: int
+    total_amount: Decimal
+    stale: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -267,6 +294,8 @@ class BillRunSummary:
     run_id: int | None = None
     status: str = "completed"
     message: str = ""
+    waiting: int = 0  # an approved reading in the period waits behind a pending one (review it first)
+    changed: tuple[int, ...] = ()  # flats skipped: they changed twice while being billed (a payment); run again
 
 
 @dataclass(frozen=True)

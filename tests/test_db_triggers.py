@@ -70,6 +70,7 @@ def test_audit_log_is_append_only(sql_storage):
 
 def test_schema_applies_twice(sql_storage):
     from database.migrations import apply_schema
+    from database.schema import SCHEMA_VERSION
 
-    assert apply_schema(sql_storage.engine) == apply_schema(sql_storage.engine) == 1
+    assert apply_schema(sql_storage.engine) == apply_schema(sql_storage.engine) == SCHEMA_VERSION
     assert sql_storage.locked_months() == ["2025-11"]

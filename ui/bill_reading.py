@@ -1,10 +1,14 @@
 """Admin: bill one approved reading.
 
-Shows the pricing lookup and the rule that applied, lets the admin confirm the monthly units
-(seed 002: absolute units for the period, never subtracted again), the motor share and the
-previous outstanding (default: what the flat still owes), previews the whole breakdown and
-saves. A locked month is refused and a collision is stored as a separate re-issued bill; both
-are said in a plain sentence.
+Shows the pricing lookup and the rule that applied, the readings the bill covers (every approved
+reading since the flat's last billed one, up to this one), lets the admin confirm the monthly
+units (seed 002: absolute units for the period, never subtracted again; they become this
+reading's confirmed units), the motor share and the previous outstanding (default: what the flat
+still owes), previews the whole breakdown and saves. The preview and Save come from the same
+function (DatabaseService.quote_bill), so Save stores what the preview shows. A locked month is
+refused; a bill for a period start the flat already has, or a re-issue of a billed reading,
+replaces the bill it re-issues (superseded, its payments credited); both are said in a plain
+sentence.
 """
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ import datetime as dt
 
 import streamlit as st
 
-from services.errors import MeterlineError, PeriodLockedError
+from services.errors import MeterlineError, PeriodLockedError, ValidationError
 from services.models import ReadingFilter
 from services.periods import BillingPeriod
 from services.pricing_service import RULE_LABELS
@@ -22,6 +26,8 @@ from ui.common import page_guard, services, show_error
 
 DUE_DAYS = 15
 RESULT = "bill_reading_result"
+PREV_KEY = "bill_reading_prev_key"  # the previous-outstanding input the page drew (it differs for a re-issue)
+PREVIEWED = "bill_reading_previewed"  # (reading, total, credit) the preview showed
 
 actor = page_guard(Permission.CREATE_BILL)
 svc = services()
@@ -40,13 +46,21 @@ def _save(reading_id: int) -> None:
     from the session so a value typed just before the click is the one billed."""
     ss = st.session_state
     start, end, due = ss[f"start_{reading_id}"], ss[f"end_{reading_id}"], ss[f"due_{reading_id}"]
-    units, motor, prev = ss[f"units_{reading_id}"], ss[f"motor_{reading_id}"] or 0, ss[f"prev_{reading_id}"]
+    units, motor, prev = ss[f"units_{reading_id}"], ss[f"motor_{reading_id}"] or 0, ss[ss[PREV_KEY]]
     current = db.get_reading(reading_id)
     if current.bill_id and not st.session_state.get(f"reissue_{reading_id}"):
         st.session_state[RESULT] = {"error": f"Reading #{reading_id} is already on bill #{current.bill_id}: nothing "
                                              "was stored. Tick 're-issue' to store a separate re-issued bill."}
         return
     try:
+        # What Save stores is what the preview showed: the same function, priced again now.
+        now = db.quote_bill(current.flat_id, units, motor, prev, reading_id=reading_id, billing_period_start=start,
+                            billing_period_end=end)
+        if (reading_id, now.breakdown.total_amount, now.credit) != ss.get(PREVIEWED):
+            st.session_state[RESULT] = {"error": "The bill changed since the preview (a payment or another bill was "
+                                                 "recorded meanwhile): nothing was stored. Check the new preview and "
+                                                 "save again."}
+            return
         bill = db.bill_reading(reading_id, start, end, due, flat_units=units, motor_units=motor,
                                previous_outstanding=prev, actor=actor)
     except PeriodLockedError as exc:
@@ -69,12 +83,13 @@ def _show_result(result: dict) -> None:
     else:
         bill = result["bill"]
         if bill.reissue_of:
-            st.warning(f"A bill for {bill.flat_code} already starts on that date (bill #{bill.reissue_of}). Nothing "
-                       f"was overwritten: this bill was stored separately as bill #{bill.id}, starting "
-                       f"{bill.billing_period_start}, and marked as a re-issue of bill #{bill.reissue_of}.",
+            st.warning(f"Bill #{bill.reissue_of} for {bill.flat_code} was re-issued. Nothing was overwritten: this bill "
+                       f"was stored separately as bill #{bill.id}, starting {bill.billing_period_start}, as a re-issue "
+                       f"that replaces bill #{bill.reissue_of} (now superseded; what was paid on it is credited here).",
                        icon=":material/call_split:")
-        st.success(f"Saved bill #{bill.id} for {bill.flat_code}: {w.money(bill.total_amount)}, due {bill.due_date}.",
-                   icon=":material/check_circle:")
+        st.success(f"Saved bill #{bill.id} for {bill.flat_code}: {w.money(bill.total_amount)}, due {bill.due_date}"
+                   + (f"; {w.money(bill.amount_paid)} credited, balance {w.money(bill.balance)}" if bill.amount_paid
+                      else "") + ".", icon=":material/check_circle:")
         for m in result["messages"]:
             st.caption(w.esc(m))
         if result.get("link"):
@@ -135,7 +150,8 @@ with st.container(border=True):
         c2.image(str(local) if local else reading.photo_url, caption="Meter photo", width=220)
 if reading.bill_id:
     st.warning(f"Reading #{reading.id} is already on bill #{reading.bill_id}.", icon=":material/warning:")
-    st.checkbox("Re-issue: store another bill for this reading (the first bill is kept)", key=f"reissue_{reading.id}")
+    st.checkbox("Re-issue: store a new bill that replaces that one (it is kept, marked superseded; what was paid "
+                "on it is credited to the new bill)", key=f"reissue_{reading.id}")
     if not st.session_state.get(f"reissue_{reading.id}"):
         if not result:  # a just-saved bill's result carries its own link
             st.page_link("ui/bills.py", label=f"Open bill #{reading.bill_id}", icon=":material/open_in_new:",
@@ -143,24 +159,56 @@ if reading.bill_id:
         _stop()  # nothing to price until a re-issue is asked for
 
 # ---- inputs -------------------------------------------------------------------------------
-month = BillingPeriod.for_month(reading.reading_date)
 rid = reading.id
+billed_on = db.get_bill(reading.bill_id) if reading.bill_id else None
+month = BillingPeriod.for_month(reading.reading_date)
+# A re-issue keeps the period of the bill it replaces (its first start, before any re-issue moved it).
+first_start = month.start
+if billed_on is not None:
+    first_start = billed_on.billing_period_start
+    while True:  # back along the re-issues to the period start the bill was first given
+        earlier = db.get_bill(billed_on.reissue_of) if billed_on.reissue_of else None
+        if earlier is None or earlier.billing_period_end != billed_on.billing_period_end:
+            break
+        first_start, billed_on = earlier.billing_period_start, earlier
 c1, c2, c3 = st.columns(3)
-start = c1.date_input("Billing period start", value=month.start, format="YYYY-MM-DD", key=f"start_{rid}")
-end = c2.date_input("Billing period end", value=month.end, format="YYYY-MM-DD", key=f"end_{rid}")
-due = c3.date_input("Due date", value=month.end + dt.timedelta(days=DUE_DAYS), format="YYYY-MM-DD", key=f"due_{rid}")
+start = c1.date_input("Billing period start", value=first_start, format="YYYY-MM-DD", key=f"start_{rid}")
+end = c2.date_input("Billing period end", value=month.end if billed_on is None else billed_on.billing_period_end,
+                    format="YYYY-MM-DD", key=f"end_{rid}")
+due = c3.date_input("Due date", value=month.end + dt.timedelta(days=DUE_DAYS) if billed_on is None
+                    else billed_on.due_date, format="YYYY-MM-DD", key=f"due_{rid}")
+
+# What this bill would be with every default (the readings it covers, re-issue or not, arrears).
+try:
+    plain = db.quote_bill(flat.id, reading_id=rid, billing_period_start=start, billing_period_end=end)
+except ValidationError as exc:
+    if exc.field != "flat_units":
+        show_error(exc)
+        _stop()
+    plain = None  # only a meter's first reading: the admin enters the units
+except MeterlineError as exc:  # e.g. an earlier reading still pending review: named, with the fix
+    show_error(exc)
+    _stop()
 owed = db.flat_outstanding(flat.id)
-default_units = reading.billable_units
+replaces = plain.replaces if plain else None
+default_units = plain.coverage.units if plain else None
+default_motor = plain.coverage.motor_units if plain else (reading.motor_share or 0)
+default_prev = plain.breakdown.previous_outstanding if plain else owed
 c1, c2, c3 = st.columns(3)
 units = c1.text_input("Monthly units (kWh)", value="" if default_units is None else str(default_units), key=f"units_{rid}",
-                      help="Absolute units for the period, used as given (no subtraction).")
-motor = c2.text_input("Motor share (kWh)", value=str(reading.motor_share or 0), key=f"motor_{rid}")
-prev = c3.text_input("Previous outstanding (₹)", value=str(owed), key=f"prev_{rid}",
-                     help=f"What {flat.code} still owes on open bills: {w.money(owed)}. Those bills are carried "
-                          "forward into this one only when you keep exactly that amount.")
+                      help="Absolute units for the period, used as given (no subtraction). They cover every reading "
+                           "since the flat's last bill; a different figure becomes this reading's confirmed units.")
+motor = c2.text_input("Motor share (kWh)", value=str(default_motor), key=f"motor_{rid}")
+prev_key = f"prev_{rid}" if replaces is None else f"prev_{rid}_reissue_{replaces.id}"
+st.session_state[PREV_KEY] = prev_key
+prev = c3.text_input("Previous outstanding (₹)", value=str(default_prev), key=prev_key,
+                     help=(f"What {flat.code} still owes on open bills: {w.money(owed)}. Keep it to carry those bills "
+                           "forward into this one, or enter 0 to leave them open.") if replaces is None else
+                     (f"A re-issue carries the arrears bill #{replaces.id} carried: {w.money(default_prev)}."))
 
 try:
-    quote = db.quote_bill(flat.id, units, motor or 0, prev)
+    quote = db.quote_bill(flat.id, units, motor or 0, prev, reading_id=rid, billing_period_start=start,
+                          billing_period_end=end)
 except MeterlineError as exc:
     show_error(exc)
     _stop()
@@ -174,6 +222,19 @@ c3.caption("Rule that applied")
 c3.markdown(f"**{RULE_LABELS.get(p.rule, p.rule)}**")  # a sentence, too long for a metric
 st.caption(f"How it was decided: {w.esc(p.explanation)}")
 
+if quote.coverage is not None:
+    cov = quote.coverage
+    st.caption(f"This bill covers {w.plural(len(cov.readings), 'reading')} since the flat's last billed one: "
+               + ", ".join(f"#{c.reading_id} of {c.reading_date} ({w.kwh(c.units)})" for c in cov.readings)
+               + (f". Reading #{cov.last.reading_id}'s confirmed units become {w.kwh(quote.confirm_units)}."
+                  if quote.confirm_units is not None else "."))
+if quote.replaces is not None:
+    r = quote.replaces
+    st.warning(f"Saving re-issues bill #{r.id} ({w.money(r.total_amount)}, {r.status.replace('_', ' ')}): it is kept, "
+               f"marked superseded, and this bill replaces it. Its arrears ({w.money(r.previous_outstanding)}) move here"
+               + (f"; the {w.money(quote.credit)} paid on it is credited to this bill" if quote.credit else "") + ".",
+               icon=":material/call_split:")
+
 st.subheader("Preview")
 rows = [
     ("Flat units", w.kwh(bd.flat_units)), ("Motor share", w.kwh(bd.motor_units)), ("Total units", w.kwh(bd.total_units)),
@@ -181,13 +242,16 @@ rows = [
     ("Fixed charge", w.money(bd.fixed_charge)), ("Previous outstanding", w.money(bd.previous_outstanding)),
     ("Total", w.money(bd.total_amount)),
 ]
+if quote.credit:
+    rows += [(f"Credit from bill #{quote.replaces.id}", w.money(-quote.credit)), ("Balance due", w.money(quote.balance))]
 st.dataframe([{"line": a, "amount": b} for a, b in rows], hide_index=True, width="stretch")
+st.session_state[PREVIEWED] = (rid, bd.total_amount, quote.credit)
 if quote.carry_forward_bill_ids:
     st.caption(f"Open bill(s) {', '.join('#' + str(i) for i in quote.carry_forward_bill_ids)} will be carried "
                "forward into this bill.")
-elif owed and bd.previous_outstanding != owed:
+elif owed and quote.replaces is None and bd.previous_outstanding != owed:
     st.caption(f"The flat owes {w.money(owed)} on open bills; they stay open because the previous outstanding "
-               "entered differs.")
+               "entered is 0.")
 st.button("Save bill", type="primary", icon=":material/save:", key="save_bill", on_click=_save, args=(rid,))
 if result:
     _show_result(result)  # under the button that was pressed

@@ -62,7 +62,8 @@ def render(bill_id: int, actor: Actor) -> None:
     c = st.columns(4)
     c[0].metric("Total", w.money(bill.total_amount))
     c[1].metric("Paid", w.money(bill.amount_paid))
-    c[2].metric("Balance", w.money(bill.balance))
+    # A superseded bill owes nothing itself: its replacement carries the charge (and its payments as a credit).
+    c[2].metric("Balance", w.money(bill.balance) if bill.status != "superseded" else f"see #{bill.superseded_by}")
     c[3].metric("Due", bill.due_date.isoformat())
 
     st.subheader("Breakdown")
@@ -83,7 +84,10 @@ def render(bill_id: int, actor: Actor) -> None:
     facts = [f"pricing: {RULE_LABELS.get(bill.pricing_rule, bill.pricing_rule)}", f"tariff: {bill.tariff_kind}",
              f"created by {w.esc(bill.created_by_name)} on {w.date_text(bill.created_at)}"]
     if bill.reissue_of:
-        facts.append(f"re-issue of bill #{bill.reissue_of}")
+        facts.append(f"re-issue replacing bill #{bill.reissue_of}")
+    if bill.superseded_by:
+        facts.append(f"replaced by bill #{bill.superseded_by} (a re-issue): its amounts stand as issued, but it no "
+                     "longer counts")
     if bill.carried_forward_to:
         facts.append(f"balance carried forward to bill #{bill.carried_forward_to}")
     if bill.bill_run_id:
@@ -93,6 +97,12 @@ def render(bill_id: int, actor: Actor) -> None:
         st.caption(f"Payment link: {bill.payment_link_url}")
 
     st.subheader("Readings")
+    if detail.covered:
+        st.caption(f"This bill covers {w.plural(len(detail.covered), 'reading')}: every approved reading since the "
+                   "flat's previous bill, up to the one billed.")
+        st.dataframe([{"reading": f"#{c.reading_id}", "date": rd.reading_date.isoformat(), "units": w.kwh(c.units),
+                       "motor share": w.kwh(c.motor_units), "status": rd.status} for c, rd in detail.covered],
+                     hide_index=True, width="stretch")
     if detail.flat_reading or detail.motor_reading:
         cols = st.columns(2)
         if detail.flat_reading:
@@ -104,7 +114,8 @@ def render(bill_id: int, actor: Actor) -> None:
 
     st.subheader("Payments")
     if detail.payments:
-        st.dataframe([{"paid on": p.paid_on.isoformat(), "amount": w.money(p.amount), "method": p.method,
+        st.dataframe([{"paid on": p.paid_on.isoformat(), "amount": w.money(p.amount),
+                       "method": p.method if not p.credit_from_bill else f"credit from bill #{p.credit_from_bill}",
                        "reference": p.reference or "", "recorded by": p.recorded_by_name}
                       for p in detail.payments], hide_index=True, width="stretch")
     else:
@@ -120,6 +131,9 @@ def render(bill_id: int, actor: Actor) -> None:
     if bill.status not in OPEN_BILL_STATUSES or not actor.can(Permission.RECORD_PAYMENT):
         if bill.status == "carried_forward":
             st.info(f"Record payments against bill #{bill.carried_forward_to}, which carries this balance.")
+        elif bill.status == "superseded":
+            st.info(f"Bill #{bill.superseded_by} replaced this bill: record payments against it (what was paid here "
+                    "was credited to it).")
         return
     nonce_key = f"pay_nonce_{bill.id}"
     nonce = st.session_state.get(nonce_key, 0)

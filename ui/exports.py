@@ -27,7 +27,8 @@ COLUMNS = (
     ("previous_outstanding", lambda b: b.previous_outstanding), ("total_amount", lambda b: b.total_amount),
     ("amount_paid", lambda b: b.amount_paid), ("balance", lambda b: b.balance),
     ("pricing_rule", lambda b: b.pricing_rule), ("reissue_of", lambda b: b.reissue_of),
-    ("carried_forward_to", lambda b: b.carried_forward_to), ("created_by", lambda b: b.created_by_name),
+    ("carried_forward_to", lambda b: b.carried_forward_to), ("superseded_by", lambda b: b.superseded_by),
+    ("created_by", lambda b: b.created_by_name),
 )
 
 

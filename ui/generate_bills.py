@@ -45,12 +45,14 @@ if locked:
 
 
 def _summary_table(s) -> None:
-    c = st.columns(5)
+    c = st.columns(6)
     c[0].metric("Bills" if not s.dry_run else "Bills to create", f"{s.created:,}")
     c[1].metric("Total amount", w.money(s.total_amount))
     c[2].metric("Skipped: already billed", f"{s.skipped:,}")
     c[3].metric("Refused: locked month", f"{s.refused:,}")
     c[4].metric("No units (first reading)", f"{s.missing_units:,}")
+    c[5].metric("Waiting for review", f"{s.waiting:,}", help="An approved reading in the month comes after one still "
+                "pending review: review it, then run again (a bill covers every reading since the last one billed).")
 
 
 if st.button("Preview (dry run)", icon=":material/preview:", key="run_preview_btn"):

@@ -13,7 +13,7 @@ from services.money import format_money
 
 STATUS_COLOURS = {
     "pending": "orange", "approved": "green", "rejected": "red", "partially_paid": "blue", "paid": "green",
-    "overdue": "red", "carried_forward": "gray", "cancelled": "gray",
+    "overdue": "red", "carried_forward": "gray", "cancelled": "gray", "superseded": "gray",
 }
 PAGE_SIZES = (10, 20, 50, 100)
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")

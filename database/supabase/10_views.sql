@@ -38,14 +38,16 @@ LEFT JOIN motors mo ON mo.id = fm.motor_id
 LEFT JOIN meters mm ON mm.motor_id = mo.id AND mm.flat_id IS NULL AND mm.status = 'active'
 WHERE m.status = 'active' AND f.is_active;
 
--- A reading with its meter, flat, floor, primary owner, submitter and the bill that references it.
+-- A reading with its meter, flat, floor, primary owner, submitter and the bill that covers it (not
+-- superseded: bill_readings for a flat's reading, bills.motor_reading_id for a shared motor's).
 CREATE VIEW reading_details WITH (security_invoker = true) AS
 SELECT r.*, m.meter_number, f.id AS flat_id, f.code AS flat_code, f.block, fl.code AS floor_code,
        o.name AS owner_name, u.username AS submitted_by_name,
        -- "+ 0": min() over the reading's index, never a walk of the bills primary key (which the
        -- planner picks on stale statistics, e.g. right after a bulk load: seconds per row).
-       COALESCE((SELECT min(b.id + 0) FROM bills b WHERE b.flat_reading_id = r.id),
-                (SELECT min(b.id + 0) FROM bills b WHERE b.motor_reading_id = r.id)) AS bill_id
+       COALESCE((SELECT min(x.bill_id + 0) FROM bill_readings x WHERE x.reading_id = r.id AND x.superseded_by IS NULL),
+                (SELECT min(b.id + 0) FROM bills b WHERE b.motor_reading_id = r.id AND b.status <> 'superseded'))
+         AS bill_id
 FROM readings r
 JOIN meters m ON m.id = r.meter_id
 LEFT JOIN flats f ON f.id = m.flat_id

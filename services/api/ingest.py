@@ -10,6 +10,10 @@ Rules (README "API and integrations"):
   create bills (an admin); otherwise as the `auto-billing` system identity on the caller's
   behalf (a field engineer's clean reading is approved by the configured policy, and audit_log
   says so).
+- The bill covers every approved reading of the flat since its last billed one (services/coverage.py).
+  An earlier reading of the meter still pending review holds it back: the reading is approved
+  but not billed, and the response names the pending reading; once that one is reviewed, the
+  month-end run (or an admin) bills both together.
 - Not billed, waiting in the admin review queue instead (the response says why): a flagged
   reading; a shared motor meter's reading; a flat that already has a bill for that month; any
   reading when auto-billing is off.
@@ -103,6 +107,13 @@ class MeterReadingIngest:
         except Exception:  # the bill is stored; link and notifications are follow-ups
             log.exception("follow-ups of bill %s failed", bill.id)
 
+    def _pending_before(self, r: Reading):
+        """The first reading of the flat still pending review between its last billed reading and `r`."""
+        if r.flat_id is None:
+            return None
+        chain = self.db.storage.coverage_chain(r.flat_id, r.id)
+        return next((c for c in chain if c.status == "pending"), None)
+
     def _month_bill(self, flat_id: int, day: dt.date) -> Bill | None:
         page = self.db.list_bills(BillFilter(flat_id=flat_id, period_month=month_key(day)), 0, 1, with_total=False)
         return page.items[0] if page.items else None
@@ -125,6 +136,12 @@ class MeterReadingIngest:
         if r.status == "rejected":
             return "rejected", f"An admin rejected this reading: {r.rejection_reason or 'no reason given'}."
         if r.status == "approved":
+            waiting = self._pending_before(r)
+            if waiting is not None:
+                return "approved", (f"Approved but not billed yet: reading #{waiting.reading_id} of "
+                                    f"{waiting.reading_date} of this meter is still waiting for review, and a bill covers "
+                                    "every reading since the last one billed. Once it is reviewed, the month-end bill "
+                                    "run (or an admin) bills both together.")
             return "approved", "Approved but not billed yet: the month-end bill run (or an admin) bills it."
         queue = "It waits in the admin review queue and was not billed."
         if r.flags:

@@ -100,7 +100,10 @@ class BillOut(BaseModel):
     tariff_kind: str
     payment_link_url: str | None
     carried_forward_to: int | None
-    reissue_of: int | None
+    reissue_of: int | None  # the bill this one replaced (a re-issue)
+    superseded_by: int | None = None  # the bill that replaced this one (status superseded)
+    first_reading_id: int | None = None  # the first and last readings the bill covers
+    flat_reading_id: int | None = None
 
 
 class BillDetailOut(BillOut):

@@ -16,6 +16,8 @@ def bill_out(bill: Bill) -> dict:
         "amount_paid": bill.amount_paid, "balance": bill.balance, "pricing_rule": bill.pricing_rule,
         "tariff_kind": bill.tariff_kind, "payment_link_url": bill.payment_link_url,
         "carried_forward_to": bill.carried_forward_to, "reissue_of": bill.reissue_of,
+        "superseded_by": bill.superseded_by, "first_reading_id": bill.first_reading_id,
+        "flat_reading_id": bill.flat_reading_id,
     }
 
 

@@ -17,8 +17,9 @@ import datetime as dt
 from decimal import Decimal
 from typing import TYPE_CHECKING, Callable, Iterable, Sequence
 
+from services.coverage import ChainReading, CoveredReading
 from services.models import (
-    AuditEntry, Bill, BillFilter, BillRun, DashboardFigures, Flat, JobRun, MeterChoice, MonthlyPoint,
+    AuditEntry, BatchResult, Bill, BillFilter, BillRun, DashboardFigures, Flat, JobRun, MeterChoice, MonthlyPoint,
     NewBill, NewReading, Notification, Page, Payment, PaymentEvent, PaymentResult, PeriodLock, Reading,
     ReadingFilter, RunCandidate, User, UserSession,
 )
@@ -208,10 +209,19 @@ class Storage(abc.ABC):
 
     @abc.abstractmethod
     def insert_bill(self, new: NewBill, actor: Actor) -> Bill:
-        """Store one bill. Never overwrites: on a (flat_id, billing_period_start) collision the start
-        moves forward a day at a time (never past billing_period_end, else BillCollisionError naming
-        the existing bill) and the row records reissue_of. Raises PeriodLockedError for a locked month.
-        Marks carry_forward_bill_ids carried_forward. Audited."""
+        """Store one bill, in one unit of work. Never overwrites: the start moves forward a day at a
+        time past the flat's bills starting on it (never past billing_period_end, else
+        BillCollisionError naming the existing bill). A collision is a re-issue: it must have been
+        priced as one (new.reissue_of set), else ConflictError and nothing stored. Raises
+        PeriodLockedError for a locked month. Marks carry_forward_bill_ids carried_forward
+        (ConflictError if they are no longer open with exactly the balance carried).
+        Coverage: sets new.confirm_units on the billed reading (audited) and stores one
+        bill_readings row per new.covered (ConflictError if another bill covers one meanwhile).
+        Re-issue (new.reissue_of): the replaced bill must still be as priced (not superseded, not
+        carried forward, amount_paid == new.replaced_paid, same previous_outstanding, else
+        ConflictError); it becomes superseded (superseded_by = the new bill; its coverage is
+        released), the bills carried into it point at the new bill, and what was paid on it is one
+        `credit` payment on the new bill (credit_from_bill = the replaced bill). Audited."""
 
     @abc.abstractmethod
     def get_bill(self, bill_id: int) -> Bill | None: ...
@@ -257,7 +267,35 @@ class Storage(abc.ABC):
     def mark_overdue_notified(self, bill_ids: list[int]) -> None: ...
 
     @abc.abstractmethod
-    def readings_billed(self, reading_ids: list[int]) -> set[int]: ...
+    def readings_billed(self, reading_ids: list[int]) -> set[int]:
+        """The ids that are billed: covered by a bill that is not superseded (bill_readings), or a
+        shared motor meter's reading referenced by such a bill."""
+
+    # ---- coverage (services/coverage.py) --------------------------------------------------------
+    @abc.abstractmethod
+    def coverage_chain(self, flat_id: int, reading_id: int, replacing_bill_id: int | None = None) -> list[ChainReading]:
+        """The flat's readings that are not rejected, after each meter's last reading covered (by a
+        bill that is not superseded, other than replacing_bill_id) before `reading_id`, up to and
+        including it, oldest first; each with the bill (not superseded) covering it, if any."""
+
+    @abc.abstractmethod
+    def current_bill_at(self, flat_id: int, start: dt.date) -> Bill | None:
+        """The flat's bill starting on `start`, or, if it was superseded, the bill that replaced it
+        (followed to the one that stands). None when no bill starts then."""
+
+    @abc.abstractmethod
+    def list_bill_readings(self, bill_id: int) -> list[CoveredReading]:
+        """The readings a bill covers (or covered, if superseded), oldest first."""
+
+    @abc.abstractmethod
+    def billing_checks(self, limit: int = 10) -> dict[str, tuple[int, list]]:
+        """Read-only, set-based checks of the billing invariants (scripts/verify_billing.py):
+        {check: (how many offenders, the first `limit` of them as dicts)} for
+        "uncovered_readings" (approved readings older than their meter's last billed reading that
+        no bill covers), "double_covered" (readings covered by more than one bill that is not
+        superseded), "units_mismatch" (bills whose units differ from their covered readings') and
+        "balance_mismatch" (flats whose open balance is not their bills' current charges minus the
+        payments on them)."""
 
     # ---- bill runs ---------------------------------------------------------------------------
     @abc.abstractmethod
@@ -267,25 +305,36 @@ class Storage(abc.ABC):
     @abc.abstractmethod
     def bill_run_candidates(self, start: dt.date, end: dt.date, *, after_flat_id: int = 0,
                             limit: int = 5000) -> tuple[list[RunCandidate], int | None]:
-        """Look at the next `limit` flats by id after `after_flat_id`; for each with no bill starting
-        in the period, its latest approved reading dated in the period that no bill references.
-        Returns (candidates, the last flat id looked at, or None when no flats are left)."""
+        """Look at the next `limit` flats by id after `after_flat_id`; each active one with no bill
+        starting in the period and an approved reading dated in it that no bill covers is a
+        candidate: its readings (approved or pending, not covered) after each meter's last billed
+        reading, dated up to the period end, and its open bills. Returns (candidates, the last flat
+        id looked at, or None when no flats are left)."""
 
     @abc.abstractmethod
-    def insert_bill_batch(self, bills: list[NewBill], actor: Actor) -> tuple[int, int, Decimal]:
-        """Insert priced bills in one unit of work; flats that already have a bill starting in the
-        period are skipped. Returns (created, skipped, total_amount of created). A lock refuses the
-        whole batch (PeriodLockedError, nothing written)."""
+    def insert_bill_batch(self, bills: list[NewBill], actor: Actor) -> BatchResult:
+        """Insert priced bills and their coverage in one unit of work; flats that already have a
+        bill starting in the period are skipped; flats whose carried bills are no longer open with
+        exactly the balance carried (a payment landed) or one of whose readings another bill covers
+        now are left out and returned as `stale` (price them again). A lock refuses the whole batch
+        (PeriodLockedError, nothing written)."""
 
     @abc.abstractmethod
     def start_bill_run(self, start: dt.date, end: dt.date, due: dt.date, actor: Actor) -> int: ...
 
     @abc.abstractmethod
-    def finish_bill_run(self, run_id: int, *, status: str, created: int, skipped: int, refused: int,
-                        total_amount: Decimal, error: str | None = None) -> None: ...
+    def finish_bill_run(self, run_id: int, *, status: str, skipped: int, refused: int,
+                        error: str | None = None) -> None:
+        """Close a run record. Its created count and total are counted from the bills it stored
+        (bills.bill_run_id), so a run that died half-way is recorded as what it really did."""
 
     @abc.abstractmethod
-    def list_bill_runs(self, limit: int = 20) -> list[BillRun]: ...
+    def bill_run_totals(self, run_id: int) -> tuple[int, Decimal]:
+        """(bills stored by the run, their total amount), counted from bills.bill_run_id."""
+
+    @abc.abstractmethod
+    def list_bill_runs(self, limit: int = 20) -> list[BillRun]:
+        """Newest first. A run still `running` shows the bills it has stored so far."""
 
     # ---- dashboard ---------------------------------------------------------------------------
     @abc.abstractmethod

@@ -9,9 +9,10 @@ from database.schema import OPEN_BILL_STATUSES
 from services.arrears import apply_payment
 from services.clock import utcnow
 from services.errors import ConflictError, NotFoundError, ValidationError
+from services.coverage import ChainReading, CoveredReading
 from services.models import (
-    Bill, BillFilter, BillRun, DashboardFigures, MonthlyPoint, NewBill, Page, Payment, PaymentResult, PeriodLock,
-    RunCandidate,
+    NEW_BILL_LINKS, BatchResult, Bill, BillFilter, BillRun, DashboardFigures, MonthlyPoint, NewBill, Page, Payment,
+    PaymentResult, PeriodLock, RunCandidate,
 )
 from services.periods import month_bounds
 from services.storage.rest_client import (
@@ -24,8 +25,23 @@ PAYMENT_ATTEMPTS = 5
 
 
 def _bill_row(new: NewBill) -> dict:
-    row = {k: getattr(new, k) for k in new.__dataclass_fields__ if k != "carry_forward_bill_ids"}
+    row = {k: getattr(new, k) for k in new.__dataclass_fields__ if k not in NEW_BILL_LINKS}
     return to_json(row)
+
+
+def _links(new: NewBill) -> dict:
+    """What a bill covers (and, for a re-issue, credits) besides its columns: meterline_insert_bill's
+    extra keys of p_bill."""
+    return to_json({
+        "covered": [{"reading_id": c.reading_id, "units": c.units, "motor_units": c.motor_units} for c in new.covered],
+        "confirm_units": list(new.confirm_units) if new.confirm_units is not None else None,
+        "replaced_paid": new.replaced_paid, "credit_paid_on": new.credit_paid_on})
+
+
+def _chain_reading(c: dict) -> ChainReading:
+    units = c["approved_units"] if c["approved_units"] is not None else c["consumption"]
+    return ChainReading(c["reading_id"], c["meter_id"], dt.date.fromisoformat(c["reading_date"]), c["status"],
+                        dec(units), dec(c["motor_share"]), c["motor_reading_id"], c.get("covered_by"))
 
 
 class RestBillsPart:
@@ -64,10 +80,12 @@ class RestBillsPart:
         # The function checks the lock (and the trigger backs it): PeriodLockedError comes from there.
         details = _jsonable({k: getattr(new, k) for k in (
             "flat_id", "billing_period_end", "due_date", "flat_units", "motor_units", "rate_per_unit", "fixed_charge",
-            "previous_outstanding", "total_amount", "pricing_rule")} | {"carried_forward": list(new.carry_forward_bill_ids)})
+            "previous_outstanding", "total_amount", "pricing_rule", "first_reading_id", "flat_reading_id")} | {
+            "carried_forward": list(new.carry_forward_bill_ids),
+            "covered_readings": [c.reading_id for c in new.covered]})
         out = self.rest.rpc("meterline_insert_bill", {
-            "p_bill": _bill_row(new), "p_carry": list(new.carry_forward_bill_ids), "p_actor": actor_json(actor),
-            "p_details": details}, what=f"storing the bill of flat {new.flat_id}")
+            "p_bill": _bill_row(new) | _links(new), "p_carry": list(new.carry_forward_bill_ids),
+            "p_actor": actor_json(actor), "p_details": details}, what=f"storing the bill of flat {new.flat_id}")
         return self.get_bill(out["id"])
 
     def get_bill(self, bill_id) -> Bill | None:
@@ -211,37 +229,75 @@ class RestBillsPart:
         result = []
         for x in out["candidates"]:
             bills_open = owed.get(x["flat_id"], [])
-            units = dec(x["approved_units"]) if x["approved_units"] is not None else dec(x["consumption"])
             result.append(RunCandidate(
-                flat_id=x["flat_id"], flat_code=x["flat_code"], flat_type=x["flat_type"], reading_id=x["reading_id"],
-                units=units, motor_share=dec(x["motor_share"]), motor_reading_id=x["motor_reading_id"],
+                flat_id=x["flat_id"], flat_code=x["flat_code"], flat_type=x["flat_type"],
+                tail=tuple(_chain_reading(c) for c in x["tail"]),
                 outstanding=sum((amt for _, amt in bills_open), Decimal("0.00")),
                 open_bill_ids=tuple(bid for bid, _ in bills_open)))
         return result, out["upper"]
 
-    def insert_bill_batch(self, bills, actor) -> tuple[int, int, Decimal]:
+    def insert_bill_batch(self, bills, actor) -> BatchResult:
         if not bills:
-            return 0, 0, Decimal("0.00")
+            return BatchResult(0, 0, Decimal("0.00"))
         # A locked month refuses the whole batch inside the function, before anything is written.
-        rows = [_bill_row(nb) | {"carry_forward_bill_ids": list(nb.carry_forward_bill_ids)} for nb in bills]
+        rows = [_bill_row(nb) | {"carry_forward_bill_ids": list(nb.carry_forward_bill_ids),
+                                 "covered": _links(nb)["covered"]} for nb in bills]
         out = self.rest.rpc("meterline_insert_bill_batch", {"p_bills": rows, "p_actor": actor_json(actor)},
                             what=f"storing a batch of {len(bills)} bills")
-        return int(out["created"]), int(out["skipped"]), dec(out["total_amount"])
+        return BatchResult(int(out["created"]), int(out["skipped"]), dec(out["total_amount"]),
+                           tuple(int(x) for x in out.get("stale") or ()))
 
     def start_bill_run(self, start, end, due, actor) -> int:
         return int(self.rest.rpc("meterline_start_bill_run", {"p_start": start, "p_end": end, "p_due": due,
                                                                "p_actor": actor_json(actor)},
                                  what="starting the bill run"))
 
-    def finish_bill_run(self, run_id, *, status, created, skipped, refused, total_amount, error=None) -> None:
-        self.rest.update("bill_runs", {"status": status, "created_count": created, "skipped_count": skipped,
-                                       "refused_count": refused, "total_amount": total_amount, "error": error,
-                                       "finished_at": utcnow()},
-                         [("eq", "id", run_id)], what=f"finishing bill run {run_id}", idempotent=True)
+    def finish_bill_run(self, run_id, *, status, skipped, refused, error=None) -> None:
+        self.rest.rpc("meterline_finish_bill_run", {"p_run": run_id, "p_status": status, "p_skipped": skipped,
+                                                    "p_refused": refused, "p_error": error},
+                      what=f"finishing bill run {run_id}", idempotent=True)
+
+    def bill_run_totals(self, run_id) -> tuple[int, Decimal]:
+        out = self.rest.rpc("meterline_bill_run_totals", {"p_run": run_id}, what=f"counting bill run {run_id}",
+                            idempotent=True)
+        return int(out["created"]), dec(out["total_amount"])
 
     def list_bill_runs(self, limit=20) -> list[BillRun]:
         rows, _ = self.rest.select("bill_runs", order=(("id", True),), limit=limit)
-        return [BillRun.from_row(x) for x in rows]
+        out = []
+        for x in rows:
+            if x["status"] == "running":  # still running, or dead: what it has stored so far
+                x["created_count"], x["total_amount"] = self.bill_run_totals(x["id"])
+            out.append(BillRun.from_row(x))
+        return out
+
+    # ---- coverage ------------------------------------------------------------------------
+    def coverage_chain(self, flat_id, reading_id, replacing_bill_id=None) -> list[ChainReading]:
+        out = self.rest.rpc("meterline_coverage_chain", {"p_flat": flat_id, "p_reading": reading_id,
+                                                         "p_replacing": replacing_bill_id},
+                            what=f"reading the readings bill of reading {reading_id} covers", idempotent=True)
+        return [_chain_reading(c) for c in out or []]
+
+    def current_bill_at(self, flat_id, start) -> Bill | None:
+        rows, _ = self.rest.select("bills", filters=[("eq", "flat_id", flat_id), ("eq", "billing_period_start", start)],
+                                   limit=1, cols="id,status,superseded_by")
+        for _ in range(1000):  # a chain of re-issues, followed to the bill that stands
+            if not rows:
+                return None
+            if rows[0]["status"] != "superseded":
+                return self.get_bill(rows[0]["id"])
+            rows, _ = self.rest.select("bills", filters=[("eq", "id", rows[0]["superseded_by"])], limit=1,
+                                       cols="id,status,superseded_by")
+        raise ConflictError(f"Flat {flat_id}'s chain of re-issues does not end; run python -m scripts.verify_billing.")
+
+    def list_bill_readings(self, bill_id) -> list[CoveredReading]:
+        rows = self.rest.select_all("bill_readings", filters=[("eq", "bill_id", bill_id)], order=(("id", False),),
+                                    cols=columns("bill_readings", ("reading_id", "units", "motor_units")))
+        return [CoveredReading(x["reading_id"], x["units"], x["motor_units"]) for x in rows]
+
+    def billing_checks(self, limit=10) -> dict[str, tuple[int, list]]:
+        out = self.rest.rpc("meterline_billing_checks", {"p_limit": limit}, what="checking the bills", idempotent=True)
+        return {name: (int(v["count"]), list(v["first"])) for name, v in out.items()}
 
     # ---- dashboard ---------------------------------------------------------------------
     def dashboard_figures(self, month, as_of) -> DashboardFigures:

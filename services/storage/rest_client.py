@@ -28,6 +28,7 @@ from services.errors import (
     BillCollisionError, BillImmutableError, ConfigurationError, ConflictError, DuplicateError, MeterlineError,
     NotFoundError, PeriodLockedError, StorageError, ValidationError,
 )
+from services.storage.sql_common import billing_refusal
 
 PAGE = 1000  # Supabase's default db-max-rows: the most rows one request returns
 IN_CHUNK = 200  # ids per in.(...) filter, keeping URLs well under proxies' limits
@@ -211,6 +212,9 @@ def translate(err, status: int | None, what: str) -> MeterlineError:
         return ConflictError("A stored reading's value, date and meter never change; reject it and submit a new one.")
     if "APPEND_ONLY" in msg:
         return ConflictError("That record is append-only and cannot be changed or deleted.")
+    billing = billing_refusal(msg)
+    if billing is not None:  # the coverage, re-issue and credit triggers (database/billing_triggers.py)
+        return billing
     if code == "42501":
         return ConfigurationError(f"Supabase refused {what}: the key in SUPABASE_KEY has no access ({msg}). {KEY_HINT}")
     if status in (401, 403) or code.startswith("PGRST30") or (not code and "API key" in msg):

@@ -186,9 +186,14 @@ class RestReadingsPart:
         ids = list(dict.fromkeys(reading_ids))
         out: set[int] = set()
         for chunk in chunks(ids, IN_CHUNK):
-            for col in ("flat_reading_id", "motor_reading_id"):
-                rows = self.rest.select_all("bills", filters=[("in", col, chunk)], order=(("id", False),), cols=col)
-                out |= {r[col] for r in rows}
+            rows = self.rest.select_all("bill_readings", filters=[("in", "reading_id", chunk),
+                                                                  ("is", "superseded_by", None)],
+                                        order=(("id", False),), cols="reading_id")
+            out |= {r["reading_id"] for r in rows}
+            rows = self.rest.select_all("bills", filters=[("in", "motor_reading_id", chunk),
+                                                          ("neq", "status", "superseded")],
+                                        order=(("id", False),), cols="motor_reading_id")
+            out |= {r["motor_reading_id"] for r in rows}
         return out
 
     # ---- meter changes -----------------------------------------------------------------------

@@ -2,7 +2,8 @@
 
 The class is assembled from parts, one file each: reference data and readings
 (sql_readings.py), bills/payments/runs/dashboard (sql_bills.py), users/sessions/audit and
-notifications/payment events/job runs (sql_accounts.py).
+notifications/payment events/job runs (sql_accounts.py), bill coverage and re-issues
+(sql_coverage.py).
 """
 from __future__ import annotations
 
@@ -19,12 +20,13 @@ from services.storage.base import BULK_TABLES, Storage
 from services.storage.sql_accounts import AccountsPart
 from services.storage.sql_bills import BillsPart
 from services.storage.sql_common import TABLES, make_engine, read_tx, write_tx
+from services.storage.sql_coverage import CoveragePart
 from services.storage.sql_master import MasterPart
 from services.storage.sql_meter_changes import MeterChangesPart
 from services.storage.sql_readings import ReadingsPart
 
 
-class SqlStorage(ReadingsPart, MeterChangesPart, BillsPart, AccountsPart, MasterPart, Storage):
+class SqlStorage(ReadingsPart, MeterChangesPart, BillsPart, CoveragePart, AccountsPart, MasterPart, Storage):
     def __init__(self, url: str, *, create: bool = True, engine: sa.engine.Engine | None = None):
         self.engine = engine or make_engine(url)
         self.dialect = self.engine.dialect.name

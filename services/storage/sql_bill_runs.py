@@ -1,15 +1,18 @@
 """SQL backend part: the month-end bill run's bulk reads and writes (used by sql_bills.BillsPart).
 
-Candidates are read a window of flats at a time in two queries. A batch of priced bills is
-written in one transaction by the database's fastest plain path, through the driver connection
-of the same SQLAlchemy transaction: sqlite3 `executemany` on SQLite, `COPY ... FROM STDIN` on
-PostgreSQL. Values are encoded exactly as SQLAlchemy would bind them (SQLite: ISO dates, UTC
-timestamps as text, NUMERIC as REAL; PostgreSQL: the Python values), so a bill written here
-reads back the same as one written by insert_bill.
+Candidates are read a window of flats at a time in a few queries: each flat's readings after
+each meter's last billed reading, and its open bills. A batch of priced bills and the readings
+each covers (bill_readings) is written in one transaction by the database's fastest plain path,
+through the driver connection of the same SQLAlchemy transaction: sqlite3 `executemany` on
+SQLite, `COPY ... FROM STDIN` on PostgreSQL. Values are encoded exactly as SQLAlchemy would bind
+them (SQLite: ISO dates, UTC timestamps as text, NUMERIC as REAL; PostgreSQL: the Python
+values), so a bill written here reads back the same as one written by insert_bill.
 
 Nothing is per row: the lock is checked once per batch (and by the trigger per row), the
 "already billed" check is one range query over the batch's flats, and the carried-forward bills
-are checked and updated with a few set-based statements.
+and covered readings are checked and updated with a few set-based statements. A flat whose open
+bills or readings changed after it was priced (a payment, a single bill) is left out of the
+batch and returned as stale, so the run can price it again; the rest of the batch is stored.
 """
 from __future__ import annotations
 
@@ -24,11 +27,12 @@ from database import schema as s
 from database.schema import OPEN_BILL_STATUSES
 from services.clock import utcnow
 from services.errors import ConflictError
-from services.models import NewBill, RunCandidate
+from services.coverage import ChainReading
+from services.models import BatchResult, NewBill, RunCandidate
 from services.periods import check_bill_not_locked
-from services.storage.sql_common import is_unique_violation, write_tx, read_tx
+from services.storage.sql_common import CoverageTakenError, is_unique_violation, read_tx, write_tx
 
-b, f, m, r = s.bills, s.flats, s.meters, s.readings
+b, br, f, m, r = s.bills, s.bill_readings, s.flats, s.meters, s.readings
 ZERO = Decimal("0.00")
 UNIQUE_RETRIES = 3
 _OPEN_SQL = ", ".join(f"'{x}'" for x in OPEN_BILL_STATUSES)
@@ -44,7 +48,7 @@ _CARRIED_OPEN = sa.text(
 COLUMNS = ("flat_id", "billing_period_start", "billing_period_end", "due_date", "tariff_kind", "pricing_rule",
            "flat_units", "motor_units", "total_units", "rate_per_unit", "fixed_charge", "previous_outstanding",
            "total_amount", "flat_reading_id", "motor_reading_id", "bill_run_id", "tariff_details", "status",
-           "amount_paid", "created_by", "created_by_name", "created_at", "updated_at")
+           "amount_paid", "created_by", "created_by_name", "created_at", "updated_at", "first_reading_id")
 
 
 def _starts_in(st, start: dt.date, end: dt.date):
@@ -69,57 +73,82 @@ def _not_indexed(st, col):
 
 # ---- candidates --------------------------------------------------------------------------------
 def run_candidates(st, start: dt.date, end: dt.date, after_flat_id: int, limit: int):
+    """The window's active flats not yet billed for the period, each with its readings (approved
+    or pending) after each meter's last billed reading, dated up to the period end, and its open
+    bills. services.coverage.run_chain decides what each flat's bill covers."""
+    lo, hi = after_flat_id, None
     with read_tx(st.engine) as conn:
-        window = sa.select(f.c.id).where(f.c.id > after_flat_id).order_by(f.c.id).limit(limit).subquery()
-        upper = conn.execute(sa.select(sa.func.max(window.c.id))).scalar()
-        if upper is None:
+        window = sa.select(f.c.id).where(f.c.id > lo).order_by(f.c.id).limit(limit).subquery()
+        hi = conn.execute(sa.select(sa.func.max(window.c.id))).scalar()
+        if hi is None:
             return [], None
-        # Every approved, unbilled reading in the period of the window's active, not-yet-billed flats,
-        # latest first per flat (the first row of each flat is its candidate).
+        # Each meter's last billed reading: its readings newest first until one is covered (a few
+        # steps: this month's and next month's readings are the only ones not covered yet).
+        r2 = r.alias("r2")
+        last_billed = (sa.select(r2.c.id).where(r2.c.meter_id == m.c.id, sa.exists().where(
+            br.c.reading_id == r2.c.id, br.c.superseded_by.is_(None)))
+            .order_by(r2.c.reading_date.desc(), r2.c.id.desc()).limit(1).correlate(m).scalar_subquery())
+        meters = (sa.select(m.c.id.label("meter_id"), m.c.flat_id, last_billed.label("last_id"))
+                  .select_from(m.join(f, f.c.id == m.c.flat_id))
+                  # The window is repeated on meters and bills: PostgreSQL does not carry a range across
+                  # a join, and without it scans every meter and every bill of the period per window.
+                  .where(m.c.flat_id > lo, m.c.flat_id <= hi, f.c.id > lo, f.c.id <= hi, f.c.is_active.is_(True),
+                         ~sa.exists().where(b.c.flat_id == f.c.id, b.c.flat_id > lo, b.c.flat_id <= hi,
+                                            _starts_in(st, start, end)))).subquery("lm")
+        lr = r.alias("lr")
         rows = conn.execute(
-            sa.select(f.c.id, r.c.id, r.c.approved_units, r.c.consumption, r.c.motor_share, r.c.motor_reading_id,
-                      f.c.code, s.flat_types.c.name)
-            .select_from(f.join(m, m.c.flat_id == f.c.id).join(r, r.c.meter_id == m.c.id)
-                         .outerjoin(s.flat_types, s.flat_types.c.id == f.c.type_id))
-            # The window is repeated on meters and bills: PostgreSQL does not carry a range across a
-            # join, and without it scans every meter and every bill of the period per window.
-            .where(f.c.id > after_flat_id, f.c.id <= upper, m.c.flat_id > after_flat_id, m.c.flat_id <= upper,
-                   f.c.is_active.is_(True), _not_indexed(st, r.c.status) == "approved",
-                   _not_indexed(st, r.c.reading_date).between(start, end),
-                   ~sa.exists().where(b.c.flat_reading_id == r.c.id),
-                   ~sa.exists().where(b.c.flat_id == f.c.id, b.c.flat_id > after_flat_id, b.c.flat_id <= upper,
-                                      _starts_in(st, start, end)))
-            .order_by(f.c.id, r.c.reading_date.desc(), r.c.id.desc())).all()
-        open_rows = conn.execute(
-            sa.select(b.c.flat_id, b.c.id, b.c.total_amount, b.c.amount_paid)
-            .where(b.c.flat_id > after_flat_id, b.c.flat_id <= upper, _not_indexed(st, b.c.status).in_(OPEN_BILL_STATUSES))
-            .order_by(b.c.id)).all()
+            sa.select(meters.c.flat_id, r.c.id, r.c.meter_id, r.c.reading_date, r.c.status, r.c.approved_units,
+                      r.c.consumption, r.c.motor_share, r.c.motor_reading_id)
+            .select_from(meters.join(r, r.c.meter_id == meters.c.meter_id).outerjoin(lr, lr.c.id == meters.c.last_id))
+            .where(_not_indexed(st, r.c.status).in_(("approved", "pending")),
+                   _not_indexed(st, r.c.reading_date) <= end,
+                   sa.or_(lr.c.id.is_(None), r.c.reading_date > lr.c.reading_date,
+                          sa.and_(r.c.reading_date == lr.c.reading_date, r.c.id > lr.c.id)),
+                   ~sa.exists().where(br.c.reading_id == r.c.id, br.c.superseded_by.is_(None)))
+            .order_by(meters.c.flat_id, r.c.reading_date, r.c.id)).all()
+        tails: dict[int, list[ChainReading]] = defaultdict(list)
+        for x in rows:
+            tails[x.flat_id].append(ChainReading(
+                x.id, x.meter_id, x.reading_date, x.status,
+                x.approved_units if x.approved_units is not None else x.consumption, x.motor_share, x.motor_reading_id))
+        # Only flats with an approved reading in the period are candidates (billed, waiting or without units).
+        flat_ids = [fid for fid, tail in tails.items()
+                    if any(c.status == "approved" and start <= c.reading_date <= end for c in tail)]
+        flats = {}
+        open_rows = []
+        if flat_ids:
+            flats = {x.id: x for x in conn.execute(
+                sa.select(f.c.id, f.c.code, s.flat_types.c.name.label("flat_type"))
+                .select_from(f.outerjoin(s.flat_types, s.flat_types.c.id == f.c.type_id))
+                .where(f.c.id > lo, f.c.id <= hi))}
+            open_rows = conn.execute(
+                sa.select(b.c.flat_id, b.c.id, b.c.total_amount, b.c.amount_paid)
+                .where(b.c.flat_id > lo, b.c.flat_id <= hi, _not_indexed(st, b.c.status).in_(OPEN_BILL_STATUSES))
+                .order_by(b.c.id)).all()
     owed: dict[int, list] = {}
     for flat_id, bid, total, paid in open_rows:
         owed.setdefault(flat_id, []).append((bid, total - paid))
     out = []
-    last = None
-    for flat_id, reading_id, approved, consumption, share, motor_reading_id, code, flat_type in rows:
-        if flat_id == last:
-            continue  # an older reading of a flat already taken
-        last = flat_id
-        units = approved if approved is not None else consumption
-        bills_open = owed.get(flat_id)
-        if bills_open is None:
-            out.append(RunCandidate(flat_id, code, flat_type, reading_id, units, share, motor_reading_id, ZERO, ()))
-        else:
-            out.append(RunCandidate(flat_id, code, flat_type, reading_id, units, share, motor_reading_id,
-                                    sum((amt for _, amt in bills_open), ZERO), tuple(bid for bid, _ in bills_open)))
-    return out, upper
+    for flat_id in sorted(flat_ids):
+        bills_open = owed.get(flat_id, [])
+        out.append(RunCandidate(flat_id, flats[flat_id].code, flats[flat_id].flat_type, tuple(tails[flat_id]),
+                                sum((amt for _, amt in bills_open), ZERO), tuple(bid for bid, _ in bills_open)))
+    return out, hi
 
 
 # ---- one batch -----------------------------------------------------------------------------------
-def insert_batch(st, bills: list[NewBill], actor) -> tuple[int, int, Decimal]:
+def insert_batch(st, bills: list[NewBill], actor) -> BatchResult:
     if not bills:
-        return 0, 0, ZERO
+        return BatchResult(0, 0, ZERO)
     for attempt in range(UNIQUE_RETRIES):
         try:
             return _insert_once(st, bills, actor)
+        except CoverageTakenError:
+            # A single bill covered one of these readings between our look and our insert
+            # (PostgreSQL): the batch was rolled back whole; the next look leaves that flat out.
+            if attempt + 1 < UNIQUE_RETRIES:
+                continue
+            raise
         except sa.exc.IntegrityError as exc:
             # Another writer (a single bill, a run on another replica) billed one of these flats
             # between our check and our insert: the batch was rolled back whole; look again.
@@ -129,23 +158,75 @@ def insert_batch(st, bills: list[NewBill], actor) -> tuple[int, int, Decimal]:
     raise AssertionError("unreachable")
 
 
-def _insert_once(st, bills: list[NewBill], actor) -> tuple[int, int, Decimal]:
+def _insert_once(st, bills: list[NewBill], actor) -> BatchResult:
     now = utcnow()
     with write_tx(st.engine) as conn:
         locked = [x for (x,) in conn.execute(sa.select(s.period_locks.c.month))]
         for start, end in {(nb.billing_period_start, nb.billing_period_end) for nb in bills}:
             check_bill_not_locked(start, end, locked)
         fresh = _not_yet_billed(st, conn, bills)
+        priced = len(fresh)
+        fresh, stale = _still_as_priced(st, conn, fresh)
         if fresh:
-            # A bill that absorbs open bills gets its id up front (as the database would give it), so
-            # those bills can point at it without looking it up again.
+            # Every bill gets its id up front (as the database would give it), so its coverage rows
+            # and the bills it absorbs can point at it without looking it up again.
             ids = (_sqlite_insert if st.dialect == "sqlite" else _copy_insert)(conn, fresh, actor, now)
+            _cover_batch(st, conn, fresh, ids)
             carry_forward_batch(st, conn, fresh, ids, now)
         total = sum((nb.total_amount for nb in fresh), ZERO)
         st._audit(conn, actor, "bill.batch_create", "bill_run", fresh[0].bill_run_id if fresh else None, {
-            "created": len(fresh), "skipped": len(bills) - len(fresh), "total_amount": total,
-            "first_flat_id": bills[0].flat_id, "last_flat_id": bills[-1].flat_id})
-    return len(fresh), len(bills) - len(fresh), total
+            "created": len(fresh), "skipped": len(bills) - priced, "total_amount": total,
+            "first_flat_id": bills[0].flat_id, "last_flat_id": bills[-1].flat_id, "changed_flats": stale[:100]})
+    return BatchResult(len(fresh), len(bills) - priced, total, tuple(stale))
+
+
+def _still_as_priced(st, conn, fresh: list[NewBill]) -> tuple[list[NewBill], list[int]]:
+    """Leave out (as stale) the flats whose open bills no longer have exactly the balance their new
+    bill carries (a payment recorded since the candidates were read: it would charge money already
+    paid), or one of whose readings another bill covers now. On PostgreSQL the carried bills are
+    locked until commit, so no payment lands between this check and the carry-forward; on SQLite
+    the write lock is held."""
+    olds = [old for nb in fresh for old in nb.carry_forward_bill_ids]
+    found: dict[int, tuple[int, Decimal]] = {}
+    if olds and st.dialect == "sqlite":
+        conn.exec_driver_sql("CREATE TEMP TABLE IF NOT EXISTS bill_carry (old_id INTEGER PRIMARY KEY, new_id)")
+        conn.exec_driver_sql("DELETE FROM temp.bill_carry")
+        conn.exec_driver_sql("INSERT OR IGNORE INTO temp.bill_carry (old_id) VALUES (?)", [(o,) for o in olds])
+        found = {bid: (flat_id, total - paid) for bid, flat_id, total, paid in conn.execute(_CARRIED_OPEN)}
+        conn.exec_driver_sql("DELETE FROM temp.bill_carry")
+    elif olds:
+        found = {bid: (flat_id, balance) for bid, flat_id, balance in conn.exec_driver_sql(
+            f"SELECT id, flat_id, total_amount - amount_paid FROM bills WHERE id = ANY(%(old)s::bigint[]) "
+            f"AND status IN ({_OPEN_SQL}) ORDER BY id FOR UPDATE", {"old": olds})}
+    stale = {nb.flat_id for nb in fresh if nb.carry_forward_bill_ids and not carries_open_balance(nb, found)}
+    readings = [c.reading_id for nb in fresh for c in nb.covered]
+    taken: set[int] = set()
+    if readings and st.dialect == "postgresql":
+        taken = {x for (x,) in conn.exec_driver_sql(
+            "SELECT reading_id FROM bill_readings WHERE reading_id = ANY(%(ids)s::bigint[]) AND superseded_by IS NULL",
+            {"ids": readings})}
+    for i in range(0, len(readings) if st.dialect == "sqlite" else 0, 900):
+        taken |= {x for (x,) in conn.execute(sa.select(br.c.reading_id).where(
+            br.c.reading_id.in_(readings[i:i + 900]), br.c.superseded_by.is_(None)))}
+    stale |= {nb.flat_id for nb in fresh if any(c.reading_id in taken for c in nb.covered)}
+    return [nb for nb in fresh if nb.flat_id not in stale], sorted(stale)
+
+
+def _cover_batch(st, conn, fresh: list[NewBill], ids: list[int]) -> None:
+    rows = [(bill_id, c.reading_id, c.units, c.motor_units) for nb, bill_id in zip(fresh, ids) for c in nb.covered]
+    if not rows:
+        return
+    if st.dialect == "sqlite":
+        conn.exec_driver_sql("INSERT INTO bill_readings (bill_id, reading_id, units, motor_units) VALUES (?, ?, ?, ?)",
+                             [(bid, rid, float(u), float(mu)) for bid, rid, u, mu in rows])
+        return
+    sql = "COPY bill_readings (bill_id, reading_id, units, motor_units) FROM STDIN"
+    try:
+        with conn.connection.driver_connection.cursor() as cur, cur.copy(sql) as copy:
+            for row in rows:
+                copy.write_row(row)
+    except Exception as exc:
+        raise _dbapi_error(conn, sql, exc) from None
 
 
 def _not_yet_billed(st, conn, bills: list[NewBill]) -> list[NewBill]:
@@ -182,7 +263,7 @@ def _pg_row(nb: NewBill, user_id, username: str, now: dt.datetime) -> tuple:
             nb.flat_units, nb.motor_units, nb.total_units, nb.rate_per_unit, nb.fixed_charge, nb.previous_outstanding,
             nb.total_amount, nb.flat_reading_id, nb.motor_reading_id, nb.bill_run_id,
             None if nb.tariff_details is None else json.dumps(nb.tariff_details), "pending", ZERO, user_id, username,
-            now, now)
+            now, now, nb.first_reading_id)
 
 
 def _sqlite_row(nb: NewBill, bill_id: int, user_id, username: str, stamp: str) -> tuple:
@@ -192,7 +273,7 @@ def _sqlite_row(nb: NewBill, bill_id: int, user_id, username: str, stamp: str) -
             float(nb.rate_per_unit), float(nb.fixed_charge), float(nb.previous_outstanding), float(nb.total_amount),
             nb.flat_reading_id, nb.motor_reading_id, nb.bill_run_id,
             None if nb.tariff_details is None else json.dumps(nb.tariff_details), "pending", 0.0, user_id, username,
-            stamp, stamp)
+            stamp, stamp, nb.first_reading_id)
 
 
 def _insert_sql(columns: tuple[str, ...]) -> str:
@@ -219,28 +300,15 @@ def _sqlite_insert(conn, bills: list[NewBill], actor, now: dt.datetime) -> list[
     return ids
 
 
-def _copy_insert(conn, bills: list[NewBill], actor, now: dt.datetime) -> list[int | None]:
-    """COPY the bills; those that absorb open bills with an id from the sequence (returned, in
-    order; None for the others, which take theirs from the column default)."""
-    absorbing = [k for k, nb in enumerate(bills) if nb.carry_forward_bill_ids]
-    ids: list[int | None] = [None] * len(bills)
-    for k, bill_id in zip(absorbing, _reserve_ids(conn, "postgresql", len(absorbing))):
-        ids[k] = bill_id
+def _copy_insert(conn, bills: list[NewBill], actor, now: dt.datetime) -> list[int]:
+    """COPY the bills with ids taken from the sequence first (returned, in order)."""
+    ids = _reserve_ids(conn, "postgresql", len(bills))
     user_id, username = actor.user_id, actor.username
-    drv = conn.connection.driver_connection
-    sql = ""
+    sql = f"COPY bills (id, {', '.join(COLUMNS)}) FROM STDIN"
     try:
-        with drv.cursor() as cur:
-            sql = f"COPY bills ({', '.join(COLUMNS)}) FROM STDIN"
-            with cur.copy(sql) as copy:
-                for nb, bill_id in zip(bills, ids):
-                    if bill_id is None:
-                        copy.write_row(_pg_row(nb, user_id, username, now))
-            if absorbing:
-                sql = f"COPY bills (id, {', '.join(COLUMNS)}) FROM STDIN"
-                with cur.copy(sql) as copy:
-                    for k in absorbing:
-                        copy.write_row((ids[k],) + _pg_row(bills[k], user_id, username, now))
+        with conn.connection.driver_connection.cursor() as cur, cur.copy(sql) as copy:
+            for nb, bill_id in zip(bills, ids):
+                copy.write_row((bill_id,) + _pg_row(nb, user_id, username, now))
     except Exception as exc:
         raise _dbapi_error(conn, sql, exc) from None
     return ids
@@ -258,27 +326,22 @@ def _dbapi_error(conn, sql: str, exc: Exception) -> Exception:
 # ---- arrears carried forward ---------------------------------------------------------------------
 def carry_forward_batch(st, conn, fresh: list[NewBill], ids: list, now: dt.datetime) -> None:
     """Each new bill absorbed its carry_forward_bill_ids: mark them carried_forward, pointing at
-    the new bill, and check that they were still the flat's open bills with exactly the balance
-    the bill carries (a payment recorded since the candidates were read would make it charge
-    money already paid). Anything else raises ConflictError and rolls the whole batch back."""
+    the new bill. _still_as_priced checked (and on PostgreSQL locked) them; the PostgreSQL update
+    checks again what it changed, and a mismatch rolls the whole batch back."""
     moves = [(old, new_id) for nb, new_id in zip(fresh, ids) for old in nb.carry_forward_bill_ids]
     if not moves:
         return
     olds = [old for old, _ in moves]
-    if st.dialect == "sqlite":  # the write lock is held: nothing changes between check and update
+    if st.dialect == "sqlite":  # the write lock is held: nothing changed since the check
         conn.exec_driver_sql("CREATE TEMP TABLE IF NOT EXISTS bill_carry (old_id INTEGER PRIMARY KEY, new_id)")
         conn.exec_driver_sql("DELETE FROM temp.bill_carry")
         conn.exec_driver_sql("INSERT INTO temp.bill_carry VALUES (?, ?)", moves)
-        found = {bid: (flat_id, total - paid) for bid, flat_id, total, paid in conn.execute(_CARRIED_OPEN)}
-        _check_carried(fresh, found)
         # Driven by the scratch table's keys (an UPDATE ... FROM would scan every bill).
         conn.exec_driver_sql("UPDATE bills SET status = 'carried_forward', updated_at = ?, carried_forward_to = "
                              "(SELECT c.new_id FROM temp.bill_carry AS c WHERE c.old_id = bills.id) "
                              "WHERE id IN (SELECT old_id FROM temp.bill_carry)", (_stamp(now),))
         conn.exec_driver_sql("DELETE FROM temp.bill_carry")
         return
-    # PostgreSQL: one statement; the rows it changes stay locked until commit, and what it returns
-    # is checked before the commit (a mismatch rolls it back).
     found = {bid: (flat_id, balance) for bid, flat_id, balance in conn.exec_driver_sql(
         "UPDATE bills AS o SET status = 'carried_forward', carried_forward_to = v.new_id, updated_at = %(now)s "
         "FROM unnest(%(old)s::bigint[], %(new)s::bigint[]) AS v(old_id, new_id) "

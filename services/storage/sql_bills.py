@@ -13,18 +13,20 @@ from services.arrears import apply_payment
 from services.clock import utcnow
 from services.errors import BillCollisionError, ConflictError, NotFoundError, ValidationError
 from services.models import (
-    Bill, BillFilter, BillRun, DashboardFigures, MonthlyPoint, NewBill, Page, Payment, PaymentResult, PeriodLock,
-    RunCandidate,
+    NEW_BILL_LINKS, BatchResult, Bill, BillFilter, BillRun, DashboardFigures, MonthlyPoint, NewBill, Page, Payment, PaymentResult,
+    PeriodLock,
 )
 from services.periods import check_bill_not_locked, month_bounds, next_free_period_start
 from services.roles import Actor
-from services.storage import sql_bill_runs
+from services.storage import sql_bill_runs, sql_coverage
 from services.storage.sql_common import is_unique_violation, money_sum, money_value, read_tx, write_tx
 from services.storage.sql_readings import prefix_match
 
 b, f, fl, o, fo, m, r, p = s.bills, s.flats, s.floors, s.owners, s.flat_owners, s.meters, s.readings, s.payments
 _primary = sa.and_(fo.c.flat_id == f.c.id, fo.c.is_primary.is_(True))
 MAX_COLLISION_RETRIES = 62  # a period is at most a couple of months of days
+# Bills whose charges count nowhere: cancelled, and superseded (replaced by a re-issue, which counts).
+NOT_CHARGED = ("cancelled", "superseded")
 
 
 def _bill_select():
@@ -37,10 +39,18 @@ def _bill_select():
 
 
 def _bill_values(new: NewBill, actor: Actor, now: dt.datetime) -> dict:
-    values = {k: getattr(new, k) for k in new.__dataclass_fields__ if k != "carry_forward_bill_ids"}
+    values = {k: getattr(new, k) for k in new.__dataclass_fields__ if k not in NEW_BILL_LINKS}
     values.update(status="pending", amount_paid=Decimal("0"), created_by=actor.user_id,
                   created_by_name=actor.username, created_at=now, updated_at=now)
     return values
+
+
+def _credits(paid_on, dialect: str, first, last) -> tuple:
+    """Re-issue credits paid in [first, last], found from their own index (a range on
+    credit_from_bill: SQLite uses no index for IS NOT NULL, and would otherwise walk every payment
+    of the month by date)."""
+    on = sa.func.coalesce(paid_on, paid_on) if dialect == "sqlite" else paid_on
+    return p.c.credit_from_bill > 0, on.between(first, last)
 
 
 def _month_expr(col, dialect: str):
@@ -116,6 +126,7 @@ class BillsPart:
         with write_tx(self.engine) as conn:
             locked = [x for (x,) in conn.execute(sa.select(s.period_locks.c.month))]
             check_bill_not_locked(new.billing_period_start, new.billing_period_end, locked)
+            replaced = sql_coverage.lock_replaced(self, conn, new) if new.reissue_of else None
             values = _bill_values(new, actor, now)
             bill_id = None
             for _ in range(MAX_COLLISION_RETRIES):
@@ -123,14 +134,21 @@ class BillsPart:
                     sa.select(b.c.billing_period_start, b.c.id).where(
                         b.c.flat_id == new.flat_id,
                         b.c.billing_period_start.between(new.billing_period_start, new.billing_period_end))).all())
-                start = next_free_period_start(new.billing_period_start, new.billing_period_end, taken)
                 original = taken.get(new.billing_period_start)
+                if original is not None and new.reissue_of is None:
+                    # A collision is a re-issue, and a re-issue is priced against the bill it replaces
+                    # (its arrears, what was paid on it): this one was not. Price it again.
+                    raise ConflictError(
+                        f"Bill #{original} for flat {new.flat_id} starting {new.billing_period_start} was stored while "
+                        "this bill was being priced. Nothing was stored; look again: a bill for the same start is a "
+                        f"re-issue of bill #{original}.")
+                start = next_free_period_start(new.billing_period_start, new.billing_period_end, taken)
                 if start is None:
                     raise BillCollisionError(original, (
                         f"Bill #{original} already covers flat {new.flat_id} from {new.billing_period_start}, and every "
                         f"start date up to the period end {new.billing_period_end} is taken by another bill. Nothing was "
                         f"stored; open bill #{original} instead of issuing another."))
-                values.update(billing_period_start=start, reissue_of=original if start != new.billing_period_start else None)
+                values.update(billing_period_start=start, reissue_of=new.reissue_of)
                 try:
                     with conn.begin_nested():
                         bill_id = conn.execute(b.insert().values(**values).returning(b.c.id)).scalar_one()
@@ -141,12 +159,18 @@ class BillsPart:
                     raise
             if bill_id is None:
                 raise BillCollisionError(None, "Could not find a free billing period start after repeated collisions; try again.")
+            if replaced is not None:
+                sql_coverage.supersede(self, conn, new, replaced, bill_id, now)
             self._carry_forward(conn, new, bill_id)
-            self._audit(conn, actor, "bill.reissue" if values["reissue_of"] else "bill.create", "bill", bill_id, {
+            sql_coverage.cover(self, conn, new, bill_id, actor)
+            credit = sql_coverage.credit(self, conn, new, replaced, bill_id, actor, now) if replaced is not None else None
+            self._audit(conn, actor, "bill.reissue" if new.reissue_of else "bill.create", "bill", bill_id, {
                 k: values[k] for k in ("flat_id", "billing_period_start", "billing_period_end", "due_date", "flat_units",
                                        "motor_units", "rate_per_unit", "fixed_charge", "previous_outstanding",
-                                       "total_amount", "reissue_of", "pricing_rule")} | {
-                "carried_forward": list(new.carry_forward_bill_ids)})
+                                       "total_amount", "reissue_of", "pricing_rule", "first_reading_id",
+                                       "flat_reading_id")} | {
+                "carried_forward": list(new.carry_forward_bill_ids),
+                "covered_readings": [c.reading_id for c in new.covered], "credit": credit})
         return self.get_bill(bill_id)
 
     def _carry_forward(self, conn, new: NewBill, into_id: int) -> None:
@@ -340,7 +364,7 @@ class BillsPart:
     def bill_run_candidates(self, start, end, *, after_flat_id=0, limit=5000):
         return sql_bill_runs.run_candidates(self, start, end, after_flat_id, limit)
 
-    def insert_bill_batch(self, bills, actor) -> tuple[int, int, Decimal]:
+    def insert_bill_batch(self, bills, actor) -> BatchResult:
         return sql_bill_runs.insert_batch(self, bills, actor)
 
     def start_bill_run(self, start, end, due, actor) -> int:
@@ -351,16 +375,38 @@ class BillsPart:
             self._audit(conn, actor, "bill_run.start", "bill_run", run_id, {"start": start, "end": end, "due": due})
         return run_id
 
-    def finish_bill_run(self, run_id, *, status, created, skipped, refused, total_amount, error=None) -> None:
+    def finish_bill_run(self, run_id, *, status, skipped, refused, error=None) -> None:
+        run = s.bill_runs
         with write_tx(self.engine) as conn:
-            conn.execute(s.bill_runs.update().where(s.bill_runs.c.id == run_id).values(
+            # Counted from the bills the run stored, whatever the caller counted (a run killed
+            # half-way, then closed by the next one, still says what it created).
+            created, total = conn.execute(sa.select(sa.func.count(), money_sum(b.c.total_amount, self.dialect))
+                                          .where(b.c.bill_run_id == run_id)).one()
+            conn.execute(run.update().where(run.c.id == run_id).values(
                 status=status, created_count=created, skipped_count=skipped, refused_count=refused,
-                total_amount=total_amount, error=error, finished_at=utcnow()))
+                total_amount=money_value(total, self.dialect), error=error, finished_at=utcnow()))
 
     def list_bill_runs(self, limit=20) -> list[BillRun]:
+        run = s.bill_runs
+        # A run still running (or dead without a finish) shows what it has stored so far.
+        stored = sa.select(sa.func.count()).where(b.c.bill_run_id == run.c.id).scalar_subquery()
+        stored_total = sa.select(money_sum(b.c.total_amount, self.dialect)).where(
+            b.c.bill_run_id == run.c.id).scalar_subquery()
+        running = run.c.status == "running"
+        q = (sa.select(*[c for c in run.c if c.name not in ("created_count", "total_amount")],
+                       sa.case((running, stored), else_=run.c.created_count).label("created_count"),
+                       sa.case((running, stored_total), else_=None).label("stored_total"),
+                       run.c.total_amount)
+             .order_by(run.c.id.desc()).limit(limit))
         with read_tx(self.engine) as conn:
-            return [BillRun.from_row(x) for x in conn.execute(
-                sa.select(s.bill_runs).order_by(s.bill_runs.c.id.desc()).limit(limit)).mappings()]
+            rows = conn.execute(q).mappings().all()
+        out = []
+        for x in rows:
+            row = dict(x)
+            if row["status"] == "running":
+                row["total_amount"] = money_value(row["stored_total"], self.dialect)
+            out.append(BillRun.from_row(row))
+        return out
 
     # ---- dashboard ---------------------------------------------------------------------
     def dashboard_figures(self, month, as_of) -> DashboardFigures:
@@ -369,14 +415,18 @@ class BillsPart:
         with read_tx(self.engine) as conn:
             billed_raw, count = conn.execute(
                 sa.select(money_sum(b.c.total_amount - b.c.previous_outstanding, d), sa.func.count())
-                .where(b.c.billing_period_start.between(first, last), b.c.status != "cancelled")).one()
+                .where(b.c.billing_period_start.between(first, last), b.c.status.not_in(NOT_CHARGED))).one()
+            # Money received: every payment of the month but the credits re-issues moved between bills
+            # (few, found by their own index; the sum of all payments reads the (paid_on, amount) index).
             collected = conn.execute(sa.select(money_sum(p.c.amount, d)).where(p.c.paid_on.between(first, last))).scalar()
+            credited = conn.execute(sa.select(money_sum(p.c.amount, d)).where(*_credits(p.c.paid_on, d, first, last))).scalar()
             outstanding = conn.execute(sa.select(money_sum(b.c.total_amount - b.c.amount_paid, d))
                                        .where(b.c.status.in_(OPEN_BILL_STATUSES))).scalar()
             pending = conn.execute(sa.select(sa.func.count()).select_from(r).where(r.c.status == "pending")).scalar_one()
             overdue = conn.execute(sa.select(sa.func.count()).select_from(b).where(
                 b.c.status.in_(OPEN_BILL_STATUSES), b.c.due_date < as_of)).scalar_one()
-        return DashboardFigures(first.strftime("%Y-%m"), money_value(billed_raw, d), count, money_value(collected, d),
+        return DashboardFigures(first.strftime("%Y-%m"), money_value(billed_raw, d), count,
+                                money_value(collected, d) - money_value(credited, d),
                                 money_value(outstanding, d), pending, overdue)
 
     def monthly_series(self, months) -> list[MonthlyPoint]:
@@ -392,14 +442,17 @@ class BillsPart:
                 sa.select(bm, money_sum(b.c.total_units, d).label("units"),
                           money_sum(b.c.total_amount - b.c.previous_outstanding, d).label("billed"),
                           sa.func.count().label("n"))
-                .where(b.c.billing_period_start.between(first, last), b.c.status != "cancelled").group_by(bm))}
+                .where(b.c.billing_period_start.between(first, last), b.c.status.not_in(NOT_CHARGED)).group_by(bm))}
             paid = {row.month: row.collected for row in conn.execute(
                 sa.select(pm, money_sum(p.c.amount, d).label("collected"))
                 .where(p.c.paid_on.between(first, last)).group_by(pm))}
+            credited = {row.month: row.credited for row in conn.execute(
+                sa.select(pm, money_sum(p.c.amount, d).label("credited"))
+                .where(*_credits(p.c.paid_on, d, first, last)).group_by(pm))}
         out = []
         for mo in sorted(months):
             row = billed.get(mo)
             out.append(MonthlyPoint(
                 mo, money_value(row.units if row else 0, d), money_value(row.billed if row else 0, d),
-                money_value(paid.get(mo, 0), d), row.n if row else 0))
+                money_value(paid.get(mo, 0), d) - money_value(credited.get(mo, 0), d), row.n if row else 0))
         return out

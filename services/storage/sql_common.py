@@ -103,11 +103,36 @@ def translate_errors():
             raise ConflictError("A stored reading's value, date and meter never change; reject it and submit a new one.") from None
         if "APPEND_ONLY" in msg:
             raise ConflictError("That record is append-only and cannot be changed or deleted.") from None
+        billing = billing_refusal(msg)
+        if billing is not None:
+            raise billing from None
         if isinstance(exc, IntegrityError):
             raise
         if isinstance(exc, OperationalError):
             raise StorageError(f"The database could not complete the request ({msg.splitlines()[0]}). Try again.") from exc
         raise
+
+
+class CoverageTakenError(ConflictError):
+    """A reading was covered by another bill between pricing and storing (the batch retries)."""
+
+
+def billing_refusal(msg: str) -> ConflictError | None:
+    """The coverage, re-issue and credit triggers' refusals (database/billing_triggers.py) in words.
+    Also a race lost on the one-current-bill-per-reading index."""
+    if "BILL_SUPERSEDED" in msg:
+        return ConflictError("That bill was replaced by a re-issue (superseded): it never changes again. Open the "
+                             "bill that replaced it.")
+    if "BILL_READING_TAKEN" in msg or "uq_bill_readings_current_reading" in msg or (
+            "UNIQUE constraint failed: bill_readings.reading_id" in msg):
+        return CoverageTakenError("A reading of this bill is already on another bill (billed meanwhile?). Nothing "
+                                  "was stored; look at the flat's bills and readings again.")
+    if "BILL_READING_INVALID" in msg:
+        return ConflictError("A bill covers only approved readings of its own flat. Nothing was stored.")
+    if "CREDIT_INVALID" in msg:
+        return ConflictError("A credit moves exactly what was paid on a replaced bill to its replacement. Nothing was "
+                             "stored.")
+    return None
 
 
 def is_unique_violation(exc: IntegrityError, *columns: str) -> bool:

@@ -60,14 +60,16 @@ def _choice_select():
     )
 
 
+# "Billed" means covered by a bill that is not superseded (services/coverage.py): a flat reading
+# through bill_readings, a shared motor meter's reading through bills.motor_reading_id.
 def _bill_ref(col):
-    b = s.bills
-    return sa.select(sa.func.min(b.c.id)).where(b.c.flat_reading_id == col).scalar_subquery()
+    br = s.bill_readings
+    return sa.select(sa.func.min(br.c.bill_id)).where(br.c.reading_id == col, br.c.superseded_by.is_(None)).scalar_subquery()
 
 
 def _motor_bill_ref(col):
     b = s.bills
-    return sa.select(sa.func.min(b.c.id)).where(b.c.motor_reading_id == col).scalar_subquery()
+    return sa.select(sa.func.min(b.c.id)).where(b.c.motor_reading_id == col, b.c.status != "superseded").scalar_subquery()
 
 
 def _reading_select():
@@ -87,10 +89,10 @@ def _reading_select():
 
 
 def _not_billed(col):
-    b = s.bills
+    b, br = s.bills, s.bill_readings
     return sa.and_(
-        ~sa.exists().where(b.c.flat_reading_id == col),
-        ~sa.exists().where(b.c.motor_reading_id == col),
+        ~sa.exists().where(br.c.reading_id == col, br.c.superseded_by.is_(None)),
+        ~sa.exists().where(b.c.motor_reading_id == col, b.c.status != "superseded"),
     )
 
 
@@ -356,9 +358,10 @@ class ReadingsPart:
             sa.select(sa.func.count(), sa.func.min(r.c.id)).select_from(r), every, by_meter)).one()
         if not n:
             return 0
-        b = s.bills
-        referenced = sa.union(sa.select(b.c.flat_reading_id).where(b.c.flat_reading_id >= low),
-                              sa.select(b.c.motor_reading_id).where(b.c.motor_reading_id >= low))
+        b, br = s.bills, s.bill_readings
+        referenced = sa.union(sa.select(br.c.reading_id).where(br.c.reading_id >= low, br.c.superseded_by.is_(None)),
+                              sa.select(b.c.motor_reading_id).where(b.c.motor_reading_id >= low,
+                                                                    b.c.status != "superseded"))
         # by_meter=True keeps the status index out: this count starts from the few referenced ids.
         billed = conn.execute(self._reading_where(sa.select(sa.func.count()).select_from(r), every, True)
                               .where(r.c.id.in_(referenced))).scalar_one()
@@ -441,14 +444,16 @@ class ReadingsPart:
             return self._billed_reading_ids(conn, reading_ids)
 
     def _billed_reading_ids(self, conn, reading_ids) -> set[int]:
-        """THE SQL backend's test "a reading is billed" (a bill references it), in the caller's
-        transaction; the chain's relinking asks it. Re-point it here when bills cover readings
-        through another table (and database/triggers.reading_billed_sql with it)."""
-        b = s.bills
+        """THE SQL backend's test "a reading is billed", in the caller's transaction (the chain's
+        relinking asks it): a bill that is not superseded covers it (bill_readings), or takes its
+        motor share from it. database/triggers.reading_billed_sql is the database's twin."""
+        b, br = s.bills, s.bill_readings
         ids = list(reading_ids)
         out: set[int] = set()
         for i in range(0, len(ids), 900):
             chunk = ids[i:i + 900]
-            out |= {x for (x,) in conn.execute(sa.select(b.c.flat_reading_id).where(b.c.flat_reading_id.in_(chunk)))}
-            out |= {x for (x,) in conn.execute(sa.select(b.c.motor_reading_id).where(b.c.motor_reading_id.in_(chunk)))}
+            out |= {x for (x,) in conn.execute(sa.select(br.c.reading_id).where(
+                br.c.reading_id.in_(chunk), br.c.superseded_by.is_(None)))}
+            out |= {x for (x,) in conn.execute(sa.select(b.c.motor_reading_id).where(
+                b.c.motor_reading_id.in_(chunk), b.c.status != "superseded"))}
         return out

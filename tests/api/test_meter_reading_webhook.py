@@ -167,3 +167,27 @@ def test_meter_can_be_named_by_id(svc, client, society):
     r = client.post(URL, json={"meter_id": society["meters"]["19152159"], "reading_value": "10150.25",
                                "reading_date": "2026-11-20"})
     assert r.status_code == 200 and r.json()["reading"]["reading_value"] == "10150.25"
+
+
+def test_an_earlier_pending_reading_holds_auto_billing_back_and_the_run_bills_both(svc, client):
+    """Issue 11: a reading posted on 11-25 was billed (35.3 kWh) while the 11-20 reading waited for
+    review; after approving that one the run said "already billed" and its 150 kWh were never billed.
+    Now the 11-25 reading is approved but not billed (the response names the pending one), and the
+    month's bill covers both."""
+    from decimal import Decimal
+
+    from tests.api.conftest import ADMIN
+
+    seed_previous_reading(svc)
+    waiting = svc.db.insert_meter_reading(meter_number="19152159", reading_value="10150", reading_date="2026-11-15",
+                                          actor=ADMIN).reading  # in the review queue
+    r = client.post(URL, json={"meter_number": "19152159", "reading_value": "10185.3", "reading_date": "2026-11-20"})
+    body = r.json()
+    assert r.status_code == 200 and body["outcome"] == "approved" and body["bill"] is None, body
+    assert f"reading #{waiting.id} of 2026-11-15" in body["message"] and "waiting for review" in body["message"]
+    assert svc.db.list_bills(BillFilter(flat_id=svc.db.get_flat("B17-FF").id)).total == 0
+    svc.db.approve_reading(waiting.id, actor=ADMIN)
+    run = svc.db.generate_bills_for_month("2026-11-01", "2026-11-30", "2026-12-15", actor=ADMIN)
+    bill = svc.db.list_bills(BillFilter(flat_id=svc.db.get_flat("B17-FF").id)).items[0]
+    assert run.created == 1 and bill.flat_units == Decimal("185.30")  # 150 + 35.3, each unit once
+    assert svc.db.get_reading(waiting.id).bill_id == svc.db.get_reading(body["reading"]["id"]).bill_id == bill.id

@@ -89,6 +89,17 @@ def test_reading_to_paid_bill(app_server, page, tmp_path):
     storage = SqlStorage(app_server.db_url)
     before = readings_of_b17(storage)
     value = before[0].reading_value + Decimal("123.4")
+    # The seeded month's reading waits for review; a bill covers every reading since the last one
+    # billed, so it is reviewed and billed first (by its month) and the new reading's bill is its own.
+    from services.database_service import DatabaseService
+    from services.periods import BillingPeriod
+    from services.roles import Actor
+
+    admin = storage.get_user(username="admin")
+    actor = Actor(admin.id, admin.username, admin.role)
+    seeded = DatabaseService(storage).approve_reading(before[0].id, actor=actor)
+    month = BillingPeriod.for_month(seeded.reading_date)
+    DatabaseService(storage).bill_reading(seeded.id, month.start, month.end, month.end, actor=actor)
 
     # ---- field engineer, on a phone-sized screen --------------------------------------------
     page.set_viewport_size({"width": 390, "height": 844})

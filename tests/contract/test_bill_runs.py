@@ -12,11 +12,13 @@ OCT = (d(2026, 10, 1), d(2026, 10, 31), d(2026, 11, 15))
 
 
 def approved_readings(db, storage, date=d(2026, 10, 20)):
-    """Two readings a month apart for each flat; the later one approved."""
+    """Two approved readings a month apart for each flat (a pending earlier one would hold the later back)."""
     eng, admin = engineer_user(storage), admin_user(storage)
     ids = {}
     for i, meter in enumerate(("19152159", "19150001", "19150002", "19150003")):
-        db.insert_meter_reading(meter_number=meter, reading_value=1000, reading_date=date - dt.timedelta(days=30), actor=eng)
+        first = db.insert_meter_reading(meter_number=meter, reading_value=1000, reading_date=date - dt.timedelta(days=30),
+                                        actor=eng).reading
+        db.approve_reading(first.id, actor=admin)
         r = db.insert_meter_reading(meter_number=meter, reading_value=1100 + 10 * i, reading_date=date, actor=eng).reading
         db.approve_reading(r.id, actor=admin)
         ids[meter] = r.id
@@ -101,26 +103,48 @@ def test_due_date_before_period_refused(db):
     assert e.value.field == "due_date"
 
 
-def test_run_batch_refused_when_a_payment_lands_before_it_is_stored(db, storage, monkeypatch):
-    """A partial payment between the run pricing a batch and storing it: the batch would carry
-    the old balance, so it is rolled back whole and the run is marked failed; running again
-    prices afresh."""
-    from services.errors import ConflictError
+def test_run_survives_a_payment_landing_before_a_batch_is_stored(db, storage, monkeypatch):
+    """A partial payment between the run pricing a batch and storing it: that flat's bill would
+    carry the old balance, so it is left out of the batch, priced again with what is still owed and
+    stored; the rest of the batch is stored as priced and the run completes (it used to fail whole)."""
+    sep = db.create_bill("B17-FF", d(2026, 9, 1), d(2026, 9, 30), d(2026, 10, 15), flat_units=100)  # 2674.00
+    approved_readings(db, storage)
+    real, calls = storage.insert_bill_batch, []
 
+    def payment_lands_first(bills, *args, **kwargs):
+        calls.append([nb.flat_id for nb in bills])
+        if len(calls) == 1:
+            db.record_payment(sep.id, "674", method="cash")
+        return real(bills, *args, **kwargs)
+
+    monkeypatch.setattr(storage, "insert_bill_batch", payment_lands_first)
+    run = db.generate_bills_for_month(*OCT, actor=admin_user(storage))
+    assert (run.status, run.created, run.changed) == ("completed", 4, ())
+    assert calls[1] == [sep.flat_id]  # only that flat was priced again
+    octb = db.list_bills(BillFilter(period_month="2026-10", search="B17")).items[0]
+    assert octb.previous_outstanding == D("2000.00") and octb.total_amount == D("4674.00")
+    assert db.get_bill(sep.id).status == "carried_forward" and db.flat_outstanding("B17-FF") == D("4674.00")
+    record = storage.list_bill_runs()[0]
+    assert (record.status, record.created_count, record.total_amount) == ("completed", 4, run.total_amount)
+
+
+def test_run_skips_and_reports_a_flat_that_keeps_changing(db, storage, monkeypatch):
+    """Payments landing on every attempt: the flat is tried twice, then skipped and reported; the
+    other flats are billed; running again later bills it with what it still owes."""
     sep = db.create_bill("B17-FF", d(2026, 9, 1), d(2026, 9, 30), d(2026, 10, 15), flat_units=100)  # 2674.00
     approved_readings(db, storage)
     real = storage.insert_bill_batch
 
-    def payment_lands_first(bills, *args, **kwargs):
-        db.record_payment(sep.id, "674", method="cash")
+    def payment_lands_each_time(bills, *args, **kwargs):
+        db.record_payment(sep.id, "100", method="cash")
         return real(bills, *args, **kwargs)
 
-    monkeypatch.setattr(storage, "insert_bill_batch", payment_lands_first)
-    with pytest.raises(ConflictError):
-        db.generate_bills_for_month(*OCT)
-    monkeypatch.setattr(storage, "insert_bill_batch", real)
-    assert storage.table_counts(["bills"])["bills"] == 1 and db.get_bill(sep.id).status == "partially_paid"
-    assert storage.list_bill_runs()[0].status == "failed"
+    monkeypatch.setattr(storage, "insert_bill_batch", payment_lands_each_time)
     run = db.generate_bills_for_month(*OCT)
+    assert (run.status, run.created, run.changed) == ("completed", 3, (sep.flat_id,))
+    assert "changed while being billed" in run.message and f"#{sep.flat_id}" in run.message
+    assert db.get_bill(sep.id).status == "partially_paid" and db.get_bill(sep.id).amount_paid == D("200.00")
+    monkeypatch.setattr(storage, "insert_bill_batch", real)
+    again = db.generate_bills_for_month(*OCT)
     octb = db.list_bills(BillFilter(period_month="2026-10", search="B17")).items[0]
-    assert run.created == 4 and octb.previous_outstanding == D("2000.00") and octb.total_amount == D("4674.00")
+    assert again.created == 1 and octb.previous_outstanding == D("2474.00")

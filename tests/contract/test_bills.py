@@ -71,13 +71,17 @@ def test_lock_enforced_below_the_service(db, storage, society):
 
 
 def test_collision_twice_in_a_row_stores_reissues(db, storage):
+    """A collision is a re-issue: a new row, start moved forward, replacing the bill that stood."""
     first = db.create_bill("B17-FF", *OCT, flat_units=100)
     second = db.create_bill("B17-FF", *OCT, flat_units=120)
     third = db.create_bill("B17-FF", *OCT, flat_units=130)
     assert first.billing_period_start == d(2026, 10, 1) and first.reissue_of is None
     assert second.billing_period_start == d(2026, 10, 2) and second.reissue_of == first.id
-    assert third.billing_period_start == d(2026, 10, 3) and third.reissue_of == first.id
+    assert third.billing_period_start == d(2026, 10, 3) and third.reissue_of == second.id
     assert db.get_bill(first.id).flat_units == D("100.00")  # never overwritten
+    assert (db.get_bill(first.id).status, db.get_bill(first.id).superseded_by) == ("superseded", second.id)
+    assert (db.get_bill(second.id).status, db.get_bill(second.id).superseded_by) == ("superseded", third.id)
+    assert db.flat_outstanding("B17-FF") == third.total_amount  # one bill stands, charged once
     assert {a.action for a in storage.list_audit(action_prefix="bill.").items} >= {"bill.create", "bill.reissue"}
 
 

@@ -76,10 +76,12 @@ def society(storage):
 
 
 def approve_october(db, storage, date=dt.date(2026, 10, 20)):
-    """Two readings a month apart per flat, the later one (in October) approved."""
+    """Two approved readings a month apart per flat, the later one in October (a pending earlier one
+    would hold the later back: a bill covers everything since the last billed reading)."""
     eng, admin = engineer_user(storage), admin_user(storage)
     for i, meter in enumerate(("19152159", "19150001", "19150002", "19150003")):
-        db.insert_meter_reading(meter_number=meter, reading_value=1000, reading_date=date - dt.timedelta(days=30),
-                                actor=eng)
+        first = db.insert_meter_reading(meter_number=meter, reading_value=1000,
+                                        reading_date=date - dt.timedelta(days=30), actor=eng)
+        db.approve_reading(first.reading.id, actor=admin)
         r = db.insert_meter_reading(meter_number=meter, reading_value=1100 + 10 * i, reading_date=date, actor=eng)
         db.approve_reading(r.reading.id, actor=admin)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from services.errors import ConflictError, PeriodLockedError
+from services.errors import PeriodLockedError
 from services.models import BillFilter, NewBill
 from tests.backends import FACTORIES
 from tests.factories import ADMIN, make_service, make_society
@@ -92,12 +92,18 @@ def test_a_killed_run_is_finished_by_the_next_and_its_record_closed(db, storage)
         proc.wait(timeout=30)
     dead = storage.list_bill_runs()[0]
     assert dead.status == "running" and len(october_bills(db)) == 1
+    assert dead.created_count == 1  # while it is still marked running, its record shows what it stored
     run = db.generate_bills_for_month(*OCT)
     assert (run.created, run.skipped, run.status) == (3, 1, "completed")
     bills = october_bills(db)
     assert len(bills) == 4 and len({b.flat_id for b in bills}) == 4
     closed = next(r for r in storage.list_bill_runs() if r.id == dead.id)
     assert closed.status == "failed" and "abandoned" in closed.error and f"#{run.run_id}" in closed.error
+    # Its record says what it really stored (it used to say 0), counted from the bills it wrote.
+    stored = [b for b in bills if b.bill_run_id == dead.id]
+    assert len(stored) == 1 and (closed.created_count, closed.total_amount) == (1, stored[0].total_amount)
+    finished = next(r for r in storage.list_bill_runs() if r.id == run.run_id)
+    assert (finished.created_count, run.created) == (3, 3)
 
 
 def test_a_dry_run_leaves_running_records_alone(db, storage):
@@ -132,24 +138,25 @@ def test_batch_skips_flats_billed_meanwhile_even_on_a_reissued_start(db, storage
     reissue = db.create_bill(priced[1].flat_id, "2026-10-01", "2026-10-31", "2026-11-15", flat_units=5)
     reissue = db.create_bill(priced[1].flat_id, "2026-10-01", "2026-10-31", "2026-11-15", flat_units=6)
     assert reissue.billing_period_start == d(2026, 10, 2)
-    created, skipped, total = storage.insert_bill_batch(priced, ADMIN)
-    assert (created, skipped) == (2, 2) and total == sum(nb.total_amount for nb in priced[2:])
+    res = storage.insert_bill_batch(priced, ADMIN)
+    assert (res.created, res.skipped, res.stale) == (2, 2, ()) and res.total_amount == sum(nb.total_amount for nb in priced[2:])
     assert single.id in {b.id for b in october_bills(db)}
 
 
-def test_a_payment_recorded_meanwhile_rolls_the_batch_back(db, storage):
+def test_a_payment_recorded_meanwhile_leaves_that_flat_out_of_the_batch(db, storage):
+    """Its bill would carry money already paid: that flat is left out (stale, to be priced again),
+    the rest of the batch is stored."""
     sep = db.create_bill("B17-FF", "2026-09-01", "2026-09-30", "2026-10-15", flat_units=100)
     priced = _priced(db)
     absorbing = next(nb for nb in priced if nb.carry_forward_bill_ids)
     assert absorbing.previous_outstanding == sep.total_amount
     db.record_payment(sep.id, "100", method="cash")  # after the candidates were read
-    before = storage.table_counts(["bills"])
-    with pytest.raises(ConflictError, match="run the bill run again"):
-        storage.insert_bill_batch(priced, ADMIN)
-    assert storage.table_counts(["bills"]) == before and db.get_bill(sep.id).status == "partially_paid"
+    res = storage.insert_bill_batch(priced, ADMIN)
+    assert (res.created, res.skipped, res.stale) == (3, 0, (sep.flat_id,))
+    assert all(b.flat_id != sep.flat_id for b in october_bills(db)) and db.get_bill(sep.id).status == "partially_paid"
     run = db.generate_bills_for_month(*OCT)  # read again: the arrears are what is still owed
     new = next(b for b in october_bills(db) if b.flat_code == "B17-FF")
-    assert run.created == 4 and new.previous_outstanding == sep.total_amount - D("100")
+    assert run.created == 1 and new.previous_outstanding == sep.total_amount - D("100")
     assert db.get_bill(sep.id).status == "carried_forward" and db.get_bill(sep.id).carried_forward_to == new.id
 
 
@@ -162,7 +169,7 @@ def test_batch_rows_read_back_like_single_bills(db, storage):
     batch = next(b for b in october_bills(db) if b.flat_id == sep.flat_id)
     single = storage.insert_bill(dataclasses.replace(
         priced[0], billing_period_start=d(2026, 8, 1), billing_period_end=d(2026, 8, 31), due_date=d(2026, 9, 15),
-        carry_forward_bill_ids=()), ADMIN)
+        carry_forward_bill_ids=(), covered=()), ADMIN)  # its readings are the batch bill's already
     ignore = {"id", "created_at", "updated_at", "carried_forward_to", "billing_period_start", "billing_period_end",
               "due_date"}
     for key, value in batch.as_dict().items():
@@ -186,8 +193,8 @@ def test_a_flat_billed_between_the_check_and_the_insert_is_retried_and_skipped(d
         return list(bills) if len(looks) == 1 else real(st, conn, bills)
 
     monkeypatch.setattr(sql_bill_runs, "_not_yet_billed", stale_first_look)
-    created, skipped, _ = storage.insert_bill_batch(priced, ADMIN)
-    assert (created, skipped, len(looks)) == (3, 1, 2)
+    res = storage.insert_bill_batch(priced, ADMIN)
+    assert (res.created, res.skipped, len(looks)) == (3, 1, 2)
     assert len(october_bills(db)) == 4
 
 

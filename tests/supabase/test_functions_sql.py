@@ -48,10 +48,15 @@ def insert_bill(c, row, carry=()):
 def test_insert_bill_no_overwrite_retry_and_audit(conn):
     f = flat(conn, "B17-FF")
     first = insert_bill(conn, bill_json(f))
-    second = insert_bill(conn, bill_json(f, total="3000.00"))
+    with pytest.raises(psycopg.Error) as e:  # a collision not priced as a re-issue: price it again
+        insert_bill(conn, bill_json(f, total="3000.00"))
+    assert e.value.sqlstate == "PT409" and "re-issue" in str(e.value)
+    second = insert_bill(conn, bill_json(f, total="3000.00", reissue_of=first["id"], replaced_paid="0"))
     assert first["reissue_of"] is None and first["billing_period_start"] == "2026-10-01"
     assert second["reissue_of"] == first["id"] and second["billing_period_start"] == "2026-10-02"
     assert call(conn, "SELECT total_amount FROM bills WHERE id = %s", first["id"]) == D("2674.00")
+    assert conn.execute("SELECT status, superseded_by FROM bills WHERE id = %s", [first["id"]]).fetchone() == \
+        ("superseded", second["id"])
     actions = conn.execute("SELECT action, details->>'reissue_of' FROM audit_log ORDER BY id").fetchall()
     assert actions == [("bill.create", None), ("bill.reissue", str(first["id"]))]
 
@@ -60,7 +65,7 @@ def test_insert_bill_no_room_left_names_the_bill(conn):
     f = flat(conn, "B17-FF")
     first = insert_bill(conn, bill_json(f, start="2026-10-31", end="2026-10-31"))
     with pytest.raises(psycopg.Error) as e:
-        insert_bill(conn, bill_json(f, start="2026-10-31", end="2026-10-31"))
+        insert_bill(conn, bill_json(f, start="2026-10-31", end="2026-10-31", reissue_of=first["id"]))
     assert e.value.sqlstate == "PT409" and f"#{first['id']}" in str(e.value)
     assert e.value.diag.message_detail == f"bill_collision existing_bill_id={first['id']}"
 
@@ -89,9 +94,9 @@ def test_bill_batch_skips_billed_flats_and_lock_refuses_whole(conn):
     insert_bill(conn, bill_json(a1))
     out = call(conn, "SELECT meterline_insert_bill_batch(%s, %s)",
                Jsonb([bill_json(b17, total="1.10"), bill_json(a1), bill_json(c14, total="2.25")]), ACTOR)
-    assert out == {"created": 2, "skipped": 1, "total_amount": "3.35"}
+    assert out == {"created": 2, "skipped": 1, "total_amount": "3.35", "stale": []}
     again = call(conn, "SELECT meterline_insert_bill_batch(%s, %s)", Jsonb([bill_json(b17)]), ACTOR)
-    assert again == {"created": 0, "skipped": 1, "total_amount": "0.00"}
+    assert again == {"created": 0, "skipped": 1, "total_amount": "0.00", "stale": []}
     with pytest.raises(psycopg.errors.RaiseException):
         call(conn, "SELECT meterline_insert_bill_batch(%s, %s)",
              Jsonb([bill_json(b17, start="2026-12-01", end="2026-12-31"),
@@ -102,10 +107,10 @@ def test_bill_batch_skips_billed_flats_and_lock_refuses_whole(conn):
 def test_bill_batch_carries_forward(conn):
     b17 = flat(conn, "B17-FF")
     sep = insert_bill(conn, bill_json(b17, start="2026-09-01", end="2026-09-30"))
-    with pytest.raises(psycopg.Error) as e:  # carries 0.00, but September's 2674.00 is open: refused whole
-        call(conn, "SELECT meterline_insert_bill_batch(%s, %s)",
-             Jsonb([bill_json(b17, carry_forward_bill_ids=[sep["id"]])]), ACTOR)
-    assert e.value.sqlstate == "PT409"
+    # Carries 0.00, but September's 2674.00 is open: that flat is left out (stale), to be priced again.
+    out = call(conn, "SELECT meterline_insert_bill_batch(%s, %s)",
+               Jsonb([bill_json(b17, carry_forward_bill_ids=[sep["id"]])]), ACTOR)
+    assert out == {"created": 0, "skipped": 0, "total_amount": "0.00", "stale": [b17]}
     assert call(conn, "SELECT count(*) FROM bills WHERE billing_period_start = '2026-10-01'") == 0
     call(conn, "SELECT meterline_insert_bill_batch(%s, %s)",
          Jsonb([bill_json(b17, carry_forward_bill_ids=[sep["id"]], previous_outstanding="2674.00",
@@ -238,9 +243,10 @@ def test_bill_admin_and_run_functions(conn):
     sep = insert_bill(conn, bill_json(f, start="2026-09-01", end="2026-09-30"))
     cands = call(conn, "SELECT meterline_bill_run_candidates('2026-10-01', '2026-10-31', 0, 10)")
     assert cands["upper"] == flat(conn, "C14-SF")
-    assert cands["candidates"] == [{"flat_id": f, "flat_code": "B17-FF", "flat_type": None, "reading_id": reading,
-                                    "approved_units": None, "consumption": "100.00", "motor_share": None,
-                                    "motor_reading_id": None}]
+    assert cands["candidates"] == [{"flat_id": f, "flat_code": "B17-FF", "flat_type": None, "tail": [{
+        "reading_id": reading, "meter_id": call(conn, "SELECT id FROM meters"), "reading_date": "2026-10-20",
+        "status": "approved", "approved_units": None, "consumption": "100.00", "motor_share": None,
+        "motor_reading_id": None}]}]
     assert cands["open_bills"] == [{"flat_id": f, "id": sep["id"], "total_amount": "2674.00", "amount_paid": "0.00"}]
     assert call(conn, "SELECT meterline_bill_run_candidates('2026-10-01', '2026-10-31', %s, 10)", cands["upper"]) == \
         {"upper": None, "candidates": [], "open_bills": []}
@@ -403,6 +409,74 @@ def test_record_and_list_meter_changes(conn):
         conn.execute("DELETE FROM meter_changes")
 
 
+def _approved(c, meter_id, value, date, consumption):
+    return call(c, "SELECT meterline_insert_reading(%s, %s, NULL)", Jsonb(
+        {"meter_id": meter_id, "reading_value": value, "reading_date": date, "consumption": consumption,
+         "status": "approved"}), ACTOR)["id"]
+
+
+def test_coverage_reissue_credit_and_their_triggers(conn):
+    """A bill covers readings (bill_readings); a re-issue supersedes it, takes over its coverage, and
+    credits what was paid on it once; the triggers refuse doubled coverage, changing a superseded bill,
+    a made-up credit and editing coverage."""
+    f = flat(conn, "B17-FF")
+    meter = call(conn, "INSERT INTO meters (meter_number, flat_id) VALUES ('19152159', %s) RETURNING id", f)
+    r1 = _approved(conn, meter, "1000", "2026-09-20", None)
+    r2 = _approved(conn, meter, "1100", "2026-10-20", "100")
+    pending = call(conn, "SELECT meterline_insert_reading(%s, %s, NULL)", Jsonb(
+        {"meter_id": meter, "reading_value": "1200", "reading_date": "2026-11-20", "consumption": "100"}), ACTOR)["id"]
+    chain = call(conn, "SELECT meterline_coverage_chain(%s, %s, NULL)", f, r2)
+    assert [(c["reading_id"], c["covered_by"]) for c in chain] == [(r1, None), (r2, None)]
+    covered = [{"reading_id": r1, "units": "0", "motor_units": "0"}, {"reading_id": r2, "units": "100", "motor_units": "0"}]
+    first = insert_bill(conn, bill_json(f, flat_reading_id=r2, first_reading_id=r1, covered=covered))
+    # r1 is billed now: the chain of r2 starts after it (r2 itself is the bill's too).
+    assert [(c["reading_id"], c["covered_by"]) for c in call(conn, "SELECT meterline_coverage_chain(%s, %s, NULL)",
+                                                             f, r2)] == [(r2, first["id"])]
+    assert [c["reading_id"] for c in call(conn, "SELECT meterline_coverage_chain(%s, %s, %s)", f, r2, first["id"])] \
+        == [r1, r2]  # as a re-issue of that bill would see it
+    pay(conn, first["id"], "674", "0", "pending", "674", "partially_paid")
+    second = insert_bill(conn, bill_json(f, reissue_of=first["id"], replaced_paid="674.00", flat_reading_id=r2,
+                                         first_reading_id=r1, covered=covered, credit_paid_on="2026-11-22"))
+    assert conn.execute("SELECT status, superseded_by, amount_paid FROM bills WHERE id = %s", [first["id"]]).fetchone() \
+        == ("superseded", second["id"], D("674.00"))
+    assert conn.execute("SELECT status, amount_paid FROM bills WHERE id = %s", [second["id"]]).fetchone() == \
+        ("partially_paid", D("674.00"))
+    assert conn.execute("SELECT amount, method, credit_from_bill FROM payments WHERE bill_id = %s",
+                        [second["id"]]).fetchall() == [(D("674.00"), "credit", first["id"])]
+    assert conn.execute("SELECT bill_id, superseded_by FROM bill_readings WHERE reading_id = %s ORDER BY id",
+                        [r2]).fetchall() == [(first["id"], second["id"]), (second["id"], None)]
+    third = insert_bill(conn, bill_json(f, start="2026-08-01", end="2026-08-31"))["id"]
+    for sql, args, word in [
+        # A second current cover: the partial unique index refuses it first on PostgreSQL.
+        ("INSERT INTO bill_readings (bill_id, reading_id, units) VALUES (%s, %s, 0)", [third, r2],
+         "uq_bill_readings_current_reading"),
+        ("INSERT INTO bill_readings (bill_id, reading_id, units) VALUES (%s, %s, 0)", [third, pending],
+         "BILL_READING_INVALID"),
+        ("UPDATE bills SET status = 'pending' WHERE id = %s", [first["id"]], "BILL_SUPERSEDED"),
+        ("UPDATE bills SET status = 'superseded' WHERE id = %s", [third], "BILL_SUPERSEDED"),
+        ("INSERT INTO payments (bill_id, amount, paid_on, method, credit_from_bill) VALUES (%s, 1, '2026-11-22', "
+         "'credit', %s)", [third, first["id"]], "CREDIT_INVALID"),
+        ("DELETE FROM bill_readings WHERE bill_id = %s", [second["id"]], "APPEND_ONLY"),
+        ("UPDATE bill_readings SET units = 1 WHERE bill_id = %s", [second["id"]], "APPEND_ONLY"),
+    ]:
+        with pytest.raises(psycopg.Error) as e:
+            conn.execute(sql, args)
+        assert word in str(e.value), sql
+    checks = call(conn, "SELECT meterline_billing_checks(5)")
+    assert {k: v["count"] for k, v in checks.items()} == {
+        "uncovered_readings": 0, "double_covered": 0, "units_mismatch": 0, "balance_mismatch": 0}
+
+
+def test_run_record_counts_the_bills_it_stored(conn):
+    f = flat(conn, "B17-FF")
+    run = call(conn, "SELECT meterline_start_bill_run('2026-10-01', '2026-10-31', '2026-11-15', %s)", ACTOR)
+    call(conn, "SELECT meterline_insert_bill_batch(%s, %s)", Jsonb([bill_json(f, bill_run_id=run)]), ACTOR)
+    assert call(conn, "SELECT meterline_bill_run_totals(%s)", run) == {"created": 1, "total_amount": "2674.00"}
+    call(conn, "SELECT meterline_finish_bill_run(%s, 'failed', 0, 0, 'killed')", run)
+    assert conn.execute("SELECT status, created_count, total_amount FROM bill_runs WHERE id = %s", [run]).fetchone() \
+        == ("failed", 1, D("2674.00"))
+
+
 def test_every_function_is_tested_here():
     """A new /rpc function needs a test in this file (the list below is checked against the schema)."""
     import re
@@ -416,13 +490,16 @@ def test_every_function_is_tested_here():
         "count_run_skips", "set_bill_status", "set_payment_link", "create_user", "update_user", "apply_master_data",
         "master_data_state", "schema_version", "record_login_failure", "reserve_login_attempt",
         "record_login_success", "record_meter_change", "list_meter_changes",
+        "coverage_chain", "bill_run_totals", "finish_bill_run", "billing_checks",
     }
     tested |= {"stage_master_data", "apply_staged_master_data"}
     helpers = {"audit", "check_not_locked", "not_found", "conflict", "invalid", "view_names",
                "reading_is_billed", "relink_reading", "check_reading_value"}
     helpers |= {"apply_master_changes"}
     defined = set(re.findall(r"CREATE OR REPLACE FUNCTION meterline_([a-z_]+)\(", SCHEMA_SQL.read_text()))
-    trigger_functions = {"bills_period_lock", "bills_immutable", "readings_immutable", "append_only"}
+    trigger_functions = {"bills_period_lock", "bills_immutable", "readings_immutable", "append_only",
+                         "bills_superseded", "bills_release_coverage", "bill_readings_guard", "bill_readings_inserted",
+                         "payments_credit"}
     trigger_functions |= {"no_truncate", "period_locks_month_format"}
     assert defined - trigger_functions - helpers == tested
 

@@ -6,6 +6,7 @@ import sys
 import psycopg
 import pytest
 
+from database.schema import SCHEMA_VERSION
 from scripts import export_supabase_schema
 from tests.supabase.pgutil import apply_schema_file, dsn, fresh_supabase_db
 
@@ -65,7 +66,7 @@ def test_same_schema_as_sqlalchemy_and_idempotent(pg_server):
         assert supabase[part] == sqlalchemy[part], part
     with psycopg.connect(dsn(pg_server, name)) as c:
         assert c.execute("SELECT month, locked_by FROM period_locks").fetchall() == [("2025-11", "system")]
-        assert c.execute("SELECT value FROM schema_info WHERE key = 'version'").fetchone()[0] == "1"
+        assert c.execute("SELECT value FROM schema_info WHERE key = 'version'").fetchone()[0] == str(SCHEMA_VERSION)
         assert c.execute("SELECT count(*) FROM audit_log").fetchone()[0] == 0
 
 
@@ -96,7 +97,7 @@ def test_every_table_has_rls_and_nothing_for_anon(pg_server):
         c.execute("GRANT service_role TO rls_probe")
         c.execute("SET ROLE rls_probe")
         assert c.execute("SELECT count(*) FROM period_locks").fetchone()[0] == 1
-        assert c.execute("SELECT meterline_schema_version()").fetchone()[0] == 1
+        assert c.execute("SELECT meterline_schema_version()").fetchone()[0] == SCHEMA_VERSION
         c.execute("RESET ROLE")
         c.execute("ALTER TABLE period_locks DISABLE ROW LEVEL SECURITY")  # sanity: the probe is not BYPASSRLS
         c.execute("DROP POLICY meterline_service_role ON period_locks")

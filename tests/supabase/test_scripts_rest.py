@@ -6,7 +6,7 @@ import pytest
 
 from scripts import seed_demo, verify_migration, verify_supabase_november
 from services.config import Settings, open_storage
-from services.models import BillFilter
+from services.models import BillFilter, ReadingFilter
 from services.pricing_service import PricingService
 from services.storage.rest_backend import SupabaseStorage
 from services.tariff_rules import TariffRules
@@ -73,6 +73,27 @@ def test_seed_demo_society_through_rest(fake):
     assert ok, lines
     ok, lines = verify_supabase_november.verify(st, "2025-11")
     assert ok, lines
+    st.dispose()
+
+
+def test_verify_billing_in_rest_mode(fake, capsys):
+    """The billing checks run in the database (/rpc) and the recomputation pages through the bills."""
+    from scripts import verify_billing
+
+    st = open_storage(Settings.from_env())
+    st.rest.backoff = 0
+    seed_demo.seed(st, 16, TODAY, PricingService(), quiet=True)
+    assert verify_billing.main([]) == 0
+    out = capsys.readouterr().out
+    assert "backend: supabase" in out and out.count("ok   0 ") == 5 and "RESULT: OK" in out
+    meter = st.list_readings(ReadingFilter(status="approved", flat_meters_only=True), 0, 1).items[0].meter_id
+    import psycopg
+
+    with psycopg.connect(fake.conninfo, autocommit=True) as c:  # planted below the app: approved, older, never billed
+        c.execute("INSERT INTO readings (meter_id, reading_value, reading_date, consumption, status, source) "
+                  "VALUES (%s, 1, '2026-06-02', 4, 'approved', 'ui')", [meter])
+    assert verify_billing.main([]) == 1
+    assert "FAIL 1 approved readings older than their meter's last billed reading" in capsys.readouterr().out
     st.dispose()
 
 

@@ -155,3 +155,64 @@ def test_a_stale_page_cannot_bill_the_reading_twice(seeded_url, monkeypatch, tmp
     assert any("already on bill" in e.value and "nothing was stored" in e.value for e in second.error)
     flat = storage_for(seeded_url).get_flat(code="B17-FF")
     assert storage_for(seeded_url).list_bills(BillFilter(flat_id=flat.id, period_month=_month_of(rd)[0].strftime("%Y-%m"))).total == 1
+
+
+# ---- the preview is what Save stores (issue 11, item 3) ----------------------------------------
+def _stored_after_save(url, monkeypatch, at, flat_id):
+    """Save, and return the bill that was stored (the newest of the flat)."""
+    _record_events(monkeypatch)
+    at = _save(at)
+    assert not at.exception and any("Saved bill #" in s.value for s in at.success), [e.value for e in at.error]
+    return at, storage_for(url).list_bills(BillFilter(flat_id=flat_id)).items[0]
+
+
+def _money(value) -> str:
+    from ui.widgets import money
+
+    return money(value)
+
+
+def test_a_plain_bill_stores_the_total_the_preview_showed(seeded_url, monkeypatch, tmp_path):
+    rd = _approved_b17(seeded_url)
+    at = _open(seeded_url, monkeypatch, tmp_path, rd.id)
+    shown = _preview(at)["Total"]
+    at, bill = _stored_after_save(seeded_url, monkeypatch, at, rd.flat_id)
+    assert _money(bill.total_amount) == shown and bill.flat_reading_id == rd.id
+
+
+def test_a_bill_with_arrears_stores_the_total_the_preview_showed(seeded_url, monkeypatch, tmp_path):
+    st = storage_for(seeded_url)
+    admin = st.get_user(username="admin")
+    actor = Actor(admin.id, admin.username, admin.role)
+    pending = st.list_readings(ReadingFilter(status="pending", flat_meters_only=True, unflagged_only=True), 0, 400).items
+    rd = next(r for r in pending if st.open_balance(r.flat_id)[0] > 0)  # a flat that still owes
+    owed = st.open_balance(rd.flat_id)[0]
+    DatabaseService(st).approve_reading(rd.id, actor=actor)
+    at = _open(seeded_url, monkeypatch, tmp_path, rd.id)
+    lines = _preview(at)
+    assert lines["Previous outstanding"] == _money(owed)
+    at, bill = _stored_after_save(seeded_url, monkeypatch, at, rd.flat_id)
+    assert _money(bill.total_amount) == lines["Total"] and bill.previous_outstanding == owed
+
+
+def test_a_reissue_stores_the_total_the_preview_showed_and_replaces_the_bill(seeded_url, monkeypatch, tmp_path):
+    """Save, tick Re-issue, Save used to store twice the first total (the first bill carried into the
+    second) while the preview showed the first total."""
+    rd = _approved_b17(seeded_url)
+    st = storage_for(seeded_url)
+    admin = st.get_user(username="admin")
+    actor = Actor(admin.id, admin.username, admin.role)
+    first = DatabaseService(st).bill_reading(rd.id, *_month_of(rd), actor=actor)
+    DatabaseService(st).record_payment(first.id, "1000", method="upi", actor=actor)
+    at = _open(seeded_url, monkeypatch, tmp_path, rd.id)
+    at.checkbox(key=f"reissue_{rd.id}").check().run()
+    lines = _preview(at)
+    assert lines["Total"] == _money(first.total_amount)  # the same reading, the same arrears: the same total
+    assert lines[f"Credit from bill #{first.id}"] == _money(Decimal("-1000"))
+    assert any(f"re-issues bill #{first.id}" in w.value for w in at.warning)
+    at, bill = _stored_after_save(seeded_url, monkeypatch, at, rd.flat_id)
+    assert _money(bill.total_amount) == lines["Total"] and _money(bill.balance) == lines["Balance due"]
+    assert bill.reissue_of == first.id and bill.amount_paid == Decimal("1000.00")
+    old = st.get_bill(first.id)
+    assert (old.status, old.superseded_by, old.total_amount) == ("superseded", bill.id, first.total_amount)
+    assert st.open_balance(rd.flat_id)[0] == bill.balance

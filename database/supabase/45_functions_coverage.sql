@@ -1,0 +1,130 @@
+-- Bill coverage (which readings a bill covers, services/coverage.py), bill run records counted from
+-- the bills they stored, and the read-only billing checks of scripts/verify_billing.py. The same
+-- queries as services/storage/sql_coverage.py.
+
+-- The flat's readings that are not rejected, after each meter's last reading covered (by a bill that
+-- is not superseded, other than p_replacing) before p_reading, up to and including it, oldest first;
+-- each with the bill (not superseded) covering it, if any.
+CREATE OR REPLACE FUNCTION meterline_coverage_chain(p_flat bigint, p_reading bigint, p_replacing bigint)
+RETURNS jsonb LANGUAGE plpgsql STABLE SET search_path = public, pg_temp AS $$
+DECLARE
+  v_date date;
+BEGIN
+  SELECT reading_date INTO v_date FROM readings WHERE id = p_reading;
+  IF v_date IS NULL THEN
+    PERFORM meterline_not_found(format('Reading %s does not exist.', p_reading));
+  END IF;
+  RETURN COALESCE((
+    WITH lm AS (
+      SELECT m.id AS meter_id,
+             (SELECT r2.id FROM readings r2
+               WHERE r2.meter_id = m.id AND (r2.reading_date, r2.id) < (v_date, p_reading)
+                 AND EXISTS (SELECT 1 FROM bill_readings x WHERE x.reading_id = r2.id AND x.superseded_by IS NULL
+                                                        AND x.bill_id IS DISTINCT FROM p_replacing)
+               ORDER BY r2.reading_date DESC, r2.id DESC LIMIT 1) AS last_id
+        FROM meters m WHERE m.flat_id = p_flat
+    )
+    SELECT jsonb_agg(jsonb_build_object(
+             'reading_id', r.id, 'meter_id', r.meter_id, 'reading_date', r.reading_date, 'status', r.status,
+             'approved_units', r.approved_units::text, 'consumption', r.consumption::text,
+             'motor_share', r.motor_share::text, 'motor_reading_id', r.motor_reading_id,
+             'covered_by', (SELECT x.bill_id FROM bill_readings x WHERE x.reading_id = r.id AND x.superseded_by IS NULL
+                             LIMIT 1))
+             ORDER BY r.reading_date, r.id)
+      FROM lm JOIN readings r ON r.meter_id = lm.meter_id
+      LEFT JOIN readings lr ON lr.id = lm.last_id
+     WHERE r.status <> 'rejected' AND (r.reading_date, r.id) <= (v_date, p_reading)
+       AND (lr.id IS NULL OR (r.reading_date, r.id) > (lr.reading_date, lr.id))), '[]'::jsonb);
+END $$;
+
+-- (bills a run stored, their total), counted from bills.bill_run_id.
+CREATE OR REPLACE FUNCTION meterline_bill_run_totals(p_run bigint)
+RETURNS jsonb LANGUAGE sql STABLE SET search_path = public, pg_temp AS $$
+  SELECT jsonb_build_object('created', count(*), 'total_amount', COALESCE(sum(total_amount), 0)::numeric(14, 2)::text)
+    FROM bills WHERE bill_run_id = p_run
+$$;
+
+-- Close a run record; its created count and total are counted from the bills it stored, so a run
+-- that died half-way is recorded as what it really did.
+CREATE OR REPLACE FUNCTION meterline_finish_bill_run(p_run bigint, p_status text, p_skipped integer,
+                                                     p_refused integer, p_error text)
+RETURNS bigint LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+BEGIN
+  UPDATE bill_runs r
+     SET status = p_status, skipped_count = p_skipped, refused_count = p_refused, error = p_error,
+         finished_at = now(),
+         created_count = (SELECT count(*) FROM bills b WHERE b.bill_run_id = p_run),
+         total_amount = (SELECT COALESCE(sum(b.total_amount), 0) FROM bills b WHERE b.bill_run_id = p_run)
+   WHERE r.id = p_run;
+  IF NOT FOUND THEN
+    PERFORM meterline_not_found(format('Bill run %s does not exist.', p_run));
+  END IF;
+  RETURN p_run;
+END $$;
+
+-- Read-only checks of the billing invariants: {check: {"count": n, "first": [...]}} for
+-- uncovered_readings, double_covered, units_mismatch and balance_mismatch (see scripts/verify_billing.py).
+CREATE OR REPLACE FUNCTION meterline_billing_checks(p_limit integer)
+RETURNS jsonb LANGUAGE plpgsql STABLE SET search_path = public, pg_temp AS $$
+DECLARE
+  v_out jsonb := '{}'::jsonb;
+BEGIN
+  WITH q AS (
+    SELECT r.id AS reading_id, r.meter_id, r.reading_date FROM readings r
+     WHERE r.status = 'approved'
+       AND NOT EXISTS (SELECT 1 FROM bill_readings x WHERE x.reading_id = r.id AND x.superseded_by IS NULL)
+       AND EXISTS (SELECT 1 FROM readings r2
+                    WHERE r2.meter_id = r.meter_id AND (r2.reading_date, r2.id) > (r.reading_date, r.id)
+                      AND EXISTS (SELECT 1 FROM bill_readings y WHERE y.reading_id = r2.id AND y.superseded_by IS NULL))
+  )
+  SELECT v_out || jsonb_build_object('uncovered_readings', jsonb_build_object(
+           'count', (SELECT count(*) FROM q),
+           'first', COALESCE((SELECT jsonb_agg(to_jsonb(z)) FROM (SELECT * FROM q ORDER BY reading_id LIMIT p_limit) z),
+                             '[]'::jsonb)))
+    INTO v_out;
+  WITH q AS (
+    SELECT x.reading_id, count(*) AS bills FROM bill_readings x JOIN bills b ON b.id = x.bill_id
+     WHERE b.status <> 'superseded' GROUP BY x.reading_id HAVING count(*) > 1
+  )
+  SELECT v_out || jsonb_build_object('double_covered', jsonb_build_object(
+           'count', (SELECT count(*) FROM q),
+           'first', COALESCE((SELECT jsonb_agg(to_jsonb(z)) FROM (SELECT * FROM q ORDER BY reading_id LIMIT p_limit) z),
+                             '[]'::jsonb)))
+    INTO v_out;
+  WITH sums AS (
+    SELECT bill_id, sum(units) AS units, sum(motor_units) AS motor FROM bill_readings GROUP BY bill_id
+  ), q AS (
+    SELECT b.id AS bill_id, b.flat_id, b.flat_units::text AS flat_units, b.motor_units::text AS motor_units
+      FROM bills b JOIN sums s ON s.bill_id = b.id
+     WHERE b.flat_units <> s.units OR b.motor_units <> s.motor
+        OR (b.status <> 'superseded' AND b.first_reading_id IS NOT NULL AND EXISTS (
+              SELECT 1 FROM bill_readings y JOIN readings r ON r.id = y.reading_id
+               WHERE y.bill_id = b.id AND y.units <> COALESCE(r.approved_units, r.consumption, 0)))
+  )
+  SELECT v_out || jsonb_build_object('units_mismatch', jsonb_build_object(
+           'count', (SELECT count(*) FROM q),
+           'first', COALESCE((SELECT jsonb_agg(to_jsonb(z)) FROM (SELECT * FROM q ORDER BY bill_id LIMIT p_limit) z),
+                             '[]'::jsonb)))
+    INTO v_out;
+  WITH per_flat AS (
+    SELECT flat_id,
+           sum(CASE WHEN status IN ('pending', 'partially_paid', 'overdue') THEN total_amount - amount_paid ELSE 0 END)
+             AS owed,
+           sum(CASE WHEN status NOT IN ('cancelled', 'superseded') THEN total_amount - previous_outstanding ELSE 0 END)
+             AS charges
+      FROM bills GROUP BY flat_id
+  ), paid AS (
+    SELECT b.flat_id, sum(p.amount) AS paid FROM payments p JOIN bills b ON b.id = p.bill_id
+     WHERE b.status NOT IN ('cancelled', 'superseded') GROUP BY b.flat_id
+  ), q AS (
+    SELECT f.flat_id, f.owed::text AS owed, f.charges::text AS charges, COALESCE(p.paid, 0)::text AS paid
+      FROM per_flat f LEFT JOIN paid p ON p.flat_id = f.flat_id
+     WHERE f.owed <> f.charges - COALESCE(p.paid, 0)
+  )
+  SELECT v_out || jsonb_build_object('balance_mismatch', jsonb_build_object(
+           'count', (SELECT count(*) FROM q),
+           'first', COALESCE((SELECT jsonb_agg(to_jsonb(z)) FROM (SELECT * FROM q ORDER BY flat_id LIMIT p_limit) z),
+                             '[]'::jsonb)))
+    INTO v_out;
+  RETURN v_out;
+END $$;

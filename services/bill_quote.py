@@ -1,0 +1,142 @@
+"""Pricing one bill: the single function behind both the admin's preview and what Save stores
+(DatabaseService.quote_bill; create_bill stores exactly the quote it gets from it).
+
+A quote decides, from one read of the database:
+- what the bill covers (services/coverage.py): for a reading, every approved reading of the flat
+  since the last billed one up to it; a manual bill (no reading) covers none;
+- whether it is a re-issue: the flat already has a bill starting on the period start (followed
+  along superseded_by to the bill that stands), or the reading is already on a bill. A re-issue
+  replaces that bill (void-and-replace): it covers at least the readings that bill covered, it
+  carries the arrears that bill carried (previous_outstanding; the bills carried into it move to
+  the replacement), its current charges are recomputed, and what was paid on the replaced bill is
+  credited to it. Refused when the replaced bill's balance was carried forward into a later bill
+  (re-issue that one) or when more was paid than the replacement's total;
+- the arrears of a new bill: what the flat owes on its open bills (which it absorbs), or 0 (they
+  stay open). Any other amount would charge arrears no bill backs, and is refused;
+- the units: the covered readings' units unless the admin entered monthly units, which become the
+  billed reading's confirmed units (never leaving it below zero).
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from services.coverage import Coverage, CoveredReading, check_confirmed, single_chain
+from services.errors import ConflictError, ValidationError
+from services.models import Bill, Flat
+from services.money import parse_decimal
+from services.pricing_service import Pricing
+from services.tariff_rules import MAX_UNITS, BillBreakdown, TariffRules
+
+ZERO = Decimal("0.00")
+
+
+@dataclass(frozen=True)
+class BillQuote:
+    flat: Flat
+    pricing: Pricing
+    breakdown: BillBreakdown
+    outstanding: Decimal  # what the flat owes on open bills now
+    carry_forward_bill_ids: tuple[int, ...]
+    replaces: Bill | None = None  # a re-issue: the bill this one replaces
+    credit: Decimal = ZERO  # paid on the replaced bill: credited to this one when it is stored
+    coverage: Coverage | None = None  # the readings this bill covers
+    confirm_units: Decimal | None = None  # the billed reading's new confirmed units, when the admin changed them
+    covered: tuple[CoveredReading, ...] = ()  # bill_readings rows
+
+    @property
+    def balance(self) -> Decimal:
+        """What the owner still owes on the bill once it is stored (its total less the credit)."""
+        return self.breakdown.total_amount - self.credit
+
+
+def _units(value, field: str) -> Decimal:
+    return parse_decimal(value, field, maximum=MAX_UNITS, unit="kWh")
+
+
+def quote(db, flat, flat_units=None, motor_units=None, previous_outstanding=None, *, reading_id: int | None = None,
+          billing_period_start: dt.date | None = None) -> BillQuote:
+    storage = db.storage
+    f = db.get_flat(flat)
+    pricing = db.pricing.pricing_for_flat(f.code, f.flat_type)
+    replaces = storage.current_bill_at(f.id, billing_period_start) if billing_period_start is not None else None
+    coverage = None
+    if reading_id is not None:
+        reading = db._check_billable_reading(reading_id, f.id)
+        chain = storage.coverage_chain(f.id, reading.id, replaces.id if replaces else None)
+        covering = chain[-1].covered_by if chain and chain[-1].reading_id == reading.id else None
+        if covering is not None and (replaces is None or covering != replaces.id):
+            if replaces is not None:
+                raise ConflictError(
+                    f"Reading #{reading.id} is on bill #{covering}, but the period start {billing_period_start} is "
+                    f"bill #{replaces.id}'s. Nothing was stored; to re-issue bill #{covering}, keep its period start "
+                    f"({db.get_bill(covering).billing_period_start}).")
+            replaces = db.get_bill(covering)  # the reading is billed: this is a re-issue of its bill
+            chain = storage.coverage_chain(f.id, reading.id, replaces.id)
+        coverage = single_chain(chain, reading.id, replaces.id if replaces else None)
+    if replaces is not None:
+        _check_replaceable(storage, replaces, coverage)
+
+    if coverage is not None:
+        if flat_units in (None, "") and not coverage.has_units:
+            raise ValidationError("flat_units", "the readings this bill covers have no consumption to bill (a meter's "
+                                                "first reading).", "Enter the monthly units for the period.")
+        units = coverage.units if flat_units in (None, "") else _units(flat_units, "flat_units")
+        motor = coverage.motor_units if motor_units in (None, "") else _units(motor_units, "motor_units")
+        check_confirmed(coverage, units, motor)
+        covered = coverage.rows(units, motor)
+        confirm = covered[-1].units if units != coverage.units else None
+    else:
+        units, motor, covered, confirm = flat_units, (0 if motor_units in (None, "") else motor_units), (), None
+
+    owed, open_ids = storage.open_balance(f.id)
+    if replaces is not None:
+        prev, carry, credit = replaces.previous_outstanding, (), replaces.amount_paid
+        if previous_outstanding not in (None, "") and \
+                parse_decimal(previous_outstanding, "previous_outstanding") != prev:
+            raise ValidationError(
+                "previous_outstanding", f"a re-issue of bill #{replaces.id} carries the arrears it carried, {prev}.",
+                f"Leave the previous outstanding at {prev}: the bills carried into #{replaces.id} move to the "
+                "replacement.")
+    else:
+        credit = ZERO
+        if previous_outstanding in (None, ""):
+            prev, carry = owed, open_ids
+        else:
+            prev = parse_decimal(previous_outstanding, "previous_outstanding")
+            if prev == owed:
+                carry = open_ids if prev > 0 else ()
+            elif prev == 0:
+                carry = ()  # the open bills stay open and are paid on their own
+            else:
+                raise ValidationError(
+                    "previous_outstanding", f"{prev} is neither what {f.code} owes on its open bills ({owed}) nor 0.",
+                    f"Enter {owed} to carry those bills forward into this one, or 0 to leave them open; any other "
+                    "amount would charge arrears that no bill backs.")
+    breakdown = TariffRules.breakdown(units, motor, pricing.rate_per_unit, pricing.fixed_charge, prev)
+    if credit > breakdown.total_amount:
+        raise ValidationError(
+            "flat_units", f"{credit} was already paid on bill #{replaces.id}, more than this replacement's total of "
+                          f"{breakdown.total_amount}.",
+            "A replacement must come to at least what was paid on the bill it replaces; the difference would be a "
+            "credit note, which Meterline does not issue yet. Nothing was stored.")
+    return BillQuote(f, pricing, breakdown, owed, tuple(carry), replaces, credit, coverage, confirm, covered)
+
+
+def _check_replaceable(storage, replaces: Bill, coverage: Coverage | None) -> None:
+    if replaces.status == "carried_forward":
+        raise ConflictError(
+            f"Bill #{replaces.id}'s balance was carried forward into bill #{replaces.carried_forward_to}, so it "
+            f"cannot be replaced on its own. Nothing was stored; re-issue bill #{replaces.carried_forward_to}.")
+    covered = {c.reading_id for c in storage.list_bill_readings(replaces.id)}
+    if covered and coverage is None:
+        raise ConflictError(
+            f"Bill #{replaces.id} covers meter readings (up to #{replaces.flat_reading_id}); a replacement without a "
+            f"reading would leave them unbilled. Nothing was stored; re-issue it from reading "
+            f"#{replaces.flat_reading_id} (Bill a reading).")
+    missing = covered - {r.reading_id for r in coverage.readings} if coverage is not None else set()
+    if missing:
+        raise ConflictError(
+            f"Bill #{replaces.id} covers reading(s) {', '.join('#' + str(i) for i in sorted(missing))}, which this "
+            f"replacement would not. Nothing was stored; re-issue it from reading #{replaces.flat_reading_id} or later.")

@@ -1,0 +1,217 @@
+"""SQL backend part: which readings a bill covers, and re-issues (void-and-replace with a credit).
+
+The rules are in services/coverage.py (what a bill covers) and services/database_service.py (how
+a re-issue is priced); this part finds the readings and stores what was decided, inside the
+insert's transaction (sql_bills.BillsPart.insert_bill calls lock_replaced, supersede, cover and
+credit). The database's triggers (database/billing_triggers.py) hold the same rules.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import sqlalchemy as sa
+
+from database import schema as s
+from services.clock import utcnow
+from services.coverage import ChainReading, CoveredReading
+from services.errors import ConflictError, NotFoundError, ValidationError
+from services.models import Bill, NewBill
+from services.storage.sql_common import read_tx
+
+b, br, m, r, p = s.bills, s.bill_readings, s.meters, s.readings, s.payments
+CREDIT_METHOD = "credit"
+ZERO = Decimal("0.00")
+
+
+def _current_cover(reading_col):
+    """The bill (not superseded) covering a reading, if any."""
+    return (sa.select(br.c.bill_id).where(br.c.reading_id == reading_col, br.c.superseded_by.is_(None))
+            .limit(1).scalar_subquery())
+
+
+def _after(row_date, row_id, date, id_):
+    """(row_date, row_id) > (date, id_) in reading order."""
+    return sa.or_(row_date > date, sa.and_(row_date == date, row_id > id_))
+
+
+def _units(approved, consumption):
+    return approved if approved is not None else consumption
+
+
+class CoveragePart:
+    def coverage_chain(self, flat_id, reading_id, replacing_bill_id=None) -> list[ChainReading]:
+        with read_tx(self.engine) as conn:
+            billed = conn.execute(sa.select(r.c.id, r.c.reading_date).where(r.c.id == reading_id)).first()
+            if billed is None:
+                raise NotFoundError(f"Reading {reading_id} does not exist.")
+            upto = sa.or_(r.c.reading_date < billed.reading_date,
+                          sa.and_(r.c.reading_date == billed.reading_date, r.c.id <= billed.id))
+            out = []
+            for (meter_id,) in conn.execute(sa.select(m.c.id).where(m.c.flat_id == flat_id).order_by(m.c.id)):
+                covered = sa.exists().where(br.c.reading_id == r.c.id, br.c.superseded_by.is_(None))
+                if replacing_bill_id is not None:
+                    covered = covered.where(br.c.bill_id != replacing_bill_id)
+                last = conn.execute(
+                    sa.select(r.c.reading_date, r.c.id)
+                    .where(r.c.meter_id == meter_id, upto, r.c.id != billed.id, covered)
+                    .order_by(r.c.reading_date.desc(), r.c.id.desc()).limit(1)).first()
+                q = (sa.select(r.c.id, r.c.meter_id, r.c.reading_date, r.c.status, r.c.approved_units, r.c.consumption,
+                               r.c.motor_share, r.c.motor_reading_id, _current_cover(r.c.id).label("covered_by"))
+                     .where(r.c.meter_id == meter_id, r.c.status != "rejected", upto))
+                if last is not None:
+                    q = q.where(_after(r.c.reading_date, r.c.id, last.reading_date, last.id))
+                out += [ChainReading(x.id, x.meter_id, x.reading_date, x.status, _units(x.approved_units, x.consumption),
+                                     x.motor_share, x.motor_reading_id, x.covered_by) for x in conn.execute(q)]
+        return sorted(out, key=lambda c: c.key)
+
+    def current_bill_at(self, flat_id, start) -> Bill | None:
+        with read_tx(self.engine) as conn:
+            bill_id = conn.execute(sa.select(b.c.id).where(b.c.flat_id == flat_id,
+                                                           b.c.billing_period_start == start)).scalar()
+            for _ in range(1000):  # a chain of re-issues, followed to the bill that stands
+                if bill_id is None:
+                    return None
+                row = conn.execute(sa.select(b.c.status, b.c.superseded_by).where(b.c.id == bill_id)).first()
+                if row.status != "superseded":
+                    return self.get_bill(bill_id)
+                bill_id = row.superseded_by
+        raise ConflictError(f"Bill #{bill_id}'s chain of re-issues does not end; run python -m scripts.verify_billing.")
+
+    def list_bill_readings(self, bill_id) -> list[CoveredReading]:
+        with read_tx(self.engine) as conn:
+            rows = conn.execute(
+                sa.select(br.c.reading_id, br.c.units, br.c.motor_units).select_from(br.join(r, r.c.id == br.c.reading_id))
+                .where(br.c.bill_id == bill_id).order_by(r.c.reading_date, r.c.id)).all()
+        return [CoveredReading(x.reading_id, x.units, x.motor_units) for x in rows]
+
+    def billing_checks(self, limit=10) -> dict[str, tuple[int, list]]:
+        open_ = ("pending", "partially_paid", "overdue")
+        not_charged = ("cancelled", "superseded")
+
+        def cents(expr):  # exact on SQLite too (NUMERIC is binary floating point there)
+            return sa.cast(sa.func.round(expr * 100), sa.BigInteger) if self.dialect == "sqlite" else expr
+
+        r2, br2 = r.alias("r2"), br.alias("br2")
+        uncovered = (
+            sa.select(r.c.id.label("reading_id"), r.c.meter_id, r.c.reading_date)
+            .where(r.c.status == "approved",
+                   ~sa.exists().where(br.c.reading_id == r.c.id, br.c.superseded_by.is_(None)),
+                   sa.exists().where(r2.c.meter_id == r.c.meter_id,
+                                     _after(r2.c.reading_date, r2.c.id, r.c.reading_date, r.c.id),
+                                     sa.exists().where(br2.c.reading_id == r2.c.id, br2.c.superseded_by.is_(None)))))
+        double = (sa.select(br.c.reading_id, sa.func.count().label("bills"))
+                  .select_from(br.join(b, b.c.id == br.c.bill_id)).where(b.c.status != "superseded")
+                  .group_by(br.c.reading_id).having(sa.func.count() > 1))
+        sums = (sa.select(br.c.bill_id, sa.func.sum(cents(br.c.units)).label("units"),
+                          sa.func.sum(cents(br.c.motor_units)).label("motor")).group_by(br.c.bill_id).subquery())
+        stale_units = sa.exists().where(
+            br2.c.bill_id == b.c.id, r2.c.id == br2.c.reading_id,
+            cents(br2.c.units) != cents(sa.func.coalesce(r2.c.approved_units, r2.c.consumption, 0)))
+        units = (sa.select(b.c.id.label("bill_id"), b.c.flat_id, b.c.flat_units, b.c.motor_units)
+                 .select_from(b.join(sums, sums.c.bill_id == b.c.id))
+                 .where(sa.or_(cents(b.c.flat_units) != sums.c.units, cents(b.c.motor_units) != sums.c.motor,
+                               sa.and_(b.c.status != "superseded", b.c.first_reading_id.is_not(None), stale_units))))
+        owed = sa.func.sum(sa.case((b.c.status.in_(open_), cents(b.c.total_amount - b.c.amount_paid)), else_=0))
+        charges = sa.func.sum(sa.case((b.c.status.not_in(not_charged), cents(b.c.total_amount - b.c.previous_outstanding)),
+                                      else_=0))
+        per_flat = sa.select(b.c.flat_id, owed.label("owed"), charges.label("charges")).group_by(b.c.flat_id).subquery()
+        paid = (sa.select(b.c.flat_id, sa.func.sum(cents(p.c.amount)).label("paid"))
+                .select_from(p.join(b, b.c.id == p.c.bill_id)).where(b.c.status.not_in(not_charged))
+                .group_by(b.c.flat_id).subquery())
+        balance = (sa.select(per_flat.c.flat_id, per_flat.c.owed, per_flat.c.charges,
+                             sa.func.coalesce(paid.c.paid, 0).label("paid"))
+                   .select_from(per_flat.outerjoin(paid, paid.c.flat_id == per_flat.c.flat_id))
+                   .where(per_flat.c.owed != per_flat.c.charges - sa.func.coalesce(paid.c.paid, 0)))
+        checks = {"uncovered_readings": (uncovered, "reading_id"), "double_covered": (double, "reading_id"),
+                  "units_mismatch": (units, "bill_id"), "balance_mismatch": (balance, "flat_id")}
+        out = {}
+        with read_tx(self.engine) as conn:
+            for name, (q, key) in checks.items():
+                sub = q.subquery()
+                n = conn.execute(sa.select(sa.func.count()).select_from(sub)).scalar_one()
+                rows = [dict(x) for x in conn.execute(sa.select(sub).order_by(sub.c[key]).limit(limit)).mappings()] \
+                    if n else []
+                if self.dialect == "sqlite" and name == "balance_mismatch":
+                    rows = [{k: (Decimal(v) / 100 if k != "flat_id" else v) for k, v in x.items()} for x in rows]
+                out[name] = (n, rows)
+        return out
+
+    def bill_run_totals(self, run_id) -> tuple[int, Decimal]:
+        from services.storage.sql_common import money_sum, money_value
+
+        with read_tx(self.engine) as conn:
+            n, total = conn.execute(sa.select(sa.func.count(), money_sum(b.c.total_amount, self.dialect))
+                                    .where(b.c.bill_run_id == run_id)).one()
+        return n, money_value(total, self.dialect)
+
+
+# ---- inside insert_bill's transaction ------------------------------------------------------------
+def lock_replaced(st, conn, new: NewBill):
+    """The bill a re-issue replaces, locked, and still as it was when the re-issue was priced."""
+    q = sa.select(b.c.id, b.c.flat_id, b.c.status, b.c.amount_paid, b.c.previous_outstanding, b.c.superseded_by,
+                  b.c.carried_forward_to).where(b.c.id == new.reissue_of)
+    row = conn.execute(q.with_for_update() if st.dialect == "postgresql" else q).first()
+    if row is None:
+        raise NotFoundError(f"Bill {new.reissue_of} does not exist.")
+    if row.flat_id != new.flat_id:
+        raise ValidationError("reissue_of", f"bill #{row.id} is another flat's bill.", "Re-issue a bill of the same flat.")
+    if row.status == "superseded":
+        raise ConflictError(f"Bill #{row.id} was replaced by bill #{row.superseded_by} meanwhile. Nothing was stored; "
+                            f"open bill #{row.superseded_by} and re-issue that one if it is wrong.")
+    if row.status == "carried_forward":
+        raise ConflictError(f"Bill #{row.id}'s balance was carried forward into bill #{row.carried_forward_to}, so it "
+                            f"cannot be replaced on its own. Nothing was stored; re-issue bill #{row.carried_forward_to}.")
+    if row.amount_paid != new.replaced_paid or row.previous_outstanding != new.previous_outstanding:
+        raise ConflictError(f"Bill #{row.id} changed while its re-issue was being priced (a payment was recorded?). "
+                            "Nothing was stored; price the re-issue again.")
+    return row
+
+
+def supersede(st, conn, new: NewBill, replaced, bill_id: int, now: dt.datetime) -> None:
+    """The replaced bill becomes superseded (its coverage is released by a trigger), and the bills
+    whose balance it carried now point at the replacement, which carries the same arrears."""
+    conn.execute(b.update().where(b.c.id == replaced.id)
+                 .values(status="superseded", superseded_by=bill_id, updated_at=now))
+    moved = conn.execute(b.update().where(b.c.carried_forward_to == replaced.id, b.c.status == "carried_forward")
+                         .values(carried_forward_to=bill_id, updated_at=now)
+                         .returning(b.c.total_amount, b.c.amount_paid)).all()
+    if moved and sum((t - pd for t, pd in moved), ZERO) != new.previous_outstanding:
+        raise ConflictError(f"The arrears bill #{replaced.id} carried ({new.previous_outstanding}) do not match the bills "
+                            "carried into it. Nothing was stored; run python -m scripts.verify_billing.")
+
+
+def cover(st, conn, new: NewBill, bill_id: int, actor) -> None:
+    """The admin's confirmed units on the billed reading, then one bill_readings row per covered reading."""
+    if new.confirm_units is not None:
+        reading_id, units = new.confirm_units
+        old = conn.execute(sa.select(r.c.approved_units).where(r.c.id == reading_id, r.c.status == "approved")).first()
+        if old is None:
+            raise ConflictError(f"Reading #{reading_id} is no longer approved; nothing was stored.")
+        conn.execute(r.update().where(r.c.id == reading_id).values(approved_units=units, updated_at=utcnow()))
+        st._audit(conn, actor, "reading.confirm_units", "reading", reading_id,
+                  {"from": old.approved_units, "to": units, "bill_id": bill_id})
+    if new.covered:
+        conn.execute(br.insert(), [{"bill_id": bill_id, "reading_id": c.reading_id, "units": c.units,
+                                    "motor_units": c.motor_units} for c in new.covered])
+
+
+def credit(st, conn, new: NewBill, replaced, bill_id: int, actor, now: dt.datetime) -> Decimal | None:
+    """What was paid on the replaced bill, applied to the replacement as one `credit` payment."""
+    amount = replaced.amount_paid
+    if amount <= 0:
+        return None
+    if amount > new.total_amount:
+        raise ValidationError("flat_units", f"{amount} was paid on bill #{replaced.id}, more than the replacement's "
+                                            f"total of {new.total_amount}.",
+                              "A replacement must be at least what was paid; refund or credit the difference first.")
+    pid = conn.execute(p.insert().values(
+        bill_id=bill_id, amount=amount, paid_on=new.credit_paid_on or now.date(), method=CREDIT_METHOD,
+        reference=f"credit from bill #{replaced.id}", credit_from_bill=replaced.id, recorded_by=actor.user_id,
+        recorded_by_name=actor.username, created_at=now).returning(p.c.id)).scalar_one()
+    status = "paid" if amount == new.total_amount else "partially_paid"
+    conn.execute(b.update().where(b.c.id == bill_id).values(
+        amount_paid=amount, status=status, paid_at=now if status == "paid" else None, updated_at=now))
+    st._audit(conn, actor, "payment.credit", "bill", bill_id,
+              {"payment_id": pid, "amount": amount, "credit_from_bill": replaced.id, "status": status})
+    return amount
