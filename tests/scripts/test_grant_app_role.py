@@ -69,17 +69,19 @@ def test_app_runs_as_a_role_that_does_not_own_the_tables(app_role, today, tmp_pa
                                         reading_date=dt.date(2026, 9, 30), actor=admin)
         second = db.insert_meter_reading(meter_id=society["meters"]["19152159"], reading_value="1150",
                                          reading_date=dt.date(2026, 10, 31), actor=admin)
-        db.approve_reading(second.reading.id, actor=admin)
+        for r in (first, second):
+            db.approve_reading(r.reading.id, actor=admin)
         bill = db.create_bill("B17-FF", dt.date(2026, 10, 1), dt.date(2026, 10, 31), dt.date(2026, 11, 15),
                               flat_units=150, flat_reading_id=second.reading.id, actor=admin)
+        db.record_payment(bill.id, "100.00", paid_on=dt.date(2026, 11, 2), method="cash", actor=admin)
         again = db.create_bill("B17-FF", dt.date(2026, 10, 1), dt.date(2026, 10, 31), dt.date(2026, 11, 15),
-                               flat_units=150, actor=admin)  # a collision: stored as a re-issue
-        assert again.reissue_of == bill.id
-        db.record_payment(again.id, "100.00", paid_on=dt.date(2026, 11, 2), method="cash", actor=admin)
+                               flat_units=140, flat_reading_id=second.reading.id, actor=admin)  # a re-issue
+        assert again.reissue_of == bill.id and db.get_bill(bill.id).status == "superseded"
+        assert again.amount_paid == D("100.00")  # the credit of what was paid on the bill it replaces
         for day, value in ((dt.date(2026, 8, 31), "500"), (dt.date(2026, 9, 29), "600")):
             out = db.insert_meter_reading(meter_id=society["meters"]["19150001"], reading_value=value, reading_date=day,
                                           actor=admin)
-        db.approve_reading(out.reading.id, actor=admin)
+            db.approve_reading(out.reading.id, actor=admin)
         run = db.generate_bills_for_month(dt.date(2026, 9, 1), dt.date(2026, 9, 30), dt.date(2026, 10, 15),
                                           actor=admin)  # the set-based path: COPY and the bills' sequence
         assert run.status == "completed" and run.created == 1
@@ -117,7 +119,7 @@ def test_app_runs_as_a_role_that_does_not_own_the_tables(app_role, today, tmp_pa
     owner = SqlStorage(owner_url)
     try:
         counts = owner.table_counts(["bills", "payments", "audit_log", "period_locks", "readings"])
-        assert counts["payments"] == 1 and counts["period_locks"] == 2 and counts["bills"] == 3
+        assert counts["payments"] == 2 and counts["period_locks"] == 2 and counts["bills"] == 3  # a payment and its credit
     finally:
         owner.dispose()
 

@@ -236,14 +236,17 @@ def test_bill_admin_and_run_functions(conn):
     assert call(conn, "SELECT status FROM bill_runs WHERE id = %s", run) == "running"
     meter = call(conn, "SELECT id FROM meters")
     # consumption is computed by the function from the previous reading (the rule holds in SQL)
-    call(conn, "SELECT meterline_insert_reading(%s, %s, NULL)", Jsonb(
-        {"meter_id": meter, "reading_value": "1000", "reading_date": "2026-09-20"}), ACTOR)
+    first = call(conn, "SELECT meterline_insert_reading(%s, %s, NULL)", Jsonb(
+        {"meter_id": meter, "reading_value": "1000", "reading_date": "2026-09-20", "status": "approved"}), ACTOR)["id"]
     reading = call(conn, "SELECT meterline_insert_reading(%s, %s, NULL)", Jsonb(
         {"meter_id": meter, "reading_value": "1100", "reading_date": "2026-10-20", "status": "approved"}), ACTOR)["id"]
     sep = insert_bill(conn, bill_json(f, start="2026-09-01", end="2026-09-30"))
     cands = call(conn, "SELECT meterline_bill_run_candidates('2026-10-01', '2026-10-31', 0, 10)")
     assert cands["upper"] == flat(conn, "C14-SF")
     assert cands["candidates"] == [{"flat_id": f, "flat_code": "B17-FF", "flat_type": None, "tail": [{
+        "reading_id": first, "meter_id": call(conn, "SELECT id FROM meters"), "reading_date": "2026-09-20",
+        "status": "approved", "approved_units": None, "consumption": None, "motor_share": None,
+        "motor_reading_id": None}, {
         "reading_id": reading, "meter_id": call(conn, "SELECT id FROM meters"), "reading_date": "2026-10-20",
         "status": "approved", "approved_units": None, "consumption": "100.00", "motor_share": None,
         "motor_reading_id": None}]}]
@@ -345,7 +348,9 @@ def test_insert_reading_applies_the_chain_rules_under_the_meter_lock(conn):
     assert relink == {"because": f"reading #{mid} of 2026-11-15 was stored before it", "cause_reading_id": mid,
                       "old_previous_reading_id": a, "new_previous_reading_id": mid, "old_consumption": "40.00",
                       "new_consumption": "20.00"}
-    insert_bill(conn, bill_json(flat(conn, "B17-FF"), flat_reading_id=b))
+    call(conn, "SELECT meterline_review_reading(%s, true, %s, NULL, NULL, NULL)", b, ACTOR)
+    insert_bill(conn, bill_json(flat(conn, "B17-FF"), flat_reading_id=b,
+                                covered=[{"reading_id": b, "units": "20", "motor_units": "0"}]))
     with pytest.raises(psycopg.Error) as e:  # before a billed reading
         _reading(conn, meter, "2330", "2026-11-18")
     assert e.value.sqlstate == "PT422" and e.value.diag.message_detail == "reading_date"
@@ -367,7 +372,8 @@ def test_rejecting_relinks_the_follower_or_is_refused(conn):
     call(conn, "SELECT meterline_review_reading(%s, false, %s, 'misread', NULL, NULL)", b, ACTOR)
     assert _chain(conn, meter)[2] == ("1250.00", a, "250.00", "pending")
     call(conn, "SELECT meterline_review_reading(%s, true, %s, NULL, NULL, NULL)", e_, ACTOR)
-    insert_bill(conn, bill_json(flat(conn, "B17-FF"), flat_reading_id=e_))
+    insert_bill(conn, bill_json(flat(conn, "B17-FF"), flat_reading_id=e_,
+                                covered=[{"reading_id": e_, "units": "150", "motor_units": "0"}]))
     with pytest.raises(psycopg.Error) as e:
         call(conn, "SELECT meterline_review_reading(%s, false, %s, 'misread', NULL, NULL)", c, ACTOR)
     assert e.value.sqlstate == "PT409"
