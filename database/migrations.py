@@ -22,7 +22,7 @@ from sqlalchemy.engine import Connection, Engine
 from database import schema as s
 from database.triggers import statements_for
 from services.errors import ConfigurationError
-from services.periods import month_bounds
+from services.billing.periods import month_bounds
 
 # The month the original system locked to protect historical data (seed 002).
 DEFAULT_LOCKED_MONTHS = (("2025-11", "November 2025 is locked to protect historical data"),)

@@ -260,7 +260,7 @@ readings = sa.Table(
 
 METER_CHANGE_KINDS = ("replacement", "rollover")
 
-# An admin's record of a meter replacement or register rollover (services/meter_changes.py): the
+# An admin's record of a meter replacement or register rollover (services/readings/meter_changes.py): the
 # old chain's final reading and the new chain's start reading. Append-only (database/triggers.py).
 meter_changes = sa.Table(
     "meter_changes", metadata,
@@ -407,7 +407,7 @@ payments = sa.Table(
 )
 
 # Which readings a bill covers: every approved reading of the flat's meter(s) after its last billed
-# reading up to the reading billed (services/coverage.py). Rows are append-only; a re-issue
+# reading up to the reading billed (services/billing/coverage.py). Rows are append-only; a re-issue
 # releases the replaced bill's rows (superseded_by is set by a trigger when the bill is superseded)
 # and the replacement adds its own. A reading is covered by at most one bill that is not superseded
 # (the partial unique index; a trigger gives the readable refusal).

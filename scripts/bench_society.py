@@ -15,7 +15,7 @@ import datetime as dt
 import json
 from decimal import Decimal
 
-from services.periods import BillingPeriod
+from services.billing.periods import BillingPeriod
 
 BLOCKS = ("A", "B", "C", "D")
 FLOORS = (("GF", "Ground Floor"), ("FF", "First Floor"), ("SF", "Second Floor"), ("TF", "Third Floor"))

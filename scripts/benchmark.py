@@ -153,7 +153,7 @@ def plain_insert(storage, rows: list[tuple], covered: list[tuple], run_row: tupl
 def per_bill(url: str, n_flats: int, sample: int) -> tuple[int, float]:
     db = _service(url, n_flats)
     start, end, due = (dt.date.fromisoformat(x) for x in PERIOD)
-    from services.coverage import run_chain
+    from services.billing.coverage import run_chain
 
     todo, after = [], 0
     while len(todo) < sample:

@@ -14,10 +14,10 @@ import argparse
 import getpass
 import sys
 
-from services.accounts import AuthService
+from services.accounts.auth import AuthService
 from services.config import Settings, open_storage
 from services.errors import MeterlineError
-from services.roles import ROLES, Actor
+from services.accounts.roles import ROLES, Actor
 
 SCRIPT_ACTOR = Actor(None, "create_user", "system", "cli")
 

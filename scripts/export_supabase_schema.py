@@ -25,7 +25,7 @@ from database import billing_upgrade
 from database import schema as s
 from database.migrations import DEFAULT_LOCKED_MONTHS
 from database.triggers import postgresql_statements
-from services.periods import month_bounds
+from services.billing.periods import month_bounds
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "database" / "supabase_schema.sql"

@@ -23,8 +23,8 @@ import sys
 
 from services.config import Settings, open_storage
 from services.errors import MasterDataError, MeterlineError
-from services.master_import import import_master_data
-from services.roles import Actor
+from services.master_data.importer import import_master_data
+from services.accounts.roles import Actor
 
 IMPORTER = Actor(None, "import_master_data", "system")
 

@@ -34,7 +34,7 @@ def _services(database_url: str | None):
 
 
 def list_jobs(svc) -> str:
-    from services.jobs import job_status
+    from services.jobs.definitions import job_status
 
     lines = []
     for job in job_status(svc):
@@ -47,7 +47,7 @@ def list_jobs(svc) -> str:
 
 
 def run_now(svc, job_id: str) -> int:
-    from services.jobs import run_job
+    from services.jobs.definitions import run_job
 
     run = run_job(svc, job_id)
     if run is None:
@@ -62,7 +62,7 @@ def run_now(svc, job_id: str) -> int:
 
 
 def serve(svc, catch_up: bool) -> int:
-    from services import scheduler
+    from services.jobs import scheduler
 
     log = logging.getLogger("meterline.scheduler")
     if catch_up:

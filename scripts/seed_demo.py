@@ -18,20 +18,20 @@ import sys
 import time
 from decimal import Decimal
 
-from services import demo_society as demo
+from services.demo import society as demo
 from services.clock import today as local_today
 from services.config import Settings, open_storage
 from services.database_service import DatabaseService
-from services.password_policy import check_password
-from services.passwords import hash_password
-from services.periods import BillingPeriod
+from services.accounts.password_policy import check_password
+from services.accounts.passwords import hash_password
+from services.billing.periods import BillingPeriod
 from services.pricing_service import PricingService
-from services.reading_checks import HistoryPoint, check_reading
-from services.roles import Actor
+from services.readings.checks import HistoryPoint, check_reading
+from services.accounts.roles import Actor
 
 CHUNK = 5000
 # Documented in README ("Demo accounts"). These exist only in a demo database, and they pass the
-# app's own password policy (services/password_policy.py), which ensure_demo_users checks.
+# app's own password policy (services/accounts/password_policy.py), which ensure_demo_users checks.
 DEMO_USERS = (
     ("admin", "admin", "Demo Administrator", "copper-lantern-meadow"),
     ("engineer", "field_engineer", "Demo Field Engineer", "river-stone-kettle"),

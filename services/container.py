@@ -27,7 +27,7 @@ class Services:
     remote_photos: RemotePhotoStore = field(default_factory=NoRemotePhotos)
     advisor: ReadingAdvisor = field(default_factory=NoAdvisor)
     events: BillingEvents = field(default_factory=NoEvents)
-    auth: "AuthService | None" = None  # sign-in, sessions, user management (services/accounts.py)
+    auth: "AuthService | None" = None  # sign-in, sessions, user management (services/accounts/auth.py)
 
 
 def build_services(settings: Settings | None = None) -> Services:
@@ -37,7 +37,7 @@ def build_services(settings: Settings | None = None) -> Services:
     photos = PhotoStore(settings.photo_dir, max_bytes=settings.photo_max_bytes,
                         keep_location=settings.keep_photo_location, max_pixels=settings.photo_max_pixels)
     svc = Services(settings, db, photos)
-    from services.accounts import AuthService
+    from services.accounts.auth import AuthService
 
     svc.auth = AuthService.from_settings(storage, settings)
     # Integrations: each wiring function replaces an offline default when configured.

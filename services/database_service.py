@@ -13,25 +13,27 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Callable
 
-from services import bill_quote, clock
-from services.bill_quote import BillQuote  # noqa: F401  (re-exported: part of the stable API)
-from services.coverage import CoveredReading
+from services import clock
+
+from services.billing import quotes as bill_quote
+from services.billing.quotes import BillQuote  # noqa: F401  (re-exported: part of the stable API)
+from services.billing.coverage import CoveredReading
 from services.errors import ConflictError, NotFoundError, ValidationError
 from services.models import (
     Bill, BillFilter, BillRun, BillRunSummary, DashboardFigures, Flat, MeterChoice, MonthlyPoint, NewBill, NewReading,
     Page, Payment, PaymentResult, PeriodLock, Reading, ReadingFilter,
 )
-from services.meter_changes import MeterChange, check_final_reading, parse_meter_change
+from services.readings.meter_changes import MeterChange, check_final_reading, parse_meter_change
 from services.money import parse_decimal
-from services.periods import (
+from services.billing.periods import (
     BillingPeriod, check_bill_not_locked, check_range_not_locked, month_key, validate_new_lock,
 )
 from services.pricing_service import Pricing, PricingService
-from services.reading_checks import Flag, check_reading, history_points
-from services.readings_rules import (
+from services.readings.checks import Flag, check_reading, history_points
+from services.readings.rules import (
     ReadingContext, ReadingPlan, assess_reading, check_meter, parse_reading_date, parse_reading_value,
 )
-from services.roles import SYSTEM, Actor, Permission, require
+from services.accounts.roles import SYSTEM, Actor, Permission, require
 from services.storage.base import Storage
 from services.tariff_rules import BillBreakdown, FlatRateTariff, TariffRules
 from services.text import refuses_nul
@@ -217,7 +219,7 @@ class DatabaseService:
     def record_meter_change(self, *, kind: str, change_date, final_reading, start_reading, reason: str,
                             meter_id: int | None = None, meter_number: str | None = None,
                             new_meter_number: str | None = None, actor: Actor | None = None) -> MeterChange:
-        """Record a meter replacement or a register rollover (services/meter_changes.py): the old chain's
+        """Record a meter replacement or a register rollover (services/readings/meter_changes.py): the old chain's
         final reading (checked like any reading), for a replacement the new meter, and the new chain's
         start reading, in one unit of work under the meter's lock; audited as meter.change."""
         actor = require(actor, Permission.MANAGE_MASTER_DATA)
@@ -247,7 +249,7 @@ class DatabaseService:
     def quote_bill(self, flat: int | str, flat_units=None, motor_units=None, previous_outstanding=None, *,
                    reading_id: int | None = None, billing_period_start=None, billing_period_end=None) -> BillQuote:
         """Price a bill without storing it: the admin's preview, and exactly what create_bill stores
-        for the same arguments (services/bill_quote.py). With a reading, the bill covers every
+        for the same arguments (services/billing/quotes.py). With a reading, the bill covers every
         approved reading since the flat's last billed one; with a period start that an existing bill
         of the flat has (or a reading already billed), it is a re-issue of that bill."""
         start = parse_date(billing_period_start, "billing_period_start") if billing_period_start else None
@@ -323,7 +325,7 @@ class DatabaseService:
         counted, so running again finishes a run that stopped half-way and creates no duplicates; a
         record left `running` by a run that died is closed as failed. A period touching a locked
         month is refused whole before anything is written. `progress(flats_done, created)` is called
-        per batch. See services/bill_run.py.
+        per batch. See services/billing/bill_run.py.
         """
         actor = require(actor, Permission.RUN_BILLING)
         period = BillingPeriod(parse_date(billing_period_start, "billing_period_start"),
@@ -332,7 +334,7 @@ class DatabaseService:
         if due < period.start:
             raise ValidationError("due_date", f"{due} is before the period start {period.start}.",
                                   "Pick a due date after the billing period.")
-        from services import bill_run  # the run itself: services/bill_run.py
+        from services.billing import bill_run  # the run itself: services/billing/bill_run.py
 
         return bill_run.run(self, period, due, dry_run=dry_run, actor=actor, batch_size=batch_size, progress=progress)
 
@@ -398,10 +400,10 @@ class DatabaseService:
 
     def change_bill_status(self, bill_id: int, status: str, reason: str | None = None, *, actor: Actor | None = None,
                            method: str = "bank_transfer", paid_on=None) -> Bill:
-        """Manual status change under the rules in services/bill_status.py: amounts are never edited,
+        """Manual status change under the rules in services/billing/bill_status.py: amounts are never edited,
         `paid` records a payment of the balance, a paid bill is reopened only with a reason, bills of
         locked months keep their status. Audited (who, from, to, reason)."""
-        from services.bill_status import decide_status_change
+        from services.billing.bill_status import decide_status_change
 
         actor = require(actor, Permission.RECORD_PAYMENT)
         bill = self.get_bill(bill_id)

@@ -91,7 +91,7 @@ class AuthenticationError(MeterlineError):
 
 
 class RateLimitedError(MeterlineError):
-    """Too many attempts from one client (services/throttle.py); try again after `retry_after` seconds."""
+    """Too many attempts from one client (services/accounts/throttle.py); try again after `retry_after` seconds."""
 
     def __init__(self, message: str, retry_after: int):
         self.retry_after = retry_after

@@ -221,7 +221,7 @@ class NewBill:
     # Open bills whose balance previous_outstanding absorbs; they become carried_forward.
     carry_forward_bill_ids: tuple[int, ...] = ()
     # Every reading the bill covers (bill_readings rows), oldest first.
-    covered: tuple = ()  # tuple[services.coverage.CoveredReading, ...]
+    covered: tuple = ()  # tuple[services.billing.coverage.CoveredReading, ...]
     # A re-issue: what was paid on the replaced bill when it was priced; credited to this bill.
     replaced_paid: Decimal = Decimal("0")
     credit_paid_on: dt.date | None = None
@@ -259,12 +259,12 @@ class PaymentResult:
 class RunCandidate:
     """One flat not yet billed for a period, as the bill run sees it: its readings after each
     meter's last billed reading (dated up to the period end, approved or pending, oldest first;
-    services.coverage.run_chain picks what the bill covers) and its open bills."""
+    services.billing.coverage.run_chain picks what the bill covers) and its open bills."""
 
     flat_id: int
     flat_code: str
     flat_type: str | None
-    tail: tuple  # tuple[services.coverage.ChainReading, ...]
+    tail: tuple  # tuple[services.billing.coverage.ChainReading, ...]
     outstanding: Decimal
     open_bill_ids: tuple[int, ...] = ()
 

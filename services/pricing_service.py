@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from services.master_data import BHK_PREFIX, normalize_flat_code, parse_price_rows, read_table
+from services.master_data.spreadsheet import BHK_PREFIX, normalize_flat_code, parse_price_rows, read_table
 
 DEFAULT_MASTER_DATA_PATH = Path(__file__).resolve().parent.parent / "data" / "Blessings_City_Master_Data.xlsx"
 DEFAULT_RATE = Decimal("12.0")

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from services.database_service import DatabaseService
 from services.pricing_service import PricingService
-from services.roles import Actor
+from services.accounts.roles import Actor
 
 ADMIN = Actor(None, "test-admin", "admin", "pytest")
 ENGINEER = Actor(None, "test-engineer", "field_engineer", "pytest")

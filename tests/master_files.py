@@ -8,7 +8,7 @@ import zipfile
 from pathlib import Path
 
 from scripts.generate_master_data import ORDER, rows as demo_rows
-from services.master_data import COLUMNS
+from services.master_data.spreadsheet import COLUMNS
 
 HEADER = [COLUMNS[c] for c in ORDER]  # Flat Code ... Rate Per Unit, Fixed Charge
 

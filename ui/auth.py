@@ -1,23 +1,23 @@
 """Sign-in gate for the Streamlit app.
 
 The browser session (st.session_state) holds only a random session token; on every rerun it is
-validated against the server-side session (services/accounts.py), so idle/absolute timeouts,
+validated against the server-side session (services/accounts/auth.py), so idle/absolute timeouts,
 logout, deactivation and "password changed elsewhere" apply at once. The signed-in Actor is
 then put where ui.common.current_actor() reads it.
 
 When `.streamlit/secrets.toml` has an `[auth]` section, the page also offers Streamlit's own
 OIDC sign-in (st.login, Auth0). Streamlit's identity cookie is trusted only as far as the
 server-side session tied to it allows: the same timeouts apply, and the Auth0 identity must
-match an active local user with sign-in method Auth0 (services/identity.py).
+match an active local user with sign-in method Auth0 (services/accounts/identity.py).
 """
 from __future__ import annotations
 
 import streamlit as st
 
-from services.accounts import SessionExpiredError
+from services.accounts.auth import SessionExpiredError
 from services.errors import AuthenticationError, MeterlineError, RateLimitedError
-from services.roles import ROLES, Actor
-from services.throttle import ThrottleSettings, client_address
+from services.accounts.roles import ROLES, Actor
+from services.accounts.throttle import ThrottleSettings, client_address
 from ui.common import ACTOR_KEY, current_actor, services, show_error  # noqa: F401 - current_actor re-exported
 
 TOKEN_KEY = "_meterline_session_token"

@@ -18,9 +18,9 @@ import streamlit as st
 
 from services.errors import MeterlineError, PeriodLockedError, ValidationError
 from services.models import ReadingFilter
-from services.periods import BillingPeriod
+from services.billing.periods import BillingPeriod
 from services.pricing_service import RULE_LABELS
-from services.roles import Permission
+from services.accounts.roles import Permission
 from ui import widgets as w
 from ui.common import page_guard, services, show_error
 

@@ -8,7 +8,7 @@ from database.schema import OPEN_BILL_STATUSES
 from services.database_service import PAYMENT_METHODS
 from services.errors import MeterlineError
 from services.pricing_service import RULE_LABELS
-from services.roles import Actor, Permission
+from services.accounts.roles import Actor, Permission
 from ui import widgets as w
 from ui.common import services, show_error
 

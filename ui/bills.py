@@ -12,8 +12,8 @@ import streamlit as st
 
 from database.schema import BILL_STATUSES
 from services.models import BillFilter
-from services.periods import month_key
-from services.roles import Permission
+from services.billing.periods import month_key
+from services.accounts.roles import Permission
 from ui import bill_view, exports
 from ui import widgets as w
 from ui.common import page_guard, services

@@ -5,7 +5,7 @@ import streamlit as st
 
 from services.config import Settings
 from services.container import Services, build_services
-from services.roles import Actor, Permission
+from services.accounts.roles import Actor, Permission
 
 ACTOR_KEY = "actor"
 

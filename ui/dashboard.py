@@ -8,8 +8,8 @@ import datetime as dt
 import plotly.graph_objects as go
 import streamlit as st
 
-from services.periods import month_key
-from services.roles import Permission
+from services.billing.periods import month_key
+from services.accounts.roles import Permission
 from ui import widgets as w
 from ui.common import page_guard, services
 

@@ -12,8 +12,8 @@ import datetime as dt
 import streamlit as st
 
 from services.errors import MeterlineError
-from services.periods import BillingPeriod, month_key
-from services.roles import Permission
+from services.billing.periods import BillingPeriod, month_key
+from services.accounts.roles import Permission
 from ui import widgets as w
 from ui.common import page_guard, services, show_error
 

@@ -1,4 +1,4 @@
-"""Admin: the scheduled jobs (services/jobs.py) with their schedule, next run and last runs, a
+"""Admin: the scheduled jobs (services/jobs/definitions.py) with their schedule, next run and last runs, a
 "run now" button each, and the month-end bill runs with their counts.
 
 "Run now" runs the job for the current period as the signed-in admin; a period already done
@@ -11,9 +11,9 @@ import json
 
 import streamlit as st
 
-from services import jobs
+from services.jobs import definitions as jobs
 from services.errors import MeterlineError
-from services.roles import Permission
+from services.accounts.roles import Permission
 from ui import widgets as w
 from ui.common import page_guard, services, show_error
 

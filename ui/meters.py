@@ -1,5 +1,5 @@
 """Meters (admins): record a meter replacement or a register rollover, so the readings continue
-across it with the right consumption (services/meter_changes.py), and see the changes recorded.
+across it with the right consumption (services/readings/meter_changes.py), and see the changes recorded.
 Everything goes through DatabaseService.record_meter_change, which checks MANAGE_MASTER_DATA
 again, does it in one unit of work and writes audit_log."""
 from __future__ import annotations
@@ -7,8 +7,8 @@ from __future__ import annotations
 import streamlit as st
 
 from services.errors import MeterlineError
-from services.meter_changes import KINDS
-from services.roles import Permission
+from services.readings.meter_changes import KINDS
+from services.accounts.roles import Permission
 from ui import widgets as w
 from ui.common import page_guard, services, show_error
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from services.models import ReadingFilter
-from services.roles import Permission
+from services.accounts.roles import Permission
 from ui import widgets as w
 from ui.common import page_guard, services
 

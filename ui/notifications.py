@@ -10,7 +10,7 @@ from services.errors import MeterlineError
 from services.integrations.messages import KINDS
 from services.integrations.notifications import STATUSES
 from services.integrations.wiring import notifier_of
-from services.roles import Permission
+from services.accounts.roles import Permission
 from ui.common import page_guard, services, show_error
 
 KEY = "notif"

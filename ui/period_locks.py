@@ -7,8 +7,8 @@ import streamlit as st
 
 from services.clock import local_zone
 from services.errors import MeterlineError
-from services.periods import month_key, parse_month, previous_month
-from services.roles import Permission
+from services.billing.periods import month_key, parse_month, previous_month
+from services.accounts.roles import Permission
 from ui.common import page_guard, services, show_error
 
 actor = page_guard(Permission.MANAGE_LOCKS)

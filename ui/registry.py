@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from services.roles import Permission
+from services.accounts.roles import Permission
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import streamlit as st
 
 from services.errors import MeterlineError
 from services.models import ReadingFilter
-from services.roles import Permission
+from services.accounts.roles import Permission
 from ui import widgets as w
 from ui.common import page_guard, services
 

@@ -1,7 +1,7 @@
 """System status: backend in use, whether it answers, row counts, locked months."""
 import streamlit as st
 
-from services.roles import Permission
+from services.accounts.roles import Permission
 from ui.common import page_guard, services
 
 page_guard(Permission.VIEW_REPORTS)

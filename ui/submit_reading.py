@@ -13,7 +13,7 @@ import streamlit as st
 from services.errors import MeterlineError
 from services.integrations.cloudinary_photos import store_photo_remotely
 from services.integrations.openai_advisor import annotate_reading
-from services.roles import Permission
+from services.accounts.roles import Permission
 from ui import widgets as w
 from ui.common import page_guard, services, show_error
 

@@ -6,7 +6,7 @@ import streamlit as st
 
 from services.clock import local_zone, utcnow
 from services.errors import MeterlineError
-from services.roles import ROLES, Permission
+from services.accounts.roles import ROLES, Permission
 from ui.common import page_guard, services, show_error
 
 PAGE_SIZE = 25

@@ -6,7 +6,7 @@ from fastapi import FastAPI
 from services.api import errors, routes_bills, routes_system, routes_webhooks
 from services.api.guard import GuardSettings, RequestGuard
 from services.api.ingest import IngestSettings
-from services.api_auth import ApiAuthenticator
+from services.accounts.api_auth import ApiAuthenticator
 from services.container import Services, build_services
 from services.integrations.stripe_payments import StripeSettings
 

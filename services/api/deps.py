@@ -5,7 +5,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPBearer
 
 from services.api.guard import PRINCIPAL_KEY
-from services.api_auth import ApiPrincipal
+from services.accounts.api_auth import ApiPrincipal
 from services.container import Services
 
 # Documents the scheme in OpenAPI; the header itself is checked by ApiAuthenticator.

@@ -27,7 +27,7 @@ from starlette.concurrency import run_in_threadpool
 from services.api.errors import error_body, service_error_response
 from services.errors import AuthenticationError, ConfigurationError, MeterlineError, RateLimitedError
 from services.photos import human_size
-from services.throttle import ThrottleSettings, client_address, wait_text
+from services.accounts.throttle import ThrottleSettings, client_address, wait_text
 
 log = logging.getLogger("meterline.api")
 
@@ -42,7 +42,7 @@ class GuardSettings:
 
     @classmethod
     def from_env(cls) -> "GuardSettings":
-        """API_MAX_BODY_BYTES and the throttle's variables (services/throttle.py)."""
+        """API_MAX_BODY_BYTES and the throttle's variables (services/accounts/throttle.py)."""
         raw = (os.environ.get("API_MAX_BODY_BYTES") or "").strip()
         try:
             cap = int(raw) if raw else DEFAULT_MAX_BODY_BYTES

@@ -10,7 +10,7 @@ Rules (README "API and integrations"):
   create bills (an admin); otherwise as the `auto-billing` system identity on the caller's
   behalf (a field engineer's clean reading is approved by the configured policy, and audit_log
   says so).
-- The bill covers every approved reading of the flat since its last billed one (services/coverage.py).
+- The bill covers every approved reading of the flat since its last billed one (services/billing/coverage.py).
   An earlier reading of the meter still pending review holds it back: the reading is approved
   but not billed, and the response names the pending reading; once that one is reviewed, the
   month-end run (or an admin) bills both together.
@@ -36,8 +36,8 @@ from services.config import load_dotenv_once
 from services.errors import BillCollisionError, ConflictError, PeriodLockedError, ValidationError
 from services.models import Bill, BillFilter, Reading
 from services.money import format_money
-from services.periods import BillingPeriod, month_key
-from services.roles import Actor, Permission
+from services.billing.periods import BillingPeriod, month_key
+from services.accounts.roles import Actor, Permission
 
 log = logging.getLogger("meterline.api")
 

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Path, Query
 from services.api.deps import principal, services
 from services.api.schemas import MAX_ID, BillDetailOut, BillPageOut, BillStatus, BillStatusIn, ErrorOut
 from services.api.serialize import bill_detail_out, bill_page_out
-from services.api_auth import ApiPrincipal
+from services.accounts.api_auth import ApiPrincipal
 from services.container import Services
 from services.errors import NotFoundError
 from services.models import BillFilter

@@ -6,13 +6,13 @@ import logging
 from fastapi import APIRouter, Depends, Path
 from fastapi.responses import JSONResponse
 
-from services import jobs
+from services.jobs import definitions as jobs
 from services.api.deps import principal, services
 from services.api.schemas import ErrorOut, HealthOut, JobStatusOut, RunJobOut
 from services.api.serialize import job_run_out
-from services.api_auth import ApiPrincipal
+from services.accounts.api_auth import ApiPrincipal
 from services.container import Services
-from services.roles import Permission, require
+from services.accounts.roles import Permission, require
 
 log = logging.getLogger("meterline.api")
 router = APIRouter()

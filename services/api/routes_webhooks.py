@@ -9,7 +9,7 @@ from services.api.deps import principal, services
 from services.api.errors import error_body
 from services.api.ingest import MeterReadingIngest
 from services.api.schemas import ErrorOut, MeterReadingIn, MeterReadingOut, StripeWebhookOut
-from services.api_auth import ApiPrincipal
+from services.accounts.api_auth import ApiPrincipal
 from services.container import Services
 from services.integrations.stripe_webhook import StripeWebhookProcessor
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Protocol
 
 from services.models import Bill, Notification, PaymentResult, Reading
-from services.roles import Actor
+from services.accounts.roles import Actor
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from services.integrations.base import EventReport
 from services.integrations.messages import bill_values, payment_values
 from services.integrations.notifications import Notifier
 from services.models import Bill, PaymentResult
-from services.roles import SYSTEM, Actor
+from services.accounts.roles import SYSTEM, Actor
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from services.errors import ConflictError, NotFoundError, ValidationError
 from services.integrations.channels import Channel, RetryPolicy
 from services.integrations.messages import KINDS, Composed, MessageComposer
 from services.models import Bill, Notification, Page
-from services.roles import Actor, Permission, require
+from services.accounts.roles import Actor, Permission, require
 
 log = logging.getLogger(__name__)
 

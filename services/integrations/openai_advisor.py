@@ -1,6 +1,6 @@
 """An LLM's opinion on a meter reading, stored beside the deterministic flags as advice.
 
-The statistical check (services/reading_checks.py) always runs and alone decides the flags and
+The statistical check (services/readings/checks.py) always runs and alone decides the flags and
 the review queue; the opinion is shown next to them and never approves or refuses anything. The
 model sees only numbers and dates of this meter (no names, phones or flat codes). A timeout,
 error or answer that does not parse gives None, and the deterministic result stands.
@@ -12,7 +12,7 @@ import json
 import logging
 
 from services.models import Reading
-from services.roles import SYSTEM, Actor
+from services.accounts.roles import SYSTEM, Actor
 
 log = logging.getLogger(__name__)
 

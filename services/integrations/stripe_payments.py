@@ -20,7 +20,7 @@ from services.errors import MeterlineError
 from services.integrations.base import PaymentLink
 from services.models import Bill
 from services.money import minor_units
-from services.roles import Actor
+from services.accounts.roles import Actor
 
 log = logging.getLogger("meterline.stripe")
 

@@ -17,18 +17,18 @@ import datetime as dt
 from decimal import Decimal
 from typing import TYPE_CHECKING, Callable, Iterable, Sequence
 
-from services.coverage import ChainReading, CoveredReading
+from services.billing.coverage import ChainReading, CoveredReading
 from services.models import (
     AuditEntry, BatchResult, Bill, BillFilter, BillRun, DashboardFigures, Flat, JobRun, MeterChoice, MonthlyPoint,
     NewBill, NewReading, Notification, Page, Payment, PaymentEvent, PaymentResult, PeriodLock, Reading,
     ReadingFilter, RunCandidate, User, UserSession,
 )
-from services.readings_rules import MeterInfo, NeighbourReading, ReadingContext, ReadingPlan
-from services.roles import Actor
+from services.readings.rules import MeterInfo, NeighbourReading, ReadingContext, ReadingPlan
+from services.accounts.roles import Actor
 
 if TYPE_CHECKING:
-    from services.master_import import MasterDataChanges, MasterDataState
-    from services.meter_changes import MeterChange, MeterChangeRequest
+    from services.master_data.importer import MasterDataChanges, MasterDataState
+    from services.readings.meter_changes import MeterChange, MeterChangeRequest
 
 # Tables bulk_insert / lookup_ids may be used on (reference data and seeding).
 BULK_TABLES = ("floors", "flat_types", "flats", "owners", "flat_owners", "motors", "flat_motors", "meters", "readings")
@@ -90,7 +90,7 @@ class Storage(abc.ABC):
     @abc.abstractmethod
     def master_data_state(self, flat_codes: list[str], meter_numbers: list[str],
                           motor_codes: list[str]) -> "MasterDataState":
-        """What the database holds for these flats, meters and motors (services.master_import):
+        """What the database holds for these flats, meters and motors (services.master_data.importer):
         each flat with its primary owner, each meter with its flat or motor, the flats' and motors'
         active meters, the flats' motor links. For one chunk of an import; read-only."""
 
@@ -103,7 +103,7 @@ class Storage(abc.ABC):
 
     # ---- readings -------------------------------------------------------------------------
     # A meter's non-rejected readings form a chain ordered by (reading_date, id); see
-    # services/readings_rules.py. Every write to a chain happens under one lock per meter.
+    # services/readings/rules.py. Every write to a chain happens under one lock per meter.
     @abc.abstractmethod
     def reading_neighbours(self, meter_id: int, reading_date: dt.date) -> tuple[NeighbourReading | None, NeighbourReading | None]:
         """Where a reading of that date would go now: the meter's last non-rejected reading dated on
@@ -171,7 +171,7 @@ class Storage(abc.ABC):
     @abc.abstractmethod
     def record_meter_change(self, req: "MeterChangeRequest", plan_final: Callable[[ReadingContext], ReadingPlan],
                             actor: Actor) -> "MeterChange":
-        """One unit of work under the old meter's lock (services/meter_changes.py): the final
+        """One unit of work under the old meter's lock (services/readings/meter_changes.py): the final
         reading (the one stored with that value on that day, approved if pending; else a new one
         from `plan_final(context)`, approved), for a replacement the new meter (same flat or motor)
         and the old one `replaced`, the start reading on the new chain (approved, no consumption),
@@ -238,7 +238,7 @@ class Storage(abc.ABC):
     @abc.abstractmethod
     def record_payment(self, bill_id: int, *, amount: Decimal, paid_on: dt.date, method: str,
                        reference: str | None, actor: Actor, external_id: str | None = None) -> PaymentResult:
-        """Apply a payment (services.arrears.apply_payment rules) and store it. Idempotent on external_id."""
+        """Apply a payment (services.billing.arrears.apply_payment rules) and store it. Idempotent on external_id."""
 
     @abc.abstractmethod
     def settle_bills_in_full(self, bill_ids: list[int], *, paid_on: dt.date, method: str, reference: str | None,
@@ -271,7 +271,7 @@ class Storage(abc.ABC):
         """The ids that are billed: covered by a bill that is not superseded (bill_readings), or a
         shared motor meter's reading referenced by such a bill."""
 
-    # ---- coverage (services/coverage.py) --------------------------------------------------------
+    # ---- coverage (services/billing/coverage.py) --------------------------------------------------------
     @abc.abstractmethod
     def coverage_chain(self, flat_id: int, reading_id: int, replacing_bill_id: int | None = None) -> list[ChainReading]:
         """The flat's readings that are not rejected, after each meter's last reading covered (by a

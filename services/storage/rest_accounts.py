@@ -6,7 +6,7 @@ import datetime as dt
 from services.clock import utcnow
 from services.errors import DuplicateError, ValidationError
 from services.models import AuditEntry, JobRun, Notification, Page, PaymentEvent, User, UserSession
-from services.roles import ROLES
+from services.accounts.roles import ROLES
 from services.storage.rest_client import actor_json, like_escape, parse_row
 from services.storage.sql_accounts import NOTIFICATION_MUTABLE, USER_MUTABLE
 from services.storage.sql_backend import _jsonable

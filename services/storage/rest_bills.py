@@ -6,15 +6,15 @@ from decimal import Decimal
 
 from database import schema as s
 from database.schema import OPEN_BILL_STATUSES
-from services.arrears import apply_payment
+from services.billing.arrears import apply_payment
 from services.clock import utcnow
 from services.errors import ConflictError, NotFoundError, ValidationError
-from services.coverage import ChainReading, CoveredReading
+from services.billing.coverage import ChainReading, CoveredReading
 from services.models import (
     NEW_BILL_LINKS, BatchResult, Bill, BillFilter, BillRun, DashboardFigures, MonthlyPoint, NewBill, Page, Payment,
     PaymentResult, PeriodLock, RunCandidate,
 )
-from services.periods import month_bounds
+from services.billing.periods import month_bounds
 from services.storage.rest_client import (
     IN_CHUNK, StaleWriteError, actor_json, chunks, columns, dec, quoted, to_json,
 )
@@ -152,7 +152,7 @@ class RestBillsPart:
             if not rows:
                 raise NotFoundError(f"Bill {bill_id} does not exist.")
             row = rows[0]
-            # The rules live in one place (services.arrears); the function stores the result
+            # The rules live in one place (services.billing.arrears); the function stores the result
             # only if the bill is still as it was read (compare-and-set).
             new_paid, status = apply_payment(row["total_amount"], row["amount_paid"], row["status"], amount)
             paid_amount = new_paid - row["amount_paid"]

@@ -1,4 +1,4 @@
-"""REST backend part: master data import (services/master_import.py decides, /rpc stores).
+"""REST backend part: master data import (services/master_data/importer.py decides, /rpc stores).
 
 An import is stored all or nothing. One chunk is one /rpc call (one transaction). Several chunks
 (a big file: one request each would be too large to send at once) are first staged, one /rpc
@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from typing import Sequence
 
-from services.master_import import MasterDataChanges, MasterDataState
+from services.master_data.importer import MasterDataChanges, MasterDataState
 from services.storage.rest_client import actor_json
 
 STATE_CHUNK = 1000  # keys per state request (sent in the JSON body, not the URL)

@@ -11,9 +11,9 @@ from __future__ import annotations
 import datetime as dt
 
 from services.errors import ConflictError, ValidationError
-from services.meter_changes import MeterChange
+from services.readings.meter_changes import MeterChange
 from services.models import Flat, MeterChoice, Page, Reading, ReadingFilter
-from services.readings_rules import MeterInfo, NeighbourReading, ReadingContext, max_kwh_per_day
+from services.readings.rules import MeterInfo, NeighbourReading, ReadingContext, max_kwh_per_day
 from services.storage.rest_client import IN_CHUNK, StaleWriteError, actor_json, chunks, columns, dec, parse_ts, quoted
 from services.storage.sql_backend import _jsonable
 

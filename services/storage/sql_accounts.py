@@ -8,7 +8,7 @@ from database import schema as s
 from services.clock import utcnow
 from services.errors import DuplicateError, NotFoundError, ValidationError
 from services.models import AuditEntry, JobRun, Notification, Page, PaymentEvent, User, UserSession
-from services.roles import ROLES
+from services.accounts.roles import ROLES
 from services.storage.sql_common import is_unique_violation, read_tx, write_tx
 
 u, us, a, n, pe, jr = s.users, s.user_sessions, s.audit_log, s.notifications, s.payment_events, s.job_runs

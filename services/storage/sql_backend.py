@@ -15,7 +15,7 @@ from database import schema as s
 from database.migrations import apply_schema
 from services.clock import utcnow
 from services.errors import StorageError
-from services.roles import Actor
+from services.accounts.roles import Actor
 from services.storage.base import BULK_TABLES, Storage
 from services.storage.sql_accounts import AccountsPart
 from services.storage.sql_bills import BillsPart

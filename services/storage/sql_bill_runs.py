@@ -27,9 +27,9 @@ from database import schema as s
 from database.schema import OPEN_BILL_STATUSES
 from services.clock import utcnow
 from services.errors import ConflictError
-from services.coverage import ChainReading
+from services.billing.coverage import ChainReading
 from services.models import BatchResult, NewBill, RunCandidate
-from services.periods import check_bill_not_locked
+from services.billing.periods import check_bill_not_locked
 from services.storage.sql_common import CoverageTakenError, is_unique_violation, read_tx, write_tx
 
 b, br, f, m, r = s.bills, s.bill_readings, s.flats, s.meters, s.readings
@@ -75,7 +75,7 @@ def _not_indexed(st, col):
 def run_candidates(st, start: dt.date, end: dt.date, after_flat_id: int, limit: int):
     """The window's active flats not yet billed for the period, each with its readings (approved
     or pending) after each meter's last billed reading, dated up to the period end, and its open
-    bills. services.coverage.run_chain decides what each flat's bill covers."""
+    bills. services.billing.coverage.run_chain decides what each flat's bill covers."""
     lo, hi = after_flat_id, None
     with read_tx(st.engine) as conn:
         window = sa.select(f.c.id).where(f.c.id > lo).order_by(f.c.id).limit(limit).subquery()

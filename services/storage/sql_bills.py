@@ -9,15 +9,15 @@ from sqlalchemy.exc import IntegrityError
 
 from database import schema as s
 from database.schema import OPEN_BILL_STATUSES
-from services.arrears import apply_payment
+from services.billing.arrears import apply_payment
 from services.clock import utcnow
 from services.errors import BillCollisionError, ConflictError, NotFoundError, ValidationError
 from services.models import (
     NEW_BILL_LINKS, BatchResult, Bill, BillFilter, BillRun, DashboardFigures, MonthlyPoint, NewBill, Page, Payment, PaymentResult,
     PeriodLock,
 )
-from services.periods import check_bill_not_locked, month_bounds, next_free_period_start
-from services.roles import Actor
+from services.billing.periods import check_bill_not_locked, month_bounds, next_free_period_start
+from services.accounts.roles import Actor
 from services.storage import sql_bill_runs, sql_coverage
 from services.storage.sql_common import is_unique_violation, money_sum, money_value, read_tx, write_tx
 from services.storage.sql_readings import prefix_match

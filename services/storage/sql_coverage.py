@@ -1,6 +1,6 @@
 """SQL backend part: which readings a bill covers, and re-issues (void-and-replace with a credit).
 
-The rules are in services/coverage.py (what a bill covers) and services/database_service.py (how
+The rules are in services/billing/coverage.py (what a bill covers) and services/database_service.py (how
 a re-issue is priced); this part finds the readings and stores what was decided, inside the
 insert's transaction (sql_bills.BillsPart.insert_bill calls lock_replaced, supersede, cover and
 credit). The database's triggers (database/billing_triggers.py) hold the same rules.
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from database import schema as s
 from services.clock import utcnow
-from services.coverage import ChainReading, CoveredReading
+from services.billing.coverage import ChainReading, CoveredReading
 from services.errors import ConflictError, NotFoundError, ValidationError
 from services.models import Bill, NewBill
 from services.storage.sql_common import read_tx

@@ -1,4 +1,4 @@
-"""SQL backend part: master data import (services/master_import.py decides, this stores)."""
+"""SQL backend part: master data import (services/master_data/importer.py decides, this stores)."""
 from __future__ import annotations
 
 from typing import Sequence
@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from database import schema as s
 from services.errors import ConflictError
-from services.master_import import MasterDataChanges, MasterDataState
+from services.master_data.importer import MasterDataChanges, MasterDataState
 from services.storage.sql_common import read_tx, write_tx
 
 f, fl, ft, o, fo, m, mo, fm = (s.flats, s.floors, s.flat_types, s.owners, s.flat_owners, s.meters, s.motors,

@@ -1,4 +1,4 @@
-"""SQL backend part: meter replacements and rollovers (services/meter_changes.py), one
+"""SQL backend part: meter replacements and rollovers (services/readings/meter_changes.py), one
 transaction under the old meter's lock (ReadingsPart._lock_meter)."""
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from sqlalchemy.exc import IntegrityError
 from database import schema as s
 from services.clock import utcnow
 from services.errors import ConflictError, ValidationError
-from services.meter_changes import MeterChange, MeterChangeRequest
+from services.readings.meter_changes import MeterChange, MeterChangeRequest
 from services.models import NewReading, Page
-from services.readings_rules import check_meter
+from services.readings.rules import check_meter
 from services.storage.sql_common import is_unique_violation, read_tx, write_tx
 
 m, r, mc = s.meters, s.readings, s.meter_changes

@@ -4,7 +4,7 @@ Every write to a meter's chain of readings runs in one write_tx that first takes
 (_lock_meter): on PostgreSQL `SELECT ... FOR UPDATE` on the meter row, held to the end of the
 transaction; on SQLite write_tx began with BEGIN IMMEDIATE, which holds the database's write
 lock. The neighbours are read after that, inside the same transaction, and the pure rules
-(services/readings_rules.py) run on them through the caller's `build` callback.
+(services/readings/rules.py) run on them through the caller's `build` callback.
 """
 from __future__ import annotations
 
@@ -17,10 +17,10 @@ from database import schema as s
 from services.clock import utcnow
 from services.errors import ConflictError, NotFoundError, ValidationError
 from services.models import Flat, MeterChoice, NewReading, Page, Reading, ReadingFilter
-from services.readings_rules import (
+from services.readings.rules import (
     MeterInfo, NeighbourReading, ReadingContext, Relink, relink_after_rejection,
 )
-from services.roles import Actor
+from services.accounts.roles import Actor
 from services.storage.sql_common import read_tx, write_tx
 
 f, fl, ft, o, fo, m, r = s.flats, s.floors, s.flat_types, s.owners, s.flat_owners, s.meters, s.readings
@@ -60,7 +60,7 @@ def _choice_select():
     )
 
 
-# "Billed" means covered by a bill that is not superseded (services/coverage.py): a flat reading
+# "Billed" means covered by a bill that is not superseded (services/billing/coverage.py): a flat reading
 # through bill_readings, a shared motor meter's reading through bills.motor_reading_id.
 def _bill_ref(col):
     br = s.bill_readings

@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from scripts import create_user
-from services.accounts import AuthService
+from services.accounts.auth import AuthService
 from services.storage.sql_backend import SqlStorage
 from tests.conftest import ROOT
 

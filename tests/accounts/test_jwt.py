@@ -16,8 +16,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
-from services import api_auth
-from services.api_auth import ApiAuthenticator
+from services.accounts import api_auth
+from services.accounts.api_auth import ApiAuthenticator
 from services.errors import AuthenticationError, ConfigurationError
 from tests.factories import ADMIN
 
@@ -226,7 +226,7 @@ def test_header_token_acts_as_field_engineer_by_default(sqlite_storage):
     p = a.authenticate(f"Bearer {HEADER_TOKEN}", client="10.1.1.1")
     assert p.method == "header_token" and p.claims == {}
     assert (p.actor.username, p.actor.role, p.actor.user_id) == ("header-token", "field_engineer", None)
-    from services.roles import Permission
+    from services.accounts.roles import Permission
     assert p.actor.can(Permission.SUBMIT_READING) and not p.actor.can(Permission.VIEW_BILLS)
 
 

@@ -1,9 +1,9 @@
 """Sign-in: generic failure, lockout after 5 failures for 15 minutes, audit rows with time and client."""
 import pytest
 
-from services.accounts import AuthService, token_hash
+from services.accounts.auth import AuthService, token_hash
 from services.errors import AuthenticationError
-from services.passwords import hash_password
+from services.accounts.passwords import hash_password
 from tests.factories import ADMIN
 
 PW = "correct horse battery staple"

@@ -13,11 +13,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from services import accounts
-from services.accounts import AuthService
+from services.accounts import auth as accounts
+from services.accounts.auth import AuthService
 from services.errors import AuthenticationError
-from services.passwords import hash_password
-from services.passwords import verify_password as real_verify
+from services.accounts.passwords import hash_password
+from services.accounts.passwords import verify_password as real_verify
 from tests.accounts.conftest import Clock
 from tests.backends import FACTORIES, load_optional_backends
 from tests.factories import ADMIN

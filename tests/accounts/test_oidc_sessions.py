@@ -2,7 +2,7 @@
 server session, so the same idle and absolute timeouts apply on top of Streamlit's cookie."""
 import pytest
 
-from services.accounts import AuthService, SessionExpiredError
+from services.accounts.auth import AuthService, SessionExpiredError
 from services.errors import AuthenticationError
 from tests.accounts.conftest import T0
 from tests.factories import ADMIN

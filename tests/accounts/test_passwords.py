@@ -5,8 +5,8 @@ from argon2.low_level import ARGON2_VERSION
 from argon2 import extract_parameters
 
 from services.errors import ValidationError
-from services.password_policy import MAX_LENGTH, check_password, common_passwords
-from services.passwords import HASHER, hash_password, needs_rehash, verify_password
+from services.accounts.password_policy import MAX_LENGTH, check_password, common_passwords
+from services.accounts.passwords import HASHER, hash_password, needs_rehash, verify_password
 
 
 def test_hash_is_argon2id_with_owasp_parameters():

@@ -3,10 +3,10 @@ import datetime as dt
 
 import pytest
 
-from services.accounts import AuthService, SessionExpiredError, token_hash
+from services.accounts.auth import AuthService, SessionExpiredError, token_hash
 from services.config import Settings
 from services.errors import ValidationError
-from services.passwords import hash_password, verify_password
+from services.accounts.passwords import hash_password, verify_password
 from tests.factories import ADMIN
 
 PW = "correct horse battery staple"

@@ -1,10 +1,10 @@
-"""The per-client throttle (services/throttle.py) and the address it counts, with a hand-moved clock."""
+"""The per-client throttle (services/accounts/throttle.py) and the address it counts, with a hand-moved clock."""
 import pytest
 
-from services.accounts import AuthService
+from services.accounts.auth import AuthService
 from services.errors import AuthenticationError, ConfigurationError, RateLimitedError
-from services.passwords import hash_password
-from services.throttle import SlidingWindow, ThrottleSettings, client_address, parse_trusted_proxies
+from services.accounts.passwords import hash_password
+from services.accounts.throttle import SlidingWindow, ThrottleSettings, client_address, parse_trusted_proxies
 from tests.factories import ADMIN
 
 

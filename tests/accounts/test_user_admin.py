@@ -1,10 +1,10 @@
 """User management in the service layer: only MANAGE_USERS may do it, every change is audited."""
 import pytest
 
-from services.accounts import AuthService, SessionExpiredError
+from services.accounts.auth import AuthService, SessionExpiredError
 from services.errors import DuplicateError, PermissionDeniedError, ValidationError
-from services.passwords import hash_password, verify_password
-from services.roles import Actor
+from services.accounts.passwords import hash_password, verify_password
+from services.accounts.roles import Actor
 from tests.factories import ADMIN
 
 PW = "correct horse battery staple"

@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 
 from services.api import create_app
 from services.api.ingest import IngestSettings
-from services.api_auth import ApiAuthenticator
+from services.accounts.api_auth import ApiAuthenticator
 from services.config import Settings
 from services.container import Services
 from services.integrations.base import EventReport

@@ -1,4 +1,4 @@
-"""Manual bill status changes: the rules (services/bill_status.py) and PUT /api/bills/{id}/status."""
+"""Manual bill status changes: the rules (services/billing/bill_status.py) and PUT /api/bills/{id}/status."""
 from __future__ import annotations
 
 import dataclasses
@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from services.bill_status import decide_status_change
+from services.billing.bill_status import decide_status_change
 from services.errors import ConflictError, PeriodLockedError, PermissionDeniedError, ValidationError
 from services.models import Bill
 from tests.api.conftest import make_bill, make_client

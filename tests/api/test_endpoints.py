@@ -38,7 +38,7 @@ def test_api_refuses_everyone_when_no_authentication_is_configured(svc):
     from fastapi.testclient import TestClient
 
     from services.api import create_app
-    from services.api_auth import ApiAuthenticator
+    from services.accounts.api_auth import ApiAuthenticator
 
     client = TestClient(create_app(svc, authenticator=ApiAuthenticator(svc.db.storage)))
     r = client.get("/api/bills/1", headers={"Authorization": "Bearer anything-at-all-0123456789abcdef"})

@@ -8,9 +8,9 @@ from fastapi.testclient import TestClient
 from services.api import create_app
 from services.api.guard import GuardSettings, public_paths
 from services.api.ingest import IngestSettings
-from services.api_auth import ApiAuthenticator
+from services.accounts.api_auth import ApiAuthenticator
 from services.errors import ConfigurationError
-from services.throttle import ThrottleSettings, parse_trusted_proxies
+from services.accounts.throttle import ThrottleSettings, parse_trusted_proxies
 from tests.api.conftest import TOKEN, WEBHOOK_SECRET
 
 PROXY = "10.0.0.1"

@@ -92,8 +92,8 @@ def test_reading_to_paid_bill(app_server, page, tmp_path):
     # The seeded month's reading waits for review; a bill covers every reading since the last one
     # billed, so it is reviewed and billed first (by its month) and the new reading's bill is its own.
     from services.database_service import DatabaseService
-    from services.periods import BillingPeriod
-    from services.roles import Actor
+    from services.billing.periods import BillingPeriod
+    from services.accounts.roles import Actor
 
     admin = storage.get_user(username="admin")
     actor = Actor(admin.id, admin.username, admin.role)

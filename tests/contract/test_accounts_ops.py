@@ -5,7 +5,7 @@ from decimal import Decimal as D
 import pytest
 
 from services.errors import DuplicateError, ValidationError
-from services.passwords import hash_password
+from services.accounts.passwords import hash_password
 from tests.factories import ADMIN, admin_user
 
 d = dt.date

@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 
 from services.errors import MeterlineError
 from services.models import BillFilter, ReadingFilter
-from services.periods import BillingPeriod
+from services.billing.periods import BillingPeriod
 from services.tariff_rules import TariffRules
 from tests.factories import admin_user, engineer_user, make_service, make_society
 

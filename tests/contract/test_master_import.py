@@ -5,7 +5,7 @@ import csv
 import pytest
 
 from services.errors import MasterDataError, PermissionDeniedError
-from services.master_import import MasterDataChanges, import_master_data
+from services.master_data.importer import MasterDataChanges, import_master_data
 from tests.factories import ADMIN, ENGINEER
 
 HEADER = ["Flat Code", "Block", "Floor", "Flat Type", "Owner Name", "Owner Phone", "Meter Number", "Motor",
@@ -147,7 +147,7 @@ def test_apply_master_data_is_one_unit_of_work(storage, floors):
 
 def test_generated_spreadsheet_imports(storage, tmp_path):
     from scripts.generate_master_data import write_xlsx
-    from services import demo_society as demo
+    from services.demo import society as demo
 
     storage.bulk_insert("floors", [{"code": c, "name": n, "sort_order": o} for c, n, o in demo.FLOORS])
     path = tmp_path / "master.xlsx"
@@ -179,7 +179,7 @@ def test_import_refreshes_planner_statistics_on_postgresql(storage, floors, tmp_
 # ---- issue 11, item 5: validate everything first, store all or nothing, read files safely --------
 
 from services.errors import MeterlineError  # noqa: E402
-from services.master_data import ReadLimits  # noqa: E402
+from services.master_data.spreadsheet import ReadLimits  # noqa: E402
 from tests.master_files import HEADER as FULL_HEADER  # noqa: E402
 from tests.master_files import demo_table, dimension_of, set_dimension, write_xlsx  # noqa: E402
 from tests.master_files import write_csv as write_full_csv  # noqa: E402

@@ -182,7 +182,7 @@ def approve(db, storage, *reading_ids):
 
 def legacy_bill(db, storage, reading_id):
     """A bill covering just this reading, stored as an older Meterline stored one (no coverage rules)."""
-    from services.coverage import CoveredReading
+    from services.billing.coverage import CoveredReading
     from services.models import NewBill
 
     admin = admin_user(storage)

@@ -8,7 +8,7 @@ import pytest
 
 from services.integrations.messages import TEMPLATES, MessageComposer, OpenAIPersonaliser, acceptable_rewrite, bill_values, render
 from services.integrations.openai_advisor import OpenAIAdvisor, annotate_reading, make_openai_client
-from services.roles import SYSTEM
+from services.accounts.roles import SYSTEM
 from tests.factories import engineer_user
 from tests.integrations.conftest import new_bill
 from tests.integrations.fakeserver import Reply

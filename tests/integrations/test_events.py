@@ -4,7 +4,7 @@ from decimal import Decimal
 from services.container import build_services
 from services.integrations.base import NoAdvisor, NoRemotePhotos, PaymentLink
 from services.integrations.events import NotifyingEvents
-from services.roles import SYSTEM
+from services.accounts.roles import SYSTEM
 from tests.integrations.conftest import discord_config, new_bill, whatsapp_config
 from tests.integrations.fakeserver import Reply
 

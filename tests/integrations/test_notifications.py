@@ -7,7 +7,7 @@ from services.errors import ConflictError, PermissionDeniedError, ValidationErro
 from services.integrations.channels import RetryPolicy, retry_after_seconds
 from services.integrations.messages import bill_values
 from services.integrations.wiring import notifier_of
-from services.roles import SYSTEM
+from services.accounts.roles import SYSTEM
 from tests.factories import engineer_user
 from tests.integrations.conftest import (
     DISCORD_PATH, WA_PHONE_ID, WA_TOKEN, discord_config, new_bill, whatsapp_config,

@@ -7,7 +7,7 @@ import pytest
 
 from services.clock import utcnow
 from services.errors import ConfigurationError, NotFoundError, PermissionDeniedError
-from services.jobs import job_status, run_job
+from services.jobs.definitions import job_status, run_job
 from services.models import BillFilter
 from tests.factories import admin_user, engineer_user
 from tests.jobs.conftest import approve_october, at, build_services

@@ -5,7 +5,7 @@ import threading
 
 import pytest
 
-from services.jobs import run_job
+from services.jobs.definitions import run_job
 from services.models import BillFilter
 from services.storage.sql_backend import SqlStorage
 from tests.factories import make_society

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from services import scheduler
+from services.jobs import scheduler
 from services.errors import ConfigurationError
 from tests.jobs.conftest import approve_october, at, build_services
 

@@ -7,7 +7,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from services.jobs import run_job
+from services.jobs.definitions import run_job
 from services.models import ReadingFilter
 from tests.jobs.conftest import at, build_services
 

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from scripts import grant_app_role
 from services.errors import ConfigurationError
-from services.roles import Actor
+from services.accounts.roles import Actor
 from services.storage.sql_backend import SqlStorage
 from tests.factories import make_service, make_society
 
@@ -86,7 +86,7 @@ def test_app_runs_as_a_role_that_does_not_own_the_tables(app_role, today, tmp_pa
                                           actor=admin)  # the set-based path: COPY and the bills' sequence
         assert run.status == "completed" and run.created == 1
         assert db.lock_month("2026-08", "books audited", actor=admin) is True
-        from services.master_import import import_master_data
+        from services.master_data.importer import import_master_data
 
         csv = tmp_path / "m.csv"
         csv.write_text("Flat Code,Block,Floor,Flat Type,Owner Name,Owner Phone,Meter Number,Motor,Motor Meter Number\n"

@@ -3,7 +3,7 @@ import pytest
 
 from scripts import import_master_data
 from scripts.generate_master_data import write_csv
-from services import demo_society as demo
+from services.demo import society as demo
 from services.storage.sql_backend import SqlStorage
 
 

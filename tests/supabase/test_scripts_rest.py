@@ -100,7 +100,7 @@ def test_verify_billing_in_rest_mode(fake, capsys):
 def test_import_master_data_cli_in_rest_mode(fake, tmp_path, capsys):
     from scripts import import_master_data
     from scripts.generate_master_data import write_csv
-    from services import demo_society as demo
+    from services.demo import society as demo
 
     st = open_storage(Settings.from_env())
     st.bulk_insert("floors", [{"code": c, "name": n, "sort_order": o} for c, n, o in demo.FLOORS])

@@ -8,8 +8,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from scripts import seed_demo
-from services.accounts import token_hash
-from services.roles import Actor
+from services.accounts.auth import token_hash
+from services.accounts.roles import Actor
 from services.storage.sql_backend import SqlStorage
 from tests.conftest import TODAY
 from tests.ui.harness import DEMO_PASSWORDS, ROOT, app, sign_in

@@ -3,7 +3,7 @@ from decimal import Decimal
 
 from services.database_service import DatabaseService
 from services.models import BillFilter, ReadingFilter
-from services.roles import Actor
+from services.accounts.roles import Actor
 from tests.ui.seeded import plain, seeded_template, seeded_url, signed_in, storage_for  # noqa: F401
 
 PAGE = "ui/bill_reading.py"
@@ -138,7 +138,7 @@ def _record_events(monkeypatch) -> list:
 def _month_of(rd):
     import datetime as dt
 
-    from services.periods import BillingPeriod
+    from services.billing.periods import BillingPeriod
 
     p = BillingPeriod.for_month(rd.reading_date)
     return p.start, p.end, p.end + dt.timedelta(days=15)

@@ -4,11 +4,11 @@ import datetime as dt
 import io
 from decimal import Decimal
 
-from services import demo_society as demo
+from services.demo import society as demo
 from services.clock import today as app_today
 from services.database_service import DatabaseService
 from services.models import BillFilter
-from services.periods import month_key
+from services.billing.periods import month_key
 from tests.ui.seeded import plain, seeded_template, seeded_url, signed_in, storage_for  # noqa: F401
 from ui import exports
 

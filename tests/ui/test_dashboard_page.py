@@ -1,8 +1,8 @@
 """Admin dashboard: the month's figures match the database; two charts by month."""
-from services import demo_society as demo
+from services.demo import society as demo
 from services.clock import today as app_today
 from services.database_service import DatabaseService
-from services.periods import month_key
+from services.billing.periods import month_key
 from tests.ui.seeded import seeded_template, seeded_url, signed_in, storage_for  # noqa: F401
 from ui import widgets as w
 

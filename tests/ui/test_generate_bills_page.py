@@ -1,10 +1,10 @@
 """Admin: month-end bill run (dry run first, then the run with a summary; locked month refused)."""
-from services import demo_society as demo
+from services.demo import society as demo
 from services.clock import today as app_today
 from services.database_service import DatabaseService
 from services.models import BillFilter, ReadingFilter
-from services.periods import month_key
-from services.roles import Actor
+from services.billing.periods import month_key
+from services.accounts.roles import Actor
 from tests.ui.seeded import plain, seeded_template, seeded_url, signed_in, storage_for  # noqa: F401
 
 PAGE = "ui/generate_bills.py"

@@ -2,7 +2,7 @@
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from services.roles import Actor
+from services.accounts.roles import Actor
 from tests.ui.harness import ROOT
 from tests.ui.seeded import seeded_template, seeded_url, signed_in, storage_for  # noqa: F401
 

@@ -4,7 +4,7 @@ from decimal import Decimal
 from streamlit.testing.v1 import AppTest
 
 from services.models import ReadingFilter
-from services.roles import Actor
+from services.accounts.roles import Actor
 from tests.ui.harness import ROOT
 from tests.ui.seeded import plain, seeded_template, seeded_url, signed_in, storage_for  # noqa: F401
 

@@ -1,7 +1,7 @@
 """Field engineer: my submissions, with status and the reviewer's reason; only my own."""
 from decimal import Decimal
 
-from services.roles import Actor
+from services.accounts.roles import Actor
 from services.storage.sql_backend import SqlStorage
 from tests.ui.seeded import plain, seeded_template, seeded_url, signed_in  # noqa: F401
 from services.database_service import DatabaseService

@@ -2,7 +2,7 @@
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from services.roles import Actor, Permission
+from services.accounts.roles import Actor, Permission
 from tests.ui.harness import ROOT, app, sign_in
 from ui.registry import PAGES
 

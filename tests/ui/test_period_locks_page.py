@@ -2,7 +2,7 @@
 locks; nothing on it removes one, and a field engineer cannot open it."""
 from streamlit.testing.v1 import AppTest
 
-from services.roles import Actor, Permission
+from services.accounts.roles import Actor, Permission
 from tests.ui.harness import ROOT
 from tests.ui.seeded import seeded_template, seeded_url, signed_in, storage_for  # noqa: F401
 from ui.registry import PAGES

@@ -5,7 +5,7 @@ from decimal import Decimal
 from services.database_service import DatabaseService
 from services.models import ReadingFilter
 from services.photos import PhotoStore
-from services.roles import Actor
+from services.accounts.roles import Actor
 from tests.ui.seeded import plain, png_bytes, seeded_template, seeded_url, signed_in, storage_for  # noqa: F401
 
 PAGE = "ui/review_readings.py"

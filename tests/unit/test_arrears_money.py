@@ -2,7 +2,7 @@ from decimal import Decimal as D
 
 import pytest
 
-from services.arrears import apply_payment, outstanding
+from services.billing.arrears import apply_payment, outstanding
 from services.errors import ConflictError, ValidationError
 from services.money import from_minor_units, minor_units, parse_decimal, round_money
 

@@ -5,8 +5,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services import demo_society as demo
-from services.bill_run_pricing import RunPricer, flat_rate_total
+from services.demo import society as demo
+from services.billing.run_pricing import RunPricer, flat_rate_total
 from services.errors import ValidationError
 from services.pricing_service import PricingService
 from services.tariff_rules import FlatRateTariff

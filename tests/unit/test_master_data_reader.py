@@ -6,8 +6,8 @@ import re
 import pytest
 
 from services.errors import MasterDataError
-from services.master_data import ReadLimits, read_table
-from services.master_import import MAX_LEN, creatable_floor, import_master_data, parse_rows
+from services.master_data.spreadsheet import ReadLimits, read_table
+from services.master_data.importer import MAX_LEN, creatable_floor, import_master_data, parse_rows
 from services.pricing_service import PricingService
 from tests.factories import ADMIN
 from tests.master_files import HEADER, demo_table, patch_sheet, set_dimension, write_csv, write_xlsx
@@ -109,7 +109,7 @@ class _FakeStorage:
         return {}
 
     def master_data_state(self, *args):
-        from services.master_import import MasterDataState
+        from services.master_data.importer import MasterDataState
 
         return MasterDataState()
 

@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from services.errors import PeriodLockedError, ValidationError
-from services.periods import (
+from services.billing.periods import (
     BillingPeriod, check_bill_not_locked, check_range_not_locked, month_bounds, month_key, months_between,
     next_free_period_start,
 )

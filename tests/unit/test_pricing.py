@@ -4,7 +4,7 @@ from decimal import Decimal as D
 import pytest
 
 from services.errors import MasterDataError
-from services.master_data import parse_price_rows, read_table
+from services.master_data.spreadsheet import parse_price_rows, read_table
 from services.pricing_service import PricingService, resolve_pricing, unit_identifier
 
 TABLE = {"B17-FF": (D("12.5"), D("1000")), "C14-SF": (D("11"), D("1890")), "A1-GF": (D("9"), D("500"))}

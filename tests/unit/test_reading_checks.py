@@ -1,7 +1,7 @@
 """Statistical flags against the meter's own history (per-day rates)."""
 from decimal import Decimal as D
 
-from services.reading_checks import HistoryPoint, check_reading
+from services.readings.checks import HistoryPoint, check_reading
 
 HISTORY = [HistoryPoint(D(c), 30) for c in ("300", "310", "290", "305", "295")]
 

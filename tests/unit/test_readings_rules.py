@@ -5,7 +5,7 @@ from decimal import Decimal as D
 import pytest
 
 from services.errors import ValidationError
-from services.readings_rules import MeterInfo, NeighbourReading, assess_reading
+from services.readings.rules import MeterInfo, NeighbourReading, assess_reading
 
 TODAY = dt.date(2026, 11, 22)
 METER = MeterInfo(1, "19152159", "active", 10)
@@ -80,7 +80,7 @@ def test_above_a_later_reading_refused():
 
 # ---- back-dating and rejection: re-measuring the later reading -------------------------------------
 from services.errors import ConflictError  # noqa: E402
-from services.readings_rules import Relink, relink_after_rejection  # noqa: E402
+from services.readings.rules import Relink, relink_after_rejection  # noqa: E402
 
 LATER = NeighbourReading(9, D("1400"), dt.date(2026, 11, 21), consumption=D("200"), previous_reading_id=7)
 

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services import demo_society as demo
+from services.demo import society as demo
 from services.errors import ValidationError
 from services.pricing_service import PricingService
 from services.tariff_rules import MAX_UNITS, TariffPlan, TariffRules

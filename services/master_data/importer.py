@@ -24,10 +24,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from services.errors import MasterDataError, RowProblem
-from services.master_data import (
+from services.master_data.spreadsheet import (
     COLUMNS, MAX_PROBLEMS_KEPT, ReadLimits, normalize_flat_code, price_problems, read_table,
 )
-from services.roles import Actor, Permission, require
+from services.accounts.roles import Actor, Permission, require
 
 REQUIRED = ("flat_code", "block", "floor", "flat_type", "owner_name", "owner_phone", "meter_number")
 MOTOR_COLUMNS = ("motor", "motor_meter_number")

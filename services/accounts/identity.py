@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from services.errors import AuthenticationError
 from services.models import User
-from services.roles import Actor
+from services.accounts.roles import Actor
 
 AUTH0 = "auth0"
 

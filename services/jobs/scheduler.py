@@ -1,7 +1,7 @@
-"""APScheduler 3.x wiring of the jobs in services/jobs.py.
+"""APScheduler 3.x wiring of the jobs in services/jobs/definitions.py.
 
 Each job gets a cron trigger in the configured zone. The scheduler only decides *when*;
-services.jobs.run_job decides *whether*: it claims the period's run in job_runs first, so any
+services.jobs.definitions.run_job decides *whether*: it claims the period's run in job_runs first, so any
 number of scheduler processes (one per replica) against one database do each run once. A run
 missed while no scheduler was up (a deploy at 02:00 on the 1st) is caught up at start.
 """
@@ -16,7 +16,7 @@ from apscheduler.triggers.cron import CronTrigger
 
 from services import clock
 from services.errors import ConfigurationError
-from services.jobs import JOBS, job_config, run_job
+from services.jobs.definitions import JOBS, job_config, run_job
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +79,7 @@ def _scheduled_run(svc, job_id: str) -> None:
 
 
 def build_scheduler(svc, *, blocking: bool = False):
-    """A Blocking- or BackgroundScheduler with one cron job per entry of services.jobs.JOBS."""
+    """A Blocking- or BackgroundScheduler with one cron job per entry of services.jobs.definitions.JOBS."""
     if blocking:
         from apscheduler.schedulers.blocking import BlockingScheduler as Scheduler
     else:

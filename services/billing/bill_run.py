@@ -2,7 +2,7 @@
 
 Set-based on every backend: candidates are read a window of flats at a time
 (storage.bill_run_candidates), priced in memory with the same rules as a single bill
-(services/bill_run_pricing.py), and each batch is written in one unit of work
+(services/billing/run_pricing.py), and each batch is written in one unit of work
 (storage.insert_bill_batch: sqlite3 executemany / PostgreSQL COPY on the SQL backend). While a
 batch is being written, the next one is read and priced in a helper thread, so the database
 and Python work at the same time.
@@ -10,7 +10,7 @@ and Python work at the same time.
 Guarantees:
 - refused whole, before anything is written, when the period touches a locked month;
 - a flat's bill covers every approved reading since its last billed one, up to the latest
-  approved reading in the period with no pending reading before it (services/coverage.py); a
+  approved reading in the period with no pending reading before it (services/billing/coverage.py); a
   flat whose reading in the period waits behind a pending one is counted as waiting for review;
 - a flat already billed for the period is skipped and counted, so a run that stopped half-way
   (killed, crashed, a failed batch) is finished by running it again: no duplicates, nothing lost;
@@ -28,11 +28,11 @@ import threading
 from decimal import Decimal
 from typing import Callable, Iterable, Iterator
 
-from services.bill_run_pricing import FLAT_RATE, RunPricer, flat_rate_total
-from services.coverage import run_chain
+from services.billing.run_pricing import FLAT_RATE, RunPricer, flat_rate_total
+from services.billing.coverage import run_chain
 from services.errors import PeriodLockedError
 from services.models import BillRunSummary, NewBill, RunCandidate
-from services.periods import BillingPeriod, check_range_not_locked
+from services.billing.periods import BillingPeriod, check_range_not_locked
 
 ZERO = Decimal("0.00")
 

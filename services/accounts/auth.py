@@ -1,6 +1,6 @@
 """Sign-in, server-side sessions and user management (OWASP ASVS level 2, sections 2 and 3).
 
-- Passwords: argon2id (services/passwords.py); the policy is services/password_policy.py.
+- Passwords: argon2id (services/accounts/passwords.py); the policy is services/accounts/password_policy.py.
 - Login: one generic failure message whatever went wrong (unknown user, wrong password, locked,
   deactivated), and an argon2 verification runs in every case so the time taken does not tell
   either. 5 failed logins in a row lock the account for 15 minutes (a correct password is
@@ -8,7 +8,7 @@
   counted in the database before its password is verified (Storage.reserve_login_attempt), so
   parallel attempts cannot slip past the lockout. Every attempt is in audit_log
   (login.success / login.failed / login.lockout) with the time and the client. A per-client
-  throttle (services/throttle.py) refuses a client address that tries too often.
+  throttle (services/accounts/throttle.py) refuses a client address that tries too often.
 - Sessions: the browser holds only a random token (256 bits); the database keeps its SHA-256 in
   user_sessions. Every request validates it: revoked, idle longer than the idle timeout (default
   30 min) or older than the absolute timeout (default 12 h) ends it. The user's role and active
@@ -32,13 +32,13 @@ from services.clock import utcnow
 from services.errors import (
     AuthenticationError, NotFoundError, PermissionDeniedError, RateLimitedError, ValidationError,
 )
-from services.identity import AUTH0, auth0_user
+from services.accounts.identity import AUTH0, auth0_user
 from services.models import Page, User, UserSession
-from services.password_policy import check_password
-from services.passwords import hash_password, needs_rehash, verify_password
-from services.roles import ROLES, Actor, Permission, require
+from services.accounts.password_policy import check_password
+from services.accounts.passwords import hash_password, needs_rehash, verify_password
+from services.accounts.roles import ROLES, Actor, Permission, require
 from services.text import NUL, refuses_nul, without_nul
-from services.throttle import SlidingWindow, ThrottleSettings, wait_text
+from services.accounts.throttle import SlidingWindow, ThrottleSettings, wait_text
 
 log = logging.getLogger("meterline.auth")
 
@@ -88,7 +88,7 @@ class AuthService:
                  lockout_minutes: int = 15, now: Callable[[], dt.datetime] = utcnow,
                  login_throttle: SlidingWindow | None = None):
         self.storage = storage
-        self.login_throttle = login_throttle  # per client address, in this process (services/throttle.py)
+        self.login_throttle = login_throttle  # per client address, in this process (services/accounts/throttle.py)
         self.idle = dt.timedelta(minutes=idle_minutes)
         self.absolute = dt.timedelta(hours=absolute_hours)
         self.max_failures = max_failures

@@ -39,7 +39,7 @@ from typing import Iterable
 from database.schema import BILL_STATUSES
 from services.errors import ConflictError, PeriodLockedError, ValidationError
 from services.models import Bill
-from services.periods import month_key
+from services.billing.periods import month_key
 
 MANUAL_STATUSES = ("pending", "overdue", "cancelled", "paid")
 MIN_REASON_LENGTH = 5

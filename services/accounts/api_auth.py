@@ -6,7 +6,7 @@ JWTs are verified with PyJWT (`PyJWKClient`) against the tenant's JWKS: signatur
 closes the algorithm-confusion hole python-jose had). The key set is cached and fetched again at
 most once per unknown `kid` (rate-limited by a cooldown so random kids cannot make us hammer
 the tenant). The token's subject must be a local user with sign-in method auth0
-(services/identity.py); a valid token without one gets no access.
+(services/accounts/identity.py); a valid token without one gets no access.
 
 HEADER_AUTH_TOKEN (off unless set, at least 32 characters) lets a machine client send
 `Authorization: Bearer <that token>`; it is compared in constant time and acts as the role
@@ -27,8 +27,8 @@ from jwt.exceptions import (
 )
 
 from services.errors import AuthenticationError, ConfigurationError
-from services.identity import auth0_actor
-from services.roles import ROLES, Actor
+from services.accounts.identity import auth0_actor
+from services.accounts.roles import ROLES, Actor
 
 ALGORITHMS = ["RS256"]  # the only algorithm Auth0 signs API access tokens with; never widen it
 HEADER_TOKEN_MIN_LENGTH = 32

@@ -3,7 +3,7 @@
 - At least 12 characters, up to 128 (ASVS asks for at least 64 to be allowed); every printable
   character, spaces and Unicode included, is allowed and nothing is trimmed or truncated.
 - No composition rules (no "must contain a digit"): they make passwords worse, not stronger.
-- Refused when it is a known common password (services/common_passwords.txt, bundled, checked
+- Refused when it is a known common password (services/accounts/common_passwords.txt, bundled, checked
   offline), a common word with digits or symbols around it ("Password2026!"), one repeated
   character, or contains the username.
 Every refusal names the field and the fix.

@@ -28,8 +28,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from services import clock
 from services.errors import ConfigurationError, NotFoundError
 from services.models import JobRun
-from services.periods import BillingPeriod, previous_month
-from services.roles import Actor, Permission, require
+from services.billing.periods import BillingPeriod, previous_month
+from services.accounts.roles import Actor, Permission, require
 
 log = logging.getLogger(__name__)
 
@@ -198,7 +198,7 @@ def overdue_marking(ctx: JobContext) -> str:
 
 
 def smart_meter_collection(ctx: JobContext) -> str:
-    from services.smart_meters import collect
+    from services.readings.smart_meters import collect
 
     collect(ctx)
     return "completed"
@@ -312,7 +312,7 @@ def _jsonable(counts: dict) -> dict:
 
 # ---- status -----------------------------------------------------------------------------------
 def next_run_time(cron: str, zone: ZoneInfo, now: dt.datetime | None = None) -> dt.datetime | None:
-    from services.scheduler import cron_trigger
+    from services.jobs.scheduler import cron_trigger
 
     return cron_trigger(cron, zone).get_next_fire_time(None, _local(now, zone))
 

@@ -21,7 +21,7 @@ reading after it from the one before it, under the same two refusals.
 
 The storage reads the neighbours inside the meter's lock and calls these functions there
 (services/storage/base.py, insert_reading_checked). The statistical checks in
-services.reading_checks only flag.
+services.readings.checks only flag.
 """
 from __future__ import annotations
 

@@ -23,7 +23,7 @@ from decimal import Decimal
 
 from services.errors import ValidationError
 from services.models import Record
-from services.readings_rules import (
+from services.readings.rules import (
     MeterInfo, ReadingAssessment, ReadingContext, assess_reading, check_meter, parse_reading_date, parse_reading_value,
 )
 

@@ -2,7 +2,7 @@
 (DatabaseService.quote_bill; create_bill stores exactly the quote it gets from it).
 
 A quote decides, from one read of the database:
-- what the bill covers (services/coverage.py): for a reading, every approved reading of the flat
+- what the bill covers (services/billing/coverage.py): for a reading, every approved reading of the flat
   since the last billed one up to it; a manual bill (no reading) covers none;
 - whether it is a re-issue: the flat already has a bill starting on the period start (followed
   along superseded_by to the bill that stands), or the reading is already on a bill. A re-issue
@@ -22,7 +22,7 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from services.coverage import Coverage, CoveredReading, check_confirmed, single_chain
+from services.billing.coverage import Coverage, CoveredReading, check_confirmed, single_chain
 from services.errors import ConflictError, ValidationError
 from services.models import Bill, Flat
 from services.money import parse_decimal

@@ -3,7 +3,7 @@
 Used for sign-ins (the app's form and failed API authentications) and for every API request,
 keyed by the client's address (`client_address`). The counts live in the memory of one server
 process: with several processes or replicas each counts on its own, so a client may make up to
-N attempts per window per process. The per-account lockout (services/accounts.py) is kept in the
+N attempts per window per process. The per-account lockout (services/accounts/auth.py) is kept in the
 database and holds across processes; this throttle only slows one client down cheaply.
 """
 from __future__ import annotations

@@ -93,8 +93,8 @@ def parse_row(i: int, raw, zone) -> SmartRow:
 
 
 def collect(ctx) -> None:
-    """The smart_meter_collection job body (ctx: services.jobs.JobContext); fills ctx.counts."""
-    from services.jobs import MAX_PROBLEMS
+    """The smart_meter_collection job body (ctx: services.jobs.definitions.JobContext); fills ctx.counts."""
+    from services.jobs.definitions import MAX_PROBLEMS
 
     cfg = ctx.config
     if not cfg.smart_meter_url:  # optional integration: not set up is not a failure

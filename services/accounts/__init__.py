@@ -1,0 +1,1 @@
+"""Accounts: utility settings, areas, the people who sign in, their roles and scopes."""

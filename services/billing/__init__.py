@@ -1,0 +1,1 @@
+"""Billing: periods and locks, arrears, the month run, bill status rules."""

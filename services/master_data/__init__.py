@@ -1,0 +1,1 @@
+"""Master data: the society's spreadsheet and its import."""

@@ -1,0 +1,1 @@
+"""Readings: validation at ingestion, statistical checks, smart meters."""
