@@ -7,7 +7,7 @@ database/triggers.py, so the Supabase SQL gets the PostgreSQL ones too).
 - When a bill becomes superseded, its bill_readings rows are released (superseded_by set to the
   replacement), in the same statement: coverage moves with the re-issue.
 - bill_readings is append-only apart from that release. A reading may be linked only to a bill
-  that is not superseded, only when it is an approved reading of the bill's flat, and never while
+  that is not superseded, only when it is an approved reading of the bill's account, and never while
   another bill that is not superseded covers it. SQLite checks each row before it is inserted;
   PostgreSQL checks each inserted set of rows at the end of its statement (a bill run COPYs them),
   and there the partial unique index uq_bill_readings_current_reading refuses a second current
@@ -23,7 +23,7 @@ from __future__ import annotations
 SUPERSEDED_MESSAGE = ("BILL_SUPERSEDED: a superseded bill never changes again, and a bill becomes superseded "
                       "only by a re-issue that names its replacement")
 TAKEN_MESSAGE = "BILL_READING_TAKEN: the reading is already covered by a bill that is not superseded"
-LINK_MESSAGE = ("BILL_READING_INVALID: a bill covers only approved readings of its own flat, and a superseded "
+LINK_MESSAGE = ("BILL_READING_INVALID: a bill covers only approved readings of its own account, and a superseded "
                 "bill covers nothing new")
 APPEND_ONLY_MESSAGE = "APPEND_ONLY: rows of this table are never changed or deleted"
 CREDIT_MESSAGE = ("CREDIT_INVALID: a credit moves exactly what was paid on a superseded bill to the bill that "
@@ -63,7 +63,7 @@ def sqlite_statements() -> list[str]:
               SELECT RAISE(ABORT, '{LINK_MESSAGE}') WHERE NEW.superseded_by IS NOT NULL OR NOT EXISTS (
                 SELECT 1 FROM bills b JOIN readings r ON r.id = NEW.reading_id JOIN meters m ON m.id = r.meter_id
                  WHERE b.id = NEW.bill_id AND b.status <> 'superseded' AND r.status = 'approved'
-                   AND m.flat_id = b.flat_id);
+                   AND m.account_id = b.account_id);
             END""",
         f"""CREATE TRIGGER IF NOT EXISTS trg_bill_readings_update BEFORE UPDATE ON bill_readings
             WHEN NOT (OLD.superseded_by IS NULL AND NEW.superseded_by IS NOT NULL AND NEW.id = OLD.id
@@ -143,7 +143,7 @@ def postgresql_statements() -> list[str]:
                          WHERE n.superseded_by IS NOT NULL OR NOT EXISTS (
                            SELECT 1 FROM bills b JOIN readings r ON r.id = n.reading_id JOIN meters m ON m.id = r.meter_id
                             WHERE b.id = n.bill_id AND b.status <> 'superseded' AND r.status = 'approved'
-                              AND m.flat_id = b.flat_id)) THEN
+                              AND m.account_id = b.account_id)) THEN
                RAISE EXCEPTION '{LINK_MESSAGE}' USING ERRCODE = 'P0001';
              END IF;
              RETURN NULL;

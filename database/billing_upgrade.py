@@ -17,7 +17,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from database import schema as s
+from database.legacy import schema_v2 as s  # the version-2 shape this step brings a database to
 
 
 def status_check_sql() -> str:

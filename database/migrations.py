@@ -29,21 +29,33 @@ DEFAULT_LOCKED_MONTHS = (("2025-11", "November 2025 is locked to protect histori
 
 
 def _baseline(conn: Connection) -> None:
-    s.metadata.create_all(conn, checkfirst=True)
+    from database.legacy import schema_v2
+
+    schema_v2.metadata.create_all(conn, checkfirst=True)
 
 
 def _bill_coverage(conn: Connection) -> None:
     from database import billing_upgrade
+    from database.legacy import schema_v2
 
-    _add_missing_columns(conn)  # bills.first_reading_id / superseded_by, payments.credit_from_bill
+    _add_missing_columns(conn, schema_v2.metadata)  # bills.first_reading_id / superseded_by, payments.credit_from_bill
     billing_upgrade.upgrade(conn)
 
 
-# Ordered (version, step). Version 1 is the baseline schema.
+def _three_utilities(conn: Connection) -> None:
+    from database import upgrade_v3
+
+    upgrade_v3.upgrade(conn)
+
+
+# Ordered (version, step). Version 1 is the baseline schema. An empty database is created at the
+# latest version directly; the steps upgrade a database an earlier Meterline made.
 MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (1, _baseline),
     (2, _bill_coverage),  # bill_readings, status superseded (database/billing_upgrade.py)
+    (3, _three_utilities),  # utility settings, areas, accounts, plans, bill lines (database/upgrade_v3.py)
 ]
+LATEST = MIGRATIONS[-1][0]
 
 
 def _create_missing_indexes(conn: Connection) -> None:
@@ -56,12 +68,12 @@ def _create_missing_indexes(conn: Connection) -> None:
                 index.create(conn)
 
 
-def _add_missing_columns(conn: Connection) -> None:
+def _add_missing_columns(conn: Connection, metadata: sa.MetaData = s.metadata) -> None:
     """A column added later to an existing table in schema.py (an additive change: nullable, or
     with a server default) is added here on existing databases too. Constraints that need a
     table rebuild are not: those changes are numbered MIGRATIONS steps."""
     inspector = sa.inspect(conn)
-    for table in s.metadata.sorted_tables:
+    for table in metadata.sorted_tables:
         if not inspector.has_table(table.name):
             continue
         present = {c["name"] for c in inspector.get_columns(table.name)}
@@ -144,6 +156,9 @@ def apply_schema(engine: Engine) -> int:
             if not _may_change_schema(conn):
                 return _check_current(conn)
         version = current_version(conn)
+        if version == 0 and not sa.inspect(conn).has_table("bills"):
+            s.metadata.create_all(conn)  # a new database: the current schema, no upgrade steps
+            version = LATEST
         for step_version, step in MIGRATIONS:
             if step_version > version:
                 step(conn)

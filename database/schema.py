@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeDecorator
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 metadata = sa.MetaData(
     naming_convention={
@@ -35,6 +35,7 @@ Json = sa.JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgr
 Money = sa.Numeric(14, 2)
 Energy = sa.Numeric(12, 2)
 Rate = sa.Numeric(10, 4)
+Coordinate = sa.Numeric(9, 6)
 
 
 class UTCDateTime(TypeDecorator):
@@ -90,59 +91,175 @@ def _in(col: str, values: tuple[str, ...]) -> str:
     return f"{col} IN (" + ", ".join(f"'{v}'" for v in values) + ")"
 
 
-floors = sa.Table(
-    "floors", metadata,
+TEMPLATES = ("society", "municipal", "water")
+SERVICES = ("electricity", "water", "sanitation")
+TARIFF_KINDS = ("flat_rate", "tiered_seasonal", "category_fee")
+
+# The utility this database serves (one row, id 1): chosen at setup from a template
+# (services/accounts/utility.py); labels, money and dates of every page come from it.
+utility_settings = sa.Table(
+    "utility_settings", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("template", sa.String(16), nullable=False),
+    sa.Column("name", sa.String(128), nullable=False),
+    sa.Column("short_code", sa.String(8), nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("locale", sa.String(16), nullable=False),
+    sa.Column("timezone", sa.String(64), nullable=False),
+    sa.Column("account_label", sa.String(32), nullable=False),
+    sa.Column("account_label_plural", sa.String(32), nullable=False),
+    sa.Column("area_levels", Json, nullable=False),  # ["Block", "Floor"]: level names, top first
+    sa.Column("service", sa.String(16), nullable=False),
+    sa.Column("quantity_unit", sa.String(8), nullable=True),
+    sa.Column("billing_day", sa.Integer, nullable=False),
+    sa.Column("due_days", sa.Integer, nullable=False),
+    sa.Column("plan_file", sa.String(255), nullable=False),
+    sa.Column("updated_by", sa.String(64), nullable=False, server_default="system"),
+    _updated(),
+    sa.CheckConstraint("id = 1", name="one_row"),
+    sa.CheckConstraint(_in("template", TEMPLATES), name="template_valid"),
+    sa.CheckConstraint(_in("service", SERVICES), name="service_valid"),
+    sa.CheckConstraint("billing_day BETWEEN 1 AND 28", name="billing_day_range"),
+    sa.CheckConstraint("due_days BETWEEN 0 AND 90", name="due_days_range"),
+)
+
+# The utility's area hierarchy (Block > Floor; City/Tehsil > Union Council; Service area > Billing
+# cycle). `path` joins the codes from the top ("B/FF"), so "everything under an area" is one
+# prefix test on a small table. Every account sits in a leaf area.
+areas = sa.Table(
+    "areas", metadata,
     _pk(),
-    sa.Column("code", sa.String(8), nullable=False, unique=True),
-    sa.Column("name", sa.String(64), nullable=False),
+    _fk("parent_id", "areas.id"),
+    sa.Column("level", sa.Integer, nullable=False),  # 1 at the top
+    sa.Column("code", sa.String(32), nullable=False),
+    sa.Column("name", sa.String(128), nullable=False),
+    sa.Column("path", sa.String(255), nullable=False, unique=True),
+    sa.Column("kind", sa.String(32), nullable=True),  # e.g. a union council's type: urban / rural
     sa.Column("sort_order", sa.Integer, nullable=False, server_default="0"),
-)
-
-flat_types = sa.Table(
-    "flat_types", metadata,
-    _pk(),
-    sa.Column("name", sa.String(16), nullable=False, unique=True),  # "2BHK"
-    sa.Column("bhk", sa.Integer, nullable=True),
-    sa.CheckConstraint("bhk IS NULL OR bhk > 0", name="bhk_positive"),
-)
-
-flats = sa.Table(
-    "flats", metadata,
-    _pk(),
-    sa.Column("code", sa.String(32), nullable=False, unique=True),  # "B17-FF"
-    sa.Column("block", sa.String(8), nullable=False, server_default=""),
-    _fk("floor_id", "floors.id"),
-    _fk("type_id", "flat_types.id"),
-    sa.Column("is_active", sa.Boolean, nullable=False, server_default=sa.true()),
     _created(),
-    sa.Index(None, "block", "floor_id"),
-    sa.Index(None, "floor_id"),
-    sa.Index(None, "type_id"),
+    sa.CheckConstraint("level >= 1", name="level_positive"),
+    sa.CheckConstraint("(level = 1) = (parent_id IS NULL)", name="parent_by_level"),
+    sa.Index(None, "parent_id", "code", unique=True),
 )
 
-owners = sa.Table(
-    "owners", metadata,
+# The billable unit: a flat, a consumer unit, a customer. `code` is what people quote (B17-FF,
+# SP-KSR-4829173, HS0000001); category and account_type price and group it (2BHK / flat; Small /
+# Bakery; residential / residential).
+accounts = sa.Table(
+    "accounts", metadata,
+    _pk(),
+    sa.Column("code", sa.String(32), nullable=False, unique=True),
+    sa.Column("name", sa.String(128), nullable=False, server_default=""),  # the billing name
+    _fk("area_id", "areas.id", nullable=False),
+    sa.Column("category", sa.String(32), nullable=True),
+    sa.Column("account_type", sa.String(32), nullable=True),
+    sa.Column("is_active", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("address", sa.String(255), nullable=True),
+    sa.Column("gps_lat", Coordinate, nullable=True),
+    sa.Column("gps_lon", Coordinate, nullable=True),
+    _created(),
+    _updated(),
+    sa.CheckConstraint("(gps_lat IS NULL) = (gps_lon IS NULL)", name="gps_both_or_neither"),
+    sa.CheckConstraint("gps_lat IS NULL OR (gps_lat BETWEEN -90 AND 90 AND gps_lon BETWEEN -180 AND 180)",
+                       name="gps_range"),
+    sa.Index(None, "area_id", "code"),
+    sa.Index(None, "category"),
+    sa.Index(None, "is_active"),
+)
+
+contacts = sa.Table(
+    "contacts", metadata,
     _pk(),
     sa.Column("name", sa.String(128), nullable=False),
     sa.Column("phone", sa.String(20), nullable=True),
     sa.Column("email", sa.String(254), nullable=True),
+    sa.Column("address", sa.String(255), nullable=True),
     _created(),
     sa.Index(None, "name"),
+    sa.Index(None, "phone"),
 )
 
-flat_owners = sa.Table(
-    "flat_owners", metadata,
+account_contacts = sa.Table(
+    "account_contacts", metadata,
     _pk(),
-    _fk("flat_id", "flats.id", nullable=False),
-    _fk("owner_id", "owners.id", nullable=False),
+    _fk("account_id", "accounts.id", nullable=False),
+    _fk("contact_id", "contacts.id", nullable=False),
+    sa.Column("role", sa.String(16), nullable=False, server_default="owner"),
     sa.Column("is_primary", sa.Boolean, nullable=False, server_default=sa.false()),
-    sa.UniqueConstraint("flat_id", "owner_id"),
-    sa.Index(None, "owner_id"),
-    # At most one primary owner per flat.
-    sa.Index("uq_flat_owners_primary", "flat_id", unique=True,
+    sa.UniqueConstraint("account_id", "contact_id"),
+    sa.Index(None, "contact_id"),
+    # At most one primary contact per account.
+    sa.Index("uq_account_contacts_primary", "account_id", unique=True,
              sqlite_where=sa.text("is_primary"), postgresql_where=sa.text("is_primary")),
 )
 
+# A municipal survey of the unit (seed 003's survey_units), 1:1 with its account.
+account_surveys = sa.Table(
+    "account_surveys", metadata,
+    sa.Column("account_id", Id, sa.ForeignKey("accounts.id"), primary_key=True, autoincrement=False),
+    sa.Column("survey_id", sa.String(32), nullable=False, unique=True),
+    sa.Column("surveyor_name", sa.String(128), nullable=True),
+    sa.Column("surveyed_at", UTCDateTime(), nullable=True),
+    sa.Column("survey_name", sa.String(128), nullable=True),
+    sa.Column("survey_mobile", sa.String(20), nullable=True),
+    sa.Column("survey_address", sa.String(255), nullable=True),
+    sa.Column("house_type", sa.String(32), nullable=True),
+    sa.Column("water_connection", sa.String(16), nullable=True),
+    sa.Column("size_marla", sa.Numeric(8, 2), nullable=True),
+    sa.Column("photo_ref", sa.String(512), nullable=True),
+    sa.Column("gps_text", sa.String(128), nullable=True),
+    sa.CheckConstraint("size_marla IS NULL OR size_marla >= 0", name="size_nonneg"),
+)
+
+# Tariff plans are data (services/tariffs/): a plan has one kind and numbered versions, each
+# effective from a date, with the kind's parameters as JSON (Decimals as strings). Versions are
+# append-only: editing a plan adds a version; a bill records the version that priced it.
+tariff_plans = sa.Table(
+    "tariff_plans", metadata,
+    _pk(),
+    sa.Column("code", sa.String(64), nullable=False, unique=True),
+    sa.Column("name", sa.String(128), nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("service", sa.String(16), nullable=False),
+    sa.Column("unit", sa.String(8), nullable=True),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("notes", sa.Text, nullable=True),
+    _created(),
+    sa.CheckConstraint(_in("kind", TARIFF_KINDS), name="kind_valid"),
+    sa.CheckConstraint(_in("service", SERVICES), name="service_valid"),
+)
+
+tariff_plan_versions = sa.Table(
+    "tariff_plan_versions", metadata,
+    _pk(),
+    _fk("plan_id", "tariff_plans.id", nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("effective_from", sa.Date, nullable=False),
+    sa.Column("params", Json, nullable=False),
+    sa.Column("notes", sa.Text, nullable=True),
+    sa.Column("created_by_name", sa.String(64), nullable=False, server_default="system"),
+    _created(),
+    sa.UniqueConstraint("plan_id", "version"),
+    sa.UniqueConstraint("plan_id", "effective_from"),
+    sa.CheckConstraint("version >= 1", name="version_positive"),
+)
+
+# What an account is billed for, and by which plan: one row per account and service.
+service_connections = sa.Table(
+    "service_connections", metadata,
+    _pk(),
+    _fk("account_id", "accounts.id", nullable=False),
+    sa.Column("service", sa.String(16), nullable=False),
+    _fk("tariff_plan_id", "tariff_plans.id", nullable=False),
+    sa.Column("is_active", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("started_on", sa.Date, nullable=True),
+    _created(),
+    sa.UniqueConstraint("account_id", "service"),
+    sa.CheckConstraint(_in("service", SERVICES), name="service_valid"),
+    sa.Index(None, "tariff_plan_id"),
+)
+
+# The society's shared water motors: a motor's meter is split across the accounts it serves.
 motors = sa.Table(
     "motors", metadata,
     _pk(),
@@ -151,12 +268,12 @@ motors = sa.Table(
     _created(),
 )
 
-flat_motors = sa.Table(
-    "flat_motors", metadata,
+account_motors = sa.Table(
+    "account_motors", metadata,
     _pk(),
-    _fk("flat_id", "flats.id", nullable=False),
+    _fk("account_id", "accounts.id", nullable=False),
     _fk("motor_id", "motors.id", nullable=False),
-    sa.UniqueConstraint("flat_id", "motor_id"),
+    sa.UniqueConstraint("account_id", "motor_id"),
     sa.Index(None, "motor_id"),
 )
 
@@ -164,17 +281,37 @@ meters = sa.Table(
     "meters", metadata,
     _pk(),
     sa.Column("meter_number", sa.String(32), nullable=False, unique=True),
-    _fk("flat_id", "flats.id"),
+    _fk("account_id", "accounts.id"),
     _fk("motor_id", "motors.id"),
+    sa.Column("service", sa.String(16), nullable=False, server_default="electricity"),
+    sa.Column("unit", sa.String(8), nullable=False, server_default="kWh"),
     sa.Column("status", sa.String(16), nullable=False, server_default="active"),
     sa.Column("is_smart", sa.Boolean, nullable=False, server_default=sa.false()),
     _created(),
     sa.CheckConstraint(_in("status", METER_STATUSES), name="status_valid"),
-    # A meter measures a flat or a shared motor, never neither.
-    sa.CheckConstraint("flat_id IS NOT NULL OR motor_id IS NOT NULL", name="has_owner"),
-    sa.Index(None, "flat_id"),
+    sa.CheckConstraint(_in("service", SERVICES), name="service_valid"),
+    # A meter measures an account or a shared motor, never neither.
+    sa.CheckConstraint("account_id IS NOT NULL OR motor_id IS NOT NULL", name="has_owner"),
+    sa.Index(None, "account_id"),
     sa.Index(None, "motor_id"),
     sa.Index(None, "status"),
+)
+
+# Measured quantity per account and day (water: daily CCF from interval meters or an import).
+# A bill of a metered-usage plan charges the sum over its period (bills.usage_from..usage_to).
+daily_usage = sa.Table(
+    "daily_usage", metadata,
+    _pk(),
+    _fk("account_id", "accounts.id", nullable=False),
+    _fk("meter_id", "meters.id"),
+    sa.Column("usage_date", sa.Date, nullable=False),
+    sa.Column("quantity", Energy, nullable=False),
+    sa.Column("source", sa.String(16), nullable=False, server_default="import"),
+    _fk("created_by", "users.id"),
+    _created(),
+    sa.CheckConstraint("quantity >= 0", name="quantity_nonneg"),
+    sa.UniqueConstraint("account_id", "usage_date"),
+    sa.Index(None, "usage_date", "account_id"),
 )
 
 users = sa.Table(
@@ -224,7 +361,7 @@ readings = sa.Table(
     sa.Column("consumption", Energy, nullable=True),  # this - previous reading of the meter; NULL for the first
     _fk("previous_reading_id", "readings.id"),
     sa.Column("motor_reading_value", Energy, nullable=True),
-    sa.Column("motor_share", Energy, nullable=True),  # kWh of the shared motor billed to this flat
+    sa.Column("motor_share", Energy, nullable=True),  # kWh of the shared motor billed to this account
     _fk("motor_reading_id", "readings.id"),
     sa.Column("photo_ref", sa.String(512), nullable=True),  # local path under data/meter_photos/
     sa.Column("photo_url", sa.String(1024), nullable=True),  # remote copy (Cloudinary) when configured
@@ -300,6 +437,8 @@ bill_runs = sa.Table(
     sa.Column("billing_period_start", sa.Date, nullable=False),
     sa.Column("billing_period_end", sa.Date, nullable=False),
     sa.Column("due_date", sa.Date, nullable=False),
+    sa.Column("service", sa.String(16), nullable=False, server_default="electricity"),
+    _fk("area_id", "areas.id"),  # a run limited to one area (e.g. a billing cycle); NULL: every account
     sa.Column("status", sa.String(16), nullable=False, server_default="running"),
     sa.Column("created_count", sa.Integer, nullable=False, server_default="0"),
     sa.Column("skipped_count", sa.Integer, nullable=False, server_default="0"),
@@ -318,14 +457,20 @@ bill_runs = sa.Table(
 bills = sa.Table(
     "bills", metadata,
     _pk(),
-    _fk("flat_id", "flats.id", nullable=False),
+    _fk("account_id", "accounts.id", nullable=False),
+    sa.Column("service", sa.String(16), nullable=False, server_default="electricity"),
+    # The account's leaf area when the bill was issued: lists, reports and staff scopes filter
+    # bills by area without a join, and a bill keeps the area it was issued in.
+    _fk("area_id", "areas.id", nullable=False),
     sa.Column("billing_period_start", sa.Date, nullable=False),
     sa.Column("billing_period_end", sa.Date, nullable=False),
     sa.Column("due_date", sa.Date, nullable=False),
     # Every input of the arithmetic, so the total can be recomputed and checked.
     sa.Column("tariff_kind", sa.String(32), nullable=False, server_default="flat_rate"),
     sa.Column("pricing_rule", sa.String(32), nullable=False, server_default="master_data"),
-    sa.Column("flat_units", Energy, nullable=False),
+    _fk("tariff_plan_version_id", "tariff_plan_versions.id", nullable=False),
+    sa.Column("category", sa.String(32), nullable=True),  # the account's category when priced
+    sa.Column("units", Energy, nullable=False),  # the account's own metered quantity (kWh, CCF; 0 for a fee)
     sa.Column("motor_units", Energy, nullable=False, server_default="0"),
     sa.Column("total_units", Energy, nullable=False),
     sa.Column("rate_per_unit", Rate, nullable=False),
@@ -342,9 +487,11 @@ bills = sa.Table(
     sa.Column("payment_link_id", sa.String(128), nullable=True),
     sa.Column("payment_link_url", sa.String(1024), nullable=True),
     # Provenance.
-    _fk("flat_reading_id", "readings.id"),  # the last reading the bill covers (see bill_readings)
+    _fk("last_reading_id", "readings.id"),  # the last reading the bill covers (see bill_readings)
     _fk("motor_reading_id", "readings.id"),
     _fk("first_reading_id", "readings.id"),  # the first reading the bill covers
+    sa.Column("usage_from", sa.Date, nullable=True),  # the days of daily_usage the bill charges
+    sa.Column("usage_to", sa.Date, nullable=True),
     _fk("reissue_of", "bills.id"),  # the bill this one replaces (a re-issue)
     _fk("superseded_by", "bills.id"),  # set once, when a re-issue replaces this bill (status superseded)
     _fk("bill_run_id", "bill_runs.id"),
@@ -352,10 +499,14 @@ bills = sa.Table(
     sa.Column("created_by_name", sa.String(64), nullable=False, server_default="system"),
     _created(),
     _updated(),
-    sa.UniqueConstraint("flat_id", "billing_period_start"),
+    # No overwrite (seed 002): one bill per account, service and period start.
+    sa.UniqueConstraint("account_id", "service", "billing_period_start"),
+    sa.CheckConstraint(_in("service", SERVICES), name="service_valid"),
+    sa.CheckConstraint("(usage_from IS NULL) = (usage_to IS NULL) AND (usage_from IS NULL OR usage_to >= usage_from)",
+                       name="usage_span"),
     sa.CheckConstraint("billing_period_end >= billing_period_start", name="period_order"),
     sa.CheckConstraint("due_date >= billing_period_start", name="due_after_start"),
-    sa.CheckConstraint("flat_units >= 0", name="flat_units_nonneg"),
+    sa.CheckConstraint("units >= 0", name="units_nonneg"),
     sa.CheckConstraint("motor_units >= 0", name="motor_units_nonneg"),
     sa.CheckConstraint("total_units >= 0", name="total_units_nonneg"),
     sa.CheckConstraint("rate_per_unit >= 0", name="rate_nonneg"),
@@ -370,8 +521,9 @@ bills = sa.Table(
     sa.Index("ix_bills_period_status_amounts", "billing_period_start", "status", "total_amount", "previous_outstanding"),
     sa.Index("ix_bills_status_balances", "status", "total_amount", "amount_paid"),
     sa.Index(None, "status", "due_date"),
-    sa.Index(None, "flat_id", "status"),
-    sa.Index(None, "flat_reading_id"),
+    sa.Index(None, "account_id", "status"),
+    sa.Index(None, "area_id", "billing_period_start"),
+    sa.Index(None, "last_reading_id"),
     sa.Index(None, "motor_reading_id"),
     sa.Index(None, "reissue_of"),
     # Partial: most bills are neither superseded nor carried forward, and a bill run inserts 300,000.
@@ -406,7 +558,7 @@ payments = sa.Table(
     sa.Index(None, "credit_from_bill", unique=True),  # a replaced bill's payments are credited once
 )
 
-# Which readings a bill covers: every approved reading of the flat's meter(s) after its last billed
+# Which readings a bill covers: every approved reading of the account's meter(s) after its last billed
 # reading up to the reading billed (services/billing/coverage.py). Rows are append-only; a re-issue
 # releases the replaced bill's rows (superseded_by is set by a trigger when the bill is superseded)
 # and the replacement adds its own. A reading is covered by at most one bill that is not superseded
@@ -426,11 +578,27 @@ bill_readings = sa.Table(
              sqlite_where=sa.text("superseded_by IS NULL"), postgresql_where=sa.text("superseded_by IS NULL")),
 )
 
+# The lines of a bill (usage per block or rate, seasonal adjustment, fixed charge, each fee,
+# arrears, credit), each rounded to 2 places half-up; their sum is the bill's total. Append-only.
+bill_lines = sa.Table(
+    "bill_lines", metadata,
+    _pk(),
+    _fk("bill_id", "bills.id", nullable=False),
+    sa.Column("seq", sa.Integer, nullable=False),
+    sa.Column("code", sa.String(32), nullable=False),  # energy, tier_1, seasonal, fee_base, fixed, arrears
+    sa.Column("label", sa.String(128), nullable=False),
+    sa.Column("quantity", sa.Numeric(14, 2), nullable=True),
+    sa.Column("unit", sa.String(8), nullable=True),
+    sa.Column("rate", Rate, nullable=True),
+    sa.Column("amount", Money, nullable=False),
+    sa.UniqueConstraint("bill_id", "seq"),
+)
+
 notifications = sa.Table(
     "notifications", metadata,
     _pk(),
     _fk("bill_id", "bills.id"),
-    _fk("owner_id", "owners.id"),
+    _fk("contact_id", "contacts.id"),
     sa.Column("kind", sa.String(32), nullable=False),  # bill_created / payment_received / reminder / overdue
     sa.Column("channel", sa.String(16), nullable=False),  # discord / whatsapp / log
     sa.Column("recipient", sa.String(254), nullable=True),

@@ -1,6 +1,6 @@
 """Time each page of the Streamlit app, and its main filters, through Streamlit's AppTest.
 
-    python -m scripts.seed_demo --flats 300000 --database-url sqlite:////tmp/big.db   # about 15 min
+    python -m scripts.seed_demo --accounts 300000 --database-url sqlite:////tmp/big.db   # about 15 min
     python -m scripts.bench_pages --database-url sqlite:////tmp/big.db --runs 5
 
 Signs in through the real login form (the demo accounts of seed_demo), then opens every page
@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     from scripts.seed_demo import DEMO_USERS
 
     ap = argparse.ArgumentParser(prog="python -m scripts.bench_pages", description=__doc__.split("\n\n")[0],
-                                 epilog="Seed a big database first: python -m scripts.seed_demo --flats 300000 "
+                                 epilog="Seed a big database first: python -m scripts.seed_demo --accounts 300000 "
                                         "--database-url sqlite:////tmp/big.db")
     ap.add_argument("--database-url", default=os.environ.get("DATABASE_URL"),
                     help="SQLAlchemy URL of a seeded database (default: $DATABASE_URL)")
@@ -121,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     passwords = {u: pw for u, _, _, pw in DEMO_USERS}
     from services.storage.sql_backend import SqlStorage
 
-    counts = SqlStorage(args.database_url).table_counts(["flats", "readings", "bills", "payments"])
+    counts = SqlStorage(args.database_url).table_counts(["accounts", "readings", "bills", "payments"])
     print("Database: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
     print(f"{'page (ms per script run)':38s} {'first':>9s} {'median':>9s} {'min':>9s} {'max':>9s}")
     at = _sign_in(args.database_url, "admin", passwords["admin"], args.timeout)

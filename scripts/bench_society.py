@@ -29,7 +29,7 @@ MONTH = "2026-10"  # the month the benchmark bills
 NOW = dt.datetime(2026, 11, 22, 6, 0, tzinfo=dt.timezone.utc)
 
 
-def flat_code(i: int) -> tuple[str, str, int, str]:
+def account_code(i: int) -> tuple[str, str, int, str]:
     """(code, block, floor index, type) of the i-th flat: A1-GF, A1-FF, ..., D1-TF, A2-GF, ..."""
     number, block, floor = i // 16 + 1, BLOCKS[(i // 4) % 4], i % 4
     return f"{block}{number}-{FLOORS[floor][0]}", block, floor, TYPES[(number + i) % 4][0]
@@ -39,7 +39,7 @@ def price_table(n_flats: int) -> dict[str, tuple[Decimal, Decimal]]:
     """Master data for the society: every flat but those numbered 20, 40, ... (default-rate rule)."""
     out = {}
     for i in range(n_flats):
-        code, block, _, kind = flat_code(i)
+        code, block, _, kind = account_code(i)
         if (i // 16 + 1) % 20:
             out[code] = (RATES[block], FIXED[kind])
     return out
@@ -75,19 +75,19 @@ def dates(month: str = MONTH) -> tuple[dt.date, dt.date, dt.date]:
 
 
 def chunk_rows(lo: int, hi: int, n_flats: int, e: Encoder, month: str = MONTH) -> dict[str, list[tuple]]:
-    """Rows of flats [lo, hi) for every table, ids = position + 1. Reading ids follow time, as in a
+    """Rows of accounts [lo, hi) for every table, ids = position + 1. Reading ids follow time, as in a
     real database: every baseline reading, then every reading of the billed month, then next month's."""
     base, billed, nxt = dates(month)
     prev = BillingPeriod.for_month((dt.date.fromisoformat(month + "-01") - dt.timedelta(days=1)))
     ts = e.ts(NOW)
-    out = {t: [] for t in ("flats", "owners", "flat_owners", "meters", "readings", "bills", "bill_readings",
+    out = {t: [] for t in ("accounts", "contacts", "account_contacts", "meters", "readings", "bills", "bill_readings",
                            "payments")}
     for i in range(lo, hi):
         fid = i + 1
-        code, block, floor, kind = flat_code(i)
-        out["flats"].append((fid, code, block, floor + 1, [n for n, _ in TYPES].index(kind) + 1, e.flag(True), ts))
-        out["owners"].append((fid, NAMES[i % len(NAMES)], f"+91{9000000000 + i:010d}", ts))
-        out["flat_owners"].append((fid, fid, fid, e.flag(True)))
+        code, block, floor, kind = account_code(i)
+        out["accounts"].append((fid, code, block, floor + 1, [n for n, _ in TYPES].index(kind) + 1, e.flag(True), ts))
+        out["contacts"].append((fid, NAMES[i % len(NAMES)], f"+91{9000000000 + i:010d}", ts))
+        out["account_contacts"].append((fid, fid, fid, e.flag(True)))
         out["meters"].append((fid, f"{20000000 + i:08d}", fid, "active", e.flag(False), ts))
         v0 = Decimal(1000 + (i * 7717) % 40000)
         c1 = Decimal(150 + (i * 37) % 250) + Decimal(i % 10) / 10
@@ -119,15 +119,15 @@ def chunk_rows(lo: int, hi: int, n_flats: int, e: Encoder, month: str = MONTH) -
 
 
 COLUMNS = {
-    "flats": "id, code, block, floor_id, type_id, is_active, created_at",
-    "owners": "id, name, phone, created_at",
-    "flat_owners": "id, flat_id, owner_id, is_primary",
-    "meters": "id, meter_number, flat_id, status, is_smart, created_at",
+    "accounts": "id, code, block, floor_id, type_id, is_active, created_at",
+    "contacts": "id, name, phone, created_at",
+    "account_contacts": "id, account_id, contact_id, is_primary",
+    "meters": "id, meter_number, account_id, status, is_smart, created_at",
     "readings": "id, meter_id, reading_value, reading_date, consumption, previous_reading_id, motor_share, source, "
                 "status, flags, reviewed_at, created_at, updated_at",
-    "bills": "id, flat_id, billing_period_start, billing_period_end, due_date, tariff_kind, pricing_rule, flat_units, "
+    "bills": "id, account_id, billing_period_start, billing_period_end, due_date, tariff_kind, pricing_rule, units, "
              "motor_units, total_units, rate_per_unit, fixed_charge, previous_outstanding, total_amount, status, "
-             "amount_paid, flat_reading_id, created_by_name, created_at, updated_at",
+             "amount_paid, last_reading_id, created_by_name, created_at, updated_at",
     "bill_readings": "id, bill_id, reading_id, units, motor_units",  # last month's bill covers the baseline
     "payments": "id, bill_id, amount, paid_on, method, recorded_by_name, created_at",
 }
@@ -151,7 +151,7 @@ def build(storage, n_flats: int, say=print) -> None:
             for table, cols in COLUMNS.items():
                 _load(cur, sqlite, table, cols, rows[table])
             if n_flats > CHUNK:
-                say(f"    built {min(lo + CHUNK, n_flats):,}/{n_flats:,} flats")
+                say(f"    built {min(lo + CHUNK, n_flats):,}/{n_flats:,} accounts")
         if not sqlite:
             for table in ("floors", "flat_types", *COLUMNS):
                 cur.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
@@ -186,23 +186,23 @@ def main(argv: list[str] | None = None) -> int:
 
     ap = argparse.ArgumentParser(
         prog="python -m scripts.bench_society",
-        description="Load a synthetic society of N flats (the benchmark's data: readings, last month's bills "
+        description="Load a synthetic society of N accounts (the benchmark's data: readings, last month's bills "
                     "and payments) into an empty database, by its fastest plain bulk path.")
-    ap.add_argument("--flats", type=int, default=10000, help="number of flats (default 10000)")
+    ap.add_argument("--accounts", type=int, default=10000, help="number of accounts (default 10000)")
     ap.add_argument("--database-url", default=os.environ.get("DATABASE_URL"),
                     help="SQLAlchemy URL of an empty database (default: $DATABASE_URL)")
     args = ap.parse_args(argv)
     if not args.database_url:
         ap.error("--database-url (or DATABASE_URL) is required: this loads into an empty database, never the demo one")
-    if args.flats < 1:
-        ap.error("--flats must be at least 1")
+    if args.accounts < 1:
+        ap.error("--accounts must be at least 1")
     storage = SqlStorage(args.database_url)
     try:
-        if storage.table_counts(["flats"])["flats"]:
-            print("The database already has flats: give an empty database (nothing was loaded).", file=sys.stderr)
+        if storage.table_counts(["accounts"])["accounts"]:
+            print("The database already has accounts: give an empty database (nothing was loaded).", file=sys.stderr)
             return 1
-        build(storage, args.flats, say=lambda m: print(m, file=sys.stderr))
-        print(f"Loaded a synthetic society of {args.flats:,} flats ({MONTH} billed readings, last month's bills).")
+        build(storage, args.accounts, say=lambda m: print(m, file=sys.stderr))
+        print(f"Loaded a synthetic society of {args.accounts:,} accounts ({MONTH} billed readings, last month's bills).")
     finally:
         storage.dispose()
     return 0

@@ -1,10 +1,10 @@
 """Benchmark the month-end bill run against the database's plain bulk insert and the per-bill path.
 
-    python -m scripts.benchmark                   # 300,000 flats, SQLite and PostgreSQL, a table
-    python -m scripts.benchmark --flats 20000 --json
+    python -m scripts.benchmark                   # 300,000 accounts, SQLite and PostgreSQL, a table
+    python -m scripts.benchmark --accounts 20000 --json
     python -m scripts.benchmark --backends sqlite --repeat 1
 
-For each backend a synthetic society (scripts/bench_society.py: N flats, a month of approved
+For each backend a synthetic society (scripts/bench_society.py: N accounts, a month of approved
 readings, last month's bills with 20% still open) is loaded by the fast plain path into a
 temporary SQLite file and a throwaway PostgreSQL server (scripts/pg_throwaway.py), then copied
 for each measurement so every one starts from the same data:
@@ -13,7 +13,7 @@ for each measurement so every one starts from the same data:
       is reported as its peak memory;
   (b) a plain bulk insert of the very rows the run wrote (the bills and the readings they cover),
       no business logic: sqlite3 executemany in one transaction / psycopg COPY in one transaction;
-  (c) create_bill in a loop on a sample of flats, extrapolated to N;
+  (c) create_bill in a loop on a sample of accounts, extrapolated to N;
 and the median of the admin list queries (pending readings page, bills page with filters,
 dashboard figures) on the billed data (on PostgreSQL after VACUUM ANALYZE, which autovacuum does
 within about a minute of the run). (a) and (b) are repeated --repeat times on fresh copies and the
@@ -81,7 +81,7 @@ def phase_run(url: str, n_flats: int) -> dict:
 
 
 def bill_run(url: str, n_flats: int) -> dict:
-    out = subprocess.run([sys.executable, "-m", "scripts.benchmark", "--phase-run", url, "--flats", str(n_flats)],
+    out = subprocess.run([sys.executable, "-m", "scripts.benchmark", "--phase-run", url, "--accounts", str(n_flats)],
                          capture_output=True, text=True, cwd=Path(__file__).resolve().parent.parent)
     if out.returncode != 0:
         raise RuntimeError(f"the bill run failed:\n{out.stderr[-3000:]}")
@@ -163,11 +163,11 @@ def per_bill(url: str, n_flats: int, sample: int) -> tuple[int, float]:
         for c in batch:
             cov, _ = run_chain(list(c.tail), start, end)
             if cov is not None:
-                todo.append((c.flat_id, cov.last.reading_id))
+                todo.append((c.account_id, cov.last.reading_id))
     todo = todo[:sample]
     t0 = time.perf_counter()
-    for flat_id, reading_id in todo:  # the same bill as the run's: every reading since the last billed one
-        db.create_bill(flat_id, start, end, due, None, None, None, flat_reading_id=reading_id)
+    for account_id, reading_id in todo:  # the same bill as the run's: every reading since the last billed one
+        db.create_bill(account_id, start, end, due, None, None, None, last_reading_id=reading_id)
     seconds = time.perf_counter() - t0
     db.storage.dispose()
     return len(todo), seconds
@@ -265,7 +265,7 @@ def measure(site, n_flats: int, repeat: int, sample: int) -> dict:
     from scripts.bench_society import build
     from services.storage.sql_backend import SqlStorage
 
-    say(f"[{site.name}] building a society of {n_flats:,} flats (plain bulk path, not measured) ...")
+    say(f"[{site.name}] building a society of {n_flats:,} accounts (plain bulk path, not measured) ...")
     t0 = time.perf_counter()
     base = SqlStorage(site.url("base"))
     build(base, n_flats, say=say)
@@ -320,7 +320,7 @@ def measure(site, n_flats: int, repeat: int, sample: int) -> dict:
 
 
 def report(result: dict) -> str:
-    lines = [f"Bill run benchmark: {result['flats']:,} flats (medians of {result['repeat']} runs)"]
+    lines = [f"Bill run benchmark: {result['accounts']:,} accounts (medians of {result['repeat']} runs)"]
     for backend in ("sqlite", "postgresql"):
         r = result.get(backend)
         if r is None:
@@ -347,26 +347,26 @@ def report(result: dict) -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m scripts.benchmark", description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__.split("\n\n", 2)[2])
-    ap.add_argument("--flats", type=int, default=300000, help="size of the synthetic society (default 300000)")
+    ap.add_argument("--accounts", type=int, default=300000, help="size of the synthetic society (default 300000)")
     ap.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     ap.add_argument("--backends", default="sqlite,postgresql", help="comma-separated: sqlite, postgresql")
     ap.add_argument("--repeat", type=int, default=3, help="bill runs and plain inserts per backend (default 3)")
     ap.add_argument("--per-bill-sample", type=int, default=1000, help="bills made by create_bill (default 1000)")
     ap.add_argument("--phase-run", metavar="URL", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
-    if args.flats < 1 or args.repeat < 1 or args.per_bill_sample < 1:
-        ap.error("--flats, --repeat and --per-bill-sample must be at least 1")
+    if args.accounts < 1 or args.repeat < 1 or args.per_bill_sample < 1:
+        ap.error("--accounts, --repeat and --per-bill-sample must be at least 1")
     if args.phase_run:
-        print(json.dumps(phase_run(args.phase_run, args.flats)))
+        print(json.dumps(phase_run(args.phase_run, args.accounts)))
         return 0
     os.environ.setdefault("METERLINE_DOTENV", "0")  # never the developer's .env database
-    result: dict = {"flats": args.flats, "repeat": args.repeat}
+    result: dict = {"accounts": args.accounts, "repeat": args.repeat}
     failed = False
     for name in [b.strip() for b in args.backends.split(",") if b.strip()]:
         site = None
         try:
             site = {"sqlite": SqliteSite, "postgresql": PostgresSite}[name]()
-            result[name] = measure(site, args.flats, args.repeat, min(args.per_bill_sample, args.flats))
+            result[name] = measure(site, args.accounts, args.repeat, min(args.per_bill_sample, args.accounts))
         except KeyError:
             ap.error(f"unknown backend {name!r}: use sqlite and/or postgresql")
         except Exception as exc:  # report the backend as not measured, keep the other

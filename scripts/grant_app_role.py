@@ -10,7 +10,7 @@ brings the schema up to date (as the owner may), then replaces the role's table 
 exactly these:
 
 - SELECT, INSERT, UPDATE on the tables the app changes; no UPDATE on the append-only tables
-  (payments, payment_events, audit_log, period_locks, meter_changes); DELETE only on flat_motors (a master data
+  (payments, payment_events, audit_log, period_locks, meter_changes); DELETE only on account_motors (a master data
   import moves a flat to another motor); schema_info read-only; TRUNCATE on nothing;
 - USAGE, SELECT on the tables' sequences; USAGE on the schema; EXECUTE on Meterline's functions.
 
@@ -33,7 +33,7 @@ from database.migrations import apply_schema
 APPEND_ONLY = ("payments", "payment_events", "audit_log", "period_locks", "meter_changes")
 READ_ONLY = ("schema_info",)
 # The only table the app deletes rows from.
-DELETABLE = ("flat_motors",)
+DELETABLE = ("account_motors",)
 
 
 def table_privileges(table: str) -> tuple[str, ...]:

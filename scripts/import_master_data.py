@@ -1,4 +1,4 @@
-"""Load flats, owners, meters and motors from the master data spreadsheet into the configured database.
+"""Load accounts, contacts, meters and motors from the master data spreadsheet into the configured database.
 
     python -m scripts.import_master_data data/Blessings_City_Master_Data.xlsx --dry-run
     python -m scripts.import_master_data master.csv
@@ -7,7 +7,7 @@
 Works on every backend (SQLite, PostgreSQL, Supabase REST). Every field of every row is checked
 first (missing column, empty cell, text too long for its column, control characters, a BHK count
 outside 1-20, a rate or fixed charge that is not a number, duplicate flat code, unknown floor,
-unknown flat type, a meter on two flats, bad phone number, block or floor that contradicts the
+unknown flat type, a meter on two accounts, bad phone number, block or floor that contradicts the
 flat code, a meter that belongs to another flat in the database) and every problem is listed with
 its row and column; if there is any, nothing is written. Then the whole file is stored in one
 transaction: all rows or none. A re-import updates what changed (block, floor, type, owner name

@@ -1,10 +1,10 @@
 """Build the demo society in the configured database (idempotent).
 
-    python -m scripts.seed_demo                 # 320 flats into the configured database
-    python -m scripts.seed_demo --flats 300000  # a municipal-size data set for benchmarks
+    python -m scripts.seed_demo                 # 320 accounts into the configured database
+    python -m scripts.seed_demo --accounts 300000  # a municipal-size data set for benchmarks
     python -m scripts.seed_demo --database-url sqlite:////tmp/demo.db
 
-Blocks A-D, floors GF/FF/SF/TF, flats like B17-FF with 2/3/4/5 BHK types, owners with phones,
+Blocks A-D, floors GF/FF/SF/TF, accounts like B17-FF with 2/3/4/5 BHK types, contacts with phones,
 active meters, shared water motors, a baseline reading plus six months of readings (the latest
 month pending review, with a few anomalies flagged), bills for the earlier months produced by the
 real month-end bill run, payments (most in full, some partial, some unpaid and carried forward),
@@ -73,22 +73,22 @@ def seed_reference(storage, n_flats: int, today: dt.date, engineer_id: int | Non
     t0 = time.time()
     meter_id_of: dict[str, int] = storage.lookup_ids("meters", "meter_number", [mn for _, mn in motors])
     for start in range(0, n_flats, CHUNK):
-        chunk = list(demo.flats(n_flats, start, start + CHUNK))
-        storage.bulk_insert("flats", [{"code": f.code, "block": f.block, "floor_id": floor_ids[f.floor_code],
-                                       "type_id": type_ids[f.flat_type]} for f in chunk])
-        flat_ids = storage.lookup_ids("flats", "code", [f.code for f in chunk])
-        storage.bulk_insert("owners", [{"name": f.owner_name, "phone": f.owner_phone} for f in chunk])
-        owner_ids = storage.lookup_ids("owners", "phone", [f.owner_phone for f in chunk])
-        storage.bulk_insert("flat_owners", [{"flat_id": flat_ids[f.code], "owner_id": owner_ids[f.owner_phone],
+        chunk = list(demo.accounts(n_flats, start, start + CHUNK))
+        storage.bulk_insert("accounts", [{"code": f.code, "block": f.block, "floor_id": floor_ids[f.floor_code],
+                                       "type_id": type_ids[f.category]} for f in chunk])
+        account_ids = storage.lookup_ids("accounts", "code", [f.code for f in chunk])
+        storage.bulk_insert("contacts", [{"name": f.contact_name, "phone": f.contact_phone} for f in chunk])
+        contact_ids = storage.lookup_ids("contacts", "phone", [f.contact_phone for f in chunk])
+        storage.bulk_insert("account_contacts", [{"account_id": account_ids[f.code], "contact_id": contact_ids[f.contact_phone],
                                              "is_primary": True} for f in chunk])
-        storage.bulk_insert("flat_motors", [{"flat_id": flat_ids[f.code], "motor_id": motor_ids[f.motor_code]}
+        storage.bulk_insert("account_motors", [{"account_id": account_ids[f.code], "motor_id": motor_ids[f.motor_code]}
                                             for f in chunk])
-        storage.bulk_insert("meters", [{"meter_number": f.meter_number, "flat_id": flat_ids[f.code], "status": "active"}
+        storage.bulk_insert("meters", [{"meter_number": f.meter_number, "account_id": account_ids[f.code], "status": "active"}
                                        for f in chunk])
         meter_id_of.update(storage.lookup_ids("meters", "meter_number", [f.meter_number for f in chunk]))
         done = min(start + CHUNK, n_flats)
         if n_flats > CHUNK:
-            log(f"  flats: {done:,}/{n_flats:,} ({done / max(time.time() - t0, 1e-9):,.0f} flats/s)")
+            log(f"  accounts: {done:,}/{n_flats:,} ({done / max(time.time() - t0, 1e-9):,.0f} accounts/s)")
     # Readings go in month by month, as a live system accumulates them, so reading ids follow time
     # (the newest, pending readings have the highest ids, which the review queue's count relies on).
     for i, date in enumerate(dates):
@@ -96,9 +96,9 @@ def seed_reference(storage, n_flats: int, today: dt.date, engineer_id: int | Non
         storage.bulk_insert("readings", rows)
         for start in range(0, n_flats, CHUNK):
             storage.bulk_insert("readings", [flat_reading(f, n_flats, meter_id_of[f.meter_number], dates, i, engineer_id)
-                                             for f in demo.flats(n_flats, start, start + CHUNK)])
+                                             for f in demo.accounts(n_flats, start, start + CHUNK)])
         if n_flats > CHUNK:
-            log(f"  readings of {date}: {n_flats:,} flats ({time.time() - t0:,.0f} s)")
+            log(f"  readings of {date}: {n_flats:,} accounts ({time.time() - t0:,.0f} s)")
 
 
 def _reading_row(meter_id: int, dates: list[dt.date], values: list[Decimal], consumptions: list[Decimal],
@@ -170,7 +170,7 @@ def pay_month(db: DatabaseService, n_flats: int, period: BillingPeriod, due: dt.
         page = db.storage.list_bills(BillFilter(period_month=period.start.strftime("%Y-%m")), offset, 5000,
                                      with_total=False)
         for bill in page.items:
-            flat_index = flat_index_of(bill.flat_code, n_flats)
+            flat_index = flat_index_of(bill.account_code, n_flats)
             behaviour = demo.payment_behaviour(demo.flat_at(flat_index, n_flats), month_index) if flat_index is not None else "full"
             if behaviour == "full":
                 full.append(bill.id)
@@ -201,36 +201,36 @@ def flat_index_of(code: str | None, n_flats: int) -> int | None:
 
 def seed(storage, n_flats: int, today: dt.date | None = None, pricing: PricingService | None = None,
          quiet: bool = False) -> bool:
-    """Seed an empty database; return False (and change nothing but users) if it already has flats."""
+    """Seed an empty database; return False (and change nothing but users) if it already has accounts."""
     today = today or local_today()
     ensure_demo_users(storage, quiet=quiet)
-    if storage.table_counts(["flats"])["flats"] > 0:
+    if storage.table_counts(["accounts"])["accounts"] > 0:
         if not quiet:
-            log("The database already has flats: the society was not seeded again.")
+            log("The database already has accounts: the society was not seeded again.")
         return False
     engineer = storage.get_user(username="engineer")
     t0 = time.time()
     if not quiet:
-        log(f"Seeding a demo society of {n_flats:,} flats ...")
+        log(f"Seeding a demo society of {n_flats:,} accounts ...")
     seed_reference(storage, n_flats, today, engineer.id if engineer else None)
     db = DatabaseService(storage, pricing or PricingService(), today=lambda: today)
     seed_bills(db, n_flats, today, say=(lambda _msg: None) if quiet else log)
     storage.refresh_statistics()
     if not quiet:
         log(f"Done in {time.time() - t0:.1f} s: " + ", ".join(f"{k} {v:,}" for k, v in storage.table_counts(
-            ["flats", "meters", "readings", "bills", "payments"]).items()))
+            ["accounts", "meters", "readings", "bills", "payments"]).items()))
     return True
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m scripts.seed_demo", description=__doc__.split("\n\n")[0],
                                  epilog="Configuration: DATABASE_URL / SUPABASE_URL+SUPABASE_KEY, else data/meterline.db.")
-    ap.add_argument("--flats", type=int, default=320, help="number of flats (default 320; 300000 for benchmarks)")
+    ap.add_argument("--accounts", type=int, default=320, help="number of accounts (default 320; 300000 for benchmarks)")
     ap.add_argument("--database-url", help="SQLAlchemy URL to seed instead of the configured database")
     ap.add_argument("--today", help="pretend today is this date (YYYY-MM-DD), for reproducible data")
     args = ap.parse_args(argv)
-    if args.flats < 1:
-        ap.error("--flats must be at least 1")
+    if args.accounts < 1:
+        ap.error("--accounts must be at least 1")
     settings = Settings.from_env()
     if args.database_url:
         from services.storage.sql_backend import SqlStorage
@@ -239,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         storage = open_storage(settings)
     today = dt.date.fromisoformat(args.today) if args.today else None
-    seed(storage, args.flats, today, PricingService(settings.master_data_path))
+    seed(storage, args.accounts, today, PricingService(settings.master_data_path))
     return 0
 
 

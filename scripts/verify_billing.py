@@ -9,7 +9,7 @@ Every unit billed exactly once, every bill right, every balance adding up:
   2. double coverage: readings covered by more than one bill that is not superseded;
   3. bills whose total does not recompute from their stored inputs (TariffRules.recompute), or
      whose units differ from the units of the readings they cover;
-  4. flats whose outstanding balance (what they owe on open bills) is not the current charges
+  4. accounts whose outstanding balance (what they owe on open bills) is not the current charges
      (total - previous outstanding) of their bills that are neither superseded nor cancelled,
      less the payments on them.
 It prints the count and the first offenders of each check. The checks are set-based queries in
@@ -33,7 +33,7 @@ CHECKS = (
     ("double_covered", "readings covered by more than one bill that is not superseded"),
     ("recompute", "bills whose total does not recompute from their stored inputs"),
     ("units_mismatch", "bills whose units differ from the units of the readings they cover"),
-    ("balance_mismatch", "flats whose outstanding balance is not their current charges less the payments on them"),
+    ("balance_mismatch", "accounts whose outstanding balance is not their current charges less the payments on them"),
 )
 
 
@@ -47,7 +47,7 @@ def recompute_check(storage, limit: int) -> tuple[int, list[dict]]:
             if again != bill.total_amount:
                 bad += 1
                 if len(first) < limit:
-                    first.append({"bill_id": bill.id, "flat_id": bill.flat_id, "total_amount": str(bill.total_amount),
+                    first.append({"bill_id": bill.id, "account_id": bill.account_id, "total_amount": str(bill.total_amount),
                                   "recomputed": str(again)})
         if len(page) < PAGE:
             return bad, first

@@ -14,28 +14,31 @@ from decimal import Decimal
 from typing import Callable
 
 from services import clock
-
+from services.accounts.roles import SYSTEM, Actor, Permission, require
+from services.accounts.utility import TEMPLATES, UtilitySettings
+from services.accounts.utility import template as utility_template
 from services.billing import quotes as bill_quote
-from services.billing.quotes import BillQuote  # noqa: F401  (re-exported: part of the stable API)
 from services.billing.coverage import CoveredReading
+from services.billing.periods import (
+    BillingPeriod, check_bill_not_locked, month_key, validate_new_lock,
+)
+from services.billing.pricing import PlanBook, PricedBill, recompute_bill
+from services.billing.quotes import BillQuote  # noqa: F401  (re-exported: part of the stable API)
+from services.config import ROOT
 from services.errors import ConflictError, NotFoundError, ValidationError
 from services.models import (
-    Bill, BillFilter, BillRun, BillRunSummary, DashboardFigures, Flat, MeterChoice, MonthlyPoint, NewBill, NewReading,
-    Page, Payment, PaymentResult, PeriodLock, Reading, ReadingFilter,
+    Account, AccountFilter, Area, Bill, BillFilter, BillLine, BillRun, BillRunSummary, DashboardFigures, MeterChoice,
+    MonthlyPoint, NewBill, NewReading, Page, Payment, PaymentResult, PeriodLock, Reading, ReadingFilter,
+    ServiceConnection,
 )
-from services.readings.meter_changes import MeterChange, check_final_reading, parse_meter_change
 from services.money import parse_decimal
-from services.billing.periods import (
-    BillingPeriod, check_bill_not_locked, check_range_not_locked, month_key, validate_new_lock,
-)
-from services.pricing_service import Pricing, PricingService
+from services.pricing_service import PricingService
 from services.readings.checks import Flag, check_reading, history_points
+from services.readings.meter_changes import MeterChange, check_final_reading, parse_meter_change
 from services.readings.rules import (
     ReadingContext, ReadingPlan, assess_reading, check_meter, parse_reading_date, parse_reading_value,
 )
-from services.accounts.roles import SYSTEM, Actor, Permission, require
 from services.storage.base import Storage
-from services.tariff_rules import BillBreakdown, FlatRateTariff, TariffRules
 from services.text import refuses_nul
 
 # Methods a payment may be recorded with. A re-issue's credit (method "credit") is written only by
@@ -57,14 +60,16 @@ class ReadingOutcome:
 class BillDetail:
     bill: Bill
     payments: list[Payment]
-    flat_reading: Reading | None
+    last_reading: Reading | None
     motor_reading: Reading | None
     recomputed_total: Decimal
     covered: tuple[tuple[CoveredReading, Reading], ...] = ()  # every reading the bill covers, oldest first
+    lines: tuple[BillLine, ...] = ()
+    lines_recompute: bool = True  # the stored lines are exactly those the stored inputs give
 
     @property
     def arithmetic_ok(self) -> bool:
-        return self.recomputed_total == self.bill.total_amount
+        return self.recomputed_total == self.bill.total_amount and self.lines_recompute
 
 
 def parse_date(value, field: str) -> dt.date:
@@ -87,6 +92,7 @@ class DatabaseService:
         self.storage = storage
         self.pricing = pricing or PricingService()
         self.today = today
+        self._utility: UtilitySettings | None = None
 
     @classmethod
     def from_url(cls, url: str, pricing: PricingService | None = None, **kwargs) -> "DatabaseService":
@@ -103,17 +109,62 @@ class DatabaseService:
     def list_active_meters(self, search: str | None = None, offset: int = 0, limit: int = 50) -> Page[MeterChoice]:
         return self.storage.list_meter_choices(search, offset, limit)
 
-    def list_blocks(self) -> list[str]:
-        return self.storage.list_blocks()
+    # ---- the utility and its reference data -------------------------------------------------
+    def utility(self) -> UtilitySettings:
+        """The utility this database serves (read once per service object; set_up_utility refreshes it)."""
+        if self._utility is None:
+            row = self.storage.utility_settings_row()
+            self._utility = UtilitySettings.from_row(row) if row else TEMPLATES["society"]
+        return self._utility
 
-    def list_floors(self) -> list[tuple[str, str]]:
-        return self.storage.list_floors()
+    def set_up_utility(self, template: str = "society", *, actor: Actor | None = None, **changes) -> UtilitySettings:
+        """Choose the utility's settings from a template (society, municipal, water), with changes,
+        and store its tariff plan (data/tariffs/<template>.toml). Idempotent."""
+        from services.tariffs import TariffPlan
 
-    def get_flat(self, flat: int | str) -> Flat:
-        found = self.storage.get_flat(flat_id=flat) if isinstance(flat, int) else self.storage.get_flat(code=flat)
+        actor = require(actor, Permission.MANAGE_MASTER_DATA)
+        settings = utility_template(template).with_changes(**changes)
+        self.storage.save_utility_settings(settings.as_row(), actor)
+        self.storage.save_tariff_plan(TariffPlan.load(ROOT / settings.plan_file), actor)
+        self._utility = settings
+        return settings
+
+    def plan_book(self) -> PlanBook:
+        """The stored tariff plans, to price bills with (read each time: a plan may get a new version)."""
+        return PlanBook(self.storage.list_tariff_plans(), self.pricing)
+
+    def service_connection(self, account: Account, service: str | None = None) -> ServiceConnection:
+        service = service or self.utility().service
+        conn = self.storage.service_connection(account.id, service)
+        if conn is None:
+            raise ValidationError("account", f"{self.utility().account_label} {account.code} has no {service} connection.",
+                                  "Connect it to the service (master data import) before billing it.")
+        return conn
+
+    def list_areas(self, *, level: int | None = None, parent_id: int | None = None) -> list[Area]:
+        return self.storage.list_areas(level=level, parent_id=parent_id)
+
+    def get_area(self, area_id: int) -> Area:
+        area = self.storage.get_area(area_id=area_id)
+        if area is None:
+            raise NotFoundError(f"Area {area_id} does not exist.")
+        return area
+
+    def list_accounts(self, flt: AccountFilter | None = None, offset: int = 0, limit: int = 50,
+                      with_total: bool = True, actor: Actor | None = None) -> Page[Account]:
+        require(actor, Permission.VIEW_BILLS)
+        return self.storage.list_accounts(flt or AccountFilter(), offset, limit, with_total)
+
+    def get_account(self, account: int | str) -> Account:
+        found = (self.storage.get_account(account_id=account) if isinstance(account, int)
+                 else self.storage.get_account(code=account))
         if found is None:
-            raise ValidationError("flat", f"unknown flat {flat}.", "Use a flat code like B17-FF from the master data.")
+            label = self.utility().account_label
+            raise ValidationError("account", f"unknown {label} {account}.",
+                                  f"Use a {label} code from the master data (like B17-FF).")
         return found
+
+    get_flat = get_account  # the society's word, kept for scripts written against it
 
     # ---- readings ----------------------------------------------------------------------
     def insert_meter_reading(self, *, reading_value, reading_date=None, meter_id: int | None = None,
@@ -253,17 +304,18 @@ class DatabaseService:
         approved reading since the flat's last billed one; with a period start that an existing bill
         of the flat has (or a reading already billed), it is a re-issue of that bill."""
         start = parse_date(billing_period_start, "billing_period_start") if billing_period_start else None
+        end = parse_date(billing_period_end, "billing_period_end") if billing_period_end else None
         return bill_quote.quote(self, flat, flat_units, motor_units, previous_outstanding, reading_id=reading_id,
-                                billing_period_start=start)
+                                billing_period_start=start, billing_period_end=end)
 
     def create_bill(self, flat: int | str, billing_period_start, billing_period_end, due_date, flat_units=None,
-                    motor_units=None, previous_outstanding=None, *, flat_reading_id: int | None = None,
+                    motor_units=None, previous_outstanding=None, *, last_reading_id: int | None = None,
                     motor_reading_id: int | None = None, actor: Actor | None = None) -> Bill:
         """Price (quote_bill) and store one bill. A locked month raises PeriodLockedError. A bill for a
         (flat, billing_period_start) that already has one is a re-issue: stored as a separate bill
         (start moved forward, reissue_of set) that replaces it (it becomes superseded; what was paid
-        on it is credited). With flat_reading_id the bill covers the readings since the last billed
-        one (units default to theirs); without, it covers none and flat_units is required."""
+        on it is credited). With last_reading_id the bill covers the readings since the last billed
+        one (units default to theirs); without, it covers none and units is required."""
         actor = require(actor, Permission.CREATE_BILL)
         period = BillingPeriod(parse_date(billing_period_start, "billing_period_start"),
                                parse_date(billing_period_end, "billing_period_end"))
@@ -272,15 +324,12 @@ class DatabaseService:
             raise ValidationError("due_date", f"{due} is before the period start {period.start}.",
                                   "Pick a due date after the billing period.")
         check_bill_not_locked(period.start, period.end, self.storage.locked_months())
-        if flat_reading_id is None and flat_units in (None, ""):
-            raise ValidationError("flat_units", "is required for a bill that covers no reading.",
-                                  "Enter the monthly units, or bill a reading (bill_reading).")
-        q = self.quote_bill(flat, flat_units, motor_units, previous_outstanding, reading_id=flat_reading_id,
+        q = self.quote_bill(flat, flat_units, motor_units, previous_outstanding, reading_id=last_reading_id,
                             billing_period_start=period.start, billing_period_end=period.end)
         cov = q.coverage
         new = _new_bill(
-            q.flat.id, period, due, q.pricing, q.breakdown, q.carry_forward_bill_ids,
-            flat_reading_id=cov.last.reading_id if cov else None,
+            q.account, q.connection.service, period, due, q.priced, q.carry_forward_bill_ids,
+            last_reading_id=cov.last.reading_id if cov else None,
             first_reading_id=cov.first.reading_id if cov else None,
             motor_reading_id=motor_reading_id if motor_reading_id is not None else (
                 cov.last.motor_reading_id if cov else None),
@@ -293,10 +342,10 @@ class DatabaseService:
         reading = self.get_reading(reading_id)
         if reading.status != "approved":
             raise ConflictError(f"Reading {reading_id} is {reading.status}; approve it before billing.")
-        f = self.get_flat(flat)
-        if reading.flat_id != f.id:
-            raise ValidationError("flat_reading_id", f"reading {reading_id} is not a reading of flat {f.code}.",
-                                  "Pick a reading of the flat being billed.")
+        f = self.get_account(flat)
+        if reading.account_id != f.id:
+            raise ValidationError("last_reading_id", f"reading {reading_id} is not a reading of {f.code}.",
+                                  "Pick a reading of the account being billed.")
         return reading
 
     def bill_reading(self, reading_id: int, billing_period_start, billing_period_end, due_date, *,
@@ -307,19 +356,22 @@ class DatabaseService:
         entered here are used as given and become this reading's confirmed units. A reading already
         on a bill is billed again only as a re-issue of that bill."""
         reading = self.get_reading(reading_id)
-        if reading.flat_id is None:
+        if reading.account_id is None:
             raise ValidationError("reading", f"reading {reading_id} is of a shared-motor meter.",
-                                  "Bill the flats' readings; the motor share goes on each flat's bill.")
-        return self.create_bill(reading.flat_id, billing_period_start, billing_period_end, due_date, flat_units,
-                                motor_units, previous_outstanding, flat_reading_id=reading_id,
+                                  "Bill the accounts' readings; the motor share goes on each flat's bill.")
+        return self.create_bill(reading.account_id, billing_period_start, billing_period_end, due_date, flat_units,
+                                motor_units, previous_outstanding, last_reading_id=reading_id,
                                 motor_reading_id=reading.motor_reading_id, actor=actor)
 
     def generate_bills_for_month(self, billing_period_start, billing_period_end, due_date, *, dry_run: bool = False,
                                  actor: Actor | None = None, batch_size: int = RUN_BATCH_SIZE,
-                                 progress: Callable[[int, int], None] | None = None) -> BillRunSummary:
-        """Bill every flat with an approved, unbilled reading dated in the period.
+                                 progress: Callable[[int, int], None] | None = None,
+                                 area_id: int | None = None) -> BillRunSummary:
+        """Bill every account of the utility's service for the period (area_id: only those under
+        that area, e.g. one billing cycle), by its plan: a metered plan bills the approved, unbilled
+        readings (or the daily usage) of the period, a fixed-fee plan every active account.
 
-        Set-based: candidates are read a batch of flats at a time, priced in memory with the same
+        Set-based: candidates are read a batch of accounts at a time, priced in memory with the same
         pricing and tariff rules as single bills, and each batch is inserted in one unit of work
         (sqlite3 executemany / PostgreSQL COPY). Flats already billed for the period are skipped and
         counted, so running again finishes a run that stopped half-way and creates no duplicates; a
@@ -336,7 +388,8 @@ class DatabaseService:
                                   "Pick a due date after the billing period.")
         from services.billing import bill_run  # the run itself: services/billing/bill_run.py
 
-        return bill_run.run(self, period, due, dry_run=dry_run, actor=actor, batch_size=batch_size, progress=progress)
+        return bill_run.run(self, period, due, dry_run=dry_run, actor=actor, batch_size=batch_size, progress=progress,
+                            area_id=area_id)
 
     def get_bill(self, bill_id: int) -> Bill:
         bill = self.storage.get_bill(bill_id)
@@ -347,12 +400,14 @@ class DatabaseService:
     def bill_detail(self, bill_id: int, actor: Actor | None = None) -> BillDetail:
         require(actor, Permission.VIEW_BILLS)
         bill = self.get_bill(bill_id)
+        lines = self.storage.list_bill_lines(bill_id)
+        total, lines_ok = recompute_bill(bill, lines, self.plan_book())
         return BillDetail(
             bill, self.storage.list_payments(bill_id),
-            self.storage.get_reading(bill.flat_reading_id) if bill.flat_reading_id else None,
+            self.storage.get_reading(bill.last_reading_id) if bill.last_reading_id else None,
             self.storage.get_reading(bill.motor_reading_id) if bill.motor_reading_id else None,
-            TariffRules.recompute(bill),
-            tuple((c, self.get_reading(c.reading_id)) for c in self.storage.list_bill_readings(bill_id)),
+            total, tuple((c, self.get_reading(c.reading_id)) for c in self.storage.list_bill_readings(bill_id)),
+            tuple(lines), lines_ok,
         )
 
     def list_bills(self, flt: BillFilter | None = None, offset: int = 0, limit: int = 50,
@@ -416,11 +471,13 @@ class DatabaseService:
                                        reference=(change.reason or "")[:128] or None).bill
         return self.storage.set_bill_status(bill_id, change.status, actor, change.reason, expected_status=bill.status)
 
-    def flat_outstanding(self, flat: int | str) -> Decimal:
-        """What the flat owes on its open bills. Invariant (tests/contract/test_billing_invariants.py):
+    def account_outstanding(self, account: int | str) -> Decimal:
+        """What the account owes on its open bills. Invariant (tests/contract/test_billing_invariants.py):
         the current charges (total - previous_outstanding) of its bills that are neither superseded nor
         cancelled, less the payments on them (a re-issue's credit counted once, on the replacement)."""
-        return self.storage.open_balance(self.get_flat(flat).id)[0]
+        return self.storage.open_balance(self.get_account(account).id)[0]
+
+    flat_outstanding = account_outstanding  # stable API (README): the society's name for it
 
     # ---- locks, dashboard ---------------------------------------------------------------
     def list_bill_runs(self, limit: int = 20, actor: Actor | None = None) -> list[BillRun]:
@@ -461,14 +518,16 @@ class DatabaseService:
         return self.storage.monthly_series(sorted(month_key(parse_date(f"{m}-01", "month")) for m in months))
 
 
-def _new_bill(flat_id: int, period: BillingPeriod, due: dt.date, pricing: Pricing, bd: BillBreakdown,
+def _new_bill(account: Account, service: str, period: BillingPeriod, due: dt.date, priced: PricedBill,
               carry: tuple[int, ...], **refs) -> NewBill:
     return NewBill(
-        flat_id=flat_id, billing_period_start=period.start, billing_period_end=period.end, due_date=due,
-        tariff_kind=bd.tariff_kind, pricing_rule=pricing.rule, flat_units=bd.flat_units, motor_units=bd.motor_units,
-        total_units=bd.total_units, rate_per_unit=bd.rate_per_unit, fixed_charge=bd.fixed_charge,
-        previous_outstanding=bd.previous_outstanding, total_amount=bd.total_amount,
-        carry_forward_bill_ids=tuple(carry), **refs,
+        account_id=account.id, area_id=account.area_id, tariff_plan_version_id=priced.tariff_plan_version_id,
+        billing_period_start=period.start, billing_period_end=period.end, due_date=due, service=service,
+        tariff_kind=priced.tariff_kind, pricing_rule=priced.pricing_rule, category=priced.category,
+        units=priced.units, motor_units=priced.motor_units, total_units=priced.total_units,
+        rate_per_unit=priced.rate_per_unit, fixed_charge=priced.fixed_charge,
+        previous_outstanding=priced.previous_outstanding, total_amount=priced.total_amount, lines=priced.lines,
+        tariff_details=priced.tariff_details, carry_forward_bill_ids=tuple(carry), **refs,
     )
 
 

@@ -48,17 +48,94 @@ class Page(Generic[T]):
 
 
 @dataclass(frozen=True)
-class Flat(Record):
+class Area(Record):
+    """A node of the utility's area hierarchy (Block > Floor; City/Tehsil > Union Council; ...)."""
+
+    id: int
+    level: int
+    code: str
+    name: str
+    path: str  # codes from the top joined by "/": "B/FF"
+    parent_id: int | None = None
+    kind: str | None = None
+    sort_order: int = 0
+
+    @property
+    def top_code(self) -> str:
+        return self.path.split("/", 1)[0]
+
+
+@dataclass(frozen=True)
+class Account(Record):
+    """The billable unit: a flat, a consumer unit, a customer (with its area and primary contact)."""
+
     id: int
     code: str
-    block: str
-    floor_code: str | None = None
-    floor_name: str | None = None
-    flat_type: str | None = None
+    area_id: int
+    name: str = ""
+    area_path: str | None = None  # "B/FF"
+    area_name: str | None = None  # the leaf area's name: "First Floor"
+    category: str | None = None  # 2BHK; Small; residential
+    account_type: str | None = None  # flat; Bakery; commercial
     is_active: bool = True
-    owner_name: str | None = None
-    owner_phone: str | None = None
-    owner_id: int | None = None
+    address: str | None = None
+    gps_lat: Decimal | None = None
+    gps_lon: Decimal | None = None
+    contact_name: str | None = None
+    contact_phone: str | None = None
+    contact_email: str | None = None
+    contact_id: int | None = None
+    created_at: dt.datetime | None = None
+
+    @property
+    def top_area_code(self) -> str:
+        """The code of the account's top-level area (the society's block)."""
+        return (self.area_path or "").split("/", 1)[0]
+
+
+@dataclass(frozen=True)
+class ServiceConnection(Record):
+    id: int
+    account_id: int
+    service: str
+    tariff_plan_id: int
+    is_active: bool = True
+    started_on: dt.date | None = None
+    plan_code: str | None = None
+    plan_kind: str | None = None
+
+
+@dataclass(frozen=True)
+class StoredPlan:
+    """A tariff plan as stored: the pure plan (services.tariffs.TariffPlan) and the ids of its rows."""
+
+    id: int
+    plan: object  # services.tariffs.TariffPlan
+    version_ids: dict  # {version number: tariff_plan_versions.id}
+
+    def version_id(self, version: int) -> int:
+        return self.version_ids[version]
+
+
+@dataclass(frozen=True)
+class UsageTotal:
+    """An account's measured quantity over a span of days (daily_usage aggregated in the database)."""
+
+    account_id: int
+    first_date: dt.date
+    last_date: dt.date
+    days: int
+    quantity: Decimal
+
+
+@dataclass(frozen=True)
+class DailyUsage(Record):
+    id: int
+    account_id: int
+    usage_date: dt.date
+    quantity: Decimal
+    source: str = "import"
+    meter_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -67,21 +144,21 @@ class MeterChoice(Record):
 
     meter_id: int
     meter_number: str
-    flat_id: int
-    flat_code: str
-    block: str
-    floor_code: str | None = None
-    floor_name: str | None = None
-    flat_type: str | None = None
-    owner_name: str | None = None
-    owner_phone: str | None = None
+    account_id: int
+    account_code: str
+    area_path: str | None = None
+    area_name: str | None = None
+    category: str | None = None
+    unit: str = "kWh"
+    contact_name: str | None = None
+    contact_phone: str | None = None
     motor_code: str | None = None
     motor_meter_id: int | None = None
     motor_meter_number: str | None = None
 
     @property
     def label(self) -> str:
-        parts = [self.flat_code, self.floor_name or self.floor_code or "", self.owner_name or "(no owner)",
+        parts = [self.account_code, self.area_name or self.area_path or "", self.contact_name or "(no name)",
                  f"meter {self.meter_number}"]
         return " - ".join(p for p in parts if p)
 
@@ -111,11 +188,11 @@ class Reading(Record):
     created_at: dt.datetime | None = None
     # Joined, for display.
     meter_number: str | None = None
-    flat_id: int | None = None
-    flat_code: str | None = None
-    block: str | None = None
-    floor_code: str | None = None
-    owner_name: str | None = None
+    account_id: int | None = None
+    account_code: str | None = None
+    area_path: str | None = None
+    contact_name: str | None = None
+    unit: str | None = None
     submitted_by_name: str | None = None
     bill_id: int | None = None  # the bill that references this reading, if any
 
@@ -146,13 +223,14 @@ class NewReading:
 @dataclass(frozen=True)
 class Bill(Record):
     id: int
-    flat_id: int
+    account_id: int
+    area_id: int
     billing_period_start: dt.date
     billing_period_end: dt.date
     due_date: dt.date
     tariff_kind: str
     pricing_rule: str
-    flat_units: Decimal
+    units: Decimal  # the account's own metered quantity (kWh, CCF; 0 for a fixed fee)
     motor_units: Decimal
     total_units: Decimal
     rate_per_unit: Decimal
@@ -160,6 +238,9 @@ class Bill(Record):
     previous_outstanding: Decimal
     total_amount: Decimal
     status: str
+    service: str = "electricity"
+    tariff_plan_version_id: int | None = None
+    category: str | None = None
     amount_paid: Decimal = Decimal("0")
     tariff_details: dict | None = None
     paid_at: dt.datetime | None = None
@@ -167,9 +248,11 @@ class Bill(Record):
     overdue_notified_at: dt.datetime | None = None
     payment_link_id: str | None = None
     payment_link_url: str | None = None
-    flat_reading_id: int | None = None  # the last reading the bill covers
+    last_reading_id: int | None = None  # the last reading the bill covers
     motor_reading_id: int | None = None
     first_reading_id: int | None = None  # the first reading the bill covers
+    usage_from: dt.date | None = None  # the days of daily usage it charges
+    usage_to: dt.date | None = None
     reissue_of: int | None = None  # the bill this one replaced
     superseded_by: int | None = None  # the bill that replaced this one (status superseded)
     bill_run_id: int | None = None
@@ -178,16 +261,22 @@ class Bill(Record):
     created_at: dt.datetime | None = None
     updated_at: dt.datetime | None = None
     # Joined, for display.
-    flat_code: str | None = None
-    block: str | None = None
-    floor_code: str | None = None
-    owner_name: str | None = None
-    owner_phone: str | None = None
-    owner_id: int | None = None
+    account_code: str | None = None
+    area_path: str | None = None
+    contact_name: str | None = None
+    contact_phone: str | None = None
+    contact_id: int | None = None
+    plan_code: str | None = None
+    plan_version: int | None = None
 
     @property
     def balance(self) -> Decimal:
         return self.total_amount - self.amount_paid
+
+    @property
+    def current_charges(self) -> Decimal:
+        """This period's charges, without the arrears carried in from earlier bills."""
+        return self.total_amount - self.previous_outstanding
 
     @property
     def energy_charge(self) -> Decimal:
@@ -195,27 +284,49 @@ class Bill(Record):
 
 
 @dataclass(frozen=True)
-class NewBill:
-    """A priced bill ready to store. Every input of the arithmetic is here."""
+class BillLine(Record):
+    """One line of a bill, rounded to 2 places half-up; a bill's lines sum to its total."""
 
-    flat_id: int
+    seq: int
+    code: str
+    label: str
+    amount: Decimal
+    quantity: Decimal | None = None
+    unit: str | None = None
+    rate: Decimal | None = None
+    id: int | None = None
+    bill_id: int | None = None
+
+
+@dataclass(frozen=True)
+class NewBill:
+    """A priced bill ready to store. Every input of the arithmetic is here, with its lines."""
+
+    account_id: int
+    area_id: int
+    tariff_plan_version_id: int
     billing_period_start: dt.date
     billing_period_end: dt.date
     due_date: dt.date
     tariff_kind: str
     pricing_rule: str
-    flat_units: Decimal
+    units: Decimal
     motor_units: Decimal
     total_units: Decimal
     rate_per_unit: Decimal
     fixed_charge: Decimal
     previous_outstanding: Decimal
     total_amount: Decimal
-    flat_reading_id: int | None = None  # the last reading covered (the one billed)
+    service: str = "electricity"
+    category: str | None = None
+    lines: tuple = ()  # tuple[BillLine, ...]; their amounts sum to total_amount
+    last_reading_id: int | None = None  # the last reading covered (the one billed)
     motor_reading_id: int | None = None
     bill_run_id: int | None = None
     tariff_details: dict | None = None
     first_reading_id: int | None = None  # the first reading covered
+    usage_from: dt.date | None = None
+    usage_to: dt.date | None = None
     # A re-issue: the bill this one replaces (it becomes superseded). Stored as bills.reissue_of.
     reissue_of: int | None = None
     # Open bills whose balance previous_outstanding absorbs; they become carried_forward.
@@ -230,7 +341,8 @@ class NewBill:
 
 
 # NewBill fields that are not bills columns (what the bill carries, covers and credits).
-NEW_BILL_LINKS = frozenset({"carry_forward_bill_ids", "covered", "replaced_paid", "credit_paid_on", "confirm_units"})
+NEW_BILL_LINKS = frozenset({"carry_forward_bill_ids", "covered", "replaced_paid", "credit_paid_on", "confirm_units",
+                            "lines"})
 
 
 @dataclass(frozen=True)
@@ -257,21 +369,27 @@ class PaymentResult:
 
 @dataclass(frozen=True)
 class RunCandidate:
-    """One flat not yet billed for a period, as the bill run sees it: its readings after each
-    meter's last billed reading (dated up to the period end, approved or pending, oldest first;
-    services.billing.coverage.run_chain picks what the bill covers) and its open bills."""
+    """One account not yet billed for a period, as the bill run sees it: for a metered plan its
+    readings after each meter's last billed reading (dated up to the period end, approved or
+    pending, oldest first; services.billing.coverage.run_chain picks what the bill covers) or its
+    daily usage in the period, and its open bills."""
 
-    flat_id: int
-    flat_code: str
-    flat_type: str | None
+    account_id: int
+    account_code: str
+    category: str | None
     tail: tuple  # tuple[services.billing.coverage.ChainReading, ...]
     outstanding: Decimal
     open_bill_ids: tuple[int, ...] = ()
+    area_id: int | None = None
+    account_type: str | None = None
+    service: str = "electricity"
+    tariff_plan_id: int | None = None
+    usage: UsageTotal | None = None  # daily-usage plans: the period's measured quantity
 
 
 @dataclass(frozen=True)
 class BatchResult:
-    """What storage.insert_bill_batch stored. `stale`: flats left out because their open bills or
+    """What storage.insert_bill_batch stored. `stale`: accounts left out because their open bills or
     readings changed after they were priced (a payment, a single bill); price them again."""
 
     created: int
@@ -295,7 +413,7 @@ class BillRunSummary:
     status: str = "completed"
     message: str = ""
     waiting: int = 0  # an approved reading in the period waits behind a pending one (review it first)
-    changed: tuple[int, ...] = ()  # flats skipped: they changed twice while being billed (a payment); run again
+    changed: tuple[int, ...] = ()  # accounts skipped: they changed twice while being billed (a payment); run again
 
 
 @dataclass(frozen=True)
@@ -323,34 +441,46 @@ class BillRun(Record):
     started_at: dt.datetime
     error: str | None = None
     finished_at: dt.datetime | None = None
+    service: str = "electricity"
+    area_id: int | None = None  # a run limited to one area (a billing cycle)
 
 
 @dataclass(frozen=True)
 class ReadingFilter:
     status: str | None = "pending"
     unbilled_only: bool = False
-    block: str | None = None
-    floor_code: str | None = None
+    area_id: int | None = None  # an area at any level: everything under it
     date_from: dt.date | None = None
     date_to: dt.date | None = None
     flagged_only: bool = False
     unflagged_only: bool = False
     submitted_by: int | None = None
     meter_id: int | None = None
-    flat_code: str | None = None  # prefix match
-    flat_meters_only: bool = False  # exclude shared-motor meters
+    account_code: str | None = None  # prefix match
+    account_meters_only: bool = False  # exclude shared-motor meters
+
+
+@dataclass(frozen=True)
+class AccountFilter:
+    area_id: int | None = None  # an area at any level: everything under it
+    category: str | None = None
+    account_type: str | None = None
+    is_active: bool | None = None
+    search: str | None = None  # account code prefix, or part of its name or its primary contact's
 
 
 @dataclass(frozen=True)
 class BillFilter:
     period_month: str | None = None  # "2026-10": bills whose period starts in that month
     statuses: tuple[str, ...] = ()
-    block: str | None = None
+    area_id: int | None = None  # an area at any level: everything under it
     overdue_only: bool = False  # open bills past their due date (as of `as_of`)
     as_of: dt.date | None = None
-    search: str | None = None  # flat code prefix or owner name
-    flat_id: int | None = None
-    owner_id: int | None = None
+    search: str | None = None  # account code prefix or contact name
+    account_id: int | None = None
+    contact_id: int | None = None
+    category: str | None = None
+    service: str | None = None
     due_from: dt.date | None = None
     due_to: dt.date | None = None
 
@@ -408,7 +538,7 @@ class Notification(Record):
     message: str
     status: str
     bill_id: int | None = None
-    owner_id: int | None = None
+    contact_id: int | None = None
     recipient: str | None = None
     provider_message_id: str | None = None
     error: str | None = None

@@ -110,13 +110,22 @@ class TariffRules:
         )
 
     @staticmethod
-    def recompute(bill) -> Decimal:
-        """Recompute a stored bill's total from its stored inputs (for verification)."""
-        return tariff(bill.tariff_kind).compute(
-            flat_units=bill.flat_units, motor_units=bill.motor_units, rate_per_unit=bill.rate_per_unit,
-            fixed_charge=bill.fixed_charge, previous_outstanding=bill.previous_outstanding,
-            **(bill.tariff_details or {}),
-        ).total_amount
+    def recompute(bill, plan: TariffPlan | None = None) -> Decimal:
+        """Recompute a stored bill's total from its stored inputs (for verification).
+
+        A flat-rate bill keeps every input of the seed's formula in its own columns (units, motor
+        units, rate, fixed charge, arrears). A bill of another kind keeps its quote's inputs in
+        `tariff_details` (plan code and version included) and is recomputed with `plan`, the stored
+        plan that priced it (services.billing.pricing.PlanBook passes it; without one, the shipped
+        plan file of that code in data/tariffs/ is used)."""
+        if bill.tariff_kind == FlatRateTariff.kind:
+            return FlatRateTariff().compute(
+                flat_units=bill.units, motor_units=bill.motor_units, rate_per_unit=bill.rate_per_unit,
+                fixed_charge=bill.fixed_charge, previous_outstanding=bill.previous_outstanding).total_amount
+        inputs = QuoteInputs.from_dict(bill.tariff_details or {})
+        if plan is None:
+            plan = _shipped_plan(inputs.plan_code)
+        return recompute_quote(inputs, plan).total_amount
 
     @staticmethod
     def quote(plan: TariffPlan, *, quantity=None, period_start, period_end, previous_outstanding=0,
@@ -138,3 +147,13 @@ class TariffRules:
                            previous_outstanding=previous_outstanding, category=category, unit_type=unit_type,
                            account_code=account_code, shared_units=shared_units, rate_per_unit=rate_per_unit,
                            fixed_charge=fixed_charge, pricing_rule=pricing_rule, pricing=pricing)
+
+
+def _shipped_plan(code: str) -> TariffPlan:
+    from pathlib import Path
+
+    for path in sorted((Path(__file__).resolve().parent.parent / "data" / "tariffs").glob("*.toml")):
+        plan = TariffPlan.load(path)
+        if plan.code == code:
+            return plan
+    raise ValueError(f"no plan {code!r} in data/tariffs/; recompute with the stored plan (PlanBook)")

@@ -1,4 +1,4 @@
-"""Small, explicit test data: seed 002's example society plus the special flats."""
+"""Small, explicit test data: seed 002's example society plus the special accounts."""
 from __future__ import annotations
 
 import datetime as dt
@@ -27,29 +27,46 @@ FLATS = (
 )
 
 
+def set_up_utility(storage, template: str = "society") -> int:
+    """The utility's settings row and tariff plan (as DatabaseService.set_up_utility stores them);
+    returns the plan id."""
+    from services.accounts.utility import TEMPLATES
+    from services.config import ROOT
+    from services.tariffs import TariffPlan
+
+    settings = TEMPLATES[template]
+    storage.save_utility_settings(settings.as_row(), ADMIN)
+    return storage.save_tariff_plan(TariffPlan.load(ROOT / settings.plan_file), ADMIN).id
+
+
+FLOOR_NAMES = {"GF": "Ground Floor", "FF": "First Floor", "SF": "Second Floor", "TF": "Third Floor"}
+
+
 def make_society(storage, with_motor: bool = True) -> dict:
-    """Insert floors, types, the FLATS above with owners and meters, and a shared motor."""
-    storage.bulk_insert("floors", [{"code": "GF", "name": "Ground Floor", "sort_order": 0},
-                                   {"code": "FF", "name": "First Floor", "sort_order": 1},
-                                   {"code": "SF", "name": "Second Floor", "sort_order": 2}])
-    storage.bulk_insert("flat_types", [{"name": n, "bhk": b} for n, b in (("2BHK", 2), ("3BHK", 3), ("4BHK", 4), ("5BHK", 5))])
-    floors = storage.lookup_ids("floors", "code", ["GF", "FF", "SF"])
-    types = storage.lookup_ids("flat_types", "name", ["2BHK", "3BHK", "4BHK", "5BHK"])
-    storage.bulk_insert("flats", [{"code": c, "block": b, "floor_id": floors[fl], "type_id": types[t]}
-                                  for c, b, fl, t, *_ in FLATS])
-    flat_ids = storage.lookup_ids("flats", "code", [f[0] for f in FLATS])
-    storage.bulk_insert("owners", [{"name": o, "phone": p} for *_, o, p, _ in FLATS])
-    owner_ids = storage.lookup_ids("owners", "phone", [f[5] for f in FLATS])
-    storage.bulk_insert("flat_owners", [{"flat_id": flat_ids[f[0]], "owner_id": owner_ids[f[5]], "is_primary": True}
-                                        for f in FLATS])
-    storage.bulk_insert("meters", [{"meter_number": f[6], "flat_id": flat_ids[f[0]], "status": "active"} for f in FLATS])
+    """The society utility, its blocks and floors (areas), the FLATS above as accounts with
+    contacts, electricity connections and meters, and a shared motor."""
+    plan_id = set_up_utility(storage, "society")
+    paths = sorted({f"{b}/{fl}" for _, b, fl, *_ in FLATS})
+    areas = storage.ensure_areas([{"path": b, "name": f"Block {b}"} for b in sorted({p[0] for p in paths})]
+                                 + [{"path": p, "name": FLOOR_NAMES[p[2:]]} for p in paths], ADMIN)
+    storage.bulk_insert("accounts", [{"code": c, "name": o, "area_id": areas[f"{b}/{fl}"], "category": t,
+                                      "account_type": "flat"} for c, b, fl, t, o, *_ in FLATS])
+    account_ids = storage.lookup_ids("accounts", "code", [f[0] for f in FLATS])
+    storage.bulk_insert("service_connections", [{"account_id": account_ids[f[0]], "service": "electricity",
+                                                  "tariff_plan_id": plan_id} for f in FLATS])
+    storage.bulk_insert("contacts", [{"name": o, "phone": p} for *_, o, p, _ in FLATS])
+    contact_ids = storage.lookup_ids("contacts", "phone", [f[5] for f in FLATS])
+    storage.bulk_insert("account_contacts", [{"account_id": account_ids[f[0]], "contact_id": contact_ids[f[5]],
+                                              "is_primary": True} for f in FLATS])
+    storage.bulk_insert("meters", [{"meter_number": f[6], "account_id": account_ids[f[0]], "status": "active"}
+                                   for f in FLATS])
     meter_ids = storage.lookup_ids("meters", "meter_number", [f[6] for f in FLATS])
-    out = {"flats": flat_ids, "meters": meter_ids, "owners": owner_ids}
+    out = {"accounts": account_ids, "meters": meter_ids, "contacts": contact_ids, "areas": areas, "plan_id": plan_id}
     if with_motor:
         storage.bulk_insert("motors", [{"code": "MOTOR-B1", "name": "Block B motor"}])
         motor_id = storage.lookup_ids("motors", "code", ["MOTOR-B1"])["MOTOR-B1"]
         storage.bulk_insert("meters", [{"meter_number": "81000001", "motor_id": motor_id, "status": "active"}])
-        storage.bulk_insert("flat_motors", [{"flat_id": flat_ids["B17-FF"], "motor_id": motor_id}])
+        storage.bulk_insert("account_motors", [{"account_id": account_ids["B17-FF"], "motor_id": motor_id}])
         out["motor_meter"] = storage.lookup_ids("meters", "meter_number", ["81000001"])["81000001"]
     return out
 
@@ -69,3 +86,22 @@ def engineer_user(storage) -> Actor:
     u = storage.get_user(username="eng1") or storage.create_user(
         username="eng1", role="field_engineer", password_hash=None, actor=ADMIN)
     return Actor(u.id, u.username, u.role, "pytest")
+
+
+def raw_bill(storage, account: str, start: dt.date, end: dt.date, *, units: Decimal = Decimal("1"),
+             total: Decimal | None = None, **extra):
+    """A NewBill built by hand (flat rate 12, no fixed charge), for tests that store below the service."""
+    from services.models import BillLine, NewBill
+
+    acct = storage.get_account(code=account)
+    plan = storage.list_tariff_plans()[0]
+    total = total if total is not None else (units * 12).quantize(Decimal("0.01"))
+    values = dict(account_id=acct.id, area_id=acct.area_id, tariff_plan_version_id=plan.version_id(1),
+                  billing_period_start=start, billing_period_end=end, due_date=end + dt.timedelta(days=15),
+                  tariff_kind="flat_rate", pricing_rule="default_rate", units=units, motor_units=Decimal("0"),
+                  total_units=units, rate_per_unit=Decimal("12"), fixed_charge=Decimal("0"),
+                  previous_outstanding=Decimal("0"), total_amount=total,
+                  lines=(BillLine(seq=1, code="energy", label="Energy", amount=total, quantity=units, unit="kWh",
+                                  rate=Decimal("12")),))
+    values.update(extra)
+    return NewBill(**values)

@@ -11,7 +11,7 @@ from database.triggers import NO_TRUNCATE_TABLES, date_columns
 from tests.factories import make_society
 
 V1_SQLITE = Path(__file__).parent / "fixtures" / "schema_v1" / "society_v1.sqlite.sql"
-BILL = ("INSERT INTO bills (flat_id, billing_period_start, billing_period_end, due_date, flat_units, motor_units, "
+BILL = ("INSERT INTO bills (account_id, billing_period_start, billing_period_end, due_date, units, motor_units, "
         "total_units, rate_per_unit, fixed_charge, previous_outstanding, total_amount) "
         "VALUES (:flat, :start, :end, :due, 10, 0, 10, 12, 0, 0, 120)")
 
@@ -41,7 +41,7 @@ def v1_sqlite(tmp_path):
 
 def _flat(st):
     with st.engine.connect() as c:
-        return c.execute(sa.text("SELECT id FROM flats ORDER BY id LIMIT 1")).scalar()
+        return c.execute(sa.text("SELECT id FROM accounts ORDER BY id LIMIT 1")).scalar()
 
 
 def _run(st, sql, **params):
@@ -80,14 +80,14 @@ def test_postgresql_refuses_truncate_of_protected_tables(sql_storage):
         pytest.skip("TRUNCATE is PostgreSQL's")
     with sql_storage.engine.begin() as c:
         c.execute(sa.text("INSERT INTO audit_log (actor_name, action) VALUES ('x', 'test')"))
-    # CASCADE, so a foreign key cannot be what refuses it; flats: the cascade would reach bills and readings.
-    for table in NO_TRUNCATE_TABLES + ("flats",):
+    # CASCADE, so a foreign key cannot be what refuses it; accounts: the cascade would reach bills and readings.
+    for table in NO_TRUNCATE_TABLES + ("accounts",):
         with pytest.raises(sa.exc.DBAPIError) as e:
             _run(sql_storage, f"TRUNCATE {table} CASCADE")
         assert "APPEND_ONLY" in str(e.value) and "TRUNCATE" in str(e.value), table
     assert set(NO_TRUNCATE_TABLES) >= {"bills", "payments", "audit_log", "period_locks", "payment_events"}
-    counts = sql_storage.table_counts(["audit_log", "period_locks", "flats"])
-    assert counts["audit_log"] >= 1 and counts["period_locks"] == 1 and counts["flats"] == 4
+    counts = sql_storage.table_counts(["audit_log", "period_locks", "accounts"])
+    assert counts["audit_log"] >= 1 and counts["period_locks"] == 1 and counts["accounts"] == 4
 
 
 BAD_DATES = ["02025-11-01", "2025-11-1", "2025-02-30", "0000-01-01", "2025-11-01 00:00:00", "2025/11/01", "", " 2025-12-01", 20251201]
@@ -97,7 +97,7 @@ def _insert_dated(st, table, column, value):
     """Insert one row into `table` with `value` in its date column `column` (the others valid)."""
     flat = _flat(st)
     with st.engine.begin() as c:
-        meter = c.execute(sa.text("SELECT id FROM meters WHERE flat_id = :f"), {"f": flat}).scalar()
+        meter = c.execute(sa.text("SELECT id FROM meters WHERE account_id = :f"), {"f": flat}).scalar()
         dates = {"billing_period_start": "2026-10-01", "billing_period_end": "2026-10-31", "due_date": "2026-11-15",
                  "reading_date": "2026-10-31", "paid_on": "2026-11-01"}
         dates[column] = value
@@ -179,9 +179,9 @@ def test_supabase_schema_refuses_truncate_and_lock_changes(pg_server):
             with pytest.raises(psycopg.Error) as e:
                 c.execute(stmt)
             assert "APPEND_ONLY" in str(e.value), stmt
-        c.execute("INSERT INTO flats (code, block) VALUES ('B17-FF', 'B')")
+        c.execute("INSERT INTO accounts (code, block) VALUES ('B17-FF', 'B')")
         with pytest.raises(psycopg.Error) as e:
-            c.execute("INSERT INTO bills (flat_id, billing_period_start, billing_period_end, due_date, flat_units, "
+            c.execute("INSERT INTO bills (account_id, billing_period_start, billing_period_end, due_date, units, "
                       "total_units, rate_per_unit, total_amount) SELECT id, '2025-11-20', '2025-12-19', '2026-01-05', "
-                      "1, 1, 12, 12 FROM flats")
+                      "1, 1, 12, 12 FROM accounts")
         assert "billing period 2025-11 is locked" in str(e.value)

@@ -5,7 +5,7 @@ import sqlalchemy as sa
 from tests.factories import make_society
 
 INSERT_NOV = sa.text(
-    "INSERT INTO bills (flat_id, billing_period_start, billing_period_end, due_date, flat_units, motor_units, "
+    "INSERT INTO bills (account_id, billing_period_start, billing_period_end, due_date, units, motor_units, "
     "total_units, rate_per_unit, fixed_charge, previous_outstanding, total_amount) "
     "VALUES (:flat, :start, :end, '2025-12-15', 10, 0, 10, 12, 0, 0, 120)")
 
@@ -22,7 +22,7 @@ def sql_storage(request, tmp_path):
 
 def _flat(st):
     with st.engine.connect() as c:
-        return c.execute(sa.text("SELECT id FROM flats ORDER BY id LIMIT 1")).scalar()
+        return c.execute(sa.text("SELECT id FROM accounts ORDER BY id LIMIT 1")).scalar()
 
 
 @pytest.mark.parametrize("start,end", [("2025-11-01", "2025-11-01"), ("2025-10-15", "2025-11-30")])
@@ -53,7 +53,7 @@ def test_negative_amounts_refused_by_check(sql_storage):
     with pytest.raises(sa.exc.IntegrityError):
         with sql_storage.engine.begin() as c:
             c.execute(sa.text(
-                "INSERT INTO bills (flat_id, billing_period_start, billing_period_end, due_date, flat_units, "
+                "INSERT INTO bills (account_id, billing_period_start, billing_period_end, due_date, units, "
                 "motor_units, total_units, rate_per_unit, fixed_charge, previous_outstanding, total_amount) "
                 "VALUES (:f, '2026-10-01', '2026-10-31', '2026-11-15', -5, 0, 0, 12, 0, 0, 0)"), {"f": _flat(sql_storage)})
 

@@ -37,8 +37,8 @@ st.title(":material/receipt_long: Bill a reading")
 
 
 def _reading_label(rd) -> str:
-    return (f"{rd.flat_code} · read {rd.reading_date} · {w.kwh(rd.billable_units)} to bill · "
-            f"{rd.owner_name or 'no owner'} · reading #{rd.id}")
+    return (f"{rd.account_code} · read {rd.reading_date} · {w.kwh(rd.billable_units)} to bill · "
+            f"{rd.contact_name or 'no owner'} · reading #{rd.id}")
 
 
 def _save(reading_id: int) -> None:
@@ -54,7 +54,7 @@ def _save(reading_id: int) -> None:
         return
     try:
         # What Save stores is what the preview showed: the same function, priced again now.
-        now = db.quote_bill(current.flat_id, units, motor, prev, reading_id=reading_id, billing_period_start=start,
+        now = db.quote_bill(current.account_id, units, motor, prev, reading_id=reading_id, billing_period_start=start,
                             billing_period_end=end)
         if (reading_id, now.breakdown.total_amount, now.credit) != ss.get(PREVIEWED):
             st.session_state[RESULT] = {"error": "The bill changed since the preview (a payment or another bill was "
@@ -83,11 +83,11 @@ def _show_result(result: dict) -> None:
     else:
         bill = result["bill"]
         if bill.reissue_of:
-            st.warning(f"Bill #{bill.reissue_of} for {bill.flat_code} was re-issued. Nothing was overwritten: this bill "
+            st.warning(f"Bill #{bill.reissue_of} for {bill.account_code} was re-issued. Nothing was overwritten: this bill "
                        f"was stored separately as bill #{bill.id}, starting {bill.billing_period_start}, as a re-issue "
                        f"that replaces bill #{bill.reissue_of} (now superseded; what was paid on it is credited here).",
                        icon=":material/call_split:")
-        st.success(f"Saved bill #{bill.id} for {bill.flat_code}: {w.money(bill.total_amount)}, due {bill.due_date}"
+        st.success(f"Saved bill #{bill.id} for {bill.account_code}: {w.money(bill.total_amount)}, due {bill.due_date}"
                    + (f"; {w.money(bill.amount_paid)} credited, balance {w.money(bill.balance)}" if bill.amount_paid
                       else "") + ".", icon=":material/check_circle:")
         for m in result["messages"]:
@@ -116,12 +116,12 @@ if asked and asked.isdigit():
         show_error(exc)
 if reading is None:
     term = st.text_input("Flat code", key="br_flat", placeholder="e.g. B17-FF", icon=":material/search:",
-                         help="Approved readings of matching flats that no bill references yet.")
+                         help="Approved readings of matching accounts that no bill references yet.")
     if not term.strip():
         st.info("Type a flat code, or open an approved reading from **Review readings**.", icon=":material/info:")
         _stop()
-    found = db.list_readings(ReadingFilter(status="approved", unbilled_only=True, flat_code=term.strip(),
-                                           flat_meters_only=True), 0, 50, actor=actor, with_total=False)
+    found = db.list_readings(ReadingFilter(status="approved", unbilled_only=True, account_code=term.strip(),
+                                           account_meters_only=True), 0, 50, actor=actor, with_total=False)
     if not found.items:
         st.warning("No approved, unbilled reading of a flat starting with that code. Approve it on Review readings.")
         _stop()
@@ -131,18 +131,18 @@ else:
         st.query_params.clear()
         st.rerun()
 
-if reading.flat_id is None:
-    st.error("This is a shared-motor meter's reading: bill the flats' readings; the motor share goes on each flat's bill.")
+if reading.account_id is None:
+    st.error("This is a shared-motor meter's reading: bill the accounts' readings; the motor share goes on each flat's bill.")
     _stop()
 if reading.status != "approved":
     st.error(f"Reading #{reading.id} is {reading.status}: approve it on Review readings before billing.")
     _stop()
 
-flat = db.get_flat(reading.flat_id)
+flat = db.get_account(reading.account_id)
 with st.container(border=True):
     c1, c2 = st.columns([2, 1])
-    c1.markdown(f"**{w.esc(flat.code)}** · {w.esc(flat.flat_type or '')} · {w.esc(flat.floor_name or '')} · owner "
-                f"{w.esc(flat.owner_name or '-')}  \nReading #{reading.id}: {w.kwh(reading.reading_value)} on "
+    c1.markdown(f"**{w.esc(flat.code)}** · {w.esc(flat.category or '')} · {w.esc(flat.floor_name or '')} · owner "
+                f"{w.esc(flat.contact_name or '-')}  \nReading #{reading.id}: {w.kwh(reading.reading_value)} on "
                 f"{reading.reading_date} · consumption {w.kwh(reading.consumption)}"
                 + (f" · units confirmed at review {w.kwh(reading.approved_units)}" if reading.approved_units is not None else ""))
     local = svc.photos.path_for(reading.photo_ref)
@@ -182,7 +182,7 @@ due = c3.date_input("Due date", value=month.end + dt.timedelta(days=DUE_DAYS) if
 try:
     plain = db.quote_bill(flat.id, reading_id=rid, billing_period_start=start, billing_period_end=end)
 except ValidationError as exc:
-    if exc.field != "flat_units":
+    if exc.field != "units":
         show_error(exc)
         _stop()
     plain = None  # only a meter's first reading: the admin enters the units
@@ -237,7 +237,7 @@ if quote.replaces is not None:
 
 st.subheader("Preview")
 rows = [
-    ("Flat units", w.kwh(bd.flat_units)), ("Motor share", w.kwh(bd.motor_units)), ("Total units", w.kwh(bd.total_units)),
+    ("Flat units", w.kwh(bd.units)), ("Motor share", w.kwh(bd.motor_units)), ("Total units", w.kwh(bd.total_units)),
     (f"Energy charge ({bd.total_units} x {w.num(bd.rate_per_unit)})", w.money(bd.energy_charge_display)),
     ("Fixed charge", w.money(bd.fixed_charge)), ("Previous outstanding", w.money(bd.previous_outstanding)),
     ("Total", w.money(bd.total_amount)),

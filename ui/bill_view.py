@@ -56,7 +56,7 @@ def render(bill_id: int, actor: Actor) -> None:
         return
     bill = detail.bill
     st.title(f":material/receipt: Bill #{bill.id}")
-    st.markdown(f"**{w.esc(bill.flat_code)}** · {w.esc(bill.owner_name or 'no owner')} · "
+    st.markdown(f"**{w.esc(bill.account_code)}** · {w.esc(bill.contact_name or 'no owner')} · "
                 f"{bill.billing_period_start} to {bill.billing_period_end} · due {bill.due_date} {w.badge(bill.status)}")
 
     c = st.columns(4)
@@ -68,7 +68,7 @@ def render(bill_id: int, actor: Actor) -> None:
 
     st.subheader("Breakdown")
     lines = [
-        ("Flat units", w.kwh(bill.flat_units)), ("Motor share", w.kwh(bill.motor_units)),
+        ("Flat units", w.kwh(bill.units)), ("Motor share", w.kwh(bill.motor_units)),
         ("Total units", w.kwh(bill.total_units)), ("Rate per unit", f"₹{w.num(bill.rate_per_unit)}"),
         (f"Energy charge ({bill.total_units} x {w.num(bill.rate_per_unit)})", w.money(bill.energy_charge)),
         ("Fixed charge", w.money(bill.fixed_charge)), ("Previous outstanding", w.money(bill.previous_outstanding)),

@@ -69,7 +69,7 @@ if not page.items:
     st.stop()
 
 st.dataframe([{
-    "bill": b.id, "flat": b.flat_code, "owner": b.owner_name or "", "period": f"{b.billing_period_start:%Y-%m-%d}",
+    "bill": b.id, "flat": b.account_code, "owner": b.contact_name or "", "period": f"{b.billing_period_start:%Y-%m-%d}",
     "due": b.due_date.isoformat(), "total": w.money(b.total_amount), "paid": w.money(b.amount_paid),
     "balance": w.money(b.balance), "status": b.status.replace("_", " "),
     "overdue": "yes" if b.status in ("pending", "partially_paid", "overdue") and b.due_date < today else "",
@@ -78,7 +78,7 @@ w.pager(key, page, "bills")
 
 c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
 chosen = c1.selectbox("Open a bill", page.items, key="bl_open",
-                      format_func=lambda b: f"#{b.id} · {b.flat_code} · {b.billing_period_start:%Y-%m} · "
+                      format_func=lambda b: f"#{b.id} · {b.account_code} · {b.billing_period_start:%Y-%m} · "
                                             f"{w.money(b.total_amount)} · {b.status.replace('_', ' ')}")
 if c2.button("Open", icon=":material/open_in_new:", key="bl_open_btn", width="stretch"):
     st.query_params["bill"] = str(chosen.id)

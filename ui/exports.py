@@ -18,10 +18,10 @@ from services.models import Bill
 
 SPOOL_BYTES = 8 * 1024 * 1024
 COLUMNS = (
-    ("bill_id", lambda b: b.id), ("flat", lambda b: b.flat_code), ("block", lambda b: b.block),
-    ("floor", lambda b: b.floor_code), ("owner", lambda b: b.owner_name), ("owner_phone", lambda b: b.owner_phone),
+    ("bill_id", lambda b: b.id), ("flat", lambda b: b.account_code), ("block", lambda b: b.block),
+    ("floor", lambda b: b.floor_code), ("owner", lambda b: b.contact_name), ("contact_phone", lambda b: b.contact_phone),
     ("period_start", lambda b: b.billing_period_start), ("period_end", lambda b: b.billing_period_end),
-    ("due_date", lambda b: b.due_date), ("status", lambda b: b.status), ("flat_units", lambda b: b.flat_units),
+    ("due_date", lambda b: b.due_date), ("status", lambda b: b.status), ("units", lambda b: b.units),
     ("motor_units", lambda b: b.motor_units), ("total_units", lambda b: b.total_units),
     ("rate_per_unit", lambda b: b.rate_per_unit), ("fixed_charge", lambda b: b.fixed_charge),
     ("previous_outstanding", lambda b: b.previous_outstanding), ("total_amount", lambda b: b.total_amount),

@@ -1,9 +1,9 @@
 """Admin: generate the month's bills for every flat with an approved, unbilled reading.
 
-A dry run comes first (how many bills, the total, how many flats are skipped as already billed
+A dry run comes first (how many bills, the total, how many accounts are skipped as already billed
 or refused by a locked month); the real run is offered only for the period and due date that
 were previewed, and shows a progress bar and a summary. Running again finishes a run that
-stopped half-way and creates no duplicates (the service skips flats already billed).
+stopped half-way and creates no duplicates (the service skips accounts already billed).
 """
 from __future__ import annotations
 
@@ -79,7 +79,7 @@ if preview and preview[0] == params:
             expected = max(s.created + s.missing_units, 1)
 
             def progress(done: int, created: int) -> None:
-                bar.progress(min(done / expected, 1.0), text=f"{done:,} of about {expected:,} flats · {created:,} bills")
+                bar.progress(min(done / expected, 1.0), text=f"{done:,} of about {expected:,} accounts · {created:,} bills")
 
             try:
                 result = db.generate_bills_for_month(*params, actor=actor, progress=progress)

@@ -84,7 +84,7 @@ changes = db.list_meter_changes(offset=0, limit=20, actor=actor)
 if not changes.items:
     st.caption("No meter change recorded yet.")
 else:
-    st.dataframe([{"Date": c.change_date, "What": c.kind_label, "Flat": c.flat_code or "",
+    st.dataframe([{"Date": c.change_date, "What": c.kind_label, "Flat": c.account_code or "",
                    "Old meter": c.old_meter_number, "New meter": c.new_meter_number,
                    "Final reading": w.kwh(c.final_value), "Start reading": w.kwh(c.start_value),
                    "Reason": c.reason, "By": c.recorded_by_name} for c in changes.items],

@@ -28,7 +28,7 @@ if not page.items:
 
 for rd in page.items:
     with st.container(border=True):
-        head = (f"**{w.esc(rd.flat_code or 'motor')}** · meter {w.esc(rd.meter_number)} · {rd.reading_date} · "
+        head = (f"**{w.esc(rd.account_code or 'motor')}** · meter {w.esc(rd.meter_number)} · {rd.reading_date} · "
                 f"{w.kwh(rd.reading_value)} {w.badge(rd.status)}")
         st.markdown(head)
         details = [f"consumption {w.kwh(rd.consumption)}", f"submitted {w.date_text(rd.created_at)}"]

@@ -36,7 +36,7 @@ def _approve(reading_id: int) -> None:
     except MeterlineError as exc:
         _say("error", f"Reading #{reading_id}: {exc}")
         return
-    _say("success", f"Approved reading #{rd.id} ({rd.flat_code}, {w.kwh(rd.billable_units)} to bill).")
+    _say("success", f"Approved reading #{rd.id} ({rd.account_code}, {w.kwh(rd.billable_units)} to bill).")
     st.session_state["approved_last"] = rd.id
 
 
@@ -47,7 +47,7 @@ def _reject(reading_id: int) -> None:
     except MeterlineError as exc:
         _say("error", f"Reading #{reading_id}: {exc}")
         return
-    _say("success", f"Rejected reading #{rd.id} ({rd.flat_code}): {reason}")
+    _say("success", f"Rejected reading #{rd.id} ({rd.account_code}): {reason}")
 
 
 def _bulk(ids: list[int]) -> None:
@@ -76,11 +76,11 @@ with st.container(border=True):
     date_from = c3.date_input("Read on or after", value=None, format="YYYY-MM-DD", key="rv_from")
     date_to = c4.date_input("Read on or before", value=None, format="YYYY-MM-DD", key="rv_to")
     c5, c6 = st.columns([3, 1], vertical_alignment="bottom")
-    flat_code = c5.text_input("Flat code starts with", key="rv_flat", placeholder="e.g. B17")
+    account_code = c5.text_input("Flat code starts with", key="rv_flat", placeholder="e.g. B17")
     flagged = c6.toggle("Flagged only", key="rv_flagged")
 
 flt = ReadingFilter(block=block, floor_code=floor, date_from=date_from, date_to=date_to, flagged_only=flagged,
-                    flat_code=flat_code.strip() or None)
+                    account_code=account_code.strip() or None)
 key = "review"
 size = w.page_size(key)
 offset = w.offset_for(key, (flt, size))
@@ -95,7 +95,7 @@ st.button(f"Approve the {len(unflagged)} unflagged reading(s) on this page", ico
 
 for rd in page.items:
     with st.container(border=True, key=f"reading_{rd.id}"):
-        st.markdown(f"**{w.esc(rd.flat_code or 'Shared motor')}** · {w.esc(rd.owner_name or '')} · meter "
+        st.markdown(f"**{w.esc(rd.account_code or 'Shared motor')}** · {w.esc(rd.contact_name or '')} · meter "
                     f"{w.esc(rd.meter_number)} · read {rd.reading_date} by {w.esc(rd.submitted_by_name or 'import')}"
                     f" · #{rd.id}")
         photo_col, info_col, act_col = st.columns([1, 2.4, 1.2])

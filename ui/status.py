@@ -11,7 +11,7 @@ st.caption(f"Backend: **{svc.settings.backend}**" + (" (embedded SQLite, data/me
                                                        if svc.settings.is_embedded_default else ""))
 try:
     svc.db.storage.ping()
-    counts = svc.db.storage.table_counts(["flats", "meters", "readings", "bills", "payments", "users"])
+    counts = svc.db.storage.table_counts(["accounts", "meters", "readings", "bills", "payments", "users"])
 except Exception as exc:  # show the failure instead of a traceback
     st.error(f"The database does not answer: {exc}")
     st.stop()

@@ -32,7 +32,7 @@ st.title(":material/bolt: Submit a reading")
 def _show_outcome(last: dict) -> None:
     o = last["outcome"]
     rd = o.reading
-    where = f"{w.esc(rd.flat_code or '')} · meter {w.esc(rd.meter_number or '')}"
+    where = f"{w.esc(rd.account_code or '')} · meter {w.esc(rd.meter_number or '')}"
     what = f"{where}, **{w.kwh(rd.reading_value)}** on {rd.reading_date}"
     if o.created:
         lines = [f"Saved reading #{rd.id}: {what}."]

@@ -14,35 +14,35 @@ DROP VIEW IF EXISTS flat_details, meter_choices, reading_details, bill_details, 
 -- A flat with its floor, type and primary owner (at most one, by a partial unique index).
 CREATE VIEW flat_details WITH (security_invoker = true) AS
 SELECT f.id, f.code, f.block, f.is_active, fl.code AS floor_code, fl.name AS floor_name,
-       ft.name AS flat_type, o.name AS owner_name, o.phone AS owner_phone, o.id AS owner_id
-FROM flats f
+       ft.name AS category, o.name AS contact_name, o.phone AS contact_phone, o.id AS contact_id
+FROM accounts f
 LEFT JOIN floors fl ON fl.id = f.floor_id
 LEFT JOIN flat_types ft ON ft.id = f.type_id
-LEFT JOIN flat_owners fo ON fo.flat_id = f.id AND fo.is_primary
-LEFT JOIN owners o ON o.id = fo.owner_id;
+LEFT JOIN account_contacts fo ON fo.account_id = f.id AND fo.is_primary
+LEFT JOIN contacts o ON o.id = fo.contact_id;
 
--- Active meters of active flats, as the field engineer picks them, with the shared motor's meter.
+-- Active meters of active accounts, as the field engineer picks them, with the shared motor's meter.
 CREATE VIEW meter_choices WITH (security_invoker = true) AS
-SELECT m.id AS meter_id, m.meter_number, f.id AS flat_id, f.code AS flat_code, f.block,
-       fl.code AS floor_code, fl.name AS floor_name, ft.name AS flat_type, o.name AS owner_name,
-       o.phone AS owner_phone, mo.code AS motor_code, mm.id AS motor_meter_id,
+SELECT m.id AS meter_id, m.meter_number, f.id AS account_id, f.code AS account_code, f.block,
+       fl.code AS floor_code, fl.name AS floor_name, ft.name AS category, o.name AS contact_name,
+       o.phone AS contact_phone, mo.code AS motor_code, mm.id AS motor_meter_id,
        mm.meter_number AS motor_meter_number
 FROM meters m
-JOIN flats f ON f.id = m.flat_id
+JOIN accounts f ON f.id = m.account_id
 LEFT JOIN floors fl ON fl.id = f.floor_id
 LEFT JOIN flat_types ft ON ft.id = f.type_id
-LEFT JOIN flat_owners fo ON fo.flat_id = f.id AND fo.is_primary
-LEFT JOIN owners o ON o.id = fo.owner_id
-LEFT JOIN flat_motors fm ON fm.flat_id = f.id
+LEFT JOIN account_contacts fo ON fo.account_id = f.id AND fo.is_primary
+LEFT JOIN contacts o ON o.id = fo.contact_id
+LEFT JOIN account_motors fm ON fm.account_id = f.id
 LEFT JOIN motors mo ON mo.id = fm.motor_id
-LEFT JOIN meters mm ON mm.motor_id = mo.id AND mm.flat_id IS NULL AND mm.status = 'active'
+LEFT JOIN meters mm ON mm.motor_id = mo.id AND mm.account_id IS NULL AND mm.status = 'active'
 WHERE m.status = 'active' AND f.is_active;
 
 -- A reading with its meter, flat, floor, primary owner, submitter and the bill that covers it (not
 -- superseded: bill_readings for a flat's reading, bills.motor_reading_id for a shared motor's).
 CREATE VIEW reading_details WITH (security_invoker = true) AS
-SELECT r.*, m.meter_number, f.id AS flat_id, f.code AS flat_code, f.block, fl.code AS floor_code,
-       o.name AS owner_name, u.username AS submitted_by_name,
+SELECT r.*, m.meter_number, f.id AS account_id, f.code AS account_code, f.block, fl.code AS floor_code,
+       o.name AS contact_name, u.username AS submitted_by_name,
        -- "+ 0": min() over the reading's index, never a walk of the bills primary key (which the
        -- planner picks on stale statistics, e.g. right after a bulk load: seconds per row).
        COALESCE((SELECT min(x.bill_id + 0) FROM bill_readings x WHERE x.reading_id = r.id AND x.superseded_by IS NULL),
@@ -50,22 +50,22 @@ SELECT r.*, m.meter_number, f.id AS flat_id, f.code AS flat_code, f.block, fl.co
          AS bill_id
 FROM readings r
 JOIN meters m ON m.id = r.meter_id
-LEFT JOIN flats f ON f.id = m.flat_id
+LEFT JOIN accounts f ON f.id = m.account_id
 LEFT JOIN floors fl ON fl.id = f.floor_id
-LEFT JOIN flat_owners fo ON fo.flat_id = f.id AND fo.is_primary
-LEFT JOIN owners o ON o.id = fo.owner_id
+LEFT JOIN account_contacts fo ON fo.account_id = f.id AND fo.is_primary
+LEFT JOIN contacts o ON o.id = fo.contact_id
 LEFT JOIN users u ON u.id = r.submitted_by;
 
 -- A bill with its flat, floor and primary owner.
 CREATE VIEW bill_details WITH (security_invoker = true) AS
-SELECT b.*, f.code AS flat_code, f.block, fl.code AS floor_code, o.name AS owner_name,
-       o.phone AS owner_phone, o.id AS owner_id
+SELECT b.*, f.code AS account_code, f.block, fl.code AS floor_code, o.name AS contact_name,
+       o.phone AS contact_phone, o.id AS contact_id
 FROM bills b
-JOIN flats f ON f.id = b.flat_id
+JOIN accounts f ON f.id = b.account_id
 LEFT JOIN floors fl ON fl.id = f.floor_id
-LEFT JOIN flat_owners fo ON fo.flat_id = f.id AND fo.is_primary
-LEFT JOIN owners o ON o.id = fo.owner_id;
+LEFT JOIN account_contacts fo ON fo.account_id = f.id AND fo.is_primary
+LEFT JOIN contacts o ON o.id = fo.contact_id;
 
 -- The blocks in use (PostgREST has no DISTINCT).
 CREATE VIEW flat_blocks WITH (security_invoker = true) AS
-SELECT DISTINCT block FROM flats WHERE block <> '';
+SELECT DISTINCT block FROM accounts WHERE block <> '';

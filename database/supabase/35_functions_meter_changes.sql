@@ -68,8 +68,8 @@ BEGIN
   v_new_meter := v_meter.id;
   IF v_kind = 'replacement' THEN
     BEGIN
-      INSERT INTO meters (meter_number, flat_id, motor_id, status, is_smart)
-      VALUES (v_new_number, v_meter.flat_id, v_meter.motor_id, 'active', v_meter.is_smart)
+      INSERT INTO meters (meter_number, account_id, motor_id, status, is_smart)
+      VALUES (v_new_number, v_meter.account_id, v_meter.motor_id, 'active', v_meter.is_smart)
       RETURNING id INTO v_new_meter;
     EXCEPTION WHEN unique_violation THEN
       PERFORM meterline_invalid('new_meter_number', format('meter %s already exists.', v_new_number),
@@ -112,14 +112,14 @@ RETURNS jsonb LANGUAGE sql STABLE SET search_path = public, pg_temp AS $$
     'items', COALESCE((SELECT jsonb_agg(row_to_json(x) ORDER BY x.change_date DESC, x.id DESC) FROM (
       SELECT c.id, c.kind, c.old_meter_id, c.new_meter_id, c.change_date, c.final_reading_id, c.start_reading_id,
              c.reason, c.recorded_by, c.recorded_by_name, c.created_at, om.meter_number AS old_meter_number,
-             nm.meter_number AS new_meter_number, f.code AS flat_code, fr.reading_value::text AS final_value,
+             nm.meter_number AS new_meter_number, f.code AS account_code, fr.reading_value::text AS final_value,
              sr.reading_value::text AS start_value
         FROM picked c
         JOIN meters om ON om.id = c.old_meter_id
         JOIN meters nm ON nm.id = c.new_meter_id
         JOIN readings fr ON fr.id = c.final_reading_id
         JOIN readings sr ON sr.id = c.start_reading_id
-        LEFT JOIN flats f ON f.id = om.flat_id
+        LEFT JOIN accounts f ON f.id = om.account_id
        ORDER BY c.change_date DESC, c.id DESC
        OFFSET p_offset LIMIT p_limit) x), '[]'::jsonb))
 $$;

@@ -29,12 +29,12 @@ RETURNS jsonb LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
   v_flat bigint;
 BEGIN
-  SELECT id INTO v_flat FROM flats ORDER BY id LIMIT 1;
+  SELECT id INTO v_flat FROM accounts ORDER BY id LIMIT 1;
   IF v_flat IS NULL THEN
-    RETURN jsonb_build_object('refused', false, 'detail', 'no flat exists to probe with; seed or import flats first');
+    RETURN jsonb_build_object('refused', false, 'detail', 'no flat exists to probe with; seed or import accounts first');
   END IF;
   BEGIN
-    INSERT INTO bills (flat_id, billing_period_start, billing_period_end, due_date, flat_units, motor_units,
+    INSERT INTO bills (account_id, billing_period_start, billing_period_end, due_date, units, motor_units,
                        total_units, rate_per_unit, fixed_charge, previous_outstanding, total_amount, created_by_name)
     VALUES (v_flat, p_first, p_last, p_last, 0, 0, 0, 0, 0, 0, 0, 'lock-probe');
     RAISE SQLSTATE 'MLPRB' USING MESSAGE = 'probe insert accepted';  -- undo the accepted insert
@@ -80,7 +80,7 @@ BEGIN
     SELECT * INTO v_old FROM bills WHERE id = b.reissue_of FOR UPDATE;
     IF NOT FOUND THEN
       PERFORM meterline_not_found(format('Bill %s does not exist.', b.reissue_of));
-    ELSIF v_old.flat_id <> b.flat_id THEN
+    ELSIF v_old.account_id <> b.account_id THEN
       PERFORM meterline_invalid('reissue_of', format('bill #%s is another flat''s bill.', v_old.id),
                                 'Re-issue a bill of the same flat.');
     ELSIF v_old.status = 'superseded' THEN
@@ -98,31 +98,31 @@ BEGIN
     END IF;
   END IF;
   FOR attempt IN 1..62 LOOP  -- a period is at most a couple of months of days
-    SELECT id INTO v_original FROM bills WHERE flat_id = b.flat_id AND billing_period_start = b.billing_period_start;
+    SELECT id INTO v_original FROM bills WHERE account_id = b.account_id AND billing_period_start = b.billing_period_start;
     IF v_original IS NOT NULL AND b.reissue_of IS NULL THEN
       PERFORM meterline_conflict(format('Bill #%s for flat %s starting %s was stored while this bill was being '
                                         'priced. Nothing was stored; look again: a bill for the same start is a '
-                                        're-issue of bill #%s.', v_original, b.flat_id, b.billing_period_start,
+                                        're-issue of bill #%s.', v_original, b.account_id, b.billing_period_start,
                                         v_original));
     END IF;
     SELECT min(d)::date INTO v_start
       FROM generate_series(b.billing_period_start, b.billing_period_end, interval '1 day') AS d
-     WHERE NOT EXISTS (SELECT 1 FROM bills x WHERE x.flat_id = b.flat_id AND x.billing_period_start = d::date);
+     WHERE NOT EXISTS (SELECT 1 FROM bills x WHERE x.account_id = b.account_id AND x.billing_period_start = d::date);
     IF v_start IS NULL THEN
       PERFORM meterline_conflict(
         format('Bill #%s already covers flat %s from %s, and every start date up to the period end %s is taken '
                'by another bill. Nothing was stored; open bill #%s instead of issuing another.',
-               v_original, b.flat_id, b.billing_period_start, b.billing_period_end, v_original),
+               v_original, b.account_id, b.billing_period_start, b.billing_period_end, v_original),
         format('bill_collision existing_bill_id=%s', v_original));
     END IF;
     BEGIN
-      INSERT INTO bills (flat_id, billing_period_start, billing_period_end, due_date, tariff_kind, pricing_rule,
-                         flat_units, motor_units, total_units, rate_per_unit, fixed_charge, previous_outstanding,
-                         tariff_details, total_amount, status, amount_paid, flat_reading_id, motor_reading_id,
+      INSERT INTO bills (account_id, billing_period_start, billing_period_end, due_date, tariff_kind, pricing_rule,
+                         units, motor_units, total_units, rate_per_unit, fixed_charge, previous_outstanding,
+                         tariff_details, total_amount, status, amount_paid, last_reading_id, motor_reading_id,
                          first_reading_id, reissue_of, bill_run_id, created_by, created_by_name)
-      VALUES (b.flat_id, v_start, b.billing_period_end, b.due_date, b.tariff_kind, b.pricing_rule,
-              b.flat_units, b.motor_units, b.total_units, b.rate_per_unit, b.fixed_charge, b.previous_outstanding,
-              b.tariff_details, b.total_amount, 'pending', 0, b.flat_reading_id, b.motor_reading_id,
+      VALUES (b.account_id, v_start, b.billing_period_end, b.due_date, b.tariff_kind, b.pricing_rule,
+              b.units, b.motor_units, b.total_units, b.rate_per_unit, b.fixed_charge, b.previous_outstanding,
+              b.tariff_details, b.total_amount, 'pending', 0, b.last_reading_id, b.motor_reading_id,
               b.first_reading_id, b.reissue_of, b.bill_run_id, (p_actor->>'user_id')::bigint,
               COALESCE(p_actor->>'username', 'system'))
       RETURNING id INTO v_id;
@@ -158,7 +158,7 @@ BEGIN
     -- carries: a payment recorded since it was priced would make it charge money already paid.
     WITH carried AS (
       UPDATE bills SET status = 'carried_forward', carried_forward_to = v_id, updated_at = now()
-       WHERE id = ANY (p_carry) AND status IN ('pending', 'partially_paid', 'overdue') AND flat_id = b.flat_id
+       WHERE id = ANY (p_carry) AND status IN ('pending', 'partially_paid', 'overdue') AND account_id = b.account_id
       RETURNING total_amount - amount_paid AS balance
     )
     SELECT count(*), COALESCE(sum(balance), 0) INTO v_changed, v_balance FROM carried;
@@ -192,7 +192,7 @@ BEGIN
     -- What was paid on the replaced bill, applied once to its replacement.
     v_credit := v_old.amount_paid;
     IF v_credit > b.total_amount THEN
-      PERFORM meterline_invalid('flat_units', format('%s was paid on bill #%s, more than the replacement''s total of '
+      PERFORM meterline_invalid('units', format('%s was paid on bill #%s, more than the replacement''s total of '
                                                      '%s.', v_credit, v_old.id, b.total_amount),
                                 'A replacement must be at least what was paid; refund or credit the difference first.');
     END IF;
@@ -254,53 +254,53 @@ BEGIN
                      jsonb_array_elements_text(COALESCE(e->'carry_forward_bill_ids', '[]'::jsonb)) AS c)
    ORDER BY id FOR UPDATE;
   WITH src AS (
-    SELECT (e->>'flat_id')::bigint AS flat_id, (e->>'previous_outstanding')::numeric AS prev,
+    SELECT (e->>'account_id')::bigint AS account_id, (e->>'previous_outstanding')::numeric AS prev,
            COALESCE(e->'carry_forward_bill_ids', '[]'::jsonb) AS carry, COALESCE(e->'covered', '[]'::jsonb) AS covered
       FROM jsonb_array_elements(p_bills) AS e
   ), carried_wrong AS (
-    SELECT s.flat_id FROM src s
+    SELECT s.account_id FROM src s
      WHERE jsonb_array_length(s.carry) > 0
        AND (SELECT count(*) || ':' || COALESCE(sum(o.total_amount - o.amount_paid), 0)
               FROM jsonb_array_elements_text(s.carry) AS c
-              JOIN bills o ON o.id = c::bigint AND o.flat_id = s.flat_id
+              JOIN bills o ON o.id = c::bigint AND o.account_id = s.account_id
                           AND o.status IN ('pending', 'partially_paid', 'overdue'))
            <> jsonb_array_length(s.carry) || ':' || s.prev
   ), covered_now AS (
-    SELECT s.flat_id FROM src s, jsonb_array_elements(s.covered) AS c
+    SELECT s.account_id FROM src s, jsonb_array_elements(s.covered) AS c
      WHERE EXISTS (SELECT 1 FROM bill_readings x WHERE x.reading_id = (c->>'reading_id')::bigint
                                                   AND x.superseded_by IS NULL)
   )
-  SELECT COALESCE(array_agg(DISTINCT flat_id ORDER BY flat_id), '{}') INTO v_stale
-    FROM (SELECT flat_id FROM carried_wrong UNION SELECT flat_id FROM covered_now) z;
+  SELECT COALESCE(array_agg(DISTINCT account_id ORDER BY account_id), '{}') INTO v_stale
+    FROM (SELECT account_id FROM carried_wrong UNION SELECT account_id FROM covered_now) z;
   WITH src AS (
     SELECT x.* FROM jsonb_populate_recordset(NULL::bills, p_bills) WITH ORDINALITY AS x
   ), fresh AS (
     SELECT * FROM src
-     WHERE NOT EXISTS (SELECT 1 FROM bills e WHERE e.flat_id = src.flat_id
+     WHERE NOT EXISTS (SELECT 1 FROM bills e WHERE e.account_id = src.account_id
                                               AND e.billing_period_start BETWEEN v_lo AND v_hi)
   ), ins AS (
-    INSERT INTO bills (flat_id, billing_period_start, billing_period_end, due_date, tariff_kind, pricing_rule,
-                       flat_units, motor_units, total_units, rate_per_unit, fixed_charge, previous_outstanding,
-                       tariff_details, total_amount, status, amount_paid, flat_reading_id, motor_reading_id,
+    INSERT INTO bills (account_id, billing_period_start, billing_period_end, due_date, tariff_kind, pricing_rule,
+                       units, motor_units, total_units, rate_per_unit, fixed_charge, previous_outstanding,
+                       tariff_details, total_amount, status, amount_paid, last_reading_id, motor_reading_id,
                        first_reading_id, bill_run_id, created_by, created_by_name)
-    SELECT flat_id, billing_period_start, billing_period_end, due_date, tariff_kind, pricing_rule,
-           flat_units, motor_units, total_units, rate_per_unit, fixed_charge, previous_outstanding,
-           tariff_details, total_amount, 'pending', 0, flat_reading_id, motor_reading_id,
+    SELECT account_id, billing_period_start, billing_period_end, due_date, tariff_kind, pricing_rule,
+           units, motor_units, total_units, rate_per_unit, fixed_charge, previous_outstanding,
+           tariff_details, total_amount, 'pending', 0, last_reading_id, motor_reading_id,
            first_reading_id, bill_run_id, (p_actor->>'user_id')::bigint, COALESCE(p_actor->>'username', 'system')
-      FROM fresh WHERE flat_id <> ALL (v_stale) ORDER BY ordinality
-    RETURNING id, flat_id, total_amount, bill_run_id
+      FROM fresh WHERE account_id <> ALL (v_stale) ORDER BY ordinality
+    RETURNING id, account_id, total_amount, bill_run_id
   )
   SELECT (SELECT count(*) FROM fresh), (SELECT count(*) FROM ins), (SELECT COALESCE(sum(total_amount), 0) FROM ins),
          (SELECT bill_run_id FROM ins ORDER BY id LIMIT 1),
          (SELECT COALESCE(array_agg(id ORDER BY id), '{}') FROM ins),
-         (SELECT COALESCE(array_agg(flat_id ORDER BY id), '{}') FROM ins)
+         (SELECT COALESCE(array_agg(account_id ORDER BY id), '{}') FROM ins)
     INTO v_fresh, v_created, v_amount, v_run, v_ids, v_flats;
   -- Their coverage, then the bills they absorbed (checked above, locked since).
   BEGIN
     INSERT INTO bill_readings (bill_id, reading_id, units, motor_units)
     SELECT n.id, (c->>'reading_id')::bigint, (c->>'units')::numeric, COALESCE((c->>'motor_units')::numeric, 0)
-      FROM unnest(v_ids, v_flats) AS n(id, flat_id)
-      JOIN jsonb_array_elements(p_bills) AS e ON (e->>'flat_id')::bigint = n.flat_id
+      FROM unnest(v_ids, v_flats) AS n(id, account_id)
+      JOIN jsonb_array_elements(p_bills) AS e ON (e->>'account_id')::bigint = n.account_id
       CROSS JOIN LATERAL jsonb_array_elements(COALESCE(e->'covered', '[]'::jsonb)) WITH ORDINALITY AS x(c, k)
      ORDER BY n.id, x.k;
   EXCEPTION WHEN unique_violation THEN  -- a single bill covered one of them after the check: look again
@@ -308,15 +308,15 @@ BEGIN
                                'back; run the bill run again to finish.');
   END;
   WITH carry AS (
-    SELECT (c.value)::bigint AS bill_id, n.id AS into_id, n.flat_id
-      FROM unnest(v_ids, v_flats) AS n(id, flat_id)
-      JOIN jsonb_array_elements(p_bills) AS e ON (e->>'flat_id')::bigint = n.flat_id
+    SELECT (c.value)::bigint AS bill_id, n.id AS into_id, n.account_id
+      FROM unnest(v_ids, v_flats) AS n(id, account_id)
+      JOIN jsonb_array_elements(p_bills) AS e ON (e->>'account_id')::bigint = n.account_id
       CROSS JOIN LATERAL jsonb_array_elements_text(COALESCE(e->'carry_forward_bill_ids', '[]'::jsonb)) AS c
   ), upd AS (
     UPDATE bills SET status = 'carried_forward', carried_forward_to = carry.into_id, updated_at = now()
       FROM carry
      WHERE bills.id = carry.bill_id AND bills.status IN ('pending', 'partially_paid', 'overdue')
-       AND bills.flat_id = carry.flat_id
+       AND bills.account_id = carry.account_id
     RETURNING carry.into_id
   )
   SELECT (SELECT count(*) FROM carry), (SELECT count(*) FROM upd) INTO v_carry, v_changed;
@@ -326,7 +326,7 @@ BEGIN
   END IF;
   PERFORM meterline_audit(p_actor, 'bill.batch_create', 'bill_run', v_run::text, jsonb_build_object(
     'created', v_created, 'skipped', v_total - v_fresh, 'total_amount', v_amount::text,
-    'first_flat_id', (p_bills->0->>'flat_id')::bigint, 'last_flat_id', (p_bills->(v_total - 1)->>'flat_id')::bigint,
+    'first_flat_id', (p_bills->0->>'account_id')::bigint, 'last_flat_id', (p_bills->(v_total - 1)->>'account_id')::bigint,
     'changed_flats', to_jsonb(v_stale[1:100])));
   RETURN jsonb_build_object('created', v_created, 'skipped', v_total - v_fresh, 'total_amount', v_amount::text,
                             'stale', to_jsonb(v_stale));

@@ -22,7 +22,7 @@ BEGIN
                  AND EXISTS (SELECT 1 FROM bill_readings x WHERE x.reading_id = r2.id AND x.superseded_by IS NULL
                                                         AND x.bill_id IS DISTINCT FROM p_replacing)
                ORDER BY r2.reading_date DESC, r2.id DESC LIMIT 1) AS last_id
-        FROM meters m WHERE m.flat_id = p_flat
+        FROM meters m WHERE m.account_id = p_flat
     )
     SELECT jsonb_agg(jsonb_build_object(
              'reading_id', r.id, 'meter_id', r.meter_id, 'reading_date', r.reading_date, 'status', r.status,
@@ -94,9 +94,9 @@ BEGIN
   WITH sums AS (
     SELECT bill_id, sum(units) AS units, sum(motor_units) AS motor FROM bill_readings GROUP BY bill_id
   ), q AS (
-    SELECT b.id AS bill_id, b.flat_id, b.flat_units::text AS flat_units, b.motor_units::text AS motor_units
+    SELECT b.id AS bill_id, b.account_id, b.units::text AS units, b.motor_units::text AS motor_units
       FROM bills b JOIN sums s ON s.bill_id = b.id
-     WHERE b.flat_units <> s.units OR b.motor_units <> s.motor
+     WHERE b.units <> s.units OR b.motor_units <> s.motor
         OR (b.status <> 'superseded' AND b.first_reading_id IS NOT NULL AND EXISTS (
               SELECT 1 FROM bill_readings y JOIN readings r ON r.id = y.reading_id
                WHERE y.bill_id = b.id AND y.units <> COALESCE(r.approved_units, r.consumption, 0)))
@@ -107,23 +107,23 @@ BEGIN
                              '[]'::jsonb)))
     INTO v_out;
   WITH per_flat AS (
-    SELECT flat_id,
+    SELECT account_id,
            sum(CASE WHEN status IN ('pending', 'partially_paid', 'overdue') THEN total_amount - amount_paid ELSE 0 END)
              AS owed,
            sum(CASE WHEN status NOT IN ('cancelled', 'superseded') THEN total_amount - previous_outstanding ELSE 0 END)
              AS charges
-      FROM bills GROUP BY flat_id
+      FROM bills GROUP BY account_id
   ), paid AS (
-    SELECT b.flat_id, sum(p.amount) AS paid FROM payments p JOIN bills b ON b.id = p.bill_id
-     WHERE b.status NOT IN ('cancelled', 'superseded') GROUP BY b.flat_id
+    SELECT b.account_id, sum(p.amount) AS paid FROM payments p JOIN bills b ON b.id = p.bill_id
+     WHERE b.status NOT IN ('cancelled', 'superseded') GROUP BY b.account_id
   ), q AS (
-    SELECT f.flat_id, f.owed::text AS owed, f.charges::text AS charges, COALESCE(p.paid, 0)::text AS paid
-      FROM per_flat f LEFT JOIN paid p ON p.flat_id = f.flat_id
+    SELECT f.account_id, f.owed::text AS owed, f.charges::text AS charges, COALESCE(p.paid, 0)::text AS paid
+      FROM per_flat f LEFT JOIN paid p ON p.account_id = f.account_id
      WHERE f.owed <> f.charges - COALESCE(p.paid, 0)
   )
   SELECT v_out || jsonb_build_object('balance_mismatch', jsonb_build_object(
            'count', (SELECT count(*) FROM q),
-           'first', COALESCE((SELECT jsonb_agg(to_jsonb(z)) FROM (SELECT * FROM q ORDER BY flat_id LIMIT p_limit) z),
+           'first', COALESCE((SELECT jsonb_agg(to_jsonb(z)) FROM (SELECT * FROM q ORDER BY account_id LIMIT p_limit) z),
                              '[]'::jsonb)))
     INTO v_out;
   RETURN v_out;

@@ -17,16 +17,16 @@ END $$;
 -- Flats with an approved reading in the period that already have a bill starting in it.
 CREATE OR REPLACE FUNCTION meterline_count_run_skips(p_start date, p_end date)
 RETURNS bigint LANGUAGE sql STABLE SET search_path = public, pg_temp AS $$
-  SELECT count(DISTINCT m.flat_id)
+  SELECT count(DISTINCT m.account_id)
     FROM readings r JOIN meters m ON m.id = r.meter_id
-   WHERE r.status = 'approved' AND r.reading_date BETWEEN p_start AND p_end AND m.flat_id IS NOT NULL
-     AND EXISTS (SELECT 1 FROM bills b WHERE b.flat_id = m.flat_id AND b.billing_period_start BETWEEN p_start AND p_end)
+   WHERE r.status = 'approved' AND r.reading_date BETWEEN p_start AND p_end AND m.account_id IS NOT NULL
+     AND EXISTS (SELECT 1 FROM bills b WHERE b.account_id = m.account_id AND b.billing_period_start BETWEEN p_start AND p_end)
 $$;
 
--- The next p_limit flats by id after p_after: each active one with no bill starting in the period
+-- The next p_limit accounts by id after p_after: each active one with no bill starting in the period
 -- and an approved reading dated in it that no bill covers, with its readings (approved or pending,
 -- not covered) after each meter's last billed reading, dated up to the period end (Python decides
--- what the bill covers: services/coverage.run_chain); plus those flats' open bills.
+-- what the bill covers: services/coverage.run_chain); plus those accounts' open bills.
 -- Returns {"upper": last flat id looked at or null, "candidates": [...], "open_bills": [...]}.
 CREATE OR REPLACE FUNCTION meterline_bill_run_candidates(p_start date, p_end date, p_after bigint, p_limit integer)
 RETURNS jsonb LANGUAGE plpgsql STABLE SET search_path = public, pg_temp AS $$
@@ -34,21 +34,21 @@ DECLARE
   v_upper bigint;
   v_candidates jsonb;
 BEGIN
-  SELECT max(id) INTO v_upper FROM (SELECT id FROM flats WHERE id > p_after ORDER BY id LIMIT p_limit) w;
+  SELECT max(id) INTO v_upper FROM (SELECT id FROM accounts WHERE id > p_after ORDER BY id LIMIT p_limit) w;
   IF v_upper IS NULL THEN
     RETURN jsonb_build_object('upper', NULL, 'candidates', '[]'::jsonb, 'open_bills', '[]'::jsonb);
   END IF;
   WITH lm AS (  -- the window's flat meters, each with its last billed reading
-    SELECT m.id AS meter_id, m.flat_id,
+    SELECT m.id AS meter_id, m.account_id,
            (SELECT r2.id FROM readings r2
              WHERE r2.meter_id = m.id
                AND EXISTS (SELECT 1 FROM bill_readings x WHERE x.reading_id = r2.id AND x.superseded_by IS NULL)
              ORDER BY r2.reading_date DESC, r2.id DESC LIMIT 1) AS last_id
-      FROM meters m JOIN flats f ON f.id = m.flat_id
-     WHERE m.flat_id > p_after AND m.flat_id <= v_upper AND f.is_active
-       AND NOT EXISTS (SELECT 1 FROM bills b WHERE b.flat_id = f.id AND b.billing_period_start BETWEEN p_start AND p_end)
+      FROM meters m JOIN accounts f ON f.id = m.account_id
+     WHERE m.account_id > p_after AND m.account_id <= v_upper AND f.is_active
+       AND NOT EXISTS (SELECT 1 FROM bills b WHERE b.account_id = f.id AND b.billing_period_start BETWEEN p_start AND p_end)
   ), tail AS (
-    SELECT lm.flat_id, r.id, r.meter_id, r.reading_date, r.status, r.approved_units, r.consumption, r.motor_share,
+    SELECT lm.account_id, r.id, r.meter_id, r.reading_date, r.status, r.approved_units, r.consumption, r.motor_share,
            r.motor_reading_id
       FROM lm JOIN readings r ON r.meter_id = lm.meter_id
       LEFT JOIN readings lr ON lr.id = lm.last_id
@@ -56,28 +56,28 @@ BEGIN
        AND (lr.id IS NULL OR (r.reading_date, r.id) > (lr.reading_date, lr.id))
        AND NOT EXISTS (SELECT 1 FROM bill_readings x WHERE x.reading_id = r.id AND x.superseded_by IS NULL)
   ), flats_in AS (
-    SELECT DISTINCT flat_id FROM tail
+    SELECT DISTINCT account_id FROM tail
      WHERE status = 'approved' AND reading_date BETWEEN p_start AND p_end
   )
   SELECT COALESCE(jsonb_agg(jsonb_build_object(
-           'flat_id', f.id, 'flat_code', f.code, 'flat_type', ft.name,
+           'account_id', f.id, 'account_code', f.code, 'category', ft.name,
            'tail', (SELECT jsonb_agg(jsonb_build_object(
                       'reading_id', t.id, 'meter_id', t.meter_id, 'reading_date', t.reading_date, 'status', t.status,
                       'approved_units', t.approved_units::text, 'consumption', t.consumption::text,
                       'motor_share', t.motor_share::text, 'motor_reading_id', t.motor_reading_id)
                       ORDER BY t.reading_date, t.id)
-                      FROM tail t WHERE t.flat_id = f.id)) ORDER BY f.id), '[]'::jsonb)
+                      FROM tail t WHERE t.account_id = f.id)) ORDER BY f.id), '[]'::jsonb)
     INTO v_candidates
-    FROM flats_in fi JOIN flats f ON f.id = fi.flat_id
+    FROM flats_in fi JOIN accounts f ON f.id = fi.account_id
     LEFT JOIN flat_types ft ON ft.id = f.type_id;
   RETURN jsonb_build_object(
     'upper', v_upper,
     'candidates', v_candidates,
     'open_bills', COALESCE((
-      SELECT jsonb_agg(jsonb_build_object('flat_id', b.flat_id, 'id', b.id, 'total_amount', b.total_amount::text,
+      SELECT jsonb_agg(jsonb_build_object('account_id', b.account_id, 'id', b.id, 'total_amount', b.total_amount::text,
                                           'amount_paid', b.amount_paid::text) ORDER BY b.id)
         FROM bills b
-       WHERE b.flat_id > p_after AND b.flat_id <= v_upper
+       WHERE b.account_id > p_after AND b.account_id <= v_upper
          AND b.status IN ('pending', 'partially_paid', 'overdue')), '[]'::jsonb));
 END $$;
 

@@ -4,23 +4,23 @@
 CREATE OR REPLACE FUNCTION meterline_master_data_state(p_flat_codes text[], p_meter_numbers text[], p_motor_codes text[])
 RETURNS jsonb LANGUAGE sql STABLE SET search_path = public, pg_temp AS $$
   SELECT jsonb_build_object(
-    'flats', COALESCE((SELECT jsonb_agg(jsonb_build_object(
-                 'id', d.id, 'code', d.code, 'block', d.block, 'floor_code', d.floor_code, 'flat_type', d.flat_type,
-                 'owner_id', d.owner_id, 'owner_name', d.owner_name, 'owner_phone', d.owner_phone))
+    'accounts', COALESCE((SELECT jsonb_agg(jsonb_build_object(
+                 'id', d.id, 'code', d.code, 'block', d.block, 'floor_code', d.floor_code, 'category', d.category,
+                 'contact_id', d.contact_id, 'contact_name', d.contact_name, 'contact_phone', d.contact_phone))
                FROM flat_details d WHERE d.code = ANY (p_flat_codes)), '[]'::jsonb),
     'flat_meters', COALESCE((SELECT jsonb_agg(jsonb_build_array(f.code, m.id, m.meter_number) ORDER BY m.id)
-               FROM meters m JOIN flats f ON f.id = m.flat_id
+               FROM meters m JOIN accounts f ON f.id = m.account_id
               WHERE f.code = ANY (p_flat_codes) AND m.status = 'active'), '[]'::jsonb),
-    'flat_motors', COALESCE((SELECT jsonb_agg(jsonb_build_array(f.code, mo.code) ORDER BY fm.id)
-               FROM flat_motors fm JOIN flats f ON f.id = fm.flat_id JOIN motors mo ON mo.id = fm.motor_id
+    'account_motors', COALESCE((SELECT jsonb_agg(jsonb_build_array(f.code, mo.code) ORDER BY fm.id)
+               FROM account_motors fm JOIN accounts f ON f.id = fm.account_id JOIN motors mo ON mo.id = fm.motor_id
               WHERE f.code = ANY (p_flat_codes)), '[]'::jsonb),
     'meters', COALESCE((SELECT jsonb_agg(jsonb_build_object('id', m.id, 'meter_number', m.meter_number,
-                                                            'status', m.status, 'flat_code', f.code, 'motor_code', mo.code))
-               FROM meters m LEFT JOIN flats f ON f.id = m.flat_id LEFT JOIN motors mo ON mo.id = m.motor_id
+                                                            'status', m.status, 'account_code', f.code, 'motor_code', mo.code))
+               FROM meters m LEFT JOIN accounts f ON f.id = m.account_id LEFT JOIN motors mo ON mo.id = m.motor_id
               WHERE m.meter_number = ANY (p_meter_numbers)), '[]'::jsonb),
     'motor_meters', COALESCE((SELECT jsonb_agg(jsonb_build_array(mo.code, m.id, m.meter_number) ORDER BY m.id)
                FROM meters m JOIN motors mo ON mo.id = m.motor_id
-              WHERE mo.code = ANY (p_motor_codes) AND m.flat_id IS NULL AND m.status = 'active'), '[]'::jsonb))
+              WHERE mo.code = ANY (p_motor_codes) AND m.account_id IS NULL AND m.status = 'active'), '[]'::jsonb))
 $$;
 
 -- One chunk of an import; codes are resolved to ids here. Returns the chunk's counts. Runs inside
@@ -40,40 +40,40 @@ BEGIN
   SELECT name, bhk FROM jsonb_to_recordset(COALESCE(p_changes->'flat_types', '[]')) AS t(name text, bhk integer);
   INSERT INTO motors (code, name)
   SELECT code, COALESCE(name, '') FROM jsonb_to_recordset(COALESCE(p_changes->'motors', '[]')) AS t(code text, name text);
-  INSERT INTO flats (code, block, floor_id, type_id)
+  INSERT INTO accounts (code, block, floor_id, type_id)
   SELECT e.v->>'code', e.v->>'block', fl.id, ft.id
     FROM jsonb_array_elements(COALESCE(p_changes->'flats_new', '[]')) WITH ORDINALITY AS e(v, ord)
-    LEFT JOIN floors fl ON fl.code = e.v->>'floor_code' LEFT JOIN flat_types ft ON ft.name = e.v->>'flat_type'
+    LEFT JOIN floors fl ON fl.code = e.v->>'floor_code' LEFT JOIN flat_types ft ON ft.name = e.v->>'category'
    ORDER BY e.ord;
-  UPDATE flats SET block = t.block, floor_id = fl.id, type_id = ft.id
+  UPDATE accounts SET block = t.block, floor_id = fl.id, type_id = ft.id
     FROM jsonb_to_recordset(COALESCE(p_changes->'flats_changed', '[]'))
-         AS t(id bigint, block text, floor_code text, flat_type text)
-    LEFT JOIN floors fl ON fl.code = t.floor_code LEFT JOIN flat_types ft ON ft.name = t.flat_type
-   WHERE flats.id = t.id;
-  FOR x IN SELECT e.v->>'name' AS name, e.v->>'phone' AS phone, f.id AS flat_id
+         AS t(id bigint, block text, floor_code text, category text)
+    LEFT JOIN floors fl ON fl.code = t.floor_code LEFT JOIN flat_types ft ON ft.name = t.category
+   WHERE accounts.id = t.id;
+  FOR x IN SELECT e.v->>'name' AS name, e.v->>'phone' AS phone, f.id AS account_id
              FROM jsonb_array_elements(COALESCE(p_changes->'owners_new', '[]')) WITH ORDINALITY AS e(v, ord)
-             JOIN flats f ON f.code = e.v->>'flat_code'
+             JOIN accounts f ON f.code = e.v->>'account_code'
             ORDER BY e.ord LOOP
-    INSERT INTO owners (name, phone) VALUES (x.name, x.phone) RETURNING id INTO v_owner;
-    INSERT INTO flat_owners (flat_id, owner_id, is_primary) VALUES (x.flat_id, v_owner, true);
+    INSERT INTO contacts (name, phone) VALUES (x.name, x.phone) RETURNING id INTO v_owner;
+    INSERT INTO account_contacts (account_id, contact_id, is_primary) VALUES (x.account_id, v_owner, true);
   END LOOP;
-  UPDATE owners SET name = t.name, phone = t.phone
+  UPDATE contacts SET name = t.name, phone = t.phone
     FROM jsonb_to_recordset(COALESCE(p_changes->'owners_changed', '[]')) AS t(id bigint, name text, phone text)
-   WHERE owners.id = t.id;
+   WHERE contacts.id = t.id;
   UPDATE meters SET status = 'replaced'
    WHERE id IN (SELECT value::bigint FROM jsonb_array_elements_text(COALESCE(p_changes->'meters_retired', '[]')));
-  INSERT INTO meters (meter_number, flat_id, motor_id, status)
+  INSERT INTO meters (meter_number, account_id, motor_id, status)
   SELECT e.v->>'meter_number', f.id, mo.id, 'active'
     FROM jsonb_array_elements(COALESCE(p_changes->'meters_new', '[]')) WITH ORDINALITY AS e(v, ord)
-    LEFT JOIN flats f ON f.code = e.v->>'flat_code' LEFT JOIN motors mo ON mo.code = e.v->>'motor_code'
+    LEFT JOIN accounts f ON f.code = e.v->>'account_code' LEFT JOIN motors mo ON mo.code = e.v->>'motor_code'
    ORDER BY e.ord;
-  DELETE FROM flat_motors USING jsonb_to_recordset(COALESCE(p_changes->'links_removed', '[]'))
-         AS t(flat_code text, motor_code text), flats f, motors mo
-   WHERE f.code = t.flat_code AND mo.code = t.motor_code AND flat_motors.flat_id = f.id AND flat_motors.motor_id = mo.id;
-  INSERT INTO flat_motors (flat_id, motor_id)
+  DELETE FROM account_motors USING jsonb_to_recordset(COALESCE(p_changes->'links_removed', '[]'))
+         AS t(account_code text, motor_code text), accounts f, motors mo
+   WHERE f.code = t.account_code AND mo.code = t.motor_code AND account_motors.account_id = f.id AND account_motors.motor_id = mo.id;
+  INSERT INTO account_motors (account_id, motor_id)
   SELECT f.id, mo.id
-    FROM jsonb_to_recordset(COALESCE(p_changes->'links_new', '[]')) AS t(flat_code text, motor_code text)
-    JOIN flats f ON f.code = t.flat_code JOIN motors mo ON mo.code = t.motor_code;
+    FROM jsonb_to_recordset(COALESCE(p_changes->'links_new', '[]')) AS t(account_code text, motor_code text)
+    JOIN accounts f ON f.code = t.account_code JOIN motors mo ON mo.code = t.motor_code;
   FOR k IN SELECT key FROM jsonb_each(p_changes) WHERE jsonb_typeof(value) = 'array' LOOP
     IF jsonb_array_length(p_changes->k) > 0 THEN
       v_counts := v_counts || jsonb_build_object(k, jsonb_array_length(p_changes->k));

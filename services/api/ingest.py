@@ -89,7 +89,7 @@ class MeterReadingIngest:
 
     def _bill(self, reading: Reading, actor: Actor) -> None:
         meter = self.db.storage.meter_choice(reading.meter_id)
-        if meter is None or self._month_bill(meter.flat_id, reading.reading_date) is not None:
+        if meter is None or self._month_bill(meter.account_id, reading.reading_date) is not None:
             return  # a motor meter, or the flat is already billed for the month: admin review
         period = BillingPeriod.for_month(reading.reading_date)
         biller = billing_actor(actor)
@@ -109,19 +109,19 @@ class MeterReadingIngest:
 
     def _pending_before(self, r: Reading):
         """The first reading of the flat still pending review between its last billed reading and `r`."""
-        if r.flat_id is None:
+        if r.account_id is None:
             return None
-        chain = self.db.storage.coverage_chain(r.flat_id, r.id)
+        chain = self.db.storage.coverage_chain(r.account_id, r.id)
         return next((c for c in chain if c.status == "pending"), None)
 
-    def _month_bill(self, flat_id: int, day: dt.date) -> Bill | None:
-        page = self.db.list_bills(BillFilter(flat_id=flat_id, period_month=month_key(day)), 0, 1, with_total=False)
+    def _month_bill(self, account_id: int, day: dt.date) -> Bill | None:
+        page = self.db.list_bills(BillFilter(account_id=account_id, period_month=month_key(day)), 0, 1, with_total=False)
         return page.items[0] if page.items else None
 
     def describe(self, reading_id: int) -> dict:
         """The response, from stored state only (so a repeated request gets the same answer)."""
         r = self.db.get_reading(reading_id)
-        bill = self.db.storage.get_bill(r.bill_id) if r.bill_id and r.flat_id else None
+        bill = self.db.storage.get_bill(r.bill_id) if r.bill_id and r.account_id else None
         outcome, message = self._explain(r, bill)
         notes = self.db.storage.list_notifications(bill_id=bill.id, kind="bill_created", limit=20).items if bill else []
         return {"outcome": outcome, "message": message, "reading": reading_out(r),
@@ -147,12 +147,12 @@ class MeterReadingIngest:
         if r.flags:
             reasons = "; ".join(str(f.get("reason")) for f in r.flags)
             return "review", f"Flagged for review: {reasons}. {queue}"
-        if r.flat_id is None:
+        if r.account_id is None:
             return "review", f"A shared motor meter's reading is not billed on its own. {queue}"
         if not self.settings.auto_billing:
             return "review", f"Stored. Auto-billing is off (AUTO_BILLING=false). {queue}"
-        existing = self._month_bill(r.flat_id, r.reading_date)
+        existing = self._month_bill(r.account_id, r.reading_date)
         if existing is not None:
-            return "review", (f"Flat {r.flat_code} already has bill {existing.id} for {month_key(r.reading_date)}, "
+            return "review", (f"Flat {r.account_code} already has bill {existing.id} for {month_key(r.reading_date)}, "
                               f"so this reading was not billed automatically. {queue}")
         return "review", f"Stored but not billed automatically. {queue}"

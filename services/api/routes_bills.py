@@ -1,4 +1,4 @@
-"""GET /api/bills/{id}, GET /api/bills/customer/{owner_id}, PUT /api/bills/{id}/status."""
+"""GET /api/bills/{id}, GET /api/bills/customer/{contact_id}, PUT /api/bills/{id}/status."""
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Path, Query
@@ -16,16 +16,16 @@ ERRORS = {401: {"model": ErrorOut}, 403: {"model": ErrorOut}, 404: {"model": Err
 BillId = Path(ge=1, le=MAX_ID, description="bill id")
 
 
-@router.get("/customer/{owner_id}", response_model=BillPageOut, responses=ERRORS)
-def owner_bills(owner_id: int = Path(ge=1, le=MAX_ID, description="owner id (the customer)"),
+@router.get("/customer/{contact_id}", response_model=BillPageOut, responses=ERRORS)
+def owner_bills(contact_id: int = Path(ge=1, le=MAX_ID, description="owner id (the customer)"),
                 offset: int = Query(0, ge=0, le=1_000_000), limit: int = Query(50, ge=1, le=200),
                 status: list[BillStatus] = Query(default=[], description="only these statuses (repeatable)"),
                 who: ApiPrincipal = Depends(principal), svc: Services = Depends(services)):
-    """Bills of the flats a customer (owner) owns, newest period first, paginated in the database."""
-    page = svc.db.list_bills(BillFilter(owner_id=owner_id, statuses=tuple(status)), offset, limit,
+    """Bills of the accounts a customer (owner) owns, newest period first, paginated in the database."""
+    page = svc.db.list_bills(BillFilter(contact_id=contact_id, statuses=tuple(status)), offset, limit,
                              actor=who.actor)  # checks the permission first
-    if not page.total and not svc.db.storage.lookup_ids("owners", "id", [owner_id]):
-        raise NotFoundError(f"Owner {owner_id} does not exist.")
+    if not page.total and not svc.db.storage.lookup_ids("contacts", "id", [contact_id]):
+        raise NotFoundError(f"Owner {contact_id} does not exist.")
     return bill_page_out(page)
 
 

@@ -58,7 +58,7 @@ class ReadingOut(BaseModel):
     id: int
     meter_id: int
     meter_number: str | None
-    flat_code: str | None
+    account_code: str | None
     reading_value: Decimal
     reading_date: dt.date
     consumption: Decimal | None
@@ -79,15 +79,15 @@ class PaymentOut(BaseModel):
 
 class BillOut(BaseModel):
     id: int
-    flat_id: int
-    flat_code: str | None
-    owner_id: int | None
-    owner_name: str | None
+    account_id: int
+    account_code: str | None
+    contact_id: int | None
+    contact_name: str | None
     billing_period_start: dt.date
     billing_period_end: dt.date
     due_date: dt.date
     status: str
-    flat_units: Decimal
+    units: Decimal
     motor_units: Decimal
     total_units: Decimal
     rate_per_unit: Decimal
@@ -103,7 +103,7 @@ class BillOut(BaseModel):
     reissue_of: int | None  # the bill this one replaced (a re-issue)
     superseded_by: int | None = None  # the bill that replaced this one (status superseded)
     first_reading_id: int | None = None  # the first and last readings the bill covers
-    flat_reading_id: int | None = None
+    last_reading_id: int | None = None
 
 
 class BillDetailOut(BillOut):

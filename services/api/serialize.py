@@ -7,17 +7,17 @@ from services.models import Bill, JobRun, Notification, Page, Reading
 
 def bill_out(bill: Bill) -> dict:
     return {
-        "id": bill.id, "flat_id": bill.flat_id, "flat_code": bill.flat_code, "owner_id": bill.owner_id,
-        "owner_name": bill.owner_name, "billing_period_start": bill.billing_period_start,
+        "id": bill.id, "account_id": bill.account_id, "account_code": bill.account_code, "contact_id": bill.contact_id,
+        "contact_name": bill.contact_name, "billing_period_start": bill.billing_period_start,
         "billing_period_end": bill.billing_period_end, "due_date": bill.due_date, "status": bill.status,
-        "flat_units": bill.flat_units, "motor_units": bill.motor_units, "total_units": bill.total_units,
+        "units": bill.units, "motor_units": bill.motor_units, "total_units": bill.total_units,
         "rate_per_unit": bill.rate_per_unit, "fixed_charge": bill.fixed_charge,
         "previous_outstanding": bill.previous_outstanding, "total_amount": bill.total_amount,
         "amount_paid": bill.amount_paid, "balance": bill.balance, "pricing_rule": bill.pricing_rule,
         "tariff_kind": bill.tariff_kind, "payment_link_url": bill.payment_link_url,
         "carried_forward_to": bill.carried_forward_to, "reissue_of": bill.reissue_of,
         "superseded_by": bill.superseded_by, "first_reading_id": bill.first_reading_id,
-        "flat_reading_id": bill.flat_reading_id,
+        "last_reading_id": bill.last_reading_id,
     }
 
 
@@ -36,7 +36,7 @@ def bill_page_out(page: Page[Bill]) -> dict:
 
 def reading_out(r: Reading) -> dict:
     return {
-        "id": r.id, "meter_id": r.meter_id, "meter_number": r.meter_number, "flat_code": r.flat_code,
+        "id": r.id, "meter_id": r.meter_id, "meter_number": r.meter_number, "account_code": r.account_code,
         "reading_value": r.reading_value, "reading_date": r.reading_date, "consumption": r.consumption,
         "motor_share": r.motor_share, "status": r.status, "source": r.source,
         "flags": [{"code": str(f.get("code")), "reason": str(f.get("reason"))} for f in (r.flags or [])],

@@ -1,6 +1,6 @@
 """The month-end bill run (DatabaseService.generate_bills_for_month calls `run`).
 
-Set-based on every backend: candidates are read a window of flats at a time
+Set-based on every backend: candidates are read a window of accounts at a time
 (storage.bill_run_candidates), priced in memory with the same rules as a single bill
 (services/billing/run_pricing.py), and each batch is written in one unit of work
 (storage.insert_bill_batch: sqlite3 executemany / PostgreSQL COPY on the SQL backend). While a
@@ -28,63 +28,93 @@ import threading
 from decimal import Decimal
 from typing import Callable, Iterable, Iterator
 
-from services.billing.run_pricing import FLAT_RATE, RunPricer, flat_rate_total
+from dataclasses import dataclass
+
 from services.billing.coverage import run_chain
-from services.errors import PeriodLockedError
-from services.models import BillRunSummary, NewBill, RunCandidate
 from services.billing.periods import BillingPeriod, check_range_not_locked
+from services.billing.pricing import PlanBook
+from services.errors import ConfigurationError, PeriodLockedError
+from services.models import BillRunSummary, NewBill, RunCandidate
 
 ZERO = Decimal("0.00")
 
 
-def _candidate_batches(storage, period: BillingPeriod, batch_size: int) -> Iterator[list[RunCandidate]]:
-    after = 0
+@dataclass(frozen=True)
+class RunScope:
+    """What one run bills: a period, of one service, priced by the stored plans, optionally in one area."""
+
+    period: BillingPeriod
+    due: object
+    service: str
+    source: str  # how the plan gets its quantity: readings, usage, none (services/billing/pricing.py)
+    book: PlanBook
+    area_id: int | None = None
+    run_id: int | None = None
+
+
+def _candidate_batches(storage, scope: RunScope, batch_size: int, after: int = 0,
+                       limit: int | None = None) -> Iterator[list[RunCandidate]]:
     while True:
-        batch, upper = storage.bill_run_candidates(period.start, period.end, after_flat_id=after, limit=batch_size)
+        batch, upper = storage.bill_run_candidates(
+            scope.period.start, scope.period.end, service=scope.service, source=scope.source, area_id=scope.area_id,
+            after_account_id=after, limit=limit or batch_size)
         if upper is None:
             return
         if batch:
             yield batch
+        if limit:
+            return
         after = upper
 
 
-def _price(batch: list[RunCandidate], pricer: RunPricer, period: BillingPeriod, due, run_id) -> tuple[int, list[NewBill], int, int]:
-    """(flats looked at, priced bills, flats without units, flats waiting for review) of one batch."""
-    start, end = period.start, period.end
+def _price(batch: list[RunCandidate], scope: RunScope) -> tuple[int, list[NewBill], int, int]:
+    """(accounts looked at, priced bills, accounts without units, accounts waiting for review) of one batch."""
+    start, end = scope.period.start, scope.period.end
     priced, missing, waiting = [], 0, 0
     for c in batch:
-        cov, why = run_chain(list(c.tail), start, end)
-        if cov is None:
-            missing += why == "no_units"  # only meters' first readings: nothing to subtract from
-            waiting += why == "waiting"  # an earlier reading is still pending review
-            continue
-        rate, fixed, rule = pricer.terms(c.flat_code, c.flat_type)
-        units = cov.units
-        motor, total_units, total = flat_rate_total(units, cov.motor_units, rate, fixed, c.outstanding)
+        refs: dict = {}
+        units = motor = None
+        if scope.source == "readings":
+            cov, why = run_chain(list(c.tail), start, end)
+            if cov is None:
+                missing += why == "no_units"  # only meters' first readings: nothing to subtract from
+                waiting += why == "waiting"  # an earlier reading is still pending review
+                continue
+            units, motor = cov.units, cov.motor_units
+            refs = dict(last_reading_id=cov.last.reading_id, first_reading_id=cov.first.reading_id,
+                        motor_reading_id=cov.last.motor_reading_id, covered=cov.rows())
+        elif scope.source == "usage":
+            units = c.usage.quantity
+            refs = dict(usage_from=start, usage_to=end)
+        p = scope.book.price(c.tariff_plan_id, period_start=start, period_end=end, previous_outstanding=c.outstanding,
+                             account_code=c.account_code, category=c.category, account_type=c.account_type,
+                             units=units, motor_units=motor)
         priced.append(NewBill(
-            flat_id=c.flat_id, billing_period_start=start, billing_period_end=end, due_date=due, tariff_kind=FLAT_RATE,
-            pricing_rule=rule, flat_units=units, motor_units=motor, total_units=total_units, rate_per_unit=rate,
-            fixed_charge=fixed, previous_outstanding=c.outstanding, total_amount=total,
-            flat_reading_id=cov.last.reading_id, first_reading_id=cov.first.reading_id,
-            motor_reading_id=cov.last.motor_reading_id, bill_run_id=run_id, carry_forward_bill_ids=c.open_bill_ids,
-            covered=cov.rows()))
+            account_id=c.account_id, area_id=c.area_id, tariff_plan_version_id=p.tariff_plan_version_id,
+            billing_period_start=start, billing_period_end=end, due_date=scope.due, service=scope.service,
+            tariff_kind=p.tariff_kind, pricing_rule=p.pricing_rule, category=p.category, units=p.units,
+            motor_units=p.motor_units, total_units=p.total_units, rate_per_unit=p.rate_per_unit,
+            fixed_charge=p.fixed_charge, previous_outstanding=p.previous_outstanding, total_amount=p.total_amount,
+            lines=p.lines, tariff_details=p.tariff_details, bill_run_id=scope.run_id,
+            carry_forward_bill_ids=c.open_bill_ids, **refs))
     return len(batch), priced, missing, waiting
 
 
-def _reprice(storage, pricer: RunPricer, period: BillingPeriod, due, run_id, flat_id: int) -> list[NewBill]:
-    """One flat priced again from what the database holds now (its open bills changed meanwhile)."""
-    cands, _ = storage.bill_run_candidates(period.start, period.end, after_flat_id=flat_id - 1, limit=1)
-    return _price([c for c in cands if c.flat_id == flat_id], pricer, period, due, run_id)[1]
+def _reprice(storage, scope: RunScope, account_id: int) -> list[NewBill]:
+    """One account priced again from what the database holds now (its open bills changed meanwhile)."""
+    for batch in _candidate_batches(storage, scope, 1, after=account_id - 1, limit=1):
+        return _price([c for c in batch if c.account_id == account_id], scope)[1]
+    return []
 
 
-def _store(storage, priced: list[NewBill], actor, pricer, period, due, run_id) -> tuple[int, int, Decimal, list[int]]:
-    """Store a batch; a flat that changed after it was priced (a payment recorded on one of the bills
-    it carries, a single bill covering its reading) is priced again once and stored, or else left
-    for the next run. Returns (created, skipped, total, flats left out)."""
+def _store(storage, priced: list[NewBill], actor, scope: RunScope) -> tuple[int, int, Decimal, list[int]]:
+    """Store a batch; an account that changed after it was priced (a payment recorded on one of the
+    bills it carries, a single bill covering its reading) is priced again once and stored, or else
+    left for the next run. Returns (created, skipped, total, accounts left out)."""
     res = storage.insert_bill_batch(priced, actor)
     created, skipped, total, changed = res.created, res.skipped, res.total_amount, []
-    for flat_id in res.stale:
-        again = _reprice(storage, pricer, period, due, run_id, flat_id)
+    for account_id in res.stale:
+        again = _reprice(storage, scope, account_id)
         if not again:
             skipped += 1  # billed meanwhile for the period, or nothing left to bill
             continue
@@ -151,34 +181,42 @@ def close_abandoned_runs(storage, period: BillingPeriod, new_run_id: int) -> lis
             storage.finish_bill_run(
                 old.id, status="failed", skipped=old.skipped_count, refused=old.refused_count,
                 error=f"abandoned: it stopped before finishing (no finish recorded); run #{new_run_id} of the same "
-                      "period finished the rest, skipping the flats it had billed")
+                      "period finished the rest, skipping the accounts it had billed")
             closed.append(old.id)
     return closed
 
 
 def run(db, period: BillingPeriod, due, *, dry_run: bool, actor, batch_size: int,
-        progress: Callable[[int, int], None] | None) -> BillRunSummary:
+        progress: Callable[[int, int], None] | None, area_id: int | None = None) -> BillRunSummary:
     storage = db.storage
-    skipped = storage.count_run_skips(period.start, period.end)
+    utility = db.utility()
+    book = db.plan_book()
+    plan = next((sp for sp in book.plans.values() if sp.plan.service == utility.service), None)
+    if plan is None:
+        raise ConfigurationError(f"No {utility.service} tariff plan is stored; set the utility up first.")
+    scope = RunScope(period, due, utility.service, book.source(plan.id), book, area_id)
+    count = dict(service=scope.service, source=scope.source, area_id=area_id)
+    skipped = storage.count_run_skips(period.start, period.end, **count)
     try:
         check_range_not_locked(period.start, period.end, storage.locked_months())
     except PeriodLockedError as exc:
-        refused = sum(len(batch) for batch in _candidate_batches(storage, period, batch_size))
+        refused = sum(len(batch) for batch in _candidate_batches(storage, scope, batch_size))
         run_id = None
         if not dry_run:
-            run_id = storage.start_bill_run(period.start, period.end, due, actor)
+            run_id = storage.start_bill_run(period.start, period.end, due, actor, service=scope.service,
+                                            area_id=area_id)
             storage.finish_bill_run(run_id, status="refused", skipped=skipped, refused=refused, error=str(exc))
         return BillRunSummary(period.start, period.end, due, dry_run, 0, skipped, refused, 0, ZERO, run_id,
                               "refused", str(exc))
     run_id = None
     if not dry_run:
-        run_id = storage.start_bill_run(period.start, period.end, due, actor)
+        run_id = storage.start_bill_run(period.start, period.end, due, actor, service=scope.service, area_id=area_id)
         close_abandoned_runs(storage, period, run_id)
-    pricer = RunPricer(db.pricing)
+        scope = RunScope(period, due, scope.service, scope.source, book, area_id, run_id)
     created = missing = waiting = done = 0
     changed: list[int] = []
     total = ZERO
-    batches = (_price(batch, pricer, period, due, run_id) for batch in _candidate_batches(storage, period, batch_size))
+    batches = (_price(batch, scope) for batch in _candidate_batches(storage, scope, batch_size))
     try:
         for looked_at, priced, no_units, behind in (prefetch(batches) if _may_prefetch(storage) else batches):
             missing += no_units
@@ -187,7 +225,7 @@ def run(db, period: BillingPeriod, due, *, dry_run: bool, actor, batch_size: int
                 created += len(priced)
                 total += sum((nb.total_amount for nb in priced), ZERO)
             else:
-                n, late_skips, amount, left_out = _store(storage, priced, actor, pricer, period, due, run_id)
+                n, late_skips, amount, left_out = _store(storage, priced, actor, scope)
                 created += n
                 skipped += late_skips
                 total += amount
@@ -204,10 +242,11 @@ def run(db, period: BillingPeriod, due, *, dry_run: bool, actor, batch_size: int
         storage.finish_bill_run(run_id, status="completed", skipped=skipped, refused=0,
                                 error=_changed_note(changed) if changed else None)
         created, total = storage.bill_run_totals(run_id)  # what it stored, counted from the bills
+    label = utility.account_label_plural
     verb = "would create" if dry_run else "created"
-    msg = (f"{verb} {created} bill(s) totalling {total}; {skipped} flat(s) already billed for the period"
+    msg = (f"{verb} {created} bill(s) totalling {utility.money(total)}; {skipped} {label} already billed for the period"
            + (f"; {missing} approved reading(s) have no units (a meter's first reading)" if missing else "")
-           + (f"; {waiting} flat(s) wait for review: an earlier reading is still pending (review it, then run "
+           + (f"; {waiting} {label} wait for review: an earlier reading is still pending (review it, then run "
               "again)" if waiting else "")
            + (f"; {_changed_note(changed)}" if changed else "") + ".")
     return BillRunSummary(period.start, period.end, due, dry_run, created, skipped, 0, missing, total, run_id,
@@ -216,5 +255,5 @@ def run(db, period: BillingPeriod, due, *, dry_run: bool, actor, batch_size: int
 
 def _changed_note(changed: list[int]) -> str:
     ids = ", ".join(f"#{i}" for i in changed[:20]) + (" ..." if len(changed) > 20 else "")
-    return (f"{len(changed)} flat(s) changed while being billed (a payment was recorded on their open bills) and "
-            f"were skipped: flat id(s) {ids}; run again to bill them")
+    return (f"{len(changed)} account(s) changed while being billed (a payment was recorded on their open bills) and "
+            f"were skipped: account id(s) {ids}; run again to bill them")

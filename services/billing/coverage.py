@@ -81,12 +81,12 @@ class Coverage:
     def motor_units(self) -> Decimal:
         return sum((r.motor_share or ZERO for r in self.readings), ZERO)
 
-    def rows(self, flat_units: Decimal | None = None, motor_units: Decimal | None = None) -> tuple[CoveredReading, ...]:
+    def rows(self, units: Decimal | None = None, motor_units: Decimal | None = None) -> tuple[CoveredReading, ...]:
         """bill_readings rows. The bill's units (and motor units) when the admin confirmed other
         totals on the billed reading: the difference is that reading's (see confirm_last)."""
         out = [CoveredReading(r.reading_id, r.units or ZERO, r.motor_share or ZERO) for r in self.readings]
         last = out[-1]
-        units = last.units if flat_units is None else flat_units - (self.units - last.units)
+        units = last.units if units is None else units - (self.units - last.units)
         motor = last.motor_units if motor_units is None else motor_units - (self.motor_units - last.motor_units)
         out[-1] = CoveredReading(last.reading_id, units, motor)
         return tuple(out)
@@ -136,13 +136,13 @@ def single_chain(chain: list[ChainReading], reading_id: int, replacing: int | No
     return Coverage(tuple(chain))
 
 
-def check_confirmed(coverage: Coverage, flat_units: Decimal, motor_units: Decimal) -> None:
+def check_confirmed(coverage: Coverage, units: Decimal, motor_units: Decimal) -> None:
     """The admin's monthly units (and motor share) for a bill become the billed reading's: they must
     leave it at zero or more after the other covered readings' units."""
     others = coverage.units - (coverage.last.units or ZERO)
-    if flat_units < others:
+    if units < others:
         raise ValidationError(
-            "flat_units", f"{flat_units} kWh is less than the {others} kWh the earlier readings on this bill "
+            "units", f"{units} kWh is less than the {others} kWh the earlier readings on this bill "
             f"(#{coverage.first.reading_id} to before #{coverage.last.reading_id}) already add up to.",
             f"Enter at least {others} kWh: the monthly units cover every reading since the last bill.")
     motor_others = coverage.motor_units - (coverage.last.motor_share or ZERO)

@@ -4,14 +4,14 @@
 A quote decides, from one read of the database:
 - what the bill covers (services/billing/coverage.py): for a reading, every approved reading of the flat
   since the last billed one up to it; a manual bill (no reading) covers none;
-- whether it is a re-issue: the flat already has a bill starting on the period start (followed
+- whether it is a re-issue: the account already has a bill starting on the period start (followed
   along superseded_by to the bill that stands), or the reading is already on a bill. A re-issue
   replaces that bill (void-and-replace): it covers at least the readings that bill covered, it
   carries the arrears that bill carried (previous_outstanding; the bills carried into it move to
   the replacement), its current charges are recomputed, and what was paid on the replaced bill is
   credited to it. Refused when the replaced bill's balance was carried forward into a later bill
   (re-issue that one) or when more was paid than the replacement's total;
-- the arrears of a new bill: what the flat owes on its open bills (which it absorbs), or 0 (they
+- the arrears of a new bill: what the account owes on its open bills (which it absorbs), or 0 (they
   stay open). Any other amount would charge arrears no bill backs, and is refused;
 - the units: the covered readings' units unless the admin entered monthly units, which become the
   billed reading's confirmed units (never leaving it below zero).
@@ -23,21 +23,21 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from services.billing.coverage import Coverage, CoveredReading, check_confirmed, single_chain
+from services.billing.pricing import PricedBill
 from services.errors import ConflictError, ValidationError
-from services.models import Bill, Flat
+from services.models import Account, Bill, ServiceConnection
 from services.money import parse_decimal
-from services.pricing_service import Pricing
-from services.tariff_rules import MAX_UNITS, BillBreakdown, TariffRules
+from services.tariff_rules import MAX_UNITS
 
 ZERO = Decimal("0.00")
 
 
 @dataclass(frozen=True)
 class BillQuote:
-    flat: Flat
-    pricing: Pricing
-    breakdown: BillBreakdown
-    outstanding: Decimal  # what the flat owes on open bills now
+    account: Account
+    connection: ServiceConnection
+    priced: PricedBill  # the bill's columns and lines, by the plan of the account's service connection
+    outstanding: Decimal  # what the account owes on open bills of the service now
     carry_forward_bill_ids: tuple[int, ...]
     replaces: Bill | None = None  # a re-issue: the bill this one replaces
     credit: Decimal = ZERO  # paid on the replaced bill: credited to this one when it is stored
@@ -48,19 +48,27 @@ class BillQuote:
     @property
     def balance(self) -> Decimal:
         """What the owner still owes on the bill once it is stored (its total less the credit)."""
-        return self.breakdown.total_amount - self.credit
+        return self.priced.total_amount - self.credit
+
+    @property
+    def total_amount(self) -> Decimal:
+        return self.priced.total_amount
 
 
-def _units(value, field: str) -> Decimal:
-    return parse_decimal(value, field, maximum=MAX_UNITS, unit="kWh")
+def _units(value, field: str, unit: str | None) -> Decimal:
+    return parse_decimal(value, field, maximum=MAX_UNITS, unit=unit or "")
 
 
 def quote(db, flat, flat_units=None, motor_units=None, previous_outstanding=None, *, reading_id: int | None = None,
-          billing_period_start: dt.date | None = None) -> BillQuote:
+          billing_period_start: dt.date | None = None, billing_period_end: dt.date | None = None) -> BillQuote:
     storage = db.storage
-    f = db.get_flat(flat)
-    pricing = db.pricing.pricing_for_flat(f.code, f.flat_type)
-    replaces = storage.current_bill_at(f.id, billing_period_start) if billing_period_start is not None else None
+    f = db.get_account(flat)
+    units = flat_units
+    book = db.plan_book()
+    conn = db.service_connection(f)
+    unit = book.plan(conn.tariff_plan_id).plan.unit
+    replaces = (storage.current_bill_at(f.id, billing_period_start, conn.service)
+                if billing_period_start is not None else None)
     coverage = None
     if reading_id is not None:
         reading = db._check_billable_reading(reading_id, f.id)
@@ -79,18 +87,21 @@ def quote(db, flat, flat_units=None, motor_units=None, previous_outstanding=None
         _check_replaceable(storage, replaces, coverage)
 
     if coverage is not None:
-        if flat_units in (None, "") and not coverage.has_units:
-            raise ValidationError("flat_units", "the readings this bill covers have no consumption to bill (a meter's "
+        if units in (None, "") and not coverage.has_units:
+            raise ValidationError("units", "the readings this bill covers have no consumption to bill (a meter's "
                                                 "first reading).", "Enter the monthly units for the period.")
-        units = coverage.units if flat_units in (None, "") else _units(flat_units, "flat_units")
-        motor = coverage.motor_units if motor_units in (None, "") else _units(motor_units, "motor_units")
+        units = coverage.units if units in (None, "") else _units(units, "units", unit)
+        motor = coverage.motor_units if motor_units in (None, "") else _units(motor_units, "motor_units", unit)
         check_confirmed(coverage, units, motor)
         covered = coverage.rows(units, motor)
         confirm = covered[-1].units if units != coverage.units else None
     else:
-        units, motor, covered, confirm = flat_units, (0 if motor_units in (None, "") else motor_units), (), None
+        if units not in (None, ""):
+            units = _units(units, "units", unit)
+        motor = ZERO if motor_units in (None, "") else _units(motor_units, "motor_units", unit)
+        covered, confirm = (), None
 
-    owed, open_ids = storage.open_balance(f.id)
+    owed, open_ids = storage.open_balance(f.id, conn.service)
     if replaces is not None:
         prev, carry, credit = replaces.previous_outstanding, (), replaces.amount_paid
         if previous_outstanding not in (None, "") and \
@@ -114,14 +125,17 @@ def quote(db, flat, flat_units=None, motor_units=None, previous_outstanding=None
                     "previous_outstanding", f"{prev} is neither what {f.code} owes on its open bills ({owed}) nor 0.",
                     f"Enter {owed} to carry those bills forward into this one, or 0 to leave them open; any other "
                     "amount would charge arrears that no bill backs.")
-    breakdown = TariffRules.breakdown(units, motor, pricing.rate_per_unit, pricing.fixed_charge, prev)
-    if credit > breakdown.total_amount:
+    start = billing_period_start or db.today().replace(day=1)
+    priced = book.price(conn.tariff_plan_id, period_start=start, period_end=billing_period_end or start,
+                        previous_outstanding=prev, account_code=f.code, category=f.category,
+                        account_type=f.account_type, units=units, motor_units=motor)
+    if credit > priced.total_amount:
         raise ValidationError(
-            "flat_units", f"{credit} was already paid on bill #{replaces.id}, more than this replacement's total of "
-                          f"{breakdown.total_amount}.",
+            "units", f"{credit} was already paid on bill #{replaces.id}, more than this replacement's total of "
+                          f"{priced.total_amount}.",
             "A replacement must come to at least what was paid on the bill it replaces; the difference would be a "
             "credit note, which Meterline does not issue yet. Nothing was stored.")
-    return BillQuote(f, pricing, breakdown, owed, tuple(carry), replaces, credit, coverage, confirm, covered)
+    return BillQuote(f, conn, priced, owed, tuple(carry), replaces, credit, coverage, confirm, covered)
 
 
 def _check_replaceable(storage, replaces: Bill, coverage: Coverage | None) -> None:
@@ -132,11 +146,11 @@ def _check_replaceable(storage, replaces: Bill, coverage: Coverage | None) -> No
     covered = {c.reading_id for c in storage.list_bill_readings(replaces.id)}
     if covered and coverage is None:
         raise ConflictError(
-            f"Bill #{replaces.id} covers meter readings (up to #{replaces.flat_reading_id}); a replacement without a "
+            f"Bill #{replaces.id} covers meter readings (up to #{replaces.last_reading_id}); a replacement without a "
             f"reading would leave them unbilled. Nothing was stored; re-issue it from reading "
-            f"#{replaces.flat_reading_id} (Bill a reading).")
+            f"#{replaces.last_reading_id} (Bill a reading).")
     missing = covered - {r.reading_id for r in coverage.readings} if coverage is not None else set()
     if missing:
         raise ConflictError(
             f"Bill #{replaces.id} covers reading(s) {', '.join('#' + str(i) for i in sorted(missing))}, which this "
-            f"replacement would not. Nothing was stored; re-issue it from reading #{replaces.flat_reading_id} or later.")
+            f"replacement would not. Nothing was stored; re-issue it from reading #{replaces.last_reading_id} or later.")

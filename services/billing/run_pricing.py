@@ -1,7 +1,7 @@
 """Pricing for the month-end run: the same rules as a single bill, without their per-call cost.
 
 A single bill is priced by PricingService.pricing_for_flat and FlatRateTariff.compute. At
-300,000 flats their per-call overhead (rule explanations, parsing every input again) would be
+300,000 accounts their per-call overhead (rule explanations, parsing every input again) would be
 most of the run, so the run uses this module, which is provably the same arithmetic:
 
 - RunPricer answers PricingService's (rate, fixed charge, rule) from a memo keyed by exactly
@@ -43,11 +43,11 @@ class RunPricer:
         code, bhk = parse_identifier(unit_id)
         return (self._table.get(code), bhk if bhk in BHK_FIXED_CHARGES else None, code in SPECIAL_FLATS)
 
-    def terms(self, flat_code: str, flat_type: str | None) -> tuple[Decimal, Decimal, str]:
+    def terms(self, account_code: str, category: str | None) -> tuple[Decimal, Decimal, str]:
         if self._table is None:
-            p = self.pricing.pricing_for_flat(flat_code, flat_type)
+            p = self.pricing.pricing_for_flat(account_code, category)
             return p.rate_per_unit, p.fixed_charge, p.rule
-        unit_id = unit_identifier(flat_code, flat_type)
+        unit_id = unit_identifier(account_code, category)
         key = self._key(unit_id)
         found = self._memo.get(key)
         if found is None:
@@ -63,20 +63,20 @@ def _check_terms(terms: tuple[Decimal, Decimal, str]) -> None:
     _TARIFF.compute(flat_units=0, motor_units=0, rate_per_unit=rate, fixed_charge=fixed, previous_outstanding=0)
 
 
-def flat_rate_total(flat_units, motor_units, rate: Decimal, fixed: Decimal, previous) -> tuple[Decimal, Decimal, Decimal]:
+def flat_rate_total(units, motor_units, rate: Decimal, fixed: Decimal, previous) -> tuple[Decimal, Decimal, Decimal]:
     """(motor_units, total_units, total_amount) exactly as FlatRateTariff.compute gives them.
     `rate` and `fixed` must come from RunPricer.terms (checked there)."""
     if motor_units is None:
         motor_units = _D(0)
     try:
-        ok = (type(flat_units) is _D and type(motor_units) is _D and type(previous) is _D
-              and 0 <= flat_units <= MAX_UNITS and 0 <= motor_units <= MAX_UNITS and previous >= 0
-              and (flat_units + motor_units).as_tuple().exponent >= -2 and previous.as_tuple().exponent >= -2)
+        ok = (type(units) is _D and type(motor_units) is _D and type(previous) is _D
+              and 0 <= units <= MAX_UNITS and 0 <= motor_units <= MAX_UNITS and previous >= 0
+              and (units + motor_units).as_tuple().exponent >= -2 and previous.as_tuple().exponent >= -2)
     except (InvalidOperation, TypeError):  # NaN compared, or infinity's exponent 'F'
         ok = False
     if not ok:
-        bd = _TARIFF.compute(flat_units=flat_units, motor_units=motor_units, rate_per_unit=rate, fixed_charge=fixed,
+        bd = _TARIFF.compute(flat_units=units, motor_units=motor_units, rate_per_unit=rate, fixed_charge=fixed,
                              previous_outstanding=previous)
         return bd.motor_units, bd.total_units, bd.total_amount
-    units = flat_units + motor_units
+    units = units + motor_units
     return motor_units, units, round_money(units * rate + fixed + previous)

@@ -153,7 +153,7 @@ class DiscordChannel(Channel):
 
     def text_for(self, kind, text, bill):
         tag = kind.replace("_", " ")
-        head = f"[{tag}] bill #{bill.id} {bill.flat_code or ''}: ".replace(" :", ":") if bill else f"[{tag}] "
+        head = f"[{tag}] bill #{bill.id} {bill.account_code or ''}: ".replace(" :", ":") if bill else f"[{tag}] "
         return (head + text)[:DISCORD_MAX_CHARS]
 
     def post(self, recipient, text, timeout):
@@ -197,10 +197,10 @@ class WhatsAppChannel(Channel):
         return [self.access_token]
 
     def recipient(self, bill):
-        phone = (bill.owner_phone if bill else None) or ""
+        phone = (bill.contact_phone if bill else None) or ""
         digits = re.sub(r"[\s\-()]", "", phone).lstrip("+")
         if not digits:
-            who = f"flat {bill.flat_code}" if bill and bill.flat_code else "this bill"
+            who = f"flat {bill.account_code}" if bill and bill.account_code else "this bill"
             return None, f"No owner phone number for {who}: add one in the master data."
         if not digits.isdigit() or not 8 <= len(digits) <= 15:
             return None, f"The owner phone '{phone}' is not an international number (like +919800000001)."

@@ -47,8 +47,8 @@ def bill_values(bill: Bill, pay_url: str | None) -> dict[str, str]:
     """Every value a bill message may use, already formatted (Decimal in, exact text out)."""
     arrears = bill.previous_outstanding or Decimal("0")
     return {
-        "owner": bill.owner_name or "resident",
-        "flat": bill.flat_code or f"#{bill.flat_id}",
+        "owner": bill.contact_name or "resident",
+        "flat": bill.account_code or f"#{bill.account_id}",
         "bill_id": str(bill.id),
         "period": f"{day(bill.billing_period_start)} to {day(bill.billing_period_end)}",
         "units": units(bill.total_units),

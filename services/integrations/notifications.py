@@ -52,12 +52,12 @@ class Notifier:
         for channel in self.channels.values():
             text = channel.text_for(kind, composed.text, bill)
             rows.append(self._send_one(channel, kind, text, bill_id=bill.id if bill else None,
-                                       owner_id=bill.owner_id if bill else None, bill=bill))
+                                       contact_id=bill.contact_id if bill else None, bill=bill))
         return rows, composed
 
-    def _send_one(self, channel: Channel, kind: str, text: str, *, bill_id, owner_id, bill: Bill | None = None,
+    def _send_one(self, channel: Channel, kind: str, text: str, *, bill_id, contact_id, bill: Bill | None = None,
                   recipient: str | None = None, resend_of: int | None = None) -> Notification:
-        base = {"kind": kind, "channel": channel.name, "message": text, "bill_id": bill_id, "owner_id": owner_id,
+        base = {"kind": kind, "channel": channel.name, "message": text, "bill_id": bill_id, "contact_id": contact_id,
                 "resend_of": resend_of}
         reason = channel.missing()
         if reason is None and recipient is None:
@@ -94,7 +94,7 @@ class Notifier:
         if channel is None:
             raise ConflictError(f"Notification {notification_id} went to '{original.channel}', which is no longer a channel.")
         row = self._send_one(channel, original.kind, original.message, bill_id=original.bill_id,
-                             owner_id=original.owner_id, recipient=original.recipient, resend_of=original.id)
+                             contact_id=original.contact_id, recipient=original.recipient, resend_of=original.id)
         self.storage.write_audit(actor, "notification.resend", "notification", row.id,
                                  {"resend_of": original.id, "channel": row.channel, "status": row.status})
         return row

@@ -69,7 +69,7 @@ def _number(env, name: str, default: float) -> float:
 
 def link_metadata(bill: Bill, amount_minor: int) -> dict[str, str]:
     return {"bill_id": str(bill.id), "amount_minor": str(amount_minor), "currency": CURRENCY,
-            "flat_code": bill.flat_code or "", "source": "meterline"}
+            "account_code": bill.account_code or "", "source": "meterline"}
 
 
 class StripePaymentLinks:
@@ -122,7 +122,7 @@ class StripePaymentLinks:
         return {
             "line_items": [{"quantity": 1, "price_data": {
                 "currency": CURRENCY, "unit_amount": amount_minor,
-                "product_data": {"name": f"Electricity bill {bill.flat_code or bill.flat_id}, {period}"},
+                "product_data": {"name": f"Electricity bill {bill.account_code or bill.account_id}, {period}"},
             }}],
             "metadata": meta,
             "payment_intent_data": {"metadata": meta},

@@ -220,7 +220,7 @@ JOBS: dict[str, JobSpec] = {s.id: s for s in (
             "due BILL_DUE_DAYS after the month ends, then notifies the new bills.",
             "JOB_MONTHLY_BILLS_CRON", "0 2 1 * *", _month_key, monthly_bills),
     JobSpec("payment_reminders", "Payment reminders",
-            "Reminds the owners of unpaid bills due in REMINDER_DAYS_BEFORE days.",
+            "Reminds the contacts of unpaid bills due in REMINDER_DAYS_BEFORE days.",
             "JOB_PAYMENT_REMINDERS_CRON", "0 10 * * *", _day_key, payment_reminders),
     JobSpec("overdue_marking", "Overdue marking",
             "Marks open bills past their due date overdue and sends each one overdue notice, once.",

@@ -1,21 +1,22 @@
-"""Importing the master data spreadsheet (flats, owners, meters, motors) into any backend.
+"""Importing the master data spreadsheet (accounts, contacts, meters, motors) into any backend.
 
 1. Read the file (services/master_data.read_table: capped, dimension-proof, formulas refused).
 2. Check every field of every row before anything is written: each value on its own (formats,
    integer ranges, lengths that fit the columns of database/schema.py, no control characters,
    the pricing columns as the pricing service reads them), against the other rows, then against
-   what the database holds (read in chunks of CHUNK rows, so 300,000 flats never sit in one
+   what the database holds (read in chunks of CHUNK rows, so 300,000 accounts never sit in one
    request). Every problem is reported with its row and column; if there is any, nothing is
    written.
 3. Work out what changes, chunk by chunk (`plan`, pure), and store all of it with ONE call of
    Storage.apply_master_data: one transaction (SQL), or on Supabase the chunks staged and then
    applied by one /rpc call, in one transaction. Either every row is stored or none is.
 
-A re-import updates what changed and duplicates nothing: flats are matched by code, meters by
+A re-import updates what changed and duplicates nothing: accounts are matched by code, meters by
 number, motors by code, an owner is the flat's primary owner. A flat whose meter number changed
 gets the new meter; its other active meters become `replaced` (their readings stay). A flat whose
-motor changed is moved to the new motor. What an empty database lacks is created: flat types of
-the form 3BHK, motors, and floors with a known code (STANDARD_FLOORS, or 4F, 12F ...).
+motor changed is moved to the new motor. What an empty database lacks is created: motors, and the
+areas a flat sits in (its block, and the floor within the block when the floor's code is known:
+STANDARD_FLOORS, or 4F, 12F ...). A new flat is connected to the society's electricity plan.
 """
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ from services.master_data.spreadsheet import (
 )
 from services.accounts.roles import Actor, Permission, require
 
-REQUIRED = ("flat_code", "block", "floor", "flat_type", "owner_name", "owner_phone", "meter_number")
+REQUIRED = ("account_code", "block", "floor", "category", "contact_name", "contact_phone", "meter_number")
 MOTOR_COLUMNS = ("motor", "motor_meter_number")
 CHUNK = 1000
 FLAT_CODE = re.compile(r"^([A-Z]+)(\d+)-([A-Z0-9]+)$")  # B17-FF: block, number, floor
@@ -40,7 +41,7 @@ PHONE_DIGITS = re.compile(r"[\s\-().]")
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 MAX_BHK = 20
 # Lengths of the columns the values are stored in (database/schema.py; a test keeps them equal).
-MAX_LEN = {"flat_code": 32, "block": 8, "floor": 8, "flat_type": 16, "owner_name": 128, "owner_phone": 20,
+MAX_LEN = {"account_code": 32, "block": 8, "floor": 8, "category": 16, "contact_name": 128, "contact_phone": 20,
            "meter_number": 32, "motor": 32, "motor_meter_number": 32}
 # Floors the import creates when the database lacks them; any other code must be added first.
 STANDARD_FLOORS = {"GF": ("Ground Floor", 0), "FF": ("First Floor", 1), "SF": ("Second Floor", 2),
@@ -62,12 +63,12 @@ def creatable_floor(code: str) -> tuple[str, int] | None:
 @dataclass(frozen=True)
 class MasterRow:
     row: int
-    flat_code: str
+    account_code: str
     block: str
     floor: str
-    flat_type: str
-    owner_name: str
-    owner_phone: str | None
+    category: str
+    contact_name: str
+    contact_phone: str | None
     meter_number: str
     motor: str | None
     motor_meter_number: str | None
@@ -77,33 +78,32 @@ class MasterRow:
 class MasterDataState:
     """What the database holds for one chunk of the file (Storage.master_data_state)."""
 
-    # flat code -> {"id", "block", "floor_code", "flat_type", "owner_id", "owner_name", "owner_phone"}
-    flats: dict[str, dict] = field(default_factory=dict)
-    # meter number -> {"id", "flat_code", "motor_code", "status"}
+    # flat code -> {"id", "area_path", "category", "contact_id", "contact_name", "contact_phone"}
+    accounts: dict[str, dict] = field(default_factory=dict)
+    # meter number -> {"id", "account_code", "motor_code", "status"}
     meters: dict[str, dict] = field(default_factory=dict)
     # flat code -> [(meter id, meter number)] of its active meters
     flat_meters: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
     # motor code -> [(meter id, meter number)] of its active meters
     motor_meters: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
     # flat code -> motor codes it shares
-    flat_motors: dict[str, list[str]] = field(default_factory=dict)
+    account_motors: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass
 class MasterDataChanges:
     """What one chunk changes, by natural keys (Storage.apply_master_data resolves the ids)."""
 
-    floors: list[dict] = field(default_factory=list)          # {"code", "name", "sort_order"}
-    flat_types: list[dict] = field(default_factory=list)      # {"name", "bhk"}
+    areas: list[dict] = field(default_factory=list)           # {"path", "name", "sort_order"}: blocks, floors
     motors: list[dict] = field(default_factory=list)          # {"code", "name"}
-    flats_new: list[dict] = field(default_factory=list)       # {"code", "block", "floor_code", "flat_type"}
-    flats_changed: list[dict] = field(default_factory=list)   # {"id", "block", "floor_code", "flat_type"}
-    owners_new: list[dict] = field(default_factory=list)      # {"flat_code", "name", "phone"}
+    flats_new: list[dict] = field(default_factory=list)       # {"code", "area_path", "category"}
+    flats_changed: list[dict] = field(default_factory=list)   # {"id", "area_path", "category"}
+    owners_new: list[dict] = field(default_factory=list)      # {"account_code", "name", "phone"}
     owners_changed: list[dict] = field(default_factory=list)  # {"id", "name", "phone"}
-    meters_new: list[dict] = field(default_factory=list)      # {"meter_number", "flat_code" | "motor_code"}
+    meters_new: list[dict] = field(default_factory=list)      # {"meter_number", "account_code" | "motor_code"}
     meters_retired: list[int] = field(default_factory=list)   # meter ids -> status "replaced"
-    links_new: list[dict] = field(default_factory=list)       # {"flat_code", "motor_code"}
-    links_removed: list[dict] = field(default_factory=list)   # {"flat_code", "motor_code"}
+    links_new: list[dict] = field(default_factory=list)       # {"account_code", "motor_code"}
+    links_removed: list[dict] = field(default_factory=list)   # {"account_code", "motor_code"}
 
     def counts(self) -> dict[str, int]:
         return {k: len(v) for k, v in self.__dict__.items()}
@@ -123,11 +123,11 @@ class ImportReport:
         c = self.counts
         return [
             f"{self.rows} row(s) read and valid" + ("; DRY RUN, nothing was written:" if self.dry_run else ":"),
-            f"  flats:  {c['flats_created']} created, {c['flats_updated']} updated, {c['flats_unchanged']} unchanged",
-            f"  owners: {c['owners_created']} created, {c['owners_updated']} updated, {c['owners_unchanged']} unchanged",
+            f"  accounts:  {c['flats_created']} created, {c['flats_updated']} updated, {c['flats_unchanged']} unchanged",
+            f"  contacts: {c['owners_created']} created, {c['owners_updated']} updated, {c['owners_unchanged']} unchanged",
             f"  meters: {c['meters_created']} created, {c['meters_retired']} replaced, {c['meters_unchanged']} unchanged",
             f"  motors: {c['motors_created']} created; motor links {c['links_added']} added, {c['links_removed']} removed",
-            f"  flat types: {c['flat_types_created']} created; floors: {c['floors_created']} created",
+            f"  areas (blocks, floors): {c['areas_created']} created",
         ]
 
 
@@ -195,21 +195,21 @@ def parse_rows(columns: list[str], raw: list[dict], source: str) -> tuple[list[M
     for i, r in enumerate(raw, start=2):
         i = getattr(r, "number", i)
         bad = lambda col, msg: problems.append(RowProblem(i, COLUMNS[col], msg))  # noqa: E731
-        code = normalize_flat_code(r.get("flat_code"))
+        code = normalize_flat_code(r.get("account_code"))
         block = _text(r.get("block")).upper()
         floor = _text(r.get("floor")).upper()
-        flat_type = re.sub(r"\s+", "", _text(r.get("flat_type"))).upper()
-        owner = re.sub(r"[ \t\r\n]+", " ", _text(r.get("owner_name")))  # a line break in a cell is a space
+        category = re.sub(r"\s+", "", _text(r.get("category"))).upper()
+        owner = re.sub(r"[ \t\r\n]+", " ", _text(r.get("contact_name")))  # a line break in a cell is a space
         meter = _text(r.get("meter_number"))
         motor = _text(r.get("motor")).upper() or None
         motor_meter = _text(r.get("motor_meter_number")) or None
         n_before = problems.total
-        for col, value in (("flat_code", code), ("block", block), ("floor", floor), ("flat_type", flat_type),
-                           ("owner_name", owner), ("meter_number", meter)):
+        for col, value in (("account_code", code), ("block", block), ("floor", floor), ("category", category),
+                           ("contact_name", owner), ("meter_number", meter)):
             if not value:
                 bad(col, "is empty.")
         if code:
-            _check_text(bad, "flat_code", code, CODE, "a flat code (letters, digits and '-', like B17-FF)")
+            _check_text(bad, "account_code", code, CODE, "a flat code (letters, digits and '-', like B17-FF)")
         if block:
             _check_text(bad, "block", block, WORD, "a block (letters and digits, like B)")
         if floor:
@@ -219,18 +219,18 @@ def parse_rows(columns: list[str], raw: list[dict], source: str) -> tuple[list[M
             bad("block", f"is {block} but flat code {code} is in block {m.group(1)}.")
         if m and floor and m.group(3) != floor:
             bad("floor", f"is {floor} but flat code {code} is on floor {m.group(3)}.")
-        if flat_type:
-            _check_text(bad, "flat_type", flat_type, None, "")
-            bhk = BHK.match(flat_type)
+        if category:
+            _check_text(bad, "category", category, None, "")
+            bhk = BHK.match(category)
             if bhk and not 1 <= int(bhk.group(1)) <= MAX_BHK:
-                bad("flat_type", f"'{flat_type}' has {int(bhk.group(1))} bedrooms; a BHK count is 1 to {MAX_BHK}.")
+                bad("category", f"'{category}' has {int(bhk.group(1))} bedrooms; a BHK count is 1 to {MAX_BHK}.")
         if owner:
-            _check_text(bad, "owner_name", owner, None, "")
+            _check_text(bad, "contact_name", owner, None, "")
         try:
-            phone = normalize_phone(r.get("owner_phone"))
+            phone = normalize_phone(r.get("contact_phone"))
         except ValueError:
             phone = None
-            bad("owner_phone", f"'{_text(r.get('owner_phone'))[:40]}' is not a phone number; use +91 and 10 digits, "
+            bad("contact_phone", f"'{_text(r.get('contact_phone'))[:40]}' is not a phone number; use +91 and 10 digits, "
                                "e.g. +919800000001.")
         for col, value in (("meter_number", meter), ("motor_meter_number", motor_meter), ("motor", motor)):
             if value:
@@ -240,12 +240,12 @@ def parse_rows(columns: list[str], raw: list[dict], source: str) -> tuple[list[M
             bad("motor_meter_number", "is given but Motor is empty; name the motor the meter belongs to.")
         problems += price_problems(r, i, columns)[1]
         if code in seen_flat:
-            bad("flat_code", f"duplicate flat code {code} (first on row {seen_flat[code]}).")
+            bad("account_code", f"duplicate flat code {code} (first on row {seen_flat[code]}).")
         elif code:
             seen_flat[code] = i
         if meter in seen_meter:
             other_row, other_flat = seen_meter[meter]
-            bad("meter_number", f"meter {meter} is on two flats: {other_flat} (row {other_row}) and {code}.")
+            bad("meter_number", f"meter {meter} is on two accounts: {other_flat} (row {other_row}) and {code}.")
         elif meter:
             seen_meter[meter] = (i, code)
         if meter and meter in motor_meter_rows:
@@ -262,7 +262,7 @@ def parse_rows(columns: list[str], raw: list[dict], source: str) -> tuple[list[M
                 bad("motor_meter_number", f"meter {motor_meter} is flat {seen_meter[motor_meter][1]}'s meter (row "
                                           f"{seen_meter[motor_meter][0]}), not a motor's.")
         if problems.total == n_before:
-            out.append(MasterRow(i, code, block, floor, flat_type, owner, phone, meter, motor, motor_meter))
+            out.append(MasterRow(i, code, block, floor, category, owner, phone, meter, motor, motor_meter))
     return out, problems
 
 
@@ -277,19 +277,19 @@ def check_against_database(rows: list[MasterRow], state: MasterDataState, floors
                                        f"{', '.join(sorted(floors)) or '(none)'}, and the import creates "
                                        f"{', '.join(STANDARD_FLOORS)} and 4F, 5F ... when missing. Fix the "
                                        "code, or add the floor to the database first."))
-        if r.flat_type not in known_types and not BHK.match(r.flat_type):
-            problems.append(RowProblem(r.row, COLUMNS["flat_type"], f"unknown flat type {r.flat_type}; use one of "
+        if r.category not in known_types and not BHK.match(r.category):
+            problems.append(RowProblem(r.row, COLUMNS["category"], f"unknown flat type {r.category}; use one of "
                                        f"{', '.join(sorted(known_types)) or '(none)'} or the form 3BHK."))
         held = state.meters.get(r.meter_number)
-        if held and held["flat_code"] != r.flat_code:
-            owner = f"flat {held['flat_code']}" if held["flat_code"] else f"motor {held['motor_code']}"
+        if held and held["account_code"] != r.account_code:
+            owner = f"flat {held['account_code']}" if held["account_code"] else f"motor {held['motor_code']}"
             problems.append(RowProblem(r.row, COLUMNS["meter_number"], f"meter {r.meter_number} already belongs to "
-                                       f"{owner} in the database; a meter cannot be on two flats. Fix the number, or "
+                                       f"{owner} in the database; a meter cannot be on two accounts. Fix the number, or "
                                        "mark the old meter replaced first."))
         if r.motor_meter_number:
             held = state.meters.get(r.motor_meter_number)
-            if held and (held["flat_code"] or held["motor_code"] != r.motor):
-                owner = f"flat {held['flat_code']}" if held["flat_code"] else f"motor {held['motor_code']}"
+            if held and (held["account_code"] or held["motor_code"] != r.motor):
+                owner = f"flat {held['account_code']}" if held["account_code"] else f"motor {held['motor_code']}"
                 problems.append(RowProblem(r.row, COLUMNS["motor_meter_number"], f"meter {r.motor_meter_number} "
                                            f"already belongs to {owner} in the database."))
     return problems
@@ -304,39 +304,41 @@ def plan(rows: list[MasterRow], state: MasterDataState, known_types: set[str], k
     ch = MasterDataChanges()
     motor_meter_done = set() if motor_meter_done is None else motor_meter_done
     for r in rows:
-        if known_floors is not None and r.floor not in known_floors:
-            name, order = creatable_floor(r.floor)
-            ch.floors.append({"code": r.floor, "name": name, "sort_order": order})
-            known_floors.add(r.floor)
-        if r.flat_type not in known_types:
-            m = BHK.match(r.flat_type)
-            ch.flat_types.append({"name": r.flat_type, "bhk": int(m.group(1)) if m else None})
-            known_types.add(r.flat_type)
+        path = f"{r.block}/{r.floor}"
+        if known_floors is not None and path not in known_floors:
+            name, order = creatable_floor(r.floor) or (r.floor, 99)
+            if r.block not in known_floors:
+                ch.areas.append({"path": r.block, "name": f"Block {r.block}", "sort_order": 0})
+                known_floors.add(r.block)
+            ch.areas.append({"path": path, "name": name, "sort_order": order})
+            known_floors.add(path)
+        known_types.add(r.category)
         if r.motor and r.motor not in known_motors:
             ch.motors.append({"code": r.motor, "name": ""})
             known_motors.add(r.motor)
-        flat = state.flats.get(r.flat_code)
+        flat = state.accounts.get(r.account_code)
         if flat is None:
-            ch.flats_new.append({"code": r.flat_code, "block": r.block, "floor_code": r.floor, "flat_type": r.flat_type})
+            ch.flats_new.append({"code": r.account_code, "area_path": path, "category": r.category,
+                                 "name": r.contact_name})
             counts["flats_created"] += 1
-        elif (flat["block"], flat["floor_code"], flat["flat_type"]) != (r.block, r.floor, r.flat_type):
-            ch.flats_changed.append({"id": flat["id"], "block": r.block, "floor_code": r.floor, "flat_type": r.flat_type})
+        elif (flat["area_path"], flat["category"]) != (path, r.category):
+            ch.flats_changed.append({"id": flat["id"], "area_path": path, "category": r.category})
             counts["flats_updated"] += 1
         else:
             counts["flats_unchanged"] += 1
-        if flat is None or flat.get("owner_id") is None:
-            ch.owners_new.append({"flat_code": r.flat_code, "name": r.owner_name, "phone": r.owner_phone})
+        if flat is None or flat.get("contact_id") is None:
+            ch.owners_new.append({"account_code": r.account_code, "name": r.contact_name, "phone": r.contact_phone})
             counts["owners_created"] += 1
-        elif (flat["owner_name"], flat["owner_phone"]) != (r.owner_name, r.owner_phone):
-            ch.owners_changed.append({"id": flat["owner_id"], "name": r.owner_name, "phone": r.owner_phone})
+        elif (flat["contact_name"], flat["contact_phone"]) != (r.contact_name, r.contact_phone):
+            ch.owners_changed.append({"id": flat["contact_id"], "name": r.contact_name, "phone": r.contact_phone})
             counts["owners_updated"] += 1
         else:
             counts["owners_unchanged"] += 1
-        active = state.flat_meters.get(r.flat_code, [])
+        active = state.flat_meters.get(r.account_code, [])
         if r.meter_number in state.meters:
             counts["meters_unchanged"] += 1
         else:
-            ch.meters_new.append({"meter_number": r.meter_number, "flat_code": r.flat_code, "motor_code": None})
+            ch.meters_new.append({"meter_number": r.meter_number, "account_code": r.account_code, "motor_code": None})
             counts["meters_created"] += 1
         retire = [mid for mid, number in active if number != r.meter_number]
         ch.meters_retired += retire
@@ -344,31 +346,30 @@ def plan(rows: list[MasterRow], state: MasterDataState, known_types: set[str], k
         if r.motor and r.motor_meter_number and r.motor not in motor_meter_done:
             motor_meter_done.add(r.motor)
             if r.motor_meter_number not in state.meters:
-                ch.meters_new.append({"meter_number": r.motor_meter_number, "flat_code": None, "motor_code": r.motor})
+                ch.meters_new.append({"meter_number": r.motor_meter_number, "account_code": None, "motor_code": r.motor})
                 counts["meters_created"] += 1
                 retire = [mid for mid, n in state.motor_meters.get(r.motor, []) if n != r.motor_meter_number]
                 ch.meters_retired += retire
                 counts["meters_retired"] += len(retire)
         if has_motor_columns:
-            linked = state.flat_motors.get(r.flat_code, [])
+            linked = state.account_motors.get(r.account_code, [])
             wanted = [r.motor] if r.motor else []
             for code in wanted:
                 if code not in linked:
-                    ch.links_new.append({"flat_code": r.flat_code, "motor_code": code})
+                    ch.links_new.append({"account_code": r.account_code, "motor_code": code})
                     counts["links_added"] += 1
             for code in linked:
                 if code not in wanted:
-                    ch.links_removed.append({"flat_code": r.flat_code, "motor_code": code})
+                    ch.links_removed.append({"account_code": r.account_code, "motor_code": code})
                     counts["links_removed"] += 1
-    counts["flat_types_created"] += len(ch.flat_types)
-    counts["floors_created"] += len(ch.floors)
+    counts["areas_created"] += len(ch.areas)
     counts["motors_created"] += len(ch.motors)
     return ch
 
 
 COUNT_KEYS = ("flats_created", "flats_updated", "flats_unchanged", "owners_created", "owners_updated",
               "owners_unchanged", "meters_created", "meters_retired", "meters_unchanged", "motors_created",
-              "links_added", "links_removed", "flat_types_created", "floors_created")
+              "links_added", "links_removed", "areas_created")
 
 
 def import_master_data(storage, path: str | Path, *, actor: Actor | None = None, dry_run: bool = False,
@@ -381,10 +382,10 @@ def import_master_data(storage, path: str | Path, *, actor: Actor | None = None,
     columns, raw = read_table(path, limits)
     rows, problems = parse_rows(columns, raw, source)
     has_motor_columns = all(c in columns for c in MOTOR_COLUMNS)
-    floors = {code for code, _ in storage.list_floors()}
-    known_floors = set(floors)
-    types_needed = sorted({r.flat_type for r in rows})
-    known_types = set(storage.lookup_ids("flat_types", "name", types_needed)) if types_needed else set()
+    areas = storage.list_areas()
+    floors = {a.code for a in areas if a.level == 2}
+    known_floors = {a.path for a in areas}
+    known_types: set[str] = set()
     motors_needed = sorted({r.motor for r in rows if r.motor})
     known_motors = set(storage.lookup_ids("motors", "code", motors_needed)) if motors_needed else set()
     counts = dict.fromkeys(COUNT_KEYS, 0)
@@ -393,7 +394,7 @@ def import_master_data(storage, path: str | Path, *, actor: Actor | None = None,
     for start in range(0, len(rows), chunk):
         part = rows[start:start + chunk]
         state = storage.master_data_state(
-            [r.flat_code for r in part],
+            [r.account_code for r in part],
             [r.meter_number for r in part] + [r.motor_meter_number for r in part if r.motor_meter_number],
             sorted({r.motor for r in part if r.motor}))
         problems += check_against_database(part, state, floors, known_types)

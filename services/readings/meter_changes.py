@@ -49,7 +49,7 @@ class MeterChange(Record):
     created_at: dt.datetime | None = None
     old_meter_number: str | None = None
     new_meter_number: str | None = None
-    flat_code: str | None = None
+    account_code: str | None = None
     final_value: Decimal | None = None
     start_value: Decimal | None = None
 

@@ -46,7 +46,7 @@ class MeterInfo:
     id: int
     meter_number: str
     status: str
-    flat_id: int | None
+    account_id: int | None
     motor_id: int | None = None
 
 

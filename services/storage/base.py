@@ -19,19 +19,22 @@ from typing import TYPE_CHECKING, Callable, Iterable, Sequence
 
 from services.billing.coverage import ChainReading, CoveredReading
 from services.models import (
-    AuditEntry, BatchResult, Bill, BillFilter, BillRun, DashboardFigures, Flat, JobRun, MeterChoice, MonthlyPoint,
-    NewBill, NewReading, Notification, Page, Payment, PaymentEvent, PaymentResult, PeriodLock, Reading,
-    ReadingFilter, RunCandidate, User, UserSession,
+    Account, AccountFilter, Area, AuditEntry, BatchResult, Bill, BillFilter, BillLine, BillRun, DashboardFigures,
+    JobRun, MeterChoice, MonthlyPoint, NewBill, Notification, Page, Payment, PaymentEvent,
+    PaymentResult, PeriodLock, Reading, ReadingFilter, RunCandidate, ServiceConnection, StoredPlan, UsageTotal, User,
+    UserSession,
 )
 from services.readings.rules import MeterInfo, NeighbourReading, ReadingContext, ReadingPlan
 from services.accounts.roles import Actor
 
 if TYPE_CHECKING:
     from services.master_data.importer import MasterDataChanges, MasterDataState
+    from services.tariffs import TariffPlan
     from services.readings.meter_changes import MeterChange, MeterChangeRequest
 
 # Tables bulk_insert / lookup_ids may be used on (reference data and seeding).
-BULK_TABLES = ("floors", "flat_types", "flats", "owners", "flat_owners", "motors", "flat_motors", "meters", "readings")
+BULK_TABLES = ("areas", "accounts", "contacts", "account_contacts", "account_surveys", "service_connections", "motors",
+               "account_motors", "meters", "readings", "daily_usage")
 
 
 class Storage(abc.ABC):
@@ -65,39 +68,76 @@ class Storage(abc.ABC):
     def lookup_ids(self, table: str, key_column: str, values: Iterable) -> dict:
         """{key value: id} for the given keys (unknown keys are absent)."""
 
+    # ---- the utility, its areas, accounts, plans and usage ------------------------------------
     @abc.abstractmethod
-    def get_flat(self, *, flat_id: int | None = None, code: str | None = None) -> Flat | None: ...
+    def utility_settings_row(self) -> dict | None:
+        """The utility_settings row (services/accounts/utility.py), or None before setup."""
+
+    @abc.abstractmethod
+    def save_utility_settings(self, row: dict, actor: Actor) -> None:
+        """Insert or update the one settings row. Audited (utility.settings, what changed)."""
+
+    @abc.abstractmethod
+    def list_areas(self, *, level: int | None = None, parent_id: int | None = None) -> list[Area]:
+        """Areas in display order (sort_order, path); small enough to list whole."""
+
+    @abc.abstractmethod
+    def get_area(self, *, area_id: int | None = None, path: str | None = None) -> Area | None: ...
+
+    @abc.abstractmethod
+    def ensure_areas(self, areas: list[dict], actor: Actor) -> dict[str, int]:
+        """Create missing areas ({path, name, kind?, sort_order?}; parents implied by the path) in one
+        unit of work; return {path: id} for every path given and its parents."""
+
+    @abc.abstractmethod
+    def get_account(self, *, account_id: int | None = None, code: str | None = None) -> Account | None: ...
+
+    @abc.abstractmethod
+    def list_accounts(self, flt: AccountFilter, offset: int = 0, limit: int = 50,
+                      with_total: bool = True) -> Page[Account]:
+        """Accounts by code, filtered in the database (area at any level, category, search)."""
+
+    @abc.abstractmethod
+    def save_tariff_plan(self, plan: "TariffPlan", actor: Actor) -> StoredPlan:
+        """Store a plan and the versions of it not stored yet (append-only: a stored version with
+        other terms is refused). Audited."""
+
+    @abc.abstractmethod
+    def get_tariff_plan(self, *, plan_id: int | None = None, code: str | None = None) -> StoredPlan | None: ...
+
+    @abc.abstractmethod
+    def list_tariff_plans(self) -> list[StoredPlan]: ...
+
+    @abc.abstractmethod
+    def service_connection(self, account_id: int, service: str) -> ServiceConnection | None: ...
+
+    @abc.abstractmethod
+    def usage_totals(self, account_ids: list[int], start: dt.date, end: dt.date) -> dict[int, UsageTotal]:
+        """Each account's daily usage summed over [start, end] in the database (accounts with none absent)."""
 
     @abc.abstractmethod
     def get_meter(self, *, meter_id: int | None = None, meter_number: str | None = None) -> MeterInfo | None: ...
 
     @abc.abstractmethod
     def meter_choice(self, meter_id: int) -> MeterChoice | None:
-        """The active-meter row (flat, floor, primary owner, shared motor meter) of one meter."""
+        """The active-meter row (account, area, primary contact, shared motor meter) of one meter."""
 
     @abc.abstractmethod
     def list_meter_choices(self, search: str | None = None, offset: int = 0, limit: int = 50) -> Page[MeterChoice]:
-        """Active flat meters with flat, floor and primary owner, ordered by flat code.
-        `search` matches a flat code or meter number prefix, or part of the owner's name."""
+        """Active account meters with account, area and primary contact, ordered by account code.
+        `search` matches an account code or meter number prefix, or part of the contact's name."""
 
     @abc.abstractmethod
-    def list_blocks(self) -> list[str]: ...
-
-    @abc.abstractmethod
-    def list_floors(self) -> list[tuple[str, str]]:
-        """[(code, name)] in building order."""
-
-    @abc.abstractmethod
-    def master_data_state(self, flat_codes: list[str], meter_numbers: list[str],
+    def master_data_state(self, account_codes: list[str], meter_numbers: list[str],
                           motor_codes: list[str]) -> "MasterDataState":
-        """What the database holds for these flats, meters and motors (services.master_data.importer):
-        each flat with its primary owner, each meter with its flat or motor, the flats' and motors'
-        active meters, the flats' motor links. For one chunk of an import; read-only."""
+        """What the database holds for these accounts, meters and motors (services.master_data.importer):
+        each flat with its primary owner, each meter with its flat or motor, the accounts' and motors'
+        active meters, the accounts' motor links. For one chunk of an import; read-only."""
 
     @abc.abstractmethod
     def apply_master_data(self, changes: "MasterDataChanges | Sequence[MasterDataChanges]", actor: Actor) -> None:
         """Store a master data import, given as one or several chunks applied in order, in ONE unit
-        of work: all of it or nothing (floors, flat types, motors, flats, primary owners, meters,
+        of work: all of it or nothing (floors, flat types, motors, accounts, primary contacts, meters,
         motor links; codes resolved to ids here). Audited once as master_data.import. A refusal by
         the database (a unique key taken meanwhile) raises a MeterlineError; nothing is stored."""
 
@@ -204,13 +244,13 @@ class Storage(abc.ABC):
 
     # ---- bills -------------------------------------------------------------------------------
     @abc.abstractmethod
-    def open_balance(self, flat_id: int) -> tuple[Decimal, tuple[int, ...]]:
-        """What the flat still owes on open bills, and those bills' ids."""
+    def open_balance(self, account_id: int) -> tuple[Decimal, tuple[int, ...]]:
+        """What the account still owes on open bills, and those bills' ids."""
 
     @abc.abstractmethod
     def insert_bill(self, new: NewBill, actor: Actor) -> Bill:
         """Store one bill, in one unit of work. Never overwrites: the start moves forward a day at a
-        time past the flat's bills starting on it (never past billing_period_end, else
+        time past the account's bills starting on it (never past billing_period_end, else
         BillCollisionError naming the existing bill). A collision is a re-issue: it must have been
         priced as one (new.reissue_of set), else ConflictError and nothing stored. Raises
         PeriodLockedError for a locked month. Marks carry_forward_bill_ids carried_forward
@@ -225,6 +265,10 @@ class Storage(abc.ABC):
 
     @abc.abstractmethod
     def get_bill(self, bill_id: int) -> Bill | None: ...
+
+    @abc.abstractmethod
+    def list_bill_lines(self, bill_id: int) -> list[BillLine]:
+        """A bill's lines in order (they sum to its total)."""
 
     @abc.abstractmethod
     def list_bills(self, flt: BillFilter, offset: int = 0, limit: int = 50, with_total: bool = True) -> Page[Bill]:
@@ -273,14 +317,14 @@ class Storage(abc.ABC):
 
     # ---- coverage (services/billing/coverage.py) --------------------------------------------------------
     @abc.abstractmethod
-    def coverage_chain(self, flat_id: int, reading_id: int, replacing_bill_id: int | None = None) -> list[ChainReading]:
-        """The flat's readings that are not rejected, after each meter's last reading covered (by a
+    def coverage_chain(self, account_id: int, reading_id: int, replacing_bill_id: int | None = None) -> list[ChainReading]:
+        """The account's readings that are not rejected, after each meter's last reading covered (by a
         bill that is not superseded, other than replacing_bill_id) before `reading_id`, up to and
         including it, oldest first; each with the bill (not superseded) covering it, if any."""
 
     @abc.abstractmethod
-    def current_bill_at(self, flat_id: int, start: dt.date) -> Bill | None:
-        """The flat's bill starting on `start`, or, if it was superseded, the bill that replaced it
+    def current_bill_at(self, account_id: int, start: dt.date, service: str = "electricity") -> Bill | None:
+        """The account's bill (of the service) starting on `start`, or, if it was superseded, the bill that replaced it
         (followed to the one that stands). None when no bill starts then."""
 
     @abc.abstractmethod
@@ -294,33 +338,41 @@ class Storage(abc.ABC):
         "uncovered_readings" (approved readings older than their meter's last billed reading that
         no bill covers), "double_covered" (readings covered by more than one bill that is not
         superseded), "units_mismatch" (bills whose units differ from their covered readings') and
-        "balance_mismatch" (flats whose open balance is not their bills' current charges minus the
+        "balance_mismatch" (accounts whose open balance is not their bills' current charges minus the
         payments on them)."""
 
     # ---- bill runs ---------------------------------------------------------------------------
     @abc.abstractmethod
-    def count_run_skips(self, start: dt.date, end: dt.date) -> int:
-        """Flats with an approved reading in the period that already have a bill starting in it."""
+    def count_run_skips(self, start: dt.date, end: dt.date, *, service: str = "electricity",
+                        source: str = "readings", area_id: int | None = None) -> int:
+        """Accounts the run would bill that already have a bill of the service starting in the period."""
 
     @abc.abstractmethod
-    def bill_run_candidates(self, start: dt.date, end: dt.date, *, after_flat_id: int = 0,
+    def bill_run_candidates(self, start: dt.date, end: dt.date, *, service: str = "electricity",
+                            source: str = "readings", area_id: int | None = None, after_account_id: int = 0,
                             limit: int = 5000) -> tuple[list[RunCandidate], int | None]:
-        """Look at the next `limit` flats by id after `after_flat_id`; each active one with no bill
-        starting in the period and an approved reading dated in it that no bill covers is a
-        candidate: its readings (approved or pending, not covered) after each meter's last billed
-        reading, dated up to the period end, and its open bills. Returns (candidates, the last flat
-        id looked at, or None when no flats are left)."""
+        """Look at the next `limit` accounts by id after `after_account_id` (under `area_id` when
+        given); each active one with an active connection to `service` and no bill of it starting in
+        the period is a candidate, by the plan's quantity `source`:
+        - "readings" (metered register readings): it has an approved reading dated in the period
+          that no bill covers; with its readings (approved or pending, not covered) after each
+          meter's last billed reading, dated up to the period end;
+        - "usage" (daily usage): it has daily usage in the period (RunCandidate.usage: the sum);
+        - "none" (a fixed fee): every such account.
+        Each with its open bills. Returns (candidates, the last account id looked at, or None when
+        no accounts are left)."""
 
     @abc.abstractmethod
     def insert_bill_batch(self, bills: list[NewBill], actor: Actor) -> BatchResult:
-        """Insert priced bills and their coverage in one unit of work; flats that already have a
-        bill starting in the period are skipped; flats whose carried bills are no longer open with
+        """Insert priced bills and their coverage in one unit of work; accounts that already have a
+        bill starting in the period are skipped; accounts whose carried bills are no longer open with
         exactly the balance carried (a payment landed) or one of whose readings another bill covers
         now are left out and returned as `stale` (price them again). A lock refuses the whole batch
         (PeriodLockedError, nothing written)."""
 
     @abc.abstractmethod
-    def start_bill_run(self, start: dt.date, end: dt.date, due: dt.date, actor: Actor) -> int: ...
+    def start_bill_run(self, start: dt.date, end: dt.date, due: dt.date, actor: Actor, *,
+                       service: str = "electricity", area_id: int | None = None) -> int: ...
 
     @abc.abstractmethod
     def finish_bill_run(self, run_id: int, *, status: str, skipped: int, refused: int,

@@ -6,7 +6,7 @@ Reads select from tables and the views of database/supabase/10_views.sql with fi
 and its audit row, the no-overwrite retry, a month run's batch, a payment) is one call of a
 function of database/supabase_schema.sql through /rpc. Pricing stays in Python. The class is
 assembled from parts, one file each, like the SQL backend: rest_readings.py, rest_bills.py,
-rest_accounts.py, rest_master.py; HTTP, retries, paging and errors are in rest_client.py.
+rest_users.py, rest_master.py; HTTP, retries, paging and errors are in rest_client.py.
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from typing import Iterable
 from database import schema as s
 from services.errors import ConfigurationError, MeterlineError, StorageError
 from services.storage.base import BULK_TABLES, Storage
-from services.storage.rest_accounts import RestAccountsPart
+from services.storage.rest_users import RestUsersPart
 from services.storage.rest_bills import RestBillsPart
 from services.storage.rest_client import IN_CHUNK, PAGE, RestClient, chunks
 from services.storage.rest_master import RestMasterPart
@@ -25,7 +25,7 @@ from services.storage.rest_readings import RestReadingsPart
 BULK_CHUNK = 1000  # rows per POST: one JSON array, one transaction
 
 
-class SupabaseStorage(RestReadingsPart, RestBillsPart, RestAccountsPart, RestMasterPart, Storage):
+class SupabaseStorage(RestReadingsPart, RestBillsPart, RestUsersPart, RestMasterPart, Storage):
     backend_name = "supabase"
 
     def __init__(self, url: str, key: str, *, client_options=None, max_attempts: int | None = None,

@@ -70,8 +70,8 @@ class RestBillsPart:
         return self.rest.count("bills", [("gte", "billing_period_end", first), ("lte", "billing_period_end", last)])
 
     # ---- bills -------------------------------------------------------------------------
-    def open_balance(self, flat_id) -> tuple[Decimal, tuple[int, ...]]:
-        rows = self.rest.select_all("bills", filters=[("eq", "flat_id", flat_id), ("in", "status", OPEN_BILL_STATUSES)],
+    def open_balance(self, account_id) -> tuple[Decimal, tuple[int, ...]]:
+        rows = self.rest.select_all("bills", filters=[("eq", "account_id", account_id), ("in", "status", OPEN_BILL_STATUSES)],
                                     order=(("id", False),), cols=columns("bills", ("id", "total_amount", "amount_paid")))
         return (sum((r["total_amount"] - r["amount_paid"] for r in rows), Decimal("0.00")),
                 tuple(r["id"] for r in rows))
@@ -79,13 +79,13 @@ class RestBillsPart:
     def insert_bill(self, new: NewBill, actor) -> Bill:
         # The function checks the lock (and the trigger backs it): PeriodLockedError comes from there.
         details = _jsonable({k: getattr(new, k) for k in (
-            "flat_id", "billing_period_end", "due_date", "flat_units", "motor_units", "rate_per_unit", "fixed_charge",
-            "previous_outstanding", "total_amount", "pricing_rule", "first_reading_id", "flat_reading_id")} | {
+            "account_id", "billing_period_end", "due_date", "units", "motor_units", "rate_per_unit", "fixed_charge",
+            "previous_outstanding", "total_amount", "pricing_rule", "first_reading_id", "last_reading_id")} | {
             "carried_forward": list(new.carry_forward_bill_ids),
             "covered_readings": [c.reading_id for c in new.covered]})
         out = self.rest.rpc("meterline_insert_bill", {
             "p_bill": _bill_row(new) | _links(new), "p_carry": list(new.carry_forward_bill_ids),
-            "p_actor": actor_json(actor), "p_details": details}, what=f"storing the bill of flat {new.flat_id}")
+            "p_actor": actor_json(actor), "p_details": details}, what=f"storing the bill of flat {new.account_id}")
         return self.get_bill(out["id"])
 
     def get_bill(self, bill_id) -> Bill | None:
@@ -106,15 +106,15 @@ class RestBillsPart:
             out += [("in", "status", list(OPEN_BILL_STATUSES)), ("lt", "due_date", as_of)]
         if flt.search and flt.search.strip():
             term = flt.search.strip()
-            out.append(("or", f"flat_code.like.{quoted(term.upper() + '*')},owner_name.ilike.{quoted('*' + term + '*')}"))
-        if flt.flat_id is not None:
-            out.append(("eq", "flat_id", flt.flat_id))
-        if flt.owner_id is not None:
-            flats = self.rest.select_all("flat_owners", filters=[("eq", "owner_id", flt.owner_id)],
-                                         order=(("flat_id", False),), cols="flat_id")
-            if not flats:
-                return None  # the owner has no flats: nothing can match
-            out.append(("in", "flat_id", [r["flat_id"] for r in flats]))
+            out.append(("or", f"account_code.like.{quoted(term.upper() + '*')},contact_name.ilike.{quoted('*' + term + '*')}"))
+        if flt.account_id is not None:
+            out.append(("eq", "account_id", flt.account_id))
+        if flt.contact_id is not None:
+            accounts = self.rest.select_all("account_contacts", filters=[("eq", "contact_id", flt.contact_id)],
+                                         order=(("account_id", False),), cols="account_id")
+            if not accounts:
+                return None  # the owner has no accounts: nothing can match
+            out.append(("in", "account_id", [r["account_id"] for r in accounts]))
         if flt.due_from:
             out.append(("gte", "due_date", flt.due_from))
         if flt.due_to:
@@ -215,7 +215,7 @@ class RestBillsPart:
     # ---- bill runs ---------------------------------------------------------------------
     def count_run_skips(self, start, end) -> int:
         return int(self.rest.rpc("meterline_count_run_skips", {"p_start": start, "p_end": end},
-                                 what="counting flats already billed", idempotent=True))
+                                 what="counting accounts already billed", idempotent=True))
 
     def bill_run_candidates(self, start, end, *, after_flat_id=0, limit=5000):
         out = self.rest.rpc("meterline_bill_run_candidates", {"p_start": start, "p_end": end, "p_after": after_flat_id,
@@ -225,12 +225,12 @@ class RestBillsPart:
             return [], None
         owed: dict[int, list] = {}
         for b in out["open_bills"]:
-            owed.setdefault(b["flat_id"], []).append((b["id"], dec(b["total_amount"]) - dec(b["amount_paid"])))
+            owed.setdefault(b["account_id"], []).append((b["id"], dec(b["total_amount"]) - dec(b["amount_paid"])))
         result = []
         for x in out["candidates"]:
-            bills_open = owed.get(x["flat_id"], [])
+            bills_open = owed.get(x["account_id"], [])
             result.append(RunCandidate(
-                flat_id=x["flat_id"], flat_code=x["flat_code"], flat_type=x["flat_type"],
+                account_id=x["account_id"], account_code=x["account_code"], category=x["category"],
                 tail=tuple(_chain_reading(c) for c in x["tail"]),
                 outstanding=sum((amt for _, amt in bills_open), Decimal("0.00")),
                 open_bill_ids=tuple(bid for bid, _ in bills_open)))
@@ -272,14 +272,14 @@ class RestBillsPart:
         return out
 
     # ---- coverage ------------------------------------------------------------------------
-    def coverage_chain(self, flat_id, reading_id, replacing_bill_id=None) -> list[ChainReading]:
-        out = self.rest.rpc("meterline_coverage_chain", {"p_flat": flat_id, "p_reading": reading_id,
+    def coverage_chain(self, account_id, reading_id, replacing_bill_id=None) -> list[ChainReading]:
+        out = self.rest.rpc("meterline_coverage_chain", {"p_flat": account_id, "p_reading": reading_id,
                                                          "p_replacing": replacing_bill_id},
                             what=f"reading the readings bill of reading {reading_id} covers", idempotent=True)
         return [_chain_reading(c) for c in out or []]
 
-    def current_bill_at(self, flat_id, start) -> Bill | None:
-        rows, _ = self.rest.select("bills", filters=[("eq", "flat_id", flat_id), ("eq", "billing_period_start", start)],
+    def current_bill_at(self, account_id, start) -> Bill | None:
+        rows, _ = self.rest.select("bills", filters=[("eq", "account_id", account_id), ("eq", "billing_period_start", start)],
                                    limit=1, cols="id,status,superseded_by")
         for _ in range(1000):  # a chain of re-issues, followed to the bill that stands
             if not rows:
@@ -288,7 +288,7 @@ class RestBillsPart:
                 return self.get_bill(rows[0]["id"])
             rows, _ = self.rest.select("bills", filters=[("eq", "id", rows[0]["superseded_by"])], limit=1,
                                        cols="id,status,superseded_by")
-        raise ConflictError(f"Flat {flat_id}'s chain of re-issues does not end; run python -m scripts.verify_billing.")
+        raise ConflictError(f"Flat {account_id}'s chain of re-issues does not end; run python -m scripts.verify_billing.")
 
     def list_bill_readings(self, bill_id) -> list[CoveredReading]:
         rows = self.rest.select_all("bill_readings", filters=[("eq", "bill_id", bill_id)], order=(("id", False),),

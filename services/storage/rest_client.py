@@ -60,15 +60,15 @@ def _kind(col: sa.Column) -> str:
 KINDS: dict[str, dict[str, str]] = {t.name: {c.name: _kind(c) for c in t.columns} for t in s.metadata.sorted_tables}
 _P = "plain"
 # The views of database/supabase/10_views.sql: their columns and kinds.
-KINDS["flat_details"] = dict.fromkeys(("id", "code", "block", "is_active", "floor_code", "floor_name", "flat_type",
-                                       "owner_name", "owner_phone", "owner_id"), _P)
-KINDS["meter_choices"] = dict.fromkeys(("meter_id", "meter_number", "flat_id", "flat_code", "block", "floor_code",
-                                        "floor_name", "flat_type", "owner_name", "owner_phone", "motor_code",
+KINDS["flat_details"] = dict.fromkeys(("id", "code", "block", "is_active", "floor_code", "floor_name", "category",
+                                       "contact_name", "contact_phone", "contact_id"), _P)
+KINDS["meter_choices"] = dict.fromkeys(("meter_id", "meter_number", "account_id", "account_code", "block", "floor_code",
+                                        "floor_name", "category", "contact_name", "contact_phone", "motor_code",
                                         "motor_meter_id", "motor_meter_number"), _P)
 KINDS["reading_details"] = {**KINDS["readings"], **dict.fromkeys(
-    ("meter_number", "flat_id", "flat_code", "block", "floor_code", "owner_name", "submitted_by_name", "bill_id"), _P)}
+    ("meter_number", "account_id", "account_code", "block", "floor_code", "contact_name", "submitted_by_name", "bill_id"), _P)}
 KINDS["bill_details"] = {**KINDS["bills"], **dict.fromkeys(
-    ("flat_code", "block", "floor_code", "owner_name", "owner_phone", "owner_id"), _P)}
+    ("account_code", "block", "floor_code", "contact_name", "contact_phone", "contact_id"), _P)}
 KINDS["flat_blocks"] = {"block": _P}
 
 
@@ -168,7 +168,7 @@ _NOT_NULL = re.compile(r'null value in column "([a-z_]+)"')
 
 
 def _constraint_columns(name: str) -> tuple[str, list[str]]:
-    """uq_flats_code -> ("flats", ["code"]) by the naming convention of database/schema.py."""
+    """uq_flats_code -> ("accounts", ["code"]) by the naming convention of database/schema.py."""
     body = name[3:] if name.startswith(("uq_", "pk_")) else name
     for table in sorted(KINDS, key=len, reverse=True):
         if body.startswith(table + "_") and table in s.metadata.tables:

@@ -19,22 +19,22 @@ STATE_CHUNK = 1000  # keys per state request (sent in the JSON body, not the URL
 
 
 class RestMasterPart:
-    def master_data_state(self, flat_codes, meter_numbers, motor_codes) -> MasterDataState:
+    def master_data_state(self, account_codes, meter_numbers, motor_codes) -> MasterDataState:
         st = MasterDataState()
-        flat_codes, meter_numbers, motor_codes = (list(dict.fromkeys(x)) for x in (flat_codes, meter_numbers, motor_codes))
-        n = max(len(flat_codes), len(meter_numbers), len(motor_codes))
+        account_codes, meter_numbers, motor_codes = (list(dict.fromkeys(x)) for x in (account_codes, meter_numbers, motor_codes))
+        n = max(len(account_codes), len(meter_numbers), len(motor_codes))
         for i in range(0, max(n, 1), STATE_CHUNK):
             out = self.rest.rpc("meterline_master_data_state", {
-                "p_flat_codes": flat_codes[i:i + STATE_CHUNK], "p_meter_numbers": meter_numbers[i:i + STATE_CHUNK],
+                "p_flat_codes": account_codes[i:i + STATE_CHUNK], "p_meter_numbers": meter_numbers[i:i + STATE_CHUNK],
                 "p_motor_codes": motor_codes[i:i + STATE_CHUNK]}, what="reading the master data", idempotent=True)
-            for f in out["flats"]:
-                st.flats[f["code"]] = f
+            for f in out["accounts"]:
+                st.accounts[f["code"]] = f
             for code, mid, number in out["flat_meters"]:
                 st.flat_meters.setdefault(code, []).append((mid, number))
-            for code, motor in out["flat_motors"]:
-                st.flat_motors.setdefault(code, []).append(motor)
+            for code, motor in out["account_motors"]:
+                st.account_motors.setdefault(code, []).append(motor)
             for m in out["meters"]:
-                st.meters[m["meter_number"]] = {k: m[k] for k in ("id", "flat_code", "motor_code", "status")}
+                st.meters[m["meter_number"]] = {k: m[k] for k in ("id", "account_code", "motor_code", "status")}
             for code, mid, number in out["motor_meters"]:
                 st.motor_meters.setdefault(code, []).append((mid, number))
         return st

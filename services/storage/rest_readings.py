@@ -1,4 +1,4 @@
-"""REST backend part: flats, meters and readings (reads from the views, writes through /rpc).
+"""REST backend part: accounts, meters and readings (reads from the views, writes through /rpc).
 
 A meter's chain is written only by /rpc functions that lock the meter row first
 (database/supabase/30_functions_readings.sql). Python cannot run the rules inside that lock, so
@@ -26,20 +26,20 @@ STALE_RETRIES = 25
 
 
 class RestReadingsPart:
-    # ---- flats and meters --------------------------------------------------------------
-    def get_flat(self, *, flat_id=None, code=None) -> Flat | None:
-        flt = [("eq", "id", flat_id)] if flat_id is not None else [("eq", "code", str(code or "").strip().upper())]
+    # ---- accounts and meters --------------------------------------------------------------
+    def get_account(self, *, account_id=None, code=None) -> Flat | None:
+        flt = [("eq", "id", account_id)] if account_id is not None else [("eq", "code", str(code or "").strip().upper())]
         rows, _ = self.rest.select("flat_details", filters=flt, order=(("id", False),), limit=1)
         return Flat.from_row(rows[0]) if rows else None
 
     def get_meter(self, *, meter_id=None, meter_number=None) -> MeterInfo | None:
         flt = [("eq", "id", meter_id)] if meter_id is not None else [("eq", "meter_number", str(meter_number).strip())]
         rows, _ = self.rest.select("meters", filters=flt, limit=1,
-                                   cols=columns("meters", ("id", "meter_number", "status", "flat_id", "motor_id")))
+                                   cols=columns("meters", ("id", "meter_number", "status", "account_id", "motor_id")))
         return MeterInfo(**rows[0]) if rows else None
 
     def meter_choice(self, meter_id: int) -> MeterChoice | None:
-        rows, _ = self.rest.select("meter_choices", filters=[("eq", "meter_id", meter_id)], order=(("flat_code", False),),
+        rows, _ = self.rest.select("meter_choices", filters=[("eq", "meter_id", meter_id)], order=(("account_code", False),),
                                    limit=1)
         return MeterChoice.from_row(rows[0]) if rows else None
 
@@ -47,9 +47,9 @@ class RestReadingsPart:
         flt = []
         if search and search.strip():
             term = search.strip()
-            flt.append(("or", f"flat_code.like.{quoted(term.upper() + '*')},meter_number.like.{quoted(term + '*')},"
-                              f"owner_name.ilike.{quoted('*' + term + '*')}"))
-        rows, _ = self.rest.select("meter_choices", filters=flt, order=(("flat_code", False), ("meter_id", False)),
+            flt.append(("or", f"account_code.like.{quoted(term.upper() + '*')},meter_number.like.{quoted(term + '*')},"
+                              f"contact_name.ilike.{quoted('*' + term + '*')}"))
+        rows, _ = self.rest.select("meter_choices", filters=flt, order=(("account_code", False), ("meter_id", False)),
                                    offset=offset, limit=limit)
         return Page([MeterChoice.from_row(x) for x in rows], offset, limit)
 
@@ -142,10 +142,10 @@ class RestReadingsPart:
             out.append(("eq", "submitted_by", flt.submitted_by))
         if flt.meter_id is not None:
             out.append(("eq", "meter_id", flt.meter_id))
-        if flt.flat_code:
-            out.append(("like", "flat_code", flt.flat_code.strip().upper() + "*"))
-        if flt.flat_meters_only:
-            out.append(("not_is", "flat_id", None))
+        if flt.account_code:
+            out.append(("like", "account_code", flt.account_code.strip().upper() + "*"))
+        if flt.account_meters_only:
+            out.append(("not_is", "account_id", None))
         return out
 
     def list_readings(self, flt: ReadingFilter, offset=0, limit=50, with_total=True) -> Page[Reading]:

@@ -1,8 +1,9 @@
 """SQLAlchemy Core backend for SQLite and PostgreSQL.
 
-The class is assembled from parts, one file each: reference data and readings
-(sql_readings.py), bills/payments/runs/dashboard (sql_bills.py), users/sessions/audit and
-notifications/payment events/job runs (sql_accounts.py), bill coverage and re-issues
+The class is assembled from parts, one file each: the utility, areas, accounts, tariff plans and
+daily usage (sql_reference.py), meters and readings (sql_readings.py), meter changes
+(sql_meter_changes.py), bills/payments/runs/dashboard (sql_bills.py), users/sessions/audit and
+notifications/payment events/job runs (sql_users.py), bill coverage and re-issues
 (sql_coverage.py).
 """
 from __future__ import annotations
@@ -17,16 +18,17 @@ from services.clock import utcnow
 from services.errors import StorageError
 from services.accounts.roles import Actor
 from services.storage.base import BULK_TABLES, Storage
-from services.storage.sql_accounts import AccountsPart
+from services.storage.sql_users import UsersPart
 from services.storage.sql_bills import BillsPart
 from services.storage.sql_common import TABLES, make_engine, read_tx, write_tx
 from services.storage.sql_coverage import CoveragePart
 from services.storage.sql_master import MasterPart
 from services.storage.sql_meter_changes import MeterChangesPart
 from services.storage.sql_readings import ReadingsPart
+from services.storage.sql_reference import ReferencePart
 
 
-class SqlStorage(ReadingsPart, MeterChangesPart, BillsPart, CoveragePart, AccountsPart, MasterPart, Storage):
+class SqlStorage(ReferencePart, ReadingsPart, MeterChangesPart, BillsPart, CoveragePart, UsersPart, MasterPart, Storage):
     def __init__(self, url: str, *, create: bool = True, engine: sa.engine.Engine | None = None):
         self.engine = engine or make_engine(url)
         self.dialect = self.engine.dialect.name

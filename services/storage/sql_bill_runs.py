@@ -1,6 +1,6 @@
 """SQL backend part: the month-end bill run's bulk reads and writes (used by sql_bills.BillsPart).
 
-Candidates are read a window of flats at a time in a few queries: each flat's readings after
+Candidates are read a window of accounts at a time in a few queries: each account's readings after
 each meter's last billed reading, and its open bills. A batch of priced bills and the readings
 each covers (bill_readings) is written in one transaction by the database's fastest plain path,
 through the driver connection of the same SQLAlchemy transaction: sqlite3 `executemany` on
@@ -9,8 +9,8 @@ them (SQLite: ISO dates, UTC timestamps as text, NUMERIC as REAL; PostgreSQL: th
 values), so a bill written here reads back the same as one written by insert_bill.
 
 Nothing is per row: the lock is checked once per batch (and by the trigger per row), the
-"already billed" check is one range query over the batch's flats, and the carried-forward bills
-and covered readings are checked and updated with a few set-based statements. A flat whose open
+"already billed" check is one range query over the batch's accounts, and the carried-forward bills
+and covered readings are checked and updated with a few set-based statements. An account whose open
 bills or readings changed after it was priced (a payment, a single bill) is left out of the
 batch and returned as stale, so the run can price it again; the rest of the batch is stored.
 """
@@ -28,36 +28,41 @@ from database.schema import OPEN_BILL_STATUSES
 from services.clock import utcnow
 from services.errors import ConflictError
 from services.billing.coverage import ChainReading
-from services.models import BatchResult, NewBill, RunCandidate
+from services.models import BatchResult, NewBill, RunCandidate, UsageTotal
 from services.billing.periods import check_bill_not_locked
 from services.storage.sql_common import CoverageTakenError, is_unique_violation, read_tx, write_tx
+from services.storage.sql_readings import area_subtree
 
-b, br, f, m, r = s.bills, s.bill_readings, s.flats, s.meters, s.readings
+b, br, f, m, r = s.bills, s.bill_readings, s.accounts, s.meters, s.readings
+sc, du, bl = s.service_connections, s.daily_usage, s.bill_lines
+CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 UNIQUE_RETRIES = 3
 _OPEN_SQL = ", ".join(f"'{x}'" for x in OPEN_BILL_STATUSES)
 # SQLite: the carried bills listed in the scratch table that are still open, looked up by key
 # (a join lets SQLite build a Bloom filter over every bill first).
 _CARRIED_OPEN = sa.text(
-    "SELECT b.id, b.flat_id, b.total_amount, b.amount_paid FROM bills AS b "
+    "SELECT b.id, b.account_id, b.total_amount, b.amount_paid FROM bills AS b "
     f"WHERE b.id IN (SELECT old_id FROM temp.bill_carry) AND b.status IN ({_OPEN_SQL})"
-).columns(sa.column("id", sa.Integer), sa.column("flat_id", sa.Integer), sa.column("total_amount", s.Money),
+).columns(sa.column("id", sa.Integer), sa.column("account_id", sa.Integer), sa.column("total_amount", s.Money),
           sa.column("amount_paid", s.Money))
 
 # Columns the batch writes, in order; everything else takes its default.
-COLUMNS = ("flat_id", "billing_period_start", "billing_period_end", "due_date", "tariff_kind", "pricing_rule",
-           "flat_units", "motor_units", "total_units", "rate_per_unit", "fixed_charge", "previous_outstanding",
-           "total_amount", "flat_reading_id", "motor_reading_id", "bill_run_id", "tariff_details", "status",
-           "amount_paid", "created_by", "created_by_name", "created_at", "updated_at", "first_reading_id")
+COLUMNS = ("account_id", "billing_period_start", "billing_period_end", "due_date", "tariff_kind", "pricing_rule",
+           "units", "motor_units", "total_units", "rate_per_unit", "fixed_charge", "previous_outstanding",
+           "total_amount", "last_reading_id", "motor_reading_id", "bill_run_id", "tariff_details", "status",
+           "amount_paid", "created_by", "created_by_name", "created_at", "updated_at", "first_reading_id",
+           "service", "area_id", "tariff_plan_version_id", "category", "usage_from", "usage_to")
+LINE_COLUMNS = ("bill_id", "seq", "code", "label", "quantity", "unit", "rate", "amount")
 
 
 def _starts_in(st, start: dt.date, end: dt.date):
-    """bills.billing_period_start in [start, end], for a query that also bounds bills.flat_id.
+    """bills.billing_period_start in [start, end], for a query that also bounds bills.account_id.
 
     On PostgreSQL the column is wrapped (`+ 0`) so the planner cannot answer it from the
     (billing_period_start, status) index: during a run the table's statistics still say the
     period has no bills, the planner then prefers that index, and every batch would scan all the
-    bills already written (quadratic). The (flat_id, billing_period_start) index is the right one.
+    bills already written (quadratic). The (account_id, billing_period_start) index is the right one.
     """
     col = b.c.billing_period_start + 0 if st.dialect == "postgresql" else b.c.billing_period_start
     return col.between(start, end)
@@ -66,74 +71,144 @@ def _starts_in(st, start: dt.date, end: dt.date):
 def _not_indexed(st, col):
     """`col`, kept out of SQLite's choice of index. Without statistics (Meterline never runs
     ANALYZE) SQLite would start from the (status, reading_date) or (status, due_date) index and
-    walk every approved reading or open bill of the society for each window of flats; the
+    walk every approved reading or open bill of the society for each window of accounts; the
     window's key ranges are the right way in."""
     return sa.func.coalesce(col, col) if st.dialect == "sqlite" else col
 
 
 # ---- candidates --------------------------------------------------------------------------------
-def run_candidates(st, start: dt.date, end: dt.date, after_flat_id: int, limit: int):
-    """The window's active flats not yet billed for the period, each with its readings (approved
-    or pending) after each meter's last billed reading, dated up to the period end, and its open
-    bills. services.billing.coverage.run_chain decides what each flat's bill covers."""
-    lo, hi = after_flat_id, None
+def _window(st, conn, after_account_id: int, limit: int, area_id):
+    """(lo, hi] of the next `limit` account ids (under area_id when given); hi None when none are left."""
+    q = sa.select(f.c.id).where(f.c.id > after_account_id)
+    if area_id is not None:
+        q = q.where(f.c.area_id.in_(area_subtree(area_id)))
+    window = q.order_by(f.c.id).limit(limit).subquery()
+    return after_account_id, conn.execute(sa.select(sa.func.max(window.c.id))).scalar()
+
+
+def _billable(st, lo, hi, start, end, service, area_id):
+    """The window's active accounts with an active connection to `service` and no bill of it
+    starting in the period."""
+    q = (sa.select(f.c.id).select_from(f.join(sc, sa.and_(sc.c.account_id == f.c.id, sc.c.service == service)))
+         .where(f.c.id > lo, f.c.id <= hi, f.c.is_active.is_(True), sc.c.is_active.is_(True),
+                # The window is repeated on bills: PostgreSQL does not carry a range across a join, and
+                # without it scans every bill of the period per window.
+                ~sa.exists().where(b.c.account_id == f.c.id, b.c.account_id > lo, b.c.account_id <= hi,
+                                   b.c.service == service, _starts_in(st, start, end))))
+    if area_id is not None:
+        q = q.where(f.c.area_id.in_(area_subtree(area_id)))
+    return q
+
+
+def _reading_tails(st, conn, lo, hi, start, end, billable) -> dict[int, list[ChainReading]]:
+    """Each billable account's readings (approved or pending, not covered) after each meter's last
+    billed reading, dated up to the period end, oldest first."""
+    # Each meter's last billed reading: its readings newest first until one is covered (a few
+    # steps: this month's and next month's readings are the only ones not covered yet).
+    r2 = r.alias("r2")
+    last_billed = (sa.select(r2.c.id).where(r2.c.meter_id == m.c.id, sa.exists().where(
+        br.c.reading_id == r2.c.id, br.c.superseded_by.is_(None)))
+        .order_by(r2.c.reading_date.desc(), r2.c.id.desc()).limit(1).correlate(m).scalar_subquery())
+    meters = (sa.select(m.c.id.label("meter_id"), m.c.account_id, last_billed.label("last_id"))
+              .where(m.c.account_id > lo, m.c.account_id <= hi, m.c.account_id.in_(billable))).subquery("lm")
+    lr = r.alias("lr")
+    rows = conn.execute(
+        sa.select(meters.c.account_id, r.c.id, r.c.meter_id, r.c.reading_date, r.c.status, r.c.approved_units,
+                  r.c.consumption, r.c.motor_share, r.c.motor_reading_id)
+        .select_from(meters.join(r, r.c.meter_id == meters.c.meter_id).outerjoin(lr, lr.c.id == meters.c.last_id))
+        .where(_not_indexed(st, r.c.status).in_(("approved", "pending")),
+               _not_indexed(st, r.c.reading_date) <= end,
+               sa.or_(lr.c.id.is_(None), r.c.reading_date > lr.c.reading_date,
+                      sa.and_(r.c.reading_date == lr.c.reading_date, r.c.id > lr.c.id)),
+               ~sa.exists().where(br.c.reading_id == r.c.id, br.c.superseded_by.is_(None)))
+        .order_by(meters.c.account_id, r.c.reading_date, r.c.id)).all()
+    tails: dict[int, list[ChainReading]] = defaultdict(list)
+    for x in rows:
+        tails[x.account_id].append(ChainReading(
+            x.id, x.meter_id, x.reading_date, x.status,
+            x.approved_units if x.approved_units is not None else x.consumption, x.motor_share, x.motor_reading_id))
+    # Only accounts with an approved reading in the period are candidates (billed, waiting or without units).
+    return {aid: tail for aid, tail in tails.items()
+            if any(c.status == "approved" and start <= c.reading_date <= end for c in tail)}
+
+
+def _usage(conn, lo, hi, start, end, billable) -> dict[int, UsageTotal]:
+    """Each billable account's daily usage in the period, summed in the database."""
+    rows = conn.execute(
+        sa.select(du.c.account_id, sa.func.min(du.c.usage_date), sa.func.max(du.c.usage_date), sa.func.count(),
+                  sa.func.sum(du.c.quantity))
+        .where(du.c.account_id > lo, du.c.account_id <= hi, du.c.usage_date.between(start, end),
+               du.c.account_id.in_(billable))
+        .group_by(du.c.account_id)).all()
+    return {aid: UsageTotal(aid, _as_date(first), _as_date(last), n, Decimal(str(total)).quantize(CENT))
+            for aid, first, last, n, total in rows}
+
+
+def run_candidates(st, start: dt.date, end: dt.date, service: str, source: str, area_id, after_account_id: int,
+                   limit: int):
+    """The window's accounts the run bills for the period (Storage.bill_run_candidates), each with
+    what its bill is priced from and its open bills of the service."""
     with read_tx(st.engine) as conn:
-        window = sa.select(f.c.id).where(f.c.id > lo).order_by(f.c.id).limit(limit).subquery()
-        hi = conn.execute(sa.select(sa.func.max(window.c.id))).scalar()
+        lo, hi = _window(st, conn, after_account_id, limit, area_id)
         if hi is None:
             return [], None
-        # Each meter's last billed reading: its readings newest first until one is covered (a few
-        # steps: this month's and next month's readings are the only ones not covered yet).
-        r2 = r.alias("r2")
-        last_billed = (sa.select(r2.c.id).where(r2.c.meter_id == m.c.id, sa.exists().where(
-            br.c.reading_id == r2.c.id, br.c.superseded_by.is_(None)))
-            .order_by(r2.c.reading_date.desc(), r2.c.id.desc()).limit(1).correlate(m).scalar_subquery())
-        meters = (sa.select(m.c.id.label("meter_id"), m.c.flat_id, last_billed.label("last_id"))
-                  .select_from(m.join(f, f.c.id == m.c.flat_id))
-                  # The window is repeated on meters and bills: PostgreSQL does not carry a range across
-                  # a join, and without it scans every meter and every bill of the period per window.
-                  .where(m.c.flat_id > lo, m.c.flat_id <= hi, f.c.id > lo, f.c.id <= hi, f.c.is_active.is_(True),
-                         ~sa.exists().where(b.c.flat_id == f.c.id, b.c.flat_id > lo, b.c.flat_id <= hi,
-                                            _starts_in(st, start, end)))).subquery("lm")
-        lr = r.alias("lr")
-        rows = conn.execute(
-            sa.select(meters.c.flat_id, r.c.id, r.c.meter_id, r.c.reading_date, r.c.status, r.c.approved_units,
-                      r.c.consumption, r.c.motor_share, r.c.motor_reading_id)
-            .select_from(meters.join(r, r.c.meter_id == meters.c.meter_id).outerjoin(lr, lr.c.id == meters.c.last_id))
-            .where(_not_indexed(st, r.c.status).in_(("approved", "pending")),
-                   _not_indexed(st, r.c.reading_date) <= end,
-                   sa.or_(lr.c.id.is_(None), r.c.reading_date > lr.c.reading_date,
-                          sa.and_(r.c.reading_date == lr.c.reading_date, r.c.id > lr.c.id)),
-                   ~sa.exists().where(br.c.reading_id == r.c.id, br.c.superseded_by.is_(None)))
-            .order_by(meters.c.flat_id, r.c.reading_date, r.c.id)).all()
-        tails: dict[int, list[ChainReading]] = defaultdict(list)
-        for x in rows:
-            tails[x.flat_id].append(ChainReading(
-                x.id, x.meter_id, x.reading_date, x.status,
-                x.approved_units if x.approved_units is not None else x.consumption, x.motor_share, x.motor_reading_id))
-        # Only flats with an approved reading in the period are candidates (billed, waiting or without units).
-        flat_ids = [fid for fid, tail in tails.items()
-                    if any(c.status == "approved" and start <= c.reading_date <= end for c in tail)]
-        flats = {}
-        open_rows = []
-        if flat_ids:
-            flats = {x.id: x for x in conn.execute(
-                sa.select(f.c.id, f.c.code, s.flat_types.c.name.label("flat_type"))
-                .select_from(f.outerjoin(s.flat_types, s.flat_types.c.id == f.c.type_id))
+        billable = _billable(st, lo, hi, start, end, service, area_id)
+        tails: dict[int, list[ChainReading]] = {}
+        usage: dict[int, UsageTotal] = {}
+        if source == "readings":
+            tails = _reading_tails(st, conn, lo, hi, start, end, billable)
+            account_ids = sorted(tails)
+        elif source == "usage":
+            usage = _usage(conn, lo, hi, start, end, billable)
+            account_ids = sorted(usage)
+        elif source == "none":
+            account_ids = [x for (x,) in conn.execute(billable.order_by(f.c.id))]
+        else:
+            raise ValueError(f"unknown quantity source {source!r}")
+        accounts, open_rows = {}, []
+        if account_ids:
+            accounts = {x.id: x for x in conn.execute(
+                sa.select(f.c.id, f.c.code, f.c.category, f.c.account_type, f.c.area_id, sc.c.tariff_plan_id)
+                .select_from(f.join(sc, sa.and_(sc.c.account_id == f.c.id, sc.c.service == service)))
                 .where(f.c.id > lo, f.c.id <= hi))}
             open_rows = conn.execute(
-                sa.select(b.c.flat_id, b.c.id, b.c.total_amount, b.c.amount_paid)
-                .where(b.c.flat_id > lo, b.c.flat_id <= hi, _not_indexed(st, b.c.status).in_(OPEN_BILL_STATUSES))
+                sa.select(b.c.account_id, b.c.id, b.c.total_amount, b.c.amount_paid)
+                .where(b.c.account_id > lo, b.c.account_id <= hi, b.c.service == service,
+                       _not_indexed(st, b.c.status).in_(OPEN_BILL_STATUSES))
                 .order_by(b.c.id)).all()
     owed: dict[int, list] = {}
-    for flat_id, bid, total, paid in open_rows:
-        owed.setdefault(flat_id, []).append((bid, total - paid))
+    for account_id, bid, total, paid in open_rows:
+        owed.setdefault(account_id, []).append((bid, total - paid))
     out = []
-    for flat_id in sorted(flat_ids):
-        bills_open = owed.get(flat_id, [])
-        out.append(RunCandidate(flat_id, flats[flat_id].code, flats[flat_id].flat_type, tuple(tails[flat_id]),
-                                sum((amt for _, amt in bills_open), ZERO), tuple(bid for bid, _ in bills_open)))
+    for account_id in account_ids:
+        acct, bills_open = accounts[account_id], owed.get(account_id, [])
+        out.append(RunCandidate(
+            account_id, acct.code, acct.category, tuple(tails.get(account_id, ())),
+            sum((amt for _, amt in bills_open), ZERO), tuple(bid for bid, _ in bills_open), area_id=acct.area_id,
+            account_type=acct.account_type, service=service, tariff_plan_id=acct.tariff_plan_id,
+            usage=usage.get(account_id)))
     return out, hi
+
+
+def count_skips(st, start: dt.date, end: dt.date, service: str, source: str, area_id) -> int:
+    """Accounts the run would bill that already have a bill of the service starting in the period."""
+    billed = sa.exists().where(b.c.account_id == f.c.id, b.c.service == service,
+                               b.c.billing_period_start.between(start, end))
+    q = (sa.select(sa.func.count()).select_from(f.join(sc, sa.and_(sc.c.account_id == f.c.id, sc.c.service == service)))
+         .where(f.c.is_active.is_(True), sc.c.is_active.is_(True), billed))
+    if source == "readings":
+        q = q.where(sa.exists().where(m.c.account_id == f.c.id, r.c.meter_id == m.c.id, r.c.status == "approved",
+                                      r.c.reading_date.between(start, end)))
+    elif source == "usage":
+        q = q.where(sa.exists().where(du.c.account_id == f.c.id, du.c.usage_date.between(start, end)))
+    if area_id is not None:
+        q = q.where(f.c.area_id.in_(area_subtree(area_id)))
+    with read_tx(st.engine) as conn:
+        return conn.execute(q).scalar_one()
+
+
+def _as_date(v):
+    return dt.date.fromisoformat(v) if isinstance(v, str) else v
 
 
 # ---- one batch -----------------------------------------------------------------------------------
@@ -145,12 +220,12 @@ def insert_batch(st, bills: list[NewBill], actor) -> BatchResult:
             return _insert_once(st, bills, actor)
         except CoverageTakenError:
             # A single bill covered one of these readings between our look and our insert
-            # (PostgreSQL): the batch was rolled back whole; the next look leaves that flat out.
+            # (PostgreSQL): the batch was rolled back whole; the next look leaves that account out.
             if attempt + 1 < UNIQUE_RETRIES:
                 continue
             raise
         except sa.exc.IntegrityError as exc:
-            # Another writer (a single bill, a run on another replica) billed one of these flats
+            # Another writer (a single bill, a run on another replica) billed one of these accounts
             # between our check and our insert: the batch was rolled back whole; look again.
             if attempt + 1 < UNIQUE_RETRIES and is_unique_violation(exc, "billing_period_start"):
                 continue
@@ -172,16 +247,18 @@ def _insert_once(st, bills: list[NewBill], actor) -> BatchResult:
             # and the bills it absorbs can point at it without looking it up again.
             ids = (_sqlite_insert if st.dialect == "sqlite" else _copy_insert)(conn, fresh, actor, now)
             _cover_batch(st, conn, fresh, ids)
+            _lines_batch(st, conn, fresh, ids)
             carry_forward_batch(st, conn, fresh, ids, now)
         total = sum((nb.total_amount for nb in fresh), ZERO)
         st._audit(conn, actor, "bill.batch_create", "bill_run", fresh[0].bill_run_id if fresh else None, {
             "created": len(fresh), "skipped": len(bills) - priced, "total_amount": total,
-            "first_flat_id": bills[0].flat_id, "last_flat_id": bills[-1].flat_id, "changed_flats": stale[:100]})
+            "first_account_id": bills[0].account_id, "last_account_id": bills[-1].account_id,
+            "changed_accounts": stale[:100]})
     return BatchResult(len(fresh), len(bills) - priced, total, tuple(stale))
 
 
 def _still_as_priced(st, conn, fresh: list[NewBill]) -> tuple[list[NewBill], list[int]]:
-    """Leave out (as stale) the flats whose open bills no longer have exactly the balance their new
+    """Leave out (as stale) the accounts whose open bills no longer have exactly the balance their new
     bill carries (a payment recorded since the candidates were read: it would charge money already
     paid), or one of whose readings another bill covers now. On PostgreSQL the carried bills are
     locked until commit, so no payment lands between this check and the carry-forward; on SQLite
@@ -192,13 +269,13 @@ def _still_as_priced(st, conn, fresh: list[NewBill]) -> tuple[list[NewBill], lis
         conn.exec_driver_sql("CREATE TEMP TABLE IF NOT EXISTS bill_carry (old_id INTEGER PRIMARY KEY, new_id)")
         conn.exec_driver_sql("DELETE FROM temp.bill_carry")
         conn.exec_driver_sql("INSERT OR IGNORE INTO temp.bill_carry (old_id) VALUES (?)", [(o,) for o in olds])
-        found = {bid: (flat_id, total - paid) for bid, flat_id, total, paid in conn.execute(_CARRIED_OPEN)}
+        found = {bid: (account_id, total - paid) for bid, account_id, total, paid in conn.execute(_CARRIED_OPEN)}
         conn.exec_driver_sql("DELETE FROM temp.bill_carry")
     elif olds:
-        found = {bid: (flat_id, balance) for bid, flat_id, balance in conn.exec_driver_sql(
-            f"SELECT id, flat_id, total_amount - amount_paid FROM bills WHERE id = ANY(%(old)s::bigint[]) "
+        found = {bid: (account_id, balance) for bid, account_id, balance in conn.exec_driver_sql(
+            f"SELECT id, account_id, total_amount - amount_paid FROM bills WHERE id = ANY(%(old)s::bigint[]) "
             f"AND status IN ({_OPEN_SQL}) ORDER BY id FOR UPDATE", {"old": olds})}
-    stale = {nb.flat_id for nb in fresh if nb.carry_forward_bill_ids and not carries_open_balance(nb, found)}
+    stale = {nb.account_id for nb in fresh if nb.carry_forward_bill_ids and not carries_open_balance(nb, found)}
     readings = [c.reading_id for nb in fresh for c in nb.covered]
     taken: set[int] = set()
     if readings and st.dialect == "postgresql":
@@ -208,8 +285,8 @@ def _still_as_priced(st, conn, fresh: list[NewBill]) -> tuple[list[NewBill], lis
     for i in range(0, len(readings) if st.dialect == "sqlite" else 0, 900):
         taken |= {x for (x,) in conn.execute(sa.select(br.c.reading_id).where(
             br.c.reading_id.in_(readings[i:i + 900]), br.c.superseded_by.is_(None)))}
-    stale |= {nb.flat_id for nb in fresh if any(c.reading_id in taken for c in nb.covered)}
-    return [nb for nb in fresh if nb.flat_id not in stale], sorted(stale)
+    stale |= {nb.account_id for nb in fresh if any(c.reading_id in taken for c in nb.covered)}
+    return [nb for nb in fresh if nb.account_id not in stale], sorted(stale)
 
 
 def _cover_batch(st, conn, fresh: list[NewBill], ids: list[int]) -> None:
@@ -229,21 +306,41 @@ def _cover_batch(st, conn, fresh: list[NewBill], ids: list[int]) -> None:
         raise _dbapi_error(conn, sql, exc) from None
 
 
+def _lines_batch(st, conn, fresh: list[NewBill], ids: list[int]) -> None:
+    """Every bill's lines, by the same fast path as the bills."""
+    if st.dialect == "sqlite":
+        rows = [(bid, ln.seq, ln.code, ln.label, _num(ln.quantity), ln.unit, _num(ln.rate), float(ln.amount))
+                for nb, bid in zip(fresh, ids) for ln in nb.lines]
+        if rows:
+            conn.exec_driver_sql(f"INSERT INTO bill_lines ({', '.join(LINE_COLUMNS)}) VALUES "
+                                 f"({', '.join(['?'] * len(LINE_COLUMNS))})", rows)
+        return
+    sql = f"COPY bill_lines ({', '.join(LINE_COLUMNS)}) FROM STDIN"
+    try:
+        with conn.connection.driver_connection.cursor() as cur, cur.copy(sql) as copy:
+            for nb, bid in zip(fresh, ids):
+                for ln in nb.lines:
+                    copy.write_row((bid, ln.seq, ln.code, ln.label, ln.quantity, ln.unit, ln.rate, ln.amount))
+    except Exception as exc:
+        raise _dbapi_error(conn, sql, exc) from None
+
+
 def _not_yet_billed(st, conn, bills: list[NewBill]) -> list[NewBill]:
-    """The bills whose flat has no bill starting in their period (nor an earlier one of this batch)."""
-    ids = [nb.flat_id for nb in bills]
+    """The bills whose account has no bill of the service starting in their period (nor an earlier
+    one of this batch)."""
+    ids = [nb.account_id for nb in bills]
     lo = min(nb.billing_period_start for nb in bills)
     hi = max(nb.billing_period_end for nb in bills)
-    starts: dict[int, list[dt.date]] = defaultdict(list)
-    for flat_id, start in conn.execute(sa.select(b.c.flat_id, b.c.billing_period_start).where(
-            b.c.flat_id.between(min(ids), max(ids)), _starts_in(st, lo, hi))):
-        starts[flat_id].append(start)
+    starts: dict[tuple, list[dt.date]] = defaultdict(list)
+    for account_id, service, start in conn.execute(sa.select(b.c.account_id, b.c.service, b.c.billing_period_start).where(
+            b.c.account_id.between(min(ids), max(ids)), _starts_in(st, lo, hi))):
+        starts[(account_id, service)].append(start)
     fresh = []
     for nb in bills:
-        taken = starts.get(nb.flat_id)
+        taken = starts.get((nb.account_id, nb.service))
         if taken and any(nb.billing_period_start <= t <= nb.billing_period_end for t in taken):
             continue
-        starts[nb.flat_id].append(nb.billing_period_start)
+        starts[(nb.account_id, nb.service)].append(nb.billing_period_start)
         fresh.append(nb)
     return fresh
 
@@ -259,21 +356,31 @@ def _reserve_ids(conn, dialect: str, n: int) -> list[int]:
 
 
 def _pg_row(nb: NewBill, user_id, username: str, now: dt.datetime) -> tuple:
-    return (nb.flat_id, nb.billing_period_start, nb.billing_period_end, nb.due_date, nb.tariff_kind, nb.pricing_rule,
-            nb.flat_units, nb.motor_units, nb.total_units, nb.rate_per_unit, nb.fixed_charge, nb.previous_outstanding,
-            nb.total_amount, nb.flat_reading_id, nb.motor_reading_id, nb.bill_run_id,
+    return (nb.account_id, nb.billing_period_start, nb.billing_period_end, nb.due_date, nb.tariff_kind, nb.pricing_rule,
+            nb.units, nb.motor_units, nb.total_units, nb.rate_per_unit, nb.fixed_charge, nb.previous_outstanding,
+            nb.total_amount, nb.last_reading_id, nb.motor_reading_id, nb.bill_run_id,
             None if nb.tariff_details is None else json.dumps(nb.tariff_details), "pending", ZERO, user_id, username,
-            now, now, nb.first_reading_id)
+            now, now, nb.first_reading_id, nb.service, nb.area_id, nb.tariff_plan_version_id, nb.category, nb.usage_from,
+            nb.usage_to)
 
 
 def _sqlite_row(nb: NewBill, bill_id: int, user_id, username: str, stamp: str) -> tuple:
     """As SQLAlchemy binds them on SQLite: ISO dates, NUMERIC as float, naive UTC timestamp text."""
-    return (bill_id, nb.flat_id, nb.billing_period_start.isoformat(), nb.billing_period_end.isoformat(), nb.due_date.isoformat(),
-            nb.tariff_kind, nb.pricing_rule, float(nb.flat_units), float(nb.motor_units), float(nb.total_units),
+    return (bill_id, nb.account_id, nb.billing_period_start.isoformat(), nb.billing_period_end.isoformat(), nb.due_date.isoformat(),
+            nb.tariff_kind, nb.pricing_rule, float(nb.units), float(nb.motor_units), float(nb.total_units),
             float(nb.rate_per_unit), float(nb.fixed_charge), float(nb.previous_outstanding), float(nb.total_amount),
-            nb.flat_reading_id, nb.motor_reading_id, nb.bill_run_id,
+            nb.last_reading_id, nb.motor_reading_id, nb.bill_run_id,
             None if nb.tariff_details is None else json.dumps(nb.tariff_details), "pending", 0.0, user_id, username,
-            stamp, stamp, nb.first_reading_id)
+            stamp, stamp, nb.first_reading_id, nb.service, nb.area_id, nb.tariff_plan_version_id, nb.category,
+            _iso(nb.usage_from), _iso(nb.usage_to))
+
+
+def _iso(d):
+    return None if d is None else d.isoformat()
+
+
+def _num(v):
+    return None if v is None else float(v)
 
 
 def _insert_sql(columns: tuple[str, ...]) -> str:
@@ -342,20 +449,20 @@ def carry_forward_batch(st, conn, fresh: list[NewBill], ids: list, now: dt.datet
                              "WHERE id IN (SELECT old_id FROM temp.bill_carry)", (_stamp(now),))
         conn.exec_driver_sql("DELETE FROM temp.bill_carry")
         return
-    found = {bid: (flat_id, balance) for bid, flat_id, balance in conn.exec_driver_sql(
+    found = {bid: (account_id, balance) for bid, account_id, balance in conn.exec_driver_sql(
         "UPDATE bills AS o SET status = 'carried_forward', carried_forward_to = v.new_id, updated_at = %(now)s "
         "FROM unnest(%(old)s::bigint[], %(new)s::bigint[]) AS v(old_id, new_id) "
         f"WHERE o.id = v.old_id AND o.status IN ({_OPEN_SQL}) "
-        "RETURNING o.id, o.flat_id, o.total_amount - o.amount_paid",
+        "RETURNING o.id, o.account_id, o.total_amount - o.amount_paid",
         {"now": now, "old": olds, "new": [new_id for _, new_id in moves]})}
     _check_carried(fresh, found)
 
 
 def carries_open_balance(nb: NewBill, found: dict[int, tuple[int, Decimal]]) -> bool:
-    """Every bill `nb` absorbs was still open and of its flat, and their balances add up to exactly
-    its previous_outstanding. `found`: {bill id: (flat id, balance)} of the carried bills that were open."""
+    """Every bill `nb` absorbs was still open and of its account, and their balances add up to exactly
+    its previous_outstanding. `found`: {bill id: (account id, balance)} of the carried bills that were open."""
     rows = [found.get(cid) for cid in nb.carry_forward_bill_ids]
-    return (all(x is not None and x[0] == nb.flat_id for x in rows)
+    return (all(x is not None and x[0] == nb.account_id for x in rows)
             and sum((x[1] for x in rows), ZERO) == nb.previous_outstanding)
 
 
@@ -363,5 +470,5 @@ def _check_carried(fresh: list[NewBill], found: dict[int, tuple[int, Decimal]]) 
     for nb in fresh:
         if nb.carry_forward_bill_ids and not carries_open_balance(nb, found):
             raise ConflictError(
-                f"The open bills of flat {nb.flat_id} changed during the bill run (a payment was recorded?). This "
+                f"The open bills of account {nb.account_id} changed during the bill run (a payment was recorded?). This "
                 "batch was rolled back and nothing of it was stored; run the bill run again to finish.")

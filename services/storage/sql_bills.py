@@ -13,17 +13,18 @@ from services.billing.arrears import apply_payment
 from services.clock import utcnow
 from services.errors import BillCollisionError, ConflictError, NotFoundError, ValidationError
 from services.models import (
-    NEW_BILL_LINKS, BatchResult, Bill, BillFilter, BillRun, DashboardFigures, MonthlyPoint, NewBill, Page, Payment, PaymentResult,
-    PeriodLock,
+    NEW_BILL_LINKS, BatchResult, Bill, BillFilter, BillLine, BillRun, DashboardFigures, MonthlyPoint, NewBill, Page,
+    Payment, PaymentResult, PeriodLock,
 )
 from services.billing.periods import check_bill_not_locked, month_bounds, next_free_period_start
 from services.accounts.roles import Actor
 from services.storage import sql_bill_runs, sql_coverage
 from services.storage.sql_common import is_unique_violation, money_sum, money_value, read_tx, write_tx
-from services.storage.sql_readings import prefix_match
+from services.storage.sql_readings import area_subtree, prefix_match
 
-b, f, fl, o, fo, m, r, p = s.bills, s.flats, s.floors, s.owners, s.flat_owners, s.meters, s.readings, s.payments
-_primary = sa.and_(fo.c.flat_id == f.c.id, fo.c.is_primary.is_(True))
+b, f, ar, o, fo, m, r, p = s.bills, s.accounts, s.areas, s.contacts, s.account_contacts, s.meters, s.readings, s.payments
+bl, tpv, tp = s.bill_lines, s.tariff_plan_versions, s.tariff_plans
+_primary = sa.and_(fo.c.account_id == f.c.id, fo.c.is_primary.is_(True))
 MAX_COLLISION_RETRIES = 62  # a period is at most a couple of months of days
 # Bills whose charges count nowhere: cancelled, and superseded (replaced by a re-issue, which counts).
 NOT_CHARGED = ("cancelled", "superseded")
@@ -31,11 +32,18 @@ NOT_CHARGED = ("cancelled", "superseded")
 
 def _bill_select():
     return (
-        sa.select(b, f.c.code.label("flat_code"), f.c.block, fl.c.code.label("floor_code"),
-                  o.c.name.label("owner_name"), o.c.phone.label("owner_phone"), o.c.id.label("owner_id"))
-        .select_from(b.join(f, f.c.id == b.c.flat_id).outerjoin(fl, fl.c.id == f.c.floor_id)
-                     .outerjoin(fo, _primary).outerjoin(o, o.c.id == fo.c.owner_id))
+        sa.select(b, f.c.code.label("account_code"), ar.c.path.label("area_path"),
+                  o.c.name.label("contact_name"), o.c.phone.label("contact_phone"), o.c.id.label("contact_id"),
+                  tp.c.code.label("plan_code"), tpv.c.version.label("plan_version"))
+        .select_from(b.join(f, f.c.id == b.c.account_id).join(ar, ar.c.id == b.c.area_id)
+                     .outerjoin(fo, _primary).outerjoin(o, o.c.id == fo.c.contact_id)
+                     .outerjoin(tpv, tpv.c.id == b.c.tariff_plan_version_id).outerjoin(tp, tp.c.id == tpv.c.plan_id))
     )
+
+
+def line_rows(bill_id: int, lines) -> list[dict]:
+    return [{"bill_id": bill_id, "seq": ln.seq, "code": ln.code, "label": ln.label, "quantity": ln.quantity,
+             "unit": ln.unit, "rate": ln.rate, "amount": ln.amount} for ln in lines]
 
 
 def _bill_values(new: NewBill, actor: Actor, now: dt.datetime) -> dict:
@@ -91,14 +99,16 @@ class BillsPart:
         with self.engine.connect() as conn:
             tx = conn.begin()
             try:
-                flat_id = conn.execute(sa.select(f.c.id).order_by(f.c.id).limit(1)).scalar()
-                if flat_id is None:
-                    return False, "no flat exists to probe with; seed or import flats first"
+                acct = conn.execute(sa.select(f.c.id, f.c.area_id).order_by(f.c.id).limit(1)).first()
+                version_id = conn.execute(sa.select(tpv.c.id).order_by(tpv.c.id).limit(1)).scalar()
+                if acct is None or version_id is None:
+                    return False, "no account or tariff plan exists to probe with; set up the utility first"
                 try:
                     with conn.begin_nested():
                         conn.execute(b.insert().values(
-                            flat_id=flat_id, billing_period_start=first, billing_period_end=last, due_date=last,
-                            flat_units=0, motor_units=0, total_units=0, rate_per_unit=0, fixed_charge=0,
+                            account_id=acct.id, area_id=acct.area_id, tariff_plan_version_id=version_id,
+                            billing_period_start=first, billing_period_end=last, due_date=last,
+                            units=0, motor_units=0, total_units=0, rate_per_unit=0, fixed_charge=0,
                             previous_outstanding=0, total_amount=0, created_by_name="lock-probe"))
                 except sa.exc.DBAPIError as exc:
                     msg = str(exc.orig).splitlines()[0]
@@ -114,11 +124,13 @@ class BillsPart:
                                 .where(b.c.billing_period_end.between(first, last))).scalar_one()
 
     # ---- bills -------------------------------------------------------------------------
-    def open_balance(self, flat_id) -> tuple[Decimal, tuple[int, ...]]:
+    def open_balance(self, account_id, service: str | None = None) -> tuple[Decimal, tuple[int, ...]]:
+        q = sa.select(b.c.id, b.c.total_amount, b.c.amount_paid).where(
+            b.c.account_id == account_id, b.c.status.in_(OPEN_BILL_STATUSES))
+        if service is not None:
+            q = q.where(b.c.service == service)
         with read_tx(self.engine) as conn:
-            rows = conn.execute(sa.select(b.c.id, b.c.total_amount, b.c.amount_paid)
-                                .where(b.c.flat_id == flat_id, b.c.status.in_(OPEN_BILL_STATUSES))
-                                .order_by(b.c.id)).all()
+            rows = conn.execute(q.order_by(b.c.id)).all()
         return sum((t - pd for _, t, pd in rows), Decimal("0.00")), tuple(i for i, _, _ in rows)
 
     def insert_bill(self, new: NewBill, actor: Actor) -> Bill:
@@ -132,20 +144,20 @@ class BillsPart:
             for _ in range(MAX_COLLISION_RETRIES):
                 taken = dict(conn.execute(
                     sa.select(b.c.billing_period_start, b.c.id).where(
-                        b.c.flat_id == new.flat_id,
+                        b.c.account_id == new.account_id, b.c.service == new.service,
                         b.c.billing_period_start.between(new.billing_period_start, new.billing_period_end))).all())
                 original = taken.get(new.billing_period_start)
                 if original is not None and new.reissue_of is None:
                     # A collision is a re-issue, and a re-issue is priced against the bill it replaces
                     # (its arrears, what was paid on it): this one was not. Price it again.
                     raise ConflictError(
-                        f"Bill #{original} for flat {new.flat_id} starting {new.billing_period_start} was stored while "
+                        f"Bill #{original} for account {new.account_id} starting {new.billing_period_start} was stored while "
                         "this bill was being priced. Nothing was stored; look again: a bill for the same start is a "
                         f"re-issue of bill #{original}.")
                 start = next_free_period_start(new.billing_period_start, new.billing_period_end, taken)
                 if start is None:
                     raise BillCollisionError(original, (
-                        f"Bill #{original} already covers flat {new.flat_id} from {new.billing_period_start}, and every "
+                        f"Bill #{original} already covers account {new.account_id} from {new.billing_period_start}, and every "
                         f"start date up to the period end {new.billing_period_end} is taken by another bill. Nothing was "
                         f"stored; open bill #{original} instead of issuing another."))
                 values.update(billing_period_start=start, reissue_of=new.reissue_of)
@@ -159,33 +171,35 @@ class BillsPart:
                     raise
             if bill_id is None:
                 raise BillCollisionError(None, "Could not find a free billing period start after repeated collisions; try again.")
+            if new.lines:
+                conn.execute(bl.insert(), line_rows(bill_id, new.lines))
             if replaced is not None:
                 sql_coverage.supersede(self, conn, new, replaced, bill_id, now)
             self._carry_forward(conn, new, bill_id)
             sql_coverage.cover(self, conn, new, bill_id, actor)
             credit = sql_coverage.credit(self, conn, new, replaced, bill_id, actor, now) if replaced is not None else None
             self._audit(conn, actor, "bill.reissue" if new.reissue_of else "bill.create", "bill", bill_id, {
-                k: values[k] for k in ("flat_id", "billing_period_start", "billing_period_end", "due_date", "flat_units",
+                k: values[k] for k in ("account_id", "billing_period_start", "billing_period_end", "due_date", "units",
                                        "motor_units", "rate_per_unit", "fixed_charge", "previous_outstanding",
                                        "total_amount", "reissue_of", "pricing_rule", "first_reading_id",
-                                       "flat_reading_id")} | {
+                                       "last_reading_id")} | {
                 "carried_forward": list(new.carry_forward_bill_ids),
                 "covered_readings": [c.reading_id for c in new.covered], "credit": credit})
         return self.get_bill(bill_id)
 
     def _carry_forward(self, conn, new: NewBill, into_id: int) -> None:
         """Mark the bills the new one absorbed carried_forward, and check they were still the
-        flat's open bills with exactly the balance it carries: a payment recorded since the bill
+        account's open bills with exactly the balance it carries: a payment recorded since the bill
         was priced would otherwise make it charge money already paid."""
         bill_ids = list(new.carry_forward_bill_ids)
         if not bill_ids:
             return
-        found = {r.id: (r.flat_id, r.total_amount - r.amount_paid) for r in conn.execute(
+        found = {r.id: (r.account_id, r.total_amount - r.amount_paid) for r in conn.execute(
             b.update().where(b.c.id.in_(bill_ids), b.c.status.in_(OPEN_BILL_STATUSES))
             .values(status="carried_forward", carried_forward_to=into_id, updated_at=utcnow())
-            .returning(b.c.id, b.c.flat_id, b.c.total_amount, b.c.amount_paid))}
+            .returning(b.c.id, b.c.account_id, b.c.total_amount, b.c.amount_paid))}
         if not sql_bill_runs.carries_open_balance(new, found):
-            raise ConflictError("The flat's open bills changed while this bill was being created (a payment was "
+            raise ConflictError("The account's open bills changed while this bill was being created (a payment was "
                                 "recorded?). Nothing was stored; recalculate the previous outstanding and try again.")
 
     def get_bill(self, bill_id) -> Bill | None:
@@ -193,29 +207,38 @@ class BillsPart:
             row = conn.execute(_bill_select().where(b.c.id == bill_id)).mappings().first()
         return Bill.from_row(row) if row else None
 
+    def list_bill_lines(self, bill_id) -> list[BillLine]:
+        with read_tx(self.engine) as conn:
+            return [BillLine.from_row(x) for x in conn.execute(
+                sa.select(bl).where(bl.c.bill_id == bill_id).order_by(bl.c.seq)).mappings()]
+
     def _bill_where(self, q, flt: BillFilter):
         if flt.period_month:
             first, last = month_bounds(flt.period_month)
             q = q.where(b.c.billing_period_start.between(first, last))
         if flt.statuses:
             q = q.where(b.c.status.in_(flt.statuses))
-        if flt.block:
-            q = q.where(b.c.flat_id.in_(sa.select(f.c.id).where(f.c.block == flt.block)))
+        if flt.area_id is not None:
+            q = q.where(b.c.area_id.in_(area_subtree(flt.area_id)))
+        if flt.category:
+            q = q.where(b.c.category == flt.category)
+        if flt.service:
+            q = q.where(b.c.service == flt.service)
         if flt.overdue_only:
             as_of = flt.as_of or dt.date.today()
             q = q.where(b.c.status.in_(OPEN_BILL_STATUSES), b.c.due_date < as_of)
         if flt.search and flt.search.strip():
-            # Flats whose code starts with the term or whose primary owner's name contains it, as a
+            # Accounts whose code starts with the term or whose primary contact's name contains it, as a
             # set of ids: every condition stays on `bills`, so counts need no join.
             term = flt.search.strip()
-            q = q.where(b.c.flat_id.in_(sa.union(
+            q = q.where(b.c.account_id.in_(sa.union(
                 sa.select(f.c.id).where(prefix_match(f.c.code, term.upper(), self.dialect)),
-                sa.select(fo.c.flat_id).where(fo.c.is_primary.is_(True), fo.c.owner_id.in_(
+                sa.select(fo.c.account_id).where(fo.c.is_primary.is_(True), fo.c.contact_id.in_(
                     sa.select(o.c.id).where(o.c.name.icontains(term, autoescape=True)))))))
-        if flt.flat_id is not None:
-            q = q.where(b.c.flat_id == flt.flat_id)
-        if flt.owner_id is not None:
-            q = q.where(b.c.flat_id.in_(sa.select(fo.c.flat_id).where(fo.c.owner_id == flt.owner_id)))
+        if flt.account_id is not None:
+            q = q.where(b.c.account_id == flt.account_id)
+        if flt.contact_id is not None:
+            q = q.where(b.c.account_id.in_(sa.select(fo.c.account_id).where(fo.c.contact_id == flt.contact_id)))
         if flt.due_from:
             q = q.where(b.c.due_date >= flt.due_from)
         if flt.due_to:
@@ -223,7 +246,7 @@ class BillsPart:
         return q
 
     def list_bills(self, flt: BillFilter, offset=0, limit=50, with_total=True) -> Page[Bill]:
-        # Step 1 orders and cuts the page on `bills` alone; step 2 joins flat and owner for those
+        # Step 1 orders and cuts the page on `bills` alone; step 2 joins account and contact for those
         # ids only (sorting 300,000 joined rows of a month to show 20 took seconds).
         ids_q = (self._bill_where(sa.select(b.c.id), flt)
                  .order_by(b.c.billing_period_start.desc(), b.c.id.desc()).offset(offset).limit(limit))
@@ -350,29 +373,24 @@ class BillsPart:
             return [Bill.from_row(x) for x in conn.execute(q).mappings()]
 
     # ---- bill runs ---------------------------------------------------------------------
-    def _approved_in_period(self, start, end):
-        return sa.and_(r.c.status == "approved", r.c.reading_date.between(start, end), m.c.flat_id.is_not(None))
-
-    def count_run_skips(self, start, end) -> int:
-        billed = sa.exists().where(b.c.flat_id == m.c.flat_id, b.c.billing_period_start.between(start, end))
-        with read_tx(self.engine) as conn:
-            return conn.execute(sa.select(sa.func.count(sa.distinct(m.c.flat_id)))
-                                .select_from(r.join(m, m.c.id == r.c.meter_id))
-                                .where(self._approved_in_period(start, end), billed)).scalar_one()
-
     # The run's bulk reads and writes live in sql_bill_runs.py (sqlite3 executemany / COPY).
-    def bill_run_candidates(self, start, end, *, after_flat_id=0, limit=5000):
-        return sql_bill_runs.run_candidates(self, start, end, after_flat_id, limit)
+    def count_run_skips(self, start, end, *, service="electricity", source="readings", area_id=None) -> int:
+        return sql_bill_runs.count_skips(self, start, end, service, source, area_id)
+
+    def bill_run_candidates(self, start, end, *, service="electricity", source="readings", area_id=None,
+                            after_account_id=0, limit=5000):
+        return sql_bill_runs.run_candidates(self, start, end, service, source, area_id, after_account_id, limit)
 
     def insert_bill_batch(self, bills, actor) -> BatchResult:
         return sql_bill_runs.insert_batch(self, bills, actor)
 
-    def start_bill_run(self, start, end, due, actor) -> int:
+    def start_bill_run(self, start, end, due, actor, *, service="electricity", area_id=None) -> int:
         with write_tx(self.engine) as conn:
             run_id = conn.execute(s.bill_runs.insert().values(
-                billing_period_start=start, billing_period_end=end, due_date=due, status="running",
-                started_by=actor.username, started_at=utcnow()).returning(s.bill_runs.c.id)).scalar_one()
-            self._audit(conn, actor, "bill_run.start", "bill_run", run_id, {"start": start, "end": end, "due": due})
+                billing_period_start=start, billing_period_end=end, due_date=due, service=service, area_id=area_id,
+                status="running", started_by=actor.username, started_at=utcnow()).returning(s.bill_runs.c.id)).scalar_one()
+            self._audit(conn, actor, "bill_run.start", "bill_run", run_id, {
+                "start": start, "end": end, "due": due, "service": service, "area_id": area_id})
         return run_id
 
     def finish_bill_run(self, run_id, *, status, skipped, refused, error=None) -> None:

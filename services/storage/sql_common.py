@@ -9,7 +9,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from database import schema as s
@@ -126,9 +126,9 @@ def billing_refusal(msg: str) -> ConflictError | None:
     if "BILL_READING_TAKEN" in msg or "uq_bill_readings_current_reading" in msg or (
             "UNIQUE constraint failed: bill_readings.reading_id" in msg):
         return CoverageTakenError("A reading of this bill is already on another bill (billed meanwhile?). Nothing "
-                                  "was stored; look at the flat's bills and readings again.")
+                                  "was stored; look at the account's bills and readings again.")
     if "BILL_READING_INVALID" in msg:
-        return ConflictError("A bill covers only approved readings of its own flat. Nothing was stored.")
+        return ConflictError("A bill covers only approved readings of its own account. Nothing was stored.")
     if "CREDIT_INVALID" in msg:
         return ConflictError("A credit moves exactly what was paid on a replaced bill to its replacement. Nothing was "
                              "stored.")

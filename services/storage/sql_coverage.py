@@ -40,7 +40,7 @@ def _units(approved, consumption):
 
 
 class CoveragePart:
-    def coverage_chain(self, flat_id, reading_id, replacing_bill_id=None) -> list[ChainReading]:
+    def coverage_chain(self, account_id, reading_id, replacing_bill_id=None) -> list[ChainReading]:
         with read_tx(self.engine) as conn:
             billed = conn.execute(sa.select(r.c.id, r.c.reading_date).where(r.c.id == reading_id)).first()
             if billed is None:
@@ -48,7 +48,7 @@ class CoveragePart:
             upto = sa.or_(r.c.reading_date < billed.reading_date,
                           sa.and_(r.c.reading_date == billed.reading_date, r.c.id <= billed.id))
             out = []
-            for (meter_id,) in conn.execute(sa.select(m.c.id).where(m.c.flat_id == flat_id).order_by(m.c.id)):
+            for (meter_id,) in conn.execute(sa.select(m.c.id).where(m.c.account_id == account_id).order_by(m.c.id)):
                 covered = sa.exists().where(br.c.reading_id == r.c.id, br.c.superseded_by.is_(None))
                 if replacing_bill_id is not None:
                     covered = covered.where(br.c.bill_id != replacing_bill_id)
@@ -65,9 +65,9 @@ class CoveragePart:
                                      x.motor_share, x.motor_reading_id, x.covered_by) for x in conn.execute(q)]
         return sorted(out, key=lambda c: c.key)
 
-    def current_bill_at(self, flat_id, start) -> Bill | None:
+    def current_bill_at(self, account_id, start, service="electricity") -> Bill | None:
         with read_tx(self.engine) as conn:
-            bill_id = conn.execute(sa.select(b.c.id).where(b.c.flat_id == flat_id,
+            bill_id = conn.execute(sa.select(b.c.id).where(b.c.account_id == account_id, b.c.service == service,
                                                            b.c.billing_period_start == start)).scalar()
             for _ in range(1000):  # a chain of re-issues, followed to the bill that stands
                 if bill_id is None:
@@ -108,23 +108,23 @@ class CoveragePart:
         stale_units = sa.exists().where(
             br2.c.bill_id == b.c.id, r2.c.id == br2.c.reading_id,
             cents(br2.c.units) != cents(sa.func.coalesce(r2.c.approved_units, r2.c.consumption, 0)))
-        units = (sa.select(b.c.id.label("bill_id"), b.c.flat_id, b.c.flat_units, b.c.motor_units)
+        units = (sa.select(b.c.id.label("bill_id"), b.c.account_id, b.c.units, b.c.motor_units)
                  .select_from(b.join(sums, sums.c.bill_id == b.c.id))
-                 .where(sa.or_(cents(b.c.flat_units) != sums.c.units, cents(b.c.motor_units) != sums.c.motor,
+                 .where(sa.or_(cents(b.c.units) != sums.c.units, cents(b.c.motor_units) != sums.c.motor,
                                sa.and_(b.c.status != "superseded", b.c.first_reading_id.is_not(None), stale_units))))
         owed = sa.func.sum(sa.case((b.c.status.in_(open_), cents(b.c.total_amount - b.c.amount_paid)), else_=0))
         charges = sa.func.sum(sa.case((b.c.status.not_in(not_charged), cents(b.c.total_amount - b.c.previous_outstanding)),
                                       else_=0))
-        per_flat = sa.select(b.c.flat_id, owed.label("owed"), charges.label("charges")).group_by(b.c.flat_id).subquery()
-        paid = (sa.select(b.c.flat_id, sa.func.sum(cents(p.c.amount)).label("paid"))
+        per_account = sa.select(b.c.account_id, owed.label("owed"), charges.label("charges")).group_by(b.c.account_id).subquery()
+        paid = (sa.select(b.c.account_id, sa.func.sum(cents(p.c.amount)).label("paid"))
                 .select_from(p.join(b, b.c.id == p.c.bill_id)).where(b.c.status.not_in(not_charged))
-                .group_by(b.c.flat_id).subquery())
-        balance = (sa.select(per_flat.c.flat_id, per_flat.c.owed, per_flat.c.charges,
+                .group_by(b.c.account_id).subquery())
+        balance = (sa.select(per_account.c.account_id, per_account.c.owed, per_account.c.charges,
                              sa.func.coalesce(paid.c.paid, 0).label("paid"))
-                   .select_from(per_flat.outerjoin(paid, paid.c.flat_id == per_flat.c.flat_id))
-                   .where(per_flat.c.owed != per_flat.c.charges - sa.func.coalesce(paid.c.paid, 0)))
+                   .select_from(per_account.outerjoin(paid, paid.c.account_id == per_account.c.account_id))
+                   .where(per_account.c.owed != per_account.c.charges - sa.func.coalesce(paid.c.paid, 0)))
         checks = {"uncovered_readings": (uncovered, "reading_id"), "double_covered": (double, "reading_id"),
-                  "units_mismatch": (units, "bill_id"), "balance_mismatch": (balance, "flat_id")}
+                  "units_mismatch": (units, "bill_id"), "balance_mismatch": (balance, "account_id")}
         out = {}
         with read_tx(self.engine) as conn:
             for name, (q, key) in checks.items():
@@ -133,7 +133,7 @@ class CoveragePart:
                 rows = [dict(x) for x in conn.execute(sa.select(sub).order_by(sub.c[key]).limit(limit)).mappings()] \
                     if n else []
                 if self.dialect == "sqlite" and name == "balance_mismatch":
-                    rows = [{k: (Decimal(v) / 100 if k != "flat_id" else v) for k, v in x.items()} for x in rows]
+                    rows = [{k: (Decimal(v) / 100 if k != "account_id" else v) for k, v in x.items()} for x in rows]
                 out[name] = (n, rows)
         return out
 
@@ -149,13 +149,13 @@ class CoveragePart:
 # ---- inside insert_bill's transaction ------------------------------------------------------------
 def lock_replaced(st, conn, new: NewBill):
     """The bill a re-issue replaces, locked, and still as it was when the re-issue was priced."""
-    q = sa.select(b.c.id, b.c.flat_id, b.c.status, b.c.amount_paid, b.c.previous_outstanding, b.c.superseded_by,
+    q = sa.select(b.c.id, b.c.account_id, b.c.status, b.c.amount_paid, b.c.previous_outstanding, b.c.superseded_by,
                   b.c.carried_forward_to).where(b.c.id == new.reissue_of)
     row = conn.execute(q.with_for_update() if st.dialect == "postgresql" else q).first()
     if row is None:
         raise NotFoundError(f"Bill {new.reissue_of} does not exist.")
-    if row.flat_id != new.flat_id:
-        raise ValidationError("reissue_of", f"bill #{row.id} is another flat's bill.", "Re-issue a bill of the same flat.")
+    if row.account_id != new.account_id:
+        raise ValidationError("reissue_of", f"bill #{row.id} is another account's bill.", "Re-issue a bill of the same account.")
     if row.status == "superseded":
         raise ConflictError(f"Bill #{row.id} was replaced by bill #{row.superseded_by} meanwhile. Nothing was stored; "
                             f"open bill #{row.superseded_by} and re-issue that one if it is wrong.")
@@ -202,7 +202,7 @@ def credit(st, conn, new: NewBill, replaced, bill_id: int, actor, now: dt.dateti
     if amount <= 0:
         return None
     if amount > new.total_amount:
-        raise ValidationError("flat_units", f"{amount} was paid on bill #{replaced.id}, more than the replacement's "
+        raise ValidationError("units", f"{amount} was paid on bill #{replaced.id}, more than the replacement's "
                                             f"total of {new.total_amount}.",
                               "A replacement must be at least what was paid; refund or credit the difference first.")
     pid = conn.execute(p.insert().values(

@@ -20,11 +20,11 @@ def _change_select():
     old, new, fin, start = m.alias("old_m"), m.alias("new_m"), r.alias("fin"), r.alias("start")
     return (
         sa.select(mc, old.c.meter_number.label("old_meter_number"), new.c.meter_number.label("new_meter_number"),
-                  s.flats.c.code.label("flat_code"), fin.c.reading_value.label("final_value"),
+                  s.accounts.c.code.label("account_code"), fin.c.reading_value.label("final_value"),
                   start.c.reading_value.label("start_value"))
         .select_from(mc.join(old, old.c.id == mc.c.old_meter_id).join(new, new.c.id == mc.c.new_meter_id)
                      .join(fin, fin.c.id == mc.c.final_reading_id).join(start, start.c.id == mc.c.start_reading_id)
-                     .outerjoin(s.flats, s.flats.c.id == old.c.flat_id))
+                     .outerjoin(s.accounts, s.accounts.c.id == old.c.account_id))
     )
 
 
@@ -36,10 +36,11 @@ class MeterChangesPart:
                 final_id = self._final_reading(conn, req, meter, plan_final, actor)
                 new_meter_id = meter.id
                 if req.kind == "replacement":
-                    row = conn.execute(sa.select(m.c.is_smart).where(m.c.id == meter.id)).one()
+                    row = conn.execute(sa.select(m.c.is_smart, m.c.service, m.c.unit).where(m.c.id == meter.id)).one()
                     new_meter_id = conn.execute(m.insert().values(
-                        meter_number=req.new_meter_number, flat_id=meter.flat_id, motor_id=meter.motor_id,
-                        status="active", is_smart=row.is_smart, created_at=utcnow()).returning(m.c.id)).scalar_one()
+                        meter_number=req.new_meter_number, account_id=meter.account_id, motor_id=meter.motor_id,
+                        service=row.service, unit=row.unit, status="active", is_smart=row.is_smart,
+                        created_at=utcnow()).returning(m.c.id)).scalar_one()
                     conn.execute(m.update().where(m.c.id == meter.id).values(status="replaced"))
                 start_id = self._insert_reading_row(conn, NewReading(
                     meter_id=new_meter_id, reading_value=req.start_value, reading_date=req.change_date,

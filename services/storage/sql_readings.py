@@ -1,4 +1,4 @@
-"""SQL backend part: flats, meters and readings.
+"""SQL backend part: accounts, meters and readings.
 
 Every write to a meter's chain of readings runs in one write_tx that first takes the meter's lock
 (_lock_meter): on PostgreSQL `SELECT ... FOR UPDATE` on the meter row, held to the end of the
@@ -16,45 +16,48 @@ import sqlalchemy as sa
 from database import schema as s
 from services.clock import utcnow
 from services.errors import ConflictError, NotFoundError, ValidationError
-from services.models import Flat, MeterChoice, NewReading, Page, Reading, ReadingFilter
+from services.models import MeterChoice, NewReading, Page, Reading, ReadingFilter
 from services.readings.rules import (
     MeterInfo, NeighbourReading, ReadingContext, Relink, relink_after_rejection,
 )
 from services.accounts.roles import Actor
 from services.storage.sql_common import read_tx, write_tx
 
-f, fl, ft, o, fo, m, r = s.flats, s.floors, s.flat_types, s.owners, s.flat_owners, s.meters, s.readings
+f, ar, o, fo, m, r = s.accounts, s.areas, s.contacts, s.account_contacts, s.meters, s.readings
 
-# Primary owner of a flat (at most one, enforced by a partial unique index).
-_primary = sa.and_(fo.c.flat_id == f.c.id, fo.c.is_primary.is_(True))
+# Primary contact of an account (at most one, enforced by a partial unique index).
+_primary = sa.and_(fo.c.account_id == f.c.id, fo.c.is_primary.is_(True))
 
 
-def _flat_select():
+def _account_select():
     return (
-        sa.select(f.c.id, f.c.code, f.c.block, f.c.is_active, fl.c.code.label("floor_code"),
-                  fl.c.name.label("floor_name"), ft.c.name.label("flat_type"), o.c.name.label("owner_name"),
-                  o.c.phone.label("owner_phone"), o.c.id.label("owner_id"))
-        .select_from(f.outerjoin(fl, fl.c.id == f.c.floor_id).outerjoin(ft, ft.c.id == f.c.type_id)
-                     .outerjoin(fo, _primary).outerjoin(o, o.c.id == fo.c.owner_id))
+        sa.select(f, ar.c.path.label("area_path"), ar.c.name.label("area_name"), o.c.name.label("contact_name"),
+                  o.c.phone.label("contact_phone"), o.c.email.label("contact_email"), o.c.id.label("contact_id"))
+        .select_from(f.join(ar, ar.c.id == f.c.area_id).outerjoin(fo, _primary).outerjoin(o, o.c.id == fo.c.contact_id))
     )
+
+
+def area_subtree(area_id: int):
+    """Ids of the area and every area under it (areas is small: hundreds to a few thousand rows)."""
+    top = sa.select(ar.c.path).where(ar.c.id == area_id).scalar_subquery()
+    return sa.select(ar.c.id).where(sa.or_(ar.c.path == top, ar.c.path.startswith(top + "/")))
 
 
 def _choice_select():
     mm = m.alias("motor_meter")
     mo = s.motors.alias("motor")
-    fm = s.flat_motors.alias("fm")
+    fm = s.account_motors.alias("fm")
     return (
-        sa.select(m.c.id.label("meter_id"), m.c.meter_number, f.c.id.label("flat_id"), f.c.code.label("flat_code"),
-                  f.c.block, fl.c.code.label("floor_code"), fl.c.name.label("floor_name"),
-                  ft.c.name.label("flat_type"), o.c.name.label("owner_name"), o.c.phone.label("owner_phone"),
+        sa.select(m.c.id.label("meter_id"), m.c.meter_number, m.c.unit, f.c.id.label("account_id"),
+                  f.c.code.label("account_code"), ar.c.path.label("area_path"), ar.c.name.label("area_name"),
+                  f.c.category, o.c.name.label("contact_name"), o.c.phone.label("contact_phone"),
                   mo.c.code.label("motor_code"), mm.c.id.label("motor_meter_id"),
                   mm.c.meter_number.label("motor_meter_number"))
         .select_from(
-            m.join(f, f.c.id == m.c.flat_id)
-            .outerjoin(fl, fl.c.id == f.c.floor_id).outerjoin(ft, ft.c.id == f.c.type_id)
-            .outerjoin(fo, _primary).outerjoin(o, o.c.id == fo.c.owner_id)
-            .outerjoin(fm, fm.c.flat_id == f.c.id).outerjoin(mo, mo.c.id == fm.c.motor_id)
-            .outerjoin(mm, sa.and_(mm.c.motor_id == mo.c.id, mm.c.flat_id.is_(None), mm.c.status == "active"))
+            m.join(f, f.c.id == m.c.account_id).join(ar, ar.c.id == f.c.area_id)
+            .outerjoin(fo, _primary).outerjoin(o, o.c.id == fo.c.contact_id)
+            .outerjoin(fm, fm.c.account_id == f.c.id).outerjoin(mo, mo.c.id == fm.c.motor_id)
+            .outerjoin(mm, sa.and_(mm.c.motor_id == mo.c.id, mm.c.account_id.is_(None), mm.c.status == "active"))
         )
         .where(m.c.status == "active", f.c.is_active.is_(True))
     )
@@ -75,14 +78,14 @@ def _motor_bill_ref(col):
 def _reading_select():
     u = s.users
     return (
-        sa.select(r, m.c.meter_number, f.c.id.label("flat_id"), f.c.code.label("flat_code"), f.c.block,
-                  fl.c.code.label("floor_code"), o.c.name.label("owner_name"),
+        sa.select(r, m.c.meter_number, m.c.unit, f.c.id.label("account_id"), f.c.code.label("account_code"),
+                  ar.c.path.label("area_path"), o.c.name.label("contact_name"),
                   u.c.username.label("submitted_by_name"),
                   sa.func.coalesce(_bill_ref(r.c.id), _motor_bill_ref(r.c.id)).label("bill_id"))
         .select_from(
-            r.join(m, m.c.id == r.c.meter_id).outerjoin(f, f.c.id == m.c.flat_id)
-            .outerjoin(fl, fl.c.id == f.c.floor_id)
-            .outerjoin(fo, _primary).outerjoin(o, o.c.id == fo.c.owner_id)
+            r.join(m, m.c.id == r.c.meter_id).outerjoin(f, f.c.id == m.c.account_id)
+            .outerjoin(ar, ar.c.id == f.c.area_id)
+            .outerjoin(fo, _primary).outerjoin(o, o.c.id == fo.c.contact_id)
             .outerjoin(u, u.c.id == r.c.submitted_by)
         )
     )
@@ -112,16 +115,9 @@ def prefix_match(col, term: str, dialect: str):
 
 
 class ReadingsPart:
-    # ---- flats and meters --------------------------------------------------------------
-    def get_flat(self, *, flat_id=None, code=None) -> Flat | None:
-        q = _flat_select()
-        q = q.where(f.c.id == flat_id) if flat_id is not None else q.where(f.c.code == str(code or "").strip().upper())
-        with read_tx(self.engine) as conn:
-            row = conn.execute(q).mappings().first()
-        return Flat.from_row(row) if row else None
-
+    # ---- meters --------------------------------------------------------------
     def get_meter(self, *, meter_id=None, meter_number=None) -> MeterInfo | None:
-        q = sa.select(m.c.id, m.c.meter_number, m.c.status, m.c.flat_id, m.c.motor_id)
+        q = sa.select(m.c.id, m.c.meter_number, m.c.status, m.c.account_id, m.c.motor_id)
         q = q.where(m.c.id == meter_id) if meter_id is not None else q.where(m.c.meter_number == str(meter_number).strip())
         with read_tx(self.engine) as conn:
             row = conn.execute(q).mappings().first()
@@ -139,19 +135,19 @@ class ReadingsPart:
         """Meter ids a search matches: meter number prefix, flat code prefix, primary owner's name part.
         Three index-friendly sets instead of one OR over the joined rows."""
         by_meter = sa.select(m.c.id).where(self._prefix(m.c.meter_number, term))
-        by_flat = (sa.select(m.c.id).select_from(f.join(m, m.c.flat_id == f.c.id))
+        by_flat = (sa.select(m.c.id).select_from(f.join(m, m.c.account_id == f.c.id))
                    .where(self._prefix(f.c.code, term.upper())))
         by_owner = (sa.select(m.c.id).select_from(
-            o.join(fo, sa.and_(fo.c.owner_id == o.c.id, fo.c.is_primary.is_(True))).join(m, m.c.flat_id == fo.c.flat_id))
+            o.join(fo, sa.and_(fo.c.contact_id == o.c.id, fo.c.is_primary.is_(True))).join(m, m.c.account_id == fo.c.account_id))
             .where(o.c.name.icontains(term, autoescape=True)))
         return sa.union(by_meter, by_flat, by_owner)
 
     def list_meter_choices(self, search=None, offset=0, limit=50) -> Page[MeterChoice]:
         # Step 1 picks the page of meter ids with a narrow query; step 2 joins the display columns
         # (floor, type, owner, shared motor) for those ids only. coalesce() keeps SQLite from
-        # starting at the low-selectivity status index, so it walks flats in code order and stops
+        # starting at the low-selectivity status index, so it walks accounts in code order and stops
         # at the page end instead of sorting every active meter.
-        ids_q = (sa.select(m.c.id).select_from(f.join(m, m.c.flat_id == f.c.id))
+        ids_q = (sa.select(m.c.id).select_from(f.join(m, m.c.account_id == f.c.id))
                  .where(sa.func.coalesce(m.c.status, "") == "active", f.c.is_active.is_(True)))
         if search and search.strip():
             ids_q = ids_q.where(m.c.id.in_(self._meter_matches(search.strip())))
@@ -162,14 +158,6 @@ class ReadingsPart:
         by_id = {x["meter_id"]: x for x in rows}
         return Page([MeterChoice.from_row(by_id[i]) for i in ids if i in by_id], offset, limit)
 
-    def list_blocks(self) -> list[str]:
-        with read_tx(self.engine) as conn:
-            return [b for (b,) in conn.execute(sa.select(f.c.block).distinct().order_by(f.c.block)) if b]
-
-    def list_floors(self) -> list[tuple[str, str]]:
-        with read_tx(self.engine) as conn:
-            return [(c, n) for c, n in conn.execute(sa.select(fl.c.code, fl.c.name).order_by(fl.c.sort_order, fl.c.code))]
-
     # ---- readings: the chain, under the meter's lock ---------------------------------------
     def reading_neighbours(self, meter_id, reading_date):
         with read_tx(self.engine) as conn:
@@ -179,7 +167,7 @@ class ReadingsPart:
     def _lock_meter(self, conn, meter_id) -> MeterInfo | None:
         """The meter's lock for the rest of the transaction (see the module docstring); returns the
         meter as it is now (a meter change may have replaced it meanwhile)."""
-        row = conn.execute(sa.select(m.c.id, m.c.meter_number, m.c.status, m.c.flat_id, m.c.motor_id)
+        row = conn.execute(sa.select(m.c.id, m.c.meter_number, m.c.status, m.c.account_id, m.c.motor_id)
                            .where(m.c.id == meter_id).with_for_update()).mappings().first()
         return MeterInfo(**row) if row else None
 
@@ -281,19 +269,18 @@ class ReadingsPart:
         return Reading.from_row(row) if row else None
 
     def _meter_filter(self, flt: ReadingFilter):
-        """The flat-side filters (block, floor, flat code, flat meters only) as a set of meter ids,
-        so every condition is on `readings` and the count needs no join. None when there are none."""
+        """The account-side filters (area at any level, account code, account meters only) as a set
+        of meter ids, so every condition is on `readings` and the count needs no join. None when
+        there are none."""
         conds = []
-        if flt.block:
-            conds.append(f.c.block == flt.block)
-        if flt.floor_code:
-            conds.append(f.c.floor_id.in_(sa.select(fl.c.id).where(fl.c.code == flt.floor_code)))
-        if flt.flat_code and flt.flat_code.strip():
-            conds.append(self._prefix(f.c.code, flt.flat_code.strip().upper()))
+        if flt.area_id is not None:
+            conds.append(f.c.area_id.in_(area_subtree(flt.area_id)))
+        if flt.account_code and flt.account_code.strip():
+            conds.append(self._prefix(f.c.code, flt.account_code.strip().upper()))
         if conds:
-            return sa.select(m.c.id).select_from(m.join(f, f.c.id == m.c.flat_id)).where(*conds)
-        if flt.flat_meters_only:
-            return sa.select(m.c.id).where(m.c.flat_id.is_not(None))
+            return sa.select(m.c.id).select_from(m.join(f, f.c.id == m.c.account_id)).where(*conds)
+        if flt.account_meters_only:
+            return sa.select(m.c.id).where(m.c.account_id.is_not(None))
         return None
 
     def _reading_where(self, q, flt: ReadingFilter, by_meter: bool = False):
@@ -324,13 +311,13 @@ class ReadingsPart:
     @staticmethod
     def _by_meter(flt: ReadingFilter, counting: bool) -> bool:
         """Start from the readings of the filter's meters (meter/date index) rather than the status index:
-        always for one meter or a flat code; for a block or floor only when counting (a page of the
+        always for one meter or an account code; for an area only when counting (a page of the
         newest rows is found fastest by walking the status index in date order)."""
-        if flt.meter_id is not None or (flt.flat_code and flt.flat_code.strip()):
+        if flt.meter_id is not None or (flt.account_code and flt.account_code.strip()):
             return True
-        # Pending readings are one month of many: counting a block's from the status index reads
-        # far fewer rows (64 ms against 120 ms for a block of 75,000 flats).
-        return counting and bool(flt.block or flt.floor_code) and flt.status != "pending"
+        # Pending readings are one month of many: counting an area's from the status index reads
+        # far fewer rows (64 ms against 120 ms for a block of 75,000 accounts).
+        return counting and flt.area_id is not None and flt.status != "pending"
 
     def list_readings(self, flt: ReadingFilter, offset=0, limit=50, with_total=True) -> Page[Reading]:
         q = self._reading_where(_reading_select(), flt, self._by_meter(flt, False))

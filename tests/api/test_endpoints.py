@@ -68,9 +68,9 @@ def test_get_bill_has_every_input_and_its_payments(svc, client):
     r = client.get(f"/api/bills/{bill.id}")
     assert r.status_code == 200
     b = r.json()
-    assert (b["flat_code"], b["total_amount"], b["amount_paid"], b["balance"], b["status"]) == \
+    assert (b["account_code"], b["total_amount"], b["amount_paid"], b["balance"], b["status"]) == \
         ("B17-FF", "3274.00", "1000.50", "2273.50", "partially_paid")
-    assert (b["flat_units"], b["fixed_charge"], b["previous_outstanding"]) == ("150.00", "1474.00", "0.00")
+    assert (b["units"], b["fixed_charge"], b["previous_outstanding"]) == ("150.00", "1474.00", "0.00")
     assert b["rate_per_unit"].rstrip("0").rstrip(".") == "12"
     assert b["arithmetic_ok"] is True
     assert [(p["amount"], p["method"], p["reference"]) for p in b["payments"]] == [("1000.50", "upi", "UPI-1")]
@@ -93,20 +93,20 @@ def test_customer_bills_are_the_owners_flats_paginated(svc, client, society):
     bills = [make_bill(svc, month_start=dt.date(2026, month, 1)) for month in (8, 9, 10)]
     svc.db.mark_bill_paid(bills[0].id, actor=ADMIN)
     make_bill(svc, flat="A1-GF")  # another owner's
-    owner = society["owners"]["+910000000000"]  # Test Owner, B17-FF
+    owner = society["contacts"]["+910000000000"]  # Test Owner, B17-FF
     page1 = client.get(f"/api/bills/customer/{owner}", params={"limit": 2}).json()
     assert page1["total"] == 3 and page1["has_next"] is True and len(page1["items"]) == 2
     assert [b["billing_period_start"] for b in page1["items"]] == ["2026-10-01", "2026-09-01"]
     page2 = client.get(f"/api/bills/customer/{owner}", params={"limit": 2, "offset": 2}).json()
     assert [b["billing_period_start"] for b in page2["items"]] == ["2026-08-01"] and page2["has_next"] is False
-    assert {b["owner_id"] for b in page1["items"] + page2["items"]} == {owner}
+    assert {b["contact_id"] for b in page1["items"] + page2["items"]} == {owner}
     paid = client.get(f"/api/bills/customer/{owner}", params={"status": ["paid"]}).json()
     assert [b["billing_period_start"] for b in paid["items"]] == ["2026-08-01"]
     both = client.get(f"/api/bills/customer/{owner}", params={"status": ["paid", "pending"]}).json()
     assert both["total"] == 3
     assert client.get("/api/bills/customer/999999").status_code == 404
     assert client.get(f"/api/bills/customer/{owner}", params={"limit": 500}).status_code == 422
-    other = society["owners"]["+919800000003"]
+    other = society["contacts"]["+919800000003"]
     assert client.get(f"/api/bills/customer/{other}").json() == \
         {"items": [], "offset": 0, "limit": 50, "total": 0, "has_next": False}
 
@@ -138,7 +138,7 @@ def test_unknown_route_and_method_are_json(client):
 def test_openapi_document_lists_the_endpoints_and_bearer_scheme(client):
     doc = client.get("/openapi.json").json()
     assert {"/health", "/webhook/meter-reading", "/webhook/stripe", "/api/bills/{bill_id}",
-            "/api/bills/customer/{owner_id}", "/api/bills/{bill_id}/status", "/api/scheduler/status",
+            "/api/bills/customer/{contact_id}", "/api/bills/{bill_id}/status", "/api/scheduler/status",
             "/api/scheduler/jobs/{job_id}/run"} <= set(doc["paths"])
     assert doc["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
     assert "security" not in doc["paths"]["/health"]["get"]

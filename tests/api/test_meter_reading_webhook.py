@@ -53,7 +53,7 @@ def test_auto_billing_off_leaves_a_clean_reading_in_the_review_queue(svc):
     assert r.status_code == 200 and body["outcome"] == "review" and body["bill"] is None
     assert "AUTO_BILLING=false" in body["message"]
     assert svc.db.get_reading(body["reading"]["id"]).status == "pending"
-    assert svc.db.list_bills(BillFilter(flat_id=svc.db.get_flat("B17-FF").id)).total == 0
+    assert svc.db.list_bills(BillFilter(account_id=svc.db.get_account("B17-FF").id)).total == 0
     pending = svc.db.list_pending_readings(ReadingFilter(), 0, 10)
     assert [x.id for x in pending.items] == [body["reading"]["id"]]
 
@@ -94,7 +94,7 @@ def test_second_reading_in_an_already_billed_month_waits_for_review(svc, client)
     r = client.post(URL, json={"meter_number": "19152159", "reading_value": "10200", "reading_date": "2026-11-20"})
     body = r.json()
     assert body["outcome"] == "review" and "already has bill" in body["message"]
-    assert svc.db.list_bills(BillFilter(flat_id=svc.db.get_flat("B17-FF").id)).total == 1
+    assert svc.db.list_bills(BillFilter(account_id=svc.db.get_account("B17-FF").id)).total == 1
 
 
 def test_reading_in_a_locked_month_is_refused_whole(svc, client):
@@ -185,9 +185,9 @@ def test_an_earlier_pending_reading_holds_auto_billing_back_and_the_run_bills_bo
     body = r.json()
     assert r.status_code == 200 and body["outcome"] == "approved" and body["bill"] is None, body
     assert f"reading #{waiting.id} of 2026-11-15" in body["message"] and "waiting for review" in body["message"]
-    assert svc.db.list_bills(BillFilter(flat_id=svc.db.get_flat("B17-FF").id)).total == 0
+    assert svc.db.list_bills(BillFilter(account_id=svc.db.get_account("B17-FF").id)).total == 0
     svc.db.approve_reading(waiting.id, actor=ADMIN)
     run = svc.db.generate_bills_for_month("2026-11-01", "2026-11-30", "2026-12-15", actor=ADMIN)
-    bill = svc.db.list_bills(BillFilter(flat_id=svc.db.get_flat("B17-FF").id)).items[0]
-    assert run.created == 1 and bill.flat_units == Decimal("185.30")  # 150 + 35.3, each unit once
+    bill = svc.db.list_bills(BillFilter(account_id=svc.db.get_account("B17-FF").id)).items[0]
+    assert run.created == 1 and bill.units == Decimal("185.30")  # 150 + 35.3, each unit once
     assert svc.db.get_reading(waiting.id).bill_id == svc.db.get_reading(body["reading"]["id"]).bill_id == bill.id

@@ -91,8 +91,8 @@ def test_nul_in_searches_is_refused_naming_the_field(svc):
         (lambda: db.list_bills(BillFilter(search="B17" + NUL), actor=ADMIN), "search"),
         (lambda: db.list_bills(BillFilter(block="B" + NUL), actor=ADMIN), "block"),
         (lambda: db.list_active_meters("1915" + NUL), "search"),
-        (lambda: db.list_pending_readings(ReadingFilter(flat_code="B1" + NUL), actor=ADMIN), "flat_code"),
-        (lambda: db.get_flat("B17-FF" + NUL), "flat"),
+        (lambda: db.list_pending_readings(ReadingFilter(account_code="B1" + NUL), actor=ADMIN), "account_code"),
+        (lambda: db.get_account("B17-FF" + NUL), "flat"),
     ]
     for call, field in cases:
         with pytest.raises(ValidationError) as exc:

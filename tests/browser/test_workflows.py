@@ -166,7 +166,7 @@ def test_reading_to_paid_bill(app_server, page, tmp_path):
     wait_for_app(page)
     page.get_by_text("Saved bill #").wait_for()
     bill = storage.list_bills(BillFilter(search="B17-FF"), 0, 1).items[0]
-    assert bill.flat_reading_id == new.id and bill.flat_units == Decimal("123.40")
+    assert bill.last_reading_id == new.id and bill.units == Decimal("123.40")
     assert bill.total_amount == expected.quantize(Decimal("0.01"))
     full_shot(page, "admin-bill-saved")
 
@@ -207,7 +207,7 @@ def test_locked_month_bill_refused(app_server, page):
     page.get_by_label("Flat code starts with").fill("A1-GF")
     page.get_by_label("Flat code starts with").press("Enter")
     wait_for_app(page)
-    pending = storage.list_readings(ReadingFilter(status="pending", flat_code="A1-GF"), 0, 1).items[0]
+    pending = storage.list_readings(ReadingFilter(status="pending", account_code="A1-GF"), 0, 1).items[0]
     card(page, pending.id).get_by_role("button", name="Approve").click()
     wait_for_app(page)
     page.get_by_role("link", name=f"Bill reading #{pending.id} now").click()

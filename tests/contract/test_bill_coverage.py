@@ -43,7 +43,7 @@ def test_a1_ff_the_run_bills_every_approved_reading_since_the_last_bill(db, stor
     run = db.generate_bills_for_month(*OCT)
     assert run.created == 1
     bill = db.list_bills(BillFilter(period_month="2026-10")).items[0]
-    assert bill.flat_units == D("254.50") and (bill.first_reading_id, bill.flat_reading_id) == (r20.id, r28.id)
+    assert bill.units == D("254.50") and (bill.first_reading_id, bill.last_reading_id) == (r20.id, r28.id)
     assert bill.total_amount - bill.previous_outstanding == D("4606.75")  # 254.5 x 11.5 + 1680, arrears apart
     assert [(c.reading_id, c.units) for c in storage.list_bill_readings(bill.id)] == [(r20.id, D("204.50")),
                                                                                      (r28.id, D("50.00"))]
@@ -60,10 +60,10 @@ def test_a_single_bill_covers_every_approved_reading_since_the_last_bill(db, sto
     r20 = reading(db, storage, "1304.5", d(2026, 10, 20))
     r28 = reading(db, storage, "1354.5", d(2026, 10, 28))
     quote = db.quote_bill("A1-GF", reading_id=r28.id, billing_period_start=OCT[0], billing_period_end=OCT[1])
-    assert [c.reading_id for c in quote.coverage.readings] == [r20.id, r28.id] and quote.breakdown.flat_units == D("254.5")
+    assert [c.reading_id for c in quote.coverage.readings] == [r20.id, r28.id] and quote.priced.units == D("254.5")
     bill = db.bill_reading(r28.id, *OCT, actor=admin_user(storage))
-    assert (bill.flat_units, bill.first_reading_id, bill.flat_reading_id) == (D("254.50"), r20.id, r28.id)
-    assert bill.total_amount == quote.breakdown.total_amount
+    assert (bill.units, bill.first_reading_id, bill.last_reading_id) == (D("254.50"), r20.id, r28.id)
+    assert bill.total_amount == quote.priced.total_amount
     assert storage.readings_billed([r20.id]) == {r20.id}
 
 
@@ -79,7 +79,7 @@ def test_a_pending_reading_before_holds_the_bill_back(db, storage):
     assert db.list_bills(BillFilter(period_month="2026-10")).total == 0
     db.approve_reading(r20.id, actor=admin_user(storage))
     run = db.generate_bills_for_month(*OCT)
-    assert run.created == 1 and db.list_bills(BillFilter(period_month="2026-10")).items[0].flat_units == D("254.50")
+    assert run.created == 1 and db.list_bills(BillFilter(period_month="2026-10")).items[0].units == D("254.50")
 
 
 def test_the_run_bills_up_to_the_reading_before_a_pending_one(db, storage):
@@ -90,11 +90,11 @@ def test_the_run_bills_up_to_the_reading_before_a_pending_one(db, storage):
     r28 = reading(db, storage, "1354.5", d(2026, 10, 28))
     assert db.generate_bills_for_month(*OCT).created == 1
     bill = db.list_bills(BillFilter(period_month="2026-10")).items[0]
-    assert (bill.flat_reading_id, bill.flat_units) == (r05.id, D("20.00"))
+    assert (bill.last_reading_id, bill.units) == (r05.id, D("20.00"))
     assert storage.readings_billed([r05.id, r20.id, r28.id]) == {r05.id}
     db.approve_reading(r20.id, actor=admin_user(storage))
     dec = db.bill_reading(r28.id, *NOV)
-    assert (dec.first_reading_id, dec.flat_units) == (r20.id, D("234.50"))
+    assert (dec.first_reading_id, dec.units) == (r20.id, D("234.50"))
 
 
 def test_rejected_readings_are_never_covered(db, storage):
@@ -103,7 +103,7 @@ def test_rejected_readings_are_never_covered(db, storage):
     db.reject_reading(bad.id, "photo shows 1150", actor=admin_user(storage))
     r28 = reading(db, storage, "1354.5", d(2026, 10, 28))
     bill = db.bill_reading(r28.id, *OCT)
-    assert [c.reading_id for c in storage.list_bill_readings(bill.id)] == [r28.id] and bill.flat_units == D("254.50")
+    assert [c.reading_id for c in storage.list_bill_readings(bill.id)] == [r28.id] and bill.units == D("254.50")
 
 
 def test_monthly_units_entered_become_the_billed_readings_confirmed_units(db, storage):
@@ -112,10 +112,10 @@ def test_monthly_units_entered_become_the_billed_readings_confirmed_units(db, st
     r28 = reading(db, storage, "1354.5", d(2026, 10, 28))
     with pytest.raises(ValidationError) as e:  # less than the readings before it already add up to
         db.bill_reading(r28.id, *OCT, flat_units="200")
-    assert e.value.field == "flat_units" and "204.5" in str(e.value)
+    assert e.value.field == "units" and "204.5" in str(e.value)
     assert db.list_bills(BillFilter(period_month="2026-10")).total == 0
     bill = db.bill_reading(r28.id, *OCT, flat_units="260", actor=admin_user(storage))
-    assert bill.flat_units == D("260.00") and db.get_reading(r28.id).approved_units == D("55.50")
+    assert bill.units == D("260.00") and db.get_reading(r28.id).approved_units == D("55.50")
     assert [c.units for c in storage.list_bill_readings(bill.id)] == [D("204.50"), D("55.50")]
     audit = storage.list_audit(action_prefix="reading.confirm_units").items
     assert audit[0].entity_id == str(r28.id) and audit[0].details["bill_id"] == bill.id
@@ -140,4 +140,4 @@ def test_the_api_rule_is_the_same_after_approving_the_pending_reading(db, storag
         db.bill_reading(r25.id, *OCT)
     db.approve_reading(r20.id, actor=admin_user(storage))
     bill = db.bill_reading(r25.id, *OCT)
-    assert bill.flat_units == D("239.80") and storage.readings_billed([r20.id, r25.id]) == {r20.id, r25.id}
+    assert bill.units == D("239.80") and storage.readings_billed([r20.id, r25.id]) == {r20.id, r25.id}

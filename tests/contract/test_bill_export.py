@@ -30,12 +30,12 @@ def test_keyset_pages_cover_the_filter_once_in_id_order(db, storage):
     assert seen == sorted(ids)
 
 
-def test_keyset_respects_the_filter(db, storage):
+def test_keyset_respects_the_filter(db, storage, society):
     _bills(db)
     october = storage.list_bills_after(BillFilter(period_month="2026-10"), 0, 100)
     assert len(october) == 4 and {b.billing_period_start.month for b in october} == {10}
-    block_b = storage.list_bills_after(BillFilter(block="B", search="Test"), 0, 100)
-    assert {b.flat_code for b in block_b} == {"B17-FF"} and block_b[0].owner_name == "Test Owner"
+    block_b = storage.list_bills_after(BillFilter(area_id=society["areas"]["B"], search="Test"), 0, 100)
+    assert {b.account_code for b in block_b} == {"B17-FF"} and block_b[0].contact_name == "Test Owner"
 
 
 def test_service_iterates_every_page(db):

@@ -33,9 +33,9 @@ def test_dry_run_writes_nothing_then_run_creates(db, storage):
     run = db.generate_bills_for_month(*OCT, actor=admin_user(storage))
     assert (run.created, run.skipped, run.total_amount) == (4, 0, dry.total_amount)
     bills = db.list_bills(BillFilter(period_month="2026-10")).items
-    by_flat = {b.flat_code: b for b in bills}
+    by_flat = {b.account_code: b for b in bills}
     # Units are the readings' consumption; pricing is the same code as single bills.
-    assert by_flat["B17-FF"].flat_units == D("100.00") and by_flat["B17-FF"].total_amount == D("2674.00")
+    assert by_flat["B17-FF"].units == D("100.00") and by_flat["B17-FF"].total_amount == D("2674.00")
     assert by_flat["C14-SF"].rate_per_unit == D("9") and by_flat["C14-SF"].fixed_charge == 0
     assert all(b.bill_run_id == run.run_id for b in bills)
     runs = storage.list_bill_runs()
@@ -112,7 +112,7 @@ def test_run_survives_a_payment_landing_before_a_batch_is_stored(db, storage, mo
     real, calls = storage.insert_bill_batch, []
 
     def payment_lands_first(bills, *args, **kwargs):
-        calls.append([nb.flat_id for nb in bills])
+        calls.append([nb.account_id for nb in bills])
         if len(calls) == 1:
             db.record_payment(sep.id, "674", method="cash")
         return real(bills, *args, **kwargs)
@@ -120,7 +120,7 @@ def test_run_survives_a_payment_landing_before_a_batch_is_stored(db, storage, mo
     monkeypatch.setattr(storage, "insert_bill_batch", payment_lands_first)
     run = db.generate_bills_for_month(*OCT, actor=admin_user(storage))
     assert (run.status, run.created, run.changed) == ("completed", 4, ())
-    assert calls[1] == [sep.flat_id]  # only that flat was priced again
+    assert calls[1] == [sep.account_id]  # only that flat was priced again
     octb = db.list_bills(BillFilter(period_month="2026-10", search="B17")).items[0]
     assert octb.previous_outstanding == D("2000.00") and octb.total_amount == D("4674.00")
     assert db.get_bill(sep.id).status == "carried_forward" and db.flat_outstanding("B17-FF") == D("4674.00")
@@ -130,7 +130,7 @@ def test_run_survives_a_payment_landing_before_a_batch_is_stored(db, storage, mo
 
 def test_run_skips_and_reports_a_flat_that_keeps_changing(db, storage, monkeypatch):
     """Payments landing on every attempt: the flat is tried twice, then skipped and reported; the
-    other flats are billed; running again later bills it with what it still owes."""
+    other accounts are billed; running again later bills it with what it still owes."""
     sep = db.create_bill("B17-FF", d(2026, 9, 1), d(2026, 9, 30), d(2026, 10, 15), flat_units=100)  # 2674.00
     approved_readings(db, storage)
     real = storage.insert_bill_batch
@@ -141,8 +141,8 @@ def test_run_skips_and_reports_a_flat_that_keeps_changing(db, storage, monkeypat
 
     monkeypatch.setattr(storage, "insert_bill_batch", payment_lands_each_time)
     run = db.generate_bills_for_month(*OCT)
-    assert (run.status, run.created, run.changed) == ("completed", 3, (sep.flat_id,))
-    assert "changed while being billed" in run.message and f"#{sep.flat_id}" in run.message
+    assert (run.status, run.created, run.changed) == ("completed", 3, (sep.account_id,))
+    assert "changed while being billed" in run.message and f"#{sep.account_id}" in run.message
     assert db.get_bill(sep.id).status == "partially_paid" and db.get_bill(sep.id).amount_paid == D("200.00")
     monkeypatch.setattr(storage, "insert_bill_batch", real)
     again = db.generate_bills_for_month(*OCT)

@@ -84,8 +84,8 @@ class World:
                 self.db.approve_reading(r.id, actor=self.admin)
                 self.last[meter] = (day, value)
 
-    def flat_id(self, i):
-        return self.society["flats"][FLATS[i][0]]
+    def account_id(self, i):
+        return self.society["accounts"][FLATS[i][0]]
 
     def readings(self, i, status=None):
         meter = self.society["meters"][FLATS[i][1]]
@@ -93,7 +93,7 @@ class World:
         return sorted(page.items, key=lambda r: (r.reading_date, r.id))
 
     def bills(self, i):
-        return self.st.list_bills(BillFilter(flat_id=self.flat_id(i)), 0, 500, with_total=False).items
+        return self.st.list_bills(BillFilter(account_id=self.account_id(i)), 0, 500, with_total=False).items
 
     def apply(self, op):
         kind, *args = op
@@ -133,10 +133,10 @@ class World:
                                  actor=self.admin)
 
     def op_reissue(self, i, admin_units):
-        standing = [b for b in self.bills(i) if b.status != "superseded" and b.flat_reading_id]
+        standing = [b for b in self.bills(i) if b.status != "superseded" and b.last_reading_id]
         if standing:
             b = standing[0]
-            self.db.bill_reading(b.flat_reading_id, b.billing_period_start, b.billing_period_end, b.due_date,
+            self.db.bill_reading(b.last_reading_id, b.billing_period_start, b.billing_period_end, b.due_date,
                                  flat_units=admin_units, actor=self.admin)
 
     def op_pay(self, i, how):
@@ -151,10 +151,10 @@ class World:
         p = BillingPeriod.for_month(dt.date(2026, 1 + month, 1))
         self.db.generate_bills_for_month(p.start, p.end, p.end + dt.timedelta(days=15), actor=self.admin)
 
-    def op_manual(self, i, flat_units):
+    def op_manual(self, i, units):
         day = self.last[FLATS[i][1]][0]
         p = BillingPeriod.for_month(day)
-        self.db.create_bill(FLATS[i][0], p.start, p.end, p.end + dt.timedelta(days=15), flat_units=flat_units,
+        self.db.create_bill(FLATS[i][0], p.start, p.end, p.end + dt.timedelta(days=15), flat_units=units,
                             previous_outstanding=0, actor=self.admin)
 
     # ---- the invariants -------------------------------------------------------------------------
@@ -169,8 +169,8 @@ class World:
                 assert TariffRules.recompute(b) == b.total_amount, b  # (iii)
                 rows = self.st.list_bill_readings(b.id)
                 if rows:
-                    assert b.flat_units == sum(c.units for c in rows) and b.motor_units == sum(c.motor_units for c in rows)
-                    assert (b.first_reading_id, b.flat_reading_id) == (rows[0].reading_id, rows[-1].reading_id)
+                    assert b.units == sum(c.units for c in rows) and b.motor_units == sum(c.motor_units for c in rows)
+                    assert (b.first_reading_id, b.last_reading_id) == (rows[0].reading_id, rows[-1].reading_id)
                 if b.status == "superseded":
                     assert b.superseded_by is not None
                     continue

@@ -7,7 +7,7 @@ import pytest
 from services.errors import BillCollisionError, BillImmutableError, ConflictError, PeriodLockedError, ValidationError
 from services.models import BillFilter
 from services.tariff_rules import TariffRules
-from tests.factories import admin_user, engineer_user
+from tests.factories import admin_user, engineer_user, raw_bill
 
 d = dt.date
 OCT = (d(2026, 10, 1), d(2026, 10, 31), d(2026, 11, 15))
@@ -17,7 +17,7 @@ def test_create_bill_stores_every_input(db, storage):
     admin = admin_user(storage)
     bill = db.create_bill("B17-FF", *OCT, flat_units=150, motor_units=10, previous_outstanding=0, actor=admin)
     # B17-FF is a 2BHK: rate 12 from master data, fixed charge 1474 by the BHK rule.
-    assert (bill.flat_units, bill.motor_units, bill.total_units) == (D("150.00"), D("10.00"), D("160.00"))
+    assert (bill.units, bill.motor_units, bill.total_units) == (D("150.00"), D("10.00"), D("160.00"))
     assert (bill.rate_per_unit, bill.fixed_charge, bill.previous_outstanding) == (D("12"), D("1474"), D("0"))
     assert bill.total_amount == D("3394.00") and bill.pricing_rule == "bhk_override"
     assert bill.status == "pending" and bill.reissue_of is None and bill.created_by == admin.user_id
@@ -36,7 +36,7 @@ def test_special_flat_priced_at_9_without_fixed_charge(db):
 def test_unknown_flat_refused(db):
     with pytest.raises(ValidationError) as e:
         db.create_bill("Z9-TF", *OCT, flat_units=1)
-    assert e.value.field == "flat"
+    assert e.value.field == "account"
 
 
 @pytest.mark.parametrize("start,end,locked", [
@@ -57,12 +57,7 @@ def test_locked_month_refused_by_service(db, storage, start, end, locked):
 
 def test_lock_enforced_below_the_service(db, storage, society):
     """Even a storage-level insert that skips the service check is refused by the database."""
-    from services.models import NewBill
-
-    new = NewBill(flat_id=society["flats"]["B17-FF"], billing_period_start=d(2025, 11, 1),
-                  billing_period_end=d(2025, 11, 30), due_date=d(2025, 12, 15), tariff_kind="flat_rate",
-                  pricing_rule="default_rate", flat_units=D("1"), motor_units=D("0"), total_units=D("1"),
-                  rate_per_unit=D("12"), fixed_charge=D("0"), previous_outstanding=D("0"), total_amount=D("12.00"))
+    new = raw_bill(storage, "B17-FF", d(2025, 11, 1), d(2025, 11, 30))
     with pytest.raises(PeriodLockedError):
         storage.insert_bill(new, admin_user(storage))
     refused, detail = storage.probe_lock_enforced("2025-11")
@@ -78,7 +73,7 @@ def test_collision_twice_in_a_row_stores_reissues(db, storage):
     assert first.billing_period_start == d(2026, 10, 1) and first.reissue_of is None
     assert second.billing_period_start == d(2026, 10, 2) and second.reissue_of == first.id
     assert third.billing_period_start == d(2026, 10, 3) and third.reissue_of == second.id
-    assert db.get_bill(first.id).flat_units == D("100.00")  # never overwritten
+    assert db.get_bill(first.id).units == D("100.00")  # never overwritten
     assert (db.get_bill(first.id).status, db.get_bill(first.id).superseded_by) == ("superseded", second.id)
     assert (db.get_bill(second.id).status, db.get_bill(second.id).superseded_by) == ("superseded", third.id)
     assert db.flat_outstanding("B17-FF") == third.total_amount  # one bill stands, charged once
@@ -91,7 +86,7 @@ def test_collision_with_no_room_left_names_existing_bill(db, storage):
     with pytest.raises(BillCollisionError) as e:
         db.create_bill("B17-FF", *one_day, flat_units=11)
     assert e.value.existing_bill_id == first.id and f"#{first.id}" in str(e.value)
-    assert storage.list_bills(BillFilter(flat_id=first.flat_id)).total == 1
+    assert storage.list_bills(BillFilter(account_id=first.account_id)).total == 1
 
 
 def test_issued_bill_is_immutable_except_payment_status(db, storage):
@@ -188,20 +183,20 @@ def test_settle_in_full_is_set_based_and_skips_closed(db, storage):
     assert sum(p.amount for p in storage.list_payments(b.id)) == b.total_amount
 
 
-def test_list_bills_filters_and_pagination(db, storage):
+def test_list_bills_filters_and_pagination(db, storage, society):
     for code in ("B17-FF", "A1-GF", "C14-SF", "D3-SF"):
         db.create_bill(code, *OCT, flat_units=100)
     db.create_bill("B17-FF", d(2026, 9, 1), d(2026, 9, 30), d(2026, 10, 15), flat_units=100, previous_outstanding=0)
     assert db.list_bills(BillFilter(period_month="2026-10")).total == 4
-    assert db.list_bills(BillFilter(block="B")).total == 2
-    assert [b.flat_code for b in db.list_bills(BillFilter(search="test own")).items] == ["B17-FF", "B17-FF"]
-    assert db.list_bills(BillFilter(search="c14")).items[0].flat_code == "C14-SF"
+    assert db.list_bills(BillFilter(area_id=society["areas"]["B"])).total == 2
+    assert [b.account_code for b in db.list_bills(BillFilter(search="test own")).items] == ["B17-FF", "B17-FF"]
+    assert db.list_bills(BillFilter(search="c14")).items[0].account_code == "C14-SF"
     page = db.list_bills(BillFilter(), offset=0, limit=2)
     assert len(page.items) == 2 and page.total == 5 and page.has_next
     overdue = db.list_bills(BillFilter(overdue_only=True))  # today is 2026-11-22
     assert overdue.total == 5
-    owner = storage.get_flat(code="B17-FF").owner_id
-    assert db.list_bills(BillFilter(owner_id=owner)).total == 2
+    owner = storage.get_account(code="B17-FF").contact_id
+    assert db.list_bills(BillFilter(contact_id=owner)).total == 2
 
 
 def test_mark_overdue_and_permissions(db, storage):
@@ -241,7 +236,7 @@ def test_bill_refused_when_a_payment_lands_between_pricing_and_storing(db, stora
     with pytest.raises(ConflictError, match="changed while this bill was being created"):
         db.create_bill("B17-FF", *OCT, flat_units=50)
     monkeypatch.setattr(storage, "insert_bill", real)
-    assert db.list_bills(BillFilter(flat_id=sep.flat_id)).total == 1
+    assert db.list_bills(BillFilter(account_id=sep.account_id)).total == 1
     assert db.get_bill(sep.id).status == "partially_paid" and db.flat_outstanding("B17-FF") == D("2000.00")
     again = db.create_bill("B17-FF", *OCT, flat_units=50)  # priced afresh: carries what is really owed
     assert again.previous_outstanding == D("2000.00") and again.total_amount == D("4074.00")

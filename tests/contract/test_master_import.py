@@ -6,7 +6,7 @@ import pytest
 
 from services.errors import MasterDataError, PermissionDeniedError
 from services.master_data.importer import MasterDataChanges, import_master_data
-from tests.factories import ADMIN, ENGINEER
+from tests.factories import set_up_utility, ADMIN, ENGINEER
 
 HEADER = ["Flat Code", "Block", "Floor", "Flat Type", "Owner Name", "Owner Phone", "Meter Number", "Motor",
           "Motor Meter Number"]
@@ -29,14 +29,13 @@ def write(tmp_path, rows, header=HEADER, name="master.csv"):
 
 @pytest.fixture
 def floors(storage):
-    storage.bulk_insert("floors", [{"code": "GF", "name": "Ground Floor", "sort_order": 0},
-                                   {"code": "FF", "name": "First Floor", "sort_order": 1},
-                                   {"code": "SF", "name": "Second Floor", "sort_order": 2}])
-    storage.bulk_insert("flat_types", [{"name": "2BHK", "bhk": 2}])
+    """The society set up (settings and its electricity plan), with no areas or flats yet."""
+    set_up_utility(storage, "society")
 
 
 def counts(storage):
-    return storage.table_counts(["flats", "owners", "flat_owners", "meters", "motors", "flat_motors", "flat_types"])
+    return storage.table_counts(["accounts", "contacts", "account_contacts", "meters", "motors", "account_motors",
+                                 "areas", "service_connections"])
 
 
 def test_import_then_reimport_duplicates_nothing(storage, floors, tmp_path):
@@ -45,10 +44,10 @@ def test_import_then_reimport_duplicates_nothing(storage, floors, tmp_path):
     c = report.counts
     assert (c["flats_created"], c["owners_created"], c["meters_created"], c["motors_created"]) == (4, 4, 6, 2)
     assert (c["links_added"], c["flat_types_created"]) == (3, 3)
-    flat = storage.get_flat(code="B18-FF")
-    assert (flat.owner_name, flat.owner_phone, flat.flat_type, flat.floor_code) == ("Asha Rao", "+919800000001", "3BHK", "FF")
-    assert storage.get_flat(code="D3-SF").flat_type == "5BHK"  # the BHK prefix is not part of the code
-    assert storage.get_flat(code="A1-GF").flat_type == "4BHK"
+    flat = storage.get_account(code="B18-FF")
+    assert (flat.contact_name, flat.contact_phone, flat.category, flat.floor_code) == ("Asha Rao", "+919800000001", "3BHK", "FF")
+    assert storage.get_account(code="D3-SF").category == "5BHK"  # the BHK prefix is not part of the code
+    assert storage.get_account(code="A1-GF").category == "4BHK"
     choice = storage.meter_choice(storage.get_meter(meter_number="19152160").id)
     assert choice.motor_code == "MOTOR-B2" and choice.motor_meter_number == "82000002"
     audit = storage.list_audit(action_prefix="master_data.").items
@@ -74,13 +73,13 @@ def test_reimport_updates_what_changed(storage, floors, tmp_path):
     c = report.counts
     assert (c["owners_updated"], c["flats_updated"], c["meters_created"], c["meters_retired"]) == (1, 1, 2, 1)
     assert (c["links_added"], c["links_removed"], c["motors_created"]) == (1, 1, 1)
-    assert storage.get_flat(code="B17-FF").owner_phone == "+919811111111"
-    assert storage.get_flat(code="B18-FF").flat_type == "2BHK"
+    assert storage.get_account(code="B17-FF").contact_phone == "+919811111111"
+    assert storage.get_account(code="B18-FF").category == "2BHK"
     assert storage.get_meter(meter_id=old_meter.id).status == "replaced"  # kept, with its readings
     assert storage.get_meter(meter_number="19159999").status == "active"
     state = storage.master_data_state(["D3-SF", "A1-GF"], ["19159999", "19150001"], ["MOTOR-D2"])
-    assert state.flat_motors["D3-SF"] == ["MOTOR-D2"] and [n for _, n in state.flat_meters["A1-GF"]] == ["19159999"]
-    assert state.meters["19150001"]["status"] == "replaced" and state.meters["19159999"]["flat_code"] == "A1-GF"
+    assert state.account_motors["D3-SF"] == ["MOTOR-D2"] and [n for _, n in state.flat_meters["A1-GF"]] == ["19159999"]
+    assert state.meters["19150001"]["status"] == "replaced" and state.meters["19159999"]["account_code"] == "A1-GF"
     assert [n for _, n in state.motor_meters["MOTOR-D2"]] == ["84000002"]
 
 
@@ -90,7 +89,7 @@ def test_every_problem_listed_with_its_row_and_nothing_written(storage, floors, 
         ["B17-FF", "B", "FF", "2BHK", "Someone", "+919800000009", "19152199", "", ""],    # duplicate flat code
         ["C1-XF", "C", "XF", "2BHK", "Ravi", "+919800000010", "19152200", "", ""],         # unknown floor
         ["C2-GF", "C", "GF", "2BHK", "Ravi", "12345", "19152201", "", ""],                 # bad phone
-        ["C3-GF", "C", "GF", "2BHK", "Ravi", "+919800000011", "19152159", "", ""],         # meter on two flats
+        ["C3-GF", "C", "GF", "2BHK", "Ravi", "+919800000011", "19152159", "", ""],         # meter on two accounts
         ["C4-GF", "D", "GF", "2BHK", "", "+919800000012", "19152202", "", ""],             # block, empty owner
         ["C5-GF", "C", "GF", "penthouse", "Ravi", "+919800000013", "19152203", "", ""],    # unknown type
         ["C6-GF", "C", "GF", "2BHK", "Ravi", "+919800000014", "19152204", "", "81000009"],  # motor meter, no motor
@@ -102,8 +101,8 @@ def test_every_problem_listed_with_its_row_and_nothing_written(storage, floors, 
                      (7, "Owner Name"), (8, "Flat Type"), (9, "Motor Meter Number")}
     text = str(e.value)
     assert "duplicate flat code B17-FF (first on row 2)" in text and "unknown floor XF" in text
-    assert "meter 19152159 is on two flats: B17-FF (row 2) and C3-GF" in text and "'12345' is not a phone" in text
-    assert counts(storage)["flats"] == 0 and counts(storage)["meters"] == 0
+    assert "meter 19152159 is on two accounts: B17-FF (row 2) and C3-GF" in text and "'12345' is not a phone" in text
+    assert counts(storage)["accounts"] == 0 and counts(storage)["meters"] == 0
 
 
 def test_missing_column_and_dry_run(storage, floors, tmp_path):
@@ -112,7 +111,7 @@ def test_missing_column_and_dry_run(storage, floors, tmp_path):
     assert [(p.row, p.column) for p in e.value.problems] == [(1, "Meter Number")]
     report = import_master_data(storage, write(tmp_path, ROWS), actor=ADMIN, dry_run=True)
     assert report.counts["flats_created"] == 4 and report.dry_run and "DRY RUN" in report.lines()[0]
-    assert counts(storage)["flats"] == 0
+    assert counts(storage)["accounts"] == 0
 
 
 def test_meter_of_another_flat_in_the_database_is_refused(storage, floors, tmp_path):
@@ -125,7 +124,7 @@ def test_meter_of_another_flat_in_the_database_is_refused(storage, floors, tmp_p
     with pytest.raises(MasterDataError) as e:
         import_master_data(storage, write(tmp_path, rows, name="c.csv"), actor=ADMIN)
     assert "belongs to motor MOTOR-B2" in str(e.value)
-    assert storage.get_flat(code="B19-FF") is None
+    assert storage.get_account(code="B19-FF") is None
 
 
 def test_import_needs_permission(storage, floors, tmp_path):
@@ -134,15 +133,15 @@ def test_import_needs_permission(storage, floors, tmp_path):
 
 
 def test_apply_master_data_is_one_unit_of_work(storage, floors):
-    storage.bulk_insert("flats", [{"code": "Z1-GF", "block": "Z"}])
-    storage.bulk_insert("meters", [{"meter_number": "M-TAKEN", "flat_id": storage.get_flat(code="Z1-GF").id}])
+    storage.bulk_insert("accounts", [{"code": "Z1-GF", "block": "Z"}])
+    storage.bulk_insert("meters", [{"meter_number": "M-TAKEN", "account_id": storage.get_account(code="Z1-GF").id}])
     changes = MasterDataChanges(
-        flats_new=[{"code": "Z2-GF", "block": "Z", "floor_code": "GF", "flat_type": "2BHK"}],
-        owners_new=[{"flat_code": "Z2-GF", "name": "Zed", "phone": None}],
-        meters_new=[{"meter_number": "M-TAKEN", "flat_code": "Z2-GF", "motor_code": None}])
+        flats_new=[{"code": "Z2-GF", "block": "Z", "floor_code": "GF", "category": "2BHK"}],
+        owners_new=[{"account_code": "Z2-GF", "name": "Zed", "phone": None}],
+        meters_new=[{"meter_number": "M-TAKEN", "account_code": "Z2-GF", "motor_code": None}])
     with pytest.raises(Exception):
         storage.apply_master_data(changes, ADMIN)
-    assert storage.get_flat(code="Z2-GF") is None and counts(storage)["owners"] == 0
+    assert storage.get_account(code="Z2-GF") is None and counts(storage)["contacts"] == 0
 
 
 def test_generated_spreadsheet_imports(storage, tmp_path):
@@ -153,7 +152,7 @@ def test_generated_spreadsheet_imports(storage, tmp_path):
     path = tmp_path / "master.xlsx"
     n = write_xlsx(path, 64)
     report = import_master_data(storage, path, actor=ADMIN, chunk=25)  # three chunks
-    assert report.counts["flats_created"] == n == counts(storage)["flats"]
+    assert report.counts["flats_created"] == n == counts(storage)["accounts"]
     assert report.counts["motors_created"] == counts(storage)["motors"] == 4
     assert counts(storage)["meters"] == n + 4  # a meter per flat and per motor, none twice across chunks
     again = import_master_data(storage, path, actor=ADMIN, chunk=40)
@@ -171,8 +170,8 @@ def test_import_refreshes_planner_statistics_on_postgresql(storage, floors, tmp_
 
     with storage.engine.connect() as c:
         analyzed = c.execute(sa.text("SELECT last_analyze IS NOT NULL FROM pg_stat_user_tables "
-                                     "WHERE relname = 'flats'")).scalar()
-        planned = c.execute(sa.text("SELECT reltuples FROM pg_class WHERE relname = 'flats'")).scalar()
+                                     "WHERE relname = 'accounts'")).scalar()
+        planned = c.execute(sa.text("SELECT reltuples FROM pg_class WHERE relname = 'accounts'")).scalar()
     assert analyzed and planned == 4
 
 
@@ -184,7 +183,7 @@ from tests.master_files import HEADER as FULL_HEADER  # noqa: E402
 from tests.master_files import demo_table, dimension_of, set_dimension, write_xlsx  # noqa: E402
 from tests.master_files import write_csv as write_full_csv  # noqa: E402
 
-ALL_TABLES = ["floors", "flat_types", "flats", "owners", "flat_owners", "meters", "motors", "flat_motors"]
+ALL_TABLES = ["floors", "flat_types", "accounts", "contacts", "account_contacts", "meters", "motors", "account_motors"]
 
 
 def everything(storage):
@@ -228,14 +227,14 @@ def test_import_into_an_empty_database_creates_floors_and_types(storage, tmp_pat
     report = import_master_data(storage, write(tmp_path, rows, header=HEADER[:7]), actor=ADMIN)
     assert report.counts["floors_created"] == 3 and report.counts["flat_types_created"] == 3
     assert storage.list_floors() == [("GF", "Ground Floor"), ("TF", "Third Floor"), ("5F", "Floor 5")]
-    assert storage.get_flat(code="A1-5F").floor_code == "5F"
+    assert storage.get_account(code="A1-5F").floor_code == "5F"
     assert "floors: 3 created" in "\n".join(report.lines())
     again = import_master_data(storage, write(tmp_path, rows, header=HEADER[:7], name="again.csv"), actor=ADMIN)
     assert again.counts["floors_created"] == 0 and again.counts["flats_unchanged"] == 3
     with pytest.raises(MasterDataError) as e:  # a code that is no known floor is still refused
         import_master_data(storage, write(tmp_path, [["A2-XF", "A", "XF", "2BHK", "X Y", "+919800000004", "M-4"]],
                                           header=HEADER[:7], name="xf.csv"), actor=ADMIN)
-    assert "unknown floor XF" in str(e.value) and storage.get_flat(code="A2-XF") is None
+    assert "unknown floor XF" in str(e.value) and storage.get_account(code="A2-XF") is None
 
 
 def test_a_refusal_by_the_database_in_the_last_chunk_writes_nothing(storage, floors, tmp_path, monkeypatch):
@@ -244,11 +243,11 @@ def test_a_refusal_by_the_database_in_the_last_chunk_writes_nothing(storage, flo
     rows = [[f"C{n}-GF", "C", "GF", "2BHK", f"Owner {n}", f"+9198000000{n:02d}", f"M-{n}", "", ""] for n in range(1, 8)]
     real_state = storage.master_data_state
 
-    def racing_state(flat_codes, meter_numbers, motor_codes):
-        state = real_state(flat_codes, meter_numbers, motor_codes)
-        if "C7-GF" in flat_codes:  # the last chunk: someone else stores meter M-7 meanwhile
-            storage.bulk_insert("flats", [{"code": "Z9-GF", "block": "Z"}])
-            storage.bulk_insert("meters", [{"meter_number": "M-7", "flat_id": storage.get_flat(code="Z9-GF").id}])
+    def racing_state(account_codes, meter_numbers, motor_codes):
+        state = real_state(account_codes, meter_numbers, motor_codes)
+        if "C7-GF" in account_codes:  # the last chunk: someone else stores meter M-7 meanwhile
+            storage.bulk_insert("accounts", [{"code": "Z9-GF", "block": "Z"}])
+            storage.bulk_insert("meters", [{"meter_number": "M-7", "account_id": storage.get_account(code="Z9-GF").id}])
         return state
 
     monkeypatch.setattr(storage, "master_data_state", racing_state)
@@ -257,21 +256,21 @@ def test_a_refusal_by_the_database_in_the_last_chunk_writes_nothing(storage, flo
         import_master_data(storage, write(tmp_path, rows), actor=ADMIN, chunk=2)  # four chunks
     assert "nothing" in str(e.value).lower() or "already exists" in str(e.value)
     after = counts(storage)
-    assert after["flats"] == before["flats"] + 1 and after["owners"] == before["owners"]  # only Z9-GF
-    assert storage.get_flat(code="C1-GF") is None and not storage.list_audit(action_prefix="master_data.").items
+    assert after["accounts"] == before["accounts"] + 1 and after["contacts"] == before["contacts"]  # only Z9-GF
+    assert storage.get_account(code="C1-GF") is None and not storage.list_audit(action_prefix="master_data.").items
 
 
 def test_xlsx_whose_dimension_understates_its_rows_loads_every_row(storage, tmp_path):
     path = set_dimension(write_xlsx(tmp_path / "short.xlsx", demo_table(320)), "A1:K100")
     assert dimension_of(path) == "A1:K100"
     report = import_master_data(storage, path, actor=ADMIN)
-    assert report.rows == 320 and report.counts["flats_created"] == 320 == counts(storage)["flats"]
+    assert report.rows == 320 and report.counts["flats_created"] == 320 == counts(storage)["accounts"]
 
 
 def test_xlsx_whose_dimension_claims_a_huge_sheet_loads_its_rows(storage, tmp_path):
     path = set_dimension(write_xlsx(tmp_path / "huge.xlsx", demo_table(40)), "A1:XFD200000")
     report = import_master_data(storage, path, actor=ADMIN)
-    assert report.rows == 40 and counts(storage)["flats"] == 40
+    assert report.rows == 40 and counts(storage)["accounts"] == 40
 
 
 def _formula_file(tmp_path):

@@ -38,7 +38,7 @@ def test_replacement_continues_the_readings_on_the_new_meter(db, storage, societ
     submit(db, storage, "1000", d(2026, 9, 20))
     submit(db, storage, "1150", d(2026, 10, 20))
     mc = change(db, storage)
-    assert (mc.kind, mc.old_meter_number, mc.new_meter_number, mc.flat_code) == ("replacement", B17, "19159999", "B17-FF")
+    assert (mc.kind, mc.old_meter_number, mc.new_meter_number, mc.account_code) == ("replacement", B17, "19159999", "B17-FF")
     assert (mc.final_value, mc.start_value, mc.change_date, mc.recorded_by_name) == \
         (D("1200.00"), D("5.00"), d(2026, 11, 1), "admin1")
     final, start = db.get_reading(mc.final_reading_id), db.get_reading(mc.start_reading_id)
@@ -47,7 +47,7 @@ def test_replacement_continues_the_readings_on_the_new_meter(db, storage, societ
         (mc.new_meter_id, None, None, "approved")
     assert storage.get_meter(meter_id=old).status == "replaced"
     new = storage.get_meter(meter_number="19159999")
-    assert (new.status, new.flat_id) == ("active", society["flats"]["B17-FF"])
+    assert (new.status, new.account_id) == ("active", society["accounts"]["B17-FF"])
     assert [c.meter_number for c in db.list_active_meters("b17").items] == ["19159999"]
     with pytest.raises(ValidationError) as e:  # the old meter takes no more readings
         submit(db, storage, "1300", d(2026, 11, 20))

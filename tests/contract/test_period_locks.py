@@ -7,16 +7,13 @@ import pytest
 
 from services.errors import ConflictError, PeriodLockedError, ValidationError
 from services.models import BillFilter, NewBill
-from tests.factories import admin_user
+from tests.factories import admin_user, raw_bill
 
 d = dt.date
 
 
-def _new_bill(flat_id, start, end):
-    return NewBill(flat_id=flat_id, billing_period_start=start, billing_period_end=end,
-                   due_date=end + dt.timedelta(days=15), tariff_kind="flat_rate", pricing_rule="default_rate",
-                   flat_units=D("1"), motor_units=D("0"), total_units=D("1"), rate_per_unit=D("12"),
-                   fixed_charge=D("0"), previous_outstanding=D("0"), total_amount=D("12.00"))
+def _new_bill(storage, start, end):
+    return raw_bill(storage, "B17-FF", start, end)
 
 
 TOUCHING = [
@@ -31,20 +28,20 @@ def test_bill_touching_a_locked_month_is_refused_by_the_service(db, storage, soc
     with pytest.raises(PeriodLockedError) as e:
         db.create_bill("B17-FF", start, end, end + dt.timedelta(days=15), flat_units=10)
     assert e.value.month == "2025-11" and "2025-11" in str(e.value)
-    assert storage.list_bills(BillFilter(flat_id=society["flats"]["B17-FF"])).total == 0
+    assert storage.list_bills(BillFilter(account_id=society["accounts"]["B17-FF"])).total == 0
 
 
 @pytest.mark.parametrize("start,end", TOUCHING)
 def test_bill_touching_a_locked_month_is_refused_below_the_service(db, storage, society, start, end):
     """The storage (the trigger on SQL, the /rpc function and the trigger on Supabase) refuses it
     too, single or in a run's batch, and stores nothing."""
-    flat = society["flats"]["B17-FF"]
+    flat = society["accounts"]["B17-FF"]
     with pytest.raises(PeriodLockedError) as e:
-        storage.insert_bill(_new_bill(flat, start, end), admin_user(storage))
+        storage.insert_bill(_new_bill(storage, start, end), admin_user(storage))
     assert e.value.month == "2025-11"
     with pytest.raises(PeriodLockedError):
-        storage.insert_bill_batch([_new_bill(flat, start, end)], admin_user(storage))
-    assert storage.list_bills(BillFilter(flat_id=flat)).total == 0
+        storage.insert_bill_batch([_new_bill(storage, start, end)], admin_user(storage))
+    assert storage.list_bills(BillFilter(account_id=flat)).total == 0
 
 
 def test_bills_next_to_the_locked_month_are_accepted(db):

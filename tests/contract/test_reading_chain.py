@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from services.errors import ConflictError, MeterlineError, ValidationError
 from services.models import ReadingFilter
 from tests.contract.chain import all_at_once, chain_problems, meter_readings
-from tests.factories import admin_user, engineer_user
+from tests.factories import admin_user, engineer_user, raw_bill
 
 d = dt.date
 B17 = "19152159"
@@ -183,17 +183,13 @@ def approve(db, storage, *reading_ids):
 def legacy_bill(db, storage, reading_id):
     """A bill covering just this reading, stored as an older Meterline stored one (no coverage rules)."""
     from services.billing.coverage import CoveredReading
-    from services.models import NewBill
 
     admin = admin_user(storage)
     r = db.approve_reading(reading_id, actor=admin)
     units = r.consumption
-    return storage.insert_bill(NewBill(
-        flat_id=r.flat_id, billing_period_start=d(2026, 10, 1), billing_period_end=d(2026, 10, 31),
-        due_date=d(2026, 11, 15), tariff_kind="flat_rate", pricing_rule="default", flat_units=units,
-        motor_units=D("0"), total_units=units, rate_per_unit=D("12"), fixed_charge=D("0"),
-        previous_outstanding=D("0"), total_amount=(units * 12).quantize(D("0.01")), flat_reading_id=r.id,
-        first_reading_id=r.id, covered=(CoveredReading(r.id, units),)), admin)
+    return storage.insert_bill(raw_bill(storage, r.account_code, d(2026, 10, 1), d(2026, 10, 31), units=units,
+                                        last_reading_id=r.id, first_reading_id=r.id,
+                                        covered=(CoveredReading(r.id, units),)), admin)
 
 
 # ---- the same reading at the same moment ------------------------------------------------------------
@@ -240,7 +236,7 @@ def test_random_histories_keep_the_chain(db, storage, society):
     every step the chain invariant holds, a refused step changes nothing, and a billed reading's
     consumption never changes."""
     admin, eng = admin_user(storage), engineer_user(storage)
-    flat_id = society["flats"]["B17-FF"]
+    account_id = society["accounts"]["B17-FF"]
     counter = iter(range(10**6))
     start = d(2026, 9, 1)
 
@@ -248,7 +244,7 @@ def test_random_histories_keep_the_chain(db, storage, society):
     @given(ops=OPS)
     def run(ops):
         number = f"7{next(counter):07d}"
-        storage.bulk_insert("meters", [{"meter_number": number, "flat_id": flat_id, "status": "active"}])
+        storage.bulk_insert("meters", [{"meter_number": number, "account_id": account_id, "status": "active"}])
         meter_id = storage.lookup_ids("meters", "meter_number", [number])[number]
         stored, billed = [], {}
         for op, a, b in ops:

@@ -22,12 +22,12 @@ def test_unbilled_total_leaves_out_referenced_readings(db, storage, society):
     db.approve_reading(base.id, actor=admin)
     db.approve_reading(flat.id, actor=admin)
     db.create_bill("B17-FF", "2026-10-01", "2026-10-31", "2026-11-15", flat_units=100, motor_units=10,
-                   flat_reading_id=flat.id, motor_reading_id=motor.id)
+                   last_reading_id=flat.id, motor_reading_id=motor.id)
     after = db.list_pending_readings(ReadingFilter(), actor=admin)
     assert motor.id not in {r.id for r in after.items}
     assert after.total == len(after.items) == 1  # the motor's baseline
     # The bill covers both flat readings (the baseline with 0 units): only the motor's baseline is unbilled.
     assert db.list_readings(ReadingFilter(status=None, unbilled_only=True), actor=admin).total == 1
     assert db.list_readings(ReadingFilter(status=None), actor=admin).total == 4
-    flagged = db.list_pending_readings(ReadingFilter(flagged_only=True, block="B"), actor=admin)
+    flagged = db.list_pending_readings(ReadingFilter(flagged_only=True, area_id=society["areas"]["B"]), actor=admin)
     assert flagged.total == len(flagged.items)

@@ -23,7 +23,7 @@ def test_consumption_against_previous_by_date(db, storage):
     second = submit(db, storage, "1180.5", d(2026, 10, 20))
     assert second.reading.consumption == D("180.50") and second.previous_value == D("1000.00")
     assert second.reading.previous_reading_id == first.reading.id
-    assert second.reading.submitted_by_name == "eng1" and second.reading.flat_code == "B17-FF"
+    assert second.reading.submitted_by_name == "eng1" and second.reading.account_code == "B17-FF"
 
 
 def test_double_tap_stores_one_row(db, storage):
@@ -86,19 +86,19 @@ def _history(db, storage, meter, values, start=d(2026, 5, 20)):
     return out
 
 
-def test_pending_queue_filters_in_the_database(db, storage):
+def test_pending_queue_filters_in_the_database(db, storage, society):
     admin = admin_user(storage)
     b = _history(db, storage, "19152159", ["1000", "1300", "1610", "1900", "2200", "2500", "5500"])  # last: spike
     a = _history(db, storage, "19150001", ["100", "400", "700", "1000", "1300", "1600", "1900"])
     for o in b[:-1] + a[:-1]:
         db.approve_reading(o.reading.id, actor=admin)
     pending = db.list_pending_readings(actor=admin)
-    assert pending.total == 2 and {r.flat_code for r in pending.items} == {"B17-FF", "A1-GF"}
+    assert pending.total == 2 and {r.account_code for r in pending.items} == {"B17-FF", "A1-GF"}
     flagged = db.list_pending_readings(ReadingFilter(flagged_only=True), actor=admin)
-    assert [r.flat_code for r in flagged.items] == ["B17-FF"]
+    assert [r.account_code for r in flagged.items] == ["B17-FF"]
     assert flagged.items[0].flags[0]["code"] == "outlier_high"
-    assert db.list_pending_readings(ReadingFilter(block="A"), actor=admin).total == 1
-    assert db.list_pending_readings(ReadingFilter(floor_code="FF"), actor=admin).total == 1
+    assert db.list_pending_readings(ReadingFilter(area_id=society["areas"]["A"]), actor=admin).total == 1
+    assert db.list_pending_readings(ReadingFilter(area_id=society["areas"]["B/FF"]), actor=admin).total == 1
     assert db.list_pending_readings(ReadingFilter(date_from=d(2026, 11, 21)), actor=admin).total == 0
     assert db.list_pending_readings(ReadingFilter(date_to=d(2026, 11, 20)), actor=admin).total == 2
     page = db.list_readings(ReadingFilter(status="approved"), offset=0, limit=5, actor=admin)
@@ -147,7 +147,7 @@ def test_bill_a_reading_uses_monthly_units_without_subtraction(db, storage):
     r = submit(db, storage, "1180", d(2026, 10, 20), motor_share="7.5").reading
     db.approve_reading(r.id, actor=admin, approved_units="150")
     bill = db.bill_reading(r.id, d(2026, 10, 1), d(2026, 10, 31), d(2026, 11, 15), actor=admin)
-    assert bill.flat_units == D("150.00") and bill.motor_units == D("7.50") and bill.flat_reading_id == r.id
+    assert bill.units == D("150.00") and bill.motor_units == D("7.50") and bill.last_reading_id == r.id
     unbilled = db.list_readings(ReadingFilter(status="approved", unbilled_only=True), actor=admin)
     assert unbilled.total == 0 and db.get_reading(r.id).bill_id == bill.id
     assert storage.readings_billed([r.id]) == {r.id}
@@ -163,11 +163,11 @@ def test_meter_choices_search(db, storage):
     page = db.list_active_meters()
     labels = [c.label for c in page.items]
     assert "B17-FF - First Floor - Test Owner - meter 19152159" in labels
-    b17 = next(c for c in page.items if c.flat_code == "B17-FF")
+    b17 = next(c for c in page.items if c.account_code == "B17-FF")
     assert b17.motor_meter_number == "81000001"
-    assert [c.flat_code for c in db.list_active_meters("b17").items] == ["B17-FF"]
-    assert [c.flat_code for c in db.list_active_meters("1915215").items] == ["B17-FF"]
-    assert [c.flat_code for c in db.list_active_meters("farhan").items] == ["C14-SF"]
-    assert all(c.flat_id for c in page.items)  # motor meters are not offered as flats
-    assert storage.list_blocks() == ["A", "B", "C", "D"]
-    assert storage.list_floors()[0] == ("GF", "Ground Floor")
+    assert [c.account_code for c in db.list_active_meters("b17").items] == ["B17-FF"]
+    assert [c.account_code for c in db.list_active_meters("1915215").items] == ["B17-FF"]
+    assert [c.account_code for c in db.list_active_meters("farhan").items] == ["C14-SF"]
+    assert all(c.account_id for c in page.items)  # motor meters are not offered as accounts
+    assert [a.path for a in storage.list_areas(level=1)] == ["A", "B", "C", "D"]
+    assert [(a.path, a.name) for a in storage.list_areas(level=2)][0] == ("A/GF", "Ground Floor")

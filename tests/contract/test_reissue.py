@@ -29,7 +29,7 @@ def r2299(db, storage):
 
 
 def preview(db, reading):
-    return db.quote_bill(reading.flat_id, reading_id=reading.id, billing_period_start=OCT[0], billing_period_end=OCT[1])
+    return db.quote_bill(reading.account_id, reading_id=reading.id, billing_period_start=OCT[0], billing_period_end=OCT[1])
 
 
 def test_reissue_replaces_the_bill_and_charges_the_reading_once(db, storage, r2299):
@@ -39,14 +39,14 @@ def test_reissue_replaces_the_bill_and_charges_the_reading_once(db, storage, r22
     first = db.bill_reading(r2299.id, *OCT, actor=admin)
     assert first.total_amount == D("3636.40")  # 180.20 x 12 + 1474
     quoted = preview(db, r2299)
-    assert quoted.replaces.id == first.id and quoted.breakdown.previous_outstanding == 0
+    assert quoted.replaces.id == first.id and quoted.priced.previous_outstanding == 0
     second = db.bill_reading(r2299.id, *OCT, actor=admin)
-    assert second.total_amount == quoted.breakdown.total_amount == D("3636.40")
+    assert second.total_amount == quoted.priced.total_amount == D("3636.40")
     assert second.previous_outstanding == 0 and second.reissue_of == first.id
     assert second.billing_period_start == d(2026, 10, 2)  # the seed's collision rule: a new row, start moved on
     old = db.get_bill(first.id)
     assert (old.status, old.superseded_by, old.carried_forward_to) == ("superseded", second.id, None)
-    assert (old.total_amount, old.flat_units, old.amount_paid) == (first.total_amount, first.flat_units, 0)  # unchanged
+    assert (old.total_amount, old.units, old.amount_paid) == (first.total_amount, first.units, 0)  # unchanged
     assert db.flat_outstanding("B17-FF") == D("3636.40")
     assert db.get_reading(r2299.id).bill_id == second.id and storage.readings_billed([r2299.id]) == {r2299.id}
     assert [c.reading_id for c in storage.list_bill_readings(second.id)] == \
@@ -64,9 +64,9 @@ def test_money_paid_on_the_original_is_credited_once(db, storage, r2299):
     first = db.bill_reading(r2299.id, *OCT, actor=admin)
     db.record_payment(first.id, "1000", paid_on=d(2026, 11, 5), method="upi", actor=admin)
     quoted = db.quote_bill("B17-FF", "170.20", None, None, reading_id=r2299.id, billing_period_start=OCT[0])
-    assert quoted.credit == D("1000.00") and quoted.balance == quoted.breakdown.total_amount - D("1000")
+    assert quoted.credit == D("1000.00") and quoted.balance == quoted.priced.total_amount - D("1000")
     second = db.bill_reading(r2299.id, *OCT, flat_units="170.20", actor=admin)
-    assert second.total_amount == quoted.breakdown.total_amount == D("3516.40")
+    assert second.total_amount == quoted.priced.total_amount == D("3516.40")
     assert (second.amount_paid, second.status, second.balance) == (D("1000.00"), "partially_paid", D("2516.40"))
     credit = storage.list_payments(second.id)
     assert [(p.amount, p.method, p.credit_from_bill) for p in credit] == [(D("1000.00"), "credit", first.id)]
@@ -87,7 +87,7 @@ def test_arrears_the_original_carried_move_to_the_replacement(db, storage, r2299
     first = db.bill_reading(r2299.id, *OCT, actor=admin)
     assert first.previous_outstanding == D("2674.00") and db.get_bill(sep.id).carried_forward_to == first.id
     quoted = preview(db, r2299)
-    assert quoted.breakdown.previous_outstanding == D("2674.00") and quoted.breakdown.total_amount == D("6310.40")
+    assert quoted.priced.previous_outstanding == D("2674.00") and quoted.priced.total_amount == D("6310.40")
     with pytest.raises(ValidationError) as e:  # a re-issue carries exactly what the original carried
         db.bill_reading(r2299.id, *OCT, previous_outstanding="0", actor=admin)
     assert e.value.field == "previous_outstanding"
@@ -136,7 +136,7 @@ def test_a_reissue_priced_against_a_stale_original_is_refused(db, storage, r2299
     with pytest.raises(ConflictError):
         db.bill_reading(r2299.id, *OCT, actor=admin)
     monkeypatch.setattr(storage, "insert_bill", real)
-    assert db.get_bill(first.id).status == "partially_paid" and db.list_bills(BillFilter(flat_id=first.flat_id)).total == 1
+    assert db.get_bill(first.id).status == "partially_paid" and db.list_bills(BillFilter(account_id=first.account_id)).total == 1
 
 
 def test_a_manual_reissue_of_a_bill_that_covers_readings_is_refused(db, storage, r2299):
@@ -156,7 +156,7 @@ def test_billing_a_later_reading_for_the_same_period_reissues_the_months_bill(db
                                     actor=engineer_user(storage)).reading
     db.approve_reading(later.id, actor=admin)
     second = db.bill_reading(later.id, *OCT, actor=admin)
-    assert second.reissue_of == first.id and second.flat_units == D("200.20")
+    assert second.reissue_of == first.id and second.units == D("200.20")
     assert [c.reading_id for c in storage.list_bill_readings(second.id)][-2:] == [r2299.id, later.id]
     assert db.get_bill(first.id).status == "superseded"
     assert db.list_readings(ReadingFilter(status="approved", unbilled_only=True), actor=admin).total == 0
@@ -173,5 +173,5 @@ def test_every_bill_still_recomputes(db, storage, r2299):
     first = db.bill_reading(r2299.id, *OCT, actor=admin)
     db.record_payment(first.id, "100", actor=admin)
     db.bill_reading(r2299.id, *OCT, flat_units="181", actor=admin)
-    for bill in db.list_bills(BillFilter(flat_id=first.flat_id)).items:
+    for bill in db.list_bills(BillFilter(account_id=first.account_id)).items:
         assert TariffRules.recompute(bill) == bill.total_amount

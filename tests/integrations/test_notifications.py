@@ -192,4 +192,4 @@ class FixedLinks:
 def _without_phone(bill):
     import dataclasses
 
-    return dataclasses.replace(bill, owner_phone=None)
+    return dataclasses.replace(bill, contact_phone=None)

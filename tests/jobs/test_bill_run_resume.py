@@ -63,7 +63,7 @@ def test_injected_failure_between_batches_then_the_next_run_finishes(db, storage
     again = db.generate_bills_for_month(*OCT, batch_size=1)
     assert (again.created, again.skipped) == (3, 1)
     bills = october_bills(db)
-    assert len(bills) == 4 and len({b.flat_id for b in bills}) == 4
+    assert len(bills) == 4 and len({b.account_id for b in bills}) == 4
     full = db.generate_bills_for_month(d(2026, 10, 1), d(2026, 10, 31), d(2026, 11, 15), dry_run=True)
     assert full.created == 0 and full.skipped == 4
 
@@ -96,7 +96,7 @@ def test_a_killed_run_is_finished_by_the_next_and_its_record_closed(db, storage)
     run = db.generate_bills_for_month(*OCT)
     assert (run.created, run.skipped, run.status) == (3, 1, "completed")
     bills = october_bills(db)
-    assert len(bills) == 4 and len({b.flat_id for b in bills}) == 4
+    assert len(bills) == 4 and len({b.account_id for b in bills}) == 4
     closed = next(r for r in storage.list_bill_runs() if r.id == dead.id)
     assert closed.status == "failed" and "abandoned" in closed.error and f"#{run.run_id}" in closed.error
     # Its record says what it really stored (it used to say 0), counted from the bills it wrote.
@@ -134,9 +134,9 @@ def _priced(db, run_id=None) -> list[NewBill]:
 
 def test_batch_skips_flats_billed_meanwhile_even_on_a_reissued_start(db, storage):
     priced = _priced(db)
-    single = db.create_bill(priced[0].flat_id, "2026-10-01", "2026-10-31", "2026-11-15", flat_units=5)
-    reissue = db.create_bill(priced[1].flat_id, "2026-10-01", "2026-10-31", "2026-11-15", flat_units=5)
-    reissue = db.create_bill(priced[1].flat_id, "2026-10-01", "2026-10-31", "2026-11-15", flat_units=6)
+    single = db.create_bill(priced[0].account_id, "2026-10-01", "2026-10-31", "2026-11-15", flat_units=5)
+    reissue = db.create_bill(priced[1].account_id, "2026-10-01", "2026-10-31", "2026-11-15", flat_units=5)
+    reissue = db.create_bill(priced[1].account_id, "2026-10-01", "2026-10-31", "2026-11-15", flat_units=6)
     assert reissue.billing_period_start == d(2026, 10, 2)
     res = storage.insert_bill_batch(priced, ADMIN)
     assert (res.created, res.skipped, res.stale) == (2, 2, ()) and res.total_amount == sum(nb.total_amount for nb in priced[2:])
@@ -152,10 +152,10 @@ def test_a_payment_recorded_meanwhile_leaves_that_flat_out_of_the_batch(db, stor
     assert absorbing.previous_outstanding == sep.total_amount
     db.record_payment(sep.id, "100", method="cash")  # after the candidates were read
     res = storage.insert_bill_batch(priced, ADMIN)
-    assert (res.created, res.skipped, res.stale) == (3, 0, (sep.flat_id,))
-    assert all(b.flat_id != sep.flat_id for b in october_bills(db)) and db.get_bill(sep.id).status == "partially_paid"
+    assert (res.created, res.skipped, res.stale) == (3, 0, (sep.account_id,))
+    assert all(b.account_id != sep.account_id for b in october_bills(db)) and db.get_bill(sep.id).status == "partially_paid"
     run = db.generate_bills_for_month(*OCT)  # read again: the arrears are what is still owed
-    new = next(b for b in october_bills(db) if b.flat_code == "B17-FF")
+    new = next(b for b in october_bills(db) if b.account_code == "B17-FF")
     assert run.created == 1 and new.previous_outstanding == sep.total_amount - D("100")
     assert db.get_bill(sep.id).status == "carried_forward" and db.get_bill(sep.id).carried_forward_to == new.id
 
@@ -164,9 +164,9 @@ def test_batch_rows_read_back_like_single_bills(db, storage):
     """Every stored column of a bill written by the bulk path equals the same bill written by
     insert_bill (ids, timestamps, period and the run/carry links aside)."""
     sep = db.create_bill("B17-FF", "2026-09-01", "2026-09-30", "2026-10-15", flat_units=D("100.25"))
-    priced = [nb for nb in _priced(db) if nb.flat_id == sep.flat_id]
+    priced = [nb for nb in _priced(db) if nb.account_id == sep.account_id]
     storage.insert_bill_batch(priced, ADMIN)
-    batch = next(b for b in october_bills(db) if b.flat_id == sep.flat_id)
+    batch = next(b for b in october_bills(db) if b.account_id == sep.account_id)
     single = storage.insert_bill(dataclasses.replace(
         priced[0], billing_period_start=d(2026, 8, 1), billing_period_end=d(2026, 8, 31), due_date=d(2026, 9, 15),
         carry_forward_bill_ids=(), covered=()), ADMIN)  # its readings are the batch bill's already
@@ -185,7 +185,7 @@ def test_a_flat_billed_between_the_check_and_the_insert_is_retried_and_skipped(d
     from services.storage import sql_bill_runs
 
     priced = _priced(db)
-    db.create_bill(priced[0].flat_id, "2026-10-01", "2026-10-31", "2026-11-15", flat_units=5)
+    db.create_bill(priced[0].account_id, "2026-10-01", "2026-10-31", "2026-11-15", flat_units=5)
     real, looks = sql_bill_runs._not_yet_billed, []
 
     def stale_first_look(st, conn, bills):

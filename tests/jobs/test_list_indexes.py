@@ -1,4 +1,4 @@
-"""The indexes added for the admin lists at 300,000 flats reach databases created before them."""
+"""The indexes added for the admin lists at 300,000 accounts reach databases created before them."""
 import pytest
 import sqlalchemy as sa
 

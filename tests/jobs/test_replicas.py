@@ -82,6 +82,6 @@ def test_two_bill_runs_of_one_period_at_once_create_each_bill_once(pg_server, tm
     assert not any(isinstance(r, Exception) for r in results), results
     assert sum(r.created for r in results) == 4
     bills = a.db.list_bills(BillFilter(period_month="2026-10")).items
-    assert len(bills) == 4 and len({x.flat_id for x in bills}) == 4
+    assert len(bills) == 4 and len({x.account_id for x in bills}) == 4
     for svc in (a, b):
         svc.db.storage.dispose()

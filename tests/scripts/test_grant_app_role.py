@@ -72,10 +72,10 @@ def test_app_runs_as_a_role_that_does_not_own_the_tables(app_role, today, tmp_pa
         for r in (first, second):
             db.approve_reading(r.reading.id, actor=admin)
         bill = db.create_bill("B17-FF", dt.date(2026, 10, 1), dt.date(2026, 10, 31), dt.date(2026, 11, 15),
-                              flat_units=150, flat_reading_id=second.reading.id, actor=admin)
+                              flat_units=150, last_reading_id=second.reading.id, actor=admin)
         db.record_payment(bill.id, "100.00", paid_on=dt.date(2026, 11, 2), method="cash", actor=admin)
         again = db.create_bill("B17-FF", dt.date(2026, 10, 1), dt.date(2026, 10, 31), dt.date(2026, 11, 15),
-                               flat_units=140, flat_reading_id=second.reading.id, actor=admin)  # a re-issue
+                               flat_units=140, last_reading_id=second.reading.id, actor=admin)  # a re-issue
         assert again.reissue_of == bill.id and db.get_bill(bill.id).status == "superseded"
         assert again.amount_paid == D("100.00")  # the credit of what was paid on the bill it replaces
         for day, value in ((dt.date(2026, 8, 31), "500"), (dt.date(2026, 9, 29), "600")):
@@ -92,7 +92,7 @@ def test_app_runs_as_a_role_that_does_not_own_the_tables(app_role, today, tmp_pa
         csv.write_text("Flat Code,Block,Floor,Flat Type,Owner Name,Owner Phone,Meter Number,Motor,Motor Meter Number\n"
                        "B17-FF,B,FF,2BHK,Test Owner,+910000000000,19152159,,\n")  # leaves MOTOR-B1: a DELETE
         import_master_data(storage, csv, actor=admin)
-        assert storage.master_data_state(["B17-FF"], [], []).flat_motors.get("B17-FF") is None
+        assert storage.master_data_state(["B17-FF"], [], []).account_motors.get("B17-FF") is None
         assert db.flat_outstanding("B17-FF") > D("0") and first.created
     finally:
         storage.dispose()

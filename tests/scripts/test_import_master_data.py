@@ -23,14 +23,14 @@ def test_exit_codes_and_summary(tmp_path, capsys):
     n = write_csv(path, 32)
     assert import_master_data.main([str(path), "--database-url", url]) == 0
     out = capsys.readouterr().out
-    assert "backend: sqlite" in out and f"flats:  {n} created, 0 updated, 0 unchanged" in out
+    assert "backend: sqlite" in out and f"accounts:  {n} created, 0 updated, 0 unchanged" in out
     bad = tmp_path / "bad.csv"
     bad.write_text(path.read_text().replace("+91", "+1", 1))
     assert import_master_data.main([str(bad), "--database-url", url]) == 1
     err = capsys.readouterr().err
     assert "row 2, column 'Owner Phone'" in err and "nothing was loaded" in err
     assert import_master_data.main([str(tmp_path / "missing.xlsx"), "--database-url", url]) == 1
-    assert st.table_counts(["flats"])["flats"] == n
+    assert st.table_counts(["accounts"])["accounts"] == n
 
 
 def test_empty_database_needs_nothing_beforehand(tmp_path, capsys):
@@ -40,5 +40,5 @@ def test_empty_database_needs_nothing_beforehand(tmp_path, capsys):
     n = write_csv(path, 32)
     assert import_master_data.main([str(path), "--database-url", url]) == 0
     out = capsys.readouterr().out
-    assert f"flats:  {n} created" in out and "floors: 4 created" in out
+    assert f"accounts:  {n} created" in out and "floors: 4 created" in out
     assert SqlStorage(url).list_floors() == [(c, name) for c, name, _ in demo.FLOORS]

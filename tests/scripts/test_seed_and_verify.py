@@ -23,15 +23,15 @@ def url(request, tmp_path):
 def test_seed_demo_society(url):
     st = SqlStorage(url)
     assert seed_demo.seed(st, 64, TODAY, PricingService(), quiet=True)
-    counts = st.table_counts(["flats", "meters", "readings", "bills", "users"])
-    assert counts["flats"] == 64 and counts["meters"] == 64 + 4 and counts["users"] == 3  # 4 blocks x 1 motor
+    counts = st.table_counts(["accounts", "meters", "readings", "bills", "users"])
+    assert counts["accounts"] == 64 and counts["meters"] == 64 + 4 and counts["users"] == 3  # 4 blocks x 1 motor
     assert counts["readings"] == 7 * counts["meters"]
     assert counts["bills"] == 64 * 5  # June..October billed by the real bill run
-    b17 = st.get_flat(code="B17-FF")
-    assert b17 is None  # 64 flats: numbers 1..4 only
+    b17 = st.get_account(code="B17-FF")
+    assert b17 is None  # 64 accounts: numbers 1..4 only
     a1 = st.list_meter_choices("A1-GF").items[0]
-    assert a1.floor_name == "Ground Floor" and a1.owner_name and a1.motor_meter_number
-    pending = st.list_readings(ReadingFilter(status="pending", flat_meters_only=True), limit=100)
+    assert a1.floor_name == "Ground Floor" and a1.contact_name and a1.motor_meter_number
+    pending = st.list_readings(ReadingFilter(status="pending", account_meters_only=True), limit=100)
     assert pending.total == 64 and all(r.reading_date == dt.date(2026, 11, 20) for r in pending.items)
     for bill in st.list_bills(BillFilter(), limit=500).items:
         assert TariffRules.recompute(bill) == bill.total_amount
@@ -39,7 +39,7 @@ def test_seed_demo_society(url):
     assert {"paid", "carried_forward"} <= statuses
     # Idempotent: a second run adds nothing.
     assert not seed_demo.seed(st, 64, TODAY, PricingService(), quiet=True)
-    assert st.table_counts(["flats", "readings", "bills"]) == {k: counts[k] for k in ("flats", "readings", "bills")}
+    assert st.table_counts(["accounts", "readings", "bills"]) == {k: counts[k] for k in ("accounts", "readings", "bills")}
     ok, lines = verify_migration.verify(st)
     assert ok, lines
     ok, lines = verify_supabase_november.verify(st, "2025-11")
@@ -71,6 +71,6 @@ def test_scripts_help(capsys):
 
 def test_verify_cli_exit_codes(tmp_path):
     url = f"sqlite:///{tmp_path / 'cli.db'}"
-    seed_demo.main(["--flats", "16", "--database-url", url, "--today", "2026-11-22"])
+    seed_demo.main(["--accounts", "16", "--database-url", url, "--today", "2026-11-22"])
     assert verify_migration.main(["--database-url", url]) == 0
     assert verify_supabase_november.main(["--database-url", url]) == 0

@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def demo(request, tmp_path):
     url = f"sqlite:///{tmp_path / 'demo.db'}" if request.param == "sqlite" else \
         request.getfixturevalue("pg_server").fresh_url(with_schema=False)
-    assert seed_demo.main(["--flats", "24", "--database-url", url, "--today", "2026-11-22"]) == 0
+    assert seed_demo.main(["--accounts", "24", "--database-url", url, "--today", "2026-11-22"]) == 0
     st = SqlStorage(url)
     yield url, st
     st.dispose()
@@ -57,7 +57,7 @@ def test_an_approved_reading_no_bill_covers(demo, capsys):
 def test_a_reading_on_two_bills_with_the_triggers_dropped(demo, capsys):
     url, st = demo
     bill, reading = one(st, "SELECT bill_id, reading_id FROM bill_readings ORDER BY id DESC LIMIT 1")
-    other = one(st, "SELECT b.id FROM bills b WHERE b.flat_id = (SELECT flat_id FROM bills WHERE id = :b) "
+    other = one(st, "SELECT b.id FROM bills b WHERE b.account_id = (SELECT account_id FROM bills WHERE id = :b) "
                     "AND b.id <> :b AND b.status <> 'superseded' ORDER BY b.id LIMIT 1", b=bill)[0]
     if st.dialect == "sqlite":
         plant(st, "DROP TRIGGER trg_bill_readings_insert", "DROP INDEX uq_bill_readings_current_reading")
@@ -73,18 +73,18 @@ def test_a_reading_on_two_bills_with_the_triggers_dropped(demo, capsys):
 
 def test_a_bill_that_does_not_recompute_and_a_balance_that_does_not_add_up(demo, capsys):
     url, st = demo
-    flat = one(st, "SELECT id FROM flats ORDER BY id LIMIT 1")[0]
-    plant(st, "INSERT INTO bills (flat_id, billing_period_start, billing_period_end, due_date, flat_units, motor_units, "
+    flat = one(st, "SELECT id FROM accounts ORDER BY id LIMIT 1")[0]
+    plant(st, "INSERT INTO bills (account_id, billing_period_start, billing_period_end, due_date, units, motor_units, "
               "total_units, rate_per_unit, fixed_charge, previous_outstanding, total_amount) "
               "VALUES (:f, '2025-01-01', '2025-01-31', '2025-02-15', 10, 0, 10, 12, 0, 0, 125)", f=flat)
     assert verify_billing.main(["--database-url", url, "--limit", "3"]) == 1
     out = capsys.readouterr().out
     assert "FAIL 1 bills whose total does not recompute" in out and '"recomputed": "120.00"' in out
-    assert "FAIL" not in out.split("bills whose total")[1].split("\n", 1)[1].split("flats whose")[0]
+    assert "FAIL" not in out.split("bills whose total")[1].split("\n", 1)[1].split("accounts whose")[0]
     bill = one(st, "SELECT id FROM bills WHERE status = 'pending' ORDER BY id LIMIT 1")[0]
     plant(st, "INSERT INTO payments (bill_id, amount, paid_on, method) VALUES (:b, 1, '2026-11-20', 'cash')", b=bill)
     assert verify_billing.main(["--database-url", url]) == 1
-    assert "FAIL 1 flats whose outstanding balance" in capsys.readouterr().out
+    assert "FAIL 1 accounts whose outstanding balance" in capsys.readouterr().out
 
 
 def test_help_and_an_unusable_database(tmp_path, capsys):

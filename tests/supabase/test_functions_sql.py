@@ -19,17 +19,17 @@ def conn(pg_server):
     name = fresh_supabase_db(pg_server)
     with psycopg.connect(dsn(pg_server, name), autocommit=True) as c:
         c.execute("SET ROLE service_role")
-        c.execute("""INSERT INTO flats (code, block) VALUES ('B17-FF', 'B'), ('A1-GF', 'A'), ('C14-SF', 'C')""")
+        c.execute("""INSERT INTO accounts (code, block) VALUES ('B17-FF', 'B'), ('A1-GF', 'A'), ('C14-SF', 'C')""")
         yield c
 
 
 def flat(c, code):
-    return c.execute("SELECT id FROM flats WHERE code = %s", [code]).fetchone()[0]
+    return c.execute("SELECT id FROM accounts WHERE code = %s", [code]).fetchone()[0]
 
 
-def bill_json(flat_id, start="2026-10-01", end="2026-10-31", total="2674.00", **extra):
-    row = {"flat_id": flat_id, "billing_period_start": start, "billing_period_end": end, "due_date": "2026-11-15",
-           "tariff_kind": "flat_rate", "pricing_rule": "bhk_override", "flat_units": "100", "motor_units": "0",
+def bill_json(account_id, start="2026-10-01", end="2026-10-31", total="2674.00", **extra):
+    row = {"account_id": account_id, "billing_period_start": start, "billing_period_end": end, "due_date": "2026-11-15",
+           "tariff_kind": "flat_rate", "pricing_rule": "bhk_override", "units": "100", "motor_units": "0",
            "total_units": "100", "rate_per_unit": "12", "fixed_charge": "1474", "previous_outstanding": "0",
            "total_amount": total}
     row.update(extra)
@@ -42,7 +42,7 @@ def call(c, sql, *args):
 
 def insert_bill(c, row, carry=()):
     return call(c, "SELECT meterline_insert_bill(%s, %s, %s, %s)", Jsonb(row), list(carry), ACTOR,
-                Jsonb({"flat_id": row["flat_id"]}))
+                Jsonb({"account_id": row["account_id"]}))
 
 
 def test_insert_bill_no_overwrite_retry_and_audit(conn):
@@ -168,7 +168,7 @@ def test_probe_lock_is_read_only(conn):
 
 
 def test_review_reading_and_reading_double_tap(conn):
-    meter = call(conn, "INSERT INTO meters (meter_number, flat_id) SELECT '19152159', id FROM flats "
+    meter = call(conn, "INSERT INTO meters (meter_number, account_id) SELECT '19152159', id FROM accounts "
                        "WHERE code = 'B17-FF' RETURNING id")
     reading = {"meter_id": meter, "reading_value": "1000", "reading_date": "2026-11-20", "consumption": None,
                "flags": [{"code": "no_history", "reason": "first"}]}
@@ -210,7 +210,7 @@ def test_lock_month_and_dashboard(conn):
 
 
 def test_reading_admin_functions(conn):
-    meter = call(conn, "INSERT INTO meters (meter_number, flat_id) SELECT '19152159', id FROM flats "
+    meter = call(conn, "INSERT INTO meters (meter_number, account_id) SELECT '19152159', id FROM accounts "
                        "WHERE code = 'B17-FF' RETURNING id")
     ids = [call(conn, "SELECT meterline_insert_reading(%s, %s, NULL)",
                 Jsonb({"meter_id": meter, "reading_value": str(v), "reading_date": f"2026-{m:02d}-20",
@@ -231,7 +231,7 @@ def test_reading_admin_functions(conn):
 
 def test_bill_admin_and_run_functions(conn):
     f = flat(conn, "B17-FF")
-    conn.execute("INSERT INTO meters (meter_number, flat_id) VALUES ('19152159', %s)", [f])
+    conn.execute("INSERT INTO meters (meter_number, account_id) VALUES ('19152159', %s)", [f])
     run = call(conn, "SELECT meterline_start_bill_run('2026-10-01', '2026-10-31', '2026-11-15', %s)", ACTOR)
     assert call(conn, "SELECT status FROM bill_runs WHERE id = %s", run) == "running"
     meter = call(conn, "SELECT id FROM meters")
@@ -243,18 +243,18 @@ def test_bill_admin_and_run_functions(conn):
     sep = insert_bill(conn, bill_json(f, start="2026-09-01", end="2026-09-30"))
     cands = call(conn, "SELECT meterline_bill_run_candidates('2026-10-01', '2026-10-31', 0, 10)")
     assert cands["upper"] == flat(conn, "C14-SF")
-    assert cands["candidates"] == [{"flat_id": f, "flat_code": "B17-FF", "flat_type": None, "tail": [{
+    assert cands["candidates"] == [{"account_id": f, "account_code": "B17-FF", "category": None, "tail": [{
         "reading_id": first, "meter_id": call(conn, "SELECT id FROM meters"), "reading_date": "2026-09-20",
         "status": "approved", "approved_units": None, "consumption": None, "motor_share": None,
         "motor_reading_id": None}, {
         "reading_id": reading, "meter_id": call(conn, "SELECT id FROM meters"), "reading_date": "2026-10-20",
         "status": "approved", "approved_units": None, "consumption": "100.00", "motor_share": None,
         "motor_reading_id": None}]}]
-    assert cands["open_bills"] == [{"flat_id": f, "id": sep["id"], "total_amount": "2674.00", "amount_paid": "0.00"}]
+    assert cands["open_bills"] == [{"account_id": f, "id": sep["id"], "total_amount": "2674.00", "amount_paid": "0.00"}]
     assert call(conn, "SELECT meterline_bill_run_candidates('2026-10-01', '2026-10-31', %s, 10)", cands["upper"]) == \
         {"upper": None, "candidates": [], "open_bills": []}
     assert call(conn, "SELECT meterline_count_run_skips('2026-10-01', '2026-10-31')") == 0
-    insert_bill(conn, bill_json(f, flat_reading_id=reading))
+    insert_bill(conn, bill_json(f, last_reading_id=reading))
     assert call(conn, "SELECT meterline_count_run_skips('2026-10-01', '2026-10-31')") == 1
     assert call(conn, "SELECT meterline_set_bill_status(%s, 'cancelled', 'duplicate', %s)", sep["id"], ACTOR) == "pending"
     call(conn, "SELECT meterline_set_payment_link(%s, 'plink_1', 'https://pay.example/1', %s)", sep["id"], ACTOR)
@@ -300,18 +300,18 @@ def test_user_functions(conn):
 def test_master_data_functions(conn):
     conn.execute("INSERT INTO floors (code, name) VALUES ('FF', 'First Floor')")
     changes = {"flat_types": [{"name": "2BHK", "bhk": 2}], "motors": [{"code": "MOTOR-B2", "name": ""}],
-               "flats_new": [{"code": "B18-FF", "block": "B", "floor_code": "FF", "flat_type": "2BHK"}],
-               "owners_new": [{"flat_code": "B18-FF", "name": "Asha", "phone": "+919800000001"}],
-               "meters_new": [{"meter_number": "19152160", "flat_code": "B18-FF", "motor_code": None},
-                              {"meter_number": "82000002", "flat_code": None, "motor_code": "MOTOR-B2"}],
-               "links_new": [{"flat_code": "B18-FF", "motor_code": "MOTOR-B2"}]}
+               "flats_new": [{"code": "B18-FF", "block": "B", "floor_code": "FF", "category": "2BHK"}],
+               "owners_new": [{"account_code": "B18-FF", "name": "Asha", "phone": "+919800000001"}],
+               "meters_new": [{"meter_number": "19152160", "account_code": "B18-FF", "motor_code": None},
+                              {"meter_number": "82000002", "account_code": None, "motor_code": "MOTOR-B2"}],
+               "links_new": [{"account_code": "B18-FF", "motor_code": "MOTOR-B2"}]}
     out = call(conn, "SELECT meterline_apply_master_data(%s, %s)", Jsonb(changes), ACTOR)
     assert out == {"flat_types": 1, "motors": 1, "flats_new": 1, "owners_new": 1, "meters_new": 2, "links_new": 1}
     state = call(conn, "SELECT meterline_master_data_state(%s, %s, %s)", ["B18-FF"], ["19152160", "82000002"],
                  ["MOTOR-B2"])
-    (fl,) = state["flats"]
-    assert (fl["flat_type"], fl["floor_code"], fl["owner_name"]) == ("2BHK", "FF", "Asha")
-    assert state["flat_motors"] == [["B18-FF", "MOTOR-B2"]]
+    (fl,) = state["accounts"]
+    assert (fl["category"], fl["floor_code"], fl["contact_name"]) == ("2BHK", "FF", "Asha")
+    assert state["account_motors"] == [["B18-FF", "MOTOR-B2"]]
     assert {m["meter_number"]: m["motor_code"] for m in state["meters"]} == {"19152160": None, "82000002": "MOTOR-B2"}
     assert [row[2] for row in state["motor_meters"]] == ["82000002"]
 
@@ -328,7 +328,7 @@ def _chain(conn, meter):
 
 
 def test_insert_reading_applies_the_chain_rules_under_the_meter_lock(conn):
-    meter = call(conn, "INSERT INTO meters (meter_number, flat_id) SELECT '19152159', id FROM flats "
+    meter = call(conn, "INSERT INTO meters (meter_number, account_id) SELECT '19152159', id FROM accounts "
                        "WHERE code = 'B17-FF' RETURNING id")
     a = _reading(conn, meter, "2300", "2026-11-10")["id"]
     b = _reading(conn, meter, "2340", "2026-11-20", consumption="999")["id"]  # consumption is computed here
@@ -349,7 +349,7 @@ def test_insert_reading_applies_the_chain_rules_under_the_meter_lock(conn):
                       "old_previous_reading_id": a, "new_previous_reading_id": mid, "old_consumption": "40.00",
                       "new_consumption": "20.00"}
     call(conn, "SELECT meterline_review_reading(%s, true, %s, NULL, NULL, NULL)", b, ACTOR)
-    insert_bill(conn, bill_json(flat(conn, "B17-FF"), flat_reading_id=b,
+    insert_bill(conn, bill_json(flat(conn, "B17-FF"), last_reading_id=b,
                                 covered=[{"reading_id": b, "units": "20", "motor_units": "0"}]))
     with pytest.raises(psycopg.Error) as e:  # before a billed reading
         _reading(conn, meter, "2330", "2026-11-18")
@@ -365,14 +365,14 @@ def test_insert_reading_applies_the_chain_rules_under_the_meter_lock(conn):
 
 
 def test_rejecting_relinks_the_follower_or_is_refused(conn):
-    meter = call(conn, "INSERT INTO meters (meter_number, flat_id) SELECT '19152159', id FROM flats "
+    meter = call(conn, "INSERT INTO meters (meter_number, account_id) SELECT '19152159', id FROM accounts "
                        "WHERE code = 'B17-FF' RETURNING id")
     a, b, c, e_ = (_reading(conn, meter, v, dte)["id"] for v, dte in (
         ("1000", "2026-08-20"), ("1100", "2026-09-20"), ("1250", "2026-10-20"), ("1400", "2026-11-20")))
     call(conn, "SELECT meterline_review_reading(%s, false, %s, 'misread', NULL, NULL)", b, ACTOR)
     assert _chain(conn, meter)[2] == ("1250.00", a, "250.00", "pending")
     call(conn, "SELECT meterline_review_reading(%s, true, %s, NULL, NULL, NULL)", e_, ACTOR)
-    insert_bill(conn, bill_json(flat(conn, "B17-FF"), flat_reading_id=e_,
+    insert_bill(conn, bill_json(flat(conn, "B17-FF"), last_reading_id=e_,
                                 covered=[{"reading_id": e_, "units": "150", "motor_units": "0"}]))
     with pytest.raises(psycopg.Error) as e:
         call(conn, "SELECT meterline_review_reading(%s, false, %s, 'misread', NULL, NULL)", c, ACTOR)
@@ -385,7 +385,7 @@ def test_rejecting_relinks_the_follower_or_is_refused(conn):
 
 
 def test_record_and_list_meter_changes(conn):
-    meter = call(conn, "INSERT INTO meters (meter_number, flat_id) SELECT '19152159', id FROM flats "
+    meter = call(conn, "INSERT INTO meters (meter_number, account_id) SELECT '19152159', id FROM accounts "
                        "WHERE code = 'B17-FF' RETURNING id")
     _reading(conn, meter, "99950", "2026-10-20")
     change = {"kind": "rollover", "meter_id": meter, "change_date": "2026-11-01", "final_value": "100000",
@@ -426,7 +426,7 @@ def test_coverage_reissue_credit_and_their_triggers(conn):
     credits what was paid on it once; the triggers refuse doubled coverage, changing a superseded bill,
     a made-up credit and editing coverage."""
     f = flat(conn, "B17-FF")
-    meter = call(conn, "INSERT INTO meters (meter_number, flat_id) VALUES ('19152159', %s) RETURNING id", f)
+    meter = call(conn, "INSERT INTO meters (meter_number, account_id) VALUES ('19152159', %s) RETURNING id", f)
     r1 = _approved(conn, meter, "1000", "2026-09-20", None)
     r2 = _approved(conn, meter, "1100", "2026-10-20", "100")
     pending = call(conn, "SELECT meterline_insert_reading(%s, %s, NULL)", Jsonb(
@@ -434,14 +434,14 @@ def test_coverage_reissue_credit_and_their_triggers(conn):
     chain = call(conn, "SELECT meterline_coverage_chain(%s, %s, NULL)", f, r2)
     assert [(c["reading_id"], c["covered_by"]) for c in chain] == [(r1, None), (r2, None)]
     covered = [{"reading_id": r1, "units": "0", "motor_units": "0"}, {"reading_id": r2, "units": "100", "motor_units": "0"}]
-    first = insert_bill(conn, bill_json(f, flat_reading_id=r2, first_reading_id=r1, covered=covered))
+    first = insert_bill(conn, bill_json(f, last_reading_id=r2, first_reading_id=r1, covered=covered))
     # r1 is billed now: the chain of r2 starts after it (r2 itself is the bill's too).
     assert [(c["reading_id"], c["covered_by"]) for c in call(conn, "SELECT meterline_coverage_chain(%s, %s, NULL)",
                                                              f, r2)] == [(r2, first["id"])]
     assert [c["reading_id"] for c in call(conn, "SELECT meterline_coverage_chain(%s, %s, %s)", f, r2, first["id"])] \
         == [r1, r2]  # as a re-issue of that bill would see it
     pay(conn, first["id"], "674", "0", "pending", "674", "partially_paid")
-    second = insert_bill(conn, bill_json(f, reissue_of=first["id"], replaced_paid="674.00", flat_reading_id=r2,
+    second = insert_bill(conn, bill_json(f, reissue_of=first["id"], replaced_paid="674.00", last_reading_id=r2,
                                          first_reading_id=r1, covered=covered, credit_paid_on="2026-11-22"))
     assert conn.execute("SELECT status, superseded_by, amount_paid FROM bills WHERE id = %s", [first["id"]]).fetchone() \
         == ("superseded", second["id"], D("674.00"))
@@ -517,26 +517,26 @@ def test_staged_master_data_applies_all_parts_in_one_transaction_or_none(conn):
 
     part1 = {"floors": [{"code": "GF", "name": "Ground Floor", "sort_order": 0}],
              "flat_types": [{"name": "2BHK", "bhk": 2}],
-             "flats_new": [{"code": "Q1-GF", "block": "Q", "floor_code": "GF", "flat_type": "2BHK"}]}
-    part2 = {"flats_new": [{"code": "Q2-GF", "block": "Q", "floor_code": "GF", "flat_type": "2BHK"}],
-             "meters_new": [{"meter_number": "M-1", "flat_code": "Q1-GF", "motor_code": None}]}
-    flats = "SELECT count(*) FROM flats WHERE code LIKE 'Q%%'"
+             "flats_new": [{"code": "Q1-GF", "block": "Q", "floor_code": "GF", "category": "2BHK"}]}
+    part2 = {"flats_new": [{"code": "Q2-GF", "block": "Q", "floor_code": "GF", "category": "2BHK"}],
+             "meters_new": [{"meter_number": "M-1", "account_code": "Q1-GF", "motor_code": None}]}
+    accounts = "SELECT count(*) FROM accounts WHERE code LIKE 'Q%%'"
     imp = str(uuid.uuid4())
     call(conn, "SELECT meterline_stage_master_data(%s, 1, %s)", imp, Jsonb(part1))
-    assert call(conn, flats) == 0  # staged: nothing imported yet
+    assert call(conn, accounts) == 0  # staged: nothing imported yet
     with pytest.raises(psycopg.Error) as e:
         call(conn, "SELECT meterline_apply_staged_master_data(%s, 2, %s)", imp, ACTOR)
-    assert "Only 1 of the 2 parts" in str(e.value) and call(conn, flats) == 0
+    assert "Only 1 of the 2 parts" in str(e.value) and call(conn, accounts) == 0
     call(conn, "SELECT meterline_stage_master_data(%s, 2, %s)", imp, Jsonb(part2))
     out = call(conn, "SELECT meterline_apply_staged_master_data(%s, 2, %s)", imp, ACTOR)
     assert out == {"floors": 1, "flat_types": 1, "flats_new": 2, "meters_new": 1}
-    assert call(conn, flats) == 2 and call(conn, "SELECT count(*) FROM master_data_staging") == 0
+    assert call(conn, accounts) == 2 and call(conn, "SELECT count(*) FROM master_data_staging") == 0
     assert call(conn, "SELECT count(*) FROM audit_log WHERE action = 'master_data.import'") == 1
     bad = str(uuid.uuid4())  # part 2 takes a meter number that exists: part 1 is not kept either
     call(conn, "SELECT meterline_stage_master_data(%s, 1, %s)", bad,
-         Jsonb({"flats_new": [{"code": "Q3-GF", "block": "Q", "floor_code": "GF", "flat_type": "2BHK"}]}))
+         Jsonb({"flats_new": [{"code": "Q3-GF", "block": "Q", "floor_code": "GF", "category": "2BHK"}]}))
     call(conn, "SELECT meterline_stage_master_data(%s, 2, %s)", bad,
-         Jsonb({"meters_new": [{"meter_number": "M-1", "flat_code": "Q3-GF", "motor_code": None}]}))
+         Jsonb({"meters_new": [{"meter_number": "M-1", "account_code": "Q3-GF", "motor_code": None}]}))
     with pytest.raises(psycopg.errors.UniqueViolation):
         call(conn, "SELECT meterline_apply_staged_master_data(%s, 2, %s)", bad, ACTOR)
-    assert call(conn, flats) == 2
+    assert call(conn, accounts) == 2

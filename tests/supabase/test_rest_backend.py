@@ -33,8 +33,8 @@ def society_rest(rest):
     return storage, fake, make_service(storage, TODAY)
 
 
-def new_bill(flat_id, start=d(2026, 10, 1), end=d(2026, 10, 31), total="2674.00"):
-    return NewBill(flat_id=flat_id, billing_period_start=start, billing_period_end=end, due_date=end + dt.timedelta(15),
+def new_bill(account_id, start=d(2026, 10, 1), end=d(2026, 10, 31), total="2674.00"):
+    return NewBill(account_id=account_id, billing_period_start=start, billing_period_end=end, due_date=end + dt.timedelta(15),
                    tariff_kind="flat_rate", pricing_rule="bhk_override", flat_units=D("100"), motor_units=D("0"),
                    total_units=D("100"), rate_per_unit=D("12"), fixed_charge=D("1474"), previous_outstanding=D("0"),
                    total_amount=D(total))
@@ -53,7 +53,7 @@ def test_list_request_shape(society_rest):
     assert "total_amount::text" in params["select"] and "rate_per_unit::text" in params["select"]
     assert params["order"] == "billing_period_start.desc,id.desc"
     assert (params["offset"], params["limit"]) == ("0", "20")
-    assert params["or"] == '(flat_code.like."TEST OWN*",owner_name.ilike."*test own*")'
+    assert params["or"] == '(account_code.like."TEST OWN*",contact_name.ilike."*test own*")'
     assert [v for k, v in req.params if k == "billing_period_start"] == ["gte.2026-10-01", "lte.2026-10-31"]
     assert "count=exact" in req.headers["prefer"]
 
@@ -63,14 +63,14 @@ def test_rpc_sends_decimals_as_exact_strings(society_rest):
     db.create_bill("C14-SF", *OCT, flat_units=D("210.55"))
     (call,) = fake.calls("POST", "/rest/v1/rpc/meterline_insert_bill")
     bill = call.body["p_bill"]
-    assert bill["flat_units"] == "210.55" and bill["total_amount"] == "1894.95" and bill["rate_per_unit"] == "9"
+    assert bill["units"] == "210.55" and bill["total_amount"] == "1894.95" and bill["rate_per_unit"] == "9"
     assert call.headers["content-type"].startswith("application/json")
     assert call.body["p_actor"] == {"user_id": None, "username": "system", "client": None}
 
 
 def test_big_amounts_round_trip_exactly(society_rest):
     storage, fake, db = society_rest
-    flat = storage.get_flat(code="B17-FF").id
+    flat = storage.get_account(code="B17-FF").id
     nb = new_bill(flat, total="987654321012.34")
     bill = storage.insert_bill(NewBill(**{**nb.__dict__, "rate_per_unit": D("12.3457")}), ADMIN)
     assert bill.total_amount == D("987654321012.34") and bill.rate_per_unit == D("12.3457")
@@ -86,13 +86,13 @@ def test_unique_violation_23505(society_rest):
     assert "asha" in str(e.value)
     assert fake.calls("POST", "/rpc/meterline_create_user")[-1].status == 409
     with pytest.raises(DuplicateError) as e:
-        storage.bulk_insert("flats", [{"code": "B17-FF", "block": "B"}])
+        storage.bulk_insert("accounts", [{"code": "B17-FF", "block": "B"}])
     assert "B17-FF" in str(e.value)
 
 
 def test_lock_p0001_names_the_month(society_rest):
     storage, fake, _ = society_rest
-    flat = storage.get_flat(code="B17-FF").id
+    flat = storage.get_account(code="B17-FF").id
     with pytest.raises(PeriodLockedError) as e:
         storage.insert_bill(new_bill(flat, d(2025, 11, 1), d(2025, 11, 30)), ADMIN)
     assert e.value.month == "2025-11" and "2025-11" in str(e.value)
@@ -136,7 +136,7 @@ def test_check_and_foreign_key_violations(society_rest):
         storage.create_user(username="plain", role="admin", password_hash="hunter2hunter2", actor=ADMIN)
     assert e.value.field == "password_hash"
     with pytest.raises(ConflictError):
-        storage.bulk_insert("flats", [{"code": "Z1-GF", "block": "Z", "floor_id": 987654}])
+        storage.bulk_insert("accounts", [{"code": "Z1-GF", "block": "Z", "floor_id": 987654}])
 
 
 def test_wrong_key_401_and_anon_key_sees_nothing(request):
@@ -275,30 +275,30 @@ def test_reads_page_across_the_1000_row_cap(rest):
     storage, fake = rest
     storage.bulk_insert("floors", [{"code": "GF", "name": "Ground Floor"}])
     floor = storage.lookup_ids("floors", "code", ["GF"])["GF"]
-    storage.bulk_insert("flats", [{"code": f"A{i}-GF", "block": "A", "floor_id": floor} for i in range(2100)])
-    assert len(fake.calls("POST", "/rest/v1/flats")) == 3
-    ids = storage.lookup_ids("flats", "code", [f"A{i}-GF" for i in range(2100)])
-    storage.bulk_insert("meters", [{"meter_number": f"M{i}", "flat_id": ids[f"A{i}-GF"], "status": "active"}
+    storage.bulk_insert("accounts", [{"code": f"A{i}-GF", "block": "A", "floor_id": floor} for i in range(2100)])
+    assert len(fake.calls("POST", "/rest/v1/accounts")) == 3
+    ids = storage.lookup_ids("accounts", "code", [f"A{i}-GF" for i in range(2100)])
+    storage.bulk_insert("meters", [{"meter_number": f"M{i}", "account_id": ids[f"A{i}-GF"], "status": "active"}
                                    for i in range(2100)])
     fake.requests.clear()
     page = storage.list_meter_choices(offset=50, limit=2000)
     assert len(page.items) == 2000 and len({c.meter_id for c in page.items}) == 2000
     limits = [dict(r.params)["limit"] for r in fake.calls("GET", "/rest/v1/meter_choices")]
     assert limits == ["1000", "1000"]
-    codes = [c.flat_code for c in page.items]
+    codes = [c.account_code for c in page.items]
     assert codes == sorted(codes)
     import psycopg
 
     with psycopg.connect(fake.conninfo, autocommit=True) as c:
-        c.execute("ANALYZE flats")  # above 1,000 rows the count is the planner's estimate
-    assert storage.table_counts(["flats"])["flats"] == 2100
-    assert "count=estimated" in fake.calls("HEAD", "/rest/v1/flats")[-1].headers["prefer"]
+        c.execute("ANALYZE accounts")  # above 1,000 rows the count is the planner's estimate
+    assert storage.table_counts(["accounts"])["accounts"] == 2100
+    assert "count=estimated" in fake.calls("HEAD", "/rest/v1/accounts")[-1].headers["prefer"]
 
 
 def test_fake_refuses_a_request_over_the_cap(rest):
     storage, fake = rest
     with pytest.raises(StorageError):
-        storage.rest.execute("reading too much", lambda: storage.rest.client.table("flats").select("id").limit(5000),
+        storage.rest.execute("reading too much", lambda: storage.rest.client.table("accounts").select("id").limit(5000),
                              idempotent=True)
     assert fake.violations and "db-max-rows" in fake.violations[-1]
     fake.violations.clear()
@@ -307,13 +307,13 @@ def test_fake_refuses_a_request_over_the_cap(rest):
 def test_bulk_insert_failing_late_leaves_nothing(rest):
     storage, fake = rest
     rows = [{"name": f"Owner {i}", "phone": f"+91{i:010d}"} for i in range(2500)]
-    storage.bulk_insert("owners", rows[:1])
+    storage.bulk_insert("contacts", rows[:1])
     bad = [{"code": f"F{i}", "block": "F"} for i in range(2500)]
     bad[2100] = {"code": "F5", "block": "F"}  # a duplicate in the third chunk
     with pytest.raises(DuplicateError):
-        storage.bulk_insert("flats", bad)
-    assert storage.table_counts(["flats"])["flats"] == 0
-    assert len(fake.calls("DELETE", "/rest/v1/flats")) == 10  # the 2,000 stored rows, 200 ids a request
+        storage.bulk_insert("accounts", bad)
+    assert storage.table_counts(["accounts"])["accounts"] == 0
+    assert len(fake.calls("DELETE", "/rest/v1/accounts")) == 10  # the 2,000 stored rows, 200 ids a request
 
 
 def test_bulk_rows_with_different_keys_keep_column_defaults(rest):

@@ -110,11 +110,11 @@ def test_every_table_has_rls_and_nothing_for_anon(pg_server):
 def test_lock_trigger_refuses_a_direct_insert(pg_server):
     name = fresh_supabase_db(pg_server)
     with psycopg.connect(dsn(pg_server, name)) as c:
-        c.execute("INSERT INTO flats (code) VALUES ('B17-FF')")
+        c.execute("INSERT INTO accounts (code) VALUES ('B17-FF')")
         with pytest.raises(psycopg.errors.RaiseException) as e:
-            c.execute("""INSERT INTO bills (flat_id, billing_period_start, billing_period_end, due_date, flat_units,
+            c.execute("""INSERT INTO bills (account_id, billing_period_start, billing_period_end, due_date, units,
                          total_units, rate_per_unit, total_amount) SELECT id, '2025-11-01', '2025-11-30',
-                         '2025-12-15', 1, 1, 12, 12 FROM flats""")
+                         '2025-12-15', 1, 1, 12, 12 FROM accounts""")
         assert e.value.sqlstate == "P0001" and "billing period 2025-11 is locked" in str(e.value)
 
 
@@ -126,8 +126,8 @@ def test_seed_sql_is_idempotent_and_gives_one_active_meter(request, pg_server):
     with psycopg.connect(fake.conninfo, autocommit=True) as c:
         c.execute(seed)
         c.execute(seed)
-    counts = storage.table_counts(["floors", "flats", "owners", "flat_owners", "meters"])
-    assert counts == {"floors": 4, "flats": 1, "owners": 1, "flat_owners": 1, "meters": 1}
+    counts = storage.table_counts(["floors", "accounts", "contacts", "account_contacts", "meters"])
+    assert counts == {"floors": 4, "accounts": 1, "contacts": 1, "account_contacts": 1, "meters": 1}
     (choice,) = storage.list_meter_choices().items
     assert choice.label == "B17-FF - First Floor - Test Owner - meter 19152159"
     storage.dispose()

@@ -36,7 +36,7 @@ def test_verify_scripts_pass_in_rest_mode(fake, capsys):
     assert verify_migration.main([]) == 0
     out = capsys.readouterr().out
     assert "backend: supabase" in out and "ok   connectivity" in out and "locked months: 2025-11" in out
-    assert "flats" in out and "RESULT: OK" in out
+    assert "accounts" in out and "RESULT: OK" in out
     assert verify_supabase_november.main([]) == 0
     out = capsys.readouterr().out
     assert "direct insert refused by the database: PERIOD_LOCKED: billing period 2025-11 is locked" in out
@@ -62,8 +62,8 @@ def test_seed_demo_society_through_rest(fake):
     st = open_storage(Settings.from_env())
     st.rest.backoff = 0
     assert seed_demo.seed(st, 32, TODAY, PricingService(), quiet=True)
-    counts = st.table_counts(["flats", "meters", "readings", "bills", "users"])
-    assert counts["flats"] == 32 and counts["users"] == 3
+    counts = st.table_counts(["accounts", "meters", "readings", "bills", "users"])
+    assert counts["accounts"] == 32 and counts["users"] == 3
     assert counts["bills"] == 32 * 5  # five months billed by the real bill run, batch by batch over /rpc
     for bill in st.list_bills(BillFilter(), limit=500).items:
         assert TariffRules.recompute(bill) == bill.total_amount
@@ -86,7 +86,7 @@ def test_verify_billing_in_rest_mode(fake, capsys):
     assert verify_billing.main([]) == 0
     out = capsys.readouterr().out
     assert "backend: supabase" in out and out.count("ok   0 ") == 5 and "RESULT: OK" in out
-    meter = st.list_readings(ReadingFilter(status="approved", flat_meters_only=True), 0, 1).items[0].meter_id
+    meter = st.list_readings(ReadingFilter(status="approved", account_meters_only=True), 0, 1).items[0].meter_id
     import psycopg
 
     with psycopg.connect(fake.conninfo, autocommit=True) as c:  # planted below the app: approved, older, never billed
@@ -107,11 +107,11 @@ def test_import_master_data_cli_in_rest_mode(fake, tmp_path, capsys):
     path = tmp_path / "master.csv"
     n = write_csv(path, 48)
     assert import_master_data.main([str(path), "--dry-run"]) == 0
-    assert "DRY RUN" in capsys.readouterr().out and st.table_counts(["flats"])["flats"] == 0
+    assert "DRY RUN" in capsys.readouterr().out and st.table_counts(["accounts"])["accounts"] == 0
     assert import_master_data.main([str(path)]) == 0
     out = capsys.readouterr().out
-    assert "backend: supabase" in out and f"flats:  {n} created" in out
+    assert "backend: supabase" in out and f"accounts:  {n} created" in out
     assert import_master_data.main([str(path)]) == 0
-    assert f"flats:  0 created, 0 updated, {n} unchanged" in capsys.readouterr().out
-    assert st.table_counts(["flats"])["flats"] == n
+    assert f"accounts:  0 created, 0 updated, {n} unchanged" in capsys.readouterr().out
+    assert st.table_counts(["accounts"])["accounts"] == n
     st.dispose()

@@ -13,7 +13,7 @@ def _approved_b17(url, units=None):
     """Approve B17-FF's pending reading (seeded this month) and return it."""
     st = storage_for(url)
     admin = st.get_user(username="admin")
-    pending = st.list_readings(ReadingFilter(status="pending", flat_code="B17-FF", flat_meters_only=True)).items[0]
+    pending = st.list_readings(ReadingFilter(status="pending", account_code="B17-FF", account_meters_only=True)).items[0]
     return DatabaseService(st).approve_reading(pending.id, actor=Actor(admin.id, admin.username, admin.role),
                                                approved_units=units)
 
@@ -47,13 +47,13 @@ def test_search_lists_approved_unbilled_readings(seeded_url, monkeypatch, tmp_pa
 def test_pricing_rule_preview_and_save(seeded_url, monkeypatch, tmp_path):
     rd = _approved_b17(seeded_url, units="150")
     st = storage_for(seeded_url)
-    flat = st.get_flat(code="B17-FF")
+    flat = st.get_account(code="B17-FF")
     owed = st.open_balance(flat.id)[0]
     at = _open(seeded_url, monkeypatch, tmp_path, rd.id)
     assert not at.exception
     metrics = {m.label: m.value for m in at.metric}
     # In the demo society B17-FF is a 4BHK in block B (rate 12): the BHK override sets the fixed charge.
-    assert flat.flat_type == "4BHK"
+    assert flat.category == "4BHK"
     assert metrics == {"Rate per unit": "₹12", "Fixed charge": "₹1,890.00"}
     assert "**BHK fixed charge override**" in [m.value for m in at.markdown]  # the rule that applied
     # Units default to what the reviewer confirmed; previous outstanding to what the flat owes.
@@ -69,14 +69,14 @@ def test_pricing_rule_preview_and_save(seeded_url, monkeypatch, tmp_path):
     assert not at.exception and any("Saved bill #" in s.value and "₹3,810.00" in s.value for s in at.success)
     assert [b.total_amount for b, _ in told] == [Decimal("3810.00")] and told[0][1].username == "admin"
     assert any(plain(c.value) == "Owner notified by test channel." for c in at.caption)  # the event report is shown
-    bill = st.list_bills(BillFilter(flat_id=flat.id)).items[0]
-    assert (bill.total_amount, bill.flat_reading_id, bill.flat_units, bill.motor_units) == (
+    bill = st.list_bills(BillFilter(account_id=flat.id)).items[0]
+    assert (bill.total_amount, bill.last_reading_id, bill.units, bill.motor_units) == (
         Decimal("3810.00"), rd.id, Decimal("150.00"), Decimal("10.00"))
     assert f"Open bill #{bill.id}" in [p.proto.label for p in at.get("page_link")]
     # The billed reading is shown as billed: no second Save unless a re-issue is asked for.
     assert any(f"already on bill #{bill.id}" in w.value for w in at.warning)
     assert not any(b.key == "save_bill" for b in at.button)
-    assert st.list_bills(BillFilter(flat_id=flat.id, period_month=bill.billing_period_start.strftime("%Y-%m"))).total == 1
+    assert st.list_bills(BillFilter(account_id=flat.id, period_month=bill.billing_period_start.strftime("%Y-%m"))).total == 1
 
 
 def test_locked_month_refused_in_a_plain_sentence(seeded_url, monkeypatch, tmp_path):
@@ -104,7 +104,7 @@ def test_collision_is_stored_as_a_reissue(seeded_url, monkeypatch, tmp_path):
     at = _save(at)
     text = " ".join(w.value for w in at.warning)
     assert f"bill #{first.id}" in text and "Nothing was overwritten" in text and "re-issue" in text
-    second = st.list_bills(BillFilter(flat_id=first.flat_id)).items[0]
+    second = st.list_bills(BillFilter(account_id=first.account_id)).items[0]
     assert second.reissue_of == first.id and second.billing_period_start > first.billing_period_start
 
 
@@ -153,17 +153,17 @@ def test_a_stale_page_cannot_bill_the_reading_twice(seeded_url, monkeypatch, tmp
     assert any("Saved bill #" in s.value for s in first.success)
     second = _save(second)
     assert any("already on bill" in e.value and "nothing was stored" in e.value for e in second.error)
-    flat = storage_for(seeded_url).get_flat(code="B17-FF")
-    assert storage_for(seeded_url).list_bills(BillFilter(flat_id=flat.id, period_month=_month_of(rd)[0].strftime("%Y-%m"))).total == 1
+    flat = storage_for(seeded_url).get_account(code="B17-FF")
+    assert storage_for(seeded_url).list_bills(BillFilter(account_id=flat.id, period_month=_month_of(rd)[0].strftime("%Y-%m"))).total == 1
 
 
 # ---- the preview is what Save stores (issue 11, item 3) ----------------------------------------
-def _stored_after_save(url, monkeypatch, at, flat_id):
+def _stored_after_save(url, monkeypatch, at, account_id):
     """Save, and return the bill that was stored (the newest of the flat)."""
     _record_events(monkeypatch)
     at = _save(at)
     assert not at.exception and any("Saved bill #" in s.value for s in at.success), [e.value for e in at.error]
-    return at, storage_for(url).list_bills(BillFilter(flat_id=flat_id)).items[0]
+    return at, storage_for(url).list_bills(BillFilter(account_id=account_id)).items[0]
 
 
 def _money(value) -> str:
@@ -176,22 +176,22 @@ def test_a_plain_bill_stores_the_total_the_preview_showed(seeded_url, monkeypatc
     rd = _approved_b17(seeded_url)
     at = _open(seeded_url, monkeypatch, tmp_path, rd.id)
     shown = _preview(at)["Total"]
-    at, bill = _stored_after_save(seeded_url, monkeypatch, at, rd.flat_id)
-    assert _money(bill.total_amount) == shown and bill.flat_reading_id == rd.id
+    at, bill = _stored_after_save(seeded_url, monkeypatch, at, rd.account_id)
+    assert _money(bill.total_amount) == shown and bill.last_reading_id == rd.id
 
 
 def test_a_bill_with_arrears_stores_the_total_the_preview_showed(seeded_url, monkeypatch, tmp_path):
     st = storage_for(seeded_url)
     admin = st.get_user(username="admin")
     actor = Actor(admin.id, admin.username, admin.role)
-    pending = st.list_readings(ReadingFilter(status="pending", flat_meters_only=True, unflagged_only=True), 0, 400).items
-    rd = next(r for r in pending if st.open_balance(r.flat_id)[0] > 0)  # a flat that still owes
-    owed = st.open_balance(rd.flat_id)[0]
+    pending = st.list_readings(ReadingFilter(status="pending", account_meters_only=True, unflagged_only=True), 0, 400).items
+    rd = next(r for r in pending if st.open_balance(r.account_id)[0] > 0)  # a flat that still owes
+    owed = st.open_balance(rd.account_id)[0]
     DatabaseService(st).approve_reading(rd.id, actor=actor)
     at = _open(seeded_url, monkeypatch, tmp_path, rd.id)
     lines = _preview(at)
     assert lines["Previous outstanding"] == _money(owed)
-    at, bill = _stored_after_save(seeded_url, monkeypatch, at, rd.flat_id)
+    at, bill = _stored_after_save(seeded_url, monkeypatch, at, rd.account_id)
     assert _money(bill.total_amount) == lines["Total"] and bill.previous_outstanding == owed
 
 
@@ -210,9 +210,9 @@ def test_a_reissue_stores_the_total_the_preview_showed_and_replaces_the_bill(see
     assert lines["Total"] == _money(first.total_amount)  # the same reading, the same arrears: the same total
     assert lines[f"Credit from bill #{first.id}"] == _money(Decimal("-1000"))
     assert any(f"re-issues bill #{first.id}" in w.value for w in at.warning)
-    at, bill = _stored_after_save(seeded_url, monkeypatch, at, rd.flat_id)
+    at, bill = _stored_after_save(seeded_url, monkeypatch, at, rd.account_id)
     assert _money(bill.total_amount) == lines["Total"] and _money(bill.balance) == lines["Balance due"]
     assert bill.reissue_of == first.id and bill.amount_paid == Decimal("1000.00")
     old = st.get_bill(first.id)
     assert (old.status, old.superseded_by, old.total_amount) == ("superseded", bill.id, first.total_amount)
-    assert st.open_balance(rd.flat_id)[0] == bill.balance
+    assert st.open_balance(rd.account_id)[0] == bill.balance

@@ -30,8 +30,8 @@ def _open_bill(url, monkeypatch, tmp_path, bill_id):
 
 def _open_pending_b17(url):
     st = storage_for(url)
-    flat = st.get_flat(code="B17-FF")
-    bills = st.list_bills(BillFilter(flat_id=flat.id)).items
+    flat = st.get_account(code="B17-FF")
+    bills = st.list_bills(BillFilter(account_id=flat.id)).items
     return next(b for b in bills if b.status in ("pending", "overdue", "partially_paid")) if any(
         b.status in ("pending", "overdue", "partially_paid") for b in bills) else None
 
@@ -79,7 +79,7 @@ def test_detail_shows_breakdown_check_and_readings(seeded_url, monkeypatch, tmp_
     assert lines["Previous outstanding"] == f"₹{bill.previous_outstanding:,.2f}"
     assert any("Recomputed from the stored inputs" in s.value and "the same as the stored total" in s.value
                for s in at.success)
-    reading = st.get_reading(bill.flat_reading_id)
+    reading = st.get_reading(bill.last_reading_id)
     assert any(f"Flat reading** · reading #{reading.id}" in m.value for m in at.markdown)
     assert any(f"{reading.reading_value:,.2f} kWh on {reading.reading_date}" in c.value for c in at.caption)
     next(b for b in at.button if b.label == "All bills").click()
@@ -121,7 +121,7 @@ def test_exports_stream_the_whole_filter(seeded_url):
     rows = list(csv.DictReader(io.TextIOWrapper(out, encoding="utf-8")))
     assert len(rows) == expected and {r["block"] for r in rows} == {"B"}
     first = st.get_bill(int(rows[0]["bill_id"]))
-    assert rows[0]["total_amount"] == str(first.total_amount) and rows[0]["flat"] == first.flat_code
+    assert rows[0]["total_amount"] == str(first.total_amount) and rows[0]["flat"] == first.account_code
     from openpyxl import load_workbook
 
     wb = load_workbook(exports.export(db.iter_bills(flt, page_size=50), "xlsx"), read_only=True)
@@ -132,11 +132,11 @@ def test_exports_stream_the_whole_filter(seeded_url):
 def test_export_neutralises_spreadsheet_formulas():
     from services.models import Bill
 
-    bill = Bill(id=1, flat_id=1, billing_period_start=dt.date(2026, 10, 1), billing_period_end=dt.date(2026, 10, 31),
+    bill = Bill(id=1, account_id=1, billing_period_start=dt.date(2026, 10, 1), billing_period_end=dt.date(2026, 10, 31),
                 due_date=dt.date(2026, 11, 15), tariff_kind="flat_rate", pricing_rule="master_data",
                 flat_units=Decimal("1"), motor_units=Decimal("0"), total_units=Decimal("1"), rate_per_unit=Decimal("12"),
                 fixed_charge=Decimal("0"), previous_outstanding=Decimal("0"), total_amount=Decimal("12.00"),
-                status="pending", owner_name='=HYPERLINK("http://x","y")', flat_code="B1-GF")
+                status="pending", contact_name='=HYPERLINK("http://x","y")', account_code="B1-GF")
     text = exports.export([bill], "csv").read().decode()
     assert "'=HYPERLINK" in text and ",=HYPERLINK" not in text
 

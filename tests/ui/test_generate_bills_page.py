@@ -14,7 +14,7 @@ MONTH = month_key(demo.reading_dates(app_today())[-1])  # the month whose readin
 def _approve_month(url) -> int:
     st = storage_for(url)
     admin = st.get_user(username="admin")
-    ids = [r.id for r in st.list_readings(ReadingFilter(status="pending", flat_meters_only=True), 0, 1000).items]
+    ids = [r.id for r in st.list_readings(ReadingFilter(status="pending", account_meters_only=True), 0, 1000).items]
     return DatabaseService(st).bulk_approve_unflagged(ids, actor=Actor(admin.id, admin.username, admin.role))
 
 

@@ -46,7 +46,7 @@ def test_admin_records_a_replacement_and_the_readings_continue_on_the_new_meter(
     assert list(table["By"]) == ["admin"] and list(table["What"]) == ["Meter replaced"]
     assert st.get_meter(meter_id=meter.id).status == "replaced"
     new = st.get_meter(meter_number="19159999")
-    assert new.status == "active" and new.flat_id == meter.flat_id
+    assert new.status == "active" and new.account_id == meter.account_id
     (start,) = st.list_readings(ReadingFilter(status=None, meter_id=new.id)).items
     assert (start.reading_value, start.consumption, start.status) == (Decimal("3.00"), None, "approved")
     final = st.meter_history(meter.id, limit=1)[0]

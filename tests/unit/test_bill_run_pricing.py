@@ -27,17 +27,17 @@ def reference(pricing, code, kind):
 ], ids=["master-data", "small-table"])
 def test_terms_match_reference_for_every_demo_flat_and_odd_codes(pricing):
     fast = RunPricer(pricing)
-    flats = [(f.code, f.flat_type) for f in demo.flats(640)] + ODD_FLATS
-    for code, kind in flats:
+    accounts = [(f.code, f.category) for f in demo.accounts(640)] + ODD_FLATS
+    for code, kind in accounts:
         assert fast.terms(code, kind) == reference(pricing, code, kind), (code, kind)
     assert len(fast._memo) < 40  # memoized by rule inputs, not one entry per flat
 
 
 def test_a_pricing_subclass_is_asked_flat_by_flat():
     class Custom(PricingService):
-        def pricing_for_flat(self, flat_code, flat_type):
-            p = super().pricing_for_flat(flat_code, flat_type)
-            return p.__class__(p.flat_code, p.rate_per_unit + 1, p.fixed_charge, "custom", p.bhk, p.steps)
+        def pricing_for_flat(self, account_code, category):
+            p = super().pricing_for_flat(account_code, category)
+            return p.__class__(p.account_code, p.rate_per_unit + 1, p.fixed_charge, "custom", p.bhk, p.steps)
 
     fast = RunPricer(Custom(table={}))
     assert fast.terms("B17-FF", "2BHK") == (D("13.0"), D("1474"), "custom")

@@ -29,7 +29,7 @@ def _live_in_flight(stale_before):
 NOTIFICATION_MUTABLE = frozenset({"status", "provider_message_id", "error", "attempts", "sent_at", "message", "recipient"})
 
 
-class AccountsPart:
+class UsersPart:
     # ---- users -------------------------------------------------------------------------
     def create_user(self, *, username, role, password_hash, actor, display_name="", email=None, auth_provider="local") -> User:
         if role not in ROLES:

@@ -8,13 +8,13 @@ from services.errors import DuplicateError, ValidationError
 from services.models import AuditEntry, JobRun, Notification, Page, PaymentEvent, User, UserSession
 from services.accounts.roles import ROLES
 from services.storage.rest_client import actor_json, like_escape, parse_row
-from services.storage.sql_accounts import NOTIFICATION_MUTABLE, USER_MUTABLE
+from services.storage.sql_users import NOTIFICATION_MUTABLE, USER_MUTABLE
 from services.storage.sql_backend import _jsonable
 
 _NEWEST = (("id", True),)
 
 
-class RestAccountsPart:
+class RestUsersPart:
     # ---- users -------------------------------------------------------------------------
     def create_user(self, *, username, role, password_hash, actor, display_name="", email=None, auth_provider="local") -> User:
         if role not in ROLES:

@@ -1,0 +1,135 @@
+"""Pricing a bill with the tariff plan of the account's service connection (pure).
+
+One function, `PlanBook.price`, prices every bill: a single bill and its preview
+(services/billing/quotes.py), the month run (services/billing/bill_run.py), and the check that a
+stored bill still recomputes (`recompute_bill`). It picks the plan version in effect on the
+period's end date and returns the bill's columns and its lines, each line rounded to 2 places
+half-up and the total their sum (services/tariffs/quote.py).
+
+What a kind is priced from:
+- flat_rate (society): the account's own units and its shared-motor units, with the rate, fixed
+  charge and rule of the society's pricing rules (services/pricing_service.py, from the master
+  data; memoised per distinct input by RunPricer, which is provably the same answer);
+- tiered_seasonal (water): the period's metered quantity (daily usage summed, or readings);
+- category_fee (municipal): the account's category and type; no quantity.
+
+The bill keeps every input (`tariff_details` = the quote's inputs, plan version included), so
+`recompute_bill` rebuilds its lines and total from what is stored.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from services.billing.run_pricing import RunPricer
+from services.models import Bill, BillLine, StoredPlan
+from services.tariffs import Quote, QuoteInputs, TariffPlan, quote, recompute
+
+ZERO = Decimal("0.00")
+# How each kind gets its quantity in a month run (Storage.bill_run_candidates' `source`).
+QUANTITY_SOURCE = {"flat_rate": "readings", "tiered_seasonal": "usage", "category_fee": "none"}
+
+
+@dataclass(frozen=True)
+class PricedBill:
+    """The priced columns of a bill (services.models.NewBill) and its lines."""
+
+    tariff_plan_version_id: int
+    tariff_kind: str
+    pricing_rule: str
+    units: Decimal
+    motor_units: Decimal
+    total_units: Decimal
+    rate_per_unit: Decimal
+    fixed_charge: Decimal
+    previous_outstanding: Decimal
+    total_amount: Decimal
+    category: str | None
+    lines: tuple[BillLine, ...]
+    tariff_details: dict
+    quote: Quote
+
+    @property
+    def current_charges(self) -> Decimal:
+        return self.total_amount - self.previous_outstanding
+
+
+def bill_lines(q: Quote) -> tuple[BillLine, ...]:
+    return tuple(BillLine(seq=i + 1, code=ln.code, label=ln.label, amount=ln.amount, quantity=ln.quantity,
+                          unit=ln.unit, rate=ln.rate) for i, ln in enumerate(q.lines))
+
+
+def _priced(q: Quote, version_id: int, category: str | None) -> PricedBill:
+    i = q.inputs
+    units = i.quantity if i.quantity is not None and q.kind != "category_fee" else ZERO
+    motor = i.shared_units or ZERO
+    usage_codes = {"energy", "seasonal", "arrears"}
+    fixed = sum((ln.amount for ln in q.lines if ln.code not in usage_codes and not ln.code.startswith("tier_")), ZERO)
+    return PricedBill(
+        version_id, q.kind, i.pricing_rule or q.kind, units, motor, units + motor,
+        i.rate_per_unit if q.kind == "flat_rate" else ZERO, fixed, q.previous_outstanding, q.total_amount,
+        category, bill_lines(q), i.to_dict(), q)
+
+
+class PlanBook:
+    """The stored tariff plans (loaded once) and the society's memoised flat-rate terms."""
+
+    def __init__(self, plans: list[StoredPlan], pricing):
+        self.plans = {sp.id: sp for sp in plans}
+        self.by_code = {sp.plan.code: sp for sp in plans}
+        self.by_version_id = {vid: (sp, v) for sp in plans for v, vid in sp.version_ids.items()}
+        self.pricing = pricing
+        self._terms = RunPricer(pricing) if pricing is not None else None
+
+    def plan(self, plan_id: int) -> StoredPlan:
+        try:
+            return self.plans[plan_id]
+        except KeyError:
+            from services.errors import ConfigurationError
+
+            raise ConfigurationError(f"Tariff plan #{plan_id} is not stored; set the utility up again "
+                                     "(python -m scripts.seed_demo, or the Tariff plans page).") from None
+
+    def source(self, plan_id: int) -> str:
+        return QUANTITY_SOURCE[self.plan(plan_id).plan.kind]
+
+    def price(self, plan_id: int, *, period_start: dt.date, period_end: dt.date, previous_outstanding: Decimal,
+              account_code: str, category: str | None, account_type: str | None = None,
+              units: Decimal | None = None, motor_units: Decimal | None = None) -> PricedBill:
+        sp = self.plan(plan_id)
+        plan: TariffPlan = sp.plan
+        kw: dict = {}
+        if plan.kind == "flat_rate":
+            rate, fixed, rule = self._terms.terms(account_code, category)
+            kw = dict(quantity=units, shared_units=motor_units or ZERO, account_code=account_code, unit_type=category,
+                      rate_per_unit=rate, fixed_charge=fixed, pricing_rule=rule)
+        elif plan.kind == "tiered_seasonal":
+            kw = dict(quantity=units)
+        elif plan.kind == "category_fee":
+            kw = dict(category=category, unit_type=account_type)
+        q = quote(plan, period_start=period_start, period_end=period_end, previous_outstanding=previous_outstanding,
+                  **kw)
+        return _priced(q, sp.version_id(q.plan_version), category)
+
+    def recompute(self, bill: Bill) -> Quote | None:
+        """The quote a stored bill's inputs give with the plan version that priced it; None for a bill
+        made before plans were stored (its total is checked by TariffRules.recompute instead)."""
+        details = bill.tariff_details or {}
+        if "plan_code" not in details or bill.tariff_plan_version_id not in self.by_version_id:
+            return None
+        sp, _ = self.by_version_id[bill.tariff_plan_version_id]
+        return recompute(QuoteInputs.from_dict(details), sp.plan, pricing=self.pricing)
+
+
+def recompute_bill(bill: Bill, lines: list[BillLine], book: PlanBook) -> tuple[Decimal, bool]:
+    """(the total a stored bill's inputs give, whether its stored lines are exactly those of the
+    recomputed quote). Bills made before plans were stored recompute by the seed's formula."""
+    from services.tariff_rules import TariffRules
+
+    q = book.recompute(bill)
+    if q is None:
+        total = TariffRules.recompute(bill)
+        return total, (not lines or sum((ln.amount for ln in lines), ZERO) == total)
+    same = [(ln.code, ln.amount) for ln in lines] == [(ln.code, ln.amount) for ln in q.lines]
+    return q.total_amount, same
