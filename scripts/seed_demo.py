@@ -30,6 +30,7 @@ from services.readings.checks import HistoryPoint, check_reading
 from services.accounts.roles import Actor
 
 CHUNK = 5000
+SOCIETY_PLAN = "society-electricity"
 # Documented in README ("Demo accounts"). These exist only in a demo database, and they pass the
 # app's own password policy (services/accounts/password_policy.py), which ensure_demo_users checks.
 DEMO_USERS = (
@@ -61,10 +62,11 @@ def ensure_demo_users(storage, quiet: bool = False) -> list[tuple[str, str, str]
 
 
 def seed_reference(storage, n_flats: int, today: dt.date, engineer_id: int | None) -> None:
-    storage.bulk_insert("floors", [{"code": c, "name": n, "sort_order": o} for c, n, o in demo.FLOORS])
-    storage.bulk_insert("flat_types", [{"name": n, "bhk": b} for n, b in demo.FLAT_TYPES])
-    floor_ids = storage.lookup_ids("floors", "code", [c for c, _, _ in demo.FLOORS])
-    type_ids = storage.lookup_ids("flat_types", "name", [n for n, _ in demo.FLAT_TYPES])
+    seeder = Actor(None, "seed_demo", "system")
+    plan_id = storage.get_tariff_plan(code=SOCIETY_PLAN).id
+    areas = storage.ensure_areas(
+        [{"path": b, "name": f"Block {b}", "sort_order": i} for i, b in enumerate(demo.BLOCKS)]
+        + [{"path": f"{b}/{c}", "name": n, "sort_order": o} for b in demo.BLOCKS for c, n, o in demo.FLOORS], seeder)
     motors = demo.motors(n_flats)
     storage.bulk_insert("motors", [{"code": code, "name": f"Water motor {code[6:]}"} for code, _ in motors])
     motor_ids = storage.lookup_ids("motors", "code", [c for c, _ in motors])
@@ -73,22 +75,24 @@ def seed_reference(storage, n_flats: int, today: dt.date, engineer_id: int | Non
     t0 = time.time()
     meter_id_of: dict[str, int] = storage.lookup_ids("meters", "meter_number", [mn for _, mn in motors])
     for start in range(0, n_flats, CHUNK):
-        chunk = list(demo.accounts(n_flats, start, start + CHUNK))
-        storage.bulk_insert("accounts", [{"code": f.code, "block": f.block, "floor_id": floor_ids[f.floor_code],
-                                       "type_id": type_ids[f.category]} for f in chunk])
+        chunk = list(demo.flats(n_flats, start, start + CHUNK))
+        storage.bulk_insert("accounts", [{"code": f.code, "name": f.owner_name, "area_id": areas[f"{f.block}/{f.floor_code}"],
+                                          "category": f.flat_type, "account_type": "flat"} for f in chunk])
         account_ids = storage.lookup_ids("accounts", "code", [f.code for f in chunk])
-        storage.bulk_insert("contacts", [{"name": f.contact_name, "phone": f.contact_phone} for f in chunk])
-        contact_ids = storage.lookup_ids("contacts", "phone", [f.contact_phone for f in chunk])
-        storage.bulk_insert("account_contacts", [{"account_id": account_ids[f.code], "contact_id": contact_ids[f.contact_phone],
-                                             "is_primary": True} for f in chunk])
+        storage.bulk_insert("service_connections", [{"account_id": account_ids[f.code], "service": "electricity",
+                                                     "tariff_plan_id": plan_id} for f in chunk])
+        storage.bulk_insert("contacts", [{"name": f.owner_name, "phone": f.owner_phone} for f in chunk])
+        contact_ids = storage.lookup_ids("contacts", "phone", [f.owner_phone for f in chunk])
+        storage.bulk_insert("account_contacts", [{"account_id": account_ids[f.code], "contact_id": contact_ids[f.owner_phone],
+                                                  "is_primary": True} for f in chunk])
         storage.bulk_insert("account_motors", [{"account_id": account_ids[f.code], "motor_id": motor_ids[f.motor_code]}
-                                            for f in chunk])
-        storage.bulk_insert("meters", [{"meter_number": f.meter_number, "account_id": account_ids[f.code], "status": "active"}
-                                       for f in chunk])
+                                               for f in chunk])
+        storage.bulk_insert("meters", [{"meter_number": f.meter_number, "account_id": account_ids[f.code],
+                                        "status": "active"} for f in chunk])
         meter_id_of.update(storage.lookup_ids("meters", "meter_number", [f.meter_number for f in chunk]))
         done = min(start + CHUNK, n_flats)
         if n_flats > CHUNK:
-            log(f"  accounts: {done:,}/{n_flats:,} ({done / max(time.time() - t0, 1e-9):,.0f} accounts/s)")
+            log(f"  flats: {done:,}/{n_flats:,} ({done / max(time.time() - t0, 1e-9):,.0f} flats/s)")
     # Readings go in month by month, as a live system accumulates them, so reading ids follow time
     # (the newest, pending readings have the highest ids, which the review queue's count relies on).
     for i, date in enumerate(dates):
@@ -96,7 +100,7 @@ def seed_reference(storage, n_flats: int, today: dt.date, engineer_id: int | Non
         storage.bulk_insert("readings", rows)
         for start in range(0, n_flats, CHUNK):
             storage.bulk_insert("readings", [flat_reading(f, n_flats, meter_id_of[f.meter_number], dates, i, engineer_id)
-                                             for f in demo.accounts(n_flats, start, start + CHUNK)])
+                                             for f in demo.flats(n_flats, start, start + CHUNK)])
         if n_flats > CHUNK:
             log(f"  readings of {date}: {n_flats:,} accounts ({time.time() - t0:,.0f} s)")
 
@@ -211,9 +215,10 @@ def seed(storage, n_flats: int, today: dt.date | None = None, pricing: PricingSe
     engineer = storage.get_user(username="engineer")
     t0 = time.time()
     if not quiet:
-        log(f"Seeding a demo society of {n_flats:,} accounts ...")
-    seed_reference(storage, n_flats, today, engineer.id if engineer else None)
+        log(f"Seeding a demo society of {n_flats:,} flats ...")
     db = DatabaseService(storage, pricing or PricingService(), today=lambda: today)
+    db.set_up_utility("society", actor=Actor(None, "seed_demo", "system"))
+    seed_reference(storage, n_flats, today, engineer.id if engineer else None)
     seed_bills(db, n_flats, today, say=(lambda _msg: None) if quiet else log)
     storage.refresh_statistics()
     if not quiet:
