@@ -29,7 +29,7 @@ from services.errors import ConflictError, NotFoundError, ValidationError
 from services.models import (
     Account, AccountFilter, Area, Bill, BillFilter, BillLine, BillRun, BillRunSummary, DashboardFigures, MeterChoice,
     MonthlyPoint, NewBill, NewReading, Page, Payment, PaymentResult, PeriodLock, Reading, ReadingFilter,
-    ServiceConnection,
+    ServiceConnection, StoredPlan,
 )
 from services.money import parse_decimal
 from services.pricing_service import PricingService
@@ -140,6 +140,38 @@ class DatabaseService:
             raise ValidationError("account", f"{self.utility().account_label} {account.code} has no {service} connection.",
                                   "Connect it to the service (master data import) before billing it.")
         return conn
+
+    def tariff_plans(self) -> list[StoredPlan]:
+        return self.storage.list_tariff_plans()
+
+    def preview_tariff(self, plan: "TariffPlan", *, quantity=None, period_end, category=None, unit_type=None,
+                       account_code=None, shared_units=None, previous_outstanding=0):
+        """What `plan` (stored, or edited and not saved yet) charges for a month ending `period_end`:
+        the Tariff plans page's calculator. Nothing is stored."""
+        from services.tariffs import quote
+
+        end = parse_date(period_end, "period_end")
+        kw = {}
+        if plan.kind == "flat_rate":
+            t = self.plan_book().flat_terms(plan, end, account_code, unit_type)
+            kw = dict(account_code=account_code, unit_type=unit_type, shared_units=shared_units or 0,
+                      rate_per_unit=t.rate_per_unit, fixed_charge=t.fixed_charge, pricing_rule=t.rule)
+        elif plan.kind == "category_fee":
+            kw = dict(category=category, unit_type=unit_type)
+        return quote(plan, quantity=quantity, period_start=end.replace(day=1), period_end=end,
+                     previous_outstanding=previous_outstanding, **kw)
+
+    def add_tariff_plan_version(self, plan_code: str, params, effective_from, notes: str | None = None, *,
+                                actor: Actor | None = None) -> StoredPlan:
+        """Edit a plan: its new prices take effect on `effective_from` (after its last version's) as a
+        new version; the versions stored before never change, so every bill keeps the prices that made
+        it. Audited (tariff_plan.version)."""
+        actor = require(actor, Permission.MANAGE_MASTER_DATA)
+        stored = self.storage.get_tariff_plan(code=plan_code)
+        if stored is None:
+            raise NotFoundError(f"Tariff plan {plan_code} does not exist.")
+        edited = stored.plan.with_new_version(params, parse_date(effective_from, "effective_from"), notes)
+        return self.storage.save_tariff_plan(edited, actor)
 
     def list_areas(self, *, level: int | None = None, parent_id: int | None = None) -> list[Area]:
         return self.storage.list_areas(level=level, parent_id=parent_id)

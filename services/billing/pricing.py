@@ -8,8 +8,9 @@ half-up and the total their sum (services/tariffs/quote.py).
 
 What a kind is priced from:
 - flat_rate (society): the account's own units and its shared-motor units, with the rate, fixed
-  charge and rule of the society's pricing rules (services/pricing_service.py, from the master
-  data; memoised per distinct input by RunPricer, which is provably the same answer);
+  charge and rule the plan version's parameters give (services/tariffs/flat_rate.resolve_terms:
+  the master data spreadsheet, the BHK fixed charges, the special accounts), memoised per
+  distinct (version, master-data row, BHK, special) like services/billing/run_pricing.py;
 - tiered_seasonal (water): the period's metered quantity (daily usage summed, or readings);
 - category_fee (municipal): the account's category and type; no quantity.
 
@@ -22,9 +23,10 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from services.billing.run_pricing import RunPricer
 from services.models import Bill, BillLine, StoredPlan
+from services.pricing_service import parse_identifier, unit_identifier
 from services.tariffs import Quote, QuoteInputs, TariffPlan, quote, recompute
+from services.tariffs.flat_rate import Terms, resolve_terms
 
 ZERO = Decimal("0.00")
 # How each kind gets its quantity in a month run (Storage.bill_run_candidates' `source`).
@@ -80,7 +82,7 @@ class PlanBook:
         self.by_code = {sp.plan.code: sp for sp in plans}
         self.by_version_id = {vid: (sp, v) for sp in plans for v, vid in sp.version_ids.items()}
         self.pricing = pricing
-        self._terms = RunPricer(pricing) if pricing is not None else None
+        self._memo: dict[tuple, Terms] = {}
 
     def plan(self, plan_id: int) -> StoredPlan:
         try:
@@ -101,9 +103,9 @@ class PlanBook:
         plan: TariffPlan = sp.plan
         kw: dict = {}
         if plan.kind == "flat_rate":
-            rate, fixed, rule = self._terms.terms(account_code, category)
+            t = self.flat_terms(plan, period_end, account_code, category)
             kw = dict(quantity=units, shared_units=motor_units or ZERO, account_code=account_code, unit_type=category,
-                      rate_per_unit=rate, fixed_charge=fixed, pricing_rule=rule)
+                      rate_per_unit=t.rate_per_unit, fixed_charge=t.fixed_charge, pricing_rule=t.rule)
         elif plan.kind == "tiered_seasonal":
             kw = dict(quantity=units)
         elif plan.kind == "category_fee":
@@ -111,6 +113,22 @@ class PlanBook:
         q = quote(plan, period_start=period_start, period_end=period_end, previous_outstanding=previous_outstanding,
                   **kw)
         return _priced(q, sp.version_id(q.plan_version), category)
+
+    def flat_terms(self, plan: TariffPlan, period_end: dt.date, account_code: str | None,
+                   category: str | None) -> Terms:
+        """The rate, fixed charge and rule of a flat under the plan version in effect on period_end."""
+        version = plan.version_for(period_end)
+        params = version.params
+        table = getattr(self.pricing, "_table", None) if self.pricing is not None else None
+        if table is None or not account_code:
+            return resolve_terms(params, account_code, category, self.pricing)
+        code, bhk = parse_identifier(unit_identifier(account_code, category))
+        key = (plan.code, version.version, table.get(code) if params.master_data else None, bhk,
+               code in params.special_accounts)
+        found = self._memo.get(key)
+        if found is None:
+            found = self._memo[key] = resolve_terms(params, account_code, category, self.pricing)
+        return found
 
     def recompute(self, bill: Bill) -> Quote | None:
         """The quote a stored bill's inputs give with the plan version that priced it; None for a bill
