@@ -30,7 +30,7 @@ from services.master_data.spreadsheet import (
 )
 from services.accounts.roles import Actor, Permission, require
 
-REQUIRED = ("account_code", "block", "floor", "category", "contact_name", "contact_phone", "meter_number")
+REQUIRED = ("flat_code", "block", "floor", "flat_type", "owner_name", "owner_phone", "meter_number")
 MOTOR_COLUMNS = ("motor", "motor_meter_number")
 CHUNK = 1000
 FLAT_CODE = re.compile(r"^([A-Z]+)(\d+)-([A-Z0-9]+)$")  # B17-FF: block, number, floor
@@ -41,7 +41,7 @@ PHONE_DIGITS = re.compile(r"[\s\-().]")
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 MAX_BHK = 20
 # Lengths of the columns the values are stored in (database/schema.py; a test keeps them equal).
-MAX_LEN = {"account_code": 32, "block": 8, "floor": 8, "category": 16, "contact_name": 128, "contact_phone": 20,
+MAX_LEN = {"flat_code": 32, "block": 8, "floor": 8, "flat_type": 16, "owner_name": 128, "owner_phone": 20,
            "meter_number": 32, "motor": 32, "motor_meter_number": 32}
 # Floors the import creates when the database lacks them; any other code must be added first.
 STANDARD_FLOORS = {"GF": ("Ground Floor", 0), "FF": ("First Floor", 1), "SF": ("Second Floor", 2),
@@ -195,21 +195,21 @@ def parse_rows(columns: list[str], raw: list[dict], source: str) -> tuple[list[M
     for i, r in enumerate(raw, start=2):
         i = getattr(r, "number", i)
         bad = lambda col, msg: problems.append(RowProblem(i, COLUMNS[col], msg))  # noqa: E731
-        code = normalize_flat_code(r.get("account_code"))
+        code = normalize_flat_code(r.get("flat_code"))
         block = _text(r.get("block")).upper()
         floor = _text(r.get("floor")).upper()
-        category = re.sub(r"\s+", "", _text(r.get("category"))).upper()
-        owner = re.sub(r"[ \t\r\n]+", " ", _text(r.get("contact_name")))  # a line break in a cell is a space
+        category = re.sub(r"\s+", "", _text(r.get("flat_type"))).upper()
+        owner = re.sub(r"[ \t\r\n]+", " ", _text(r.get("owner_name")))  # a line break in a cell is a space
         meter = _text(r.get("meter_number"))
         motor = _text(r.get("motor")).upper() or None
         motor_meter = _text(r.get("motor_meter_number")) or None
         n_before = problems.total
-        for col, value in (("account_code", code), ("block", block), ("floor", floor), ("category", category),
-                           ("contact_name", owner), ("meter_number", meter)):
+        for col, value in (("flat_code", code), ("block", block), ("floor", floor), ("flat_type", category),
+                           ("owner_name", owner), ("meter_number", meter)):
             if not value:
                 bad(col, "is empty.")
         if code:
-            _check_text(bad, "account_code", code, CODE, "a flat code (letters, digits and '-', like B17-FF)")
+            _check_text(bad, "flat_code", code, CODE, "a flat code (letters, digits and '-', like B17-FF)")
         if block:
             _check_text(bad, "block", block, WORD, "a block (letters and digits, like B)")
         if floor:
@@ -220,17 +220,17 @@ def parse_rows(columns: list[str], raw: list[dict], source: str) -> tuple[list[M
         if m and floor and m.group(3) != floor:
             bad("floor", f"is {floor} but flat code {code} is on floor {m.group(3)}.")
         if category:
-            _check_text(bad, "category", category, None, "")
+            _check_text(bad, "flat_type", category, None, "")
             bhk = BHK.match(category)
             if bhk and not 1 <= int(bhk.group(1)) <= MAX_BHK:
-                bad("category", f"'{category}' has {int(bhk.group(1))} bedrooms; a BHK count is 1 to {MAX_BHK}.")
+                bad("flat_type", f"'{category}' has {int(bhk.group(1))} bedrooms; a BHK count is 1 to {MAX_BHK}.")
         if owner:
-            _check_text(bad, "contact_name", owner, None, "")
+            _check_text(bad, "owner_name", owner, None, "")
         try:
-            phone = normalize_phone(r.get("contact_phone"))
+            phone = normalize_phone(r.get("owner_phone"))
         except ValueError:
             phone = None
-            bad("contact_phone", f"'{_text(r.get('contact_phone'))[:40]}' is not a phone number; use +91 and 10 digits, "
+            bad("owner_phone", f"'{_text(r.get('owner_phone'))[:40]}' is not a phone number; use +91 and 10 digits, "
                                "e.g. +919800000001.")
         for col, value in (("meter_number", meter), ("motor_meter_number", motor_meter), ("motor", motor)):
             if value:
@@ -240,7 +240,7 @@ def parse_rows(columns: list[str], raw: list[dict], source: str) -> tuple[list[M
             bad("motor_meter_number", "is given but Motor is empty; name the motor the meter belongs to.")
         problems += price_problems(r, i, columns)[1]
         if code in seen_flat:
-            bad("account_code", f"duplicate flat code {code} (first on row {seen_flat[code]}).")
+            bad("flat_code", f"duplicate flat code {code} (first on row {seen_flat[code]}).")
         elif code:
             seen_flat[code] = i
         if meter in seen_meter:
@@ -278,7 +278,7 @@ def check_against_database(rows: list[MasterRow], state: MasterDataState, floors
                                        f"{', '.join(STANDARD_FLOORS)} and 4F, 5F ... when missing. Fix the "
                                        "code, or add the floor to the database first."))
         if r.category not in known_types and not BHK.match(r.category):
-            problems.append(RowProblem(r.row, COLUMNS["category"], f"unknown flat type {r.category}; use one of "
+            problems.append(RowProblem(r.row, COLUMNS["flat_type"], f"unknown flat type {r.category}; use one of "
                                        f"{', '.join(sorted(known_types)) or '(none)'} or the form 3BHK."))
         held = state.meters.get(r.meter_number)
         if held and held["account_code"] != r.account_code:
@@ -405,7 +405,23 @@ def import_master_data(storage, path: str | Path, *, actor: Actor | None = None,
         raise MasterDataError(source, sorted(problems, key=lambda p: p.row), total=problems.total)
     if not dry_run:
         written = [changes for changes in plans if not changes.empty]
+        if written and any(ch.flats_new for ch in written):
+            _ensure_society(storage, actor)  # an empty database: the society and its plan, to connect flats to
         if written:
             storage.apply_master_data(written, actor)  # every chunk in one transaction
             storage.refresh_statistics()
     return ImportReport(len(raw), dry_run, counts)
+
+
+def _ensure_society(storage, actor: Actor) -> None:
+    """The master data spreadsheet is the society's: a database without a utility gets the society
+    template and its electricity plan (what DatabaseService.set_up_utility stores)."""
+    from services.accounts.utility import TEMPLATES
+    from services.config import ROOT
+    from services.tariffs import TariffPlan
+
+    settings = TEMPLATES["society"]
+    if storage.utility_settings_row() is None:
+        storage.save_utility_settings(settings.as_row(), actor)
+    if not any(sp.plan.service == "electricity" for sp in storage.list_tariff_plans()):
+        storage.save_tariff_plan(TariffPlan.load(ROOT / settings.plan_file), actor)

@@ -18,6 +18,12 @@ ROWS = [
 ]
 
 
+def _other_account(storage, code):
+    """An account stored by someone else (outside the import)."""
+    area = storage.ensure_areas([{"path": "Z/GF", "name": "Ground Floor"}], ADMIN)["Z/GF"]
+    storage.bulk_insert("accounts", [{"code": code, "area_id": area}])
+
+
 def write(tmp_path, rows, header=HEADER, name="master.csv"):
     path = tmp_path / name
     with path.open("w", newline="") as fh:
@@ -43,9 +49,11 @@ def test_import_then_reimport_duplicates_nothing(storage, floors, tmp_path):
     report = import_master_data(storage, path, actor=ADMIN)
     c = report.counts
     assert (c["flats_created"], c["owners_created"], c["meters_created"], c["motors_created"]) == (4, 4, 6, 2)
-    assert (c["links_added"], c["flat_types_created"]) == (3, 3)
+    assert (c["links_added"], c["areas_created"]) == (3, 6)  # blocks A, B, D and a floor in each
     flat = storage.get_account(code="B18-FF")
-    assert (flat.contact_name, flat.contact_phone, flat.category, flat.floor_code) == ("Asha Rao", "+919800000001", "3BHK", "FF")
+    assert (flat.contact_name, flat.contact_phone, flat.category, flat.area_path) == ("Asha Rao", "+919800000001", "3BHK",
+                                                                                     "B/FF")
+    assert storage.service_connection(flat.id, "electricity").plan_code == "society-electricity"
     assert storage.get_account(code="D3-SF").category == "5BHK"  # the BHK prefix is not part of the code
     assert storage.get_account(code="A1-GF").category == "4BHK"
     choice = storage.meter_choice(storage.get_meter(meter_number="19152160").id)
@@ -133,7 +141,7 @@ def test_import_needs_permission(storage, floors, tmp_path):
 
 
 def test_apply_master_data_is_one_unit_of_work(storage, floors):
-    storage.bulk_insert("accounts", [{"code": "Z1-GF", "block": "Z"}])
+    _other_account(storage, "Z1-GF")
     storage.bulk_insert("meters", [{"meter_number": "M-TAKEN", "account_id": storage.get_account(code="Z1-GF").id}])
     changes = MasterDataChanges(
         flats_new=[{"code": "Z2-GF", "block": "Z", "floor_code": "GF", "category": "2BHK"}],
@@ -148,7 +156,6 @@ def test_generated_spreadsheet_imports(storage, tmp_path):
     from scripts.generate_master_data import write_xlsx
     from services.demo import society as demo
 
-    storage.bulk_insert("floors", [{"code": c, "name": n, "sort_order": o} for c, n, o in demo.FLOORS])
     path = tmp_path / "master.xlsx"
     n = write_xlsx(path, 64)
     report = import_master_data(storage, path, actor=ADMIN, chunk=25)  # three chunks
@@ -183,7 +190,8 @@ from tests.master_files import HEADER as FULL_HEADER  # noqa: E402
 from tests.master_files import demo_table, dimension_of, set_dimension, write_xlsx  # noqa: E402
 from tests.master_files import write_csv as write_full_csv  # noqa: E402
 
-ALL_TABLES = ["floors", "flat_types", "accounts", "contacts", "account_contacts", "meters", "motors", "account_motors"]
+ALL_TABLES = ["areas", "accounts", "contacts", "account_contacts", "meters", "motors", "account_motors",
+              "service_connections"]
 
 
 def everything(storage):
@@ -220,17 +228,19 @@ def test_pricing_columns_are_checked_naming_row_and_column(storage, tmp_path):
     assert everything(storage) == before
 
 
-def test_import_into_an_empty_database_creates_floors_and_types(storage, tmp_path):
+def test_import_into_an_empty_database_creates_the_utility_and_areas(storage, tmp_path):
     rows = [["A1-GF", "A", "GF", "2BHK", "Asha", "+919800000001", "M-1"],
             ["A1-TF", "A", "TF", "3BHK", "Ravi", "+919800000002", "M-2"],
             ["A1-5F", "A", "5F", "4BHK", "Zoya", "+919800000003", "M-3"]]
     report = import_master_data(storage, write(tmp_path, rows, header=HEADER[:7]), actor=ADMIN)
-    assert report.counts["floors_created"] == 3 and report.counts["flat_types_created"] == 3
-    assert storage.list_floors() == [("GF", "Ground Floor"), ("TF", "Third Floor"), ("5F", "Floor 5")]
-    assert storage.get_account(code="A1-5F").floor_code == "5F"
-    assert "floors: 3 created" in "\n".join(report.lines())
+    assert report.counts["areas_created"] == 4  # block A and three floors in it
+    assert [(a.path, a.name) for a in storage.list_areas(level=2)] == [
+        ("A/GF", "Ground Floor"), ("A/TF", "Third Floor"), ("A/5F", "Floor 5")]
+    assert storage.get_account(code="A1-5F").area_path == "A/5F"
+    assert storage.utility_settings_row()["template"] == "society"  # the spreadsheet is the society's
+    assert "areas (blocks, floors): 4 created" in "\n".join(report.lines())
     again = import_master_data(storage, write(tmp_path, rows, header=HEADER[:7], name="again.csv"), actor=ADMIN)
-    assert again.counts["floors_created"] == 0 and again.counts["flats_unchanged"] == 3
+    assert again.counts["areas_created"] == 0 and again.counts["flats_unchanged"] == 3
     with pytest.raises(MasterDataError) as e:  # a code that is no known floor is still refused
         import_master_data(storage, write(tmp_path, [["A2-XF", "A", "XF", "2BHK", "X Y", "+919800000004", "M-4"]],
                                           header=HEADER[:7], name="xf.csv"), actor=ADMIN)
@@ -246,7 +256,7 @@ def test_a_refusal_by_the_database_in_the_last_chunk_writes_nothing(storage, flo
     def racing_state(account_codes, meter_numbers, motor_codes):
         state = real_state(account_codes, meter_numbers, motor_codes)
         if "C7-GF" in account_codes:  # the last chunk: someone else stores meter M-7 meanwhile
-            storage.bulk_insert("accounts", [{"code": "Z9-GF", "block": "Z"}])
+            _other_account(storage, "Z9-GF")
             storage.bulk_insert("meters", [{"meter_number": "M-7", "account_id": storage.get_account(code="Z9-GF").id}])
         return state
 
