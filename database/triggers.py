@@ -40,9 +40,10 @@ LOCK_MESSAGE_SQLITE = "PERIOD_LOCKED: the billing period touches a locked month 
 DATE_MESSAGE = "BAD_DATE: a date column must hold a date written YYYY-MM-DD"
 LOCK_MONTH_MESSAGE = "BAD_MONTH: period_locks.month must be a month written YYYY-MM"
 # Tables whose rows are never changed or deleted (UPDATE / DELETE refused by row triggers).
-APPEND_ONLY_TABLES = ("audit_log", "payments", "payment_events", "period_locks")
+APPEND_ONLY_TABLES = ("audit_log", "payments", "payment_events", "period_locks", "bill_lines", "tariff_plan_versions")
 # PostgreSQL: TRUNCATE fires no row trigger; these refuse it with a statement trigger.
-NO_TRUNCATE_TABLES = ("bills", "payments", "audit_log", "period_locks", "payment_events", "readings", "meter_changes")
+NO_TRUNCATE_TABLES = ("bills", "payments", "audit_log", "period_locks", "payment_events", "readings", "meter_changes",
+                      "bill_lines", "tariff_plan_versions")
 BILL_IMMUTABLE_MESSAGE = "BILL_IMMUTABLE: an issued bill cannot be changed or deleted; only its payment status may be updated"
 APPEND_ONLY_MESSAGE = "APPEND_ONLY: rows of this table are never changed or deleted"
 READING_IMMUTABLE_MESSAGE = "READING_IMMUTABLE: the value, date and meter of a stored reading never change; reject it and submit a new one"

@@ -30,7 +30,8 @@ from database import schema as s
 from database.migrations import apply_schema
 
 # Tables whose rows are never changed or deleted by the app (triggers refuse it anyway).
-APPEND_ONLY = ("payments", "payment_events", "audit_log", "period_locks", "meter_changes")
+APPEND_ONLY = ("payments", "payment_events", "audit_log", "period_locks", "meter_changes", "bill_lines",
+               "tariff_plan_versions")
 READ_ONLY = ("schema_info",)
 # The only table the app deletes rows from.
 DELETABLE = ("account_motors",)

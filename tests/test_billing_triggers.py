@@ -50,9 +50,9 @@ def test_a_reading_is_never_covered_by_two_current_bills(sql_storage, billed):
     st = sql_storage
     with st.engine.begin() as c:
         other = c.execute(sa.text(
-            "INSERT INTO bills (account_id, billing_period_start, billing_period_end, due_date, units, motor_units, "
-            "total_units, rate_per_unit, fixed_charge, previous_outstanding, total_amount) "
-            "SELECT account_id, '2026-08-01', '2026-08-31', '2026-09-15', 100, 0, 100, 12, 1474, 0, 2674 FROM bills "
+            "INSERT INTO bills (account_id, area_id, tariff_plan_version_id, billing_period_start, billing_period_end, "
+            "due_date, units, motor_units, total_units, rate_per_unit, fixed_charge, previous_outstanding, total_amount) "
+            "SELECT account_id, area_id, tariff_plan_version_id, '2026-08-01', '2026-08-31', '2026-09-15', 100, 0, 100, 12, 1474, 0, 2674 FROM bills "
             "WHERE id = :b RETURNING id"), {"b": billed["second"]}).scalar_one()
     # SQLite's trigger words it; PostgreSQL's partial unique index refuses it first.
     refused(st, "INSERT INTO bill_readings (bill_id, reading_id, units) VALUES (:b, :r, 100)",
@@ -81,9 +81,9 @@ def test_superseded_is_terminal(sql_storage, billed):
         refused(st, sql, {"b": billed["first"]}, "BILL_SUPERSEDED")
     # Only a re-issue naming the replacement supersedes a bill, and never a bill carried forward.
     refused(st, "UPDATE bills SET status = 'superseded' WHERE id = :b", {"b": billed["second"]}, "BILL_SUPERSEDED")
-    refused(st, "INSERT INTO bills (account_id, billing_period_start, billing_period_end, due_date, units, "
-                "motor_units, total_units, rate_per_unit, fixed_charge, previous_outstanding, total_amount, status) "
-                "SELECT account_id, '2026-07-01', '2026-07-31', '2026-08-15', 1, 0, 1, 12, 0, 0, 12, 'superseded' "
+    refused(st, "INSERT INTO bills (account_id, area_id, tariff_plan_version_id, billing_period_start, "
+                "billing_period_end, due_date, units, motor_units, total_units, rate_per_unit, fixed_charge, "
+                "previous_outstanding, total_amount, status) SELECT account_id, area_id, tariff_plan_version_id, '2026-07-01', '2026-07-31', '2026-08-15', 1, 0, 1, 12, 0, 0, 12, 'superseded' "
                 "FROM bills WHERE id = :b", {"b": billed["second"]}, "BILL_SUPERSEDED")
     first = billed["db"].get_bill(billed["first"])
     assert (first.status, first.amount_paid) == ("superseded", D("500.00"))

@@ -11,9 +11,9 @@ from database.triggers import NO_TRUNCATE_TABLES, date_columns
 from tests.factories import make_society
 
 V1_SQLITE = Path(__file__).parent / "fixtures" / "schema_v1" / "society_v1.sqlite.sql"
-BILL = ("INSERT INTO bills (account_id, billing_period_start, billing_period_end, due_date, units, motor_units, "
+BILL = ("INSERT INTO bills (account_id, area_id, tariff_plan_version_id, billing_period_start, billing_period_end, due_date, units, motor_units, "
         "total_units, rate_per_unit, fixed_charge, previous_outstanding, total_amount) "
-        "VALUES (:flat, :start, :end, :due, 10, 0, 10, 12, 0, 0, 120)")
+        "VALUES (:flat, (SELECT area_id FROM accounts WHERE id = :flat), (SELECT min(id) FROM tariff_plan_versions), :start, :end, :due, 10, 0, 10, 12, 0, 0, 120)")
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -101,9 +101,22 @@ def _insert_dated(st, table, column, value):
         dates = {"billing_period_start": "2026-10-01", "billing_period_end": "2026-10-31", "due_date": "2026-11-15",
                  "reading_date": "2026-10-31", "paid_on": "2026-11-01"}
         dates[column] = value
-        if table == "bills":
+        if table == "bills" and column in ("usage_from", "usage_to"):
+            c.execute(sa.text(BILL.replace("total_amount)", "total_amount, usage_from, usage_to)").replace(
+                "0, 120)", "0, 120, :d, :d)")), {"flat": flat, "start": "2026-09-01", "end": "2026-09-30",
+                                                 "due": "2026-10-15", "d": value})
+        elif table == "bills":
             c.execute(sa.text(BILL), {"flat": flat, "start": dates["billing_period_start"],
                                       "end": dates["billing_period_end"], "due": dates["due_date"]})
+        elif table == "tariff_plan_versions":
+            c.execute(sa.text("INSERT INTO tariff_plan_versions (plan_id, version, effective_from, params) "
+                              "SELECT plan_id, 99, :d, params FROM tariff_plan_versions LIMIT 1"), {"d": value})
+        elif table == "service_connections":
+            c.execute(sa.text("UPDATE service_connections SET started_on = :d WHERE account_id = :f"),
+                      {"d": value, "f": flat})
+        elif table == "daily_usage":
+            c.execute(sa.text("INSERT INTO daily_usage (account_id, usage_date, quantity) VALUES (:f, :d, 1)"),
+                      {"f": flat, "d": value})
         elif table == "bill_runs":
             c.execute(sa.text("INSERT INTO bill_runs (billing_period_start, billing_period_end, due_date) "
                               "VALUES (:billing_period_start, :billing_period_end, :due_date)"), dates)
@@ -179,7 +192,8 @@ def test_supabase_schema_refuses_truncate_and_lock_changes(pg_server):
             with pytest.raises(psycopg.Error) as e:
                 c.execute(stmt)
             assert "APPEND_ONLY" in str(e.value), stmt
-        c.execute("INSERT INTO accounts (code, block) VALUES ('B17-FF', 'B')")
+        c.execute("INSERT INTO areas (level, code, name, path) VALUES (1, 'B', 'Block B', 'B')")
+        c.execute("INSERT INTO accounts (code, area_id) SELECT 'B17-FF', id FROM areas")
         with pytest.raises(psycopg.Error) as e:
             c.execute("INSERT INTO bills (account_id, billing_period_start, billing_period_end, due_date, units, "
                       "total_units, rate_per_unit, total_amount) SELECT id, '2025-11-20', '2025-12-19', '2026-01-05', "

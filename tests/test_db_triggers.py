@@ -5,9 +5,9 @@ import sqlalchemy as sa
 from tests.factories import make_society
 
 INSERT_NOV = sa.text(
-    "INSERT INTO bills (account_id, billing_period_start, billing_period_end, due_date, units, motor_units, "
+    "INSERT INTO bills (account_id, area_id, tariff_plan_version_id, billing_period_start, billing_period_end, due_date, units, motor_units, "
     "total_units, rate_per_unit, fixed_charge, previous_outstanding, total_amount) "
-    "VALUES (:flat, :start, :end, '2025-12-15', 10, 0, 10, 12, 0, 0, 120)")
+    "VALUES (:flat, (SELECT area_id FROM accounts WHERE id = :flat), (SELECT min(id) FROM tariff_plan_versions), :start, :end, '2025-12-15', 10, 0, 10, 12, 0, 0, 120)")
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -53,9 +53,9 @@ def test_negative_amounts_refused_by_check(sql_storage):
     with pytest.raises(sa.exc.IntegrityError):
         with sql_storage.engine.begin() as c:
             c.execute(sa.text(
-                "INSERT INTO bills (account_id, billing_period_start, billing_period_end, due_date, units, "
+                "INSERT INTO bills (account_id, area_id, tariff_plan_version_id, billing_period_start, billing_period_end, due_date, units, "
                 "motor_units, total_units, rate_per_unit, fixed_charge, previous_outstanding, total_amount) "
-                "VALUES (:f, '2026-10-01', '2026-10-31', '2026-11-15', -5, 0, 0, 12, 0, 0, 0)"), {"f": _flat(sql_storage)})
+                "VALUES (:f, (SELECT area_id FROM accounts WHERE id = :f), (SELECT min(id) FROM tariff_plan_versions), '2026-10-01', '2026-10-31', '2026-11-15', -5, 0, 0, 12, 0, 0, 0)"), {"f": _flat(sql_storage)})
 
 
 def test_audit_log_is_append_only(sql_storage):

@@ -2,7 +2,7 @@
 
 Set-based on every backend: candidates are read a window of accounts at a time
 (storage.bill_run_candidates), priced in memory with the same rules as a single bill
-(services/billing/run_pricing.py), and each batch is written in one unit of work
+(services/billing/pricing.py: the plan of each account), and each batch is written in one unit of work
 (storage.insert_bill_batch: sqlite3 executemany / PostgreSQL COPY on the SQL backend). While a
 batch is being written, the next one is read and priced in a helper thread, so the database
 and Python work at the same time.

@@ -10,7 +10,7 @@ What a kind is priced from:
 - flat_rate (society): the account's own units and its shared-motor units, with the rate, fixed
   charge and rule the plan version's parameters give (services/tariffs/flat_rate.resolve_terms:
   the master data spreadsheet, the BHK fixed charges, the special accounts), memoised per
-  distinct (version, master-data row, BHK, special) like services/billing/run_pricing.py;
+  distinct (version, master-data row, BHK, special);
 - tiered_seasonal (water): the period's metered quantity (daily usage summed, or readings);
 - category_fee (municipal): the account's category and type; no quantity.
 

@@ -41,7 +41,7 @@ PHONE_DIGITS = re.compile(r"[\s\-().]")
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 MAX_BHK = 20
 # Lengths of the columns the values are stored in (database/schema.py; a test keeps them equal).
-MAX_LEN = {"flat_code": 32, "block": 8, "floor": 8, "flat_type": 16, "owner_name": 128, "owner_phone": 20,
+MAX_LEN = {"flat_code": 32, "block": 8, "floor": 8, "flat_type": 32, "owner_name": 128, "owner_phone": 20,
            "meter_number": 32, "motor": 32, "motor_meter_number": 32}
 # Floors the import creates when the database lacks them; any other code must be added first.
 STANDARD_FLOORS = {"GF": ("Ground Floor", 0), "FF": ("First Floor", 1), "SF": ("Second Floor", 2),

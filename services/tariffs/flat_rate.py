@@ -176,7 +176,7 @@ def _given_terms(inputs: QuoteInputs) -> Terms:
 
 def _master_row(pricing: PricingService | None, code: str) -> tuple[Decimal, Decimal] | None:
     """The flat's (rate, base fixed charge) row from PricingService's loaded master data, as-is
-    (the same table get_pricing reads; services/billing/run_pricing.py reads it the same way)."""
+    (the same table get_pricing reads; services/billing/pricing.PlanBook reads it the same way)."""
     pricing = pricing if pricing is not None else default_pricing()
     return pricing._table.get(code)
 

@@ -14,9 +14,9 @@ from tests.api.conftest import make_bill, make_client
 from tests.factories import ADMIN, ENGINEER
 
 TODAY = dt.date(2026, 11, 22)
-BASE = Bill(id=7, account_id=1, billing_period_start=dt.date(2026, 10, 1), billing_period_end=dt.date(2026, 10, 31),
+BASE = Bill(id=7, account_id=1, area_id=1, billing_period_start=dt.date(2026, 10, 1), billing_period_end=dt.date(2026, 10, 31),
             due_date=dt.date(2026, 11, 15), tariff_kind="flat_rate", pricing_rule="master_data",
-            flat_units=Decimal("150"), motor_units=Decimal("0"), total_units=Decimal("150"),
+            units=Decimal("150"), motor_units=Decimal("0"), total_units=Decimal("150"),
             rate_per_unit=Decimal("12"), fixed_charge=Decimal("1474"), previous_outstanding=Decimal("0"),
             total_amount=Decimal("3274.00"), status="pending")
 

@@ -68,7 +68,7 @@ def whatsapp_config(server) -> dict:
 
 def new_bill(svc, code="B17-FF", start="2026-10-01", end="2026-10-31", due="2026-11-15", **kw):
     """A stored bill (seed 002's flat: 150 + 10 units at 12, fixed 1474 -> 3394.00)."""
-    kw.setdefault("units", 150)
+    kw.setdefault("flat_units", 150)
     kw.setdefault("motor_units", 10)
     return svc.db.create_bill(code, start, end, due, **kw)
 

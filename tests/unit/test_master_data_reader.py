@@ -16,11 +16,14 @@ from tests.master_files import HEADER, demo_table, patch_sheet, set_dimension, w
 def test_max_lengths_are_the_schema_column_lengths():
     from database import schema as s
 
-    stored_in = {"flat_code": s.flats.c.code, "block": s.flats.c.block, "floor": s.floors.c.code,
-                 "flat_type": s.flat_types.c.name, "owner_name": s.owners.c.name, "owner_phone": s.owners.c.phone,
+    stored_in = {"flat_code": s.accounts.c.code, "flat_type": s.accounts.c.category,
+                 "owner_name": s.contacts.c.name, "owner_phone": s.contacts.c.phone,
                  "meter_number": s.meters.c.meter_number, "motor": s.motors.c.code,
                  "motor_meter_number": s.meters.c.meter_number}
-    assert MAX_LEN == {k: c.type.length for k, c in stored_in.items()}
+    assert {k: MAX_LEN[k] for k in stored_in} == {k: c.type.length for k, c in stored_in.items()}
+    # a block and a floor are area codes, and a path "B/FF" must fit too
+    assert MAX_LEN["block"] + 1 + MAX_LEN["floor"] <= s.areas.c.path.type.length
+    assert max(MAX_LEN["block"], MAX_LEN["floor"]) <= s.areas.c.code.type.length
 
 
 @pytest.fixture
@@ -102,8 +105,12 @@ def test_row_numbers_survive_blank_rows(tmp_path):
 class _FakeStorage:
     """Just enough of a storage for the checks that run before the database is asked anything."""
 
-    def list_floors(self):
-        return [("GF", "Ground Floor"), ("FF", "First Floor"), ("SF", "Second Floor"), ("TF", "Third Floor")]
+    def list_areas(self, **_):
+        from services.models import Area
+
+        return [Area(i + 1, 1, b, f"Block {b}", b) for i, b in enumerate("ABCD")] + [
+            Area(10 + i, 2, code, name, f"B/{code}") for i, (code, name) in enumerate(
+                (("GF", "Ground Floor"), ("FF", "First Floor"), ("SF", "Second Floor"), ("TF", "Third Floor")))]
 
     def lookup_ids(self, table, column, values):
         return {}
@@ -122,7 +129,7 @@ ROW = {"flat_code": "B1-GF", "block": "B", "floor": "GF", "flat_type": "2BHK", "
     ("flat_type", "0BHK", "Flat Type", "has 0 bedrooms; a BHK count is 1 to 20"),
     ("flat_type", "21BHK", "Flat Type", "a BHK count is 1 to 20"),
     ("flat_type", "99999999999BHK", "Flat Type", "a BHK count is 1 to 20"),
-    ("flat_type", "000000000000002BHK", "Flat Type", "at most 16 fit"),
+    ("flat_type", "00000000000000000000000000000002BHK", "Flat Type", "at most 32 fit"),
     ("owner_name", "A" * 129, "Owner Name", "at most 128 fit"),
     ("owner_name", "Asha\x00Rao", "Owner Name", "control character"),
     ("block", "BB", "Block", "is BB but flat code B1-GF is in block B"),
@@ -138,7 +145,7 @@ def test_every_field_is_checked_before_any_write(field, value, column, text):
 
 def test_good_rows_pass_and_line_breaks_in_names_become_spaces():
     rows, problems = parse_rows(list(ROW), [dict(ROW, owner_name="Asha\nRao", flat_type="20 bhk")], "t.csv")
-    assert not problems and rows[0].owner_name == "Asha Rao" and rows[0].flat_type == "20BHK"
+    assert not problems and rows[0].contact_name == "Asha Rao" and rows[0].category == "20BHK"
 
 
 def test_problems_are_all_counted_and_the_message_stays_readable(tmp_path):
