@@ -7,11 +7,12 @@ Every unit billed exactly once, every bill right, every balance adding up:
   1. uncovered readings: approved readings older than their meter's last billed reading that no
      bill (not superseded) covers: consumption that was never billed;
   2. double coverage: readings covered by more than one bill that is not superseded;
-  3. bills whose total does not recompute from their stored inputs (TariffRules.recompute), or
+  3. bills whose total does not recompute from their stored inputs and plan version, or
      whose units differ from the units of the readings they cover;
   4. accounts whose outstanding balance (what they owe on open bills) is not the current charges
      (total - previous outstanding) of their bills that are neither superseded nor cancelled,
-     less the payments on them.
+     less the payments on them;
+  5. bills whose lines (energy, tiers, fees, arrears ...) do not add up to their total.
 It prints the count and the first offenders of each check. The checks are set-based queries in
 the database; the recomputation walks the bills a page at a time by id. Nothing is written.
 Exit status: 0 when every check passes, 1 when one finds an offender, 2 when the database cannot
@@ -24,7 +25,9 @@ import json
 import sys
 
 from services.config import Settings, open_storage
+from services.billing.pricing import PlanBook
 from services.models import BillFilter
+from services.pricing_service import PricingService
 from services.tariff_rules import TariffRules
 
 PAGE = 1000
@@ -34,16 +37,20 @@ CHECKS = (
     ("recompute", "bills whose total does not recompute from their stored inputs"),
     ("units_mismatch", "bills whose units differ from the units of the readings they cover"),
     ("balance_mismatch", "accounts whose outstanding balance is not their current charges less the payments on them"),
+    ("lines_mismatch", "bills whose lines do not add up to their total"),
 )
 
 
 def recompute_check(storage, limit: int) -> tuple[int, list[dict]]:
-    """Every bill, a page at a time by id, recomputed from its stored inputs."""
+    """Every bill, a page at a time by id, recomputed from its stored inputs: a plan-priced bill with
+    the stored plan version that priced it, an older bill by the seed's formula."""
+    book = PlanBook(storage.list_tariff_plans(), PricingService(Settings.from_env().master_data_path))
     bad, first, after = 0, [], 0
     while True:
         page = storage.list_bills_after(BillFilter(), after, PAGE)
         for bill in page:
-            again = TariffRules.recompute(bill)
+            q = book.recompute(bill)
+            again = q.total_amount if q is not None else TariffRules.recompute(bill)
             if again != bill.total_amount:
                 bad += 1
                 if len(first) < limit:

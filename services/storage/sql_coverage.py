@@ -123,8 +123,15 @@ class CoveragePart:
                              sa.func.coalesce(paid.c.paid, 0).label("paid"))
                    .select_from(per_account.outerjoin(paid, paid.c.account_id == per_account.c.account_id))
                    .where(per_account.c.owed != per_account.c.charges - sa.func.coalesce(paid.c.paid, 0)))
+        bl = s.bill_lines
+        line_sums = sa.select(bl.c.bill_id, sa.func.sum(cents(bl.c.amount)).label("lines")).group_by(bl.c.bill_id).subquery()
+        lines = (sa.select(b.c.id.label("bill_id"), b.c.account_id, b.c.total_amount,
+                           sa.func.coalesce(line_sums.c.lines, 0).label("lines_sum"))
+                 .select_from(b.outerjoin(line_sums, line_sums.c.bill_id == b.c.id))
+                 .where(sa.func.coalesce(line_sums.c.lines, 0) != cents(b.c.total_amount)))
         checks = {"uncovered_readings": (uncovered, "reading_id"), "double_covered": (double, "reading_id"),
-                  "units_mismatch": (units, "bill_id"), "balance_mismatch": (balance, "account_id")}
+                  "units_mismatch": (units, "bill_id"), "balance_mismatch": (balance, "account_id"),
+                  "lines_mismatch": (lines, "bill_id")}
         out = {}
         with read_tx(self.engine) as conn:
             for name, (q, key) in checks.items():
@@ -134,6 +141,8 @@ class CoveragePart:
                     if n else []
                 if self.dialect == "sqlite" and name == "balance_mismatch":
                     rows = [{k: (Decimal(v) / 100 if k != "account_id" else v) for k, v in x.items()} for x in rows]
+                if self.dialect == "sqlite" and name == "lines_mismatch":
+                    rows = [x | {"lines_sum": Decimal(x["lines_sum"]) / 100} for x in rows]
                 out[name] = (n, rows)
         return out
 

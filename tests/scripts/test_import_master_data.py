@@ -18,7 +18,6 @@ def test_help(capsys):
 def test_exit_codes_and_summary(tmp_path, capsys):
     url = f"sqlite:///{tmp_path / 'db.sqlite'}"
     st = SqlStorage(url)
-    st.bulk_insert("floors", [{"code": c, "name": n, "sort_order": o} for c, n, o in demo.FLOORS])
     path = tmp_path / "master.csv"
     n = write_csv(path, 32)
     assert import_master_data.main([str(path), "--database-url", url]) == 0
@@ -34,11 +33,14 @@ def test_exit_codes_and_summary(tmp_path, capsys):
 
 
 def test_empty_database_needs_nothing_beforehand(tmp_path, capsys):
-    """No floors inserted by hand: the import creates the floors and flat types the file needs."""
+    """Nothing inserted by hand: the import sets the society up and creates the blocks and floors (areas)
+    the file needs."""
     url = f"sqlite:///{tmp_path / 'empty.sqlite'}"
     path = tmp_path / "master.csv"
     n = write_csv(path, 32)
     assert import_master_data.main([str(path), "--database-url", url]) == 0
     out = capsys.readouterr().out
-    assert f"accounts:  {n} created" in out and "floors: 4 created" in out
-    assert SqlStorage(url).list_floors() == [(c, name) for c, name, _ in demo.FLOORS]
+    assert f"accounts:  {n} created" in out and "areas (blocks, floors): 20 created" in out
+    st = SqlStorage(url)
+    assert sorted({(a.code, a.name) for a in st.list_areas(level=2)}) == sorted((c, name) for c, name, _ in demo.FLOORS)
+    assert st.utility_settings_row()["template"] == "society"

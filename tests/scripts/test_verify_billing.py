@@ -40,7 +40,7 @@ def test_exits_0_on_the_demo_database_as_a_command(demo):
     out = subprocess.run([sys.executable, "-m", "scripts.verify_billing", "--database-url", url], cwd=ROOT,
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stdout + out.stderr
-    assert out.stdout.count("ok   0 ") == 5 and "RESULT: OK" in out.stdout
+    assert out.stdout.count("ok   0 ") == 6 and "RESULT: OK" in out.stdout
 
 
 def test_an_approved_reading_no_bill_covers(demo, capsys):
@@ -94,3 +94,18 @@ def test_help_and_an_unusable_database(tmp_path, capsys):
     url = f"sqlite:///{tmp_path / 'empty.db'}"
     assert verify_billing.main(["--database-url", url]) == 2  # no schema: said, not a traceback
     assert "could not check the database" in capsys.readouterr().out
+
+
+def test_a_bill_whose_lines_do_not_add_up_is_reported(demo, capsys):
+    """A line lost (planted with the append-only trigger dropped for a moment): the check finds it."""
+    url, st = demo
+    bill_id = one(st, "SELECT bill_id FROM bill_lines ORDER BY bill_id DESC LIMIT 1")[0]
+    with st.engine.begin() as c:
+        if st.dialect == "sqlite":
+            c.execute(sa.text("DROP TRIGGER trg_bill_lines_no_delete"))
+        else:
+            c.execute(sa.text("ALTER TABLE bill_lines DISABLE TRIGGER trg_bill_lines_append_only"))
+        c.execute(sa.text("DELETE FROM bill_lines WHERE bill_id = :b AND seq = 1"), {"b": bill_id})
+    assert verify_billing.main(["--database-url", url, "--limit", "3"]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL 1 bills whose lines do not add up to their total" in out and f'"bill_id": {bill_id}' in out
