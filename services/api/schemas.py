@@ -104,11 +104,30 @@ class BillOut(BaseModel):
     superseded_by: int | None = None  # the bill that replaced this one (status superseded)
     first_reading_id: int | None = None  # the first and last readings the bill covers
     last_reading_id: int | None = None
+    service: str = "electricity"
+    area_path: str | None = None  # the account's area when the bill was issued, e.g. "B/FF"
+    category: str | None = None
+    plan_code: str | None = None  # the tariff plan and version that priced it
+    plan_version: int | None = None
+    flat_code: str | None = Field(None, deprecated=True, description="the same as account_code")
+    owner_name: str | None = Field(None, deprecated=True, description="the same as contact_name")
+    flat_units: Decimal | None = Field(None, deprecated=True, description="the same as units")
+
+
+class BillLineOut(BaseModel):
+    seq: int
+    code: str
+    label: str
+    quantity: Decimal | None
+    unit: str | None
+    rate: Decimal | None
+    amount: Decimal
 
 
 class BillDetailOut(BillOut):
     payments: list[PaymentOut]
     arithmetic_ok: bool
+    lines: list[BillLineOut] = Field(description="each rounded to 2 places half-up; they add up to total_amount")
 
 
 class BillPageOut(BaseModel):

@@ -17,7 +17,10 @@ def bill_out(bill: Bill) -> dict:
         "tariff_kind": bill.tariff_kind, "payment_link_url": bill.payment_link_url,
         "carried_forward_to": bill.carried_forward_to, "reissue_of": bill.reissue_of,
         "superseded_by": bill.superseded_by, "first_reading_id": bill.first_reading_id,
-        "last_reading_id": bill.last_reading_id,
+        "last_reading_id": bill.last_reading_id, "service": bill.service, "area_path": bill.area_path,
+        "category": bill.category, "plan_code": bill.plan_code, "plan_version": bill.plan_version,
+        # The society's names of the same fields, for clients written before the three-utility core.
+        "flat_code": bill.account_code, "owner_name": bill.contact_name, "flat_units": bill.units,
     }
 
 
@@ -26,6 +29,8 @@ def bill_detail_out(detail: BillDetail) -> dict:
     out["payments"] = [{"id": p.id, "amount": p.amount, "paid_on": p.paid_on, "method": p.method,
                         "reference": p.reference, "recorded_by": p.recorded_by_name} for p in detail.payments]
     out["arithmetic_ok"] = detail.arithmetic_ok
+    out["lines"] = [{"seq": ln.seq, "code": ln.code, "label": ln.label, "quantity": ln.quantity, "unit": ln.unit,
+                     "rate": ln.rate, "amount": ln.amount} for ln in detail.lines]
     return out
 
 

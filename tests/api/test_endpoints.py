@@ -143,3 +143,15 @@ def test_openapi_document_lists_the_endpoints_and_bearer_scheme(client):
     assert doc["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
     assert "security" not in doc["paths"]["/health"]["get"]
     assert "security" not in doc["paths"]["/webhook/stripe"]["post"]
+
+
+def test_bill_detail_has_its_lines_and_the_plan_that_priced_it(svc, client):
+    from decimal import Decimal as D
+
+    bill = make_bill(svc, units=150)
+    b = client.get(f"/api/bills/{bill.id}").json()
+    assert (b["plan_code"], b["plan_version"], b["service"], b["area_path"]) == ("society-electricity", 1,
+                                                                                  "electricity", "B/FF")
+    assert [(ln["code"], ln["amount"]) for ln in b["lines"]] == [("energy", "1800.00"), ("fixed", "1474.00")]
+    assert sum(D(ln["amount"]) for ln in b["lines"]) == D(b["total_amount"]) and b["arithmetic_ok"] is True
+    assert (b["flat_code"], b["flat_units"]) == (b["account_code"], b["units"])  # the society's names still answer
