@@ -105,3 +105,53 @@ def raw_bill(storage, account: str, start: dt.date, end: dt.date, *, units: Deci
                                   rate=Decimal("12")),))
     values.update(extra)
     return NewBill(**values)
+
+
+# Municipal consumer units: (code, union council path, category, unit type, active).
+UNITS = (
+    ("SP-KSR-0000001", "KSR/KSR-UC01", "Small", "Bakery", True),       # the schedule's own row: 1000
+    ("SP-KSR-0000002", "KSR/KSR-UC01", "Medium", "General Store", True),  # the category's default: 1000
+    ("SP-KSR-0000003", "KSR/KSR-UC02", "Residential", "5 to 10 Marla", True),  # 500
+    ("SP-OKR-0000004", "OKR/OKR-UC01", "Large", "Marriage Hall", True),  # the schedule's row: 5000
+    ("SP-OKR-0000005", "OKR/OKR-UC01", "Small", "Tailor", False),        # inactive: not billed
+)
+
+
+def make_municipal(storage) -> dict:
+    """The municipal utility, two cities with union councils, and UNITS with sanitation connections."""
+    plan_id = set_up_utility(storage, "municipal")
+    areas = storage.ensure_areas([{"path": "KSR", "name": "Kasur"}, {"path": "OKR", "name": "Okara"}]
+                                 + [{"path": p, "name": p.split("/")[1], "kind": "urban"} for p in sorted({u[1] for u in UNITS})],
+                                 ADMIN)
+    storage.bulk_insert("accounts", [{"code": c, "name": f"Unit {c[-1]}", "area_id": areas[a], "category": cat,
+                                      "account_type": t, "is_active": active} for c, a, cat, t, active in UNITS])
+    ids = storage.lookup_ids("accounts", "code", [u[0] for u in UNITS])
+    storage.bulk_insert("service_connections", [{"account_id": ids[u[0]], "service": "sanitation",
+                                                 "tariff_plan_id": plan_id} for u in UNITS])
+    return {"accounts": ids, "areas": areas, "plan_id": plan_id}
+
+
+# Water customers: (code, cycle path, type, CCF a day).
+CUSTOMERS = (
+    ("HS0000001", "N/C1", "residential", Decimal("0.5")),   # 15.5 CCF in a 31-day month
+    ("HS0000002", "N/C1", "commercial", Decimal("1.0")),    # 31 CCF
+    ("HS0000003", "S/C2", "residential", Decimal("0.25")),  # another cycle
+)
+
+
+def make_water(storage, start: dt.date = dt.date(2026, 7, 1), days: int = 31) -> dict:
+    """The water utility, service areas with billing cycles, CUSTOMERS with CCF meters, water
+    connections and `days` of daily usage from `start`."""
+    plan_id = set_up_utility(storage, "water")
+    areas = storage.ensure_areas([{"path": "N", "name": "North"}, {"path": "S", "name": "South"},
+                                  {"path": "N/C1", "name": "Cycle 1"}, {"path": "S/C2", "name": "Cycle 2"}], ADMIN)
+    storage.bulk_insert("accounts", [{"code": c, "name": f"Customer {c[-1]}", "area_id": areas[a], "category": t,
+                                      "account_type": t} for c, a, t, _ in CUSTOMERS])
+    ids = storage.lookup_ids("accounts", "code", [c[0] for c in CUSTOMERS])
+    storage.bulk_insert("service_connections", [{"account_id": ids[c[0]], "service": "water", "tariff_plan_id": plan_id}
+                                                for c in CUSTOMERS])
+    storage.bulk_insert("meters", [{"meter_number": f"610000{i}", "account_id": ids[c[0]], "service": "water",
+                                    "unit": "CCF", "status": "active"} for i, c in enumerate(CUSTOMERS)])
+    storage.bulk_insert("daily_usage", [{"account_id": ids[c[0]], "usage_date": start + dt.timedelta(days=d),
+                                         "quantity": c[3], "source": "import"} for c in CUSTOMERS for d in range(days)])
+    return {"accounts": ids, "areas": areas, "plan_id": plan_id}
