@@ -94,7 +94,7 @@ def _literal(value) -> str:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, (list, dict)):
-        value = json.dumps(value, sort_keys=True)
+        value = json.dumps(value)
     return "'" + str(value).replace("'", "''") + "'"
 
 
