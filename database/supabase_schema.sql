@@ -2276,6 +2276,8 @@ BEGIN
   PERFORM setval(pg_get_serial_sequence('payments', 'id'), COALESCE((SELECT max(id) FROM payments), 0) + 1, false);
   INSERT INTO audit_log (actor_name, action, entity_type, entity_id, details)
 SELECT 'system', 'schema.upgrade', 'schema', '3', jsonb_build_object('from_version', CAST(value AS INTEGER), 'to_version', 3, 'accounts', (SELECT count(*) FROM accounts), 'areas', (SELECT count(*) FROM areas), 'bills', (SELECT count(*) FROM bills), 'bill_lines', (SELECT count(*) FROM bill_lines)) FROM schema_info WHERE key = 'version';
+  -- Statistics now, not when autovacuum gets to the new tables: the first pages would be planned blind.
+  ANALYZE areas, contacts, job_runs, master_data_staging, motors, period_locks, schema_info, tariff_plans, users, utility_settings, accounts, audit_log, bill_runs, tariff_plan_versions, user_sessions, account_contacts, account_motors, account_surveys, meters, service_connections, daily_usage, readings, bills, meter_changes, bill_lines, bill_readings, notifications, payment_events, payments;
 END $$;
 
 -- ---- rule triggers (from database/triggers.py): period locks, immutable bills, append-only tables ----

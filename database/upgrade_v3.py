@@ -14,7 +14,8 @@ How:
 4. Copy (`copy_statements`): set-based INSERT ... SELECT, ids kept; then checks that every row
    arrived and that every bill's lines add up to its total (a failure raises, and the caller's
    transaction rolls back); the v2_ tables are dropped, children first; PostgreSQL's sequences
-   are set past the highest id; one audit_log row `schema.upgrade` records the step.
+   are set past the highest id and its statistics taken; one audit_log row `schema.upgrade`
+   records the step.
 The caller (apply_schema) then creates the version-3 triggers and seeds and records version 3.
 The Supabase file runs the same PostgreSQL text: SET_ASIDE_SQL before its tables, copy_sql()
 after them (scripts/export_supabase_schema.py); both are no-ops on a version-3 database.
@@ -321,6 +322,8 @@ BEGIN
 {drops}
 {sequences}
   {_audit_sql("postgresql")};
+  -- Statistics now, not when autovacuum gets to the new tables: the first pages would be planned blind.
+  ANALYZE {", ".join(t.name for t in s.metadata.sorted_tables)};
 END $$"""
 
 
@@ -338,13 +341,11 @@ def complete_v2_shape(conn: Connection) -> None:
 
 
 def _sqlite_set_aside(conn: Connection) -> None:
-    old = set(OLD_TABLES)
-    for (name,) in conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'trigger'").all():
-        conn.exec_driver_sql(f'DROP TRIGGER "{name}"')
-    for (name,) in conn.exec_driver_sql(
-            "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN "
-            f"({', '.join(repr(t) for t in old)})").all():
-        conn.exec_driver_sql(f'DROP INDEX "{name}"')
+    old = ", ".join(f"'{t}'" for t in OLD_TABLES)
+    for kind in ("trigger", "index"):  # autoindexes (sql NULL) of UNIQUE constraints follow the rename
+        for (name,) in conn.exec_driver_sql(f"SELECT name FROM sqlite_master WHERE type = '{kind}' "
+                                            f"AND sql IS NOT NULL AND tbl_name IN ({old})").all():
+            conn.exec_driver_sql(f'DROP {kind.upper()} "{name}"')
     for t in OLD_TABLES:
         conn.exec_driver_sql(f"ALTER TABLE {t} RENAME TO v2_{t}")  # references to it follow (SQLite >= 3.26)
 
