@@ -61,7 +61,6 @@ from database.legacy import schema_v2 as v2
 ROOT = Path(__file__).resolve().parent.parent
 UNASSIGNED = "UNASSIGNED"
 SERVICE, UNIT = "electricity", "kWh"
-RULE_SPECIAL = "special_9"  # services.pricing_service.RULE_SPECIAL_9: its fixed line says why it is 0
 OLD_TABLES = tuple(t.name for t in v2.metadata.sorted_tables if t.name != "schema_info")  # parents first
 CHECK_MESSAGE = "UPGRADE_V3"
 
@@ -87,7 +86,13 @@ def society_plan():
 
 
 # ---- SQL text ----------------------------------------------------------------------------------
+class _Sql(str):
+    """An SQL expression, written as is in a VALUES list."""
+
+
 def _literal(value) -> str:
+    if isinstance(value, _Sql):
+        return value
     if value is None:
         return "NULL"
     if isinstance(value, bool):
@@ -108,14 +113,12 @@ def _reference_rows() -> list[str]:
     from services.accounts.utility import TEMPLATES
 
     plan = society_plan().to_dict()
-    plan_id = f"(SELECT id FROM tariff_plans WHERE code = {_literal(plan['code'])})"
     out = [_values("utility_settings", {"id": 1, **TEMPLATES["society"].as_row(), "updated_by": "system"}),
            _values("tariff_plans", {k: plan[k] for k in ("code", "name", "kind", "service", "unit", "currency", "notes")})]
     for ver in plan["versions"]:
-        row = _values("tariff_plan_versions", {"plan_id": None, "version": ver["version"],
-                                               "effective_from": ver["effective_from"], "params": ver["params"],
-                                               "notes": ver["notes"], "created_by_name": "system"})
-        out.append(row.replace("VALUES (NULL,", f"VALUES ({plan_id},", 1))
+        out.append(_values("tariff_plan_versions", {
+            "plan_id": _Sql(_plan_id_sql()), "version": ver["version"], "effective_from": ver["effective_from"],
+            "params": ver["params"], "notes": ver["notes"], "created_by_name": "system"}))
     return out
 
 
@@ -161,6 +164,8 @@ def _cents(expr: str) -> str:  # SQLite keeps NUMERIC as binary floating point: 
 
 def _line_statements(dialect: str) -> list[str]:
     """The lines of every migrated bill (flat_rate: energy, fixed, arrears), set-based."""
+    from services.pricing_service import RULE_SPECIAL_9  # its fixed line says why it is 0
+
     units = "b.units + b.motor_units"
     if dialect == "sqlite":  # (paise x rate in 1/10000) rounded half-up to paise, all in integers
         quantity = f"({_cents('b.units')} + {_cents('b.motor_units')}) / 100.0"
@@ -170,7 +175,7 @@ def _line_statements(dialect: str) -> list[str]:
         quantity, energy = units, f"round(({units}) * b.rate_per_unit, 2)"
     label = (f"'Energy: ' || {_fmt2('b.units', dialect)} || ' {UNIT}' || CASE WHEN b.motor_units > 0 "
              f"THEN ' + ' || {_fmt2('b.motor_units', dialect)} || ' {UNIT} shared motor' ELSE '' END")
-    fixed_label = (f"CASE WHEN b.pricing_rule = '{RULE_SPECIAL}' THEN 'Fixed charge (none at the special rate)' "
+    fixed_label = (f"CASE WHEN b.pricing_rule = '{RULE_SPECIAL_9}' THEN 'Fixed charge (none at the special rate)' "
                    "ELSE 'Fixed charge' END")
     cols = ("bill_id", "seq", "code", "label", "quantity", "unit", "rate", "amount")
     lines = [

@@ -82,7 +82,16 @@ def test_flats_without_block_floor_type_or_owner_get_an_area(tmp_path):
         c.execute("INSERT INTO flats (id, code, block, floor_id, type_id) VALUES (901, 'X1', '', NULL, NULL)")
         c.execute("INSERT INTO flats (id, code, block, floor_id, type_id) VALUES (902, 'A9', 'A', NULL, 1)")
         c.execute("INSERT INTO flats (id, code, block, floor_id, type_id) VALUES (903, 'Q1-GF', ' ', 1, NULL)")
+        # Bills the fixture has none of: the special rate's (no fixed charge), an energy charge on a half paisa.
+        c.execute("INSERT INTO bills (id, flat_id, billing_period_start, billing_period_end, due_date, pricing_rule, "
+                  "flat_units, motor_units, total_units, rate_per_unit, fixed_charge, previous_outstanding, "
+                  "total_amount) VALUES (901, 901, '2026-09-01', '2026-09-30', '2026-10-15', 'special_9', "
+                  "100, 0, 100, 9, 0, 0, 900), (902, 902, '2026-10-01', '2026-10-31', '2026-11-15', 'master_data', "
+                  "10.05, 0, 10.05, 11.5, 1680, 0, 1795.58)")
     st = SqlStorage(f"sqlite:///{path}")
+    assert [(x.code, x.label, x.amount) for x in st.list_bill_lines(901)] == [
+        ("energy", "Energy: 100.00 kWh", D("900.00")), ("fixed", "Fixed charge (none at the special rate)", D("0.00"))]
+    assert [(x.code, x.amount) for x in st.list_bill_lines(902)] == [("energy", D("115.58")), ("fixed", D("1680.00"))]
     got = {a: st.get_account(code=a) for a in ("X1", "A9", "Q1-GF", "A1-GF")}
     assert {c: (a.area_path, a.category, a.name) for c, a in got.items()} == {
         "X1": ("UNASSIGNED/UNASSIGNED", None, ""), "A9": ("A/UNASSIGNED", "2BHK", ""),
