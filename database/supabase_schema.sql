@@ -4,6 +4,8 @@
 -- database/triggers.py (the same schema the SQLAlchemy backend creates); views and the /rpc
 -- functions from database/supabase/*.sql. Run it whole in the Supabase SQL editor. It is
 -- idempotent (safe to run again) and runs in one transaction: it applies whole or not at all.
+-- Over a project made by an earlier Meterline (schema version 1 or 2) it upgrades it in place,
+-- keeping every row and id (database/upgrade_v3.py); a failed check rolls the whole file back.
 
 
 BEGIN;
@@ -21,9 +23,13 @@ BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'service_role') THEN CREATE ROLE service_role NOLOGIN NOINHERIT BYPASSRLS; END IF;
 END $$;
 
--- ---- tables (from database/schema.py) ----
+-- ---- a version-1 project: first to version 2 (database/billing_upgrade.py); no-op otherwise ----
 
-CREATE TABLE IF NOT EXISTS bill_runs (
+DO $v2$
+BEGIN
+  IF to_regclass('schema_info') IS NULL OR to_regclass('flats') IS NULL THEN RETURN; END IF;
+  IF COALESCE((SELECT value::int FROM schema_info WHERE key = 'version'), 0) >= 2 THEN RETURN; END IF;
+  EXECUTE $q$CREATE TABLE IF NOT EXISTS bill_runs (
 	id BIGSERIAL NOT NULL, 
 	billing_period_start DATE NOT NULL, 
 	billing_period_end DATE NOT NULL, 
@@ -41,27 +47,27 @@ CREATE TABLE IF NOT EXISTS bill_runs (
 	CONSTRAINT ck_bill_runs_status_valid CHECK (status IN ('running', 'completed', 'failed', 'refused')), 
 	CONSTRAINT ck_bill_runs_period_order CHECK (billing_period_end >= billing_period_start), 
 	CONSTRAINT ck_bill_runs_counts_nonneg CHECK (created_count >= 0 AND skipped_count >= 0 AND refused_count >= 0)
-);
-
-CREATE TABLE IF NOT EXISTS flat_types (
+)
+  $q$;
+  EXECUTE $q$CREATE TABLE IF NOT EXISTS flat_types (
 	id BIGSERIAL NOT NULL, 
 	name VARCHAR(16) NOT NULL, 
 	bhk INTEGER, 
 	CONSTRAINT pk_flat_types PRIMARY KEY (id), 
 	CONSTRAINT ck_flat_types_bhk_positive CHECK (bhk IS NULL OR bhk > 0), 
 	CONSTRAINT uq_flat_types_name UNIQUE (name)
-);
-
-CREATE TABLE IF NOT EXISTS floors (
+)
+  $q$;
+  EXECUTE $q$CREATE TABLE IF NOT EXISTS floors (
 	id BIGSERIAL NOT NULL, 
 	code VARCHAR(8) NOT NULL, 
 	name VARCHAR(64) NOT NULL, 
 	sort_order INTEGER DEFAULT '0' NOT NULL, 
 	CONSTRAINT pk_floors PRIMARY KEY (id), 
 	CONSTRAINT uq_floors_code UNIQUE (code)
-);
-
-CREATE TABLE IF NOT EXISTS job_runs (
+)
+  $q$;
+  EXECUTE $q$CREATE TABLE IF NOT EXISTS job_runs (
 	id BIGSERIAL NOT NULL, 
 	job_id VARCHAR(64) NOT NULL, 
 	run_key VARCHAR(64) NOT NULL, 
@@ -74,36 +80,36 @@ CREATE TABLE IF NOT EXISTS job_runs (
 	CONSTRAINT pk_job_runs PRIMARY KEY (id), 
 	CONSTRAINT uq_job_runs_job_id_run_key UNIQUE (job_id, run_key), 
 	CONSTRAINT ck_job_runs_status_valid CHECK (status IN ('running', 'completed', 'failed', 'refused'))
-);
-
-CREATE TABLE IF NOT EXISTS master_data_staging (
+)
+  $q$;
+  EXECUTE $q$CREATE TABLE IF NOT EXISTS master_data_staging (
 	import_id VARCHAR(36) NOT NULL, 
 	part INTEGER NOT NULL, 
 	changes JSONB NOT NULL, 
 	staged_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL, 
 	CONSTRAINT pk_master_data_staging PRIMARY KEY (import_id, part), 
 	CONSTRAINT ck_master_data_staging_part_positive CHECK (part > 0)
-);
-
-CREATE TABLE IF NOT EXISTS motors (
+)
+  $q$;
+  EXECUTE $q$CREATE TABLE IF NOT EXISTS motors (
 	id BIGSERIAL NOT NULL, 
 	code VARCHAR(32) NOT NULL, 
 	name VARCHAR(128) DEFAULT '' NOT NULL, 
 	created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL, 
 	CONSTRAINT pk_motors PRIMARY KEY (id), 
 	CONSTRAINT uq_motors_code UNIQUE (code)
-);
-
-CREATE TABLE IF NOT EXISTS owners (
+)
+  $q$;
+  EXECUTE $q$CREATE TABLE IF NOT EXISTS owners (
 	id BIGSERIAL NOT NULL, 
 	name VARCHAR(128) NOT NULL, 
 	phone VARCHAR(20), 
 	email VARCHAR(254), 
 	created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL, 
 	CONSTRAINT pk_owners PRIMARY KEY (id)
-);
-
-CREATE TABLE IF NOT EXISTS period_locks (
+)
+  $q$;
+  EXECUTE $q$CREATE TABLE IF NOT EXISTS period_locks (
 	id BIGSERIAL NOT NULL, 
 	month VARCHAR(7) NOT NULL, 
 	reason TEXT DEFAULT '' NOT NULL, 
@@ -113,15 +119,15 @@ CREATE TABLE IF NOT EXISTS period_locks (
 	CONSTRAINT pk_period_locks PRIMARY KEY (id), 
 	CONSTRAINT ck_period_locks_month_format CHECK (month LIKE '____-__'), 
 	CONSTRAINT uq_period_locks_month UNIQUE (month)
-);
-
-CREATE TABLE IF NOT EXISTS schema_info (
+)
+  $q$;
+  EXECUTE $q$CREATE TABLE IF NOT EXISTS schema_info (
 	key VARCHAR(64) NOT NULL, 
 	value VARCHAR(255) NOT NULL, 
 	CONSTRAINT pk_schema_info PRIMARY KEY (key)
-);
-
-CREATE TABLE IF NOT EXISTS users (
+)
+  $q$;
+  EXECUTE $q$CREATE TABLE IF NOT EXISTS users (
 	id BIGSERIAL NOT NULL, 
 	username VARCHAR(64) NOT NULL, 
 	display_name VARCHAR(128) DEFAULT '' NOT NULL, 
@@ -142,9 +148,9 @@ CREATE TABLE IF NOT EXISTS users (
 	CONSTRAINT ck_users_password_hash_is_hash CHECK (password_hash IS NULL OR password_hash LIKE '$argon2id$%' OR password_hash LIKE '$2b$%'), 
 	CONSTRAINT uq_users_username UNIQUE (username), 
 	CONSTRAINT uq_users_email UNIQUE (email)
-);
-
-CREATE TABLE IF NOT EXISTS audit_log (
+)
+  $q$;
+  EXECUTE $q$CREATE TABLE IF NOT EXISTS audit_log (
 	id BIGSERIAL NOT NULL, 
 	occurred_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL, 
 	actor_id BIGINT, 
@@ -156,9 +162,9 @@ CREATE TABLE IF NOT EXISTS audit_log (
 	details JSONB, 
 	CONSTRAINT pk_audit_log PRIMARY KEY (id), 
 	CONSTRAINT fk_audit_log_actor_id_users FOREIGN KEY(actor_id) REFERENCES users (id)
-);
-
-CREATE TABLE IF NOT EXISTS flats (
+)
+  $q$;
+  EXECUTE $q$CREATE TABLE IF NOT EXISTS flats (
 	id BIGSERIAL NOT NULL, 
 	code VARCHAR(32) NOT NULL, 
 	block VARCHAR(8) DEFAULT '' NOT NULL, 
@@ -170,9 +176,9 @@ CREATE TABLE IF NOT EXISTS flats (
 	CONSTRAINT uq_flats_code UNIQUE (code), 
 	CONSTRAINT fk_flats_floor_id_floors FOREIGN KEY(floor_id) REFERENCES floors (id), 
 	CONSTRAINT fk_flats_type_id_flat_types FOREIGN KEY(type_id) REFERENCES flat_types (id)
-);
-
-CREATE TABLE IF NOT EXISTS user_sessions (
+)
+  $q$;
+  EXECUTE $q$CREATE TABLE IF NOT EXISTS user_sessions (
 	id BIGSERIAL NOT NULL, 
 	token_hash VARCHAR(64) NOT NULL, 
 	user_id BIGINT NOT NULL, 
@@ -185,9 +191,9 @@ CREATE TABLE IF NOT EXISTS user_sessions (
 	CONSTRAINT pk_user_sessions PRIMARY KEY (id), 
 	CONSTRAINT uq_user_sessions_token_hash UNIQUE (token_hash), 
 	CONSTRAINT fk_user_sessions_user_id_users FOREIGN KEY(user_id) REFERENCES users (id)
-);
-
-CREATE TABLE IF NOT EXISTS flat_motors (
+)
+  $q$;
+  EXECUTE $q$CREATE TABLE IF NOT EXISTS flat_motors (
 	id BIGSERIAL NOT NULL, 
 	flat_id BIGINT NOT NULL, 
 	motor_id BIGINT NOT NULL, 
@@ -195,9 +201,9 @@ CREATE TABLE IF NOT EXISTS flat_motors (
 	CONSTRAINT uq_flat_motors_flat_id_motor_id UNIQUE (flat_id, motor_id), 
 	CONSTRAINT fk_flat_motors_flat_id_flats FOREIGN KEY(flat_id) REFERENCES flats (id), 
 	CONSTRAINT fk_flat_motors_motor_id_motors FOREIGN KEY(motor_id) REFERENCES motors (id)
-);
-
-CREATE TABLE IF NOT EXISTS flat_owners (
+)
+  $q$;
+  EXECUTE $q$CREATE TABLE IF NOT EXISTS flat_owners (
 	id BIGSERIAL NOT NULL, 
 	flat_id BIGINT NOT NULL, 
 	owner_id BIGINT NOT NULL, 
@@ -206,9 +212,9 @@ CREATE TABLE IF NOT EXISTS flat_owners (
 	CONSTRAINT uq_flat_owners_flat_id_owner_id UNIQUE (flat_id, owner_id), 
 	CONSTRAINT fk_flat_owners_flat_id_flats FOREIGN KEY(flat_id) REFERENCES flats (id), 
 	CONSTRAINT fk_flat_owners_owner_id_owners FOREIGN KEY(owner_id) REFERENCES owners (id)
-);
-
-CREATE TABLE IF NOT EXISTS meters (
+)
+  $q$;
+  EXECUTE $q$CREATE TABLE IF NOT EXISTS meters (
 	id BIGSERIAL NOT NULL, 
 	meter_number VARCHAR(32) NOT NULL, 
 	flat_id BIGINT, 
@@ -222,9 +228,9 @@ CREATE TABLE IF NOT EXISTS meters (
 	CONSTRAINT uq_meters_meter_number UNIQUE (meter_number), 
 	CONSTRAINT fk_meters_flat_id_flats FOREIGN KEY(flat_id) REFERENCES flats (id), 
 	CONSTRAINT fk_meters_motor_id_motors FOREIGN KEY(motor_id) REFERENCES motors (id)
-);
-
-CREATE TABLE IF NOT EXISTS readings (
+)
+  $q$;
+  EXECUTE $q$CREATE TABLE IF NOT EXISTS readings (
 	id BIGSERIAL NOT NULL, 
 	meter_id BIGINT NOT NULL, 
 	reading_value NUMERIC(12, 2) NOT NULL, 
@@ -261,9 +267,9 @@ CREATE TABLE IF NOT EXISTS readings (
 	CONSTRAINT fk_readings_motor_reading_id_readings FOREIGN KEY(motor_reading_id) REFERENCES readings (id), 
 	CONSTRAINT fk_readings_submitted_by_users FOREIGN KEY(submitted_by) REFERENCES users (id), 
 	CONSTRAINT fk_readings_reviewed_by_users FOREIGN KEY(reviewed_by) REFERENCES users (id)
-);
-
-CREATE TABLE IF NOT EXISTS bills (
+)
+  $q$;
+  EXECUTE $q$CREATE TABLE IF NOT EXISTS bills (
 	id BIGSERIAL NOT NULL, 
 	flat_id BIGINT NOT NULL, 
 	billing_period_start DATE NOT NULL, 
@@ -318,6 +324,983 @@ CREATE TABLE IF NOT EXISTS bills (
 	CONSTRAINT fk_bills_superseded_by_bills FOREIGN KEY(superseded_by) REFERENCES bills (id), 
 	CONSTRAINT fk_bills_bill_run_id_bill_runs FOREIGN KEY(bill_run_id) REFERENCES bill_runs (id), 
 	CONSTRAINT fk_bills_created_by_users FOREIGN KEY(created_by) REFERENCES users (id)
+)
+  $q$;
+  EXECUTE $q$CREATE TABLE IF NOT EXISTS meter_changes (
+	id BIGSERIAL NOT NULL, 
+	kind VARCHAR(16) NOT NULL, 
+	old_meter_id BIGINT NOT NULL, 
+	new_meter_id BIGINT NOT NULL, 
+	change_date DATE NOT NULL, 
+	final_reading_id BIGINT NOT NULL, 
+	start_reading_id BIGINT NOT NULL, 
+	reason TEXT NOT NULL, 
+	recorded_by BIGINT, 
+	recorded_by_name VARCHAR(64) DEFAULT 'system' NOT NULL, 
+	created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL, 
+	CONSTRAINT pk_meter_changes PRIMARY KEY (id), 
+	CONSTRAINT uq_meter_changes_start_reading_id UNIQUE (start_reading_id), 
+	CONSTRAINT ck_meter_changes_kind_valid CHECK (kind IN ('replacement', 'rollover')), 
+	CONSTRAINT ck_meter_changes_rollover_same_meter CHECK ((kind = 'rollover') = (new_meter_id = old_meter_id)), 
+	CONSTRAINT ck_meter_changes_two_readings CHECK (final_reading_id <> start_reading_id), 
+	CONSTRAINT fk_meter_changes_old_meter_id_meters FOREIGN KEY(old_meter_id) REFERENCES meters (id), 
+	CONSTRAINT fk_meter_changes_new_meter_id_meters FOREIGN KEY(new_meter_id) REFERENCES meters (id), 
+	CONSTRAINT fk_meter_changes_final_reading_id_readings FOREIGN KEY(final_reading_id) REFERENCES readings (id), 
+	CONSTRAINT fk_meter_changes_start_reading_id_readings FOREIGN KEY(start_reading_id) REFERENCES readings (id), 
+	CONSTRAINT fk_meter_changes_recorded_by_users FOREIGN KEY(recorded_by) REFERENCES users (id)
+)
+  $q$;
+  EXECUTE $q$CREATE TABLE IF NOT EXISTS bill_readings (
+	id BIGSERIAL NOT NULL, 
+	bill_id BIGINT NOT NULL, 
+	reading_id BIGINT NOT NULL, 
+	units NUMERIC(12, 2) NOT NULL, 
+	motor_units NUMERIC(12, 2) DEFAULT '0' NOT NULL, 
+	superseded_by BIGINT, 
+	CONSTRAINT pk_bill_readings PRIMARY KEY (id), 
+	CONSTRAINT ck_bill_readings_units_nonneg CHECK (units >= 0), 
+	CONSTRAINT ck_bill_readings_motor_units_nonneg CHECK (motor_units >= 0), 
+	CONSTRAINT uq_bill_readings_bill_id_reading_id UNIQUE (bill_id, reading_id), 
+	CONSTRAINT fk_bill_readings_bill_id_bills FOREIGN KEY(bill_id) REFERENCES bills (id), 
+	CONSTRAINT fk_bill_readings_reading_id_readings FOREIGN KEY(reading_id) REFERENCES readings (id), 
+	CONSTRAINT fk_bill_readings_superseded_by_bills FOREIGN KEY(superseded_by) REFERENCES bills (id)
+)
+  $q$;
+  EXECUTE $q$CREATE TABLE IF NOT EXISTS notifications (
+	id BIGSERIAL NOT NULL, 
+	bill_id BIGINT, 
+	owner_id BIGINT, 
+	kind VARCHAR(32) NOT NULL, 
+	channel VARCHAR(16) NOT NULL, 
+	recipient VARCHAR(254), 
+	message TEXT NOT NULL, 
+	status VARCHAR(16) DEFAULT 'pending' NOT NULL, 
+	provider_message_id VARCHAR(255), 
+	error TEXT, 
+	attempts INTEGER DEFAULT '0' NOT NULL, 
+	resend_of BIGINT, 
+	created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL, 
+	sent_at TIMESTAMP WITH TIME ZONE, 
+	CONSTRAINT pk_notifications PRIMARY KEY (id), 
+	CONSTRAINT ck_notifications_status_valid CHECK (status IN ('pending', 'sent', 'failed', 'skipped')), 
+	CONSTRAINT ck_notifications_attempts_nonneg CHECK (attempts >= 0), 
+	CONSTRAINT fk_notifications_bill_id_bills FOREIGN KEY(bill_id) REFERENCES bills (id), 
+	CONSTRAINT fk_notifications_owner_id_owners FOREIGN KEY(owner_id) REFERENCES owners (id), 
+	CONSTRAINT fk_notifications_resend_of_notifications FOREIGN KEY(resend_of) REFERENCES notifications (id)
+)
+  $q$;
+  EXECUTE $q$CREATE TABLE IF NOT EXISTS payment_events (
+	id BIGSERIAL NOT NULL, 
+	bill_id BIGINT, 
+	provider VARCHAR(16) DEFAULT 'stripe' NOT NULL, 
+	event_type VARCHAR(64) NOT NULL, 
+	stripe_event_id VARCHAR(255), 
+	payment_link_id VARCHAR(128), 
+	amount NUMERIC(14, 2), 
+	currency VARCHAR(8), 
+	outcome VARCHAR(32) NOT NULL, 
+	event_data JSONB, 
+	received_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL, 
+	CONSTRAINT pk_payment_events PRIMARY KEY (id), 
+	CONSTRAINT fk_payment_events_bill_id_bills FOREIGN KEY(bill_id) REFERENCES bills (id), 
+	CONSTRAINT uq_payment_events_stripe_event_id UNIQUE (stripe_event_id)
+)
+  $q$;
+  EXECUTE $q$CREATE TABLE IF NOT EXISTS payments (
+	id BIGSERIAL NOT NULL, 
+	bill_id BIGINT NOT NULL, 
+	amount NUMERIC(14, 2) NOT NULL, 
+	paid_on DATE NOT NULL, 
+	method VARCHAR(32) NOT NULL, 
+	reference VARCHAR(128), 
+	external_id VARCHAR(255), 
+	credit_from_bill BIGINT, 
+	recorded_by BIGINT, 
+	recorded_by_name VARCHAR(64) DEFAULT 'system' NOT NULL, 
+	created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL, 
+	CONSTRAINT pk_payments PRIMARY KEY (id), 
+	CONSTRAINT ck_payments_amount_positive CHECK (amount > 0), 
+	CONSTRAINT fk_payments_bill_id_bills FOREIGN KEY(bill_id) REFERENCES bills (id), 
+	CONSTRAINT uq_payments_external_id UNIQUE (external_id), 
+	CONSTRAINT fk_payments_credit_from_bill_bills FOREIGN KEY(credit_from_bill) REFERENCES bills (id), 
+	CONSTRAINT fk_payments_recorded_by_users FOREIGN KEY(recorded_by) REFERENCES users (id)
+)
+  $q$;
+  EXECUTE $q$ALTER TABLE bill_runs ADD COLUMN IF NOT EXISTS billing_period_start DATE NOT NULL
+  $q$;
+  EXECUTE $q$ALTER TABLE bill_runs ADD COLUMN IF NOT EXISTS billing_period_end DATE NOT NULL
+  $q$;
+  EXECUTE $q$ALTER TABLE bill_runs ADD COLUMN IF NOT EXISTS due_date DATE NOT NULL
+  $q$;
+  EXECUTE $q$ALTER TABLE bill_runs ADD COLUMN IF NOT EXISTS status VARCHAR(16) DEFAULT 'running' NOT NULL
+  $q$;
+  EXECUTE $q$ALTER TABLE bill_runs ADD COLUMN IF NOT EXISTS created_count INTEGER DEFAULT '0' NOT NULL
+  $q$;
+  EXECUTE $q$ALTER TABLE bill_runs ADD COLUMN IF NOT EXISTS skipped_count INTEGER DEFAULT '0' NOT NULL
+  $q$;
+  EXECUTE $q$ALTER TABLE bill_runs ADD COLUMN IF NOT EXISTS refused_count INTEGER DEFAULT '0' NOT NULL
+  $q$;
+  EXECUTE $q$ALTER TABLE bill_runs ADD COLUMN IF NOT EXISTS total_amount NUMERIC(14, 2) DEFAULT '0' NOT NULL
+  $q$;
+  EXECUTE $q$ALTER TABLE bill_runs ADD COLUMN IF NOT EXISTS error TEXT
+  $q$;
+  EXECUTE $q$ALTER TABLE bill_runs ADD COLUMN IF NOT EXISTS started_by VARCHAR(64) DEFAULT 'system' NOT NULL
+  $q$;
+  EXECUTE $q$ALTER TABLE bill_runs ADD COLUMN IF NOT EXISTS started_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL
+  $q$;
+  EXECUTE $q$ALTER TABLE bill_runs ADD COLUMN IF NOT EXISTS finished_at TIMESTAMP WITH TIME ZONE
+  $q$;
+  EXECUTE $q$ALTER TABLE flat_types ADD COLUMN IF NOT EXISTS name VARCHAR(16) NOT NULL
+  $q$;
+  EXECUTE $q$ALTER TABLE flat_types ADD COLUMN IF NOT EXISTS bhk INTEGER
+  $q$;
+  EXECUTE $q$ALTER TABLE floors ADD COLUMN IF NOT EXISTS code VARCHAR(8) NOT NULL
+  $q$;
+  EXECUTE $q$ALTER TABLE floors ADD COLUMN IF NOT EXISTS name VARCHAR(64) NOT NULL
+  $q$;
+  EXECUTE $q$ALTER TABLE floors ADD COLUMN IF NOT EXISTS sort_order INTEGER DEFAULT '0' NOT NULL
+  $q$;
+  EXECUTE $q$ALTER TABLE job_runs ADD COLUMN IF NOT EXISTS job_id VARCHAR(64) NOT NULL
+  $q$;
+  EXECUTE $q$ALTER TABLE job_runs ADD COLUMN IF NOT EXISTS run_key VARCHAR(64) NOT NULL
+  $q$;
+  EXECUTE $q$ALTER TABLE job_runs ADD COLUMN IF NOT EXISTS status VARCHAR(16) DEFAULT 'running' NOT NULL
+  $q$;
+  EXECUTE $q$ALTER TABLE job_runs ADD COLUMN IF NOT EXISTS counts JSONB
+  $q$;
+  EXECUTE $q$ALTER TABLE job_runs ADD COLUMN IF NOT EXISTS error TEXT
+  $q$;
+  EXECUTE $q$ALTER TABLE job_runs ADD COLUMN IF NOT EXISTS host VARCHAR(128)
+  $q$;
+  EXECUTE $q$ALTER TABLE job_runs ADD COLUMN IF NOT EXISTS started_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL
+  $q$;
+  EXECUTE $q$ALTER TABLE job_runs ADD COLUMN IF NOT EXISTS finished_at TIMESTAMP WITH TIME ZONE
+  $q$;
+  EXECUTE $q$ALTER TABLE master_data_staging ADD COLUMN IF NOT EXISTS changes JSONB NOT NULL
+  $q$;
+  EXECUTE $q$ALTER TABLE master_data_staging ADD COLUMN IF NOT EXISTS staged_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL
+  $q$;
+  EXECUTE $q$ALTER TABLE motors ADD COLUMN IF NOT EXISTS code VARCHAR(32) NOT NULL
+  $q$;
+  EXECUTE $q$ALTER TABLE motors ADD COLUMN IF NOT EXISTS name VARCHAR(128) DEFAULT '' NOT NULL
+  $q$;
+  EXECUTE $q$ALTER TABLE motors ADD COLUMN IF NOT EXISTS created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL
+  $q$;
+  EXECUTE $q$ALTER TABLE owners ADD COLUMN IF NOT EXISTS name VARCHAR(128) NOT NULL
+  $q$;
+  EXECUTE $q$ALTER TABLE owners ADD COLUMN IF NOT EXISTS phone VARCHAR(20)
+  $q$;
+  EXECUTE $q$ALTER TABLE owners ADD COLUMN IF NOT EXISTS email VARCHAR(254)
+  $q$;
+  EXECUTE $q$ALTER TABLE owners ADD COLUMN IF NOT EXISTS created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL
+  $q$;
+  EXECUTE $q$ALTER TABLE period_locks ADD COLUMN IF NOT EXISTS month VARCHAR(7) NOT NULL
+  $q$;
+  EXECUTE $q$ALTER TABLE period_locks ADD COLUMN IF NOT EXISTS reason TEXT DEFAULT '' NOT NULL
+  $q$;
+  EXECUTE $q$ALTER TABLE period_locks ADD COLUMN IF NOT EXISTS locked_by VARCHAR(64) DEFAULT 'system' NOT NULL
+  $q$;
+  EXECUTE $q$ALTER TABLE period_locks ADD COLUMN IF NOT EXISTS locked_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL
+  $q$;
+  EXECUTE $q$ALTER TABLE period_locks ADD COLUMN IF NOT EXISTS bill_count_at_lock INTEGER
+  $q$;
+  EXECUTE $q$ALTER TABLE schema_info ADD COLUMN IF NOT EXISTS value VARCHAR(255) NOT NULL
+  $q$;
+  EXECUTE $q$ALTER TABLE users ADD COLUMN IF NOT EXISTS username VARCHAR(64) NOT NULL
+  $q$;
+  EXECUTE $q$ALTER TABLE users ADD COLUMN IF NOT EXISTS display_name VARCHAR(128) DEFAULT '' NOT NULL
+  $q$;
+  EXECUTE $q$ALTER TABLE users ADD COLUMN IF NOT EXISTS email VARCHAR(254)
+  $q$;
+  EXECUTE $q$ALTER TABLE users ADD COLUMN IF NOT EXISTS role VARCHAR(32) NOT NULL
+  $q$;
+  EXECUTE $q$ALTER TABLE users ADD COLUMN IF NOT EXISTS password_hash VARCHAR(255)
+  $q$;
+  EXECUTE $q$ALTER TABLE users ADD COLUMN IF NOT EXISTS auth_provider VARCHAR(16) DEFAULT 'local' NOT NULL
+  $q$;
+  EXECUTE $q$ALTER TABLE users ADD COLUMN IF NOT EXISTS is_active BOOLEAN DEFAULT true NOT NULL
+  $q$;
+  EXECUTE $q$ALTER TABLE users ADD COLUMN IF NOT EXISTS failed_login_count INTEGER DEFAULT '0' NOT NULL
+  $q$;
+  EXECUTE $q$ALTER TABLE users ADD COLUMN IF NOT EXISTS locked_until TIMESTAMP WITH TIME ZONE
+  $q$;
+  EXECUTE $q$ALTER TABLE users ADD COLUMN IF NOT EXISTS login_attempts_in_flight INTEGER DEFAULT '0' NOT NULL
+  $q$;
+  EXECUTE $q$ALTER TABLE users ADD COLUMN IF NOT EXISTS login_attempt_at TIMESTAMP WITH TIME ZONE
+  $q$;
+  EXECUTE $q$ALTER TABLE users ADD COLUMN IF NOT EXISTS password_changed_at TIMESTAMP WITH TIME ZONE
+  $q$;
+  EXECUTE $q$ALTER TABLE users ADD COLUMN IF NOT EXISTS created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL
+  $q$;
+  EXECUTE $q$ALTER TABLE users ADD COLUMN IF NOT EXISTS updated_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL
+  $q$;
+  EXECUTE $q$ALTER TABLE audit_log ADD COLUMN IF NOT EXISTS occurred_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL
+  $q$;
+  EXECUTE $q$ALTER TABLE audit_log ADD COLUMN IF NOT EXISTS actor_id BIGINT REFERENCES users (id)
+  $q$;
+  EXECUTE $q$ALTER TABLE audit_log ADD COLUMN IF NOT EXISTS actor_name VARCHAR(64) NOT NULL
+  $q$;
+  EXECUTE $q$ALTER TABLE audit_log ADD COLUMN IF NOT EXISTS client VARCHAR(128)
+  $q$;
+  EXECUTE $q$ALTER TABLE audit_log ADD COLUMN IF NOT EXISTS action VARCHAR(64) NOT NULL
+  $q$;
+  EXECUTE $q$ALTER TABLE audit_log ADD COLUMN IF NOT EXISTS entity_type VARCHAR(32)
+  $q$;
+  EXECUTE $q$ALTER TABLE audit_log ADD COLUMN IF NOT EXISTS entity_id VARCHAR(64)
+  $q$;
+  EXECUTE $q$ALTER TABLE audit_log ADD COLUMN IF NOT EXISTS details JSONB
+  $q$;
+  EXECUTE $q$ALTER TABLE flats ADD COLUMN IF NOT EXISTS code VARCHAR(32) NOT NULL
+  $q$;
+  EXECUTE $q$ALTER TABLE flats ADD COLUMN IF NOT EXISTS block VARCHAR(8) DEFAULT '' NOT NULL
+  $q$;
+  EXECUTE $q$ALTER TABLE flats ADD COLUMN IF NOT EXISTS floor_id BIGINT REFERENCES floors (id)
+  $q$;
+  EXECUTE $q$ALTER TABLE flats ADD COLUMN IF NOT EXISTS type_id BIGINT REFERENCES flat_types (id)
+  $q$;
+  EXECUTE $q$ALTER TABLE flats ADD COLUMN IF NOT EXISTS is_active BOOLEAN DEFAULT true NOT NULL
+  $q$;
+  EXECUTE $q$ALTER TABLE flats ADD COLUMN IF NOT EXISTS created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL
+  $q$;
+  EXECUTE $q$ALTER TABLE user_sessions ADD COLUMN IF NOT EXISTS token_hash VARCHAR(64) NOT NULL
+  $q$;
+  EXECUTE $q$ALTER TABLE user_sessions ADD COLUMN IF NOT EXISTS user_id BIGINT NOT NULL REFERENCES users (id)
+  $q$;
+  EXECUTE $q$ALTER TABLE user_sessions ADD COLUMN IF NOT EXISTS client VARCHAR(128)
+  $q$;
+  EXECUTE $q$ALTER TABLE user_sessions ADD COLUMN IF NOT EXISTS created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL
+  $q$;
+  EXECUTE $q$ALTER TABLE user_sessions ADD COLUMN IF NOT EXISTS last_seen_at TIMESTAMP WITH TIME ZONE NOT NULL
+  $q$;
+  EXECUTE $q$ALTER TABLE user_sessions ADD COLUMN IF NOT EXISTS expires_at TIMESTAMP WITH TIME ZONE NOT NULL
+  $q$;
+  EXECUTE $q$ALTER TABLE user_sessions ADD COLUMN IF NOT EXISTS revoked_at TIMESTAMP WITH TIME ZONE
+  $q$;
+  EXECUTE $q$ALTER TABLE user_sessions ADD COLUMN IF NOT EXISTS revoked_reason VARCHAR(64)
+  $q$;
+  EXECUTE $q$ALTER TABLE flat_motors ADD COLUMN IF NOT EXISTS flat_id BIGINT NOT NULL REFERENCES flats (id)
+  $q$;
+  EXECUTE $q$ALTER TABLE flat_motors ADD COLUMN IF NOT EXISTS motor_id BIGINT NOT NULL REFERENCES motors (id)
+  $q$;
+  EXECUTE $q$ALTER TABLE flat_owners ADD COLUMN IF NOT EXISTS flat_id BIGINT NOT NULL REFERENCES flats (id)
+  $q$;
+  EXECUTE $q$ALTER TABLE flat_owners ADD COLUMN IF NOT EXISTS owner_id BIGINT NOT NULL REFERENCES owners (id)
+  $q$;
+  EXECUTE $q$ALTER TABLE flat_owners ADD COLUMN IF NOT EXISTS is_primary BOOLEAN DEFAULT false NOT NULL
+  $q$;
+  EXECUTE $q$ALTER TABLE meters ADD COLUMN IF NOT EXISTS meter_number VARCHAR(32) NOT NULL
+  $q$;
+  EXECUTE $q$ALTER TABLE meters ADD COLUMN IF NOT EXISTS flat_id BIGINT REFERENCES flats (id)
+  $q$;
+  EXECUTE $q$ALTER TABLE meters ADD COLUMN IF NOT EXISTS motor_id BIGINT REFERENCES motors (id)
+  $q$;
+  EXECUTE $q$ALTER TABLE meters ADD COLUMN IF NOT EXISTS status VARCHAR(16) DEFAULT 'active' NOT NULL
+  $q$;
+  EXECUTE $q$ALTER TABLE meters ADD COLUMN IF NOT EXISTS is_smart BOOLEAN DEFAULT false NOT NULL
+  $q$;
+  EXECUTE $q$ALTER TABLE meters ADD COLUMN IF NOT EXISTS created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL
+  $q$;
+  EXECUTE $q$ALTER TABLE readings ADD COLUMN IF NOT EXISTS meter_id BIGINT NOT NULL REFERENCES meters (id)
+  $q$;
+  EXECUTE $q$ALTER TABLE readings ADD COLUMN IF NOT EXISTS reading_value NUMERIC(12, 2) NOT NULL
+  $q$;
+  EXECUTE $q$ALTER TABLE readings ADD COLUMN IF NOT EXISTS reading_date DATE NOT NULL
+  $q$;
+  EXECUTE $q$ALTER TABLE readings ADD COLUMN IF NOT EXISTS consumption NUMERIC(12, 2)
+  $q$;
+  EXECUTE $q$ALTER TABLE readings ADD COLUMN IF NOT EXISTS previous_reading_id BIGINT REFERENCES readings (id)
+  $q$;
+  EXECUTE $q$ALTER TABLE readings ADD COLUMN IF NOT EXISTS motor_reading_value NUMERIC(12, 2)
+  $q$;
+  EXECUTE $q$ALTER TABLE readings ADD COLUMN IF NOT EXISTS motor_share NUMERIC(12, 2)
+  $q$;
+  EXECUTE $q$ALTER TABLE readings ADD COLUMN IF NOT EXISTS motor_reading_id BIGINT REFERENCES readings (id)
+  $q$;
+  EXECUTE $q$ALTER TABLE readings ADD COLUMN IF NOT EXISTS photo_ref VARCHAR(512)
+  $q$;
+  EXECUTE $q$ALTER TABLE readings ADD COLUMN IF NOT EXISTS photo_url VARCHAR(1024)
+  $q$;
+  EXECUTE $q$ALTER TABLE readings ADD COLUMN IF NOT EXISTS source VARCHAR(16) DEFAULT 'ui' NOT NULL
+  $q$;
+  EXECUTE $q$ALTER TABLE readings ADD COLUMN IF NOT EXISTS status VARCHAR(16) DEFAULT 'pending' NOT NULL
+  $q$;
+  EXECUTE $q$ALTER TABLE readings ADD COLUMN IF NOT EXISTS flags JSONB
+  $q$;
+  EXECUTE $q$ALTER TABLE readings ADD COLUMN IF NOT EXISTS ai_opinion JSONB
+  $q$;
+  EXECUTE $q$ALTER TABLE readings ADD COLUMN IF NOT EXISTS approved_units NUMERIC(12, 2)
+  $q$;
+  EXECUTE $q$ALTER TABLE readings ADD COLUMN IF NOT EXISTS rejection_reason TEXT
+  $q$;
+  EXECUTE $q$ALTER TABLE readings ADD COLUMN IF NOT EXISTS submitted_by BIGINT REFERENCES users (id)
+  $q$;
+  EXECUTE $q$ALTER TABLE readings ADD COLUMN IF NOT EXISTS reviewed_by BIGINT REFERENCES users (id)
+  $q$;
+  EXECUTE $q$ALTER TABLE readings ADD COLUMN IF NOT EXISTS reviewed_at TIMESTAMP WITH TIME ZONE
+  $q$;
+  EXECUTE $q$ALTER TABLE readings ADD COLUMN IF NOT EXISTS created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL
+  $q$;
+  EXECUTE $q$ALTER TABLE readings ADD COLUMN IF NOT EXISTS updated_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL
+  $q$;
+  EXECUTE $q$ALTER TABLE bills ADD COLUMN IF NOT EXISTS flat_id BIGINT NOT NULL REFERENCES flats (id)
+  $q$;
+  EXECUTE $q$ALTER TABLE bills ADD COLUMN IF NOT EXISTS billing_period_start DATE NOT NULL
+  $q$;
+  EXECUTE $q$ALTER TABLE bills ADD COLUMN IF NOT EXISTS billing_period_end DATE NOT NULL
+  $q$;
+  EXECUTE $q$ALTER TABLE bills ADD COLUMN IF NOT EXISTS due_date DATE NOT NULL
+  $q$;
+  EXECUTE $q$ALTER TABLE bills ADD COLUMN IF NOT EXISTS tariff_kind VARCHAR(32) DEFAULT 'flat_rate' NOT NULL
+  $q$;
+  EXECUTE $q$ALTER TABLE bills ADD COLUMN IF NOT EXISTS pricing_rule VARCHAR(32) DEFAULT 'master_data' NOT NULL
+  $q$;
+  EXECUTE $q$ALTER TABLE bills ADD COLUMN IF NOT EXISTS flat_units NUMERIC(12, 2) NOT NULL
+  $q$;
+  EXECUTE $q$ALTER TABLE bills ADD COLUMN IF NOT EXISTS motor_units NUMERIC(12, 2) DEFAULT '0' NOT NULL
+  $q$;
+  EXECUTE $q$ALTER TABLE bills ADD COLUMN IF NOT EXISTS total_units NUMERIC(12, 2) NOT NULL
+  $q$;
+  EXECUTE $q$ALTER TABLE bills ADD COLUMN IF NOT EXISTS rate_per_unit NUMERIC(10, 4) NOT NULL
+  $q$;
+  EXECUTE $q$ALTER TABLE bills ADD COLUMN IF NOT EXISTS fixed_charge NUMERIC(14, 2) DEFAULT '0' NOT NULL
+  $q$;
+  EXECUTE $q$ALTER TABLE bills ADD COLUMN IF NOT EXISTS previous_outstanding NUMERIC(14, 2) DEFAULT '0' NOT NULL
+  $q$;
+  EXECUTE $q$ALTER TABLE bills ADD COLUMN IF NOT EXISTS tariff_details JSONB
+  $q$;
+  EXECUTE $q$ALTER TABLE bills ADD COLUMN IF NOT EXISTS total_amount NUMERIC(14, 2) NOT NULL
+  $q$;
+  EXECUTE $q$ALTER TABLE bills ADD COLUMN IF NOT EXISTS status VARCHAR(16) DEFAULT 'pending' NOT NULL
+  $q$;
+  EXECUTE $q$ALTER TABLE bills ADD COLUMN IF NOT EXISTS amount_paid NUMERIC(14, 2) DEFAULT '0' NOT NULL
+  $q$;
+  EXECUTE $q$ALTER TABLE bills ADD COLUMN IF NOT EXISTS paid_at TIMESTAMP WITH TIME ZONE
+  $q$;
+  EXECUTE $q$ALTER TABLE bills ADD COLUMN IF NOT EXISTS carried_forward_to BIGINT REFERENCES bills (id)
+  $q$;
+  EXECUTE $q$ALTER TABLE bills ADD COLUMN IF NOT EXISTS overdue_notified_at TIMESTAMP WITH TIME ZONE
+  $q$;
+  EXECUTE $q$ALTER TABLE bills ADD COLUMN IF NOT EXISTS payment_link_id VARCHAR(128)
+  $q$;
+  EXECUTE $q$ALTER TABLE bills ADD COLUMN IF NOT EXISTS payment_link_url VARCHAR(1024)
+  $q$;
+  EXECUTE $q$ALTER TABLE bills ADD COLUMN IF NOT EXISTS flat_reading_id BIGINT REFERENCES readings (id)
+  $q$;
+  EXECUTE $q$ALTER TABLE bills ADD COLUMN IF NOT EXISTS motor_reading_id BIGINT REFERENCES readings (id)
+  $q$;
+  EXECUTE $q$ALTER TABLE bills ADD COLUMN IF NOT EXISTS first_reading_id BIGINT REFERENCES readings (id)
+  $q$;
+  EXECUTE $q$ALTER TABLE bills ADD COLUMN IF NOT EXISTS reissue_of BIGINT REFERENCES bills (id)
+  $q$;
+  EXECUTE $q$ALTER TABLE bills ADD COLUMN IF NOT EXISTS superseded_by BIGINT REFERENCES bills (id)
+  $q$;
+  EXECUTE $q$ALTER TABLE bills ADD COLUMN IF NOT EXISTS bill_run_id BIGINT REFERENCES bill_runs (id)
+  $q$;
+  EXECUTE $q$ALTER TABLE bills ADD COLUMN IF NOT EXISTS created_by BIGINT REFERENCES users (id)
+  $q$;
+  EXECUTE $q$ALTER TABLE bills ADD COLUMN IF NOT EXISTS created_by_name VARCHAR(64) DEFAULT 'system' NOT NULL
+  $q$;
+  EXECUTE $q$ALTER TABLE bills ADD COLUMN IF NOT EXISTS created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL
+  $q$;
+  EXECUTE $q$ALTER TABLE bills ADD COLUMN IF NOT EXISTS updated_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL
+  $q$;
+  EXECUTE $q$ALTER TABLE meter_changes ADD COLUMN IF NOT EXISTS kind VARCHAR(16) NOT NULL
+  $q$;
+  EXECUTE $q$ALTER TABLE meter_changes ADD COLUMN IF NOT EXISTS old_meter_id BIGINT NOT NULL REFERENCES meters (id)
+  $q$;
+  EXECUTE $q$ALTER TABLE meter_changes ADD COLUMN IF NOT EXISTS new_meter_id BIGINT NOT NULL REFERENCES meters (id)
+  $q$;
+  EXECUTE $q$ALTER TABLE meter_changes ADD COLUMN IF NOT EXISTS change_date DATE NOT NULL
+  $q$;
+  EXECUTE $q$ALTER TABLE meter_changes ADD COLUMN IF NOT EXISTS final_reading_id BIGINT NOT NULL REFERENCES readings (id)
+  $q$;
+  EXECUTE $q$ALTER TABLE meter_changes ADD COLUMN IF NOT EXISTS start_reading_id BIGINT NOT NULL REFERENCES readings (id)
+  $q$;
+  EXECUTE $q$ALTER TABLE meter_changes ADD COLUMN IF NOT EXISTS reason TEXT NOT NULL
+  $q$;
+  EXECUTE $q$ALTER TABLE meter_changes ADD COLUMN IF NOT EXISTS recorded_by BIGINT REFERENCES users (id)
+  $q$;
+  EXECUTE $q$ALTER TABLE meter_changes ADD COLUMN IF NOT EXISTS recorded_by_name VARCHAR(64) DEFAULT 'system' NOT NULL
+  $q$;
+  EXECUTE $q$ALTER TABLE meter_changes ADD COLUMN IF NOT EXISTS created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL
+  $q$;
+  EXECUTE $q$ALTER TABLE bill_readings ADD COLUMN IF NOT EXISTS bill_id BIGINT NOT NULL REFERENCES bills (id)
+  $q$;
+  EXECUTE $q$ALTER TABLE bill_readings ADD COLUMN IF NOT EXISTS reading_id BIGINT NOT NULL REFERENCES readings (id)
+  $q$;
+  EXECUTE $q$ALTER TABLE bill_readings ADD COLUMN IF NOT EXISTS units NUMERIC(12, 2) NOT NULL
+  $q$;
+  EXECUTE $q$ALTER TABLE bill_readings ADD COLUMN IF NOT EXISTS motor_units NUMERIC(12, 2) DEFAULT '0' NOT NULL
+  $q$;
+  EXECUTE $q$ALTER TABLE bill_readings ADD COLUMN IF NOT EXISTS superseded_by BIGINT REFERENCES bills (id)
+  $q$;
+  EXECUTE $q$ALTER TABLE notifications ADD COLUMN IF NOT EXISTS bill_id BIGINT REFERENCES bills (id)
+  $q$;
+  EXECUTE $q$ALTER TABLE notifications ADD COLUMN IF NOT EXISTS owner_id BIGINT REFERENCES owners (id)
+  $q$;
+  EXECUTE $q$ALTER TABLE notifications ADD COLUMN IF NOT EXISTS kind VARCHAR(32) NOT NULL
+  $q$;
+  EXECUTE $q$ALTER TABLE notifications ADD COLUMN IF NOT EXISTS channel VARCHAR(16) NOT NULL
+  $q$;
+  EXECUTE $q$ALTER TABLE notifications ADD COLUMN IF NOT EXISTS recipient VARCHAR(254)
+  $q$;
+  EXECUTE $q$ALTER TABLE notifications ADD COLUMN IF NOT EXISTS message TEXT NOT NULL
+  $q$;
+  EXECUTE $q$ALTER TABLE notifications ADD COLUMN IF NOT EXISTS status VARCHAR(16) DEFAULT 'pending' NOT NULL
+  $q$;
+  EXECUTE $q$ALTER TABLE notifications ADD COLUMN IF NOT EXISTS provider_message_id VARCHAR(255)
+  $q$;
+  EXECUTE $q$ALTER TABLE notifications ADD COLUMN IF NOT EXISTS error TEXT
+  $q$;
+  EXECUTE $q$ALTER TABLE notifications ADD COLUMN IF NOT EXISTS attempts INTEGER DEFAULT '0' NOT NULL
+  $q$;
+  EXECUTE $q$ALTER TABLE notifications ADD COLUMN IF NOT EXISTS resend_of BIGINT REFERENCES notifications (id)
+  $q$;
+  EXECUTE $q$ALTER TABLE notifications ADD COLUMN IF NOT EXISTS created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL
+  $q$;
+  EXECUTE $q$ALTER TABLE notifications ADD COLUMN IF NOT EXISTS sent_at TIMESTAMP WITH TIME ZONE
+  $q$;
+  EXECUTE $q$ALTER TABLE payment_events ADD COLUMN IF NOT EXISTS bill_id BIGINT REFERENCES bills (id)
+  $q$;
+  EXECUTE $q$ALTER TABLE payment_events ADD COLUMN IF NOT EXISTS provider VARCHAR(16) DEFAULT 'stripe' NOT NULL
+  $q$;
+  EXECUTE $q$ALTER TABLE payment_events ADD COLUMN IF NOT EXISTS event_type VARCHAR(64) NOT NULL
+  $q$;
+  EXECUTE $q$ALTER TABLE payment_events ADD COLUMN IF NOT EXISTS stripe_event_id VARCHAR(255)
+  $q$;
+  EXECUTE $q$ALTER TABLE payment_events ADD COLUMN IF NOT EXISTS payment_link_id VARCHAR(128)
+  $q$;
+  EXECUTE $q$ALTER TABLE payment_events ADD COLUMN IF NOT EXISTS amount NUMERIC(14, 2)
+  $q$;
+  EXECUTE $q$ALTER TABLE payment_events ADD COLUMN IF NOT EXISTS currency VARCHAR(8)
+  $q$;
+  EXECUTE $q$ALTER TABLE payment_events ADD COLUMN IF NOT EXISTS outcome VARCHAR(32) NOT NULL
+  $q$;
+  EXECUTE $q$ALTER TABLE payment_events ADD COLUMN IF NOT EXISTS event_data JSONB
+  $q$;
+  EXECUTE $q$ALTER TABLE payment_events ADD COLUMN IF NOT EXISTS received_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL
+  $q$;
+  EXECUTE $q$ALTER TABLE payments ADD COLUMN IF NOT EXISTS bill_id BIGINT NOT NULL REFERENCES bills (id)
+  $q$;
+  EXECUTE $q$ALTER TABLE payments ADD COLUMN IF NOT EXISTS amount NUMERIC(14, 2) NOT NULL
+  $q$;
+  EXECUTE $q$ALTER TABLE payments ADD COLUMN IF NOT EXISTS paid_on DATE NOT NULL
+  $q$;
+  EXECUTE $q$ALTER TABLE payments ADD COLUMN IF NOT EXISTS method VARCHAR(32) NOT NULL
+  $q$;
+  EXECUTE $q$ALTER TABLE payments ADD COLUMN IF NOT EXISTS reference VARCHAR(128)
+  $q$;
+  EXECUTE $q$ALTER TABLE payments ADD COLUMN IF NOT EXISTS external_id VARCHAR(255)
+  $q$;
+  EXECUTE $q$ALTER TABLE payments ADD COLUMN IF NOT EXISTS credit_from_bill BIGINT REFERENCES bills (id)
+  $q$;
+  EXECUTE $q$ALTER TABLE payments ADD COLUMN IF NOT EXISTS recorded_by BIGINT REFERENCES users (id)
+  $q$;
+  EXECUTE $q$ALTER TABLE payments ADD COLUMN IF NOT EXISTS recorded_by_name VARCHAR(64) DEFAULT 'system' NOT NULL
+  $q$;
+  EXECUTE $q$ALTER TABLE payments ADD COLUMN IF NOT EXISTS created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL
+  $q$;
+  EXECUTE $q$DO $$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = 'ck_bills_status_valid'
+                   AND pg_get_constraintdef(oid) LIKE '%superseded%') THEN
+    ALTER TABLE bills DROP CONSTRAINT IF EXISTS ck_bills_status_valid;
+    ALTER TABLE bills ADD CONSTRAINT ck_bills_status_valid CHECK (status IN ('pending', 'partially_paid', 'paid', 'overdue', 'carried_forward', 'cancelled', 'superseded'));
+  END IF;
+END $$
+  $q$;
+  EXECUTE $q$INSERT INTO bill_readings (bill_id, reading_id, units, motor_units)
+SELECT b.id, b.flat_reading_id, b.flat_units, b.motor_units
+  FROM bills b
+  JOIN readings r ON r.id = b.flat_reading_id
+  JOIN meters m ON m.id = r.meter_id AND m.flat_id = b.flat_id
+ WHERE r.status = 'approved' AND b.status <> 'superseded'
+   AND b.id = (SELECT max(b2.id) FROM bills b2 WHERE b2.flat_reading_id = b.flat_reading_id)
+   AND NOT EXISTS (SELECT 1 FROM bill_readings x WHERE x.bill_id = b.id)
+   AND NOT EXISTS (SELECT 1 FROM bill_readings x WHERE x.reading_id = b.flat_reading_id AND x.superseded_by IS NULL)
+  $q$;
+  EXECUTE $q$INSERT INTO bill_readings (bill_id, reading_id, units, motor_units)
+SELECT (SELECT x.bill_id FROM bill_readings x JOIN readings r2 ON r2.id = x.reading_id
+         WHERE r2.meter_id = r.meter_id AND x.superseded_by IS NULL
+           AND (r2.reading_date > r.reading_date OR (r2.reading_date = r.reading_date AND r2.id > r.id))
+         ORDER BY r2.reading_date, r2.id LIMIT 1), r.id, 0, 0
+  FROM readings r
+ WHERE r.status = 'approved' AND r.consumption IS NULL AND r.approved_units IS NULL
+   AND NOT EXISTS (SELECT 1 FROM bill_readings x WHERE x.reading_id = r.id AND x.superseded_by IS NULL)
+   AND EXISTS (SELECT 1 FROM bill_readings x JOIN readings r2 ON r2.id = x.reading_id
+                WHERE r2.meter_id = r.meter_id AND x.superseded_by IS NULL
+                  AND (r2.reading_date > r.reading_date OR (r2.reading_date = r.reading_date AND r2.id > r.id)))
+  $q$;
+END $v2$;
+
+-- ---- a version-2 project: its tables set aside as v2_<name> (database/upgrade_v3.py); no-op otherwise ----
+
+DO $$
+DECLARE
+  t text; ix record; fn record; seq text; views text;
+BEGIN
+  IF to_regclass('schema_info') IS NULL OR to_regclass('flats') IS NULL THEN RETURN; END IF;
+  IF COALESCE((SELECT value::int FROM schema_info WHERE key = 'version'), 0) >= 3 THEN RETURN; END IF;
+  -- The REST backend's views and functions read the old tables; database/supabase/*.sql makes them
+  -- again (database/triggers.py the one the SQL backend uses). Trigger functions stay: replaced later.
+  IF to_regprocedure('meterline_view_names()') IS NOT NULL THEN
+    SELECT string_agg(quote_ident(v), ', ') INTO views FROM unnest(meterline_view_names()) v;
+    IF views IS NOT NULL THEN EXECUTE 'DROP VIEW IF EXISTS ' || views; END IF;
+  END IF;
+  FOR fn IN SELECT p.oid::regprocedure AS sig FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+             WHERE n.nspname = current_schema() AND p.proname LIKE 'meterline\_%'
+               AND p.prorettype <> 'trigger'::regtype LOOP
+    EXECUTE format('DROP FUNCTION %s', fn.sig);
+  END LOOP;
+  -- Each old table, its indexes (constraints' too) and its id sequence become v2_<name>.
+  FOREACH t IN ARRAY ARRAY['bill_runs', 'flat_types', 'floors', 'job_runs', 'master_data_staging', 'motors', 'owners', 'period_locks', 'users', 'audit_log', 'flats', 'user_sessions', 'flat_motors', 'flat_owners', 'meters', 'readings', 'bills', 'meter_changes', 'bill_readings', 'notifications', 'payment_events', 'payments'] LOOP
+    IF to_regclass(t) IS NULL THEN
+      RAISE EXCEPTION 'UPGRADE_V3: table % of schema version 2 is missing', t;
+    END IF;
+    seq := NULL;
+    IF EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass(t) AND attname = 'id' AND NOT attisdropped) THEN
+      seq := pg_get_serial_sequence(t, 'id');
+    END IF;
+    EXECUTE format('ALTER TABLE %I RENAME TO %I', t, 'v2_' || t);
+    FOR ix IN SELECT i.indexrelid::regclass AS name, c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+               WHERE i.indrelid = to_regclass('v2_' || t) LOOP
+      EXECUTE format('ALTER INDEX %s RENAME TO %I', ix.name, 'v2_' || ix.relname);
+    END LOOP;
+    IF seq IS NOT NULL THEN
+      EXECUTE format('ALTER SEQUENCE %s RENAME TO %I', seq, 'v2_' || t || '_id_seq');
+    END IF;
+  END LOOP;
+END $$;
+
+-- ---- tables (from database/schema.py) ----
+
+CREATE TABLE IF NOT EXISTS areas (
+	id BIGSERIAL NOT NULL, 
+	parent_id BIGINT, 
+	level INTEGER NOT NULL, 
+	code VARCHAR(32) NOT NULL, 
+	name VARCHAR(128) NOT NULL, 
+	path VARCHAR(255) NOT NULL, 
+	kind VARCHAR(32), 
+	sort_order INTEGER DEFAULT '0' NOT NULL, 
+	created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL, 
+	CONSTRAINT pk_areas PRIMARY KEY (id), 
+	CONSTRAINT ck_areas_level_positive CHECK (level >= 1), 
+	CONSTRAINT ck_areas_parent_by_level CHECK ((level = 1) = (parent_id IS NULL)), 
+	CONSTRAINT fk_areas_parent_id_areas FOREIGN KEY(parent_id) REFERENCES areas (id), 
+	CONSTRAINT uq_areas_path UNIQUE (path)
+);
+
+CREATE TABLE IF NOT EXISTS contacts (
+	id BIGSERIAL NOT NULL, 
+	name VARCHAR(128) NOT NULL, 
+	phone VARCHAR(20), 
+	email VARCHAR(254), 
+	address VARCHAR(255), 
+	created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL, 
+	CONSTRAINT pk_contacts PRIMARY KEY (id)
+);
+
+CREATE TABLE IF NOT EXISTS job_runs (
+	id BIGSERIAL NOT NULL, 
+	job_id VARCHAR(64) NOT NULL, 
+	run_key VARCHAR(64) NOT NULL, 
+	status VARCHAR(16) DEFAULT 'running' NOT NULL, 
+	counts JSONB, 
+	error TEXT, 
+	host VARCHAR(128), 
+	started_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL, 
+	finished_at TIMESTAMP WITH TIME ZONE, 
+	CONSTRAINT pk_job_runs PRIMARY KEY (id), 
+	CONSTRAINT uq_job_runs_job_id_run_key UNIQUE (job_id, run_key), 
+	CONSTRAINT ck_job_runs_status_valid CHECK (status IN ('running', 'completed', 'failed', 'refused'))
+);
+
+CREATE TABLE IF NOT EXISTS master_data_staging (
+	import_id VARCHAR(36) NOT NULL, 
+	part INTEGER NOT NULL, 
+	changes JSONB NOT NULL, 
+	staged_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL, 
+	CONSTRAINT pk_master_data_staging PRIMARY KEY (import_id, part), 
+	CONSTRAINT ck_master_data_staging_part_positive CHECK (part > 0)
+);
+
+CREATE TABLE IF NOT EXISTS motors (
+	id BIGSERIAL NOT NULL, 
+	code VARCHAR(32) NOT NULL, 
+	name VARCHAR(128) DEFAULT '' NOT NULL, 
+	created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL, 
+	CONSTRAINT pk_motors PRIMARY KEY (id), 
+	CONSTRAINT uq_motors_code UNIQUE (code)
+);
+
+CREATE TABLE IF NOT EXISTS period_locks (
+	id BIGSERIAL NOT NULL, 
+	month VARCHAR(7) NOT NULL, 
+	reason TEXT DEFAULT '' NOT NULL, 
+	locked_by VARCHAR(64) DEFAULT 'system' NOT NULL, 
+	locked_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL, 
+	bill_count_at_lock INTEGER, 
+	CONSTRAINT pk_period_locks PRIMARY KEY (id), 
+	CONSTRAINT ck_period_locks_month_format CHECK (month LIKE '____-__'), 
+	CONSTRAINT uq_period_locks_month UNIQUE (month)
+);
+
+CREATE TABLE IF NOT EXISTS schema_info (
+	key VARCHAR(64) NOT NULL, 
+	value VARCHAR(255) NOT NULL, 
+	CONSTRAINT pk_schema_info PRIMARY KEY (key)
+);
+
+CREATE TABLE IF NOT EXISTS tariff_plans (
+	id BIGSERIAL NOT NULL, 
+	code VARCHAR(64) NOT NULL, 
+	name VARCHAR(128) NOT NULL, 
+	kind VARCHAR(32) NOT NULL, 
+	service VARCHAR(16) NOT NULL, 
+	unit VARCHAR(8), 
+	currency VARCHAR(3) NOT NULL, 
+	notes TEXT, 
+	created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL, 
+	CONSTRAINT pk_tariff_plans PRIMARY KEY (id), 
+	CONSTRAINT ck_tariff_plans_kind_valid CHECK (kind IN ('flat_rate', 'tiered_seasonal', 'category_fee')), 
+	CONSTRAINT ck_tariff_plans_service_valid CHECK (service IN ('electricity', 'water', 'sanitation')), 
+	CONSTRAINT uq_tariff_plans_code UNIQUE (code)
+);
+
+CREATE TABLE IF NOT EXISTS users (
+	id BIGSERIAL NOT NULL, 
+	username VARCHAR(64) NOT NULL, 
+	display_name VARCHAR(128) DEFAULT '' NOT NULL, 
+	email VARCHAR(254), 
+	role VARCHAR(32) NOT NULL, 
+	password_hash VARCHAR(255), 
+	auth_provider VARCHAR(16) DEFAULT 'local' NOT NULL, 
+	is_active BOOLEAN DEFAULT true NOT NULL, 
+	failed_login_count INTEGER DEFAULT '0' NOT NULL, 
+	locked_until TIMESTAMP WITH TIME ZONE, 
+	login_attempts_in_flight INTEGER DEFAULT '0' NOT NULL, 
+	login_attempt_at TIMESTAMP WITH TIME ZONE, 
+	password_changed_at TIMESTAMP WITH TIME ZONE, 
+	created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL, 
+	updated_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL, 
+	CONSTRAINT pk_users PRIMARY KEY (id), 
+	CONSTRAINT ck_users_failed_login_count_nonneg CHECK (failed_login_count >= 0), 
+	CONSTRAINT ck_users_password_hash_is_hash CHECK (password_hash IS NULL OR password_hash LIKE '$argon2id$%' OR password_hash LIKE '$2b$%'), 
+	CONSTRAINT uq_users_username UNIQUE (username), 
+	CONSTRAINT uq_users_email UNIQUE (email)
+);
+
+CREATE TABLE IF NOT EXISTS utility_settings (
+	id INTEGER NOT NULL, 
+	template VARCHAR(16) NOT NULL, 
+	name VARCHAR(128) NOT NULL, 
+	short_code VARCHAR(8) NOT NULL, 
+	currency VARCHAR(3) NOT NULL, 
+	locale VARCHAR(16) NOT NULL, 
+	timezone VARCHAR(64) NOT NULL, 
+	account_label VARCHAR(32) NOT NULL, 
+	account_label_plural VARCHAR(32) NOT NULL, 
+	area_levels JSONB NOT NULL, 
+	service VARCHAR(16) NOT NULL, 
+	quantity_unit VARCHAR(8), 
+	billing_day INTEGER NOT NULL, 
+	due_days INTEGER NOT NULL, 
+	plan_file VARCHAR(255) NOT NULL, 
+	updated_by VARCHAR(64) DEFAULT 'system' NOT NULL, 
+	updated_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL, 
+	CONSTRAINT pk_utility_settings PRIMARY KEY (id), 
+	CONSTRAINT ck_utility_settings_one_row CHECK (id = 1), 
+	CONSTRAINT ck_utility_settings_template_valid CHECK (template IN ('society', 'municipal', 'water')), 
+	CONSTRAINT ck_utility_settings_service_valid CHECK (service IN ('electricity', 'water', 'sanitation')), 
+	CONSTRAINT ck_utility_settings_billing_day_range CHECK (billing_day BETWEEN 1 AND 28), 
+	CONSTRAINT ck_utility_settings_due_days_range CHECK (due_days BETWEEN 0 AND 90)
+);
+
+CREATE TABLE IF NOT EXISTS accounts (
+	id BIGSERIAL NOT NULL, 
+	code VARCHAR(32) NOT NULL, 
+	name VARCHAR(128) DEFAULT '' NOT NULL, 
+	area_id BIGINT NOT NULL, 
+	category VARCHAR(32), 
+	account_type VARCHAR(32), 
+	is_active BOOLEAN DEFAULT true NOT NULL, 
+	address VARCHAR(255), 
+	gps_lat NUMERIC(9, 6), 
+	gps_lon NUMERIC(9, 6), 
+	created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL, 
+	updated_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL, 
+	CONSTRAINT pk_accounts PRIMARY KEY (id), 
+	CONSTRAINT ck_accounts_gps_both_or_neither CHECK ((gps_lat IS NULL) = (gps_lon IS NULL)), 
+	CONSTRAINT ck_accounts_gps_range CHECK (gps_lat IS NULL OR (gps_lat BETWEEN -90 AND 90 AND gps_lon BETWEEN -180 AND 180)), 
+	CONSTRAINT uq_accounts_code UNIQUE (code), 
+	CONSTRAINT fk_accounts_area_id_areas FOREIGN KEY(area_id) REFERENCES areas (id)
+);
+
+CREATE TABLE IF NOT EXISTS audit_log (
+	id BIGSERIAL NOT NULL, 
+	occurred_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL, 
+	actor_id BIGINT, 
+	actor_name VARCHAR(64) NOT NULL, 
+	client VARCHAR(128), 
+	action VARCHAR(64) NOT NULL, 
+	entity_type VARCHAR(32), 
+	entity_id VARCHAR(64), 
+	details JSONB, 
+	CONSTRAINT pk_audit_log PRIMARY KEY (id), 
+	CONSTRAINT fk_audit_log_actor_id_users FOREIGN KEY(actor_id) REFERENCES users (id)
+);
+
+CREATE TABLE IF NOT EXISTS bill_runs (
+	id BIGSERIAL NOT NULL, 
+	billing_period_start DATE NOT NULL, 
+	billing_period_end DATE NOT NULL, 
+	due_date DATE NOT NULL, 
+	service VARCHAR(16) DEFAULT 'electricity' NOT NULL, 
+	area_id BIGINT, 
+	status VARCHAR(16) DEFAULT 'running' NOT NULL, 
+	created_count INTEGER DEFAULT '0' NOT NULL, 
+	skipped_count INTEGER DEFAULT '0' NOT NULL, 
+	refused_count INTEGER DEFAULT '0' NOT NULL, 
+	total_amount NUMERIC(14, 2) DEFAULT '0' NOT NULL, 
+	error TEXT, 
+	started_by VARCHAR(64) DEFAULT 'system' NOT NULL, 
+	started_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL, 
+	finished_at TIMESTAMP WITH TIME ZONE, 
+	CONSTRAINT pk_bill_runs PRIMARY KEY (id), 
+	CONSTRAINT ck_bill_runs_status_valid CHECK (status IN ('running', 'completed', 'failed', 'refused')), 
+	CONSTRAINT ck_bill_runs_period_order CHECK (billing_period_end >= billing_period_start), 
+	CONSTRAINT ck_bill_runs_counts_nonneg CHECK (created_count >= 0 AND skipped_count >= 0 AND refused_count >= 0), 
+	CONSTRAINT fk_bill_runs_area_id_areas FOREIGN KEY(area_id) REFERENCES areas (id)
+);
+
+CREATE TABLE IF NOT EXISTS tariff_plan_versions (
+	id BIGSERIAL NOT NULL, 
+	plan_id BIGINT NOT NULL, 
+	version INTEGER NOT NULL, 
+	effective_from DATE NOT NULL, 
+	params JSONB NOT NULL, 
+	notes TEXT, 
+	created_by_name VARCHAR(64) DEFAULT 'system' NOT NULL, 
+	created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL, 
+	CONSTRAINT pk_tariff_plan_versions PRIMARY KEY (id), 
+	CONSTRAINT uq_tariff_plan_versions_plan_id_version UNIQUE (plan_id, version), 
+	CONSTRAINT uq_tariff_plan_versions_plan_id_effective_from UNIQUE (plan_id, effective_from), 
+	CONSTRAINT ck_tariff_plan_versions_version_positive CHECK (version >= 1), 
+	CONSTRAINT fk_tariff_plan_versions_plan_id_tariff_plans FOREIGN KEY(plan_id) REFERENCES tariff_plans (id)
+);
+
+CREATE TABLE IF NOT EXISTS user_sessions (
+	id BIGSERIAL NOT NULL, 
+	token_hash VARCHAR(64) NOT NULL, 
+	user_id BIGINT NOT NULL, 
+	client VARCHAR(128), 
+	created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL, 
+	last_seen_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+	expires_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+	revoked_at TIMESTAMP WITH TIME ZONE, 
+	revoked_reason VARCHAR(64), 
+	CONSTRAINT pk_user_sessions PRIMARY KEY (id), 
+	CONSTRAINT uq_user_sessions_token_hash UNIQUE (token_hash), 
+	CONSTRAINT fk_user_sessions_user_id_users FOREIGN KEY(user_id) REFERENCES users (id)
+);
+
+CREATE TABLE IF NOT EXISTS account_contacts (
+	id BIGSERIAL NOT NULL, 
+	account_id BIGINT NOT NULL, 
+	contact_id BIGINT NOT NULL, 
+	role VARCHAR(16) DEFAULT 'owner' NOT NULL, 
+	is_primary BOOLEAN DEFAULT false NOT NULL, 
+	CONSTRAINT pk_account_contacts PRIMARY KEY (id), 
+	CONSTRAINT uq_account_contacts_account_id_contact_id UNIQUE (account_id, contact_id), 
+	CONSTRAINT fk_account_contacts_account_id_accounts FOREIGN KEY(account_id) REFERENCES accounts (id), 
+	CONSTRAINT fk_account_contacts_contact_id_contacts FOREIGN KEY(contact_id) REFERENCES contacts (id)
+);
+
+CREATE TABLE IF NOT EXISTS account_motors (
+	id BIGSERIAL NOT NULL, 
+	account_id BIGINT NOT NULL, 
+	motor_id BIGINT NOT NULL, 
+	CONSTRAINT pk_account_motors PRIMARY KEY (id), 
+	CONSTRAINT uq_account_motors_account_id_motor_id UNIQUE (account_id, motor_id), 
+	CONSTRAINT fk_account_motors_account_id_accounts FOREIGN KEY(account_id) REFERENCES accounts (id), 
+	CONSTRAINT fk_account_motors_motor_id_motors FOREIGN KEY(motor_id) REFERENCES motors (id)
+);
+
+CREATE TABLE IF NOT EXISTS account_surveys (
+	account_id BIGINT NOT NULL, 
+	survey_id VARCHAR(32) NOT NULL, 
+	surveyor_name VARCHAR(128), 
+	surveyed_at TIMESTAMP WITH TIME ZONE, 
+	survey_name VARCHAR(128), 
+	survey_mobile VARCHAR(20), 
+	survey_address VARCHAR(255), 
+	house_type VARCHAR(32), 
+	water_connection VARCHAR(16), 
+	size_marla NUMERIC(8, 2), 
+	photo_ref VARCHAR(512), 
+	gps_text VARCHAR(128), 
+	CONSTRAINT pk_account_surveys PRIMARY KEY (account_id), 
+	CONSTRAINT ck_account_surveys_size_nonneg CHECK (size_marla IS NULL OR size_marla >= 0), 
+	CONSTRAINT fk_account_surveys_account_id_accounts FOREIGN KEY(account_id) REFERENCES accounts (id), 
+	CONSTRAINT uq_account_surveys_survey_id UNIQUE (survey_id)
+);
+
+CREATE TABLE IF NOT EXISTS meters (
+	id BIGSERIAL NOT NULL, 
+	meter_number VARCHAR(32) NOT NULL, 
+	account_id BIGINT, 
+	motor_id BIGINT, 
+	service VARCHAR(16) DEFAULT 'electricity' NOT NULL, 
+	unit VARCHAR(8) DEFAULT 'kWh' NOT NULL, 
+	status VARCHAR(16) DEFAULT 'active' NOT NULL, 
+	is_smart BOOLEAN DEFAULT false NOT NULL, 
+	created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL, 
+	CONSTRAINT pk_meters PRIMARY KEY (id), 
+	CONSTRAINT ck_meters_status_valid CHECK (status IN ('active', 'inactive', 'replaced')), 
+	CONSTRAINT ck_meters_service_valid CHECK (service IN ('electricity', 'water', 'sanitation')), 
+	CONSTRAINT ck_meters_has_owner CHECK (account_id IS NOT NULL OR motor_id IS NOT NULL), 
+	CONSTRAINT uq_meters_meter_number UNIQUE (meter_number), 
+	CONSTRAINT fk_meters_account_id_accounts FOREIGN KEY(account_id) REFERENCES accounts (id), 
+	CONSTRAINT fk_meters_motor_id_motors FOREIGN KEY(motor_id) REFERENCES motors (id)
+);
+
+CREATE TABLE IF NOT EXISTS service_connections (
+	id BIGSERIAL NOT NULL, 
+	account_id BIGINT NOT NULL, 
+	service VARCHAR(16) NOT NULL, 
+	tariff_plan_id BIGINT NOT NULL, 
+	is_active BOOLEAN DEFAULT true NOT NULL, 
+	started_on DATE, 
+	created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL, 
+	CONSTRAINT pk_service_connections PRIMARY KEY (id), 
+	CONSTRAINT uq_service_connections_account_id_service UNIQUE (account_id, service), 
+	CONSTRAINT ck_service_connections_service_valid CHECK (service IN ('electricity', 'water', 'sanitation')), 
+	CONSTRAINT fk_service_connections_account_id_accounts FOREIGN KEY(account_id) REFERENCES accounts (id), 
+	CONSTRAINT fk_service_connections_tariff_plan_id_tariff_plans FOREIGN KEY(tariff_plan_id) REFERENCES tariff_plans (id)
+);
+
+CREATE TABLE IF NOT EXISTS daily_usage (
+	id BIGSERIAL NOT NULL, 
+	account_id BIGINT NOT NULL, 
+	meter_id BIGINT, 
+	usage_date DATE NOT NULL, 
+	quantity NUMERIC(12, 2) NOT NULL, 
+	source VARCHAR(16) DEFAULT 'import' NOT NULL, 
+	created_by BIGINT, 
+	created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL, 
+	CONSTRAINT pk_daily_usage PRIMARY KEY (id), 
+	CONSTRAINT ck_daily_usage_quantity_nonneg CHECK (quantity >= 0), 
+	CONSTRAINT uq_daily_usage_account_id_usage_date UNIQUE (account_id, usage_date), 
+	CONSTRAINT fk_daily_usage_account_id_accounts FOREIGN KEY(account_id) REFERENCES accounts (id), 
+	CONSTRAINT fk_daily_usage_meter_id_meters FOREIGN KEY(meter_id) REFERENCES meters (id), 
+	CONSTRAINT fk_daily_usage_created_by_users FOREIGN KEY(created_by) REFERENCES users (id)
+);
+
+CREATE TABLE IF NOT EXISTS readings (
+	id BIGSERIAL NOT NULL, 
+	meter_id BIGINT NOT NULL, 
+	reading_value NUMERIC(12, 2) NOT NULL, 
+	reading_date DATE NOT NULL, 
+	consumption NUMERIC(12, 2), 
+	previous_reading_id BIGINT, 
+	motor_reading_value NUMERIC(12, 2), 
+	motor_share NUMERIC(12, 2), 
+	motor_reading_id BIGINT, 
+	photo_ref VARCHAR(512), 
+	photo_url VARCHAR(1024), 
+	source VARCHAR(16) DEFAULT 'ui' NOT NULL, 
+	status VARCHAR(16) DEFAULT 'pending' NOT NULL, 
+	flags JSONB, 
+	ai_opinion JSONB, 
+	approved_units NUMERIC(12, 2), 
+	rejection_reason TEXT, 
+	submitted_by BIGINT, 
+	reviewed_by BIGINT, 
+	reviewed_at TIMESTAMP WITH TIME ZONE, 
+	created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL, 
+	updated_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL, 
+	CONSTRAINT pk_readings PRIMARY KEY (id), 
+	CONSTRAINT ck_readings_reading_value_nonneg CHECK (reading_value >= 0), 
+	CONSTRAINT ck_readings_consumption_nonneg CHECK (consumption IS NULL OR consumption >= 0), 
+	CONSTRAINT ck_readings_motor_reading_nonneg CHECK (motor_reading_value IS NULL OR motor_reading_value >= 0), 
+	CONSTRAINT ck_readings_motor_share_nonneg CHECK (motor_share IS NULL OR motor_share >= 0), 
+	CONSTRAINT ck_readings_approved_units_nonneg CHECK (approved_units IS NULL OR approved_units >= 0), 
+	CONSTRAINT ck_readings_status_valid CHECK (status IN ('pending', 'approved', 'rejected')), 
+	CONSTRAINT ck_readings_rejection_has_reason CHECK (status <> 'rejected' OR rejection_reason IS NOT NULL), 
+	CONSTRAINT uq_readings_meter_id_reading_date_reading_value UNIQUE (meter_id, reading_date, reading_value), 
+	CONSTRAINT fk_readings_meter_id_meters FOREIGN KEY(meter_id) REFERENCES meters (id), 
+	CONSTRAINT fk_readings_previous_reading_id_readings FOREIGN KEY(previous_reading_id) REFERENCES readings (id), 
+	CONSTRAINT fk_readings_motor_reading_id_readings FOREIGN KEY(motor_reading_id) REFERENCES readings (id), 
+	CONSTRAINT fk_readings_submitted_by_users FOREIGN KEY(submitted_by) REFERENCES users (id), 
+	CONSTRAINT fk_readings_reviewed_by_users FOREIGN KEY(reviewed_by) REFERENCES users (id)
+);
+
+CREATE TABLE IF NOT EXISTS bills (
+	id BIGSERIAL NOT NULL, 
+	account_id BIGINT NOT NULL, 
+	service VARCHAR(16) DEFAULT 'electricity' NOT NULL, 
+	area_id BIGINT NOT NULL, 
+	billing_period_start DATE NOT NULL, 
+	billing_period_end DATE NOT NULL, 
+	due_date DATE NOT NULL, 
+	tariff_kind VARCHAR(32) DEFAULT 'flat_rate' NOT NULL, 
+	pricing_rule VARCHAR(32) DEFAULT 'master_data' NOT NULL, 
+	tariff_plan_version_id BIGINT NOT NULL, 
+	category VARCHAR(32), 
+	units NUMERIC(12, 2) NOT NULL, 
+	motor_units NUMERIC(12, 2) DEFAULT '0' NOT NULL, 
+	total_units NUMERIC(12, 2) NOT NULL, 
+	rate_per_unit NUMERIC(10, 4) NOT NULL, 
+	fixed_charge NUMERIC(14, 2) DEFAULT '0' NOT NULL, 
+	previous_outstanding NUMERIC(14, 2) DEFAULT '0' NOT NULL, 
+	tariff_details JSONB, 
+	total_amount NUMERIC(14, 2) NOT NULL, 
+	status VARCHAR(16) DEFAULT 'pending' NOT NULL, 
+	amount_paid NUMERIC(14, 2) DEFAULT '0' NOT NULL, 
+	paid_at TIMESTAMP WITH TIME ZONE, 
+	carried_forward_to BIGINT, 
+	overdue_notified_at TIMESTAMP WITH TIME ZONE, 
+	payment_link_id VARCHAR(128), 
+	payment_link_url VARCHAR(1024), 
+	last_reading_id BIGINT, 
+	motor_reading_id BIGINT, 
+	first_reading_id BIGINT, 
+	usage_from DATE, 
+	usage_to DATE, 
+	reissue_of BIGINT, 
+	superseded_by BIGINT, 
+	bill_run_id BIGINT, 
+	created_by BIGINT, 
+	created_by_name VARCHAR(64) DEFAULT 'system' NOT NULL, 
+	created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL, 
+	updated_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL, 
+	CONSTRAINT pk_bills PRIMARY KEY (id), 
+	CONSTRAINT uq_bills_account_id_service_billing_period_start UNIQUE (account_id, service, billing_period_start), 
+	CONSTRAINT ck_bills_service_valid CHECK (service IN ('electricity', 'water', 'sanitation')), 
+	CONSTRAINT ck_bills_usage_span CHECK ((usage_from IS NULL) = (usage_to IS NULL) AND (usage_from IS NULL OR usage_to >= usage_from)), 
+	CONSTRAINT ck_bills_period_order CHECK (billing_period_end >= billing_period_start), 
+	CONSTRAINT ck_bills_due_after_start CHECK (due_date >= billing_period_start), 
+	CONSTRAINT ck_bills_units_nonneg CHECK (units >= 0), 
+	CONSTRAINT ck_bills_motor_units_nonneg CHECK (motor_units >= 0), 
+	CONSTRAINT ck_bills_total_units_nonneg CHECK (total_units >= 0), 
+	CONSTRAINT ck_bills_rate_nonneg CHECK (rate_per_unit >= 0), 
+	CONSTRAINT ck_bills_fixed_charge_nonneg CHECK (fixed_charge >= 0), 
+	CONSTRAINT ck_bills_previous_outstanding_nonneg CHECK (previous_outstanding >= 0), 
+	CONSTRAINT ck_bills_total_amount_nonneg CHECK (total_amount >= 0), 
+	CONSTRAINT ck_bills_amount_paid_range CHECK (amount_paid >= 0 AND amount_paid <= total_amount), 
+	CONSTRAINT ck_bills_status_valid CHECK (status IN ('pending', 'partially_paid', 'paid', 'overdue', 'carried_forward', 'cancelled', 'superseded')), 
+	CONSTRAINT fk_bills_account_id_accounts FOREIGN KEY(account_id) REFERENCES accounts (id), 
+	CONSTRAINT fk_bills_area_id_areas FOREIGN KEY(area_id) REFERENCES areas (id), 
+	CONSTRAINT fk_bills_tariff_plan_version_id_tariff_plan_versions FOREIGN KEY(tariff_plan_version_id) REFERENCES tariff_plan_versions (id), 
+	CONSTRAINT fk_bills_carried_forward_to_bills FOREIGN KEY(carried_forward_to) REFERENCES bills (id), 
+	CONSTRAINT fk_bills_last_reading_id_readings FOREIGN KEY(last_reading_id) REFERENCES readings (id), 
+	CONSTRAINT fk_bills_motor_reading_id_readings FOREIGN KEY(motor_reading_id) REFERENCES readings (id), 
+	CONSTRAINT fk_bills_first_reading_id_readings FOREIGN KEY(first_reading_id) REFERENCES readings (id), 
+	CONSTRAINT fk_bills_reissue_of_bills FOREIGN KEY(reissue_of) REFERENCES bills (id), 
+	CONSTRAINT fk_bills_superseded_by_bills FOREIGN KEY(superseded_by) REFERENCES bills (id), 
+	CONSTRAINT fk_bills_bill_run_id_bill_runs FOREIGN KEY(bill_run_id) REFERENCES bill_runs (id), 
+	CONSTRAINT fk_bills_created_by_users FOREIGN KEY(created_by) REFERENCES users (id)
 );
 
 CREATE TABLE IF NOT EXISTS meter_changes (
@@ -344,6 +1327,21 @@ CREATE TABLE IF NOT EXISTS meter_changes (
 	CONSTRAINT fk_meter_changes_recorded_by_users FOREIGN KEY(recorded_by) REFERENCES users (id)
 );
 
+CREATE TABLE IF NOT EXISTS bill_lines (
+	id BIGSERIAL NOT NULL, 
+	bill_id BIGINT NOT NULL, 
+	seq INTEGER NOT NULL, 
+	code VARCHAR(32) NOT NULL, 
+	label VARCHAR(128) NOT NULL, 
+	quantity NUMERIC(14, 2), 
+	unit VARCHAR(8), 
+	rate NUMERIC(10, 4), 
+	amount NUMERIC(14, 2) NOT NULL, 
+	CONSTRAINT pk_bill_lines PRIMARY KEY (id), 
+	CONSTRAINT uq_bill_lines_bill_id_seq UNIQUE (bill_id, seq), 
+	CONSTRAINT fk_bill_lines_bill_id_bills FOREIGN KEY(bill_id) REFERENCES bills (id)
+);
+
 CREATE TABLE IF NOT EXISTS bill_readings (
 	id BIGSERIAL NOT NULL, 
 	bill_id BIGINT NOT NULL, 
@@ -363,7 +1361,7 @@ CREATE TABLE IF NOT EXISTS bill_readings (
 CREATE TABLE IF NOT EXISTS notifications (
 	id BIGSERIAL NOT NULL, 
 	bill_id BIGINT, 
-	owner_id BIGINT, 
+	contact_id BIGINT, 
 	kind VARCHAR(32) NOT NULL, 
 	channel VARCHAR(16) NOT NULL, 
 	recipient VARCHAR(254), 
@@ -379,7 +1377,7 @@ CREATE TABLE IF NOT EXISTS notifications (
 	CONSTRAINT ck_notifications_status_valid CHECK (status IN ('pending', 'sent', 'failed', 'skipped')), 
 	CONSTRAINT ck_notifications_attempts_nonneg CHECK (attempts >= 0), 
 	CONSTRAINT fk_notifications_bill_id_bills FOREIGN KEY(bill_id) REFERENCES bills (id), 
-	CONSTRAINT fk_notifications_owner_id_owners FOREIGN KEY(owner_id) REFERENCES owners (id), 
+	CONSTRAINT fk_notifications_contact_id_contacts FOREIGN KEY(contact_id) REFERENCES contacts (id), 
 	CONSTRAINT fk_notifications_resend_of_notifications FOREIGN KEY(resend_of) REFERENCES notifications (id)
 );
 
@@ -422,39 +1420,31 @@ CREATE TABLE IF NOT EXISTS payments (
 
 -- Columns added to schema.py after a database was created (no-op on a current database).
 
-ALTER TABLE bill_runs ADD COLUMN IF NOT EXISTS billing_period_start DATE NOT NULL;
+ALTER TABLE areas ADD COLUMN IF NOT EXISTS parent_id BIGINT REFERENCES areas (id);
 
-ALTER TABLE bill_runs ADD COLUMN IF NOT EXISTS billing_period_end DATE NOT NULL;
+ALTER TABLE areas ADD COLUMN IF NOT EXISTS level INTEGER NOT NULL;
 
-ALTER TABLE bill_runs ADD COLUMN IF NOT EXISTS due_date DATE NOT NULL;
+ALTER TABLE areas ADD COLUMN IF NOT EXISTS code VARCHAR(32) NOT NULL;
 
-ALTER TABLE bill_runs ADD COLUMN IF NOT EXISTS status VARCHAR(16) DEFAULT 'running' NOT NULL;
+ALTER TABLE areas ADD COLUMN IF NOT EXISTS name VARCHAR(128) NOT NULL;
 
-ALTER TABLE bill_runs ADD COLUMN IF NOT EXISTS created_count INTEGER DEFAULT '0' NOT NULL;
+ALTER TABLE areas ADD COLUMN IF NOT EXISTS path VARCHAR(255) NOT NULL;
 
-ALTER TABLE bill_runs ADD COLUMN IF NOT EXISTS skipped_count INTEGER DEFAULT '0' NOT NULL;
+ALTER TABLE areas ADD COLUMN IF NOT EXISTS kind VARCHAR(32);
 
-ALTER TABLE bill_runs ADD COLUMN IF NOT EXISTS refused_count INTEGER DEFAULT '0' NOT NULL;
+ALTER TABLE areas ADD COLUMN IF NOT EXISTS sort_order INTEGER DEFAULT '0' NOT NULL;
 
-ALTER TABLE bill_runs ADD COLUMN IF NOT EXISTS total_amount NUMERIC(14, 2) DEFAULT '0' NOT NULL;
+ALTER TABLE areas ADD COLUMN IF NOT EXISTS created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL;
 
-ALTER TABLE bill_runs ADD COLUMN IF NOT EXISTS error TEXT;
+ALTER TABLE contacts ADD COLUMN IF NOT EXISTS name VARCHAR(128) NOT NULL;
 
-ALTER TABLE bill_runs ADD COLUMN IF NOT EXISTS started_by VARCHAR(64) DEFAULT 'system' NOT NULL;
+ALTER TABLE contacts ADD COLUMN IF NOT EXISTS phone VARCHAR(20);
 
-ALTER TABLE bill_runs ADD COLUMN IF NOT EXISTS started_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL;
+ALTER TABLE contacts ADD COLUMN IF NOT EXISTS email VARCHAR(254);
 
-ALTER TABLE bill_runs ADD COLUMN IF NOT EXISTS finished_at TIMESTAMP WITH TIME ZONE;
+ALTER TABLE contacts ADD COLUMN IF NOT EXISTS address VARCHAR(255);
 
-ALTER TABLE flat_types ADD COLUMN IF NOT EXISTS name VARCHAR(16) NOT NULL;
-
-ALTER TABLE flat_types ADD COLUMN IF NOT EXISTS bhk INTEGER;
-
-ALTER TABLE floors ADD COLUMN IF NOT EXISTS code VARCHAR(8) NOT NULL;
-
-ALTER TABLE floors ADD COLUMN IF NOT EXISTS name VARCHAR(64) NOT NULL;
-
-ALTER TABLE floors ADD COLUMN IF NOT EXISTS sort_order INTEGER DEFAULT '0' NOT NULL;
+ALTER TABLE contacts ADD COLUMN IF NOT EXISTS created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL;
 
 ALTER TABLE job_runs ADD COLUMN IF NOT EXISTS job_id VARCHAR(64) NOT NULL;
 
@@ -482,14 +1472,6 @@ ALTER TABLE motors ADD COLUMN IF NOT EXISTS name VARCHAR(128) DEFAULT '' NOT NUL
 
 ALTER TABLE motors ADD COLUMN IF NOT EXISTS created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL;
 
-ALTER TABLE owners ADD COLUMN IF NOT EXISTS name VARCHAR(128) NOT NULL;
-
-ALTER TABLE owners ADD COLUMN IF NOT EXISTS phone VARCHAR(20);
-
-ALTER TABLE owners ADD COLUMN IF NOT EXISTS email VARCHAR(254);
-
-ALTER TABLE owners ADD COLUMN IF NOT EXISTS created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL;
-
 ALTER TABLE period_locks ADD COLUMN IF NOT EXISTS month VARCHAR(7) NOT NULL;
 
 ALTER TABLE period_locks ADD COLUMN IF NOT EXISTS reason TEXT DEFAULT '' NOT NULL;
@@ -501,6 +1483,22 @@ ALTER TABLE period_locks ADD COLUMN IF NOT EXISTS locked_at TIMESTAMP WITH TIME 
 ALTER TABLE period_locks ADD COLUMN IF NOT EXISTS bill_count_at_lock INTEGER;
 
 ALTER TABLE schema_info ADD COLUMN IF NOT EXISTS value VARCHAR(255) NOT NULL;
+
+ALTER TABLE tariff_plans ADD COLUMN IF NOT EXISTS code VARCHAR(64) NOT NULL;
+
+ALTER TABLE tariff_plans ADD COLUMN IF NOT EXISTS name VARCHAR(128) NOT NULL;
+
+ALTER TABLE tariff_plans ADD COLUMN IF NOT EXISTS kind VARCHAR(32) NOT NULL;
+
+ALTER TABLE tariff_plans ADD COLUMN IF NOT EXISTS service VARCHAR(16) NOT NULL;
+
+ALTER TABLE tariff_plans ADD COLUMN IF NOT EXISTS unit VARCHAR(8);
+
+ALTER TABLE tariff_plans ADD COLUMN IF NOT EXISTS currency VARCHAR(3) NOT NULL;
+
+ALTER TABLE tariff_plans ADD COLUMN IF NOT EXISTS notes TEXT;
+
+ALTER TABLE tariff_plans ADD COLUMN IF NOT EXISTS created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL;
 
 ALTER TABLE users ADD COLUMN IF NOT EXISTS username VARCHAR(64) NOT NULL;
 
@@ -530,6 +1528,60 @@ ALTER TABLE users ADD COLUMN IF NOT EXISTS created_at TIMESTAMP WITH TIME ZONE D
 
 ALTER TABLE users ADD COLUMN IF NOT EXISTS updated_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL;
 
+ALTER TABLE utility_settings ADD COLUMN IF NOT EXISTS template VARCHAR(16) NOT NULL;
+
+ALTER TABLE utility_settings ADD COLUMN IF NOT EXISTS name VARCHAR(128) NOT NULL;
+
+ALTER TABLE utility_settings ADD COLUMN IF NOT EXISTS short_code VARCHAR(8) NOT NULL;
+
+ALTER TABLE utility_settings ADD COLUMN IF NOT EXISTS currency VARCHAR(3) NOT NULL;
+
+ALTER TABLE utility_settings ADD COLUMN IF NOT EXISTS locale VARCHAR(16) NOT NULL;
+
+ALTER TABLE utility_settings ADD COLUMN IF NOT EXISTS timezone VARCHAR(64) NOT NULL;
+
+ALTER TABLE utility_settings ADD COLUMN IF NOT EXISTS account_label VARCHAR(32) NOT NULL;
+
+ALTER TABLE utility_settings ADD COLUMN IF NOT EXISTS account_label_plural VARCHAR(32) NOT NULL;
+
+ALTER TABLE utility_settings ADD COLUMN IF NOT EXISTS area_levels JSONB NOT NULL;
+
+ALTER TABLE utility_settings ADD COLUMN IF NOT EXISTS service VARCHAR(16) NOT NULL;
+
+ALTER TABLE utility_settings ADD COLUMN IF NOT EXISTS quantity_unit VARCHAR(8);
+
+ALTER TABLE utility_settings ADD COLUMN IF NOT EXISTS billing_day INTEGER NOT NULL;
+
+ALTER TABLE utility_settings ADD COLUMN IF NOT EXISTS due_days INTEGER NOT NULL;
+
+ALTER TABLE utility_settings ADD COLUMN IF NOT EXISTS plan_file VARCHAR(255) NOT NULL;
+
+ALTER TABLE utility_settings ADD COLUMN IF NOT EXISTS updated_by VARCHAR(64) DEFAULT 'system' NOT NULL;
+
+ALTER TABLE utility_settings ADD COLUMN IF NOT EXISTS updated_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL;
+
+ALTER TABLE accounts ADD COLUMN IF NOT EXISTS code VARCHAR(32) NOT NULL;
+
+ALTER TABLE accounts ADD COLUMN IF NOT EXISTS name VARCHAR(128) DEFAULT '' NOT NULL;
+
+ALTER TABLE accounts ADD COLUMN IF NOT EXISTS area_id BIGINT NOT NULL REFERENCES areas (id);
+
+ALTER TABLE accounts ADD COLUMN IF NOT EXISTS category VARCHAR(32);
+
+ALTER TABLE accounts ADD COLUMN IF NOT EXISTS account_type VARCHAR(32);
+
+ALTER TABLE accounts ADD COLUMN IF NOT EXISTS is_active BOOLEAN DEFAULT true NOT NULL;
+
+ALTER TABLE accounts ADD COLUMN IF NOT EXISTS address VARCHAR(255);
+
+ALTER TABLE accounts ADD COLUMN IF NOT EXISTS gps_lat NUMERIC(9, 6);
+
+ALTER TABLE accounts ADD COLUMN IF NOT EXISTS gps_lon NUMERIC(9, 6);
+
+ALTER TABLE accounts ADD COLUMN IF NOT EXISTS created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL;
+
+ALTER TABLE accounts ADD COLUMN IF NOT EXISTS updated_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL;
+
 ALTER TABLE audit_log ADD COLUMN IF NOT EXISTS occurred_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL;
 
 ALTER TABLE audit_log ADD COLUMN IF NOT EXISTS actor_id BIGINT REFERENCES users (id);
@@ -546,17 +1598,47 @@ ALTER TABLE audit_log ADD COLUMN IF NOT EXISTS entity_id VARCHAR(64);
 
 ALTER TABLE audit_log ADD COLUMN IF NOT EXISTS details JSONB;
 
-ALTER TABLE flats ADD COLUMN IF NOT EXISTS code VARCHAR(32) NOT NULL;
+ALTER TABLE bill_runs ADD COLUMN IF NOT EXISTS billing_period_start DATE NOT NULL;
 
-ALTER TABLE flats ADD COLUMN IF NOT EXISTS block VARCHAR(8) DEFAULT '' NOT NULL;
+ALTER TABLE bill_runs ADD COLUMN IF NOT EXISTS billing_period_end DATE NOT NULL;
 
-ALTER TABLE flats ADD COLUMN IF NOT EXISTS floor_id BIGINT REFERENCES floors (id);
+ALTER TABLE bill_runs ADD COLUMN IF NOT EXISTS due_date DATE NOT NULL;
 
-ALTER TABLE flats ADD COLUMN IF NOT EXISTS type_id BIGINT REFERENCES flat_types (id);
+ALTER TABLE bill_runs ADD COLUMN IF NOT EXISTS service VARCHAR(16) DEFAULT 'electricity' NOT NULL;
 
-ALTER TABLE flats ADD COLUMN IF NOT EXISTS is_active BOOLEAN DEFAULT true NOT NULL;
+ALTER TABLE bill_runs ADD COLUMN IF NOT EXISTS area_id BIGINT REFERENCES areas (id);
 
-ALTER TABLE flats ADD COLUMN IF NOT EXISTS created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL;
+ALTER TABLE bill_runs ADD COLUMN IF NOT EXISTS status VARCHAR(16) DEFAULT 'running' NOT NULL;
+
+ALTER TABLE bill_runs ADD COLUMN IF NOT EXISTS created_count INTEGER DEFAULT '0' NOT NULL;
+
+ALTER TABLE bill_runs ADD COLUMN IF NOT EXISTS skipped_count INTEGER DEFAULT '0' NOT NULL;
+
+ALTER TABLE bill_runs ADD COLUMN IF NOT EXISTS refused_count INTEGER DEFAULT '0' NOT NULL;
+
+ALTER TABLE bill_runs ADD COLUMN IF NOT EXISTS total_amount NUMERIC(14, 2) DEFAULT '0' NOT NULL;
+
+ALTER TABLE bill_runs ADD COLUMN IF NOT EXISTS error TEXT;
+
+ALTER TABLE bill_runs ADD COLUMN IF NOT EXISTS started_by VARCHAR(64) DEFAULT 'system' NOT NULL;
+
+ALTER TABLE bill_runs ADD COLUMN IF NOT EXISTS started_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL;
+
+ALTER TABLE bill_runs ADD COLUMN IF NOT EXISTS finished_at TIMESTAMP WITH TIME ZONE;
+
+ALTER TABLE tariff_plan_versions ADD COLUMN IF NOT EXISTS plan_id BIGINT NOT NULL REFERENCES tariff_plans (id);
+
+ALTER TABLE tariff_plan_versions ADD COLUMN IF NOT EXISTS version INTEGER NOT NULL;
+
+ALTER TABLE tariff_plan_versions ADD COLUMN IF NOT EXISTS effective_from DATE NOT NULL;
+
+ALTER TABLE tariff_plan_versions ADD COLUMN IF NOT EXISTS params JSONB NOT NULL;
+
+ALTER TABLE tariff_plan_versions ADD COLUMN IF NOT EXISTS notes TEXT;
+
+ALTER TABLE tariff_plan_versions ADD COLUMN IF NOT EXISTS created_by_name VARCHAR(64) DEFAULT 'system' NOT NULL;
+
+ALTER TABLE tariff_plan_versions ADD COLUMN IF NOT EXISTS created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL;
 
 ALTER TABLE user_sessions ADD COLUMN IF NOT EXISTS token_hash VARCHAR(64) NOT NULL;
 
@@ -574,27 +1656,81 @@ ALTER TABLE user_sessions ADD COLUMN IF NOT EXISTS revoked_at TIMESTAMP WITH TIM
 
 ALTER TABLE user_sessions ADD COLUMN IF NOT EXISTS revoked_reason VARCHAR(64);
 
-ALTER TABLE flat_motors ADD COLUMN IF NOT EXISTS flat_id BIGINT NOT NULL REFERENCES flats (id);
+ALTER TABLE account_contacts ADD COLUMN IF NOT EXISTS account_id BIGINT NOT NULL REFERENCES accounts (id);
 
-ALTER TABLE flat_motors ADD COLUMN IF NOT EXISTS motor_id BIGINT NOT NULL REFERENCES motors (id);
+ALTER TABLE account_contacts ADD COLUMN IF NOT EXISTS contact_id BIGINT NOT NULL REFERENCES contacts (id);
 
-ALTER TABLE flat_owners ADD COLUMN IF NOT EXISTS flat_id BIGINT NOT NULL REFERENCES flats (id);
+ALTER TABLE account_contacts ADD COLUMN IF NOT EXISTS role VARCHAR(16) DEFAULT 'owner' NOT NULL;
 
-ALTER TABLE flat_owners ADD COLUMN IF NOT EXISTS owner_id BIGINT NOT NULL REFERENCES owners (id);
+ALTER TABLE account_contacts ADD COLUMN IF NOT EXISTS is_primary BOOLEAN DEFAULT false NOT NULL;
 
-ALTER TABLE flat_owners ADD COLUMN IF NOT EXISTS is_primary BOOLEAN DEFAULT false NOT NULL;
+ALTER TABLE account_motors ADD COLUMN IF NOT EXISTS account_id BIGINT NOT NULL REFERENCES accounts (id);
+
+ALTER TABLE account_motors ADD COLUMN IF NOT EXISTS motor_id BIGINT NOT NULL REFERENCES motors (id);
+
+ALTER TABLE account_surveys ADD COLUMN IF NOT EXISTS survey_id VARCHAR(32) NOT NULL;
+
+ALTER TABLE account_surveys ADD COLUMN IF NOT EXISTS surveyor_name VARCHAR(128);
+
+ALTER TABLE account_surveys ADD COLUMN IF NOT EXISTS surveyed_at TIMESTAMP WITH TIME ZONE;
+
+ALTER TABLE account_surveys ADD COLUMN IF NOT EXISTS survey_name VARCHAR(128);
+
+ALTER TABLE account_surveys ADD COLUMN IF NOT EXISTS survey_mobile VARCHAR(20);
+
+ALTER TABLE account_surveys ADD COLUMN IF NOT EXISTS survey_address VARCHAR(255);
+
+ALTER TABLE account_surveys ADD COLUMN IF NOT EXISTS house_type VARCHAR(32);
+
+ALTER TABLE account_surveys ADD COLUMN IF NOT EXISTS water_connection VARCHAR(16);
+
+ALTER TABLE account_surveys ADD COLUMN IF NOT EXISTS size_marla NUMERIC(8, 2);
+
+ALTER TABLE account_surveys ADD COLUMN IF NOT EXISTS photo_ref VARCHAR(512);
+
+ALTER TABLE account_surveys ADD COLUMN IF NOT EXISTS gps_text VARCHAR(128);
 
 ALTER TABLE meters ADD COLUMN IF NOT EXISTS meter_number VARCHAR(32) NOT NULL;
 
-ALTER TABLE meters ADD COLUMN IF NOT EXISTS flat_id BIGINT REFERENCES flats (id);
+ALTER TABLE meters ADD COLUMN IF NOT EXISTS account_id BIGINT REFERENCES accounts (id);
 
 ALTER TABLE meters ADD COLUMN IF NOT EXISTS motor_id BIGINT REFERENCES motors (id);
+
+ALTER TABLE meters ADD COLUMN IF NOT EXISTS service VARCHAR(16) DEFAULT 'electricity' NOT NULL;
+
+ALTER TABLE meters ADD COLUMN IF NOT EXISTS unit VARCHAR(8) DEFAULT 'kWh' NOT NULL;
 
 ALTER TABLE meters ADD COLUMN IF NOT EXISTS status VARCHAR(16) DEFAULT 'active' NOT NULL;
 
 ALTER TABLE meters ADD COLUMN IF NOT EXISTS is_smart BOOLEAN DEFAULT false NOT NULL;
 
 ALTER TABLE meters ADD COLUMN IF NOT EXISTS created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL;
+
+ALTER TABLE service_connections ADD COLUMN IF NOT EXISTS account_id BIGINT NOT NULL REFERENCES accounts (id);
+
+ALTER TABLE service_connections ADD COLUMN IF NOT EXISTS service VARCHAR(16) NOT NULL;
+
+ALTER TABLE service_connections ADD COLUMN IF NOT EXISTS tariff_plan_id BIGINT NOT NULL REFERENCES tariff_plans (id);
+
+ALTER TABLE service_connections ADD COLUMN IF NOT EXISTS is_active BOOLEAN DEFAULT true NOT NULL;
+
+ALTER TABLE service_connections ADD COLUMN IF NOT EXISTS started_on DATE;
+
+ALTER TABLE service_connections ADD COLUMN IF NOT EXISTS created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL;
+
+ALTER TABLE daily_usage ADD COLUMN IF NOT EXISTS account_id BIGINT NOT NULL REFERENCES accounts (id);
+
+ALTER TABLE daily_usage ADD COLUMN IF NOT EXISTS meter_id BIGINT REFERENCES meters (id);
+
+ALTER TABLE daily_usage ADD COLUMN IF NOT EXISTS usage_date DATE NOT NULL;
+
+ALTER TABLE daily_usage ADD COLUMN IF NOT EXISTS quantity NUMERIC(12, 2) NOT NULL;
+
+ALTER TABLE daily_usage ADD COLUMN IF NOT EXISTS source VARCHAR(16) DEFAULT 'import' NOT NULL;
+
+ALTER TABLE daily_usage ADD COLUMN IF NOT EXISTS created_by BIGINT REFERENCES users (id);
+
+ALTER TABLE daily_usage ADD COLUMN IF NOT EXISTS created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL;
 
 ALTER TABLE readings ADD COLUMN IF NOT EXISTS meter_id BIGINT NOT NULL REFERENCES meters (id);
 
@@ -638,7 +1774,11 @@ ALTER TABLE readings ADD COLUMN IF NOT EXISTS created_at TIMESTAMP WITH TIME ZON
 
 ALTER TABLE readings ADD COLUMN IF NOT EXISTS updated_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL;
 
-ALTER TABLE bills ADD COLUMN IF NOT EXISTS flat_id BIGINT NOT NULL REFERENCES flats (id);
+ALTER TABLE bills ADD COLUMN IF NOT EXISTS account_id BIGINT NOT NULL REFERENCES accounts (id);
+
+ALTER TABLE bills ADD COLUMN IF NOT EXISTS service VARCHAR(16) DEFAULT 'electricity' NOT NULL;
+
+ALTER TABLE bills ADD COLUMN IF NOT EXISTS area_id BIGINT NOT NULL REFERENCES areas (id);
 
 ALTER TABLE bills ADD COLUMN IF NOT EXISTS billing_period_start DATE NOT NULL;
 
@@ -650,7 +1790,11 @@ ALTER TABLE bills ADD COLUMN IF NOT EXISTS tariff_kind VARCHAR(32) DEFAULT 'flat
 
 ALTER TABLE bills ADD COLUMN IF NOT EXISTS pricing_rule VARCHAR(32) DEFAULT 'master_data' NOT NULL;
 
-ALTER TABLE bills ADD COLUMN IF NOT EXISTS flat_units NUMERIC(12, 2) NOT NULL;
+ALTER TABLE bills ADD COLUMN IF NOT EXISTS tariff_plan_version_id BIGINT NOT NULL REFERENCES tariff_plan_versions (id);
+
+ALTER TABLE bills ADD COLUMN IF NOT EXISTS category VARCHAR(32);
+
+ALTER TABLE bills ADD COLUMN IF NOT EXISTS units NUMERIC(12, 2) NOT NULL;
 
 ALTER TABLE bills ADD COLUMN IF NOT EXISTS motor_units NUMERIC(12, 2) DEFAULT '0' NOT NULL;
 
@@ -680,11 +1824,15 @@ ALTER TABLE bills ADD COLUMN IF NOT EXISTS payment_link_id VARCHAR(128);
 
 ALTER TABLE bills ADD COLUMN IF NOT EXISTS payment_link_url VARCHAR(1024);
 
-ALTER TABLE bills ADD COLUMN IF NOT EXISTS flat_reading_id BIGINT REFERENCES readings (id);
+ALTER TABLE bills ADD COLUMN IF NOT EXISTS last_reading_id BIGINT REFERENCES readings (id);
 
 ALTER TABLE bills ADD COLUMN IF NOT EXISTS motor_reading_id BIGINT REFERENCES readings (id);
 
 ALTER TABLE bills ADD COLUMN IF NOT EXISTS first_reading_id BIGINT REFERENCES readings (id);
+
+ALTER TABLE bills ADD COLUMN IF NOT EXISTS usage_from DATE;
+
+ALTER TABLE bills ADD COLUMN IF NOT EXISTS usage_to DATE;
 
 ALTER TABLE bills ADD COLUMN IF NOT EXISTS reissue_of BIGINT REFERENCES bills (id);
 
@@ -720,6 +1868,22 @@ ALTER TABLE meter_changes ADD COLUMN IF NOT EXISTS recorded_by_name VARCHAR(64) 
 
 ALTER TABLE meter_changes ADD COLUMN IF NOT EXISTS created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL;
 
+ALTER TABLE bill_lines ADD COLUMN IF NOT EXISTS bill_id BIGINT NOT NULL REFERENCES bills (id);
+
+ALTER TABLE bill_lines ADD COLUMN IF NOT EXISTS seq INTEGER NOT NULL;
+
+ALTER TABLE bill_lines ADD COLUMN IF NOT EXISTS code VARCHAR(32) NOT NULL;
+
+ALTER TABLE bill_lines ADD COLUMN IF NOT EXISTS label VARCHAR(128) NOT NULL;
+
+ALTER TABLE bill_lines ADD COLUMN IF NOT EXISTS quantity NUMERIC(14, 2);
+
+ALTER TABLE bill_lines ADD COLUMN IF NOT EXISTS unit VARCHAR(8);
+
+ALTER TABLE bill_lines ADD COLUMN IF NOT EXISTS rate NUMERIC(10, 4);
+
+ALTER TABLE bill_lines ADD COLUMN IF NOT EXISTS amount NUMERIC(14, 2) NOT NULL;
+
 ALTER TABLE bill_readings ADD COLUMN IF NOT EXISTS bill_id BIGINT NOT NULL REFERENCES bills (id);
 
 ALTER TABLE bill_readings ADD COLUMN IF NOT EXISTS reading_id BIGINT NOT NULL REFERENCES readings (id);
@@ -732,7 +1896,7 @@ ALTER TABLE bill_readings ADD COLUMN IF NOT EXISTS superseded_by BIGINT REFERENC
 
 ALTER TABLE notifications ADD COLUMN IF NOT EXISTS bill_id BIGINT REFERENCES bills (id);
 
-ALTER TABLE notifications ADD COLUMN IF NOT EXISTS owner_id BIGINT REFERENCES owners (id);
+ALTER TABLE notifications ADD COLUMN IF NOT EXISTS contact_id BIGINT REFERENCES contacts (id);
 
 ALTER TABLE notifications ADD COLUMN IF NOT EXISTS kind VARCHAR(32) NOT NULL;
 
@@ -798,11 +1962,19 @@ ALTER TABLE payments ADD COLUMN IF NOT EXISTS created_at TIMESTAMP WITH TIME ZON
 
 -- ---- indexes ----
 
-CREATE INDEX IF NOT EXISTS ix_bill_runs_billing_period_start_billing_period_end ON bill_runs (billing_period_start, billing_period_end);
+CREATE UNIQUE INDEX IF NOT EXISTS ix_areas_parent_id_code ON areas (parent_id, code);
+
+CREATE INDEX IF NOT EXISTS ix_contacts_name ON contacts (name);
+
+CREATE INDEX IF NOT EXISTS ix_contacts_phone ON contacts (phone);
 
 CREATE INDEX IF NOT EXISTS ix_job_runs_started_at ON job_runs (started_at);
 
-CREATE INDEX IF NOT EXISTS ix_owners_name ON owners (name);
+CREATE INDEX IF NOT EXISTS ix_accounts_area_id_code ON accounts (area_id, code);
+
+CREATE INDEX IF NOT EXISTS ix_accounts_category ON accounts (category);
+
+CREATE INDEX IF NOT EXISTS ix_accounts_is_active ON accounts (is_active);
 
 CREATE INDEX IF NOT EXISTS ix_audit_log_action_occurred_at ON audit_log (action, occurred_at);
 
@@ -810,25 +1982,25 @@ CREATE INDEX IF NOT EXISTS ix_audit_log_entity_type_entity_id ON audit_log (enti
 
 CREATE INDEX IF NOT EXISTS ix_audit_log_occurred_at ON audit_log (occurred_at);
 
-CREATE INDEX IF NOT EXISTS ix_flats_block_floor_id ON flats (block, floor_id);
-
-CREATE INDEX IF NOT EXISTS ix_flats_floor_id ON flats (floor_id);
-
-CREATE INDEX IF NOT EXISTS ix_flats_type_id ON flats (type_id);
+CREATE INDEX IF NOT EXISTS ix_bill_runs_billing_period_start_billing_period_end ON bill_runs (billing_period_start, billing_period_end);
 
 CREATE INDEX IF NOT EXISTS ix_user_sessions_user_id ON user_sessions (user_id);
 
-CREATE INDEX IF NOT EXISTS ix_flat_motors_motor_id ON flat_motors (motor_id);
+CREATE INDEX IF NOT EXISTS ix_account_contacts_contact_id ON account_contacts (contact_id);
 
-CREATE INDEX IF NOT EXISTS ix_flat_owners_owner_id ON flat_owners (owner_id);
+CREATE UNIQUE INDEX IF NOT EXISTS uq_account_contacts_primary ON account_contacts (account_id) WHERE is_primary;
 
-CREATE UNIQUE INDEX IF NOT EXISTS uq_flat_owners_primary ON flat_owners (flat_id) WHERE is_primary;
+CREATE INDEX IF NOT EXISTS ix_account_motors_motor_id ON account_motors (motor_id);
 
-CREATE INDEX IF NOT EXISTS ix_meters_flat_id ON meters (flat_id);
+CREATE INDEX IF NOT EXISTS ix_meters_account_id ON meters (account_id);
 
 CREATE INDEX IF NOT EXISTS ix_meters_motor_id ON meters (motor_id);
 
 CREATE INDEX IF NOT EXISTS ix_meters_status ON meters (status);
+
+CREATE INDEX IF NOT EXISTS ix_service_connections_tariff_plan_id ON service_connections (tariff_plan_id);
+
+CREATE INDEX IF NOT EXISTS ix_daily_usage_usage_date_account_id ON daily_usage (usage_date, account_id);
 
 CREATE INDEX IF NOT EXISTS ix_readings_meter_id_reading_date ON readings (meter_id, reading_date);
 
@@ -842,6 +2014,10 @@ CREATE INDEX IF NOT EXISTS ix_readings_submitted_by_reading_date_id ON readings 
 
 CREATE INDEX IF NOT EXISTS ix_readings_submitted_by_status_reading_date_id ON readings (submitted_by, status, reading_date, id);
 
+CREATE INDEX IF NOT EXISTS ix_bills_account_id_status ON bills (account_id, status);
+
+CREATE INDEX IF NOT EXISTS ix_bills_area_id_billing_period_start ON bills (area_id, billing_period_start);
+
 CREATE INDEX IF NOT EXISTS ix_bills_bill_run_id ON bills (bill_run_id);
 
 CREATE INDEX IF NOT EXISTS ix_bills_billing_period_start_status ON bills (billing_period_start, status);
@@ -850,9 +2026,7 @@ CREATE INDEX IF NOT EXISTS ix_bills_carried_forward_to ON bills (carried_forward
 
 CREATE INDEX IF NOT EXISTS ix_bills_created_at ON bills (created_at);
 
-CREATE INDEX IF NOT EXISTS ix_bills_flat_id_status ON bills (flat_id, status);
-
-CREATE INDEX IF NOT EXISTS ix_bills_flat_reading_id ON bills (flat_reading_id);
+CREATE INDEX IF NOT EXISTS ix_bills_last_reading_id ON bills (last_reading_id);
 
 CREATE INDEX IF NOT EXISTS ix_bills_motor_reading_id ON bills (motor_reading_id);
 
@@ -890,6 +2064,222 @@ CREATE INDEX IF NOT EXISTS ix_payments_paid_on ON payments (paid_on);
 
 CREATE INDEX IF NOT EXISTS ix_payments_paid_on_amount ON payments (paid_on, amount);
 
+-- ---- a version-2 project: its rows copied into the version-3 tables, checked, the v2_ tables dropped (database/upgrade_v3.py); no-op otherwise ----
+
+DO $$
+DECLARE
+  bad bigint; first_bad bigint;
+BEGIN
+  IF to_regclass('v2_flats') IS NULL THEN RETURN; END IF;
+  INSERT INTO areas (parent_id, level, code, name, path, sort_order)
+  SELECT NULL, 1, k.code, CASE WHEN k.code = 'UNASSIGNED' THEN 'Block not recorded' ELSE 'Block ' || k.code END,
+         k.code, CASE WHEN k.code = 'UNASSIGNED' THEN 9999
+                      ELSE row_number() OVER (ORDER BY CASE WHEN k.code = 'UNASSIGNED' THEN 1 ELSE 0 END, k.code) - 1 END
+    FROM (SELECT DISTINCT CASE WHEN TRIM(f.block) = '' THEN 'UNASSIGNED' ELSE f.block END AS code FROM v2_flats f) k;
+  INSERT INTO areas (parent_id, level, code, name, path, sort_order)
+  SELECT p.id, 2, k.code, k.name, p.path || '/' || k.code, k.sort_order
+    FROM (SELECT DISTINCT CASE WHEN TRIM(f.block) = '' THEN 'UNASSIGNED' ELSE f.block END AS block, COALESCE(fl.code, 'UNASSIGNED') AS code, COALESCE(fl.name, 'Floor not recorded') AS name,
+                 COALESCE(fl.sort_order, 9999) AS sort_order
+            FROM v2_flats f LEFT JOIN v2_floors fl ON fl.id = f.floor_id) k
+    JOIN areas p ON p.level = 1 AND p.path = k.block;
+  INSERT INTO contacts (id, name, phone, email, address, created_at)
+  SELECT id, name, phone, email, NULL, created_at
+    FROM v2_owners;
+  INSERT INTO job_runs (id, job_id, run_key, status, counts, error, host, started_at, finished_at)
+  SELECT id, job_id, run_key, status, counts, error, host, started_at, finished_at
+    FROM v2_job_runs;
+  INSERT INTO master_data_staging (import_id, part, changes, staged_at)
+  SELECT import_id, part, changes, staged_at
+    FROM v2_master_data_staging;
+  INSERT INTO motors (id, code, name, created_at)
+  SELECT id, code, name, created_at
+    FROM v2_motors;
+  INSERT INTO period_locks (id, month, reason, locked_by, locked_at, bill_count_at_lock)
+  SELECT id, month, reason, locked_by, locked_at, bill_count_at_lock
+    FROM v2_period_locks;
+  INSERT INTO tariff_plans (code, name, kind, service, unit, currency, notes) VALUES ('society-electricity', 'Blessings City electricity', 'flat_rate', 'electricity', 'kWh', 'INR', 'Seed 002 pricing rules: master data rate, default 12, BHK fixed charges, special 9 rupee flats.');
+  INSERT INTO users (id, username, display_name, email, role, password_hash, auth_provider, is_active, failed_login_count, locked_until, login_attempts_in_flight, login_attempt_at, password_changed_at, created_at, updated_at)
+  SELECT id, username, display_name, email, role, password_hash, auth_provider, is_active, failed_login_count, locked_until, login_attempts_in_flight, login_attempt_at, password_changed_at, created_at, updated_at
+    FROM v2_users;
+  INSERT INTO utility_settings (id, template, name, short_code, currency, locale, timezone, account_label, account_label_plural, area_levels, service, quantity_unit, billing_day, due_days, plan_file, updated_by) VALUES (1, 'society', 'Blessings City', 'BC', 'INR', 'en_IN', 'Asia/Kolkata', 'flat', 'flats', '["Block", "Floor"]', 'electricity', 'kWh', 1, 15, 'data/tariffs/society.toml', 'system');
+  INSERT INTO accounts (id, code, name, area_id, category, account_type, is_active, created_at, updated_at)
+  SELECT f.id, f.code, COALESCE(o.name, ''), (SELECT a.id FROM areas a WHERE a.path = CASE WHEN TRIM(f.block) = '' THEN 'UNASSIGNED' ELSE f.block END || '/' || COALESCE(fl.code, 'UNASSIGNED')), ft.name, 'flat', f.is_active, f.created_at, f.created_at
+    FROM v2_flats f LEFT JOIN v2_floors fl ON fl.id = f.floor_id LEFT JOIN v2_flat_types ft ON ft.id = f.type_id
+    LEFT JOIN v2_flat_owners fo ON fo.flat_id = f.id AND fo.is_primary
+    LEFT JOIN v2_owners o ON o.id = fo.owner_id;
+  INSERT INTO audit_log (id, occurred_at, actor_id, actor_name, client, action, entity_type, entity_id, details)
+  SELECT id, occurred_at, actor_id, actor_name, client, action, entity_type, entity_id, details
+    FROM v2_audit_log;
+  INSERT INTO bill_runs (id, billing_period_start, billing_period_end, due_date, service, status, created_count, skipped_count, refused_count, total_amount, error, started_by, started_at, finished_at)
+  SELECT id, billing_period_start, billing_period_end, due_date, 'electricity', status, created_count, skipped_count, refused_count, total_amount, error, started_by, started_at, finished_at
+    FROM v2_bill_runs;
+  INSERT INTO tariff_plan_versions (plan_id, version, effective_from, params, notes, created_by_name) VALUES ((SELECT id FROM tariff_plans WHERE code = 'society-electricity'), 1, '2020-01-01', '{"default_rate": "12.0", "default_fixed_charge": "0", "master_data": true, "fixed_charge_by_bhk": {"5BHK": "2311", "4BHK": "1890", "2BHK": "1474"}, "special_rate": "9", "special_accounts": ["C14-SF", "D3-SF", "D4-SF"]}', 'The seed''s rules as they are today.', 'system');
+  INSERT INTO user_sessions (id, token_hash, user_id, client, created_at, last_seen_at, expires_at, revoked_at, revoked_reason)
+  SELECT id, token_hash, user_id, client, created_at, last_seen_at, expires_at, revoked_at, revoked_reason
+    FROM v2_user_sessions;
+  INSERT INTO account_contacts (id, account_id, contact_id, role, is_primary)
+  SELECT id, flat_id, owner_id, 'owner', is_primary
+    FROM v2_flat_owners;
+  INSERT INTO account_motors (id, account_id, motor_id)
+  SELECT id, flat_id, motor_id
+    FROM v2_flat_motors;
+  INSERT INTO meters (id, meter_number, account_id, motor_id, service, unit, status, is_smart, created_at)
+  SELECT id, meter_number, flat_id, motor_id, 'electricity', 'kWh', status, is_smart, created_at
+    FROM v2_meters;
+  INSERT INTO service_connections (id, account_id, service, tariff_plan_id, is_active)
+  SELECT id, id, 'electricity', (SELECT id FROM tariff_plans WHERE code = 'society-electricity'), TRUE
+    FROM v2_flats;
+  INSERT INTO readings (id, meter_id, reading_value, reading_date, consumption, previous_reading_id, motor_reading_value, motor_share, motor_reading_id, photo_ref, photo_url, source, status, flags, ai_opinion, approved_units, rejection_reason, submitted_by, reviewed_by, reviewed_at, created_at, updated_at)
+  SELECT id, meter_id, reading_value, reading_date, consumption, previous_reading_id, motor_reading_value, motor_share, motor_reading_id, photo_ref, photo_url, source, status, flags, ai_opinion, approved_units, rejection_reason, submitted_by, reviewed_by, reviewed_at, created_at, updated_at
+    FROM v2_readings;
+  INSERT INTO bills (id, account_id, billing_period_start, billing_period_end, due_date, tariff_kind, pricing_rule, units, motor_units, total_units, rate_per_unit, fixed_charge, previous_outstanding, tariff_details, total_amount, status, amount_paid, paid_at, carried_forward_to, overdue_notified_at, payment_link_id, payment_link_url, last_reading_id, motor_reading_id, first_reading_id, reissue_of, superseded_by, bill_run_id, created_by, created_by_name, created_at, updated_at, service, area_id, category, tariff_plan_version_id)
+  SELECT b.id, b.flat_id, b.billing_period_start, b.billing_period_end, b.due_date, b.tariff_kind, b.pricing_rule, b.flat_units, b.motor_units, b.total_units, b.rate_per_unit, b.fixed_charge, b.previous_outstanding, b.tariff_details, b.total_amount, b.status, b.amount_paid, b.paid_at, b.carried_forward_to, b.overdue_notified_at, b.payment_link_id, b.payment_link_url, b.flat_reading_id, b.motor_reading_id, b.first_reading_id, b.reissue_of, b.superseded_by, b.bill_run_id, b.created_by, b.created_by_name, b.created_at, b.updated_at, 'electricity', a.area_id, a.category, (SELECT v.id FROM tariff_plan_versions v JOIN tariff_plans p ON p.id = v.plan_id WHERE p.code = 'society-electricity' AND v.version = 1)
+    FROM v2_bills b JOIN accounts a ON a.id = b.flat_id;
+  INSERT INTO meter_changes (id, kind, old_meter_id, new_meter_id, change_date, final_reading_id, start_reading_id, reason, recorded_by, recorded_by_name, created_at)
+  SELECT id, kind, old_meter_id, new_meter_id, change_date, final_reading_id, start_reading_id, reason, recorded_by, recorded_by_name, created_at
+    FROM v2_meter_changes;
+  INSERT INTO bill_lines (bill_id, seq, code, label, quantity, unit, rate, amount)
+  SELECT b.id, 1, 'energy', 'Energy: ' || CAST(CAST(b.units AS NUMERIC(14, 2)) AS TEXT) || ' kWh' || CASE WHEN b.motor_units > 0 THEN ' + ' || CAST(CAST(b.motor_units AS NUMERIC(14, 2)) AS TEXT) || ' kWh shared motor' ELSE '' END, b.units + b.motor_units, 'kWh', b.rate_per_unit, round((b.units + b.motor_units) * b.rate_per_unit, 2)
+    FROM bills b;
+  INSERT INTO bill_lines (bill_id, seq, code, label, quantity, unit, rate, amount)
+  SELECT b.id, 2, 'fixed', CASE WHEN b.pricing_rule = 'special_9' THEN 'Fixed charge (none at the special rate)' ELSE 'Fixed charge' END, 1, 'month', b.fixed_charge, b.fixed_charge
+    FROM bills b;
+  INSERT INTO bill_lines (bill_id, seq, code, label, quantity, unit, rate, amount)
+  SELECT b.id, 3, 'arrears', 'Previous outstanding', NULL, NULL, NULL, b.previous_outstanding
+    FROM bills b WHERE b.previous_outstanding > 0;
+  INSERT INTO bill_readings (id, bill_id, reading_id, units, motor_units, superseded_by)
+  SELECT id, bill_id, reading_id, units, motor_units, superseded_by
+    FROM v2_bill_readings;
+  INSERT INTO notifications (id, bill_id, contact_id, kind, channel, recipient, message, status, provider_message_id, error, attempts, resend_of, created_at, sent_at)
+  SELECT id, bill_id, owner_id, kind, channel, recipient, message, status, provider_message_id, error, attempts, resend_of, created_at, sent_at
+    FROM v2_notifications;
+  INSERT INTO payment_events (id, bill_id, provider, event_type, stripe_event_id, payment_link_id, amount, currency, outcome, event_data, received_at)
+  SELECT id, bill_id, provider, event_type, stripe_event_id, payment_link_id, amount, currency, outcome, event_data, received_at
+    FROM v2_payment_events;
+  INSERT INTO payments (id, bill_id, amount, paid_on, method, reference, external_id, credit_from_bill, recorded_by, recorded_by_name, created_at)
+  SELECT id, bill_id, amount, paid_on, method, reference, external_id, credit_from_bill, recorded_by, recorded_by_name, created_at
+    FROM v2_payments;
+  -- Every row arrived, and every bill's lines add up to its total.
+  IF (SELECT count(*) FROM v2_flats) <> (SELECT count(*) FROM accounts) THEN
+    RAISE EXCEPTION 'UPGRADE_V3: accounts has % rows, v2_flats had %', (SELECT count(*) FROM accounts), (SELECT count(*) FROM v2_flats);
+  END IF;
+  IF (SELECT count(*) FROM v2_owners) <> (SELECT count(*) FROM contacts) THEN
+    RAISE EXCEPTION 'UPGRADE_V3: contacts has % rows, v2_owners had %', (SELECT count(*) FROM contacts), (SELECT count(*) FROM v2_owners);
+  END IF;
+  IF (SELECT count(*) FROM v2_flat_owners) <> (SELECT count(*) FROM account_contacts) THEN
+    RAISE EXCEPTION 'UPGRADE_V3: account_contacts has % rows, v2_flat_owners had %', (SELECT count(*) FROM account_contacts), (SELECT count(*) FROM v2_flat_owners);
+  END IF;
+  IF (SELECT count(*) FROM v2_flat_motors) <> (SELECT count(*) FROM account_motors) THEN
+    RAISE EXCEPTION 'UPGRADE_V3: account_motors has % rows, v2_flat_motors had %', (SELECT count(*) FROM account_motors), (SELECT count(*) FROM v2_flat_motors);
+  END IF;
+  IF (SELECT count(*) FROM v2_flats) <> (SELECT count(*) FROM service_connections) THEN
+    RAISE EXCEPTION 'UPGRADE_V3: service_connections has % rows, v2_flats had %', (SELECT count(*) FROM service_connections), (SELECT count(*) FROM v2_flats);
+  END IF;
+  IF (SELECT count(*) FROM v2_bill_runs) <> (SELECT count(*) FROM bill_runs) THEN
+    RAISE EXCEPTION 'UPGRADE_V3: bill_runs has % rows, v2_bill_runs had %', (SELECT count(*) FROM bill_runs), (SELECT count(*) FROM v2_bill_runs);
+  END IF;
+  IF (SELECT count(*) FROM v2_job_runs) <> (SELECT count(*) FROM job_runs) THEN
+    RAISE EXCEPTION 'UPGRADE_V3: job_runs has % rows, v2_job_runs had %', (SELECT count(*) FROM job_runs), (SELECT count(*) FROM v2_job_runs);
+  END IF;
+  IF (SELECT count(*) FROM v2_master_data_staging) <> (SELECT count(*) FROM master_data_staging) THEN
+    RAISE EXCEPTION 'UPGRADE_V3: master_data_staging has % rows, v2_master_data_staging had %', (SELECT count(*) FROM master_data_staging), (SELECT count(*) FROM v2_master_data_staging);
+  END IF;
+  IF (SELECT count(*) FROM v2_motors) <> (SELECT count(*) FROM motors) THEN
+    RAISE EXCEPTION 'UPGRADE_V3: motors has % rows, v2_motors had %', (SELECT count(*) FROM motors), (SELECT count(*) FROM v2_motors);
+  END IF;
+  IF (SELECT count(*) FROM v2_period_locks) <> (SELECT count(*) FROM period_locks) THEN
+    RAISE EXCEPTION 'UPGRADE_V3: period_locks has % rows, v2_period_locks had %', (SELECT count(*) FROM period_locks), (SELECT count(*) FROM v2_period_locks);
+  END IF;
+  IF (SELECT count(*) FROM v2_users) <> (SELECT count(*) FROM users) THEN
+    RAISE EXCEPTION 'UPGRADE_V3: users has % rows, v2_users had %', (SELECT count(*) FROM users), (SELECT count(*) FROM v2_users);
+  END IF;
+  IF (SELECT count(*) FROM v2_audit_log) <> (SELECT count(*) FROM audit_log) THEN
+    RAISE EXCEPTION 'UPGRADE_V3: audit_log has % rows, v2_audit_log had %', (SELECT count(*) FROM audit_log), (SELECT count(*) FROM v2_audit_log);
+  END IF;
+  IF (SELECT count(*) FROM v2_user_sessions) <> (SELECT count(*) FROM user_sessions) THEN
+    RAISE EXCEPTION 'UPGRADE_V3: user_sessions has % rows, v2_user_sessions had %', (SELECT count(*) FROM user_sessions), (SELECT count(*) FROM v2_user_sessions);
+  END IF;
+  IF (SELECT count(*) FROM v2_meters) <> (SELECT count(*) FROM meters) THEN
+    RAISE EXCEPTION 'UPGRADE_V3: meters has % rows, v2_meters had %', (SELECT count(*) FROM meters), (SELECT count(*) FROM v2_meters);
+  END IF;
+  IF (SELECT count(*) FROM v2_readings) <> (SELECT count(*) FROM readings) THEN
+    RAISE EXCEPTION 'UPGRADE_V3: readings has % rows, v2_readings had %', (SELECT count(*) FROM readings), (SELECT count(*) FROM v2_readings);
+  END IF;
+  IF (SELECT count(*) FROM v2_bills) <> (SELECT count(*) FROM bills) THEN
+    RAISE EXCEPTION 'UPGRADE_V3: bills has % rows, v2_bills had %', (SELECT count(*) FROM bills), (SELECT count(*) FROM v2_bills);
+  END IF;
+  IF (SELECT count(*) FROM v2_meter_changes) <> (SELECT count(*) FROM meter_changes) THEN
+    RAISE EXCEPTION 'UPGRADE_V3: meter_changes has % rows, v2_meter_changes had %', (SELECT count(*) FROM meter_changes), (SELECT count(*) FROM v2_meter_changes);
+  END IF;
+  IF (SELECT count(*) FROM v2_bill_readings) <> (SELECT count(*) FROM bill_readings) THEN
+    RAISE EXCEPTION 'UPGRADE_V3: bill_readings has % rows, v2_bill_readings had %', (SELECT count(*) FROM bill_readings), (SELECT count(*) FROM v2_bill_readings);
+  END IF;
+  IF (SELECT count(*) FROM v2_notifications) <> (SELECT count(*) FROM notifications) THEN
+    RAISE EXCEPTION 'UPGRADE_V3: notifications has % rows, v2_notifications had %', (SELECT count(*) FROM notifications), (SELECT count(*) FROM v2_notifications);
+  END IF;
+  IF (SELECT count(*) FROM v2_payment_events) <> (SELECT count(*) FROM payment_events) THEN
+    RAISE EXCEPTION 'UPGRADE_V3: payment_events has % rows, v2_payment_events had %', (SELECT count(*) FROM payment_events), (SELECT count(*) FROM v2_payment_events);
+  END IF;
+  IF (SELECT count(*) FROM v2_payments) <> (SELECT count(*) FROM payments) THEN
+    RAISE EXCEPTION 'UPGRADE_V3: payments has % rows, v2_payments had %', (SELECT count(*) FROM payments), (SELECT count(*) FROM v2_payments);
+  END IF;
+  SELECT count(*), min(b.id) FROM bills b WHERE b.total_amount <> COALESCE((SELECT sum(l.amount) FROM bill_lines l WHERE l.bill_id = b.id), -1) INTO bad, first_bad;
+  IF bad > 0 THEN
+    RAISE EXCEPTION 'UPGRADE_V3: the lines of % bills (the first: #%) do not add up to their totals', bad, first_bad;
+  END IF;
+  DROP TABLE v2_payments;
+  DROP TABLE v2_payment_events;
+  DROP TABLE v2_notifications;
+  DROP TABLE v2_bill_readings;
+  DROP TABLE v2_meter_changes;
+  DROP TABLE v2_bills;
+  DROP TABLE v2_readings;
+  DROP TABLE v2_meters;
+  DROP TABLE v2_flat_owners;
+  DROP TABLE v2_flat_motors;
+  DROP TABLE v2_user_sessions;
+  DROP TABLE v2_flats;
+  DROP TABLE v2_audit_log;
+  DROP TABLE v2_users;
+  DROP TABLE v2_period_locks;
+  DROP TABLE v2_owners;
+  DROP TABLE v2_motors;
+  DROP TABLE v2_master_data_staging;
+  DROP TABLE v2_job_runs;
+  DROP TABLE v2_floors;
+  DROP TABLE v2_flat_types;
+  DROP TABLE v2_bill_runs;
+  PERFORM setval(pg_get_serial_sequence('areas', 'id'), COALESCE((SELECT max(id) FROM areas), 0) + 1, false);
+  PERFORM setval(pg_get_serial_sequence('contacts', 'id'), COALESCE((SELECT max(id) FROM contacts), 0) + 1, false);
+  PERFORM setval(pg_get_serial_sequence('job_runs', 'id'), COALESCE((SELECT max(id) FROM job_runs), 0) + 1, false);
+  PERFORM setval(pg_get_serial_sequence('motors', 'id'), COALESCE((SELECT max(id) FROM motors), 0) + 1, false);
+  PERFORM setval(pg_get_serial_sequence('period_locks', 'id'), COALESCE((SELECT max(id) FROM period_locks), 0) + 1, false);
+  PERFORM setval(pg_get_serial_sequence('tariff_plans', 'id'), COALESCE((SELECT max(id) FROM tariff_plans), 0) + 1, false);
+  PERFORM setval(pg_get_serial_sequence('users', 'id'), COALESCE((SELECT max(id) FROM users), 0) + 1, false);
+  PERFORM setval(pg_get_serial_sequence('accounts', 'id'), COALESCE((SELECT max(id) FROM accounts), 0) + 1, false);
+  PERFORM setval(pg_get_serial_sequence('audit_log', 'id'), COALESCE((SELECT max(id) FROM audit_log), 0) + 1, false);
+  PERFORM setval(pg_get_serial_sequence('bill_runs', 'id'), COALESCE((SELECT max(id) FROM bill_runs), 0) + 1, false);
+  PERFORM setval(pg_get_serial_sequence('tariff_plan_versions', 'id'), COALESCE((SELECT max(id) FROM tariff_plan_versions), 0) + 1, false);
+  PERFORM setval(pg_get_serial_sequence('user_sessions', 'id'), COALESCE((SELECT max(id) FROM user_sessions), 0) + 1, false);
+  PERFORM setval(pg_get_serial_sequence('account_contacts', 'id'), COALESCE((SELECT max(id) FROM account_contacts), 0) + 1, false);
+  PERFORM setval(pg_get_serial_sequence('account_motors', 'id'), COALESCE((SELECT max(id) FROM account_motors), 0) + 1, false);
+  PERFORM setval(pg_get_serial_sequence('meters', 'id'), COALESCE((SELECT max(id) FROM meters), 0) + 1, false);
+  PERFORM setval(pg_get_serial_sequence('service_connections', 'id'), COALESCE((SELECT max(id) FROM service_connections), 0) + 1, false);
+  PERFORM setval(pg_get_serial_sequence('daily_usage', 'id'), COALESCE((SELECT max(id) FROM daily_usage), 0) + 1, false);
+  PERFORM setval(pg_get_serial_sequence('readings', 'id'), COALESCE((SELECT max(id) FROM readings), 0) + 1, false);
+  PERFORM setval(pg_get_serial_sequence('bills', 'id'), COALESCE((SELECT max(id) FROM bills), 0) + 1, false);
+  PERFORM setval(pg_get_serial_sequence('meter_changes', 'id'), COALESCE((SELECT max(id) FROM meter_changes), 0) + 1, false);
+  PERFORM setval(pg_get_serial_sequence('bill_lines', 'id'), COALESCE((SELECT max(id) FROM bill_lines), 0) + 1, false);
+  PERFORM setval(pg_get_serial_sequence('bill_readings', 'id'), COALESCE((SELECT max(id) FROM bill_readings), 0) + 1, false);
+  PERFORM setval(pg_get_serial_sequence('notifications', 'id'), COALESCE((SELECT max(id) FROM notifications), 0) + 1, false);
+  PERFORM setval(pg_get_serial_sequence('payment_events', 'id'), COALESCE((SELECT max(id) FROM payment_events), 0) + 1, false);
+  PERFORM setval(pg_get_serial_sequence('payments', 'id'), COALESCE((SELECT max(id) FROM payments), 0) + 1, false);
+  INSERT INTO audit_log (actor_name, action, entity_type, entity_id, details)
+SELECT 'system', 'schema.upgrade', 'schema', '3', jsonb_build_object('from_version', CAST(value AS INTEGER), 'to_version', 3, 'accounts', (SELECT count(*) FROM accounts), 'areas', (SELECT count(*) FROM areas), 'bills', (SELECT count(*) FROM bills), 'bill_lines', (SELECT count(*) FROM bill_lines)) FROM schema_info WHERE key = 'version';
+  -- Statistics now, not when autovacuum gets to the new tables: the first pages would be planned blind.
+  ANALYZE areas, contacts, job_runs, master_data_staging, motors, period_locks, schema_info, tariff_plans, users, utility_settings, accounts, audit_log, bill_runs, tariff_plan_versions, user_sessions, account_contacts, account_motors, account_surveys, meters, service_connections, daily_usage, readings, bills, meter_changes, bill_lines, bill_readings, notifications, payment_events, payments;
+END $$;
+
 -- ---- rule triggers (from database/triggers.py): period locks, immutable bills, append-only tables ----
 
 CREATE OR REPLACE FUNCTION meterline_bills_period_lock() RETURNS trigger
@@ -918,7 +2308,7 @@ CREATE TRIGGER trg_bills_period_lock BEFORE INSERT ON bills
 CREATE OR REPLACE FUNCTION meterline_bills_immutable() RETURNS trigger
            LANGUAGE plpgsql AS $$
            BEGIN
-             IF TG_OP = 'DELETE' OR OLD.flat_id IS DISTINCT FROM NEW.flat_id OR OLD.billing_period_start IS DISTINCT FROM NEW.billing_period_start OR OLD.billing_period_end IS DISTINCT FROM NEW.billing_period_end OR OLD.due_date IS DISTINCT FROM NEW.due_date OR OLD.tariff_kind IS DISTINCT FROM NEW.tariff_kind OR OLD.pricing_rule IS DISTINCT FROM NEW.pricing_rule OR OLD.flat_units IS DISTINCT FROM NEW.flat_units OR OLD.motor_units IS DISTINCT FROM NEW.motor_units OR OLD.total_units IS DISTINCT FROM NEW.total_units OR OLD.rate_per_unit IS DISTINCT FROM NEW.rate_per_unit OR OLD.fixed_charge IS DISTINCT FROM NEW.fixed_charge OR OLD.previous_outstanding IS DISTINCT FROM NEW.previous_outstanding OR OLD.tariff_details IS DISTINCT FROM NEW.tariff_details OR OLD.total_amount IS DISTINCT FROM NEW.total_amount OR OLD.flat_reading_id IS DISTINCT FROM NEW.flat_reading_id OR OLD.motor_reading_id IS DISTINCT FROM NEW.motor_reading_id OR OLD.first_reading_id IS DISTINCT FROM NEW.first_reading_id OR OLD.reissue_of IS DISTINCT FROM NEW.reissue_of OR OLD.bill_run_id IS DISTINCT FROM NEW.bill_run_id OR OLD.created_by IS DISTINCT FROM NEW.created_by OR OLD.created_by_name IS DISTINCT FROM NEW.created_by_name OR OLD.created_at IS DISTINCT FROM NEW.created_at THEN
+             IF TG_OP = 'DELETE' OR OLD.account_id IS DISTINCT FROM NEW.account_id OR OLD.service IS DISTINCT FROM NEW.service OR OLD.area_id IS DISTINCT FROM NEW.area_id OR OLD.billing_period_start IS DISTINCT FROM NEW.billing_period_start OR OLD.billing_period_end IS DISTINCT FROM NEW.billing_period_end OR OLD.due_date IS DISTINCT FROM NEW.due_date OR OLD.tariff_kind IS DISTINCT FROM NEW.tariff_kind OR OLD.pricing_rule IS DISTINCT FROM NEW.pricing_rule OR OLD.tariff_plan_version_id IS DISTINCT FROM NEW.tariff_plan_version_id OR OLD.category IS DISTINCT FROM NEW.category OR OLD.units IS DISTINCT FROM NEW.units OR OLD.motor_units IS DISTINCT FROM NEW.motor_units OR OLD.total_units IS DISTINCT FROM NEW.total_units OR OLD.rate_per_unit IS DISTINCT FROM NEW.rate_per_unit OR OLD.fixed_charge IS DISTINCT FROM NEW.fixed_charge OR OLD.previous_outstanding IS DISTINCT FROM NEW.previous_outstanding OR OLD.tariff_details IS DISTINCT FROM NEW.tariff_details OR OLD.total_amount IS DISTINCT FROM NEW.total_amount OR OLD.last_reading_id IS DISTINCT FROM NEW.last_reading_id OR OLD.motor_reading_id IS DISTINCT FROM NEW.motor_reading_id OR OLD.first_reading_id IS DISTINCT FROM NEW.first_reading_id OR OLD.usage_from IS DISTINCT FROM NEW.usage_from OR OLD.usage_to IS DISTINCT FROM NEW.usage_to OR OLD.reissue_of IS DISTINCT FROM NEW.reissue_of OR OLD.bill_run_id IS DISTINCT FROM NEW.bill_run_id OR OLD.created_by IS DISTINCT FROM NEW.created_by OR OLD.created_by_name IS DISTINCT FROM NEW.created_by_name OR OLD.created_at IS DISTINCT FROM NEW.created_at THEN
                RAISE EXCEPTION 'BILL_IMMUTABLE: an issued bill cannot be changed or deleted; only its payment status may be updated' USING ERRCODE = 'P0001';
              END IF;
              RETURN NEW;
@@ -1110,8 +2500,8 @@ CREATE OR REPLACE FUNCTION meterline_bill_readings_inserted() RETURNS trigger
                          WHERE n.superseded_by IS NOT NULL OR NOT EXISTS (
                            SELECT 1 FROM bills b JOIN readings r ON r.id = n.reading_id JOIN meters m ON m.id = r.meter_id
                             WHERE b.id = n.bill_id AND b.status <> 'superseded' AND r.status = 'approved'
-                              AND m.flat_id = b.flat_id)) THEN
-               RAISE EXCEPTION 'BILL_READING_INVALID: a bill covers only approved readings of its own flat, and a superseded bill covers nothing new' USING ERRCODE = 'P0001';
+                              AND m.account_id = b.account_id)) THEN
+               RAISE EXCEPTION 'BILL_READING_INVALID: a bill covers only approved readings of its own account, and a superseded bill covers nothing new' USING ERRCODE = 'P0001';
              END IF;
              RETURN NULL;
            END $$;
@@ -1145,41 +2535,8 @@ INSERT INTO period_locks (month, reason, locked_by, bill_count_at_lock)
 SELECT '2025-11', 'November 2025 is locked to protect historical data', 'system', (SELECT count(*) FROM bills WHERE billing_period_end BETWEEN '2025-11-01' AND '2025-11-30')
 ON CONFLICT (month) DO NOTHING;
 
-INSERT INTO schema_info (key, value) VALUES ('version', '2')
+INSERT INTO schema_info (key, value) VALUES ('version', '3')
 ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value WHERE schema_info.value::int < EXCLUDED.value::int;
-
--- ---- bill coverage and re-issues on an existing project (database/billing_upgrade.py) ----
-
-DO $$
-BEGIN
-  IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = 'ck_bills_status_valid'
-                   AND pg_get_constraintdef(oid) LIKE '%superseded%') THEN
-    ALTER TABLE bills DROP CONSTRAINT IF EXISTS ck_bills_status_valid;
-    ALTER TABLE bills ADD CONSTRAINT ck_bills_status_valid CHECK (status IN ('pending', 'partially_paid', 'paid', 'overdue', 'carried_forward', 'cancelled', 'superseded'));
-  END IF;
-END $$;
-
-INSERT INTO bill_readings (bill_id, reading_id, units, motor_units)
-SELECT b.id, b.flat_reading_id, b.flat_units, b.motor_units
-  FROM bills b
-  JOIN readings r ON r.id = b.flat_reading_id
-  JOIN meters m ON m.id = r.meter_id AND m.flat_id = b.flat_id
- WHERE r.status = 'approved' AND b.status <> 'superseded'
-   AND b.id = (SELECT max(b2.id) FROM bills b2 WHERE b2.flat_reading_id = b.flat_reading_id)
-   AND NOT EXISTS (SELECT 1 FROM bill_readings x WHERE x.bill_id = b.id)
-   AND NOT EXISTS (SELECT 1 FROM bill_readings x WHERE x.reading_id = b.flat_reading_id AND x.superseded_by IS NULL);
-
-INSERT INTO bill_readings (bill_id, reading_id, units, motor_units)
-SELECT (SELECT x.bill_id FROM bill_readings x JOIN readings r2 ON r2.id = x.reading_id
-         WHERE r2.meter_id = r.meter_id AND x.superseded_by IS NULL
-           AND (r2.reading_date > r.reading_date OR (r2.reading_date = r.reading_date AND r2.id > r.id))
-         ORDER BY r2.reading_date, r2.id LIMIT 1), r.id, 0, 0
-  FROM readings r
- WHERE r.status = 'approved' AND r.consumption IS NULL AND r.approved_units IS NULL
-   AND NOT EXISTS (SELECT 1 FROM bill_readings x WHERE x.reading_id = r.id AND x.superseded_by IS NULL)
-   AND EXISTS (SELECT 1 FROM bill_readings x JOIN readings r2 ON r2.id = x.reading_id
-                WHERE r2.meter_id = r.meter_id AND x.superseded_by IS NULL
-                  AND (r2.reading_date > r.reading_date OR (r2.reading_date = r.reading_date AND r2.id > r.id)));
 
 -- ---- database/supabase/10_views.sql ----
 
@@ -1199,35 +2556,35 @@ DROP VIEW IF EXISTS flat_details, meter_choices, reading_details, bill_details, 
 -- A flat with its floor, type and primary owner (at most one, by a partial unique index).
 CREATE VIEW flat_details WITH (security_invoker = true) AS
 SELECT f.id, f.code, f.block, f.is_active, fl.code AS floor_code, fl.name AS floor_name,
-       ft.name AS flat_type, o.name AS owner_name, o.phone AS owner_phone, o.id AS owner_id
-FROM flats f
+       ft.name AS category, o.name AS contact_name, o.phone AS contact_phone, o.id AS contact_id
+FROM accounts f
 LEFT JOIN floors fl ON fl.id = f.floor_id
 LEFT JOIN flat_types ft ON ft.id = f.type_id
-LEFT JOIN flat_owners fo ON fo.flat_id = f.id AND fo.is_primary
-LEFT JOIN owners o ON o.id = fo.owner_id;
+LEFT JOIN account_contacts fo ON fo.account_id = f.id AND fo.is_primary
+LEFT JOIN contacts o ON o.id = fo.contact_id;
 
--- Active meters of active flats, as the field engineer picks them, with the shared motor's meter.
+-- Active meters of active accounts, as the field engineer picks them, with the shared motor's meter.
 CREATE VIEW meter_choices WITH (security_invoker = true) AS
-SELECT m.id AS meter_id, m.meter_number, f.id AS flat_id, f.code AS flat_code, f.block,
-       fl.code AS floor_code, fl.name AS floor_name, ft.name AS flat_type, o.name AS owner_name,
-       o.phone AS owner_phone, mo.code AS motor_code, mm.id AS motor_meter_id,
+SELECT m.id AS meter_id, m.meter_number, f.id AS account_id, f.code AS account_code, f.block,
+       fl.code AS floor_code, fl.name AS floor_name, ft.name AS category, o.name AS contact_name,
+       o.phone AS contact_phone, mo.code AS motor_code, mm.id AS motor_meter_id,
        mm.meter_number AS motor_meter_number
 FROM meters m
-JOIN flats f ON f.id = m.flat_id
+JOIN accounts f ON f.id = m.account_id
 LEFT JOIN floors fl ON fl.id = f.floor_id
 LEFT JOIN flat_types ft ON ft.id = f.type_id
-LEFT JOIN flat_owners fo ON fo.flat_id = f.id AND fo.is_primary
-LEFT JOIN owners o ON o.id = fo.owner_id
-LEFT JOIN flat_motors fm ON fm.flat_id = f.id
+LEFT JOIN account_contacts fo ON fo.account_id = f.id AND fo.is_primary
+LEFT JOIN contacts o ON o.id = fo.contact_id
+LEFT JOIN account_motors fm ON fm.account_id = f.id
 LEFT JOIN motors mo ON mo.id = fm.motor_id
-LEFT JOIN meters mm ON mm.motor_id = mo.id AND mm.flat_id IS NULL AND mm.status = 'active'
+LEFT JOIN meters mm ON mm.motor_id = mo.id AND mm.account_id IS NULL AND mm.status = 'active'
 WHERE m.status = 'active' AND f.is_active;
 
 -- A reading with its meter, flat, floor, primary owner, submitter and the bill that covers it (not
 -- superseded: bill_readings for a flat's reading, bills.motor_reading_id for a shared motor's).
 CREATE VIEW reading_details WITH (security_invoker = true) AS
-SELECT r.*, m.meter_number, f.id AS flat_id, f.code AS flat_code, f.block, fl.code AS floor_code,
-       o.name AS owner_name, u.username AS submitted_by_name,
+SELECT r.*, m.meter_number, f.id AS account_id, f.code AS account_code, f.block, fl.code AS floor_code,
+       o.name AS contact_name, u.username AS submitted_by_name,
        -- "+ 0": min() over the reading's index, never a walk of the bills primary key (which the
        -- planner picks on stale statistics, e.g. right after a bulk load: seconds per row).
        COALESCE((SELECT min(x.bill_id + 0) FROM bill_readings x WHERE x.reading_id = r.id AND x.superseded_by IS NULL),
@@ -1235,25 +2592,25 @@ SELECT r.*, m.meter_number, f.id AS flat_id, f.code AS flat_code, f.block, fl.co
          AS bill_id
 FROM readings r
 JOIN meters m ON m.id = r.meter_id
-LEFT JOIN flats f ON f.id = m.flat_id
+LEFT JOIN accounts f ON f.id = m.account_id
 LEFT JOIN floors fl ON fl.id = f.floor_id
-LEFT JOIN flat_owners fo ON fo.flat_id = f.id AND fo.is_primary
-LEFT JOIN owners o ON o.id = fo.owner_id
+LEFT JOIN account_contacts fo ON fo.account_id = f.id AND fo.is_primary
+LEFT JOIN contacts o ON o.id = fo.contact_id
 LEFT JOIN users u ON u.id = r.submitted_by;
 
 -- A bill with its flat, floor and primary owner.
 CREATE VIEW bill_details WITH (security_invoker = true) AS
-SELECT b.*, f.code AS flat_code, f.block, fl.code AS floor_code, o.name AS owner_name,
-       o.phone AS owner_phone, o.id AS owner_id
+SELECT b.*, f.code AS account_code, f.block, fl.code AS floor_code, o.name AS contact_name,
+       o.phone AS contact_phone, o.id AS contact_id
 FROM bills b
-JOIN flats f ON f.id = b.flat_id
+JOIN accounts f ON f.id = b.account_id
 LEFT JOIN floors fl ON fl.id = f.floor_id
-LEFT JOIN flat_owners fo ON fo.flat_id = f.id AND fo.is_primary
-LEFT JOIN owners o ON o.id = fo.owner_id;
+LEFT JOIN account_contacts fo ON fo.account_id = f.id AND fo.is_primary
+LEFT JOIN contacts o ON o.id = fo.contact_id;
 
 -- The blocks in use (PostgREST has no DISTINCT).
 CREATE VIEW flat_blocks WITH (security_invoker = true) AS
-SELECT DISTINCT block FROM flats WHERE block <> '';
+SELECT DISTINCT block FROM accounts WHERE block <> '';
 
 -- ---- database/supabase/20_functions_common.sql ----
 
@@ -1633,8 +2990,8 @@ BEGIN
   v_new_meter := v_meter.id;
   IF v_kind = 'replacement' THEN
     BEGIN
-      INSERT INTO meters (meter_number, flat_id, motor_id, status, is_smart)
-      VALUES (v_new_number, v_meter.flat_id, v_meter.motor_id, 'active', v_meter.is_smart)
+      INSERT INTO meters (meter_number, account_id, motor_id, status, is_smart)
+      VALUES (v_new_number, v_meter.account_id, v_meter.motor_id, 'active', v_meter.is_smart)
       RETURNING id INTO v_new_meter;
     EXCEPTION WHEN unique_violation THEN
       PERFORM meterline_invalid('new_meter_number', format('meter %s already exists.', v_new_number),
@@ -1677,14 +3034,14 @@ RETURNS jsonb LANGUAGE sql STABLE SET search_path = public, pg_temp AS $$
     'items', COALESCE((SELECT jsonb_agg(row_to_json(x) ORDER BY x.change_date DESC, x.id DESC) FROM (
       SELECT c.id, c.kind, c.old_meter_id, c.new_meter_id, c.change_date, c.final_reading_id, c.start_reading_id,
              c.reason, c.recorded_by, c.recorded_by_name, c.created_at, om.meter_number AS old_meter_number,
-             nm.meter_number AS new_meter_number, f.code AS flat_code, fr.reading_value::text AS final_value,
+             nm.meter_number AS new_meter_number, f.code AS account_code, fr.reading_value::text AS final_value,
              sr.reading_value::text AS start_value
         FROM picked c
         JOIN meters om ON om.id = c.old_meter_id
         JOIN meters nm ON nm.id = c.new_meter_id
         JOIN readings fr ON fr.id = c.final_reading_id
         JOIN readings sr ON sr.id = c.start_reading_id
-        LEFT JOIN flats f ON f.id = om.flat_id
+        LEFT JOIN accounts f ON f.id = om.account_id
        ORDER BY c.change_date DESC, c.id DESC
        OFFSET p_offset LIMIT p_limit) x), '[]'::jsonb))
 $$;
@@ -1722,12 +3079,12 @@ RETURNS jsonb LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
   v_flat bigint;
 BEGIN
-  SELECT id INTO v_flat FROM flats ORDER BY id LIMIT 1;
+  SELECT id INTO v_flat FROM accounts ORDER BY id LIMIT 1;
   IF v_flat IS NULL THEN
-    RETURN jsonb_build_object('refused', false, 'detail', 'no flat exists to probe with; seed or import flats first');
+    RETURN jsonb_build_object('refused', false, 'detail', 'no flat exists to probe with; seed or import accounts first');
   END IF;
   BEGIN
-    INSERT INTO bills (flat_id, billing_period_start, billing_period_end, due_date, flat_units, motor_units,
+    INSERT INTO bills (account_id, billing_period_start, billing_period_end, due_date, units, motor_units,
                        total_units, rate_per_unit, fixed_charge, previous_outstanding, total_amount, created_by_name)
     VALUES (v_flat, p_first, p_last, p_last, 0, 0, 0, 0, 0, 0, 0, 'lock-probe');
     RAISE SQLSTATE 'MLPRB' USING MESSAGE = 'probe insert accepted';  -- undo the accepted insert
@@ -1773,7 +3130,7 @@ BEGIN
     SELECT * INTO v_old FROM bills WHERE id = b.reissue_of FOR UPDATE;
     IF NOT FOUND THEN
       PERFORM meterline_not_found(format('Bill %s does not exist.', b.reissue_of));
-    ELSIF v_old.flat_id <> b.flat_id THEN
+    ELSIF v_old.account_id <> b.account_id THEN
       PERFORM meterline_invalid('reissue_of', format('bill #%s is another flat''s bill.', v_old.id),
                                 'Re-issue a bill of the same flat.');
     ELSIF v_old.status = 'superseded' THEN
@@ -1791,31 +3148,31 @@ BEGIN
     END IF;
   END IF;
   FOR attempt IN 1..62 LOOP  -- a period is at most a couple of months of days
-    SELECT id INTO v_original FROM bills WHERE flat_id = b.flat_id AND billing_period_start = b.billing_period_start;
+    SELECT id INTO v_original FROM bills WHERE account_id = b.account_id AND billing_period_start = b.billing_period_start;
     IF v_original IS NOT NULL AND b.reissue_of IS NULL THEN
       PERFORM meterline_conflict(format('Bill #%s for flat %s starting %s was stored while this bill was being '
                                         'priced. Nothing was stored; look again: a bill for the same start is a '
-                                        're-issue of bill #%s.', v_original, b.flat_id, b.billing_period_start,
+                                        're-issue of bill #%s.', v_original, b.account_id, b.billing_period_start,
                                         v_original));
     END IF;
     SELECT min(d)::date INTO v_start
       FROM generate_series(b.billing_period_start, b.billing_period_end, interval '1 day') AS d
-     WHERE NOT EXISTS (SELECT 1 FROM bills x WHERE x.flat_id = b.flat_id AND x.billing_period_start = d::date);
+     WHERE NOT EXISTS (SELECT 1 FROM bills x WHERE x.account_id = b.account_id AND x.billing_period_start = d::date);
     IF v_start IS NULL THEN
       PERFORM meterline_conflict(
         format('Bill #%s already covers flat %s from %s, and every start date up to the period end %s is taken '
                'by another bill. Nothing was stored; open bill #%s instead of issuing another.',
-               v_original, b.flat_id, b.billing_period_start, b.billing_period_end, v_original),
+               v_original, b.account_id, b.billing_period_start, b.billing_period_end, v_original),
         format('bill_collision existing_bill_id=%s', v_original));
     END IF;
     BEGIN
-      INSERT INTO bills (flat_id, billing_period_start, billing_period_end, due_date, tariff_kind, pricing_rule,
-                         flat_units, motor_units, total_units, rate_per_unit, fixed_charge, previous_outstanding,
-                         tariff_details, total_amount, status, amount_paid, flat_reading_id, motor_reading_id,
+      INSERT INTO bills (account_id, billing_period_start, billing_period_end, due_date, tariff_kind, pricing_rule,
+                         units, motor_units, total_units, rate_per_unit, fixed_charge, previous_outstanding,
+                         tariff_details, total_amount, status, amount_paid, last_reading_id, motor_reading_id,
                          first_reading_id, reissue_of, bill_run_id, created_by, created_by_name)
-      VALUES (b.flat_id, v_start, b.billing_period_end, b.due_date, b.tariff_kind, b.pricing_rule,
-              b.flat_units, b.motor_units, b.total_units, b.rate_per_unit, b.fixed_charge, b.previous_outstanding,
-              b.tariff_details, b.total_amount, 'pending', 0, b.flat_reading_id, b.motor_reading_id,
+      VALUES (b.account_id, v_start, b.billing_period_end, b.due_date, b.tariff_kind, b.pricing_rule,
+              b.units, b.motor_units, b.total_units, b.rate_per_unit, b.fixed_charge, b.previous_outstanding,
+              b.tariff_details, b.total_amount, 'pending', 0, b.last_reading_id, b.motor_reading_id,
               b.first_reading_id, b.reissue_of, b.bill_run_id, (p_actor->>'user_id')::bigint,
               COALESCE(p_actor->>'username', 'system'))
       RETURNING id INTO v_id;
@@ -1851,7 +3208,7 @@ BEGIN
     -- carries: a payment recorded since it was priced would make it charge money already paid.
     WITH carried AS (
       UPDATE bills SET status = 'carried_forward', carried_forward_to = v_id, updated_at = now()
-       WHERE id = ANY (p_carry) AND status IN ('pending', 'partially_paid', 'overdue') AND flat_id = b.flat_id
+       WHERE id = ANY (p_carry) AND status IN ('pending', 'partially_paid', 'overdue') AND account_id = b.account_id
       RETURNING total_amount - amount_paid AS balance
     )
     SELECT count(*), COALESCE(sum(balance), 0) INTO v_changed, v_balance FROM carried;
@@ -1885,7 +3242,7 @@ BEGIN
     -- What was paid on the replaced bill, applied once to its replacement.
     v_credit := v_old.amount_paid;
     IF v_credit > b.total_amount THEN
-      PERFORM meterline_invalid('flat_units', format('%s was paid on bill #%s, more than the replacement''s total of '
+      PERFORM meterline_invalid('units', format('%s was paid on bill #%s, more than the replacement''s total of '
                                                      '%s.', v_credit, v_old.id, b.total_amount),
                                 'A replacement must be at least what was paid; refund or credit the difference first.');
     END IF;
@@ -1947,53 +3304,53 @@ BEGIN
                      jsonb_array_elements_text(COALESCE(e->'carry_forward_bill_ids', '[]'::jsonb)) AS c)
    ORDER BY id FOR UPDATE;
   WITH src AS (
-    SELECT (e->>'flat_id')::bigint AS flat_id, (e->>'previous_outstanding')::numeric AS prev,
+    SELECT (e->>'account_id')::bigint AS account_id, (e->>'previous_outstanding')::numeric AS prev,
            COALESCE(e->'carry_forward_bill_ids', '[]'::jsonb) AS carry, COALESCE(e->'covered', '[]'::jsonb) AS covered
       FROM jsonb_array_elements(p_bills) AS e
   ), carried_wrong AS (
-    SELECT s.flat_id FROM src s
+    SELECT s.account_id FROM src s
      WHERE jsonb_array_length(s.carry) > 0
        AND (SELECT count(*) || ':' || COALESCE(sum(o.total_amount - o.amount_paid), 0)
               FROM jsonb_array_elements_text(s.carry) AS c
-              JOIN bills o ON o.id = c::bigint AND o.flat_id = s.flat_id
+              JOIN bills o ON o.id = c::bigint AND o.account_id = s.account_id
                           AND o.status IN ('pending', 'partially_paid', 'overdue'))
            <> jsonb_array_length(s.carry) || ':' || s.prev
   ), covered_now AS (
-    SELECT s.flat_id FROM src s, jsonb_array_elements(s.covered) AS c
+    SELECT s.account_id FROM src s, jsonb_array_elements(s.covered) AS c
      WHERE EXISTS (SELECT 1 FROM bill_readings x WHERE x.reading_id = (c->>'reading_id')::bigint
                                                   AND x.superseded_by IS NULL)
   )
-  SELECT COALESCE(array_agg(DISTINCT flat_id ORDER BY flat_id), '{}') INTO v_stale
-    FROM (SELECT flat_id FROM carried_wrong UNION SELECT flat_id FROM covered_now) z;
+  SELECT COALESCE(array_agg(DISTINCT account_id ORDER BY account_id), '{}') INTO v_stale
+    FROM (SELECT account_id FROM carried_wrong UNION SELECT account_id FROM covered_now) z;
   WITH src AS (
     SELECT x.* FROM jsonb_populate_recordset(NULL::bills, p_bills) WITH ORDINALITY AS x
   ), fresh AS (
     SELECT * FROM src
-     WHERE NOT EXISTS (SELECT 1 FROM bills e WHERE e.flat_id = src.flat_id
+     WHERE NOT EXISTS (SELECT 1 FROM bills e WHERE e.account_id = src.account_id
                                               AND e.billing_period_start BETWEEN v_lo AND v_hi)
   ), ins AS (
-    INSERT INTO bills (flat_id, billing_period_start, billing_period_end, due_date, tariff_kind, pricing_rule,
-                       flat_units, motor_units, total_units, rate_per_unit, fixed_charge, previous_outstanding,
-                       tariff_details, total_amount, status, amount_paid, flat_reading_id, motor_reading_id,
+    INSERT INTO bills (account_id, billing_period_start, billing_period_end, due_date, tariff_kind, pricing_rule,
+                       units, motor_units, total_units, rate_per_unit, fixed_charge, previous_outstanding,
+                       tariff_details, total_amount, status, amount_paid, last_reading_id, motor_reading_id,
                        first_reading_id, bill_run_id, created_by, created_by_name)
-    SELECT flat_id, billing_period_start, billing_period_end, due_date, tariff_kind, pricing_rule,
-           flat_units, motor_units, total_units, rate_per_unit, fixed_charge, previous_outstanding,
-           tariff_details, total_amount, 'pending', 0, flat_reading_id, motor_reading_id,
+    SELECT account_id, billing_period_start, billing_period_end, due_date, tariff_kind, pricing_rule,
+           units, motor_units, total_units, rate_per_unit, fixed_charge, previous_outstanding,
+           tariff_details, total_amount, 'pending', 0, last_reading_id, motor_reading_id,
            first_reading_id, bill_run_id, (p_actor->>'user_id')::bigint, COALESCE(p_actor->>'username', 'system')
-      FROM fresh WHERE flat_id <> ALL (v_stale) ORDER BY ordinality
-    RETURNING id, flat_id, total_amount, bill_run_id
+      FROM fresh WHERE account_id <> ALL (v_stale) ORDER BY ordinality
+    RETURNING id, account_id, total_amount, bill_run_id
   )
   SELECT (SELECT count(*) FROM fresh), (SELECT count(*) FROM ins), (SELECT COALESCE(sum(total_amount), 0) FROM ins),
          (SELECT bill_run_id FROM ins ORDER BY id LIMIT 1),
          (SELECT COALESCE(array_agg(id ORDER BY id), '{}') FROM ins),
-         (SELECT COALESCE(array_agg(flat_id ORDER BY id), '{}') FROM ins)
+         (SELECT COALESCE(array_agg(account_id ORDER BY id), '{}') FROM ins)
     INTO v_fresh, v_created, v_amount, v_run, v_ids, v_flats;
   -- Their coverage, then the bills they absorbed (checked above, locked since).
   BEGIN
     INSERT INTO bill_readings (bill_id, reading_id, units, motor_units)
     SELECT n.id, (c->>'reading_id')::bigint, (c->>'units')::numeric, COALESCE((c->>'motor_units')::numeric, 0)
-      FROM unnest(v_ids, v_flats) AS n(id, flat_id)
-      JOIN jsonb_array_elements(p_bills) AS e ON (e->>'flat_id')::bigint = n.flat_id
+      FROM unnest(v_ids, v_flats) AS n(id, account_id)
+      JOIN jsonb_array_elements(p_bills) AS e ON (e->>'account_id')::bigint = n.account_id
       CROSS JOIN LATERAL jsonb_array_elements(COALESCE(e->'covered', '[]'::jsonb)) WITH ORDINALITY AS x(c, k)
      ORDER BY n.id, x.k;
   EXCEPTION WHEN unique_violation THEN  -- a single bill covered one of them after the check: look again
@@ -2001,15 +3358,15 @@ BEGIN
                                'back; run the bill run again to finish.');
   END;
   WITH carry AS (
-    SELECT (c.value)::bigint AS bill_id, n.id AS into_id, n.flat_id
-      FROM unnest(v_ids, v_flats) AS n(id, flat_id)
-      JOIN jsonb_array_elements(p_bills) AS e ON (e->>'flat_id')::bigint = n.flat_id
+    SELECT (c.value)::bigint AS bill_id, n.id AS into_id, n.account_id
+      FROM unnest(v_ids, v_flats) AS n(id, account_id)
+      JOIN jsonb_array_elements(p_bills) AS e ON (e->>'account_id')::bigint = n.account_id
       CROSS JOIN LATERAL jsonb_array_elements_text(COALESCE(e->'carry_forward_bill_ids', '[]'::jsonb)) AS c
   ), upd AS (
     UPDATE bills SET status = 'carried_forward', carried_forward_to = carry.into_id, updated_at = now()
       FROM carry
      WHERE bills.id = carry.bill_id AND bills.status IN ('pending', 'partially_paid', 'overdue')
-       AND bills.flat_id = carry.flat_id
+       AND bills.account_id = carry.account_id
     RETURNING carry.into_id
   )
   SELECT (SELECT count(*) FROM carry), (SELECT count(*) FROM upd) INTO v_carry, v_changed;
@@ -2019,7 +3376,7 @@ BEGIN
   END IF;
   PERFORM meterline_audit(p_actor, 'bill.batch_create', 'bill_run', v_run::text, jsonb_build_object(
     'created', v_created, 'skipped', v_total - v_fresh, 'total_amount', v_amount::text,
-    'first_flat_id', (p_bills->0->>'flat_id')::bigint, 'last_flat_id', (p_bills->(v_total - 1)->>'flat_id')::bigint,
+    'first_flat_id', (p_bills->0->>'account_id')::bigint, 'last_flat_id', (p_bills->(v_total - 1)->>'account_id')::bigint,
     'changed_flats', to_jsonb(v_stale[1:100])));
   RETURN jsonb_build_object('created', v_created, 'skipped', v_total - v_fresh, 'total_amount', v_amount::text,
                             'stale', to_jsonb(v_stale));
@@ -2189,7 +3546,7 @@ BEGIN
                  AND EXISTS (SELECT 1 FROM bill_readings x WHERE x.reading_id = r2.id AND x.superseded_by IS NULL
                                                         AND x.bill_id IS DISTINCT FROM p_replacing)
                ORDER BY r2.reading_date DESC, r2.id DESC LIMIT 1) AS last_id
-        FROM meters m WHERE m.flat_id = p_flat
+        FROM meters m WHERE m.account_id = p_flat
     )
     SELECT jsonb_agg(jsonb_build_object(
              'reading_id', r.id, 'meter_id', r.meter_id, 'reading_date', r.reading_date, 'status', r.status,
@@ -2261,9 +3618,9 @@ BEGIN
   WITH sums AS (
     SELECT bill_id, sum(units) AS units, sum(motor_units) AS motor FROM bill_readings GROUP BY bill_id
   ), q AS (
-    SELECT b.id AS bill_id, b.flat_id, b.flat_units::text AS flat_units, b.motor_units::text AS motor_units
+    SELECT b.id AS bill_id, b.account_id, b.units::text AS units, b.motor_units::text AS motor_units
       FROM bills b JOIN sums s ON s.bill_id = b.id
-     WHERE b.flat_units <> s.units OR b.motor_units <> s.motor
+     WHERE b.units <> s.units OR b.motor_units <> s.motor
         OR (b.status <> 'superseded' AND b.first_reading_id IS NOT NULL AND EXISTS (
               SELECT 1 FROM bill_readings y JOIN readings r ON r.id = y.reading_id
                WHERE y.bill_id = b.id AND y.units <> COALESCE(r.approved_units, r.consumption, 0)))
@@ -2274,23 +3631,23 @@ BEGIN
                              '[]'::jsonb)))
     INTO v_out;
   WITH per_flat AS (
-    SELECT flat_id,
+    SELECT account_id,
            sum(CASE WHEN status IN ('pending', 'partially_paid', 'overdue') THEN total_amount - amount_paid ELSE 0 END)
              AS owed,
            sum(CASE WHEN status NOT IN ('cancelled', 'superseded') THEN total_amount - previous_outstanding ELSE 0 END)
              AS charges
-      FROM bills GROUP BY flat_id
+      FROM bills GROUP BY account_id
   ), paid AS (
-    SELECT b.flat_id, sum(p.amount) AS paid FROM payments p JOIN bills b ON b.id = p.bill_id
-     WHERE b.status NOT IN ('cancelled', 'superseded') GROUP BY b.flat_id
+    SELECT b.account_id, sum(p.amount) AS paid FROM payments p JOIN bills b ON b.id = p.bill_id
+     WHERE b.status NOT IN ('cancelled', 'superseded') GROUP BY b.account_id
   ), q AS (
-    SELECT f.flat_id, f.owed::text AS owed, f.charges::text AS charges, COALESCE(p.paid, 0)::text AS paid
-      FROM per_flat f LEFT JOIN paid p ON p.flat_id = f.flat_id
+    SELECT f.account_id, f.owed::text AS owed, f.charges::text AS charges, COALESCE(p.paid, 0)::text AS paid
+      FROM per_flat f LEFT JOIN paid p ON p.account_id = f.account_id
      WHERE f.owed <> f.charges - COALESCE(p.paid, 0)
   )
   SELECT v_out || jsonb_build_object('balance_mismatch', jsonb_build_object(
            'count', (SELECT count(*) FROM q),
-           'first', COALESCE((SELECT jsonb_agg(to_jsonb(z)) FROM (SELECT * FROM q ORDER BY flat_id LIMIT p_limit) z),
+           'first', COALESCE((SELECT jsonb_agg(to_jsonb(z)) FROM (SELECT * FROM q ORDER BY account_id LIMIT p_limit) z),
                              '[]'::jsonb)))
     INTO v_out;
   RETURN v_out;
@@ -2317,16 +3674,16 @@ END $$;
 -- Flats with an approved reading in the period that already have a bill starting in it.
 CREATE OR REPLACE FUNCTION meterline_count_run_skips(p_start date, p_end date)
 RETURNS bigint LANGUAGE sql STABLE SET search_path = public, pg_temp AS $$
-  SELECT count(DISTINCT m.flat_id)
+  SELECT count(DISTINCT m.account_id)
     FROM readings r JOIN meters m ON m.id = r.meter_id
-   WHERE r.status = 'approved' AND r.reading_date BETWEEN p_start AND p_end AND m.flat_id IS NOT NULL
-     AND EXISTS (SELECT 1 FROM bills b WHERE b.flat_id = m.flat_id AND b.billing_period_start BETWEEN p_start AND p_end)
+   WHERE r.status = 'approved' AND r.reading_date BETWEEN p_start AND p_end AND m.account_id IS NOT NULL
+     AND EXISTS (SELECT 1 FROM bills b WHERE b.account_id = m.account_id AND b.billing_period_start BETWEEN p_start AND p_end)
 $$;
 
--- The next p_limit flats by id after p_after: each active one with no bill starting in the period
+-- The next p_limit accounts by id after p_after: each active one with no bill starting in the period
 -- and an approved reading dated in it that no bill covers, with its readings (approved or pending,
 -- not covered) after each meter's last billed reading, dated up to the period end (Python decides
--- what the bill covers: services/coverage.run_chain); plus those flats' open bills.
+-- what the bill covers: services/coverage.run_chain); plus those accounts' open bills.
 -- Returns {"upper": last flat id looked at or null, "candidates": [...], "open_bills": [...]}.
 CREATE OR REPLACE FUNCTION meterline_bill_run_candidates(p_start date, p_end date, p_after bigint, p_limit integer)
 RETURNS jsonb LANGUAGE plpgsql STABLE SET search_path = public, pg_temp AS $$
@@ -2334,21 +3691,21 @@ DECLARE
   v_upper bigint;
   v_candidates jsonb;
 BEGIN
-  SELECT max(id) INTO v_upper FROM (SELECT id FROM flats WHERE id > p_after ORDER BY id LIMIT p_limit) w;
+  SELECT max(id) INTO v_upper FROM (SELECT id FROM accounts WHERE id > p_after ORDER BY id LIMIT p_limit) w;
   IF v_upper IS NULL THEN
     RETURN jsonb_build_object('upper', NULL, 'candidates', '[]'::jsonb, 'open_bills', '[]'::jsonb);
   END IF;
   WITH lm AS (  -- the window's flat meters, each with its last billed reading
-    SELECT m.id AS meter_id, m.flat_id,
+    SELECT m.id AS meter_id, m.account_id,
            (SELECT r2.id FROM readings r2
              WHERE r2.meter_id = m.id
                AND EXISTS (SELECT 1 FROM bill_readings x WHERE x.reading_id = r2.id AND x.superseded_by IS NULL)
              ORDER BY r2.reading_date DESC, r2.id DESC LIMIT 1) AS last_id
-      FROM meters m JOIN flats f ON f.id = m.flat_id
-     WHERE m.flat_id > p_after AND m.flat_id <= v_upper AND f.is_active
-       AND NOT EXISTS (SELECT 1 FROM bills b WHERE b.flat_id = f.id AND b.billing_period_start BETWEEN p_start AND p_end)
+      FROM meters m JOIN accounts f ON f.id = m.account_id
+     WHERE m.account_id > p_after AND m.account_id <= v_upper AND f.is_active
+       AND NOT EXISTS (SELECT 1 FROM bills b WHERE b.account_id = f.id AND b.billing_period_start BETWEEN p_start AND p_end)
   ), tail AS (
-    SELECT lm.flat_id, r.id, r.meter_id, r.reading_date, r.status, r.approved_units, r.consumption, r.motor_share,
+    SELECT lm.account_id, r.id, r.meter_id, r.reading_date, r.status, r.approved_units, r.consumption, r.motor_share,
            r.motor_reading_id
       FROM lm JOIN readings r ON r.meter_id = lm.meter_id
       LEFT JOIN readings lr ON lr.id = lm.last_id
@@ -2356,28 +3713,28 @@ BEGIN
        AND (lr.id IS NULL OR (r.reading_date, r.id) > (lr.reading_date, lr.id))
        AND NOT EXISTS (SELECT 1 FROM bill_readings x WHERE x.reading_id = r.id AND x.superseded_by IS NULL)
   ), flats_in AS (
-    SELECT DISTINCT flat_id FROM tail
+    SELECT DISTINCT account_id FROM tail
      WHERE status = 'approved' AND reading_date BETWEEN p_start AND p_end
   )
   SELECT COALESCE(jsonb_agg(jsonb_build_object(
-           'flat_id', f.id, 'flat_code', f.code, 'flat_type', ft.name,
+           'account_id', f.id, 'account_code', f.code, 'category', ft.name,
            'tail', (SELECT jsonb_agg(jsonb_build_object(
                       'reading_id', t.id, 'meter_id', t.meter_id, 'reading_date', t.reading_date, 'status', t.status,
                       'approved_units', t.approved_units::text, 'consumption', t.consumption::text,
                       'motor_share', t.motor_share::text, 'motor_reading_id', t.motor_reading_id)
                       ORDER BY t.reading_date, t.id)
-                      FROM tail t WHERE t.flat_id = f.id)) ORDER BY f.id), '[]'::jsonb)
+                      FROM tail t WHERE t.account_id = f.id)) ORDER BY f.id), '[]'::jsonb)
     INTO v_candidates
-    FROM flats_in fi JOIN flats f ON f.id = fi.flat_id
+    FROM flats_in fi JOIN accounts f ON f.id = fi.account_id
     LEFT JOIN flat_types ft ON ft.id = f.type_id;
   RETURN jsonb_build_object(
     'upper', v_upper,
     'candidates', v_candidates,
     'open_bills', COALESCE((
-      SELECT jsonb_agg(jsonb_build_object('flat_id', b.flat_id, 'id', b.id, 'total_amount', b.total_amount::text,
+      SELECT jsonb_agg(jsonb_build_object('account_id', b.account_id, 'id', b.id, 'total_amount', b.total_amount::text,
                                           'amount_paid', b.amount_paid::text) ORDER BY b.id)
         FROM bills b
-       WHERE b.flat_id > p_after AND b.flat_id <= v_upper
+       WHERE b.account_id > p_after AND b.account_id <= v_upper
          AND b.status IN ('pending', 'partially_paid', 'overdue')), '[]'::jsonb));
 END $$;
 
@@ -2579,23 +3936,23 @@ END $$;
 CREATE OR REPLACE FUNCTION meterline_master_data_state(p_flat_codes text[], p_meter_numbers text[], p_motor_codes text[])
 RETURNS jsonb LANGUAGE sql STABLE SET search_path = public, pg_temp AS $$
   SELECT jsonb_build_object(
-    'flats', COALESCE((SELECT jsonb_agg(jsonb_build_object(
-                 'id', d.id, 'code', d.code, 'block', d.block, 'floor_code', d.floor_code, 'flat_type', d.flat_type,
-                 'owner_id', d.owner_id, 'owner_name', d.owner_name, 'owner_phone', d.owner_phone))
+    'accounts', COALESCE((SELECT jsonb_agg(jsonb_build_object(
+                 'id', d.id, 'code', d.code, 'block', d.block, 'floor_code', d.floor_code, 'category', d.category,
+                 'contact_id', d.contact_id, 'contact_name', d.contact_name, 'contact_phone', d.contact_phone))
                FROM flat_details d WHERE d.code = ANY (p_flat_codes)), '[]'::jsonb),
     'flat_meters', COALESCE((SELECT jsonb_agg(jsonb_build_array(f.code, m.id, m.meter_number) ORDER BY m.id)
-               FROM meters m JOIN flats f ON f.id = m.flat_id
+               FROM meters m JOIN accounts f ON f.id = m.account_id
               WHERE f.code = ANY (p_flat_codes) AND m.status = 'active'), '[]'::jsonb),
-    'flat_motors', COALESCE((SELECT jsonb_agg(jsonb_build_array(f.code, mo.code) ORDER BY fm.id)
-               FROM flat_motors fm JOIN flats f ON f.id = fm.flat_id JOIN motors mo ON mo.id = fm.motor_id
+    'account_motors', COALESCE((SELECT jsonb_agg(jsonb_build_array(f.code, mo.code) ORDER BY fm.id)
+               FROM account_motors fm JOIN accounts f ON f.id = fm.account_id JOIN motors mo ON mo.id = fm.motor_id
               WHERE f.code = ANY (p_flat_codes)), '[]'::jsonb),
     'meters', COALESCE((SELECT jsonb_agg(jsonb_build_object('id', m.id, 'meter_number', m.meter_number,
-                                                            'status', m.status, 'flat_code', f.code, 'motor_code', mo.code))
-               FROM meters m LEFT JOIN flats f ON f.id = m.flat_id LEFT JOIN motors mo ON mo.id = m.motor_id
+                                                            'status', m.status, 'account_code', f.code, 'motor_code', mo.code))
+               FROM meters m LEFT JOIN accounts f ON f.id = m.account_id LEFT JOIN motors mo ON mo.id = m.motor_id
               WHERE m.meter_number = ANY (p_meter_numbers)), '[]'::jsonb),
     'motor_meters', COALESCE((SELECT jsonb_agg(jsonb_build_array(mo.code, m.id, m.meter_number) ORDER BY m.id)
                FROM meters m JOIN motors mo ON mo.id = m.motor_id
-              WHERE mo.code = ANY (p_motor_codes) AND m.flat_id IS NULL AND m.status = 'active'), '[]'::jsonb))
+              WHERE mo.code = ANY (p_motor_codes) AND m.account_id IS NULL AND m.status = 'active'), '[]'::jsonb))
 $$;
 
 -- One chunk of an import; codes are resolved to ids here. Returns the chunk's counts. Runs inside
@@ -2615,40 +3972,40 @@ BEGIN
   SELECT name, bhk FROM jsonb_to_recordset(COALESCE(p_changes->'flat_types', '[]')) AS t(name text, bhk integer);
   INSERT INTO motors (code, name)
   SELECT code, COALESCE(name, '') FROM jsonb_to_recordset(COALESCE(p_changes->'motors', '[]')) AS t(code text, name text);
-  INSERT INTO flats (code, block, floor_id, type_id)
+  INSERT INTO accounts (code, block, floor_id, type_id)
   SELECT e.v->>'code', e.v->>'block', fl.id, ft.id
     FROM jsonb_array_elements(COALESCE(p_changes->'flats_new', '[]')) WITH ORDINALITY AS e(v, ord)
-    LEFT JOIN floors fl ON fl.code = e.v->>'floor_code' LEFT JOIN flat_types ft ON ft.name = e.v->>'flat_type'
+    LEFT JOIN floors fl ON fl.code = e.v->>'floor_code' LEFT JOIN flat_types ft ON ft.name = e.v->>'category'
    ORDER BY e.ord;
-  UPDATE flats SET block = t.block, floor_id = fl.id, type_id = ft.id
+  UPDATE accounts SET block = t.block, floor_id = fl.id, type_id = ft.id
     FROM jsonb_to_recordset(COALESCE(p_changes->'flats_changed', '[]'))
-         AS t(id bigint, block text, floor_code text, flat_type text)
-    LEFT JOIN floors fl ON fl.code = t.floor_code LEFT JOIN flat_types ft ON ft.name = t.flat_type
-   WHERE flats.id = t.id;
-  FOR x IN SELECT e.v->>'name' AS name, e.v->>'phone' AS phone, f.id AS flat_id
+         AS t(id bigint, block text, floor_code text, category text)
+    LEFT JOIN floors fl ON fl.code = t.floor_code LEFT JOIN flat_types ft ON ft.name = t.category
+   WHERE accounts.id = t.id;
+  FOR x IN SELECT e.v->>'name' AS name, e.v->>'phone' AS phone, f.id AS account_id
              FROM jsonb_array_elements(COALESCE(p_changes->'owners_new', '[]')) WITH ORDINALITY AS e(v, ord)
-             JOIN flats f ON f.code = e.v->>'flat_code'
+             JOIN accounts f ON f.code = e.v->>'account_code'
             ORDER BY e.ord LOOP
-    INSERT INTO owners (name, phone) VALUES (x.name, x.phone) RETURNING id INTO v_owner;
-    INSERT INTO flat_owners (flat_id, owner_id, is_primary) VALUES (x.flat_id, v_owner, true);
+    INSERT INTO contacts (name, phone) VALUES (x.name, x.phone) RETURNING id INTO v_owner;
+    INSERT INTO account_contacts (account_id, contact_id, is_primary) VALUES (x.account_id, v_owner, true);
   END LOOP;
-  UPDATE owners SET name = t.name, phone = t.phone
+  UPDATE contacts SET name = t.name, phone = t.phone
     FROM jsonb_to_recordset(COALESCE(p_changes->'owners_changed', '[]')) AS t(id bigint, name text, phone text)
-   WHERE owners.id = t.id;
+   WHERE contacts.id = t.id;
   UPDATE meters SET status = 'replaced'
    WHERE id IN (SELECT value::bigint FROM jsonb_array_elements_text(COALESCE(p_changes->'meters_retired', '[]')));
-  INSERT INTO meters (meter_number, flat_id, motor_id, status)
+  INSERT INTO meters (meter_number, account_id, motor_id, status)
   SELECT e.v->>'meter_number', f.id, mo.id, 'active'
     FROM jsonb_array_elements(COALESCE(p_changes->'meters_new', '[]')) WITH ORDINALITY AS e(v, ord)
-    LEFT JOIN flats f ON f.code = e.v->>'flat_code' LEFT JOIN motors mo ON mo.code = e.v->>'motor_code'
+    LEFT JOIN accounts f ON f.code = e.v->>'account_code' LEFT JOIN motors mo ON mo.code = e.v->>'motor_code'
    ORDER BY e.ord;
-  DELETE FROM flat_motors USING jsonb_to_recordset(COALESCE(p_changes->'links_removed', '[]'))
-         AS t(flat_code text, motor_code text), flats f, motors mo
-   WHERE f.code = t.flat_code AND mo.code = t.motor_code AND flat_motors.flat_id = f.id AND flat_motors.motor_id = mo.id;
-  INSERT INTO flat_motors (flat_id, motor_id)
+  DELETE FROM account_motors USING jsonb_to_recordset(COALESCE(p_changes->'links_removed', '[]'))
+         AS t(account_code text, motor_code text), accounts f, motors mo
+   WHERE f.code = t.account_code AND mo.code = t.motor_code AND account_motors.account_id = f.id AND account_motors.motor_id = mo.id;
+  INSERT INTO account_motors (account_id, motor_id)
   SELECT f.id, mo.id
-    FROM jsonb_to_recordset(COALESCE(p_changes->'links_new', '[]')) AS t(flat_code text, motor_code text)
-    JOIN flats f ON f.code = t.flat_code JOIN motors mo ON mo.code = t.motor_code;
+    FROM jsonb_to_recordset(COALESCE(p_changes->'links_new', '[]')) AS t(account_code text, motor_code text)
+    JOIN accounts f ON f.code = t.account_code JOIN motors mo ON mo.code = t.motor_code;
   FOR k IN SELECT key FROM jsonb_each(p_changes) WHERE jsonb_typeof(value) = 'array' LOOP
     IF jsonb_array_length(p_changes->k) > 0 THEN
       v_counts := v_counts || jsonb_build_object(k, jsonb_array_length(p_changes->k));
@@ -2710,47 +4067,33 @@ END $$;
 
 -- policy and grants; the anon and authenticated keys can read or change nothing.
 
-ALTER TABLE bill_runs ENABLE ROW LEVEL SECURITY;
+ALTER TABLE areas ENABLE ROW LEVEL SECURITY;
 
-DROP POLICY IF EXISTS meterline_service_role ON bill_runs;
+DROP POLICY IF EXISTS meterline_service_role ON areas;
 
-CREATE POLICY meterline_service_role ON bill_runs AS PERMISSIVE FOR ALL TO service_role USING (true) WITH CHECK (true);
+CREATE POLICY meterline_service_role ON areas AS PERMISSIVE FOR ALL TO service_role USING (true) WITH CHECK (true);
 
-REVOKE ALL ON bill_runs FROM PUBLIC, anon, authenticated;
+REVOKE ALL ON areas FROM PUBLIC, anon, authenticated;
 
-GRANT SELECT, INSERT, UPDATE, DELETE ON bill_runs TO service_role;
+GRANT SELECT, INSERT, UPDATE, DELETE ON areas TO service_role;
 
-REVOKE ALL ON SEQUENCE bill_runs_id_seq FROM PUBLIC, anon, authenticated;
+REVOKE ALL ON SEQUENCE areas_id_seq FROM PUBLIC, anon, authenticated;
 
-GRANT USAGE, SELECT ON SEQUENCE bill_runs_id_seq TO service_role;
+GRANT USAGE, SELECT ON SEQUENCE areas_id_seq TO service_role;
 
-ALTER TABLE flat_types ENABLE ROW LEVEL SECURITY;
+ALTER TABLE contacts ENABLE ROW LEVEL SECURITY;
 
-DROP POLICY IF EXISTS meterline_service_role ON flat_types;
+DROP POLICY IF EXISTS meterline_service_role ON contacts;
 
-CREATE POLICY meterline_service_role ON flat_types AS PERMISSIVE FOR ALL TO service_role USING (true) WITH CHECK (true);
+CREATE POLICY meterline_service_role ON contacts AS PERMISSIVE FOR ALL TO service_role USING (true) WITH CHECK (true);
 
-REVOKE ALL ON flat_types FROM PUBLIC, anon, authenticated;
+REVOKE ALL ON contacts FROM PUBLIC, anon, authenticated;
 
-GRANT SELECT, INSERT, UPDATE, DELETE ON flat_types TO service_role;
+GRANT SELECT, INSERT, UPDATE, DELETE ON contacts TO service_role;
 
-REVOKE ALL ON SEQUENCE flat_types_id_seq FROM PUBLIC, anon, authenticated;
+REVOKE ALL ON SEQUENCE contacts_id_seq FROM PUBLIC, anon, authenticated;
 
-GRANT USAGE, SELECT ON SEQUENCE flat_types_id_seq TO service_role;
-
-ALTER TABLE floors ENABLE ROW LEVEL SECURITY;
-
-DROP POLICY IF EXISTS meterline_service_role ON floors;
-
-CREATE POLICY meterline_service_role ON floors AS PERMISSIVE FOR ALL TO service_role USING (true) WITH CHECK (true);
-
-REVOKE ALL ON floors FROM PUBLIC, anon, authenticated;
-
-GRANT SELECT, INSERT, UPDATE, DELETE ON floors TO service_role;
-
-REVOKE ALL ON SEQUENCE floors_id_seq FROM PUBLIC, anon, authenticated;
-
-GRANT USAGE, SELECT ON SEQUENCE floors_id_seq TO service_role;
+GRANT USAGE, SELECT ON SEQUENCE contacts_id_seq TO service_role;
 
 ALTER TABLE job_runs ENABLE ROW LEVEL SECURITY;
 
@@ -2790,20 +4133,6 @@ REVOKE ALL ON SEQUENCE motors_id_seq FROM PUBLIC, anon, authenticated;
 
 GRANT USAGE, SELECT ON SEQUENCE motors_id_seq TO service_role;
 
-ALTER TABLE owners ENABLE ROW LEVEL SECURITY;
-
-DROP POLICY IF EXISTS meterline_service_role ON owners;
-
-CREATE POLICY meterline_service_role ON owners AS PERMISSIVE FOR ALL TO service_role USING (true) WITH CHECK (true);
-
-REVOKE ALL ON owners FROM PUBLIC, anon, authenticated;
-
-GRANT SELECT, INSERT, UPDATE, DELETE ON owners TO service_role;
-
-REVOKE ALL ON SEQUENCE owners_id_seq FROM PUBLIC, anon, authenticated;
-
-GRANT USAGE, SELECT ON SEQUENCE owners_id_seq TO service_role;
-
 ALTER TABLE period_locks ENABLE ROW LEVEL SECURITY;
 
 DROP POLICY IF EXISTS meterline_service_role ON period_locks;
@@ -2828,6 +4157,20 @@ REVOKE ALL ON schema_info FROM PUBLIC, anon, authenticated;
 
 GRANT SELECT, INSERT, UPDATE, DELETE ON schema_info TO service_role;
 
+ALTER TABLE tariff_plans ENABLE ROW LEVEL SECURITY;
+
+DROP POLICY IF EXISTS meterline_service_role ON tariff_plans;
+
+CREATE POLICY meterline_service_role ON tariff_plans AS PERMISSIVE FOR ALL TO service_role USING (true) WITH CHECK (true);
+
+REVOKE ALL ON tariff_plans FROM PUBLIC, anon, authenticated;
+
+GRANT SELECT, INSERT, UPDATE, DELETE ON tariff_plans TO service_role;
+
+REVOKE ALL ON SEQUENCE tariff_plans_id_seq FROM PUBLIC, anon, authenticated;
+
+GRANT USAGE, SELECT ON SEQUENCE tariff_plans_id_seq TO service_role;
+
 ALTER TABLE users ENABLE ROW LEVEL SECURITY;
 
 DROP POLICY IF EXISTS meterline_service_role ON users;
@@ -2841,6 +4184,30 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON users TO service_role;
 REVOKE ALL ON SEQUENCE users_id_seq FROM PUBLIC, anon, authenticated;
 
 GRANT USAGE, SELECT ON SEQUENCE users_id_seq TO service_role;
+
+ALTER TABLE utility_settings ENABLE ROW LEVEL SECURITY;
+
+DROP POLICY IF EXISTS meterline_service_role ON utility_settings;
+
+CREATE POLICY meterline_service_role ON utility_settings AS PERMISSIVE FOR ALL TO service_role USING (true) WITH CHECK (true);
+
+REVOKE ALL ON utility_settings FROM PUBLIC, anon, authenticated;
+
+GRANT SELECT, INSERT, UPDATE, DELETE ON utility_settings TO service_role;
+
+ALTER TABLE accounts ENABLE ROW LEVEL SECURITY;
+
+DROP POLICY IF EXISTS meterline_service_role ON accounts;
+
+CREATE POLICY meterline_service_role ON accounts AS PERMISSIVE FOR ALL TO service_role USING (true) WITH CHECK (true);
+
+REVOKE ALL ON accounts FROM PUBLIC, anon, authenticated;
+
+GRANT SELECT, INSERT, UPDATE, DELETE ON accounts TO service_role;
+
+REVOKE ALL ON SEQUENCE accounts_id_seq FROM PUBLIC, anon, authenticated;
+
+GRANT USAGE, SELECT ON SEQUENCE accounts_id_seq TO service_role;
 
 ALTER TABLE audit_log ENABLE ROW LEVEL SECURITY;
 
@@ -2856,19 +4223,33 @@ REVOKE ALL ON SEQUENCE audit_log_id_seq FROM PUBLIC, anon, authenticated;
 
 GRANT USAGE, SELECT ON SEQUENCE audit_log_id_seq TO service_role;
 
-ALTER TABLE flats ENABLE ROW LEVEL SECURITY;
+ALTER TABLE bill_runs ENABLE ROW LEVEL SECURITY;
 
-DROP POLICY IF EXISTS meterline_service_role ON flats;
+DROP POLICY IF EXISTS meterline_service_role ON bill_runs;
 
-CREATE POLICY meterline_service_role ON flats AS PERMISSIVE FOR ALL TO service_role USING (true) WITH CHECK (true);
+CREATE POLICY meterline_service_role ON bill_runs AS PERMISSIVE FOR ALL TO service_role USING (true) WITH CHECK (true);
 
-REVOKE ALL ON flats FROM PUBLIC, anon, authenticated;
+REVOKE ALL ON bill_runs FROM PUBLIC, anon, authenticated;
 
-GRANT SELECT, INSERT, UPDATE, DELETE ON flats TO service_role;
+GRANT SELECT, INSERT, UPDATE, DELETE ON bill_runs TO service_role;
 
-REVOKE ALL ON SEQUENCE flats_id_seq FROM PUBLIC, anon, authenticated;
+REVOKE ALL ON SEQUENCE bill_runs_id_seq FROM PUBLIC, anon, authenticated;
 
-GRANT USAGE, SELECT ON SEQUENCE flats_id_seq TO service_role;
+GRANT USAGE, SELECT ON SEQUENCE bill_runs_id_seq TO service_role;
+
+ALTER TABLE tariff_plan_versions ENABLE ROW LEVEL SECURITY;
+
+DROP POLICY IF EXISTS meterline_service_role ON tariff_plan_versions;
+
+CREATE POLICY meterline_service_role ON tariff_plan_versions AS PERMISSIVE FOR ALL TO service_role USING (true) WITH CHECK (true);
+
+REVOKE ALL ON tariff_plan_versions FROM PUBLIC, anon, authenticated;
+
+GRANT SELECT, INSERT, UPDATE, DELETE ON tariff_plan_versions TO service_role;
+
+REVOKE ALL ON SEQUENCE tariff_plan_versions_id_seq FROM PUBLIC, anon, authenticated;
+
+GRANT USAGE, SELECT ON SEQUENCE tariff_plan_versions_id_seq TO service_role;
 
 ALTER TABLE user_sessions ENABLE ROW LEVEL SECURITY;
 
@@ -2884,33 +4265,43 @@ REVOKE ALL ON SEQUENCE user_sessions_id_seq FROM PUBLIC, anon, authenticated;
 
 GRANT USAGE, SELECT ON SEQUENCE user_sessions_id_seq TO service_role;
 
-ALTER TABLE flat_motors ENABLE ROW LEVEL SECURITY;
+ALTER TABLE account_contacts ENABLE ROW LEVEL SECURITY;
 
-DROP POLICY IF EXISTS meterline_service_role ON flat_motors;
+DROP POLICY IF EXISTS meterline_service_role ON account_contacts;
 
-CREATE POLICY meterline_service_role ON flat_motors AS PERMISSIVE FOR ALL TO service_role USING (true) WITH CHECK (true);
+CREATE POLICY meterline_service_role ON account_contacts AS PERMISSIVE FOR ALL TO service_role USING (true) WITH CHECK (true);
 
-REVOKE ALL ON flat_motors FROM PUBLIC, anon, authenticated;
+REVOKE ALL ON account_contacts FROM PUBLIC, anon, authenticated;
 
-GRANT SELECT, INSERT, UPDATE, DELETE ON flat_motors TO service_role;
+GRANT SELECT, INSERT, UPDATE, DELETE ON account_contacts TO service_role;
 
-REVOKE ALL ON SEQUENCE flat_motors_id_seq FROM PUBLIC, anon, authenticated;
+REVOKE ALL ON SEQUENCE account_contacts_id_seq FROM PUBLIC, anon, authenticated;
 
-GRANT USAGE, SELECT ON SEQUENCE flat_motors_id_seq TO service_role;
+GRANT USAGE, SELECT ON SEQUENCE account_contacts_id_seq TO service_role;
 
-ALTER TABLE flat_owners ENABLE ROW LEVEL SECURITY;
+ALTER TABLE account_motors ENABLE ROW LEVEL SECURITY;
 
-DROP POLICY IF EXISTS meterline_service_role ON flat_owners;
+DROP POLICY IF EXISTS meterline_service_role ON account_motors;
 
-CREATE POLICY meterline_service_role ON flat_owners AS PERMISSIVE FOR ALL TO service_role USING (true) WITH CHECK (true);
+CREATE POLICY meterline_service_role ON account_motors AS PERMISSIVE FOR ALL TO service_role USING (true) WITH CHECK (true);
 
-REVOKE ALL ON flat_owners FROM PUBLIC, anon, authenticated;
+REVOKE ALL ON account_motors FROM PUBLIC, anon, authenticated;
 
-GRANT SELECT, INSERT, UPDATE, DELETE ON flat_owners TO service_role;
+GRANT SELECT, INSERT, UPDATE, DELETE ON account_motors TO service_role;
 
-REVOKE ALL ON SEQUENCE flat_owners_id_seq FROM PUBLIC, anon, authenticated;
+REVOKE ALL ON SEQUENCE account_motors_id_seq FROM PUBLIC, anon, authenticated;
 
-GRANT USAGE, SELECT ON SEQUENCE flat_owners_id_seq TO service_role;
+GRANT USAGE, SELECT ON SEQUENCE account_motors_id_seq TO service_role;
+
+ALTER TABLE account_surveys ENABLE ROW LEVEL SECURITY;
+
+DROP POLICY IF EXISTS meterline_service_role ON account_surveys;
+
+CREATE POLICY meterline_service_role ON account_surveys AS PERMISSIVE FOR ALL TO service_role USING (true) WITH CHECK (true);
+
+REVOKE ALL ON account_surveys FROM PUBLIC, anon, authenticated;
+
+GRANT SELECT, INSERT, UPDATE, DELETE ON account_surveys TO service_role;
 
 ALTER TABLE meters ENABLE ROW LEVEL SECURITY;
 
@@ -2925,6 +4316,34 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON meters TO service_role;
 REVOKE ALL ON SEQUENCE meters_id_seq FROM PUBLIC, anon, authenticated;
 
 GRANT USAGE, SELECT ON SEQUENCE meters_id_seq TO service_role;
+
+ALTER TABLE service_connections ENABLE ROW LEVEL SECURITY;
+
+DROP POLICY IF EXISTS meterline_service_role ON service_connections;
+
+CREATE POLICY meterline_service_role ON service_connections AS PERMISSIVE FOR ALL TO service_role USING (true) WITH CHECK (true);
+
+REVOKE ALL ON service_connections FROM PUBLIC, anon, authenticated;
+
+GRANT SELECT, INSERT, UPDATE, DELETE ON service_connections TO service_role;
+
+REVOKE ALL ON SEQUENCE service_connections_id_seq FROM PUBLIC, anon, authenticated;
+
+GRANT USAGE, SELECT ON SEQUENCE service_connections_id_seq TO service_role;
+
+ALTER TABLE daily_usage ENABLE ROW LEVEL SECURITY;
+
+DROP POLICY IF EXISTS meterline_service_role ON daily_usage;
+
+CREATE POLICY meterline_service_role ON daily_usage AS PERMISSIVE FOR ALL TO service_role USING (true) WITH CHECK (true);
+
+REVOKE ALL ON daily_usage FROM PUBLIC, anon, authenticated;
+
+GRANT SELECT, INSERT, UPDATE, DELETE ON daily_usage TO service_role;
+
+REVOKE ALL ON SEQUENCE daily_usage_id_seq FROM PUBLIC, anon, authenticated;
+
+GRANT USAGE, SELECT ON SEQUENCE daily_usage_id_seq TO service_role;
 
 ALTER TABLE readings ENABLE ROW LEVEL SECURITY;
 
@@ -2967,6 +4386,20 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON meter_changes TO service_role;
 REVOKE ALL ON SEQUENCE meter_changes_id_seq FROM PUBLIC, anon, authenticated;
 
 GRANT USAGE, SELECT ON SEQUENCE meter_changes_id_seq TO service_role;
+
+ALTER TABLE bill_lines ENABLE ROW LEVEL SECURITY;
+
+DROP POLICY IF EXISTS meterline_service_role ON bill_lines;
+
+CREATE POLICY meterline_service_role ON bill_lines AS PERMISSIVE FOR ALL TO service_role USING (true) WITH CHECK (true);
+
+REVOKE ALL ON bill_lines FROM PUBLIC, anon, authenticated;
+
+GRANT SELECT, INSERT, UPDATE, DELETE ON bill_lines TO service_role;
+
+REVOKE ALL ON SEQUENCE bill_lines_id_seq FROM PUBLIC, anon, authenticated;
+
+GRANT USAGE, SELECT ON SEQUENCE bill_lines_id_seq TO service_role;
 
 ALTER TABLE bill_readings ENABLE ROW LEVEL SECURITY;
 

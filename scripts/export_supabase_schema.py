@@ -10,6 +10,11 @@ backend creates on PostgreSQL. Then come the hand-written parts in database/supa
 (views and the functions the REST backend calls through /rpc), and the row level security and
 grants, generated per table. The file is idempotent: running it again changes nothing, and
 after an additive change to schema.py it adds the new tables, columns and indexes.
+
+It also upgrades a project made by an earlier Meterline, in the same transaction: a version-1
+project is first brought to version 2 (database/billing_upgrade.py's step), then a version-2 one
+to version 3 (database/upgrade_v3.py: the old tables are set aside before the tables are created,
+and copied into them before the rule triggers exist). On a current project both are no-ops.
 """
 from __future__ import annotations
 
@@ -21,8 +26,9 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.schema import CreateColumn, CreateIndex, CreateTable
 
-from database import billing_upgrade
+from database import billing_upgrade, upgrade_v3
 from database import schema as s
+from database.legacy import schema_v2
 from database.migrations import DEFAULT_LOCKED_MONTHS
 from database.triggers import postgresql_statements
 from services.billing.periods import month_bounds
@@ -44,6 +50,8 @@ HEADER = """\
 -- database/triggers.py (the same schema the SQLAlchemy backend creates); views and the /rpc
 -- functions from database/supabase/*.sql. Run it whole in the Supabase SQL editor. It is
 -- idempotent (safe to run again) and runs in one transaction: it applies whole or not at all.
+-- Over a project made by an earlier Meterline (schema version 1 or 2) it upgrades it in place,
+-- keeping every row and id (database/upgrade_v3.py); a failed check rolls the whole file back.
 """
 
 
@@ -81,6 +89,35 @@ def tables_sql() -> list[str]:
         for index in sorted(table.indexes, key=lambda i: i.name):
             out.append(_sql(CreateIndex(index, if_not_exists=True)) + ";")
     return out
+
+
+def legacy_v2_sql() -> list[str]:
+    """A version-1 project brought to version 2's shape and coverage, as database/migrations.py's
+    step 2 does it: version 2's missing tables and columns, then billing_upgrade's status check and
+    backfill. Runs only when schema_info says a version below 2 and the flats table exists."""
+    stmts = [_sql(CreateTable(t, if_not_exists=True)) for t in schema_v2.metadata.sorted_tables]
+    stmts += [x.rstrip(";") for t in schema_v2.metadata.sorted_tables for x in _column_adds(t)]
+    stmts += [x.rstrip(";") for x in billing_upgrade.supabase_sql() if not x.startswith("--")]
+    if any("$q$" in x for x in stmts):
+        raise AssertionError("a statement contains the quote tag $q$")
+    body = "\n".join(f"  EXECUTE $q${x}\n  $q$;" for x in stmts)
+    return [
+        "-- ---- a version-1 project: first to version 2 (database/billing_upgrade.py); no-op otherwise ----",
+        "DO $v2$\nBEGIN\n"
+        "  IF to_regclass('schema_info') IS NULL OR to_regclass('flats') IS NULL THEN RETURN; END IF;\n"
+        "  IF COALESCE((SELECT value::int FROM schema_info WHERE key = 'version'), 0) >= 2 THEN RETURN; END IF;\n"
+        f"{body}\nEND $v2$;",
+    ]
+
+
+def set_aside_sql() -> list[str]:
+    return ["-- ---- a version-2 project: its tables set aside as v2_<name> (database/upgrade_v3.py); no-op otherwise ----",
+            upgrade_v3.SET_ASIDE_SQL + ";"]
+
+
+def copy_sql() -> list[str]:
+    return ["-- ---- a version-2 project: its rows copied into the version-3 tables, checked, the v2_ tables dropped "
+            "(database/upgrade_v3.py); no-op otherwise ----", upgrade_v3.copy_sql() + ";"]
 
 
 def triggers_sql() -> list[str]:
@@ -162,16 +199,21 @@ def hand_written_sql() -> list[str]:
     return out
 
 
-def build() -> str:
-    parts = [
-        HEADER,
-        "BEGIN;",
-        "SET LOCAL search_path = public;",
-        f"SELECT pg_advisory_xact_lock({ADVISORY_LOCK});",
-        *roles_sql(), *tables_sql(), *triggers_sql(), *seed_sql(), *billing_upgrade.supabase_sql(),
-        *hand_written_sql(), *security_sql(),
-        "COMMIT;",
+def sections() -> list[tuple[str, list[str]]]:
+    """The file's parts in order, by name. The upgrades come before the tables (set aside) and
+    between the tables and the triggers (copy): a trigger must not fire on a migrated row."""
+    return [
+        ("begin", [HEADER, "BEGIN;", "SET LOCAL search_path = public;", f"SELECT pg_advisory_xact_lock({ADVISORY_LOCK});"]),
+        ("roles", roles_sql()), ("upgrade_v2", legacy_v2_sql()), ("set_aside", set_aside_sql()),
+        ("tables", tables_sql()), ("copy", copy_sql()), ("triggers", triggers_sql()), ("seed", seed_sql()),
+        ("functions", hand_written_sql()), ("security", security_sql()),
+        ("commit", ["COMMIT;"]),
     ]
+
+
+def build(skip: tuple[str, ...] = ()) -> str:
+    """The file; `skip` leaves sections out (tests: the upgrade without database/supabase/*.sql)."""
+    parts = [x for name, part in sections() if name not in skip for x in part]
     return "\n\n".join(parts) + "\n"
 
 
