@@ -61,7 +61,7 @@ SELECT b.id, b.flat_reading_id, b.flat_units, b.motor_units
   JOIN meters m ON m.id = r.meter_id AND m.flat_id = b.flat_id
  WHERE r.status = 'approved' AND b.status <> 'superseded'
    AND b.id = (SELECT max(b2.id) FROM bills b2 WHERE b2.flat_reading_id = b.flat_reading_id)
-   AND NOT EXISTS (SELECT 1 FROM bill_readings x WHERE x.bill_id = b.id)
+   AND b.id NOT IN (SELECT x.bill_id FROM bill_readings x)  -- hashed once: NOT EXISTS here was planned as a loop over the table it fills
    AND NOT EXISTS (SELECT 1 FROM bill_readings x WHERE x.reading_id = b.flat_reading_id AND x.superseded_by IS NULL)
 """, """
 INSERT INTO bill_readings (bill_id, reading_id, units, motor_units)
