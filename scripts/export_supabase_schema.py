@@ -21,7 +21,6 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.schema import CreateColumn, CreateIndex, CreateTable
 
-from database import billing_upgrade
 from database import schema as s
 from database.migrations import DEFAULT_LOCKED_MONTHS
 from database.triggers import postgresql_statements
@@ -168,7 +167,9 @@ def build() -> str:
         "BEGIN;",
         "SET LOCAL search_path = public;",
         f"SELECT pg_advisory_xact_lock({ADVISORY_LOCK});",
-        *roles_sql(), *tables_sql(), *triggers_sql(), *seed_sql(), *billing_upgrade.supabase_sql(),
+        # billing_upgrade.supabase_sql() (a version-1 project to version 2) names version-2 columns: it
+        # comes back with the version-3 upgrade of a project (database/upgrade_v3.py), before the tables.
+        *roles_sql(), *tables_sql(), *triggers_sql(), *seed_sql(),
         *hand_written_sql(), *security_sql(),
         "COMMIT;",
     ]
