@@ -816,7 +816,7 @@ SELECT b.id, b.flat_reading_id, b.flat_units, b.motor_units
   JOIN meters m ON m.id = r.meter_id AND m.flat_id = b.flat_id
  WHERE r.status = 'approved' AND b.status <> 'superseded'
    AND b.id = (SELECT max(b2.id) FROM bills b2 WHERE b2.flat_reading_id = b.flat_reading_id)
-   AND NOT EXISTS (SELECT 1 FROM bill_readings x WHERE x.bill_id = b.id)
+   AND b.id NOT IN (SELECT x.bill_id FROM bill_readings x)  -- hashed once: NOT EXISTS here was planned as a loop over the table it fills
    AND NOT EXISTS (SELECT 1 FROM bill_readings x WHERE x.reading_id = b.flat_reading_id AND x.superseded_by IS NULL)
   $q$;
   EXECUTE $q$INSERT INTO bill_readings (bill_id, reading_id, units, motor_units)
@@ -2345,6 +2345,16 @@ DROP TRIGGER IF EXISTS trg_period_locks_append_only ON period_locks;
 CREATE TRIGGER trg_period_locks_append_only BEFORE UPDATE OR DELETE ON period_locks
                     FOR EACH ROW EXECUTE FUNCTION meterline_append_only();
 
+DROP TRIGGER IF EXISTS trg_bill_lines_append_only ON bill_lines;
+
+CREATE TRIGGER trg_bill_lines_append_only BEFORE UPDATE OR DELETE ON bill_lines
+                    FOR EACH ROW EXECUTE FUNCTION meterline_append_only();
+
+DROP TRIGGER IF EXISTS trg_tariff_plan_versions_append_only ON tariff_plan_versions;
+
+CREATE TRIGGER trg_tariff_plan_versions_append_only BEFORE UPDATE OR DELETE ON tariff_plan_versions
+                    FOR EACH ROW EXECUTE FUNCTION meterline_append_only();
+
 CREATE OR REPLACE FUNCTION meterline_no_truncate() RETURNS trigger
            LANGUAGE plpgsql AS $$
            BEGIN
@@ -2385,6 +2395,16 @@ CREATE TRIGGER trg_readings_no_truncate BEFORE TRUNCATE ON readings
 DROP TRIGGER IF EXISTS trg_meter_changes_no_truncate ON meter_changes;
 
 CREATE TRIGGER trg_meter_changes_no_truncate BEFORE TRUNCATE ON meter_changes
+                    FOR EACH STATEMENT EXECUTE FUNCTION meterline_no_truncate();
+
+DROP TRIGGER IF EXISTS trg_bill_lines_no_truncate ON bill_lines;
+
+CREATE TRIGGER trg_bill_lines_no_truncate BEFORE TRUNCATE ON bill_lines
+                    FOR EACH STATEMENT EXECUTE FUNCTION meterline_no_truncate();
+
+DROP TRIGGER IF EXISTS trg_tariff_plan_versions_no_truncate ON tariff_plan_versions;
+
+CREATE TRIGGER trg_tariff_plan_versions_no_truncate BEFORE TRUNCATE ON tariff_plan_versions
                     FOR EACH STATEMENT EXECUTE FUNCTION meterline_no_truncate();
 
 CREATE OR REPLACE FUNCTION meterline_period_locks_month_format() RETURNS trigger
@@ -2540,50 +2560,51 @@ ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value WHERE schema_info.value::
 
 -- ---- database/supabase/10_views.sql ----
 
--- Read-only views the REST backend selects from, so a list with its joins (flat, floor, primary
--- owner, the bill that references a reading) is one filtered, paginated request. They mirror the
--- joins of services/storage/sql_readings.py and sql_bills.py. security_invoker: the caller's
--- row level security applies, as if it read the tables. Dropped and recreated on every run
--- because a view's columns are fixed when it is created (no data lives in a view).
+-- Read-only views the REST backend selects from, so a list with its joins (account, area, primary
+-- contact, the bill that references a reading, a bill's plan) is one filtered, paginated request.
+-- They mirror the joins of services/storage/sql_readings.py, sql_reference.py and sql_bills.py.
+-- security_invoker: the caller's row level security applies, as if it read the tables. Dropped and
+-- recreated on every run because a view's columns are fixed when it is created (no data lives in a
+-- view). Each view has `area_path`, the path of the area its rows belong to ("B/FF"), so "everything
+-- under area X" is one filter: area_path = X or area_path LIKE X/%.
 
 CREATE OR REPLACE FUNCTION meterline_view_names() RETURNS text[]
 LANGUAGE sql IMMUTABLE SET search_path = public, pg_temp AS $$
-  SELECT ARRAY['flat_details', 'meter_choices', 'reading_details', 'bill_details', 'flat_blocks']
+  SELECT ARRAY['account_details', 'meter_choices', 'reading_details', 'bill_details', 'connection_details']
 $$;
 
-DROP VIEW IF EXISTS flat_details, meter_choices, reading_details, bill_details, flat_blocks;
+-- flat_details and flat_blocks are the views of schema version 2 (flats, floors, flat types).
+DROP VIEW IF EXISTS flat_details, flat_blocks, account_details, meter_choices, reading_details, bill_details,
+                    connection_details;
 
--- A flat with its floor, type and primary owner (at most one, by a partial unique index).
-CREATE VIEW flat_details WITH (security_invoker = true) AS
-SELECT f.id, f.code, f.block, f.is_active, fl.code AS floor_code, fl.name AS floor_name,
-       ft.name AS category, o.name AS contact_name, o.phone AS contact_phone, o.id AS contact_id
-FROM accounts f
-LEFT JOIN floors fl ON fl.id = f.floor_id
-LEFT JOIN flat_types ft ON ft.id = f.type_id
-LEFT JOIN account_contacts fo ON fo.account_id = f.id AND fo.is_primary
-LEFT JOIN contacts o ON o.id = fo.contact_id;
+-- An account with its leaf area and primary contact (at most one, by a partial unique index).
+CREATE VIEW account_details WITH (security_invoker = true) AS
+SELECT a.*, ar.path AS area_path, ar.name AS area_name, o.name AS contact_name, o.phone AS contact_phone,
+       o.email AS contact_email, o.id AS contact_id
+FROM accounts a
+JOIN areas ar ON ar.id = a.area_id
+LEFT JOIN account_contacts ac ON ac.account_id = a.id AND ac.is_primary
+LEFT JOIN contacts o ON o.id = ac.contact_id;
 
 -- Active meters of active accounts, as the field engineer picks them, with the shared motor's meter.
 CREATE VIEW meter_choices WITH (security_invoker = true) AS
-SELECT m.id AS meter_id, m.meter_number, f.id AS account_id, f.code AS account_code, f.block,
-       fl.code AS floor_code, fl.name AS floor_name, ft.name AS category, o.name AS contact_name,
-       o.phone AS contact_phone, mo.code AS motor_code, mm.id AS motor_meter_id,
-       mm.meter_number AS motor_meter_number
+SELECT m.id AS meter_id, m.meter_number, m.unit, a.id AS account_id, a.code AS account_code, ar.path AS area_path,
+       ar.name AS area_name, a.category, o.name AS contact_name, o.phone AS contact_phone, mo.code AS motor_code,
+       mm.id AS motor_meter_id, mm.meter_number AS motor_meter_number
 FROM meters m
-JOIN accounts f ON f.id = m.account_id
-LEFT JOIN floors fl ON fl.id = f.floor_id
-LEFT JOIN flat_types ft ON ft.id = f.type_id
-LEFT JOIN account_contacts fo ON fo.account_id = f.id AND fo.is_primary
-LEFT JOIN contacts o ON o.id = fo.contact_id
-LEFT JOIN account_motors fm ON fm.account_id = f.id
-LEFT JOIN motors mo ON mo.id = fm.motor_id
+JOIN accounts a ON a.id = m.account_id
+JOIN areas ar ON ar.id = a.area_id
+LEFT JOIN account_contacts ac ON ac.account_id = a.id AND ac.is_primary
+LEFT JOIN contacts o ON o.id = ac.contact_id
+LEFT JOIN account_motors am ON am.account_id = a.id
+LEFT JOIN motors mo ON mo.id = am.motor_id
 LEFT JOIN meters mm ON mm.motor_id = mo.id AND mm.account_id IS NULL AND mm.status = 'active'
-WHERE m.status = 'active' AND f.is_active;
+WHERE m.status = 'active' AND a.is_active;
 
--- A reading with its meter, flat, floor, primary owner, submitter and the bill that covers it (not
--- superseded: bill_readings for a flat's reading, bills.motor_reading_id for a shared motor's).
+-- A reading with its meter, account, area, primary contact, submitter and the bill that covers it (not
+-- superseded: bill_readings for an account's reading, bills.motor_reading_id for a shared motor's).
 CREATE VIEW reading_details WITH (security_invoker = true) AS
-SELECT r.*, m.meter_number, f.id AS account_id, f.code AS account_code, f.block, fl.code AS floor_code,
+SELECT r.*, m.meter_number, m.unit, a.id AS account_id, a.code AS account_code, ar.path AS area_path,
        o.name AS contact_name, u.username AS submitted_by_name,
        -- "+ 0": min() over the reading's index, never a walk of the bills primary key (which the
        -- planner picks on stale statistics, e.g. right after a bulk load: seconds per row).
@@ -2592,25 +2613,30 @@ SELECT r.*, m.meter_number, f.id AS account_id, f.code AS account_code, f.block,
          AS bill_id
 FROM readings r
 JOIN meters m ON m.id = r.meter_id
-LEFT JOIN accounts f ON f.id = m.account_id
-LEFT JOIN floors fl ON fl.id = f.floor_id
-LEFT JOIN account_contacts fo ON fo.account_id = f.id AND fo.is_primary
-LEFT JOIN contacts o ON o.id = fo.contact_id
+LEFT JOIN accounts a ON a.id = m.account_id
+LEFT JOIN areas ar ON ar.id = a.area_id
+LEFT JOIN account_contacts ac ON ac.account_id = a.id AND ac.is_primary
+LEFT JOIN contacts o ON o.id = ac.contact_id
 LEFT JOIN users u ON u.id = r.submitted_by;
 
--- A bill with its flat, floor and primary owner.
+-- A bill with its account, the area it was issued in, the account's primary contact and the plan
+-- version that priced it.
 CREATE VIEW bill_details WITH (security_invoker = true) AS
-SELECT b.*, f.code AS account_code, f.block, fl.code AS floor_code, o.name AS contact_name,
-       o.phone AS contact_phone, o.id AS contact_id
+SELECT b.*, a.code AS account_code, ar.path AS area_path, o.name AS contact_name, o.phone AS contact_phone,
+       o.id AS contact_id, tp.code AS plan_code, tpv.version AS plan_version
 FROM bills b
-JOIN accounts f ON f.id = b.account_id
-LEFT JOIN floors fl ON fl.id = f.floor_id
-LEFT JOIN account_contacts fo ON fo.account_id = f.id AND fo.is_primary
-LEFT JOIN contacts o ON o.id = fo.contact_id;
+JOIN accounts a ON a.id = b.account_id
+JOIN areas ar ON ar.id = b.area_id
+LEFT JOIN account_contacts ac ON ac.account_id = a.id AND ac.is_primary
+LEFT JOIN contacts o ON o.id = ac.contact_id
+LEFT JOIN tariff_plan_versions tpv ON tpv.id = b.tariff_plan_version_id
+LEFT JOIN tariff_plans tp ON tp.id = tpv.plan_id;
 
--- The blocks in use (PostgREST has no DISTINCT).
-CREATE VIEW flat_blocks WITH (security_invoker = true) AS
-SELECT DISTINCT block FROM accounts WHERE block <> '';
+-- An account's connection to a service, with its tariff plan's code and kind.
+CREATE VIEW connection_details WITH (security_invoker = true) AS
+SELECT sc.*, tp.code AS plan_code, tp.kind AS plan_kind
+FROM service_connections sc
+JOIN tariff_plans tp ON tp.id = sc.tariff_plan_id;
 
 -- ---- database/supabase/20_functions_common.sql ----
 
@@ -2618,7 +2644,7 @@ SELECT DISTINCT block FROM accounts WHERE block <> '';
 -- PostgREST runs each call in one transaction, so a change and its audit_log row are written
 -- together or not at all. They store what Python decided and priced; they never price.
 --
--- Errors a person can act on, as PostgREST forwards them (services/storage/rest_errors.py):
+-- Errors a person can act on, as PostgREST forwards them (services/storage/rest_client.py):
 --   P0001 'PERIOD_LOCKED: billing period YYYY-MM is locked ...'  (the same text as the trigger)
 --   P0001 'APPEND_ONLY: ...' (a change to an append-only table)
 --   PT404 not found; PT409 conflict (DETAIL 'bill_collision existing_bill_id=N' or 'stale');
@@ -2642,7 +2668,7 @@ $$;
 
 -- The lock refusal, worded exactly as the trigger words it, checked before any write so a
 -- refused batch writes nothing (the trigger still refuses a direct insert). A bill may not touch
--- a locked month: no day from p_start to p_end in it (services/periods.py).
+-- a locked month: no day from p_start to p_end in it (services/billing/periods.py).
 CREATE OR REPLACE FUNCTION meterline_check_not_locked(p_start date, p_end date) RETURNS void
 LANGUAGE plpgsql STABLE SET search_path = public, pg_temp AS $$
 DECLARE
@@ -2682,12 +2708,171 @@ BEGIN
   RAISE SQLSTATE 'PT422' USING MESSAGE = p_message, DETAIL = p_field, HINT = p_hint;
 END $$;
 
+-- ---- database/supabase/25_functions_reference.sql ----
+
+-- The utility's settings, its areas, tariff plans and daily usage (services/storage/sql_reference.py
+-- does the same on the SQL backends). Each write is one call, one transaction, with its audit row.
+
+-- Insert or update the one settings row (id 1) from p_row (a utility_settings row as
+-- services/accounts/utility.py builds it; keys that are not columns are ignored, updated_by is the
+-- actor). Audited as utility.settings with the columns that changed. Returns those columns.
+CREATE OR REPLACE FUNCTION meterline_save_utility_settings(p_row jsonb, p_actor jsonb)
+RETURNS jsonb LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+DECLARE
+  v_old utility_settings;
+  v_found boolean;
+  v_columns jsonb := to_jsonb(jsonb_populate_record(NULL::utility_settings, '{}'::jsonb));
+  v_given jsonb;
+  v_row utility_settings;
+  v_changed jsonb;
+  v_set text;
+BEGIN
+  SELECT * INTO v_old FROM utility_settings WHERE id = 1 FOR UPDATE;
+  v_found := FOUND;
+  SELECT COALESCE(jsonb_object_agg(key, value), '{}'::jsonb) INTO v_given FROM jsonb_each(COALESCE(p_row, '{}'::jsonb))
+   WHERE v_columns ? key AND key NOT IN ('id', 'updated_at', 'updated_by');
+  v_given := v_given || jsonb_build_object('updated_by', COALESCE(p_actor->>'username', 'system'));
+  v_row := jsonb_populate_record(v_old, v_given || jsonb_build_object('id', 1, 'updated_at', now()));
+  -- Every column but the key, so a column added to the table later is saved too.
+  SELECT string_agg(format('%I', key), ', ') INTO v_set FROM jsonb_object_keys(v_columns) AS key WHERE key <> 'id';
+  EXECUTE format('INSERT INTO utility_settings SELECT ($1).* ON CONFLICT (id) DO UPDATE SET (%s) = ROW(%s)', v_set,
+                 (SELECT string_agg(format('EXCLUDED.%I', key), ', ') FROM jsonb_object_keys(v_columns) AS key
+                   WHERE key <> 'id'))
+    USING v_row;
+  SELECT COALESCE(jsonb_object_agg(key, to_jsonb(v_row)->key), '{}'::jsonb) INTO v_changed
+    FROM jsonb_object_keys(v_given) AS key
+   WHERE NOT v_found OR to_jsonb(v_old)->key IS DISTINCT FROM to_jsonb(v_row)->key;
+  PERFORM meterline_audit(p_actor, 'utility.settings', 'utility', '1', v_changed);
+  RETURN v_changed;
+END $$;
+
+-- The areas p_areas names ({path, name, kind?, sort_order?}) and the parents their paths imply, one
+-- row per path with its level (the number of codes in the path); a given area wins over a parent
+-- another path implies, and the last of a path given twice wins.
+CREATE OR REPLACE FUNCTION meterline_wanted_areas(p_areas jsonb)
+RETURNS TABLE (path text, name text, kind text, sort_order integer, level integer)
+LANGUAGE sql IMMUTABLE SET search_path = public, pg_temp AS $$
+  WITH given AS (
+    SELECT e.v->>'path' AS path, e.v->>'name' AS name, e.v->>'kind' AS kind, (e.v->>'sort_order')::integer AS sort_order,
+           e.ord
+      FROM jsonb_array_elements(COALESCE(p_areas, '[]'::jsonb)) WITH ORDINALITY AS e(v, ord)
+  ), implied AS (
+    SELECT array_to_string((string_to_array(g.path, '/'))[1:i], '/') AS path, (string_to_array(g.path, '/'))[i] AS name
+      FROM given g, generate_series(1, cardinality(string_to_array(g.path, '/')) - 1) AS i
+  )
+  SELECT DISTINCT ON (w.path) w.path, w.name, w.kind, w.sort_order, cardinality(string_to_array(w.path, '/'))
+    FROM (SELECT g.path, g.name, g.kind, g.sort_order, 1 AS rank, -g.ord AS ord FROM given g
+          UNION ALL
+          SELECT i.path, i.name, NULL, NULL, 2, 0 FROM implied i) w
+   ORDER BY w.path, w.rank, w.ord
+$$;
+
+-- Create the areas of p_areas that do not exist yet (parents implied by the paths, created first),
+-- in one transaction; an area another writer created meanwhile is taken as it is. Audited as
+-- area.create with how many were created (nothing when none was). Returns {path: id} for every path
+-- given and its parents.
+CREATE OR REPLACE FUNCTION meterline_ensure_areas(p_areas jsonb, p_actor jsonb)
+RETURNS jsonb LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+DECLARE
+  v_level integer;
+  v_made integer := 0;
+  n integer;
+BEGIN
+  FOR v_level IN SELECT DISTINCT w.level FROM meterline_wanted_areas(p_areas) w ORDER BY 1 LOOP
+    WITH ins AS (
+      INSERT INTO areas (parent_id, level, code, name, path, kind, sort_order)
+      SELECT p.id, w.level, (string_to_array(w.path, '/'))[w.level],
+             COALESCE(NULLIF(w.name, ''), (string_to_array(w.path, '/'))[w.level]), w.path, w.kind,
+             COALESCE(w.sort_order, 0)
+        FROM meterline_wanted_areas(p_areas) w
+        LEFT JOIN areas p ON p.path = array_to_string((string_to_array(w.path, '/'))[1:w.level - 1], '/')
+       WHERE w.level = v_level AND NOT EXISTS (SELECT 1 FROM areas x WHERE x.path = w.path)
+       ORDER BY w.path
+      ON CONFLICT (path) DO NOTHING
+      RETURNING 1
+    )
+    SELECT count(*) INTO n FROM ins;
+    v_made := v_made + n;
+  END LOOP;
+  IF v_made > 0 THEN
+    PERFORM meterline_audit(p_actor, 'area.create', 'area', NULL, jsonb_build_object('created', v_made));
+  END IF;
+  RETURN (SELECT COALESCE(jsonb_object_agg(a.path, a.id), '{}'::jsonb) FROM areas a
+           WHERE a.path IN (SELECT w.path FROM meterline_wanted_areas(p_areas) w));
+END $$;
+
+-- Store a tariff plan (services/tariffs/plan.py TariffPlan.to_dict()) and the versions of it not
+-- stored yet. Versions are append-only: a stored version with other terms (params or effective
+-- date) is refused (PT422 naming `version`), and nothing of the call is kept. The plan's own row is
+-- written once. Audited: tariff_plan.create, tariff_plan.version. Returns the plan's id.
+CREATE OR REPLACE FUNCTION meterline_save_tariff_plan(p_plan jsonb, p_actor jsonb)
+RETURNS bigint LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+DECLARE
+  v_plan bigint;
+  x record;
+  v_old tariff_plan_versions;
+  v_vid bigint;
+BEGIN
+  INSERT INTO tariff_plans (code, name, kind, service, unit, currency, notes)
+  VALUES (p_plan->>'code', p_plan->>'name', p_plan->>'kind', p_plan->>'service', p_plan->>'unit',
+          p_plan->>'currency', p_plan->>'notes')
+  ON CONFLICT (code) DO NOTHING
+  RETURNING id INTO v_plan;
+  IF v_plan IS NOT NULL THEN
+    PERFORM meterline_audit(p_actor, 'tariff_plan.create', 'tariff_plan', v_plan::text,
+                            jsonb_build_object('code', p_plan->>'code', 'kind', p_plan->>'kind'));
+  ELSE
+    SELECT id INTO v_plan FROM tariff_plans WHERE code = p_plan->>'code' FOR UPDATE;  -- one writer of its versions
+  END IF;
+  FOR x IN SELECT e.v FROM jsonb_array_elements(COALESCE(p_plan->'versions', '[]'::jsonb)) WITH ORDINALITY AS e(v, ord)
+            ORDER BY e.ord LOOP
+    SELECT * INTO v_old FROM tariff_plan_versions WHERE plan_id = v_plan AND version = (x.v->>'version')::integer;
+    IF FOUND THEN
+      IF v_old.params IS DISTINCT FROM x.v->'params' OR v_old.effective_from <> (x.v->>'effective_from')::date THEN
+        PERFORM meterline_invalid('version', format('version %s of plan %s is stored with other terms.',
+                                                    x.v->>'version', p_plan->>'code'),
+                                  'Add a new version instead of changing a stored one.');
+      END IF;
+      CONTINUE;
+    END IF;
+    INSERT INTO tariff_plan_versions (plan_id, version, effective_from, params, notes, created_by_name)
+    VALUES (v_plan, (x.v->>'version')::integer, (x.v->>'effective_from')::date, x.v->'params', x.v->>'notes',
+            COALESCE(p_actor->>'username', 'system'))
+    RETURNING id INTO v_vid;
+    PERFORM meterline_audit(p_actor, 'tariff_plan.version', 'tariff_plan', v_plan::text, jsonb_build_object(
+      'version', (x.v->>'version')::integer, 'effective_from', x.v->>'effective_from', 'version_id', v_vid));
+  END LOOP;
+  RETURN v_plan;
+END $$;
+
+-- Each account's daily usage summed over [p_start, p_end] (accounts with none are absent):
+-- [{"account_id", "first_date", "last_date", "days", "quantity"}], quantities as text (exact).
+CREATE OR REPLACE FUNCTION meterline_usage_totals(p_account_ids bigint[], p_start date, p_end date)
+RETURNS jsonb LANGUAGE sql STABLE SET search_path = public, pg_temp AS $$
+  SELECT COALESCE(jsonb_agg(jsonb_build_object('account_id', t.account_id, 'first_date', t.first_date,
+                                                'last_date', t.last_date, 'days', t.days, 'quantity', t.quantity::text)
+                            ORDER BY t.account_id), '[]'::jsonb)
+    FROM (SELECT u.account_id, min(u.usage_date) AS first_date, max(u.usage_date) AS last_date, count(*) AS days,
+                 sum(u.quantity)::numeric(14, 2) AS quantity
+            FROM daily_usage u
+           WHERE u.account_id = ANY (p_account_ids) AND u.usage_date BETWEEN p_start AND p_end
+           GROUP BY u.account_id) t
+$$;
+
+-- The ids of an area and of every area under it (areas is small: hundreds to a few thousand rows).
+-- An exact prefix test: a path's codes may hold LIKE's wildcards.
+CREATE OR REPLACE FUNCTION meterline_area_subtree(p_area bigint)
+RETURNS SETOF bigint LANGUAGE sql STABLE SET search_path = public, pg_temp AS $$
+  SELECT x.id FROM areas x, areas t
+   WHERE t.id = p_area AND (x.path = t.path OR left(x.path, length(t.path) + 1) = t.path || '/')
+$$;
+
 -- ---- database/supabase/30_functions_readings.sql ----
 
 -- Readings: submit (a double tap returns the first row), review, bulk approve, photo and AI advice.
 
 -- A meter's non-rejected readings form a chain ordered by (reading_date, id): a reading of a day
--- comes after that day's readings stored before it (services/readings_rules.py). Every write to a
+-- comes after that day's readings stored before it (services/readings/rules.py). Every write to a
 -- chain locks the meter row first (FOR UPDATE, to the end of the call's transaction), so the
 -- neighbours read below are the ones the write lands between.
 
@@ -2708,7 +2893,7 @@ BEGIN
     'old_consumption', v_old.consumption::text, 'new_consumption', p_consumption::text));
 END $$;
 
--- The value rules of services/readings_rules.assess_reading against the neighbours read inside the
+-- The value rules of services/readings/rules.assess_reading against the neighbours read inside the
 -- lock: not below the previous reading, not above the next, no implausible jump (either side), and
 -- the next reading re-measurable (not billed, no admin-confirmed units). PT422 naming the field.
 CREATE OR REPLACE FUNCTION meterline_check_reading_value(p_value numeric, p_date date, p_prev readings,
@@ -2821,7 +3006,7 @@ END $$;
 -- pending -> approved/rejected. PT404 for an unknown reading, PT409 when it is not pending.
 -- Rejecting locks the meter and takes the reading out of its chain: the reading measured from it is
 -- re-measured from the one before it; PT409 (nothing changed) when that reading is billed or has
--- admin-confirmed units (services/readings_rules.relink_after_rejection).
+-- admin-confirmed units (services/readings/rules.relink_after_rejection).
 CREATE OR REPLACE FUNCTION meterline_review_reading(p_id bigint, p_approve boolean, p_actor jsonb, p_reason text,
                                                     p_approved_units numeric, p_details jsonb)
 RETURNS bigint LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
@@ -2920,7 +3105,7 @@ END $$;
 
 -- ---- database/supabase/35_functions_meter_changes.sql ----
 
--- Meter replacements and rollovers (services/meter_changes.py), recorded by an admin: one call,
+-- Meter replacements and rollovers (services/readings/meter_changes.py), recorded by an admin: one call,
 -- one transaction, under the old meter's lock.
 
 -- p_change: {"kind", "meter_id", "change_date", "final_value", "start_value", "new_meter_number",
@@ -2990,8 +3175,9 @@ BEGIN
   v_new_meter := v_meter.id;
   IF v_kind = 'replacement' THEN
     BEGIN
-      INSERT INTO meters (meter_number, account_id, motor_id, status, is_smart)
-      VALUES (v_new_number, v_meter.account_id, v_meter.motor_id, 'active', v_meter.is_smart)
+      INSERT INTO meters (meter_number, account_id, motor_id, service, unit, status, is_smart)
+      VALUES (v_new_number, v_meter.account_id, v_meter.motor_id, v_meter.service, v_meter.unit, 'active',
+              v_meter.is_smart)
       RETURNING id INTO v_new_meter;
     EXCEPTION WHEN unique_violation THEN
       PERFORM meterline_invalid('new_meter_number', format('meter %s already exists.', v_new_number),
@@ -3019,7 +3205,7 @@ BEGIN
 END $$;
 
 -- Meter changes newest first (with p_meter_id: those that ended or started that meter's chains;
--- with p_change_id: that one), with the meters' numbers, the flat and the two readings' values.
+-- with p_change_id: that one), with the meters' numbers, the account and the two readings' values.
 -- Returns {"total", "items"}; numbers as text (exact decimals).
 CREATE OR REPLACE FUNCTION meterline_list_meter_changes(p_meter_id bigint, p_offset integer, p_limit integer,
                                                         p_change_id bigint DEFAULT NULL)
@@ -3077,16 +3263,20 @@ END $$;
 CREATE OR REPLACE FUNCTION meterline_probe_lock(p_first date, p_last date)
 RETURNS jsonb LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
-  v_flat bigint;
+  v_account accounts;
+  v_version bigint;
 BEGIN
-  SELECT id INTO v_flat FROM accounts ORDER BY id LIMIT 1;
-  IF v_flat IS NULL THEN
-    RETURN jsonb_build_object('refused', false, 'detail', 'no flat exists to probe with; seed or import accounts first');
+  SELECT * INTO v_account FROM accounts ORDER BY id LIMIT 1;
+  SELECT id INTO v_version FROM tariff_plan_versions ORDER BY id LIMIT 1;
+  IF v_account.id IS NULL OR v_version IS NULL THEN
+    RETURN jsonb_build_object('refused', false,
+                              'detail', 'no account or tariff plan exists to probe with; set up the utility first');
   END IF;
   BEGIN
-    INSERT INTO bills (account_id, billing_period_start, billing_period_end, due_date, units, motor_units,
-                       total_units, rate_per_unit, fixed_charge, previous_outstanding, total_amount, created_by_name)
-    VALUES (v_flat, p_first, p_last, p_last, 0, 0, 0, 0, 0, 0, 0, 'lock-probe');
+    INSERT INTO bills (account_id, area_id, tariff_plan_version_id, billing_period_start, billing_period_end, due_date,
+                       units, motor_units, total_units, rate_per_unit, fixed_charge, previous_outstanding, total_amount,
+                       created_by_name)
+    VALUES (v_account.id, v_account.area_id, v_version, p_first, p_last, p_last, 0, 0, 0, 0, 0, 0, 0, 'lock-probe');
     RAISE SQLSTATE 'MLPRB' USING MESSAGE = 'probe insert accepted';  -- undo the accepted insert
   EXCEPTION
     WHEN SQLSTATE 'MLPRB' THEN
@@ -3098,12 +3288,13 @@ BEGIN
   END;
 END $$;
 
--- One priced bill. Never overwrites: the start moves forward a day at a time past the flat's bills
--- starting on it, never past billing_period_end (else PT409 naming the existing bill). A collision
--- is a re-issue and must have been priced as one (p_bill.reissue_of), else PT409: price it again.
--- p_carry: open bills whose balance previous_outstanding absorbs; they become carried_forward
--- (PT409 if one is no longer open with that balance). p_bill also carries what is not a column
--- (services.models.NewBill): "covered" [{reading_id, units, motor_units}] (bill_readings rows),
+-- One priced bill with its lines. Never overwrites: the start moves forward a day at a time past the
+-- account's bills of the service starting on it, never past billing_period_end (else PT409 naming the
+-- existing bill). A collision is a re-issue and must have been priced as one (p_bill.reissue_of), else
+-- PT409: price it again. p_carry: open bills whose balance previous_outstanding absorbs; they become
+-- carried_forward (PT409 if one is no longer open with that balance). p_bill also carries what is not
+-- a column (services.models.NewBill): "lines" [{seq, code, label, quantity, unit, rate, amount}]
+-- (bill_lines rows), "covered" [{reading_id, units, motor_units}] (bill_readings rows),
 -- "confirm_units" [reading_id, units] (the billed reading's new confirmed units), and for a
 -- re-issue "replaced_paid" (what was paid on the replaced bill when priced: credited to the new
 -- one) and "credit_paid_on". The replaced bill becomes superseded (a trigger releases its
@@ -3125,14 +3316,15 @@ DECLARE
   v_pid bigint;
   v_status text;
 BEGIN
+  b.service := COALESCE(b.service, 'electricity');
   PERFORM meterline_check_not_locked(b.billing_period_start, b.billing_period_end);
   IF b.reissue_of IS NOT NULL THEN
     SELECT * INTO v_old FROM bills WHERE id = b.reissue_of FOR UPDATE;
     IF NOT FOUND THEN
       PERFORM meterline_not_found(format('Bill %s does not exist.', b.reissue_of));
     ELSIF v_old.account_id <> b.account_id THEN
-      PERFORM meterline_invalid('reissue_of', format('bill #%s is another flat''s bill.', v_old.id),
-                                'Re-issue a bill of the same flat.');
+      PERFORM meterline_invalid('reissue_of', format('bill #%s is another account''s bill.', v_old.id),
+                                'Re-issue a bill of the same account.');
     ELSIF v_old.status = 'superseded' THEN
       PERFORM meterline_conflict(format('Bill #%s was replaced by bill #%s meanwhile. Nothing was stored; open bill '
                                         '#%s and re-issue that one if it is wrong.', v_old.id, v_old.superseded_by,
@@ -3148,38 +3340,41 @@ BEGIN
     END IF;
   END IF;
   FOR attempt IN 1..62 LOOP  -- a period is at most a couple of months of days
-    SELECT id INTO v_original FROM bills WHERE account_id = b.account_id AND billing_period_start = b.billing_period_start;
+    SELECT id INTO v_original FROM bills
+     WHERE account_id = b.account_id AND service = b.service AND billing_period_start = b.billing_period_start;
     IF v_original IS NOT NULL AND b.reissue_of IS NULL THEN
-      PERFORM meterline_conflict(format('Bill #%s for flat %s starting %s was stored while this bill was being '
+      PERFORM meterline_conflict(format('Bill #%s for account %s starting %s was stored while this bill was being '
                                         'priced. Nothing was stored; look again: a bill for the same start is a '
                                         're-issue of bill #%s.', v_original, b.account_id, b.billing_period_start,
                                         v_original));
     END IF;
     SELECT min(d)::date INTO v_start
       FROM generate_series(b.billing_period_start, b.billing_period_end, interval '1 day') AS d
-     WHERE NOT EXISTS (SELECT 1 FROM bills x WHERE x.account_id = b.account_id AND x.billing_period_start = d::date);
+     WHERE NOT EXISTS (SELECT 1 FROM bills x WHERE x.account_id = b.account_id AND x.service = b.service
+                                              AND x.billing_period_start = d::date);
     IF v_start IS NULL THEN
       PERFORM meterline_conflict(
-        format('Bill #%s already covers flat %s from %s, and every start date up to the period end %s is taken '
+        format('Bill #%s already covers account %s from %s, and every start date up to the period end %s is taken '
                'by another bill. Nothing was stored; open bill #%s instead of issuing another.',
                v_original, b.account_id, b.billing_period_start, b.billing_period_end, v_original),
         format('bill_collision existing_bill_id=%s', v_original));
     END IF;
     BEGIN
-      INSERT INTO bills (account_id, billing_period_start, billing_period_end, due_date, tariff_kind, pricing_rule,
-                         units, motor_units, total_units, rate_per_unit, fixed_charge, previous_outstanding,
-                         tariff_details, total_amount, status, amount_paid, last_reading_id, motor_reading_id,
-                         first_reading_id, reissue_of, bill_run_id, created_by, created_by_name)
-      VALUES (b.account_id, v_start, b.billing_period_end, b.due_date, b.tariff_kind, b.pricing_rule,
-              b.units, b.motor_units, b.total_units, b.rate_per_unit, b.fixed_charge, b.previous_outstanding,
-              b.tariff_details, b.total_amount, 'pending', 0, b.last_reading_id, b.motor_reading_id,
-              b.first_reading_id, b.reissue_of, b.bill_run_id, (p_actor->>'user_id')::bigint,
-              COALESCE(p_actor->>'username', 'system'))
+      INSERT INTO bills (account_id, service, area_id, billing_period_start, billing_period_end, due_date, tariff_kind,
+                         pricing_rule, tariff_plan_version_id, category, units, motor_units, total_units, rate_per_unit,
+                         fixed_charge, previous_outstanding, tariff_details, total_amount, status, amount_paid,
+                         last_reading_id, motor_reading_id, first_reading_id, usage_from, usage_to, reissue_of,
+                         bill_run_id, created_by, created_by_name)
+      VALUES (b.account_id, b.service, b.area_id, v_start, b.billing_period_end, b.due_date, b.tariff_kind,
+              b.pricing_rule, b.tariff_plan_version_id, b.category, b.units, b.motor_units, b.total_units,
+              b.rate_per_unit, b.fixed_charge, b.previous_outstanding, b.tariff_details, b.total_amount, 'pending', 0,
+              b.last_reading_id, b.motor_reading_id, b.first_reading_id, b.usage_from, b.usage_to, b.reissue_of,
+              b.bill_run_id, (p_actor->>'user_id')::bigint, COALESCE(p_actor->>'username', 'system'))
       RETURNING id INTO v_id;
       EXIT;
     EXCEPTION WHEN unique_violation THEN
       GET STACKED DIAGNOSTICS v_constraint = CONSTRAINT_NAME;
-      IF v_constraint <> 'uq_bills_flat_id_billing_period_start' THEN
+      IF v_constraint <> 'uq_bills_account_id_service_billing_period_start' THEN
         RAISE;
       END IF;  -- another writer took that start between our read and insert: look again
     END;
@@ -3188,6 +3383,9 @@ BEGIN
     PERFORM meterline_conflict('Could not find a free billing period start after repeated collisions; try again.',
                                'bill_collision');
   END IF;
+  INSERT INTO bill_lines (bill_id, seq, code, label, quantity, unit, rate, amount)
+  SELECT v_id, l.seq, l.code, l.label, l.quantity, l.unit, l.rate, l.amount
+    FROM jsonb_populate_recordset(NULL::bill_lines, COALESCE(p_bill->'lines', '[]'::jsonb)) AS l ORDER BY l.seq;
   IF b.reissue_of IS NOT NULL THEN
     -- The replaced bill is superseded (a trigger releases its coverage); the bills it carried move.
     UPDATE bills SET status = 'superseded', superseded_by = v_id, updated_at = now() WHERE id = v_old.id;
@@ -3204,7 +3402,7 @@ BEGIN
     END IF;
   END IF;
   IF cardinality(p_carry) > 0 THEN
-    -- The absorbed bills must still be the flat's open bills with exactly the balance this bill
+    -- The absorbed bills must still be the account's open bills with exactly the balance this bill
     -- carries: a payment recorded since it was priced would make it charge money already paid.
     WITH carried AS (
       UPDATE bills SET status = 'carried_forward', carried_forward_to = v_id, updated_at = now()
@@ -3213,7 +3411,7 @@ BEGIN
     )
     SELECT count(*), COALESCE(sum(balance), 0) INTO v_changed, v_balance FROM carried;
     IF v_changed <> cardinality(p_carry) OR v_balance <> b.previous_outstanding THEN
-      PERFORM meterline_conflict('The flat''s open bills changed while this bill was being created (a payment was '
+      PERFORM meterline_conflict('The account''s open bills changed while this bill was being created (a payment was '
                                  'recorded?). Nothing was stored; recalculate the previous outstanding and try again.');
     END IF;
   END IF;
@@ -3236,7 +3434,7 @@ BEGIN
       FROM jsonb_array_elements(COALESCE(p_bill->'covered', '[]'::jsonb)) WITH ORDINALITY AS x(c, n) ORDER BY n;
   EXCEPTION WHEN unique_violation THEN  -- another bill covered one of them meanwhile
     PERFORM meterline_conflict('BILL_READING_TAKEN: a reading of this bill is already on another bill (billed '
-                               'meanwhile?). Nothing was stored; look at the flat''s bills and readings again.');
+                               'meanwhile?). Nothing was stored; look at the account''s bills and readings again.');
   END;
   IF b.reissue_of IS NOT NULL AND v_old.amount_paid > 0 THEN
     -- What was paid on the replaced bill, applied once to its replacement.
@@ -3265,18 +3463,18 @@ BEGIN
   RETURN jsonb_build_object('id', v_id, 'billing_period_start', v_start, 'reissue_of', b.reissue_of);
 END $$;
 
--- A month run's batch of priced bills, in one transaction. Flats that already have a bill starting
--- in the period are skipped; a locked month refuses the whole batch before anything is written.
--- Each element may carry "carry_forward_bill_ids" and "covered" (as for meterline_insert_bill). A flat
--- whose carried bills are no longer open with exactly the balance its bill carries (a payment landed
--- since it was priced), or one of whose readings another bill covers now, is left out: "stale" lists
--- them, to be priced again. Returns {"created", "skipped", "total_amount", "stale"}.
+-- A month run's batch of priced bills with their lines and coverage, in one transaction. An account
+-- that already has a bill of the service starting in its bill's period is skipped; a locked month
+-- refuses the whole batch before anything is written. Each element may carry "lines",
+-- "carry_forward_bill_ids" and "covered" (as for meterline_insert_bill). An account whose carried bills
+-- are no longer open with exactly the balance its bill carries (a payment landed since it was priced),
+-- or one of whose readings another bill covers now, is left out: "stale" lists them, to be priced
+-- again. Returns {"created", "skipped", "total_amount", "stale"}.
 CREATE OR REPLACE FUNCTION meterline_insert_bill_batch(p_bills jsonb, p_actor jsonb)
 RETURNS jsonb LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
-  v_end date;
   v_lo date;
-  v_hi date;
+  v_end date;
   v_total integer := jsonb_array_length(p_bills);
   v_fresh integer;
   v_created integer;
@@ -3284,7 +3482,7 @@ DECLARE
   v_run bigint;
   v_stale bigint[];
   v_ids bigint[];
-  v_flats bigint[];
+  v_ords bigint[];
   v_carry integer;
   v_changed integer;
 BEGIN
@@ -3295,8 +3493,6 @@ BEGIN
                         FROM jsonb_populate_recordset(NULL::bills, p_bills) x LOOP
     PERFORM meterline_check_not_locked(v_lo, v_end);
   END LOOP;
-  SELECT min(x.billing_period_start), max(x.billing_period_end) INTO v_lo, v_hi
-    FROM jsonb_populate_recordset(NULL::bills, p_bills) x;
   -- The bills the batch carries forward, locked until commit: no payment lands between the check and
   -- the carry-forward.
   PERFORM 1 FROM bills
@@ -3322,46 +3518,61 @@ BEGIN
   )
   SELECT COALESCE(array_agg(DISTINCT account_id ORDER BY account_id), '{}') INTO v_stale
     FROM (SELECT account_id FROM carried_wrong UNION SELECT account_id FROM covered_now) z;
+  -- Each bill stored gets its id from the sequence first, so its lines, coverage and the bills it
+  -- absorbs are matched to it by its place in p_bills (ord), never by looking it up again.
   WITH src AS (
-    SELECT x.* FROM jsonb_populate_recordset(NULL::bills, p_bills) WITH ORDINALITY AS x
+    SELECT x.*, COALESCE(x.service, 'electricity') AS svc, e.ord
+      FROM jsonb_array_elements(p_bills) WITH ORDINALITY AS e(v, ord)
+      CROSS JOIN LATERAL jsonb_populate_record(NULL::bills, e.v) AS x
   ), fresh AS (
     SELECT * FROM src
-     WHERE NOT EXISTS (SELECT 1 FROM bills e WHERE e.account_id = src.account_id
-                                              AND e.billing_period_start BETWEEN v_lo AND v_hi)
+     WHERE NOT EXISTS (SELECT 1 FROM bills o WHERE o.account_id = src.account_id AND o.service = src.svc
+                          AND o.billing_period_start BETWEEN src.billing_period_start AND src.billing_period_end)
+  ), numbered AS MATERIALIZED (
+    SELECT nextval(pg_get_serial_sequence('bills', 'id')) AS new_id, fresh.* FROM fresh
+     WHERE fresh.account_id <> ALL (v_stale)
   ), ins AS (
-    INSERT INTO bills (account_id, billing_period_start, billing_period_end, due_date, tariff_kind, pricing_rule,
-                       units, motor_units, total_units, rate_per_unit, fixed_charge, previous_outstanding,
-                       tariff_details, total_amount, status, amount_paid, last_reading_id, motor_reading_id,
-                       first_reading_id, bill_run_id, created_by, created_by_name)
-    SELECT account_id, billing_period_start, billing_period_end, due_date, tariff_kind, pricing_rule,
-           units, motor_units, total_units, rate_per_unit, fixed_charge, previous_outstanding,
-           tariff_details, total_amount, 'pending', 0, last_reading_id, motor_reading_id,
-           first_reading_id, bill_run_id, (p_actor->>'user_id')::bigint, COALESCE(p_actor->>'username', 'system')
-      FROM fresh WHERE account_id <> ALL (v_stale) ORDER BY ordinality
-    RETURNING id, account_id, total_amount, bill_run_id
+    INSERT INTO bills (id, account_id, service, area_id, billing_period_start, billing_period_end, due_date,
+                       tariff_kind, pricing_rule, tariff_plan_version_id, category, units, motor_units, total_units,
+                       rate_per_unit, fixed_charge, previous_outstanding, tariff_details, total_amount, status,
+                       amount_paid, last_reading_id, motor_reading_id, first_reading_id, usage_from, usage_to,
+                       bill_run_id, created_by, created_by_name)
+    SELECT new_id, account_id, svc, area_id, billing_period_start, billing_period_end, due_date,
+           tariff_kind, pricing_rule, tariff_plan_version_id, category, units, motor_units, total_units,
+           rate_per_unit, fixed_charge, previous_outstanding, tariff_details, total_amount, 'pending',
+           0, last_reading_id, motor_reading_id, first_reading_id, usage_from, usage_to,
+           bill_run_id, (p_actor->>'user_id')::bigint, COALESCE(p_actor->>'username', 'system')
+      FROM numbered ORDER BY ord
+    RETURNING id, total_amount, bill_run_id
   )
   SELECT (SELECT count(*) FROM fresh), (SELECT count(*) FROM ins), (SELECT COALESCE(sum(total_amount), 0) FROM ins),
          (SELECT bill_run_id FROM ins ORDER BY id LIMIT 1),
-         (SELECT COALESCE(array_agg(id ORDER BY id), '{}') FROM ins),
-         (SELECT COALESCE(array_agg(account_id ORDER BY id), '{}') FROM ins)
-    INTO v_fresh, v_created, v_amount, v_run, v_ids, v_flats;
-  -- Their coverage, then the bills they absorbed (checked above, locked since).
+         (SELECT COALESCE(array_agg(new_id ORDER BY ord), '{}') FROM numbered),
+         (SELECT COALESCE(array_agg(ord ORDER BY ord), '{}') FROM numbered)
+    INTO v_fresh, v_created, v_amount, v_run, v_ids, v_ords;
+  -- Their lines and coverage, then the bills they absorbed (checked above, locked since).
+  INSERT INTO bill_lines (bill_id, seq, code, label, quantity, unit, rate, amount)
+  SELECT n.id, l.seq, l.code, l.label, l.quantity, l.unit, l.rate, l.amount
+    FROM unnest(v_ids, v_ords) AS n(id, ord)
+    JOIN jsonb_array_elements(p_bills) WITH ORDINALITY AS e(v, ord) ON e.ord = n.ord
+    CROSS JOIN LATERAL jsonb_populate_recordset(NULL::bill_lines, COALESCE(e.v->'lines', '[]'::jsonb)) AS l
+   ORDER BY n.id, l.seq;
   BEGIN
     INSERT INTO bill_readings (bill_id, reading_id, units, motor_units)
     SELECT n.id, (c->>'reading_id')::bigint, (c->>'units')::numeric, COALESCE((c->>'motor_units')::numeric, 0)
-      FROM unnest(v_ids, v_flats) AS n(id, account_id)
-      JOIN jsonb_array_elements(p_bills) AS e ON (e->>'account_id')::bigint = n.account_id
-      CROSS JOIN LATERAL jsonb_array_elements(COALESCE(e->'covered', '[]'::jsonb)) WITH ORDINALITY AS x(c, k)
+      FROM unnest(v_ids, v_ords) AS n(id, ord)
+      JOIN jsonb_array_elements(p_bills) WITH ORDINALITY AS e(v, ord) ON e.ord = n.ord
+      CROSS JOIN LATERAL jsonb_array_elements(COALESCE(e.v->'covered', '[]'::jsonb)) WITH ORDINALITY AS x(c, k)
      ORDER BY n.id, x.k;
   EXCEPTION WHEN unique_violation THEN  -- a single bill covered one of them after the check: look again
     PERFORM meterline_conflict('BILL_READING_TAKEN: a reading of this batch was billed meanwhile; the batch was rolled '
                                'back; run the bill run again to finish.');
   END;
   WITH carry AS (
-    SELECT (c.value)::bigint AS bill_id, n.id AS into_id, n.account_id
-      FROM unnest(v_ids, v_flats) AS n(id, account_id)
-      JOIN jsonb_array_elements(p_bills) AS e ON (e->>'account_id')::bigint = n.account_id
-      CROSS JOIN LATERAL jsonb_array_elements_text(COALESCE(e->'carry_forward_bill_ids', '[]'::jsonb)) AS c
+    SELECT (c.value)::bigint AS bill_id, n.id AS into_id, (e.v->>'account_id')::bigint AS account_id
+      FROM unnest(v_ids, v_ords) AS n(id, ord)
+      JOIN jsonb_array_elements(p_bills) WITH ORDINALITY AS e(v, ord) ON e.ord = n.ord
+      CROSS JOIN LATERAL jsonb_array_elements_text(COALESCE(e.v->'carry_forward_bill_ids', '[]'::jsonb)) AS c
   ), upd AS (
     UPDATE bills SET status = 'carried_forward', carried_forward_to = carry.into_id, updated_at = now()
       FROM carry
@@ -3376,13 +3587,14 @@ BEGIN
   END IF;
   PERFORM meterline_audit(p_actor, 'bill.batch_create', 'bill_run', v_run::text, jsonb_build_object(
     'created', v_created, 'skipped', v_total - v_fresh, 'total_amount', v_amount::text,
-    'first_flat_id', (p_bills->0->>'account_id')::bigint, 'last_flat_id', (p_bills->(v_total - 1)->>'account_id')::bigint,
-    'changed_flats', to_jsonb(v_stale[1:100])));
+    'first_account_id', (p_bills->0->>'account_id')::bigint,
+    'last_account_id', (p_bills->(v_total - 1)->>'account_id')::bigint,
+    'changed_accounts', to_jsonb(v_stale[1:100])));
   RETURN jsonb_build_object('created', v_created, 'skipped', v_total - v_fresh, 'total_amount', v_amount::text,
                             'stale', to_jsonb(v_stale));
 END $$;
 
--- Store a payment Python worked out with services/arrears.apply_payment (the one implementation of
+-- Store a payment Python worked out with services/billing/arrears.apply_payment (the one implementation of
 -- the rules), compare-and-set: the bill must still have the amount_paid and status it was priced
 -- against (else PT409 'stale', Python re-reads and tries again). Idempotent on p_external_id: a
 -- replay returns the first payment with applied=false and changes nothing.
@@ -3466,7 +3678,7 @@ BEGIN
   RETURN n;
 END $$;
 
--- Admin status change (the rules are in services/bill_status.py). PT404 for an unknown bill;
+-- Admin status change (the rules are in services/billing/bill_status.py). PT404 for an unknown bill;
 -- with p_expected, PT409 when the bill no longer has that status (a payment landed meanwhile).
 DROP FUNCTION IF EXISTS meterline_set_bill_status(bigint, text, text, jsonb);
 CREATE OR REPLACE FUNCTION meterline_set_bill_status(p_id bigint, p_status text, p_reason text, p_actor jsonb,
@@ -3522,14 +3734,15 @@ END $$;
 
 -- ---- database/supabase/45_functions_coverage.sql ----
 
--- Bill coverage (which readings a bill covers, services/coverage.py), bill run records counted from
+-- Bill coverage (which readings a bill covers, services/billing/coverage.py), bill run records counted from
 -- the bills they stored, and the read-only billing checks of scripts/verify_billing.py. The same
 -- queries as services/storage/sql_coverage.py.
 
--- The flat's readings that are not rejected, after each meter's last reading covered (by a bill that
--- is not superseded, other than p_replacing) before p_reading, up to and including it, oldest first;
--- each with the bill (not superseded) covering it, if any.
-CREATE OR REPLACE FUNCTION meterline_coverage_chain(p_flat bigint, p_reading bigint, p_replacing bigint)
+-- The account's readings that are not rejected, after each meter's last reading covered (by a bill
+-- that is not superseded, other than p_replacing) before p_reading, up to and including it, oldest
+-- first; each with the bill (not superseded) covering it, if any.
+DROP FUNCTION IF EXISTS meterline_coverage_chain(bigint, bigint, bigint);  -- schema version 2 named it p_flat
+CREATE OR REPLACE FUNCTION meterline_coverage_chain(p_account bigint, p_reading bigint, p_replacing bigint)
 RETURNS jsonb LANGUAGE plpgsql STABLE SET search_path = public, pg_temp AS $$
 DECLARE
   v_date date;
@@ -3546,7 +3759,7 @@ BEGIN
                  AND EXISTS (SELECT 1 FROM bill_readings x WHERE x.reading_id = r2.id AND x.superseded_by IS NULL
                                                         AND x.bill_id IS DISTINCT FROM p_replacing)
                ORDER BY r2.reading_date DESC, r2.id DESC LIMIT 1) AS last_id
-        FROM meters m WHERE m.account_id = p_flat
+        FROM meters m WHERE m.account_id = p_account
     )
     SELECT jsonb_agg(jsonb_build_object(
              'reading_id', r.id, 'meter_id', r.meter_id, 'reading_date', r.reading_date, 'status', r.status,
@@ -3630,7 +3843,7 @@ BEGIN
            'first', COALESCE((SELECT jsonb_agg(to_jsonb(z)) FROM (SELECT * FROM q ORDER BY bill_id LIMIT p_limit) z),
                              '[]'::jsonb)))
     INTO v_out;
-  WITH per_flat AS (
+  WITH per_account AS (
     SELECT account_id,
            sum(CASE WHEN status IN ('pending', 'partially_paid', 'overdue') THEN total_amount - amount_paid ELSE 0 END)
              AS owed,
@@ -3642,7 +3855,7 @@ BEGIN
      WHERE b.status NOT IN ('cancelled', 'superseded') GROUP BY b.account_id
   ), q AS (
     SELECT f.account_id, f.owed::text AS owed, f.charges::text AS charges, COALESCE(p.paid, 0)::text AS paid
-      FROM per_flat f LEFT JOIN paid p ON p.account_id = f.account_id
+      FROM per_account f LEFT JOIN paid p ON p.account_id = f.account_id
      WHERE f.owed <> f.charges - COALESCE(p.paid, 0)
   )
   SELECT v_out || jsonb_build_object('balance_mismatch', jsonb_build_object(
@@ -3658,75 +3871,126 @@ END $$;
 -- Month-end bill runs (read side and run records) and dashboard figures. Amounts come back as
 -- text so they reach Python as exact Decimals (PostgREST sends numerics as JSON numbers).
 
-CREATE OR REPLACE FUNCTION meterline_start_bill_run(p_start date, p_end date, p_due date, p_actor jsonb)
+-- A run record (bill_runs) of one service, optionally limited to one area. Audited. Returns its id.
+DROP FUNCTION IF EXISTS meterline_start_bill_run(date, date, date, jsonb);  -- schema version 2: no service, area
+CREATE OR REPLACE FUNCTION meterline_start_bill_run(p_start date, p_end date, p_due date, p_actor jsonb,
+                                                    p_service text DEFAULT 'electricity', p_area bigint DEFAULT NULL)
 RETURNS bigint LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
   v_id bigint;
 BEGIN
-  INSERT INTO bill_runs (billing_period_start, billing_period_end, due_date, status, started_by, started_at)
-  VALUES (p_start, p_end, p_due, 'running', COALESCE(p_actor->>'username', 'system'), now())
+  INSERT INTO bill_runs (billing_period_start, billing_period_end, due_date, service, area_id, status, started_by,
+                         started_at)
+  VALUES (p_start, p_end, p_due, p_service, p_area, 'running', COALESCE(p_actor->>'username', 'system'), now())
   RETURNING id INTO v_id;
   PERFORM meterline_audit(p_actor, 'bill_run.start', 'bill_run', v_id::text, jsonb_build_object(
-    'start', p_start::text, 'end', p_end::text, 'due', p_due::text));
+    'start', p_start::text, 'end', p_end::text, 'due', p_due::text, 'service', p_service, 'area_id', p_area));
   RETURN v_id;
 END $$;
 
--- Flats with an approved reading in the period that already have a bill starting in it.
-CREATE OR REPLACE FUNCTION meterline_count_run_skips(p_start date, p_end date)
+-- Accounts the run would bill (active, with an active connection to the service, under p_area when
+-- given, and by the plan's quantity source: an approved reading dated in the period, daily usage in
+-- it, or none needed for a fixed fee) that already have a bill of the service starting in the period.
+DROP FUNCTION IF EXISTS meterline_count_run_skips(date, date);  -- schema version 2: readings of flats only
+CREATE OR REPLACE FUNCTION meterline_count_run_skips(p_start date, p_end date, p_service text DEFAULT 'electricity',
+                                                     p_source text DEFAULT 'readings', p_area bigint DEFAULT NULL)
 RETURNS bigint LANGUAGE sql STABLE SET search_path = public, pg_temp AS $$
-  SELECT count(DISTINCT m.account_id)
-    FROM readings r JOIN meters m ON m.id = r.meter_id
-   WHERE r.status = 'approved' AND r.reading_date BETWEEN p_start AND p_end AND m.account_id IS NOT NULL
-     AND EXISTS (SELECT 1 FROM bills b WHERE b.account_id = m.account_id AND b.billing_period_start BETWEEN p_start AND p_end)
+  SELECT count(*)
+    FROM accounts a JOIN service_connections sc ON sc.account_id = a.id AND sc.service = p_service
+   WHERE a.is_active AND sc.is_active
+     AND EXISTS (SELECT 1 FROM bills b WHERE b.account_id = a.id AND b.service = p_service
+                                         AND b.billing_period_start BETWEEN p_start AND p_end)
+     AND (p_source <> 'readings' OR EXISTS (
+           SELECT 1 FROM meters m JOIN readings r ON r.meter_id = m.id
+            WHERE m.account_id = a.id AND r.status = 'approved' AND r.reading_date BETWEEN p_start AND p_end))
+     AND (p_source <> 'usage' OR EXISTS (
+           SELECT 1 FROM daily_usage u WHERE u.account_id = a.id AND u.usage_date BETWEEN p_start AND p_end))
+     AND (p_area IS NULL OR a.area_id IN (SELECT meterline_area_subtree(p_area)))
 $$;
 
--- The next p_limit accounts by id after p_after: each active one with no bill starting in the period
--- and an approved reading dated in it that no bill covers, with its readings (approved or pending,
--- not covered) after each meter's last billed reading, dated up to the period end (Python decides
--- what the bill covers: services/coverage.run_chain); plus those accounts' open bills.
--- Returns {"upper": last flat id looked at or null, "candidates": [...], "open_bills": [...]}.
-CREATE OR REPLACE FUNCTION meterline_bill_run_candidates(p_start date, p_end date, p_after bigint, p_limit integer)
+-- The next p_limit accounts by id after p_after (under p_area when given): each active one with an
+-- active connection to p_service and no bill of it starting in the period is a candidate, by the
+-- plan's quantity source p_source (services/billing/pricing.py):
+--   'readings': it has an approved reading dated in the period that no bill covers; "tail" holds its
+--               readings (approved or pending, not covered) after each meter's last billed reading,
+--               dated up to the period end (Python decides what the bill covers: coverage.run_chain);
+--   'usage':    it has daily usage in the period; "usage" holds the sum {first_date, last_date, days,
+--               quantity};
+--   'none':     a fixed fee: every such account.
+-- Plus those accounts' open bills of the service. Returns {"upper": the last account id looked at or
+-- null when none are left, "candidates": [...], "open_bills": [...]}; amounts and quantities as text.
+DROP FUNCTION IF EXISTS meterline_bill_run_candidates(date, date, bigint, integer);  -- schema version 2
+CREATE OR REPLACE FUNCTION meterline_bill_run_candidates(p_start date, p_end date, p_service text, p_source text,
+                                                         p_area bigint, p_after bigint, p_limit integer)
 RETURNS jsonb LANGUAGE plpgsql STABLE SET search_path = public, pg_temp AS $$
 DECLARE
   v_upper bigint;
   v_candidates jsonb;
 BEGIN
-  SELECT max(id) INTO v_upper FROM (SELECT id FROM accounts WHERE id > p_after ORDER BY id LIMIT p_limit) w;
+  IF p_source NOT IN ('readings', 'usage', 'none') THEN
+    PERFORM meterline_invalid('source', format('%s is not a quantity source.', p_source),
+                              'Use readings, usage or none (services/billing/pricing.py).');
+  END IF;
+  SELECT max(w.id) INTO v_upper
+    FROM (SELECT a.id FROM accounts a
+           WHERE a.id > p_after AND (p_area IS NULL OR a.area_id IN (SELECT meterline_area_subtree(p_area)))
+           ORDER BY a.id LIMIT p_limit) w;
   IF v_upper IS NULL THEN
     RETURN jsonb_build_object('upper', NULL, 'candidates', '[]'::jsonb, 'open_bills', '[]'::jsonb);
   END IF;
-  WITH lm AS (  -- the window's flat meters, each with its last billed reading
+  WITH win AS MATERIALIZED (  -- the window's billable accounts
+    SELECT a.id AS account_id, a.code, a.category, a.account_type, a.area_id, sc.tariff_plan_id
+      FROM accounts a JOIN service_connections sc ON sc.account_id = a.id AND sc.service = p_service
+     WHERE a.id > p_after AND a.id <= v_upper AND a.is_active AND sc.is_active
+       AND (p_area IS NULL OR a.area_id IN (SELECT meterline_area_subtree(p_area)))
+       -- The window is repeated on bills so the (account_id, status) index bounds the look.
+       AND NOT EXISTS (SELECT 1 FROM bills b WHERE b.account_id = a.id AND b.account_id > p_after
+                          AND b.account_id <= v_upper AND b.service = p_service
+                          AND b.billing_period_start BETWEEN p_start AND p_end)
+  ), lm AS (  -- 'readings': their meters, each with its last billed reading
     SELECT m.id AS meter_id, m.account_id,
            (SELECT r2.id FROM readings r2
              WHERE r2.meter_id = m.id
                AND EXISTS (SELECT 1 FROM bill_readings x WHERE x.reading_id = r2.id AND x.superseded_by IS NULL)
              ORDER BY r2.reading_date DESC, r2.id DESC LIMIT 1) AS last_id
-      FROM meters m JOIN accounts f ON f.id = m.account_id
-     WHERE m.account_id > p_after AND m.account_id <= v_upper AND f.is_active
-       AND NOT EXISTS (SELECT 1 FROM bills b WHERE b.account_id = f.id AND b.billing_period_start BETWEEN p_start AND p_end)
+      FROM meters m JOIN win w ON w.account_id = m.account_id
+     WHERE p_source = 'readings'
   ), tail AS (
-    SELECT lm.account_id, r.id, r.meter_id, r.reading_date, r.status, r.approved_units, r.consumption, r.motor_share,
-           r.motor_reading_id
+    SELECT lm.account_id, r.id, r.meter_id, r.reading_date, r.status, r.approved_units, r.consumption,
+           r.motor_share, r.motor_reading_id
       FROM lm JOIN readings r ON r.meter_id = lm.meter_id
       LEFT JOIN readings lr ON lr.id = lm.last_id
      WHERE r.status IN ('approved', 'pending') AND r.reading_date <= p_end
        AND (lr.id IS NULL OR (r.reading_date, r.id) > (lr.reading_date, lr.id))
        AND NOT EXISTS (SELECT 1 FROM bill_readings x WHERE x.reading_id = r.id AND x.superseded_by IS NULL)
-  ), flats_in AS (
-    SELECT DISTINCT account_id FROM tail
-     WHERE status = 'approved' AND reading_date BETWEEN p_start AND p_end
+  ), used AS (  -- 'usage': their daily usage in the period, summed
+    SELECT d.account_id, min(d.usage_date) AS first_date, max(d.usage_date) AS last_date, count(*) AS days,
+           sum(d.quantity)::numeric(14, 2) AS quantity
+      FROM daily_usage d JOIN win w ON w.account_id = d.account_id
+     WHERE p_source = 'usage' AND d.usage_date BETWEEN p_start AND p_end
+     GROUP BY d.account_id
+  ), picked AS (
+    SELECT w.* FROM win w
+     WHERE CASE p_source
+             -- only accounts with an approved reading in the period (billed, waiting or without units)
+             WHEN 'readings' THEN EXISTS (SELECT 1 FROM tail t WHERE t.account_id = w.account_id
+                                             AND t.status = 'approved' AND t.reading_date BETWEEN p_start AND p_end)
+             WHEN 'usage' THEN EXISTS (SELECT 1 FROM used u WHERE u.account_id = w.account_id)
+             ELSE true END
   )
   SELECT COALESCE(jsonb_agg(jsonb_build_object(
-           'account_id', f.id, 'account_code', f.code, 'category', ft.name,
-           'tail', (SELECT jsonb_agg(jsonb_build_object(
+           'account_id', p.account_id, 'account_code', p.code, 'category', p.category,
+           'account_type', p.account_type, 'area_id', p.area_id, 'tariff_plan_id', p.tariff_plan_id,
+           'tail', COALESCE((SELECT jsonb_agg(jsonb_build_object(
                       'reading_id', t.id, 'meter_id', t.meter_id, 'reading_date', t.reading_date, 'status', t.status,
                       'approved_units', t.approved_units::text, 'consumption', t.consumption::text,
                       'motor_share', t.motor_share::text, 'motor_reading_id', t.motor_reading_id)
-                      ORDER BY t.reading_date, t.id)
-                      FROM tail t WHERE t.account_id = f.id)) ORDER BY f.id), '[]'::jsonb)
+                      ORDER BY t.reading_date, t.id) FROM tail t WHERE t.account_id = p.account_id), '[]'::jsonb),
+           'usage', (SELECT jsonb_build_object('first_date', u.first_date, 'last_date', u.last_date, 'days', u.days,
+                                               'quantity', u.quantity::text)
+                       FROM used u WHERE u.account_id = p.account_id)) ORDER BY p.account_id), '[]'::jsonb)
     INTO v_candidates
-    FROM flats_in fi JOIN accounts f ON f.id = fi.account_id
-    LEFT JOIN flat_types ft ON ft.id = f.type_id;
+    FROM picked p;
   RETURN jsonb_build_object(
     'upper', v_upper,
     'candidates', v_candidates,
@@ -3734,8 +3998,8 @@ BEGIN
       SELECT jsonb_agg(jsonb_build_object('account_id', b.account_id, 'id', b.id, 'total_amount', b.total_amount::text,
                                           'amount_paid', b.amount_paid::text) ORDER BY b.id)
         FROM bills b
-       WHERE b.account_id > p_after AND b.account_id <= v_upper
-         AND b.status IN ('pending', 'partially_paid', 'overdue')), '[]'::jsonb));
+       WHERE b.account_id IN (SELECT (c->>'account_id')::bigint FROM jsonb_array_elements(v_candidates) AS c)
+         AND b.service = p_service AND b.status IN ('pending', 'partially_paid', 'overdue')), '[]'::jsonb));
 END $$;
 
 -- Dashboard for one month: billed (this period's charges, arrears excluded; superseded and cancelled
@@ -3930,64 +4194,87 @@ END $$;
 
 -- ---- database/supabase/70_functions_master_data.sql ----
 
--- Master data import (services/master_import.py decides what changed; these store it).
+-- Master data import (services/master_data/importer.py decides what changed; these store it).
 
--- What the database holds for one chunk of an import. Read-only.
-CREATE OR REPLACE FUNCTION meterline_master_data_state(p_flat_codes text[], p_meter_numbers text[], p_motor_codes text[])
+-- What the database holds for one chunk of an import (services/master_data/importer.MasterDataState):
+-- each account with its area path, category and primary contact, the accounts' active meters and
+-- motor links, each meter with its account or motor, the motors' active meters. Read-only.
+DROP FUNCTION IF EXISTS meterline_master_data_state(text[], text[], text[]);  -- schema version 2 named p_flat_codes
+CREATE OR REPLACE FUNCTION meterline_master_data_state(p_account_codes text[], p_meter_numbers text[],
+                                                       p_motor_codes text[])
 RETURNS jsonb LANGUAGE sql STABLE SET search_path = public, pg_temp AS $$
   SELECT jsonb_build_object(
     'accounts', COALESCE((SELECT jsonb_agg(jsonb_build_object(
-                 'id', d.id, 'code', d.code, 'block', d.block, 'floor_code', d.floor_code, 'category', d.category,
+                 'id', d.id, 'code', d.code, 'area_path', d.area_path, 'category', d.category,
                  'contact_id', d.contact_id, 'contact_name', d.contact_name, 'contact_phone', d.contact_phone))
-               FROM flat_details d WHERE d.code = ANY (p_flat_codes)), '[]'::jsonb),
-    'flat_meters', COALESCE((SELECT jsonb_agg(jsonb_build_array(f.code, m.id, m.meter_number) ORDER BY m.id)
-               FROM meters m JOIN accounts f ON f.id = m.account_id
-              WHERE f.code = ANY (p_flat_codes) AND m.status = 'active'), '[]'::jsonb),
-    'account_motors', COALESCE((SELECT jsonb_agg(jsonb_build_array(f.code, mo.code) ORDER BY fm.id)
-               FROM account_motors fm JOIN accounts f ON f.id = fm.account_id JOIN motors mo ON mo.id = fm.motor_id
-              WHERE f.code = ANY (p_flat_codes)), '[]'::jsonb),
+               FROM account_details d WHERE d.code = ANY (p_account_codes)), '[]'::jsonb),
+    'flat_meters', COALESCE((SELECT jsonb_agg(jsonb_build_array(a.code, m.id, m.meter_number) ORDER BY m.id)
+               FROM meters m JOIN accounts a ON a.id = m.account_id
+              WHERE a.code = ANY (p_account_codes) AND m.status = 'active'), '[]'::jsonb),
+    'account_motors', COALESCE((SELECT jsonb_agg(jsonb_build_array(a.code, mo.code) ORDER BY am.id)
+               FROM account_motors am JOIN accounts a ON a.id = am.account_id JOIN motors mo ON mo.id = am.motor_id
+              WHERE a.code = ANY (p_account_codes)), '[]'::jsonb),
     'meters', COALESCE((SELECT jsonb_agg(jsonb_build_object('id', m.id, 'meter_number', m.meter_number,
-                                                            'status', m.status, 'account_code', f.code, 'motor_code', mo.code))
-               FROM meters m LEFT JOIN accounts f ON f.id = m.account_id LEFT JOIN motors mo ON mo.id = m.motor_id
+                                                            'status', m.status, 'account_code', a.code,
+                                                            'motor_code', mo.code))
+               FROM meters m LEFT JOIN accounts a ON a.id = m.account_id LEFT JOIN motors mo ON mo.id = m.motor_id
               WHERE m.meter_number = ANY (p_meter_numbers)), '[]'::jsonb),
     'motor_meters', COALESCE((SELECT jsonb_agg(jsonb_build_array(mo.code, m.id, m.meter_number) ORDER BY m.id)
                FROM meters m JOIN motors mo ON mo.id = m.motor_id
               WHERE mo.code = ANY (p_motor_codes) AND m.account_id IS NULL AND m.status = 'active'), '[]'::jsonb))
 $$;
 
--- One chunk of an import; codes are resolved to ids here. Returns the chunk's counts. Runs inside
--- the caller's transaction (meterline_apply_master_data, meterline_apply_staged_master_data).
+-- One chunk of an import (services/master_data/importer.MasterDataChanges); codes and area paths are
+-- resolved to ids here, as services/storage/sql_master.py does: the areas (blocks, floors) first, then
+-- motors; each new flat is an account (type flat) in its leaf area, connected to the stored
+-- electricity plan (PT409 when there is none: nothing of the import is kept). Returns the chunk's
+-- counts. Runs inside the caller's transaction (meterline_apply_master_data,
+-- meterline_apply_staged_master_data).
 CREATE OR REPLACE FUNCTION meterline_apply_master_changes(p_changes jsonb)
 RETURNS jsonb LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
   x record;
-  v_owner bigint;
+  v_contact bigint;
+  v_plan bigint;
   v_counts jsonb := '{}'::jsonb;
   k text;
 BEGIN
-  INSERT INTO floors (code, name, sort_order)
-  SELECT code, name, sort_order FROM jsonb_to_recordset(COALESCE(p_changes->'floors', '[]'))
-         AS t(code text, name text, sort_order integer);
-  INSERT INTO flat_types (name, bhk)
-  SELECT name, bhk FROM jsonb_to_recordset(COALESCE(p_changes->'flat_types', '[]')) AS t(name text, bhk integer);
+  IF jsonb_array_length(COALESCE(p_changes->'areas', '[]'::jsonb)) > 0 THEN
+    PERFORM meterline_ensure_areas(p_changes->'areas', jsonb_build_object('user_id', NULL, 'username', 'system',
+                                                                          'client', NULL));
+  END IF;
   INSERT INTO motors (code, name)
   SELECT code, COALESCE(name, '') FROM jsonb_to_recordset(COALESCE(p_changes->'motors', '[]')) AS t(code text, name text);
-  INSERT INTO accounts (code, block, floor_id, type_id)
-  SELECT e.v->>'code', e.v->>'block', fl.id, ft.id
-    FROM jsonb_array_elements(COALESCE(p_changes->'flats_new', '[]')) WITH ORDINALITY AS e(v, ord)
-    LEFT JOIN floors fl ON fl.code = e.v->>'floor_code' LEFT JOIN flat_types ft ON ft.name = e.v->>'category'
-   ORDER BY e.ord;
-  UPDATE accounts SET block = t.block, floor_id = fl.id, type_id = ft.id
-    FROM jsonb_to_recordset(COALESCE(p_changes->'flats_changed', '[]'))
-         AS t(id bigint, block text, floor_code text, category text)
-    LEFT JOIN floors fl ON fl.code = t.floor_code LEFT JOIN flat_types ft ON ft.name = t.category
-   WHERE accounts.id = t.id;
-  FOR x IN SELECT e.v->>'name' AS name, e.v->>'phone' AS phone, f.id AS account_id
+  IF jsonb_array_length(COALESCE(p_changes->'flats_new', '[]'::jsonb)) > 0 THEN
+    SELECT id INTO v_plan FROM tariff_plans WHERE service = 'electricity' ORDER BY id LIMIT 1;
+    IF v_plan IS NULL THEN
+      PERFORM meterline_conflict('No electricity tariff plan is stored, so new flats cannot be connected; set the '
+                                 'utility up first (python -m scripts.seed_demo on an empty database, or the Tariff '
+                                 'plans page). Nothing was written.');
+    END IF;
+    -- An unknown area path leaves area_id NULL, which the table refuses: nothing is stored.
+    INSERT INTO accounts (code, name, area_id, category, account_type)
+    SELECT e.v->>'code', COALESCE(e.v->>'name', ''), ar.id, e.v->>'category', 'flat'
+      FROM jsonb_array_elements(p_changes->'flats_new') WITH ORDINALITY AS e(v, ord)
+      LEFT JOIN areas ar ON ar.path = e.v->>'area_path'
+     ORDER BY e.ord;
+    INSERT INTO service_connections (account_id, service, tariff_plan_id)
+    SELECT a.id, 'electricity', v_plan
+      FROM jsonb_array_elements(p_changes->'flats_new') WITH ORDINALITY AS e(v, ord)
+      JOIN accounts a ON a.code = e.v->>'code'
+     ORDER BY e.ord;
+  END IF;
+  UPDATE accounts SET area_id = c.area_id, category = c.category, updated_at = now()
+    FROM (SELECT t.id, t.category, ar.id AS area_id
+            FROM jsonb_to_recordset(COALESCE(p_changes->'flats_changed', '[]')) AS t(id bigint, area_path text, category text)
+            LEFT JOIN areas ar ON ar.path = t.area_path) c
+   WHERE accounts.id = c.id;
+  FOR x IN SELECT e.v->>'name' AS name, e.v->>'phone' AS phone, a.id AS account_id
              FROM jsonb_array_elements(COALESCE(p_changes->'owners_new', '[]')) WITH ORDINALITY AS e(v, ord)
-             JOIN accounts f ON f.code = e.v->>'account_code'
+             JOIN accounts a ON a.code = e.v->>'account_code'
             ORDER BY e.ord LOOP
-    INSERT INTO contacts (name, phone) VALUES (x.name, x.phone) RETURNING id INTO v_owner;
-    INSERT INTO account_contacts (account_id, contact_id, is_primary) VALUES (x.account_id, v_owner, true);
+    INSERT INTO contacts (name, phone) VALUES (x.name, x.phone) RETURNING id INTO v_contact;
+    INSERT INTO account_contacts (account_id, contact_id, is_primary) VALUES (x.account_id, v_contact, true);
   END LOOP;
   UPDATE contacts SET name = t.name, phone = t.phone
     FROM jsonb_to_recordset(COALESCE(p_changes->'owners_changed', '[]')) AS t(id bigint, name text, phone text)
@@ -3995,17 +4282,18 @@ BEGIN
   UPDATE meters SET status = 'replaced'
    WHERE id IN (SELECT value::bigint FROM jsonb_array_elements_text(COALESCE(p_changes->'meters_retired', '[]')));
   INSERT INTO meters (meter_number, account_id, motor_id, status)
-  SELECT e.v->>'meter_number', f.id, mo.id, 'active'
+  SELECT e.v->>'meter_number', a.id, mo.id, 'active'
     FROM jsonb_array_elements(COALESCE(p_changes->'meters_new', '[]')) WITH ORDINALITY AS e(v, ord)
-    LEFT JOIN accounts f ON f.code = e.v->>'account_code' LEFT JOIN motors mo ON mo.code = e.v->>'motor_code'
+    LEFT JOIN accounts a ON a.code = e.v->>'account_code' LEFT JOIN motors mo ON mo.code = e.v->>'motor_code'
    ORDER BY e.ord;
   DELETE FROM account_motors USING jsonb_to_recordset(COALESCE(p_changes->'links_removed', '[]'))
-         AS t(account_code text, motor_code text), accounts f, motors mo
-   WHERE f.code = t.account_code AND mo.code = t.motor_code AND account_motors.account_id = f.id AND account_motors.motor_id = mo.id;
+         AS t(account_code text, motor_code text), accounts a, motors mo
+   WHERE a.code = t.account_code AND mo.code = t.motor_code AND account_motors.account_id = a.id
+     AND account_motors.motor_id = mo.id;
   INSERT INTO account_motors (account_id, motor_id)
-  SELECT f.id, mo.id
+  SELECT a.id, mo.id
     FROM jsonb_to_recordset(COALESCE(p_changes->'links_new', '[]')) AS t(account_code text, motor_code text)
-    JOIN accounts f ON f.code = t.account_code JOIN motors mo ON mo.code = t.motor_code;
+    JOIN accounts a ON a.code = t.account_code JOIN motors mo ON mo.code = t.motor_code;
   FOR k IN SELECT key FROM jsonb_each(p_changes) WHERE jsonb_typeof(value) = 'array' LOOP
     IF jsonb_array_length(p_changes->k) > 0 THEN
       v_counts := v_counts || jsonb_build_object(k, jsonb_array_length(p_changes->k));

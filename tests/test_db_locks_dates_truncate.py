@@ -194,8 +194,13 @@ def test_supabase_schema_refuses_truncate_and_lock_changes(pg_server):
             assert "APPEND_ONLY" in str(e.value), stmt
         c.execute("INSERT INTO areas (level, code, name, path) VALUES (1, 'B', 'Block B', 'B')")
         c.execute("INSERT INTO accounts (code, area_id) SELECT 'B17-FF', id FROM areas")
+        c.execute("INSERT INTO tariff_plans (code, name, kind, service, currency) VALUES "
+                  "('p', 'P', 'flat_rate', 'electricity', 'INR')")
+        c.execute("INSERT INTO tariff_plan_versions (plan_id, version, effective_from, params) "
+                  "SELECT id, 1, '2020-01-01', '{}' FROM tariff_plans")
         with pytest.raises(psycopg.Error) as e:
-            c.execute("INSERT INTO bills (account_id, billing_period_start, billing_period_end, due_date, units, "
-                      "total_units, rate_per_unit, total_amount) SELECT id, '2025-11-20', '2025-12-19', '2026-01-05', "
-                      "1, 1, 12, 12 FROM accounts")
+            c.execute("INSERT INTO bills (account_id, area_id, tariff_plan_version_id, billing_period_start, "
+                      "billing_period_end, due_date, units, total_units, rate_per_unit, total_amount) "
+                      "SELECT a.id, a.area_id, v.id, '2025-11-20', '2025-12-19', '2026-01-05', 1, 1, 12, 12 "
+                      "FROM accounts a, tariff_plan_versions v")
         assert "billing period 2025-11 is locked" in str(e.value)

@@ -2,7 +2,7 @@
 -- PostgREST runs each call in one transaction, so a change and its audit_log row are written
 -- together or not at all. They store what Python decided and priced; they never price.
 --
--- Errors a person can act on, as PostgREST forwards them (services/storage/rest_errors.py):
+-- Errors a person can act on, as PostgREST forwards them (services/storage/rest_client.py):
 --   P0001 'PERIOD_LOCKED: billing period YYYY-MM is locked ...'  (the same text as the trigger)
 --   P0001 'APPEND_ONLY: ...' (a change to an append-only table)
 --   PT404 not found; PT409 conflict (DETAIL 'bill_collision existing_bill_id=N' or 'stale');
@@ -26,7 +26,7 @@ $$;
 
 -- The lock refusal, worded exactly as the trigger words it, checked before any write so a
 -- refused batch writes nothing (the trigger still refuses a direct insert). A bill may not touch
--- a locked month: no day from p_start to p_end in it (services/periods.py).
+-- a locked month: no day from p_start to p_end in it (services/billing/periods.py).
 CREATE OR REPLACE FUNCTION meterline_check_not_locked(p_start date, p_end date) RETURNS void
 LANGUAGE plpgsql STABLE SET search_path = public, pg_temp AS $$
 DECLARE

@@ -1,7 +1,7 @@
 -- Readings: submit (a double tap returns the first row), review, bulk approve, photo and AI advice.
 
 -- A meter's non-rejected readings form a chain ordered by (reading_date, id): a reading of a day
--- comes after that day's readings stored before it (services/readings_rules.py). Every write to a
+-- comes after that day's readings stored before it (services/readings/rules.py). Every write to a
 -- chain locks the meter row first (FOR UPDATE, to the end of the call's transaction), so the
 -- neighbours read below are the ones the write lands between.
 
@@ -22,7 +22,7 @@ BEGIN
     'old_consumption', v_old.consumption::text, 'new_consumption', p_consumption::text));
 END $$;
 
--- The value rules of services/readings_rules.assess_reading against the neighbours read inside the
+-- The value rules of services/readings/rules.assess_reading against the neighbours read inside the
 -- lock: not below the previous reading, not above the next, no implausible jump (either side), and
 -- the next reading re-measurable (not billed, no admin-confirmed units). PT422 naming the field.
 CREATE OR REPLACE FUNCTION meterline_check_reading_value(p_value numeric, p_date date, p_prev readings,
@@ -135,7 +135,7 @@ END $$;
 -- pending -> approved/rejected. PT404 for an unknown reading, PT409 when it is not pending.
 -- Rejecting locks the meter and takes the reading out of its chain: the reading measured from it is
 -- re-measured from the one before it; PT409 (nothing changed) when that reading is billed or has
--- admin-confirmed units (services/readings_rules.relink_after_rejection).
+-- admin-confirmed units (services/readings/rules.relink_after_rejection).
 CREATE OR REPLACE FUNCTION meterline_review_reading(p_id bigint, p_approve boolean, p_actor jsonb, p_reason text,
                                                     p_approved_units numeric, p_details jsonb)
 RETURNS bigint LANGUAGE plpgsql SET search_path = public, pg_temp AS $$

@@ -1,4 +1,4 @@
--- Meter replacements and rollovers (services/meter_changes.py), recorded by an admin: one call,
+-- Meter replacements and rollovers (services/readings/meter_changes.py), recorded by an admin: one call,
 -- one transaction, under the old meter's lock.
 
 -- p_change: {"kind", "meter_id", "change_date", "final_value", "start_value", "new_meter_number",
@@ -68,8 +68,9 @@ BEGIN
   v_new_meter := v_meter.id;
   IF v_kind = 'replacement' THEN
     BEGIN
-      INSERT INTO meters (meter_number, account_id, motor_id, status, is_smart)
-      VALUES (v_new_number, v_meter.account_id, v_meter.motor_id, 'active', v_meter.is_smart)
+      INSERT INTO meters (meter_number, account_id, motor_id, service, unit, status, is_smart)
+      VALUES (v_new_number, v_meter.account_id, v_meter.motor_id, v_meter.service, v_meter.unit, 'active',
+              v_meter.is_smart)
       RETURNING id INTO v_new_meter;
     EXCEPTION WHEN unique_violation THEN
       PERFORM meterline_invalid('new_meter_number', format('meter %s already exists.', v_new_number),
@@ -97,7 +98,7 @@ BEGIN
 END $$;
 
 -- Meter changes newest first (with p_meter_id: those that ended or started that meter's chains;
--- with p_change_id: that one), with the meters' numbers, the flat and the two readings' values.
+-- with p_change_id: that one), with the meters' numbers, the account and the two readings' values.
 -- Returns {"total", "items"}; numbers as text (exact decimals).
 CREATE OR REPLACE FUNCTION meterline_list_meter_changes(p_meter_id bigint, p_offset integer, p_limit integer,
                                                         p_change_id bigint DEFAULT NULL)

@@ -27,16 +27,20 @@ END $$;
 CREATE OR REPLACE FUNCTION meterline_probe_lock(p_first date, p_last date)
 RETURNS jsonb LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
-  v_flat bigint;
+  v_account accounts;
+  v_version bigint;
 BEGIN
-  SELECT id INTO v_flat FROM accounts ORDER BY id LIMIT 1;
-  IF v_flat IS NULL THEN
-    RETURN jsonb_build_object('refused', false, 'detail', 'no flat exists to probe with; seed or import accounts first');
+  SELECT * INTO v_account FROM accounts ORDER BY id LIMIT 1;
+  SELECT id INTO v_version FROM tariff_plan_versions ORDER BY id LIMIT 1;
+  IF v_account.id IS NULL OR v_version IS NULL THEN
+    RETURN jsonb_build_object('refused', false,
+                              'detail', 'no account or tariff plan exists to probe with; set up the utility first');
   END IF;
   BEGIN
-    INSERT INTO bills (account_id, billing_period_start, billing_period_end, due_date, units, motor_units,
-                       total_units, rate_per_unit, fixed_charge, previous_outstanding, total_amount, created_by_name)
-    VALUES (v_flat, p_first, p_last, p_last, 0, 0, 0, 0, 0, 0, 0, 'lock-probe');
+    INSERT INTO bills (account_id, area_id, tariff_plan_version_id, billing_period_start, billing_period_end, due_date,
+                       units, motor_units, total_units, rate_per_unit, fixed_charge, previous_outstanding, total_amount,
+                       created_by_name)
+    VALUES (v_account.id, v_account.area_id, v_version, p_first, p_last, p_last, 0, 0, 0, 0, 0, 0, 0, 'lock-probe');
     RAISE SQLSTATE 'MLPRB' USING MESSAGE = 'probe insert accepted';  -- undo the accepted insert
   EXCEPTION
     WHEN SQLSTATE 'MLPRB' THEN
@@ -48,12 +52,13 @@ BEGIN
   END;
 END $$;
 
--- One priced bill. Never overwrites: the start moves forward a day at a time past the flat's bills
--- starting on it, never past billing_period_end (else PT409 naming the existing bill). A collision
--- is a re-issue and must have been priced as one (p_bill.reissue_of), else PT409: price it again.
--- p_carry: open bills whose balance previous_outstanding absorbs; they become carried_forward
--- (PT409 if one is no longer open with that balance). p_bill also carries what is not a column
--- (services.models.NewBill): "covered" [{reading_id, units, motor_units}] (bill_readings rows),
+-- One priced bill with its lines. Never overwrites: the start moves forward a day at a time past the
+-- account's bills of the service starting on it, never past billing_period_end (else PT409 naming the
+-- existing bill). A collision is a re-issue and must have been priced as one (p_bill.reissue_of), else
+-- PT409: price it again. p_carry: open bills whose balance previous_outstanding absorbs; they become
+-- carried_forward (PT409 if one is no longer open with that balance). p_bill also carries what is not
+-- a column (services.models.NewBill): "lines" [{seq, code, label, quantity, unit, rate, amount}]
+-- (bill_lines rows), "covered" [{reading_id, units, motor_units}] (bill_readings rows),
 -- "confirm_units" [reading_id, units] (the billed reading's new confirmed units), and for a
 -- re-issue "replaced_paid" (what was paid on the replaced bill when priced: credited to the new
 -- one) and "credit_paid_on". The replaced bill becomes superseded (a trigger releases its
@@ -75,14 +80,15 @@ DECLARE
   v_pid bigint;
   v_status text;
 BEGIN
+  b.service := COALESCE(b.service, 'electricity');
   PERFORM meterline_check_not_locked(b.billing_period_start, b.billing_period_end);
   IF b.reissue_of IS NOT NULL THEN
     SELECT * INTO v_old FROM bills WHERE id = b.reissue_of FOR UPDATE;
     IF NOT FOUND THEN
       PERFORM meterline_not_found(format('Bill %s does not exist.', b.reissue_of));
     ELSIF v_old.account_id <> b.account_id THEN
-      PERFORM meterline_invalid('reissue_of', format('bill #%s is another flat''s bill.', v_old.id),
-                                'Re-issue a bill of the same flat.');
+      PERFORM meterline_invalid('reissue_of', format('bill #%s is another account''s bill.', v_old.id),
+                                'Re-issue a bill of the same account.');
     ELSIF v_old.status = 'superseded' THEN
       PERFORM meterline_conflict(format('Bill #%s was replaced by bill #%s meanwhile. Nothing was stored; open bill '
                                         '#%s and re-issue that one if it is wrong.', v_old.id, v_old.superseded_by,
@@ -98,38 +104,41 @@ BEGIN
     END IF;
   END IF;
   FOR attempt IN 1..62 LOOP  -- a period is at most a couple of months of days
-    SELECT id INTO v_original FROM bills WHERE account_id = b.account_id AND billing_period_start = b.billing_period_start;
+    SELECT id INTO v_original FROM bills
+     WHERE account_id = b.account_id AND service = b.service AND billing_period_start = b.billing_period_start;
     IF v_original IS NOT NULL AND b.reissue_of IS NULL THEN
-      PERFORM meterline_conflict(format('Bill #%s for flat %s starting %s was stored while this bill was being '
+      PERFORM meterline_conflict(format('Bill #%s for account %s starting %s was stored while this bill was being '
                                         'priced. Nothing was stored; look again: a bill for the same start is a '
                                         're-issue of bill #%s.', v_original, b.account_id, b.billing_period_start,
                                         v_original));
     END IF;
     SELECT min(d)::date INTO v_start
       FROM generate_series(b.billing_period_start, b.billing_period_end, interval '1 day') AS d
-     WHERE NOT EXISTS (SELECT 1 FROM bills x WHERE x.account_id = b.account_id AND x.billing_period_start = d::date);
+     WHERE NOT EXISTS (SELECT 1 FROM bills x WHERE x.account_id = b.account_id AND x.service = b.service
+                                              AND x.billing_period_start = d::date);
     IF v_start IS NULL THEN
       PERFORM meterline_conflict(
-        format('Bill #%s already covers flat %s from %s, and every start date up to the period end %s is taken '
+        format('Bill #%s already covers account %s from %s, and every start date up to the period end %s is taken '
                'by another bill. Nothing was stored; open bill #%s instead of issuing another.',
                v_original, b.account_id, b.billing_period_start, b.billing_period_end, v_original),
         format('bill_collision existing_bill_id=%s', v_original));
     END IF;
     BEGIN
-      INSERT INTO bills (account_id, billing_period_start, billing_period_end, due_date, tariff_kind, pricing_rule,
-                         units, motor_units, total_units, rate_per_unit, fixed_charge, previous_outstanding,
-                         tariff_details, total_amount, status, amount_paid, last_reading_id, motor_reading_id,
-                         first_reading_id, reissue_of, bill_run_id, created_by, created_by_name)
-      VALUES (b.account_id, v_start, b.billing_period_end, b.due_date, b.tariff_kind, b.pricing_rule,
-              b.units, b.motor_units, b.total_units, b.rate_per_unit, b.fixed_charge, b.previous_outstanding,
-              b.tariff_details, b.total_amount, 'pending', 0, b.last_reading_id, b.motor_reading_id,
-              b.first_reading_id, b.reissue_of, b.bill_run_id, (p_actor->>'user_id')::bigint,
-              COALESCE(p_actor->>'username', 'system'))
+      INSERT INTO bills (account_id, service, area_id, billing_period_start, billing_period_end, due_date, tariff_kind,
+                         pricing_rule, tariff_plan_version_id, category, units, motor_units, total_units, rate_per_unit,
+                         fixed_charge, previous_outstanding, tariff_details, total_amount, status, amount_paid,
+                         last_reading_id, motor_reading_id, first_reading_id, usage_from, usage_to, reissue_of,
+                         bill_run_id, created_by, created_by_name)
+      VALUES (b.account_id, b.service, b.area_id, v_start, b.billing_period_end, b.due_date, b.tariff_kind,
+              b.pricing_rule, b.tariff_plan_version_id, b.category, b.units, b.motor_units, b.total_units,
+              b.rate_per_unit, b.fixed_charge, b.previous_outstanding, b.tariff_details, b.total_amount, 'pending', 0,
+              b.last_reading_id, b.motor_reading_id, b.first_reading_id, b.usage_from, b.usage_to, b.reissue_of,
+              b.bill_run_id, (p_actor->>'user_id')::bigint, COALESCE(p_actor->>'username', 'system'))
       RETURNING id INTO v_id;
       EXIT;
     EXCEPTION WHEN unique_violation THEN
       GET STACKED DIAGNOSTICS v_constraint = CONSTRAINT_NAME;
-      IF v_constraint <> 'uq_bills_flat_id_billing_period_start' THEN
+      IF v_constraint <> 'uq_bills_account_id_service_billing_period_start' THEN
         RAISE;
       END IF;  -- another writer took that start between our read and insert: look again
     END;
@@ -138,6 +147,9 @@ BEGIN
     PERFORM meterline_conflict('Could not find a free billing period start after repeated collisions; try again.',
                                'bill_collision');
   END IF;
+  INSERT INTO bill_lines (bill_id, seq, code, label, quantity, unit, rate, amount)
+  SELECT v_id, l.seq, l.code, l.label, l.quantity, l.unit, l.rate, l.amount
+    FROM jsonb_populate_recordset(NULL::bill_lines, COALESCE(p_bill->'lines', '[]'::jsonb)) AS l ORDER BY l.seq;
   IF b.reissue_of IS NOT NULL THEN
     -- The replaced bill is superseded (a trigger releases its coverage); the bills it carried move.
     UPDATE bills SET status = 'superseded', superseded_by = v_id, updated_at = now() WHERE id = v_old.id;
@@ -154,7 +166,7 @@ BEGIN
     END IF;
   END IF;
   IF cardinality(p_carry) > 0 THEN
-    -- The absorbed bills must still be the flat's open bills with exactly the balance this bill
+    -- The absorbed bills must still be the account's open bills with exactly the balance this bill
     -- carries: a payment recorded since it was priced would make it charge money already paid.
     WITH carried AS (
       UPDATE bills SET status = 'carried_forward', carried_forward_to = v_id, updated_at = now()
@@ -163,7 +175,7 @@ BEGIN
     )
     SELECT count(*), COALESCE(sum(balance), 0) INTO v_changed, v_balance FROM carried;
     IF v_changed <> cardinality(p_carry) OR v_balance <> b.previous_outstanding THEN
-      PERFORM meterline_conflict('The flat''s open bills changed while this bill was being created (a payment was '
+      PERFORM meterline_conflict('The account''s open bills changed while this bill was being created (a payment was '
                                  'recorded?). Nothing was stored; recalculate the previous outstanding and try again.');
     END IF;
   END IF;
@@ -186,7 +198,7 @@ BEGIN
       FROM jsonb_array_elements(COALESCE(p_bill->'covered', '[]'::jsonb)) WITH ORDINALITY AS x(c, n) ORDER BY n;
   EXCEPTION WHEN unique_violation THEN  -- another bill covered one of them meanwhile
     PERFORM meterline_conflict('BILL_READING_TAKEN: a reading of this bill is already on another bill (billed '
-                               'meanwhile?). Nothing was stored; look at the flat''s bills and readings again.');
+                               'meanwhile?). Nothing was stored; look at the account''s bills and readings again.');
   END;
   IF b.reissue_of IS NOT NULL AND v_old.amount_paid > 0 THEN
     -- What was paid on the replaced bill, applied once to its replacement.
@@ -215,18 +227,18 @@ BEGIN
   RETURN jsonb_build_object('id', v_id, 'billing_period_start', v_start, 'reissue_of', b.reissue_of);
 END $$;
 
--- A month run's batch of priced bills, in one transaction. Flats that already have a bill starting
--- in the period are skipped; a locked month refuses the whole batch before anything is written.
--- Each element may carry "carry_forward_bill_ids" and "covered" (as for meterline_insert_bill). A flat
--- whose carried bills are no longer open with exactly the balance its bill carries (a payment landed
--- since it was priced), or one of whose readings another bill covers now, is left out: "stale" lists
--- them, to be priced again. Returns {"created", "skipped", "total_amount", "stale"}.
+-- A month run's batch of priced bills with their lines and coverage, in one transaction. An account
+-- that already has a bill of the service starting in its bill's period is skipped; a locked month
+-- refuses the whole batch before anything is written. Each element may carry "lines",
+-- "carry_forward_bill_ids" and "covered" (as for meterline_insert_bill). An account whose carried bills
+-- are no longer open with exactly the balance its bill carries (a payment landed since it was priced),
+-- or one of whose readings another bill covers now, is left out: "stale" lists them, to be priced
+-- again. Returns {"created", "skipped", "total_amount", "stale"}.
 CREATE OR REPLACE FUNCTION meterline_insert_bill_batch(p_bills jsonb, p_actor jsonb)
 RETURNS jsonb LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
-  v_end date;
   v_lo date;
-  v_hi date;
+  v_end date;
   v_total integer := jsonb_array_length(p_bills);
   v_fresh integer;
   v_created integer;
@@ -234,7 +246,7 @@ DECLARE
   v_run bigint;
   v_stale bigint[];
   v_ids bigint[];
-  v_flats bigint[];
+  v_ords bigint[];
   v_carry integer;
   v_changed integer;
 BEGIN
@@ -245,8 +257,6 @@ BEGIN
                         FROM jsonb_populate_recordset(NULL::bills, p_bills) x LOOP
     PERFORM meterline_check_not_locked(v_lo, v_end);
   END LOOP;
-  SELECT min(x.billing_period_start), max(x.billing_period_end) INTO v_lo, v_hi
-    FROM jsonb_populate_recordset(NULL::bills, p_bills) x;
   -- The bills the batch carries forward, locked until commit: no payment lands between the check and
   -- the carry-forward.
   PERFORM 1 FROM bills
@@ -272,46 +282,61 @@ BEGIN
   )
   SELECT COALESCE(array_agg(DISTINCT account_id ORDER BY account_id), '{}') INTO v_stale
     FROM (SELECT account_id FROM carried_wrong UNION SELECT account_id FROM covered_now) z;
+  -- Each bill stored gets its id from the sequence first, so its lines, coverage and the bills it
+  -- absorbs are matched to it by its place in p_bills (ord), never by looking it up again.
   WITH src AS (
-    SELECT x.* FROM jsonb_populate_recordset(NULL::bills, p_bills) WITH ORDINALITY AS x
+    SELECT x.*, COALESCE(x.service, 'electricity') AS svc, e.ord
+      FROM jsonb_array_elements(p_bills) WITH ORDINALITY AS e(v, ord)
+      CROSS JOIN LATERAL jsonb_populate_record(NULL::bills, e.v) AS x
   ), fresh AS (
     SELECT * FROM src
-     WHERE NOT EXISTS (SELECT 1 FROM bills e WHERE e.account_id = src.account_id
-                                              AND e.billing_period_start BETWEEN v_lo AND v_hi)
+     WHERE NOT EXISTS (SELECT 1 FROM bills o WHERE o.account_id = src.account_id AND o.service = src.svc
+                          AND o.billing_period_start BETWEEN src.billing_period_start AND src.billing_period_end)
+  ), numbered AS MATERIALIZED (
+    SELECT nextval(pg_get_serial_sequence('bills', 'id')) AS new_id, fresh.* FROM fresh
+     WHERE fresh.account_id <> ALL (v_stale)
   ), ins AS (
-    INSERT INTO bills (account_id, billing_period_start, billing_period_end, due_date, tariff_kind, pricing_rule,
-                       units, motor_units, total_units, rate_per_unit, fixed_charge, previous_outstanding,
-                       tariff_details, total_amount, status, amount_paid, last_reading_id, motor_reading_id,
-                       first_reading_id, bill_run_id, created_by, created_by_name)
-    SELECT account_id, billing_period_start, billing_period_end, due_date, tariff_kind, pricing_rule,
-           units, motor_units, total_units, rate_per_unit, fixed_charge, previous_outstanding,
-           tariff_details, total_amount, 'pending', 0, last_reading_id, motor_reading_id,
-           first_reading_id, bill_run_id, (p_actor->>'user_id')::bigint, COALESCE(p_actor->>'username', 'system')
-      FROM fresh WHERE account_id <> ALL (v_stale) ORDER BY ordinality
-    RETURNING id, account_id, total_amount, bill_run_id
+    INSERT INTO bills (id, account_id, service, area_id, billing_period_start, billing_period_end, due_date,
+                       tariff_kind, pricing_rule, tariff_plan_version_id, category, units, motor_units, total_units,
+                       rate_per_unit, fixed_charge, previous_outstanding, tariff_details, total_amount, status,
+                       amount_paid, last_reading_id, motor_reading_id, first_reading_id, usage_from, usage_to,
+                       bill_run_id, created_by, created_by_name)
+    SELECT new_id, account_id, svc, area_id, billing_period_start, billing_period_end, due_date,
+           tariff_kind, pricing_rule, tariff_plan_version_id, category, units, motor_units, total_units,
+           rate_per_unit, fixed_charge, previous_outstanding, tariff_details, total_amount, 'pending',
+           0, last_reading_id, motor_reading_id, first_reading_id, usage_from, usage_to,
+           bill_run_id, (p_actor->>'user_id')::bigint, COALESCE(p_actor->>'username', 'system')
+      FROM numbered ORDER BY ord
+    RETURNING id, total_amount, bill_run_id
   )
   SELECT (SELECT count(*) FROM fresh), (SELECT count(*) FROM ins), (SELECT COALESCE(sum(total_amount), 0) FROM ins),
          (SELECT bill_run_id FROM ins ORDER BY id LIMIT 1),
-         (SELECT COALESCE(array_agg(id ORDER BY id), '{}') FROM ins),
-         (SELECT COALESCE(array_agg(account_id ORDER BY id), '{}') FROM ins)
-    INTO v_fresh, v_created, v_amount, v_run, v_ids, v_flats;
-  -- Their coverage, then the bills they absorbed (checked above, locked since).
+         (SELECT COALESCE(array_agg(new_id ORDER BY ord), '{}') FROM numbered),
+         (SELECT COALESCE(array_agg(ord ORDER BY ord), '{}') FROM numbered)
+    INTO v_fresh, v_created, v_amount, v_run, v_ids, v_ords;
+  -- Their lines and coverage, then the bills they absorbed (checked above, locked since).
+  INSERT INTO bill_lines (bill_id, seq, code, label, quantity, unit, rate, amount)
+  SELECT n.id, l.seq, l.code, l.label, l.quantity, l.unit, l.rate, l.amount
+    FROM unnest(v_ids, v_ords) AS n(id, ord)
+    JOIN jsonb_array_elements(p_bills) WITH ORDINALITY AS e(v, ord) ON e.ord = n.ord
+    CROSS JOIN LATERAL jsonb_populate_recordset(NULL::bill_lines, COALESCE(e.v->'lines', '[]'::jsonb)) AS l
+   ORDER BY n.id, l.seq;
   BEGIN
     INSERT INTO bill_readings (bill_id, reading_id, units, motor_units)
     SELECT n.id, (c->>'reading_id')::bigint, (c->>'units')::numeric, COALESCE((c->>'motor_units')::numeric, 0)
-      FROM unnest(v_ids, v_flats) AS n(id, account_id)
-      JOIN jsonb_array_elements(p_bills) AS e ON (e->>'account_id')::bigint = n.account_id
-      CROSS JOIN LATERAL jsonb_array_elements(COALESCE(e->'covered', '[]'::jsonb)) WITH ORDINALITY AS x(c, k)
+      FROM unnest(v_ids, v_ords) AS n(id, ord)
+      JOIN jsonb_array_elements(p_bills) WITH ORDINALITY AS e(v, ord) ON e.ord = n.ord
+      CROSS JOIN LATERAL jsonb_array_elements(COALESCE(e.v->'covered', '[]'::jsonb)) WITH ORDINALITY AS x(c, k)
      ORDER BY n.id, x.k;
   EXCEPTION WHEN unique_violation THEN  -- a single bill covered one of them after the check: look again
     PERFORM meterline_conflict('BILL_READING_TAKEN: a reading of this batch was billed meanwhile; the batch was rolled '
                                'back; run the bill run again to finish.');
   END;
   WITH carry AS (
-    SELECT (c.value)::bigint AS bill_id, n.id AS into_id, n.account_id
-      FROM unnest(v_ids, v_flats) AS n(id, account_id)
-      JOIN jsonb_array_elements(p_bills) AS e ON (e->>'account_id')::bigint = n.account_id
-      CROSS JOIN LATERAL jsonb_array_elements_text(COALESCE(e->'carry_forward_bill_ids', '[]'::jsonb)) AS c
+    SELECT (c.value)::bigint AS bill_id, n.id AS into_id, (e.v->>'account_id')::bigint AS account_id
+      FROM unnest(v_ids, v_ords) AS n(id, ord)
+      JOIN jsonb_array_elements(p_bills) WITH ORDINALITY AS e(v, ord) ON e.ord = n.ord
+      CROSS JOIN LATERAL jsonb_array_elements_text(COALESCE(e.v->'carry_forward_bill_ids', '[]'::jsonb)) AS c
   ), upd AS (
     UPDATE bills SET status = 'carried_forward', carried_forward_to = carry.into_id, updated_at = now()
       FROM carry
@@ -326,13 +351,14 @@ BEGIN
   END IF;
   PERFORM meterline_audit(p_actor, 'bill.batch_create', 'bill_run', v_run::text, jsonb_build_object(
     'created', v_created, 'skipped', v_total - v_fresh, 'total_amount', v_amount::text,
-    'first_flat_id', (p_bills->0->>'account_id')::bigint, 'last_flat_id', (p_bills->(v_total - 1)->>'account_id')::bigint,
-    'changed_flats', to_jsonb(v_stale[1:100])));
+    'first_account_id', (p_bills->0->>'account_id')::bigint,
+    'last_account_id', (p_bills->(v_total - 1)->>'account_id')::bigint,
+    'changed_accounts', to_jsonb(v_stale[1:100])));
   RETURN jsonb_build_object('created', v_created, 'skipped', v_total - v_fresh, 'total_amount', v_amount::text,
                             'stale', to_jsonb(v_stale));
 END $$;
 
--- Store a payment Python worked out with services/arrears.apply_payment (the one implementation of
+-- Store a payment Python worked out with services/billing/arrears.apply_payment (the one implementation of
 -- the rules), compare-and-set: the bill must still have the amount_paid and status it was priced
 -- against (else PT409 'stale', Python re-reads and tries again). Idempotent on p_external_id: a
 -- replay returns the first payment with applied=false and changes nothing.
@@ -416,7 +442,7 @@ BEGIN
   RETURN n;
 END $$;
 
--- Admin status change (the rules are in services/bill_status.py). PT404 for an unknown bill;
+-- Admin status change (the rules are in services/billing/bill_status.py). PT404 for an unknown bill;
 -- with p_expected, PT409 when the bill no longer has that status (a payment landed meanwhile).
 DROP FUNCTION IF EXISTS meterline_set_bill_status(bigint, text, text, jsonb);
 CREATE OR REPLACE FUNCTION meterline_set_bill_status(p_id bigint, p_status text, p_reason text, p_actor jsonb,

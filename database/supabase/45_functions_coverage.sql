@@ -1,11 +1,12 @@
--- Bill coverage (which readings a bill covers, services/coverage.py), bill run records counted from
+-- Bill coverage (which readings a bill covers, services/billing/coverage.py), bill run records counted from
 -- the bills they stored, and the read-only billing checks of scripts/verify_billing.py. The same
 -- queries as services/storage/sql_coverage.py.
 
--- The flat's readings that are not rejected, after each meter's last reading covered (by a bill that
--- is not superseded, other than p_replacing) before p_reading, up to and including it, oldest first;
--- each with the bill (not superseded) covering it, if any.
-CREATE OR REPLACE FUNCTION meterline_coverage_chain(p_flat bigint, p_reading bigint, p_replacing bigint)
+-- The account's readings that are not rejected, after each meter's last reading covered (by a bill
+-- that is not superseded, other than p_replacing) before p_reading, up to and including it, oldest
+-- first; each with the bill (not superseded) covering it, if any.
+DROP FUNCTION IF EXISTS meterline_coverage_chain(bigint, bigint, bigint);  -- schema version 2 named it p_flat
+CREATE OR REPLACE FUNCTION meterline_coverage_chain(p_account bigint, p_reading bigint, p_replacing bigint)
 RETURNS jsonb LANGUAGE plpgsql STABLE SET search_path = public, pg_temp AS $$
 DECLARE
   v_date date;
@@ -22,7 +23,7 @@ BEGIN
                  AND EXISTS (SELECT 1 FROM bill_readings x WHERE x.reading_id = r2.id AND x.superseded_by IS NULL
                                                         AND x.bill_id IS DISTINCT FROM p_replacing)
                ORDER BY r2.reading_date DESC, r2.id DESC LIMIT 1) AS last_id
-        FROM meters m WHERE m.account_id = p_flat
+        FROM meters m WHERE m.account_id = p_account
     )
     SELECT jsonb_agg(jsonb_build_object(
              'reading_id', r.id, 'meter_id', r.meter_id, 'reading_date', r.reading_date, 'status', r.status,
@@ -106,7 +107,7 @@ BEGIN
            'first', COALESCE((SELECT jsonb_agg(to_jsonb(z)) FROM (SELECT * FROM q ORDER BY bill_id LIMIT p_limit) z),
                              '[]'::jsonb)))
     INTO v_out;
-  WITH per_flat AS (
+  WITH per_account AS (
     SELECT account_id,
            sum(CASE WHEN status IN ('pending', 'partially_paid', 'overdue') THEN total_amount - amount_paid ELSE 0 END)
              AS owed,
@@ -118,7 +119,7 @@ BEGIN
      WHERE b.status NOT IN ('cancelled', 'superseded') GROUP BY b.account_id
   ), q AS (
     SELECT f.account_id, f.owed::text AS owed, f.charges::text AS charges, COALESCE(p.paid, 0)::text AS paid
-      FROM per_flat f LEFT JOIN paid p ON p.account_id = f.account_id
+      FROM per_account f LEFT JOIN paid p ON p.account_id = f.account_id
      WHERE f.owed <> f.charges - COALESCE(p.paid, 0)
   )
   SELECT v_out || jsonb_build_object('balance_mismatch', jsonb_build_object(

@@ -1,61 +1,84 @@
--- Master data import (services/master_import.py decides what changed; these store it).
+-- Master data import (services/master_data/importer.py decides what changed; these store it).
 
--- What the database holds for one chunk of an import. Read-only.
-CREATE OR REPLACE FUNCTION meterline_master_data_state(p_flat_codes text[], p_meter_numbers text[], p_motor_codes text[])
+-- What the database holds for one chunk of an import (services/master_data/importer.MasterDataState):
+-- each account with its area path, category and primary contact, the accounts' active meters and
+-- motor links, each meter with its account or motor, the motors' active meters. Read-only.
+DROP FUNCTION IF EXISTS meterline_master_data_state(text[], text[], text[]);  -- schema version 2 named p_flat_codes
+CREATE OR REPLACE FUNCTION meterline_master_data_state(p_account_codes text[], p_meter_numbers text[],
+                                                       p_motor_codes text[])
 RETURNS jsonb LANGUAGE sql STABLE SET search_path = public, pg_temp AS $$
   SELECT jsonb_build_object(
     'accounts', COALESCE((SELECT jsonb_agg(jsonb_build_object(
-                 'id', d.id, 'code', d.code, 'block', d.block, 'floor_code', d.floor_code, 'category', d.category,
+                 'id', d.id, 'code', d.code, 'area_path', d.area_path, 'category', d.category,
                  'contact_id', d.contact_id, 'contact_name', d.contact_name, 'contact_phone', d.contact_phone))
-               FROM flat_details d WHERE d.code = ANY (p_flat_codes)), '[]'::jsonb),
-    'flat_meters', COALESCE((SELECT jsonb_agg(jsonb_build_array(f.code, m.id, m.meter_number) ORDER BY m.id)
-               FROM meters m JOIN accounts f ON f.id = m.account_id
-              WHERE f.code = ANY (p_flat_codes) AND m.status = 'active'), '[]'::jsonb),
-    'account_motors', COALESCE((SELECT jsonb_agg(jsonb_build_array(f.code, mo.code) ORDER BY fm.id)
-               FROM account_motors fm JOIN accounts f ON f.id = fm.account_id JOIN motors mo ON mo.id = fm.motor_id
-              WHERE f.code = ANY (p_flat_codes)), '[]'::jsonb),
+               FROM account_details d WHERE d.code = ANY (p_account_codes)), '[]'::jsonb),
+    'flat_meters', COALESCE((SELECT jsonb_agg(jsonb_build_array(a.code, m.id, m.meter_number) ORDER BY m.id)
+               FROM meters m JOIN accounts a ON a.id = m.account_id
+              WHERE a.code = ANY (p_account_codes) AND m.status = 'active'), '[]'::jsonb),
+    'account_motors', COALESCE((SELECT jsonb_agg(jsonb_build_array(a.code, mo.code) ORDER BY am.id)
+               FROM account_motors am JOIN accounts a ON a.id = am.account_id JOIN motors mo ON mo.id = am.motor_id
+              WHERE a.code = ANY (p_account_codes)), '[]'::jsonb),
     'meters', COALESCE((SELECT jsonb_agg(jsonb_build_object('id', m.id, 'meter_number', m.meter_number,
-                                                            'status', m.status, 'account_code', f.code, 'motor_code', mo.code))
-               FROM meters m LEFT JOIN accounts f ON f.id = m.account_id LEFT JOIN motors mo ON mo.id = m.motor_id
+                                                            'status', m.status, 'account_code', a.code,
+                                                            'motor_code', mo.code))
+               FROM meters m LEFT JOIN accounts a ON a.id = m.account_id LEFT JOIN motors mo ON mo.id = m.motor_id
               WHERE m.meter_number = ANY (p_meter_numbers)), '[]'::jsonb),
     'motor_meters', COALESCE((SELECT jsonb_agg(jsonb_build_array(mo.code, m.id, m.meter_number) ORDER BY m.id)
                FROM meters m JOIN motors mo ON mo.id = m.motor_id
               WHERE mo.code = ANY (p_motor_codes) AND m.account_id IS NULL AND m.status = 'active'), '[]'::jsonb))
 $$;
 
--- One chunk of an import; codes are resolved to ids here. Returns the chunk's counts. Runs inside
--- the caller's transaction (meterline_apply_master_data, meterline_apply_staged_master_data).
+-- One chunk of an import (services/master_data/importer.MasterDataChanges); codes and area paths are
+-- resolved to ids here, as services/storage/sql_master.py does: the areas (blocks, floors) first, then
+-- motors; each new flat is an account (type flat) in its leaf area, connected to the stored
+-- electricity plan (PT409 when there is none: nothing of the import is kept). Returns the chunk's
+-- counts. Runs inside the caller's transaction (meterline_apply_master_data,
+-- meterline_apply_staged_master_data).
 CREATE OR REPLACE FUNCTION meterline_apply_master_changes(p_changes jsonb)
 RETURNS jsonb LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
   x record;
-  v_owner bigint;
+  v_contact bigint;
+  v_plan bigint;
   v_counts jsonb := '{}'::jsonb;
   k text;
 BEGIN
-  INSERT INTO floors (code, name, sort_order)
-  SELECT code, name, sort_order FROM jsonb_to_recordset(COALESCE(p_changes->'floors', '[]'))
-         AS t(code text, name text, sort_order integer);
-  INSERT INTO flat_types (name, bhk)
-  SELECT name, bhk FROM jsonb_to_recordset(COALESCE(p_changes->'flat_types', '[]')) AS t(name text, bhk integer);
+  IF jsonb_array_length(COALESCE(p_changes->'areas', '[]'::jsonb)) > 0 THEN
+    PERFORM meterline_ensure_areas(p_changes->'areas', jsonb_build_object('user_id', NULL, 'username', 'system',
+                                                                          'client', NULL));
+  END IF;
   INSERT INTO motors (code, name)
   SELECT code, COALESCE(name, '') FROM jsonb_to_recordset(COALESCE(p_changes->'motors', '[]')) AS t(code text, name text);
-  INSERT INTO accounts (code, block, floor_id, type_id)
-  SELECT e.v->>'code', e.v->>'block', fl.id, ft.id
-    FROM jsonb_array_elements(COALESCE(p_changes->'flats_new', '[]')) WITH ORDINALITY AS e(v, ord)
-    LEFT JOIN floors fl ON fl.code = e.v->>'floor_code' LEFT JOIN flat_types ft ON ft.name = e.v->>'category'
-   ORDER BY e.ord;
-  UPDATE accounts SET block = t.block, floor_id = fl.id, type_id = ft.id
-    FROM jsonb_to_recordset(COALESCE(p_changes->'flats_changed', '[]'))
-         AS t(id bigint, block text, floor_code text, category text)
-    LEFT JOIN floors fl ON fl.code = t.floor_code LEFT JOIN flat_types ft ON ft.name = t.category
-   WHERE accounts.id = t.id;
-  FOR x IN SELECT e.v->>'name' AS name, e.v->>'phone' AS phone, f.id AS account_id
+  IF jsonb_array_length(COALESCE(p_changes->'flats_new', '[]'::jsonb)) > 0 THEN
+    SELECT id INTO v_plan FROM tariff_plans WHERE service = 'electricity' ORDER BY id LIMIT 1;
+    IF v_plan IS NULL THEN
+      PERFORM meterline_conflict('No electricity tariff plan is stored, so new flats cannot be connected; set the '
+                                 'utility up first (python -m scripts.seed_demo on an empty database, or the Tariff '
+                                 'plans page). Nothing was written.');
+    END IF;
+    -- An unknown area path leaves area_id NULL, which the table refuses: nothing is stored.
+    INSERT INTO accounts (code, name, area_id, category, account_type)
+    SELECT e.v->>'code', COALESCE(e.v->>'name', ''), ar.id, e.v->>'category', 'flat'
+      FROM jsonb_array_elements(p_changes->'flats_new') WITH ORDINALITY AS e(v, ord)
+      LEFT JOIN areas ar ON ar.path = e.v->>'area_path'
+     ORDER BY e.ord;
+    INSERT INTO service_connections (account_id, service, tariff_plan_id)
+    SELECT a.id, 'electricity', v_plan
+      FROM jsonb_array_elements(p_changes->'flats_new') WITH ORDINALITY AS e(v, ord)
+      JOIN accounts a ON a.code = e.v->>'code'
+     ORDER BY e.ord;
+  END IF;
+  UPDATE accounts SET area_id = c.area_id, category = c.category, updated_at = now()
+    FROM (SELECT t.id, t.category, ar.id AS area_id
+            FROM jsonb_to_recordset(COALESCE(p_changes->'flats_changed', '[]')) AS t(id bigint, area_path text, category text)
+            LEFT JOIN areas ar ON ar.path = t.area_path) c
+   WHERE accounts.id = c.id;
+  FOR x IN SELECT e.v->>'name' AS name, e.v->>'phone' AS phone, a.id AS account_id
              FROM jsonb_array_elements(COALESCE(p_changes->'owners_new', '[]')) WITH ORDINALITY AS e(v, ord)
-             JOIN accounts f ON f.code = e.v->>'account_code'
+             JOIN accounts a ON a.code = e.v->>'account_code'
             ORDER BY e.ord LOOP
-    INSERT INTO contacts (name, phone) VALUES (x.name, x.phone) RETURNING id INTO v_owner;
-    INSERT INTO account_contacts (account_id, contact_id, is_primary) VALUES (x.account_id, v_owner, true);
+    INSERT INTO contacts (name, phone) VALUES (x.name, x.phone) RETURNING id INTO v_contact;
+    INSERT INTO account_contacts (account_id, contact_id, is_primary) VALUES (x.account_id, v_contact, true);
   END LOOP;
   UPDATE contacts SET name = t.name, phone = t.phone
     FROM jsonb_to_recordset(COALESCE(p_changes->'owners_changed', '[]')) AS t(id bigint, name text, phone text)
@@ -63,17 +86,18 @@ BEGIN
   UPDATE meters SET status = 'replaced'
    WHERE id IN (SELECT value::bigint FROM jsonb_array_elements_text(COALESCE(p_changes->'meters_retired', '[]')));
   INSERT INTO meters (meter_number, account_id, motor_id, status)
-  SELECT e.v->>'meter_number', f.id, mo.id, 'active'
+  SELECT e.v->>'meter_number', a.id, mo.id, 'active'
     FROM jsonb_array_elements(COALESCE(p_changes->'meters_new', '[]')) WITH ORDINALITY AS e(v, ord)
-    LEFT JOIN accounts f ON f.code = e.v->>'account_code' LEFT JOIN motors mo ON mo.code = e.v->>'motor_code'
+    LEFT JOIN accounts a ON a.code = e.v->>'account_code' LEFT JOIN motors mo ON mo.code = e.v->>'motor_code'
    ORDER BY e.ord;
   DELETE FROM account_motors USING jsonb_to_recordset(COALESCE(p_changes->'links_removed', '[]'))
-         AS t(account_code text, motor_code text), accounts f, motors mo
-   WHERE f.code = t.account_code AND mo.code = t.motor_code AND account_motors.account_id = f.id AND account_motors.motor_id = mo.id;
+         AS t(account_code text, motor_code text), accounts a, motors mo
+   WHERE a.code = t.account_code AND mo.code = t.motor_code AND account_motors.account_id = a.id
+     AND account_motors.motor_id = mo.id;
   INSERT INTO account_motors (account_id, motor_id)
-  SELECT f.id, mo.id
+  SELECT a.id, mo.id
     FROM jsonb_to_recordset(COALESCE(p_changes->'links_new', '[]')) AS t(account_code text, motor_code text)
-    JOIN accounts f ON f.code = t.account_code JOIN motors mo ON mo.code = t.motor_code;
+    JOIN accounts a ON a.code = t.account_code JOIN motors mo ON mo.code = t.motor_code;
   FOR k IN SELECT key FROM jsonb_each(p_changes) WHERE jsonb_typeof(value) = 'array' LOOP
     IF jsonb_array_length(p_changes->k) > 0 THEN
       v_counts := v_counts || jsonb_build_object(k, jsonb_array_length(p_changes->k));

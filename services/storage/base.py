@@ -137,9 +137,10 @@ class Storage(abc.ABC):
     @abc.abstractmethod
     def apply_master_data(self, changes: "MasterDataChanges | Sequence[MasterDataChanges]", actor: Actor) -> None:
         """Store a master data import, given as one or several chunks applied in order, in ONE unit
-        of work: all of it or nothing (floors, flat types, motors, accounts, primary contacts, meters,
-        motor links; codes resolved to ids here). Audited once as master_data.import. A refusal by
-        the database (a unique key taken meanwhile) raises a MeterlineError; nothing is stored."""
+        of work: all of it or nothing (areas, motors, accounts with their electricity connection to
+        the stored electricity plan, primary contacts, meters, motor links; codes and area paths
+        resolved to ids here). Audited once as master_data.import. A refusal by the database (a
+        unique key taken meanwhile) raises a MeterlineError; nothing is stored."""
 
     # ---- readings -------------------------------------------------------------------------
     # A meter's non-rejected readings form a chain ordered by (reading_date, id); see
@@ -244,8 +245,8 @@ class Storage(abc.ABC):
 
     # ---- bills -------------------------------------------------------------------------------
     @abc.abstractmethod
-    def open_balance(self, account_id: int) -> tuple[Decimal, tuple[int, ...]]:
-        """What the account still owes on open bills, and those bills' ids."""
+    def open_balance(self, account_id: int, service: str | None = None) -> tuple[Decimal, tuple[int, ...]]:
+        """What the account still owes on open bills (of `service`, when given), and those bills' ids."""
 
     @abc.abstractmethod
     def insert_bill(self, new: NewBill, actor: Actor) -> Bill:

@@ -5,8 +5,9 @@ Reads select from tables and the views of database/supabase/10_views.sql with fi
 1,000 rows a request (paged), exact or estimated counts; what must be one transaction (a change
 and its audit row, the no-overwrite retry, a month run's batch, a payment) is one call of a
 function of database/supabase_schema.sql through /rpc. Pricing stays in Python. The class is
-assembled from parts, one file each, like the SQL backend: rest_readings.py, rest_bills.py,
-rest_users.py, rest_master.py; HTTP, retries, paging and errors are in rest_client.py.
+assembled from parts, one file each, like the SQL backend: rest_reference.py (the utility, areas,
+accounts, tariff plans, daily usage), rest_readings.py, rest_bills.py, rest_users.py, rest_master.py;
+HTTP, retries, paging and errors are in rest_client.py.
 """
 from __future__ import annotations
 
@@ -21,11 +22,12 @@ from services.storage.rest_bills import RestBillsPart
 from services.storage.rest_client import IN_CHUNK, PAGE, RestClient, chunks
 from services.storage.rest_master import RestMasterPart
 from services.storage.rest_readings import RestReadingsPart
+from services.storage.rest_reference import RestReferencePart
 
 BULK_CHUNK = 1000  # rows per POST: one JSON array, one transaction
 
 
-class SupabaseStorage(RestReadingsPart, RestBillsPart, RestUsersPart, RestMasterPart, Storage):
+class SupabaseStorage(RestReferencePart, RestReadingsPart, RestBillsPart, RestUsersPart, RestMasterPart, Storage):
     backend_name = "supabase"
 
     def __init__(self, url: str, key: str, *, client_options=None, max_attempts: int | None = None,

@@ -8,20 +8,22 @@ from database import schema as s
 from database.schema import OPEN_BILL_STATUSES
 from services.billing.arrears import apply_payment
 from services.clock import utcnow
-from services.errors import ConflictError, NotFoundError, ValidationError
+from services.errors import ConflictError, DuplicateError, NotFoundError, ValidationError
 from services.billing.coverage import ChainReading, CoveredReading
 from services.models import (
-    NEW_BILL_LINKS, BatchResult, Bill, BillFilter, BillRun, DashboardFigures, MonthlyPoint, NewBill, Page, Payment,
-    PaymentResult, PeriodLock, RunCandidate,
+    NEW_BILL_LINKS, BatchResult, Bill, BillFilter, BillLine, BillRun, DashboardFigures, MonthlyPoint, NewBill, Page,
+    Payment, PaymentResult, PeriodLock, RunCandidate,
 )
 from services.billing.periods import month_bounds
 from services.storage.rest_client import (
-    IN_CHUNK, StaleWriteError, actor_json, chunks, columns, dec, quoted, to_json,
+    IN_CHUNK, StaleWriteError, actor_json, chunks, columns, dec, like_escape, quoted, to_json,
 )
+from services.storage.rest_reference import usage_total
 from services.storage.sql_backend import _jsonable
 
 _NEWEST_PERIOD = (("billing_period_start", True), ("id", True))
 PAYMENT_ATTEMPTS = 5
+BATCH_ATTEMPTS = 3  # a batch refused whole by a unique key (another writer billed an account meanwhile)
 
 
 def _bill_row(new: NewBill) -> dict:
@@ -30,9 +32,11 @@ def _bill_row(new: NewBill) -> dict:
 
 
 def _links(new: NewBill) -> dict:
-    """What a bill covers (and, for a re-issue, credits) besides its columns: meterline_insert_bill's
-    extra keys of p_bill."""
+    """A bill's lines, what it covers (and, for a re-issue, credits) besides its columns:
+    meterline_insert_bill's extra keys of p_bill."""
     return to_json({
+        "lines": [{"seq": ln.seq, "code": ln.code, "label": ln.label, "quantity": ln.quantity, "unit": ln.unit,
+                   "rate": ln.rate, "amount": ln.amount} for ln in new.lines],
         "covered": [{"reading_id": c.reading_id, "units": c.units, "motor_units": c.motor_units} for c in new.covered],
         "confirm_units": list(new.confirm_units) if new.confirm_units is not None else None,
         "replaced_paid": new.replaced_paid, "credit_paid_on": new.credit_paid_on})
@@ -70,9 +74,12 @@ class RestBillsPart:
         return self.rest.count("bills", [("gte", "billing_period_end", first), ("lte", "billing_period_end", last)])
 
     # ---- bills -------------------------------------------------------------------------
-    def open_balance(self, account_id) -> tuple[Decimal, tuple[int, ...]]:
-        rows = self.rest.select_all("bills", filters=[("eq", "account_id", account_id), ("in", "status", OPEN_BILL_STATUSES)],
-                                    order=(("id", False),), cols=columns("bills", ("id", "total_amount", "amount_paid")))
+    def open_balance(self, account_id, service: str | None = None) -> tuple[Decimal, tuple[int, ...]]:
+        flt = [("eq", "account_id", account_id), ("in", "status", OPEN_BILL_STATUSES)]
+        if service is not None:
+            flt.append(("eq", "service", service))
+        rows = self.rest.select_all("bills", filters=flt, order=(("id", False),),
+                                    cols=columns("bills", ("id", "total_amount", "amount_paid")))
         return (sum((r["total_amount"] - r["amount_paid"] for r in rows), Decimal("0.00")),
                 tuple(r["id"] for r in rows))
 
@@ -85,12 +92,17 @@ class RestBillsPart:
             "covered_readings": [c.reading_id for c in new.covered]})
         out = self.rest.rpc("meterline_insert_bill", {
             "p_bill": _bill_row(new) | _links(new), "p_carry": list(new.carry_forward_bill_ids),
-            "p_actor": actor_json(actor), "p_details": details}, what=f"storing the bill of flat {new.account_id}")
+            "p_actor": actor_json(actor), "p_details": details}, what=f"storing the bill of account {new.account_id}")
         return self.get_bill(out["id"])
 
     def get_bill(self, bill_id) -> Bill | None:
         rows, _ = self.rest.select("bill_details", filters=[("eq", "id", bill_id)], limit=1)
         return Bill.from_row(rows[0]) if rows else None
+
+    def list_bill_lines(self, bill_id) -> list[BillLine]:
+        rows = self.rest.select_all("bill_lines", filters=[("eq", "bill_id", bill_id)], order=(("seq", False),),
+                                    what=f"reading the lines of bill {bill_id}")
+        return [BillLine.from_row(x) for x in rows]
 
     def _bill_filters(self, flt: BillFilter) -> list[tuple] | None:
         out = []
@@ -99,21 +111,29 @@ class RestBillsPart:
             out += [("gte", "billing_period_start", first), ("lte", "billing_period_start", last)]
         if flt.statuses:
             out.append(("in", "status", list(flt.statuses)))
-        if flt.block:
-            out.append(("eq", "block", flt.block))
+        if flt.area_id is not None:
+            area = self._area_filter(flt.area_id)
+            if area is None:
+                return None  # no such area: nothing can match
+            out.append(area)
+        if flt.category:
+            out.append(("eq", "category", flt.category))
+        if flt.service:
+            out.append(("eq", "service", flt.service))
         if flt.overdue_only:
             as_of = flt.as_of or dt.date.today()
             out += [("in", "status", list(OPEN_BILL_STATUSES)), ("lt", "due_date", as_of)]
         if flt.search and flt.search.strip():
             term = flt.search.strip()
-            out.append(("or", f"account_code.like.{quoted(term.upper() + '*')},contact_name.ilike.{quoted('*' + term + '*')}"))
+            out.append(("or", f"account_code.like.{quoted(like_escape(term.upper()) + '*')},"
+                              f"contact_name.ilike.{quoted('*' + like_escape(term) + '*')}"))
         if flt.account_id is not None:
             out.append(("eq", "account_id", flt.account_id))
         if flt.contact_id is not None:
             accounts = self.rest.select_all("account_contacts", filters=[("eq", "contact_id", flt.contact_id)],
-                                         order=(("account_id", False),), cols="account_id")
+                                            order=(("account_id", False),), cols="account_id")
             if not accounts:
-                return None  # the owner has no accounts: nothing can match
+                return None  # the contact has no accounts: nothing can match
             out.append(("in", "account_id", [r["account_id"] for r in accounts]))
         if flt.due_from:
             out.append(("gte", "due_date", flt.due_from))
@@ -213,14 +233,16 @@ class RestBillsPart:
         return [Bill.from_row(x) for x in rows]
 
     # ---- bill runs ---------------------------------------------------------------------
-    def count_run_skips(self, start, end) -> int:
-        return int(self.rest.rpc("meterline_count_run_skips", {"p_start": start, "p_end": end},
-                                 what="counting accounts already billed", idempotent=True))
+    def count_run_skips(self, start, end, *, service="electricity", source="readings", area_id=None) -> int:
+        return int(self.rest.rpc("meterline_count_run_skips", {
+            "p_start": start, "p_end": end, "p_service": service, "p_source": source, "p_area": area_id},
+            what="counting accounts already billed", idempotent=True))
 
-    def bill_run_candidates(self, start, end, *, after_flat_id=0, limit=5000):
-        out = self.rest.rpc("meterline_bill_run_candidates", {"p_start": start, "p_end": end, "p_after": after_flat_id,
-                                                              "p_limit": limit},
-                            what="reading the bill run's candidates", idempotent=True)
+    def bill_run_candidates(self, start, end, *, service="electricity", source="readings", area_id=None,
+                            after_account_id=0, limit=5000):
+        out = self.rest.rpc("meterline_bill_run_candidates", {
+            "p_start": start, "p_end": end, "p_service": service, "p_source": source, "p_area": area_id,
+            "p_after": after_account_id, "p_limit": limit}, what="reading the bill run's candidates", idempotent=True)
         if out["upper"] is None:
             return [], None
         owed: dict[int, list] = {}
@@ -233,23 +255,37 @@ class RestBillsPart:
                 account_id=x["account_id"], account_code=x["account_code"], category=x["category"],
                 tail=tuple(_chain_reading(c) for c in x["tail"]),
                 outstanding=sum((amt for _, amt in bills_open), Decimal("0.00")),
-                open_bill_ids=tuple(bid for bid, _ in bills_open)))
+                open_bill_ids=tuple(bid for bid, _ in bills_open), area_id=x["area_id"],
+                account_type=x["account_type"], service=service, tariff_plan_id=x["tariff_plan_id"],
+                usage=usage_total(x["account_id"], x["usage"]) if x.get("usage") else None))
         return result, out["upper"]
 
     def insert_bill_batch(self, bills, actor) -> BatchResult:
         if not bills:
             return BatchResult(0, 0, Decimal("0.00"))
         # A locked month refuses the whole batch inside the function, before anything is written.
-        rows = [_bill_row(nb) | {"carry_forward_bill_ids": list(nb.carry_forward_bill_ids),
-                                 "covered": _links(nb)["covered"]} for nb in bills]
-        out = self.rest.rpc("meterline_insert_bill_batch", {"p_bills": rows, "p_actor": actor_json(actor)},
-                            what=f"storing a batch of {len(bills)} bills")
+        rows = []
+        for nb in bills:
+            links = _links(nb)
+            rows.append(_bill_row(nb) | {"carry_forward_bill_ids": list(nb.carry_forward_bill_ids),
+                                         "covered": links["covered"], "lines": links["lines"]})
+        for attempt in range(1, BATCH_ATTEMPTS + 1):
+            try:
+                out = self.rest.rpc("meterline_insert_bill_batch", {"p_bills": rows, "p_actor": actor_json(actor)},
+                                    what=f"storing a batch of {len(bills)} bills")
+                break
+            except DuplicateError:
+                # Another writer billed one of these accounts between the function's check and its
+                # insert: the call was rolled back whole, so looking again is safe.
+                if attempt == BATCH_ATTEMPTS:
+                    raise
         return BatchResult(int(out["created"]), int(out["skipped"]), dec(out["total_amount"]),
                            tuple(int(x) for x in out.get("stale") or ()))
 
-    def start_bill_run(self, start, end, due, actor) -> int:
+    def start_bill_run(self, start, end, due, actor, *, service="electricity", area_id=None) -> int:
         return int(self.rest.rpc("meterline_start_bill_run", {"p_start": start, "p_end": end, "p_due": due,
-                                                               "p_actor": actor_json(actor)},
+                                                               "p_actor": actor_json(actor), "p_service": service,
+                                                               "p_area": area_id},
                                  what="starting the bill run"))
 
     def finish_bill_run(self, run_id, *, status, skipped, refused, error=None) -> None:
@@ -273,13 +309,14 @@ class RestBillsPart:
 
     # ---- coverage ------------------------------------------------------------------------
     def coverage_chain(self, account_id, reading_id, replacing_bill_id=None) -> list[ChainReading]:
-        out = self.rest.rpc("meterline_coverage_chain", {"p_flat": account_id, "p_reading": reading_id,
+        out = self.rest.rpc("meterline_coverage_chain", {"p_account": account_id, "p_reading": reading_id,
                                                          "p_replacing": replacing_bill_id},
                             what=f"reading the readings bill of reading {reading_id} covers", idempotent=True)
         return [_chain_reading(c) for c in out or []]
 
-    def current_bill_at(self, account_id, start) -> Bill | None:
-        rows, _ = self.rest.select("bills", filters=[("eq", "account_id", account_id), ("eq", "billing_period_start", start)],
+    def current_bill_at(self, account_id, start, service="electricity") -> Bill | None:
+        rows, _ = self.rest.select("bills", filters=[("eq", "account_id", account_id), ("eq", "service", service),
+                                                     ("eq", "billing_period_start", start)],
                                    limit=1, cols="id,status,superseded_by")
         for _ in range(1000):  # a chain of re-issues, followed to the bill that stands
             if not rows:
@@ -288,7 +325,7 @@ class RestBillsPart:
                 return self.get_bill(rows[0]["id"])
             rows, _ = self.rest.select("bills", filters=[("eq", "id", rows[0]["superseded_by"])], limit=1,
                                        cols="id,status,superseded_by")
-        raise ConflictError(f"Flat {account_id}'s chain of re-issues does not end; run python -m scripts.verify_billing.")
+        raise ConflictError(f"Account {account_id}'s chain of re-issues does not end; run python -m scripts.verify_billing.")
 
     def list_bill_readings(self, bill_id) -> list[CoveredReading]:
         rows = self.rest.select_all("bill_readings", filters=[("eq", "bill_id", bill_id)], order=(("id", False),),

@@ -60,17 +60,17 @@ def _kind(col: sa.Column) -> str:
 KINDS: dict[str, dict[str, str]] = {t.name: {c.name: _kind(c) for c in t.columns} for t in s.metadata.sorted_tables}
 _P = "plain"
 # The views of database/supabase/10_views.sql: their columns and kinds.
-KINDS["flat_details"] = dict.fromkeys(("id", "code", "block", "is_active", "floor_code", "floor_name", "category",
-                                       "contact_name", "contact_phone", "contact_id"), _P)
-KINDS["meter_choices"] = dict.fromkeys(("meter_id", "meter_number", "account_id", "account_code", "block", "floor_code",
-                                        "floor_name", "category", "contact_name", "contact_phone", "motor_code",
+KINDS["account_details"] = {**KINDS["accounts"], **dict.fromkeys(
+    ("area_path", "area_name", "contact_name", "contact_phone", "contact_email", "contact_id"), _P)}
+KINDS["meter_choices"] = dict.fromkeys(("meter_id", "meter_number", "unit", "account_id", "account_code", "area_path",
+                                        "area_name", "category", "contact_name", "contact_phone", "motor_code",
                                         "motor_meter_id", "motor_meter_number"), _P)
 KINDS["reading_details"] = {**KINDS["readings"], **dict.fromkeys(
-    ("meter_number", "account_id", "account_code", "block", "floor_code", "contact_name", "submitted_by_name", "bill_id"), _P)}
+    ("meter_number", "unit", "account_id", "account_code", "area_path", "contact_name", "submitted_by_name", "bill_id"),
+    _P)}
 KINDS["bill_details"] = {**KINDS["bills"], **dict.fromkeys(
-    ("account_code", "block", "floor_code", "contact_name", "contact_phone", "contact_id"), _P)}
-KINDS["flat_blocks"] = {"block": _P}
-
+    ("account_code", "area_path", "contact_name", "contact_phone", "contact_id", "plan_code", "plan_version"), _P)}
+KINDS["connection_details"] = {**KINDS["service_connections"], **dict.fromkeys(("plan_code", "plan_kind"), _P)}
 
 def columns(relation: str, only: Iterable[str] | None = None) -> str:
     """The select list of a table or view, numeric columns cast to text (exact Decimals)."""
@@ -168,7 +168,7 @@ _NOT_NULL = re.compile(r'null value in column "([a-z_]+)"')
 
 
 def _constraint_columns(name: str) -> tuple[str, list[str]]:
-    """uq_flats_code -> ("accounts", ["code"]) by the naming convention of database/schema.py."""
+    """uq_accounts_code -> ("accounts", ["code"]) by the naming convention of database/schema.py."""
     body = name[3:] if name.startswith(("uq_", "pk_")) else name
     for table in sorted(KINDS, key=len, reverse=True):
         if body.startswith(table + "_") and table in s.metadata.tables:
@@ -413,3 +413,9 @@ class RestClient:
 def chunks(values: list, size: int = IN_CHUNK):
     for i in range(0, len(values), size):
         yield values[i:i + size]
+
+
+def under_area(path: str) -> tuple:
+    """A filter of a view with an `area_path` column: the rows of the area at `path` and of every area
+    under it ("B" takes "B" and "B/FF", never "BX")."""
+    return ("or", f"area_path.eq.{quoted(path)},area_path.like.{quoted(like_escape(path) + '/*')}")

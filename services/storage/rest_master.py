@@ -25,7 +25,7 @@ class RestMasterPart:
         n = max(len(account_codes), len(meter_numbers), len(motor_codes))
         for i in range(0, max(n, 1), STATE_CHUNK):
             out = self.rest.rpc("meterline_master_data_state", {
-                "p_flat_codes": account_codes[i:i + STATE_CHUNK], "p_meter_numbers": meter_numbers[i:i + STATE_CHUNK],
+                "p_account_codes": account_codes[i:i + STATE_CHUNK], "p_meter_numbers": meter_numbers[i:i + STATE_CHUNK],
                 "p_motor_codes": motor_codes[i:i + STATE_CHUNK]}, what="reading the master data", idempotent=True)
             for f in out["accounts"]:
                 st.accounts[f["code"]] = f

@@ -1,4 +1,4 @@
-"""REST backend part: accounts, meters and readings (reads from the views, writes through /rpc).
+"""REST backend part: meters and readings (reads from the views, writes through /rpc).
 
 A meter's chain is written only by /rpc functions that lock the meter row first
 (database/supabase/30_functions_readings.sql). Python cannot run the rules inside that lock, so
@@ -12,9 +12,11 @@ import datetime as dt
 
 from services.errors import ConflictError, ValidationError
 from services.readings.meter_changes import MeterChange
-from services.models import Flat, MeterChoice, Page, Reading, ReadingFilter
+from services.models import MeterChoice, Page, Reading, ReadingFilter
 from services.readings.rules import MeterInfo, NeighbourReading, ReadingContext, max_kwh_per_day
-from services.storage.rest_client import IN_CHUNK, StaleWriteError, actor_json, chunks, columns, dec, parse_ts, quoted
+from services.storage.rest_client import (
+    IN_CHUNK, StaleWriteError, actor_json, chunks, columns, dec, like_escape, parse_ts, quoted,
+)
 from services.storage.sql_backend import _jsonable
 
 _NEWEST = (("reading_date", True), ("id", True))
@@ -26,12 +28,7 @@ STALE_RETRIES = 25
 
 
 class RestReadingsPart:
-    # ---- accounts and meters --------------------------------------------------------------
-    def get_account(self, *, account_id=None, code=None) -> Flat | None:
-        flt = [("eq", "id", account_id)] if account_id is not None else [("eq", "code", str(code or "").strip().upper())]
-        rows, _ = self.rest.select("flat_details", filters=flt, order=(("id", False),), limit=1)
-        return Flat.from_row(rows[0]) if rows else None
-
+    # ---- meters ----------------------------------------------------------------------------
     def get_meter(self, *, meter_id=None, meter_number=None) -> MeterInfo | None:
         flt = [("eq", "id", meter_id)] if meter_id is not None else [("eq", "meter_number", str(meter_number).strip())]
         rows, _ = self.rest.select("meters", filters=flt, limit=1,
@@ -47,20 +44,12 @@ class RestReadingsPart:
         flt = []
         if search and search.strip():
             term = search.strip()
-            flt.append(("or", f"account_code.like.{quoted(term.upper() + '*')},meter_number.like.{quoted(term + '*')},"
-                              f"contact_name.ilike.{quoted('*' + term + '*')}"))
+            flt.append(("or", f"account_code.like.{quoted(like_escape(term.upper()) + '*')},"
+                              f"meter_number.like.{quoted(like_escape(term) + '*')},"
+                              f"contact_name.ilike.{quoted('*' + like_escape(term) + '*')}"))
         rows, _ = self.rest.select("meter_choices", filters=flt, order=(("account_code", False), ("meter_id", False)),
                                    offset=offset, limit=limit)
         return Page([MeterChoice.from_row(x) for x in rows], offset, limit)
-
-    def list_blocks(self) -> list[str]:
-        rows = self.rest.select_all("flat_blocks", order=(("block", False),))
-        return [r["block"] for r in rows if r["block"]]
-
-    def list_floors(self) -> list[tuple[str, str]]:
-        rows = self.rest.select_all("floors", order=(("sort_order", False), ("code", False), ("id", False)),
-                                    cols="code,name")
-        return [(r["code"], r["name"]) for r in rows]
 
     # ---- readings: the chain ----------------------------------------------------------------
     def reading_neighbours(self, meter_id, reading_date):
@@ -120,16 +109,17 @@ class RestReadingsPart:
         rows, _ = self.rest.select("reading_details", filters=[("eq", "id", reading_id)], limit=1)
         return Reading.from_row(rows[0]) if rows else None
 
-    def _reading_filters(self, flt: ReadingFilter) -> list[tuple]:
+    def _reading_filters(self, flt: ReadingFilter) -> list[tuple] | None:
         out = []
         if flt.status:
             out.append(("eq", "status", flt.status))
         if flt.unbilled_only:
             out.append(("is", "bill_id", None))
-        if flt.block:
-            out.append(("eq", "block", flt.block))
-        if flt.floor_code:
-            out.append(("eq", "floor_code", flt.floor_code))
+        if flt.area_id is not None:
+            area = self._area_filter(flt.area_id)
+            if area is None:
+                return None  # no such area: nothing can match
+            out.append(area)
         if flt.date_from:
             out.append(("gte", "reading_date", flt.date_from))
         if flt.date_to:
@@ -142,14 +132,17 @@ class RestReadingsPart:
             out.append(("eq", "submitted_by", flt.submitted_by))
         if flt.meter_id is not None:
             out.append(("eq", "meter_id", flt.meter_id))
-        if flt.account_code:
-            out.append(("like", "account_code", flt.account_code.strip().upper() + "*"))
+        if flt.account_code and flt.account_code.strip():
+            out.append(("like", "account_code", like_escape(flt.account_code.strip().upper()) + "*"))
         if flt.account_meters_only:
             out.append(("not_is", "account_id", None))
         return out
 
     def list_readings(self, flt: ReadingFilter, offset=0, limit=50, with_total=True) -> Page[Reading]:
-        rows, total = self.rest.select("reading_details", filters=self._reading_filters(flt), order=_NEWEST,
+        filters = self._reading_filters(flt)
+        if filters is None:
+            return Page([], offset, limit, 0 if with_total else None)
+        rows, total = self.rest.select("reading_details", filters=filters, order=_NEWEST,
                                        offset=offset, limit=limit, count="exact" if with_total else None)
         return Page([Reading.from_row(x) for x in rows], offset, limit, total)
 

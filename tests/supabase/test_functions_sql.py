@@ -1,6 +1,7 @@
 """The /rpc functions of database/supabase_schema.sql, called for real on PostgreSQL as the
-service role (what PostgREST does with the service key): lock, no-overwrite retry, bill batch,
-payment replay, carry-forward, claims, the lock probe."""
+service role (what PostgREST does with the service key): lock, no-overwrite retry, bill batch with
+lines, payment replay, carry-forward, claims, the lock probe, the utility's settings, areas, tariff
+plans, daily usage and the run's quantity sources."""
 import datetime as dt
 import json
 from decimal import Decimal as D
@@ -12,14 +13,29 @@ from psycopg.types.json import Jsonb
 from tests.supabase.pgutil import dsn, fresh_supabase_db
 
 ACTOR = Jsonb({"user_id": None, "username": "sql-test", "client": "pytest"})
+# Filled by the `conn` fixture: the plan version every bill here is priced by, each account's area.
+IDS: dict = {}
 
 
 @pytest.fixture
 def conn(pg_server):
+    """Three accounts (B17-FF, A1-GF, C14-SF, in that id order) in areas B, A, C, each connected to a
+    flat-rate electricity plan; stored with plain SQL, so the audit log starts empty."""
     name = fresh_supabase_db(pg_server)
     with psycopg.connect(dsn(pg_server, name), autocommit=True) as c:
         c.execute("SET ROLE service_role")
-        c.execute("""INSERT INTO accounts (code, block) VALUES ('B17-FF', 'B'), ('A1-GF', 'A'), ('C14-SF', 'C')""")
+        c.execute("INSERT INTO areas (level, code, name, path) VALUES (1, 'B', 'Block B', 'B'), (1, 'A', 'Block A', 'A'), "
+                  "(1, 'C', 'Block C', 'C')")
+        plan = call(c, "INSERT INTO tariff_plans (code, name, kind, service, unit, currency) VALUES "
+                       "('society-electricity', 'Society', 'flat_rate', 'electricity', 'kWh', 'INR') RETURNING id")
+        IDS["version"] = call(c, "INSERT INTO tariff_plan_versions (plan_id, version, effective_from, params) "
+                                 "VALUES (%s, 1, '2020-01-01', '{}') RETURNING id", plan)
+        IDS["plan"] = plan
+        for code in ("B17-FF", "A1-GF", "C14-SF"):
+            c.execute("INSERT INTO accounts (code, area_id) SELECT %s, id FROM areas WHERE path = %s", [code, code[0]])
+        c.execute("INSERT INTO service_connections (account_id, service, tariff_plan_id) "
+                  "SELECT id, 'electricity', %s FROM accounts ORDER BY id", [plan])
+        IDS["area"] = dict(c.execute("SELECT id, area_id FROM accounts").fetchall())
         yield c
 
 
@@ -28,10 +44,11 @@ def flat(c, code):
 
 
 def bill_json(account_id, start="2026-10-01", end="2026-10-31", total="2674.00", **extra):
-    row = {"account_id": account_id, "billing_period_start": start, "billing_period_end": end, "due_date": "2026-11-15",
-           "tariff_kind": "flat_rate", "pricing_rule": "bhk_override", "units": "100", "motor_units": "0",
-           "total_units": "100", "rate_per_unit": "12", "fixed_charge": "1474", "previous_outstanding": "0",
-           "total_amount": total}
+    row = {"account_id": account_id, "area_id": IDS["area"][account_id], "service": "electricity",
+           "tariff_plan_version_id": IDS["version"], "billing_period_start": start, "billing_period_end": end,
+           "due_date": "2026-11-15", "tariff_kind": "flat_rate", "pricing_rule": "bhk_override", "units": "100",
+           "motor_units": "0", "total_units": "100", "rate_per_unit": "12", "fixed_charge": "1474",
+           "previous_outstanding": "0", "total_amount": total}
     row.update(extra)
     return row
 
@@ -241,9 +258,12 @@ def test_bill_admin_and_run_functions(conn):
     reading = call(conn, "SELECT meterline_insert_reading(%s, %s, NULL)", Jsonb(
         {"meter_id": meter, "reading_value": "1100", "reading_date": "2026-10-20", "status": "approved"}), ACTOR)["id"]
     sep = insert_bill(conn, bill_json(f, start="2026-09-01", end="2026-09-30"))
-    cands = call(conn, "SELECT meterline_bill_run_candidates('2026-10-01', '2026-10-31', 0, 10)")
+    candidates = "SELECT meterline_bill_run_candidates('2026-10-01', '2026-10-31', 'electricity', 'readings', NULL, %s, 10)"
+    cands = call(conn, candidates, 0)
     assert cands["upper"] == flat(conn, "C14-SF")
-    assert cands["candidates"] == [{"account_id": f, "account_code": "B17-FF", "category": None, "tail": [{
+    assert cands["candidates"] == [{
+        "account_id": f, "account_code": "B17-FF", "category": None, "account_type": None, "area_id": IDS["area"][f],
+        "tariff_plan_id": IDS["plan"], "usage": None, "tail": [{
         "reading_id": first, "meter_id": call(conn, "SELECT id FROM meters"), "reading_date": "2026-09-20",
         "status": "approved", "approved_units": None, "consumption": None, "motor_share": None,
         "motor_reading_id": None}, {
@@ -251,8 +271,7 @@ def test_bill_admin_and_run_functions(conn):
         "status": "approved", "approved_units": None, "consumption": "100.00", "motor_share": None,
         "motor_reading_id": None}]}]
     assert cands["open_bills"] == [{"account_id": f, "id": sep["id"], "total_amount": "2674.00", "amount_paid": "0.00"}]
-    assert call(conn, "SELECT meterline_bill_run_candidates('2026-10-01', '2026-10-31', %s, 10)", cands["upper"]) == \
-        {"upper": None, "candidates": [], "open_bills": []}
+    assert call(conn, candidates, cands["upper"]) == {"upper": None, "candidates": [], "open_bills": []}
     assert call(conn, "SELECT meterline_count_run_skips('2026-10-01', '2026-10-31')") == 0
     insert_bill(conn, bill_json(f, last_reading_id=reading))
     assert call(conn, "SELECT meterline_count_run_skips('2026-10-01', '2026-10-31')") == 1
@@ -298,22 +317,53 @@ def test_user_functions(conn):
 
 
 def test_master_data_functions(conn):
-    conn.execute("INSERT INTO floors (code, name) VALUES ('FF', 'First Floor')")
-    changes = {"flat_types": [{"name": "2BHK", "bhk": 2}], "motors": [{"code": "MOTOR-B2", "name": ""}],
-               "flats_new": [{"code": "B18-FF", "block": "B", "floor_code": "FF", "category": "2BHK"}],
+    changes = {"areas": [{"path": "B", "name": "Block B"}, {"path": "B/FF", "name": "First Floor", "sort_order": 1}],
+               "motors": [{"code": "MOTOR-B2", "name": ""}],
+               "flats_new": [{"code": "B18-FF", "area_path": "B/FF", "category": "2BHK"}],
+               "flats_changed": [{"id": flat(conn, "A1-GF"), "area_path": "B/FF", "category": "3BHK"}],
                "owners_new": [{"account_code": "B18-FF", "name": "Asha", "phone": "+919800000001"}],
                "meters_new": [{"meter_number": "19152160", "account_code": "B18-FF", "motor_code": None},
                               {"meter_number": "82000002", "account_code": None, "motor_code": "MOTOR-B2"}],
                "links_new": [{"account_code": "B18-FF", "motor_code": "MOTOR-B2"}]}
     out = call(conn, "SELECT meterline_apply_master_data(%s, %s)", Jsonb(changes), ACTOR)
-    assert out == {"flat_types": 1, "motors": 1, "flats_new": 1, "owners_new": 1, "meters_new": 2, "links_new": 1}
-    state = call(conn, "SELECT meterline_master_data_state(%s, %s, %s)", ["B18-FF"], ["19152160", "82000002"],
+    assert out == {"areas": 2, "motors": 1, "flats_new": 1, "flats_changed": 1, "owners_new": 1, "meters_new": 2,
+                   "links_new": 1}
+    # B existed (the fixture's), B/FF is new: created under it, audited as the system's
+    assert conn.execute("SELECT p.path, a.level, a.code, a.sort_order FROM areas a JOIN areas p ON p.id = a.parent_id "
+                        "WHERE a.path = 'B/FF'").fetchone() == ("B", 2, "FF", 1)
+    assert conn.execute("SELECT actor_name, details FROM audit_log WHERE action = 'area.create'").fetchall() == \
+        [("system", {"created": 1})]
+    # a new flat is an account of type flat in its area, connected to the stored electricity plan
+    assert conn.execute("SELECT a.account_type, a.name, sc.service, sc.tariff_plan_id FROM accounts a "
+                        "JOIN service_connections sc ON sc.account_id = a.id WHERE a.code = 'B18-FF'").fetchone() == \
+        ("flat", "", "electricity", IDS["plan"])
+    state = call(conn, "SELECT meterline_master_data_state(%s, %s, %s)", ["B18-FF", "A1-GF"], ["19152160", "82000002"],
                  ["MOTOR-B2"])
-    (fl,) = state["accounts"]
-    assert (fl["category"], fl["floor_code"], fl["contact_name"]) == ("2BHK", "FF", "Asha")
+    by_code = {a["code"]: a for a in state["accounts"]}
+    assert (by_code["B18-FF"]["category"], by_code["B18-FF"]["area_path"], by_code["B18-FF"]["contact_name"]) == \
+        ("2BHK", "B/FF", "Asha")
+    assert (by_code["A1-GF"]["category"], by_code["A1-GF"]["area_path"], by_code["A1-GF"]["contact_id"]) == \
+        ("3BHK", "B/FF", None)
     assert state["account_motors"] == [["B18-FF", "MOTOR-B2"]]
+    assert [row[0] for row in state["flat_meters"]] == ["B18-FF"]
     assert {m["meter_number"]: m["motor_code"] for m in state["meters"]} == {"19152160": None, "82000002": "MOTOR-B2"}
     assert [row[2] for row in state["motor_meters"]] == ["82000002"]
+    audit = conn.execute("SELECT details FROM audit_log WHERE action = 'master_data.import'").fetchone()[0]
+    assert audit == out
+    with pytest.raises(psycopg.errors.NotNullViolation):  # an area path nobody created: nothing is stored
+        call(conn, "SELECT meterline_apply_master_data(%s, %s)",
+             Jsonb({"flats_new": [{"code": "Q1-GF", "area_path": "Q/GF", "category": "2BHK"}]}), ACTOR)
+    assert call(conn, "SELECT count(*) FROM accounts WHERE code = 'Q1-GF'") == 0
+
+
+def test_master_data_needs_an_electricity_plan_for_new_flats(conn):
+    conn.execute("UPDATE tariff_plans SET service = 'water'")
+    with pytest.raises(psycopg.Error) as e:
+        call(conn, "SELECT meterline_apply_master_data(%s, %s)", Jsonb({
+            "areas": [{"path": "Q/GF"}], "flats_new": [{"code": "Q1-GF", "area_path": "Q/GF", "category": "2BHK"}]}),
+            ACTOR)
+    assert e.value.sqlstate == "PT409" and "No electricity tariff plan" in str(e.value)
+    assert call(conn, "SELECT count(*) FROM areas WHERE path LIKE 'Q%%'") == 0  # nothing of the chunk is kept
 
 
 def _reading(conn, meter, value, date, **extra):
@@ -499,9 +549,10 @@ def test_every_function_is_tested_here():
         "coverage_chain", "bill_run_totals", "finish_bill_run", "billing_checks",
     }
     tested |= {"stage_master_data", "apply_staged_master_data"}
+    tested |= {"save_utility_settings", "ensure_areas", "save_tariff_plan", "usage_totals"}
     helpers = {"audit", "check_not_locked", "not_found", "conflict", "invalid", "view_names",
                "reading_is_billed", "relink_reading", "check_reading_value"}
-    helpers |= {"apply_master_changes"}
+    helpers |= {"apply_master_changes", "wanted_areas", "area_subtree"}
     defined = set(re.findall(r"CREATE OR REPLACE FUNCTION meterline_([a-z_]+)\(", SCHEMA_SQL.read_text()))
     trigger_functions = {"bills_period_lock", "bills_immutable", "readings_immutable", "append_only",
                          "bills_superseded", "bills_release_coverage", "bill_readings_guard", "bill_readings_inserted",
@@ -515,10 +566,9 @@ def test_staged_master_data_applies_all_parts_in_one_transaction_or_none(conn):
     part or a failing part applies nothing."""
     import uuid
 
-    part1 = {"floors": [{"code": "GF", "name": "Ground Floor", "sort_order": 0}],
-             "flat_types": [{"name": "2BHK", "bhk": 2}],
-             "flats_new": [{"code": "Q1-GF", "block": "Q", "floor_code": "GF", "category": "2BHK"}]}
-    part2 = {"flats_new": [{"code": "Q2-GF", "block": "Q", "floor_code": "GF", "category": "2BHK"}],
+    part1 = {"areas": [{"path": "Q", "name": "Block Q"}, {"path": "Q/GF", "name": "Ground Floor"}],
+             "flats_new": [{"code": "Q1-GF", "area_path": "Q/GF", "category": "2BHK"}]}
+    part2 = {"flats_new": [{"code": "Q2-GF", "area_path": "Q/GF", "category": "2BHK"}],
              "meters_new": [{"meter_number": "M-1", "account_code": "Q1-GF", "motor_code": None}]}
     accounts = "SELECT count(*) FROM accounts WHERE code LIKE 'Q%%'"
     imp = str(uuid.uuid4())
@@ -529,14 +579,172 @@ def test_staged_master_data_applies_all_parts_in_one_transaction_or_none(conn):
     assert "Only 1 of the 2 parts" in str(e.value) and call(conn, accounts) == 0
     call(conn, "SELECT meterline_stage_master_data(%s, 2, %s)", imp, Jsonb(part2))
     out = call(conn, "SELECT meterline_apply_staged_master_data(%s, 2, %s)", imp, ACTOR)
-    assert out == {"floors": 1, "flat_types": 1, "flats_new": 2, "meters_new": 1}
+    assert out == {"areas": 2, "flats_new": 2, "meters_new": 1}
     assert call(conn, accounts) == 2 and call(conn, "SELECT count(*) FROM master_data_staging") == 0
+    assert call(conn, "SELECT count(*) FROM service_connections WHERE account_id IN (SELECT id FROM accounts "
+                      "WHERE code LIKE 'Q%%')") == 2
     assert call(conn, "SELECT count(*) FROM audit_log WHERE action = 'master_data.import'") == 1
     bad = str(uuid.uuid4())  # part 2 takes a meter number that exists: part 1 is not kept either
     call(conn, "SELECT meterline_stage_master_data(%s, 1, %s)", bad,
-         Jsonb({"flats_new": [{"code": "Q3-GF", "block": "Q", "floor_code": "GF", "category": "2BHK"}]}))
+         Jsonb({"areas": [{"path": "R/GF"}], "flats_new": [{"code": "Q3-GF", "area_path": "R/GF", "category": "2BHK"}]}))
     call(conn, "SELECT meterline_stage_master_data(%s, 2, %s)", bad,
          Jsonb({"meters_new": [{"meter_number": "M-1", "account_code": "Q3-GF", "motor_code": None}]}))
     with pytest.raises(psycopg.errors.UniqueViolation):
         call(conn, "SELECT meterline_apply_staged_master_data(%s, 2, %s)", bad, ACTOR)
-    assert call(conn, accounts) == 2
+    assert call(conn, accounts) == 2 and call(conn, "SELECT count(*) FROM areas WHERE path LIKE 'R%%'") == 0
+
+
+# ---- the three-utility core: settings, areas, plans, usage, bill lines, quantity sources ----------
+
+def test_save_utility_settings_inserts_then_updates_what_changed(conn):
+    from services.accounts.utility import TEMPLATES
+
+    row = TEMPLATES["society"].as_row()
+    first = call(conn, "SELECT meterline_save_utility_settings(%s, %s)", Jsonb(row | {"id": 7, "bogus": 1}), ACTOR)
+    assert set(first) == set(row) | {"updated_by"} and first["updated_by"] == "sql-test"
+    stored = conn.execute("SELECT id, template, name, area_levels, billing_day FROM utility_settings").fetchall()
+    assert stored == [(1, "society", row["name"], list(row["area_levels"]), row["billing_day"])]
+    changed = call(conn, "SELECT meterline_save_utility_settings(%s, %s)",
+                   Jsonb(row | {"name": "Blessings City Phase 2", "due_days": 20}), ACTOR)
+    assert changed == {"name": "Blessings City Phase 2", "due_days": 20}  # updated_by is the same actor
+    assert call(conn, "SELECT name FROM utility_settings") == "Blessings City Phase 2"
+    with pytest.raises(psycopg.errors.CheckViolation):  # the table's rules hold: billing_day 1..28
+        call(conn, "SELECT meterline_save_utility_settings(%s, %s)", Jsonb(row | {"billing_day": 31}), ACTOR)
+    audit = conn.execute("SELECT entity_type, entity_id, details FROM audit_log WHERE action = 'utility.settings' "
+                         "ORDER BY id").fetchall()
+    assert [a[:2] for a in audit] == [("utility", "1"), ("utility", "1")] and audit[1][2] == changed
+
+
+def test_ensure_areas_creates_missing_areas_and_their_parents_once(conn):
+    ids = call(conn, "SELECT meterline_ensure_areas(%s, %s)", Jsonb([
+        {"path": "LHR/UC_12", "name": "Union Council 12", "kind": "urban", "sort_order": 3},
+        {"path": "LHR", "name": "Lahore"}, {"path": "B/FF"}]), ACTOR)
+    assert set(ids) == {"LHR", "LHR/UC_12", "B", "B/FF"} and ids["B"] == call(conn, "SELECT id FROM areas WHERE path = 'B'")
+    rows = conn.execute("SELECT path, parent_id, level, code, name, kind, sort_order FROM areas "
+                        "WHERE path IN ('LHR', 'LHR/UC_12', 'B/FF') ORDER BY path").fetchall()
+    assert rows == [("B/FF", ids["B"], 2, "FF", "FF", None, 0), ("LHR", None, 1, "LHR", "Lahore", None, 0),
+                    ("LHR/UC_12", ids["LHR"], 2, "UC_12", "Union Council 12", "urban", 3)]
+    again = call(conn, "SELECT meterline_ensure_areas(%s, %s)", Jsonb([{"path": "LHR/UC_12", "name": "renamed"}]), ACTOR)
+    assert again == {"LHR": ids["LHR"], "LHR/UC_12": ids["LHR/UC_12"]}
+    assert call(conn, "SELECT name FROM areas WHERE path = 'LHR/UC_12'") == "Union Council 12"  # existing: untouched
+    assert conn.execute("SELECT details FROM audit_log WHERE action = 'area.create'").fetchall() == [({"created": 3},)]
+    # The subtree helper is an exact prefix test: UC_12's underscore is not a wildcard, LHRX is not under LHR.
+    call(conn, "SELECT meterline_ensure_areas(%s, %s)", Jsonb([{"path": "LHRX/UCX12"}, {"path": "LHR/UC_12/W1"}]), ACTOR)
+    under = conn.execute("SELECT a.path FROM areas a WHERE a.id IN (SELECT meterline_area_subtree(%s)) ORDER BY 1",
+                         [ids["LHR"]]).fetchall()
+    assert under == [("LHR",), ("LHR/UC_12",), ("LHR/UC_12/W1",)]
+
+
+def test_save_tariff_plan_appends_versions_and_refuses_changed_terms(conn):
+    from services.config import ROOT
+    from services.tariffs import TariffPlan
+
+    plan = TariffPlan.load(ROOT / "data" / "tariffs" / "water.toml").to_dict()
+    pid = call(conn, "SELECT meterline_save_tariff_plan(%s, %s)", Jsonb(plan), ACTOR)
+    versions = conn.execute("SELECT version, effective_from::text, params, created_by_name FROM tariff_plan_versions "
+                            "WHERE plan_id = %s ORDER BY version", [pid]).fetchall()
+    assert [(v[0], v[1], v[3]) for v in versions] == [(x["version"], x["effective_from"], "sql-test")
+                                                      for x in plan["versions"]]
+    assert [v[2] for v in versions] == [x["params"] for x in plan["versions"]]
+    assert call(conn, "SELECT meterline_save_tariff_plan(%s, %s)", Jsonb(plan), ACTOR) == pid  # nothing new
+    later = dict(plan["versions"][-1], version=plan["versions"][-1]["version"] + 1, effective_from="2030-01-01")
+    assert call(conn, "SELECT meterline_save_tariff_plan(%s, %s)", Jsonb(dict(plan, versions=plan["versions"] + [later])),
+                ACTOR) == pid
+    changed = [dict(plan["versions"][0], effective_from="2019-01-01")] + [later | {"version": later["version"] + 1,
+                                                                                  "effective_from": "2031-01-01"}]
+    with pytest.raises(psycopg.Error) as e:  # a stored version with other terms: refused, the new one not kept
+        call(conn, "SELECT meterline_save_tariff_plan(%s, %s)", Jsonb(dict(plan, versions=changed)), ACTOR)
+    assert e.value.sqlstate == "PT422" and e.value.diag.message_detail == "version"
+    assert call(conn, "SELECT count(*) FROM tariff_plan_versions WHERE plan_id = %s", pid) == len(plan["versions"]) + 1
+    actions = conn.execute("SELECT action, details->>'version' FROM audit_log WHERE entity_id = %s ORDER BY id",
+                           [str(pid)]).fetchall()
+    assert actions == [("tariff_plan.create", None)] + [("tariff_plan.version", str(v["version"]))
+                                                        for v in plan["versions"] + [later]]
+
+
+def test_usage_totals_sum_in_the_database(conn):
+    b17, a1 = flat(conn, "B17-FF"), flat(conn, "A1-GF")
+    conn.execute("INSERT INTO daily_usage (account_id, usage_date, quantity) SELECT %s, d, 1.25 "
+                 "FROM generate_series('2026-09-28'::date, '2026-10-31'::date, interval '1 day') AS d", [b17])
+    conn.execute("INSERT INTO daily_usage (account_id, usage_date, quantity) VALUES (%s, '2026-10-05', 3.10)", [a1])
+    out = call(conn, "SELECT meterline_usage_totals(%s, '2026-10-01', '2026-10-31')", [b17, a1, flat(conn, "C14-SF")])
+    assert out == [{"account_id": b17, "first_date": "2026-10-01", "last_date": "2026-10-31", "days": 31,
+                    "quantity": "38.75"},
+                   {"account_id": a1, "first_date": "2026-10-05", "last_date": "2026-10-05", "days": 1,
+                    "quantity": "3.10"}]
+
+
+LINES = [{"seq": 1, "code": "energy", "label": "Energy", "quantity": "100", "unit": "kWh", "rate": "12",
+          "amount": "1200.00"},
+         {"seq": 2, "code": "fixed", "label": "Fixed charge", "quantity": None, "unit": None, "rate": None,
+          "amount": "1474.00"}]
+
+
+def _lines(c, bill_id):
+    return c.execute("SELECT seq, code, label, quantity::text, unit, rate::text, amount::text FROM bill_lines "
+                     "WHERE bill_id = %s ORDER BY seq", [bill_id]).fetchall()
+
+
+def test_bill_lines_are_stored_with_their_bill_single_and_batch(conn):
+    b17, a1, c14 = flat(conn, "B17-FF"), flat(conn, "A1-GF"), flat(conn, "C14-SF")
+    expect = [(1, "energy", "Energy", "100.00", "kWh", "12.0000", "1200.00"),
+              (2, "fixed", "Fixed charge", None, None, None, "1474.00")]
+    single = insert_bill(conn, bill_json(b17, lines=LINES))["id"]
+    assert _lines(conn, single) == expect
+    with pytest.raises(psycopg.Error):  # a line refused (seq taken twice): the bill is not kept either
+        insert_bill(conn, bill_json(a1, lines=LINES + [LINES[0]]))
+    assert call(conn, "SELECT count(*) FROM bills WHERE account_id = %s", a1) == 0
+    # The batch: lines follow their own bill; the stale and the skipped store none.
+    sep = insert_bill(conn, bill_json(a1, start="2026-09-01", end="2026-09-30"))["id"]
+    out = call(conn, "SELECT meterline_insert_bill_batch(%s, %s)", Jsonb([
+        bill_json(b17, lines=LINES),  # billed already: skipped
+        bill_json(a1, lines=LINES, carry_forward_bill_ids=[sep]),  # carries 0.00 of 2674.00 open: stale
+        bill_json(c14, lines=LINES[:1], total="1200.00"),
+        bill_json(c14, start="2026-11-01", end="2026-11-30", lines=LINES[1:], total="1474.00")]), ACTOR)
+    assert out == {"created": 2, "skipped": 1, "total_amount": "2674.00", "stale": [a1]}
+    by_start = dict(conn.execute("SELECT billing_period_start::text, id FROM bills WHERE account_id = %s", [c14]).fetchall())
+    assert _lines(conn, by_start["2026-10-01"]) == expect[:1] and _lines(conn, by_start["2026-11-01"]) == expect[1:]
+    assert call(conn, "SELECT count(*) FROM bill_lines") == 4
+
+
+def test_run_candidates_by_quantity_source_service_and_area(conn):
+    b17, a1, c14 = flat(conn, "B17-FF"), flat(conn, "A1-GF"), flat(conn, "C14-SF")
+    water = call(conn, "INSERT INTO tariff_plans (code, name, kind, service, unit, currency) VALUES "
+                       "('water', 'Water', 'tiered_seasonal', 'water', 'CCF', 'USD') RETURNING id")
+    conn.execute("INSERT INTO service_connections (account_id, service, tariff_plan_id) VALUES (%s, 'water', %s), "
+                 "(%s, 'water', %s), (%s, 'water', %s)", [b17, water, a1, water, c14, water])
+    conn.execute("UPDATE accounts SET category = 'residential', account_type = 'residential'")
+    conn.execute("UPDATE accounts SET is_active = false WHERE id = %s", [c14])
+    conn.execute("INSERT INTO daily_usage (account_id, usage_date, quantity) VALUES (%s, '2026-10-03', 2.5), "
+                 "(%s, '2026-10-09', 4), (%s, '2026-09-30', 9), (%s, '2026-10-04', 1)", [b17, b17, a1, c14])
+    q = "SELECT meterline_bill_run_candidates('2026-10-01', '2026-10-31', %s, %s, %s, 0, 10)"
+
+    def picked(service, source, area=None):
+        out = call(conn, q, service, source, area)
+        return [(c["account_code"], c["tariff_plan_id"], c["usage"]) for c in out["candidates"]]
+
+    usage = {"first_date": "2026-10-03", "last_date": "2026-10-09", "days": 2, "quantity": "6.50"}
+    assert picked("water", "usage") == [("B17-FF", water, usage)]  # A1-GF has none in the period, C14-SF inactive
+    assert picked("water", "none") == [("B17-FF", water, None), ("A1-GF", water, None)]
+    assert picked("electricity", "none") == [("B17-FF", IDS["plan"], None), ("A1-GF", IDS["plan"], None)]
+    assert picked("water", "none", IDS["area"][a1]) == [("A1-GF", water, None)]
+    assert call(conn, q, "water", "none", IDS["area"][a1])["upper"] == a1  # the window is the area's accounts
+    conn.execute("UPDATE service_connections SET is_active = false WHERE account_id = %s AND service = 'water'", [a1])
+    assert picked("water", "none") == [("B17-FF", water, None)]
+    wb = insert_bill(conn, bill_json(b17, service="water", usage_from="2026-10-01", usage_to="2026-10-31"))["id"]
+    assert picked("water", "usage") == [] and picked("electricity", "none")[0][0] == "B17-FF"  # per service
+    skips = "SELECT meterline_count_run_skips('2026-10-01', '2026-10-31', %s, %s, %s)"
+    assert call(conn, skips, "water", "usage", None) == 1 and call(conn, skips, "electricity", "none", None) == 0
+    assert call(conn, skips, "water", "usage", IDS["area"][a1]) == 0
+    out = call(conn, q, "electricity", "none", None)
+    assert out["open_bills"] == []  # the water bill is another service's
+    assert call(conn, "SELECT service, usage_from::text FROM bills WHERE id = %s", wb) == "water"
+    with pytest.raises(psycopg.Error) as e:
+        call(conn, q, "water", "meters", None)
+    assert e.value.sqlstate == "PT422" and e.value.diag.message_detail == "source"
+    run = call(conn, "SELECT meterline_start_bill_run('2026-10-01', '2026-10-31', '2026-11-15', %s, 'water', %s)",
+               ACTOR, IDS["area"][a1])
+    assert conn.execute("SELECT service, area_id FROM bill_runs WHERE id = %s", [run]).fetchone() == \
+        ("water", IDS["area"][a1])
+    assert call(conn, "SELECT details FROM audit_log WHERE action = 'bill_run.start'") == {
+        "start": "2026-10-01", "end": "2026-10-31", "due": "2026-11-15", "service": "water", "area_id": IDS["area"][a1]}

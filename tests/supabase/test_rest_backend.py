@@ -9,8 +9,8 @@ from services.errors import (
     BillCollisionError, BillImmutableError, ConfigurationError, ConflictError, DuplicateError, NotFoundError,
     PeriodLockedError, StorageError, ValidationError,
 )
-from services.models import BillFilter, NewBill
-from tests.factories import ADMIN, admin_user, make_service, make_society
+from services.models import AccountFilter, BillFilter, NewBill, ReadingFilter
+from tests.factories import ADMIN, admin_user, make_service, make_society, raw_bill
 from tests.supabase.harness import ANON_KEY, SERVICE_KEY, start_fake, start_supabase
 
 d = dt.date
@@ -33,11 +33,13 @@ def society_rest(rest):
     return storage, fake, make_service(storage, TODAY)
 
 
-def new_bill(account_id, start=d(2026, 10, 1), end=d(2026, 10, 31), total="2674.00"):
-    return NewBill(account_id=account_id, billing_period_start=start, billing_period_end=end, due_date=end + dt.timedelta(15),
-                   tariff_kind="flat_rate", pricing_rule="bhk_override", flat_units=D("100"), motor_units=D("0"),
-                   total_units=D("100"), rate_per_unit=D("12"), fixed_charge=D("1474"), previous_outstanding=D("0"),
-                   total_amount=D(total))
+def new_bill(storage, account="B17-FF", start=d(2026, 10, 1), end=d(2026, 10, 31), total="2674.00"):
+    return raw_bill(storage, account, start, end, units=D("100"), total=D(total), pricing_rule="bhk_override",
+                    fixed_charge=D("1474"))
+
+
+def area_id(storage, path):
+    return storage.get_area(path=path).id
 
 
 # ---- request shapes ---------------------------------------------------------------------------
@@ -58,6 +60,29 @@ def test_list_request_shape(society_rest):
     assert "count=exact" in req.headers["prefer"]
 
 
+def test_area_filters_are_one_filter_on_the_views(society_rest):
+    """"Under an area" is a filter on the view's area_path (the area itself or a path below it),
+    beside the search's own or=(...): PostgREST ANDs the two."""
+    storage, fake, db = society_rest
+    db.create_bill("B17-FF", *OCT, flat_units=150)
+    fake.requests.clear()
+    assert storage.list_bills(BillFilter(area_id=area_id(storage, "B"), search="B17")).total == 1
+    (req,) = fake.calls("GET", "/rest/v1/bill_details")
+    assert [v for k, v in req.params if k == "or"] == ['(area_path.eq."B",area_path.like."B/*")',
+                                                       '(account_code.like."B17*",contact_name.ilike."*B17*")']
+    assert storage.list_bills(BillFilter(area_id=area_id(storage, "A"))).total == 0
+    assert storage.list_bills(BillFilter(area_id=987654)).total == 0  # no such area: nothing
+    fake.requests.clear()
+    page = storage.list_accounts(AccountFilter(area_id=area_id(storage, "B/FF"), search="test_"))
+    assert page.total == 0  # the underscore is a character here, not LIKE's wildcard
+    (req,) = fake.calls("GET", "/rest/v1/account_details")
+    assert [v for k, v in req.params if k == "or"][1] == \
+        '(code.like."TEST\\\\_*",name.ilike."*test\\\\_*",contact_name.ilike."*test\\\\_*")'
+    assert [a.code for a in storage.list_accounts(AccountFilter(area_id=area_id(storage, "B"), search="test")).items] \
+        == ["B17-FF"]
+    assert storage.list_readings(ReadingFilter(status=None, area_id=987654)).total == 0
+
+
 def test_rpc_sends_decimals_as_exact_strings(society_rest):
     storage, fake, db = society_rest
     db.create_bill("C14-SF", *OCT, flat_units=D("210.55"))
@@ -71,7 +96,7 @@ def test_rpc_sends_decimals_as_exact_strings(society_rest):
 def test_big_amounts_round_trip_exactly(society_rest):
     storage, fake, db = society_rest
     flat = storage.get_account(code="B17-FF").id
-    nb = new_bill(flat, total="987654321012.34")
+    nb = new_bill(storage, total="987654321012.34")
     bill = storage.insert_bill(NewBill(**{**nb.__dict__, "rate_per_unit": D("12.3457")}), ADMIN)
     assert bill.total_amount == D("987654321012.34") and bill.rate_per_unit == D("12.3457")
     assert storage.open_balance(flat) == (D("987654321012.34"), (bill.id,))
@@ -86,19 +111,18 @@ def test_unique_violation_23505(society_rest):
     assert "asha" in str(e.value)
     assert fake.calls("POST", "/rpc/meterline_create_user")[-1].status == 409
     with pytest.raises(DuplicateError) as e:
-        storage.bulk_insert("accounts", [{"code": "B17-FF", "block": "B"}])
+        storage.bulk_insert("accounts", [{"code": "B17-FF", "area_id": area_id(storage, "B/FF")}])
     assert "B17-FF" in str(e.value)
 
 
 def test_lock_p0001_names_the_month(society_rest):
     storage, fake, _ = society_rest
-    flat = storage.get_account(code="B17-FF").id
     with pytest.raises(PeriodLockedError) as e:
-        storage.insert_bill(new_bill(flat, d(2025, 11, 1), d(2025, 11, 30)), ADMIN)
+        storage.insert_bill(new_bill(storage, start=d(2025, 11, 1), end=d(2025, 11, 30)), ADMIN)
     assert e.value.month == "2025-11" and "2025-11" in str(e.value)
     assert fake.calls("POST", "/rpc/meterline_insert_bill")[-1].status == 400
     with pytest.raises(PeriodLockedError):
-        storage.insert_bill_batch([new_bill(flat, d(2025, 11, 1), d(2025, 11, 30))], ADMIN)
+        storage.insert_bill_batch([new_bill(storage, start=d(2025, 11, 1), end=d(2025, 11, 30))], ADMIN)
     assert storage.count_bills_ending_in("2025-11") == 0
 
 
@@ -136,7 +160,7 @@ def test_check_and_foreign_key_violations(society_rest):
         storage.create_user(username="plain", role="admin", password_hash="hunter2hunter2", actor=ADMIN)
     assert e.value.field == "password_hash"
     with pytest.raises(ConflictError):
-        storage.bulk_insert("accounts", [{"code": "Z1-GF", "block": "Z", "floor_id": 987654}])
+        storage.bulk_insert("accounts", [{"code": "Z1-GF", "area_id": 987654}])
 
 
 def test_wrong_key_401_and_anon_key_sees_nothing(request):
@@ -270,12 +294,34 @@ def test_concurrent_payment_is_priced_again(society_rest):
     assert [p.amount for p in storage.list_payments(bill.id)] == [D("100.00"), D("2574.00")]
 
 
+def test_batch_refused_by_a_unique_key_is_sent_again_whole(society_rest):
+    """A bill stored by another writer between the batch function's check and its insert makes
+    PostgreSQL refuse the insert (23505) and roll the whole call back; the batch is sent again and
+    the function then skips that account. (The refusal is made here by sending each bill twice.)"""
+    storage, fake, db = society_rest
+    real = storage.rest.rpc
+    refused = []
+
+    def rpc(fn, params, **kw):
+        if fn == "meterline_insert_bill_batch" and not refused:
+            refused.append(storage.insert_bill(new_bill(storage, "A1-GF"), ADMIN))  # the other writer
+            return real(fn, {**params, "p_bills": params["p_bills"] * 2}, **kw)
+        return real(fn, params, **kw)
+
+    storage.rest.rpc = rpc
+    out = storage.insert_bill_batch([new_bill(storage, "A1-GF"), new_bill(storage, "C14-SF")], ADMIN)
+    assert (out.created, out.skipped) == (1, 1)  # A1-GF's bill is the other writer's
+    assert [c.status for c in fake.calls("POST", "/rpc/meterline_insert_bill_batch")] == [409, 200]
+    bills = storage.list_bills(BillFilter()).items
+    assert sorted(b.account_code for b in bills) == ["A1-GF", "C14-SF"] and refused[0].id in {b.id for b in bills}
+    assert [len(storage.list_bill_lines(b.id)) for b in bills] == [1, 1]
+
+
 # ---- paging and bulk loads --------------------------------------------------------------------------
 def test_reads_page_across_the_1000_row_cap(rest):
     storage, fake = rest
-    storage.bulk_insert("floors", [{"code": "GF", "name": "Ground Floor"}])
-    floor = storage.lookup_ids("floors", "code", ["GF"])["GF"]
-    storage.bulk_insert("accounts", [{"code": f"A{i}-GF", "block": "A", "floor_id": floor} for i in range(2100)])
+    floor = storage.ensure_areas([{"path": "A/GF", "name": "Ground Floor"}], ADMIN)["A/GF"]
+    storage.bulk_insert("accounts", [{"code": f"A{i}-GF", "area_id": floor} for i in range(2100)])
     assert len(fake.calls("POST", "/rest/v1/accounts")) == 3
     ids = storage.lookup_ids("accounts", "code", [f"A{i}-GF" for i in range(2100)])
     storage.bulk_insert("meters", [{"meter_number": f"M{i}", "account_id": ids[f"A{i}-GF"], "status": "active"}
@@ -308,8 +354,9 @@ def test_bulk_insert_failing_late_leaves_nothing(rest):
     storage, fake = rest
     rows = [{"name": f"Owner {i}", "phone": f"+91{i:010d}"} for i in range(2500)]
     storage.bulk_insert("contacts", rows[:1])
-    bad = [{"code": f"F{i}", "block": "F"} for i in range(2500)]
-    bad[2100] = {"code": "F5", "block": "F"}  # a duplicate in the third chunk
+    floor = storage.ensure_areas([{"path": "F/GF"}], ADMIN)["F/GF"]
+    bad = [{"code": f"F{i}", "area_id": floor} for i in range(2500)]
+    bad[2100] = {"code": "F5", "area_id": floor}  # a duplicate in the third chunk
     with pytest.raises(DuplicateError):
         storage.bulk_insert("accounts", bad)
     assert storage.table_counts(["accounts"])["accounts"] == 0
@@ -318,9 +365,11 @@ def test_bulk_insert_failing_late_leaves_nothing(rest):
 
 def test_bulk_rows_with_different_keys_keep_column_defaults(rest):
     storage, fake = rest
-    storage.bulk_insert("flat_types", [{"name": "2BHK", "bhk": 2}, {"name": "Studio"}])
-    rows, _ = storage.rest.select("flat_types", order=(("id", False),))
-    assert [(r["name"], r["bhk"]) for r in rows] == [("2BHK", 2), ("Studio", None)]
+    floor = storage.ensure_areas([{"path": "A/GF"}], ADMIN)["A/GF"]
+    storage.bulk_insert("accounts", [{"code": "A1-GF", "area_id": floor, "name": "Asha", "category": "2BHK"},
+                                     {"code": "A2-GF", "area_id": floor}])
+    rows, _ = storage.rest.select("accounts", order=(("id", False),))
+    assert [(r["name"], r["category"], r["is_active"]) for r in rows] == [("Asha", "2BHK", True), ("", None, True)]
 
 
 def test_audit_written_with_each_change(society_rest):

@@ -110,24 +110,45 @@ def test_every_table_has_rls_and_nothing_for_anon(pg_server):
 def test_lock_trigger_refuses_a_direct_insert(pg_server):
     name = fresh_supabase_db(pg_server)
     with psycopg.connect(dsn(pg_server, name)) as c:
-        c.execute("INSERT INTO accounts (code) VALUES ('B17-FF')")
+        c.execute("INSERT INTO areas (level, code, name, path) VALUES (1, 'B', 'Block B', 'B')")
+        c.execute("INSERT INTO accounts (code, area_id) SELECT 'B17-FF', id FROM areas")
+        c.execute("INSERT INTO tariff_plans (code, name, kind, service, currency) VALUES "
+                  "('p', 'P', 'flat_rate', 'electricity', 'INR')")
+        c.execute("INSERT INTO tariff_plan_versions (plan_id, version, effective_from, params) "
+                  "SELECT id, 1, '2020-01-01', '{}' FROM tariff_plans")
         with pytest.raises(psycopg.errors.RaiseException) as e:
-            c.execute("""INSERT INTO bills (account_id, billing_period_start, billing_period_end, due_date, units,
-                         total_units, rate_per_unit, total_amount) SELECT id, '2025-11-01', '2025-11-30',
-                         '2025-12-15', 1, 1, 12, 12 FROM accounts""")
+            c.execute("""INSERT INTO bills (account_id, area_id, tariff_plan_version_id, billing_period_start,
+                         billing_period_end, due_date, units, total_units, rate_per_unit, total_amount)
+                         SELECT a.id, a.area_id, v.id, '2025-11-01', '2025-11-30', '2025-12-15', 1, 1, 12, 12
+                           FROM accounts a, tariff_plan_versions v""")
         assert e.value.sqlstate == "P0001" and "billing period 2025-11 is locked" in str(e.value)
 
 
 def test_seed_sql_is_idempotent_and_gives_one_active_meter(request, pg_server):
+    from services.accounts.utility import TEMPLATES
+    from services.config import ROOT
+    from services.tariffs import TariffPlan
     from tests.supabase.harness import start_supabase
 
     storage, fake = start_supabase(request)
     seed = (export_supabase_schema.ROOT / "database" / "supabase_seed.sql").read_text()
     with psycopg.connect(fake.conninfo, autocommit=True) as c:
         c.execute(seed)
+        audit = c.execute("SELECT count(*) FROM audit_log").fetchone()[0]
         c.execute(seed)
-    counts = storage.table_counts(["floors", "accounts", "contacts", "account_contacts", "meters"])
-    assert counts == {"floors": 4, "accounts": 1, "contacts": 1, "account_contacts": 1, "meters": 1}
+        assert c.execute("SELECT count(*) FROM audit_log").fetchone()[0] == audit  # the second run stored nothing
+    counts = storage.table_counts(["areas", "accounts", "service_connections", "contacts", "account_contacts",
+                                   "meters", "tariff_plans", "tariff_plan_versions"])
+    assert counts == {"areas": 2, "accounts": 1, "service_connections": 1, "contacts": 1, "account_contacts": 1,
+                      "meters": 1, "tariff_plans": 1, "tariff_plan_versions": 1}
     (choice,) = storage.list_meter_choices().items
     assert choice.label == "B17-FF - First Floor - Test Owner - meter 19152159"
+    # The seed's settings and plan are the society template's and data/tariffs/society.toml's.
+    settings = TEMPLATES["society"]
+    assert {k: v for k, v in storage.utility_settings_row().items() if k not in ("id", "updated_at", "updated_by")} \
+        == {**settings.as_row(), "area_levels": list(settings.as_row()["area_levels"])}
+    stored = storage.get_tariff_plan(code="society-electricity").plan  # as dicts: jsonb keeps no key order
+    assert stored.to_dict() == TariffPlan.load(ROOT / settings.plan_file).to_dict()
+    flat = storage.get_account(code="B17-FF")
+    assert storage.service_connection(flat.id, "electricity").plan_code == "society-electricity"
     storage.dispose()

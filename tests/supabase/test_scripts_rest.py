@@ -33,6 +33,7 @@ def test_configuration_selects_rest_mode(fake):
 def test_verify_scripts_pass_in_rest_mode(fake, capsys):
     st = open_storage(Settings.from_env())
     make_society(st)
+    audited = st.list_audit(limit=500).items
     assert verify_migration.main([]) == 0
     out = capsys.readouterr().out
     assert "backend: supabase" in out and "ok   connectivity" in out and "locked months: 2025-11" in out
@@ -43,13 +44,13 @@ def test_verify_scripts_pass_in_rest_mode(fake, capsys):
     assert "0 bill(s) end in 2025-11" in out and "RESULT: OK" in out
     assert st.count_bills_ending_in("2025-11") == 0  # the probe wrote nothing
     # The probe and the counts are reads: nothing in the audit log either.
-    assert st.list_audit().items == []
+    assert st.list_audit(limit=500).items == audited
     st.dispose()
 
 
 def test_verify_scripts_fail_clearly(fake, monkeypatch, capsys):
-    assert verify_supabase_november.main([]) == 1  # no flat to probe with yet
-    assert "no flat exists to probe with" in capsys.readouterr().out
+    assert verify_supabase_november.main([]) == 1  # no account to probe with yet
+    assert "no account or tariff plan exists to probe with" in capsys.readouterr().out
     assert verify_supabase_november.main(["--month", "2026-02"]) == 1
     assert "2026-02 is not in period_locks" in capsys.readouterr().out
     monkeypatch.setenv("SUPABASE_KEY", ANON_KEY)
@@ -102,8 +103,7 @@ def test_import_master_data_cli_in_rest_mode(fake, tmp_path, capsys):
     from scripts.generate_master_data import write_csv
     from services.demo import society as demo
 
-    st = open_storage(Settings.from_env())
-    st.bulk_insert("floors", [{"code": c, "name": n, "sort_order": o} for c, n, o in demo.FLOORS])
+    st = open_storage(Settings.from_env())  # an empty project: the import sets the society up
     path = tmp_path / "master.csv"
     n = write_csv(path, 48)
     assert import_master_data.main([str(path), "--dry-run"]) == 0
@@ -111,7 +111,8 @@ def test_import_master_data_cli_in_rest_mode(fake, tmp_path, capsys):
     assert import_master_data.main([str(path)]) == 0
     out = capsys.readouterr().out
     assert "backend: supabase" in out and f"accounts:  {n} created" in out
+    assert st.utility_settings_row()["template"] == "society" and len(st.list_areas(level=1)) == len(demo.BLOCKS)
     assert import_master_data.main([str(path)]) == 0
     assert f"accounts:  0 created, 0 updated, {n} unchanged" in capsys.readouterr().out
-    assert st.table_counts(["accounts"])["accounts"] == n
+    assert st.table_counts(["accounts", "service_connections"]) == {"accounts": n, "service_connections": n}
     st.dispose()
