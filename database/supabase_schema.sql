@@ -3800,7 +3800,8 @@ BEGIN
 END $$;
 
 -- Read-only checks of the billing invariants: {check: {"count": n, "first": [...]}} for
--- uncovered_readings, double_covered, units_mismatch and balance_mismatch (see scripts/verify_billing.py).
+-- uncovered_readings, double_covered, units_mismatch, balance_mismatch and lines_mismatch (see
+-- scripts/verify_billing.py).
 CREATE OR REPLACE FUNCTION meterline_billing_checks(p_limit integer)
 RETURNS jsonb LANGUAGE plpgsql STABLE SET search_path = public, pg_temp AS $$
 DECLARE
@@ -3861,6 +3862,19 @@ BEGIN
   SELECT v_out || jsonb_build_object('balance_mismatch', jsonb_build_object(
            'count', (SELECT count(*) FROM q),
            'first', COALESCE((SELECT jsonb_agg(to_jsonb(z)) FROM (SELECT * FROM q ORDER BY account_id LIMIT p_limit) z),
+                             '[]'::jsonb)))
+    INTO v_out;
+  WITH sums AS (
+    SELECT bill_id, sum(amount) AS lines FROM bill_lines GROUP BY bill_id
+  ), q AS (
+    SELECT b.id AS bill_id, b.account_id, b.total_amount::text AS total_amount,
+           COALESCE(s.lines, 0)::text AS lines_sum
+      FROM bills b LEFT JOIN sums s ON s.bill_id = b.id
+     WHERE COALESCE(s.lines, 0) <> b.total_amount
+  )
+  SELECT v_out || jsonb_build_object('lines_mismatch', jsonb_build_object(
+           'count', (SELECT count(*) FROM q),
+           'first', COALESCE((SELECT jsonb_agg(to_jsonb(z)) FROM (SELECT * FROM q ORDER BY bill_id LIMIT p_limit) z),
                              '[]'::jsonb)))
     INTO v_out;
   RETURN v_out;
