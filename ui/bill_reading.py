@@ -116,7 +116,7 @@ if asked and asked.isdigit():
     except MeterlineError as exc:
         show_error(exc)
 if reading is None:
-    term = st.text_input(f"{w.word(capital=True)} code", key="br_flat", icon=":material/search:",
+    term = st.text_input(f"{w.word(capital=True)} code", key="br_code", icon=":material/search:",
                          help=f"Approved readings of the {w.word(plural=True)} whose code starts with this that no "
                               "bill references yet.")
     if not term.strip():

@@ -73,7 +73,7 @@ with st.container(border=True):
     date_from = cols[levels].date_input("Read on or after", value=None, format="YYYY-MM-DD", key="rv_from")
     date_to = cols[levels + 1].date_input("Read on or before", value=None, format="YYYY-MM-DD", key="rv_to")
     c5, c6 = st.columns([3, 1], vertical_alignment="bottom")
-    account_code = c5.text_input(f"{w.word(capital=True)} code starts with", key="rv_flat")
+    account_code = c5.text_input(f"{w.word(capital=True)} code starts with", key="rv_code")
     flagged = c6.toggle("Flagged only", key="rv_flagged")
 
 flt = ReadingFilter(area_id=area_id, date_from=date_from, date_to=date_to, flagged_only=flagged,

@@ -58,10 +58,13 @@ def word(plural: bool = False, capital: bool = False) -> str:
 
 
 def rate(value: Decimal | None, unit: str | None = None) -> str:
-    """A rate as stored (up to 4 places, never rounded for display) with the currency symbol: $2.5/CCF."""
+    """A rate with the currency symbol, at least 2 places and never rounded (rates keep up to 4):
+    $2.50/CCF, ₹12.00, ₹11.5125/kWh."""
     if value is None:
         return "-"
-    return f"{currency_symbol()}{num(value)}" + (f"/{unit}" if unit else "")
+    d = Decimal(value).normalize()
+    text = format(d, "f") if d.as_tuple().exponent < -2 else f"{d:.2f}"  # 2.50, 12.00, 11.5125
+    return f"{currency_symbol()}{text}" + (f"/{unit}" if unit else "")
 
 
 def num(value: Decimal) -> str:

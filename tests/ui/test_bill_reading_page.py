@@ -43,8 +43,8 @@ def test_search_lists_approved_unbilled_readings(seeded_url, monkeypatch, tmp_pa
     rd = _approved_b17(seeded_url)
     at = signed_in(seeded_url, monkeypatch, tmp_path, "admin", PAGE)
     assert any("Type a flat code" in plain(i.value) for i in at.info)
-    assert at.text_input(key="br_flat").label == "Flat code"
-    at.text_input(key="br_flat").input("B17-FF").run()
+    assert at.text_input(key="br_code").label == "Flat code"
+    at.text_input(key="br_code").input("B17-FF").run()
     assert at.selectbox(key="br_pick").value.id == rd.id  # the newest approved, unbilled reading
     energy = _preview_rows(at)[0]
     assert energy["line"].startswith(f"Energy: {rd.consumption} kWh") and energy["quantity"].endswith(" kWh")
@@ -60,7 +60,7 @@ def test_pricing_rule_preview_and_save(seeded_url, monkeypatch, tmp_path):
     metrics = {m.label: m.value for m in at.metric}
     # In the demo society B17-FF is a 4BHK in block B (rate 12): the BHK override sets the fixed charge.
     assert flat.category == "4BHK"
-    assert metrics == {"Rate per unit": "₹12", "Fixed charge": "₹1,890.00"}
+    assert metrics == {"Rate per unit": "₹12.00", "Fixed charge": "₹1,890.00"}
     assert "**BHK fixed charge override**" in [m.value for m in at.markdown]  # the rule that applied
     # Units default to what the reviewer confirmed; previous outstanding to what the flat owes.
     assert at.text_input(key=f"units_{rd.id}").value == "150.00"
@@ -71,7 +71,7 @@ def test_pricing_rule_preview_and_save(seeded_url, monkeypatch, tmp_path):
                for c in at.caption)
     rows = _preview_rows(at)
     assert rows[0] == {"line": "Energy: 150.00 kWh + 10 kWh shared motor", "quantity": "160.00 kWh",
-                       "rate": "₹12/kWh", "amount": "₹1,920.00"}
+                       "rate": "₹12.00/kWh", "amount": "₹1,920.00"}
     assert rows[1] == {"line": "Fixed charge", "quantity": "1 month", "rate": "₹1,890.00 a month",
                        "amount": "₹1,890.00"}
     assert rows[2:] == [{"line": "Total", "quantity": "", "rate": "", "amount": "₹3,810.00"}]  # no arrears line at 0
