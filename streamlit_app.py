@@ -6,13 +6,13 @@ import streamlit as st
 
 from services.errors import MeterlineError
 from ui.auth import render_account_box, require_actor
-from ui.common import billing_source, service_icon, show_error, utility
+from ui.common import billing_source, name_logo, service_icon, show_error, utility
 from ui.registry import PAGES, SERVICE_ICON
 
-st.set_page_config(page_title="Meterline", page_icon=":material/bolt:", layout="wide")
 u = utility()
 icon = service_icon()
 st.set_page_config(page_title=f"{u.name} · Meterline", page_icon=icon, layout="wide")
+st.logo(name_logo(u.name), size="large")  # the name stays in view on a phone, sidebar closed
 actor = require_actor()
 metered, source = u.quantity_unit is not None, billing_source()
 allowed: dict[str, list] = {}

@@ -7,6 +7,7 @@ service connection and plan, what it owes and its bills (paginated, each opening
 """
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from services.accounts.roles import Permission
@@ -52,14 +53,14 @@ def _detail(code: str) -> None:
     c1, c2 = st.columns(2)
     with c1.container(border=True):
         st.markdown("**Details**")
-        st.dataframe([
+        st.table(pd.DataFrame([
             {"field": "Code", "value": acct.code}, {"field": "Name", "value": acct.name or ""},
             {"field": f"Area ({levels})", "value": _area_names(acct.area_id)},
             {"field": "Category", "value": acct.category or ""}, {"field": "Type", "value": acct.account_type or ""},
             {"field": "Address", "value": acct.address or ""},
             {"field": "GPS", "value": f"{acct.gps_lat}, {acct.gps_lon}" if acct.gps_lat is not None else ""},
             {"field": "Since", "value": w.date_text(acct.created_at)},
-        ], hide_index=True, width="stretch")
+        ]), hide_index=True)
     with c2.container(border=True):
         st.markdown("**Contact**")
         if acct.contact_name or acct.contact_phone or acct.contact_email:
@@ -123,7 +124,7 @@ page = db.list_accounts(flt, offset, size, actor=actor)
 if not page.items:
     st.info(f"No {u.account_label_plural} match these filters.")
     st.stop()
-st.dataframe([{label: a.code, "name": a.name or "", "area": a.area_path or "", "area name": a.area_name or "",
+st.dataframe([{u.account_label: a.code, "name": a.name or "", "area": a.area_path or "", "area name": a.area_name or "",
                "category": a.category or "", "type": a.account_type or "", "contact": a.contact_name or "",
                "phone": a.contact_phone or "", "active": "yes" if a.is_active else "no"} for a in page.items],
              hide_index=True, width="stretch", height=35 * (len(page.items) + 1) + 3)

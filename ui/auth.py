@@ -181,7 +181,6 @@ def render_account_box(actor: Actor) -> None:
     _open_requested_page(actor)
     role = ROLES[actor.role].label if actor.role in ROLES else actor.role
     with st.sidebar:
-        st.markdown(f"{service_icon()} **{utility().name}**")
         st.caption(f"Signed in as **{actor.username}** ({role})")
         if st.session_state.get(VIA_KEY) == "password":
             with st.expander("Change password", icon=":material/key:"):

@@ -253,7 +253,7 @@ if quote.replaces is not None:
 
 st.subheader("Preview")
 extra = [(f"Credit from bill #{quote.replaces.id}", -quote.credit), ("Balance due", quote.balance)] if quote.credit else []
-st.dataframe(w.line_rows(priced.lines, priced.total_amount, extra), hide_index=True, width="stretch")
+w.lines_table(w.line_rows(priced.lines, priced.total_amount, extra))
 st.session_state[PREVIEWED] = (rid, priced.total_amount, quote.credit)
 if quote.carry_forward_bill_ids:
     st.caption(f"Open bill(s) {', '.join('#' + str(i) for i in quote.carry_forward_bill_ids)} will be carried "

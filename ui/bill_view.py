@@ -9,6 +9,8 @@ import streamlit as st
 from database.schema import OPEN_BILL_STATUSES
 from services.database_service import PAYMENT_METHODS
 from services.errors import MeterlineError
+from services.models import BillLine
+from services.money import round_money
 from services.pricing_service import RULE_LABELS
 from services.accounts.roles import Actor, Permission
 from ui import widgets as w
@@ -83,11 +85,13 @@ def render(bill_id: int, actor: Actor) -> None:
 
     st.subheader("Bill lines")
     if detail.lines:
-        st.dataframe(w.line_rows(detail.lines, bill.total_amount), hide_index=True, width="stretch")
+        w.lines_table(w.line_rows(detail.lines, bill.total_amount))
     else:  # a bill stored before bills had lines: its columns are its lines
-        st.dataframe(w.line_rows([], bill.total_amount, [("Fixed charge", bill.fixed_charge),
-                                                         ("Previous outstanding", bill.previous_outstanding)]),
-                     hide_index=True, width="stretch")
+        unit = w.utility().quantity_unit
+        w.lines_table(w.line_rows([
+            BillLine(1, "energy", "Usage", round_money(bill.energy_charge), bill.total_units, unit, bill.rate_per_unit),
+            BillLine(2, "fixed", "Fixed charge", bill.fixed_charge),
+            BillLine(3, "arrears", "Previous outstanding", bill.previous_outstanding)], bill.total_amount))
     if detail.arithmetic_ok:
         st.success(f"Recomputed from the stored inputs and plan version: {w.money(detail.recomputed_total)}, the same "
                    "as the stored total, line by line.", icon=":material/verified:")

@@ -11,7 +11,7 @@ from services.accounts.utility import UtilitySettings
 
 ACTOR_KEY = "actor"
 SERVICE_ICONS = {"electricity": ":material/bolt:", "water": ":material/water_drop:",
-                 "sanitation": ":material/delete:"}
+                 "sanitation": ":material/cleaning_services:"}
 
 
 @st.cache_resource(show_spinner="Opening the database ...")
@@ -31,6 +31,17 @@ def utility() -> UtilitySettings:
 
 def service_icon() -> str:
     return SERVICE_ICONS.get(utility().service, ":material/receipt_long:")
+
+
+def name_logo(name: str) -> str:
+    """The utility's name as a small SVG for st.logo (the top of the sidebar and, on a phone, of the
+    page). The name is the admin's text: XML-escaped, and an image never runs anything."""
+    from html import escape
+
+    width = 16 + 11 * len(name)
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="28" viewBox="0 0 {width} 28">'
+            f'<text x="0" y="21" font-family="Helvetica, Arial, sans-serif" font-size="20" '
+            f'font-weight="700" fill="#31333F">{escape(name)}</text></svg>')
 
 
 def billing_source() -> str:

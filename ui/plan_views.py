@@ -36,7 +36,7 @@ class Figure:
 
 
 def _table(rows: list[dict]) -> None:
-    st.dataframe(rows, hide_index=True, width="stretch")
+    st.dataframe(rows, hide_index=True, width="stretch", height=35 * (len(rows) + 1) + 3)  # every row, no inner scroll
 
 
 def show_params(plan, version) -> None:

@@ -12,6 +12,7 @@ figure is refused naming the field, and nothing is stored.
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 import streamlit as st
 
@@ -101,19 +102,19 @@ def _calculator_inputs() -> tuple[dict, dt.date, str | None]:
     return kw, end, missing
 
 
-def _show_quote(target, priced_plan, kw: dict, end: dt.date, title: str) -> bool:
-    """Price `priced_plan` (stored, or edited and unsaved) into `target`; False when refused."""
+def _show_quote(target, priced_plan, kw: dict, end: dt.date, title: str):
+    """Price `priced_plan` (stored, or edited and unsaved) into `target`; the quote, or None when refused."""
     try:
         q = db.preview_tariff(priced_plan, period_end=end, **kw)
     except MeterlineError as exc:
         with target:
             show_error(exc)
-        return False
+        return None
     version = priced_plan.version(q.plan_version)
     target.markdown(f"**{title}**: version {version.version} (from {version.effective_from}), "
                     f"{end:%B %Y}: **{w.money(q.total_amount)}**")
-    target.dataframe(w.line_rows(q.lines, q.total_amount), hide_index=True, width="stretch")
-    return True
+    w.lines_table(w.line_rows(q.lines, q.total_amount), target)
+    return q
 
 
 st.subheader("Preview calculator")
@@ -135,8 +136,9 @@ st.caption(f"Change the figures of version {latest.version} below and check the 
 with st.container(border=True):
     prefix = f"tp_edit_{plan.code}_{latest.version}"  # fresh inputs after a save (a new latest version)
     values: dict[tuple, str] = {}
-    cols = st.columns(3)
     for i, fig in enumerate(figs):
+        if i % 3 == 0:  # a row of three at a time, so a phone stacks them in reading order
+            cols = st.columns(3)
         values[fig.path] = cols[i % 3].text_input(fig.label, value=fig.value, key=f"{prefix}_{fig.error_key}")
     first_free = max(latest.effective_from + dt.timedelta(days=1), today)
     default_from = BillingPeriod.for_month(first_free).start
@@ -167,8 +169,13 @@ with st.container(border=True):
                      icon=":material/error:")
     if edited is not None and not missing:
         left, right = st.columns(2)
-        _show_quote(left, plan, calc, preview_end, "Now")
-        _show_quote(right, edited, calc, preview_end, "Edited")
+        now = _show_quote(left, plan, calc, preview_end, "Now")
+        then = _show_quote(right, edited, calc, preview_end, "Edited")
+        if now and then:
+            change = then.total_amount - now.total_amount
+            st.caption(f"The edit changes this bill by {'+' if change > 0 else ''}{w.money(change)}"
+                       + (f" ({(change / now.total_amount * 100).quantize(Decimal('0.1')):+}%)." if now.total_amount
+                          else "."))
     elif edited is not None:
         st.caption("Enter the calculator's inputs above to preview the edited plan.")
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pandas as pd
 import streamlit as st
 
 from services.accounts.roles import Permission
@@ -30,7 +31,7 @@ if flash:
     st.success(flash, icon=":material/check_circle:")
 
 st.markdown(f"### {service_icon()} {w.esc(u.name)}")
-st.dataframe([
+st.table(pd.DataFrame([
     {"setting": "Name", "value": u.name},
     {"setting": "Template", "value": u.template},
     {"setting": "Service", "value": u.service + (f", billed per {u.quantity_unit}" if u.quantity_unit
@@ -42,7 +43,7 @@ st.dataframe([
     {"setting": "Area levels, top first", "value": " > ".join(u.area_levels)},
     {"setting": "Billing day", "value": f"day {u.billing_day} of the month"},
     {"setting": "Due", "value": f"{u.due_days} days after the billing period ends"},
-], hide_index=True, width="stretch")
+]), hide_index=True)
 st.caption("Template, currency, locale, time zone and service are chosen when the utility is set up: the stored "
            "bills were priced and worded by them.")
 

@@ -99,9 +99,18 @@ def _line_rate(ln: BillLine, currency: str) -> str:
         return ""
     if ln.unit == "month":
         return money(ln.rate) + " a month"
-    if ln.unit == currency:
-        return f"x {num(ln.rate)}"
+    if ln.unit == currency:  # a change of the amount priced, as a share: 0.2 -> +20%, -0.1 -> -10%
+        share = format((Decimal(ln.rate) * 100).normalize(), "f")
+        return f"{share}%" if ln.rate < 0 else f"+{share}%"
     return rate(ln.rate, ln.unit)
+
+
+def lines_table(rows: list[dict], container=None) -> None:
+    """Bill lines as a static table: few rows, and on a phone the cells wrap so the amounts stay in
+    view (a data grid would scroll them out of sight)."""
+    import pandas as pd
+
+    (container or st).table(pd.DataFrame(rows), hide_index=True)
 
 
 def line_rows(lines, total: Decimal, extra: list[tuple[str, Decimal]] = ()) -> list[dict]:
@@ -117,7 +126,9 @@ def line_rows(lines, total: Decimal, extra: list[tuple[str, Decimal]] = ()) -> l
 
 # ---- areas ------------------------------------------------------------------------------------
 def _area_text(area: Area | None, level: str) -> str:
-    return f"Any {level}" if area is None else area.name
+    if area is not None:
+        return area.name
+    return f"Any {level if level[:2].isupper() else level.lower()}"  # "Any billing cycle"; "Any UC"
 
 
 def _clear_below(key: str, depth: int, levels: int) -> None:
@@ -145,6 +156,7 @@ def area_picker(key: str, columns=None) -> int | None:
             del st.session_state[k]  # a choice under another parent: back to "any"
         pick = cols[depth - 1].selectbox(name, [None, *options], key=k, disabled=depth > 1 and parent is None,
                                          format_func=lambda a, n=name: _area_text(a, n),
+                                         placeholder=_area_text(None, name),
                                          on_change=_clear_below, args=(key, depth, len(levels)))
         parent = pick
         chosen = pick or chosen

@@ -26,12 +26,12 @@ def _open(url, monkeypatch, tmp_path, reading_id):
 
 
 def _preview(at) -> dict:
-    df = at.dataframe[0].value
+    df = at.table[0].value
     return dict(zip(df["line"], df["amount"]))
 
 
 def _preview_rows(at) -> list[dict]:
-    return at.dataframe[0].value.to_dict("records")
+    return at.table[0].value.to_dict("records")
 
 
 def _save(at):

@@ -20,7 +20,7 @@ def _tables(at) -> list[list[dict]]:
 
 def _line_tables(at) -> list[list[dict]]:
     """The quotes' lines tables, in page order (the calculator's first, then Now and Edited)."""
-    return [t for t in _tables(at) if t and "line" in t[0]]
+    return [t.value.to_dict("records") for t in at.table]
 
 
 def _calculate(at, month: dt.date, quantity: str):
@@ -61,7 +61,8 @@ def test_preview_equals_the_seed_numbers(water_url, monkeypatch, tmp_path):
     assert lines["Tier 1: 0-10 CCF"]["amount"] == "$25.00" and lines["Tier 2: 10-20 CCF"]["amount"] == "$30.00"
     assert lines["Tier 3: over 20 CCF"] == {"line": "Tier 3: over 20 CCF", "quantity": "5.00 CCF", "rate": "$3.50/CCF",
                                             "amount": "$17.50"}
-    assert next(r for k, r in lines.items() if k.startswith("Summer adjustment"))["amount"] == "$14.50"
+    summer = next(r for k, r in lines.items() if k.startswith("Summer adjustment"))
+    assert (summer["quantity"], summer["rate"], summer["amount"]) == ("$72.50", "+20%", "$14.50")
     assert lines["Base service fee"]["amount"] == "$15.00" and lines["Total"]["amount"] == "$107.00"
     # A winter month is priced with the winter multiplier; January 2027 by version 2.
     at = _calculate(at, dt.date(2027, 1, 31), "25")

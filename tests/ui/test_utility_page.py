@@ -7,7 +7,7 @@ PAGE = "ui/utility.py"
 
 
 def _settings(at) -> dict:
-    table = at.dataframe[0].value
+    table = at.table[0].value
     return dict(zip(table["setting"], table["value"]))
 
 
@@ -56,7 +56,7 @@ def test_edit_renames_and_sets_days_audited(municipal_url, monkeypatch, tmp_path
     entry = SqlStorage(municipal_url).list_audit(action_prefix="utility.settings").items[0]
     assert entry.actor_name == "admin" and entry.details["due_days"] == 25 and "currency" not in entry.details
     # The new words are used at once, across the app: the page frame and the other pages.
-    assert any("**Suthra Punjab Lahore**" in m.value for m in at.sidebar.markdown)
+    assert any("Suthra Punjab Lahore" in m.value for m in at.markdown if m.value.startswith("###"))
     at.switch_page("ui/accounts.py").run()
     assert at.title[0].value.endswith("Properties")
     assert [s.label for s in at.selectbox if s.key and s.key.startswith("ac_area")] == ["City/Tehsil", "UC"]

@@ -29,7 +29,7 @@ def page_text(at) -> str:
 
     def walk(node):
         proto = getattr(node, "proto", None)
-        if getattr(node, "type", None) == "arrow_data_frame":
+        if getattr(node, "type", None) in ("arrow_data_frame", "table"):
             parts.append(node.value.to_csv())
         elif proto is not None:
             parts.append(text_format.MessageToString(proto, as_utf8=True))
