@@ -46,7 +46,7 @@ def _detail(code: str) -> None:
     except MeterlineError as exc:
         show_error(exc)
         return
-    st.title(f":material/home_work: {label} {acct.code}")
+    st.title(f":material/home_work: {w.esc(label)} {w.esc(acct.code)}")
     st.markdown(f"**{w.esc(acct.name or '-')}** · {w.esc(_area_names(acct.area_id))} · "
                 + (":green-badge[active]" if acct.is_active else ":gray-badge[inactive]"))
     levels = " > ".join(u.area_levels)
@@ -105,7 +105,7 @@ if wanted:
     _detail(wanted)
     st.stop()
 
-st.title(f":material/home_work: {labels}")
+st.title(f":material/home_work: {w.esc(labels)}")
 with st.container(border=True):
     area_id = w.area_picker("ac_area")
     c1, c2, c3 = st.columns([3, 2, 1], vertical_alignment="bottom")

@@ -85,6 +85,7 @@ def test_edit_previews_before_saving_then_saves_a_new_version(water_url, monkeyp
     edited = next(m.value for m in at.markdown if m.value.startswith("**Edited**"))
     # March 2027, 25 CCF: 10 x 2.80 + 10 x 3.15 + 5 x 3.70 + 15 + 6 = 99.00 (spring: no seasonal line)
     assert "version 3 (from 2027-03-01)" in edited and "**$99.00**" in edited
+    assert any("The edit changes this bill by +$2.00 (+2.1%)." in c.value for c in at.caption)  # from $97.00
     assert [v.version for v in _versions(water_url)] == [1, 2]  # nothing stored by the preview
     at.button(key="tp_save").click().run()
     assert not at.exception
