@@ -1,22 +1,29 @@
-"""Meterline: entry point. Builds the role-based navigation and the shared frame, nothing else."""
+"""Meterline: entry point. Builds the role-based navigation and the shared frame (the utility's
+name and service icon), nothing else."""
 from __future__ import annotations
 
 import streamlit as st
 
 from services.errors import MeterlineError
 from ui.auth import render_account_box, require_actor
-from ui.common import show_error
-from ui.registry import PAGES
+from ui.common import billing_source, name_logo, service_icon, show_error, utility
+from ui.registry import PAGES, SERVICE_ICON
 
-st.set_page_config(page_title="Meterline", page_icon=":material/bolt:", layout="wide")
+u = utility()
+icon = service_icon()
+st.set_page_config(page_title=f"{u.name} · Meterline", page_icon=icon, layout="wide")
+st.logo(name_logo(u.name), size="large")  # the name stays in view on a phone, sidebar closed
 actor = require_actor()
+metered, source = u.quantity_unit is not None, billing_source()
 allowed: dict[str, list] = {}
 for spec in PAGES:
-    if actor.can(spec.permission):
+    if actor.can(spec.permission) and spec.available(metered, source):
         allowed.setdefault(spec.section, []).append(
-            st.Page(spec.path, title=spec.title, icon=spec.icon, url_path=spec.url_path))
+            st.Page(spec.path, title=spec.title, icon=icon if spec.icon == SERVICE_ICON else spec.icon,
+                    url_path=spec.url_path))
 if not allowed:
-    st.error("Your account has no pages. Ask an administrator to check your role.")
+    st.error(f"Your account has no pages at {u.name}" + ("" if metered else " (a fixed fee: there are no meter "
+             "readings to submit)") + ". Ask an administrator to check your role.")
     st.stop()
 nav = st.navigation(allowed, expanded=True)  # every page of the role in view, no "View more"
 render_account_box(actor)

@@ -63,18 +63,18 @@ def bench_page(at, page: str, runs: int) -> list[float]:
 # (page, description, how to set the filter on an AppTest already showing the page)
 FILTERS = [
     ("ui/review_readings.py", "review: flagged only", lambda at: at.toggle(key="rv_flagged").set_value(True)),
-    ("ui/review_readings.py", "review: block B, first floor",
-     lambda at: (at.selectbox(key="rv_block").set_value("B"), at.selectbox(key="rv_floor").set_value("FF"))),
-    ("ui/review_readings.py", "review: flat code B17", lambda at: at.text_input(key="rv_flat").set_value("B17")),
+    ("ui/review_readings.py", "review: block B (the area picker's first level)",
+     lambda at: at.selectbox(key="rv_area_1").select_index(2)),
+    ("ui/review_readings.py", "review: flat code B17", lambda at: at.text_input(key="rv_code").set_value("B17")),
     ("ui/review_readings.py", "review: next page", lambda at: next(b for b in at.button if b.label == "Next").click()),
     ("ui/bills.py", "bills: search owner 'Sharma'", lambda at: at.text_input(key="bl_search").set_value("Sharma")),
     ("ui/bills.py", "bills: search flat B17-FF", lambda at: at.text_input(key="bl_search").set_value("B17-FF")),
     ("ui/bills.py", "bills: overdue only", lambda at: at.toggle(key="bl_overdue").set_value(True)),
     ("ui/bills.py", "bills: latest period, block C",
      lambda at: (at.selectbox(key="bl_period").set_value(at.selectbox(key="bl_period").options[2]),
-                 at.selectbox(key="bl_block").set_value("C"))),
+                 at.selectbox(key="bl_area_1").select_index(3))),
     ("ui/bills.py", "bills: open a bill", lambda at: next(b for b in at.button if b.label == "Open").click()),
-    ("ui/bill_reading.py", "bill a reading: flat B17-FF", lambda at: at.text_input(key="br_flat").set_value("B17-FF")),
+    ("ui/bill_reading.py", "bill a reading: flat B17-FF", lambda at: at.text_input(key="br_code").set_value("B17-FF")),
     ("ui/generate_bills.py", "generate bills: dry run of this month",
      lambda at: next(b for b in at.button if b.label == "Preview (dry run)").click()),
 ]

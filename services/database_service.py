@@ -129,6 +129,49 @@ class DatabaseService:
         self._utility = settings
         return settings
 
+    def update_utility(self, *, name: str | None = None, account_label: str | None = None,
+                       account_label_plural: str | None = None, area_levels: list[str] | None = None,
+                       billing_day=None, due_days=None, actor: Actor | None = None) -> UtilitySettings:
+        """Edit the utility's name, its words and its billing calendar (the Utility page); arguments
+        left None stay. Validated through UtilitySettings; stored and audited (utility.settings, what
+        changed) by the storage. Area levels are renamed, never added or removed: the areas stored
+        have that many levels. Template, currency, locale, time zone, service and plan are not
+        editable here: they decide how the stored bills were priced and read."""
+        actor = require(actor, Permission.MANAGE_MASTER_DATA)
+        self._utility = None  # read the stored row: another process may have changed it
+        current = self.utility()
+        changes: dict = {}
+        for field, value in (("name", name), ("account_label", account_label),
+                             ("account_label_plural", account_label_plural)):
+            if value is not None:
+                text = " ".join(str(value).split())
+                if not text:
+                    raise ValidationError(field, "is required.", "Enter the word your staff and customers use.")
+                if len(text) > 64:
+                    raise ValidationError(field, f"is {len(text)} characters long.", "Use at most 64 characters.")
+                changes[field] = text
+        if area_levels is not None:
+            levels = tuple(" ".join(str(x).split()) for x in area_levels)
+            if len(levels) != len(current.area_levels):
+                raise ValidationError("area_levels", f"gives {len(levels)} level name(s), but the areas have "
+                                      f"{len(current.area_levels)} levels.", "Rename the levels; keep one name per level.")
+            for i, level in enumerate(levels):
+                if not level or len(level) > 32:
+                    raise ValidationError("area_levels", f"level {i + 1} needs a name of 1 to 32 characters.",
+                                          "Name every level, top first (e.g. Block, Floor).")
+            changes["area_levels"] = levels
+        for field, value in (("billing_day", billing_day), ("due_days", due_days)):
+            if value is not None:
+                try:
+                    changes[field] = int(str(value).strip())
+                except ValueError:
+                    raise ValidationError(field, f"'{value}' is not a whole number.", "Enter a number of days.") from None
+        settings = current.with_changes(**changes)  # UtilitySettings checks the days and names
+        if settings != current:
+            self.storage.save_utility_settings(settings.as_row(), actor)
+            self._utility = settings
+        return settings
+
     def plan_book(self) -> PlanBook:
         """The stored tariff plans, to price bills with (read each time: a plan may get a new version)."""
         return PlanBook(self.storage.list_tariff_plans(), self.pricing)

@@ -18,7 +18,7 @@ from services.accounts.auth import SessionExpiredError
 from services.errors import AuthenticationError, MeterlineError, RateLimitedError
 from services.accounts.roles import ROLES, Actor
 from services.accounts.throttle import ThrottleSettings, client_address
-from ui.common import ACTOR_KEY, current_actor, services, show_error  # noqa: F401 - current_actor re-exported
+from ui.common import ACTOR_KEY, current_actor, service_icon, services, show_error, utility  # noqa: F401 - current_actor re-exported
 
 TOKEN_KEY = "_meterline_session_token"
 VIA_KEY = "_meterline_signed_in_via"  # "password" | "auth0"
@@ -113,8 +113,9 @@ def require_actor() -> Actor:
 def _login_page(auth, notice: str | None, signed_in_at_auth0: bool) -> None:
     if REQUESTED_KEY not in st.session_state:
         st.session_state[REQUESTED_KEY] = _requested_page()
-    st.title(":material/bolt: Meterline")
+    st.title(f"{service_icon()} {utility().name}")
     st.subheader("Sign in")
+    st.caption("Meterline billing")
     if notice:
         st.warning(notice)
     with st.form("login", clear_on_submit=True):

@@ -1,14 +1,15 @@
 """Admin: bill one approved reading.
 
-Shows the pricing lookup and the rule that applied, the readings the bill covers (every approved
-reading since the flat's last billed one, up to this one), lets the admin confirm the monthly
-units (seed 002: absolute units for the period, never subtracted again; they become this
-reading's confirmed units), the motor share and the previous outstanding (default: what the flat
-still owes), previews the whole breakdown and saves. The preview and Save come from the same
+Shows the plan that prices it (for a flat-rate plan the rate, fixed charge and the rule that
+applied), the readings the bill covers (every approved reading since the account's last billed
+one, up to this one), lets the admin confirm the monthly units (seed 002: absolute units for the
+period, never subtracted again; they become this reading's confirmed units), the shared-meter
+share and the previous outstanding (default: what the account still owes), previews the bill's
+lines (the quote's: BillQuote.priced.lines) and saves. The preview and Save come from the same
 function (DatabaseService.quote_bill), so Save stores what the preview shows. A locked month is
-refused; a bill for a period start the flat already has, or a re-issue of a billed reading,
+refused; a bill for a period start the account already has, or a re-issue of a billed reading,
 replaces the bill it re-issues (superseded, its payments credited); both are said in a plain
-sentence.
+sentence. Shown in the navigation only for a utility that bills readings (ui/registry.py).
 """
 from __future__ import annotations
 
@@ -22,9 +23,8 @@ from services.billing.periods import BillingPeriod
 from services.pricing_service import RULE_LABELS
 from services.accounts.roles import Permission
 from ui import widgets as w
-from ui.common import page_guard, services, show_error
+from ui.common import page_guard, services, show_error, utility
 
-DUE_DAYS = 15
 RESULT = "bill_reading_result"
 PREV_KEY = "bill_reading_prev_key"  # the previous-outstanding input the page drew (it differs for a re-issue)
 PREVIEWED = "bill_reading_previewed"  # (reading, total, credit) the preview showed
@@ -32,13 +32,14 @@ PREVIEWED = "bill_reading_previewed"  # (reading, total, credit) the preview sho
 actor = page_guard(Permission.CREATE_BILL)
 svc = services()
 db = svc.db
+u = utility()
 
 st.title(":material/receipt_long: Bill a reading")
 
 
 def _reading_label(rd) -> str:
-    return (f"{rd.account_code} · read {rd.reading_date} · {w.kwh(rd.billable_units)} to bill · "
-            f"{rd.contact_name or 'no owner'} · reading #{rd.id}")
+    return (f"{rd.account_code} · read {rd.reading_date} · {w.qty(rd.billable_units, rd.unit)} to bill · "
+            f"{rd.contact_name or 'no contact'} · reading #{rd.id}")
 
 
 def _save(reading_id: int) -> None:
@@ -46,7 +47,7 @@ def _save(reading_id: int) -> None:
     from the session so a value typed just before the click is the one billed."""
     ss = st.session_state
     start, end, due = ss[f"start_{reading_id}"], ss[f"end_{reading_id}"], ss[f"due_{reading_id}"]
-    units, motor, prev = ss[f"units_{reading_id}"], ss[f"motor_{reading_id}"] or 0, ss[ss[PREV_KEY]]
+    units, motor, prev = ss[f"units_{reading_id}"], ss.get(f"motor_{reading_id}") or 0, ss[ss[PREV_KEY]]
     current = db.get_reading(reading_id)
     if current.bill_id and not st.session_state.get(f"reissue_{reading_id}"):
         st.session_state[RESULT] = {"error": f"Reading #{reading_id} is already on bill #{current.bill_id}: nothing "
@@ -56,7 +57,7 @@ def _save(reading_id: int) -> None:
         # What Save stores is what the preview showed: the same function, priced again now.
         now = db.quote_bill(current.account_id, units, motor, prev, reading_id=reading_id, billing_period_start=start,
                             billing_period_end=end)
-        if (reading_id, now.breakdown.total_amount, now.credit) != ss.get(PREVIEWED):
+        if (reading_id, now.total_amount, now.credit) != ss.get(PREVIEWED):
             st.session_state[RESULT] = {"error": "The bill changed since the preview (a payment or another bill was "
                                                  "recorded meanwhile): nothing was stored. Check the new preview and "
                                                  "save again."}
@@ -115,15 +116,17 @@ if asked and asked.isdigit():
     except MeterlineError as exc:
         show_error(exc)
 if reading is None:
-    term = st.text_input("Flat code", key="br_flat", placeholder="e.g. B17-FF", icon=":material/search:",
-                         help="Approved readings of matching accounts that no bill references yet.")
+    term = st.text_input(f"{w.word(capital=True)} code", key="br_code", icon=":material/search:",
+                         help=f"Approved readings of the {w.word(plural=True)} whose code starts with this that no "
+                              "bill references yet.")
     if not term.strip():
-        st.info("Type a flat code, or open an approved reading from **Review readings**.", icon=":material/info:")
+        st.info(f"Type a {w.word()} code, or open an approved reading from **Review readings**.", icon=":material/info:")
         _stop()
     found = db.list_readings(ReadingFilter(status="approved", unbilled_only=True, account_code=term.strip(),
                                            account_meters_only=True), 0, 50, actor=actor, with_total=False)
     if not found.items:
-        st.warning("No approved, unbilled reading of a flat starting with that code. Approve it on Review readings.")
+        st.warning(f"No approved, unbilled reading of a {w.word()} whose code starts with that. Approve it on Review "
+                   "readings.")
         _stop()
     reading = st.selectbox("Approved reading", found.items, format_func=_reading_label, key="br_pick")
 else:
@@ -132,19 +135,23 @@ else:
         st.rerun()
 
 if reading.account_id is None:
-    st.error("This is a shared-motor meter's reading: bill the accounts' readings; the motor share goes on each flat's bill.")
+    st.error(f"This is a shared meter's reading: bill the {w.word(plural=True)}' readings; the shared meter's share "
+             f"goes on each {w.word()}'s bill.")
     _stop()
 if reading.status != "approved":
     st.error(f"Reading #{reading.id} is {reading.status}: approve it on Review readings before billing.")
     _stop()
 
-flat = db.get_account(reading.account_id)
+account = db.get_account(reading.account_id)
+unit = reading.unit or u.quantity_unit
 with st.container(border=True):
     c1, c2 = st.columns([2, 1])
-    c1.markdown(f"**{w.esc(flat.code)}** · {w.esc(flat.category or '')} · {w.esc(flat.floor_name or '')} · owner "
-                f"{w.esc(flat.contact_name or '-')}  \nReading #{reading.id}: {w.kwh(reading.reading_value)} on "
-                f"{reading.reading_date} · consumption {w.kwh(reading.consumption)}"
-                + (f" · units confirmed at review {w.kwh(reading.approved_units)}" if reading.approved_units is not None else ""))
+    c1.markdown(f"**{w.esc(account.code)}** · {w.esc(account.category or '')} · {w.esc(account.area_name or '')} · "
+                f"{w.esc(account.contact_name or 'no contact')}  \nReading #{reading.id}: "
+                f"{w.qty(reading.reading_value, unit)} on {reading.reading_date} · consumption "
+                f"{w.qty(reading.consumption, unit)}"
+                + (f" · units confirmed at review {w.qty(reading.approved_units, unit)}"
+                   if reading.approved_units is not None else ""))
     local = svc.photos.path_for(reading.photo_ref)
     if local or reading.photo_url:
         c2.image(str(local) if local else reading.photo_url, caption="Meter photo", width=220)
@@ -175,12 +182,12 @@ c1, c2, c3 = st.columns(3)
 start = c1.date_input("Billing period start", value=first_start, format="YYYY-MM-DD", key=f"start_{rid}")
 end = c2.date_input("Billing period end", value=month.end if billed_on is None else billed_on.billing_period_end,
                     format="YYYY-MM-DD", key=f"end_{rid}")
-due = c3.date_input("Due date", value=month.end + dt.timedelta(days=DUE_DAYS) if billed_on is None
+due = c3.date_input("Due date", value=month.end + dt.timedelta(days=u.due_days) if billed_on is None
                     else billed_on.due_date, format="YYYY-MM-DD", key=f"due_{rid}")
 
 # What this bill would be with every default (the readings it covers, re-issue or not, arrears).
 try:
-    plain = db.quote_bill(flat.id, reading_id=rid, billing_period_start=start, billing_period_end=end)
+    plain = db.quote_bill(account.id, reading_id=rid, billing_period_start=start, billing_period_end=end)
 except ValidationError as exc:
     if exc.field != "units":
         show_error(exc)
@@ -189,44 +196,53 @@ except ValidationError as exc:
 except MeterlineError as exc:  # e.g. an earlier reading still pending review: named, with the fix
     show_error(exc)
     _stop()
-owed = db.flat_outstanding(flat.id)
+owed = db.account_outstanding(account.id)
 replaces = plain.replaces if plain else None
 default_units = plain.coverage.units if plain else None
 default_motor = plain.coverage.motor_units if plain else (reading.motor_share or 0)
-default_prev = plain.breakdown.previous_outstanding if plain else owed
+default_prev = plain.priced.previous_outstanding if plain else owed
+plan = db.plan_book().plan(db.service_connection(account).tariff_plan_id).plan
+shared = plan.kind == "flat_rate"  # only a flat-rate plan bills a share of a shared meter (the water motor)
 c1, c2, c3 = st.columns(3)
-units = c1.text_input("Monthly units (kWh)", value="" if default_units is None else str(default_units), key=f"units_{rid}",
+per = f" ({unit})" if unit else ""
+units = c1.text_input(f"Monthly units{per}", value="" if default_units is None else str(default_units),
+                      key=f"units_{rid}",
                       help="Absolute units for the period, used as given (no subtraction). They cover every reading "
-                           "since the flat's last bill; a different figure becomes this reading's confirmed units.")
-motor = c2.text_input("Motor share (kWh)", value=str(default_motor), key=f"motor_{rid}")
+                           f"since the {w.word()}'s last bill; a different figure becomes this reading's confirmed units.")
+motor = c2.text_input(f"Shared meter units{per}", value=str(default_motor), key=f"motor_{rid}",
+                      help=f"This {w.word()}'s share of a shared meter (the water motor), billed at the same rate.") \
+    if shared else None
 prev_key = f"prev_{rid}" if replaces is None else f"prev_{rid}_reissue_{replaces.id}"
 st.session_state[PREV_KEY] = prev_key
-prev = c3.text_input("Previous outstanding (₹)", value=str(default_prev), key=prev_key,
-                     help=(f"What {flat.code} still owes on open bills: {w.money(owed)}. Keep it to carry those bills "
-                           "forward into this one, or enter 0 to leave them open.") if replaces is None else
+prev = c3.text_input(f"Previous outstanding ({w.currency_symbol()})", value=str(default_prev), key=prev_key,
+                     help=(f"What {account.code} still owes on open bills: {w.money(owed)}. Keep it to carry those "
+                           "bills forward into this one, or enter 0 to leave them open.") if replaces is None else
                      (f"A re-issue carries the arrears bill #{replaces.id} carried: {w.money(default_prev)}."))
 
 try:
-    quote = db.quote_bill(flat.id, units, motor or 0, prev, reading_id=rid, billing_period_start=start,
+    quote = db.quote_bill(account.id, units, motor or 0, prev, reading_id=rid, billing_period_start=start,
                           billing_period_end=end)
 except MeterlineError as exc:
     show_error(exc)
     _stop()
 
-p, bd = quote.pricing, quote.breakdown
+priced = quote.priced
+version = plan.version(priced.quote.plan_version)
 st.subheader("Pricing")
-c1, c2, c3 = st.columns(3)
-c1.metric("Rate per unit", f"₹{w.num(p.rate_per_unit)}")
-c2.metric("Fixed charge", w.money(p.fixed_charge))
-c3.caption("Rule that applied")
-c3.markdown(f"**{RULE_LABELS.get(p.rule, p.rule)}**")  # a sentence, too long for a metric
-st.caption(f"How it was decided: {w.esc(p.explanation)}")
+st.caption(f"{w.esc(plan.name)} ({w.esc(plan.code)}), version {version.version} in effect from "
+           f"{version.effective_from}: the version in effect on the period's end date.")
+if priced.tariff_kind == "flat_rate":
+    c1, c2, c3 = st.columns(3)
+    c1.metric("Rate per unit", w.rate(priced.rate_per_unit))
+    c2.metric("Fixed charge", w.money(priced.fixed_charge))
+    c3.caption("Rule that applied")
+    c3.markdown(f"**{RULE_LABELS.get(priced.pricing_rule, priced.pricing_rule)}**")  # a sentence, too long for a metric
 
 if quote.coverage is not None:
     cov = quote.coverage
-    st.caption(f"This bill covers {w.plural(len(cov.readings), 'reading')} since the flat's last billed one: "
-               + ", ".join(f"#{c.reading_id} of {c.reading_date} ({w.kwh(c.units)})" for c in cov.readings)
-               + (f". Reading #{cov.last.reading_id}'s confirmed units become {w.kwh(quote.confirm_units)}."
+    st.caption(f"This bill covers {w.plural(len(cov.readings), 'reading')} since the {w.word()}'s last billed one: "
+               + ", ".join(f"#{c.reading_id} of {c.reading_date} ({w.qty(c.units, unit)})" for c in cov.readings)
+               + (f". Reading #{cov.last.reading_id}'s confirmed units become {w.qty(quote.confirm_units, unit)}."
                   if quote.confirm_units is not None else "."))
 if quote.replaces is not None:
     r = quote.replaces
@@ -236,21 +252,14 @@ if quote.replaces is not None:
                icon=":material/call_split:")
 
 st.subheader("Preview")
-rows = [
-    ("Flat units", w.kwh(bd.units)), ("Motor share", w.kwh(bd.motor_units)), ("Total units", w.kwh(bd.total_units)),
-    (f"Energy charge ({bd.total_units} x {w.num(bd.rate_per_unit)})", w.money(bd.energy_charge_display)),
-    ("Fixed charge", w.money(bd.fixed_charge)), ("Previous outstanding", w.money(bd.previous_outstanding)),
-    ("Total", w.money(bd.total_amount)),
-]
-if quote.credit:
-    rows += [(f"Credit from bill #{quote.replaces.id}", w.money(-quote.credit)), ("Balance due", w.money(quote.balance))]
-st.dataframe([{"line": a, "amount": b} for a, b in rows], hide_index=True, width="stretch")
-st.session_state[PREVIEWED] = (rid, bd.total_amount, quote.credit)
+extra = [(f"Credit from bill #{quote.replaces.id}", -quote.credit), ("Balance due", quote.balance)] if quote.credit else []
+w.lines_table(w.line_rows(priced.lines, priced.total_amount, extra))
+st.session_state[PREVIEWED] = (rid, priced.total_amount, quote.credit)
 if quote.carry_forward_bill_ids:
     st.caption(f"Open bill(s) {', '.join('#' + str(i) for i in quote.carry_forward_bill_ids)} will be carried "
                "forward into this bill.")
-elif owed and quote.replaces is None and bd.previous_outstanding != owed:
-    st.caption(f"The flat owes {w.money(owed)} on open bills; they stay open because the previous outstanding "
+elif owed and quote.replaces is None and priced.previous_outstanding != owed:
+    st.caption(f"The {w.word()} owes {w.money(owed)} on open bills; they stay open because the previous outstanding "
                "entered is 0.")
 st.button("Save bill", type="primary", icon=":material/save:", key="save_bill", on_click=_save, args=(rid,))
 if result:

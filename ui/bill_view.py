@@ -1,5 +1,7 @@
-"""One bill: the whole breakdown, the recomputation check, its readings, its payments, and the
-payment form (full or partial). Drawn by ui/bills.py when the URL carries ?bill=<id>."""
+"""One bill: its lines (label, quantity, rate, amount) and total, the recomputation check, the
+plan and version that priced it, what it covers (readings, daily usage, or a fixed fee), its
+payments, and the payment form (full or partial). Drawn by ui/bills.py when the URL carries
+?bill=<id>."""
 from __future__ import annotations
 
 import streamlit as st
@@ -7,6 +9,8 @@ import streamlit as st
 from database.schema import OPEN_BILL_STATUSES
 from services.database_service import PAYMENT_METHODS
 from services.errors import MeterlineError
+from services.models import BillLine
+from services.money import round_money
 from services.pricing_service import RULE_LABELS
 from services.accounts.roles import Actor, Permission
 from ui import widgets as w
@@ -18,12 +22,24 @@ PAID = "bill_payment_result"
 def _reading_block(col, title: str, rd) -> None:
     svc = services()
     col.markdown(f"**{title}** · reading #{rd.id}")
-    col.caption(f"{w.kwh(rd.reading_value)} on {rd.reading_date} · consumption {w.kwh(rd.consumption)}"
-                + (f" · units confirmed {w.kwh(rd.approved_units)}" if rd.approved_units is not None else "")
+    col.caption(f"{w.qty(rd.reading_value, rd.unit)} on {rd.reading_date} · consumption {w.qty(rd.consumption, rd.unit)}"
+                + (f" · units confirmed {w.qty(rd.approved_units, rd.unit)}" if rd.approved_units is not None else "")
                 + f" · meter {w.esc(rd.meter_number)} · {rd.status}")
     local = svc.photos.path_for(rd.photo_ref)
     if local or rd.photo_url:
         col.image(str(local) if local else rd.photo_url, caption="Meter photo", width=220)
+
+
+def _plan_text(bill) -> str:
+    """The plan and version that priced the bill, with the date that version took effect."""
+    if not bill.plan_code:
+        return f"tariff: {bill.tariff_kind}"
+    stored = next((sp for sp in services().db.tariff_plans() if sp.plan.code == bill.plan_code), None)
+    if stored is None or bill.plan_version is None:
+        return f"tariff plan {w.esc(bill.plan_code)} version {bill.plan_version}"
+    version = stored.plan.version(bill.plan_version)
+    return (f"priced by {w.esc(stored.plan.name)} ({w.esc(bill.plan_code)}), version {version.version} in effect "
+            f"from {version.effective_from}")
 
 
 def _pay(bill_id: int, amount, paid_on, method: str, reference: str, full: bool, actor: Actor, nonce_key: str) -> None:
@@ -56,8 +72,9 @@ def render(bill_id: int, actor: Actor) -> None:
         return
     bill = detail.bill
     st.title(f":material/receipt: Bill #{bill.id}")
-    st.markdown(f"**{w.esc(bill.account_code)}** · {w.esc(bill.contact_name or 'no owner')} · "
-                f"{bill.billing_period_start} to {bill.billing_period_end} · due {bill.due_date} {w.badge(bill.status)}")
+    st.markdown(f"**{w.esc(bill.account_code)}** · {w.esc(bill.contact_name or 'no contact')} · "
+                f"{w.esc(bill.area_path or '')} · {bill.billing_period_start} to {bill.billing_period_end} · due "
+                f"{bill.due_date} {w.badge(bill.status)}")
 
     c = st.columns(4)
     c[0].metric("Total", w.money(bill.total_amount))
@@ -66,23 +83,31 @@ def render(bill_id: int, actor: Actor) -> None:
     c[2].metric("Balance", w.money(bill.balance) if bill.status != "superseded" else f"see #{bill.superseded_by}")
     c[3].metric("Due", bill.due_date.isoformat())
 
-    st.subheader("Breakdown")
-    lines = [
-        ("Flat units", w.kwh(bill.units)), ("Motor share", w.kwh(bill.motor_units)),
-        ("Total units", w.kwh(bill.total_units)), ("Rate per unit", f"₹{w.num(bill.rate_per_unit)}"),
-        (f"Energy charge ({bill.total_units} x {w.num(bill.rate_per_unit)})", w.money(bill.energy_charge)),
-        ("Fixed charge", w.money(bill.fixed_charge)), ("Previous outstanding", w.money(bill.previous_outstanding)),
-        ("Total", w.money(bill.total_amount)),
-    ]
-    st.dataframe([{"line": a, "amount": b} for a, b in lines], hide_index=True, width="stretch")
+    st.subheader("Bill lines")
+    if detail.lines:
+        w.lines_table(w.line_rows(detail.lines, bill.total_amount))
+    else:  # a bill stored before bills had lines: its columns are its lines
+        unit = w.utility().quantity_unit
+        w.lines_table(w.line_rows([
+            BillLine(1, "energy", "Usage", round_money(bill.energy_charge), bill.total_units, unit, bill.rate_per_unit),
+            BillLine(2, "fixed", "Fixed charge", bill.fixed_charge),
+            BillLine(3, "arrears", "Previous outstanding", bill.previous_outstanding)], bill.total_amount))
     if detail.arithmetic_ok:
-        st.success(f"Recomputed from the stored inputs: {w.money(detail.recomputed_total)}, the same as the stored "
-                   "total.", icon=":material/verified:")
+        st.success(f"Recomputed from the stored inputs and plan version: {w.money(detail.recomputed_total)}, the same "
+                   "as the stored total, line by line.", icon=":material/verified:")
+    elif detail.recomputed_total == bill.total_amount:
+        st.error(f"Recomputed from the stored inputs: the total {w.money(detail.recomputed_total)} agrees, but the "
+                 "stored lines differ from the lines those inputs give. Do not send this bill; report it.",
+                 icon=":material/error:")
     else:
         st.error(f"Recomputed from the stored inputs: {w.money(detail.recomputed_total)}, but the stored total is "
                  f"{w.money(bill.total_amount)}. Do not send this bill; report it.", icon=":material/error:")
-    facts = [f"pricing: {RULE_LABELS.get(bill.pricing_rule, bill.pricing_rule)}", f"tariff: {bill.tariff_kind}",
-             f"created by {w.esc(bill.created_by_name)} on {w.date_text(bill.created_at)}"]
+    facts = [_plan_text(bill)]
+    if bill.tariff_kind == "flat_rate":
+        facts.append(f"pricing: {RULE_LABELS.get(bill.pricing_rule, bill.pricing_rule)}")
+    if bill.category:
+        facts.append(f"category: {w.esc(bill.category)}")
+    facts.append(f"created by {w.esc(bill.created_by_name)} on {w.date_text(bill.created_at)}")
     if bill.reissue_of:
         facts.append(f"re-issue replacing bill #{bill.reissue_of}")
     if bill.superseded_by:
@@ -96,19 +121,24 @@ def render(bill_id: int, actor: Actor) -> None:
     if bill.payment_link_url:
         st.caption(f"Payment link: {bill.payment_link_url}")
 
-    st.subheader("Readings")
-    if detail.covered:
-        st.caption(f"This bill covers {w.plural(len(detail.covered), 'reading')}: every approved reading since the "
-                   "flat's previous bill, up to the one billed.")
-        st.dataframe([{"reading": f"#{c.reading_id}", "date": rd.reading_date.isoformat(), "units": w.kwh(c.units),
-                       "motor share": w.kwh(c.motor_units), "status": rd.status} for c, rd in detail.covered],
-                     hide_index=True, width="stretch")
-    if detail.flat_reading or detail.motor_reading:
+    if detail.covered or detail.last_reading or detail.motor_reading:
+        st.subheader("Readings")
+        if detail.covered:
+            st.caption(f"This bill covers {w.plural(len(detail.covered), 'reading')}: every approved reading since the "
+                       f"{w.word()}'s previous bill, up to the one billed.")
+            st.dataframe([{"reading": f"#{c.reading_id}", "date": rd.reading_date.isoformat(),
+                           "units": w.qty(c.units, rd.unit), "shared meter": w.qty(c.motor_units, rd.unit),
+                           "status": rd.status} for c, rd in detail.covered], hide_index=True, width="stretch")
         cols = st.columns(2)
-        if detail.flat_reading:
-            _reading_block(cols[0], "Flat reading", detail.flat_reading)
+        if detail.last_reading:
+            _reading_block(cols[0], f"{w.word(capital=True)} reading", detail.last_reading)
         if detail.motor_reading:
-            _reading_block(cols[1], "Shared motor reading", detail.motor_reading)
+            _reading_block(cols[1], "Shared meter reading", detail.motor_reading)
+    elif bill.usage_from:
+        st.subheader("Usage")
+        st.caption(f"Daily usage from {bill.usage_from} to {bill.usage_to}: {w.qty(bill.units)}.")
+    elif w.utility().quantity_unit is None:
+        st.caption(f"A fixed fee: nothing is metered for a {w.word()}.")
     else:
         st.caption("This bill was entered without a stored reading.")
 
@@ -141,11 +171,11 @@ def render(bill_id: int, actor: Actor) -> None:
     with st.form(f"pay_{bill.id}_{nonce}"):
         st.markdown(f"**Record a payment** (balance {w.money(bill.balance)}; a smaller amount is a part payment)")
         c1, c2 = st.columns(2)
-        amount = c1.text_input("Amount (₹)", value=str(bill.balance))
+        amount = c1.text_input(f"Amount ({w.currency_symbol()})", value=str(bill.balance))
         paid_on = c2.date_input("Paid on", value=today, max_value=today, format="YYYY-MM-DD")
         methods = [m for m in PAYMENT_METHODS if m != "stripe"]  # Stripe payments arrive by webhook
         method = c1.selectbox("Method", methods, format_func=lambda m: m.replace("_", " "))
-        reference = c2.text_input("Reference", placeholder="UPI / cheque / transfer reference")
+        reference = c2.text_input("Reference", placeholder="Receipt, cheque or transfer reference")
         b1, b2 = st.columns(2)
         part = b1.form_submit_button("Record payment", icon=":material/payments:", width="stretch")
         full = b2.form_submit_button(f"Mark paid in full ({w.money(bill.balance)})", type="primary",

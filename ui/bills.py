@@ -1,8 +1,9 @@
 """Admin: bills and payments.
 
-A list filtered and paginated in the database (period, status, block, overdue, flat code or
-owner), CSV and Excel exports of the current filter (read a page at a time), and, with
-?bill=<id> in the URL, one bill's detail page with its payments (ui/bill_view.py).
+A list filtered and paginated in the database (period, status, area at any level, overdue,
+account code or contact name), CSV and Excel exports of the current filter (read a page at a
+time), and, with ?bill=<id> in the URL, one bill's detail page with its lines and payments
+(ui/bill_view.py). Words and money are the utility's (ui/widgets.py).
 """
 from __future__ import annotations
 
@@ -16,10 +17,11 @@ from services.billing.periods import month_key
 from services.accounts.roles import Permission
 from ui import bill_view, exports
 from ui import widgets as w
-from ui.common import page_guard, services
+from ui.common import page_guard, services, utility
 
 actor = page_guard(Permission.VIEW_BILLS)
 db = services().db
+u = utility()
 
 wanted = st.query_params.get("bill")
 if wanted and wanted.isdigit():
@@ -35,19 +37,18 @@ for _ in range(13):
     cur = (cur - dt.timedelta(days=1)).replace(day=1)
 
 with st.container(border=True):
-    c1, c2, c3 = st.columns([1, 2, 1])
+    c1, c2 = st.columns([1, 2])
     period = c1.selectbox("Period", [None, *months], format_func=lambda m: "Any period" if m is None else m,
                           key="bl_period")
     statuses = c2.multiselect("Status", BILL_STATUSES, key="bl_status", format_func=lambda s: s.replace("_", " "),
                               placeholder="Any status")
-    block = c3.selectbox("Block", [None, *db.list_blocks()], key="bl_block",
-                         format_func=lambda b: "All blocks" if b is None else f"Block {b}")
+    area_id = w.area_picker("bl_area")
     c4, c5 = st.columns([3, 1], vertical_alignment="bottom")
-    search = c4.text_input("Flat code or owner", key="bl_search", placeholder="e.g. B17-FF or Sharma",
-                           icon=":material/search:")
+    search = c4.text_input(f"{w.word(capital=True)} code or name", key="bl_search", icon=":material/search:",
+                           help=f"The start of a {w.word()} code, or part of its contact's name.")
     overdue = c5.toggle("Overdue only", key="bl_overdue", help="Open bills past their due date.")
 
-flt = BillFilter(period_month=period, statuses=tuple(statuses), block=block, overdue_only=overdue,
+flt = BillFilter(period_month=period, statuses=tuple(statuses), area_id=area_id, overdue_only=overdue,
                  search=search.strip() or None)
 key = "bills"
 size = w.page_size(key)
@@ -56,10 +57,10 @@ page = db.list_bills(flt, offset, size, actor=actor)
 
 stamp = today.strftime("%Y%m%d")
 e1, e2, _ = st.columns([1, 1, 3])
-e1.download_button("Export CSV", data=lambda: exports.export_bytes(db.iter_bills(flt, actor=actor), "csv"),
+e1.download_button("Export CSV", data=lambda: exports.export_bytes(db.iter_bills(flt, actor=actor), "csv", u),
                    file_name=f"bills-{stamp}.csv", mime="text/csv", icon=":material/download:", on_click="ignore",
                    key="export_csv", disabled=not page.items)
-e2.download_button("Export Excel", data=lambda: exports.export_bytes(db.iter_bills(flt, actor=actor), "xlsx"),
+e2.download_button("Export Excel", data=lambda: exports.export_bytes(db.iter_bills(flt, actor=actor), "xlsx", u),
                    file_name=f"bills-{stamp}.xlsx", icon=":material/table_view:", on_click="ignore",
                    mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="export_xlsx",
                    disabled=not page.items)
@@ -68,10 +69,12 @@ if not page.items:
     st.info("No bills match these filters.")
     st.stop()
 
+label = w.word()
+# What the bill comes to first: on a phone the columns after the fourth or fifth are scrolled to.
 st.dataframe([{
-    "bill": b.id, "flat": b.account_code, "owner": b.contact_name or "", "period": f"{b.billing_period_start:%Y-%m-%d}",
-    "due": b.due_date.isoformat(), "total": w.money(b.total_amount), "paid": w.money(b.amount_paid),
-    "balance": w.money(b.balance), "status": b.status.replace("_", " "),
+    "bill": b.id, label: b.account_code, "total": w.money(b.total_amount), "balance": w.money(b.balance),
+    "status": b.status.replace("_", " "), "period": f"{b.billing_period_start:%Y-%m-%d}", "due": b.due_date.isoformat(),
+    "name": b.contact_name or "", "area": b.area_path or "", "paid": w.money(b.amount_paid),
     "overdue": "yes" if b.status in ("pending", "partially_paid", "overdue") and b.due_date < today else "",
 } for b in page.items], hide_index=True, width="stretch", height=35 * (len(page.items) + 1) + 3)  # no inner scroll
 w.pager(key, page, "bills")

@@ -1,4 +1,5 @@
-"""Shared UI plumbing: the cached composition root, the signed-in actor, page guards."""
+"""Shared UI plumbing: the cached composition root, the signed-in actor, page guards, and the
+utility the database serves (its words and formats: every page takes them from here)."""
 from __future__ import annotations
 
 import streamlit as st
@@ -6,8 +7,11 @@ import streamlit as st
 from services.config import Settings
 from services.container import Services, build_services
 from services.accounts.roles import Actor, Permission
+from services.accounts.utility import UtilitySettings
 
 ACTOR_KEY = "actor"
+SERVICE_ICONS = {"electricity": ":material/bolt:", "water": ":material/water_drop:",
+                 "sanitation": ":material/cleaning_services:"}
 
 
 @st.cache_resource(show_spinner="Opening the database ...")
@@ -18,6 +22,38 @@ def _services(settings: Settings) -> Services:
 def services() -> Services:
     """Services built once per configuration (the cache is keyed by the settings)."""
     return _services(Settings.from_env())
+
+
+def utility() -> UtilitySettings:
+    """The utility this database serves: its name, account and area words, money and number formats."""
+    return services().db.utility()
+
+
+def service_icon() -> str:
+    return SERVICE_ICONS.get(utility().service, ":material/receipt_long:")
+
+
+def name_logo(name: str) -> str:
+    """The utility's name as a small SVG for st.logo (the top of the sidebar and, on a phone, of the
+    page). The name is the admin's text: XML-escaped, and an image never runs anything."""
+    from html import escape
+
+    width = 16 + 11 * len(name)
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="28" viewBox="0 0 {width} 28">'
+            f'<text x="0" y="21" font-family="Helvetica, Arial, sans-serif" font-size="20" '
+            f'font-weight="700" fill="#31333F">{escape(name)}</text></svg>')
+
+
+def billing_source() -> str:
+    """How the utility's plan gets the quantity it bills: "readings" (approved meter readings),
+    "usage" (daily usage) or "none" (a fixed fee), as the month run does (services/billing/pricing.py)."""
+    from services.billing.pricing import QUANTITY_SOURCE
+
+    u = utility()
+    kinds = [sp.plan.kind for sp in services().db.tariff_plans() if sp.plan.service == u.service]
+    if kinds:
+        return QUANTITY_SOURCE[kinds[0]]
+    return "readings" if u.quantity_unit else "none"
 
 
 def current_actor() -> Actor | None:

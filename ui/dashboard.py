@@ -1,5 +1,6 @@
 """Admin dashboard: the month's billing and collection figures, pending work, and charts of
-consumption and collections by month. Figures are cached for a short time (the sums run over
+consumption (bills, for a utility that meters nothing) and collections by month, in the utility's
+currency and unit. Figures are cached for a short time (the sums run over
 every bill of the month; a few minutes' staleness is fine for a dashboard)."""
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import streamlit as st
 from services.billing.periods import month_key
 from services.accounts.roles import Permission
 from ui import widgets as w
-from ui.common import page_guard, services
+from ui.common import page_guard, services, utility
 
 TTL_SECONDS = 120
 # A month that has ended changes only when a late bill or payment lands in it: an hour is fine,
@@ -22,6 +23,7 @@ MONTHS = 12
 actor = page_guard(Permission.VIEW_REPORTS)
 svc = services()
 db = svc.db
+u = utility()
 today = db.today()
 
 
@@ -62,8 +64,9 @@ rate = fig.collection_rate
 c[2].metric("Collection rate", "-" if rate is None else f"{rate}%", help="Collected in the month / billed in it.")
 c = st.columns(3)
 c[0].metric("Outstanding now", w.money(fig.outstanding), help="Unpaid balance of every open bill.")
-c[1].metric("Readings pending review", f"{fig.pending_readings:,}")
-c[2].metric("Overdue bills", f"{fig.overdue_count:,}")
+c[1].metric("Overdue bills", f"{fig.overdue_count:,}")
+if u.quantity_unit:
+    c[2].metric("Readings pending review", f"{fig.pending_readings:,}")
 st.caption(f"Figures are at most {TTL_SECONDS // 60} minutes old; past months in the charts at most an hour.")
 
 current = month_key(today)
@@ -73,15 +76,20 @@ points = [(open_month if k == current else closed_month)(db, actor, where, k) fo
 labels = [p.month for p in points]
 left, right = st.columns(2)
 with left:
-    chart = go.Figure(go.Bar(x=labels, y=[float(p.consumption) for p in points], name="kWh billed",
-                             marker_color="#1f77b4"))
-    chart.update_layout(title="Consumption billed by month (kWh)", height=360, margin=dict(t=50, b=30, l=10, r=10))
+    if u.quantity_unit:
+        chart = go.Figure(go.Bar(x=labels, y=[float(p.consumption) for p in points], name=f"{u.quantity_unit} billed",
+                                 marker_color="#1f77b4"))
+        title = f"Consumption billed by month ({u.quantity_unit})"
+    else:  # a fixed fee: nothing is metered, so the bills issued stand for the work done
+        chart = go.Figure(go.Bar(x=labels, y=[p.bill_count for p in points], name="Bills", marker_color="#1f77b4"))
+        title = "Bills issued by month"
+    chart.update_layout(title=title, height=360, margin=dict(t=50, b=30, l=10, r=10))
     st.plotly_chart(chart, key="chart_consumption")
 with right:
     chart = go.Figure([
         go.Bar(x=labels, y=[float(p.billed) for p in points], name="Billed", marker_color="#9ecae1"),
         go.Bar(x=labels, y=[float(p.collected) for p in points], name="Collected", marker_color="#2ca02c"),
     ])
-    chart.update_layout(title="Billed and collected by month (₹)", barmode="group", height=360,
+    chart.update_layout(title=f"Billed and collected by month ({w.currency_symbol()})", barmode="group", height=360,
                         margin=dict(t=50, b=30, l=10, r=10), legend=dict(orientation="h", y=-0.15))
     st.plotly_chart(chart, key="chart_collections")

@@ -1,4 +1,7 @@
-"""Admin: generate the month's bills for every flat with an approved, unbilled reading.
+"""Admin: generate the month's bills, by the utility's plan: every account with an approved,
+unbilled reading in the month (a metered plan billed by readings: the society), every account's
+daily usage in the month (water), or every active account (a fixed fee: municipal). An area
+picked limits the run to the accounts under it (one block, one union council, one billing cycle).
 
 A dry run comes first (how many bills, the total, how many accounts are skipped as already billed
 or refused by a locked month); the real run is offered only for the period and due date that
@@ -15,15 +18,22 @@ from services.errors import MeterlineError
 from services.billing.periods import BillingPeriod, month_key
 from services.accounts.roles import Permission
 from ui import widgets as w
-from ui.common import page_guard, services, show_error
+from ui.common import billing_source, page_guard, services, show_error, utility
 
-DUE_DAYS = 15
 PREVIEW = "run_preview"
 SUMMARY = "run_summary"
 
 actor = page_guard(Permission.RUN_BILLING)
 db = services().db
+u = utility()
+source = billing_source()
 today = db.today()
+WHAT = {
+    "readings": f"Bills every {u.account_label} whose approved, unbilled reading is dated in this month (a bill covers "
+                "every approved reading since its last bill).",
+    "usage": f"Bills every {u.account_label}'s daily usage in this month.",
+    "none": f"Bills every active {u.account_label} the month's fixed fee: nothing is metered.",
+}
 
 st.title(":material/calendar_month: Generate monthly bills")
 
@@ -32,42 +42,48 @@ cur = today.replace(day=1)
 for _ in range(13):
     months.append(month_key(cur))
     cur = (cur - dt.timedelta(days=1)).replace(day=1)
+st.caption(WHAT[source])
 c1, c2 = st.columns(2)
-month = c1.selectbox("Billing month", months, key="run_month",
-                     help="Bills every flat whose approved, unbilled reading is dated in this month.")
+month = c1.selectbox("Billing month", months, key="run_month")
 period = BillingPeriod.for_month(month)
-due = c2.date_input("Due date", value=period.end + dt.timedelta(days=DUE_DAYS), min_value=period.start,
+due = c2.date_input("Due date", value=period.end + dt.timedelta(days=u.due_days), min_value=period.start,
                     format="YYYY-MM-DD", key=f"run_due_{month}")
+area_id = w.area_picker("run_area")
+area = db.get_area(area_id) if area_id is not None else None
 params = (period.start, period.end, due)
+run_key = (params, area_id)  # the run offered is the one previewed: same period, due date and area
+where = f" in {w.esc(area.name)}" if area else ""
 locked = month in db.locked_months()
 if locked:
     st.warning(f"{month} is a locked month: a run for it is refused whole and writes nothing.", icon=":material/lock:")
 
 
 def _summary_table(s) -> None:
-    c = st.columns(6)
+    c = st.columns(6 if source == "readings" else 4)
     c[0].metric("Bills" if not s.dry_run else "Bills to create", f"{s.created:,}")
     c[1].metric("Total amount", w.money(s.total_amount))
     c[2].metric("Skipped: already billed", f"{s.skipped:,}")
     c[3].metric("Refused: locked month", f"{s.refused:,}")
-    c[4].metric("No units (first reading)", f"{s.missing_units:,}")
-    c[5].metric("Waiting for review", f"{s.waiting:,}", help="An approved reading in the month comes after one still "
-                "pending review: review it, then run again (a bill covers every reading since the last one billed).")
+    if source == "readings":
+        c[4].metric("No units (first reading)", f"{s.missing_units:,}")
+        c[5].metric("Waiting for review", f"{s.waiting:,}", help="An approved reading in the month comes after one still "
+                    "pending review: review it, then run again (a bill covers every reading since the last one billed).")
 
 
 if st.button("Preview (dry run)", icon=":material/preview:", key="run_preview_btn"):
     st.session_state.pop(SUMMARY, None)
     try:
         with st.spinner("Counting the bills this run would create ..."):
-            st.session_state[PREVIEW] = (params, db.generate_bills_for_month(*params, dry_run=True, actor=actor))
+            st.session_state[PREVIEW] = (run_key, db.generate_bills_for_month(*params, dry_run=True, actor=actor,
+                                                                              area_id=area_id))
     except MeterlineError as exc:
         show_error(exc)
 
 preview = st.session_state.get(PREVIEW)
-if preview and preview[0] == params:
+if preview and preview[0] == run_key:
     s = preview[1]
     with st.container(border=True):
-        st.markdown(f"**Dry run for {period.start} to {period.end}, due {due}** (nothing was written)")
+        st.markdown(f"**Dry run for {period.start} to {period.end}{where}, due {due}** (nothing was written)")
         _summary_table(s)
         if s.status == "refused":
             st.error(f"Refused: {s.message}", icon=":material/lock:")
@@ -79,10 +95,11 @@ if preview and preview[0] == params:
             expected = max(s.created + s.missing_units, 1)
 
             def progress(done: int, created: int) -> None:
-                bar.progress(min(done / expected, 1.0), text=f"{done:,} of about {expected:,} accounts · {created:,} bills")
+                bar.progress(min(done / expected, 1.0),
+                             text=f"{done:,} of about {w.accounts(expected)} · {created:,} bills")
 
             try:
-                result = db.generate_bills_for_month(*params, actor=actor, progress=progress)
+                result = db.generate_bills_for_month(*params, actor=actor, progress=progress, area_id=area_id)
             except MeterlineError as exc:
                 show_error(exc)
             else:
@@ -91,9 +108,11 @@ if preview and preview[0] == params:
                 st.session_state.pop(PREVIEW, None)
                 st.rerun()
     elif s.status != "refused":
-        st.info("Nothing to bill for this month: approve readings first, or the month is already billed.")
+        st.info({"readings": "Nothing to bill for this month: approve readings first, or the month is already billed.",
+                 "usage": "Nothing to bill for this month: no daily usage is stored for it, or it is already billed.",
+                 "none": f"Nothing to bill for this month: every active {u.account_label} is already billed."}[source])
 elif preview:
-    st.caption("The month or due date changed: preview again before running.")
+    st.caption("The month, due date or area changed: preview again before running.")
 
 summary = st.session_state.get(SUMMARY)
 if summary:
@@ -105,8 +124,10 @@ if summary:
 runs = db.list_bill_runs(10, actor=actor)
 if runs:
     st.subheader("Recent runs")
+    area_names = {a: db.get_area(a).name for a in {r.area_id for r in runs if r.area_id is not None}}
     st.dataframe([{
-        "run": r.id, "period": f"{r.billing_period_start} to {r.billing_period_end}", "status": r.status,
+        "run": r.id, "period": f"{r.billing_period_start} to {r.billing_period_end}",
+        "area": area_names.get(r.area_id, "all"), "status": r.status,
         "created": r.created_count, "skipped": r.skipped_count, "refused": r.refused_count,
         "total": w.money(r.total_amount), "by": r.started_by, "started": w.date_text(r.started_at),
         "error": r.error or ""} for r in runs], hide_index=True, width="stretch")

@@ -28,10 +28,10 @@ if not page.items:
 
 for rd in page.items:
     with st.container(border=True):
-        head = (f"**{w.esc(rd.account_code or 'motor')}** · meter {w.esc(rd.meter_number)} · {rd.reading_date} · "
-                f"{w.kwh(rd.reading_value)} {w.badge(rd.status)}")
+        head = (f"**{w.esc(rd.account_code or 'shared meter')}** · meter {w.esc(rd.meter_number)} · {rd.reading_date} · "
+                f"{w.qty(rd.reading_value, rd.unit)} {w.badge(rd.status)}")
         st.markdown(head)
-        details = [f"consumption {w.kwh(rd.consumption)}", f"submitted {w.date_text(rd.created_at)}"]
+        details = [f"consumption {w.qty(rd.consumption, rd.unit)}", f"submitted {w.date_text(rd.created_at)}"]
         if rd.bill_id:
             details.append(f"billed on bill #{rd.bill_id}")
         st.caption(" · ".join(details))

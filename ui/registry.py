@@ -1,10 +1,17 @@
 """The pages of the app and the permission each needs. Navigation shows a user only the pages
-their role allows; each page also checks with ui.common.page_guard."""
+their role allows; each page also checks with ui.common.page_guard.
+
+Some pages only make sense for some utilities (`needs`): "meters" pages (submitting and reviewing
+readings, meter changes) are left out for a utility that meters nothing (a fixed fee: municipal);
+"readings" pages (billing one reading) only for a utility whose plan bills readings (the society;
+water bills daily usage in the month run)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from services.accounts.roles import Permission
+
+SERVICE_ICON = "service"  # drawn with the utility's service icon (ui.common.SERVICE_ICONS)
 
 
 @dataclass(frozen=True)
@@ -15,6 +22,14 @@ class PageSpec:
     url_path: str
     permission: Permission
     section: str = "Admin"
+    needs: str | None = None  # None, "meters" or "readings": see the module docstring
+
+    def available(self, metered: bool, billing_source: str) -> bool:
+        if self.needs == "meters":
+            return metered
+        if self.needs == "readings":
+            return billing_source == "readings"
+        return True
 
 
 # Order matters: a user lands on the first page they may open (admins on the dashboard,
@@ -22,21 +37,26 @@ class PageSpec:
 PAGES: list[PageSpec] = [
     PageSpec("ui/dashboard.py", "Dashboard", ":material/monitoring:", "dashboard", Permission.VIEW_REPORTS, "Admin"),
     PageSpec("ui/review_readings.py", "Review readings", ":material/fact_check:", "review", Permission.REVIEW_READINGS,
-             "Admin"),
+             "Admin", needs="meters"),
     PageSpec("ui/bill_reading.py", "Bill a reading", ":material/request_quote:", "bill-reading", Permission.CREATE_BILL,
-             "Admin"),
+             "Admin", needs="readings"),
     PageSpec("ui/generate_bills.py", "Generate monthly bills", ":material/calendar_month:", "generate-bills",
              Permission.RUN_BILLING, "Admin"),
     PageSpec("ui/bills.py", "Bills and payments", ":material/receipt_long:", "bills", Permission.VIEW_BILLS, "Admin"),
+    PageSpec("ui/accounts.py", "Accounts", ":material/home_work:", "accounts", Permission.VIEW_BILLS, "Admin"),
     PageSpec("ui/period_locks.py", "Period locks", ":material/lock:", "locks", Permission.MANAGE_LOCKS, "Admin"),
-    PageSpec("ui/submit_reading.py", "Submit a reading", ":material/bolt:", "submit", Permission.SUBMIT_READING,
-             "Field work"),
+    PageSpec("ui/submit_reading.py", "Submit a reading", SERVICE_ICON, "submit", Permission.SUBMIT_READING,
+             "Field work", needs="meters"),
     PageSpec("ui/my_submissions.py", "My submissions", ":material/history:", "my-submissions",
-             Permission.VIEW_OWN_SUBMISSIONS, "Field work"),
+             Permission.VIEW_OWN_SUBMISSIONS, "Field work", needs="meters"),
     PageSpec("ui/status.py", "System status", ":material/monitor_heart:", "status", Permission.VIEW_REPORTS, "System"),
     PageSpec("ui/notifications.py", "Notifications", ":material/notifications:", "notifications",
              Permission.MANAGE_NOTIFICATIONS, "System"),
     PageSpec("ui/jobs.py", "Scheduled jobs", ":material/schedule:", "jobs", Permission.RUN_JOBS, "System"),
     PageSpec("ui/users.py", "Users", ":material/group:", "users", Permission.MANAGE_USERS, "Admin"),
-    PageSpec("ui/meters.py", "Meters", ":material/electric_meter:", "meters", Permission.MANAGE_MASTER_DATA, "Admin"),
+    PageSpec("ui/meters.py", "Meters", ":material/electric_meter:", "meters", Permission.MANAGE_MASTER_DATA, "Admin",
+             needs="meters"),
+    PageSpec("ui/tariff_plans.py", "Tariff plans", ":material/price_change:", "tariff-plans",
+             Permission.MANAGE_MASTER_DATA, "Admin"),
+    PageSpec("ui/utility.py", "Utility", ":material/tune:", "utility", Permission.MANAGE_MASTER_DATA, "System"),
 ]

@@ -1,6 +1,7 @@
 """Admin: review pending readings (not yet referenced by a bill).
 
-Filtered and paginated in the database (block, floor, date range, flagged only, flat code).
+Filtered and paginated in the database (area at any level, date range, flagged only, account
+code).
 Each reading shows its photo, the meter's recent history and the statistical flags with their
 reasons; approve (optionally confirming the monthly units) or reject with a reason. The
 unflagged readings on the page can be approved in one go.
@@ -13,7 +14,7 @@ from services.errors import MeterlineError
 from services.models import ReadingFilter
 from services.accounts.roles import Permission
 from ui import widgets as w
-from ui.common import page_guard, services
+from ui.common import billing_source, page_guard, services
 
 HISTORY = 6
 MSG = "review_messages"
@@ -36,7 +37,7 @@ def _approve(reading_id: int) -> None:
     except MeterlineError as exc:
         _say("error", f"Reading #{reading_id}: {exc}")
         return
-    _say("success", f"Approved reading #{rd.id} ({rd.account_code}, {w.kwh(rd.billable_units)} to bill).")
+    _say("success", f"Approved reading #{rd.id} ({rd.account_code}, {w.qty(rd.billable_units, rd.unit)} to bill).")
     st.session_state["approved_last"] = rd.id
 
 
@@ -61,25 +62,21 @@ def _bulk(ids: list[int]) -> None:
 
 for kind, text in st.session_state.pop(MSG, []):
     (st.success if kind == "success" else st.error)(w.esc(text))
-if st.session_state.get("approved_last"):
+if st.session_state.get("approved_last") and billing_source() == "readings":
     st.page_link("ui/bill_reading.py", label=f"Bill reading #{st.session_state['approved_last']} now",
                  icon=":material/receipt_long:", query_params={"reading": st.session_state["approved_last"]})
 
-blocks = db.list_blocks()
-floors = dict(db.list_floors())
 with st.container(border=True):
-    c1, c2, c3, c4 = st.columns(4)
-    block = c1.selectbox("Block", [None, *blocks], format_func=lambda b: "All blocks" if b is None else f"Block {b}",
-                         key="rv_block")
-    floor = c2.selectbox("Floor", [None, *floors], format_func=lambda f: "All floors" if f is None else floors[f],
-                         key="rv_floor")
-    date_from = c3.date_input("Read on or after", value=None, format="YYYY-MM-DD", key="rv_from")
-    date_to = c4.date_input("Read on or before", value=None, format="YYYY-MM-DD", key="rv_to")
+    levels = len(w.utility().area_levels)
+    cols = st.columns(levels + 2)
+    area_id = w.area_picker("rv_area", cols[:levels])
+    date_from = cols[levels].date_input("Read on or after", value=None, format="YYYY-MM-DD", key="rv_from")
+    date_to = cols[levels + 1].date_input("Read on or before", value=None, format="YYYY-MM-DD", key="rv_to")
     c5, c6 = st.columns([3, 1], vertical_alignment="bottom")
-    account_code = c5.text_input("Flat code starts with", key="rv_flat", placeholder="e.g. B17")
+    account_code = c5.text_input(f"{w.word(capital=True)} code starts with", key="rv_code")
     flagged = c6.toggle("Flagged only", key="rv_flagged")
 
-flt = ReadingFilter(block=block, floor_code=floor, date_from=date_from, date_to=date_to, flagged_only=flagged,
+flt = ReadingFilter(area_id=area_id, date_from=date_from, date_to=date_to, flagged_only=flagged,
                     account_code=account_code.strip() or None)
 key = "review"
 size = w.page_size(key)
@@ -95,7 +92,7 @@ st.button(f"Approve the {len(unflagged)} unflagged reading(s) on this page", ico
 
 for rd in page.items:
     with st.container(border=True, key=f"reading_{rd.id}"):
-        st.markdown(f"**{w.esc(rd.account_code or 'Shared motor')}** · {w.esc(rd.contact_name or '')} · meter "
+        st.markdown(f"**{w.esc(rd.account_code or 'Shared meter')}** · {w.esc(rd.contact_name or '')} · meter "
                     f"{w.esc(rd.meter_number)} · read {rd.reading_date} by {w.esc(rd.submitted_by_name or 'import')}"
                     f" · #{rd.id}")
         photo_col, info_col, act_col = st.columns([1, 2.4, 1.2])
@@ -106,8 +103,10 @@ for rd in page.items:
             photo_col.image(rd.photo_url, caption="Meter photo", width="stretch")
         else:
             photo_col.caption(":material/no_photography: No photo")
-        info_col.markdown(f"Reading **{w.kwh(rd.reading_value)}** · consumption **{w.kwh(rd.consumption)}**"
-                          + (f" · motor share {w.kwh(rd.motor_share)}" if rd.motor_share is not None else ""))
+        info_col.markdown(f"Reading **{w.qty(rd.reading_value, rd.unit)}** · consumption "
+                          f"**{w.qty(rd.consumption, rd.unit)}**"
+                          + (f" · shared meter share {w.qty(rd.motor_share, rd.unit)}" if rd.motor_share is not None
+                             else ""))
         for flag in rd.flags or []:
             info_col.warning(w.esc(flag.get("reason", flag.get("code"))), icon=":material/flag:")
         if rd.ai_opinion:  # advice only: the flags above decide nothing either, the reviewer does
@@ -117,13 +116,13 @@ for rd in page.items:
                              + (f": {w.esc(op['reason'])}" if op.get("reason") else ""))
         history = [h for h in db.meter_history(rd.meter_id, limit=HISTORY + 1) if h.id != rd.id][:HISTORY]
         if history:
-            info_col.dataframe([{"date": h.reading_date.isoformat(), "reading": f"{h.reading_value:,.2f}",
-                                 "used kWh": "-" if h.consumption is None else f"{h.consumption:,.2f}",
+            info_col.dataframe([{"date": h.reading_date.isoformat(), "reading": w.utility().number(h.reading_value),
+                                 "used": w.qty(h.consumption, h.unit or rd.unit),
                                  "status": h.status} for h in history], hide_index=True, width="stretch",
                                 height=35 * (len(history) + 1) + 3)
         else:
             info_col.caption("No earlier readings of this meter.")
-        act_col.text_input("Monthly units to bill (kWh)", key=f"units_{rd.id}",
+        act_col.text_input("Monthly units to bill" + (f" ({rd.unit})" if rd.unit else ""), key=f"units_{rd.id}",
                            placeholder=f"{rd.consumption}" if rd.consumption is not None else "enter units",
                            help="Leave empty to bill the computed consumption.")
         act_col.button("Approve", key=f"approve_{rd.id}", on_click=_approve, args=(rd.id,), type="primary",

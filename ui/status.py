@@ -1,8 +1,8 @@
-"""System status: backend in use, whether it answers, row counts, locked months."""
+"""System status: the utility, backend in use, whether it answers, row counts, locked months."""
 import streamlit as st
 
 from services.accounts.roles import Permission
-from ui.common import page_guard, services
+from ui.common import page_guard, services, utility
 
 page_guard(Permission.VIEW_REPORTS)
 svc = services()
@@ -11,11 +11,15 @@ st.caption(f"Backend: **{svc.settings.backend}**" + (" (embedded SQLite, data/me
                                                        if svc.settings.is_embedded_default else ""))
 try:
     svc.db.storage.ping()
-    counts = svc.db.storage.table_counts(["accounts", "meters", "readings", "bills", "payments", "users"])
+    u = utility()
+    tables = ["accounts", "meters", "readings", "bills", "payments", "users"] if u.quantity_unit else \
+        ["accounts", "bills", "payments", "users"]  # a fixed-fee utility has no meters or readings
+    counts = svc.db.storage.table_counts(tables)
 except Exception as exc:  # show the failure instead of a traceback
     st.error(f"The database does not answer: {exc}")
     st.stop()
-st.success("Database OK")
+st.success(f"Database OK: {u.name} ({u.template} template)")
+names = {"accounts": u.label(plural=True, capital=True)}
 for col, (name, n) in zip(st.columns(len(counts)), counts.items()):
-    col.metric(name.capitalize(), f"{n:,}")
+    col.metric(names.get(name, name.capitalize()), f"{n:,}")
 st.write("Locked months:", ", ".join(svc.db.locked_months()) or "none")

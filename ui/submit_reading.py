@@ -15,7 +15,7 @@ from services.integrations.cloudinary_photos import store_photo_remotely
 from services.integrations.openai_advisor import annotate_reading
 from services.accounts.roles import Permission
 from ui import widgets as w
-from ui.common import page_guard, services, show_error
+from ui.common import page_guard, service_icon, services, show_error
 
 MATCH_LIMIT = 50
 LAST = "fe_last_submission"
@@ -26,23 +26,24 @@ svc = services()
 db = svc.db
 today = db.today()
 
-st.title(":material/bolt: Submit a reading")
+st.title(f"{service_icon()} Submit a reading")
 
 
 def _show_outcome(last: dict) -> None:
     o = last["outcome"]
     rd = o.reading
     where = f"{w.esc(rd.account_code or '')} · meter {w.esc(rd.meter_number or '')}"
-    what = f"{where}, **{w.kwh(rd.reading_value)}** on {rd.reading_date}"
+    unit = rd.unit
+    what = f"{where}, **{w.qty(rd.reading_value, unit)}** on {rd.reading_date}"
     if o.created:
         lines = [f"Saved reading #{rd.id}: {what}."]
     else:  # a second tap, or a retry after a dropped connection: the first row stands
         lines = [f"Reading #{rd.id} is stored: {what}. It had already arrived, so the repeat was not saved again."]
     if o.previous_value is not None:
-        lines.append(f"Consumption since the previous reading ({w.kwh(o.previous_value)} on {o.previous_date}): "
-                     f"**{w.kwh(rd.consumption)}**.")
+        lines.append(f"Consumption since the previous reading ({w.qty(o.previous_value, unit)} on {o.previous_date}): "
+                     f"**{w.qty(rd.consumption, unit)}**.")
     elif rd.consumption is not None:
-        lines.append(f"Consumption since the previous reading: **{w.kwh(rd.consumption)}**.")
+        lines.append(f"Consumption since the previous reading: **{w.qty(rd.consumption, unit)}**.")
     else:
         lines.append("This is the meter's first reading: no consumption yet.")
     lines.append("Photo saved." if rd.photo_ref else "No photo attached.")
@@ -83,16 +84,19 @@ def _submit(choice, value, motor_value, motor_share, date, photo) -> dict:
 
 last = st.session_state.get(LAST)
 
-search = st.text_input("Find the flat", key="fe_search", placeholder="Flat code (B17-FF), meter number or owner",
-                       type="search", live="500ms",
-                       icon=":material/search:")
+label = w.word()
+search = st.text_input(f"Find the {label}", key="fe_search", placeholder=f"{w.word(capital=True)} code, meter number "
+                       "or name", type="search", live="500ms", icon=":material/search:")
 matches = db.list_active_meters(search, limit=MATCH_LIMIT)
 if not matches.items:
-    st.warning("No active meter matches that search. Check the flat code or meter number.")
+    st.warning(f"No active meter matches that search. Check the {label} code or meter number.")
     st.stop()
-choice = st.selectbox("Flat and meter", matches.items, format_func=lambda c: c.label, key="fe_choice")
+choice = st.selectbox(f"{w.word(capital=True)} and meter", matches.items, format_func=lambda c: c.label,
+                      key="fe_choice")
 if matches.has_next:
-    st.caption(f"Showing the first {MATCH_LIMIT} matches: type more of the flat code, meter number or owner name.")
+    st.caption(f"Showing the first {MATCH_LIMIT} matches: type more of the {label} code, meter number or name.")
+unit = choice.unit
+per = f" ({unit})" if unit else ""
 
 if choice.motor_meter_number:
     st.caption(f":material/water_pump: Shared water motor {w.esc(choice.motor_code)}: "
@@ -100,18 +104,20 @@ if choice.motor_meter_number:
 previous = db.meter_history(choice.meter_id, limit=1)
 if previous:
     p = previous[0]
-    st.caption(f"Last reading: {w.kwh(p.reading_value)} on {p.reading_date} ({p.status})")
+    st.caption(f"Last reading: {w.qty(p.reading_value, unit)} on {p.reading_date} ({p.status})")
 
 photo_source = st.segmented_control("Photo", ["Upload a photo", "Take a photo"], default="Upload a photo",
                                     key="fe_photo_source")
 nonce = st.session_state.setdefault(NONCE, 0)
 with st.form(f"reading_form_{nonce}"):
-    value = st.text_input("Reading value (kWh)", placeholder="e.g. 12345.6", key=f"fe_value_{nonce}")
+    value = st.text_input(f"Reading value{per}", placeholder="e.g. 12345.6", key=f"fe_value_{nonce}")
     motor_value = motor_share = None
     if choice.motor_meter_number:
         c1, c2 = st.columns(2)
-        motor_value = c1.text_input("Motor meter reading (kWh, optional)", key=f"fe_motor_value_{nonce}")
-        motor_share = c2.text_input("Motor share for this flat (kWh, optional)", key=f"fe_motor_share_{nonce}")
+        motor_value = c1.text_input(f"Motor meter reading ({unit + ', ' if unit else ''}optional)",
+                                    key=f"fe_motor_value_{nonce}")
+        motor_share = c2.text_input(f"Motor share for this {label} ({unit + ', ' if unit else ''}optional)",
+                                    key=f"fe_motor_share_{nonce}")
     date = st.date_input("Reading date", value=today, max_value=today, format="YYYY-MM-DD", key=f"fe_date_{nonce}")
     if photo_source == "Take a photo":
         photo = st.camera_input("Meter photo", key=f"fe_camera_{nonce}")

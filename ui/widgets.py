@@ -1,5 +1,11 @@
-"""Small display helpers shared by the pages: money and kWh formatting, status badges,
-Markdown escaping for user data, and pagination controls whose state lives in the session."""
+"""Small display helpers shared by the pages: money and quantities in the utility's formats, the
+utility's words, bill lines as table rows, an area picker by level, status badges, Markdown
+escaping for user data, and pagination controls whose state lives in the session.
+
+Every word and format a page shows about the utility comes from its settings (ui.common.utility():
+services/accounts/utility.py): money in its currency and locale (Indian grouping for INR),
+quantities with its unit (kWh, CCF, none for a fixed fee), what an account and each area level
+are called. No page writes "flat", "block" or a currency symbol itself."""
 from __future__ import annotations
 
 import datetime as dt
@@ -8,8 +14,8 @@ from decimal import Decimal
 
 import streamlit as st
 
-from services.models import Page
-from services.money import format_money
+from services.models import Area, BillLine, Page
+from ui.common import services, utility
 
 STATUS_COLOURS = {
     "pending": "orange", "approved": "green", "rejected": "red", "partially_paid": "blue", "paid": "green",
@@ -20,11 +26,45 @@ _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
 
 
 def money(value: Decimal | None) -> str:
-    return "-" if value is None else format_money(Decimal(value))
+    """An amount in the utility's currency and number format (₹12,34,567.00; Rs1,234,567.00; $1,234,567.00)."""
+    return "-" if value is None else utility().money(Decimal(value))
 
 
-def kwh(value: Decimal | None) -> str:
-    return "-" if value is None else f"{Decimal(value):,.2f} kWh"
+def qty(value: Decimal | None, unit: str | None = None) -> str:
+    """A quantity with its unit (a meter's, else the utility's: kWh, CCF; none for a fixed fee)."""
+    if value is None:
+        return "-"
+    u = utility()
+    unit = unit or u.quantity_unit
+    return f"{u.number(value)} {unit}" if unit else u.number(value)
+
+
+def unit_label() -> str:
+    """" (kWh)" after a quantity's label, or nothing for a utility that meters nothing."""
+    unit = utility().quantity_unit
+    return f" ({unit})" if unit else ""
+
+
+def currency_symbol() -> str:
+    from babel.numbers import get_currency_symbol
+
+    u = utility()
+    return get_currency_symbol(u.currency, locale=u.locale)
+
+
+def word(plural: bool = False, capital: bool = False) -> str:
+    """What the utility calls an account: flat / consumer unit / customer."""
+    return utility().label(plural=plural, capital=capital)
+
+
+def rate(value: Decimal | None, unit: str | None = None) -> str:
+    """A rate with the currency symbol, at least 2 places and never rounded (rates keep up to 4):
+    $2.50/CCF, ₹12.00, ₹11.5125/kWh."""
+    if value is None:
+        return "-"
+    d = Decimal(value).normalize()
+    text = format(d, "f") if d.as_tuple().exponent < -2 else f"{d:.2f}"  # 2.50, 12.00, 11.5125
+    return f"{currency_symbol()}{text}" + (f"/{unit}" if unit else "")
 
 
 def num(value: Decimal) -> str:
@@ -33,8 +73,96 @@ def num(value: Decimal) -> str:
     return text
 
 
-def plural(n: int, word: str) -> str:
-    return f"{n:,} {word}" + ("" if n == 1 else "s")
+def plural(n: int, word: str, many: str | None = None) -> str:
+    return f"{n:,} " + (word if n == 1 else (many or f"{word}s"))
+
+
+def accounts(n: int) -> str:
+    """'1 flat', '3 consumer units'."""
+    u = utility()
+    return plural(n, u.account_label, u.account_label_plural)
+
+
+# ---- bill lines -------------------------------------------------------------------------------
+def _line_quantity(ln: BillLine, currency: str) -> str:
+    if ln.quantity is None:
+        return ""
+    if ln.unit == "month":
+        return f"{num(ln.quantity)} month"
+    if ln.unit == currency:  # a line priced on an amount (the water season's adjustment of the usage charges)
+        return money(ln.quantity)
+    return qty(ln.quantity, ln.unit) if ln.unit else utility().number(ln.quantity)
+
+
+def _line_rate(ln: BillLine, currency: str) -> str:
+    if ln.rate is None:
+        return ""
+    if ln.unit == "month":
+        return money(ln.rate) + " a month"
+    if ln.unit == currency:  # a change of the amount priced, as a share: 0.2 -> +20%, -0.1 -> -10%
+        share = format((Decimal(ln.rate) * 100).normalize(), "f")
+        return f"{share}%" if ln.rate < 0 else f"+{share}%"
+    return rate(ln.rate, ln.unit)
+
+
+def lines_table(rows: list[dict], container=None) -> None:
+    """Bill lines as a static table: few rows, and on a phone the cells wrap so the amounts stay in
+    view (a data grid would scroll them out of sight)."""
+    import pandas as pd
+
+    (container or st).table(pd.DataFrame(rows), hide_index=True)
+
+
+def line_rows(lines, total: Decimal, extra: list[tuple[str, Decimal]] = ()) -> list[dict]:
+    """A bill's (or a quote's) lines as table rows: label, quantity, rate, amount; then the total and
+    any further rows (a re-issue's credit and the balance due)."""
+    currency = utility().currency
+    rows = [{"line": ln.label, "quantity": _line_quantity(ln, currency), "rate": _line_rate(ln, currency),
+             "amount": money(ln.amount)} for ln in lines]
+    rows.append({"line": "Total", "quantity": "", "rate": "", "amount": money(total)})
+    rows += [{"line": label, "quantity": "", "rate": "", "amount": money(amount)} for label, amount in extra]
+    return rows
+
+
+# ---- areas ------------------------------------------------------------------------------------
+def _area_text(area: Area | None, level: str) -> str:
+    if area is not None:
+        return area.name
+    return f"Any {level if level[:2].isupper() else level.lower()}"  # "Any billing cycle"; "Any UC"
+
+
+def _clear_below(key: str, depth: int, levels: int) -> None:
+    for d in range(depth + 1, levels + 1):
+        st.session_state.pop(f"{key}_{d}", None)
+
+
+def area_picker(key: str, columns=None) -> int | None:
+    """One select per area level (Block > Floor; City/Tehsil > Union Council; Service area > Billing
+    cycle): the first level's areas, then the children of the one chosen. Returns the id of the
+    deepest area chosen (filters take an area at any level: everything under it), None for all.
+    Widget keys: f"{key}_1", f"{key}_2", ..."""
+    db = services().db
+    levels = utility().area_levels
+    cols = columns if columns is not None else st.columns(len(levels))
+    parent: Area | None = None
+    chosen: Area | None = None
+    for depth, name in enumerate(levels, 1):
+        k = f"{key}_{depth}"
+        if depth == 1:
+            options = db.list_areas(level=1)
+        else:
+            options = db.list_areas(parent_id=parent.id) if parent is not None else []
+        if st.session_state.get(k) is not None and st.session_state[k] not in options:
+            del st.session_state[k]  # a choice under another parent: back to "any"
+        pick = cols[depth - 1].selectbox(name, [None, *options], key=k, disabled=depth > 1 and parent is None,
+                                         format_func=lambda a, n=name: _area_text(a, n),
+                                         placeholder=_area_text(None, name),
+                                         on_change=_clear_below, args=(key, depth, len(levels)))
+        parent = pick
+        chosen = pick or chosen
+        if pick is None:
+            parent = None
+    return chosen.id if chosen else None
 
 
 def esc(text) -> str:

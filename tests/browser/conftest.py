@@ -135,3 +135,34 @@ def sign_in(page, base_url: str, username: str, password: str):
     page.get_by_label("Password", exact=True).fill(password)
     page.get_by_role("button", name="Sign in").click()
     wait_for_app(page)
+
+
+def full_shot(page, name: str):
+    """A screenshot of the whole page. Streamlit scrolls inside its main element, so a
+    full-page screenshot would show only the window: grow the window to the content first."""
+    wait_for_app(page)
+    size = page.viewport_size
+    height = page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
+    page.set_viewport_size({"width": size["width"], "height": max(size["height"], min(height, 8000))})
+    page.wait_for_timeout(500)  # charts and images lay out again
+    path = shot(page, name)
+    page.set_viewport_size(size)
+    return path
+
+
+def nav(page, title: str) -> None:
+    """Click a page in the sidebar navigation (opening the sidebar first on a phone-sized screen)."""
+    link = page.get_by_test_id("stSidebarNav").get_by_text(title, exact=True)
+    expand = page.get_by_test_id("stExpandSidebarButton")
+    phone = page.viewport_size["width"] < 640  # Streamlit's breakpoint: the sidebar starts closed, over the page
+    # Closed (on a phone, or closed earlier: Streamlit remembers): open it. A closed sidebar's links
+    # still count as visible to Playwright, only moved off the screen, so ask the sidebar itself.
+    if page.get_by_test_id("stSidebar").get_attribute("data-collapsed") == "true":
+        expand.click()
+        link.wait_for()
+        page.wait_for_timeout(400)  # the sidebar slides in
+    link.click()
+    wait_for_app(page)
+    if phone:  # on a phone the sidebar covers the page until closed, as a user would
+        page.get_by_test_id("stSidebarCollapseButton").locator("button").click()
+        page.wait_for_timeout(400)

@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 
 from services.models import BillFilter, ReadingFilter
 from services.storage.sql_backend import SqlStorage
-from tests.browser.conftest import shot, sign_in, start_streamlit, wait_for_app
+from tests.browser.conftest import full_shot, nav, sign_in, start_streamlit, wait_for_app
 from tests.ui.harness import DEMO_PASSWORDS
 
 B17 = "B17-FF - First Floor - Test Owner - meter 19152159"
@@ -45,35 +45,6 @@ def meter_photo(path, text: str) -> None:
     d.text((60, 110), text, fill=(20, 20, 20), font_size=44)
     d.text((30, 240), "meter 19152159  kWh", fill=(230, 230, 230), font_size=28)
     img.save(path, format="JPEG", quality=90)
-
-
-def full_shot(page, name: str):
-    """A screenshot of the whole page. Streamlit scrolls inside its main element, so a
-    full-page screenshot would show only the window: grow the window to the content first."""
-    wait_for_app(page)
-    size = page.viewport_size
-    height = page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
-    page.set_viewport_size({"width": size["width"], "height": max(size["height"], min(height, 8000))})
-    page.wait_for_timeout(500)  # charts and images lay out again
-    path = shot(page, name)
-    page.set_viewport_size(size)
-    return path
-
-
-def nav(page, title: str) -> None:
-    """Click a page in the sidebar navigation (opening the sidebar first on a phone-sized screen)."""
-    link = page.get_by_test_id("stSidebarNav").get_by_text(title, exact=True)
-    expand = page.get_by_test_id("stExpandSidebarButton")
-    phone = bool(expand.count() and expand.is_visible())
-    if phone:
-        expand.click()
-        link.wait_for()
-        page.wait_for_timeout(400)  # the sidebar slides in
-    link.click()
-    wait_for_app(page)
-    if phone:  # on a phone the sidebar covers the page until closed, as a user would
-        page.get_by_test_id("stSidebarCollapseButton").locator("button").click()
-        page.wait_for_timeout(400)
 
 
 def card(page, reading_id: int):
@@ -234,8 +205,8 @@ def test_admin_lists_runs_and_exports(app_server, page):
     page.get_by_text("Recent runs").wait_for()
     full_shot(page, "admin-generate-dry-run")
     nav(page, "Bills and payments")
-    page.get_by_label("Flat code or owner").fill("B1")
-    page.get_by_label("Flat code or owner").press("Enter")
+    page.get_by_role("textbox", name="Flat code or name").fill("B1")
+    page.get_by_role("textbox", name="Flat code or name").press("Enter")
     wait_for_app(page)
     page.get_by_text("Bills 1-20 of").wait_for()
     full_shot(page, "admin-bills-list")

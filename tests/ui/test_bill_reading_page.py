@@ -26,8 +26,12 @@ def _open(url, monkeypatch, tmp_path, reading_id):
 
 
 def _preview(at) -> dict:
-    df = at.dataframe[0].value
+    df = at.table[0].value
     return dict(zip(df["line"], df["amount"]))
+
+
+def _preview_rows(at) -> list[dict]:
+    return at.table[0].value.to_dict("records")
 
 
 def _save(at):
@@ -39,9 +43,11 @@ def test_search_lists_approved_unbilled_readings(seeded_url, monkeypatch, tmp_pa
     rd = _approved_b17(seeded_url)
     at = signed_in(seeded_url, monkeypatch, tmp_path, "admin", PAGE)
     assert any("Type a flat code" in plain(i.value) for i in at.info)
-    at.text_input(key="br_flat").input("B17-FF").run()
+    assert at.text_input(key="br_code").label == "Flat code"
+    at.text_input(key="br_code").input("B17-FF").run()
     assert at.selectbox(key="br_pick").value.id == rd.id  # the newest approved, unbilled reading
-    assert _preview(at)["Flat units"] == f"{rd.consumption:,.2f} kWh"
+    energy = _preview_rows(at)[0]
+    assert energy["line"].startswith(f"Energy: {rd.consumption} kWh") and energy["quantity"].endswith(" kWh")
 
 
 def test_pricing_rule_preview_and_save(seeded_url, monkeypatch, tmp_path):
@@ -54,16 +60,22 @@ def test_pricing_rule_preview_and_save(seeded_url, monkeypatch, tmp_path):
     metrics = {m.label: m.value for m in at.metric}
     # In the demo society B17-FF is a 4BHK in block B (rate 12): the BHK override sets the fixed charge.
     assert flat.category == "4BHK"
-    assert metrics == {"Rate per unit": "₹12", "Fixed charge": "₹1,890.00"}
+    assert metrics == {"Rate per unit": "₹12.00", "Fixed charge": "₹1,890.00"}
     assert "**BHK fixed charge override**" in [m.value for m in at.markdown]  # the rule that applied
     # Units default to what the reviewer confirmed; previous outstanding to what the flat owes.
     assert at.text_input(key=f"units_{rd.id}").value == "150.00"
     assert at.text_input(key=f"prev_{rd.id}").value == str(owed)
     at.text_input(key=f"motor_{rd.id}").input("10").run()
     at.text_input(key=f"prev_{rd.id}").input("0").run()
-    lines = _preview(at)
-    assert lines["Total units"] == "160.00 kWh" and lines["Energy charge (160.00 x 12)"] == "₹1,920.00"
-    assert lines["Total"] == "₹3,810.00"  # (150 + 10) x 12 + 1890 + 0: the units are not subtracted again
+    assert any("Blessings City electricity (society-electricity), version 1 in effect from 2020-01-01" in plain(c.value)
+               for c in at.caption)
+    rows = _preview_rows(at)
+    assert rows[0] == {"line": "Energy: 150.00 kWh + 10 kWh shared motor", "quantity": "160.00 kWh",
+                       "rate": "₹12.00/kWh", "amount": "₹1,920.00"}
+    assert rows[1] == {"line": "Fixed charge", "quantity": "1 month", "rate": "₹1,890.00 a month",
+                       "amount": "₹1,890.00"}
+    assert rows[2:] == [{"line": "Total", "quantity": "", "rate": "", "amount": "₹3,810.00"}]  # no arrears line at 0
+    # (150 + 10) x 12 + 1890 + 0: the units are not subtracted again
     told = _record_events(monkeypatch)
     at = _save(at)
     assert not at.exception and any("Saved bill #" in s.value and "₹3,810.00" in s.value for s in at.success)
@@ -112,7 +124,7 @@ def test_bad_units_named(seeded_url, monkeypatch, tmp_path):
     rd = _approved_b17(seeded_url)
     at = _open(seeded_url, monkeypatch, tmp_path, rd.id)
     at.text_input(key=f"units_{rd.id}").input("lots").run()
-    assert any("**Flat units**" in e.value and "is not a number" in e.value for e in at.error)
+    assert any("**Units**" in e.value and "is not a number" in e.value for e in at.error)
     assert not any(b.key == "save_bill" for b in at.button)
 
 
@@ -167,9 +179,9 @@ def _stored_after_save(url, monkeypatch, at, account_id):
 
 
 def _money(value) -> str:
-    from ui.widgets import money
+    from services.accounts.utility import TEMPLATES
 
-    return money(value)
+    return TEMPLATES["society"].money(value)  # the seeded demo is the society
 
 
 def test_a_plain_bill_stores_the_total_the_preview_showed(seeded_url, monkeypatch, tmp_path):

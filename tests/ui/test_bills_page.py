@@ -1,9 +1,10 @@
-"""Admin: bills list (filters, pages), bill detail (breakdown, check, readings), payments, exports."""
+"""Admin: bills list (filters by area level, pages), bill detail (lines, check, plan, readings), payments, exports."""
 import csv
 import datetime as dt
 import io
 from decimal import Decimal
 
+from services.accounts.utility import TEMPLATES
 from services.demo import society as demo
 from services.clock import today as app_today
 from services.database_service import DatabaseService
@@ -47,26 +48,38 @@ def test_list_filters_and_pages(seeded_url, monkeypatch, tmp_path):
     at.selectbox(key="bl_period").set_value(BILLED).run()
     assert any("Bills 1-20 of 320" in c.value for c in at.caption)  # back to page 1 on a new filter
     assert {r["period"][:7] for r in _rows(at)} == {BILLED}
-    at.selectbox(key="bl_block").set_value("D").run()
+    # The area picker: a block (the first level), then one of its floors (its children).
+    assert at.selectbox(key="bl_area_1").label == "Block" and at.selectbox(key="bl_area_2").label == "Floor"
+    assert at.selectbox(key="bl_area_2").proto.disabled  # no floor to pick before a block
+    at.selectbox(key="bl_area_1").set_value(st.get_area(path="D")).run()
     assert {r["flat"][0] for r in _rows(at)} == {"D"} and any("of 80" in c.value for c in at.caption)
+    assert at.selectbox(key="bl_area_2").options == ["Any floor", "Ground Floor", "First Floor", "Second Floor",
+                                                     "Third Floor"]
+    at.selectbox(key="bl_area_2").set_value(st.get_area(path="D/GF")).run()
+    assert {r["area"] for r in _rows(at)} == {"D/GF"} and any("of 20" in c.value for c in at.caption)
+    at.selectbox(key="bl_area_1").set_value(st.get_area(path="C")).run()  # another block: its floor choice goes
+    assert at.selectbox(key="bl_area_2").value is None and {r["flat"][0] for r in _rows(at)} == {"C"}
     at.multiselect(key="bl_status").select("paid").run()
     assert {r["status"] for r in _rows(at)} == {"paid"}
-    at.selectbox(key="bl_block").set_value(None)
+    at.selectbox(key="bl_area_1").set_value(None)
     at.selectbox(key="bl_period").set_value(None)
     at.multiselect(key="bl_status").unselect("paid")
     at.text_input(key="bl_search").input("B17-FF").run()
     assert {r["flat"] for r in _rows(at)} == {"B17-FF"}
-    at.text_input(key="bl_search").input("test own").run()  # part of the owner's name, any case
-    assert {r["owner"] for r in _rows(at)} == {"Test Owner"}
+    at.text_input(key="bl_search").input("test own").run()  # part of the contact's name, any case
+    assert {r["name"] for r in _rows(at)} == {"Test Owner"}
     at.text_input(key="bl_search").input("").run()
     at.toggle(key="bl_overdue").set_value(True).run()
     today = app_today()
     assert _rows(at) and all(r["overdue"] == "yes" and dt.date.fromisoformat(r["due"]) < today for r in _rows(at))
 
 
-def test_detail_shows_breakdown_check_and_readings(seeded_url, monkeypatch, tmp_path):
+def test_detail_shows_lines_check_plan_and_readings(seeded_url, monkeypatch, tmp_path):
     st = storage_for(seeded_url)
+    db = DatabaseService(st)
     bill = st.list_bills(BillFilter(period_month=BILLED, search="B17-FF")).items[0]
+    stored = db.bill_detail(bill.id).lines
+    money = db.utility().money
     at = signed_in(seeded_url, monkeypatch, tmp_path, "admin", PAGE)
     at.text_input(key="bl_search").input("B17-FF").run()
     opts = at.selectbox(key="bl_open").options
@@ -74,11 +87,19 @@ def test_detail_shows_breakdown_check_and_readings(seeded_url, monkeypatch, tmp_
     next(b for b in at.button if b.label == "Open").click()
     at.run()
     assert not at.exception and at.title[0].value.endswith(f"Bill #{bill.id}")
-    lines = dict(zip(at.dataframe[0].value["line"], at.dataframe[0].value["amount"]))
-    assert lines["Total"] == f"₹{bill.total_amount:,.2f}" and lines["Fixed charge"] == f"₹{bill.fixed_charge:,.2f}"
-    assert lines["Previous outstanding"] == f"₹{bill.previous_outstanding:,.2f}"
+    table = at.table[0].value  # the lines: a static table (on a phone the amounts stay in view)
+    assert list(table.columns) == ["line", "quantity", "rate", "amount"]
+    # Every stored line (label, quantity, rate, amount), then the total.
+    assert list(table["line"]) == [ln.label for ln in stored] + ["Total"] and len(stored) >= 2
+    assert list(table["amount"]) == [money(ln.amount) for ln in stored] + [money(bill.total_amount)]
+    energy = table.iloc[0]
+    assert energy["line"].startswith("Energy: ") and energy["quantity"] == f"{stored[0].quantity:,.2f} kWh"
+    assert energy["rate"] == f"₹{stored[0].rate:.2f}/kWh"  # the demo's rates have at most 2 places
+    assert "Fixed charge" in set(table["line"]) and table.iloc[-1]["amount"] == money(bill.total_amount)
     assert any("Recomputed from the stored inputs" in s.value and "the same as the stored total" in s.value
                for s in at.success)
+    assert any(f"Blessings City electricity (society-electricity), version {bill.plan_version} in effect" in plain(c.value)
+               for c in at.caption)
     reading = st.get_reading(bill.last_reading_id)
     assert any(f"Flat reading** · reading #{reading.id}" in m.value for m in at.markdown)
     assert any(f"{reading.reading_value:,.2f} kWh on {reading.reading_date}" in c.value for c in at.caption)
@@ -115,29 +136,32 @@ def test_partial_then_full_payment(seeded_url, monkeypatch, tmp_path):
 def test_exports_stream_the_whole_filter(seeded_url):
     st = storage_for(seeded_url)
     db = DatabaseService(st)
-    flt = BillFilter(period_month=BILLED, block="B")
+    flt = BillFilter(period_month=BILLED, area_id=st.get_area(path="B").id)
     expected = st.list_bills(flt).total
-    out = exports.export(db.iter_bills(flt, page_size=7), "csv")
+    out = exports.export(db.iter_bills(flt, page_size=7), "csv", db.utility())
     rows = list(csv.DictReader(io.TextIOWrapper(out, encoding="utf-8")))
-    assert len(rows) == expected and {r["block"] for r in rows} == {"B"}
+    assert len(rows) == expected and {r["block"] for r in rows} == {"B"} and {r["currency"] for r in rows} == {"INR"}
     first = st.get_bill(int(rows[0]["bill_id"]))
     assert rows[0]["total_amount"] == str(first.total_amount) and rows[0]["flat"] == first.account_code
+    assert rows[0]["floor"] == first.area_path.split("/")[1] and rows[0]["unit"] == "kWh"
+    assert rows[0]["tariff_plan"] == "society-electricity"
     from openpyxl import load_workbook
 
-    wb = load_workbook(exports.export(db.iter_bills(flt, page_size=50), "xlsx"), read_only=True)
+    wb = load_workbook(exports.export(db.iter_bills(flt, page_size=50), "xlsx", db.utility()), read_only=True)
     sheet = list(wb["Bills"].iter_rows(values_only=True))
-    assert sheet[0][:2] == ("bill_id", "flat") and len(sheet) == expected + 1
+    assert sheet[0][:4] == ("bill_id", "flat", "block", "floor") and len(sheet) == expected + 1
 
 
 def test_export_neutralises_spreadsheet_formulas():
     from services.models import Bill
 
-    bill = Bill(id=1, account_id=1, billing_period_start=dt.date(2026, 10, 1), billing_period_end=dt.date(2026, 10, 31),
-                due_date=dt.date(2026, 11, 15), tariff_kind="flat_rate", pricing_rule="master_data",
-                flat_units=Decimal("1"), motor_units=Decimal("0"), total_units=Decimal("1"), rate_per_unit=Decimal("12"),
-                fixed_charge=Decimal("0"), previous_outstanding=Decimal("0"), total_amount=Decimal("12.00"),
-                status="pending", contact_name='=HYPERLINK("http://x","y")', account_code="B1-GF")
-    text = exports.export([bill], "csv").read().decode()
+    bill = Bill(id=1, account_id=1, area_id=1, billing_period_start=dt.date(2026, 10, 1),
+                billing_period_end=dt.date(2026, 10, 31), due_date=dt.date(2026, 11, 15), tariff_kind="flat_rate",
+                pricing_rule="master_data", units=Decimal("1"), motor_units=Decimal("0"), total_units=Decimal("1"),
+                rate_per_unit=Decimal("12"), fixed_charge=Decimal("0"), previous_outstanding=Decimal("0"),
+                total_amount=Decimal("12.00"), status="pending", contact_name='=HYPERLINK("http://x","y")',
+                account_code="B1-GF", area_path="B/GF")
+    text = exports.export([bill], "csv", TEMPLATES["society"]).read().decode()
     assert "'=HYPERLINK" in text and ",=HYPERLINK" not in text
 
 

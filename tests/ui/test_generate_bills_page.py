@@ -1,4 +1,7 @@
-"""Admin: month-end bill run (dry run first, then the run with a summary; locked month refused)."""
+"""Admin: month-end bill run (dry run first, then the run with a summary; locked month refused; by area; for
+each utility: readings, a fixed fee, daily usage)."""
+from decimal import Decimal
+
 from services.demo import society as demo
 from services.clock import today as app_today
 from services.database_service import DatabaseService
@@ -6,6 +9,7 @@ from services.models import BillFilter, ReadingFilter
 from services.billing.periods import month_key
 from services.accounts.roles import Actor
 from tests.ui.seeded import plain, seeded_template, seeded_url, signed_in, storage_for  # noqa: F401
+from tests.ui.utilities import municipal_url, water_url  # noqa: F401
 
 PAGE = "ui/generate_bills.py"
 MONTH = month_key(demo.reading_dates(app_today())[-1])  # the month whose readings the seed left pending
@@ -76,3 +80,59 @@ def test_changed_parameters_need_a_new_preview(seeded_url, monkeypatch, tmp_path
     at.selectbox(key="run_month").set_value(other).run()
     assert not any(b.label.startswith("Create ") for b in at.button)
     assert any("preview again" in c.value for c in at.caption)
+
+
+# ---- the other utilities: a fixed fee bills every active account; water bills daily usage ---------
+def test_municipal_run_bills_every_active_unit_of_one_area_then_the_rest(municipal_url, monkeypatch, tmp_path):
+    from tests.ui.utilities import last_month
+
+    st = storage_for(municipal_url)
+    month = month_key(app_today())  # last month is billed by the fixture; this month is not
+    at = signed_in(municipal_url, monkeypatch, tmp_path, "admin", PAGE)
+    assert any("Bills every active consumer unit the month's fixed fee" in c.value for c in at.caption)
+    hotel = st.get_account(code="MUL-000301")
+    owed = st.open_balance(hotel.id)[0]  # last month's fee, part paid: carried into this month's bill
+    at.selectbox(key="run_month").set_value(month)
+    at.selectbox(key="run_area_1").set_value(st.get_area(path="MUL")).run()
+    at = _click(at, "Preview (dry run)")
+    m = _metrics(at)
+    assert m == {"Bills to create": "1", "Total amount": f"Rs{5000 + owed:,.2f}", "Skipped: already billed": "0",
+                 "Refused: locked month": "0"}  # no reading counts for a fixed fee
+    assert any("in Multan" in x.value for x in at.markdown)
+    at = _click(at, "Create 1 bill")
+    assert not at.exception
+    billed = st.list_bills(BillFilter(period_month=month)).items
+    assert [(b.account_code, b.current_charges) for b in billed] == [("MUL-000301", Decimal("5000.00"))]
+    assert at.dataframe[0].value["area"][0] == "Multan"  # the recent runs name the area
+    # The rest of the utility: the unit billed above is skipped, the two in Lahore are billed.
+    at.selectbox(key="run_area_1").set_value(None).run()
+    at = _click(at, "Preview (dry run)")
+    assert _metrics(at)["Bills to create"] == "2" and _metrics(at)["Skipped: already billed"] == "1"
+    assert st.list_bills(BillFilter(period_month=last_month().start.strftime("%Y-%m"))).total == 3
+
+
+def test_water_run_bills_the_daily_usage_of_one_billing_cycle(water_url, monkeypatch, tmp_path):
+    import datetime as dt
+
+    st = storage_for(water_url)
+    today = app_today()
+    month = month_key(today)
+    south = st.get_account(code="HS-200001")
+    st.bulk_insert("daily_usage", [{"account_id": south.id, "usage_date": today.replace(day=1) + dt.timedelta(days=i),
+                                    "quantity": Decimal("1.00"), "source": "import"} for i in range(2)])
+    at = signed_in(water_url, monkeypatch, tmp_path, "admin", PAGE)
+    assert any("Bills every customer's daily usage in this month." in c.value for c in at.caption)
+    assert [s.label for s in at.selectbox if s.key and s.key.startswith("run_area")] == ["Service area", "Billing cycle"]
+    at.selectbox(key="run_month").set_value(month)
+    at.selectbox(key="run_area_1").set_value(st.get_area(path="SOUTH")).run()
+    at.selectbox(key="run_area_2").set_value(st.get_area(path="SOUTH/C2")).run()
+    owed = st.open_balance(south.id)[0]
+    at = _click(at, "Preview (dry run)")
+    # 2 CCF in tier 1 (2 x 2.50 = 5.00; a winter or spring month: x 0.9 or 1.0) + fees 15 + 5, + last month's bill
+    total = _metrics(at)["Total amount"]
+    assert _metrics(at)["Bills to create"] == "1" and total in (f"${owed + Decimal('24.50'):,.2f}",
+                                                                f"${owed + Decimal('25.00'):,.2f}")
+    at = _click(at, "Create 1 bill")
+    bill = st.list_bills(BillFilter(period_month=month)).items[0]
+    assert bill.account_code == "HS-200001" and bill.units == Decimal("2.00") and f"${bill.total_amount:,.2f}" == total
+    assert (bill.usage_from, bill.usage_to) == (bill.billing_period_start, bill.billing_period_end)  # the days charged

@@ -44,15 +44,17 @@ def test_queue_shows_photo_history_and_flags(seeded_url, monkeypatch, tmp_path):
 
 
 def test_filters_are_applied(seeded_url, monkeypatch, tmp_path):
+    st = storage_for(seeded_url)
     at = signed_in(seeded_url, monkeypatch, tmp_path, "admin", PAGE)
-    at.selectbox(key="rv_block").set_value("C").run()
+    assert [s.label for s in at.selectbox if s.key and s.key.startswith("rv_area")] == ["Block", "Floor"]
+    at.selectbox(key="rv_area_1").set_value(st.get_area(path="C")).run()
     assert _headers(at) and all(h.startswith("C") for h in _headers(at))
-    at.selectbox(key="rv_floor").set_value("GF").run()
+    at.selectbox(key="rv_area_2").set_value(st.get_area(path="C/GF")).run()
     assert _headers(at) and all(h.split(" · ")[0].startswith("C") and h.split(" · ")[0].endswith("-GF")
                                 for h in _headers(at))
-    at.selectbox(key="rv_block").set_value(None)
-    at.selectbox(key="rv_floor").set_value(None)
-    at.text_input(key="rv_flat").input("B17").run()
+    at.selectbox(key="rv_area_1").set_value(None).run()  # all blocks: the floor choice goes with the block
+    assert at.selectbox(key="rv_area_2").value is None and {h[0] for h in _headers(at)} != {"C"}
+    at.text_input(key="rv_code").input("B17").run()
     assert {h.split(" · ")[0] for h in _headers(at)} == {"B17-GF", "B17-FF", "B17-SF", "B17-TF"}
     at.date_input(key="rv_to").set_value(dt.date(2024, 1, 1)).run()
     assert not _headers(at) and any("No pending readings match" in i.value for i in at.info)
@@ -60,7 +62,7 @@ def test_filters_are_applied(seeded_url, monkeypatch, tmp_path):
 
 def test_approve_with_units_and_reject_with_reason(seeded_url, monkeypatch, tmp_path):
     at = signed_in(seeded_url, monkeypatch, tmp_path, "admin", PAGE)
-    at.text_input(key="rv_flat").input("B17-FF").run()
+    at.text_input(key="rv_code").input("B17-FF").run()
     rid = int(_headers(at)[0].rsplit("#", 1)[1])
     at.text_input(key=f"units_{rid}").input("99.5")
     _button(at, f"approve_{rid}").click()
@@ -72,7 +74,7 @@ def test_approve_with_units_and_reject_with_reason(seeded_url, monkeypatch, tmp_
     assert [p.proto.label for p in at.get("page_link")] == [f"Bill reading #{rid} now"]
     assert not _headers(at)  # no longer pending
 
-    at.text_input(key="rv_flat").set_value("A1-GF").run()
+    at.text_input(key="rv_code").set_value("A1-GF").run()
     other = int(_headers(at)[0].rsplit("#", 1)[1])
     _button(at, f"reject_{other}").click()
     at.run()

@@ -132,7 +132,7 @@ def test_cloud_copy_and_ai_advice_added_after_the_reading_is_stored(seeded_url, 
     assert asked and asked[0][0] == newest.id and newest.ai_opinion["verdict"] == "suspicious"
     # The reviewer sees the advice beside the flags.
     admin = signed_in(seeded_url, monkeypatch, tmp_path, "admin", "ui/review_readings.py")
-    admin.text_input(key="rv_flat").input("B17-FF").run()
+    admin.text_input(key="rv_code").input("B17-FF").run()
     assert any("AI advice: suspicious (0\\.7): much higher than usual" in c.value for c in admin.caption)
 
 
