@@ -88,10 +88,11 @@ def parse_date(value, field: str) -> dt.date:
 @refuses_nul()  # text with \x00 is bad input on every backend (services/text.py)
 class DatabaseService:
     def __init__(self, storage: Storage, pricing: PricingService | None = None, *,
-                 today: Callable[[], dt.date] = clock.today):
+                 today: Callable[[], dt.date] | None = None):
         self.storage = storage
         self.pricing = pricing or PricingService()
-        self.today = today
+        # Today is the utility's date (its time zone), whatever the server's zone is.
+        self.today = today or (lambda: self.utility().today())
         self._utility: UtilitySettings | None = None
 
     @classmethod

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from services.clock import local_zone
 from services.errors import MeterlineError
 from services.billing.periods import month_key, parse_month, previous_month
 from services.accounts.roles import Permission
-from ui.common import page_guard, services, show_error
+from ui.common import page_guard, services, show_error, utility
 
 actor = page_guard(Permission.MANAGE_LOCKS)
 db = services().db
@@ -44,7 +43,7 @@ if submitted:
             st.rerun()
 
 locks = db.list_period_locks(actor=actor)
-zone = local_zone()
+zone = utility().zone
 st.subheader("Locked months")
 if not locks:
     st.info("No month is locked.")

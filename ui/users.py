@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from services.clock import local_zone, utcnow
+from services.clock import utcnow
 from services.errors import MeterlineError
 from services.accounts.roles import ROLES, Permission
-from ui.common import page_guard, services, show_error
+from ui.common import page_guard, services, show_error, utility
 
 PAGE_SIZE = 25
 METHODS = {"Password": "local", "Auth0": "auth0"}
@@ -22,7 +22,7 @@ def _role_label(name: str) -> str:
 
 
 def _when(ts) -> str:
-    return ts.astimezone(local_zone()).strftime("%Y-%m-%d %H:%M") if ts else ""
+    return ts.astimezone(utility().zone).strftime("%Y-%m-%d %H:%M") if ts else ""
 
 
 def _done(message: str) -> None:
@@ -47,7 +47,7 @@ st.dataframe(
       "Locked until": _when(u.locked_until) if u.locked_until and u.locked_until > now else "",
       "Password changed": _when(u.password_changed_at)} for u in users.items],
     hide_index=True, width="stretch")
-st.caption(f"{users.total} user(s), page {page_no} of {pages}. Times in {local_zone().key}.")
+st.caption(f"{users.total} user(s), page {page_no} of {pages}. Times in {utility().zone.key}.")
 
 add_tab, change_tab = st.tabs([":material/person_add: Add a user", ":material/manage_accounts: Change a user"])
 

@@ -216,8 +216,9 @@ def _bills_due(ctx: JobContext, start: dt.date, end: dt.date, statuses: tuple[st
 
 JOBS: dict[str, JobSpec] = {s.id: s for s in (
     JobSpec("monthly_bills", "Monthly bill generation",
-            "Bills every flat with an approved reading in the previous month (the set-based bill run), "
-            "due BILL_DUE_DAYS after the month ends, then notifies the new bills.",
+            "Bills the previous month by each account's tariff plan (the set-based bill run: approved "
+            "readings, daily usage or a fixed fee), due BILL_DUE_DAYS after the month ends, then notifies "
+            "the new bills.",
             "JOB_MONTHLY_BILLS_CRON", "0 2 1 * *", _month_key, monthly_bills),
     JobSpec("payment_reminders", "Payment reminders",
             "Reminds the contacts of unpaid bills due in REMINDER_DAYS_BEFORE days.",

@@ -100,8 +100,6 @@ def test_water_bills_daily_usage_so_no_single_reading_is_billed(water_url, monke
         at.switch_page("ui/bill_reading.py")
 
 
-@pytest.mark.xfail(strict=True, reason="the bill job's description in services/jobs/definitions.py says 'Bills every "
-                   "flat ...' (service text, outside the pages); remove this mark when it speaks of accounts")
 def test_the_jobs_page_speaks_the_utility_words(municipal_url, monkeypatch, tmp_path):
     at = signed_in(municipal_url, monkeypatch, tmp_path, "admin", "ui/jobs.py")
     assert not at.exception
