@@ -69,6 +69,18 @@ def test_scripts_help(capsys):
     assert "usage" in capsys.readouterr().out
 
 
+def test_flats_is_the_societys_old_name_for_accounts_and_help_names_the_utilities(tmp_path, capsys):
+    url = f"sqlite:///{tmp_path / 'alias.db'}"
+    assert seed_demo.main(["--flats", "8", "--database-url", url, "--today", "2026-11-22"]) == 0
+    st = SqlStorage(url)
+    assert st.table_counts(["accounts"])["accounts"] == 8 and st.utility_settings_row()["template"] == "society"
+    st.dispose()
+    with pytest.raises(SystemExit):
+        seed_demo.main(["--help"])
+    out = capsys.readouterr().out
+    assert "--utility {society,municipal,water}" in out and "--accounts" in out and "--flats" in out
+
+
 def test_verify_cli_exit_codes(tmp_path):
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     seed_demo.main(["--accounts", "16", "--database-url", url, "--today", "2026-11-22"])
