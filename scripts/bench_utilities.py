@@ -3,7 +3,7 @@
 Accounts come from the demo generators (services/demo/municipal.py, water.py: the same codes,
 areas, types and closed accounts as the demo), loaded by the plain path:
 - municipal: every consumer unit in its union council, priced by its tariff class
-  (services/demo/seeding_municipal.py); billable units have a sanitation connection (all of them
+  (services/seeding/municipal.py); billable units have a sanitation connection (all of them
   from last month on: the benchmark is about the run, not the survey campaign), exempt units none;
 - water: every customer in its billing cycle with a water connection, a CCF meter and its daily
   usage from the billed month's first day up to the day before TODAY (the generator's values).
@@ -18,7 +18,7 @@ from functools import lru_cache
 from scripts.bench_data import TODAY, Context, account_rows, last_months_bill, merge
 from services.demo import municipal as m
 from services.demo import water as w
-from services.demo.seeding_municipal import unit_class
+from services.seeding.municipal import unit_class
 
 COLUMNS = {
     "meters": "id, meter_number, account_id, service, unit, status, is_smart, created_at",

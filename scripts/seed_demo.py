@@ -32,8 +32,8 @@ from services.accounts.roles import Actor
 from services.clock import today as local_today
 from services.config import Settings, open_storage
 from services.database_service import DatabaseService
-from services.demo import seeding_municipal, seeding_society, seeding_water
-from services.demo.seeding import SEEDER, quiet as say_nothing
+from services.seeding import municipal as seeding_municipal, society as seeding_society, water as seeding_water
+from services.seeding.common import SEEDER, quiet as say_nothing
 from services.pricing_service import PricingService
 
 UTILITIES = ("society", "municipal", "water")

@@ -10,7 +10,7 @@ is one of UNIT_TYPES and its `category` one of CATEGORIES. Houses use the same S
 Large, banded by plot size (HOUSE_CATEGORY_MAX_MARLA). Places of worship (EXEMPT_UNIT_TYPES) are
 surveyed but not billed: they get no sanitation service. The plan (data/tariffs/municipal.toml)
 has words of its own (houses by plot-size band, "Rural residential", "Institutional"); the
-seeding's `tariff_class` (services/demo/seeding_municipal.py) maps a unit to them, and
+seeding's `tariff_class` (services/seeding/municipal.py) maps a unit to them, and
 tests/scripts/test_seed_municipal.py checks that every unit this module can emit is priced.
 """
 from __future__ import annotations

@@ -17,8 +17,8 @@ import pytest
 from scripts import seed_demo
 from services.config import ROOT
 from services.demo import municipal as m
-from services.demo.seeding import after_locks, bill_months
-from services.demo.seeding_municipal import survey_month, tariff_class, unit_class
+from services.seeding.common import after_locks, bill_months
+from services.seeding.municipal import survey_month, tariff_class, unit_class
 from services.models import AccountFilter, BillFilter
 from services.pricing_service import PricingService
 from services.storage.sql_backend import SqlStorage

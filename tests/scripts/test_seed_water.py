@@ -15,8 +15,8 @@ import pytest
 
 from scripts import seed_demo
 from services.demo import water as w
-from services.demo.seeding import after_locks, bill_months
-from services.demo.seeding_water import usage_end
+from services.seeding.common import after_locks, bill_months
+from services.seeding.water import usage_end
 from services.models import AccountFilter
 from services.pricing_service import PricingService
 from services.storage.sql_backend import SqlStorage

@@ -1,7 +1,7 @@
 """Seeding a demo utility: what the three seedings share (scripts/seed_demo.py runs them).
 
 The generators (services/demo/{society,municipal,water}.py) are pure; the seeding modules
-(seeding_society.py, seeding_municipal.py, seeding_water.py) turn their records into bulk rows
+(services/seeding/society.py, municipal.py, water.py) turn their records into bulk rows
 through the storage contract (bulk_insert / lookup_ids / ensure_areas), so any backend can be
 seeded. Bills are never written here: each month is billed by the REAL month run
 (DatabaseService.generate_bills_for_month), then the month's payments are recorded as the

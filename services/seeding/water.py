@@ -18,7 +18,7 @@ import time
 
 from services.demo import water as w
 from services.demo.common import PaymentPlan
-from services.demo.seeding import CHUNK, SEEDER, Say, area_rows, bill_history, bill_months
+from services.seeding.common import CHUNK, SEEDER, Say, area_rows, bill_history, bill_months
 from services.models import Bill
 
 PLAN_CODE = "water-standard"

@@ -27,7 +27,7 @@ from decimal import Decimal
 
 from services.demo import municipal as m
 from services.demo.common import PaymentPlan
-from services.demo.seeding import CHUNK, SEEDER, Say, area_rows, bill_history, bill_months
+from services.seeding.common import CHUNK, SEEDER, Say, area_rows, bill_history, bill_months
 from services.models import Bill
 
 PLAN_CODE = "municipal-sanitation"

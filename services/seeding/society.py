@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from services.billing.periods import BillingPeriod
 from services.demo import society as demo
-from services.demo.seeding import CHUNK, SEEDER, Say
+from services.seeding.common import CHUNK, SEEDER, Say
 from services.models import BillFilter
 from services.readings.checks import HistoryPoint, check_reading
 
