@@ -12,7 +12,8 @@ from scripts import verify_billing
 
 ROOT = Path(__file__).resolve().parents[2]
 KEYS = {"bill_run_rows_per_s", "plain_insert_rows_per_s", "per_bill_rows_per_s", "run_vs_plain", "run_vs_per_bill",
-        "peak_memory_mb", "list_query_ms", "bills", "bill_lines", "per_bill_sample"}
+        "peak_memory_mb", "list_query_ms", "bills", "bill_lines", "per_bill_sample", "bill_run_cpu_seconds",
+        "plain_insert_cpu_seconds"}
 LIST_QUERIES = {"bills_page_filtered", "bills_page_leaf_area", "bills_page_search", "dashboard"}
 LINES_PER_BILL = {"society": 2, "municipal": 1, "water": 3}  # at least: energy + fixed; the fee; tier 1 + two fees
 
