@@ -74,7 +74,7 @@ def _priced(q: Quote, version_id: int, category: str | None) -> PricedBill:
 
 # Priced bills remembered per PlanBook (one month run) for the kinds whose answer depends only on
 # the quote's inputs; bounded so a run's memory stays flat.
-MEMO_MAX = 50_000
+MEMO_MAX = 10_000
 
 
 def _exact(value):
