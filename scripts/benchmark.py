@@ -282,7 +282,11 @@ class PostgresSite:
         from scripts.pg_throwaway import start
 
         self.pg = start()
-        self.pg.create_database("base")
+        try:
+            self.pg.create_database("base")
+        except BaseException:  # the caller never gets this site to close: stop the server here
+            self.pg.stop()
+            raise
 
     def url(self, db: str) -> str:
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.pg.port}/{db}"
