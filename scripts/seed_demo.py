@@ -1,14 +1,23 @@
-"""Build the demo society in the configured database (idempotent).
+"""Build a demo utility in the configured database (idempotent).
 
-    python -m scripts.seed_demo                 # 320 accounts into the configured database
-    python -m scripts.seed_demo --accounts 300000  # a municipal-size data set for benchmarks
-    python -m scripts.seed_demo --database-url sqlite:////tmp/demo.db
+    python -m scripts.seed_demo                         # the society: 320 flats
+    python -m scripts.seed_demo --utility municipal     # Suthra Punjab: 3,000 consumer units
+    python -m scripts.seed_demo --utility water         # HydroSpark: 1,000 customers
+    python -m scripts.seed_demo --utility water --accounts 200 --database-url sqlite:////tmp/water.db
 
-Blocks A-D, floors GF/FF/SF/TF, accounts like B17-FF with 2/3/4/5 BHK types, contacts with phones,
-active meters, shared water motors, a baseline reading plus six months of readings (the latest
-month pending review, with a few anomalies flagged), bills for the earlier months produced by the
-real month-end bill run, payments (most in full, some partial, some unpaid and carried forward),
-and demo users. Running it again on a seeded database changes nothing (users are re-checked).
+society (Blessings City, electricity): blocks A-D and floors as areas, flats like B17-FF with
+2/3/4/5 BHK types, owners, kWh meters, shared water motors, a baseline reading plus six months of
+readings (the latest month pending review, a few anomalies flagged), five months of bills.
+municipal (Suthra Punjab, sanitation fee): cities/tehsils and union councils as areas, surveyed
+consumer units (survey fields, billing consumer, GPS) priced by the category_fee plan from the
+month of their survey, places of worship exempt, a few units closed; 12 months of bills.
+water (HydroSpark): service areas and billing cycles as areas, residential, commercial and
+industrial customers with a CCF meter and 400 days of daily usage (a few anomalies planted);
+12 months of bills by the tiered_seasonal plan.
+Every utility's bills are made by the real month-end bill run, month by month, and paid as the
+generators' payment behaviour says (most in full, some late, some in part, some not at all and
+carried forward as arrears); bills past due are marked overdue. The demo users are created too.
+Running it again on a seeded database changes nothing (the users are re-checked).
 """
 from __future__ import annotations
 
@@ -16,21 +25,24 @@ import argparse
 import datetime as dt
 import sys
 import time
-from decimal import Decimal
 
-from services.demo import society as demo
+from services.accounts.password_policy import check_password
+from services.accounts.passwords import hash_password
+from services.accounts.roles import Actor
 from services.clock import today as local_today
 from services.config import Settings, open_storage
 from services.database_service import DatabaseService
-from services.accounts.password_policy import check_password
-from services.accounts.passwords import hash_password
-from services.billing.periods import BillingPeriod
+from services.seeding import municipal as seeding_municipal, society as seeding_society, water as seeding_water
+from services.seeding.common import SEEDER, quiet as say_nothing
 from services.pricing_service import PricingService
-from services.readings.checks import HistoryPoint, check_reading
-from services.accounts.roles import Actor
 
-CHUNK = 5000
-SOCIETY_PLAN = "society-electricity"
+UTILITIES = ("society", "municipal", "water")
+DEFAULT_ACCOUNTS = {"society": 320, "municipal": 3000, "water": 1000}
+SUMMARY_TABLES = {
+    "society": ("accounts", "meters", "readings", "bills", "payments"),
+    "municipal": ("areas", "accounts", "account_surveys", "service_connections", "bills", "bill_lines", "payments"),
+    "water": ("areas", "accounts", "meters", "daily_usage", "bills", "bill_lines", "payments"),
+}
 # Documented in README ("Demo accounts"). These exist only in a demo database, and they pass the
 # app's own password policy (services/accounts/password_policy.py), which ensure_demo_users checks.
 DEMO_USERS = (
@@ -61,180 +73,58 @@ def ensure_demo_users(storage, quiet: bool = False) -> list[tuple[str, str, str]
     return made
 
 
-def seed_reference(storage, n_flats: int, today: dt.date, engineer_id: int | None) -> None:
-    seeder = Actor(None, "seed_demo", "system")
-    plan_id = storage.get_tariff_plan(code=SOCIETY_PLAN).id
-    areas = storage.ensure_areas(
-        [{"path": b, "name": f"Block {b}", "sort_order": i} for i, b in enumerate(demo.BLOCKS)]
-        + [{"path": f"{b}/{c}", "name": n, "sort_order": o} for b in demo.BLOCKS for c, n, o in demo.FLOORS], seeder)
-    motors = demo.motors(n_flats)
-    storage.bulk_insert("motors", [{"code": code, "name": f"Water motor {code[6:]}"} for code, _ in motors])
-    motor_ids = storage.lookup_ids("motors", "code", [c for c, _ in motors])
-    storage.bulk_insert("meters", [{"meter_number": mn, "motor_id": motor_ids[c], "status": "active"} for c, mn in motors])
-    dates = demo.reading_dates(today)
-    t0 = time.time()
-    meter_id_of: dict[str, int] = storage.lookup_ids("meters", "meter_number", [mn for _, mn in motors])
-    for start in range(0, n_flats, CHUNK):
-        chunk = list(demo.flats(n_flats, start, start + CHUNK))
-        storage.bulk_insert("accounts", [{"code": f.code, "name": f.owner_name, "area_id": areas[f"{f.block}/{f.floor_code}"],
-                                          "category": f.flat_type, "account_type": "flat"} for f in chunk])
-        account_ids = storage.lookup_ids("accounts", "code", [f.code for f in chunk])
-        storage.bulk_insert("service_connections", [{"account_id": account_ids[f.code], "service": "electricity",
-                                                     "tariff_plan_id": plan_id} for f in chunk])
-        storage.bulk_insert("contacts", [{"name": f.owner_name, "phone": f.owner_phone} for f in chunk])
-        contact_ids = storage.lookup_ids("contacts", "phone", [f.owner_phone for f in chunk])
-        storage.bulk_insert("account_contacts", [{"account_id": account_ids[f.code], "contact_id": contact_ids[f.owner_phone],
-                                                  "is_primary": True} for f in chunk])
-        storage.bulk_insert("account_motors", [{"account_id": account_ids[f.code], "motor_id": motor_ids[f.motor_code]}
-                                               for f in chunk])
-        storage.bulk_insert("meters", [{"meter_number": f.meter_number, "account_id": account_ids[f.code],
-                                        "status": "active"} for f in chunk])
-        meter_id_of.update(storage.lookup_ids("meters", "meter_number", [f.meter_number for f in chunk]))
-        done = min(start + CHUNK, n_flats)
-        if n_flats > CHUNK:
-            log(f"  flats: {done:,}/{n_flats:,} ({done / max(time.time() - t0, 1e-9):,.0f} flats/s)")
-    # Readings go in month by month, as a live system accumulates them, so reading ids follow time
-    # (the newest, pending readings have the highest ids, which the review queue's count relies on).
-    for i, date in enumerate(dates):
-        rows = [motor_reading(code, meter_id_of[mn], dates, i, engineer_id) for code, mn in motors]
-        storage.bulk_insert("readings", rows)
-        for start in range(0, n_flats, CHUNK):
-            storage.bulk_insert("readings", [flat_reading(f, n_flats, meter_id_of[f.meter_number], dates, i, engineer_id)
-                                             for f in demo.flats(n_flats, start, start + CHUNK)])
-        if n_flats > CHUNK:
-            log(f"  readings of {date}: {n_flats:,} accounts ({time.time() - t0:,.0f} s)")
+def held_utility(storage) -> str | None:
+    """The template of the utility the database holds (None before it was set up)."""
+    row = storage.utility_settings_row()
+    return row["template"] if row else None
 
 
-def _reading_row(meter_id: int, dates: list[dt.date], values: list[Decimal], consumptions: list[Decimal],
-                 i: int, engineer_id: int | None, motor_shares: list[Decimal] | None = None) -> dict:
-    """The meter's i-th reading (0 = baseline; the last one pending review, checked like a live one)."""
-    now = dt.datetime.now(dt.timezone.utc)
-    last = len(dates) - 1
-    consumption = consumptions[i - 1] if i else None
-    flags = None
-    if i == last:
-        history = [HistoryPoint(c, (dates[j + 1] - dates[j]).days) for j, c in enumerate(consumptions[:-1])]
-        found = check_reading(consumption, (dates[i] - dates[i - 1]).days, history)
-        flags = [f.as_dict() for f in found] or None
-    return {
-        "meter_id": meter_id, "reading_value": values[i], "reading_date": dates[i], "consumption": consumption,
-        "motor_share": motor_shares[i - 1] if motor_shares and i else None,
-        "status": "pending" if i == last else "approved", "source": "import" if i == 0 else "ui",
-        "flags": flags, "submitted_by": engineer_id, "reviewed_at": None if i == last else now,
-        "created_at": now, "updated_at": now,
-    }
-
-
-def motor_consumptions(motor_code: str, dates: list[dt.date]) -> list[Decimal]:
-    seed = sum(ord(ch) for ch in motor_code)
-    return [Decimal(380 + (seed * 31 + i * 17) % 120) * Decimal(str(demo.SEASON[d.month])) for i, d in enumerate(dates[1:])]
-
-
-def motor_share(flat: demo.DemoFlat, n_flats: int, dates: list[dt.date]) -> list[Decimal]:
-    # Flats on a motor: ten numbers x four floors, fewer at the end of a small society.
-    sharing = min(demo.FLATS_PER_MOTOR_NUMBER, demo.numbers_per_block(n_flats)) * len(demo.FLOORS)
-    return [(c / sharing).quantize(Decimal("0.01")) for c in motor_consumptions(flat.motor_code, dates)]
-
-
-def motor_reading(code: str, meter_id: int, dates: list[dt.date], i: int, engineer_id: int | None) -> dict:
-    cons = [c.quantize(Decimal("0.1")) for c in motor_consumptions(code, dates)]
-    values = [Decimal(5000)]
-    for c in cons:
-        values.append(values[-1] + c)
-    return _reading_row(meter_id, dates, values, cons, i, engineer_id)
-
-
-def flat_reading(flat: demo.DemoFlat, n_flats: int, meter_id: int, dates: list[dt.date], i: int,
-                 engineer_id: int | None) -> dict:
-    cons = demo.monthly_consumptions(flat, dates)
-    return _reading_row(meter_id, dates, demo.register_values(flat, cons), cons, i, engineer_id,
-                        motor_share(flat, n_flats, dates))
-
-
-def seed_bills(db: DatabaseService, n_flats: int, today: dt.date, say=log) -> None:
-    """Bill every past month with the real bill run, then record payments."""
-    seeder = Actor(None, "seed_demo", "system")
-    dates = demo.reading_dates(today)
-    for month_index, d in enumerate(dates[1:-1]):
-        period = BillingPeriod.for_month(d)
-        due = period.end + dt.timedelta(days=15)
-        summary = db.generate_bills_for_month(period.start, period.end, due, actor=seeder)
-        say(f"  bills {period.start:%Y-%m}: {summary.created:,} created, total {summary.total_amount:,}")
-        pay_month(db, n_flats, period, due, month_index, seeder)
-    overdue = db.storage.mark_overdue(today, seeder)
-    say(f"  bills past due marked overdue: {len(overdue):,}")
-
-
-def pay_month(db: DatabaseService, n_flats: int, period: BillingPeriod, due: dt.date, month_index: int, seeder) -> None:
-    from services.models import BillFilter
-
-    full, partial = [], []
-    offset = 0
-    while True:
-        page = db.storage.list_bills(BillFilter(period_month=period.start.strftime("%Y-%m")), offset, 5000,
-                                     with_total=False)
-        for bill in page.items:
-            flat_index = flat_index_of(bill.account_code, n_flats)
-            behaviour = demo.payment_behaviour(demo.flat_at(flat_index, n_flats), month_index) if flat_index is not None else "full"
-            if behaviour == "full":
-                full.append(bill.id)
-            elif behaviour == "partial" and len(partial) < 2000:  # per-row path: keep big societies quick
-                partial.append(bill)
-        if not page.has_next:
-            break
-        offset += len(page.items)
-    paid_on = min(due - dt.timedelta(days=3), db.today())
-    db.storage.settle_bills_in_full(full, paid_on=paid_on, method="upi", reference=f"collection {period.start:%Y-%m}",
-                                    actor=seeder)
-    for bill in partial:
-        half = (bill.total_amount / 2).quantize(Decimal("0.01"))
-        if half > 0:
-            db.record_payment(bill.id, half, paid_on=paid_on, method="cash", reference="part payment", actor=seeder)
-
-
-def flat_index_of(code: str | None, n_flats: int) -> int | None:
-    """Invert demo.flat_at for a flat code (B17-FF -> index)."""
-    try:
-        head, floor = code.split("-")
-        block, number = head[0], int(head[1:])
-        floor_pos = [c for c, _, _ in demo.FLOORS].index(floor)
-        return (number - 1) * len(demo.BLOCKS) * len(demo.FLOORS) + demo.BLOCKS.index(block) * len(demo.FLOORS) + floor_pos
-    except (AttributeError, ValueError, IndexError):
-        return None
-
-
-def seed(storage, n_flats: int, today: dt.date | None = None, pricing: PricingService | None = None,
-         quiet: bool = False) -> bool:
-    """Seed an empty database; return False (and change nothing but users) if it already has accounts."""
+def seed(storage, n_accounts: int | None = None, today: dt.date | None = None, pricing: PricingService | None = None,
+         quiet: bool = False, *, utility: str = "society") -> bool:
+    """Seed an empty database with the demo `utility`; return False (and change nothing but users)
+    if it already has accounts."""
+    if utility not in UTILITIES:
+        raise ValueError(f"unknown utility {utility!r}: use one of {', '.join(UTILITIES)}")
     today = today or local_today()
+    n = n_accounts or DEFAULT_ACCOUNTS[utility]
+    say = say_nothing if quiet else log
     ensure_demo_users(storage, quiet=quiet)
     if storage.table_counts(["accounts"])["accounts"] > 0:
-        if not quiet:
-            log("The database already has accounts: the society was not seeded again.")
+        held = held_utility(storage) or "society"
+        say(f"The database already has accounts ({held}): the {utility} demo was not seeded again.")
         return False
-    engineer = storage.get_user(username="engineer")
     t0 = time.time()
-    if not quiet:
-        log(f"Seeding a demo society of {n_flats:,} flats ...")
     db = DatabaseService(storage, pricing or PricingService(), today=lambda: today)
-    db.set_up_utility("society", actor=Actor(None, "seed_demo", "system"))
-    seed_reference(storage, n_flats, today, engineer.id if engineer else None)
-    seed_bills(db, n_flats, today, say=(lambda _msg: None) if quiet else log)
+    settings = db.set_up_utility(utility, actor=SEEDER)
+    say(f"Seeding the demo {utility} {settings.name}: {n:,} {settings.account_label_plural} ...")
+    if utility == "society":
+        engineer = storage.get_user(username="engineer")
+        seeding_society.seed_reference(storage, n, today, engineer.id if engineer else None, say)
+        seeding_society.seed_bills(db, n, today, say)
+    elif utility == "municipal":
+        seeding_municipal.seed(db, n, today, say)
+    else:
+        seeding_water.seed(db, n, today, say)
     storage.refresh_statistics()
-    if not quiet:
-        log(f"Done in {time.time() - t0:.1f} s: " + ", ".join(f"{k} {v:,}" for k, v in storage.table_counts(
-            ["accounts", "meters", "readings", "bills", "payments"]).items()))
+    say(f"Done in {time.time() - t0:.1f} s: " + ", ".join(
+        f"{k} {v:,}" for k, v in storage.table_counts(SUMMARY_TABLES[utility]).items()))
     return True
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m scripts.seed_demo", description=__doc__.split("\n\n")[0],
-                                 epilog="Configuration: DATABASE_URL / SUPABASE_URL+SUPABASE_KEY, else data/meterline.db.")
-    ap.add_argument("--accounts", type=int, default=320, help="number of accounts (default 320; 300000 for benchmarks)")
+                                 formatter_class=argparse.RawDescriptionHelpFormatter,
+                                 epilog=__doc__.split("\n\n", 2)[2] + "\n\nConfiguration: DATABASE_URL / "
+                                 "SUPABASE_URL+SUPABASE_KEY, else data/meterline.db.")
+    ap.add_argument("--utility", choices=UTILITIES, default="society",
+                    help="which demo utility to build (default society)")
+    ap.add_argument("--accounts", "--flats", dest="accounts", type=int,
+                    help="number of accounts (default: society 320, municipal 3000, water 1000; --flats is the "
+                         "society's old name for it)")
     ap.add_argument("--database-url", help="SQLAlchemy URL to seed instead of the configured database")
     ap.add_argument("--today", help="pretend today is this date (YYYY-MM-DD), for reproducible data")
     args = ap.parse_args(argv)
-    if args.accounts < 1:
+    if args.accounts is not None and args.accounts < 1:
         ap.error("--accounts must be at least 1")
     settings = Settings.from_env()
     if args.database_url:
@@ -244,7 +134,12 @@ def main(argv: list[str] | None = None) -> int:
     else:
         storage = open_storage(settings)
     today = dt.date.fromisoformat(args.today) if args.today else None
-    seed(storage, args.accounts, today, PricingService(settings.master_data_path))
+    seeded = seed(storage, args.accounts, today, PricingService(settings.master_data_path), utility=args.utility)
+    held = held_utility(storage)
+    if not seeded and held is not None and held != args.utility:
+        print(f"This database holds the {held} utility, not {args.utility}: one database holds one utility. "
+              f"Seed the {args.utility} demo into an empty database (--database-url).", file=sys.stderr)
+        return 1
     return 0
 
 

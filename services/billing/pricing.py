@@ -74,8 +74,20 @@ def _priced(q: Quote, version_id: int, category: str | None) -> PricedBill:
         category, bill_lines(q), i.to_dict(), q)
 
 
+# Priced bills remembered per PlanBook (one month run) for the kinds whose answer depends only on
+# the quote's inputs; bounded so a run's memory stays flat.
+MEMO_MAX = 10_000
+
+
+def _exact(value):
+    """A Decimal as it is written (10 and 10.00 are stored differently in tariff_details)."""
+    return None if value is None else (type(value), str(value))
+
+
 class PlanBook:
-    """The stored tariff plans (loaded once) and the society's memoised flat-rate terms."""
+    """The stored tariff plans (loaded once), the society's memoised flat-rate terms, and the priced
+    bills of the other kinds memoised by their inputs (a month run prices many alike: every
+    municipal unit of a fee class without arrears; water customers who used the same quantity)."""
 
     def __init__(self, plans: list[StoredPlan], pricing):
         self.plans = {sp.id: sp for sp in plans}
@@ -83,6 +95,7 @@ class PlanBook:
         self.by_version_id = {vid: (sp, v) for sp in plans for v, vid in sp.version_ids.items()}
         self.pricing = pricing
         self._memo: dict[tuple, Terms] = {}
+        self._priced: dict[tuple, PricedBill] = {}
 
     def plan(self, plan_id: int) -> StoredPlan:
         try:
@@ -101,6 +114,13 @@ class PlanBook:
               units: Decimal | None = None, motor_units: Decimal | None = None) -> PricedBill:
         sp = self.plan(plan_id)
         plan: TariffPlan = sp.plan
+        key = None
+        if plan.kind != "flat_rate":  # the flat's code, rate and fixed charge are not inputs of these kinds
+            key = (plan_id, period_start, period_end, _exact(previous_outstanding), category, account_type,
+                   _exact(units))
+            found = self._priced.get(key)
+            if found is not None:
+                return found
         kw: dict = {}
         if plan.kind == "flat_rate":
             t = self.flat_terms(plan, period_end, account_code, category)
@@ -112,7 +132,10 @@ class PlanBook:
             kw = dict(category=category, unit_type=account_type)
         q = quote(plan, period_start=period_start, period_end=period_end, previous_outstanding=previous_outstanding,
                   **kw)
-        return _priced(q, sp.version_id(q.plan_version), category)
+        priced = _priced(q, sp.version_id(q.plan_version), category)
+        if key is not None and len(self._priced) < MEMO_MAX:
+            self._priced[key] = priced
+        return priced
 
     def flat_terms(self, plan: TariffPlan, period_end: dt.date, account_code: str | None,
                    category: str | None) -> Terms:

@@ -5,10 +5,13 @@ surveyed in the field with the seed's `survey_units` fields; a roster of ~50 sta
 derived from its index alone (`unit_at`), so any chunk of 300,000 units is generated on its own,
 and the survey id maps back to the index (`unit_index_of`).
 
-Pricing vocabulary (checked against data/tariffs/municipal.toml by a test once the plan exists):
-a unit's `account_type` is one of UNIT_TYPES and its `category` one of CATEGORIES. Houses use
-the same Small / Medium / Large, banded by plot size (HOUSE_CATEGORY_MAX_MARLA). Places of
-worship (EXEMPT_UNIT_TYPES) are surveyed but not billed: they get no sanitation service.
+Survey vocabulary (seed 003's unit_specific_type and survey_category): a unit's `account_type`
+is one of UNIT_TYPES and its `category` one of CATEGORIES. Houses use the same Small / Medium /
+Large, banded by plot size (HOUSE_CATEGORY_MAX_MARLA). Places of worship (EXEMPT_UNIT_TYPES) are
+surveyed but not billed: they get no sanitation service. The plan (data/tariffs/municipal.toml)
+has words of its own (houses by plot-size band, "Rural residential", "Institutional"); the
+seeding's `tariff_class` (services/seeding/municipal.py) maps a unit to them, and
+tests/scripts/test_seed_municipal.py checks that every unit this module can emit is priced.
 """
 from __future__ import annotations
 

@@ -61,8 +61,10 @@ class Storage(abc.ABC):
 
     # ---- reference data (seed, import) -------------------------------------------------
     @abc.abstractmethod
-    def bulk_insert(self, table: str, rows: list[dict]) -> None:
-        """Insert many rows of a BULK_TABLES table in one unit of work. No audit."""
+    def bulk_insert(self, table: str, rows: list[dict], *, return_ids: bool = False) -> list[int] | None:
+        """Insert many rows of a BULK_TABLES table in one unit of work. No audit. With return_ids, the
+        new rows' ids in the order of `rows` (to link rows that have no unique key of their own, such
+        as contacts, whose phone may be missing or shared)."""
 
     @abc.abstractmethod
     def lookup_ids(self, table: str, key_column: str, values: Iterable) -> dict:

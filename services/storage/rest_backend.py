@@ -70,9 +70,11 @@ class SupabaseStorage(RestReferencePart, RestReadingsPart, RestBillsPart, RestUs
         return {n: self.rest.count(n, method="estimated") for n in names}
 
     # ---- reference data ----------------------------------------------------------------------
-    def bulk_insert(self, table: str, rows: list[dict]) -> None:
+    def bulk_insert(self, table: str, rows: list[dict], *, return_ids: bool = False) -> list[int] | None:
         """POSTs of JSON arrays of up to BULK_CHUNK rows. One chunk is one transaction; when a later
-        chunk fails, the rows the earlier chunks stored are deleted again, so nothing is left half-loaded."""
+        chunk fails, the rows the earlier chunks stored are deleted again, so nothing is left half-loaded.
+        The ids come back as PostgREST returns the inserted rows: in the order of the array sent (one
+        INSERT ... SELECT over the array per chunk)."""
         if table not in BULK_TABLES:
             raise ValueError(f"bulk_insert is not allowed on {table}")
         stored: list[int] = []
@@ -84,6 +86,7 @@ class SupabaseStorage(RestReferencePart, RestReadingsPart, RestBillsPart, RestUs
             if stored:
                 self._undo_bulk(table, stored, exc)
             raise
+        return stored if return_ids else None
 
     def _undo_bulk(self, table: str, ids: list[int], cause: Exception) -> None:
         try:

@@ -65,13 +65,17 @@ class SqlStorage(ReferencePart, ReadingsPart, MeterChangesPart, BillsPart, Cover
                 conn.execute(sa.text("ANALYZE"))
 
     # ---- reference data ----------------------------------------------------------------------
-    def bulk_insert(self, table: str, rows: list[dict]) -> None:
+    def bulk_insert(self, table: str, rows: list[dict], *, return_ids: bool = False) -> list[int] | None:
         if table not in BULK_TABLES:
             raise ValueError(f"bulk_insert is not allowed on {table}")
         if not rows:
-            return
+            return [] if return_ids else None
+        t = TABLES[table]
         with write_tx(self.engine) as conn:
-            conn.execute(TABLES[table].insert(), rows)
+            if return_ids:  # SQLAlchemy's insertmanyvalues keeps the ids in the order of the rows
+                return list(conn.execute(t.insert().returning(t.c.id, sort_by_parameter_order=True), rows).scalars())
+            conn.execute(t.insert(), rows)
+        return None
 
     def lookup_ids(self, table: str, key_column: str, values: Iterable) -> dict:
         t = TABLES[table]

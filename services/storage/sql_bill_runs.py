@@ -197,8 +197,11 @@ def count_skips(st, start: dt.date, end: dt.date, service: str, source: str, are
     q = (sa.select(sa.func.count()).select_from(f.join(sc, sa.and_(sc.c.account_id == f.c.id, sc.c.service == service)))
          .where(f.c.is_active.is_(True), sc.c.is_active.is_(True), billed))
     if source == "readings":
-        q = q.where(sa.exists().where(m.c.account_id == f.c.id, r.c.meter_id == m.c.id, r.c.status == "approved",
-                                      r.c.reading_date.between(start, end)))
+        # Not by the (status, reading_date) index: SQLite would walk every approved reading of the
+        # period for each account (a run repeated on a billed month of 50,000 flats: 6 minutes).
+        q = q.where(sa.exists().where(m.c.account_id == f.c.id, r.c.meter_id == m.c.id,
+                                      _not_indexed(st, r.c.status) == "approved",
+                                      _not_indexed(st, r.c.reading_date).between(start, end)))
     elif source == "usage":
         q = q.where(sa.exists().where(du.c.account_id == f.c.id, du.c.usage_date.between(start, end)))
     if area_id is not None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from decimal import Decimal
 
 from services.errors import ValidationError
@@ -36,31 +37,43 @@ class CategoryFeeParams:
     default_fees: tuple[tuple[str, Decimal], ...]  # (category, fee) when a unit type has no row
     schedule: tuple[FeeRow, ...]
 
-    @property
-    def categories(self) -> tuple[str, ...]:
+    @cached_property
+    def _lookup(self) -> tuple[dict[str, str], dict[tuple[str, str], FeeRow], dict[str, Decimal]]:
+        """Folded names -> (the plan's category name, the schedule row, the default fee), the first of
+        each as the plan lists them: built once per plan version, since a month run asks per bill."""
         names: dict[str, str] = {}
         for name in [c for c, _ in self.default_fees] + [r.category for r in self.schedule]:
             names.setdefault(v.fold(name), name)
-        return tuple(names.values())
+        rows: dict[tuple[str, str], FeeRow] = {}
+        for r in self.schedule:
+            rows.setdefault((v.fold(r.category), v.fold(r.unit_type)), r)
+        defaults: dict[str, Decimal] = {}
+        for c, fee in self.default_fees:
+            defaults.setdefault(v.fold(c), fee)
+        return names, rows, defaults
+
+    @property
+    def categories(self) -> tuple[str, ...]:
+        return tuple(self._lookup[0].values())
 
     def unit_types(self, category: str) -> tuple[str, ...]:
         return tuple(r.unit_type for r in self.schedule if v.fold(r.category) == v.fold(category))
 
     def fee_for(self, category: str | None, unit_type: str | None) -> tuple[Decimal, str, str | None]:
         """(fee, the plan's category name, the plan's unit type name or None when the default applied)."""
-        known = self.categories
+        names, rows, defaults = self._lookup
         if category is None or not str(category).strip():
             raise ValidationError("category", "is required to price a category_fee plan.",
-                                  f"Pass category=, one of: {', '.join(known)}.")
-        cat = next((c for c in known if v.fold(c) == v.fold(category)), None)
+                                  f"Pass category=, one of: {', '.join(self.categories)}.")
+        cat = names.get(v.fold(category))
         if cat is None:
             raise ValidationError("category", f"{category!r} is not a category of this plan.",
-                                  f"Use one of: {', '.join(known)}.")
+                                  f"Use one of: {', '.join(self.categories)}.")
         if unit_type is not None and str(unit_type).strip():
-            for row in self.schedule:
-                if v.fold(row.category) == v.fold(cat) and v.fold(row.unit_type) == v.fold(unit_type):
-                    return row.fee, cat, row.unit_type
-        default = next((fee for c, fee in self.default_fees if v.fold(c) == v.fold(cat)), None)
+            row = rows.get((v.fold(cat), v.fold(unit_type)))
+            if row is not None:
+                return row.fee, cat, row.unit_type
+        default = defaults.get(v.fold(cat))
         if default is not None:
             return default, cat, None
         types = ", ".join(self.unit_types(cat))

@@ -12,7 +12,7 @@ rebuilds the same Quote, line by line, from a stored bill.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from decimal import Decimal
 
 from services.money import round_money
@@ -64,13 +64,16 @@ class QuoteInputs:
     pricing_rule: str | None = None  # flat_rate: which rule decided rate and fixed charge
 
     def to_dict(self) -> dict:
-        d = asdict(self)
-        for f in fields(self):
-            v = d[f.name]
+        # Field by field, not dataclasses.asdict: the values are scalars, and asdict's deep copy of
+        # each was most of the month run's pricing time (it stores this with every bill).
+        d = {}
+        for name in _INPUT_FIELDS:
+            v = getattr(self, name)
             if isinstance(v, Decimal):
-                d[f.name] = dec_str(v)
+                v = dec_str(v)
             elif isinstance(v, dt.date):
-                d[f.name] = v.isoformat()
+                v = v.isoformat()
+            d[name] = v
         return d
 
     @classmethod
@@ -85,6 +88,9 @@ class QuoteInputs:
                 v = dt.date.fromisoformat(v)
             kw[f.name] = v
         return cls(**kw)
+
+
+_INPUT_FIELDS = tuple(f.name for f in fields(QuoteInputs))
 
 
 @dataclass(frozen=True)

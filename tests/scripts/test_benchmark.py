@@ -1,4 +1,5 @@
-"""The benchmark script runs at a tiny size and prints its figures (no timing is asserted)."""
+"""The benchmark script runs at a tiny size for each kind of utility and prints its figures (no timing is
+asserted); the synthetic data it bills is consistent."""
 import json
 import os
 import subprocess
@@ -7,31 +8,40 @@ from pathlib import Path
 
 import pytest
 
+from scripts import verify_billing
+
 ROOT = Path(__file__).resolve().parents[2]
 KEYS = {"bill_run_rows_per_s", "plain_insert_rows_per_s", "per_bill_rows_per_s", "run_vs_plain", "run_vs_per_bill",
-        "peak_memory_mb", "list_query_ms"}
+        "peak_memory_mb", "list_query_ms", "bills", "bill_lines", "per_bill_sample", "bill_run_cpu_seconds",
+        "plain_insert_cpu_seconds"}
+LIST_QUERIES = {"bills_page_filtered", "bills_page_leaf_area", "bills_page_search", "dashboard"}
+LINES_PER_BILL = {"society": 2, "municipal": 1, "water": 3}  # at least: energy + fixed; the fee; tier 1 + two fees
 
 
 @pytest.mark.postgres
-def test_tiny_benchmark_prints_one_json_object_with_every_key():
-    out = subprocess.run([sys.executable, "-m", "scripts.benchmark", "--accounts", "200", "--json", "--repeat", "1",
-                          "--per-bill-sample", "20"], cwd=ROOT, capture_output=True, text=True, timeout=600,
-                         env={**os.environ, "PYTHONPATH": str(ROOT), "METERLINE_DOTENV": "0"})
+@pytest.mark.parametrize("utility", ["society", "municipal", "water"])
+def test_tiny_benchmark_prints_one_json_object_with_every_key(utility):
+    out = subprocess.run([sys.executable, "-m", "scripts.benchmark", "--utility", utility, "--accounts", "200",
+                          "--json", "--repeat", "1", "--per-bill-sample", "20"], cwd=ROOT, capture_output=True,
+                         text=True, timeout=600, env={**os.environ, "PYTHONPATH": str(ROOT), "METERLINE_DOTENV": "0"})
     assert out.returncode == 0, out.stderr[-3000:]
     result = json.loads(out.stdout)  # exactly one JSON object on stdout; progress goes to stderr
-    assert result["accounts"] == 200
+    assert result["accounts"] == 200 and result["utility"] == utility
     for backend in ("sqlite", "postgresql"):
         figures = result[backend]
         assert KEYS <= set(figures), (backend, figures)
-        assert figures["bills"] == 200 and figures["per_bill_sample"] == 20
-        assert set(figures["list_query_ms"]) >= {"pending_readings_page", "bills_page_filtered", "dashboard"}
-        assert figures["peak_memory_mb"] > 0 and figures["run_vs_plain"] > 0
+        assert 0 < figures["bills"] <= 200 and figures["per_bill_sample"] == 20
+        assert figures["bill_lines"] >= LINES_PER_BILL[utility] * figures["bills"]
+        expected = LIST_QUERIES | ({"pending_readings_page", "pending_readings_block_page"} if utility == "society"
+                                   else set())
+        assert set(figures["list_query_ms"]) == expected
+        assert figures["peak_memory_mb"] > 0 and figures["run_vs_plain"] > 0 and figures["run_vs_per_bill"] > 0
 
 
 def test_help():
     out = subprocess.run([sys.executable, "-m", "scripts.benchmark", "--help"], cwd=ROOT, capture_output=True,
                          text=True, timeout=60)
-    assert out.returncode == 0 and "--accounts" in out.stdout and "--json" in out.stdout
+    assert out.returncode == 0 and "--accounts" in out.stdout and "--json" in out.stdout and "--utility" in out.stdout
 
 
 def test_bench_society_loads_a_synthetic_society_once(tmp_path):
@@ -43,10 +53,33 @@ def test_bench_society_loads_a_synthetic_society_once(tmp_path):
     from services.storage.sql_backend import SqlStorage
     st = SqlStorage(url, create=False)
     counts = st.table_counts(["accounts", "readings", "bills"])
+    ok, report = verify_billing.verify(st)  # the synthetic data is consistent data
     st.dispose()
     assert counts == {"accounts": 40, "readings": 120, "bills": 40}
+    assert ok, report
     again = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120, env=env)
     assert again.returncode == 1 and "already has accounts" in again.stderr  # never loads on top of data
+
+
+@pytest.mark.parametrize("utility", ["municipal", "water"])
+def test_bench_data_loads_the_other_utilities(tmp_path, utility):
+    """Accounts from the demo generators, last month's bills (with lines) for the open ones, and for
+    water the daily usage from the billed month's first day to the day before the benchmark's today."""
+    from scripts.bench_data import build
+    from services.storage.sql_backend import SqlStorage
+
+    st = SqlStorage(f"sqlite:///{tmp_path / 'synthetic.db'}")
+    build(st, 60, utility, say=lambda _m: None)
+    counts = st.table_counts(["accounts", "service_connections", "bills", "bill_lines", "meters", "daily_usage"])
+    ok, report = verify_billing.verify(st)
+    template = st.utility_settings_row()["template"]
+    st.dispose()
+    assert template == utility and ok, report
+    assert counts["accounts"] == 60 and 50 <= counts["bills"] < 60 and counts["bill_lines"] >= counts["bills"]
+    if utility == "water":
+        assert counts["meters"] == counts["service_connections"] == 60 and counts["daily_usage"] == 60 * 52
+    else:
+        assert counts["meters"] == counts["daily_usage"] == 0 and counts["service_connections"] < 60  # mosques
 
 
 def test_bench_society_help():

@@ -30,7 +30,7 @@ def test_seed_demo_society(url):
     b17 = st.get_account(code="B17-FF")
     assert b17 is None  # 64 accounts: numbers 1..4 only
     a1 = st.list_meter_choices("A1-GF").items[0]
-    assert a1.floor_name == "Ground Floor" and a1.contact_name and a1.motor_meter_number
+    assert a1.area_name == "Ground Floor" and a1.area_path == "A/GF" and a1.contact_name and a1.motor_meter_number
     pending = st.list_readings(ReadingFilter(status="pending", account_meters_only=True), limit=100)
     assert pending.total == 64 and all(r.reading_date == dt.date(2026, 11, 20) for r in pending.items)
     for bill in st.list_bills(BillFilter(), limit=500).items:
@@ -67,6 +67,18 @@ def test_scripts_help(capsys):
             mod.main(["--help"])
         assert e.value.code == 0
     assert "usage" in capsys.readouterr().out
+
+
+def test_flats_is_the_societys_old_name_for_accounts_and_help_names_the_utilities(tmp_path, capsys):
+    url = f"sqlite:///{tmp_path / 'alias.db'}"
+    assert seed_demo.main(["--flats", "8", "--database-url", url, "--today", "2026-11-22"]) == 0
+    st = SqlStorage(url)
+    assert st.table_counts(["accounts"])["accounts"] == 8 and st.utility_settings_row()["template"] == "society"
+    st.dispose()
+    with pytest.raises(SystemExit):
+        seed_demo.main(["--help"])
+    out = capsys.readouterr().out
+    assert "--utility {society,municipal,water}" in out and "--accounts" in out and "--flats" in out
 
 
 def test_verify_cli_exit_codes(tmp_path):

@@ -63,6 +63,7 @@ def start(work: Path, tmp_path: Path, port: int, **env) -> subprocess.Popen:
     full = {k: v for k, v in os.environ.items() if k != "ADDRESS"}
     full.update({"DATABASE_URL": f"sqlite:///{tmp_path / 'start.db'}", "METERLINE_DOTENV": "0",
                  "PHOTO_DIR": str(tmp_path / "photos"), "PORT": str(port), **env})
+    full = {k: v for k, v in full.items() if v is not None}  # None: leave the variable out
     proc = subprocess.Popen(["bash", str(work / "start.sh"), "--server.fileWatcherType", "none"], cwd=tmp_path,
                             env=full, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
     for _ in range(600):

@@ -73,10 +73,12 @@ def test_a_reading_on_two_bills_with_the_triggers_dropped(demo, capsys):
 
 def test_a_bill_that_does_not_recompute_and_a_balance_that_does_not_add_up(demo, capsys):
     url, st = demo
-    flat = one(st, "SELECT id FROM accounts ORDER BY id LIMIT 1")[0]
-    plant(st, "INSERT INTO bills (account_id, area_id, tariff_plan_version_id, billing_period_start, billing_period_end, due_date, units, motor_units, "
-              "total_units, rate_per_unit, fixed_charge, previous_outstanding, total_amount) "
-              "VALUES (:f, (SELECT area_id FROM accounts WHERE id = :f), (SELECT min(id) FROM tariff_plan_versions), '2025-01-01', '2025-01-31', '2025-02-15', 10, 0, 10, 12, 0, 0, 125)", f=flat)
+    flat, area = one(st, "SELECT id, area_id FROM accounts ORDER BY id LIMIT 1")
+    version = one(st, "SELECT id FROM tariff_plan_versions ORDER BY id LIMIT 1")[0]
+    plant(st, "INSERT INTO bills (account_id, area_id, tariff_plan_version_id, billing_period_start, billing_period_end, "
+              "due_date, units, motor_units, total_units, rate_per_unit, fixed_charge, previous_outstanding, total_amount) "
+              "VALUES (:f, :a, :v, '2025-01-01', '2025-01-31', '2025-02-15', 10, 0, 10, 12, 0, 0, 125)",
+          f=flat, a=area, v=version)
     assert verify_billing.main(["--database-url", url, "--limit", "3"]) == 1
     out = capsys.readouterr().out
     assert "FAIL 1 bills whose total does not recompute" in out and '"recomputed": "120.00"' in out
