@@ -8,7 +8,7 @@ re-issues, full and partial payments, manual bills and month runs, on SQLite and
   (ii)  DatabaseService.flat_outstanding(flat) equals the current charges (total - previous
         outstanding) of the flat's bills that are neither superseded nor cancelled, less the
         payments on them (a re-issue's credit counted once, on the replacement);
-  (iii) every stored bill recomputes to its total (TariffRules.recompute).
+  (iii) every stored bill recomputes to its total (TariffRules.recompute), and (iv) its lines add up to it.
 
 Refusals along the way (a pending reading before the one billed, a re-issue of a bill carried
 forward, more paid than a replacement's total, ...) store nothing, and the invariants still hold.
@@ -195,7 +195,8 @@ class World:
                           D("0"))
             assert self.db.flat_outstanding(FLATS[i][0]) == charges - paid, (charges, paid)
         assert {k: n for k, (n, _) in self.st.billing_checks().items()} == {
-            "uncovered_readings": 0, "double_covered": 0, "units_mismatch": 0, "balance_mismatch": 0}
+            "uncovered_readings": 0, "double_covered": 0, "units_mismatch": 0, "balance_mismatch": 0,
+            "lines_mismatch": 0}  # (iv) every bill's lines add up to its total
 
 
 @settings(max_examples=25, deadline=None, database=None,

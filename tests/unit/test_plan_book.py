@@ -5,7 +5,11 @@ from decimal import Decimal as D
 
 import pytest
 
-from services.billing.pricing import PlanBook, recompute_bill
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from services.billing.pricing import PlanBook, _priced, recompute_bill
+from services.tariffs import quote
 from services.demo import society as demo
 from services.models import Bill, StoredPlan
 from services.pricing_service import PricingService
@@ -64,3 +68,39 @@ def test_each_kind_priced_by_its_plan_and_recomputed_from_what_is_stored():
         assert recompute_bill(bill, list(priced.lines), b) == (priced.total_amount, True)
         wrong = list(priced.lines[:-1])  # a line lost: the check says so
         assert recompute_bill(bill, wrong, b)[1] is False
+
+
+amounts = st.decimals(min_value=0, max_value=10 ** 6, places=2, allow_nan=False, allow_infinity=False)
+
+
+@settings(max_examples=300, deadline=None)
+@given(units=amounts, motor=st.one_of(st.none(), st.just(D("0")), amounts), prev=amounts,
+       code=st.sampled_from(["B17-FF", "C14-SF", "X9-GF", " a1-gf ", "D3-SF"]),
+       kind=st.sampled_from(["2BHK", "3BHK", "5BHK", None, "studio"]))
+def test_the_fast_flat_rate_path_is_exactly_the_plan_quote(units, motor, prev, code, kind):
+    """PlanBook prices flat-rate bills without quote()'s general checks; the answer must be the
+    same bill, line for line and input for input, as the plan's own quote."""
+    b = book(PricingService(table={"B17-FF": (D("12"), D("1474")), "C14-SF": (D("11"), D("1890"))}))
+    start, end = dt.date(2026, 10, 1), END
+    fast = b.price(1, period_start=start, period_end=end, previous_outstanding=prev, account_code=code,
+                   category=kind, units=units, motor_units=motor)
+    t = b.flat_terms(SOCIETY, end, code, kind)
+    slow = _priced(quote(SOCIETY, quantity=units, shared_units=motor or D("0.00"), account_code=code, unit_type=kind,
+                         rate_per_unit=t.rate_per_unit, fixed_charge=t.fixed_charge, pricing_rule=t.rule,
+                         period_start=start, period_end=end, previous_outstanding=prev), 11, kind)
+    assert fast == slow
+    assert fast.tariff_details == slow.tariff_details and str(fast.total_amount) == str(slow.total_amount)
+
+
+def test_inputs_quote_would_refuse_take_the_slow_path_and_its_message():
+    import pytest as _pytest
+
+    from services.errors import ValidationError
+
+    b = book(PricingService(table={}))
+    kw = dict(period_start=dt.date(2026, 10, 1), period_end=END, previous_outstanding=D("0"), account_code="B17-FF",
+              category="2BHK")
+    for bad in (D("1.005"), D("-1"), D("NaN"), None):
+        with _pytest.raises(ValidationError):
+            b.price(1, units=bad, **kw)
+    assert b.price(1, units=1.5, **kw).units == D("1.5")  # a float is read by its shortest repr, as quote() does
