@@ -19,6 +19,7 @@ from typing import Callable
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from database import bill_numbers
 from database import schema as s
 from database.triggers import statements_for
 from services.errors import ConfigurationError
@@ -168,6 +169,7 @@ def apply_schema(engine: Engine) -> int:
         _create_missing_indexes(conn)
         for stmt in statements_for(conn.dialect.name):
             conn.execute(sa.text(stmt))
+        bill_numbers.backfill(conn)  # bills stored before bill numbers existed (a no-op otherwise)
         _seed_locks(conn)
         _set_version(conn, version)
         _set_value(conn, "fingerprint", schema_fingerprint(conn.dialect))

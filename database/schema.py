@@ -499,6 +499,8 @@ bills = sa.Table(
     sa.Column("created_by_name", sa.String(64), nullable=False, server_default="system"),
     _created(),
     _updated(),
+    # The bill's number, BC-2026-000123: gapless per utility and year (database/bill_numbers.py).
+    sa.Column("bill_number", sa.String(32), nullable=True),
     # No overwrite (seed 002): one bill per account, service and period start.
     sa.UniqueConstraint("account_id", "service", "billing_period_start"),
     sa.CheckConstraint(_in("service", SERVICES), name="service_valid"),
@@ -534,6 +536,16 @@ bills = sa.Table(
              postgresql_where=sa.text("carried_forward_to IS NOT NULL")),
     sa.Index(None, "bill_run_id"),
     sa.Index(None, "created_at"),
+    sa.Index(None, "bill_number", unique=True),
+)
+
+# One counter per bill number series ("BC-2026": the utility's short code and the year of issue).
+# It only counts up (a trigger): a number handed out is never handed out again (database/bill_numbers.py).
+bill_number_series = sa.Table(
+    "bill_number_series", metadata,
+    sa.Column("series", sa.String(16), primary_key=True),
+    sa.Column("last_number", sa.BigInteger, nullable=False, server_default="0"),
+    sa.CheckConstraint("last_number >= 0", name="last_number_nonneg"),
 )
 
 payments = sa.Table(
@@ -688,4 +700,7 @@ BILL_MUTABLE_COLUMNS = (
     "status", "amount_paid", "paid_at", "carried_forward_to", "superseded_by", "overdue_notified_at",
     "payment_link_id", "payment_link_url", "updated_at",
 )
-BILL_IMMUTABLE_COLUMNS = tuple(c.name for c in bills.columns if c.name not in BILL_MUTABLE_COLUMNS and c.name != "id")
+# bill_number is not among them: it may go from empty to a number once (an upgraded database's
+# backfill), never change after that (its own trigger, database/bill_numbers.py).
+BILL_IMMUTABLE_COLUMNS = tuple(c.name for c in bills.columns
+                               if c.name not in BILL_MUTABLE_COLUMNS and c.name not in ("id", "bill_number"))

@@ -891,6 +891,13 @@ CREATE TABLE IF NOT EXISTS areas (
 	CONSTRAINT uq_areas_path UNIQUE (path)
 );
 
+CREATE TABLE IF NOT EXISTS bill_number_series (
+	series VARCHAR(16) NOT NULL, 
+	last_number BIGINT DEFAULT '0' NOT NULL, 
+	CONSTRAINT pk_bill_number_series PRIMARY KEY (series), 
+	CONSTRAINT ck_bill_number_series_last_number_nonneg CHECK (last_number >= 0)
+);
+
 CREATE TABLE IF NOT EXISTS contacts (
 	id BIGSERIAL NOT NULL, 
 	name VARCHAR(128) NOT NULL, 
@@ -1275,6 +1282,7 @@ CREATE TABLE IF NOT EXISTS bills (
 	created_by_name VARCHAR(64) DEFAULT 'system' NOT NULL, 
 	created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL, 
 	updated_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL, 
+	bill_number VARCHAR(32), 
 	CONSTRAINT pk_bills PRIMARY KEY (id), 
 	CONSTRAINT uq_bills_account_id_service_billing_period_start UNIQUE (account_id, service, billing_period_start), 
 	CONSTRAINT ck_bills_service_valid CHECK (service IN ('electricity', 'water', 'sanitation')), 
@@ -1435,6 +1443,8 @@ ALTER TABLE areas ADD COLUMN IF NOT EXISTS kind VARCHAR(32);
 ALTER TABLE areas ADD COLUMN IF NOT EXISTS sort_order INTEGER DEFAULT '0' NOT NULL;
 
 ALTER TABLE areas ADD COLUMN IF NOT EXISTS created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL;
+
+ALTER TABLE bill_number_series ADD COLUMN IF NOT EXISTS last_number BIGINT DEFAULT '0' NOT NULL;
 
 ALTER TABLE contacts ADD COLUMN IF NOT EXISTS name VARCHAR(128) NOT NULL;
 
@@ -1848,6 +1858,8 @@ ALTER TABLE bills ADD COLUMN IF NOT EXISTS created_at TIMESTAMP WITH TIME ZONE D
 
 ALTER TABLE bills ADD COLUMN IF NOT EXISTS updated_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL;
 
+ALTER TABLE bills ADD COLUMN IF NOT EXISTS bill_number VARCHAR(32);
+
 ALTER TABLE meter_changes ADD COLUMN IF NOT EXISTS kind VARCHAR(16) NOT NULL;
 
 ALTER TABLE meter_changes ADD COLUMN IF NOT EXISTS old_meter_id BIGINT NOT NULL REFERENCES meters (id);
@@ -2017,6 +2029,8 @@ CREATE INDEX IF NOT EXISTS ix_readings_submitted_by_status_reading_date_id ON re
 CREATE INDEX IF NOT EXISTS ix_bills_account_id_status ON bills (account_id, status);
 
 CREATE INDEX IF NOT EXISTS ix_bills_area_id_billing_period_start ON bills (area_id, billing_period_start);
+
+CREATE UNIQUE INDEX IF NOT EXISTS ix_bills_bill_number ON bills (bill_number);
 
 CREATE INDEX IF NOT EXISTS ix_bills_bill_run_id ON bills (bill_run_id);
 
@@ -2277,7 +2291,7 @@ BEGIN
   INSERT INTO audit_log (actor_name, action, entity_type, entity_id, details)
 SELECT 'system', 'schema.upgrade', 'schema', '3', jsonb_build_object('from_version', CAST(value AS INTEGER), 'to_version', 3, 'accounts', (SELECT count(*) FROM accounts), 'areas', (SELECT count(*) FROM areas), 'bills', (SELECT count(*) FROM bills), 'bill_lines', (SELECT count(*) FROM bill_lines)) FROM schema_info WHERE key = 'version';
   -- Statistics now, not when autovacuum gets to the new tables: the first pages would be planned blind.
-  ANALYZE areas, contacts, job_runs, master_data_staging, motors, period_locks, schema_info, tariff_plans, users, utility_settings, accounts, audit_log, bill_runs, tariff_plan_versions, user_sessions, account_contacts, account_motors, account_surveys, meters, service_connections, daily_usage, readings, bills, meter_changes, bill_lines, bill_readings, notifications, payment_events, payments;
+  ANALYZE areas, bill_number_series, contacts, job_runs, master_data_staging, motors, period_locks, schema_info, tariff_plans, users, utility_settings, accounts, audit_log, bill_runs, tariff_plan_versions, user_sessions, account_contacts, account_motors, account_surveys, meters, service_connections, daily_usage, readings, bills, meter_changes, bill_lines, bill_readings, notifications, payment_events, payments;
 END $$;
 
 -- ---- rule triggers (from database/triggers.py): period locks, immutable bills, append-only tables ----
@@ -2549,6 +2563,39 @@ CREATE TRIGGER trg_payments_credit BEFORE INSERT ON payments
            FOR EACH ROW WHEN (NEW.method = 'credit' OR NEW.credit_from_bill IS NOT NULL)
            EXECUTE FUNCTION meterline_payments_credit();
 
+CREATE OR REPLACE FUNCTION meterline_bills_number_fixed() RETURNS trigger
+           LANGUAGE plpgsql AS $$
+           BEGIN
+             IF OLD.bill_number IS NOT NULL AND NEW.bill_number IS DISTINCT FROM OLD.bill_number THEN
+               RAISE EXCEPTION 'BILL_NUMBER_FIXED: the number of a bill never changes once it has one' USING ERRCODE = 'P0001';
+             END IF;
+             RETURN NEW;
+           END $$;
+
+DROP TRIGGER IF EXISTS trg_bills_number_fixed ON bills;
+
+CREATE TRIGGER trg_bills_number_fixed BEFORE UPDATE OF bill_number ON bills
+           FOR EACH ROW EXECUTE FUNCTION meterline_bills_number_fixed();
+
+CREATE OR REPLACE FUNCTION meterline_bill_number_series_up() RETURNS trigger
+           LANGUAGE plpgsql AS $$
+           BEGIN
+             IF TG_OP <> 'UPDATE' OR NEW.last_number < OLD.last_number OR NEW.series IS DISTINCT FROM OLD.series THEN
+               RAISE EXCEPTION 'BILL_NUMBER_SERIES: a bill number series only counts up; its numbers are never handed out again' USING ERRCODE = 'P0001';
+             END IF;
+             RETURN NEW;
+           END $$;
+
+DROP TRIGGER IF EXISTS trg_bill_number_series_up ON bill_number_series;
+
+CREATE TRIGGER trg_bill_number_series_up BEFORE UPDATE OR DELETE ON bill_number_series
+           FOR EACH ROW EXECUTE FUNCTION meterline_bill_number_series_up();
+
+DROP TRIGGER IF EXISTS trg_bill_number_series_no_truncate ON bill_number_series;
+
+CREATE TRIGGER trg_bill_number_series_no_truncate BEFORE TRUNCATE ON bill_number_series
+           FOR EACH STATEMENT EXECUTE FUNCTION meterline_no_truncate();
+
 -- ---- reference rows every database needs (as database/migrations.py seeds them) ----
 
 INSERT INTO period_locks (month, reason, locked_by, bill_count_at_lock)
@@ -2623,7 +2670,7 @@ LEFT JOIN users u ON u.id = r.submitted_by;
 -- version that priced it.
 CREATE VIEW bill_details WITH (security_invoker = true) AS
 SELECT b.*, a.code AS account_code, ar.path AS area_path, o.name AS contact_name, o.phone AS contact_phone,
-       o.id AS contact_id, tp.code AS plan_code, tpv.version AS plan_version
+       o.id AS contact_id, tp.code AS plan_code, tpv.version AS plan_version, o.email AS contact_email
 FROM bills b
 JOIN accounts a ON a.id = b.account_id
 JOIN areas ar ON ar.id = b.area_id
@@ -3315,6 +3362,7 @@ DECLARE
   v_credit numeric(14, 2);
   v_pid bigint;
   v_status text;
+  v_series text := COALESCE(p_bill->>'number_series', meterline_default_bill_series());
 BEGIN
   b.service := COALESCE(b.service, 'electricity');
   PERFORM meterline_check_not_locked(b.billing_period_start, b.billing_period_end);
@@ -3339,6 +3387,8 @@ BEGIN
                                         'recorded?). Nothing was stored; price the re-issue again.', v_old.id));
     END IF;
   END IF;
+  -- Its number, in this transaction (42_functions_bill_numbers.sql): a refusal below gives it back.
+  b.bill_number := meterline_format_bill_number(v_series, meterline_take_bill_numbers(v_series, 1));
   FOR attempt IN 1..62 LOOP  -- a period is at most a couple of months of days
     SELECT id INTO v_original FROM bills
      WHERE account_id = b.account_id AND service = b.service AND billing_period_start = b.billing_period_start;
@@ -3364,12 +3414,12 @@ BEGIN
                          pricing_rule, tariff_plan_version_id, category, units, motor_units, total_units, rate_per_unit,
                          fixed_charge, previous_outstanding, tariff_details, total_amount, status, amount_paid,
                          last_reading_id, motor_reading_id, first_reading_id, usage_from, usage_to, reissue_of,
-                         bill_run_id, created_by, created_by_name)
+                         bill_run_id, created_by, created_by_name, bill_number)
       VALUES (b.account_id, b.service, b.area_id, v_start, b.billing_period_end, b.due_date, b.tariff_kind,
               b.pricing_rule, b.tariff_plan_version_id, b.category, b.units, b.motor_units, b.total_units,
               b.rate_per_unit, b.fixed_charge, b.previous_outstanding, b.tariff_details, b.total_amount, 'pending', 0,
               b.last_reading_id, b.motor_reading_id, b.first_reading_id, b.usage_from, b.usage_to, b.reissue_of,
-              b.bill_run_id, (p_actor->>'user_id')::bigint, COALESCE(p_actor->>'username', 'system'))
+              b.bill_run_id, (p_actor->>'user_id')::bigint, COALESCE(p_actor->>'username', 'system'), b.bill_number)
       RETURNING id INTO v_id;
       EXIT;
     EXCEPTION WHEN unique_violation THEN
@@ -3459,7 +3509,7 @@ BEGIN
   PERFORM meterline_audit(p_actor, CASE WHEN b.reissue_of IS NULL THEN 'bill.create' ELSE 'bill.reissue' END, 'bill',
                           v_id::text, p_details || jsonb_build_object(
                             'billing_period_start', v_start::text, 'reissue_of', b.reissue_of,
-                            'credit', v_credit::text));
+                            'credit', v_credit::text, 'bill_number', b.bill_number));
   RETURN jsonb_build_object('id', v_id, 'billing_period_start', v_start, 'reissue_of', b.reissue_of);
 END $$;
 
@@ -3485,6 +3535,9 @@ DECLARE
   v_ords bigint[];
   v_carry integer;
   v_changed integer;
+  v_fresh_ords bigint[];
+  v_bases jsonb := '{}';
+  v_series record;
 BEGIN
   IF v_total = 0 THEN
     RETURN jsonb_build_object('created', 0, 'skipped', 0, 'total_amount', '0.00', 'stale', '[]'::jsonb);
@@ -3518,34 +3571,55 @@ BEGIN
   )
   SELECT COALESCE(array_agg(DISTINCT account_id ORDER BY account_id), '{}') INTO v_stale
     FROM (SELECT account_id FROM carried_wrong UNION SELECT account_id FROM covered_now) z;
+  -- The bills to store (not billed for their period yet, not stale), fixed once: their numbers are
+  -- reserved for exactly these, one reservation per series, and handed out in p_bills' order. A
+  -- bill stored by another writer meanwhile makes the insert below fail whole (unique key), and the
+  -- caller tries the batch again: nothing is stored and no number is used.
+  SELECT COALESCE(array_agg(e.ord ORDER BY e.ord), '{}') INTO v_fresh_ords
+    FROM jsonb_array_elements(p_bills) WITH ORDINALITY AS e(v, ord)
+    CROSS JOIN LATERAL jsonb_populate_record(NULL::bills, e.v) AS x
+   WHERE x.account_id <> ALL (v_stale)
+     AND NOT EXISTS (SELECT 1 FROM bills o WHERE o.account_id = x.account_id
+                        AND o.service = COALESCE(x.service, 'electricity')
+                        AND o.billing_period_start BETWEEN x.billing_period_start AND x.billing_period_end);
+  FOR v_series IN SELECT COALESCE(e.v->>'number_series', meterline_default_bill_series()) AS series, count(*) AS n
+                    FROM jsonb_array_elements(p_bills) WITH ORDINALITY AS e(v, ord)
+                   WHERE e.ord = ANY (v_fresh_ords) GROUP BY 1 ORDER BY 1 LOOP
+    v_bases := v_bases || jsonb_build_object(v_series.series,
+                                             meterline_take_bill_numbers(v_series.series, v_series.n) - v_series.n);
+  END LOOP;
   -- Each bill stored gets its id from the sequence first, so its lines, coverage and the bills it
   -- absorbs are matched to it by its place in p_bills (ord), never by looking it up again.
   WITH src AS (
-    SELECT x.*, COALESCE(x.service, 'electricity') AS svc, e.ord
+    SELECT x.*, COALESCE(x.service, 'electricity') AS svc, e.ord,
+           COALESCE(e.v->>'number_series', meterline_default_bill_series()) AS series
       FROM jsonb_array_elements(p_bills) WITH ORDINALITY AS e(v, ord)
       CROSS JOIN LATERAL jsonb_populate_record(NULL::bills, e.v) AS x
   ), fresh AS (
-    SELECT * FROM src
-     WHERE NOT EXISTS (SELECT 1 FROM bills o WHERE o.account_id = src.account_id AND o.service = src.svc
-                          AND o.billing_period_start BETWEEN src.billing_period_start AND src.billing_period_end)
+    SELECT * FROM src WHERE src.ord = ANY (v_fresh_ords)
   ), numbered AS MATERIALIZED (
-    SELECT nextval(pg_get_serial_sequence('bills', 'id')) AS new_id, fresh.* FROM fresh
-     WHERE fresh.account_id <> ALL (v_stale)
+    SELECT nextval(pg_get_serial_sequence('bills', 'id')) AS new_id,
+           meterline_format_bill_number(fresh.series, (v_bases->>fresh.series)::bigint
+                                        + row_number() OVER (PARTITION BY fresh.series ORDER BY fresh.ord)) AS number,
+           fresh.* FROM fresh
   ), ins AS (
     INSERT INTO bills (id, account_id, service, area_id, billing_period_start, billing_period_end, due_date,
                        tariff_kind, pricing_rule, tariff_plan_version_id, category, units, motor_units, total_units,
                        rate_per_unit, fixed_charge, previous_outstanding, tariff_details, total_amount, status,
                        amount_paid, last_reading_id, motor_reading_id, first_reading_id, usage_from, usage_to,
-                       bill_run_id, created_by, created_by_name)
+                       bill_run_id, created_by, created_by_name, bill_number)
     SELECT new_id, account_id, svc, area_id, billing_period_start, billing_period_end, due_date,
            tariff_kind, pricing_rule, tariff_plan_version_id, category, units, motor_units, total_units,
            rate_per_unit, fixed_charge, previous_outstanding, tariff_details, total_amount, 'pending',
            0, last_reading_id, motor_reading_id, first_reading_id, usage_from, usage_to,
-           bill_run_id, (p_actor->>'user_id')::bigint, COALESCE(p_actor->>'username', 'system')
+           bill_run_id, (p_actor->>'user_id')::bigint, COALESCE(p_actor->>'username', 'system'), number
       FROM numbered ORDER BY ord
     RETURNING id, total_amount, bill_run_id
   )
-  SELECT (SELECT count(*) FROM fresh), (SELECT count(*) FROM ins), (SELECT COALESCE(sum(total_amount), 0) FROM ins),
+  SELECT (SELECT count(*) FROM src WHERE NOT EXISTS (
+            SELECT 1 FROM bills o WHERE o.account_id = src.account_id AND o.service = src.svc
+               AND o.billing_period_start BETWEEN src.billing_period_start AND src.billing_period_end)),
+         (SELECT count(*) FROM ins), (SELECT COALESCE(sum(total_amount), 0) FROM ins),
          (SELECT bill_run_id FROM ins ORDER BY id LIMIT 1),
          (SELECT COALESCE(array_agg(new_id ORDER BY ord), '{}') FROM numbered),
          (SELECT COALESCE(array_agg(ord ORDER BY ord), '{}') FROM numbered)
@@ -3731,6 +3805,52 @@ BEGIN
   END IF;
   RETURN v_ids;
 END $$;
+
+-- ---- database/supabase/42_functions_bill_numbers.sql ----
+
+-- Gapless bill numbers (database/bill_numbers.py): BC-2026-000123, one counter row per series
+-- ("BC-2026": the utility's short code and the year of issue) in bill_number_series. A bill takes
+-- its number in the transaction that stores it (meterline_insert_bill, meterline_insert_bill_batch);
+-- the upsert holds the counter row's lock until commit, and a rolled-back call gives its numbers back.
+
+-- Reserve the next p_n numbers of a series; returns the last one (the first is last - p_n + 1).
+CREATE OR REPLACE FUNCTION meterline_take_bill_numbers(p_series text, p_n bigint)
+RETURNS bigint LANGUAGE sql SET search_path = public, pg_temp AS $$
+  INSERT INTO bill_number_series (series, last_number) VALUES (p_series, p_n)
+  ON CONFLICT (series) DO UPDATE SET last_number = bill_number_series.last_number + excluded.last_number
+  RETURNING last_number
+$$;
+
+-- SERIES-000123: at least six digits, never cut (a series past 999,999 goes on with seven).
+CREATE OR REPLACE FUNCTION meterline_format_bill_number(p_series text, p_n bigint)
+RETURNS text LANGUAGE sql IMMUTABLE SET search_path = public, pg_temp AS $$
+  SELECT p_series || '-' || CASE WHEN length(p_n::text) >= 6 THEN p_n::text ELSE lpad(p_n::text, 6, '0') END
+$$;
+
+-- The series of a bill stored without one: the utility's short code and this year (UTC).
+CREATE OR REPLACE FUNCTION meterline_default_bill_series()
+RETURNS text LANGUAGE sql STABLE SET search_path = public, pg_temp AS $$
+  SELECT COALESCE((SELECT short_code FROM utility_settings WHERE id = 1), 'BC') || '-'
+         || to_char(now() AT TIME ZONE 'UTC', 'YYYY')
+$$;
+
+-- Bills stored before numbers existed (an upgraded project): numbered per year of creation (UTC),
+-- in id order, continuing each series. A no-op when every bill has a number.
+DO $numbers$
+DECLARE
+  v_code text := COALESCE((SELECT short_code FROM utility_settings WHERE id = 1), 'BC');
+  v record;
+  v_last bigint;
+BEGIN
+  FOR v IN SELECT to_char(created_at AT TIME ZONE 'UTC', 'YYYY') AS y, count(*) AS n
+             FROM bills WHERE bill_number IS NULL GROUP BY 1 ORDER BY 1 LOOP
+    v_last := meterline_take_bill_numbers(v_code || '-' || v.y, v.n);
+    UPDATE bills SET bill_number = meterline_format_bill_number(v_code || '-' || v.y, x.n)
+      FROM (SELECT id, v_last - v.n + row_number() OVER (ORDER BY id) AS n FROM bills
+             WHERE bill_number IS NULL AND to_char(created_at AT TIME ZONE 'UTC', 'YYYY') = v.y) AS x
+     WHERE bills.id = x.id;
+  END LOOP;
+END $numbers$;
 
 -- ---- database/supabase/45_functions_coverage.sql ----
 
@@ -4382,6 +4502,16 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON areas TO service_role;
 REVOKE ALL ON SEQUENCE areas_id_seq FROM PUBLIC, anon, authenticated;
 
 GRANT USAGE, SELECT ON SEQUENCE areas_id_seq TO service_role;
+
+ALTER TABLE bill_number_series ENABLE ROW LEVEL SECURITY;
+
+DROP POLICY IF EXISTS meterline_service_role ON bill_number_series;
+
+CREATE POLICY meterline_service_role ON bill_number_series AS PERMISSIVE FOR ALL TO service_role USING (true) WITH CHECK (true);
+
+REVOKE ALL ON bill_number_series FROM PUBLIC, anon, authenticated;
+
+GRANT SELECT, INSERT, UPDATE, DELETE ON bill_number_series TO service_role;
 
 ALTER TABLE contacts ENABLE ROW LEVEL SECURITY;
 

@@ -411,8 +411,15 @@ class DatabaseService:
                 cov.last.motor_reading_id if cov else None),
             reissue_of=q.replaces.id if q.replaces else None, covered=q.covered, replaced_paid=q.credit,
             credit_paid_on=self.today() if q.replaces else None,
-            confirm_units=(cov.last.reading_id, q.confirm_units) if q.confirm_units is not None else None)
+            confirm_units=(cov.last.reading_id, q.confirm_units) if q.confirm_units is not None else None,
+            number_series=self.bill_number_series())
         return self.storage.insert_bill(new, actor)
+
+    def bill_number_series(self) -> str:
+        """The series a bill issued today takes its number from: "BC-2026" (database/bill_numbers.py)."""
+        from database.bill_numbers import series_for
+
+        return series_for(self.utility().short_code, self.today().year)
 
     def _check_billable_reading(self, reading_id: int, flat: int | str) -> Reading:
         reading = self.get_reading(reading_id)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Generic, TypeVar
@@ -260,6 +261,7 @@ class Bill(Record):
     created_by_name: str = "system"
     created_at: dt.datetime | None = None
     updated_at: dt.datetime | None = None
+    bill_number: str | None = None  # BC-2026-000123 (database/bill_numbers.py); None only before the backfill
     # Joined, for display.
     account_code: str | None = None
     area_path: str | None = None
@@ -268,6 +270,12 @@ class Bill(Record):
     contact_id: int | None = None
     plan_code: str | None = None
     plan_version: int | None = None
+    contact_email: str | None = None
+
+    @property
+    def number(self) -> str:
+        """The bill's number as people quote it (its id before it had one)."""
+        return self.bill_number or f"#{self.id}"
 
     @property
     def balance(self) -> Decimal:
@@ -338,11 +346,14 @@ class NewBill:
     credit_paid_on: dt.date | None = None
     # The admin's monthly units on "Bill a reading": the billed reading's new confirmed units.
     confirm_units: tuple[int, Decimal] | None = None  # (reading id, approved_units)
+    # The bill number series it takes its number from ("BC-2026": short code and year of issue);
+    # None: the storage uses the utility's short code and the current year (database/bill_numbers.py).
+    number_series: str | None = None
 
 
 # NewBill fields that are not bills columns (what the bill carries, covers and credits).
 NEW_BILL_LINKS = frozenset({"carry_forward_bill_ids", "covered", "replaced_paid", "credit_paid_on", "confirm_units",
-                            "lines"})
+                            "lines", "number_series"})
 
 
 @dataclass(frozen=True)
@@ -469,6 +480,15 @@ class AccountFilter:
     search: str | None = None  # account code prefix, or part of its name or its primary contact's
 
 
+_BILL_NUMBER = re.compile(r"[A-Za-z0-9]{1,8}-\d{4}(-\d*)?")
+
+
+def looks_like_bill_number(term: str | None) -> bool:
+    """A search for a bill number or its start (BC-2026-000123, BC-2026-0001, BC-2026), not an
+    account code (B17-FF, SP-KSR-4829173, HS0000001) or a name."""
+    return bool(term and _BILL_NUMBER.fullmatch(term.strip()))
+
+
 @dataclass(frozen=True)
 class BillFilter:
     period_month: str | None = None  # "2026-10": bills whose period starts in that month
@@ -476,7 +496,7 @@ class BillFilter:
     area_id: int | None = None  # an area at any level: everything under it
     overdue_only: bool = False  # open bills past their due date (as of `as_of`)
     as_of: dt.date | None = None
-    search: str | None = None  # account code prefix or contact name
+    search: str | None = None  # account code prefix or contact name; or a bill number (or its start)
     account_id: int | None = None
     contact_id: int | None = None
     category: str | None = None

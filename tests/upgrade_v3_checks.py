@@ -152,6 +152,16 @@ def check_upgraded(storage, conn, before: dict) -> None:
                [(i + 1, x.code, x.label, x.amount) for i, x in enumerate(q.lines)], bill.id
         assert sum(x.amount for x in lines) == bill.total_amount == TariffRules.recompute(bill) == q.total_amount
         assert recompute_bill(bill, lines, book) == (bill.total_amount, True)
+    # Every bill got a number (database/bill_numbers.py): per series, 1..n in the order of the ids.
+    series: dict[str, list[tuple[int, int]]] = {}
+    for bill in bills:
+        prefix, n = bill.bill_number.rsplit("-", 1)
+        series.setdefault(prefix, []).append((bill.id, int(n)))
+    for prefix, got in series.items():
+        assert [n for _, n in sorted(got)] == list(range(1, len(got) + 1)), prefix
+        assert prefix.startswith("BC-")
+        (last,) = conn.execute(f"SELECT last_number FROM bill_number_series WHERE series = '{prefix}'").fetchone()
+        assert last == len(got), prefix
     # verify_billing finds nothing the old data did not have (see test_upgrade_v3.py for #121).
     ok, report = verify_billing.verify(storage)
     assert ok, report

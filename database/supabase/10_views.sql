@@ -61,7 +61,7 @@ LEFT JOIN users u ON u.id = r.submitted_by;
 -- version that priced it.
 CREATE VIEW bill_details WITH (security_invoker = true) AS
 SELECT b.*, a.code AS account_code, ar.path AS area_path, o.name AS contact_name, o.phone AS contact_phone,
-       o.id AS contact_id, tp.code AS plan_code, tpv.version AS plan_version
+       o.id AS contact_id, tp.code AS plan_code, tpv.version AS plan_version, o.email AS contact_email
 FROM bills b
 JOIN accounts a ON a.id = b.account_id
 JOIN areas ar ON ar.id = b.area_id

@@ -79,6 +79,7 @@ DECLARE
   v_credit numeric(14, 2);
   v_pid bigint;
   v_status text;
+  v_series text := COALESCE(p_bill->>'number_series', meterline_default_bill_series());
 BEGIN
   b.service := COALESCE(b.service, 'electricity');
   PERFORM meterline_check_not_locked(b.billing_period_start, b.billing_period_end);
@@ -103,6 +104,8 @@ BEGIN
                                         'recorded?). Nothing was stored; price the re-issue again.', v_old.id));
     END IF;
   END IF;
+  -- Its number, in this transaction (42_functions_bill_numbers.sql): a refusal below gives it back.
+  b.bill_number := meterline_format_bill_number(v_series, meterline_take_bill_numbers(v_series, 1));
   FOR attempt IN 1..62 LOOP  -- a period is at most a couple of months of days
     SELECT id INTO v_original FROM bills
      WHERE account_id = b.account_id AND service = b.service AND billing_period_start = b.billing_period_start;
@@ -128,12 +131,12 @@ BEGIN
                          pricing_rule, tariff_plan_version_id, category, units, motor_units, total_units, rate_per_unit,
                          fixed_charge, previous_outstanding, tariff_details, total_amount, status, amount_paid,
                          last_reading_id, motor_reading_id, first_reading_id, usage_from, usage_to, reissue_of,
-                         bill_run_id, created_by, created_by_name)
+                         bill_run_id, created_by, created_by_name, bill_number)
       VALUES (b.account_id, b.service, b.area_id, v_start, b.billing_period_end, b.due_date, b.tariff_kind,
               b.pricing_rule, b.tariff_plan_version_id, b.category, b.units, b.motor_units, b.total_units,
               b.rate_per_unit, b.fixed_charge, b.previous_outstanding, b.tariff_details, b.total_amount, 'pending', 0,
               b.last_reading_id, b.motor_reading_id, b.first_reading_id, b.usage_from, b.usage_to, b.reissue_of,
-              b.bill_run_id, (p_actor->>'user_id')::bigint, COALESCE(p_actor->>'username', 'system'))
+              b.bill_run_id, (p_actor->>'user_id')::bigint, COALESCE(p_actor->>'username', 'system'), b.bill_number)
       RETURNING id INTO v_id;
       EXIT;
     EXCEPTION WHEN unique_violation THEN
@@ -223,7 +226,7 @@ BEGIN
   PERFORM meterline_audit(p_actor, CASE WHEN b.reissue_of IS NULL THEN 'bill.create' ELSE 'bill.reissue' END, 'bill',
                           v_id::text, p_details || jsonb_build_object(
                             'billing_period_start', v_start::text, 'reissue_of', b.reissue_of,
-                            'credit', v_credit::text));
+                            'credit', v_credit::text, 'bill_number', b.bill_number));
   RETURN jsonb_build_object('id', v_id, 'billing_period_start', v_start, 'reissue_of', b.reissue_of);
 END $$;
 
@@ -249,6 +252,9 @@ DECLARE
   v_ords bigint[];
   v_carry integer;
   v_changed integer;
+  v_fresh_ords bigint[];
+  v_bases jsonb := '{}';
+  v_series record;
 BEGIN
   IF v_total = 0 THEN
     RETURN jsonb_build_object('created', 0, 'skipped', 0, 'total_amount', '0.00', 'stale', '[]'::jsonb);
@@ -282,34 +288,55 @@ BEGIN
   )
   SELECT COALESCE(array_agg(DISTINCT account_id ORDER BY account_id), '{}') INTO v_stale
     FROM (SELECT account_id FROM carried_wrong UNION SELECT account_id FROM covered_now) z;
+  -- The bills to store (not billed for their period yet, not stale), fixed once: their numbers are
+  -- reserved for exactly these, one reservation per series, and handed out in p_bills' order. A
+  -- bill stored by another writer meanwhile makes the insert below fail whole (unique key), and the
+  -- caller tries the batch again: nothing is stored and no number is used.
+  SELECT COALESCE(array_agg(e.ord ORDER BY e.ord), '{}') INTO v_fresh_ords
+    FROM jsonb_array_elements(p_bills) WITH ORDINALITY AS e(v, ord)
+    CROSS JOIN LATERAL jsonb_populate_record(NULL::bills, e.v) AS x
+   WHERE x.account_id <> ALL (v_stale)
+     AND NOT EXISTS (SELECT 1 FROM bills o WHERE o.account_id = x.account_id
+                        AND o.service = COALESCE(x.service, 'electricity')
+                        AND o.billing_period_start BETWEEN x.billing_period_start AND x.billing_period_end);
+  FOR v_series IN SELECT COALESCE(e.v->>'number_series', meterline_default_bill_series()) AS series, count(*) AS n
+                    FROM jsonb_array_elements(p_bills) WITH ORDINALITY AS e(v, ord)
+                   WHERE e.ord = ANY (v_fresh_ords) GROUP BY 1 ORDER BY 1 LOOP
+    v_bases := v_bases || jsonb_build_object(v_series.series,
+                                             meterline_take_bill_numbers(v_series.series, v_series.n) - v_series.n);
+  END LOOP;
   -- Each bill stored gets its id from the sequence first, so its lines, coverage and the bills it
   -- absorbs are matched to it by its place in p_bills (ord), never by looking it up again.
   WITH src AS (
-    SELECT x.*, COALESCE(x.service, 'electricity') AS svc, e.ord
+    SELECT x.*, COALESCE(x.service, 'electricity') AS svc, e.ord,
+           COALESCE(e.v->>'number_series', meterline_default_bill_series()) AS series
       FROM jsonb_array_elements(p_bills) WITH ORDINALITY AS e(v, ord)
       CROSS JOIN LATERAL jsonb_populate_record(NULL::bills, e.v) AS x
   ), fresh AS (
-    SELECT * FROM src
-     WHERE NOT EXISTS (SELECT 1 FROM bills o WHERE o.account_id = src.account_id AND o.service = src.svc
-                          AND o.billing_period_start BETWEEN src.billing_period_start AND src.billing_period_end)
+    SELECT * FROM src WHERE src.ord = ANY (v_fresh_ords)
   ), numbered AS MATERIALIZED (
-    SELECT nextval(pg_get_serial_sequence('bills', 'id')) AS new_id, fresh.* FROM fresh
-     WHERE fresh.account_id <> ALL (v_stale)
+    SELECT nextval(pg_get_serial_sequence('bills', 'id')) AS new_id,
+           meterline_format_bill_number(fresh.series, (v_bases->>fresh.series)::bigint
+                                        + row_number() OVER (PARTITION BY fresh.series ORDER BY fresh.ord)) AS number,
+           fresh.* FROM fresh
   ), ins AS (
     INSERT INTO bills (id, account_id, service, area_id, billing_period_start, billing_period_end, due_date,
                        tariff_kind, pricing_rule, tariff_plan_version_id, category, units, motor_units, total_units,
                        rate_per_unit, fixed_charge, previous_outstanding, tariff_details, total_amount, status,
                        amount_paid, last_reading_id, motor_reading_id, first_reading_id, usage_from, usage_to,
-                       bill_run_id, created_by, created_by_name)
+                       bill_run_id, created_by, created_by_name, bill_number)
     SELECT new_id, account_id, svc, area_id, billing_period_start, billing_period_end, due_date,
            tariff_kind, pricing_rule, tariff_plan_version_id, category, units, motor_units, total_units,
            rate_per_unit, fixed_charge, previous_outstanding, tariff_details, total_amount, 'pending',
            0, last_reading_id, motor_reading_id, first_reading_id, usage_from, usage_to,
-           bill_run_id, (p_actor->>'user_id')::bigint, COALESCE(p_actor->>'username', 'system')
+           bill_run_id, (p_actor->>'user_id')::bigint, COALESCE(p_actor->>'username', 'system'), number
       FROM numbered ORDER BY ord
     RETURNING id, total_amount, bill_run_id
   )
-  SELECT (SELECT count(*) FROM fresh), (SELECT count(*) FROM ins), (SELECT COALESCE(sum(total_amount), 0) FROM ins),
+  SELECT (SELECT count(*) FROM src WHERE NOT EXISTS (
+            SELECT 1 FROM bills o WHERE o.account_id = src.account_id AND o.service = src.svc
+               AND o.billing_period_start BETWEEN src.billing_period_start AND src.billing_period_end)),
+         (SELECT count(*) FROM ins), (SELECT COALESCE(sum(total_amount), 0) FROM ins),
          (SELECT bill_run_id FROM ins ORDER BY id LIMIT 1),
          (SELECT COALESCE(array_agg(new_id ORDER BY ord), '{}') FROM numbered),
          (SELECT COALESCE(array_agg(ord ORDER BY ord), '{}') FROM numbered)

@@ -50,6 +50,7 @@ class RunScope:
     book: PlanBook
     area_id: int | None = None
     run_id: int | None = None
+    number_series: str | None = None  # the bills' number series ("BC-2026"; database/bill_numbers.py)
 
 
 def _candidate_batches(storage, scope: RunScope, batch_size: int, after: int = 0,
@@ -96,7 +97,7 @@ def _price(batch: list[RunCandidate], scope: RunScope) -> tuple[int, list[NewBil
             motor_units=p.motor_units, total_units=p.total_units, rate_per_unit=p.rate_per_unit,
             fixed_charge=p.fixed_charge, previous_outstanding=p.previous_outstanding, total_amount=p.total_amount,
             lines=p.lines, tariff_details=p.tariff_details, bill_run_id=scope.run_id,
-            carry_forward_bill_ids=c.open_bill_ids, **refs))
+            carry_forward_bill_ids=c.open_bill_ids, number_series=scope.number_series, **refs))
     return len(batch), priced, missing, waiting
 
 
@@ -194,7 +195,8 @@ def run(db, period: BillingPeriod, due, *, dry_run: bool, actor, batch_size: int
     plan = next((sp for sp in book.plans.values() if sp.plan.service == utility.service), None)
     if plan is None:
         raise ConfigurationError(f"No {utility.service} tariff plan is stored; set the utility up first.")
-    scope = RunScope(period, due, utility.service, book.source(plan.id), book, area_id)
+    scope = RunScope(period, due, utility.service, book.source(plan.id), book, area_id,
+                     number_series=db.bill_number_series())
     count = dict(service=scope.service, source=scope.source, area_id=area_id)
     skipped = storage.count_run_skips(period.start, period.end, **count)
     try:
@@ -212,7 +214,7 @@ def run(db, period: BillingPeriod, due, *, dry_run: bool, actor, batch_size: int
     if not dry_run:
         run_id = storage.start_bill_run(period.start, period.end, due, actor, service=scope.service, area_id=area_id)
         close_abandoned_runs(storage, period, run_id)
-        scope = RunScope(period, due, scope.service, scope.source, book, area_id, run_id)
+        scope = RunScope(period, due, scope.service, scope.source, book, area_id, run_id, scope.number_series)
     created = missing = waiting = done = 0
     changed: list[int] = []
     total = ZERO

@@ -11,7 +11,7 @@ from services.clock import utcnow
 from services.errors import ConflictError, DuplicateError, NotFoundError, ValidationError
 from services.billing.coverage import ChainReading, CoveredReading
 from services.models import (
-    NEW_BILL_LINKS, BatchResult, Bill, BillFilter, BillLine, BillRun, DashboardFigures, MonthlyPoint, NewBill, Page,
+    NEW_BILL_LINKS, looks_like_bill_number, BatchResult, Bill, BillFilter, BillLine, BillRun, DashboardFigures, MonthlyPoint, NewBill, Page,
     Payment, PaymentResult, PeriodLock, RunCandidate,
 )
 from services.billing.periods import month_bounds
@@ -39,7 +39,8 @@ def _links(new: NewBill) -> dict:
                    "rate": ln.rate, "amount": ln.amount} for ln in new.lines],
         "covered": [{"reading_id": c.reading_id, "units": c.units, "motor_units": c.motor_units} for c in new.covered],
         "confirm_units": list(new.confirm_units) if new.confirm_units is not None else None,
-        "replaced_paid": new.replaced_paid, "credit_paid_on": new.credit_paid_on})
+        "replaced_paid": new.replaced_paid, "credit_paid_on": new.credit_paid_on,
+        "number_series": new.number_series})
 
 
 def _chain_reading(c: dict) -> ChainReading:
@@ -123,7 +124,9 @@ class RestBillsPart:
         if flt.overdue_only:
             as_of = flt.as_of or dt.date.today()
             out += [("in", "status", list(OPEN_BILL_STATUSES)), ("lt", "due_date", as_of)]
-        if flt.search and flt.search.strip():
+        if flt.search and looks_like_bill_number(flt.search):
+            out.append(("like", "bill_number", like_escape(flt.search.strip().upper()) + "*"))
+        elif flt.search and flt.search.strip():
             term = flt.search.strip()
             out.append(("or", f"account_code.like.{quoted(like_escape(term.upper()) + '*')},"
                               f"contact_name.ilike.{quoted('*' + like_escape(term) + '*')}"))
@@ -268,7 +271,8 @@ class RestBillsPart:
         for nb in bills:
             links = _links(nb)
             rows.append(_bill_row(nb) | {"carry_forward_bill_ids": list(nb.carry_forward_bill_ids),
-                                         "covered": links["covered"], "lines": links["lines"]})
+                                         "covered": links["covered"], "lines": links["lines"],
+                                         "number_series": nb.number_series})
         for attempt in range(1, BATCH_ATTEMPTS + 1):
             try:
                 out = self.rest.rpc("meterline_insert_bill_batch", {"p_bills": rows, "p_actor": actor_json(actor)},

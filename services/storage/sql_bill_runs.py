@@ -23,6 +23,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
+from database import bill_numbers
 from database import schema as s
 from database.schema import OPEN_BILL_STATUSES
 from services.clock import utcnow
@@ -52,7 +53,7 @@ COLUMNS = ("account_id", "billing_period_start", "billing_period_end", "due_date
            "units", "motor_units", "total_units", "rate_per_unit", "fixed_charge", "previous_outstanding",
            "total_amount", "last_reading_id", "motor_reading_id", "bill_run_id", "tariff_details", "status",
            "amount_paid", "created_by", "created_by_name", "created_at", "updated_at", "first_reading_id",
-           "service", "area_id", "tariff_plan_version_id", "category", "usage_from", "usage_to")
+           "service", "area_id", "tariff_plan_version_id", "category", "usage_from", "usage_to", "bill_number")
 LINE_COLUMNS = ("bill_id", "seq", "code", "label", "quantity", "unit", "rate", "amount")
 
 
@@ -248,7 +249,11 @@ def _insert_once(st, bills: list[NewBill], actor) -> BatchResult:
         if fresh:
             # Every bill gets its id up front (as the database would give it), so its coverage rows
             # and the bills it absorbs can point at it without looking it up again.
-            ids = (_sqlite_insert if st.dialect == "sqlite" else _copy_insert)(conn, fresh, actor, now)
+            # Their numbers: one reservation per series (raised by the batch's count), handed out in
+            # order; rolled back with the batch if anything below refuses it.
+            numbers = bill_numbers.take_for(conn, [nb.number_series or bill_numbers.default_series(conn, now.year)
+                                                   for nb in fresh])
+            ids = (_sqlite_insert if st.dialect == "sqlite" else _copy_insert)(conn, fresh, actor, now, numbers)
             _cover_batch(st, conn, fresh, ids)
             _lines_batch(st, conn, fresh, ids)
             carry_forward_batch(st, conn, fresh, ids, now)
@@ -358,16 +363,16 @@ def _reserve_ids(conn, dialect: str, n: int) -> list[int]:
         "SELECT nextval(pg_get_serial_sequence('bills', 'id')) FROM generate_series(1, %(n)s)", {"n": n})]
 
 
-def _pg_row(nb: NewBill, user_id, username: str, now: dt.datetime) -> tuple:
+def _pg_row(nb: NewBill, user_id, username: str, now: dt.datetime, number: str) -> tuple:
     return (nb.account_id, nb.billing_period_start, nb.billing_period_end, nb.due_date, nb.tariff_kind, nb.pricing_rule,
             nb.units, nb.motor_units, nb.total_units, nb.rate_per_unit, nb.fixed_charge, nb.previous_outstanding,
             nb.total_amount, nb.last_reading_id, nb.motor_reading_id, nb.bill_run_id,
             None if nb.tariff_details is None else json.dumps(nb.tariff_details), "pending", ZERO, user_id, username,
             now, now, nb.first_reading_id, nb.service, nb.area_id, nb.tariff_plan_version_id, nb.category, nb.usage_from,
-            nb.usage_to)
+            nb.usage_to, number)
 
 
-def _sqlite_row(nb: NewBill, bill_id: int, user_id, username: str, stamp: str) -> tuple:
+def _sqlite_row(nb: NewBill, bill_id: int, user_id, username: str, stamp: str, number: str) -> tuple:
     """As SQLAlchemy binds them on SQLite: ISO dates, NUMERIC as float, naive UTC timestamp text."""
     return (bill_id, nb.account_id, nb.billing_period_start.isoformat(), nb.billing_period_end.isoformat(), nb.due_date.isoformat(),
             nb.tariff_kind, nb.pricing_rule, float(nb.units), float(nb.motor_units), float(nb.total_units),
@@ -375,7 +380,7 @@ def _sqlite_row(nb: NewBill, bill_id: int, user_id, username: str, stamp: str) -
             nb.last_reading_id, nb.motor_reading_id, nb.bill_run_id,
             None if nb.tariff_details is None else json.dumps(nb.tariff_details), "pending", 0.0, user_id, username,
             stamp, stamp, nb.first_reading_id, nb.service, nb.area_id, nb.tariff_plan_version_id, nb.category,
-            _iso(nb.usage_from), _iso(nb.usage_to))
+            _iso(nb.usage_from), _iso(nb.usage_to), number)
 
 
 def _iso(d):
@@ -394,7 +399,7 @@ def _stamp(now: dt.datetime) -> str:
     return now.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
-def _sqlite_insert(conn, bills: list[NewBill], actor, now: dt.datetime) -> list[int]:
+def _sqlite_insert(conn, bills: list[NewBill], actor, now: dt.datetime, numbers: list[str]) -> list[int]:
     """executemany into a scratch table (cheap: no index), then one INSERT ... SELECT does the
     indexed insert. That statement is a single call into SQLite, during which the driver lets the
     helper thread of the run read and price the next batch; row by row it could not."""
@@ -404,21 +409,21 @@ def _sqlite_insert(conn, bills: list[NewBill], actor, now: dt.datetime) -> list[
     conn.exec_driver_sql(f"CREATE TEMP TABLE IF NOT EXISTS bill_batch ({cols})")
     conn.exec_driver_sql("DELETE FROM temp.bill_batch")
     conn.exec_driver_sql(f"INSERT INTO temp.bill_batch VALUES ({', '.join(['?'] * (len(COLUMNS) + 1))})",
-                         [_sqlite_row(nb, i, user_id, username, stamp) for nb, i in zip(bills, ids)])
+                         [_sqlite_row(nb, i, user_id, username, stamp, no) for nb, i, no in zip(bills, ids, numbers)])
     conn.exec_driver_sql(f"INSERT INTO main.bills ({cols}) SELECT {cols} FROM temp.bill_batch")
     conn.exec_driver_sql("DELETE FROM temp.bill_batch")
     return ids
 
 
-def _copy_insert(conn, bills: list[NewBill], actor, now: dt.datetime) -> list[int]:
+def _copy_insert(conn, bills: list[NewBill], actor, now: dt.datetime, numbers: list[str]) -> list[int]:
     """COPY the bills with ids taken from the sequence first (returned, in order)."""
     ids = _reserve_ids(conn, "postgresql", len(bills))
     user_id, username = actor.user_id, actor.username
     sql = f"COPY bills (id, {', '.join(COLUMNS)}) FROM STDIN"
     try:
         with conn.connection.driver_connection.cursor() as cur, cur.copy(sql) as copy:
-            for nb, bill_id in zip(bills, ids):
-                copy.write_row((bill_id,) + _pg_row(nb, user_id, username, now))
+            for nb, bill_id, number in zip(bills, ids, numbers):
+                copy.write_row((bill_id,) + _pg_row(nb, user_id, username, now, number))
     except Exception as exc:
         raise _dbapi_error(conn, sql, exc) from None
     return ids

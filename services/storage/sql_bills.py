@@ -7,13 +7,14 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from database import bill_numbers
 from database import schema as s
 from database.schema import OPEN_BILL_STATUSES
 from services.billing.arrears import apply_payment
 from services.clock import utcnow
 from services.errors import BillCollisionError, ConflictError, NotFoundError, ValidationError
 from services.models import (
-    NEW_BILL_LINKS, BatchResult, Bill, BillFilter, BillLine, BillRun, DashboardFigures, MonthlyPoint, NewBill, Page,
+    NEW_BILL_LINKS, looks_like_bill_number, BatchResult, Bill, BillFilter, BillLine, BillRun, DashboardFigures, MonthlyPoint, NewBill, Page,
     Payment, PaymentResult, PeriodLock,
 )
 from services.billing.periods import check_bill_not_locked, month_bounds, next_free_period_start
@@ -34,7 +35,7 @@ def _bill_select():
     return (
         sa.select(b, f.c.code.label("account_code"), ar.c.path.label("area_path"),
                   o.c.name.label("contact_name"), o.c.phone.label("contact_phone"), o.c.id.label("contact_id"),
-                  tp.c.code.label("plan_code"), tpv.c.version.label("plan_version"))
+                  tp.c.code.label("plan_code"), tpv.c.version.label("plan_version"), o.c.email.label("contact_email"))
         .select_from(b.join(f, f.c.id == b.c.account_id).join(ar, ar.c.id == b.c.area_id)
                      .outerjoin(fo, _primary).outerjoin(o, o.c.id == fo.c.contact_id)
                      .outerjoin(tpv, tpv.c.id == b.c.tariff_plan_version_id).outerjoin(tp, tp.c.id == tpv.c.plan_id))
@@ -140,6 +141,9 @@ class BillsPart:
             check_bill_not_locked(new.billing_period_start, new.billing_period_end, locked)
             replaced = sql_coverage.lock_replaced(self, conn, new) if new.reissue_of else None
             values = _bill_values(new, actor, now)
+            # Its number, in this transaction: rolled back with it if anything below refuses the bill.
+            values["bill_number"] = bill_numbers.take(
+                conn, new.number_series or bill_numbers.default_series(conn, now.year), 1)[0]
             bill_id = None
             for _ in range(MAX_COLLISION_RETRIES):
                 taken = dict(conn.execute(
@@ -182,7 +186,7 @@ class BillsPart:
                 k: values[k] for k in ("account_id", "billing_period_start", "billing_period_end", "due_date", "units",
                                        "motor_units", "rate_per_unit", "fixed_charge", "previous_outstanding",
                                        "total_amount", "reissue_of", "pricing_rule", "first_reading_id",
-                                       "last_reading_id")} | {
+                                       "last_reading_id", "bill_number")} | {
                 "carried_forward": list(new.carry_forward_bill_ids),
                 "covered_readings": [c.reading_id for c in new.covered], "credit": credit})
         return self.get_bill(bill_id)
@@ -227,7 +231,9 @@ class BillsPart:
         if flt.overdue_only:
             as_of = flt.as_of or dt.date.today()
             q = q.where(b.c.status.in_(OPEN_BILL_STATUSES), b.c.due_date < as_of)
-        if flt.search and flt.search.strip():
+        if flt.search and looks_like_bill_number(flt.search):
+            q = q.where(prefix_match(b.c.bill_number, flt.search.strip().upper(), self.dialect))
+        elif flt.search and flt.search.strip():
             # Accounts whose code starts with the term or whose primary contact's name contains it, as a
             # set of ids: every condition stays on `bills`, so counts need no join.
             term = flt.search.strip()
