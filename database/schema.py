@@ -627,6 +627,11 @@ notifications = sa.Table(
     sa.Index(None, "bill_id"),
     sa.Index(None, "status", "created_at"),
     sa.Index(None, "created_at"),
+    # An email of a bill goes out once per bill and kind unless a resend is asked for (resend_of):
+    # a second sender finds the key taken (services/documents/delivery.py).
+    sa.Index("uq_notifications_email_once", "bill_id", "kind", unique=True,
+             sqlite_where=sa.text("channel = 'email' AND status IN ('pending', 'sent') AND resend_of IS NULL"),
+             postgresql_where=sa.text("channel = 'email' AND status IN ('pending', 'sent') AND resend_of IS NULL")),
 )
 
 payment_events = sa.Table(

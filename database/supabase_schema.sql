@@ -2068,6 +2068,8 @@ CREATE INDEX IF NOT EXISTS ix_notifications_created_at ON notifications (created
 
 CREATE INDEX IF NOT EXISTS ix_notifications_status_created_at ON notifications (status, created_at);
 
+CREATE UNIQUE INDEX IF NOT EXISTS uq_notifications_email_once ON notifications (bill_id, kind) WHERE channel = 'email' AND status IN ('pending', 'sent') AND resend_of IS NULL;
+
 CREATE INDEX IF NOT EXISTS ix_payment_events_bill_id ON payment_events (bill_id);
 
 CREATE INDEX IF NOT EXISTS ix_payments_bill_id ON payments (bill_id);

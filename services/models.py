@@ -307,6 +307,41 @@ class BillLine(Record):
 
 
 @dataclass(frozen=True)
+class BilledReading:
+    """A reading a bill covers, as its document prints it."""
+
+    reading_id: int
+    reading_date: dt.date
+    reading_value: Decimal
+    units: Decimal  # what the bill charged for it
+    motor_units: Decimal = Decimal("0")
+    meter_number: str | None = None
+    unit: str | None = None
+
+
+@dataclass(frozen=True)
+class UsagePoint:
+    """One month of an account's bills (not superseded or cancelled): its quantity and current charges."""
+
+    month: str  # "2026-10": the month the bill's period starts in
+    quantity: Decimal
+    charges: Decimal
+
+
+@dataclass(frozen=True)
+class BillParts:
+    """What a bill's document shows besides the bill row (Storage.bill_document_parts)."""
+
+    lines: tuple = ()  # tuple[BillLine, ...] in order
+    readings: tuple = ()  # tuple[BilledReading, ...], oldest first
+    history: tuple = ()  # tuple[UsagePoint, ...]: the account's months up to and including this bill's, oldest first
+    account_name: str | None = None
+    address: str | None = None
+    replaces_number: str | None = None  # the number of the bill this one replaced (a re-issue)
+    replaced_by_number: str | None = None  # the number of the bill that replaced this one
+
+
+@dataclass(frozen=True)
 class NewBill:
     """A priced bill ready to store. Every input of the arithmetic is here, with its lines."""
 

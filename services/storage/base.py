@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Callable, Iterable, Sequence
 
 from services.billing.coverage import ChainReading, CoveredReading
 from services.models import (
-    Account, AccountFilter, Area, AuditEntry, BatchResult, Bill, BillFilter, BillLine, BillRun, DashboardFigures,
+    Account, AccountFilter, Area, AuditEntry, BatchResult, Bill, BillFilter, BillParts, BillLine, BillRun, DashboardFigures,
     JobRun, MeterChoice, MonthlyPoint, NewBill, Notification, Page, Payment, PaymentEvent,
     PaymentResult, PeriodLock, Reading, ReadingFilter, RunCandidate, ServiceConnection, StoredPlan, UsageTotal, User,
     UserSession,
@@ -274,6 +274,13 @@ class Storage(abc.ABC):
         """A bill's lines in order (they sum to its total)."""
 
     @abc.abstractmethod
+    def bill_document_parts(self, bill_ids: list[int], history_months: int = 12) -> dict[int, BillParts]:
+        """For printing many bills at once (services/documents/), set-based: each bill's lines, the
+        readings it covers (with meter and date), its account's name and address, the numbers of
+        the bills it replaced or was replaced by, and its account's bills of the service for the
+        `history_months` months up to and including its own (not superseded or cancelled), per month."""
+
+    @abc.abstractmethod
     def list_bills(self, flt: BillFilter, offset: int = 0, limit: int = 50, with_total: bool = True) -> Page[Bill]:
         """Newest period first."""
 
@@ -465,6 +472,13 @@ class Storage(abc.ABC):
     # ---- notifications, payment events, job runs ---------------------------------------------
     @abc.abstractmethod
     def insert_notification(self, row: dict) -> Notification: ...
+
+    @abc.abstractmethod
+    def claim_notification(self, row: dict) -> Notification | None:
+        """Insert a notification that goes out once (an email of a bill: channel `email`), as
+        `pending`, unless one for the same bill, channel and kind is already pending or sent and
+        this row is not a resend (`resend_of`): then None, and nothing is written (a unique index,
+        so two senders at the same moment cannot both claim it)."""
 
     @abc.abstractmethod
     def update_notification(self, notification_id: int, changes: dict) -> Notification: ...

@@ -19,6 +19,7 @@ from services.errors import ConfigurationError, MeterlineError, StorageError
 from services.storage.base import BULK_TABLES, Storage
 from services.storage.rest_users import RestUsersPart
 from services.storage.rest_bills import RestBillsPart
+from services.storage.rest_documents import RestDocumentsPart
 from services.storage.rest_client import IN_CHUNK, PAGE, RestClient, chunks
 from services.storage.rest_master import RestMasterPart
 from services.storage.rest_readings import RestReadingsPart
@@ -27,7 +28,8 @@ from services.storage.rest_reference import RestReferencePart
 BULK_CHUNK = 1000  # rows per POST: one JSON array, one transaction
 
 
-class SupabaseStorage(RestReferencePart, RestReadingsPart, RestBillsPart, RestUsersPart, RestMasterPart, Storage):
+class SupabaseStorage(RestReferencePart, RestReadingsPart, RestBillsPart, RestUsersPart, RestMasterPart, RestDocumentsPart,
+                      Storage):
     backend_name = "supabase"
 
     def __init__(self, url: str, key: str, *, client_options=None, max_attempts: int | None = None,

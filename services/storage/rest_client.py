@@ -69,7 +69,8 @@ KINDS["reading_details"] = {**KINDS["readings"], **dict.fromkeys(
     ("meter_number", "unit", "account_id", "account_code", "area_path", "contact_name", "submitted_by_name", "bill_id"),
     _P)}
 KINDS["bill_details"] = {**KINDS["bills"], **dict.fromkeys(
-    ("account_code", "area_path", "contact_name", "contact_phone", "contact_id", "plan_code", "plan_version"), _P)}
+    ("account_code", "area_path", "contact_name", "contact_phone", "contact_id", "plan_code", "plan_version",
+     "contact_email"), _P)}
 KINDS["connection_details"] = {**KINDS["service_connections"], **dict.fromkeys(("plan_code", "plan_kind"), _P)}
 
 def columns(relation: str, only: Iterable[str] | None = None) -> str:

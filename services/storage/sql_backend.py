@@ -22,13 +22,15 @@ from services.storage.sql_users import UsersPart
 from services.storage.sql_bills import BillsPart
 from services.storage.sql_common import TABLES, make_engine, read_tx, write_tx
 from services.storage.sql_coverage import CoveragePart
+from services.storage.sql_documents import DocumentsPart
 from services.storage.sql_master import MasterPart
 from services.storage.sql_meter_changes import MeterChangesPart
 from services.storage.sql_readings import ReadingsPart
 from services.storage.sql_reference import ReferencePart
 
 
-class SqlStorage(ReferencePart, ReadingsPart, MeterChangesPart, BillsPart, CoveragePart, UsersPart, MasterPart, Storage):
+class SqlStorage(ReferencePart, ReadingsPart, MeterChangesPart, BillsPart, CoveragePart, UsersPart, MasterPart, DocumentsPart,
+                 Storage):
     def __init__(self, url: str, *, create: bool = True, engine: sa.engine.Engine | None = None):
         self.engine = engine or make_engine(url)
         self.dialect = self.engine.dialect.name
