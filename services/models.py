@@ -538,6 +538,7 @@ class BillFilter:
     service: str | None = None
     due_from: dt.date | None = None
     due_to: dt.date | None = None
+    bill_run_id: int | None = None  # the bills a month run stored
 
 
 @dataclass(frozen=True)

@@ -142,6 +142,8 @@ class RestBillsPart:
             out.append(("gte", "due_date", flt.due_from))
         if flt.due_to:
             out.append(("lte", "due_date", flt.due_to))
+        if flt.bill_run_id is not None:
+            out.append(("eq", "bill_run_id", flt.bill_run_id))
         return out
 
     def list_bills(self, flt: BillFilter, offset=0, limit=50, with_total=True) -> Page[Bill]:

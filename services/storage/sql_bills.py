@@ -249,6 +249,8 @@ class BillsPart:
             q = q.where(b.c.due_date >= flt.due_from)
         if flt.due_to:
             q = q.where(b.c.due_date <= flt.due_to)
+        if flt.bill_run_id is not None:
+            q = q.where(b.c.bill_run_id == flt.bill_run_id)
         return q
 
     def list_bills(self, flt: BillFilter, offset=0, limit=50, with_total=True) -> Page[Bill]:
