@@ -28,6 +28,15 @@ class Services:
     advisor: ReadingAdvisor = field(default_factory=NoAdvisor)
     events: BillingEvents = field(default_factory=NoEvents)
     auth: "AuthService | None" = None  # sign-in, sessions, user management (services/accounts/auth.py)
+    bill_sender: "BillSender | None" = None  # a bill's PDF by email (services/documents/delivery.py)
+
+    def sender(self) -> "BillSender":
+        """The bill sender; an unconfigured one (every send a `skipped` row) until SMTP is wired."""
+        if self.bill_sender is None:
+            from services.documents.delivery import BillSender
+
+            self.bill_sender = BillSender(self.db)
+        return self.bill_sender
 
 
 def build_services(settings: Settings | None = None) -> Services:
@@ -47,4 +56,8 @@ def build_services(settings: Settings | None = None) -> Services:
     from services.integrations.stripe_payments import wire_stripe  # payment links when STRIPE_API_KEY is set
 
     wire_stripe(svc)
+    from services.documents.delivery import make_sender  # bills by email when SMTP_HOST and SMTP_SENDER are set
+    from services.integrations.wiring import IntegrationConfig
+
+    svc.bill_sender = make_sender(db, policy=IntegrationConfig.from_env().notify_policy)
     return svc

@@ -8,3 +8,12 @@ def storage(tmp_path):
     st = SqlStorage(f"sqlite:///{tmp_path / 'docs.db'}")
     yield st
     st.dispose()
+
+
+@pytest.fixture
+def smtp():
+    from tests.documents.smtp_server import SmtpServer
+
+    server = SmtpServer().start()
+    yield server
+    server.stop()
