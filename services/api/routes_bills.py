@@ -1,10 +1,11 @@
-"""GET /api/bills/{id}, GET /api/bills/customer/{contact_id}, PUT /api/bills/{id}/status."""
+"""GET /api/bills/{id}, GET /api/bills/customer/{contact_id}, PUT /api/bills/{id}/status,
+GET /api/bills/{id}/pdf, POST /api/bills/{id}/send."""
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Response
 
 from services.api.deps import principal, services
-from services.api.schemas import MAX_ID, BillDetailOut, BillPageOut, BillStatus, BillStatusIn, ErrorOut
+from services.api.schemas import MAX_ID, BillDetailOut, BillPageOut, BillSendIn, BillSendOut, BillStatus, BillStatusIn, ErrorOut
 from services.api.serialize import bill_detail_out, bill_page_out
 from services.accounts.api_auth import ApiPrincipal
 from services.container import Services
@@ -44,3 +45,29 @@ def change_status(body: BillStatusIn, bill_id: int = BillId, who: ApiPrincipal =
     svc.db.change_bill_status(bill_id, body.status, body.reason, actor=who.actor, method=body.payment_method,
                               paid_on=body.paid_on)
     return bill_detail_out(svc.db.bill_detail(bill_id, actor=who.actor))
+
+
+@router.get("/{bill_id}/pdf", responses={**ERRORS, 200: {"content": {"application/pdf": {}}}},
+            response_class=Response)
+def bill_pdf(bill_id: int = BillId, who: ApiPrincipal = Depends(principal), svc: Services = Depends(services)):
+    """The bill as a PDF (the same document the bill page downloads and the email attaches)."""
+    from services.documents.service import BillDocuments
+
+    pdf = BillDocuments(svc.db).bill_pdf(bill_id, who.actor)
+    return Response(pdf.data, media_type=pdf.mime,
+                    headers={"Content-Disposition": f'attachment; filename="{pdf.filename}"'})
+
+
+@router.post("/{bill_id}/send", response_model=BillSendOut, responses={**ERRORS, 409: {"model": ErrorOut}})
+def send_bill(body: BillSendIn | None = None, bill_id: int = BillId, who: ApiPrincipal = Depends(principal),
+              svc: Services = Depends(services)):
+    """Email the bill with its PDF attached to its owner (or `to`). Every send is a row in the
+    notifications log; a bill goes out once per channel: a repeat answers `already_sent` and sends
+    nothing unless `resend` is true. A cancelled or superseded bill is a 409."""
+    body = body or BillSendIn()
+    out = svc.sender().send_bill(bill_id, body.channel, actor=who.actor, resend=body.resend, to=body.to)
+    n = out.notification
+    bill = svc.db.get_bill(bill_id)
+    return BillSendOut(bill_id=bill_id, bill_number=bill.number, status="already_sent" if out.already_sent else n.status,
+                       notification_id=n.id, recipient=n.recipient, attempts=n.attempts, error=n.error,
+                       message=out.message)

@@ -49,6 +49,25 @@ class BillStatusIn(Strict):
     paid_on: dt.date | None = Field(None, description="for status paid; default today")
 
 
+class BillSendIn(Strict):
+    channel: Literal["email"] = Field("email", description="email: the bill's PDF attached")
+    to: str | None = Field(None, max_length=254, description="send to this address instead of the owner's")
+    resend: bool = Field(False, description="send again even though this bill was already sent on this channel")
+
+
+class BillSendOut(BaseModel):
+    bill_id: int
+    bill_number: str
+    status: Literal["sent", "failed", "skipped", "pending", "already_sent"] = Field(
+        description="sent; failed (after retries: see error); skipped (email not configured or no address: see "
+                    "error); already_sent (an earlier send stands: pass resend=true to send again)")
+    notification_id: int = Field(description="the row in the notifications log")
+    recipient: str | None
+    attempts: int
+    error: str | None
+    message: str
+
+
 class FlagOut(BaseModel):
     code: str
     reason: str
