@@ -1,7 +1,7 @@
 """One bill: its lines (label, quantity, rate, amount) and total, the recomputation check, the
 plan and version that priced it, what it covers (readings, daily usage, or a fixed fee), its
-payments, and the payment form (full or partial). Drawn by ui/bills.py when the URL carries
-?bill=<id>."""
+payments, and the payment form (full or partial); its PDF to download or email, and a receipt
+per payment (ui/bill_documents.py). Drawn by ui/bills.py when the URL carries ?bill=<id>."""
 from __future__ import annotations
 
 import streamlit as st
@@ -13,7 +13,7 @@ from services.models import BillLine
 from services.money import round_money
 from services.pricing_service import RULE_LABELS
 from services.accounts.roles import Actor, Permission
-from ui import widgets as w
+from ui import bill_documents, widgets as w
 from ui.common import services, show_error
 
 PAID = "bill_payment_result"
@@ -71,8 +71,8 @@ def render(bill_id: int, actor: Actor) -> None:
         show_error(exc)
         return
     bill = detail.bill
-    st.title(f":material/receipt: Bill #{bill.id}")
-    st.markdown(f"**{w.esc(bill.account_code)}** · {w.esc(bill.contact_name or 'no contact')} · "
+    st.title(f":material/receipt: Bill {bill.number}")  # letters, digits and dashes: nothing to escape
+    st.markdown(f"Bill #{bill.id} · **{w.esc(bill.account_code)}** · {w.esc(bill.contact_name or 'no contact')} · "
                 f"{w.esc(bill.area_path or '')} · {bill.billing_period_start} to {bill.billing_period_end} · due "
                 f"{bill.due_date} {w.badge(bill.status)}")
 
@@ -82,6 +82,8 @@ def render(bill_id: int, actor: Actor) -> None:
     # A superseded bill owes nothing itself: its replacement carries the charge (and its payments as a credit).
     c[2].metric("Balance", w.money(bill.balance) if bill.status != "superseded" else f"see #{bill.superseded_by}")
     c[3].metric("Due", bill.due_date.isoformat())
+
+    bill_documents.render(bill, actor)
 
     st.subheader("Bill lines")
     if detail.lines:
@@ -148,6 +150,7 @@ def render(bill_id: int, actor: Actor) -> None:
                        "method": p.method if not p.credit_from_bill else f"credit from bill #{p.credit_from_bill}",
                        "reference": p.reference or "", "recorded by": p.recorded_by_name}
                       for p in detail.payments], hide_index=True, width="stretch")
+        bill_documents.receipts(bill, detail.payments, actor)
     else:
         st.caption("No payments yet.")
     done = st.session_state.pop(PAID, None)

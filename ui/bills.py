@@ -44,8 +44,9 @@ with st.container(border=True):
                               placeholder="Any status")
     area_id = w.area_picker("bl_area")
     c4, c5 = st.columns([3, 1], vertical_alignment="bottom")
-    search = c4.text_input(f"{w.word(capital=True)} code or name", key="bl_search", icon=":material/search:",
-                           help=f"The start of a {w.word()} code, or part of its contact's name.")
+    search = c4.text_input(f"{w.word(capital=True)} code, name or bill number", key="bl_search",
+                           icon=":material/search:", help=f"The start of a {w.word()} code, part of its contact's "
+                                                          f"name, or a bill number or its start ({u.short_code}-2026-0001).")
     overdue = c5.toggle("Overdue only", key="bl_overdue", help="Open bills past their due date.")
 
 flt = BillFilter(period_month=period, statuses=tuple(statuses), area_id=area_id, overdue_only=overdue,
@@ -72,7 +73,7 @@ if not page.items:
 label = w.word()
 # What the bill comes to first: on a phone the columns after the fourth or fifth are scrolled to.
 st.dataframe([{
-    "bill": b.id, label: b.account_code, "total": w.money(b.total_amount), "balance": w.money(b.balance),
+    "bill": b.id, "number": b.number, label: b.account_code, "total": w.money(b.total_amount), "balance": w.money(b.balance),
     "status": b.status.replace("_", " "), "period": f"{b.billing_period_start:%Y-%m-%d}", "due": b.due_date.isoformat(),
     "name": b.contact_name or "", "area": b.area_path or "", "paid": w.money(b.amount_paid),
     "overdue": "yes" if b.status in ("pending", "partially_paid", "overdue") and b.due_date < today else "",
@@ -81,7 +82,7 @@ w.pager(key, page, "bills")
 
 c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
 chosen = c1.selectbox("Open a bill", page.items, key="bl_open",
-                      format_func=lambda b: f"#{b.id} · {b.account_code} · {b.billing_period_start:%Y-%m} · "
+                      format_func=lambda b: f"#{b.id} · {b.number} · {b.account_code} · {b.billing_period_start:%Y-%m} · "
                                             f"{w.money(b.total_amount)} · {b.status.replace('_', ' ')}")
 if c2.button("Open", icon=":material/open_in_new:", key="bl_open_btn", width="stretch"):
     st.query_params["bill"] = str(chosen.id)

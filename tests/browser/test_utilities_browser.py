@@ -65,7 +65,7 @@ def test_bills_a_bill_and_the_tariff_plans(utility_server, page):
         page.get_by_text("Bills 1-").wait_for()
         for level in want["levels"]:
             page.get_by_text(level, exact=True).first.wait_for()  # the area picker's levels
-        page.get_by_role("textbox", name=f"{want['account']} code or name").wait_for()
+        page.get_by_role("textbox", name=f"{want['account']} code, name or bill number").wait_for()
         full_shot(page, f"{template}-bills-{size}")
 
         page.locator(".st-key-bl_open_btn button").click()  # the newest bill is offered first

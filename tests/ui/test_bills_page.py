@@ -86,7 +86,7 @@ def test_detail_shows_lines_check_plan_and_readings(seeded_url, monkeypatch, tmp
     at.selectbox(key="bl_open").select_index(next(i for i, o in enumerate(opts) if o.startswith(f"#{bill.id} ")))
     next(b for b in at.button if b.label == "Open").click()
     at.run()
-    assert not at.exception and at.title[0].value.endswith(f"Bill #{bill.id}")
+    assert not at.exception and at.title[0].value.endswith(f"Bill {bill.bill_number}")
     table = at.table[0].value  # the lines: a static table (on a phone the amounts stay in view)
     assert list(table.columns) == ["line", "quantity", "rate", "amount"]
     # Every stored line (label, quantity, rate, amount), then the total.

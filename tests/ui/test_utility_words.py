@@ -53,7 +53,7 @@ def _pages(url, template, monkeypatch, tmp_path):
     at.switch_page("ui/bills.py")
     at.query_params["bill"] = str(bill.id)
     at.run()
-    assert not at.exception and at.title[0].value.endswith(f"Bill #{bill.id}")
+    assert not at.exception and at.title[0].value.endswith(f"Bill {bill.number}")
     yield "bill", page_text(at)
     at.query_params.clear()
     at.switch_page("ui/accounts.py")
