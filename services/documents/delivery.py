@@ -29,7 +29,9 @@ from services.models import Bill, Notification
 
 log = logging.getLogger(__name__)
 
-KIND = "bill_document"
+KIND = "bill_document"  # the bill itself: from the bill page, the bills list's bulk action, the API
+REMINDER = "reminder"  # the scheduled reminder job's email (the PDF again, worded as a reminder): once per bill too
+EMAIL_KINDS = (KIND, REMINDER)
 CHANNELS = ("email",)
 NOT_SENT = ("cancelled", "superseded")  # a cancelled bill is not owed; a superseded one has a replacement
 
@@ -52,13 +54,17 @@ class SendOutcome:
         return f"The email to {n.recipient} failed after {n.attempts} attempt(s): {n.error}"
 
 
-def email_text(bill: Bill, utility) -> tuple[str, str]:
+def email_text(bill: Bill, utility, kind: str = KIND) -> tuple[str, str]:
     """(subject, body) of a bill's email: the facts printed on its PDF, nothing else."""
     subject = (f"{utility.name}: bill {bill.number} for {utility.account_label} {bill.account_code}, "
                f"{utility.money(bill.total_amount)} due {day(bill.due_date)}")
-    body = [f"Dear {bill.contact_name or 'customer'},", "",
-            f"Your {utility.service} bill {bill.number} for {utility.account_label} {bill.account_code} "
-            f"({day(bill.billing_period_start)} to {day(bill.billing_period_end)}) is attached as a PDF.", "",
+    first = (f"Your {utility.service} bill {bill.number} for {utility.account_label} {bill.account_code} "
+             f"({day(bill.billing_period_start)} to {day(bill.billing_period_end)}) is attached as a PDF.")
+    if kind == REMINDER:
+        subject = f"Reminder: {subject}"
+        first = (f"A reminder that {utility.money(max(bill.balance, 0))} of your {utility.service} bill "
+                 f"{bill.number} is due on {day(bill.due_date)}. The bill is attached as a PDF.")
+    body = [f"Dear {bill.contact_name or 'customer'},", "", first, "",
             f"Total: {utility.money(bill.total_amount)}",
             f"Balance due: {utility.money(max(bill.balance, 0))} by {day(bill.due_date)}"]
     if bill.payment_link_url:
@@ -82,15 +88,18 @@ class BillSender:
     def missing(self) -> str | None:
         return self.mailer.missing()
 
-    def last_send(self, bill_id: int) -> Notification | None:
+    def last_send(self, bill_id: int, kind: str = KIND) -> Notification | None:
         """The newest email of this bill that went out or is going out (None: never)."""
-        rows = self.storage.list_notifications(bill_id=bill_id, kind=KIND, offset=0, limit=50).items
+        rows = self.storage.list_notifications(bill_id=bill_id, kind=kind, offset=0, limit=50).items
         return next((n for n in rows if n.channel == "email" and n.status in ("pending", "sent")), None)
 
     def send_bill(self, bill_id: int, channel: str = "email", *, actor: Actor, resend: bool = False,
-                  to: str | None = None) -> SendOutcome:
-        """Email bill `bill_id` with its PDF attached to its owner (or `to`), once per bill unless `resend`."""
+                  to: str | None = None, kind: str = KIND) -> SendOutcome:
+        """Email bill `bill_id` with its PDF attached to its owner (or `to`), once per bill and kind
+        unless `resend`."""
         actor = require(actor, Permission.VIEW_BILLS)
+        if kind not in EMAIL_KINDS:
+            raise ValueError(f"unknown bill email kind {kind!r}")
         if channel not in CHANNELS:
             raise ValidationError("channel", f"'{channel}' cannot carry a bill's PDF.",
                                   f"Use one of {', '.join(CHANNELS)}; WhatsApp and Discord messages link to the bill.")
@@ -102,8 +111,8 @@ class BillSender:
         if to is not None and not valid_address(to):
             raise ValidationError("to", f"'{to}' is not an email address.", "Enter an address like name@example.com.")
         u = self.db.utility()
-        subject, body = email_text(bill, u)
-        base = {"kind": KIND, "channel": channel, "message": subject, "bill_id": bill.id,
+        subject, body = email_text(bill, u, kind)
+        base = {"kind": kind, "channel": channel, "message": subject, "bill_id": bill.id,
                 "contact_id": bill.contact_id, "recipient": recipient}
         reason = self.mailer.missing()
         if reason is None and not valid_address(recipient):
@@ -112,12 +121,12 @@ class BillSender:
         if reason is not None:
             row = self.storage.insert_notification({**base, "status": "skipped", "error": reason, "attempts": 0})
             return SendOutcome(row)
-        previous = self.last_send(bill.id)
+        previous = self.last_send(bill.id, kind)
         if resend and previous is not None:
             base["resend_of"] = previous.id
         row = self.storage.claim_notification(base)
         if row is None:  # sent (or being sent) already, and no resend asked for
-            return SendOutcome(self.last_send(bill.id) or previous, already_sent=True)
+            return SendOutcome(self.last_send(bill.id, kind) or previous, already_sent=True)
         try:
             pdf = BillDocuments(self.db).bill_pdf(bill.id, actor)
             msg = self.mailer.message(recipient, subject, body, (Attachment(pdf.filename, pdf.data),))
@@ -138,6 +147,22 @@ class BillSender:
                                  {"channel": channel, "status": row.status, "notification": row.id,
                                   "resend_of": row.resend_of})
         return SendOutcome(row)
+
+
+    def send_many(self, bills, *, actor: Actor, progress: Callable[[int], None] | None = None) -> dict[str, int]:
+        """Email each of `bills` (an iterable, read as it goes) to its owner, once each: counts by outcome
+        (sent, failed, skipped, already_sent, not_sent for cancelled or superseded bills)."""
+        counts: dict[str, int] = {}
+        for i, bill in enumerate(bills, 1):
+            if bill.status in NOT_SENT:
+                key = "not_sent"
+            else:
+                out = self.send_bill(bill.id, actor=actor)
+                key = "already_sent" if out.already_sent else out.notification.status
+            counts[key] = counts.get(key, 0) + 1
+            if progress:
+                progress(i)
+        return counts
 
 
 def make_sender(db, settings: SmtpSettings | None = None, *, policy: RetryPolicy | None = None,

@@ -4,7 +4,8 @@ Four jobs (seed 001, section 3), each a cron schedule in the configured zone (se
 
 | id                     | default          | does                                                            |
 | monthly_bills          | 1st at 02:00     | bill run for the previous month; notify the new bills           |
-| payment_reminders      | daily at 10:00   | remind bills due in REMINDER_DAYS_BEFORE (3) days               |
+| payment_reminders      | daily at 10:00   | remind bills due in REMINDER_DAYS_BEFORE (3) days (and email    |
+|                        |                  | the bill's PDF when SMTP is configured, once per bill)          |
 | overdue_marking        | daily at 11:00   | open bills past due -> overdue; overdue notice sent once a bill |
 | smart_meter_collection | Sundays at 08:00 | read SMART_METER_URL, store each reading through validation    |
 
@@ -176,9 +177,16 @@ def payment_reminders(ctx: JobContext) -> str:
     target = ctx.today + dt.timedelta(days=ctx.config.reminder_days_before)
     ctx.counts["due_date"] = str(target)
     ctx.counts.setdefault("reminded", 0)
+    sender = ctx.svc.sender() if hasattr(ctx.svc, "sender") else None
+    email = sender is not None and sender.missing() is None  # SMTP configured: the bill's PDF goes too
     for bill in _bills_due(ctx, target, target, ("pending", "partially_paid")):
         _tally(ctx, ctx.svc.events.payment_reminder(bill))
         ctx.add("reminded")
+        if email:
+            from services.documents.delivery import REMINDER
+
+            out = sender.send_bill(bill.id, actor=ctx.actor, kind=REMINDER)  # once per bill, however often run
+            ctx.add("emailed_already" if out.already_sent else f"emailed_{out.notification.status}")
     return "completed"
 
 
