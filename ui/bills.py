@@ -3,7 +3,9 @@
 A list filtered and paginated in the database (period, status, area at any level, overdue,
 account code or contact name), CSV and Excel exports of the current filter (read a page at a
 time), and, with ?bill=<id> in the URL, one bill's detail page with its lines and payments
-(ui/bill_view.py). Words and money are the utility's (ui/widgets.py).
+(ui/bill_view.py). Under the list, the bills of the current filter printed to one PDF or a zip,
+or emailed to their owners, with a progress bar (ui/bill_bulk.py). Words and money are the
+utility's (ui/widgets.py).
 """
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from database.schema import BILL_STATUSES
 from services.models import BillFilter
 from services.billing.periods import month_key
 from services.accounts.roles import Permission
-from ui import bill_view, exports
+from ui import bill_bulk as bulk, bill_view, exports
 from ui import widgets as w
 from ui.common import page_guard, services, utility
 
@@ -87,3 +89,5 @@ chosen = c1.selectbox("Open a bill", page.items, key="bl_open",
 if c2.button("Open", icon=":material/open_in_new:", key="bl_open_btn", width="stretch"):
     st.query_params["bill"] = str(chosen.id)
     st.rerun()
+
+bulk.render(db, flt, page.total, actor, stamp)

@@ -94,3 +94,55 @@ def test_bills_list_shows_and_finds_bill_numbers(seeded_url, monkeypatch, tmp_pa
     at.text_input(key="bl_search").input(bill.bill_number).run()
     rows = at.dataframe[0].value.to_dict("records")
     assert [r["number"] for r in rows] == [bill.bill_number]
+
+
+def test_bulk_print_of_a_filtered_month(seeded_url, monkeypatch, tmp_path):
+    from pathlib import Path
+
+    from services.documents.bulk import PRINTED_STATUSES
+
+    st = storage_for(seeded_url)
+    month = st.list_bills(BillFilter(), 0, 1).items[0].billing_period_start.strftime("%Y-%m")
+    at = signed_in(seeded_url, monkeypatch, tmp_path, "admin", PAGE)
+    at.selectbox(key="bl_period").set_value(month).run()
+    area = st.get_area(path="B")
+    at.selectbox(key="bl_area_1").set_value(area).run()
+    want = st.list_bills(BillFilter(period_month=month, area_id=area.id, statuses=PRINTED_STATUSES)).total
+    next(b for b in at.button if b.label == "Print").click()
+    at.run()
+    assert not at.exception, at.exception
+    printed = at.session_state["bl_printed"]
+    assert printed["bills"] == want > 0
+    reader = PdfReader(printed["path"])
+    assert len(reader.pages) == want
+    assert any(d.proto.label.startswith(f"Download bills-{month}.pdf ({want} bills") for d in _downloads(at))
+    at.radio(key="bl_print_fmt").set_value("zip").run()
+    next(b for b in at.button if b.label == "Print").click()
+    at.run()
+    import zipfile
+
+    assert len(zipfile.ZipFile(at.session_state["bl_printed"]["path"]).namelist()) == want
+    assert not Path(printed["path"]).exists()  # the earlier print's file is gone
+
+
+def test_bulk_email_sends_each_bill_once(seeded_url, monkeypatch, tmp_path, smtp):
+    import sqlite3
+
+    st = storage_for(seeded_url)
+    flat = st.get_account(code="B17-FF")
+    bills = st.list_bills(BillFilter(account_id=flat.id, statuses=("pending", "overdue", "paid", "partially_paid",
+                                                                   "carried_forward"))).items
+    path = seeded_url.removeprefix("sqlite:///")
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE contacts SET email = 'b17@example.com' WHERE id = ?", (bills[0].contact_id,))
+    at = signed_in(seeded_url, monkeypatch, tmp_path, "admin", PAGE)
+    at.text_input(key="bl_search").input("B17-FF").run()
+    next(b for b in at.button if b.label == "Email each bill to its owner").click()
+    at.run()
+    assert not at.exception, at.exception
+    assert len(smtp.messages) == len(bills) and {m["To"] for m in smtp.messages} == {"b17@example.com"}
+    assert any(f"{len(bills)} emailed" in s.value for s in at.success)
+    next(b for b in at.button if b.label == "Email each bill to its owner").click()
+    at.run()
+    assert len(smtp.messages) == len(bills)  # nothing twice
+    assert any(f"{len(bills)} already emailed before" in s.value for s in at.success)
