@@ -25,6 +25,8 @@ def _send(bill_id: int, to: str, resend: bool, actor: Actor) -> None:
         return
     st.session_state[SENT] = {"bill": bill_id, "status": out.notification.status, "already": out.already_sent,
                               "message": out.message}
+    key = f"email_nonce_{bill_id}"
+    st.session_state[key] = st.session_state.get(key, 0) + 1  # a fresh form: "Send again" unticked
     st.rerun()
 
 
@@ -53,7 +55,7 @@ def render(bill, actor: Actor) -> None:
     if reason:
         st.caption(f"Email: {w.esc(reason)} (.env.example, section Email).")
         return
-    with st.form(f"email_{bill.id}", border=False):
+    with st.form(f"email_{bill.id}_{st.session_state.get(f'email_nonce_{bill.id}', 0)}", border=False):
         f1, f2 = st.columns([3, 1], vertical_alignment="bottom")
         to = f1.text_input("Email to", value=bill.contact_email or "", placeholder="name@example.com",
                            help="The owner's address on file; another address sends there instead.")
