@@ -57,7 +57,7 @@ def render(bill, actor: Actor) -> None:
         return
     with st.form(f"email_{bill.id}_{st.session_state.get(f'email_nonce_{bill.id}', 0)}", border=False):
         f1, f2 = st.columns([3, 1], vertical_alignment="bottom")
-        to = f1.text_input("Email to", value=bill.contact_email or "", placeholder="name@example.com",
+        to = f1.text_input("Email to", value=bill.contact_email or (last.recipient if last else "") or "", placeholder="name@example.com",
                            help="The owner's address on file; another address sends there instead.")
         again = f1.checkbox("Send again", value=False, help="This bill was emailed already; tick to send it once more.") \
             if last is not None else False
