@@ -1,4 +1,4 @@
-"""POST /webhook/meter-reading and POST /webhook/stripe."""
+"""POST /webhook/meter-reading, GET /webhook/meter-reading/test and POST /webhook/stripe."""
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
@@ -8,7 +8,7 @@ from starlette.concurrency import run_in_threadpool
 from services.api.deps import principal, services
 from services.api.errors import error_body
 from services.api.ingest import MeterReadingIngest
-from services.api.schemas import ErrorOut, MeterReadingIn, MeterReadingOut, StripeWebhookOut
+from services.api.schemas import ErrorOut, MeterReadingIn, MeterReadingOut, StripeWebhookOut, WebhookCheckOut
 from services.accounts.api_auth import ApiPrincipal
 from services.container import Services
 from services.integrations.stripe_webhook import StripeWebhookProcessor
@@ -28,6 +28,20 @@ def meter_reading(body: MeterReadingIn, request: Request, who: ApiPrincipal = De
     reading again stores nothing and returns the same response."""
     ingest = MeterReadingIngest(svc, request.app.state.ingest_settings)
     return ingest.submit(body, who.actor)
+
+
+@router.get("/webhook/meter-reading/test", response_model=WebhookCheckOut,
+            responses={401: {"model": ErrorOut}, 403: {"model": ErrorOut}})
+def meter_reading_test(who: ApiPrincipal = Depends(principal)):
+    """A harmless check for ops: the webhook is reachable and the caller's token works and may
+    submit readings (401 when the token is not accepted, 403 when its role may not submit).
+    Reads and writes nothing."""
+    from services.accounts.roles import Permission, require
+
+    require(who.actor, Permission.SUBMIT_READING)
+    return WebhookCheckOut(status="ok", webhook="/webhook/meter-reading", authenticated_as=who.actor.username,
+                           role=who.actor.role, method=who.method,
+                           message="The token works: POST readings to /webhook/meter-reading.")
 
 
 @router.post("/webhook/stripe", response_model=StripeWebhookOut,

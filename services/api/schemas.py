@@ -49,6 +49,15 @@ class BillStatusIn(Strict):
     paid_on: dt.date | None = Field(None, description="for status paid; default today")
 
 
+class WebhookCheckOut(BaseModel):
+    status: Literal["ok"]
+    webhook: str
+    authenticated_as: str
+    role: str
+    method: str = Field(description="jwt (Auth0) or header_token")
+    message: str
+
+
 class BillSendIn(Strict):
     channel: Literal["email"] = Field("email", description="email: the bill's PDF attached")
     to: str | None = Field(None, max_length=254, description="send to this address instead of the owner's")

@@ -191,3 +191,21 @@ def test_an_earlier_pending_reading_holds_auto_billing_back_and_the_run_bills_bo
     bill = svc.db.list_bills(BillFilter(account_id=svc.db.get_account("B17-FF").id)).items[0]
     assert run.created == 1 and bill.units == Decimal("185.30")  # 150 + 35.3, each unit once
     assert svc.db.get_reading(waiting.id).bill_id == svc.db.get_reading(body["reading"]["id"]).bill_id == bill.id
+
+
+def test_webhook_check_says_the_token_works_and_stores_nothing(svc, client):
+    from tests.api.conftest import make_client
+
+    before = svc.db.storage.list_audit().total
+    r = client.get("/webhook/meter-reading/test")
+    assert r.status_code == 200
+    assert r.json() == {"status": "ok", "webhook": "/webhook/meter-reading", "authenticated_as": r.json()["authenticated_as"],
+                        "role": "admin", "method": "header_token",
+                        "message": "The token works: POST readings to /webhook/meter-reading."}
+    engineer = make_client(svc, role="field_engineer").get("/webhook/meter-reading/test")
+    assert engineer.status_code == 200 and engineer.json()["role"] == "field_engineer"
+    client.headers["Authorization"] = "Bearer wrong-token-0123456789abcdefghijklmnopq"
+    assert client.get("/webhook/meter-reading/test").status_code == 401
+    del client.headers["Authorization"]
+    assert client.get("/webhook/meter-reading/test").status_code == 401
+    assert svc.db.storage.list_audit().total == before
