@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 import streamlit as st
 
 from services.errors import MeterlineError
-from services.integrations.messages import KINDS
+from services.integrations.notifications import LOG_KINDS
 from services.integrations.notifications import STATUSES
 from services.integrations.wiring import notifier_of
 from services.accounts.roles import Permission
@@ -37,7 +37,11 @@ st.caption(f"Message wording: {wording}. " + " ".join(c.detail for c in channels
 def _resend(notification_id: int) -> None:
     # A callback runs before the page is drawn again, so the table below already shows the new row.
     try:
-        row = notifier.resend(notification_id, actor)
+        original = svc.db.storage.get_notification(notification_id)
+        if original is not None and original.channel == "email":  # a bill's PDF: the bill sender resends it
+            row = svc.sender().resend_failed(notification_id, actor)
+        else:
+            row = notifier.resend(notification_id, actor)
     except MeterlineError as exc:
         st.session_state[f"{KEY}__flash"] = ("error", str(exc))
         return
@@ -56,7 +60,7 @@ if flash:
 
 c1, c2 = st.columns(2)
 status = c1.selectbox("Status", ("all",) + STATUSES, key=f"{KEY}_status")
-kind = c2.selectbox("Kind", ("all",) + KINDS, key=f"{KEY}_kind",
+kind = c2.selectbox("Kind", ("all",) + LOG_KINDS, key=f"{KEY}_kind",
                     format_func=lambda k: k.replace("_", " "))
 signature = (status, kind)
 if st.session_state.get(f"{KEY}__sig") != signature:  # a new filter starts on the first page

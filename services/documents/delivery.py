@@ -22,7 +22,7 @@ from services.accounts.roles import Actor, Permission, require
 from services.clock import utcnow
 from services.documents.content import day
 from services.documents.service import BillDocuments
-from services.errors import ConflictError, ValidationError
+from services.errors import ConflictError, NotFoundError, ValidationError
 from services.integrations.channels import RetryPolicy
 from services.integrations.email import Attachment, SmtpMailer, SmtpSettings, valid_address
 from services.models import Bill, Notification
@@ -94,7 +94,7 @@ class BillSender:
         return next((n for n in rows if n.channel == "email" and n.status in ("pending", "sent")), None)
 
     def send_bill(self, bill_id: int, channel: str = "email", *, actor: Actor, resend: bool = False,
-                  to: str | None = None, kind: str = KIND) -> SendOutcome:
+                  to: str | None = None, kind: str = KIND, _resend_of: int | None = None) -> SendOutcome:
         """Email bill `bill_id` with its PDF attached to its owner (or `to`), once per bill and kind
         unless `resend`."""
         actor = require(actor, Permission.VIEW_BILLS)
@@ -124,6 +124,10 @@ class BillSender:
         previous = self.last_send(bill.id, kind)
         if resend and previous is not None:
             base["resend_of"] = previous.id
+        elif _resend_of is not None:  # a failed row resent: goes unless the bill was emailed since
+            if previous is not None:
+                return SendOutcome(previous, already_sent=True)
+            base["resend_of"] = _resend_of
         row = self.storage.claim_notification(base)
         if row is None:  # sent (or being sent) already, and no resend asked for
             return SendOutcome(self.last_send(bill.id, kind) or previous, already_sent=True)
@@ -148,6 +152,22 @@ class BillSender:
                                   "resend_of": row.resend_of})
         return SendOutcome(row)
 
+
+    def resend_failed(self, notification_id: int, actor: Actor) -> Notification:
+        """The Notifications page's Resend for a failed email of a bill: the bill's PDF again, to the
+        same address, as a new row pointing at the failed one. Nothing goes out (and that row is
+        returned) when the bill has since been emailed."""
+        actor = require(actor, Permission.MANAGE_NOTIFICATIONS)
+        original = self.storage.get_notification(notification_id)
+        if original is None:
+            raise NotFoundError(f"Notification {notification_id} does not exist.")
+        if original.channel != "email" or original.kind not in EMAIL_KINDS or not original.bill_id:
+            raise ConflictError(f"Notification {notification_id} is not an email of a bill.")
+        if original.status != "failed":
+            raise ConflictError(f"Notification {notification_id} is {original.status}; only failed ones can be resent.")
+        out = self.send_bill(original.bill_id, actor=actor, kind=original.kind, to=original.recipient,
+                             _resend_of=original.id)
+        return out.notification
 
     def send_many(self, bills, *, actor: Actor, progress: Callable[[int], None] | None = None) -> dict[str, int]:
         """Email each of `bills` (an iterable, read as it goes) to its owner, once each: counts by outcome

@@ -23,6 +23,9 @@ from services.accounts.roles import Actor, Permission, require
 log = logging.getLogger(__name__)
 
 STATUSES = ("pending", "sent", "failed", "skipped")
+# The log also holds bills emailed with their PDF (services/documents/delivery.py): kind
+# bill_document, or reminder on channel email.
+LOG_KINDS = KINDS + ("bill_document",)
 
 
 @dataclass(frozen=True)
@@ -105,8 +108,8 @@ class Notifier:
         require(actor, Permission.MANAGE_NOTIFICATIONS)
         if status and status not in STATUSES:
             raise ValidationError("status", f"'{status}' is not a notification status.", f"Use one of {', '.join(STATUSES)}.")
-        if kind and kind not in KINDS:
-            raise ValidationError("kind", f"'{kind}' is not a notification kind.", f"Use one of {', '.join(KINDS)}.")
+        if kind and kind not in LOG_KINDS:
+            raise ValidationError("kind", f"'{kind}' is not a notification kind.", f"Use one of {', '.join(LOG_KINDS)}.")
         return self.storage.list_notifications(status=status or None, kind=kind or None, bill_id=bill_id,
                                                offset=max(offset, 0), limit=min(max(limit, 1), 200))
 

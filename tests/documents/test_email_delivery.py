@@ -118,3 +118,17 @@ def test_the_password_never_reaches_the_log(db, bill):
     s = sender(db, free_port(), user="u", password="hunter2-secret")
     out = s.send_bill(bill.id, actor=ADMIN)
     assert out.notification.status == "failed" and "hunter2" not in (out.notification.error or "")
+
+
+def test_a_failed_email_is_resent_from_the_log(db, bill, smtp):
+    failed = sender(db, free_port()).send_bill(bill.id, actor=ADMIN).notification
+    assert failed.status == "failed"
+    s = sender(db, smtp.port)
+    row = s.resend_failed(failed.id, ADMIN)
+    assert row.status == "sent" and row.resend_of == failed.id and row.recipient == "owner@example.com"
+    assert len(smtp.messages) == 1
+    with pytest.raises(ConflictError):
+        s.resend_failed(row.id, ADMIN)  # sent: not failed
+    again = s.resend_failed(failed.id, ADMIN)  # the bill went since: nothing twice
+    assert again.id == row.id and len(smtp.messages) == 1
+    assert {r.kind for r in db.storage.list_notifications(bill_id=bill.id).items} == {KIND}

@@ -69,3 +69,33 @@ def _has(at, key):
         return True
     except KeyError:
         return False
+
+
+def test_resend_a_failed_bill_email_from_the_page(demo_url, monkeypatch, tmp_path):
+    from services.models import BillFilter
+    from tests.documents.smtp_server import SmtpServer
+
+    st = SqlStorage(demo_url)
+    bill = st.list_bills(BillFilter(statuses=("pending", "overdue")), 0, 1).items[0]
+    failed = st.insert_notification({"kind": "bill_document", "channel": "email", "message": "Bill", "status": "failed",
+                                     "error": "ConnectionRefusedError", "attempts": 3, "bill_id": bill.id,
+                                     "recipient": "owner@example.com"})
+    st.dispose()
+    smtp = SmtpServer().start()
+    try:
+        for k, v in {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(smtp.port), "SMTP_STARTTLS": "false",
+                     "SMTP_SENDER": "billing@example.com"}.items():
+            monkeypatch.setenv(k, v)
+        at = sign_in(app(demo_url, monkeypatch, tmp_path), "admin")
+        at.switch_page(PAGE).run()
+        at.selectbox(key="notif_kind").select("bill_document").run()
+        assert not at.exception and [r for r in table(at).to_dict("records")]
+        at.selectbox(key="notif_status").select("failed").run()
+        at.selectbox(key="notif_pick").select(failed.id).run()
+        at.button(key="notif_resend").click().run()
+        assert not at.exception
+        assert any(f"Resent #{failed.id}" in s.value and "sent" in s.value for s in at.success)
+        (msg,) = smtp.messages
+        assert msg["To"] == "owner@example.com" and bill.bill_number in msg["Subject"]
+    finally:
+        smtp.stop()
