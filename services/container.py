@@ -29,6 +29,7 @@ class Services:
     events: BillingEvents = field(default_factory=NoEvents)
     auth: "AuthService | None" = None  # sign-in, sessions, user management (services/accounts/auth.py)
     bill_sender: "BillSender | None" = None  # a bill's PDF by email (services/documents/delivery.py)
+    bill_links: "BillLinks | None" = None  # signed links to a bill's PDF in messages (services/documents/links.py)
 
     def sender(self) -> "BillSender":
         """The bill sender; an unconfigured one (every send a `skipped` row) until SMTP is wired."""
@@ -60,4 +61,7 @@ def build_services(settings: Settings | None = None) -> Services:
     from services.integrations.wiring import IntegrationConfig
 
     svc.bill_sender = make_sender(db, policy=IntegrationConfig.from_env().notify_policy)
+    from services.documents.links import BillLinks  # when PUBLIC_BASE_URL and BILL_LINK_SECRET are set
+
+    svc.bill_links = BillLinks.from_env()
     return svc

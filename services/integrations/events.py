@@ -110,6 +110,10 @@ class NotifyingEvents:
         return self.storage.get_bill(bill.id) or bill
 
     def _notify(self, kind: str, bill: Bill, values: dict[str, str], report: EventReport) -> None:
+        links = getattr(self.svc, "bill_links", None)
+        if links is not None and kind != "payment_received" and bill is not None and "pay" in values:
+            # The channels carry text only: the bill's PDF goes as a signed link (services/documents/links.py).
+            values = {**values, "pay": f"{values['pay']} Your bill (PDF): {links.url(bill.id)}"}
         rows, composed = self.notifier.notify(kind, bill, values)
         report.notifications.extend(rows)
         if composed.note:

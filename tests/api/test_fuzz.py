@@ -18,7 +18,7 @@ from tests.api.conftest import TOKEN, WEBHOOK_SECRET, build_svc, make_bill, seed
 FUZZ_EXAMPLES = 20
 OPERATIONS = ["GET /health", "POST /webhook/meter-reading", "GET /webhook/meter-reading/test", "POST /webhook/stripe", "GET /api/bills/{bill_id}",
               "GET /api/bills/customer/{contact_id}", "PUT /api/bills/{bill_id}/status", "GET /api/bills/{bill_id}/pdf",
-              "POST /api/bills/{bill_id}/send", "GET /api/scheduler/status",
+              "POST /api/bills/{bill_id}/send", "GET /documents/bill.pdf", "GET /api/scheduler/status",
               "POST /api/scheduler/jobs/{job_id}/run"]
 NO_INPUTS = {"GET /health", "GET /api/scheduler/status", "GET /webhook/meter-reading/test"}
 
