@@ -51,8 +51,16 @@ with st.container(border=True):
                                                           f"name, or a bill number or its start ({u.short_code}-2026-0001).")
     overdue = c5.toggle("Overdue only", key="bl_overdue", help="Open bills past their due date.")
 
+run = st.query_params.get("run")  # from Generate monthly bills: the bills of one run
+run_id = int(run) if run and run.isdigit() else None
+if run_id is not None:
+    r1, r2 = st.columns([3, 1], vertical_alignment="center")
+    r1.info(f"Only the bills of run #{run_id}.", icon=":material/filter_alt:")
+    if r2.button("All runs", key="bl_all_runs", icon=":material/close:"):
+        del st.query_params["run"]
+        st.rerun()
 flt = BillFilter(period_month=period, statuses=tuple(statuses), area_id=area_id, overdue_only=overdue,
-                 search=search.strip() or None)
+                 search=search.strip() or None, bill_run_id=run_id)
 key = "bills"
 size = w.page_size(key)
 offset = w.offset_for(key, (flt, size))

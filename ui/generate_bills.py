@@ -120,6 +120,9 @@ if summary:
         st.markdown(f"**Run #{summary.run_id} {summary.status}** for {summary.period_start} to {summary.period_end}")
         _summary_table(summary)
         st.success(summary.message, icon=":material/check_circle:")
+        if summary.run_id is not None and summary.created:
+            st.page_link("ui/bills.py", label=f"Print or email the bills of run #{summary.run_id}",
+                         icon=":material/print:", query_params={"run": summary.run_id})
 
 runs = db.list_bill_runs(10, actor=actor)
 if runs:

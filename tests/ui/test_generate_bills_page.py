@@ -48,6 +48,15 @@ def test_dry_run_then_run_then_nothing_left(seeded_url, monkeypatch, tmp_path):
     assert any("created" in plain(s.value) and f"{approved}" in s.value for s in at.success)
     runs = at.dataframe[0].value
     assert runs["status"][0] == "completed" and runs["created"][0] == approved
+    # The run's bills, to print or email: a link to the bills list filtered to the run.
+    link = next(x for x in at.get("page_link") if "Print or email the bills of run" in x.proto.label)
+    run_id = int(runs["run"][0])
+    assert link.proto.page.endswith("bills") and f"run #{run_id}" in link.proto.label
+    bills = signed_in(seeded_url, monkeypatch, tmp_path, "admin", "ui/bills.py")
+    bills.query_params["run"] = str(run_id)
+    bills.run()
+    assert not bills.exception and any(f"run #{run_id}" in i.value for i in bills.info)
+    assert any(f"of {approved:,}" in c.value for c in bills.caption)  # "Bills 1-20 of N": the run's bills only
     # Running the month again: everything is skipped as already billed, nothing to create.
     at = _click(at, "Preview (dry run)")
     m = _metrics(at)
