@@ -535,6 +535,31 @@ def test_run_record_counts_the_bills_it_stored(conn):
         == ("failed", 1, D("2674.00"))
 
 
+def test_bill_numbers_are_taken_in_order_given_back_on_rollback_and_fixed(conn):
+    """meterline_take_bill_numbers reserves N at once (returns the last), a rolled-back transaction
+    gives its numbers back, the format pads to six digits, the default series is the utility's short
+    code and this year; a bill's number never changes and a counter never goes down."""
+    year = dt.datetime.now(dt.timezone.utc).year
+    assert call(conn, "SELECT meterline_default_bill_series()") == f"BC-{year}"
+    assert call(conn, "SELECT meterline_take_bill_numbers('T-2026', 1)") == 1
+    assert call(conn, "SELECT meterline_take_bill_numbers('T-2026', 5)") == 6  # 2..6 reserved in one statement
+    conn.execute("BEGIN")
+    assert call(conn, "SELECT meterline_take_bill_numbers('T-2026', 3)") == 9
+    conn.execute("ROLLBACK")  # a failed run: its numbers go back, no gap
+    assert call(conn, "SELECT meterline_take_bill_numbers('T-2026', 1)") == 7
+    assert call(conn, "SELECT meterline_format_bill_number('T-2026', 7)") == "T-2026-000007"
+    assert call(conn, "SELECT meterline_format_bill_number('T-2026', 1234567)") == "T-2026-1234567"
+    with pytest.raises(psycopg.Error, match="BILL_NUMBER_SERIES"):
+        conn.execute("UPDATE bill_number_series SET last_number = 2 WHERE series = 'T-2026'")
+    with pytest.raises(psycopg.Error, match="BILL_NUMBER_SERIES"):
+        conn.execute("DELETE FROM bill_number_series WHERE series = 'T-2026'")
+    bill = insert_bill(conn, bill_json(flat(conn, "B17-FF")))
+    number = call(conn, "SELECT bill_number FROM bills WHERE id = %s", bill["id"])
+    assert number == f"BC-{year}-000001"
+    with pytest.raises(psycopg.Error, match="BILL_NUMBER_FIXED"):
+        conn.execute("UPDATE bills SET bill_number = 'X-1' WHERE id = %s", [bill["id"]])
+
+
 def test_every_function_is_tested_here():
     """A new /rpc function needs a test in this file (the list below is checked against the schema)."""
     import re
@@ -552,6 +577,7 @@ def test_every_function_is_tested_here():
     }
     tested |= {"stage_master_data", "apply_staged_master_data"}
     tested |= {"save_utility_settings", "ensure_areas", "save_tariff_plan", "usage_totals"}
+    tested |= {"take_bill_numbers", "format_bill_number", "default_bill_series"}
     helpers = {"audit", "check_not_locked", "not_found", "conflict", "invalid", "view_names",
                "reading_is_billed", "relink_reading", "check_reading_value"}
     helpers |= {"apply_master_changes", "wanted_areas", "area_subtree"}
@@ -560,6 +586,7 @@ def test_every_function_is_tested_here():
                          "bills_superseded", "bills_release_coverage", "bill_readings_guard", "bill_readings_inserted",
                          "payments_credit"}
     trigger_functions |= {"no_truncate", "period_locks_month_format"}
+    trigger_functions |= {"bills_number_fixed", "bill_number_series_up"}
     assert defined - trigger_functions - helpers == tested
 
 
