@@ -73,6 +73,6 @@ def test_bill_page_downloads_and_emails_the_pdf(mail_server, page):
         page.get_by_text("Print or email these bills").click()
         page.get_by_role("button", name="Print", exact=True).click()
         wait_for_app(page)
-        page.get_by_role("button", name="Download bills-").wait_for()
+        page.get_by_role("button", name="Download bills-").wait_for(timeout=120000)  # a loaded machine renders slowly
         full_shot(page, f"bills-bulk-print-{size}")
         page.context.clear_cookies()
