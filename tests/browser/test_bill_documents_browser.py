@@ -39,6 +39,7 @@ def test_bill_page_downloads_and_emails_the_pdf(mail_server, page):
     storage = SqlStorage(mail_server.db_url)
     newest = storage.list_bills(BillFilter(), 0, 1).items[0]
     storage.dispose()
+    page.set_default_timeout(60000)  # the suite runs beside other work on 2 cores: rendering and sending may be slow
     for n, (size, viewport) in enumerate(SIZES.items(), 1):
         page.set_viewport_size(viewport)
         sign_in(page, mail_server.url, "admin", DEMO_PASSWORDS["admin"])
