@@ -874,6 +874,25 @@ END $$;
 
 -- ---- tables (from database/schema.py) ----
 
+CREATE TABLE IF NOT EXISTS archive_runs (
+	id BIGSERIAL NOT NULL, 
+	cutoff DATE NOT NULL, 
+	status VARCHAR(16) NOT NULL, 
+	bills INTEGER NOT NULL, 
+	lines INTEGER NOT NULL, 
+	payments INTEGER NOT NULL, 
+	total_amount NUMERIC(14, 2) NOT NULL, 
+	amount_paid NUMERIC(14, 2) NOT NULL, 
+	payments_amount NUMERIC(14, 2) NOT NULL, 
+	kept INTEGER DEFAULT '0' NOT NULL, 
+	started_by_name VARCHAR(64) DEFAULT 'system' NOT NULL, 
+	created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL, 
+	restored_at TIMESTAMP WITH TIME ZONE, 
+	restored_by_name VARCHAR(64), 
+	CONSTRAINT pk_archive_runs PRIMARY KEY (id), 
+	CONSTRAINT ck_archive_runs_status_valid CHECK (status IN ('archived', 'restored'))
+);
+
 CREATE TABLE IF NOT EXISTS areas (
 	id BIGSERIAL NOT NULL, 
 	parent_id BIGINT, 
@@ -1037,6 +1056,23 @@ CREATE TABLE IF NOT EXISTS accounts (
 	CONSTRAINT fk_accounts_area_id_areas FOREIGN KEY(area_id) REFERENCES areas (id)
 );
 
+CREATE TABLE IF NOT EXISTS archive_month_summaries (
+	id BIGSERIAL NOT NULL, 
+	archive_run_id BIGINT NOT NULL, 
+	month VARCHAR(7) NOT NULL, 
+	area_id BIGINT NOT NULL, 
+	bills INTEGER NOT NULL, 
+	billed NUMERIC(14, 2) NOT NULL, 
+	total_amount NUMERIC(14, 2) NOT NULL, 
+	amount_paid NUMERIC(14, 2) NOT NULL, 
+	payments INTEGER NOT NULL, 
+	collected NUMERIC(14, 2) NOT NULL, 
+	CONSTRAINT pk_archive_month_summaries PRIMARY KEY (id), 
+	CONSTRAINT uq_archive_month_summaries_archive_run_id_month_area_id UNIQUE (archive_run_id, month, area_id), 
+	CONSTRAINT fk_archive_month_summaries_archive_run_id_archive_runs FOREIGN KEY(archive_run_id) REFERENCES archive_runs (id), 
+	CONSTRAINT fk_archive_month_summaries_area_id_areas FOREIGN KEY(area_id) REFERENCES areas (id)
+);
+
 CREATE TABLE IF NOT EXISTS audit_log (
 	id BIGSERIAL NOT NULL, 
 	occurred_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL, 
@@ -1049,6 +1085,52 @@ CREATE TABLE IF NOT EXISTS audit_log (
 	details JSONB, 
 	CONSTRAINT pk_audit_log PRIMARY KEY (id), 
 	CONSTRAINT fk_audit_log_actor_id_users FOREIGN KEY(actor_id) REFERENCES users (id)
+);
+
+CREATE TABLE IF NOT EXISTS bank_files (
+	id BIGSERIAL NOT NULL, 
+	file_name VARCHAR(255) NOT NULL, 
+	sha256 VARCHAR(64) NOT NULL, 
+	row_count INTEGER NOT NULL, 
+	matched_count INTEGER NOT NULL, 
+	duplicate_count INTEGER NOT NULL, 
+	refused_count INTEGER NOT NULL, 
+	matched_amount NUMERIC(14, 2) NOT NULL, 
+	duplicate_amount NUMERIC(14, 2) NOT NULL, 
+	refused_amount NUMERIC(14, 2) NOT NULL, 
+	imported_by BIGINT, 
+	imported_by_name VARCHAR(64) DEFAULT 'system' NOT NULL, 
+	created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL, 
+	CONSTRAINT pk_bank_files PRIMARY KEY (id), 
+	CONSTRAINT uq_bank_files_sha256 UNIQUE (sha256), 
+	CONSTRAINT fk_bank_files_imported_by_users FOREIGN KEY(imported_by) REFERENCES users (id)
+);
+
+CREATE TABLE IF NOT EXISTS bill_lines_archive (
+	id BIGINT NOT NULL, 
+	bill_id BIGINT NOT NULL, 
+	seq INTEGER NOT NULL, 
+	code VARCHAR(32) NOT NULL, 
+	label VARCHAR(128) NOT NULL, 
+	quantity NUMERIC(14, 2), 
+	unit VARCHAR(8), 
+	rate NUMERIC(10, 4), 
+	amount NUMERIC(14, 2) NOT NULL, 
+	archive_run_id BIGINT NOT NULL, 
+	CONSTRAINT pk_bill_lines_archive PRIMARY KEY (id), 
+	CONSTRAINT fk_bill_lines_archive_archive_run_id_archive_runs FOREIGN KEY(archive_run_id) REFERENCES archive_runs (id)
+);
+
+CREATE TABLE IF NOT EXISTS bill_readings_archive (
+	id BIGINT NOT NULL, 
+	bill_id BIGINT NOT NULL, 
+	reading_id BIGINT NOT NULL, 
+	units NUMERIC(12, 2) NOT NULL, 
+	motor_units NUMERIC(12, 2) NOT NULL, 
+	superseded_by BIGINT, 
+	archive_run_id BIGINT NOT NULL, 
+	CONSTRAINT pk_bill_readings_archive PRIMARY KEY (id), 
+	CONSTRAINT fk_bill_readings_archive_archive_run_id_archive_runs FOREIGN KEY(archive_run_id) REFERENCES archive_runs (id)
 );
 
 CREATE TABLE IF NOT EXISTS bill_runs (
@@ -1074,6 +1156,105 @@ CREATE TABLE IF NOT EXISTS bill_runs (
 	CONSTRAINT fk_bill_runs_area_id_areas FOREIGN KEY(area_id) REFERENCES areas (id)
 );
 
+CREATE TABLE IF NOT EXISTS bills_archive (
+	id BIGINT NOT NULL, 
+	account_id BIGINT NOT NULL, 
+	service VARCHAR(16) NOT NULL, 
+	area_id BIGINT NOT NULL, 
+	billing_period_start DATE NOT NULL, 
+	billing_period_end DATE NOT NULL, 
+	due_date DATE NOT NULL, 
+	tariff_kind VARCHAR(32) NOT NULL, 
+	pricing_rule VARCHAR(32) NOT NULL, 
+	tariff_plan_version_id BIGINT NOT NULL, 
+	category VARCHAR(32), 
+	units NUMERIC(12, 2) NOT NULL, 
+	motor_units NUMERIC(12, 2) NOT NULL, 
+	total_units NUMERIC(12, 2) NOT NULL, 
+	rate_per_unit NUMERIC(10, 4) NOT NULL, 
+	fixed_charge NUMERIC(14, 2) NOT NULL, 
+	previous_outstanding NUMERIC(14, 2) NOT NULL, 
+	tariff_details JSONB, 
+	total_amount NUMERIC(14, 2) NOT NULL, 
+	status VARCHAR(16) NOT NULL, 
+	amount_paid NUMERIC(14, 2) NOT NULL, 
+	paid_at TIMESTAMP WITH TIME ZONE, 
+	carried_forward_to BIGINT, 
+	overdue_notified_at TIMESTAMP WITH TIME ZONE, 
+	payment_link_id VARCHAR(128), 
+	payment_link_url VARCHAR(1024), 
+	psid VARCHAR(17), 
+	last_reading_id BIGINT, 
+	motor_reading_id BIGINT, 
+	first_reading_id BIGINT, 
+	usage_from DATE, 
+	usage_to DATE, 
+	reissue_of BIGINT, 
+	superseded_by BIGINT, 
+	bill_run_id BIGINT, 
+	created_by BIGINT, 
+	created_by_name VARCHAR(64) NOT NULL, 
+	created_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+	updated_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+	archive_run_id BIGINT NOT NULL, 
+	CONSTRAINT pk_bills_archive PRIMARY KEY (id), 
+	CONSTRAINT fk_bills_archive_archive_run_id_archive_runs FOREIGN KEY(archive_run_id) REFERENCES archive_runs (id)
+);
+
+CREATE TABLE IF NOT EXISTS notifications_archive (
+	id BIGINT NOT NULL, 
+	bill_id BIGINT, 
+	contact_id BIGINT, 
+	kind VARCHAR(32) NOT NULL, 
+	channel VARCHAR(16) NOT NULL, 
+	recipient VARCHAR(254), 
+	message TEXT NOT NULL, 
+	status VARCHAR(16) NOT NULL, 
+	provider_message_id VARCHAR(255), 
+	error TEXT, 
+	attempts INTEGER NOT NULL, 
+	resend_of BIGINT, 
+	created_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+	sent_at TIMESTAMP WITH TIME ZONE, 
+	archive_run_id BIGINT NOT NULL, 
+	CONSTRAINT pk_notifications_archive PRIMARY KEY (id), 
+	CONSTRAINT fk_notifications_archive_archive_run_id_archive_runs FOREIGN KEY(archive_run_id) REFERENCES archive_runs (id)
+);
+
+CREATE TABLE IF NOT EXISTS payment_events_archive (
+	id BIGINT NOT NULL, 
+	bill_id BIGINT, 
+	provider VARCHAR(16) NOT NULL, 
+	event_type VARCHAR(64) NOT NULL, 
+	stripe_event_id VARCHAR(255), 
+	payment_link_id VARCHAR(128), 
+	amount NUMERIC(14, 2), 
+	currency VARCHAR(8), 
+	outcome VARCHAR(32) NOT NULL, 
+	event_data JSONB, 
+	received_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+	archive_run_id BIGINT NOT NULL, 
+	CONSTRAINT pk_payment_events_archive PRIMARY KEY (id), 
+	CONSTRAINT fk_payment_events_archive_archive_run_id_archive_runs FOREIGN KEY(archive_run_id) REFERENCES archive_runs (id)
+);
+
+CREATE TABLE IF NOT EXISTS payments_archive (
+	id BIGINT NOT NULL, 
+	bill_id BIGINT NOT NULL, 
+	amount NUMERIC(14, 2) NOT NULL, 
+	paid_on DATE NOT NULL, 
+	method VARCHAR(32) NOT NULL, 
+	reference VARCHAR(128), 
+	external_id VARCHAR(255), 
+	credit_from_bill BIGINT, 
+	recorded_by BIGINT, 
+	recorded_by_name VARCHAR(64) NOT NULL, 
+	created_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+	archive_run_id BIGINT NOT NULL, 
+	CONSTRAINT pk_payments_archive PRIMARY KEY (id), 
+	CONSTRAINT fk_payments_archive_archive_run_id_archive_runs FOREIGN KEY(archive_run_id) REFERENCES archive_runs (id)
+);
+
 CREATE TABLE IF NOT EXISTS tariff_plan_versions (
 	id BIGSERIAL NOT NULL, 
 	plan_id BIGINT NOT NULL, 
@@ -1090,6 +1271,18 @@ CREATE TABLE IF NOT EXISTS tariff_plan_versions (
 	CONSTRAINT fk_tariff_plan_versions_plan_id_tariff_plans FOREIGN KEY(plan_id) REFERENCES tariff_plans (id)
 );
 
+CREATE TABLE IF NOT EXISTS user_areas (
+	id BIGSERIAL NOT NULL, 
+	user_id BIGINT NOT NULL, 
+	area_id BIGINT NOT NULL, 
+	assigned_by_name VARCHAR(64) DEFAULT 'system' NOT NULL, 
+	created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL, 
+	CONSTRAINT pk_user_areas PRIMARY KEY (id), 
+	CONSTRAINT uq_user_areas_user_id_area_id UNIQUE (user_id, area_id), 
+	CONSTRAINT fk_user_areas_user_id_users FOREIGN KEY(user_id) REFERENCES users (id), 
+	CONSTRAINT fk_user_areas_area_id_areas FOREIGN KEY(area_id) REFERENCES areas (id)
+);
+
 CREATE TABLE IF NOT EXISTS user_sessions (
 	id BIGSERIAL NOT NULL, 
 	token_hash VARCHAR(64) NOT NULL, 
@@ -1103,6 +1296,21 @@ CREATE TABLE IF NOT EXISTS user_sessions (
 	CONSTRAINT pk_user_sessions PRIMARY KEY (id), 
 	CONSTRAINT uq_user_sessions_token_hash UNIQUE (token_hash), 
 	CONSTRAINT fk_user_sessions_user_id_users FOREIGN KEY(user_id) REFERENCES users (id)
+);
+
+CREATE TABLE IF NOT EXISTS account_changes (
+	id BIGSERIAL NOT NULL, 
+	account_id BIGINT NOT NULL, 
+	field VARCHAR(32) NOT NULL, 
+	old_value VARCHAR(255), 
+	new_value VARCHAR(255), 
+	source VARCHAR(32) DEFAULT 'survey_import' NOT NULL, 
+	changed_by BIGINT, 
+	changed_by_name VARCHAR(64) DEFAULT 'system' NOT NULL, 
+	created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL, 
+	CONSTRAINT pk_account_changes PRIMARY KEY (id), 
+	CONSTRAINT fk_account_changes_account_id_accounts FOREIGN KEY(account_id) REFERENCES accounts (id), 
+	CONSTRAINT fk_account_changes_changed_by_users FOREIGN KEY(changed_by) REFERENCES users (id)
 );
 
 CREATE TABLE IF NOT EXISTS account_contacts (
@@ -1146,6 +1354,51 @@ CREATE TABLE IF NOT EXISTS account_surveys (
 	CONSTRAINT uq_account_surveys_survey_id UNIQUE (survey_id)
 );
 
+CREATE TABLE IF NOT EXISTS bank_payments (
+	id BIGSERIAL NOT NULL, 
+	bank_file_id BIGINT NOT NULL, 
+	row_no INTEGER NOT NULL, 
+	psid VARCHAR(17), 
+	consumer_number VARCHAR(32), 
+	transaction_id VARCHAR(64) NOT NULL, 
+	amount NUMERIC(14, 2) NOT NULL, 
+	fine NUMERIC(14, 2) DEFAULT '0' NOT NULL, 
+	paid_on DATE NOT NULL, 
+	paid_time VARCHAR(8) NOT NULL, 
+	bank VARCHAR(64), 
+	channel VARCHAR(32), 
+	outcome VARCHAR(24) NOT NULL, 
+	reason TEXT, 
+	bill_id BIGINT, 
+	payment_id BIGINT, 
+	dedupe_key VARCHAR(160) NOT NULL, 
+	created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL, 
+	CONSTRAINT pk_bank_payments PRIMARY KEY (id), 
+	CONSTRAINT ck_bank_payments_outcome_valid CHECK (outcome IN ('matched', 'duplicate', 'refused_unknown', 'refused_amount', 'refused_expired', 'refused_paid', 'refused_scope')), 
+	CONSTRAINT fk_bank_payments_bank_file_id_bank_files FOREIGN KEY(bank_file_id) REFERENCES bank_files (id)
+);
+
+CREATE TABLE IF NOT EXISTS field_visits (
+	id BIGSERIAL NOT NULL, 
+	account_id BIGINT NOT NULL, 
+	area_id BIGINT NOT NULL, 
+	visited_on DATE NOT NULL, 
+	outcome VARCHAR(16) NOT NULL, 
+	notes TEXT, 
+	photo_ref VARCHAR(512), 
+	gps_lat NUMERIC(9, 6), 
+	gps_lon NUMERIC(9, 6), 
+	visited_by BIGINT, 
+	visited_by_name VARCHAR(64) DEFAULT 'system' NOT NULL, 
+	created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL, 
+	CONSTRAINT pk_field_visits PRIMARY KEY (id), 
+	CONSTRAINT ck_field_visits_outcome_valid CHECK (outcome IN ('met', 'not_home', 'closed', 'refused', 'paid', 'promised', 'other')), 
+	CONSTRAINT ck_field_visits_gps_both_or_neither CHECK ((gps_lat IS NULL) = (gps_lon IS NULL)), 
+	CONSTRAINT fk_field_visits_account_id_accounts FOREIGN KEY(account_id) REFERENCES accounts (id), 
+	CONSTRAINT fk_field_visits_area_id_areas FOREIGN KEY(area_id) REFERENCES areas (id), 
+	CONSTRAINT fk_field_visits_visited_by_users FOREIGN KEY(visited_by) REFERENCES users (id)
+);
+
 CREATE TABLE IF NOT EXISTS meters (
 	id BIGSERIAL NOT NULL, 
 	meter_number VARCHAR(32) NOT NULL, 
@@ -1178,6 +1431,29 @@ CREATE TABLE IF NOT EXISTS service_connections (
 	CONSTRAINT ck_service_connections_service_valid CHECK (service IN ('electricity', 'water', 'sanitation')), 
 	CONSTRAINT fk_service_connections_account_id_accounts FOREIGN KEY(account_id) REFERENCES accounts (id), 
 	CONSTRAINT fk_service_connections_tariff_plan_id_tariff_plans FOREIGN KEY(tariff_plan_id) REFERENCES tariff_plans (id)
+);
+
+CREATE TABLE IF NOT EXISTS tickets (
+	id BIGSERIAL NOT NULL, 
+	account_id BIGINT NOT NULL, 
+	area_id BIGINT NOT NULL, 
+	subject VARCHAR(128) NOT NULL, 
+	details TEXT, 
+	status VARCHAR(16) DEFAULT 'pending' NOT NULL, 
+	raised_by BIGINT, 
+	raised_by_name VARCHAR(64) DEFAULT 'system' NOT NULL, 
+	resolution TEXT, 
+	resolved_by BIGINT, 
+	resolved_by_name VARCHAR(64), 
+	resolved_at TIMESTAMP WITH TIME ZONE, 
+	created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL, 
+	CONSTRAINT pk_tickets PRIMARY KEY (id), 
+	CONSTRAINT ck_tickets_status_valid CHECK (status IN ('pending', 'approved', 'rejected')), 
+	CONSTRAINT ck_tickets_resolved_has_resolution CHECK (status = 'pending' OR resolution IS NOT NULL), 
+	CONSTRAINT fk_tickets_account_id_accounts FOREIGN KEY(account_id) REFERENCES accounts (id), 
+	CONSTRAINT fk_tickets_area_id_areas FOREIGN KEY(area_id) REFERENCES areas (id), 
+	CONSTRAINT fk_tickets_raised_by_users FOREIGN KEY(raised_by) REFERENCES users (id), 
+	CONSTRAINT fk_tickets_resolved_by_users FOREIGN KEY(resolved_by) REFERENCES users (id)
 );
 
 CREATE TABLE IF NOT EXISTS daily_usage (
@@ -1263,6 +1539,7 @@ CREATE TABLE IF NOT EXISTS bills (
 	overdue_notified_at TIMESTAMP WITH TIME ZONE, 
 	payment_link_id VARCHAR(128), 
 	payment_link_url VARCHAR(1024), 
+	psid VARCHAR(17), 
 	last_reading_id BIGINT, 
 	motor_reading_id BIGINT, 
 	first_reading_id BIGINT, 
@@ -1419,6 +1696,32 @@ CREATE TABLE IF NOT EXISTS payments (
 );
 
 -- Columns added to schema.py after a database was created (no-op on a current database).
+
+ALTER TABLE archive_runs ADD COLUMN IF NOT EXISTS cutoff DATE NOT NULL;
+
+ALTER TABLE archive_runs ADD COLUMN IF NOT EXISTS status VARCHAR(16) NOT NULL;
+
+ALTER TABLE archive_runs ADD COLUMN IF NOT EXISTS bills INTEGER NOT NULL;
+
+ALTER TABLE archive_runs ADD COLUMN IF NOT EXISTS lines INTEGER NOT NULL;
+
+ALTER TABLE archive_runs ADD COLUMN IF NOT EXISTS payments INTEGER NOT NULL;
+
+ALTER TABLE archive_runs ADD COLUMN IF NOT EXISTS total_amount NUMERIC(14, 2) NOT NULL;
+
+ALTER TABLE archive_runs ADD COLUMN IF NOT EXISTS amount_paid NUMERIC(14, 2) NOT NULL;
+
+ALTER TABLE archive_runs ADD COLUMN IF NOT EXISTS payments_amount NUMERIC(14, 2) NOT NULL;
+
+ALTER TABLE archive_runs ADD COLUMN IF NOT EXISTS kept INTEGER DEFAULT '0' NOT NULL;
+
+ALTER TABLE archive_runs ADD COLUMN IF NOT EXISTS started_by_name VARCHAR(64) DEFAULT 'system' NOT NULL;
+
+ALTER TABLE archive_runs ADD COLUMN IF NOT EXISTS created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL;
+
+ALTER TABLE archive_runs ADD COLUMN IF NOT EXISTS restored_at TIMESTAMP WITH TIME ZONE;
+
+ALTER TABLE archive_runs ADD COLUMN IF NOT EXISTS restored_by_name VARCHAR(64);
 
 ALTER TABLE areas ADD COLUMN IF NOT EXISTS parent_id BIGINT REFERENCES areas (id);
 
@@ -1582,6 +1885,24 @@ ALTER TABLE accounts ADD COLUMN IF NOT EXISTS created_at TIMESTAMP WITH TIME ZON
 
 ALTER TABLE accounts ADD COLUMN IF NOT EXISTS updated_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL;
 
+ALTER TABLE archive_month_summaries ADD COLUMN IF NOT EXISTS archive_run_id BIGINT NOT NULL REFERENCES archive_runs (id);
+
+ALTER TABLE archive_month_summaries ADD COLUMN IF NOT EXISTS month VARCHAR(7) NOT NULL;
+
+ALTER TABLE archive_month_summaries ADD COLUMN IF NOT EXISTS area_id BIGINT NOT NULL REFERENCES areas (id);
+
+ALTER TABLE archive_month_summaries ADD COLUMN IF NOT EXISTS bills INTEGER NOT NULL;
+
+ALTER TABLE archive_month_summaries ADD COLUMN IF NOT EXISTS billed NUMERIC(14, 2) NOT NULL;
+
+ALTER TABLE archive_month_summaries ADD COLUMN IF NOT EXISTS total_amount NUMERIC(14, 2) NOT NULL;
+
+ALTER TABLE archive_month_summaries ADD COLUMN IF NOT EXISTS amount_paid NUMERIC(14, 2) NOT NULL;
+
+ALTER TABLE archive_month_summaries ADD COLUMN IF NOT EXISTS payments INTEGER NOT NULL;
+
+ALTER TABLE archive_month_summaries ADD COLUMN IF NOT EXISTS collected NUMERIC(14, 2) NOT NULL;
+
 ALTER TABLE audit_log ADD COLUMN IF NOT EXISTS occurred_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL;
 
 ALTER TABLE audit_log ADD COLUMN IF NOT EXISTS actor_id BIGINT REFERENCES users (id);
@@ -1597,6 +1918,60 @@ ALTER TABLE audit_log ADD COLUMN IF NOT EXISTS entity_type VARCHAR(32);
 ALTER TABLE audit_log ADD COLUMN IF NOT EXISTS entity_id VARCHAR(64);
 
 ALTER TABLE audit_log ADD COLUMN IF NOT EXISTS details JSONB;
+
+ALTER TABLE bank_files ADD COLUMN IF NOT EXISTS file_name VARCHAR(255) NOT NULL;
+
+ALTER TABLE bank_files ADD COLUMN IF NOT EXISTS sha256 VARCHAR(64) NOT NULL;
+
+ALTER TABLE bank_files ADD COLUMN IF NOT EXISTS row_count INTEGER NOT NULL;
+
+ALTER TABLE bank_files ADD COLUMN IF NOT EXISTS matched_count INTEGER NOT NULL;
+
+ALTER TABLE bank_files ADD COLUMN IF NOT EXISTS duplicate_count INTEGER NOT NULL;
+
+ALTER TABLE bank_files ADD COLUMN IF NOT EXISTS refused_count INTEGER NOT NULL;
+
+ALTER TABLE bank_files ADD COLUMN IF NOT EXISTS matched_amount NUMERIC(14, 2) NOT NULL;
+
+ALTER TABLE bank_files ADD COLUMN IF NOT EXISTS duplicate_amount NUMERIC(14, 2) NOT NULL;
+
+ALTER TABLE bank_files ADD COLUMN IF NOT EXISTS refused_amount NUMERIC(14, 2) NOT NULL;
+
+ALTER TABLE bank_files ADD COLUMN IF NOT EXISTS imported_by BIGINT REFERENCES users (id);
+
+ALTER TABLE bank_files ADD COLUMN IF NOT EXISTS imported_by_name VARCHAR(64) DEFAULT 'system' NOT NULL;
+
+ALTER TABLE bank_files ADD COLUMN IF NOT EXISTS created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL;
+
+ALTER TABLE bill_lines_archive ADD COLUMN IF NOT EXISTS bill_id BIGINT NOT NULL;
+
+ALTER TABLE bill_lines_archive ADD COLUMN IF NOT EXISTS seq INTEGER NOT NULL;
+
+ALTER TABLE bill_lines_archive ADD COLUMN IF NOT EXISTS code VARCHAR(32) NOT NULL;
+
+ALTER TABLE bill_lines_archive ADD COLUMN IF NOT EXISTS label VARCHAR(128) NOT NULL;
+
+ALTER TABLE bill_lines_archive ADD COLUMN IF NOT EXISTS quantity NUMERIC(14, 2);
+
+ALTER TABLE bill_lines_archive ADD COLUMN IF NOT EXISTS unit VARCHAR(8);
+
+ALTER TABLE bill_lines_archive ADD COLUMN IF NOT EXISTS rate NUMERIC(10, 4);
+
+ALTER TABLE bill_lines_archive ADD COLUMN IF NOT EXISTS amount NUMERIC(14, 2) NOT NULL;
+
+ALTER TABLE bill_lines_archive ADD COLUMN IF NOT EXISTS archive_run_id BIGINT NOT NULL REFERENCES archive_runs (id);
+
+ALTER TABLE bill_readings_archive ADD COLUMN IF NOT EXISTS bill_id BIGINT NOT NULL;
+
+ALTER TABLE bill_readings_archive ADD COLUMN IF NOT EXISTS reading_id BIGINT NOT NULL;
+
+ALTER TABLE bill_readings_archive ADD COLUMN IF NOT EXISTS units NUMERIC(12, 2) NOT NULL;
+
+ALTER TABLE bill_readings_archive ADD COLUMN IF NOT EXISTS motor_units NUMERIC(12, 2) NOT NULL;
+
+ALTER TABLE bill_readings_archive ADD COLUMN IF NOT EXISTS superseded_by BIGINT;
+
+ALTER TABLE bill_readings_archive ADD COLUMN IF NOT EXISTS archive_run_id BIGINT NOT NULL REFERENCES archive_runs (id);
 
 ALTER TABLE bill_runs ADD COLUMN IF NOT EXISTS billing_period_start DATE NOT NULL;
 
@@ -1626,6 +2001,156 @@ ALTER TABLE bill_runs ADD COLUMN IF NOT EXISTS started_at TIMESTAMP WITH TIME ZO
 
 ALTER TABLE bill_runs ADD COLUMN IF NOT EXISTS finished_at TIMESTAMP WITH TIME ZONE;
 
+ALTER TABLE bills_archive ADD COLUMN IF NOT EXISTS account_id BIGINT NOT NULL;
+
+ALTER TABLE bills_archive ADD COLUMN IF NOT EXISTS service VARCHAR(16) NOT NULL;
+
+ALTER TABLE bills_archive ADD COLUMN IF NOT EXISTS area_id BIGINT NOT NULL;
+
+ALTER TABLE bills_archive ADD COLUMN IF NOT EXISTS billing_period_start DATE NOT NULL;
+
+ALTER TABLE bills_archive ADD COLUMN IF NOT EXISTS billing_period_end DATE NOT NULL;
+
+ALTER TABLE bills_archive ADD COLUMN IF NOT EXISTS due_date DATE NOT NULL;
+
+ALTER TABLE bills_archive ADD COLUMN IF NOT EXISTS tariff_kind VARCHAR(32) NOT NULL;
+
+ALTER TABLE bills_archive ADD COLUMN IF NOT EXISTS pricing_rule VARCHAR(32) NOT NULL;
+
+ALTER TABLE bills_archive ADD COLUMN IF NOT EXISTS tariff_plan_version_id BIGINT NOT NULL;
+
+ALTER TABLE bills_archive ADD COLUMN IF NOT EXISTS category VARCHAR(32);
+
+ALTER TABLE bills_archive ADD COLUMN IF NOT EXISTS units NUMERIC(12, 2) NOT NULL;
+
+ALTER TABLE bills_archive ADD COLUMN IF NOT EXISTS motor_units NUMERIC(12, 2) NOT NULL;
+
+ALTER TABLE bills_archive ADD COLUMN IF NOT EXISTS total_units NUMERIC(12, 2) NOT NULL;
+
+ALTER TABLE bills_archive ADD COLUMN IF NOT EXISTS rate_per_unit NUMERIC(10, 4) NOT NULL;
+
+ALTER TABLE bills_archive ADD COLUMN IF NOT EXISTS fixed_charge NUMERIC(14, 2) NOT NULL;
+
+ALTER TABLE bills_archive ADD COLUMN IF NOT EXISTS previous_outstanding NUMERIC(14, 2) NOT NULL;
+
+ALTER TABLE bills_archive ADD COLUMN IF NOT EXISTS tariff_details JSONB;
+
+ALTER TABLE bills_archive ADD COLUMN IF NOT EXISTS total_amount NUMERIC(14, 2) NOT NULL;
+
+ALTER TABLE bills_archive ADD COLUMN IF NOT EXISTS status VARCHAR(16) NOT NULL;
+
+ALTER TABLE bills_archive ADD COLUMN IF NOT EXISTS amount_paid NUMERIC(14, 2) NOT NULL;
+
+ALTER TABLE bills_archive ADD COLUMN IF NOT EXISTS paid_at TIMESTAMP WITH TIME ZONE;
+
+ALTER TABLE bills_archive ADD COLUMN IF NOT EXISTS carried_forward_to BIGINT;
+
+ALTER TABLE bills_archive ADD COLUMN IF NOT EXISTS overdue_notified_at TIMESTAMP WITH TIME ZONE;
+
+ALTER TABLE bills_archive ADD COLUMN IF NOT EXISTS payment_link_id VARCHAR(128);
+
+ALTER TABLE bills_archive ADD COLUMN IF NOT EXISTS payment_link_url VARCHAR(1024);
+
+ALTER TABLE bills_archive ADD COLUMN IF NOT EXISTS psid VARCHAR(17);
+
+ALTER TABLE bills_archive ADD COLUMN IF NOT EXISTS last_reading_id BIGINT;
+
+ALTER TABLE bills_archive ADD COLUMN IF NOT EXISTS motor_reading_id BIGINT;
+
+ALTER TABLE bills_archive ADD COLUMN IF NOT EXISTS first_reading_id BIGINT;
+
+ALTER TABLE bills_archive ADD COLUMN IF NOT EXISTS usage_from DATE;
+
+ALTER TABLE bills_archive ADD COLUMN IF NOT EXISTS usage_to DATE;
+
+ALTER TABLE bills_archive ADD COLUMN IF NOT EXISTS reissue_of BIGINT;
+
+ALTER TABLE bills_archive ADD COLUMN IF NOT EXISTS superseded_by BIGINT;
+
+ALTER TABLE bills_archive ADD COLUMN IF NOT EXISTS bill_run_id BIGINT;
+
+ALTER TABLE bills_archive ADD COLUMN IF NOT EXISTS created_by BIGINT;
+
+ALTER TABLE bills_archive ADD COLUMN IF NOT EXISTS created_by_name VARCHAR(64) NOT NULL;
+
+ALTER TABLE bills_archive ADD COLUMN IF NOT EXISTS created_at TIMESTAMP WITH TIME ZONE NOT NULL;
+
+ALTER TABLE bills_archive ADD COLUMN IF NOT EXISTS updated_at TIMESTAMP WITH TIME ZONE NOT NULL;
+
+ALTER TABLE bills_archive ADD COLUMN IF NOT EXISTS archive_run_id BIGINT NOT NULL REFERENCES archive_runs (id);
+
+ALTER TABLE notifications_archive ADD COLUMN IF NOT EXISTS bill_id BIGINT;
+
+ALTER TABLE notifications_archive ADD COLUMN IF NOT EXISTS contact_id BIGINT;
+
+ALTER TABLE notifications_archive ADD COLUMN IF NOT EXISTS kind VARCHAR(32) NOT NULL;
+
+ALTER TABLE notifications_archive ADD COLUMN IF NOT EXISTS channel VARCHAR(16) NOT NULL;
+
+ALTER TABLE notifications_archive ADD COLUMN IF NOT EXISTS recipient VARCHAR(254);
+
+ALTER TABLE notifications_archive ADD COLUMN IF NOT EXISTS message TEXT NOT NULL;
+
+ALTER TABLE notifications_archive ADD COLUMN IF NOT EXISTS status VARCHAR(16) NOT NULL;
+
+ALTER TABLE notifications_archive ADD COLUMN IF NOT EXISTS provider_message_id VARCHAR(255);
+
+ALTER TABLE notifications_archive ADD COLUMN IF NOT EXISTS error TEXT;
+
+ALTER TABLE notifications_archive ADD COLUMN IF NOT EXISTS attempts INTEGER NOT NULL;
+
+ALTER TABLE notifications_archive ADD COLUMN IF NOT EXISTS resend_of BIGINT;
+
+ALTER TABLE notifications_archive ADD COLUMN IF NOT EXISTS created_at TIMESTAMP WITH TIME ZONE NOT NULL;
+
+ALTER TABLE notifications_archive ADD COLUMN IF NOT EXISTS sent_at TIMESTAMP WITH TIME ZONE;
+
+ALTER TABLE notifications_archive ADD COLUMN IF NOT EXISTS archive_run_id BIGINT NOT NULL REFERENCES archive_runs (id);
+
+ALTER TABLE payment_events_archive ADD COLUMN IF NOT EXISTS bill_id BIGINT;
+
+ALTER TABLE payment_events_archive ADD COLUMN IF NOT EXISTS provider VARCHAR(16) NOT NULL;
+
+ALTER TABLE payment_events_archive ADD COLUMN IF NOT EXISTS event_type VARCHAR(64) NOT NULL;
+
+ALTER TABLE payment_events_archive ADD COLUMN IF NOT EXISTS stripe_event_id VARCHAR(255);
+
+ALTER TABLE payment_events_archive ADD COLUMN IF NOT EXISTS payment_link_id VARCHAR(128);
+
+ALTER TABLE payment_events_archive ADD COLUMN IF NOT EXISTS amount NUMERIC(14, 2);
+
+ALTER TABLE payment_events_archive ADD COLUMN IF NOT EXISTS currency VARCHAR(8);
+
+ALTER TABLE payment_events_archive ADD COLUMN IF NOT EXISTS outcome VARCHAR(32) NOT NULL;
+
+ALTER TABLE payment_events_archive ADD COLUMN IF NOT EXISTS event_data JSONB;
+
+ALTER TABLE payment_events_archive ADD COLUMN IF NOT EXISTS received_at TIMESTAMP WITH TIME ZONE NOT NULL;
+
+ALTER TABLE payment_events_archive ADD COLUMN IF NOT EXISTS archive_run_id BIGINT NOT NULL REFERENCES archive_runs (id);
+
+ALTER TABLE payments_archive ADD COLUMN IF NOT EXISTS bill_id BIGINT NOT NULL;
+
+ALTER TABLE payments_archive ADD COLUMN IF NOT EXISTS amount NUMERIC(14, 2) NOT NULL;
+
+ALTER TABLE payments_archive ADD COLUMN IF NOT EXISTS paid_on DATE NOT NULL;
+
+ALTER TABLE payments_archive ADD COLUMN IF NOT EXISTS method VARCHAR(32) NOT NULL;
+
+ALTER TABLE payments_archive ADD COLUMN IF NOT EXISTS reference VARCHAR(128);
+
+ALTER TABLE payments_archive ADD COLUMN IF NOT EXISTS external_id VARCHAR(255);
+
+ALTER TABLE payments_archive ADD COLUMN IF NOT EXISTS credit_from_bill BIGINT;
+
+ALTER TABLE payments_archive ADD COLUMN IF NOT EXISTS recorded_by BIGINT;
+
+ALTER TABLE payments_archive ADD COLUMN IF NOT EXISTS recorded_by_name VARCHAR(64) NOT NULL;
+
+ALTER TABLE payments_archive ADD COLUMN IF NOT EXISTS created_at TIMESTAMP WITH TIME ZONE NOT NULL;
+
+ALTER TABLE payments_archive ADD COLUMN IF NOT EXISTS archive_run_id BIGINT NOT NULL REFERENCES archive_runs (id);
+
 ALTER TABLE tariff_plan_versions ADD COLUMN IF NOT EXISTS plan_id BIGINT NOT NULL REFERENCES tariff_plans (id);
 
 ALTER TABLE tariff_plan_versions ADD COLUMN IF NOT EXISTS version INTEGER NOT NULL;
@@ -1639,6 +2164,14 @@ ALTER TABLE tariff_plan_versions ADD COLUMN IF NOT EXISTS notes TEXT;
 ALTER TABLE tariff_plan_versions ADD COLUMN IF NOT EXISTS created_by_name VARCHAR(64) DEFAULT 'system' NOT NULL;
 
 ALTER TABLE tariff_plan_versions ADD COLUMN IF NOT EXISTS created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL;
+
+ALTER TABLE user_areas ADD COLUMN IF NOT EXISTS user_id BIGINT NOT NULL REFERENCES users (id);
+
+ALTER TABLE user_areas ADD COLUMN IF NOT EXISTS area_id BIGINT NOT NULL REFERENCES areas (id);
+
+ALTER TABLE user_areas ADD COLUMN IF NOT EXISTS assigned_by_name VARCHAR(64) DEFAULT 'system' NOT NULL;
+
+ALTER TABLE user_areas ADD COLUMN IF NOT EXISTS created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL;
 
 ALTER TABLE user_sessions ADD COLUMN IF NOT EXISTS token_hash VARCHAR(64) NOT NULL;
 
@@ -1655,6 +2188,22 @@ ALTER TABLE user_sessions ADD COLUMN IF NOT EXISTS expires_at TIMESTAMP WITH TIM
 ALTER TABLE user_sessions ADD COLUMN IF NOT EXISTS revoked_at TIMESTAMP WITH TIME ZONE;
 
 ALTER TABLE user_sessions ADD COLUMN IF NOT EXISTS revoked_reason VARCHAR(64);
+
+ALTER TABLE account_changes ADD COLUMN IF NOT EXISTS account_id BIGINT NOT NULL REFERENCES accounts (id);
+
+ALTER TABLE account_changes ADD COLUMN IF NOT EXISTS field VARCHAR(32) NOT NULL;
+
+ALTER TABLE account_changes ADD COLUMN IF NOT EXISTS old_value VARCHAR(255);
+
+ALTER TABLE account_changes ADD COLUMN IF NOT EXISTS new_value VARCHAR(255);
+
+ALTER TABLE account_changes ADD COLUMN IF NOT EXISTS source VARCHAR(32) DEFAULT 'survey_import' NOT NULL;
+
+ALTER TABLE account_changes ADD COLUMN IF NOT EXISTS changed_by BIGINT REFERENCES users (id);
+
+ALTER TABLE account_changes ADD COLUMN IF NOT EXISTS changed_by_name VARCHAR(64) DEFAULT 'system' NOT NULL;
+
+ALTER TABLE account_changes ADD COLUMN IF NOT EXISTS created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL;
 
 ALTER TABLE account_contacts ADD COLUMN IF NOT EXISTS account_id BIGINT NOT NULL REFERENCES accounts (id);
 
@@ -1690,6 +2239,62 @@ ALTER TABLE account_surveys ADD COLUMN IF NOT EXISTS photo_ref VARCHAR(512);
 
 ALTER TABLE account_surveys ADD COLUMN IF NOT EXISTS gps_text VARCHAR(128);
 
+ALTER TABLE bank_payments ADD COLUMN IF NOT EXISTS bank_file_id BIGINT NOT NULL REFERENCES bank_files (id);
+
+ALTER TABLE bank_payments ADD COLUMN IF NOT EXISTS row_no INTEGER NOT NULL;
+
+ALTER TABLE bank_payments ADD COLUMN IF NOT EXISTS psid VARCHAR(17);
+
+ALTER TABLE bank_payments ADD COLUMN IF NOT EXISTS consumer_number VARCHAR(32);
+
+ALTER TABLE bank_payments ADD COLUMN IF NOT EXISTS transaction_id VARCHAR(64) NOT NULL;
+
+ALTER TABLE bank_payments ADD COLUMN IF NOT EXISTS amount NUMERIC(14, 2) NOT NULL;
+
+ALTER TABLE bank_payments ADD COLUMN IF NOT EXISTS fine NUMERIC(14, 2) DEFAULT '0' NOT NULL;
+
+ALTER TABLE bank_payments ADD COLUMN IF NOT EXISTS paid_on DATE NOT NULL;
+
+ALTER TABLE bank_payments ADD COLUMN IF NOT EXISTS paid_time VARCHAR(8) NOT NULL;
+
+ALTER TABLE bank_payments ADD COLUMN IF NOT EXISTS bank VARCHAR(64);
+
+ALTER TABLE bank_payments ADD COLUMN IF NOT EXISTS channel VARCHAR(32);
+
+ALTER TABLE bank_payments ADD COLUMN IF NOT EXISTS outcome VARCHAR(24) NOT NULL;
+
+ALTER TABLE bank_payments ADD COLUMN IF NOT EXISTS reason TEXT;
+
+ALTER TABLE bank_payments ADD COLUMN IF NOT EXISTS bill_id BIGINT;
+
+ALTER TABLE bank_payments ADD COLUMN IF NOT EXISTS payment_id BIGINT;
+
+ALTER TABLE bank_payments ADD COLUMN IF NOT EXISTS dedupe_key VARCHAR(160) NOT NULL;
+
+ALTER TABLE bank_payments ADD COLUMN IF NOT EXISTS created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL;
+
+ALTER TABLE field_visits ADD COLUMN IF NOT EXISTS account_id BIGINT NOT NULL REFERENCES accounts (id);
+
+ALTER TABLE field_visits ADD COLUMN IF NOT EXISTS area_id BIGINT NOT NULL REFERENCES areas (id);
+
+ALTER TABLE field_visits ADD COLUMN IF NOT EXISTS visited_on DATE NOT NULL;
+
+ALTER TABLE field_visits ADD COLUMN IF NOT EXISTS outcome VARCHAR(16) NOT NULL;
+
+ALTER TABLE field_visits ADD COLUMN IF NOT EXISTS notes TEXT;
+
+ALTER TABLE field_visits ADD COLUMN IF NOT EXISTS photo_ref VARCHAR(512);
+
+ALTER TABLE field_visits ADD COLUMN IF NOT EXISTS gps_lat NUMERIC(9, 6);
+
+ALTER TABLE field_visits ADD COLUMN IF NOT EXISTS gps_lon NUMERIC(9, 6);
+
+ALTER TABLE field_visits ADD COLUMN IF NOT EXISTS visited_by BIGINT REFERENCES users (id);
+
+ALTER TABLE field_visits ADD COLUMN IF NOT EXISTS visited_by_name VARCHAR(64) DEFAULT 'system' NOT NULL;
+
+ALTER TABLE field_visits ADD COLUMN IF NOT EXISTS created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL;
+
 ALTER TABLE meters ADD COLUMN IF NOT EXISTS meter_number VARCHAR(32) NOT NULL;
 
 ALTER TABLE meters ADD COLUMN IF NOT EXISTS account_id BIGINT REFERENCES accounts (id);
@@ -1717,6 +2322,30 @@ ALTER TABLE service_connections ADD COLUMN IF NOT EXISTS is_active BOOLEAN DEFAU
 ALTER TABLE service_connections ADD COLUMN IF NOT EXISTS started_on DATE;
 
 ALTER TABLE service_connections ADD COLUMN IF NOT EXISTS created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL;
+
+ALTER TABLE tickets ADD COLUMN IF NOT EXISTS account_id BIGINT NOT NULL REFERENCES accounts (id);
+
+ALTER TABLE tickets ADD COLUMN IF NOT EXISTS area_id BIGINT NOT NULL REFERENCES areas (id);
+
+ALTER TABLE tickets ADD COLUMN IF NOT EXISTS subject VARCHAR(128) NOT NULL;
+
+ALTER TABLE tickets ADD COLUMN IF NOT EXISTS details TEXT;
+
+ALTER TABLE tickets ADD COLUMN IF NOT EXISTS status VARCHAR(16) DEFAULT 'pending' NOT NULL;
+
+ALTER TABLE tickets ADD COLUMN IF NOT EXISTS raised_by BIGINT REFERENCES users (id);
+
+ALTER TABLE tickets ADD COLUMN IF NOT EXISTS raised_by_name VARCHAR(64) DEFAULT 'system' NOT NULL;
+
+ALTER TABLE tickets ADD COLUMN IF NOT EXISTS resolution TEXT;
+
+ALTER TABLE tickets ADD COLUMN IF NOT EXISTS resolved_by BIGINT REFERENCES users (id);
+
+ALTER TABLE tickets ADD COLUMN IF NOT EXISTS resolved_by_name VARCHAR(64);
+
+ALTER TABLE tickets ADD COLUMN IF NOT EXISTS resolved_at TIMESTAMP WITH TIME ZONE;
+
+ALTER TABLE tickets ADD COLUMN IF NOT EXISTS created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL;
 
 ALTER TABLE daily_usage ADD COLUMN IF NOT EXISTS account_id BIGINT NOT NULL REFERENCES accounts (id);
 
@@ -1823,6 +2452,8 @@ ALTER TABLE bills ADD COLUMN IF NOT EXISTS overdue_notified_at TIMESTAMP WITH TI
 ALTER TABLE bills ADD COLUMN IF NOT EXISTS payment_link_id VARCHAR(128);
 
 ALTER TABLE bills ADD COLUMN IF NOT EXISTS payment_link_url VARCHAR(1024);
+
+ALTER TABLE bills ADD COLUMN IF NOT EXISTS psid VARCHAR(17);
 
 ALTER TABLE bills ADD COLUMN IF NOT EXISTS last_reading_id BIGINT REFERENCES readings (id);
 
@@ -1976,21 +2607,71 @@ CREATE INDEX IF NOT EXISTS ix_accounts_category ON accounts (category);
 
 CREATE INDEX IF NOT EXISTS ix_accounts_is_active ON accounts (is_active);
 
+CREATE INDEX IF NOT EXISTS ix_archive_month_summaries_month_area_id ON archive_month_summaries (month, area_id);
+
 CREATE INDEX IF NOT EXISTS ix_audit_log_action_occurred_at ON audit_log (action, occurred_at);
 
 CREATE INDEX IF NOT EXISTS ix_audit_log_entity_type_entity_id ON audit_log (entity_type, entity_id);
 
 CREATE INDEX IF NOT EXISTS ix_audit_log_occurred_at ON audit_log (occurred_at);
 
+CREATE INDEX IF NOT EXISTS ix_bank_files_created_at ON bank_files (created_at);
+
+CREATE INDEX IF NOT EXISTS ix_bill_lines_archive_archive_run_id ON bill_lines_archive (archive_run_id);
+
+CREATE INDEX IF NOT EXISTS ix_bill_lines_archive_bill_id ON bill_lines_archive (bill_id);
+
+CREATE INDEX IF NOT EXISTS ix_bill_readings_archive_archive_run_id ON bill_readings_archive (archive_run_id);
+
+CREATE INDEX IF NOT EXISTS ix_bill_readings_archive_bill_id ON bill_readings_archive (bill_id);
+
 CREATE INDEX IF NOT EXISTS ix_bill_runs_billing_period_start_billing_period_end ON bill_runs (billing_period_start, billing_period_end);
 
+CREATE INDEX IF NOT EXISTS ix_bills_archive_account_id_billing_period_start ON bills_archive (account_id, billing_period_start);
+
+CREATE INDEX IF NOT EXISTS ix_bills_archive_archive_run_id ON bills_archive (archive_run_id);
+
+CREATE INDEX IF NOT EXISTS ix_bills_archive_area_id_billing_period_start ON bills_archive (area_id, billing_period_start);
+
+CREATE UNIQUE INDEX IF NOT EXISTS uq_bills_archive_psid ON bills_archive (psid);
+
+CREATE INDEX IF NOT EXISTS ix_notifications_archive_archive_run_id ON notifications_archive (archive_run_id);
+
+CREATE INDEX IF NOT EXISTS ix_notifications_archive_bill_id ON notifications_archive (bill_id);
+
+CREATE INDEX IF NOT EXISTS ix_payment_events_archive_archive_run_id ON payment_events_archive (archive_run_id);
+
+CREATE INDEX IF NOT EXISTS ix_payment_events_archive_bill_id ON payment_events_archive (bill_id);
+
+CREATE INDEX IF NOT EXISTS ix_payments_archive_archive_run_id ON payments_archive (archive_run_id);
+
+CREATE INDEX IF NOT EXISTS ix_payments_archive_bill_id ON payments_archive (bill_id);
+
+CREATE INDEX IF NOT EXISTS ix_user_areas_area_id ON user_areas (area_id);
+
 CREATE INDEX IF NOT EXISTS ix_user_sessions_user_id ON user_sessions (user_id);
+
+CREATE INDEX IF NOT EXISTS ix_account_changes_account_id_created_at ON account_changes (account_id, created_at);
 
 CREATE INDEX IF NOT EXISTS ix_account_contacts_contact_id ON account_contacts (contact_id);
 
 CREATE UNIQUE INDEX IF NOT EXISTS uq_account_contacts_primary ON account_contacts (account_id) WHERE is_primary;
 
 CREATE INDEX IF NOT EXISTS ix_account_motors_motor_id ON account_motors (motor_id);
+
+CREATE INDEX IF NOT EXISTS ix_bank_payments_bank_file_id_row_no ON bank_payments (bank_file_id, row_no);
+
+CREATE INDEX IF NOT EXISTS ix_bank_payments_bill_id ON bank_payments (bill_id);
+
+CREATE INDEX IF NOT EXISTS ix_bank_payments_dedupe_key ON bank_payments (dedupe_key);
+
+CREATE UNIQUE INDEX IF NOT EXISTS uq_bank_payments_matched_key ON bank_payments (dedupe_key) WHERE outcome = 'matched';
+
+CREATE INDEX IF NOT EXISTS ix_field_visits_account_id_visited_on ON field_visits (account_id, visited_on);
+
+CREATE INDEX IF NOT EXISTS ix_field_visits_area_id_visited_on ON field_visits (area_id, visited_on);
+
+CREATE INDEX IF NOT EXISTS ix_field_visits_visited_by_visited_on ON field_visits (visited_by, visited_on);
 
 CREATE INDEX IF NOT EXISTS ix_meters_account_id ON meters (account_id);
 
@@ -1999,6 +2680,10 @@ CREATE INDEX IF NOT EXISTS ix_meters_motor_id ON meters (motor_id);
 CREATE INDEX IF NOT EXISTS ix_meters_status ON meters (status);
 
 CREATE INDEX IF NOT EXISTS ix_service_connections_tariff_plan_id ON service_connections (tariff_plan_id);
+
+CREATE INDEX IF NOT EXISTS ix_tickets_account_id_created_at ON tickets (account_id, created_at);
+
+CREATE INDEX IF NOT EXISTS ix_tickets_area_id_status ON tickets (area_id, status);
 
 CREATE INDEX IF NOT EXISTS ix_daily_usage_usage_date_account_id ON daily_usage (usage_date, account_id);
 
@@ -2041,6 +2726,8 @@ CREATE INDEX IF NOT EXISTS ix_bills_status_billing_period_start_id ON bills (sta
 CREATE INDEX IF NOT EXISTS ix_bills_status_due_date ON bills (status, due_date);
 
 CREATE INDEX IF NOT EXISTS ix_bills_superseded_by ON bills (superseded_by) WHERE superseded_by IS NOT NULL;
+
+CREATE UNIQUE INDEX IF NOT EXISTS uq_bills_psid ON bills (psid);
 
 CREATE INDEX IF NOT EXISTS ix_meter_changes_new_meter_id ON meter_changes (new_meter_id);
 
@@ -2249,6 +2936,7 @@ BEGIN
   DROP TABLE v2_floors;
   DROP TABLE v2_flat_types;
   DROP TABLE v2_bill_runs;
+  PERFORM setval(pg_get_serial_sequence('archive_runs', 'id'), COALESCE((SELECT max(id) FROM archive_runs), 0) + 1, false);
   PERFORM setval(pg_get_serial_sequence('areas', 'id'), COALESCE((SELECT max(id) FROM areas), 0) + 1, false);
   PERFORM setval(pg_get_serial_sequence('contacts', 'id'), COALESCE((SELECT max(id) FROM contacts), 0) + 1, false);
   PERFORM setval(pg_get_serial_sequence('job_runs', 'id'), COALESCE((SELECT max(id) FROM job_runs), 0) + 1, false);
@@ -2257,14 +2945,21 @@ BEGIN
   PERFORM setval(pg_get_serial_sequence('tariff_plans', 'id'), COALESCE((SELECT max(id) FROM tariff_plans), 0) + 1, false);
   PERFORM setval(pg_get_serial_sequence('users', 'id'), COALESCE((SELECT max(id) FROM users), 0) + 1, false);
   PERFORM setval(pg_get_serial_sequence('accounts', 'id'), COALESCE((SELECT max(id) FROM accounts), 0) + 1, false);
+  PERFORM setval(pg_get_serial_sequence('archive_month_summaries', 'id'), COALESCE((SELECT max(id) FROM archive_month_summaries), 0) + 1, false);
   PERFORM setval(pg_get_serial_sequence('audit_log', 'id'), COALESCE((SELECT max(id) FROM audit_log), 0) + 1, false);
+  PERFORM setval(pg_get_serial_sequence('bank_files', 'id'), COALESCE((SELECT max(id) FROM bank_files), 0) + 1, false);
   PERFORM setval(pg_get_serial_sequence('bill_runs', 'id'), COALESCE((SELECT max(id) FROM bill_runs), 0) + 1, false);
   PERFORM setval(pg_get_serial_sequence('tariff_plan_versions', 'id'), COALESCE((SELECT max(id) FROM tariff_plan_versions), 0) + 1, false);
+  PERFORM setval(pg_get_serial_sequence('user_areas', 'id'), COALESCE((SELECT max(id) FROM user_areas), 0) + 1, false);
   PERFORM setval(pg_get_serial_sequence('user_sessions', 'id'), COALESCE((SELECT max(id) FROM user_sessions), 0) + 1, false);
+  PERFORM setval(pg_get_serial_sequence('account_changes', 'id'), COALESCE((SELECT max(id) FROM account_changes), 0) + 1, false);
   PERFORM setval(pg_get_serial_sequence('account_contacts', 'id'), COALESCE((SELECT max(id) FROM account_contacts), 0) + 1, false);
   PERFORM setval(pg_get_serial_sequence('account_motors', 'id'), COALESCE((SELECT max(id) FROM account_motors), 0) + 1, false);
+  PERFORM setval(pg_get_serial_sequence('bank_payments', 'id'), COALESCE((SELECT max(id) FROM bank_payments), 0) + 1, false);
+  PERFORM setval(pg_get_serial_sequence('field_visits', 'id'), COALESCE((SELECT max(id) FROM field_visits), 0) + 1, false);
   PERFORM setval(pg_get_serial_sequence('meters', 'id'), COALESCE((SELECT max(id) FROM meters), 0) + 1, false);
   PERFORM setval(pg_get_serial_sequence('service_connections', 'id'), COALESCE((SELECT max(id) FROM service_connections), 0) + 1, false);
+  PERFORM setval(pg_get_serial_sequence('tickets', 'id'), COALESCE((SELECT max(id) FROM tickets), 0) + 1, false);
   PERFORM setval(pg_get_serial_sequence('daily_usage', 'id'), COALESCE((SELECT max(id) FROM daily_usage), 0) + 1, false);
   PERFORM setval(pg_get_serial_sequence('readings', 'id'), COALESCE((SELECT max(id) FROM readings), 0) + 1, false);
   PERFORM setval(pg_get_serial_sequence('bills', 'id'), COALESCE((SELECT max(id) FROM bills), 0) + 1, false);
@@ -2277,7 +2972,7 @@ BEGIN
   INSERT INTO audit_log (actor_name, action, entity_type, entity_id, details)
 SELECT 'system', 'schema.upgrade', 'schema', '3', jsonb_build_object('from_version', CAST(value AS INTEGER), 'to_version', 3, 'accounts', (SELECT count(*) FROM accounts), 'areas', (SELECT count(*) FROM areas), 'bills', (SELECT count(*) FROM bills), 'bill_lines', (SELECT count(*) FROM bill_lines)) FROM schema_info WHERE key = 'version';
   -- Statistics now, not when autovacuum gets to the new tables: the first pages would be planned blind.
-  ANALYZE areas, contacts, job_runs, master_data_staging, motors, period_locks, schema_info, tariff_plans, users, utility_settings, accounts, audit_log, bill_runs, tariff_plan_versions, user_sessions, account_contacts, account_motors, account_surveys, meters, service_connections, daily_usage, readings, bills, meter_changes, bill_lines, bill_readings, notifications, payment_events, payments;
+  ANALYZE archive_runs, areas, contacts, job_runs, master_data_staging, motors, period_locks, schema_info, tariff_plans, users, utility_settings, accounts, archive_month_summaries, audit_log, bank_files, bill_lines_archive, bill_readings_archive, bill_runs, bills_archive, notifications_archive, payment_events_archive, payments_archive, tariff_plan_versions, user_areas, user_sessions, account_changes, account_contacts, account_motors, account_surveys, bank_payments, field_visits, meters, service_connections, tickets, daily_usage, readings, bills, meter_changes, bill_lines, bill_readings, notifications, payment_events, payments;
 END $$;
 
 -- ---- rule triggers (from database/triggers.py): period locks, immutable bills, append-only tables ----
@@ -2308,7 +3003,7 @@ CREATE TRIGGER trg_bills_period_lock BEFORE INSERT ON bills
 CREATE OR REPLACE FUNCTION meterline_bills_immutable() RETURNS trigger
            LANGUAGE plpgsql AS $$
            BEGIN
-             IF TG_OP = 'DELETE' OR OLD.account_id IS DISTINCT FROM NEW.account_id OR OLD.service IS DISTINCT FROM NEW.service OR OLD.area_id IS DISTINCT FROM NEW.area_id OR OLD.billing_period_start IS DISTINCT FROM NEW.billing_period_start OR OLD.billing_period_end IS DISTINCT FROM NEW.billing_period_end OR OLD.due_date IS DISTINCT FROM NEW.due_date OR OLD.tariff_kind IS DISTINCT FROM NEW.tariff_kind OR OLD.pricing_rule IS DISTINCT FROM NEW.pricing_rule OR OLD.tariff_plan_version_id IS DISTINCT FROM NEW.tariff_plan_version_id OR OLD.category IS DISTINCT FROM NEW.category OR OLD.units IS DISTINCT FROM NEW.units OR OLD.motor_units IS DISTINCT FROM NEW.motor_units OR OLD.total_units IS DISTINCT FROM NEW.total_units OR OLD.rate_per_unit IS DISTINCT FROM NEW.rate_per_unit OR OLD.fixed_charge IS DISTINCT FROM NEW.fixed_charge OR OLD.previous_outstanding IS DISTINCT FROM NEW.previous_outstanding OR OLD.tariff_details IS DISTINCT FROM NEW.tariff_details OR OLD.total_amount IS DISTINCT FROM NEW.total_amount OR OLD.last_reading_id IS DISTINCT FROM NEW.last_reading_id OR OLD.motor_reading_id IS DISTINCT FROM NEW.motor_reading_id OR OLD.first_reading_id IS DISTINCT FROM NEW.first_reading_id OR OLD.usage_from IS DISTINCT FROM NEW.usage_from OR OLD.usage_to IS DISTINCT FROM NEW.usage_to OR OLD.reissue_of IS DISTINCT FROM NEW.reissue_of OR OLD.bill_run_id IS DISTINCT FROM NEW.bill_run_id OR OLD.created_by IS DISTINCT FROM NEW.created_by OR OLD.created_by_name IS DISTINCT FROM NEW.created_by_name OR OLD.created_at IS DISTINCT FROM NEW.created_at THEN
+             IF TG_OP = 'DELETE' OR OLD.account_id IS DISTINCT FROM NEW.account_id OR OLD.service IS DISTINCT FROM NEW.service OR OLD.area_id IS DISTINCT FROM NEW.area_id OR OLD.billing_period_start IS DISTINCT FROM NEW.billing_period_start OR OLD.billing_period_end IS DISTINCT FROM NEW.billing_period_end OR OLD.due_date IS DISTINCT FROM NEW.due_date OR OLD.tariff_kind IS DISTINCT FROM NEW.tariff_kind OR OLD.pricing_rule IS DISTINCT FROM NEW.pricing_rule OR OLD.tariff_plan_version_id IS DISTINCT FROM NEW.tariff_plan_version_id OR OLD.category IS DISTINCT FROM NEW.category OR OLD.units IS DISTINCT FROM NEW.units OR OLD.motor_units IS DISTINCT FROM NEW.motor_units OR OLD.total_units IS DISTINCT FROM NEW.total_units OR OLD.rate_per_unit IS DISTINCT FROM NEW.rate_per_unit OR OLD.fixed_charge IS DISTINCT FROM NEW.fixed_charge OR OLD.previous_outstanding IS DISTINCT FROM NEW.previous_outstanding OR OLD.tariff_details IS DISTINCT FROM NEW.tariff_details OR OLD.total_amount IS DISTINCT FROM NEW.total_amount OR OLD.psid IS DISTINCT FROM NEW.psid OR OLD.last_reading_id IS DISTINCT FROM NEW.last_reading_id OR OLD.motor_reading_id IS DISTINCT FROM NEW.motor_reading_id OR OLD.first_reading_id IS DISTINCT FROM NEW.first_reading_id OR OLD.usage_from IS DISTINCT FROM NEW.usage_from OR OLD.usage_to IS DISTINCT FROM NEW.usage_to OR OLD.reissue_of IS DISTINCT FROM NEW.reissue_of OR OLD.bill_run_id IS DISTINCT FROM NEW.bill_run_id OR OLD.created_by IS DISTINCT FROM NEW.created_by OR OLD.created_by_name IS DISTINCT FROM NEW.created_by_name OR OLD.created_at IS DISTINCT FROM NEW.created_at THEN
                RAISE EXCEPTION 'BILL_IMMUTABLE: an issued bill cannot be changed or deleted; only its payment status may be updated' USING ERRCODE = 'P0001';
              END IF;
              RETURN NEW;
@@ -2706,6 +3401,42 @@ CREATE OR REPLACE FUNCTION meterline_invalid(p_field text, p_message text, p_hin
 LANGUAGE plpgsql AS $$
 BEGIN
   RAISE SQLSTATE 'PT422' USING MESSAGE = p_message, DETAIL = p_field, HINT = p_hint;
+END $$;
+
+-- ---- database/supabase/22_functions_psid.sql ----
+
+-- PSIDs: the 17-digit payment id a bank collects a bill by (services/billing/psid.py, the same
+-- format: biller code 14, the year and month the period ends in, the bill id in ten digits, a
+-- Verhoeff check digit). meterline_insert_bill and meterline_insert_bill_batch give every bill its
+-- PSID as they store it; a test checks these functions give what Python gives.
+
+CREATE OR REPLACE FUNCTION meterline_verhoeff(p_digits text) RETURNS text
+LANGUAGE plpgsql IMMUTABLE STRICT SET search_path = public, pg_temp AS $$
+DECLARE
+  d int[] := '{{0,1,2,3,4,5,6,7,8,9},{1,2,3,4,0,6,7,8,9,5},{2,3,4,0,1,7,8,9,5,6},{3,4,0,1,2,8,9,5,6,7},'
+             '{4,0,1,2,3,9,5,6,7,8},{5,9,8,7,6,0,4,3,2,1},{6,5,9,8,7,1,0,4,3,2},{7,6,5,9,8,2,1,0,4,3},'
+             '{8,7,6,5,9,3,2,1,0,4},{9,8,7,6,5,4,3,2,1,0}}';
+  p int[] := '{{0,1,2,3,4,5,6,7,8,9},{1,5,7,6,2,8,3,0,9,4},{5,8,0,3,7,9,6,1,4,2},{8,9,1,6,0,4,3,5,2,7},'
+             '{9,4,5,3,1,2,6,8,7,0},{4,2,8,6,5,7,3,9,0,1},{2,7,9,3,8,0,6,4,1,5},{7,0,4,6,9,1,3,2,5,8}}';
+  inv int[] := '{0,4,3,2,1,5,6,7,8,9}';
+  c int := 0;
+  n int := length(p_digits);
+BEGIN
+  FOR i IN 1..n LOOP  -- the i-th digit from the right
+    c := d[c + 1][p[(i % 8) + 1][substr(p_digits, n - i + 1, 1)::int + 1] + 1];
+  END LOOP;
+  RETURN inv[c + 1]::text;
+END $$;
+
+CREATE OR REPLACE FUNCTION meterline_psid(p_id bigint, p_period_end date) RETURNS text
+LANGUAGE plpgsql IMMUTABLE STRICT SET search_path = public, pg_temp AS $$
+DECLARE
+  v_body text := '14' || to_char(p_period_end, 'YYMM') || lpad(p_id::text, 10, '0');
+BEGIN
+  IF p_id <= 0 OR p_id > 9999999999 THEN
+    RAISE EXCEPTION 'bill id % does not fit a PSID''s ten digits', p_id;
+  END IF;
+  RETURN v_body || meterline_verhoeff(v_body);
 END $$;
 
 -- ---- database/supabase/25_functions_reference.sql ----
@@ -3315,6 +4046,7 @@ DECLARE
   v_credit numeric(14, 2);
   v_pid bigint;
   v_status text;
+  v_new bigint := nextval(pg_get_serial_sequence('bills', 'id'));  -- its id first: the PSID needs it
 BEGIN
   b.service := COALESCE(b.service, 'electricity');
   PERFORM meterline_check_not_locked(b.billing_period_start, b.billing_period_end);
@@ -3360,12 +4092,13 @@ BEGIN
         format('bill_collision existing_bill_id=%s', v_original));
     END IF;
     BEGIN
-      INSERT INTO bills (account_id, service, area_id, billing_period_start, billing_period_end, due_date, tariff_kind,
-                         pricing_rule, tariff_plan_version_id, category, units, motor_units, total_units, rate_per_unit,
-                         fixed_charge, previous_outstanding, tariff_details, total_amount, status, amount_paid,
-                         last_reading_id, motor_reading_id, first_reading_id, usage_from, usage_to, reissue_of,
-                         bill_run_id, created_by, created_by_name)
-      VALUES (b.account_id, b.service, b.area_id, v_start, b.billing_period_end, b.due_date, b.tariff_kind,
+      INSERT INTO bills (id, psid, account_id, service, area_id, billing_period_start, billing_period_end, due_date,
+                         tariff_kind, pricing_rule, tariff_plan_version_id, category, units, motor_units, total_units,
+                         rate_per_unit, fixed_charge, previous_outstanding, tariff_details, total_amount, status,
+                         amount_paid, last_reading_id, motor_reading_id, first_reading_id, usage_from, usage_to,
+                         reissue_of, bill_run_id, created_by, created_by_name)
+      VALUES (v_new, meterline_psid(v_new, b.billing_period_end), b.account_id, b.service, b.area_id, v_start,
+              b.billing_period_end, b.due_date, b.tariff_kind,
               b.pricing_rule, b.tariff_plan_version_id, b.category, b.units, b.motor_units, b.total_units,
               b.rate_per_unit, b.fixed_charge, b.previous_outstanding, b.tariff_details, b.total_amount, 'pending', 0,
               b.last_reading_id, b.motor_reading_id, b.first_reading_id, b.usage_from, b.usage_to, b.reissue_of,
@@ -3532,12 +4265,13 @@ BEGIN
     SELECT nextval(pg_get_serial_sequence('bills', 'id')) AS new_id, fresh.* FROM fresh
      WHERE fresh.account_id <> ALL (v_stale)
   ), ins AS (
-    INSERT INTO bills (id, account_id, service, area_id, billing_period_start, billing_period_end, due_date,
+    INSERT INTO bills (id, psid, account_id, service, area_id, billing_period_start, billing_period_end, due_date,
                        tariff_kind, pricing_rule, tariff_plan_version_id, category, units, motor_units, total_units,
                        rate_per_unit, fixed_charge, previous_outstanding, tariff_details, total_amount, status,
                        amount_paid, last_reading_id, motor_reading_id, first_reading_id, usage_from, usage_to,
                        bill_run_id, created_by, created_by_name)
-    SELECT new_id, account_id, svc, area_id, billing_period_start, billing_period_end, due_date,
+    SELECT new_id, meterline_psid(new_id, billing_period_end), account_id, svc, area_id, billing_period_start,
+           billing_period_end, due_date,
            tariff_kind, pricing_rule, tariff_plan_version_id, category, units, motor_units, total_units,
            rate_per_unit, fixed_charge, previous_outstanding, tariff_details, total_amount, 'pending',
            0, last_reading_id, motor_reading_id, first_reading_id, usage_from, usage_to,
@@ -4369,6 +5103,20 @@ END $$;
 
 -- policy and grants; the anon and authenticated keys can read or change nothing.
 
+ALTER TABLE archive_runs ENABLE ROW LEVEL SECURITY;
+
+DROP POLICY IF EXISTS meterline_service_role ON archive_runs;
+
+CREATE POLICY meterline_service_role ON archive_runs AS PERMISSIVE FOR ALL TO service_role USING (true) WITH CHECK (true);
+
+REVOKE ALL ON archive_runs FROM PUBLIC, anon, authenticated;
+
+GRANT SELECT, INSERT, UPDATE, DELETE ON archive_runs TO service_role;
+
+REVOKE ALL ON SEQUENCE archive_runs_id_seq FROM PUBLIC, anon, authenticated;
+
+GRANT USAGE, SELECT ON SEQUENCE archive_runs_id_seq TO service_role;
+
 ALTER TABLE areas ENABLE ROW LEVEL SECURITY;
 
 DROP POLICY IF EXISTS meterline_service_role ON areas;
@@ -4511,6 +5259,20 @@ REVOKE ALL ON SEQUENCE accounts_id_seq FROM PUBLIC, anon, authenticated;
 
 GRANT USAGE, SELECT ON SEQUENCE accounts_id_seq TO service_role;
 
+ALTER TABLE archive_month_summaries ENABLE ROW LEVEL SECURITY;
+
+DROP POLICY IF EXISTS meterline_service_role ON archive_month_summaries;
+
+CREATE POLICY meterline_service_role ON archive_month_summaries AS PERMISSIVE FOR ALL TO service_role USING (true) WITH CHECK (true);
+
+REVOKE ALL ON archive_month_summaries FROM PUBLIC, anon, authenticated;
+
+GRANT SELECT, INSERT, UPDATE, DELETE ON archive_month_summaries TO service_role;
+
+REVOKE ALL ON SEQUENCE archive_month_summaries_id_seq FROM PUBLIC, anon, authenticated;
+
+GRANT USAGE, SELECT ON SEQUENCE archive_month_summaries_id_seq TO service_role;
+
 ALTER TABLE audit_log ENABLE ROW LEVEL SECURITY;
 
 DROP POLICY IF EXISTS meterline_service_role ON audit_log;
@@ -4524,6 +5286,40 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON audit_log TO service_role;
 REVOKE ALL ON SEQUENCE audit_log_id_seq FROM PUBLIC, anon, authenticated;
 
 GRANT USAGE, SELECT ON SEQUENCE audit_log_id_seq TO service_role;
+
+ALTER TABLE bank_files ENABLE ROW LEVEL SECURITY;
+
+DROP POLICY IF EXISTS meterline_service_role ON bank_files;
+
+CREATE POLICY meterline_service_role ON bank_files AS PERMISSIVE FOR ALL TO service_role USING (true) WITH CHECK (true);
+
+REVOKE ALL ON bank_files FROM PUBLIC, anon, authenticated;
+
+GRANT SELECT, INSERT, UPDATE, DELETE ON bank_files TO service_role;
+
+REVOKE ALL ON SEQUENCE bank_files_id_seq FROM PUBLIC, anon, authenticated;
+
+GRANT USAGE, SELECT ON SEQUENCE bank_files_id_seq TO service_role;
+
+ALTER TABLE bill_lines_archive ENABLE ROW LEVEL SECURITY;
+
+DROP POLICY IF EXISTS meterline_service_role ON bill_lines_archive;
+
+CREATE POLICY meterline_service_role ON bill_lines_archive AS PERMISSIVE FOR ALL TO service_role USING (true) WITH CHECK (true);
+
+REVOKE ALL ON bill_lines_archive FROM PUBLIC, anon, authenticated;
+
+GRANT SELECT, INSERT, UPDATE, DELETE ON bill_lines_archive TO service_role;
+
+ALTER TABLE bill_readings_archive ENABLE ROW LEVEL SECURITY;
+
+DROP POLICY IF EXISTS meterline_service_role ON bill_readings_archive;
+
+CREATE POLICY meterline_service_role ON bill_readings_archive AS PERMISSIVE FOR ALL TO service_role USING (true) WITH CHECK (true);
+
+REVOKE ALL ON bill_readings_archive FROM PUBLIC, anon, authenticated;
+
+GRANT SELECT, INSERT, UPDATE, DELETE ON bill_readings_archive TO service_role;
 
 ALTER TABLE bill_runs ENABLE ROW LEVEL SECURITY;
 
@@ -4539,6 +5335,46 @@ REVOKE ALL ON SEQUENCE bill_runs_id_seq FROM PUBLIC, anon, authenticated;
 
 GRANT USAGE, SELECT ON SEQUENCE bill_runs_id_seq TO service_role;
 
+ALTER TABLE bills_archive ENABLE ROW LEVEL SECURITY;
+
+DROP POLICY IF EXISTS meterline_service_role ON bills_archive;
+
+CREATE POLICY meterline_service_role ON bills_archive AS PERMISSIVE FOR ALL TO service_role USING (true) WITH CHECK (true);
+
+REVOKE ALL ON bills_archive FROM PUBLIC, anon, authenticated;
+
+GRANT SELECT, INSERT, UPDATE, DELETE ON bills_archive TO service_role;
+
+ALTER TABLE notifications_archive ENABLE ROW LEVEL SECURITY;
+
+DROP POLICY IF EXISTS meterline_service_role ON notifications_archive;
+
+CREATE POLICY meterline_service_role ON notifications_archive AS PERMISSIVE FOR ALL TO service_role USING (true) WITH CHECK (true);
+
+REVOKE ALL ON notifications_archive FROM PUBLIC, anon, authenticated;
+
+GRANT SELECT, INSERT, UPDATE, DELETE ON notifications_archive TO service_role;
+
+ALTER TABLE payment_events_archive ENABLE ROW LEVEL SECURITY;
+
+DROP POLICY IF EXISTS meterline_service_role ON payment_events_archive;
+
+CREATE POLICY meterline_service_role ON payment_events_archive AS PERMISSIVE FOR ALL TO service_role USING (true) WITH CHECK (true);
+
+REVOKE ALL ON payment_events_archive FROM PUBLIC, anon, authenticated;
+
+GRANT SELECT, INSERT, UPDATE, DELETE ON payment_events_archive TO service_role;
+
+ALTER TABLE payments_archive ENABLE ROW LEVEL SECURITY;
+
+DROP POLICY IF EXISTS meterline_service_role ON payments_archive;
+
+CREATE POLICY meterline_service_role ON payments_archive AS PERMISSIVE FOR ALL TO service_role USING (true) WITH CHECK (true);
+
+REVOKE ALL ON payments_archive FROM PUBLIC, anon, authenticated;
+
+GRANT SELECT, INSERT, UPDATE, DELETE ON payments_archive TO service_role;
+
 ALTER TABLE tariff_plan_versions ENABLE ROW LEVEL SECURITY;
 
 DROP POLICY IF EXISTS meterline_service_role ON tariff_plan_versions;
@@ -4553,6 +5389,20 @@ REVOKE ALL ON SEQUENCE tariff_plan_versions_id_seq FROM PUBLIC, anon, authentica
 
 GRANT USAGE, SELECT ON SEQUENCE tariff_plan_versions_id_seq TO service_role;
 
+ALTER TABLE user_areas ENABLE ROW LEVEL SECURITY;
+
+DROP POLICY IF EXISTS meterline_service_role ON user_areas;
+
+CREATE POLICY meterline_service_role ON user_areas AS PERMISSIVE FOR ALL TO service_role USING (true) WITH CHECK (true);
+
+REVOKE ALL ON user_areas FROM PUBLIC, anon, authenticated;
+
+GRANT SELECT, INSERT, UPDATE, DELETE ON user_areas TO service_role;
+
+REVOKE ALL ON SEQUENCE user_areas_id_seq FROM PUBLIC, anon, authenticated;
+
+GRANT USAGE, SELECT ON SEQUENCE user_areas_id_seq TO service_role;
+
 ALTER TABLE user_sessions ENABLE ROW LEVEL SECURITY;
 
 DROP POLICY IF EXISTS meterline_service_role ON user_sessions;
@@ -4566,6 +5416,20 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON user_sessions TO service_role;
 REVOKE ALL ON SEQUENCE user_sessions_id_seq FROM PUBLIC, anon, authenticated;
 
 GRANT USAGE, SELECT ON SEQUENCE user_sessions_id_seq TO service_role;
+
+ALTER TABLE account_changes ENABLE ROW LEVEL SECURITY;
+
+DROP POLICY IF EXISTS meterline_service_role ON account_changes;
+
+CREATE POLICY meterline_service_role ON account_changes AS PERMISSIVE FOR ALL TO service_role USING (true) WITH CHECK (true);
+
+REVOKE ALL ON account_changes FROM PUBLIC, anon, authenticated;
+
+GRANT SELECT, INSERT, UPDATE, DELETE ON account_changes TO service_role;
+
+REVOKE ALL ON SEQUENCE account_changes_id_seq FROM PUBLIC, anon, authenticated;
+
+GRANT USAGE, SELECT ON SEQUENCE account_changes_id_seq TO service_role;
 
 ALTER TABLE account_contacts ENABLE ROW LEVEL SECURITY;
 
@@ -4605,6 +5469,34 @@ REVOKE ALL ON account_surveys FROM PUBLIC, anon, authenticated;
 
 GRANT SELECT, INSERT, UPDATE, DELETE ON account_surveys TO service_role;
 
+ALTER TABLE bank_payments ENABLE ROW LEVEL SECURITY;
+
+DROP POLICY IF EXISTS meterline_service_role ON bank_payments;
+
+CREATE POLICY meterline_service_role ON bank_payments AS PERMISSIVE FOR ALL TO service_role USING (true) WITH CHECK (true);
+
+REVOKE ALL ON bank_payments FROM PUBLIC, anon, authenticated;
+
+GRANT SELECT, INSERT, UPDATE, DELETE ON bank_payments TO service_role;
+
+REVOKE ALL ON SEQUENCE bank_payments_id_seq FROM PUBLIC, anon, authenticated;
+
+GRANT USAGE, SELECT ON SEQUENCE bank_payments_id_seq TO service_role;
+
+ALTER TABLE field_visits ENABLE ROW LEVEL SECURITY;
+
+DROP POLICY IF EXISTS meterline_service_role ON field_visits;
+
+CREATE POLICY meterline_service_role ON field_visits AS PERMISSIVE FOR ALL TO service_role USING (true) WITH CHECK (true);
+
+REVOKE ALL ON field_visits FROM PUBLIC, anon, authenticated;
+
+GRANT SELECT, INSERT, UPDATE, DELETE ON field_visits TO service_role;
+
+REVOKE ALL ON SEQUENCE field_visits_id_seq FROM PUBLIC, anon, authenticated;
+
+GRANT USAGE, SELECT ON SEQUENCE field_visits_id_seq TO service_role;
+
 ALTER TABLE meters ENABLE ROW LEVEL SECURITY;
 
 DROP POLICY IF EXISTS meterline_service_role ON meters;
@@ -4632,6 +5524,20 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON service_connections TO service_role;
 REVOKE ALL ON SEQUENCE service_connections_id_seq FROM PUBLIC, anon, authenticated;
 
 GRANT USAGE, SELECT ON SEQUENCE service_connections_id_seq TO service_role;
+
+ALTER TABLE tickets ENABLE ROW LEVEL SECURITY;
+
+DROP POLICY IF EXISTS meterline_service_role ON tickets;
+
+CREATE POLICY meterline_service_role ON tickets AS PERMISSIVE FOR ALL TO service_role USING (true) WITH CHECK (true);
+
+REVOKE ALL ON tickets FROM PUBLIC, anon, authenticated;
+
+GRANT SELECT, INSERT, UPDATE, DELETE ON tickets TO service_role;
+
+REVOKE ALL ON SEQUENCE tickets_id_seq FROM PUBLIC, anon, authenticated;
+
+GRANT USAGE, SELECT ON SEQUENCE tickets_id_seq TO service_role;
 
 ALTER TABLE daily_usage ENABLE ROW LEVEL SECURITY;
 

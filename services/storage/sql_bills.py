@@ -17,6 +17,7 @@ from services.models import (
     Payment, PaymentResult, PeriodLock,
 )
 from services.billing.periods import check_bill_not_locked, month_bounds, next_free_period_start
+from services.billing.psid import make_psid
 from services.accounts.roles import Actor
 from services.storage import sql_bill_runs, sql_coverage
 from services.storage.sql_common import is_unique_violation, money_sum, money_value, read_tx, write_tx
@@ -140,6 +141,9 @@ class BillsPart:
             check_bill_not_locked(new.billing_period_start, new.billing_period_end, locked)
             replaced = sql_coverage.lock_replaced(self, conn, new) if new.reissue_of else None
             values = _bill_values(new, actor, now)
+            # The bill's id first, so its PSID (the payment id banks collect it by) is in the insert.
+            reserved = sql_bill_runs.reserve_ids(conn, self.dialect, 1)[0]
+            values.update(id=reserved, psid=make_psid(reserved, new.billing_period_end))
             bill_id = None
             for _ in range(MAX_COLLISION_RETRIES):
                 taken = dict(conn.execute(
