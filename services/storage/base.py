@@ -26,6 +26,7 @@ from services.models import (
 )
 from services.readings.rules import MeterInfo, NeighbourReading, ReadingContext, ReadingPlan
 from services.accounts.roles import Actor
+from services.accounts.scopes import EVERYTHING, Scope
 
 if TYPE_CHECKING:
     from services.master_data.importer import MasterDataChanges, MasterDataState
@@ -39,6 +40,37 @@ BULK_TABLES = ("areas", "accounts", "contacts", "account_contacts", "account_sur
 
 class Storage(abc.ABC):
     backend_name: str = "abstract"
+    scope: Scope = EVERYTHING  # what this view may see (services/accounts/scopes.py)
+
+    # ---- staff scoped to their areas ----------------------------------------------------
+    def scoped(self, scope: Scope) -> "Storage":
+        """This storage as an area-limited actor sees it: every read of accounts, bills, payments,
+        readings, surveys, tickets and visits returns only what lies in `scope` (a record outside it
+        answers as if it did not exist), a call naming a record outside it raises NotFoundError, and
+        whole-utility work is refused (services/storage/scoping.py). Narrows any scope already set."""
+        from services.storage.scoping import scoped_view
+
+        return scoped_view(self, scope)
+
+    def scope_changed(self) -> None:
+        """Called on a new scoped view, before it is used."""
+
+    @contextlib.contextmanager
+    def scope_reading(self):
+        """Around each filtered read of a scoped view (services/storage/scoping.py: FILTERED). The SQL
+        backends filter with predicates on self.scope and need nothing here; the REST backend sends
+        the scope with the requests made inside, and row level security filters them."""
+        yield
+
+    @abc.abstractmethod
+    def list_user_areas(self, user_id: int) -> list[Area]:
+        """The areas assigned to a staff member (their scope is these areas' subtrees), in display order."""
+
+    @abc.abstractmethod
+    def set_user_areas(self, user_id: int, area_ids: Sequence[int], actor: Actor) -> list[Area]:
+        """Replace the user's assigned areas with these (none: an area-limited user then sees nothing), with
+        an audit entry "user.areas" (before and after), in one unit of work. NotFoundError for an unknown
+        user, ValidationError naming the first area id that does not exist."""
 
     # ---- schema and health -------------------------------------------------------------
     @abc.abstractmethod

@@ -26,9 +26,12 @@ from services.storage.sql_master import MasterPart
 from services.storage.sql_meter_changes import MeterChangesPart
 from services.storage.sql_readings import ReadingsPart
 from services.storage.sql_reference import ReferencePart
+from services.storage.sql_scope import ScopePart
+from services.storage.sql_staff import StaffPart
 
 
-class SqlStorage(ReferencePart, ReadingsPart, MeterChangesPart, BillsPart, CoveragePart, UsersPart, MasterPart, Storage):
+class SqlStorage(ReferencePart, ReadingsPart, MeterChangesPart, BillsPart, CoveragePart, UsersPart, MasterPart, ScopePart,
+                 StaffPart, Storage):
     def __init__(self, url: str, *, create: bool = True, engine: sa.engine.Engine | None = None):
         self.engine = engine or make_engine(url)
         self.dialect = self.engine.dialect.name
