@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
-from services.accounts.scopes import EVERYTHING, Scope
+from services.accounts.scopes import EVERYTHING, NOTHING, Scope
 from services.errors import PermissionDeniedError
 
 
@@ -84,6 +84,13 @@ class Actor:
     role: str
     client: str | None = None
     scope: Scope = EVERYTHING  # the areas this actor may see (services/accounts/scopes.py)
+
+    def __post_init__(self):
+        # Fail closed: an area-limited role's actor made without its areas (a header token with such a
+        # role, a caller that forgot actor_for) sees nothing, never everything.
+        role = ROLES.get(self.role)
+        if role is not None and role.scoped and self.scope.is_everything:
+            object.__setattr__(self, "scope", NOTHING)
 
     @property
     def permissions(self) -> frozenset[Permission]:
