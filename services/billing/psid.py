@@ -15,10 +15,10 @@ Meterline's format, 17 digits, assigned when a bill is stored (one bill, or a wh
 
 A bill that is re-issued is a new bill with a new id, so it gets a new PSID, and the old one expires:
 a bank payment against the PSID of a superseded bill (or of one whose balance was carried forward
-into a newer bill) is reported and never applied (services/municipal/bank_files.py).
+into a newer bill) must be reported and never applied (the bank file import of issue 14, not built yet).
 
-The same function exists in SQL for the Supabase functions (database/supabase/80_scopes.sql:
-meterline_psid); tests check both give the same PSID.
+The same function exists in SQL for the Supabase functions (database/supabase/22_functions_psid.sql:
+meterline_psid); the contract tests check every backend stores the PSID this module computes.
 """
 from __future__ import annotations
 

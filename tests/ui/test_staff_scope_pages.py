@@ -107,3 +107,26 @@ def test_the_users_page_is_the_head_offices(town_url, monkeypatch, tmp_path):
     at = signed_in(town_url, monkeypatch, tmp_path, "agent")
     with pytest.raises(ValueError, match="Could not find a navigation page"):  # not in an agent's navigation
         at.switch_page("ui/users.py")
+
+
+def _open_bill(url, monkeypatch, tmp_path, username, bill_id):
+    at = signed_in(url, monkeypatch, tmp_path, username)
+    at.switch_page("ui/bills.py")
+    at.query_params["bill"] = str(bill_id)
+    return at.run()
+
+
+def test_a_bill_shows_its_psid_and_a_guessed_id_of_another_council_is_not_there(town_url, monkeypatch, tmp_path):
+    from services.billing.psid import is_valid, pretty
+
+    st = SqlStorage(town_url)
+    mine = _agent_paths(st)
+    own = st.list_bills(BillFilter(area_id=st.get_area(path=mine[0]).id), 0, 1).items[0]
+    other = next(b for b in st.list_bills(BillFilter(), 0, 200).items if not _inside(b.area_path, mine))
+    at = _open_bill(town_url, monkeypatch, tmp_path, "agent", own.id)
+    assert not at.exception and is_valid(own.psid)
+    assert any(pretty(own.psid) in m.value for m in at.markdown)
+    at = _open_bill(town_url, monkeypatch, tmp_path, "agent", other.id)
+    assert not at.exception
+    assert any(f"Bill {other.id} does not exist" in e.value for e in at.error), [e.value for e in at.error]
+    assert not any(pretty(other.psid) in m.value for m in at.markdown)
