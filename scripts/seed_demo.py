@@ -64,7 +64,8 @@ MUNICIPAL_DEMO_USERS = (
 )
 
 
-def ensure_demo_users(storage, quiet: bool = False, users=DEMO_USERS) -> list[tuple[str, str, str]]:
+def ensure_demo_users(storage, quiet: bool = False, users=None) -> list[tuple[str, str, str]]:
+    users = DEMO_USERS if users is None else users
     seeder = Actor(None, "seed_demo", "system")
     made = []
     for username, role, name, password in users:

@@ -44,6 +44,8 @@ PAGES: list[PageSpec] = [
              Permission.RUN_BILLING, "Admin"),
     PageSpec("ui/bills.py", "Bills and payments", ":material/receipt_long:", "bills", Permission.VIEW_BILLS, "Admin"),
     PageSpec("ui/accounts.py", "Accounts", ":material/home_work:", "accounts", Permission.VIEW_BILLS, "Admin"),
+    PageSpec("ui/bank_files.py", "Bank payment files", ":material/account_balance:", "bank-files",
+             Permission.IMPORT_BANK_FILE, "Admin"),
     PageSpec("ui/period_locks.py", "Period locks", ":material/lock:", "locks", Permission.MANAGE_LOCKS, "Admin"),
     PageSpec("ui/submit_reading.py", "Submit a reading", SERVICE_ICON, "submit", Permission.SUBMIT_READING,
              "Field work", needs="meters"),

@@ -29,6 +29,7 @@ from services.accounts.roles import Actor
 from services.accounts.scopes import EVERYTHING, Scope
 
 if TYPE_CHECKING:
+    from services.payments.models import BankFile, BankPaymentRow
     from services.master_data.importer import MasterDataChanges, MasterDataState
     from services.tariffs import TariffPlan
     from services.readings.meter_changes import MeterChange, MeterChangeRequest
@@ -65,6 +66,25 @@ class Storage(abc.ABC):
     @abc.abstractmethod
     def list_user_areas(self, user_id: int) -> list[Area]:
         """The areas assigned to a staff member (their scope is these areas' subtrees), in display order."""
+
+    # ---- bank payment files (services/payments/bank_files.py) -----------------------------------
+    @abc.abstractmethod
+    def bank_file_by_sha(self, sha256: str) -> "BankFile | None":
+        """The bank file imported with these bytes (their SHA-256), if any."""
+
+    @abc.abstractmethod
+    def record_bank_file(self, file_row: dict, rows: list[dict], actor: Actor) -> "BankFile":
+        """Store a bank file (its counts and amounts given) and every row with its outcome, with an audit
+        entry "bank_file.import", in one unit of work. DuplicateError when a file of the same sha256 exists."""
+
+    @abc.abstractmethod
+    def list_bank_files(self, offset: int = 0, limit: int = 50) -> Page["BankFile"]:
+        """Imported bank files, newest first."""
+
+    @abc.abstractmethod
+    def list_bank_payments(self, bank_file_id: int, outcomes: tuple[str, ...] = (), offset: int = 0,
+                           limit: int = 50) -> Page["BankPaymentRow"]:
+        """A bank file's rows in file order (only these outcomes, when given)."""
 
     @abc.abstractmethod
     def set_user_areas(self, user_id: int, area_ids: Sequence[int], actor: Actor) -> list[Area]:

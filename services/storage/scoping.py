@@ -55,7 +55,7 @@ REFUSED = frozenset({
     "list_payment_events", "bills_due_between", "get_notification",
     # municipal: the head office's work
     "set_user_areas", "survey_state", "apply_survey_import", "bank_bills", "record_bank_file",
-    "archive_bills", "restore_archive",
+    "archive_bills", "restore_archive", "bank_file_by_sha",
 })
 
 
