@@ -97,3 +97,32 @@ def test_the_head_office_assigns_an_agent_a_union_council(town_server, page):
     page.get_by_text("now works in:").first.wait_for()
     full_shot(page, "head-assigned-desktop")
     assert other.path in _agent_paths(st)
+
+
+def test_the_head_office_imports_a_bank_file(town_server, page, tmp_path):
+    st = SqlStorage(town_server.db_url)
+    open_ = [b for b in st.list_bills(BillFilter(statuses=("pending", "overdue")), 0, 50).items if b.balance > 0]
+    a, b, c = open_[:3]
+    csv_path = tmp_path / "hbl-2026-11-20.csv"
+    csv_path.write_text("psid,transaction_id,amount,date,time,bank,channel,fine\n"
+                        f"{pretty(a.psid)},HBL-1,{a.balance},2026-11-20,10:00:00,HBL,branch,0\n"
+                        f"{b.psid},MCB-2,{b.balance},2026-11-20,10:05:00,MCB,ATM,0\n"
+                        f"{c.psid},UBL-3,{c.balance + 10},2026-11-20,10:10:00,UBL,mobile,0\n"
+                        f"{b.psid},MCB-2,{b.balance},2026-11-20,10:05:00,MCB,ATM,0\n")
+    for size, viewport in SIZES.items():
+        page.set_viewport_size(viewport)
+        sign_in(page, town_server.url, "head", DEMO_PASSWORDS["head"])
+        nav(page, "Bank payment files")
+        page.locator("input[type=file]").set_input_files(str(csv_path))
+        page.wait_for_timeout(500)
+        page.get_by_role("button", name="Import payments").click()
+        wait_for_app(page)
+        if size == "desktop":
+            page.get_by_text("Imported file #").first.wait_for()
+        else:  # the same bytes again: nothing changes
+            page.get_by_text("was imported already").first.wait_for()
+        expect(page.get_by_test_id("stMetric").first).to_contain_text("2")
+        full_shot(page, f"bank-file-{size}")
+        page.context.clear_cookies()
+    assert st.get_bill(a.id).status == "paid" and st.get_bill(b.id).status == "paid"
+    assert st.get_bill(c.id).amount_paid == c.amount_paid and st.list_bank_files(0, 5).total == 1
