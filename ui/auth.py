@@ -174,7 +174,7 @@ def _open_requested_page(actor: Actor) -> None:
     spec = next((p for p in PAGES if p.url_path == wanted), None)
     if spec is None:
         return
-    if actor.can(spec.permission):
+    if spec.opens_for(actor):
         st.switch_page(spec.path, query_params=params or None)
     st.error(f"You do not have access to the page '{spec.title}'. Ask an administrator if you need it.",
              icon=":material/block:")

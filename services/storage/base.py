@@ -30,6 +30,7 @@ from services.accounts.scopes import EVERYTHING, Scope
 
 if TYPE_CHECKING:
     from services.payments.models import BankFile, BankPaymentRow
+    from services.reports.models import AgingRow, CollectionRow
     from services.master_data.importer import MasterDataChanges, MasterDataState
     from services.tariffs import TariffPlan
     from services.readings.meter_changes import MeterChange, MeterChangeRequest
@@ -66,6 +67,16 @@ class Storage(abc.ABC):
     @abc.abstractmethod
     def list_user_areas(self, user_id: int) -> list[Area]:
         """The areas assigned to a staff member (their scope is these areas' subtrees), in display order."""
+
+    # ---- reports (services/reports/models.py: definitions) --------------------------------------
+    @abc.abstractmethod
+    def collection_report(self, month: str, top: bool = True) -> list["CollectionRow"]:
+        """The bills of a bill month ("2026-10") per city/tehsil (top) or union council: counts, billed, due,
+        collected and payment statuses. One aggregate query."""
+
+    @abc.abstractmethod
+    def aging_report(self, as_of: dt.date, top: bool = True) -> list["AgingRow"]:
+        """Open balances per area by days past due (not due, 0-30, 31-90, 91-180, 180+). One aggregate query."""
 
     # ---- bank payment files (services/payments/bank_files.py) -----------------------------------
     @abc.abstractmethod

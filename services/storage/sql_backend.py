@@ -29,10 +29,11 @@ from services.storage.sql_reference import ReferencePart
 from services.storage.sql_scope import ScopePart
 from services.storage.sql_staff import StaffPart
 from services.storage.sql_bank_files import BankFilesPart
+from services.storage.sql_reports import ReportsPart
 
 
 class SqlStorage(ReferencePart, ReadingsPart, MeterChangesPart, BillsPart, CoveragePart, UsersPart, MasterPart, ScopePart,
-                 StaffPart, BankFilesPart, Storage):
+                 StaffPart, BankFilesPart, ReportsPart, Storage):
     def __init__(self, url: str, *, create: bool = True, engine: sa.engine.Engine | None = None):
         self.engine = engine or make_engine(url)
         self.dialect = self.engine.dialect.name
