@@ -62,6 +62,11 @@ def test_an_agent_sees_only_their_union_councils(town_server, page):
         page.get_by_text(f"of {units:,}").first.wait_for()
         page.get_by_test_id("stDataFrame").first.wait_for()
         full_shot(page, f"agent-units-{size}")
+        page.get_by_text("Show on a map").click()
+        wait_for_app(page)
+        page.get_by_text(f"of {units:,} consumer units shown").first.wait_for()
+        page.wait_for_timeout(1500)  # deck.gl draws the points (no map tiles offline)
+        full_shot(page, f"agent-map-{size}")
 
         _open_link_signed_in(page, f"{town_server.url}/bills?bill={own.id}")
         page.get_by_text(f"Bill #{own.id}").first.wait_for()

@@ -130,3 +130,16 @@ def test_a_bill_shows_its_psid_and_a_guessed_id_of_another_council_is_not_there(
     assert not at.exception
     assert any(f"Bill {other.id} does not exist" in e.value for e in at.error), [e.value for e in at.error]
     assert not any(pretty(other.psid) in m.value for m in at.markdown)
+
+
+def test_the_agents_map_shows_only_their_units(town_url, monkeypatch, tmp_path):
+    st = SqlStorage(town_url)
+    mine = _agent_paths(st)
+    at = signed_in(town_url, monkeypatch, tmp_path, "agent", "ui/accounts.py")
+    at.toggle(key="ac_map").set_value(True).run()
+    assert not at.exception, at.exception
+    theirs = sum(st.list_accounts(AccountFilter(area_id=st.get_area(path=p).id, is_active=True), 0, 1).total
+                 for p in mine)
+    assert any(f"of {theirs:,}" in c.value and "shown" in c.value for c in at.caption), [c.value for c in at.caption]
+    everyone = st.list_accounts(AccountFilter(is_active=True), 0, 1).total
+    assert theirs < everyone
