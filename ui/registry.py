@@ -50,6 +50,7 @@ PAGES: list[PageSpec] = [
     PageSpec("ui/bills.py", "Bills and payments", ":material/receipt_long:", "bills", Permission.VIEW_BILLS, "Admin"),
     PageSpec("ui/accounts.py", "Accounts", ":material/home_work:", "accounts", Permission.VIEW_BILLS, "Admin"),
     PageSpec("ui/reports.py", "Reports", ":material/insights:", "reports", Permission.VIEW_REPORTS, "Admin"),
+    PageSpec("ui/bulk_changes.py", "Bulk changes", ":material/checklist:", "bulk", Permission.BULK_UPDATE, "Admin"),
     PageSpec("ui/bank_files.py", "Bank payment files", ":material/account_balance:", "bank-files",
              Permission.IMPORT_BANK_FILE, "Admin"),
     PageSpec("ui/period_locks.py", "Period locks", ":material/lock:", "locks", Permission.MANAGE_LOCKS, "Admin"),

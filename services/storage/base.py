@@ -68,6 +68,12 @@ class Storage(abc.ABC):
     def list_user_areas(self, user_id: int) -> list[Area]:
         """The areas assigned to a staff member (their scope is these areas' subtrees), in display order."""
 
+    # ---- bulk changes (services/municipal/bulk.py) ------------------------------------------------
+    @abc.abstractmethod
+    def set_accounts_active(self, account_ids: Sequence[int], active: bool, reason: str, actor: Actor) -> int:
+        """Set these accounts active or inactive in one unit of work with one audit entry
+        "bulk.accounts_active" (count, reason, ids); returns how many changed."""
+
     # ---- reports (services/reports/models.py: definitions) --------------------------------------
     @abc.abstractmethod
     def collection_report(self, month: str, top: bool = True) -> list["CollectionRow"]:

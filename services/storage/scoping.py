@@ -134,6 +134,8 @@ GUARDED: dict[str, Callable] = {
     "record_meter_change": _meter(lambda a: a["req"].meter_id),
     "list_notifications": _notifications,
     # municipal
+    "set_accounts_active": _accounts(lambda a: a["account_ids"]),
+    # municipal
 }
 
 
