@@ -12,6 +12,7 @@ import streamlit as st
 
 from services.accounts.roles import Permission
 from services.billing.periods import month_key
+from services.models import BillFilter
 from services.reports.models import AGING_BUCKETS, AGING_LABELS
 from ui import widgets as w
 from ui.common import page_guard, services, utility
@@ -45,7 +46,9 @@ with collection_tab:
     for _ in range(13):
         months.append(month_key(cur))
         cur = (cur - dt.timedelta(days=1)).replace(day=1)
-    month = st.selectbox("Bill month", months, index=1, key="rp_month")
+    newest = db.storage.list_bills(BillFilter(), 0, 1, with_total=False).items  # the newest bill month by default
+    latest = month_key(newest[0].billing_period_start) if newest else None
+    month = st.selectbox("Bill month", months, index=months.index(latest) if latest in months else 1, key="rp_month")
     rows = db.storage.collection_report(month, top)
     st.caption("The month's bills (replaced and cancelled ones left out). **Billed**: what they charge for the month; "
                "**due**: their totals, with the arrears carried into them; **collected**: paid on them so far; "
@@ -53,14 +56,14 @@ with collection_tab:
                "(nothing paid and carrying earlier months' arrears, or carried forward), UNPAID (nothing paid, no "
                "arrears).")
     if not rows:
-        st.info(f"No bills of {month} in your areas.")
+        st.info(f"No bills of {month}" + ("." if actor.scope.is_everything else " in your areas."))
     else:
         due, collected = sum(r.due for r in rows), sum(r.collected for r in rows)
-        m = st.columns(4)
+        m = st.columns(2) + st.columns(2)  # two rows: whole amounts stay readable
         m[0].metric("Bills", f"{sum(r.bills for r in rows):,}")
-        m[1].metric("Due", w.money(due))
-        m[2].metric("Collected", w.money(collected))
-        m[3].metric("Collection rate", f"{collected * 100 / due:.1f}%" if due else "-")
+        m[1].metric("Collection rate", f"{collected * 100 / due:.1f}%" if due else "-")
+        m[2].metric("Due", w.money(due))
+        m[3].metric("Collected", w.money(collected))
         df = pd.DataFrame([{by: r.area_name, "code": r.area_path, "bills": r.bills, "billed": float(r.billed),
                             "due": float(r.due), "collected": float(r.collected),
                             "rate %": float(r.rate) if r.rate is not None else None, "PAID": r.paid,
@@ -78,14 +81,15 @@ with aging_tab:
     st.caption("The open balance of every open bill (pending, overdue, part paid), by the days since its due date. "
                "An older bill's unpaid balance carried into a newer bill is counted once, with the newer bill.")
     if not rows:
-        st.info("Nothing is owed in your areas.")
+        st.info("Nothing is owed" + ("." if actor.scope.is_everything else " in your areas."))
     else:
         df = pd.DataFrame([{by: r.area_name, "code": r.area_path, "open bills": r.bills,
                             **{AGING_LABELS[k]: float(getattr(r, k)) for k in AGING_BUCKETS},
                             "total": float(r.total)} for r in rows])
-        m = st.columns(len(AGING_BUCKETS))
+        m = st.columns(3) + st.columns(3)
         for col, k in zip(m, AGING_BUCKETS):
             col.metric(AGING_LABELS[k], w.money(sum(getattr(r, k) for r in rows)))
+        m[5].metric("total open", w.money(sum(r.total for r in rows)))
         st.bar_chart(df.set_index(by)[[AGING_LABELS[k] for k in AGING_BUCKETS]], height=300,
                      color=["#90caf9", "#fff176", "#ffb74d", "#e57373", "#b71c1c"])
         st.dataframe(df, hide_index=True, width="stretch")

@@ -131,3 +131,20 @@ def test_the_head_office_imports_a_bank_file(town_server, page, tmp_path):
         page.context.clear_cookies()
     assert st.get_bill(a.id).status == "paid" and st.get_bill(b.id).status == "paid"
     assert st.get_bill(c.id).amount_paid == c.amount_paid and st.list_bank_files(0, 5).total == 1
+
+
+def test_the_reports_for_the_head_office_and_for_an_agents_supervisor(town_server, page):
+    st = SqlStorage(town_server.db_url)
+    for size, viewport in SIZES.items():
+        page.set_viewport_size(viewport)
+        sign_in(page, town_server.url, "head", DEMO_PASSWORDS["head"])
+        nav(page, "Reports")
+        page.get_by_text("Collection rate").first.wait_for()
+        page.wait_for_timeout(1500)  # the charts draw
+        full_shot(page, f"head-collection-{size}")
+        page.get_by_role("tab", name="Arrears aging").click()
+        wait_for_app(page)
+        page.get_by_text("over 180 days").first.wait_for()
+        full_shot(page, f"head-aging-{size}")
+        page.context.clear_cookies()
+    assert st.collection_report("2026-10", True)
