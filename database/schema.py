@@ -687,8 +687,8 @@ schema_info = sa.Table(
     sa.Column("value", sa.String(255), nullable=False),
 )
 
-# The municipal utility's tables (issue 14): staff areas, survey history, bank payment files, tickets
-# and visits, the bill archive. Defined on the same metadata.
+# The municipal utility's tables (issue 14): staff areas and bank payment files. Defined on the same
+# metadata.
 from database.schema_municipal import *  # noqa: E402,F401,F403
 
 # Columns of an issued bill that may change after insert (payment status and links).

@@ -876,25 +876,6 @@ END $$;
 
 -- ---- tables (from database/schema.py) ----
 
-CREATE TABLE IF NOT EXISTS archive_runs (
-	id BIGSERIAL NOT NULL, 
-	cutoff DATE NOT NULL, 
-	status VARCHAR(16) NOT NULL, 
-	bills INTEGER NOT NULL, 
-	lines INTEGER NOT NULL, 
-	payments INTEGER NOT NULL, 
-	total_amount NUMERIC(14, 2) NOT NULL, 
-	amount_paid NUMERIC(14, 2) NOT NULL, 
-	payments_amount NUMERIC(14, 2) NOT NULL, 
-	kept INTEGER DEFAULT '0' NOT NULL, 
-	started_by_name VARCHAR(64) DEFAULT 'system' NOT NULL, 
-	created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL, 
-	restored_at TIMESTAMP WITH TIME ZONE, 
-	restored_by_name VARCHAR(64), 
-	CONSTRAINT pk_archive_runs PRIMARY KEY (id), 
-	CONSTRAINT ck_archive_runs_status_valid CHECK (status IN ('archived', 'restored'))
-);
-
 CREATE TABLE IF NOT EXISTS areas (
 	id BIGSERIAL NOT NULL, 
 	parent_id BIGINT, 
@@ -1058,23 +1039,6 @@ CREATE TABLE IF NOT EXISTS accounts (
 	CONSTRAINT fk_accounts_area_id_areas FOREIGN KEY(area_id) REFERENCES areas (id)
 );
 
-CREATE TABLE IF NOT EXISTS archive_month_summaries (
-	id BIGSERIAL NOT NULL, 
-	archive_run_id BIGINT NOT NULL, 
-	month VARCHAR(7) NOT NULL, 
-	area_id BIGINT NOT NULL, 
-	bills INTEGER NOT NULL, 
-	billed NUMERIC(14, 2) NOT NULL, 
-	total_amount NUMERIC(14, 2) NOT NULL, 
-	amount_paid NUMERIC(14, 2) NOT NULL, 
-	payments INTEGER NOT NULL, 
-	collected NUMERIC(14, 2) NOT NULL, 
-	CONSTRAINT pk_archive_month_summaries PRIMARY KEY (id), 
-	CONSTRAINT uq_archive_month_summaries_archive_run_id_month_area_id UNIQUE (archive_run_id, month, area_id), 
-	CONSTRAINT fk_archive_month_summaries_archive_run_id_archive_runs FOREIGN KEY(archive_run_id) REFERENCES archive_runs (id), 
-	CONSTRAINT fk_archive_month_summaries_area_id_areas FOREIGN KEY(area_id) REFERENCES areas (id)
-);
-
 CREATE TABLE IF NOT EXISTS audit_log (
 	id BIGSERIAL NOT NULL, 
 	occurred_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL, 
@@ -1108,33 +1072,6 @@ CREATE TABLE IF NOT EXISTS bank_files (
 	CONSTRAINT fk_bank_files_imported_by_users FOREIGN KEY(imported_by) REFERENCES users (id)
 );
 
-CREATE TABLE IF NOT EXISTS bill_lines_archive (
-	id BIGINT NOT NULL, 
-	bill_id BIGINT NOT NULL, 
-	seq INTEGER NOT NULL, 
-	code VARCHAR(32) NOT NULL, 
-	label VARCHAR(128) NOT NULL, 
-	quantity NUMERIC(14, 2), 
-	unit VARCHAR(8), 
-	rate NUMERIC(10, 4), 
-	amount NUMERIC(14, 2) NOT NULL, 
-	archive_run_id BIGINT NOT NULL, 
-	CONSTRAINT pk_bill_lines_archive PRIMARY KEY (id), 
-	CONSTRAINT fk_bill_lines_archive_archive_run_id_archive_runs FOREIGN KEY(archive_run_id) REFERENCES archive_runs (id)
-);
-
-CREATE TABLE IF NOT EXISTS bill_readings_archive (
-	id BIGINT NOT NULL, 
-	bill_id BIGINT NOT NULL, 
-	reading_id BIGINT NOT NULL, 
-	units NUMERIC(12, 2) NOT NULL, 
-	motor_units NUMERIC(12, 2) NOT NULL, 
-	superseded_by BIGINT, 
-	archive_run_id BIGINT NOT NULL, 
-	CONSTRAINT pk_bill_readings_archive PRIMARY KEY (id), 
-	CONSTRAINT fk_bill_readings_archive_archive_run_id_archive_runs FOREIGN KEY(archive_run_id) REFERENCES archive_runs (id)
-);
-
 CREATE TABLE IF NOT EXISTS bill_runs (
 	id BIGSERIAL NOT NULL, 
 	billing_period_start DATE NOT NULL, 
@@ -1156,105 +1093,6 @@ CREATE TABLE IF NOT EXISTS bill_runs (
 	CONSTRAINT ck_bill_runs_period_order CHECK (billing_period_end >= billing_period_start), 
 	CONSTRAINT ck_bill_runs_counts_nonneg CHECK (created_count >= 0 AND skipped_count >= 0 AND refused_count >= 0), 
 	CONSTRAINT fk_bill_runs_area_id_areas FOREIGN KEY(area_id) REFERENCES areas (id)
-);
-
-CREATE TABLE IF NOT EXISTS bills_archive (
-	id BIGINT NOT NULL, 
-	account_id BIGINT NOT NULL, 
-	service VARCHAR(16) NOT NULL, 
-	area_id BIGINT NOT NULL, 
-	billing_period_start DATE NOT NULL, 
-	billing_period_end DATE NOT NULL, 
-	due_date DATE NOT NULL, 
-	tariff_kind VARCHAR(32) NOT NULL, 
-	pricing_rule VARCHAR(32) NOT NULL, 
-	tariff_plan_version_id BIGINT NOT NULL, 
-	category VARCHAR(32), 
-	units NUMERIC(12, 2) NOT NULL, 
-	motor_units NUMERIC(12, 2) NOT NULL, 
-	total_units NUMERIC(12, 2) NOT NULL, 
-	rate_per_unit NUMERIC(10, 4) NOT NULL, 
-	fixed_charge NUMERIC(14, 2) NOT NULL, 
-	previous_outstanding NUMERIC(14, 2) NOT NULL, 
-	tariff_details JSONB, 
-	total_amount NUMERIC(14, 2) NOT NULL, 
-	status VARCHAR(16) NOT NULL, 
-	amount_paid NUMERIC(14, 2) NOT NULL, 
-	paid_at TIMESTAMP WITH TIME ZONE, 
-	carried_forward_to BIGINT, 
-	overdue_notified_at TIMESTAMP WITH TIME ZONE, 
-	payment_link_id VARCHAR(128), 
-	payment_link_url VARCHAR(1024), 
-	psid VARCHAR(17), 
-	last_reading_id BIGINT, 
-	motor_reading_id BIGINT, 
-	first_reading_id BIGINT, 
-	usage_from DATE, 
-	usage_to DATE, 
-	reissue_of BIGINT, 
-	superseded_by BIGINT, 
-	bill_run_id BIGINT, 
-	created_by BIGINT, 
-	created_by_name VARCHAR(64) NOT NULL, 
-	created_at TIMESTAMP WITH TIME ZONE NOT NULL, 
-	updated_at TIMESTAMP WITH TIME ZONE NOT NULL, 
-	archive_run_id BIGINT NOT NULL, 
-	CONSTRAINT pk_bills_archive PRIMARY KEY (id), 
-	CONSTRAINT fk_bills_archive_archive_run_id_archive_runs FOREIGN KEY(archive_run_id) REFERENCES archive_runs (id)
-);
-
-CREATE TABLE IF NOT EXISTS notifications_archive (
-	id BIGINT NOT NULL, 
-	bill_id BIGINT, 
-	contact_id BIGINT, 
-	kind VARCHAR(32) NOT NULL, 
-	channel VARCHAR(16) NOT NULL, 
-	recipient VARCHAR(254), 
-	message TEXT NOT NULL, 
-	status VARCHAR(16) NOT NULL, 
-	provider_message_id VARCHAR(255), 
-	error TEXT, 
-	attempts INTEGER NOT NULL, 
-	resend_of BIGINT, 
-	created_at TIMESTAMP WITH TIME ZONE NOT NULL, 
-	sent_at TIMESTAMP WITH TIME ZONE, 
-	archive_run_id BIGINT NOT NULL, 
-	CONSTRAINT pk_notifications_archive PRIMARY KEY (id), 
-	CONSTRAINT fk_notifications_archive_archive_run_id_archive_runs FOREIGN KEY(archive_run_id) REFERENCES archive_runs (id)
-);
-
-CREATE TABLE IF NOT EXISTS payment_events_archive (
-	id BIGINT NOT NULL, 
-	bill_id BIGINT, 
-	provider VARCHAR(16) NOT NULL, 
-	event_type VARCHAR(64) NOT NULL, 
-	stripe_event_id VARCHAR(255), 
-	payment_link_id VARCHAR(128), 
-	amount NUMERIC(14, 2), 
-	currency VARCHAR(8), 
-	outcome VARCHAR(32) NOT NULL, 
-	event_data JSONB, 
-	received_at TIMESTAMP WITH TIME ZONE NOT NULL, 
-	archive_run_id BIGINT NOT NULL, 
-	CONSTRAINT pk_payment_events_archive PRIMARY KEY (id), 
-	CONSTRAINT fk_payment_events_archive_archive_run_id_archive_runs FOREIGN KEY(archive_run_id) REFERENCES archive_runs (id)
-);
-
-CREATE TABLE IF NOT EXISTS payments_archive (
-	id BIGINT NOT NULL, 
-	bill_id BIGINT NOT NULL, 
-	amount NUMERIC(14, 2) NOT NULL, 
-	paid_on DATE NOT NULL, 
-	method VARCHAR(32) NOT NULL, 
-	reference VARCHAR(128), 
-	external_id VARCHAR(255), 
-	credit_from_bill BIGINT, 
-	recorded_by BIGINT, 
-	recorded_by_name VARCHAR(64) NOT NULL, 
-	created_at TIMESTAMP WITH TIME ZONE NOT NULL, 
-	archive_run_id BIGINT NOT NULL, 
-	CONSTRAINT pk_payments_archive PRIMARY KEY (id), 
-	CONSTRAINT fk_payments_archive_archive_run_id_archive_runs FOREIGN KEY(archive_run_id) REFERENCES archive_runs (id)
 );
 
 CREATE TABLE IF NOT EXISTS tariff_plan_versions (
@@ -1298,21 +1136,6 @@ CREATE TABLE IF NOT EXISTS user_sessions (
 	CONSTRAINT pk_user_sessions PRIMARY KEY (id), 
 	CONSTRAINT uq_user_sessions_token_hash UNIQUE (token_hash), 
 	CONSTRAINT fk_user_sessions_user_id_users FOREIGN KEY(user_id) REFERENCES users (id)
-);
-
-CREATE TABLE IF NOT EXISTS account_changes (
-	id BIGSERIAL NOT NULL, 
-	account_id BIGINT NOT NULL, 
-	field VARCHAR(32) NOT NULL, 
-	old_value VARCHAR(255), 
-	new_value VARCHAR(255), 
-	source VARCHAR(32) DEFAULT 'survey_import' NOT NULL, 
-	changed_by BIGINT, 
-	changed_by_name VARCHAR(64) DEFAULT 'system' NOT NULL, 
-	created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL, 
-	CONSTRAINT pk_account_changes PRIMARY KEY (id), 
-	CONSTRAINT fk_account_changes_account_id_accounts FOREIGN KEY(account_id) REFERENCES accounts (id), 
-	CONSTRAINT fk_account_changes_changed_by_users FOREIGN KEY(changed_by) REFERENCES users (id)
 );
 
 CREATE TABLE IF NOT EXISTS account_contacts (
@@ -1376,29 +1199,8 @@ CREATE TABLE IF NOT EXISTS bank_payments (
 	dedupe_key VARCHAR(160) NOT NULL, 
 	created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL, 
 	CONSTRAINT pk_bank_payments PRIMARY KEY (id), 
-	CONSTRAINT ck_bank_payments_outcome_valid CHECK (outcome IN ('matched', 'duplicate', 'refused_unknown', 'refused_amount', 'refused_expired', 'refused_paid', 'refused_scope')), 
+	CONSTRAINT ck_bank_payments_outcome_valid CHECK (outcome IN ('matched', 'duplicate', 'refused_unknown', 'refused_amount', 'refused_expired', 'refused_paid')), 
 	CONSTRAINT fk_bank_payments_bank_file_id_bank_files FOREIGN KEY(bank_file_id) REFERENCES bank_files (id)
-);
-
-CREATE TABLE IF NOT EXISTS field_visits (
-	id BIGSERIAL NOT NULL, 
-	account_id BIGINT NOT NULL, 
-	area_id BIGINT NOT NULL, 
-	visited_on DATE NOT NULL, 
-	outcome VARCHAR(16) NOT NULL, 
-	notes TEXT, 
-	photo_ref VARCHAR(512), 
-	gps_lat NUMERIC(9, 6), 
-	gps_lon NUMERIC(9, 6), 
-	visited_by BIGINT, 
-	visited_by_name VARCHAR(64) DEFAULT 'system' NOT NULL, 
-	created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL, 
-	CONSTRAINT pk_field_visits PRIMARY KEY (id), 
-	CONSTRAINT ck_field_visits_outcome_valid CHECK (outcome IN ('met', 'not_home', 'closed', 'refused', 'paid', 'promised', 'other')), 
-	CONSTRAINT ck_field_visits_gps_both_or_neither CHECK ((gps_lat IS NULL) = (gps_lon IS NULL)), 
-	CONSTRAINT fk_field_visits_account_id_accounts FOREIGN KEY(account_id) REFERENCES accounts (id), 
-	CONSTRAINT fk_field_visits_area_id_areas FOREIGN KEY(area_id) REFERENCES areas (id), 
-	CONSTRAINT fk_field_visits_visited_by_users FOREIGN KEY(visited_by) REFERENCES users (id)
 );
 
 CREATE TABLE IF NOT EXISTS meters (
@@ -1433,29 +1235,6 @@ CREATE TABLE IF NOT EXISTS service_connections (
 	CONSTRAINT ck_service_connections_service_valid CHECK (service IN ('electricity', 'water', 'sanitation')), 
 	CONSTRAINT fk_service_connections_account_id_accounts FOREIGN KEY(account_id) REFERENCES accounts (id), 
 	CONSTRAINT fk_service_connections_tariff_plan_id_tariff_plans FOREIGN KEY(tariff_plan_id) REFERENCES tariff_plans (id)
-);
-
-CREATE TABLE IF NOT EXISTS tickets (
-	id BIGSERIAL NOT NULL, 
-	account_id BIGINT NOT NULL, 
-	area_id BIGINT NOT NULL, 
-	subject VARCHAR(128) NOT NULL, 
-	details TEXT, 
-	status VARCHAR(16) DEFAULT 'pending' NOT NULL, 
-	raised_by BIGINT, 
-	raised_by_name VARCHAR(64) DEFAULT 'system' NOT NULL, 
-	resolution TEXT, 
-	resolved_by BIGINT, 
-	resolved_by_name VARCHAR(64), 
-	resolved_at TIMESTAMP WITH TIME ZONE, 
-	created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL, 
-	CONSTRAINT pk_tickets PRIMARY KEY (id), 
-	CONSTRAINT ck_tickets_status_valid CHECK (status IN ('pending', 'approved', 'rejected')), 
-	CONSTRAINT ck_tickets_resolved_has_resolution CHECK (status = 'pending' OR resolution IS NOT NULL), 
-	CONSTRAINT fk_tickets_account_id_accounts FOREIGN KEY(account_id) REFERENCES accounts (id), 
-	CONSTRAINT fk_tickets_area_id_areas FOREIGN KEY(area_id) REFERENCES areas (id), 
-	CONSTRAINT fk_tickets_raised_by_users FOREIGN KEY(raised_by) REFERENCES users (id), 
-	CONSTRAINT fk_tickets_resolved_by_users FOREIGN KEY(resolved_by) REFERENCES users (id)
 );
 
 CREATE TABLE IF NOT EXISTS daily_usage (
@@ -1699,32 +1478,6 @@ CREATE TABLE IF NOT EXISTS payments (
 
 -- Columns added to schema.py after a database was created (no-op on a current database).
 
-ALTER TABLE archive_runs ADD COLUMN IF NOT EXISTS cutoff DATE NOT NULL;
-
-ALTER TABLE archive_runs ADD COLUMN IF NOT EXISTS status VARCHAR(16) NOT NULL;
-
-ALTER TABLE archive_runs ADD COLUMN IF NOT EXISTS bills INTEGER NOT NULL;
-
-ALTER TABLE archive_runs ADD COLUMN IF NOT EXISTS lines INTEGER NOT NULL;
-
-ALTER TABLE archive_runs ADD COLUMN IF NOT EXISTS payments INTEGER NOT NULL;
-
-ALTER TABLE archive_runs ADD COLUMN IF NOT EXISTS total_amount NUMERIC(14, 2) NOT NULL;
-
-ALTER TABLE archive_runs ADD COLUMN IF NOT EXISTS amount_paid NUMERIC(14, 2) NOT NULL;
-
-ALTER TABLE archive_runs ADD COLUMN IF NOT EXISTS payments_amount NUMERIC(14, 2) NOT NULL;
-
-ALTER TABLE archive_runs ADD COLUMN IF NOT EXISTS kept INTEGER DEFAULT '0' NOT NULL;
-
-ALTER TABLE archive_runs ADD COLUMN IF NOT EXISTS started_by_name VARCHAR(64) DEFAULT 'system' NOT NULL;
-
-ALTER TABLE archive_runs ADD COLUMN IF NOT EXISTS created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL;
-
-ALTER TABLE archive_runs ADD COLUMN IF NOT EXISTS restored_at TIMESTAMP WITH TIME ZONE;
-
-ALTER TABLE archive_runs ADD COLUMN IF NOT EXISTS restored_by_name VARCHAR(64);
-
 ALTER TABLE areas ADD COLUMN IF NOT EXISTS parent_id BIGINT REFERENCES areas (id);
 
 ALTER TABLE areas ADD COLUMN IF NOT EXISTS level INTEGER NOT NULL;
@@ -1887,24 +1640,6 @@ ALTER TABLE accounts ADD COLUMN IF NOT EXISTS created_at TIMESTAMP WITH TIME ZON
 
 ALTER TABLE accounts ADD COLUMN IF NOT EXISTS updated_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL;
 
-ALTER TABLE archive_month_summaries ADD COLUMN IF NOT EXISTS archive_run_id BIGINT NOT NULL REFERENCES archive_runs (id);
-
-ALTER TABLE archive_month_summaries ADD COLUMN IF NOT EXISTS month VARCHAR(7) NOT NULL;
-
-ALTER TABLE archive_month_summaries ADD COLUMN IF NOT EXISTS area_id BIGINT NOT NULL REFERENCES areas (id);
-
-ALTER TABLE archive_month_summaries ADD COLUMN IF NOT EXISTS bills INTEGER NOT NULL;
-
-ALTER TABLE archive_month_summaries ADD COLUMN IF NOT EXISTS billed NUMERIC(14, 2) NOT NULL;
-
-ALTER TABLE archive_month_summaries ADD COLUMN IF NOT EXISTS total_amount NUMERIC(14, 2) NOT NULL;
-
-ALTER TABLE archive_month_summaries ADD COLUMN IF NOT EXISTS amount_paid NUMERIC(14, 2) NOT NULL;
-
-ALTER TABLE archive_month_summaries ADD COLUMN IF NOT EXISTS payments INTEGER NOT NULL;
-
-ALTER TABLE archive_month_summaries ADD COLUMN IF NOT EXISTS collected NUMERIC(14, 2) NOT NULL;
-
 ALTER TABLE audit_log ADD COLUMN IF NOT EXISTS occurred_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL;
 
 ALTER TABLE audit_log ADD COLUMN IF NOT EXISTS actor_id BIGINT REFERENCES users (id);
@@ -1945,36 +1680,6 @@ ALTER TABLE bank_files ADD COLUMN IF NOT EXISTS imported_by_name VARCHAR(64) DEF
 
 ALTER TABLE bank_files ADD COLUMN IF NOT EXISTS created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL;
 
-ALTER TABLE bill_lines_archive ADD COLUMN IF NOT EXISTS bill_id BIGINT NOT NULL;
-
-ALTER TABLE bill_lines_archive ADD COLUMN IF NOT EXISTS seq INTEGER NOT NULL;
-
-ALTER TABLE bill_lines_archive ADD COLUMN IF NOT EXISTS code VARCHAR(32) NOT NULL;
-
-ALTER TABLE bill_lines_archive ADD COLUMN IF NOT EXISTS label VARCHAR(128) NOT NULL;
-
-ALTER TABLE bill_lines_archive ADD COLUMN IF NOT EXISTS quantity NUMERIC(14, 2);
-
-ALTER TABLE bill_lines_archive ADD COLUMN IF NOT EXISTS unit VARCHAR(8);
-
-ALTER TABLE bill_lines_archive ADD COLUMN IF NOT EXISTS rate NUMERIC(10, 4);
-
-ALTER TABLE bill_lines_archive ADD COLUMN IF NOT EXISTS amount NUMERIC(14, 2) NOT NULL;
-
-ALTER TABLE bill_lines_archive ADD COLUMN IF NOT EXISTS archive_run_id BIGINT NOT NULL REFERENCES archive_runs (id);
-
-ALTER TABLE bill_readings_archive ADD COLUMN IF NOT EXISTS bill_id BIGINT NOT NULL;
-
-ALTER TABLE bill_readings_archive ADD COLUMN IF NOT EXISTS reading_id BIGINT NOT NULL;
-
-ALTER TABLE bill_readings_archive ADD COLUMN IF NOT EXISTS units NUMERIC(12, 2) NOT NULL;
-
-ALTER TABLE bill_readings_archive ADD COLUMN IF NOT EXISTS motor_units NUMERIC(12, 2) NOT NULL;
-
-ALTER TABLE bill_readings_archive ADD COLUMN IF NOT EXISTS superseded_by BIGINT;
-
-ALTER TABLE bill_readings_archive ADD COLUMN IF NOT EXISTS archive_run_id BIGINT NOT NULL REFERENCES archive_runs (id);
-
 ALTER TABLE bill_runs ADD COLUMN IF NOT EXISTS billing_period_start DATE NOT NULL;
 
 ALTER TABLE bill_runs ADD COLUMN IF NOT EXISTS billing_period_end DATE NOT NULL;
@@ -2002,156 +1707,6 @@ ALTER TABLE bill_runs ADD COLUMN IF NOT EXISTS started_by VARCHAR(64) DEFAULT 's
 ALTER TABLE bill_runs ADD COLUMN IF NOT EXISTS started_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL;
 
 ALTER TABLE bill_runs ADD COLUMN IF NOT EXISTS finished_at TIMESTAMP WITH TIME ZONE;
-
-ALTER TABLE bills_archive ADD COLUMN IF NOT EXISTS account_id BIGINT NOT NULL;
-
-ALTER TABLE bills_archive ADD COLUMN IF NOT EXISTS service VARCHAR(16) NOT NULL;
-
-ALTER TABLE bills_archive ADD COLUMN IF NOT EXISTS area_id BIGINT NOT NULL;
-
-ALTER TABLE bills_archive ADD COLUMN IF NOT EXISTS billing_period_start DATE NOT NULL;
-
-ALTER TABLE bills_archive ADD COLUMN IF NOT EXISTS billing_period_end DATE NOT NULL;
-
-ALTER TABLE bills_archive ADD COLUMN IF NOT EXISTS due_date DATE NOT NULL;
-
-ALTER TABLE bills_archive ADD COLUMN IF NOT EXISTS tariff_kind VARCHAR(32) NOT NULL;
-
-ALTER TABLE bills_archive ADD COLUMN IF NOT EXISTS pricing_rule VARCHAR(32) NOT NULL;
-
-ALTER TABLE bills_archive ADD COLUMN IF NOT EXISTS tariff_plan_version_id BIGINT NOT NULL;
-
-ALTER TABLE bills_archive ADD COLUMN IF NOT EXISTS category VARCHAR(32);
-
-ALTER TABLE bills_archive ADD COLUMN IF NOT EXISTS units NUMERIC(12, 2) NOT NULL;
-
-ALTER TABLE bills_archive ADD COLUMN IF NOT EXISTS motor_units NUMERIC(12, 2) NOT NULL;
-
-ALTER TABLE bills_archive ADD COLUMN IF NOT EXISTS total_units NUMERIC(12, 2) NOT NULL;
-
-ALTER TABLE bills_archive ADD COLUMN IF NOT EXISTS rate_per_unit NUMERIC(10, 4) NOT NULL;
-
-ALTER TABLE bills_archive ADD COLUMN IF NOT EXISTS fixed_charge NUMERIC(14, 2) NOT NULL;
-
-ALTER TABLE bills_archive ADD COLUMN IF NOT EXISTS previous_outstanding NUMERIC(14, 2) NOT NULL;
-
-ALTER TABLE bills_archive ADD COLUMN IF NOT EXISTS tariff_details JSONB;
-
-ALTER TABLE bills_archive ADD COLUMN IF NOT EXISTS total_amount NUMERIC(14, 2) NOT NULL;
-
-ALTER TABLE bills_archive ADD COLUMN IF NOT EXISTS status VARCHAR(16) NOT NULL;
-
-ALTER TABLE bills_archive ADD COLUMN IF NOT EXISTS amount_paid NUMERIC(14, 2) NOT NULL;
-
-ALTER TABLE bills_archive ADD COLUMN IF NOT EXISTS paid_at TIMESTAMP WITH TIME ZONE;
-
-ALTER TABLE bills_archive ADD COLUMN IF NOT EXISTS carried_forward_to BIGINT;
-
-ALTER TABLE bills_archive ADD COLUMN IF NOT EXISTS overdue_notified_at TIMESTAMP WITH TIME ZONE;
-
-ALTER TABLE bills_archive ADD COLUMN IF NOT EXISTS payment_link_id VARCHAR(128);
-
-ALTER TABLE bills_archive ADD COLUMN IF NOT EXISTS payment_link_url VARCHAR(1024);
-
-ALTER TABLE bills_archive ADD COLUMN IF NOT EXISTS psid VARCHAR(17);
-
-ALTER TABLE bills_archive ADD COLUMN IF NOT EXISTS last_reading_id BIGINT;
-
-ALTER TABLE bills_archive ADD COLUMN IF NOT EXISTS motor_reading_id BIGINT;
-
-ALTER TABLE bills_archive ADD COLUMN IF NOT EXISTS first_reading_id BIGINT;
-
-ALTER TABLE bills_archive ADD COLUMN IF NOT EXISTS usage_from DATE;
-
-ALTER TABLE bills_archive ADD COLUMN IF NOT EXISTS usage_to DATE;
-
-ALTER TABLE bills_archive ADD COLUMN IF NOT EXISTS reissue_of BIGINT;
-
-ALTER TABLE bills_archive ADD COLUMN IF NOT EXISTS superseded_by BIGINT;
-
-ALTER TABLE bills_archive ADD COLUMN IF NOT EXISTS bill_run_id BIGINT;
-
-ALTER TABLE bills_archive ADD COLUMN IF NOT EXISTS created_by BIGINT;
-
-ALTER TABLE bills_archive ADD COLUMN IF NOT EXISTS created_by_name VARCHAR(64) NOT NULL;
-
-ALTER TABLE bills_archive ADD COLUMN IF NOT EXISTS created_at TIMESTAMP WITH TIME ZONE NOT NULL;
-
-ALTER TABLE bills_archive ADD COLUMN IF NOT EXISTS updated_at TIMESTAMP WITH TIME ZONE NOT NULL;
-
-ALTER TABLE bills_archive ADD COLUMN IF NOT EXISTS archive_run_id BIGINT NOT NULL REFERENCES archive_runs (id);
-
-ALTER TABLE notifications_archive ADD COLUMN IF NOT EXISTS bill_id BIGINT;
-
-ALTER TABLE notifications_archive ADD COLUMN IF NOT EXISTS contact_id BIGINT;
-
-ALTER TABLE notifications_archive ADD COLUMN IF NOT EXISTS kind VARCHAR(32) NOT NULL;
-
-ALTER TABLE notifications_archive ADD COLUMN IF NOT EXISTS channel VARCHAR(16) NOT NULL;
-
-ALTER TABLE notifications_archive ADD COLUMN IF NOT EXISTS recipient VARCHAR(254);
-
-ALTER TABLE notifications_archive ADD COLUMN IF NOT EXISTS message TEXT NOT NULL;
-
-ALTER TABLE notifications_archive ADD COLUMN IF NOT EXISTS status VARCHAR(16) NOT NULL;
-
-ALTER TABLE notifications_archive ADD COLUMN IF NOT EXISTS provider_message_id VARCHAR(255);
-
-ALTER TABLE notifications_archive ADD COLUMN IF NOT EXISTS error TEXT;
-
-ALTER TABLE notifications_archive ADD COLUMN IF NOT EXISTS attempts INTEGER NOT NULL;
-
-ALTER TABLE notifications_archive ADD COLUMN IF NOT EXISTS resend_of BIGINT;
-
-ALTER TABLE notifications_archive ADD COLUMN IF NOT EXISTS created_at TIMESTAMP WITH TIME ZONE NOT NULL;
-
-ALTER TABLE notifications_archive ADD COLUMN IF NOT EXISTS sent_at TIMESTAMP WITH TIME ZONE;
-
-ALTER TABLE notifications_archive ADD COLUMN IF NOT EXISTS archive_run_id BIGINT NOT NULL REFERENCES archive_runs (id);
-
-ALTER TABLE payment_events_archive ADD COLUMN IF NOT EXISTS bill_id BIGINT;
-
-ALTER TABLE payment_events_archive ADD COLUMN IF NOT EXISTS provider VARCHAR(16) NOT NULL;
-
-ALTER TABLE payment_events_archive ADD COLUMN IF NOT EXISTS event_type VARCHAR(64) NOT NULL;
-
-ALTER TABLE payment_events_archive ADD COLUMN IF NOT EXISTS stripe_event_id VARCHAR(255);
-
-ALTER TABLE payment_events_archive ADD COLUMN IF NOT EXISTS payment_link_id VARCHAR(128);
-
-ALTER TABLE payment_events_archive ADD COLUMN IF NOT EXISTS amount NUMERIC(14, 2);
-
-ALTER TABLE payment_events_archive ADD COLUMN IF NOT EXISTS currency VARCHAR(8);
-
-ALTER TABLE payment_events_archive ADD COLUMN IF NOT EXISTS outcome VARCHAR(32) NOT NULL;
-
-ALTER TABLE payment_events_archive ADD COLUMN IF NOT EXISTS event_data JSONB;
-
-ALTER TABLE payment_events_archive ADD COLUMN IF NOT EXISTS received_at TIMESTAMP WITH TIME ZONE NOT NULL;
-
-ALTER TABLE payment_events_archive ADD COLUMN IF NOT EXISTS archive_run_id BIGINT NOT NULL REFERENCES archive_runs (id);
-
-ALTER TABLE payments_archive ADD COLUMN IF NOT EXISTS bill_id BIGINT NOT NULL;
-
-ALTER TABLE payments_archive ADD COLUMN IF NOT EXISTS amount NUMERIC(14, 2) NOT NULL;
-
-ALTER TABLE payments_archive ADD COLUMN IF NOT EXISTS paid_on DATE NOT NULL;
-
-ALTER TABLE payments_archive ADD COLUMN IF NOT EXISTS method VARCHAR(32) NOT NULL;
-
-ALTER TABLE payments_archive ADD COLUMN IF NOT EXISTS reference VARCHAR(128);
-
-ALTER TABLE payments_archive ADD COLUMN IF NOT EXISTS external_id VARCHAR(255);
-
-ALTER TABLE payments_archive ADD COLUMN IF NOT EXISTS credit_from_bill BIGINT;
-
-ALTER TABLE payments_archive ADD COLUMN IF NOT EXISTS recorded_by BIGINT;
-
-ALTER TABLE payments_archive ADD COLUMN IF NOT EXISTS recorded_by_name VARCHAR(64) NOT NULL;
-
-ALTER TABLE payments_archive ADD COLUMN IF NOT EXISTS created_at TIMESTAMP WITH TIME ZONE NOT NULL;
-
-ALTER TABLE payments_archive ADD COLUMN IF NOT EXISTS archive_run_id BIGINT NOT NULL REFERENCES archive_runs (id);
 
 ALTER TABLE tariff_plan_versions ADD COLUMN IF NOT EXISTS plan_id BIGINT NOT NULL REFERENCES tariff_plans (id);
 
@@ -2190,22 +1745,6 @@ ALTER TABLE user_sessions ADD COLUMN IF NOT EXISTS expires_at TIMESTAMP WITH TIM
 ALTER TABLE user_sessions ADD COLUMN IF NOT EXISTS revoked_at TIMESTAMP WITH TIME ZONE;
 
 ALTER TABLE user_sessions ADD COLUMN IF NOT EXISTS revoked_reason VARCHAR(64);
-
-ALTER TABLE account_changes ADD COLUMN IF NOT EXISTS account_id BIGINT NOT NULL REFERENCES accounts (id);
-
-ALTER TABLE account_changes ADD COLUMN IF NOT EXISTS field VARCHAR(32) NOT NULL;
-
-ALTER TABLE account_changes ADD COLUMN IF NOT EXISTS old_value VARCHAR(255);
-
-ALTER TABLE account_changes ADD COLUMN IF NOT EXISTS new_value VARCHAR(255);
-
-ALTER TABLE account_changes ADD COLUMN IF NOT EXISTS source VARCHAR(32) DEFAULT 'survey_import' NOT NULL;
-
-ALTER TABLE account_changes ADD COLUMN IF NOT EXISTS changed_by BIGINT REFERENCES users (id);
-
-ALTER TABLE account_changes ADD COLUMN IF NOT EXISTS changed_by_name VARCHAR(64) DEFAULT 'system' NOT NULL;
-
-ALTER TABLE account_changes ADD COLUMN IF NOT EXISTS created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL;
 
 ALTER TABLE account_contacts ADD COLUMN IF NOT EXISTS account_id BIGINT NOT NULL REFERENCES accounts (id);
 
@@ -2275,28 +1814,6 @@ ALTER TABLE bank_payments ADD COLUMN IF NOT EXISTS dedupe_key VARCHAR(160) NOT N
 
 ALTER TABLE bank_payments ADD COLUMN IF NOT EXISTS created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL;
 
-ALTER TABLE field_visits ADD COLUMN IF NOT EXISTS account_id BIGINT NOT NULL REFERENCES accounts (id);
-
-ALTER TABLE field_visits ADD COLUMN IF NOT EXISTS area_id BIGINT NOT NULL REFERENCES areas (id);
-
-ALTER TABLE field_visits ADD COLUMN IF NOT EXISTS visited_on DATE NOT NULL;
-
-ALTER TABLE field_visits ADD COLUMN IF NOT EXISTS outcome VARCHAR(16) NOT NULL;
-
-ALTER TABLE field_visits ADD COLUMN IF NOT EXISTS notes TEXT;
-
-ALTER TABLE field_visits ADD COLUMN IF NOT EXISTS photo_ref VARCHAR(512);
-
-ALTER TABLE field_visits ADD COLUMN IF NOT EXISTS gps_lat NUMERIC(9, 6);
-
-ALTER TABLE field_visits ADD COLUMN IF NOT EXISTS gps_lon NUMERIC(9, 6);
-
-ALTER TABLE field_visits ADD COLUMN IF NOT EXISTS visited_by BIGINT REFERENCES users (id);
-
-ALTER TABLE field_visits ADD COLUMN IF NOT EXISTS visited_by_name VARCHAR(64) DEFAULT 'system' NOT NULL;
-
-ALTER TABLE field_visits ADD COLUMN IF NOT EXISTS created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL;
-
 ALTER TABLE meters ADD COLUMN IF NOT EXISTS meter_number VARCHAR(32) NOT NULL;
 
 ALTER TABLE meters ADD COLUMN IF NOT EXISTS account_id BIGINT REFERENCES accounts (id);
@@ -2324,30 +1841,6 @@ ALTER TABLE service_connections ADD COLUMN IF NOT EXISTS is_active BOOLEAN DEFAU
 ALTER TABLE service_connections ADD COLUMN IF NOT EXISTS started_on DATE;
 
 ALTER TABLE service_connections ADD COLUMN IF NOT EXISTS created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL;
-
-ALTER TABLE tickets ADD COLUMN IF NOT EXISTS account_id BIGINT NOT NULL REFERENCES accounts (id);
-
-ALTER TABLE tickets ADD COLUMN IF NOT EXISTS area_id BIGINT NOT NULL REFERENCES areas (id);
-
-ALTER TABLE tickets ADD COLUMN IF NOT EXISTS subject VARCHAR(128) NOT NULL;
-
-ALTER TABLE tickets ADD COLUMN IF NOT EXISTS details TEXT;
-
-ALTER TABLE tickets ADD COLUMN IF NOT EXISTS status VARCHAR(16) DEFAULT 'pending' NOT NULL;
-
-ALTER TABLE tickets ADD COLUMN IF NOT EXISTS raised_by BIGINT REFERENCES users (id);
-
-ALTER TABLE tickets ADD COLUMN IF NOT EXISTS raised_by_name VARCHAR(64) DEFAULT 'system' NOT NULL;
-
-ALTER TABLE tickets ADD COLUMN IF NOT EXISTS resolution TEXT;
-
-ALTER TABLE tickets ADD COLUMN IF NOT EXISTS resolved_by BIGINT REFERENCES users (id);
-
-ALTER TABLE tickets ADD COLUMN IF NOT EXISTS resolved_by_name VARCHAR(64);
-
-ALTER TABLE tickets ADD COLUMN IF NOT EXISTS resolved_at TIMESTAMP WITH TIME ZONE;
-
-ALTER TABLE tickets ADD COLUMN IF NOT EXISTS created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL;
 
 ALTER TABLE daily_usage ADD COLUMN IF NOT EXISTS account_id BIGINT NOT NULL REFERENCES accounts (id);
 
@@ -2609,8 +2102,6 @@ CREATE INDEX IF NOT EXISTS ix_accounts_category ON accounts (category);
 
 CREATE INDEX IF NOT EXISTS ix_accounts_is_active ON accounts (is_active);
 
-CREATE INDEX IF NOT EXISTS ix_archive_month_summaries_month_area_id ON archive_month_summaries (month, area_id);
-
 CREATE INDEX IF NOT EXISTS ix_audit_log_action_occurred_at ON audit_log (action, occurred_at);
 
 CREATE INDEX IF NOT EXISTS ix_audit_log_entity_type_entity_id ON audit_log (entity_type, entity_id);
@@ -2619,41 +2110,11 @@ CREATE INDEX IF NOT EXISTS ix_audit_log_occurred_at ON audit_log (occurred_at);
 
 CREATE INDEX IF NOT EXISTS ix_bank_files_created_at ON bank_files (created_at);
 
-CREATE INDEX IF NOT EXISTS ix_bill_lines_archive_archive_run_id ON bill_lines_archive (archive_run_id);
-
-CREATE INDEX IF NOT EXISTS ix_bill_lines_archive_bill_id ON bill_lines_archive (bill_id);
-
-CREATE INDEX IF NOT EXISTS ix_bill_readings_archive_archive_run_id ON bill_readings_archive (archive_run_id);
-
-CREATE INDEX IF NOT EXISTS ix_bill_readings_archive_bill_id ON bill_readings_archive (bill_id);
-
 CREATE INDEX IF NOT EXISTS ix_bill_runs_billing_period_start_billing_period_end ON bill_runs (billing_period_start, billing_period_end);
-
-CREATE INDEX IF NOT EXISTS ix_bills_archive_account_id_billing_period_start ON bills_archive (account_id, billing_period_start);
-
-CREATE INDEX IF NOT EXISTS ix_bills_archive_archive_run_id ON bills_archive (archive_run_id);
-
-CREATE INDEX IF NOT EXISTS ix_bills_archive_area_id_billing_period_start ON bills_archive (area_id, billing_period_start);
-
-CREATE UNIQUE INDEX IF NOT EXISTS uq_bills_archive_psid ON bills_archive (psid);
-
-CREATE INDEX IF NOT EXISTS ix_notifications_archive_archive_run_id ON notifications_archive (archive_run_id);
-
-CREATE INDEX IF NOT EXISTS ix_notifications_archive_bill_id ON notifications_archive (bill_id);
-
-CREATE INDEX IF NOT EXISTS ix_payment_events_archive_archive_run_id ON payment_events_archive (archive_run_id);
-
-CREATE INDEX IF NOT EXISTS ix_payment_events_archive_bill_id ON payment_events_archive (bill_id);
-
-CREATE INDEX IF NOT EXISTS ix_payments_archive_archive_run_id ON payments_archive (archive_run_id);
-
-CREATE INDEX IF NOT EXISTS ix_payments_archive_bill_id ON payments_archive (bill_id);
 
 CREATE INDEX IF NOT EXISTS ix_user_areas_area_id ON user_areas (area_id);
 
 CREATE INDEX IF NOT EXISTS ix_user_sessions_user_id ON user_sessions (user_id);
-
-CREATE INDEX IF NOT EXISTS ix_account_changes_account_id_created_at ON account_changes (account_id, created_at);
 
 CREATE INDEX IF NOT EXISTS ix_account_contacts_contact_id ON account_contacts (contact_id);
 
@@ -2669,12 +2130,6 @@ CREATE INDEX IF NOT EXISTS ix_bank_payments_dedupe_key ON bank_payments (dedupe_
 
 CREATE UNIQUE INDEX IF NOT EXISTS uq_bank_payments_matched_key ON bank_payments (dedupe_key) WHERE outcome = 'matched';
 
-CREATE INDEX IF NOT EXISTS ix_field_visits_account_id_visited_on ON field_visits (account_id, visited_on);
-
-CREATE INDEX IF NOT EXISTS ix_field_visits_area_id_visited_on ON field_visits (area_id, visited_on);
-
-CREATE INDEX IF NOT EXISTS ix_field_visits_visited_by_visited_on ON field_visits (visited_by, visited_on);
-
 CREATE INDEX IF NOT EXISTS ix_meters_account_id ON meters (account_id);
 
 CREATE INDEX IF NOT EXISTS ix_meters_motor_id ON meters (motor_id);
@@ -2682,10 +2137,6 @@ CREATE INDEX IF NOT EXISTS ix_meters_motor_id ON meters (motor_id);
 CREATE INDEX IF NOT EXISTS ix_meters_status ON meters (status);
 
 CREATE INDEX IF NOT EXISTS ix_service_connections_tariff_plan_id ON service_connections (tariff_plan_id);
-
-CREATE INDEX IF NOT EXISTS ix_tickets_account_id_created_at ON tickets (account_id, created_at);
-
-CREATE INDEX IF NOT EXISTS ix_tickets_area_id_status ON tickets (area_id, status);
 
 CREATE INDEX IF NOT EXISTS ix_daily_usage_usage_date_account_id ON daily_usage (usage_date, account_id);
 
@@ -2938,7 +2389,6 @@ BEGIN
   DROP TABLE v2_floors;
   DROP TABLE v2_flat_types;
   DROP TABLE v2_bill_runs;
-  PERFORM setval(pg_get_serial_sequence('archive_runs', 'id'), COALESCE((SELECT max(id) FROM archive_runs), 0) + 1, false);
   PERFORM setval(pg_get_serial_sequence('areas', 'id'), COALESCE((SELECT max(id) FROM areas), 0) + 1, false);
   PERFORM setval(pg_get_serial_sequence('contacts', 'id'), COALESCE((SELECT max(id) FROM contacts), 0) + 1, false);
   PERFORM setval(pg_get_serial_sequence('job_runs', 'id'), COALESCE((SELECT max(id) FROM job_runs), 0) + 1, false);
@@ -2947,21 +2397,17 @@ BEGIN
   PERFORM setval(pg_get_serial_sequence('tariff_plans', 'id'), COALESCE((SELECT max(id) FROM tariff_plans), 0) + 1, false);
   PERFORM setval(pg_get_serial_sequence('users', 'id'), COALESCE((SELECT max(id) FROM users), 0) + 1, false);
   PERFORM setval(pg_get_serial_sequence('accounts', 'id'), COALESCE((SELECT max(id) FROM accounts), 0) + 1, false);
-  PERFORM setval(pg_get_serial_sequence('archive_month_summaries', 'id'), COALESCE((SELECT max(id) FROM archive_month_summaries), 0) + 1, false);
   PERFORM setval(pg_get_serial_sequence('audit_log', 'id'), COALESCE((SELECT max(id) FROM audit_log), 0) + 1, false);
   PERFORM setval(pg_get_serial_sequence('bank_files', 'id'), COALESCE((SELECT max(id) FROM bank_files), 0) + 1, false);
   PERFORM setval(pg_get_serial_sequence('bill_runs', 'id'), COALESCE((SELECT max(id) FROM bill_runs), 0) + 1, false);
   PERFORM setval(pg_get_serial_sequence('tariff_plan_versions', 'id'), COALESCE((SELECT max(id) FROM tariff_plan_versions), 0) + 1, false);
   PERFORM setval(pg_get_serial_sequence('user_areas', 'id'), COALESCE((SELECT max(id) FROM user_areas), 0) + 1, false);
   PERFORM setval(pg_get_serial_sequence('user_sessions', 'id'), COALESCE((SELECT max(id) FROM user_sessions), 0) + 1, false);
-  PERFORM setval(pg_get_serial_sequence('account_changes', 'id'), COALESCE((SELECT max(id) FROM account_changes), 0) + 1, false);
   PERFORM setval(pg_get_serial_sequence('account_contacts', 'id'), COALESCE((SELECT max(id) FROM account_contacts), 0) + 1, false);
   PERFORM setval(pg_get_serial_sequence('account_motors', 'id'), COALESCE((SELECT max(id) FROM account_motors), 0) + 1, false);
   PERFORM setval(pg_get_serial_sequence('bank_payments', 'id'), COALESCE((SELECT max(id) FROM bank_payments), 0) + 1, false);
-  PERFORM setval(pg_get_serial_sequence('field_visits', 'id'), COALESCE((SELECT max(id) FROM field_visits), 0) + 1, false);
   PERFORM setval(pg_get_serial_sequence('meters', 'id'), COALESCE((SELECT max(id) FROM meters), 0) + 1, false);
   PERFORM setval(pg_get_serial_sequence('service_connections', 'id'), COALESCE((SELECT max(id) FROM service_connections), 0) + 1, false);
-  PERFORM setval(pg_get_serial_sequence('tickets', 'id'), COALESCE((SELECT max(id) FROM tickets), 0) + 1, false);
   PERFORM setval(pg_get_serial_sequence('daily_usage', 'id'), COALESCE((SELECT max(id) FROM daily_usage), 0) + 1, false);
   PERFORM setval(pg_get_serial_sequence('readings', 'id'), COALESCE((SELECT max(id) FROM readings), 0) + 1, false);
   PERFORM setval(pg_get_serial_sequence('bills', 'id'), COALESCE((SELECT max(id) FROM bills), 0) + 1, false);
@@ -2974,7 +2420,7 @@ BEGIN
   INSERT INTO audit_log (actor_name, action, entity_type, entity_id, details)
 SELECT 'system', 'schema.upgrade', 'schema', '3', jsonb_build_object('from_version', CAST(value AS INTEGER), 'to_version', 3, 'accounts', (SELECT count(*) FROM accounts), 'areas', (SELECT count(*) FROM areas), 'bills', (SELECT count(*) FROM bills), 'bill_lines', (SELECT count(*) FROM bill_lines)) FROM schema_info WHERE key = 'version';
   -- Statistics now, not when autovacuum gets to the new tables: the first pages would be planned blind.
-  ANALYZE archive_runs, areas, contacts, job_runs, master_data_staging, motors, period_locks, schema_info, tariff_plans, users, utility_settings, accounts, archive_month_summaries, audit_log, bank_files, bill_lines_archive, bill_readings_archive, bill_runs, bills_archive, notifications_archive, payment_events_archive, payments_archive, tariff_plan_versions, user_areas, user_sessions, account_changes, account_contacts, account_motors, account_surveys, bank_payments, field_visits, meters, service_connections, tickets, daily_usage, readings, bills, meter_changes, bill_lines, bill_readings, notifications, payment_events, payments;
+  ANALYZE areas, contacts, job_runs, master_data_staging, motors, period_locks, schema_info, tariff_plans, users, utility_settings, accounts, audit_log, bank_files, bill_runs, tariff_plan_versions, user_areas, user_sessions, account_contacts, account_motors, account_surveys, bank_payments, meters, service_connections, daily_usage, readings, bills, meter_changes, bill_lines, bill_readings, notifications, payment_events, payments;
 END $$;
 
 -- ---- rule triggers (from database/triggers.py): period locks, immutable bills, append-only tables ----
@@ -5139,7 +4585,8 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
 $$;
 
 -- PostgREST's pre-request function: a service-role request with the scope header reads as
--- meterline_staff. Any other role sending the header is refused.
+-- meterline_staff. Any other role sending the header is refused (anon and authenticated may not even
+-- run it: their requests fail, as they do anyway).
 CREATE OR REPLACE FUNCTION meterline_pre_request() RETURNS void
 LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 BEGIN
@@ -5316,20 +4763,6 @@ END $$;
 
 -- policy and grants; the anon and authenticated keys can read or change nothing.
 
-ALTER TABLE archive_runs ENABLE ROW LEVEL SECURITY;
-
-DROP POLICY IF EXISTS meterline_service_role ON archive_runs;
-
-CREATE POLICY meterline_service_role ON archive_runs AS PERMISSIVE FOR ALL TO service_role USING (true) WITH CHECK (true);
-
-REVOKE ALL ON archive_runs FROM PUBLIC, anon, authenticated;
-
-GRANT SELECT, INSERT, UPDATE, DELETE ON archive_runs TO service_role;
-
-REVOKE ALL ON SEQUENCE archive_runs_id_seq FROM PUBLIC, anon, authenticated;
-
-GRANT USAGE, SELECT ON SEQUENCE archive_runs_id_seq TO service_role;
-
 ALTER TABLE areas ENABLE ROW LEVEL SECURITY;
 
 DROP POLICY IF EXISTS meterline_service_role ON areas;
@@ -5472,20 +4905,6 @@ REVOKE ALL ON SEQUENCE accounts_id_seq FROM PUBLIC, anon, authenticated;
 
 GRANT USAGE, SELECT ON SEQUENCE accounts_id_seq TO service_role;
 
-ALTER TABLE archive_month_summaries ENABLE ROW LEVEL SECURITY;
-
-DROP POLICY IF EXISTS meterline_service_role ON archive_month_summaries;
-
-CREATE POLICY meterline_service_role ON archive_month_summaries AS PERMISSIVE FOR ALL TO service_role USING (true) WITH CHECK (true);
-
-REVOKE ALL ON archive_month_summaries FROM PUBLIC, anon, authenticated;
-
-GRANT SELECT, INSERT, UPDATE, DELETE ON archive_month_summaries TO service_role;
-
-REVOKE ALL ON SEQUENCE archive_month_summaries_id_seq FROM PUBLIC, anon, authenticated;
-
-GRANT USAGE, SELECT ON SEQUENCE archive_month_summaries_id_seq TO service_role;
-
 ALTER TABLE audit_log ENABLE ROW LEVEL SECURITY;
 
 DROP POLICY IF EXISTS meterline_service_role ON audit_log;
@@ -5514,26 +4933,6 @@ REVOKE ALL ON SEQUENCE bank_files_id_seq FROM PUBLIC, anon, authenticated;
 
 GRANT USAGE, SELECT ON SEQUENCE bank_files_id_seq TO service_role;
 
-ALTER TABLE bill_lines_archive ENABLE ROW LEVEL SECURITY;
-
-DROP POLICY IF EXISTS meterline_service_role ON bill_lines_archive;
-
-CREATE POLICY meterline_service_role ON bill_lines_archive AS PERMISSIVE FOR ALL TO service_role USING (true) WITH CHECK (true);
-
-REVOKE ALL ON bill_lines_archive FROM PUBLIC, anon, authenticated;
-
-GRANT SELECT, INSERT, UPDATE, DELETE ON bill_lines_archive TO service_role;
-
-ALTER TABLE bill_readings_archive ENABLE ROW LEVEL SECURITY;
-
-DROP POLICY IF EXISTS meterline_service_role ON bill_readings_archive;
-
-CREATE POLICY meterline_service_role ON bill_readings_archive AS PERMISSIVE FOR ALL TO service_role USING (true) WITH CHECK (true);
-
-REVOKE ALL ON bill_readings_archive FROM PUBLIC, anon, authenticated;
-
-GRANT SELECT, INSERT, UPDATE, DELETE ON bill_readings_archive TO service_role;
-
 ALTER TABLE bill_runs ENABLE ROW LEVEL SECURITY;
 
 DROP POLICY IF EXISTS meterline_service_role ON bill_runs;
@@ -5547,46 +4946,6 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON bill_runs TO service_role;
 REVOKE ALL ON SEQUENCE bill_runs_id_seq FROM PUBLIC, anon, authenticated;
 
 GRANT USAGE, SELECT ON SEQUENCE bill_runs_id_seq TO service_role;
-
-ALTER TABLE bills_archive ENABLE ROW LEVEL SECURITY;
-
-DROP POLICY IF EXISTS meterline_service_role ON bills_archive;
-
-CREATE POLICY meterline_service_role ON bills_archive AS PERMISSIVE FOR ALL TO service_role USING (true) WITH CHECK (true);
-
-REVOKE ALL ON bills_archive FROM PUBLIC, anon, authenticated;
-
-GRANT SELECT, INSERT, UPDATE, DELETE ON bills_archive TO service_role;
-
-ALTER TABLE notifications_archive ENABLE ROW LEVEL SECURITY;
-
-DROP POLICY IF EXISTS meterline_service_role ON notifications_archive;
-
-CREATE POLICY meterline_service_role ON notifications_archive AS PERMISSIVE FOR ALL TO service_role USING (true) WITH CHECK (true);
-
-REVOKE ALL ON notifications_archive FROM PUBLIC, anon, authenticated;
-
-GRANT SELECT, INSERT, UPDATE, DELETE ON notifications_archive TO service_role;
-
-ALTER TABLE payment_events_archive ENABLE ROW LEVEL SECURITY;
-
-DROP POLICY IF EXISTS meterline_service_role ON payment_events_archive;
-
-CREATE POLICY meterline_service_role ON payment_events_archive AS PERMISSIVE FOR ALL TO service_role USING (true) WITH CHECK (true);
-
-REVOKE ALL ON payment_events_archive FROM PUBLIC, anon, authenticated;
-
-GRANT SELECT, INSERT, UPDATE, DELETE ON payment_events_archive TO service_role;
-
-ALTER TABLE payments_archive ENABLE ROW LEVEL SECURITY;
-
-DROP POLICY IF EXISTS meterline_service_role ON payments_archive;
-
-CREATE POLICY meterline_service_role ON payments_archive AS PERMISSIVE FOR ALL TO service_role USING (true) WITH CHECK (true);
-
-REVOKE ALL ON payments_archive FROM PUBLIC, anon, authenticated;
-
-GRANT SELECT, INSERT, UPDATE, DELETE ON payments_archive TO service_role;
 
 ALTER TABLE tariff_plan_versions ENABLE ROW LEVEL SECURITY;
 
@@ -5629,20 +4988,6 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON user_sessions TO service_role;
 REVOKE ALL ON SEQUENCE user_sessions_id_seq FROM PUBLIC, anon, authenticated;
 
 GRANT USAGE, SELECT ON SEQUENCE user_sessions_id_seq TO service_role;
-
-ALTER TABLE account_changes ENABLE ROW LEVEL SECURITY;
-
-DROP POLICY IF EXISTS meterline_service_role ON account_changes;
-
-CREATE POLICY meterline_service_role ON account_changes AS PERMISSIVE FOR ALL TO service_role USING (true) WITH CHECK (true);
-
-REVOKE ALL ON account_changes FROM PUBLIC, anon, authenticated;
-
-GRANT SELECT, INSERT, UPDATE, DELETE ON account_changes TO service_role;
-
-REVOKE ALL ON SEQUENCE account_changes_id_seq FROM PUBLIC, anon, authenticated;
-
-GRANT USAGE, SELECT ON SEQUENCE account_changes_id_seq TO service_role;
 
 ALTER TABLE account_contacts ENABLE ROW LEVEL SECURITY;
 
@@ -5696,20 +5041,6 @@ REVOKE ALL ON SEQUENCE bank_payments_id_seq FROM PUBLIC, anon, authenticated;
 
 GRANT USAGE, SELECT ON SEQUENCE bank_payments_id_seq TO service_role;
 
-ALTER TABLE field_visits ENABLE ROW LEVEL SECURITY;
-
-DROP POLICY IF EXISTS meterline_service_role ON field_visits;
-
-CREATE POLICY meterline_service_role ON field_visits AS PERMISSIVE FOR ALL TO service_role USING (true) WITH CHECK (true);
-
-REVOKE ALL ON field_visits FROM PUBLIC, anon, authenticated;
-
-GRANT SELECT, INSERT, UPDATE, DELETE ON field_visits TO service_role;
-
-REVOKE ALL ON SEQUENCE field_visits_id_seq FROM PUBLIC, anon, authenticated;
-
-GRANT USAGE, SELECT ON SEQUENCE field_visits_id_seq TO service_role;
-
 ALTER TABLE meters ENABLE ROW LEVEL SECURITY;
 
 DROP POLICY IF EXISTS meterline_service_role ON meters;
@@ -5737,20 +5068,6 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON service_connections TO service_role;
 REVOKE ALL ON SEQUENCE service_connections_id_seq FROM PUBLIC, anon, authenticated;
 
 GRANT USAGE, SELECT ON SEQUENCE service_connections_id_seq TO service_role;
-
-ALTER TABLE tickets ENABLE ROW LEVEL SECURITY;
-
-DROP POLICY IF EXISTS meterline_service_role ON tickets;
-
-CREATE POLICY meterline_service_role ON tickets AS PERMISSIVE FOR ALL TO service_role USING (true) WITH CHECK (true);
-
-REVOKE ALL ON tickets FROM PUBLIC, anon, authenticated;
-
-GRANT SELECT, INSERT, UPDATE, DELETE ON tickets TO service_role;
-
-REVOKE ALL ON SEQUENCE tickets_id_seq FROM PUBLIC, anon, authenticated;
-
-GRANT USAGE, SELECT ON SEQUENCE tickets_id_seq TO service_role;
 
 ALTER TABLE daily_usage ENABLE ROW LEVEL SECURITY;
 
@@ -5899,10 +5216,6 @@ END $$;
 
 GRANT USAGE ON SCHEMA public TO meterline_staff;
 
-DROP POLICY IF EXISTS meterline_staff_scope ON archive_runs;
-
-REVOKE ALL ON archive_runs FROM meterline_staff;
-
 DROP POLICY IF EXISTS meterline_staff_scope ON areas;
 
 REVOKE ALL ON areas FROM meterline_staff;
@@ -5983,14 +5296,6 @@ CREATE POLICY meterline_staff_scope ON accounts AS PERMISSIVE FOR SELECT TO mete
 
 GRANT SELECT ON accounts TO meterline_staff;
 
-DROP POLICY IF EXISTS meterline_staff_scope ON archive_month_summaries;
-
-REVOKE ALL ON archive_month_summaries FROM meterline_staff;
-
-CREATE POLICY meterline_staff_scope ON archive_month_summaries AS PERMISSIVE FOR SELECT TO meterline_staff USING (area_id = ANY ((SELECT meterline_scope_area_ids())::bigint[]));
-
-GRANT SELECT ON archive_month_summaries TO meterline_staff;
-
 DROP POLICY IF EXISTS meterline_staff_scope ON audit_log;
 
 REVOKE ALL ON audit_log FROM meterline_staff;
@@ -5999,57 +5304,9 @@ DROP POLICY IF EXISTS meterline_staff_scope ON bank_files;
 
 REVOKE ALL ON bank_files FROM meterline_staff;
 
-DROP POLICY IF EXISTS meterline_staff_scope ON bill_lines_archive;
-
-REVOKE ALL ON bill_lines_archive FROM meterline_staff;
-
-CREATE POLICY meterline_staff_scope ON bill_lines_archive AS PERMISSIVE FOR SELECT TO meterline_staff USING (bill_id IN (SELECT id FROM bills_archive));
-
-GRANT SELECT ON bill_lines_archive TO meterline_staff;
-
-DROP POLICY IF EXISTS meterline_staff_scope ON bill_readings_archive;
-
-REVOKE ALL ON bill_readings_archive FROM meterline_staff;
-
-CREATE POLICY meterline_staff_scope ON bill_readings_archive AS PERMISSIVE FOR SELECT TO meterline_staff USING (bill_id IN (SELECT id FROM bills_archive));
-
-GRANT SELECT ON bill_readings_archive TO meterline_staff;
-
 DROP POLICY IF EXISTS meterline_staff_scope ON bill_runs;
 
 REVOKE ALL ON bill_runs FROM meterline_staff;
-
-DROP POLICY IF EXISTS meterline_staff_scope ON bills_archive;
-
-REVOKE ALL ON bills_archive FROM meterline_staff;
-
-CREATE POLICY meterline_staff_scope ON bills_archive AS PERMISSIVE FOR SELECT TO meterline_staff USING (area_id = ANY ((SELECT meterline_scope_area_ids())::bigint[]));
-
-GRANT SELECT ON bills_archive TO meterline_staff;
-
-DROP POLICY IF EXISTS meterline_staff_scope ON notifications_archive;
-
-REVOKE ALL ON notifications_archive FROM meterline_staff;
-
-CREATE POLICY meterline_staff_scope ON notifications_archive AS PERMISSIVE FOR SELECT TO meterline_staff USING (bill_id IN (SELECT id FROM bills_archive));
-
-GRANT SELECT ON notifications_archive TO meterline_staff;
-
-DROP POLICY IF EXISTS meterline_staff_scope ON payment_events_archive;
-
-REVOKE ALL ON payment_events_archive FROM meterline_staff;
-
-CREATE POLICY meterline_staff_scope ON payment_events_archive AS PERMISSIVE FOR SELECT TO meterline_staff USING (bill_id IN (SELECT id FROM bills_archive));
-
-GRANT SELECT ON payment_events_archive TO meterline_staff;
-
-DROP POLICY IF EXISTS meterline_staff_scope ON payments_archive;
-
-REVOKE ALL ON payments_archive FROM meterline_staff;
-
-CREATE POLICY meterline_staff_scope ON payments_archive AS PERMISSIVE FOR SELECT TO meterline_staff USING (bill_id IN (SELECT id FROM bills_archive));
-
-GRANT SELECT ON payments_archive TO meterline_staff;
 
 DROP POLICY IF EXISTS meterline_staff_scope ON tariff_plan_versions;
 
@@ -6070,14 +5327,6 @@ GRANT SELECT ON user_areas TO meterline_staff;
 DROP POLICY IF EXISTS meterline_staff_scope ON user_sessions;
 
 REVOKE ALL ON user_sessions FROM meterline_staff;
-
-DROP POLICY IF EXISTS meterline_staff_scope ON account_changes;
-
-REVOKE ALL ON account_changes FROM meterline_staff;
-
-CREATE POLICY meterline_staff_scope ON account_changes AS PERMISSIVE FOR SELECT TO meterline_staff USING (account_id IN (SELECT id FROM accounts));
-
-GRANT SELECT ON account_changes TO meterline_staff;
 
 DROP POLICY IF EXISTS meterline_staff_scope ON account_contacts;
 
@@ -6111,14 +5360,6 @@ CREATE POLICY meterline_staff_scope ON bank_payments AS PERMISSIVE FOR SELECT TO
 
 GRANT SELECT ON bank_payments TO meterline_staff;
 
-DROP POLICY IF EXISTS meterline_staff_scope ON field_visits;
-
-REVOKE ALL ON field_visits FROM meterline_staff;
-
-CREATE POLICY meterline_staff_scope ON field_visits AS PERMISSIVE FOR SELECT TO meterline_staff USING (area_id = ANY ((SELECT meterline_scope_area_ids())::bigint[]));
-
-GRANT SELECT ON field_visits TO meterline_staff;
-
 DROP POLICY IF EXISTS meterline_staff_scope ON meters;
 
 REVOKE ALL ON meters FROM meterline_staff;
@@ -6134,14 +5375,6 @@ REVOKE ALL ON service_connections FROM meterline_staff;
 CREATE POLICY meterline_staff_scope ON service_connections AS PERMISSIVE FOR SELECT TO meterline_staff USING (account_id IN (SELECT id FROM accounts));
 
 GRANT SELECT ON service_connections TO meterline_staff;
-
-DROP POLICY IF EXISTS meterline_staff_scope ON tickets;
-
-REVOKE ALL ON tickets FROM meterline_staff;
-
-CREATE POLICY meterline_staff_scope ON tickets AS PERMISSIVE FOR SELECT TO meterline_staff USING (area_id = ANY ((SELECT meterline_scope_area_ids())::bigint[]));
-
-GRANT SELECT ON tickets TO meterline_staff;
 
 DROP POLICY IF EXISTS meterline_staff_scope ON daily_usage;
 
@@ -6225,7 +5458,5 @@ BEGIN
     EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO meterline_staff', o.fn);
   END LOOP;
 END $$;
-
-GRANT EXECUTE ON FUNCTION meterline_pre_request(), meterline_scope_paths() TO anon, authenticated;
 
 COMMIT;

@@ -16,7 +16,6 @@ STAFF_ROLE = "meterline_staff"
 IN_AREAS = "area_id = ANY ((SELECT meterline_scope_area_ids())::bigint[])"  # an init plan: computed once
 OF_ACCOUNT = "account_id IN (SELECT id FROM accounts)"  # accounts' own policy applies inside
 OF_BILL = "bill_id IN (SELECT id FROM bills)"
-OF_ARCHIVED_BILL = "bill_id IN (SELECT id FROM bills_archive)"
 EVERY_ROW = "true"
 
 POLICIES: dict[str, str | None] = {
@@ -27,21 +26,17 @@ POLICIES: dict[str, str | None] = {
     # areas: those in scope and those above them
     "areas": "id = ANY ((SELECT meterline_scope_shown_area_ids())::bigint[])",
     # area-bound rows
-    "accounts": IN_AREAS, "bills": IN_AREAS, "tickets": IN_AREAS, "field_visits": IN_AREAS,
-    "bills_archive": IN_AREAS, "archive_month_summaries": IN_AREAS, "user_areas": IN_AREAS,
+    "accounts": IN_AREAS, "bills": IN_AREAS, "user_areas": IN_AREAS,
     "account_contacts": OF_ACCOUNT, "account_surveys": OF_ACCOUNT, "service_connections": OF_ACCOUNT,
-    "daily_usage": OF_ACCOUNT, "account_changes": OF_ACCOUNT, "account_motors": OF_ACCOUNT,
+    "daily_usage": OF_ACCOUNT, "account_motors": OF_ACCOUNT,
     "meters": "account_id IS NOT NULL AND " + OF_ACCOUNT,
     "contacts": "id IN (SELECT contact_id FROM account_contacts)",
     "readings": "meter_id IN (SELECT id FROM meters)",
     "bill_lines": OF_BILL, "payments": OF_BILL, "bill_readings": OF_BILL, "notifications": OF_BILL,
     "payment_events": OF_BILL, "bank_payments": OF_BILL,
-    "bill_lines_archive": OF_ARCHIVED_BILL, "payments_archive": OF_ARCHIVED_BILL,
-    "bill_readings_archive": OF_ARCHIVED_BILL, "notifications_archive": OF_ARCHIVED_BILL,
-    "payment_events_archive": OF_ARCHIVED_BILL,
     # whole-utility records: nothing for staff
     "audit_log": None, "user_sessions": None, "job_runs": None, "bill_runs": None, "master_data_staging": None,
-    "bank_files": None, "archive_runs": None, "meter_changes": None,
+    "bank_files": None, "meter_changes": None,
 }
 
 USER_COLUMNS = ("id", "username", "display_name", "role", "is_active")
@@ -79,7 +74,7 @@ def scope_sql() -> list[str]:
         f"    EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO {STAFF_ROLE}', o.fn);\n"
         "  END LOOP;\n"
         "END $$;",
-        # Every request runs the pre-request function, the anon key's too (it refuses them the header).
-        "GRANT EXECUTE ON FUNCTION meterline_pre_request(), meterline_scope_paths() TO anon, authenticated;",
+        # Not granted to anon / authenticated: PostgREST runs the pre-request function for their
+        # requests too, which then fail (permission denied), as every request with those keys does.
     ))
     return out

@@ -111,7 +111,7 @@ class DatabaseService:
     # ---- staff scoped to their areas -----------------------------------------------------------
     def scoped(self, scope) -> "DatabaseService":
         """This service over the storage as an area-limited actor sees it (Storage.scoped): every read
-        of accounts, bills, payments, readings, surveys, tickets and visits returns only what lies in
+        of areas, accounts, bills, payments, readings and bank rows returns only what lies in
         `scope`; a record outside it is not found. The same pricing, clock and settings."""
         view = self.storage.scoped(scope)
         if view is self.storage:

@@ -36,7 +36,8 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
 $$;
 
 -- PostgREST's pre-request function: a service-role request with the scope header reads as
--- meterline_staff. Any other role sending the header is refused.
+-- meterline_staff. Any other role sending the header is refused (anon and authenticated may not even
+-- run it: their requests fail, as they do anyway).
 CREATE OR REPLACE FUNCTION meterline_pre_request() RETURNS void
 LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 BEGIN

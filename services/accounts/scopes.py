@@ -4,7 +4,7 @@ union councils; the head office sees everything).
 A `Scope` is the set of area subtrees an actor may see, by area path ("KSR" = the city of Kasur and
 every union council under it; "KSR/KSR-UC03" = one union council), or everything. It is carried by
 the `Actor` (services/accounts/roles.py) and applied by the storage backends to every read of
-accounts, bills, payments, readings, surveys, tickets and visits (services/storage/base.py:
+accounts, bills, payments, readings and reports (services/storage/base.py:
 `Storage.scoped`): a record outside the scope answers as if it did not exist.
 
 Where it comes from: a role is area-limited or not (`Role.scoped`); an area-limited user's scope is

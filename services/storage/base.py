@@ -47,7 +47,7 @@ class Storage(abc.ABC):
     # ---- staff scoped to their areas ----------------------------------------------------
     def scoped(self, scope: Scope) -> "Storage":
         """This storage as an area-limited actor sees it: every read of accounts, bills, payments,
-        readings, surveys, tickets and visits returns only what lies in `scope` (a record outside it
+        readings and bank rows returns only what lies in `scope` (a record outside it
         answers as if it did not exist), a call naming a record outside it raises NotFoundError, and
         whole-utility work is refused (services/storage/scoping.py). Narrows any scope already set."""
         from services.storage.scoping import scoped_view

@@ -351,9 +351,7 @@ def _not_yet_billed(st, conn, bills: list[NewBill]) -> list[NewBill]:
 
 def reserve_ids(conn, dialect: str, n: int) -> list[int]:
     if dialect == "sqlite":  # inside BEGIN IMMEDIATE: no other writer until commit
-        # Past the archived bills' ids too: an id (and its PSID) is never given twice.
-        first = conn.exec_driver_sql("SELECT max(coalesce((SELECT max(id) FROM bills), 0), "
-                                     "coalesce((SELECT max(id) FROM bills_archive), 0)) + 1").scalar()
+        first = conn.exec_driver_sql("SELECT coalesce(max(id), 0) + 1 FROM bills").scalar()
         return list(range(first, first + n))
     if not n:
         return []
