@@ -17,7 +17,7 @@ actor = require_actor()
 metered, source = u.quantity_unit is not None, billing_source()
 allowed: dict[str, list] = {}
 for spec in PAGES:
-    if actor.can(spec.permission) and spec.available(metered, source):
+    if spec.opens_for(actor) and spec.available(metered, source):
         allowed.setdefault(spec.section, []).append(
             st.Page(spec.path, title=spec.title, icon=icon if spec.icon == SERVICE_ICON else spec.icon,
                     url_path=spec.url_path))

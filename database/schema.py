@@ -486,6 +486,9 @@ bills = sa.Table(
     sa.Column("overdue_notified_at", UTCDateTime(), nullable=True),
     sa.Column("payment_link_id", sa.String(128), nullable=True),
     sa.Column("payment_link_url", sa.String(1024), nullable=True),
+    # The payment id banks collect the bill by (services/billing/psid.py), set when the bill is stored;
+    # NULL on bills stored before Meterline gave every bill one.
+    sa.Column("psid", sa.String(17), nullable=True),
     # Provenance.
     _fk("last_reading_id", "readings.id"),  # the last reading the bill covers (see bill_readings)
     _fk("motor_reading_id", "readings.id"),
@@ -536,6 +539,7 @@ bills = sa.Table(
              postgresql_where=sa.text("carried_forward_to IS NOT NULL")),
     sa.Index(None, "bill_run_id"),
     sa.Index(None, "created_at"),
+    sa.Index("uq_bills_psid", "psid", unique=True),  # one bill per payment id, across the system
     sa.Index(None, "bill_number", unique=True),
 )
 
@@ -699,6 +703,10 @@ schema_info = sa.Table(
     sa.Column("key", sa.String(64), primary_key=True),
     sa.Column("value", sa.String(255), nullable=False),
 )
+
+# The municipal utility's tables (issue 14): staff areas and bank payment files. Defined on the same
+# metadata.
+from database.schema_municipal import *  # noqa: E402,F401,F403
 
 # Columns of an issued bill that may change after insert (payment status and links).
 BILL_MUTABLE_COLUMNS = (

@@ -21,6 +21,8 @@ BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'anon') THEN CREATE ROLE anon NOLOGIN NOINHERIT; END IF;
   IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'authenticated') THEN CREATE ROLE authenticated NOLOGIN NOINHERIT; END IF;
   IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'service_role') THEN CREATE ROLE service_role NOLOGIN NOINHERIT BYPASSRLS; END IF;
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'authenticator') THEN CREATE ROLE authenticator NOLOGIN NOINHERIT; END IF;
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'meterline_staff') THEN CREATE ROLE meterline_staff NOLOGIN NOINHERIT; END IF;
 END $$;
 
 -- ---- a version-1 project: first to version 2 (database/billing_upgrade.py); no-op otherwise ----
@@ -1058,6 +1060,25 @@ CREATE TABLE IF NOT EXISTS audit_log (
 	CONSTRAINT fk_audit_log_actor_id_users FOREIGN KEY(actor_id) REFERENCES users (id)
 );
 
+CREATE TABLE IF NOT EXISTS bank_files (
+	id BIGSERIAL NOT NULL, 
+	file_name VARCHAR(255) NOT NULL, 
+	sha256 VARCHAR(64) NOT NULL, 
+	row_count INTEGER NOT NULL, 
+	matched_count INTEGER NOT NULL, 
+	duplicate_count INTEGER NOT NULL, 
+	refused_count INTEGER NOT NULL, 
+	matched_amount NUMERIC(14, 2) NOT NULL, 
+	duplicate_amount NUMERIC(14, 2) NOT NULL, 
+	refused_amount NUMERIC(14, 2) NOT NULL, 
+	imported_by BIGINT, 
+	imported_by_name VARCHAR(64) DEFAULT 'system' NOT NULL, 
+	created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL, 
+	CONSTRAINT pk_bank_files PRIMARY KEY (id), 
+	CONSTRAINT uq_bank_files_sha256 UNIQUE (sha256), 
+	CONSTRAINT fk_bank_files_imported_by_users FOREIGN KEY(imported_by) REFERENCES users (id)
+);
+
 CREATE TABLE IF NOT EXISTS bill_runs (
 	id BIGSERIAL NOT NULL, 
 	billing_period_start DATE NOT NULL, 
@@ -1095,6 +1116,18 @@ CREATE TABLE IF NOT EXISTS tariff_plan_versions (
 	CONSTRAINT uq_tariff_plan_versions_plan_id_effective_from UNIQUE (plan_id, effective_from), 
 	CONSTRAINT ck_tariff_plan_versions_version_positive CHECK (version >= 1), 
 	CONSTRAINT fk_tariff_plan_versions_plan_id_tariff_plans FOREIGN KEY(plan_id) REFERENCES tariff_plans (id)
+);
+
+CREATE TABLE IF NOT EXISTS user_areas (
+	id BIGSERIAL NOT NULL, 
+	user_id BIGINT NOT NULL, 
+	area_id BIGINT NOT NULL, 
+	assigned_by_name VARCHAR(64) DEFAULT 'system' NOT NULL, 
+	created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL, 
+	CONSTRAINT pk_user_areas PRIMARY KEY (id), 
+	CONSTRAINT uq_user_areas_user_id_area_id UNIQUE (user_id, area_id), 
+	CONSTRAINT fk_user_areas_user_id_users FOREIGN KEY(user_id) REFERENCES users (id), 
+	CONSTRAINT fk_user_areas_area_id_areas FOREIGN KEY(area_id) REFERENCES areas (id)
 );
 
 CREATE TABLE IF NOT EXISTS user_sessions (
@@ -1151,6 +1184,30 @@ CREATE TABLE IF NOT EXISTS account_surveys (
 	CONSTRAINT ck_account_surveys_size_nonneg CHECK (size_marla IS NULL OR size_marla >= 0), 
 	CONSTRAINT fk_account_surveys_account_id_accounts FOREIGN KEY(account_id) REFERENCES accounts (id), 
 	CONSTRAINT uq_account_surveys_survey_id UNIQUE (survey_id)
+);
+
+CREATE TABLE IF NOT EXISTS bank_payments (
+	id BIGSERIAL NOT NULL, 
+	bank_file_id BIGINT NOT NULL, 
+	row_no INTEGER NOT NULL, 
+	psid VARCHAR(17), 
+	consumer_number VARCHAR(32), 
+	transaction_id VARCHAR(64) NOT NULL, 
+	amount NUMERIC(14, 2) NOT NULL, 
+	fine NUMERIC(14, 2) DEFAULT '0' NOT NULL, 
+	paid_on DATE NOT NULL, 
+	paid_time VARCHAR(8) NOT NULL, 
+	bank VARCHAR(64), 
+	channel VARCHAR(32), 
+	outcome VARCHAR(24) NOT NULL, 
+	reason TEXT, 
+	bill_id BIGINT, 
+	payment_id BIGINT, 
+	dedupe_key VARCHAR(160) NOT NULL, 
+	created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL, 
+	CONSTRAINT pk_bank_payments PRIMARY KEY (id), 
+	CONSTRAINT ck_bank_payments_outcome_valid CHECK (outcome IN ('matched', 'duplicate', 'refused_unknown', 'refused_amount', 'refused_expired', 'refused_paid')), 
+	CONSTRAINT fk_bank_payments_bank_file_id_bank_files FOREIGN KEY(bank_file_id) REFERENCES bank_files (id)
 );
 
 CREATE TABLE IF NOT EXISTS meters (
@@ -1270,6 +1327,7 @@ CREATE TABLE IF NOT EXISTS bills (
 	overdue_notified_at TIMESTAMP WITH TIME ZONE, 
 	payment_link_id VARCHAR(128), 
 	payment_link_url VARCHAR(1024), 
+	psid VARCHAR(17), 
 	last_reading_id BIGINT, 
 	motor_reading_id BIGINT, 
 	first_reading_id BIGINT, 
@@ -1608,6 +1666,30 @@ ALTER TABLE audit_log ADD COLUMN IF NOT EXISTS entity_id VARCHAR(64);
 
 ALTER TABLE audit_log ADD COLUMN IF NOT EXISTS details JSONB;
 
+ALTER TABLE bank_files ADD COLUMN IF NOT EXISTS file_name VARCHAR(255) NOT NULL;
+
+ALTER TABLE bank_files ADD COLUMN IF NOT EXISTS sha256 VARCHAR(64) NOT NULL;
+
+ALTER TABLE bank_files ADD COLUMN IF NOT EXISTS row_count INTEGER NOT NULL;
+
+ALTER TABLE bank_files ADD COLUMN IF NOT EXISTS matched_count INTEGER NOT NULL;
+
+ALTER TABLE bank_files ADD COLUMN IF NOT EXISTS duplicate_count INTEGER NOT NULL;
+
+ALTER TABLE bank_files ADD COLUMN IF NOT EXISTS refused_count INTEGER NOT NULL;
+
+ALTER TABLE bank_files ADD COLUMN IF NOT EXISTS matched_amount NUMERIC(14, 2) NOT NULL;
+
+ALTER TABLE bank_files ADD COLUMN IF NOT EXISTS duplicate_amount NUMERIC(14, 2) NOT NULL;
+
+ALTER TABLE bank_files ADD COLUMN IF NOT EXISTS refused_amount NUMERIC(14, 2) NOT NULL;
+
+ALTER TABLE bank_files ADD COLUMN IF NOT EXISTS imported_by BIGINT REFERENCES users (id);
+
+ALTER TABLE bank_files ADD COLUMN IF NOT EXISTS imported_by_name VARCHAR(64) DEFAULT 'system' NOT NULL;
+
+ALTER TABLE bank_files ADD COLUMN IF NOT EXISTS created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL;
+
 ALTER TABLE bill_runs ADD COLUMN IF NOT EXISTS billing_period_start DATE NOT NULL;
 
 ALTER TABLE bill_runs ADD COLUMN IF NOT EXISTS billing_period_end DATE NOT NULL;
@@ -1649,6 +1731,14 @@ ALTER TABLE tariff_plan_versions ADD COLUMN IF NOT EXISTS notes TEXT;
 ALTER TABLE tariff_plan_versions ADD COLUMN IF NOT EXISTS created_by_name VARCHAR(64) DEFAULT 'system' NOT NULL;
 
 ALTER TABLE tariff_plan_versions ADD COLUMN IF NOT EXISTS created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL;
+
+ALTER TABLE user_areas ADD COLUMN IF NOT EXISTS user_id BIGINT NOT NULL REFERENCES users (id);
+
+ALTER TABLE user_areas ADD COLUMN IF NOT EXISTS area_id BIGINT NOT NULL REFERENCES areas (id);
+
+ALTER TABLE user_areas ADD COLUMN IF NOT EXISTS assigned_by_name VARCHAR(64) DEFAULT 'system' NOT NULL;
+
+ALTER TABLE user_areas ADD COLUMN IF NOT EXISTS created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL;
 
 ALTER TABLE user_sessions ADD COLUMN IF NOT EXISTS token_hash VARCHAR(64) NOT NULL;
 
@@ -1699,6 +1789,40 @@ ALTER TABLE account_surveys ADD COLUMN IF NOT EXISTS size_marla NUMERIC(8, 2);
 ALTER TABLE account_surveys ADD COLUMN IF NOT EXISTS photo_ref VARCHAR(512);
 
 ALTER TABLE account_surveys ADD COLUMN IF NOT EXISTS gps_text VARCHAR(128);
+
+ALTER TABLE bank_payments ADD COLUMN IF NOT EXISTS bank_file_id BIGINT NOT NULL REFERENCES bank_files (id);
+
+ALTER TABLE bank_payments ADD COLUMN IF NOT EXISTS row_no INTEGER NOT NULL;
+
+ALTER TABLE bank_payments ADD COLUMN IF NOT EXISTS psid VARCHAR(17);
+
+ALTER TABLE bank_payments ADD COLUMN IF NOT EXISTS consumer_number VARCHAR(32);
+
+ALTER TABLE bank_payments ADD COLUMN IF NOT EXISTS transaction_id VARCHAR(64) NOT NULL;
+
+ALTER TABLE bank_payments ADD COLUMN IF NOT EXISTS amount NUMERIC(14, 2) NOT NULL;
+
+ALTER TABLE bank_payments ADD COLUMN IF NOT EXISTS fine NUMERIC(14, 2) DEFAULT '0' NOT NULL;
+
+ALTER TABLE bank_payments ADD COLUMN IF NOT EXISTS paid_on DATE NOT NULL;
+
+ALTER TABLE bank_payments ADD COLUMN IF NOT EXISTS paid_time VARCHAR(8) NOT NULL;
+
+ALTER TABLE bank_payments ADD COLUMN IF NOT EXISTS bank VARCHAR(64);
+
+ALTER TABLE bank_payments ADD COLUMN IF NOT EXISTS channel VARCHAR(32);
+
+ALTER TABLE bank_payments ADD COLUMN IF NOT EXISTS outcome VARCHAR(24) NOT NULL;
+
+ALTER TABLE bank_payments ADD COLUMN IF NOT EXISTS reason TEXT;
+
+ALTER TABLE bank_payments ADD COLUMN IF NOT EXISTS bill_id BIGINT;
+
+ALTER TABLE bank_payments ADD COLUMN IF NOT EXISTS payment_id BIGINT;
+
+ALTER TABLE bank_payments ADD COLUMN IF NOT EXISTS dedupe_key VARCHAR(160) NOT NULL;
+
+ALTER TABLE bank_payments ADD COLUMN IF NOT EXISTS created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL;
 
 ALTER TABLE meters ADD COLUMN IF NOT EXISTS meter_number VARCHAR(32) NOT NULL;
 
@@ -1833,6 +1957,8 @@ ALTER TABLE bills ADD COLUMN IF NOT EXISTS overdue_notified_at TIMESTAMP WITH TI
 ALTER TABLE bills ADD COLUMN IF NOT EXISTS payment_link_id VARCHAR(128);
 
 ALTER TABLE bills ADD COLUMN IF NOT EXISTS payment_link_url VARCHAR(1024);
+
+ALTER TABLE bills ADD COLUMN IF NOT EXISTS psid VARCHAR(17);
 
 ALTER TABLE bills ADD COLUMN IF NOT EXISTS last_reading_id BIGINT REFERENCES readings (id);
 
@@ -1994,7 +2120,11 @@ CREATE INDEX IF NOT EXISTS ix_audit_log_entity_type_entity_id ON audit_log (enti
 
 CREATE INDEX IF NOT EXISTS ix_audit_log_occurred_at ON audit_log (occurred_at);
 
+CREATE INDEX IF NOT EXISTS ix_bank_files_created_at ON bank_files (created_at);
+
 CREATE INDEX IF NOT EXISTS ix_bill_runs_billing_period_start_billing_period_end ON bill_runs (billing_period_start, billing_period_end);
+
+CREATE INDEX IF NOT EXISTS ix_user_areas_area_id ON user_areas (area_id);
 
 CREATE INDEX IF NOT EXISTS ix_user_sessions_user_id ON user_sessions (user_id);
 
@@ -2003,6 +2133,14 @@ CREATE INDEX IF NOT EXISTS ix_account_contacts_contact_id ON account_contacts (c
 CREATE UNIQUE INDEX IF NOT EXISTS uq_account_contacts_primary ON account_contacts (account_id) WHERE is_primary;
 
 CREATE INDEX IF NOT EXISTS ix_account_motors_motor_id ON account_motors (motor_id);
+
+CREATE INDEX IF NOT EXISTS ix_bank_payments_bank_file_id_row_no ON bank_payments (bank_file_id, row_no);
+
+CREATE INDEX IF NOT EXISTS ix_bank_payments_bill_id ON bank_payments (bill_id);
+
+CREATE INDEX IF NOT EXISTS ix_bank_payments_dedupe_key ON bank_payments (dedupe_key);
+
+CREATE UNIQUE INDEX IF NOT EXISTS uq_bank_payments_matched_key ON bank_payments (dedupe_key) WHERE outcome = 'matched';
 
 CREATE INDEX IF NOT EXISTS ix_meters_account_id ON meters (account_id);
 
@@ -2055,6 +2193,8 @@ CREATE INDEX IF NOT EXISTS ix_bills_status_billing_period_start_id ON bills (sta
 CREATE INDEX IF NOT EXISTS ix_bills_status_due_date ON bills (status, due_date);
 
 CREATE INDEX IF NOT EXISTS ix_bills_superseded_by ON bills (superseded_by) WHERE superseded_by IS NOT NULL;
+
+CREATE UNIQUE INDEX IF NOT EXISTS uq_bills_psid ON bills (psid);
 
 CREATE INDEX IF NOT EXISTS ix_meter_changes_new_meter_id ON meter_changes (new_meter_id);
 
@@ -2274,11 +2414,14 @@ BEGIN
   PERFORM setval(pg_get_serial_sequence('users', 'id'), COALESCE((SELECT max(id) FROM users), 0) + 1, false);
   PERFORM setval(pg_get_serial_sequence('accounts', 'id'), COALESCE((SELECT max(id) FROM accounts), 0) + 1, false);
   PERFORM setval(pg_get_serial_sequence('audit_log', 'id'), COALESCE((SELECT max(id) FROM audit_log), 0) + 1, false);
+  PERFORM setval(pg_get_serial_sequence('bank_files', 'id'), COALESCE((SELECT max(id) FROM bank_files), 0) + 1, false);
   PERFORM setval(pg_get_serial_sequence('bill_runs', 'id'), COALESCE((SELECT max(id) FROM bill_runs), 0) + 1, false);
   PERFORM setval(pg_get_serial_sequence('tariff_plan_versions', 'id'), COALESCE((SELECT max(id) FROM tariff_plan_versions), 0) + 1, false);
+  PERFORM setval(pg_get_serial_sequence('user_areas', 'id'), COALESCE((SELECT max(id) FROM user_areas), 0) + 1, false);
   PERFORM setval(pg_get_serial_sequence('user_sessions', 'id'), COALESCE((SELECT max(id) FROM user_sessions), 0) + 1, false);
   PERFORM setval(pg_get_serial_sequence('account_contacts', 'id'), COALESCE((SELECT max(id) FROM account_contacts), 0) + 1, false);
   PERFORM setval(pg_get_serial_sequence('account_motors', 'id'), COALESCE((SELECT max(id) FROM account_motors), 0) + 1, false);
+  PERFORM setval(pg_get_serial_sequence('bank_payments', 'id'), COALESCE((SELECT max(id) FROM bank_payments), 0) + 1, false);
   PERFORM setval(pg_get_serial_sequence('meters', 'id'), COALESCE((SELECT max(id) FROM meters), 0) + 1, false);
   PERFORM setval(pg_get_serial_sequence('service_connections', 'id'), COALESCE((SELECT max(id) FROM service_connections), 0) + 1, false);
   PERFORM setval(pg_get_serial_sequence('daily_usage', 'id'), COALESCE((SELECT max(id) FROM daily_usage), 0) + 1, false);
@@ -2293,7 +2436,7 @@ BEGIN
   INSERT INTO audit_log (actor_name, action, entity_type, entity_id, details)
 SELECT 'system', 'schema.upgrade', 'schema', '3', jsonb_build_object('from_version', CAST(value AS INTEGER), 'to_version', 3, 'accounts', (SELECT count(*) FROM accounts), 'areas', (SELECT count(*) FROM areas), 'bills', (SELECT count(*) FROM bills), 'bill_lines', (SELECT count(*) FROM bill_lines)) FROM schema_info WHERE key = 'version';
   -- Statistics now, not when autovacuum gets to the new tables: the first pages would be planned blind.
-  ANALYZE areas, bill_number_series, contacts, job_runs, master_data_staging, motors, period_locks, schema_info, tariff_plans, users, utility_settings, accounts, audit_log, bill_runs, tariff_plan_versions, user_sessions, account_contacts, account_motors, account_surveys, meters, service_connections, daily_usage, readings, bills, meter_changes, bill_lines, bill_readings, notifications, payment_events, payments;
+  ANALYZE areas, bill_number_series, contacts, job_runs, master_data_staging, motors, period_locks, schema_info, tariff_plans, users, utility_settings, accounts, audit_log, bank_files, bill_runs, tariff_plan_versions, user_areas, user_sessions, account_contacts, account_motors, account_surveys, bank_payments, meters, service_connections, daily_usage, readings, bills, meter_changes, bill_lines, bill_readings, notifications, payment_events, payments;
 END $$;
 
 -- ---- rule triggers (from database/triggers.py): period locks, immutable bills, append-only tables ----
@@ -2324,7 +2467,7 @@ CREATE TRIGGER trg_bills_period_lock BEFORE INSERT ON bills
 CREATE OR REPLACE FUNCTION meterline_bills_immutable() RETURNS trigger
            LANGUAGE plpgsql AS $$
            BEGIN
-             IF TG_OP = 'DELETE' OR OLD.account_id IS DISTINCT FROM NEW.account_id OR OLD.service IS DISTINCT FROM NEW.service OR OLD.area_id IS DISTINCT FROM NEW.area_id OR OLD.billing_period_start IS DISTINCT FROM NEW.billing_period_start OR OLD.billing_period_end IS DISTINCT FROM NEW.billing_period_end OR OLD.due_date IS DISTINCT FROM NEW.due_date OR OLD.tariff_kind IS DISTINCT FROM NEW.tariff_kind OR OLD.pricing_rule IS DISTINCT FROM NEW.pricing_rule OR OLD.tariff_plan_version_id IS DISTINCT FROM NEW.tariff_plan_version_id OR OLD.category IS DISTINCT FROM NEW.category OR OLD.units IS DISTINCT FROM NEW.units OR OLD.motor_units IS DISTINCT FROM NEW.motor_units OR OLD.total_units IS DISTINCT FROM NEW.total_units OR OLD.rate_per_unit IS DISTINCT FROM NEW.rate_per_unit OR OLD.fixed_charge IS DISTINCT FROM NEW.fixed_charge OR OLD.previous_outstanding IS DISTINCT FROM NEW.previous_outstanding OR OLD.tariff_details IS DISTINCT FROM NEW.tariff_details OR OLD.total_amount IS DISTINCT FROM NEW.total_amount OR OLD.last_reading_id IS DISTINCT FROM NEW.last_reading_id OR OLD.motor_reading_id IS DISTINCT FROM NEW.motor_reading_id OR OLD.first_reading_id IS DISTINCT FROM NEW.first_reading_id OR OLD.usage_from IS DISTINCT FROM NEW.usage_from OR OLD.usage_to IS DISTINCT FROM NEW.usage_to OR OLD.reissue_of IS DISTINCT FROM NEW.reissue_of OR OLD.bill_run_id IS DISTINCT FROM NEW.bill_run_id OR OLD.created_by IS DISTINCT FROM NEW.created_by OR OLD.created_by_name IS DISTINCT FROM NEW.created_by_name OR OLD.created_at IS DISTINCT FROM NEW.created_at THEN
+             IF TG_OP = 'DELETE' OR OLD.account_id IS DISTINCT FROM NEW.account_id OR OLD.service IS DISTINCT FROM NEW.service OR OLD.area_id IS DISTINCT FROM NEW.area_id OR OLD.billing_period_start IS DISTINCT FROM NEW.billing_period_start OR OLD.billing_period_end IS DISTINCT FROM NEW.billing_period_end OR OLD.due_date IS DISTINCT FROM NEW.due_date OR OLD.tariff_kind IS DISTINCT FROM NEW.tariff_kind OR OLD.pricing_rule IS DISTINCT FROM NEW.pricing_rule OR OLD.tariff_plan_version_id IS DISTINCT FROM NEW.tariff_plan_version_id OR OLD.category IS DISTINCT FROM NEW.category OR OLD.units IS DISTINCT FROM NEW.units OR OLD.motor_units IS DISTINCT FROM NEW.motor_units OR OLD.total_units IS DISTINCT FROM NEW.total_units OR OLD.rate_per_unit IS DISTINCT FROM NEW.rate_per_unit OR OLD.fixed_charge IS DISTINCT FROM NEW.fixed_charge OR OLD.previous_outstanding IS DISTINCT FROM NEW.previous_outstanding OR OLD.tariff_details IS DISTINCT FROM NEW.tariff_details OR OLD.total_amount IS DISTINCT FROM NEW.total_amount OR OLD.psid IS DISTINCT FROM NEW.psid OR OLD.last_reading_id IS DISTINCT FROM NEW.last_reading_id OR OLD.motor_reading_id IS DISTINCT FROM NEW.motor_reading_id OR OLD.first_reading_id IS DISTINCT FROM NEW.first_reading_id OR OLD.usage_from IS DISTINCT FROM NEW.usage_from OR OLD.usage_to IS DISTINCT FROM NEW.usage_to OR OLD.reissue_of IS DISTINCT FROM NEW.reissue_of OR OLD.bill_run_id IS DISTINCT FROM NEW.bill_run_id OR OLD.created_by IS DISTINCT FROM NEW.created_by OR OLD.created_by_name IS DISTINCT FROM NEW.created_by_name OR OLD.created_at IS DISTINCT FROM NEW.created_at THEN
                RAISE EXCEPTION 'BILL_IMMUTABLE: an issued bill cannot be changed or deleted; only its payment status may be updated' USING ERRCODE = 'P0001';
              END IF;
              RETURN NEW;
@@ -2755,6 +2898,42 @@ CREATE OR REPLACE FUNCTION meterline_invalid(p_field text, p_message text, p_hin
 LANGUAGE plpgsql AS $$
 BEGIN
   RAISE SQLSTATE 'PT422' USING MESSAGE = p_message, DETAIL = p_field, HINT = p_hint;
+END $$;
+
+-- ---- database/supabase/22_functions_psid.sql ----
+
+-- PSIDs: the 17-digit payment id a bank collects a bill by (services/billing/psid.py, the same
+-- format: biller code 14, the year and month the period ends in, the bill id in ten digits, a
+-- Verhoeff check digit). meterline_insert_bill and meterline_insert_bill_batch give every bill its
+-- PSID as they store it; a test checks these functions give what Python gives.
+
+CREATE OR REPLACE FUNCTION meterline_verhoeff(p_digits text) RETURNS text
+LANGUAGE plpgsql IMMUTABLE STRICT SET search_path = public, pg_temp AS $$
+DECLARE
+  d int[] := '{{0,1,2,3,4,5,6,7,8,9},{1,2,3,4,0,6,7,8,9,5},{2,3,4,0,1,7,8,9,5,6},{3,4,0,1,2,8,9,5,6,7},'
+             '{4,0,1,2,3,9,5,6,7,8},{5,9,8,7,6,0,4,3,2,1},{6,5,9,8,7,1,0,4,3,2},{7,6,5,9,8,2,1,0,4,3},'
+             '{8,7,6,5,9,3,2,1,0,4},{9,8,7,6,5,4,3,2,1,0}}';
+  p int[] := '{{0,1,2,3,4,5,6,7,8,9},{1,5,7,6,2,8,3,0,9,4},{5,8,0,3,7,9,6,1,4,2},{8,9,1,6,0,4,3,5,2,7},'
+             '{9,4,5,3,1,2,6,8,7,0},{4,2,8,6,5,7,3,9,0,1},{2,7,9,3,8,0,6,4,1,5},{7,0,4,6,9,1,3,2,5,8}}';
+  inv int[] := '{0,4,3,2,1,5,6,7,8,9}';
+  c int := 0;
+  n int := length(p_digits);
+BEGIN
+  FOR i IN 1..n LOOP  -- the i-th digit from the right
+    c := d[c + 1][p[(i % 8) + 1][substr(p_digits, n - i + 1, 1)::int + 1] + 1];
+  END LOOP;
+  RETURN inv[c + 1]::text;
+END $$;
+
+CREATE OR REPLACE FUNCTION meterline_psid(p_id bigint, p_period_end date) RETURNS text
+LANGUAGE plpgsql IMMUTABLE STRICT SET search_path = public, pg_temp AS $$
+DECLARE
+  v_body text := '14' || to_char(p_period_end, 'YYMM') || lpad(p_id::text, 10, '0');
+BEGIN
+  IF p_id <= 0 OR p_id > 9999999999 THEN
+    RAISE EXCEPTION 'bill id % does not fit a PSID''s ten digits', p_id;
+  END IF;
+  RETURN v_body || meterline_verhoeff(v_body);
 END $$;
 
 -- ---- database/supabase/25_functions_reference.sql ----
@@ -3365,6 +3544,7 @@ DECLARE
   v_pid bigint;
   v_status text;
   v_series text := COALESCE(p_bill->>'number_series', meterline_default_bill_series());
+  v_new bigint := nextval(pg_get_serial_sequence('bills', 'id'));  -- its id first: the PSID needs it
 BEGIN
   b.service := COALESCE(b.service, 'electricity');
   PERFORM meterline_check_not_locked(b.billing_period_start, b.billing_period_end);
@@ -3412,12 +3592,13 @@ BEGIN
         format('bill_collision existing_bill_id=%s', v_original));
     END IF;
     BEGIN
-      INSERT INTO bills (account_id, service, area_id, billing_period_start, billing_period_end, due_date, tariff_kind,
-                         pricing_rule, tariff_plan_version_id, category, units, motor_units, total_units, rate_per_unit,
-                         fixed_charge, previous_outstanding, tariff_details, total_amount, status, amount_paid,
-                         last_reading_id, motor_reading_id, first_reading_id, usage_from, usage_to, reissue_of,
-                         bill_run_id, created_by, created_by_name, bill_number)
-      VALUES (b.account_id, b.service, b.area_id, v_start, b.billing_period_end, b.due_date, b.tariff_kind,
+      INSERT INTO bills (id, psid, account_id, service, area_id, billing_period_start, billing_period_end, due_date,
+                         tariff_kind, pricing_rule, tariff_plan_version_id, category, units, motor_units, total_units,
+                         rate_per_unit, fixed_charge, previous_outstanding, tariff_details, total_amount, status,
+                         amount_paid, last_reading_id, motor_reading_id, first_reading_id, usage_from, usage_to,
+                         reissue_of, bill_run_id, created_by, created_by_name, bill_number)
+      VALUES (v_new, meterline_psid(v_new, b.billing_period_end), b.account_id, b.service, b.area_id, v_start,
+              b.billing_period_end, b.due_date, b.tariff_kind,
               b.pricing_rule, b.tariff_plan_version_id, b.category, b.units, b.motor_units, b.total_units,
               b.rate_per_unit, b.fixed_charge, b.previous_outstanding, b.tariff_details, b.total_amount, 'pending', 0,
               b.last_reading_id, b.motor_reading_id, b.first_reading_id, b.usage_from, b.usage_to, b.reissue_of,
@@ -3605,12 +3786,13 @@ BEGIN
                                         + row_number() OVER (PARTITION BY fresh.series ORDER BY fresh.ord)) AS number,
            fresh.* FROM fresh
   ), ins AS (
-    INSERT INTO bills (id, account_id, service, area_id, billing_period_start, billing_period_end, due_date,
+    INSERT INTO bills (id, psid, account_id, service, area_id, billing_period_start, billing_period_end, due_date,
                        tariff_kind, pricing_rule, tariff_plan_version_id, category, units, motor_units, total_units,
                        rate_per_unit, fixed_charge, previous_outstanding, tariff_details, total_amount, status,
                        amount_paid, last_reading_id, motor_reading_id, first_reading_id, usage_from, usage_to,
                        bill_run_id, created_by, created_by_name, bill_number)
-    SELECT new_id, account_id, svc, area_id, billing_period_start, billing_period_end, due_date,
+    SELECT new_id, meterline_psid(new_id, billing_period_end), account_id, svc, area_id, billing_period_start,
+           billing_period_end, due_date,
            tariff_kind, pricing_rule, tariff_plan_version_id, category, units, motor_units, total_units,
            rate_per_unit, fixed_charge, previous_outstanding, tariff_details, total_amount, 'pending',
            0, last_reading_id, motor_reading_id, first_reading_id, usage_from, usage_to,
@@ -4485,6 +4667,218 @@ BEGIN
   RETURN v_counts;
 END $$;
 
+-- ---- database/supabase/80_scopes.sql ----
+
+-- Staff scoped to their areas (services/accounts/scopes.py) on Supabase, enforced by the database.
+--
+-- The app server reads for an area-limited user with the header x-meterline-scope: a JSON list of
+-- area paths (["KSR/KSR-UC03"]). PostgREST calls meterline_pre_request() before every request (the
+-- schema file sets pgrst.db_pre_request on the authenticator role, below); when the header is there
+-- on a service-role request it switches the request to the role meterline_staff, which has no
+-- BYPASSRLS: row level security (policies generated by scripts/export_supabase_schema.py from
+-- database/supabase_scopes.py) then shows it only the rows of those areas, in every table, view
+-- and function the request reads. The anon and authenticated keys can never use the header.
+
+CREATE OR REPLACE FUNCTION meterline_scope_paths() RETURNS text[]
+LANGUAGE sql STABLE SET search_path = public, pg_temp AS $$
+  SELECT CASE WHEN h IS NULL THEN NULL ELSE ARRAY(SELECT json_array_elements_text(h::json)) END
+    FROM (SELECT NULLIF(current_setting('request.headers', true), '')::json ->> 'x-meterline-scope' AS h) x
+$$;
+
+-- The ids of the areas in scope: each path's area and everything under it ("KSR" takes "KSR/...",
+-- never "KSRX"). Security definer: it reads areas whole, whatever the caller may see.
+CREATE OR REPLACE FUNCTION meterline_scope_area_ids() RETURNS bigint[]
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+  SELECT COALESCE(array_agg(DISTINCT a.id), '{}')
+    FROM areas a, unnest(COALESCE(meterline_scope_paths(), '{}')) AS p
+   WHERE a.path = p
+      OR a.path LIKE replace(replace(replace(p, '\', '\\'), '%', '\%'), '_', '\_') || '/%'
+$$;
+
+-- The areas shown to navigate: those in scope and those above them (a city whose union council is
+-- in scope).
+CREATE OR REPLACE FUNCTION meterline_scope_shown_area_ids() RETURNS bigint[]
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+  SELECT COALESCE(array_agg(a.id), '{}')
+    FROM areas a
+   WHERE a.id = ANY (meterline_scope_area_ids())
+      OR EXISTS (SELECT 1 FROM unnest(COALESCE(meterline_scope_paths(), '{}')) AS p
+                  WHERE p LIKE replace(replace(replace(a.path, '\', '\\'), '%', '\%'), '_', '\_') || '/%')
+$$;
+
+-- PostgREST's pre-request function: a service-role request with the scope header reads as
+-- meterline_staff. Any other role sending the header is refused (anon and authenticated may not even
+-- run it: their requests fail, as they do anyway).
+CREATE OR REPLACE FUNCTION meterline_pre_request() RETURNS void
+LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+BEGIN
+  IF meterline_scope_paths() IS NULL THEN
+    RETURN;
+  END IF;
+  IF current_user <> 'service_role' THEN
+    RAISE EXCEPTION 'the scope header is for the app server''s service role only' USING ERRCODE = '42501';
+  END IF;
+  PERFORM set_config('role', 'meterline_staff', true);
+END $$;
+
+-- What a scoped read runs as (the app checks it before its first scoped read and fails closed).
+CREATE OR REPLACE FUNCTION meterline_scope_probe() RETURNS jsonb
+LANGUAGE sql STABLE SET search_path = public, pg_temp AS $$
+  SELECT jsonb_build_object('role', current_user, 'paths', to_jsonb(meterline_scope_paths()))
+$$;
+
+-- PostgREST reads its pre-request function from the authenticator role's settings (Supabase
+-- projects have that role; a plain PostgreSQL used by the tests' fake PostgREST gets it from the
+-- roles section). Only a role allowed to alter authenticator may set it: otherwise this says so and
+-- the app refuses scoped reads until it is set (services/storage/rest_scope.py).
+DO $$
+BEGIN
+  IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'authenticator') THEN
+    BEGIN
+      EXECUTE 'GRANT meterline_staff TO authenticator';
+      EXECUTE 'ALTER ROLE authenticator SET pgrst.db_pre_request = ''public.meterline_pre_request''';
+      NOTIFY pgrst, 'reload config';
+    EXCEPTION WHEN insufficient_privilege THEN
+      RAISE WARNING 'Could not set PostgREST''s pre-request function (%). As the project owner run: GRANT '
+                    'meterline_staff TO authenticator; ALTER ROLE authenticator SET pgrst.db_pre_request = '
+                    '''public.meterline_pre_request''; NOTIFY pgrst, ''reload config'';', SQLERRM;
+    END;
+  END IF;
+END $$;
+
+-- ---- database/supabase/82_functions_staff.sql ----
+
+-- The areas each staff member works in (services/storage/sql_staff.py; table user_areas).
+
+CREATE OR REPLACE FUNCTION meterline_user_areas(p_user_id bigint) RETURNS jsonb
+LANGUAGE sql STABLE SET search_path = public, pg_temp AS $$
+  SELECT COALESCE(jsonb_agg(to_jsonb(a) ORDER BY a.sort_order, a.path), '[]'::jsonb)
+    FROM user_areas ua JOIN areas a ON a.id = ua.area_id
+   WHERE ua.user_id = p_user_id
+$$;
+
+-- Replace a user's whole assignment, with its audit entry, in one transaction.
+CREATE OR REPLACE FUNCTION meterline_set_user_areas(p_user_id bigint, p_area_ids bigint[], p_actor jsonb)
+RETURNS void LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+DECLARE
+  v_missing bigint;
+  v_before jsonb;
+  v_after jsonb;
+BEGIN
+  PERFORM 1 FROM users WHERE id = p_user_id FOR UPDATE;
+  IF NOT FOUND THEN
+    PERFORM meterline_not_found(format('User %s does not exist.', p_user_id));
+  END IF;
+  SELECT x INTO v_missing FROM unnest(COALESCE(p_area_ids, '{}')) AS x WHERE NOT EXISTS (SELECT 1 FROM areas WHERE id = x) LIMIT 1;
+  IF v_missing IS NOT NULL THEN
+    PERFORM meterline_invalid('areas', format('Area %s does not exist.', v_missing), 'Pick the areas from the list.');
+  END IF;
+  SELECT COALESCE(jsonb_agg(a.path ORDER BY a.path), '[]'::jsonb) INTO v_before
+    FROM user_areas ua JOIN areas a ON a.id = ua.area_id WHERE ua.user_id = p_user_id;
+  DELETE FROM user_areas WHERE user_id = p_user_id;
+  INSERT INTO user_areas (user_id, area_id, assigned_by_name, created_at)
+  SELECT p_user_id, x, left(COALESCE(p_actor->>'username', 'system'), 64), now()
+    FROM (SELECT DISTINCT x FROM unnest(COALESCE(p_area_ids, '{}')) AS x) d;
+  SELECT COALESCE(jsonb_agg(a.path ORDER BY a.path), '[]'::jsonb) INTO v_after
+    FROM user_areas ua JOIN areas a ON a.id = ua.area_id WHERE ua.user_id = p_user_id;
+  PERFORM meterline_audit(p_actor, 'user.areas', 'user', p_user_id::text,
+                          jsonb_build_object('before', v_before, 'after', v_after));
+END $$;
+
+-- ---- database/supabase/84_functions_bank_files.sql ----
+
+-- A bank payment file and every row of it with its outcome, in one transaction with its audit entry
+-- (services/storage/sql_bank_files.py: record_bank_file). The payments themselves were recorded row
+-- by row before (meterline_record_payment, idempotent on each row's external id).
+CREATE OR REPLACE FUNCTION meterline_record_bank_file(p_file jsonb, p_rows jsonb, p_actor jsonb)
+RETURNS bigint LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+DECLARE
+  v_id bigint;
+BEGIN
+  -- The same file twice: the unique sha256 refuses it (23505, DuplicateError), and nothing is stored.
+  INSERT INTO bank_files (file_name, sha256, row_count, matched_count, duplicate_count, refused_count,
+                          matched_amount, duplicate_amount, refused_amount, imported_by, imported_by_name, created_at)
+  VALUES (p_file->>'file_name', p_file->>'sha256', (p_file->>'row_count')::integer,
+          (p_file->>'matched_count')::integer, (p_file->>'duplicate_count')::integer,
+          (p_file->>'refused_count')::integer, (p_file->>'matched_amount')::numeric,
+          (p_file->>'duplicate_amount')::numeric, (p_file->>'refused_amount')::numeric,
+          NULLIF(p_actor->>'user_id', '')::bigint, left(COALESCE(p_actor->>'username', 'system'), 64), now())
+  RETURNING id INTO v_id;
+  INSERT INTO bank_payments (bank_file_id, row_no, psid, consumer_number, transaction_id, amount, fine, paid_on,
+                             paid_time, bank, channel, outcome, reason, bill_id, payment_id, dedupe_key, created_at)
+  SELECT v_id, r.row_no, r.psid, r.consumer_number, r.transaction_id, r.amount, COALESCE(r.fine, 0), r.paid_on,
+         r.paid_time, r.bank, r.channel, r.outcome, r.reason, r.bill_id, r.payment_id, r.dedupe_key, now()
+    FROM jsonb_to_recordset(p_rows) AS r(row_no integer, psid text, consumer_number text, transaction_id text,
+                                         amount numeric, fine numeric, paid_on date, paid_time text, bank text,
+                                         channel text, outcome text, reason text, bill_id bigint, payment_id bigint,
+                                         dedupe_key text);
+  PERFORM meterline_audit(p_actor, 'bank_file.import', 'bank_file', v_id::text, jsonb_build_object(
+    'file_name', p_file->>'file_name', 'rows', (p_file->>'row_count')::integer,
+    'matched', (p_file->>'matched_count')::integer, 'duplicate', (p_file->>'duplicate_count')::integer,
+    'refused', (p_file->>'refused_count')::integer, 'matched_amount', p_file->>'matched_amount'));
+  RETURN v_id;
+END $$;
+
+-- ---- database/supabase/86_functions_reports.sql ----
+
+-- The collection and arrears-aging reports (services/reports/models.py; the SQL backends:
+-- services/storage/sql_reports.py). Security invoker: a staff member's read runs as meterline_staff,
+-- and row level security leaves only their areas' bills.
+
+CREATE OR REPLACE FUNCTION meterline_collection_report(p_first date, p_last date, p_top boolean) RETURNS jsonb
+LANGUAGE sql STABLE SET search_path = public, pg_temp AS $$
+  SELECT COALESCE(jsonb_agg(to_jsonb(x) ORDER BY x.area_path), '[]'::jsonb) FROM (
+    SELECT g.id AS area_id, g.path AS area_path, g.name AS area_name, count(*) AS bills,
+           sum(b.total_amount - b.previous_outstanding)::text AS billed, sum(b.total_amount)::text AS due,
+           sum(b.amount_paid)::text AS collected,
+           count(*) FILTER (WHERE b.status = 'paid') AS paid,
+           count(*) FILTER (WHERE b.status <> 'paid' AND b.amount_paid > 0) AS partial,
+           count(*) FILTER (WHERE b.status <> 'paid' AND b.amount_paid = 0
+                              AND (b.previous_outstanding > 0 OR b.status = 'carried_forward')) AS arrears,
+           count(*) FILTER (WHERE b.status <> 'paid' AND b.amount_paid = 0 AND b.previous_outstanding <= 0
+                              AND b.status <> 'carried_forward') AS unpaid
+      FROM bills b
+      JOIN areas uc ON uc.id = b.area_id
+      JOIN areas g ON g.id = CASE WHEN p_top THEN COALESCE(uc.parent_id, uc.id) ELSE uc.id END
+     WHERE b.billing_period_start BETWEEN p_first AND p_last AND b.status NOT IN ('cancelled', 'superseded')
+     GROUP BY g.id, g.path, g.name) x
+$$;
+
+CREATE OR REPLACE FUNCTION meterline_aging_report(p_as_of date, p_top boolean) RETURNS jsonb
+LANGUAGE sql STABLE SET search_path = public, pg_temp AS $$
+  SELECT COALESCE(jsonb_agg(to_jsonb(x) ORDER BY x.area_path), '[]'::jsonb) FROM (
+    SELECT g.id AS area_id, g.path AS area_path, g.name AS area_name, count(*) AS bills,
+           COALESCE(sum(bal) FILTER (WHERE b.due_date > p_as_of), 0)::text AS not_due,
+           COALESCE(sum(bal) FILTER (WHERE b.due_date BETWEEN p_as_of - 30 AND p_as_of), 0)::text AS d0_30,
+           COALESCE(sum(bal) FILTER (WHERE b.due_date BETWEEN p_as_of - 90 AND p_as_of - 31), 0)::text AS d31_90,
+           COALESCE(sum(bal) FILTER (WHERE b.due_date BETWEEN p_as_of - 180 AND p_as_of - 91), 0)::text AS d91_180,
+           COALESCE(sum(bal) FILTER (WHERE b.due_date <= p_as_of - 181), 0)::text AS d180_plus
+      FROM bills b
+      CROSS JOIN LATERAL (SELECT b.total_amount - b.amount_paid AS bal) v
+      JOIN areas uc ON uc.id = b.area_id
+      JOIN areas g ON g.id = CASE WHEN p_top THEN COALESCE(uc.parent_id, uc.id) ELSE uc.id END
+     WHERE b.status IN ('pending', 'partially_paid', 'overdue')
+     GROUP BY g.id, g.path, g.name) x
+$$;
+
+-- ---- database/supabase/88_functions_bulk.sql ----
+
+-- Bulk activation/deactivation of accounts with one audit entry (services/storage/sql_bulk.py).
+CREATE OR REPLACE FUNCTION meterline_set_accounts_active(p_ids bigint[], p_active boolean, p_reason text, p_actor jsonb)
+RETURNS integer LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+DECLARE
+  v_changed integer;
+  v_ids bigint[] := ARRAY(SELECT DISTINCT x FROM unnest(COALESCE(p_ids, '{}')) AS x);
+BEGIN
+  UPDATE accounts SET is_active = p_active, updated_at = now()
+   WHERE id = ANY (v_ids) AND is_active IS DISTINCT FROM p_active;
+  GET DIAGNOSTICS v_changed = ROW_COUNT;
+  PERFORM meterline_audit(p_actor, 'bulk.accounts_active', 'account', NULL, jsonb_build_object(
+    'active', p_active, 'requested', cardinality(v_ids), 'changed', v_changed, 'reason', p_reason,
+    'ids', to_jsonb(v_ids[1:100])));
+  RETURN v_changed;
+END $$;
+
 -- ---- row level security and grants ----
 
 -- Every table has RLS on. Only the service key's role (service_role, used by the app server) has a
@@ -4657,6 +5051,20 @@ REVOKE ALL ON SEQUENCE audit_log_id_seq FROM PUBLIC, anon, authenticated;
 
 GRANT USAGE, SELECT ON SEQUENCE audit_log_id_seq TO service_role;
 
+ALTER TABLE bank_files ENABLE ROW LEVEL SECURITY;
+
+DROP POLICY IF EXISTS meterline_service_role ON bank_files;
+
+CREATE POLICY meterline_service_role ON bank_files AS PERMISSIVE FOR ALL TO service_role USING (true) WITH CHECK (true);
+
+REVOKE ALL ON bank_files FROM PUBLIC, anon, authenticated;
+
+GRANT SELECT, INSERT, UPDATE, DELETE ON bank_files TO service_role;
+
+REVOKE ALL ON SEQUENCE bank_files_id_seq FROM PUBLIC, anon, authenticated;
+
+GRANT USAGE, SELECT ON SEQUENCE bank_files_id_seq TO service_role;
+
 ALTER TABLE bill_runs ENABLE ROW LEVEL SECURITY;
 
 DROP POLICY IF EXISTS meterline_service_role ON bill_runs;
@@ -4684,6 +5092,20 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON tariff_plan_versions TO service_role;
 REVOKE ALL ON SEQUENCE tariff_plan_versions_id_seq FROM PUBLIC, anon, authenticated;
 
 GRANT USAGE, SELECT ON SEQUENCE tariff_plan_versions_id_seq TO service_role;
+
+ALTER TABLE user_areas ENABLE ROW LEVEL SECURITY;
+
+DROP POLICY IF EXISTS meterline_service_role ON user_areas;
+
+CREATE POLICY meterline_service_role ON user_areas AS PERMISSIVE FOR ALL TO service_role USING (true) WITH CHECK (true);
+
+REVOKE ALL ON user_areas FROM PUBLIC, anon, authenticated;
+
+GRANT SELECT, INSERT, UPDATE, DELETE ON user_areas TO service_role;
+
+REVOKE ALL ON SEQUENCE user_areas_id_seq FROM PUBLIC, anon, authenticated;
+
+GRANT USAGE, SELECT ON SEQUENCE user_areas_id_seq TO service_role;
 
 ALTER TABLE user_sessions ENABLE ROW LEVEL SECURITY;
 
@@ -4736,6 +5158,20 @@ CREATE POLICY meterline_service_role ON account_surveys AS PERMISSIVE FOR ALL TO
 REVOKE ALL ON account_surveys FROM PUBLIC, anon, authenticated;
 
 GRANT SELECT, INSERT, UPDATE, DELETE ON account_surveys TO service_role;
+
+ALTER TABLE bank_payments ENABLE ROW LEVEL SECURITY;
+
+DROP POLICY IF EXISTS meterline_service_role ON bank_payments;
+
+CREATE POLICY meterline_service_role ON bank_payments AS PERMISSIVE FOR ALL TO service_role USING (true) WITH CHECK (true);
+
+REVOKE ALL ON bank_payments FROM PUBLIC, anon, authenticated;
+
+GRANT SELECT, INSERT, UPDATE, DELETE ON bank_payments TO service_role;
+
+REVOKE ALL ON SEQUENCE bank_payments_id_seq FROM PUBLIC, anon, authenticated;
+
+GRANT USAGE, SELECT ON SEQUENCE bank_payments_id_seq TO service_role;
 
 ALTER TABLE meters ENABLE ROW LEVEL SECURITY;
 
@@ -4905,6 +5341,257 @@ BEGIN
            WHERE n.nspname = current_schema() AND p.proname LIKE 'meterline\_%' LOOP
     EXECUTE format('REVOKE ALL ON FUNCTION %s FROM PUBLIC, anon, authenticated', o.fn);
     EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO service_role', o.fn);
+  END LOOP;
+END $$;
+
+-- ---- staff scoped to their areas (database/supabase_scopes.py, database/supabase/80_scopes.sql) ----
+
+GRANT USAGE ON SCHEMA public TO meterline_staff;
+
+DROP POLICY IF EXISTS meterline_staff_scope ON areas;
+
+REVOKE ALL ON areas FROM meterline_staff;
+
+CREATE POLICY meterline_staff_scope ON areas AS PERMISSIVE FOR SELECT TO meterline_staff USING (id = ANY ((SELECT meterline_scope_shown_area_ids())::bigint[]));
+
+GRANT SELECT ON areas TO meterline_staff;
+
+DROP POLICY IF EXISTS meterline_staff_scope ON bill_number_series;
+
+REVOKE ALL ON bill_number_series FROM meterline_staff;
+
+DROP POLICY IF EXISTS meterline_staff_scope ON contacts;
+
+REVOKE ALL ON contacts FROM meterline_staff;
+
+CREATE POLICY meterline_staff_scope ON contacts AS PERMISSIVE FOR SELECT TO meterline_staff USING (id IN (SELECT contact_id FROM account_contacts));
+
+GRANT SELECT ON contacts TO meterline_staff;
+
+DROP POLICY IF EXISTS meterline_staff_scope ON job_runs;
+
+REVOKE ALL ON job_runs FROM meterline_staff;
+
+DROP POLICY IF EXISTS meterline_staff_scope ON master_data_staging;
+
+REVOKE ALL ON master_data_staging FROM meterline_staff;
+
+DROP POLICY IF EXISTS meterline_staff_scope ON motors;
+
+REVOKE ALL ON motors FROM meterline_staff;
+
+CREATE POLICY meterline_staff_scope ON motors AS PERMISSIVE FOR SELECT TO meterline_staff USING (true);
+
+GRANT SELECT ON motors TO meterline_staff;
+
+DROP POLICY IF EXISTS meterline_staff_scope ON period_locks;
+
+REVOKE ALL ON period_locks FROM meterline_staff;
+
+CREATE POLICY meterline_staff_scope ON period_locks AS PERMISSIVE FOR SELECT TO meterline_staff USING (true);
+
+GRANT SELECT ON period_locks TO meterline_staff;
+
+DROP POLICY IF EXISTS meterline_staff_scope ON schema_info;
+
+REVOKE ALL ON schema_info FROM meterline_staff;
+
+CREATE POLICY meterline_staff_scope ON schema_info AS PERMISSIVE FOR SELECT TO meterline_staff USING (true);
+
+GRANT SELECT ON schema_info TO meterline_staff;
+
+DROP POLICY IF EXISTS meterline_staff_scope ON tariff_plans;
+
+REVOKE ALL ON tariff_plans FROM meterline_staff;
+
+CREATE POLICY meterline_staff_scope ON tariff_plans AS PERMISSIVE FOR SELECT TO meterline_staff USING (true);
+
+GRANT SELECT ON tariff_plans TO meterline_staff;
+
+DROP POLICY IF EXISTS meterline_staff_scope ON users;
+
+REVOKE ALL ON users FROM meterline_staff;
+
+CREATE POLICY meterline_staff_scope ON users AS PERMISSIVE FOR SELECT TO meterline_staff USING (true);
+
+GRANT SELECT (id, username, display_name, role, is_active) ON users TO meterline_staff;
+
+DROP POLICY IF EXISTS meterline_staff_scope ON utility_settings;
+
+REVOKE ALL ON utility_settings FROM meterline_staff;
+
+CREATE POLICY meterline_staff_scope ON utility_settings AS PERMISSIVE FOR SELECT TO meterline_staff USING (true);
+
+GRANT SELECT ON utility_settings TO meterline_staff;
+
+DROP POLICY IF EXISTS meterline_staff_scope ON accounts;
+
+REVOKE ALL ON accounts FROM meterline_staff;
+
+CREATE POLICY meterline_staff_scope ON accounts AS PERMISSIVE FOR SELECT TO meterline_staff USING (area_id = ANY ((SELECT meterline_scope_area_ids())::bigint[]));
+
+GRANT SELECT ON accounts TO meterline_staff;
+
+DROP POLICY IF EXISTS meterline_staff_scope ON audit_log;
+
+REVOKE ALL ON audit_log FROM meterline_staff;
+
+DROP POLICY IF EXISTS meterline_staff_scope ON bank_files;
+
+REVOKE ALL ON bank_files FROM meterline_staff;
+
+DROP POLICY IF EXISTS meterline_staff_scope ON bill_runs;
+
+REVOKE ALL ON bill_runs FROM meterline_staff;
+
+DROP POLICY IF EXISTS meterline_staff_scope ON tariff_plan_versions;
+
+REVOKE ALL ON tariff_plan_versions FROM meterline_staff;
+
+CREATE POLICY meterline_staff_scope ON tariff_plan_versions AS PERMISSIVE FOR SELECT TO meterline_staff USING (true);
+
+GRANT SELECT ON tariff_plan_versions TO meterline_staff;
+
+DROP POLICY IF EXISTS meterline_staff_scope ON user_areas;
+
+REVOKE ALL ON user_areas FROM meterline_staff;
+
+CREATE POLICY meterline_staff_scope ON user_areas AS PERMISSIVE FOR SELECT TO meterline_staff USING (area_id = ANY ((SELECT meterline_scope_area_ids())::bigint[]));
+
+GRANT SELECT ON user_areas TO meterline_staff;
+
+DROP POLICY IF EXISTS meterline_staff_scope ON user_sessions;
+
+REVOKE ALL ON user_sessions FROM meterline_staff;
+
+DROP POLICY IF EXISTS meterline_staff_scope ON account_contacts;
+
+REVOKE ALL ON account_contacts FROM meterline_staff;
+
+CREATE POLICY meterline_staff_scope ON account_contacts AS PERMISSIVE FOR SELECT TO meterline_staff USING (account_id IN (SELECT id FROM accounts));
+
+GRANT SELECT ON account_contacts TO meterline_staff;
+
+DROP POLICY IF EXISTS meterline_staff_scope ON account_motors;
+
+REVOKE ALL ON account_motors FROM meterline_staff;
+
+CREATE POLICY meterline_staff_scope ON account_motors AS PERMISSIVE FOR SELECT TO meterline_staff USING (account_id IN (SELECT id FROM accounts));
+
+GRANT SELECT ON account_motors TO meterline_staff;
+
+DROP POLICY IF EXISTS meterline_staff_scope ON account_surveys;
+
+REVOKE ALL ON account_surveys FROM meterline_staff;
+
+CREATE POLICY meterline_staff_scope ON account_surveys AS PERMISSIVE FOR SELECT TO meterline_staff USING (account_id IN (SELECT id FROM accounts));
+
+GRANT SELECT ON account_surveys TO meterline_staff;
+
+DROP POLICY IF EXISTS meterline_staff_scope ON bank_payments;
+
+REVOKE ALL ON bank_payments FROM meterline_staff;
+
+CREATE POLICY meterline_staff_scope ON bank_payments AS PERMISSIVE FOR SELECT TO meterline_staff USING (bill_id IN (SELECT id FROM bills));
+
+GRANT SELECT ON bank_payments TO meterline_staff;
+
+DROP POLICY IF EXISTS meterline_staff_scope ON meters;
+
+REVOKE ALL ON meters FROM meterline_staff;
+
+CREATE POLICY meterline_staff_scope ON meters AS PERMISSIVE FOR SELECT TO meterline_staff USING (account_id IS NOT NULL AND account_id IN (SELECT id FROM accounts));
+
+GRANT SELECT ON meters TO meterline_staff;
+
+DROP POLICY IF EXISTS meterline_staff_scope ON service_connections;
+
+REVOKE ALL ON service_connections FROM meterline_staff;
+
+CREATE POLICY meterline_staff_scope ON service_connections AS PERMISSIVE FOR SELECT TO meterline_staff USING (account_id IN (SELECT id FROM accounts));
+
+GRANT SELECT ON service_connections TO meterline_staff;
+
+DROP POLICY IF EXISTS meterline_staff_scope ON daily_usage;
+
+REVOKE ALL ON daily_usage FROM meterline_staff;
+
+CREATE POLICY meterline_staff_scope ON daily_usage AS PERMISSIVE FOR SELECT TO meterline_staff USING (account_id IN (SELECT id FROM accounts));
+
+GRANT SELECT ON daily_usage TO meterline_staff;
+
+DROP POLICY IF EXISTS meterline_staff_scope ON readings;
+
+REVOKE ALL ON readings FROM meterline_staff;
+
+CREATE POLICY meterline_staff_scope ON readings AS PERMISSIVE FOR SELECT TO meterline_staff USING (meter_id IN (SELECT id FROM meters));
+
+GRANT SELECT ON readings TO meterline_staff;
+
+DROP POLICY IF EXISTS meterline_staff_scope ON bills;
+
+REVOKE ALL ON bills FROM meterline_staff;
+
+CREATE POLICY meterline_staff_scope ON bills AS PERMISSIVE FOR SELECT TO meterline_staff USING (area_id = ANY ((SELECT meterline_scope_area_ids())::bigint[]));
+
+GRANT SELECT ON bills TO meterline_staff;
+
+DROP POLICY IF EXISTS meterline_staff_scope ON meter_changes;
+
+REVOKE ALL ON meter_changes FROM meterline_staff;
+
+DROP POLICY IF EXISTS meterline_staff_scope ON bill_lines;
+
+REVOKE ALL ON bill_lines FROM meterline_staff;
+
+CREATE POLICY meterline_staff_scope ON bill_lines AS PERMISSIVE FOR SELECT TO meterline_staff USING (bill_id IN (SELECT id FROM bills));
+
+GRANT SELECT ON bill_lines TO meterline_staff;
+
+DROP POLICY IF EXISTS meterline_staff_scope ON bill_readings;
+
+REVOKE ALL ON bill_readings FROM meterline_staff;
+
+CREATE POLICY meterline_staff_scope ON bill_readings AS PERMISSIVE FOR SELECT TO meterline_staff USING (bill_id IN (SELECT id FROM bills));
+
+GRANT SELECT ON bill_readings TO meterline_staff;
+
+DROP POLICY IF EXISTS meterline_staff_scope ON notifications;
+
+REVOKE ALL ON notifications FROM meterline_staff;
+
+CREATE POLICY meterline_staff_scope ON notifications AS PERMISSIVE FOR SELECT TO meterline_staff USING (bill_id IN (SELECT id FROM bills));
+
+GRANT SELECT ON notifications TO meterline_staff;
+
+DROP POLICY IF EXISTS meterline_staff_scope ON payment_events;
+
+REVOKE ALL ON payment_events FROM meterline_staff;
+
+CREATE POLICY meterline_staff_scope ON payment_events AS PERMISSIVE FOR SELECT TO meterline_staff USING (bill_id IN (SELECT id FROM bills));
+
+GRANT SELECT ON payment_events TO meterline_staff;
+
+DROP POLICY IF EXISTS meterline_staff_scope ON payments;
+
+REVOKE ALL ON payments FROM meterline_staff;
+
+CREATE POLICY meterline_staff_scope ON payments AS PERMISSIVE FOR SELECT TO meterline_staff USING (bill_id IN (SELECT id FROM bills));
+
+GRANT SELECT ON payments TO meterline_staff;
+
+-- The views (security_invoker: the policies above apply) and the read functions.
+DO $$
+DECLARE o record;
+BEGIN
+  FOR o IN SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+           WHERE n.nspname = current_schema() AND c.relkind = 'v'
+             AND c.relname = ANY (meterline_view_names()) LOOP
+    EXECUTE format('GRANT SELECT ON %I TO meterline_staff', o.relname);
+  END LOOP;
+  FOR o IN SELECT p.oid::regprocedure AS fn FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+           WHERE n.nspname = current_schema() AND p.proname LIKE 'meterline\_%' LOOP
+    EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO meterline_staff', o.fn);
   END LOOP;
 END $$;
 

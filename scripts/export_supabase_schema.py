@@ -30,6 +30,7 @@ from database import billing_upgrade, upgrade_v3
 from database import schema as s
 from database.legacy import schema_v2
 from database.migrations import DEFAULT_LOCKED_MONTHS
+from database.supabase_scopes import scope_sql
 from database.triggers import postgresql_statements
 from services.billing.periods import month_bounds
 
@@ -142,10 +143,14 @@ def seed_sql() -> list[str]:
 
 def roles_sql() -> list[str]:
     # With the attributes they have on Supabase (service_role bypasses row level security there).
-    attrs = {"anon": "NOLOGIN NOINHERIT", "authenticated": "NOLOGIN NOINHERIT", "service_role": "NOLOGIN NOINHERIT BYPASSRLS"}
+    attrs = {"anon": "NOLOGIN NOINHERIT", "authenticated": "NOLOGIN NOINHERIT", "service_role": "NOLOGIN NOINHERIT BYPASSRLS",
+             # PostgREST's login role (it reads its pre-request function from this role's settings).
+             "authenticator": "NOLOGIN NOINHERIT",
+             # Meterline's own: reads of area-limited staff, under row level security (no BYPASSRLS).
+             "meterline_staff": "NOLOGIN NOINHERIT"}
     creates = "\n".join(
         f"  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{r}') THEN CREATE ROLE {r} {attrs[r]}; END IF;"
-        for r in API_ROLES)
+        for r in API_ROLES + ("authenticator", "meterline_staff"))
     return [
         "-- ---- API roles: they exist on every Supabase project; created here only on a plain PostgreSQL ----",
         f"DO $$\nBEGIN\n{creates}\nEND $$;",
@@ -206,7 +211,7 @@ def sections() -> list[tuple[str, list[str]]]:
         ("begin", [HEADER, "BEGIN;", "SET LOCAL search_path = public;", f"SELECT pg_advisory_xact_lock({ADVISORY_LOCK});"]),
         ("roles", roles_sql()), ("upgrade_v2", legacy_v2_sql()), ("set_aside", set_aside_sql()),
         ("tables", tables_sql()), ("copy", copy_sql()), ("triggers", triggers_sql()), ("seed", seed_sql()),
-        ("functions", hand_written_sql()), ("security", security_sql()),
+        ("functions", hand_written_sql()), ("security", security_sql()), ("scopes", scope_sql()),
         ("commit", ["COMMIT;"]),
     ]
 

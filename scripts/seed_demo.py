@@ -56,19 +56,28 @@ def log(msg: str) -> None:
     print(msg, flush=True)
 
 
-def ensure_demo_users(storage, quiet: bool = False) -> list[tuple[str, str, str]]:
+# The municipal demo's own sign-ins (seed 003's staff roles): the head office, and an agent who sees
+# only their union councils (services/seeding/municipal_staff.py assigns them).
+MUNICIPAL_DEMO_USERS = (
+    ("head", "head", "Demo Head Office", "saffron-canal-lantern"),
+    ("agent", "agent", "Demo Agent", "indigo-bridge-orchard"),
+)
+
+
+def ensure_demo_users(storage, quiet: bool = False, users=None) -> list[tuple[str, str, str]]:
+    users = DEMO_USERS if users is None else users
     seeder = Actor(None, "seed_demo", "system")
     made = []
-    for username, role, name, password in DEMO_USERS:
+    for username, role, name, password in users:
         check_password(password, username)  # a demo account is no exception to the policy
-    for username, role, name, password in DEMO_USERS:
+    for username, role, name, password in users:
         if storage.get_user(username=username) is None:
             storage.create_user(username=username, role=role, password_hash=hash_password(password), actor=seeder,
                                 display_name=name)
             made.append((username, role, password))
     if not quiet:
         log("Demo accounts (demo database only; change or deactivate them before real use):")
-        for username, role, _, password in DEMO_USERS:
+        for username, role, _, password in users:
             log(f"  {role:15s} username: {username:10s} password: {password}")
     return made
 
@@ -103,6 +112,10 @@ def seed(storage, n_accounts: int | None = None, today: dt.date | None = None, p
         seeding_society.seed_bills(db, n, today, say)
     elif utility == "municipal":
         seeding_municipal.seed(db, n, today, say)
+        from services.seeding import municipal_staff
+
+        ensure_demo_users(storage, quiet=quiet, users=MUNICIPAL_DEMO_USERS)
+        municipal_staff.assign_demo_signins(storage, municipal_staff.seed_staff(storage, say))
     else:
         seeding_water.seed(db, n, today, say)
     storage.refresh_statistics()

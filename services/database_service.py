@@ -39,6 +39,7 @@ from services.readings.rules import (
     ReadingContext, ReadingPlan, assess_reading, check_meter, parse_reading_date, parse_reading_value,
 )
 from services.storage.base import Storage
+from services.storage.scoping import actor_scoped
 from services.text import refuses_nul
 
 # Methods a payment may be recorded with. A re-issue's credit (method "credit") is written only by
@@ -86,6 +87,7 @@ def parse_date(value, field: str) -> dt.date:
 
 
 @refuses_nul()  # text with \x00 is bad input on every backend (services/text.py)
+@actor_scoped  # a call for an area-limited actor reads only their areas (services/storage/scoping.py)
 class DatabaseService:
     def __init__(self, storage: Storage, pricing: PricingService | None = None, *,
                  today: Callable[[], dt.date] | None = None):
@@ -105,6 +107,26 @@ class DatabaseService:
     @property
     def backend_name(self) -> str:
         return self.storage.backend_name
+
+    # ---- staff scoped to their areas -----------------------------------------------------------
+    def scoped(self, scope) -> "DatabaseService":
+        """This service over the storage as an area-limited actor sees it (Storage.scoped): every read
+        of areas, accounts, bills, payments, readings and bank rows returns only what lies in
+        `scope`; a record outside it is not found. The same pricing, clock and settings."""
+        view = self.storage.scoped(scope)
+        if view is self.storage:
+            return self
+        import copy
+
+        clone = copy.copy(self)
+        clone.storage = view
+        return clone
+
+    def for_actor(self, actor: Actor | None) -> "DatabaseService":
+        """This service as `actor` sees the utility (their scope; everything for an actor that is not
+        area-limited). The UI and the API bind each signed-in user's requests to it, so no page or
+        endpoint can forget the scope."""
+        return self.scoped(actor.scope) if actor is not None else self
 
     # ---- reference ---------------------------------------------------------------------
     def list_active_meters(self, search: str | None = None, offset: int = 0, limit: int = 50) -> Page[MeterChoice]:

@@ -249,6 +249,7 @@ class Bill(Record):
     overdue_notified_at: dt.datetime | None = None
     payment_link_id: str | None = None
     payment_link_url: str | None = None
+    psid: str | None = None  # the payment id banks collect it by (services/billing/psid.py)
     last_reading_id: int | None = None  # the last reading the bill covers
     motor_reading_id: int | None = None
     first_reading_id: int | None = None  # the first reading the bill covers

@@ -128,6 +128,13 @@ def _insert_dated(st, table, column, value):
                                                                "end": "2026-09-30", "due": "2026-10-15"}).scalar()
             c.execute(sa.text("INSERT INTO payments (bill_id, amount, paid_on, method) VALUES (:b, 1, :d, 'cash')"),
                       {"b": bill, "d": dates["paid_on"]})
+        elif table == "bank_payments":
+            f = c.execute(sa.text("INSERT INTO bank_files (file_name, sha256, row_count, matched_count, duplicate_count, "
+                                  "refused_count, matched_amount, duplicate_amount, refused_amount) VALUES "
+                                  "('f.csv', :h, 1, 0, 0, 1, 0, 0, 1) RETURNING id"), {"h": str(value)[:64]}).scalar()
+            c.execute(sa.text("INSERT INTO bank_payments (bank_file_id, row_no, transaction_id, amount, paid_on, "
+                              "paid_time, outcome, dedupe_key) VALUES (:f, 2, 'T', 1, :d, '10:00:00', "
+                              "'refused_unknown', 'k')"), {"f": f, "d": dates["paid_on"]})
         elif table == "meter_changes":
             first, second = (c.execute(sa.text(
                 "INSERT INTO readings (meter_id, reading_value, reading_date) VALUES (:m, :v, '2026-10-01') RETURNING id"),

@@ -136,3 +136,16 @@ chosen = c1.selectbox(f"Open a {u.account_label}", page.items, key="ac_open",
 if c2.button("Open", icon=":material/open_in_new:", key="ac_open_btn", width="stretch"):
     _open(chosen.code)
     st.rerun()
+
+# The map of the filtered units' GPS points (the municipal survey's; a capped sample, newest filter,
+# read through the user's scope like the list). Points show without map tiles when offline.
+MAP_POINTS = 2000
+if any(a.gps_lat is not None for a in page.items) and st.toggle("Show on a map", key="ac_map",
+                                                                 help=f"Up to {MAP_POINTS:,} of the filtered "
+                                                                      f"{u.account_label_plural} with GPS."):
+    sample = db.list_accounts(flt, 0, MAP_POINTS, actor=actor).items
+    points = pd.DataFrame([{"lat": float(a.gps_lat), "lon": float(a.gps_lon)} for a in sample
+                           if a.gps_lat is not None])
+    st.map(points, latitude="lat", longitude="lon", size=20, height=420)
+    st.caption(f"{len(points):,} of {page.total or 0:,} {u.account_label_plural} shown "
+               f"(the first {MAP_POINTS:,} of the filter at most).")

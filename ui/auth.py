@@ -23,6 +23,7 @@ from ui.common import ACTOR_KEY, current_actor, service_icon, services, show_err
 TOKEN_KEY = "_meterline_session_token"
 VIA_KEY = "_meterline_signed_in_via"  # "password" | "auth0"
 REQUESTED_KEY = "_meterline_requested_page"  # url_path of a deep link opened while signed out
+REQUESTED_PARAMS_KEY = "_meterline_requested_params"  # and its query (?bill=123), kept through sign-in
 
 
 def _client() -> str | None:
@@ -113,6 +114,7 @@ def require_actor() -> Actor:
 def _login_page(auth, notice: str | None, signed_in_at_auth0: bool) -> None:
     if REQUESTED_KEY not in st.session_state:
         st.session_state[REQUESTED_KEY] = _requested_page()
+        st.session_state[REQUESTED_PARAMS_KEY] = st.query_params.to_dict()
     st.title(f"{service_icon()} {utility().name}")
     st.subheader("Sign in")
     st.caption("Meterline billing")
@@ -164,6 +166,7 @@ def _open_requested_page(actor: Actor) -> None:
     """After sign-in, go to the page the URL named, or say plainly that this role may not open it.
     (Runs after st.navigation, which only lists the pages the role may open.)"""
     wanted = st.session_state.pop(REQUESTED_KEY, None)
+    params = st.session_state.pop(REQUESTED_PARAMS_KEY, None)
     if not wanted:
         return
     from ui.registry import PAGES
@@ -171,8 +174,8 @@ def _open_requested_page(actor: Actor) -> None:
     spec = next((p for p in PAGES if p.url_path == wanted), None)
     if spec is None:
         return
-    if actor.can(spec.permission):
-        st.switch_page(spec.path)
+    if spec.opens_for(actor):
+        st.switch_page(spec.path, query_params=params or None)
     st.error(f"You do not have access to the page '{spec.title}'. Ask an administrator if you need it.",
              icon=":material/block:")
 

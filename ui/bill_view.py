@@ -82,6 +82,12 @@ def render(bill_id: int, actor: Actor) -> None:
     # A superseded bill owes nothing itself: its replacement carries the charge (and its payments as a credit).
     c[2].metric("Balance", w.money(bill.balance) if bill.status != "superseded" else f"see #{bill.superseded_by}")
     c[3].metric("Due", bill.due_date.isoformat())
+    if bill.psid:  # the payment id a bank collects the bill by (services/billing/psid.py)
+        from services.billing.psid import pretty
+
+        expired = bill.status == "superseded" or bill.carried_forward_to
+        st.markdown(f"**PSID** `{pretty(bill.psid)}`" + (
+            " · expired: pay the bill that replaced this one" if expired else " · pay at any bank or 1Link channel"))
 
     bill_documents.render(bill, actor)
 

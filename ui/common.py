@@ -20,8 +20,16 @@ def _services(settings: Settings) -> Services:
 
 
 def services() -> Services:
-    """Services built once per configuration (the cache is keyed by the settings)."""
-    return _services(Settings.from_env())
+    """Services built once per configuration (the cache is keyed by the settings), with the database
+    as the signed-in user may see it: an area-limited user's every read is filtered to their areas by
+    the storage layer (DatabaseService.for_actor; services/accounts/scopes.py), so no page can forget it."""
+    svc = _services(Settings.from_env())
+    actor = st.session_state.get(ACTOR_KEY)
+    if actor is None or actor.scope.is_everything:
+        return svc
+    import dataclasses
+
+    return dataclasses.replace(svc, db=svc.db.for_actor(actor))
 
 
 def utility() -> UtilitySettings:

@@ -23,6 +23,11 @@ class PageSpec:
     permission: Permission
     section: str = "Admin"
     needs: str | None = None  # None, "meters" or "readings": see the module docstring
+    whole_utility: bool = False  # about the whole utility (system health): not for area-limited staff
+
+    def opens_for(self, actor) -> bool:
+        """The actor's role may open the page (and, for a whole-utility page, the actor sees every area)."""
+        return actor.can(self.permission) and (not self.whole_utility or actor.scope.is_everything)
 
     def available(self, metered: bool, billing_source: str) -> bool:
         if self.needs == "meters":
@@ -44,12 +49,17 @@ PAGES: list[PageSpec] = [
              Permission.RUN_BILLING, "Admin"),
     PageSpec("ui/bills.py", "Bills and payments", ":material/receipt_long:", "bills", Permission.VIEW_BILLS, "Admin"),
     PageSpec("ui/accounts.py", "Accounts", ":material/home_work:", "accounts", Permission.VIEW_BILLS, "Admin"),
+    PageSpec("ui/reports.py", "Reports", ":material/insights:", "reports", Permission.VIEW_REPORTS, "Admin"),
+    PageSpec("ui/bulk_changes.py", "Bulk changes", ":material/checklist:", "bulk", Permission.BULK_UPDATE, "Admin"),
+    PageSpec("ui/bank_files.py", "Bank payment files", ":material/account_balance:", "bank-files",
+             Permission.IMPORT_BANK_FILE, "Admin"),
     PageSpec("ui/period_locks.py", "Period locks", ":material/lock:", "locks", Permission.MANAGE_LOCKS, "Admin"),
     PageSpec("ui/submit_reading.py", "Submit a reading", SERVICE_ICON, "submit", Permission.SUBMIT_READING,
              "Field work", needs="meters"),
     PageSpec("ui/my_submissions.py", "My submissions", ":material/history:", "my-submissions",
              Permission.VIEW_OWN_SUBMISSIONS, "Field work", needs="meters"),
-    PageSpec("ui/status.py", "System status", ":material/monitor_heart:", "status", Permission.VIEW_REPORTS, "System"),
+    PageSpec("ui/status.py", "System status", ":material/monitor_heart:", "status", Permission.VIEW_REPORTS, "System",
+             whole_utility=True),
     PageSpec("ui/notifications.py", "Notifications", ":material/notifications:", "notifications",
              Permission.MANAGE_NOTIFICATIONS, "System"),
     PageSpec("ui/jobs.py", "Scheduled jobs", ":material/schedule:", "jobs", Permission.RUN_JOBS, "System"),

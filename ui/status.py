@@ -4,7 +4,10 @@ import streamlit as st
 from services.accounts.roles import Permission
 from ui.common import page_guard, services, utility
 
-page_guard(Permission.VIEW_REPORTS)
+actor = page_guard(Permission.VIEW_REPORTS)
+if not actor.scope.is_everything:  # the whole utility's health: the head office's (ui/registry.py whole_utility)
+    st.error("You do not have access to this page.")
+    st.stop()
 svc = services()
 st.title(":material/monitor_heart: System status")
 st.caption(f"Backend: **{svc.settings.backend}**" + (" (embedded SQLite, data/meterline.db)"

@@ -8,6 +8,7 @@ from services.clock import utcnow
 from services.errors import MeterlineError
 from services.accounts.roles import ROLES, Permission
 from ui.common import page_guard, services, show_error, utility
+from ui.widgets import word
 
 PAGE_SIZE = 25
 METHODS = {"Password": "local", "Auth0": "auth0"}
@@ -105,6 +106,22 @@ with change_tab:
                 if st.button("Unlock", icon=":material/lock_open:"):
                     auth.unlock(actor, chosen.id)
                     _done(f"Unlocked {chosen.username}.")
+        role = ROLES.get(chosen.role)
+        if role is not None and role.scoped:
+            # The areas this user works in: they see only these areas and what lies under them.
+            every = services().db.list_areas()
+            by_id = {a.id: a for a in every}
+            assigned = [a.id for a in auth.user_areas(actor, chosen.id)]
+            with st.form(f"user_areas_{chosen.id}"):
+                st.markdown(f"**Areas** of {chosen.username}: they see only the {word(True)} of these areas "
+                            "(a city/tehsil includes all its union councils); with none they see nothing.")
+                picked = st.multiselect("Areas", list(by_id), default=[i for i in assigned if i in by_id],
+                                        format_func=lambda i: f"{by_id[i].path} · {by_id[i].name}",
+                                        key=f"user_areas_pick_{chosen.id}")
+                save_areas = st.form_submit_button("Save areas", icon=":material/map:")
+            if save_areas:
+                done = auth.assign_areas(actor, chosen.id, picked)
+                _done(f"{chosen.username} now works in: " + (", ".join(a.path for a in done) or "no areas") + ".")
         if chosen.auth_provider == "local":
             with st.form("reset_password", clear_on_submit=True):
                 st.markdown("**Reset password** (signs the user out everywhere and lifts a lockout)")

@@ -80,6 +80,7 @@ DECLARE
   v_pid bigint;
   v_status text;
   v_series text := COALESCE(p_bill->>'number_series', meterline_default_bill_series());
+  v_new bigint := nextval(pg_get_serial_sequence('bills', 'id'));  -- its id first: the PSID needs it
 BEGIN
   b.service := COALESCE(b.service, 'electricity');
   PERFORM meterline_check_not_locked(b.billing_period_start, b.billing_period_end);
@@ -127,12 +128,13 @@ BEGIN
         format('bill_collision existing_bill_id=%s', v_original));
     END IF;
     BEGIN
-      INSERT INTO bills (account_id, service, area_id, billing_period_start, billing_period_end, due_date, tariff_kind,
-                         pricing_rule, tariff_plan_version_id, category, units, motor_units, total_units, rate_per_unit,
-                         fixed_charge, previous_outstanding, tariff_details, total_amount, status, amount_paid,
-                         last_reading_id, motor_reading_id, first_reading_id, usage_from, usage_to, reissue_of,
-                         bill_run_id, created_by, created_by_name, bill_number)
-      VALUES (b.account_id, b.service, b.area_id, v_start, b.billing_period_end, b.due_date, b.tariff_kind,
+      INSERT INTO bills (id, psid, account_id, service, area_id, billing_period_start, billing_period_end, due_date,
+                         tariff_kind, pricing_rule, tariff_plan_version_id, category, units, motor_units, total_units,
+                         rate_per_unit, fixed_charge, previous_outstanding, tariff_details, total_amount, status,
+                         amount_paid, last_reading_id, motor_reading_id, first_reading_id, usage_from, usage_to,
+                         reissue_of, bill_run_id, created_by, created_by_name, bill_number)
+      VALUES (v_new, meterline_psid(v_new, b.billing_period_end), b.account_id, b.service, b.area_id, v_start,
+              b.billing_period_end, b.due_date, b.tariff_kind,
               b.pricing_rule, b.tariff_plan_version_id, b.category, b.units, b.motor_units, b.total_units,
               b.rate_per_unit, b.fixed_charge, b.previous_outstanding, b.tariff_details, b.total_amount, 'pending', 0,
               b.last_reading_id, b.motor_reading_id, b.first_reading_id, b.usage_from, b.usage_to, b.reissue_of,
@@ -320,12 +322,13 @@ BEGIN
                                         + row_number() OVER (PARTITION BY fresh.series ORDER BY fresh.ord)) AS number,
            fresh.* FROM fresh
   ), ins AS (
-    INSERT INTO bills (id, account_id, service, area_id, billing_period_start, billing_period_end, due_date,
+    INSERT INTO bills (id, psid, account_id, service, area_id, billing_period_start, billing_period_end, due_date,
                        tariff_kind, pricing_rule, tariff_plan_version_id, category, units, motor_units, total_units,
                        rate_per_unit, fixed_charge, previous_outstanding, tariff_details, total_amount, status,
                        amount_paid, last_reading_id, motor_reading_id, first_reading_id, usage_from, usage_to,
                        bill_run_id, created_by, created_by_name, bill_number)
-    SELECT new_id, account_id, svc, area_id, billing_period_start, billing_period_end, due_date,
+    SELECT new_id, meterline_psid(new_id, billing_period_end), account_id, svc, area_id, billing_period_start,
+           billing_period_end, due_date,
            tariff_kind, pricing_rule, tariff_plan_version_id, category, units, motor_units, total_units,
            rate_per_unit, fixed_charge, previous_outstanding, tariff_details, total_amount, 'pending',
            0, last_reading_id, motor_reading_id, first_reading_id, usage_from, usage_to,

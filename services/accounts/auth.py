@@ -33,6 +33,7 @@ from services.errors import (
     AuthenticationError, NotFoundError, PermissionDeniedError, RateLimitedError, ValidationError,
 )
 from services.accounts.identity import AUTH0, auth0_user
+from services.accounts.scopes import actor_for
 from services.models import Page, User, UserSession
 from services.accounts.password_policy import check_password
 from services.accounts.passwords import hash_password, needs_rehash, verify_password
@@ -166,7 +167,7 @@ class AuthService:
         token = secrets.token_urlsafe(32)
         sess = self.storage.create_session(token_hash=key or token_hash(token), user_id=user.id, client=client,
                                            now=now, expires_at=expires_at or now + self.absolute)
-        actor = Actor(user.id, user.username, user.role, client)
+        actor = actor_for(self.storage, user, client)  # with the areas the user works in (scopes.py)
         self.storage.write_audit(actor, "login.success", "user", user.id, {"method": method, "session_id": sess.id})
         return SignedIn(token, actor, sess.id)
 
@@ -200,7 +201,8 @@ class AuthService:
         if now - sess.last_seen_at >= TOUCH_EVERY:
             self.storage.touch_session(sess.id, now)
             sess = dataclasses.replace(sess, last_seen_at=now)
-        return ActiveSession(Actor(user.id, user.username, user.role, sess.client), user, sess)
+        # The scope is read again on every request: a change of the user's areas applies at once.
+        return ActiveSession(actor_for(self.storage, user, sess.client), user, sess)
 
     def _end(self, sess: UserSession, reason: str, now: dt.datetime) -> None:
         if self.storage.revoke_sessions(session_id=sess.id, reason=reason, now=now):
@@ -334,6 +336,25 @@ class AuthService:
             raise PermissionDeniedError("You cannot change your own role; ask another administrator.")
         # Sessions re-read the role on every request, so the change applies at once.
         return self.storage.update_user(user.id, {"role": role}, actor, "user.role")
+
+    # ---- the areas staff work in (services/accounts/scopes.py) -------------------------------------
+    def _staff_manager(self, actor: Actor | None) -> Actor:
+        actor = require(actor, Permission.MANAGE_USERS)
+        if not actor.scope.is_everything:
+            raise PermissionDeniedError("Only the head office (a user who sees every area) assigns staff areas.")
+        return actor
+
+    def user_areas(self, actor: Actor | None, user_id: int) -> list:
+        """The areas assigned to a user (an area-limited user sees only these areas' subtrees)."""
+        self._staff_manager(actor)
+        return self.storage.list_user_areas(self.get_user(actor, user_id).id)
+
+    def assign_areas(self, actor: Actor | None, user_id: int, area_ids) -> list:
+        """Replace the areas a user works in (audited "user.areas"). Sessions re-read the scope on every
+        request, so the change applies at once."""
+        actor = self._staff_manager(actor)
+        user = self.get_user(actor, user_id)
+        return self.storage.set_user_areas(user.id, list(area_ids), actor)
 
     def reset_password(self, actor: Actor | None, user_id: int, new_password: str) -> User:
         """Set a new password (and lift a lockout); every session of that user ends."""

@@ -49,5 +49,6 @@ def auth0_user(storage, claims: dict) -> User:
 
 
 def auth0_actor(storage, claims: dict, client: str | None = None) -> Actor:
-    user = auth0_user(storage, claims)
-    return Actor(user.id, user.username, user.role, client)
+    from services.accounts.scopes import actor_for
+
+    return actor_for(storage, auth0_user(storage, claims), client)

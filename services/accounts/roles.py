@@ -3,12 +3,17 @@
 A role is a named set of permissions. Adding a role (supervisor, head admin, customer) is
 adding an entry to ROLES; services check permissions, never role names, so nothing else
 changes. `require` is called by the service layer, not only by the UI.
+
+A role may also be area-limited (`Role.scoped`): its users see only the areas assigned to them
+(services/accounts/scopes.py), which the storage backends apply to every read. The municipal
+staff roles of seed 003 are: AGENT, SUPERVISOR and MANAGER (area-limited) and HEAD (everything).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
 
+from services.accounts.scopes import EVERYTHING, NOTHING, Scope
 from services.errors import PermissionDeniedError
 
 
@@ -27,6 +32,14 @@ class Permission(str, Enum):
     VIEW_AUDIT = "view_audit"
     MANAGE_NOTIFICATIONS = "manage_notifications"
     RUN_JOBS = "run_jobs"
+    # The municipal utility (seed 003, issue 14).
+    IMPORT_SURVEY = "import_survey"
+    IMPORT_BANK_FILE = "import_bank_file"
+    BULK_UPDATE = "bulk_update"
+    MANAGE_ARCHIVE = "manage_archive"
+    LOG_VISIT = "log_visit"
+    RAISE_TICKET = "raise_ticket"
+    RESOLVE_TICKET = "resolve_ticket"
 
 
 P = Permission
@@ -37,12 +50,25 @@ class Role:
     name: str
     label: str
     permissions: frozenset[Permission]
+    scoped: bool = False  # its users see only the areas assigned to them (services/accounts/scopes.py)
 
+
+_AGENT = frozenset({P.VIEW_BILLS, P.LOG_VISIT, P.RAISE_TICKET})
+_SUPERVISOR = _AGENT | {P.VIEW_REPORTS, P.RESOLVE_TICKET}
+_MANAGER = _SUPERVISOR | {P.RECORD_PAYMENT, P.BULK_UPDATE}
 
 ROLES: dict[str, Role] = {
     "field_engineer": Role("field_engineer", "Field engineer",
                            frozenset({P.SUBMIT_READING, P.VIEW_OWN_SUBMISSIONS})),
     "admin": Role("admin", "Administrator", frozenset(Permission)),
+    # Seed 003's staff roles (AGENT, SUPERVISOR, MANAGER, HEAD). Agents work in their union councils:
+    # they look up units, bills and payments and log visits and tickets; supervisors also see the
+    # reports of their councils and resolve tickets; a manager runs a city/tehsil (payments, bulk
+    # changes); the head office sees everything and manages staff.
+    "agent": Role("agent", "Agent", _AGENT, scoped=True),
+    "supervisor": Role("supervisor", "Supervisor", _SUPERVISOR, scoped=True),
+    "manager": Role("manager", "Manager", _MANAGER, scoped=True),
+    "head": Role("head", "Head", frozenset(Permission)),
 }
 
 # The identity scripts and scheduled jobs act as. Only code running on the server holds it.
@@ -57,6 +83,14 @@ class Actor:
     username: str
     role: str
     client: str | None = None
+    scope: Scope = EVERYTHING  # the areas this actor may see (services/accounts/scopes.py)
+
+    def __post_init__(self):
+        # Fail closed: an area-limited role's actor made without its areas (a header token with such a
+        # role, a caller that forgot actor_for) sees nothing, never everything.
+        role = ROLES.get(self.role)
+        if role is not None and role.scoped and self.scope.is_everything:
+            object.__setattr__(self, "scope", NOTHING)
 
     @property
     def permissions(self) -> frozenset[Permission]:

@@ -25,7 +25,9 @@ def owner_bills(contact_id: int = Path(ge=1, le=MAX_ID, description="owner id (t
     """Bills of the accounts a customer (owner) owns, newest period first, paginated in the database."""
     page = svc.db.list_bills(BillFilter(contact_id=contact_id, statuses=tuple(status)), offset, limit,
                              actor=who.actor)  # checks the permission first
-    if not page.total and not svc.db.storage.lookup_ids("contacts", "id", [contact_id]):
+    # An area-limited caller learns nothing of owners outside their areas: none of their bills is "no such owner".
+    if not page.total and (not who.actor.scope.is_everything or not svc.db.storage.lookup_ids("contacts", "id",
+                                                                                              [contact_id])):
         raise NotFoundError(f"Owner {contact_id} does not exist.")
     return bill_page_out(page)
 

@@ -19,9 +19,9 @@ MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", 
 
 
 def bill_psid(bill: Bill) -> str | None:
-    """PSID HOOK: the bill's PSID (the municipal utility's Payment Slip ID, paid at any bank), read
-    from the bill when the municipal work has stored one (`bills.psid`); None until then. The PDF
-    prints it with a barcode when present."""
+    """The bill's PSID (the Payment Slip ID banks collect it by, services/billing/psid.py), stored on
+    every bill when it is stored (`bills.psid`); None for a bill stored before PSIDs. The PDF prints
+    it with a barcode when present."""
     value = getattr(bill, "psid", None)
     return str(value).strip() or None if value else None
 

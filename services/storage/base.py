@@ -26,8 +26,11 @@ from services.models import (
 )
 from services.readings.rules import MeterInfo, NeighbourReading, ReadingContext, ReadingPlan
 from services.accounts.roles import Actor
+from services.accounts.scopes import EVERYTHING, Scope
 
 if TYPE_CHECKING:
+    from services.payments.models import BankFile, BankPaymentRow
+    from services.reports.models import AgingRow, CollectionRow
     from services.master_data.importer import MasterDataChanges, MasterDataState
     from services.tariffs import TariffPlan
     from services.readings.meter_changes import MeterChange, MeterChangeRequest
@@ -39,6 +42,72 @@ BULK_TABLES = ("areas", "accounts", "contacts", "account_contacts", "account_sur
 
 class Storage(abc.ABC):
     backend_name: str = "abstract"
+    scope: Scope = EVERYTHING  # what this view may see (services/accounts/scopes.py)
+
+    # ---- staff scoped to their areas ----------------------------------------------------
+    def scoped(self, scope: Scope) -> "Storage":
+        """This storage as an area-limited actor sees it: every read of accounts, bills, payments,
+        readings and bank rows returns only what lies in `scope` (a record outside it
+        answers as if it did not exist), a call naming a record outside it raises NotFoundError, and
+        whole-utility work is refused (services/storage/scoping.py). Narrows any scope already set."""
+        from services.storage.scoping import scoped_view
+
+        return scoped_view(self, scope)
+
+    def scope_changed(self) -> None:
+        """Called on a new scoped view, before it is used."""
+
+    @contextlib.contextmanager
+    def scope_reading(self):
+        """Around each filtered read of a scoped view (services/storage/scoping.py: FILTERED). The SQL
+        backends filter with predicates on self.scope and need nothing here; the REST backend sends
+        the scope with the requests made inside, and row level security filters them."""
+        yield
+
+    @abc.abstractmethod
+    def list_user_areas(self, user_id: int) -> list[Area]:
+        """The areas assigned to a staff member (their scope is these areas' subtrees), in display order."""
+
+    # ---- bulk changes (services/municipal/bulk.py) ------------------------------------------------
+    @abc.abstractmethod
+    def set_accounts_active(self, account_ids: Sequence[int], active: bool, reason: str, actor: Actor) -> int:
+        """Set these accounts active or inactive in one unit of work with one audit entry
+        "bulk.accounts_active" (count, reason, ids); returns how many changed."""
+
+    # ---- reports (services/reports/models.py: definitions) --------------------------------------
+    @abc.abstractmethod
+    def collection_report(self, month: str, top: bool = True) -> list["CollectionRow"]:
+        """The bills of a bill month ("2026-10") per city/tehsil (top) or union council: counts, billed, due,
+        collected and payment statuses. One aggregate query."""
+
+    @abc.abstractmethod
+    def aging_report(self, as_of: dt.date, top: bool = True) -> list["AgingRow"]:
+        """Open balances per area by days past due (not due, 0-30, 31-90, 91-180, 180+). One aggregate query."""
+
+    # ---- bank payment files (services/payments/bank_files.py) -----------------------------------
+    @abc.abstractmethod
+    def bank_file_by_sha(self, sha256: str) -> "BankFile | None":
+        """The bank file imported with these bytes (their SHA-256), if any."""
+
+    @abc.abstractmethod
+    def record_bank_file(self, file_row: dict, rows: list[dict], actor: Actor) -> "BankFile":
+        """Store a bank file (its counts and amounts given) and every row with its outcome, with an audit
+        entry "bank_file.import", in one unit of work. DuplicateError when a file of the same sha256 exists."""
+
+    @abc.abstractmethod
+    def list_bank_files(self, offset: int = 0, limit: int = 50) -> Page["BankFile"]:
+        """Imported bank files, newest first."""
+
+    @abc.abstractmethod
+    def list_bank_payments(self, bank_file_id: int, outcomes: tuple[str, ...] = (), offset: int = 0,
+                           limit: int = 50) -> Page["BankPaymentRow"]:
+        """A bank file's rows in file order (only these outcomes, when given)."""
+
+    @abc.abstractmethod
+    def set_user_areas(self, user_id: int, area_ids: Sequence[int], actor: Actor) -> list[Area]:
+        """Replace the user's assigned areas with these (none: an area-limited user then sees nothing), with
+        an audit entry "user.areas" (before and after), in one unit of work. NotFoundError for an unknown
+        user, ValidationError naming the first area id that does not exist."""
 
     # ---- schema and health -------------------------------------------------------------
     @abc.abstractmethod

@@ -24,12 +24,17 @@ from services.storage.rest_client import IN_CHUNK, PAGE, RestClient, chunks
 from services.storage.rest_master import RestMasterPart
 from services.storage.rest_readings import RestReadingsPart
 from services.storage.rest_reference import RestReferencePart
+from services.storage.rest_scope import RestScopePart
+from services.storage.rest_staff import RestStaffPart
+from services.storage.rest_bank_files import RestBankFilesPart
+from services.storage.rest_reports import RestReportsPart
+from services.storage.rest_bulk import RestBulkPart
 
 BULK_CHUNK = 1000  # rows per POST: one JSON array, one transaction
 
 
 class SupabaseStorage(RestReferencePart, RestReadingsPart, RestBillsPart, RestUsersPart, RestMasterPart, RestDocumentsPart,
-                      Storage):
+                      RestScopePart, RestStaffPart, RestBankFilesPart, RestReportsPart, RestBulkPart, Storage):
     backend_name = "supabase"
 
     def __init__(self, url: str, key: str, *, client_options=None, max_attempts: int | None = None,

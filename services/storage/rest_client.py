@@ -13,6 +13,8 @@ exact Decimals, and PostgREST errors translated into the product's errors.
 """
 from __future__ import annotations
 
+import contextlib
+import copy
 import datetime as dt
 import re
 import threading
@@ -278,6 +280,10 @@ class RestClient:
             options.httpx_client.event_hooks.setdefault("response", []).append(self._remember_status)
         options.postgrest_client_retry = False  # the retry policy is ours: idempotent operations only
         self.http = options.httpx_client
+        # A scoped view's reads carry the actor's scope (services/accounts/scopes.py): with_scope.
+        self.scope_header: str | None = None
+        self._scoped = threading.local()
+        self.checked: dict = {}  # shared by the views of one client: the scope set-up checked once
         try:
             self.client = create_client(self.url, key, options)
         except Exception as exc:  # supabase.SupabaseException: a malformed URL or key
@@ -290,6 +296,31 @@ class RestClient:
     def close(self) -> None:
         self.http.close()
 
+    # ---- scoped reads ----------------------------------------------------------------------
+    def with_scope(self, header: str | None) -> "RestClient":
+        """This client (same HTTP connection pool) whose requests inside reading_scoped() carry the
+        scope header: the database then reads them as the staff role, under row level security."""
+        view = copy.copy(self)
+        view.scope_header = header
+        view._scoped = threading.local()
+        return view
+
+    @contextlib.contextmanager
+    def reading_scoped(self):
+        before = getattr(self._scoped, "on", False)
+        self._scoped.on = True
+        try:
+            yield
+        finally:
+            self._scoped.on = before
+
+    def _mark(self, builder):
+        if self.scope_header is not None and getattr(self._scoped, "on", False):
+            from services.accounts.scopes import SCOPE_HEADER
+
+            builder.request.headers[SCOPE_HEADER] = self.scope_header
+        return builder
+
     # ---- the one place requests are sent -------------------------------------------------
     def execute(self, what: str, build: Callable, *, idempotent: bool):
         """Send build() (a fresh request builder) and return its response. Retries only when idempotent."""
@@ -299,7 +330,7 @@ class RestClient:
             self._status.value = None
             last = attempt >= self.max_attempts or not idempotent
             try:
-                return build().execute()
+                return self._mark(build()).execute()
             except APIError as err:
                 status = self._status.value
                 if status in RETRY_STATUSES and not last:

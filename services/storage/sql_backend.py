@@ -27,10 +27,15 @@ from services.storage.sql_master import MasterPart
 from services.storage.sql_meter_changes import MeterChangesPart
 from services.storage.sql_readings import ReadingsPart
 from services.storage.sql_reference import ReferencePart
+from services.storage.sql_scope import ScopePart
+from services.storage.sql_staff import StaffPart
+from services.storage.sql_bank_files import BankFilesPart
+from services.storage.sql_reports import ReportsPart
+from services.storage.sql_bulk import BulkPart
 
 
 class SqlStorage(ReferencePart, ReadingsPart, MeterChangesPart, BillsPart, CoveragePart, UsersPart, MasterPart, DocumentsPart,
-                 Storage):
+                 ScopePart, StaffPart, BankFilesPart, ReportsPart, BulkPart, Storage):
     def __init__(self, url: str, *, create: bool = True, engine: sa.engine.Engine | None = None):
         self.engine = engine or make_engine(url)
         self.dialect = self.engine.dialect.name

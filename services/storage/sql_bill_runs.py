@@ -31,6 +31,7 @@ from services.errors import ConflictError
 from services.billing.coverage import ChainReading
 from services.models import BatchResult, NewBill, RunCandidate, UsageTotal
 from services.billing.periods import check_bill_not_locked
+from services.billing.psid import make_psid
 from services.storage.sql_common import CoverageTakenError, is_unique_violation, read_tx, write_tx
 from services.storage.sql_readings import area_subtree
 
@@ -53,7 +54,7 @@ COLUMNS = ("account_id", "billing_period_start", "billing_period_end", "due_date
            "units", "motor_units", "total_units", "rate_per_unit", "fixed_charge", "previous_outstanding",
            "total_amount", "last_reading_id", "motor_reading_id", "bill_run_id", "tariff_details", "status",
            "amount_paid", "created_by", "created_by_name", "created_at", "updated_at", "first_reading_id",
-           "service", "area_id", "tariff_plan_version_id", "category", "usage_from", "usage_to", "bill_number")
+           "service", "area_id", "tariff_plan_version_id", "category", "usage_from", "usage_to", "bill_number", "psid")
 LINE_COLUMNS = ("bill_id", "seq", "code", "label", "quantity", "unit", "rate", "amount")
 
 
@@ -353,7 +354,7 @@ def _not_yet_billed(st, conn, bills: list[NewBill]) -> list[NewBill]:
     return fresh
 
 
-def _reserve_ids(conn, dialect: str, n: int) -> list[int]:
+def reserve_ids(conn, dialect: str, n: int) -> list[int]:
     if dialect == "sqlite":  # inside BEGIN IMMEDIATE: no other writer until commit
         first = conn.exec_driver_sql("SELECT coalesce(max(id), 0) + 1 FROM bills").scalar()
         return list(range(first, first + n))
@@ -369,7 +370,7 @@ def _pg_row(nb: NewBill, user_id, username: str, now: dt.datetime, number: str) 
             nb.total_amount, nb.last_reading_id, nb.motor_reading_id, nb.bill_run_id,
             None if nb.tariff_details is None else json.dumps(nb.tariff_details), "pending", ZERO, user_id, username,
             now, now, nb.first_reading_id, nb.service, nb.area_id, nb.tariff_plan_version_id, nb.category, nb.usage_from,
-            nb.usage_to, number)
+            nb.usage_to, number)  # + the PSID, added by _copy_insert once the id is known
 
 
 def _sqlite_row(nb: NewBill, bill_id: int, user_id, username: str, stamp: str, number: str) -> tuple:
@@ -380,7 +381,7 @@ def _sqlite_row(nb: NewBill, bill_id: int, user_id, username: str, stamp: str, n
             nb.last_reading_id, nb.motor_reading_id, nb.bill_run_id,
             None if nb.tariff_details is None else json.dumps(nb.tariff_details), "pending", 0.0, user_id, username,
             stamp, stamp, nb.first_reading_id, nb.service, nb.area_id, nb.tariff_plan_version_id, nb.category,
-            _iso(nb.usage_from), _iso(nb.usage_to), number)
+            _iso(nb.usage_from), _iso(nb.usage_to), number, make_psid(bill_id, nb.billing_period_end))
 
 
 def _iso(d):
@@ -404,7 +405,7 @@ def _sqlite_insert(conn, bills: list[NewBill], actor, now: dt.datetime, numbers:
     indexed insert. That statement is a single call into SQLite, during which the driver lets the
     helper thread of the run read and price the next batch; row by row it could not."""
     stamp, user_id, username = _stamp(now), actor.user_id, actor.username
-    ids = _reserve_ids(conn, "sqlite", len(bills))
+    ids = reserve_ids(conn, "sqlite", len(bills))
     cols = ", ".join(("id",) + COLUMNS)
     conn.exec_driver_sql(f"CREATE TEMP TABLE IF NOT EXISTS bill_batch ({cols})")
     conn.exec_driver_sql("DELETE FROM temp.bill_batch")
@@ -417,13 +418,14 @@ def _sqlite_insert(conn, bills: list[NewBill], actor, now: dt.datetime, numbers:
 
 def _copy_insert(conn, bills: list[NewBill], actor, now: dt.datetime, numbers: list[str]) -> list[int]:
     """COPY the bills with ids taken from the sequence first (returned, in order)."""
-    ids = _reserve_ids(conn, "postgresql", len(bills))
+    ids = reserve_ids(conn, "postgresql", len(bills))
     user_id, username = actor.user_id, actor.username
     sql = f"COPY bills (id, {', '.join(COLUMNS)}) FROM STDIN"
     try:
         with conn.connection.driver_connection.cursor() as cur, cur.copy(sql) as copy:
             for nb, bill_id, number in zip(bills, ids, numbers):
-                copy.write_row((bill_id,) + _pg_row(nb, user_id, username, now, number))
+                copy.write_row((bill_id,) + _pg_row(nb, user_id, username, now, number)
+                               + (make_psid(bill_id, nb.billing_period_end),))
     except Exception as exc:
         raise _dbapi_error(conn, sql, exc) from None
     return ids

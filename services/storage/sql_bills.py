@@ -18,10 +18,12 @@ from services.models import (
     Payment, PaymentResult, PeriodLock,
 )
 from services.billing.periods import check_bill_not_locked, month_bounds, next_free_period_start
+from services.billing.psid import make_psid
 from services.accounts.roles import Actor
 from services.storage import sql_bill_runs, sql_coverage
 from services.storage.sql_common import is_unique_violation, money_sum, money_value, read_tx, write_tx
 from services.storage.sql_readings import area_subtree, prefix_match
+from services.storage.sql_scope import scope_where
 
 b, f, ar, o, fo, m, r, p = s.bills, s.accounts, s.areas, s.contacts, s.account_contacts, s.meters, s.readings, s.payments
 bl, tpv, tp = s.bill_lines, s.tariff_plan_versions, s.tariff_plans
@@ -128,6 +130,7 @@ class BillsPart:
     def open_balance(self, account_id, service: str | None = None) -> tuple[Decimal, tuple[int, ...]]:
         q = sa.select(b.c.id, b.c.total_amount, b.c.amount_paid).where(
             b.c.account_id == account_id, b.c.status.in_(OPEN_BILL_STATUSES))
+        q = scope_where(q, self._in_scope(b.c.area_id))
         if service is not None:
             q = q.where(b.c.service == service)
         with read_tx(self.engine) as conn:
@@ -144,6 +147,9 @@ class BillsPart:
             # Its number, in this transaction: rolled back with it if anything below refuses the bill.
             values["bill_number"] = bill_numbers.take(
                 conn, new.number_series or bill_numbers.default_series(conn, now.year), 1)[0]
+            # The bill's id first, so its PSID (the payment id banks collect it by) is in the insert.
+            reserved = sql_bill_runs.reserve_ids(conn, self.dialect, 1)[0]
+            values.update(id=reserved, psid=make_psid(reserved, new.billing_period_end))
             bill_id = None
             for _ in range(MAX_COLLISION_RETRIES):
                 taken = dict(conn.execute(
@@ -208,15 +214,18 @@ class BillsPart:
 
     def get_bill(self, bill_id) -> Bill | None:
         with read_tx(self.engine) as conn:
-            row = conn.execute(_bill_select().where(b.c.id == bill_id)).mappings().first()
+            row = conn.execute(scope_where(_bill_select().where(b.c.id == bill_id),
+                                           self._in_scope(b.c.area_id))).mappings().first()
         return Bill.from_row(row) if row else None
 
     def list_bill_lines(self, bill_id) -> list[BillLine]:
         with read_tx(self.engine) as conn:
             return [BillLine.from_row(x) for x in conn.execute(
-                sa.select(bl).where(bl.c.bill_id == bill_id).order_by(bl.c.seq)).mappings()]
+                scope_where(sa.select(bl).where(bl.c.bill_id == bill_id), self._bill_in_scope(bl.c.bill_id))
+                .order_by(bl.c.seq)).mappings()]
 
     def _bill_where(self, q, flt: BillFilter):
+        q = scope_where(q, self._in_scope(b.c.area_id))
         if flt.period_month:
             first, last = month_bounds(flt.period_month)
             q = q.where(b.c.billing_period_start.between(first, last))
@@ -333,7 +342,8 @@ class BillsPart:
     def list_payments(self, bill_id) -> list[Payment]:
         with read_tx(self.engine) as conn:
             return [Payment.from_row(x) for x in conn.execute(
-                sa.select(p).where(p.c.bill_id == bill_id).order_by(p.c.id)).mappings()]
+                scope_where(sa.select(p).where(p.c.bill_id == bill_id), self._bill_in_scope(p.c.bill_id))
+                .order_by(p.c.id)).mappings()]
 
     def set_bill_status(self, bill_id, status, actor, reason, expected_status=None) -> Bill:
         if status not in s.BILL_STATUSES:
@@ -438,19 +448,24 @@ class BillsPart:
     def dashboard_figures(self, month, as_of) -> DashboardFigures:
         first, last = month_bounds(month)
         d = self.dialect
+        mine = self._scope_conds(self._in_scope(b.c.area_id))  # nothing when the scope is everything
+        paid_mine = self._scope_conds(self._bill_in_scope(p.c.bill_id))
         with read_tx(self.engine) as conn:
             billed_raw, count = conn.execute(
                 sa.select(money_sum(b.c.total_amount - b.c.previous_outstanding, d), sa.func.count())
-                .where(b.c.billing_period_start.between(first, last), b.c.status.not_in(NOT_CHARGED))).one()
+                .where(b.c.billing_period_start.between(first, last), b.c.status.not_in(NOT_CHARGED), *mine)).one()
             # Money received: every payment of the month but the credits re-issues moved between bills
             # (few, found by their own index; the sum of all payments reads the (paid_on, amount) index).
-            collected = conn.execute(sa.select(money_sum(p.c.amount, d)).where(p.c.paid_on.between(first, last))).scalar()
-            credited = conn.execute(sa.select(money_sum(p.c.amount, d)).where(*_credits(p.c.paid_on, d, first, last))).scalar()
+            collected = conn.execute(sa.select(money_sum(p.c.amount, d)).where(p.c.paid_on.between(first, last),
+                                                                               *paid_mine)).scalar()
+            credited = conn.execute(sa.select(money_sum(p.c.amount, d)).where(*_credits(p.c.paid_on, d, first, last),
+                                                                              *paid_mine)).scalar()
             outstanding = conn.execute(sa.select(money_sum(b.c.total_amount - b.c.amount_paid, d))
-                                       .where(b.c.status.in_(OPEN_BILL_STATUSES))).scalar()
-            pending = conn.execute(sa.select(sa.func.count()).select_from(r).where(r.c.status == "pending")).scalar_one()
+                                       .where(b.c.status.in_(OPEN_BILL_STATUSES), *mine)).scalar()
+            pending = conn.execute(sa.select(sa.func.count()).select_from(r).where(
+                r.c.status == "pending", *self._scope_conds(self._meter_in_scope(r.c.meter_id)))).scalar_one()
             overdue = conn.execute(sa.select(sa.func.count()).select_from(b).where(
-                b.c.status.in_(OPEN_BILL_STATUSES), b.c.due_date < as_of)).scalar_one()
+                b.c.status.in_(OPEN_BILL_STATUSES), b.c.due_date < as_of, *mine)).scalar_one()
         return DashboardFigures(first.strftime("%Y-%m"), money_value(billed_raw, d), count,
                                 money_value(collected, d) - money_value(credited, d),
                                 money_value(outstanding, d), pending, overdue)
@@ -468,13 +483,15 @@ class BillsPart:
                 sa.select(bm, money_sum(b.c.total_units, d).label("units"),
                           money_sum(b.c.total_amount - b.c.previous_outstanding, d).label("billed"),
                           sa.func.count().label("n"))
-                .where(b.c.billing_period_start.between(first, last), b.c.status.not_in(NOT_CHARGED)).group_by(bm))}
+                .where(b.c.billing_period_start.between(first, last), b.c.status.not_in(NOT_CHARGED),
+                       *self._scope_conds(self._in_scope(b.c.area_id))).group_by(bm))}
+            paid_mine = self._scope_conds(self._bill_in_scope(p.c.bill_id))
             paid = {row.month: row.collected for row in conn.execute(
                 sa.select(pm, money_sum(p.c.amount, d).label("collected"))
-                .where(p.c.paid_on.between(first, last)).group_by(pm))}
+                .where(p.c.paid_on.between(first, last), *paid_mine).group_by(pm))}
             credited = {row.month: row.credited for row in conn.execute(
                 sa.select(pm, money_sum(p.c.amount, d).label("credited"))
-                .where(*_credits(p.c.paid_on, d, first, last)).group_by(pm))}
+                .where(*_credits(p.c.paid_on, d, first, last), *paid_mine).group_by(pm))}
         out = []
         for mo in sorted(months):
             row = billed.get(mo)

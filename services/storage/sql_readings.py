@@ -22,6 +22,7 @@ from services.readings.rules import (
 )
 from services.accounts.roles import Actor
 from services.storage.sql_common import read_tx, write_tx
+from services.storage.sql_scope import scope_where
 
 f, ar, o, fo, m, r = s.accounts, s.areas, s.contacts, s.account_contacts, s.meters, s.readings
 
@@ -119,13 +120,15 @@ class ReadingsPart:
     def get_meter(self, *, meter_id=None, meter_number=None) -> MeterInfo | None:
         q = sa.select(m.c.id, m.c.meter_number, m.c.status, m.c.account_id, m.c.motor_id)
         q = q.where(m.c.id == meter_id) if meter_id is not None else q.where(m.c.meter_number == str(meter_number).strip())
+        q = scope_where(q, self._meter_in_scope(m.c.id))
         with read_tx(self.engine) as conn:
             row = conn.execute(q).mappings().first()
         return MeterInfo(**row) if row else None
 
     def meter_choice(self, meter_id: int) -> MeterChoice | None:
         with read_tx(self.engine) as conn:
-            row = conn.execute(_choice_select().where(m.c.id == meter_id).limit(1)).mappings().first()
+            row = conn.execute(scope_where(_choice_select().where(m.c.id == meter_id), self._in_scope(f.c.area_id))
+                               .limit(1)).mappings().first()
         return MeterChoice.from_row(row) if row else None
 
     def _prefix(self, col, term: str):
@@ -149,6 +152,7 @@ class ReadingsPart:
         # at the page end instead of sorting every active meter.
         ids_q = (sa.select(m.c.id).select_from(f.join(m, m.c.account_id == f.c.id))
                  .where(sa.func.coalesce(m.c.status, "") == "active", f.c.is_active.is_(True)))
+        ids_q = scope_where(ids_q, self._in_scope(f.c.area_id))
         if search and search.strip():
             ids_q = ids_q.where(m.c.id.in_(self._meter_matches(search.strip())))
         ids_q = ids_q.order_by(f.c.code, m.c.id).offset(offset).limit(limit)
@@ -250,6 +254,7 @@ class ReadingsPart:
 
     def meter_history(self, meter_id, before=None, limit=12) -> list[Reading]:
         q = _reading_select().where(r.c.meter_id == meter_id, r.c.status != "rejected")
+        q = scope_where(q, self._meter_in_scope(r.c.meter_id))
         if before is not None:
             q = q.where(r.c.reading_date < before)
         q = q.order_by(r.c.reading_date.desc(), r.c.id.desc()).limit(limit)
@@ -259,13 +264,15 @@ class ReadingsPart:
     def find_reading(self, meter_id, reading_date, reading_value) -> Reading | None:
         q = _reading_select().where(r.c.meter_id == meter_id, r.c.reading_date == reading_date,
                                     r.c.reading_value == reading_value)
+        q = scope_where(q, self._meter_in_scope(r.c.meter_id))
         with read_tx(self.engine) as conn:
             row = conn.execute(q).mappings().first()
         return Reading.from_row(row) if row else None
 
     def get_reading(self, reading_id) -> Reading | None:
         with read_tx(self.engine) as conn:
-            row = conn.execute(_reading_select().where(r.c.id == reading_id)).mappings().first()
+            row = conn.execute(scope_where(_reading_select().where(r.c.id == reading_id),
+                                           self._meter_in_scope(r.c.meter_id))).mappings().first()
         return Reading.from_row(row) if row else None
 
     def _meter_filter(self, flt: ReadingFilter):
@@ -306,7 +313,7 @@ class ReadingsPart:
         meters = self._meter_filter(flt)
         if meters is not None:
             q = q.where(r.c.meter_id.in_(meters))
-        return q
+        return scope_where(q, self._meter_in_scope(r.c.meter_id))
 
     @staticmethod
     def _by_meter(flt: ReadingFilter, counting: bool) -> bool:

@@ -13,6 +13,7 @@ from services.errors import ValidationError
 from services.models import Account, AccountFilter, Area, Page, ServiceConnection, StoredPlan, UsageTotal
 from services.storage.sql_common import read_tx, write_tx
 from services.storage.sql_readings import _account_select, area_subtree, prefix_match
+from services.storage.sql_scope import scope_where
 from services.tariffs import TariffPlan
 
 a, ar, o, fo = s.accounts, s.areas, s.contacts, s.account_contacts
@@ -47,11 +48,13 @@ class ReferencePart:
             q = q.where(ar.c.level == level)
         if parent_id is not None:
             q = q.where(ar.c.parent_id == parent_id)
+        q = scope_where(q, self._area_shown(ar.c.path))
         with read_tx(self.engine) as conn:
             return [Area.from_row(x) for x in conn.execute(q.order_by(ar.c.sort_order, ar.c.path)).mappings()]
 
     def get_area(self, *, area_id: int | None = None, path: str | None = None) -> Area | None:
         q = sa.select(ar).where(ar.c.id == area_id) if area_id is not None else sa.select(ar).where(ar.c.path == path)
+        q = scope_where(q, self._area_shown(ar.c.path))
         with read_tx(self.engine) as conn:
             row = conn.execute(q).mappings().first()
         return Area.from_row(row) if row else None
@@ -92,11 +95,13 @@ class ReferencePart:
     def get_account(self, *, account_id=None, code=None) -> Account | None:
         q = _account_select()
         q = q.where(a.c.id == account_id) if account_id is not None else q.where(a.c.code == str(code or "").strip().upper())
+        q = scope_where(q, self._in_scope(a.c.area_id))
         with read_tx(self.engine) as conn:
             row = conn.execute(q).mappings().first()
         return Account.from_row(row) if row else None
 
     def _account_where(self, q, flt: AccountFilter):
+        q = scope_where(q, self._in_scope(a.c.area_id))
         if flt.area_id is not None:
             q = q.where(a.c.area_id.in_(area_subtree(flt.area_id)))
         if flt.category:
@@ -173,6 +178,7 @@ class ReferencePart:
         q = (sa.select(sc, tp.c.code.label("plan_code"), tp.c.kind.label("plan_kind"))
              .select_from(sc.join(tp, tp.c.id == sc.c.tariff_plan_id))
              .where(sc.c.account_id == account_id, sc.c.service == service))
+        q = scope_where(q, self._account_in_scope(sc.c.account_id))
         with read_tx(self.engine) as conn:
             row = conn.execute(q).mappings().first()
         return ServiceConnection.from_row(row) if row else None
@@ -187,7 +193,8 @@ class ReferencePart:
                 for row in conn.execute(
                         sa.select(du.c.account_id, sa.func.min(du.c.usage_date), sa.func.max(du.c.usage_date),
                                   sa.func.count(), sa.func.sum(du.c.quantity))
-                        .where(du.c.account_id.in_(ids[i:i + IN]), du.c.usage_date.between(start, end))
+                        .where(du.c.account_id.in_(ids[i:i + IN]), du.c.usage_date.between(start, end),
+                               *self._scope_conds(self._account_in_scope(du.c.account_id)))
                         .group_by(du.c.account_id)):
                     out[row[0]] = UsageTotal(row[0], _date(row[1]), _date(row[2]), row[3],
                                              Decimal(str(row[4])).quantize(Decimal("0.01")))

@@ -171,7 +171,7 @@ def test_batch_rows_read_back_like_single_bills(db, storage):
         priced[0], billing_period_start=d(2026, 8, 1), billing_period_end=d(2026, 8, 31), due_date=d(2026, 9, 15),
         carry_forward_bill_ids=(), covered=()), ADMIN)  # its readings are the batch bill's already
     ignore = {"id", "created_at", "updated_at", "carried_forward_to", "billing_period_start", "billing_period_end",
-              "due_date", "bill_number"}
+              "due_date", "bill_number", "psid"}  # a PSID is made of the bill's id and period (checked below)
     for key, value in batch.as_dict().items():
         if key not in ignore:
             assert getattr(single, key) == value, key
@@ -179,6 +179,10 @@ def test_batch_rows_read_back_like_single_bills(db, storage):
     assert single.bill_number == f"{batch.bill_number[:-6]}{int(batch.bill_number[-6:]) + 1:06d}"
     assert type(batch.total_amount) is D and batch.total_amount == priced[0].total_amount
     assert db.get_bill(sep.id).carried_forward_to == batch.id
+    from services.billing.psid import make_psid
+
+    assert batch.psid == make_psid(batch.id, batch.billing_period_end)
+    assert single.psid == make_psid(single.id, single.billing_period_end)
 
 
 def test_a_flat_billed_between_the_check_and_the_insert_is_retried_and_skipped(db, storage, monkeypatch):

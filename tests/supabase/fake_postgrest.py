@@ -8,7 +8,9 @@ for real. It checks every request the client sends and records what it could not
 
 - path /rest/v1/TABLE or /rest/v1/rpc/FUNCTION; headers apikey and Authorization: Bearer with a
   known key (the key's role is SET LOCAL ROLE, as PostgREST does with the JWT's role claim), the
-  public schema profile, JSON bodies;
+  public schema profile, JSON bodies; like PostgREST, the request's headers (lower-case names) and
+  method are set as request.headers / request.method, and the pre-request function configured on
+  the authenticator role (pgrst.db_pre_request) is called before the request's own SQL;
 - GET/HEAD with select=col,col::type; filters eq, neq, gt, gte, lt, lte, like, ilike, in, is (each
   optionally not.), or=(...) and and=(...) with nesting; order=col.asc|desc[.nullsfirst|nullslast];
   limit (required on GET, at most max_rows: never a whole table) and offset; Prefer
@@ -208,6 +210,7 @@ class FakePostgrest:
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self._functions: dict[str, list[tuple[list[str], list[str], int]]] | None = None
+        self._pre_request: str | None | bool = False  # False: not read yet
         self.stopping = False
 
     # ---- lifecycle ---------------------------------------------------------------------
@@ -257,17 +260,34 @@ class FakePostgrest:
                 self._all_conns.append(c)
             return c
 
-    def run(self, role: str, read_only: bool, work):
+    def run(self, role: str, read_only: bool, work, request: tuple[str, dict] | None = None):
         conn = self._conn()
         try:
             with conn.transaction():
                 if read_only:
                     conn.execute("SET TRANSACTION READ ONLY")
+                pre = self.pre_request(conn) if request is not None else None
                 conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(role)))
                 conn.execute("SET LOCAL statement_timeout = '15s'")
+                if request is not None:
+                    method, headers = request
+                    conn.execute("SELECT set_config('request.method', %s, true), set_config('request.headers', %s, true)",
+                                 [method, json.dumps(headers)])
+                    if pre:
+                        conn.execute(sql.SQL("SELECT {}()").format(sql.Identifier(*pre.split("."))))
                 return work(conn)
         finally:
             self._pool.put(conn)
+
+    def pre_request(self, conn) -> str | None:
+        """pgrst.db_pre_request of the authenticator role, as PostgREST reads its in-database config."""
+        if self._pre_request is False:
+            row = conn.execute("""
+                SELECT split_part(c, '=', 2) FROM pg_db_role_setting s JOIN pg_roles r ON r.oid = s.setrole,
+                       unnest(s.setconfig) AS c
+                 WHERE r.rolname = 'authenticator' AND c LIKE 'pgrst.db\\_pre\\_request=%'""").fetchone()
+            self._pre_request = row[0] if row else None
+        return self._pre_request
 
     def functions(self, conn) -> dict:
         if self._functions is None:
@@ -350,6 +370,7 @@ class _Handler(BaseHTTPRequestHandler):
             except ValueError:
                 body = raw
         self._rec = Recorded(self.command, parts.path, params, headers, body)
+        self._request = (self.command, {k: v for k, v in headers.items() if k not in ("authorization", "apikey")})
         fake.requests.append(self._rec)
         fault = self._fault(fake, parts.path)
         if fault and fault.kind == "delay":
@@ -514,7 +535,7 @@ class _Handler(BaseHTTPRequestHandler):
             total = self._count(conn, q, prefer["count"]) if "count" in prefer else None
             return body, n, total
 
-        body, n, total = fake.run(role, True, work)
+        body, n, total = fake.run(role, True, work, self._request)
         rng = f"{q.offset}-{q.offset + n - 1}" if n else "*"
         status = 206 if total is not None and n and q.offset + n < total else 200
         return status, body, {"Content-Range": f"{rng}/{'*' if total is None else total}"}
@@ -533,7 +554,8 @@ class _Handler(BaseHTTPRequestHandler):
         idents = sql.SQL(", ").join(column(c) for c in cols)
         cte = sql.SQL("INSERT INTO {t} ({c}) SELECT {c} FROM json_populate_recordset(NULL::{t}, %s::json) RETURNING *"
                       ).format(t=sql.Identifier(q.table), c=idents)
-        payload, n = fake.run(role, False, lambda conn: self._returning(conn, q, cte, [json.dumps(rows)], prefer))
+        payload, n = fake.run(role, False, lambda conn: self._returning(conn, q, cte, [json.dumps(rows)], prefer),
+                              self._request)
         return 201, payload, {"Content-Range": f"*/{n}"}
 
     def _update(self, fake, role, q: Query, prefer, body):
@@ -542,12 +564,13 @@ class _Handler(BaseHTTPRequestHandler):
         cols = sql.SQL(", ").join(column(c) for c in body)
         cte = sql.SQL("UPDATE {t} SET ({c}) = (SELECT {c} FROM json_populate_record(NULL::{t}, %s::json)){w} RETURNING *"
                       ).format(t=sql.Identifier(q.table), c=cols, w=q.where)
-        payload, n = fake.run(role, False, lambda conn: self._returning(conn, q, cte, [json.dumps(body)] + q.params, prefer))
+        payload, n = fake.run(role, False, lambda conn: self._returning(conn, q, cte, [json.dumps(body)] + q.params, prefer),
+                              self._request)
         return (200 if payload is not None else 204), payload, {"Content-Range": f"0-{max(n - 1, 0)}/*"}
 
     def _delete(self, fake, role, q: Query, prefer):
         cte = sql.SQL("DELETE FROM {t}{w} RETURNING *").format(t=sql.Identifier(q.table), w=q.where)
-        payload, n = fake.run(role, False, lambda conn: self._returning(conn, q, cte, q.params, prefer))
+        payload, n = fake.run(role, False, lambda conn: self._returning(conn, q, cte, q.params, prefer), self._request)
         return (200 if payload is not None else 204), payload, {"Content-Range": f"0-{max(n - 1, 0)}/*"}
 
     def _rpc(self, fake, role, name, params, headers, body):
@@ -577,6 +600,6 @@ class _Handler(BaseHTTPRequestHandler):
             raise Reject(404, "PGRST202", f"Could not find the function public.{name}({', '.join(sorted(args))}) "
                          "in the schema cache", "Perhaps the schema SQL was not run.", violation=False)
 
-        text = fake.run(role, False, work)
+        text = fake.run(role, False, work, self._request)
         return 200, (text or "null").encode(), {}
 

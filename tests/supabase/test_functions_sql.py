@@ -560,6 +560,61 @@ def test_bill_numbers_are_taken_in_order_given_back_on_rollback_and_fixed(conn):
         conn.execute("UPDATE bills SET bill_number = 'X-1' WHERE id = %s", [bill["id"]])
 
 
+def test_psid_in_sql_is_the_python_psid(conn):
+    from services.billing.psid import make_psid
+
+    for bill_id, end in ((1, "2026-10-31"), (123456, "2026-01-31"), (9_999_999_999, "2030-12-31")):
+        assert call(conn, "SELECT meterline_psid(%s, %s::date)", bill_id, end) == make_psid(
+            bill_id, dt.date.fromisoformat(end))
+
+
+def test_staff_scope_header_switches_only_the_service_role_to_meterline_staff(conn):
+    """meterline_pre_request: with the header, a service-role request reads as meterline_staff (row level
+    security then shows only the scope's areas); another role sending the header is refused; the
+    scope's areas are the paths' subtrees ("B" takes "B" and "B/...")."""
+    conn.execute("SELECT set_config('request.headers', %s, false)", [json.dumps({"x-meterline-scope": '["B"]'})])
+    ids = call(conn, "SELECT meterline_scope_area_ids()")
+    assert ids == [call(conn, "SELECT id FROM areas WHERE path = 'B'")]
+    conn.execute("BEGIN")
+    conn.execute("SELECT meterline_pre_request()")
+    assert call(conn, "SELECT current_user") == "meterline_staff"
+    assert call(conn, "SELECT meterline_scope_probe()->>'role'") == "meterline_staff"
+    assert [r[0] for r in conn.execute("SELECT code FROM accounts ORDER BY code").fetchall()] == ["B17-FF"]
+    conn.execute("ROLLBACK")
+    conn.execute("RESET ROLE")
+    conn.execute("SET ROLE meterline_staff")
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        conn.execute("SELECT meterline_pre_request()")
+    conn.execute("SET ROLE service_role")
+    conn.execute("SELECT set_config('request.headers', '{}', false)")
+
+
+def test_user_areas_bank_files_reports_and_bulk_functions(conn):
+    """The municipal functions' SQL (their behaviour is the contract suite's, on the supabase backend:
+    tests/contract/test_scopes.py, test_bank_files.py, test_reports.py, test_bulk.py)."""
+    actor = Jsonb({"user_id": None, "username": "sql-test", "client": None})
+    uid = call(conn, "INSERT INTO users (username, role) VALUES ('agent9', 'agent') RETURNING id")
+    area_b = call(conn, "SELECT id FROM areas WHERE path = 'B'")
+    conn.execute("SELECT meterline_set_user_areas(%s, %s, %s)", [uid, [area_b, area_b], actor])
+    assert [a["path"] for a in call(conn, "SELECT meterline_user_areas(%s)", uid)] == ["B"]
+    with pytest.raises(psycopg.Error, match="Area 999999 does not exist"):
+        conn.execute("SELECT meterline_set_user_areas(%s, %s, %s)", [uid, [999_999], actor])
+    row = {"row_no": 2, "psid": "14261000000000017", "transaction_id": "T1", "amount": "10.00", "fine": "0",
+           "paid_on": "2026-11-10", "paid_time": "10:00:00", "outcome": "refused_unknown", "reason": "no bill",
+           "dedupe_key": "k"}
+    file_ = {"file_name": "f.csv", "sha256": "ab" * 32, "row_count": 1, "matched_count": 0, "duplicate_count": 0,
+             "refused_count": 1, "matched_amount": "0", "duplicate_amount": "0", "refused_amount": "10.00"}
+    fid = call(conn, "SELECT meterline_record_bank_file(%s, %s, %s)", Jsonb(file_), Jsonb([row]), actor)
+    assert call(conn, "SELECT count(*) FROM bank_payments WHERE bank_file_id = %s", fid) == 1
+    with pytest.raises(psycopg.errors.UniqueViolation):
+        conn.execute("SELECT meterline_record_bank_file(%s, %s, %s)", [Jsonb(file_), Jsonb([row]), actor])
+    assert call(conn, "SELECT meterline_collection_report('2026-10-01', '2026-10-31', true)") == []
+    assert call(conn, "SELECT meterline_aging_report('2026-11-22', false)") == []
+    ids = [flat(conn, "B17-FF"), flat(conn, "A1-GF")]
+    assert call(conn, "SELECT meterline_set_accounts_active(%s, false, 'test', %s)", ids, actor) == 2
+    assert call(conn, "SELECT meterline_set_accounts_active(%s, false, 'test', %s)", ids, actor) == 0
+
+
 def test_every_function_is_tested_here():
     """A new /rpc function needs a test in this file (the list below is checked against the schema)."""
     import re
@@ -578,9 +633,12 @@ def test_every_function_is_tested_here():
     tested |= {"stage_master_data", "apply_staged_master_data"}
     tested |= {"save_utility_settings", "ensure_areas", "save_tariff_plan", "usage_totals"}
     tested |= {"take_bill_numbers", "format_bill_number", "default_bill_series"}
+    tested |= {"psid", "pre_request", "scope_area_ids", "scope_probe", "set_user_areas", "user_areas",
+               "record_bank_file", "collection_report", "aging_report", "set_accounts_active"}
     helpers = {"audit", "check_not_locked", "not_found", "conflict", "invalid", "view_names",
                "reading_is_billed", "relink_reading", "check_reading_value"}
     helpers |= {"apply_master_changes", "wanted_areas", "area_subtree"}
+    helpers |= {"verhoeff", "scope_paths", "scope_shown_area_ids"}
     defined = set(re.findall(r"CREATE OR REPLACE FUNCTION meterline_([a-z_]+)\(", SCHEMA_SQL.read_text()))
     trigger_functions = {"bills_period_lock", "bills_immutable", "readings_immutable", "append_only",
                          "bills_superseded", "bills_release_coverage", "bill_readings_guard", "bill_readings_inserted",
