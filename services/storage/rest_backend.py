@@ -6,7 +6,8 @@ Reads select from tables and the views of database/supabase/10_views.sql with fi
 and its audit row, the no-overwrite retry, a month run's batch, a payment) is one call of a
 function of database/supabase_schema.sql through /rpc. Pricing stays in Python. The class is
 assembled from parts, one file each, like the SQL backend: rest_reference.py (the utility, areas,
-accounts, tariff plans, daily usage), rest_readings.py, rest_bills.py, rest_users.py, rest_master.py;
+accounts, tariff plans, daily usage), rest_readings.py, rest_bills.py, rest_users.py, rest_master.py,
+rest_usage.py (water: storing usage, anomalies, contacts);
 HTTP, retries, paging and errors are in rest_client.py.
 """
 from __future__ import annotations
@@ -23,11 +24,13 @@ from services.storage.rest_client import IN_CHUNK, PAGE, RestClient, chunks
 from services.storage.rest_master import RestMasterPart
 from services.storage.rest_readings import RestReadingsPart
 from services.storage.rest_reference import RestReferencePart
+from services.storage.rest_usage import RestUsagePart
 
 BULK_CHUNK = 1000  # rows per POST: one JSON array, one transaction
 
 
-class SupabaseStorage(RestReferencePart, RestReadingsPart, RestBillsPart, RestUsersPart, RestMasterPart, Storage):
+class SupabaseStorage(RestReferencePart, RestReadingsPart, RestBillsPart, RestUsersPart, RestMasterPart, RestUsagePart,
+                      Storage):
     backend_name = "supabase"
 
     def __init__(self, url: str, key: str, *, client_options=None, max_attempts: int | None = None,
