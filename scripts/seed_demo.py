@@ -50,25 +50,37 @@ DEMO_USERS = (
     ("engineer", "field_engineer", "Demo Field Engineer", "river-stone-kettle"),
     ("engineer2", "field_engineer", "Second Field Engineer", "maple-orbit-thunder"),
 )
+# The water utility's staff (issue 13), besides the users above: Operations review anomalies,
+# Billing runs months, Support changes customers' contact details.
+WATER_DEMO_USERS = (
+    ("operations", "operations", "Demo Operations", "harbor-willow-compass"),
+    ("billing", "billing", "Demo Billing", "granite-sparrow-ledger"),
+    ("support", "support", "Demo Support", "velvet-canyon-lantern"),
+)
+
+
+def demo_users(utility: str | None = None) -> tuple:
+    return DEMO_USERS + (WATER_DEMO_USERS if utility == "water" else ())
 
 
 def log(msg: str) -> None:
     print(msg, flush=True)
 
 
-def ensure_demo_users(storage, quiet: bool = False) -> list[tuple[str, str, str]]:
+def ensure_demo_users(storage, quiet: bool = False, utility: str | None = None) -> list[tuple[str, str, str]]:
     seeder = Actor(None, "seed_demo", "system")
     made = []
-    for username, role, name, password in DEMO_USERS:
+    users = demo_users(utility)
+    for username, role, name, password in users:
         check_password(password, username)  # a demo account is no exception to the policy
-    for username, role, name, password in DEMO_USERS:
+    for username, role, name, password in users:
         if storage.get_user(username=username) is None:
             storage.create_user(username=username, role=role, password_hash=hash_password(password), actor=seeder,
                                 display_name=name)
             made.append((username, role, password))
     if not quiet:
         log("Demo accounts (demo database only; change or deactivate them before real use):")
-        for username, role, _, password in DEMO_USERS:
+        for username, role, _, password in users:
             log(f"  {role:15s} username: {username:10s} password: {password}")
     return made
 
@@ -88,7 +100,7 @@ def seed(storage, n_accounts: int | None = None, today: dt.date | None = None, p
     today = today or local_today()
     n = n_accounts or DEFAULT_ACCOUNTS[utility]
     say = say_nothing if quiet else log
-    ensure_demo_users(storage, quiet=quiet)
+    ensure_demo_users(storage, quiet=quiet, utility=utility)
     if storage.table_counts(["accounts"])["accounts"] > 0:
         held = held_utility(storage) or "society"
         say(f"The database already has accounts ({held}): the {utility} demo was not seeded again.")

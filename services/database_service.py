@@ -40,6 +40,7 @@ from services.readings.rules import (
 )
 from services.storage.base import Storage
 from services.text import refuses_nul
+from services.water_service import WaterServiceMixin
 
 # Methods a payment may be recorded with. A re-issue's credit (method "credit") is written only by
 # the re-issue itself (services/storage/*: insert_bill), never recorded by hand.
@@ -86,7 +87,7 @@ def parse_date(value, field: str) -> dt.date:
 
 
 @refuses_nul()  # text with \x00 is bad input on every backend (services/text.py)
-class DatabaseService:
+class DatabaseService(WaterServiceMixin):
     def __init__(self, storage: Storage, pricing: PricingService | None = None, *,
                  today: Callable[[], dt.date] | None = None):
         self.storage = storage

@@ -27,6 +27,8 @@ class Permission(str, Enum):
     VIEW_AUDIT = "view_audit"
     MANAGE_NOTIFICATIONS = "manage_notifications"
     RUN_JOBS = "run_jobs"
+    REVIEW_ANOMALIES = "review_anomalies"  # water: daily usage, anomaly detection and review
+    EDIT_CONTACTS = "edit_contacts"  # a customer's name, phone, e-mail, address
 
 
 P = Permission
@@ -43,6 +45,13 @@ ROLES: dict[str, Role] = {
     "field_engineer": Role("field_engineer", "Field engineer",
                            frozenset({P.SUBMIT_READING, P.VIEW_OWN_SUBMISSIONS})),
     "admin": Role("admin", "Administrator", frozenset(Permission)),
+    # Water (issue 13): Operations watch usage and review anomalies; Billing runs months and takes
+    # payments; Support changes customers' contact details and reads their bills.
+    "operations": Role("operations", "Operations",
+                       frozenset({P.REVIEW_ANOMALIES, P.REVIEW_READINGS, P.VIEW_BILLS})),
+    "billing": Role("billing", "Billing",
+                    frozenset({P.RUN_BILLING, P.CREATE_BILL, P.RECORD_PAYMENT, P.VIEW_BILLS, P.VIEW_REPORTS})),
+    "support": Role("support", "Support", frozenset({P.EDIT_CONTACTS, P.VIEW_BILLS})),
 }
 
 # The identity scripts and scheduled jobs act as. Only code running on the server holds it.
