@@ -42,6 +42,20 @@ def _last_usage_day(storage, account_id: int, today: dt.date) -> dt.date | None:
     return rows[-1].usage_date if rows else None
 
 
+def _detected_months(storage) -> set[dt.date]:
+    """The period starts of the detections run (the audit log's usage.detect entries)."""
+    out, offset = set(), 0
+    while True:
+        page = storage.list_audit(action_prefix="usage.detect", offset=offset, limit=200)
+        for e in page.items:
+            start = (e.details or {}).get("period_start")
+            if start:
+                out.add(dt.date.fromisoformat(str(start)[:10]))
+        if len(page.items) < 200:
+            return out
+        offset += 200
+
+
 def report(storage, *, detect: bool = False, out=print) -> dict:
     db = DatabaseService(storage)
     today = db.today()
@@ -50,18 +64,14 @@ def report(storage, *, detect: bool = False, out=print) -> dict:
         for first in anomaly_months(today):
             db.detect_month_anomalies(first, actor=SEEDER)
     counts = storage.anomaly_counts(dt.date(2000, 1, 1), today)
-    if not counts or not n:
-        out("No anomalies detected yet: run with --detect (or seed the water demo).")
-        return {}
     by_month: dict[dt.date, dict[str, int]] = defaultdict(dict)
+    for month in _detected_months(storage):  # months detected that flagged nobody are shown too
+        by_month.setdefault(month, {})
     for c in counts:
         by_month[c.period_start][c.method] = c.accounts
-    first = storage.get_account(code=demo.customer_code(0))
-    end = _last_usage_day(storage, first.id, today) if first else None
-    month = min(by_month)
-    while end is not None and month <= end:  # the months detected that flagged nobody
-        by_month.setdefault(month, {})
-        month = (month + dt.timedelta(days=32)).replace(day=1)
+    if not by_month or not n:
+        out("No anomalies detected yet: run with --detect (or seed the water demo).")
+        return {}
     out(f"Share of customers flagged per month ({n:,} customers)")
     out(f"{'month':8s} " + " ".join(f"{m:>16s}" for m in METHODS))
     shares = {}
@@ -73,6 +83,8 @@ def report(storage, *, detect: bool = False, out=print) -> dict:
     out(f"{'mean':8s} " + " ".join(f"{mean[m]:15.1f}%" for m in METHODS))
     result = {"customers": n, "shares": shares, "mean_share": mean}
 
+    first = storage.get_account(code=demo.customer_code(0))
+    end = _last_usage_day(storage, first.id, today) if first else None
     if end is None:
         return result
     planted = demo.planted_anomalies(n, end=end)
