@@ -100,11 +100,12 @@ def seed(storage, n_accounts: int | None = None, today: dt.date | None = None, p
     today = today or local_today()
     n = n_accounts or DEFAULT_ACCOUNTS[utility]
     say = say_nothing if quiet else log
-    ensure_demo_users(storage, quiet=quiet, utility=utility)
     if storage.table_counts(["accounts"])["accounts"] > 0:
         held = held_utility(storage) or "society"
+        ensure_demo_users(storage, quiet=quiet, utility=held)  # the staff of the utility it holds
         say(f"The database already has accounts ({held}): the {utility} demo was not seeded again.")
         return False
+    ensure_demo_users(storage, quiet=quiet, utility=utility)
     t0 = time.time()
     db = DatabaseService(storage, pricing or PricingService(), today=lambda: today)
     settings = db.set_up_utility(utility, actor=SEEDER)
