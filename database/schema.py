@@ -309,9 +309,83 @@ daily_usage = sa.Table(
     sa.Column("source", sa.String(16), nullable=False, server_default="import"),
     _fk("created_by", "users.id"),
     _created(),
+    # A register reading's consumption spread over the days it measured (services/readings/usage.py).
+    _fk("reading_id", "readings.id"),
     sa.CheckConstraint("quantity >= 0", name="quantity_nonneg"),
     sa.UniqueConstraint("account_id", "usage_date"),
     sa.Index(None, "usage_date", "account_id"),
+    sa.Index(None, "reading_id", sqlite_where=sa.text("reading_id IS NOT NULL"),
+             postgresql_where=sa.text("reading_id IS NOT NULL")),
+)
+
+ANOMALY_METHODS = ("zscore", "robust", "high_read", "continuous_flow", "zero_usage", "inactive_usage")
+ANOMALY_STATUSES = ("open", "reviewed")
+ANOMALY_OUTCOMES = ("leak_confirmed", "meter_fault", "genuine", "data_error", "customer_contacted", "no_action")
+
+# Usage anomalies (services/readings/anomalies.py): at most one per account, method and period (the
+# period's start), found set-based in SQL. What was found never changes; Operations records the
+# review (outcome, note, who, when) once.
+usage_anomalies = sa.Table(
+    "usage_anomalies", metadata,
+    _pk(),
+    _fk("account_id", "accounts.id", nullable=False),
+    _fk("area_id", "areas.id", nullable=False),  # the account's leaf area when found (filters without a join)
+    sa.Column("method", sa.String(32), nullable=False),
+    sa.Column("period_start", sa.Date, nullable=False),
+    sa.Column("period_end", sa.Date, nullable=False),
+    sa.Column("usage_date", sa.Date, nullable=False),  # the day that deviates most
+    sa.Column("usage", Energy, nullable=False),
+    sa.Column("baseline", sa.Numeric(14, 4), nullable=True),  # mean or median of the history (method's)
+    sa.Column("spread", sa.Numeric(14, 4), nullable=True),  # sd or MAD
+    sa.Column("score", sa.Numeric(14, 4), nullable=False),  # z, modified z, times the mean, zero days ...
+    sa.Column("history_days", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("params", Json, nullable=True),  # the thresholds that found it
+    sa.Column("detected_at", UTCDateTime(), nullable=False, server_default=sa.func.current_timestamp()),
+    sa.Column("detected_by", sa.String(64), nullable=False, server_default="system"),
+    sa.Column("status", sa.String(16), nullable=False, server_default="open"),
+    sa.Column("outcome", sa.String(32), nullable=True),
+    sa.Column("review_note", sa.Text, nullable=True),
+    _fk("reviewed_by", "users.id"),
+    sa.Column("reviewed_by_name", sa.String(64), nullable=True),
+    sa.Column("reviewed_at", UTCDateTime(), nullable=True),
+    sa.UniqueConstraint("account_id", "method", "period_start"),
+    sa.CheckConstraint(_in("method", ANOMALY_METHODS), name="method_valid"),
+    sa.CheckConstraint(_in("status", ANOMALY_STATUSES), name="status_valid"),
+    sa.CheckConstraint("outcome IS NULL OR " + _in("outcome", ANOMALY_OUTCOMES), name="outcome_valid"),
+    sa.CheckConstraint("(status = 'reviewed') = (outcome IS NOT NULL AND reviewed_at IS NOT NULL)",
+                       name="reviewed_has_outcome"),
+    sa.CheckConstraint("usage_date BETWEEN period_start AND period_end", name="date_in_period"),
+    sa.Index(None, "status", "usage_date", "id"),
+    sa.Index(None, "account_id", "usage_date"),
+    sa.Index(None, "period_start", "method"),
+    sa.Index(None, "area_id", "status"),
+)
+
+# Derived, rebuilt at will (services/storage/sql_anomalies.py): the average daily usage of each
+# customer type's active accounts per day (the season, the weather and the weekday every customer
+# of the type shares), and each account's statistics over the days before a period (its own
+# history), kept so that detection after every import does not read a year of rows again. An
+# import of usage for a day drops the derived rows that day's usage fed.
+usage_day_index = sa.Table(
+    "usage_day_index", metadata,
+    sa.Column("account_type", sa.String(32), primary_key=True),  # '' for accounts without a type
+    sa.Column("usage_date", sa.Date, primary_key=True),
+    sa.Column("accounts", sa.Integer, nullable=False),
+    sa.Column("mean", sa.Numeric(14, 6), nullable=False),
+)
+
+usage_baselines = sa.Table(
+    "usage_baselines", metadata,
+    sa.Column("account_id", Id, sa.ForeignKey("accounts.id"), primary_key=True, autoincrement=False),
+    sa.Column("as_of", sa.Date, primary_key=True),  # the history is the window_days days before this day
+    sa.Column("window_days", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("days", sa.Integer, nullable=False),  # rows of history found
+    sa.Column("mean", sa.Numeric(14, 4), nullable=False),
+    sa.Column("sd", sa.Numeric(14, 4), nullable=False),
+    sa.Column("median", sa.Numeric(14, 4), nullable=False),
+    sa.Column("mad", sa.Numeric(14, 4), nullable=False),
+    sa.Column("adj_median", sa.Numeric(14, 4), nullable=True),  # of usage / the type's average that day
+    sa.Column("adj_mad", sa.Numeric(14, 4), nullable=True),
 )
 
 users = sa.Table(

@@ -34,6 +34,8 @@ POLICIES: dict[str, str | None] = {
     "readings": "meter_id IN (SELECT id FROM meters)",
     "bill_lines": OF_BILL, "payments": OF_BILL, "bill_readings": OF_BILL, "notifications": OF_BILL,
     "payment_events": OF_BILL, "bank_payments": OF_BILL,
+    "usage_anomalies": IN_AREAS, "usage_baselines": OF_ACCOUNT,
+    "usage_day_index": None,  # a customer type's mean usage per day over the whole utility
     # whole-utility records: nothing for staff
     "audit_log": None, "user_sessions": None, "job_runs": None, "bill_runs": None, "master_data_staging": None,
     "bank_files": None, "meter_changes": None, "bill_number_series": None,

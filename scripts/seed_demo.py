@@ -50,6 +50,17 @@ DEMO_USERS = (
     ("engineer", "field_engineer", "Demo Field Engineer", "river-stone-kettle"),
     ("engineer2", "field_engineer", "Second Field Engineer", "maple-orbit-thunder"),
 )
+# The water utility's staff (issue 13), besides the users above: Operations review anomalies,
+# Billing runs months, Support changes customers' contact details.
+WATER_DEMO_USERS = (
+    ("operations", "operations", "Demo Operations", "harbor-willow-compass"),
+    ("billing", "billing", "Demo Billing", "granite-sparrow-ledger"),
+    ("support", "support", "Demo Support", "velvet-canyon-lantern"),
+)
+
+
+def demo_users(utility: str | None = None) -> tuple:
+    return DEMO_USERS + (WATER_DEMO_USERS if utility == "water" else ())
 
 
 def log(msg: str) -> None:
@@ -64,10 +75,11 @@ MUNICIPAL_DEMO_USERS = (
 )
 
 
-def ensure_demo_users(storage, quiet: bool = False, users=None) -> list[tuple[str, str, str]]:
-    users = DEMO_USERS if users is None else users
+def ensure_demo_users(storage, quiet: bool = False, utility: str | None = None,
+                      users=None) -> list[tuple[str, str, str]]:
     seeder = Actor(None, "seed_demo", "system")
     made = []
+    users = demo_users(utility) if users is None else users
     for username, role, name, password in users:
         check_password(password, username)  # a demo account is no exception to the policy
     for username, role, name, password in users:
@@ -97,11 +109,12 @@ def seed(storage, n_accounts: int | None = None, today: dt.date | None = None, p
     today = today or local_today()
     n = n_accounts or DEFAULT_ACCOUNTS[utility]
     say = say_nothing if quiet else log
-    ensure_demo_users(storage, quiet=quiet)
     if storage.table_counts(["accounts"])["accounts"] > 0:
         held = held_utility(storage) or "society"
+        ensure_demo_users(storage, quiet=quiet, utility=held)  # the staff of the utility it holds
         say(f"The database already has accounts ({held}): the {utility} demo was not seeded again.")
         return False
+    ensure_demo_users(storage, quiet=quiet, utility=utility)
     t0 = time.time()
     db = DatabaseService(storage, pricing or PricingService(), today=lambda: today)
     settings = db.set_up_utility(utility, actor=SEEDER)

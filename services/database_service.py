@@ -41,6 +41,7 @@ from services.readings.rules import (
 from services.storage.base import Storage
 from services.storage.scoping import actor_scoped
 from services.text import refuses_nul
+from services.water_service import WaterServiceMixin
 
 # Methods a payment may be recorded with. A re-issue's credit (method "credit") is written only by
 # the re-issue itself (services/storage/*: insert_bill), never recorded by hand.
@@ -88,7 +89,7 @@ def parse_date(value, field: str) -> dt.date:
 
 @refuses_nul()  # text with \x00 is bad input on every backend (services/text.py)
 @actor_scoped  # a call for an area-limited actor reads only their areas (services/storage/scoping.py)
-class DatabaseService:
+class DatabaseService(WaterServiceMixin):
     def __init__(self, storage: Storage, pricing: PricingService | None = None, *,
                  today: Callable[[], dt.date] | None = None):
         self.storage = storage

@@ -662,3 +662,112 @@ class MonthlyPoint:
 @dataclass
 class TableCounts:
     counts: dict[str, int] = field(default_factory=dict)
+
+
+# ---- water: usage, anomalies (issue 13) -------------------------------------------------------
+@dataclass(frozen=True)
+class NewUsage:
+    """A day's usage to store (services/readings/usage.py). `reading_ref`: the index, in the same
+    UsageBatch's `readings`, of the register reading it was measured by; `reading_id`: a stored one."""
+
+    account_id: int
+    usage_date: dt.date
+    quantity: Decimal
+    source: str = "import"  # import | reading | interval
+    meter_id: int | None = None
+    reading_ref: int | None = None
+    reading_id: int | None = None
+
+
+@dataclass(frozen=True)
+class BatchReading:
+    """A register value of a usage file, stored as an approved reading of its meter's chain: the
+    first of a meter in the batch follows `previous_reading_id` (the meter's last reading when the
+    batch was made, checked again when it is stored), the next ones the one before in the batch."""
+
+    meter_id: int
+    reading_date: dt.date
+    reading_value: Decimal
+    consumption: Decimal | None
+    previous_reading_id: int | None
+
+
+@dataclass(frozen=True)
+class UsageBatch:
+    """One unit of work of usage (Storage.store_usage): rows, and the register readings they come from."""
+
+    rows: tuple[NewUsage, ...]
+    readings: tuple[BatchReading, ...] = ()
+    approve_reading_id: int | None = None  # a pending reading approved together with its usage rows
+    approve_consumption: Decimal | None = None  # ... as it was when its usage was worked out
+    label: str | None = None  # what it came from (a file name), for the audit
+
+
+@dataclass(frozen=True)
+class UsageMonth:
+    month: str  # "2026-07"
+    days: int  # days with usage
+    quantity: Decimal
+    peak: Decimal  # the highest day
+    zero_days: int = 0
+
+
+@dataclass(frozen=True)
+class UsageAnomaly(Record):
+    id: int
+    account_id: int
+    area_id: int
+    method: str
+    period_start: dt.date
+    period_end: dt.date
+    usage_date: dt.date
+    usage: Decimal
+    score: Decimal
+    status: str
+    baseline: Decimal | None = None
+    spread: Decimal | None = None
+    history_days: int = 0
+    params: dict | None = None
+    detected_at: dt.datetime | None = None
+    detected_by: str = "system"
+    outcome: str | None = None
+    review_note: str | None = None
+    reviewed_by: int | None = None
+    reviewed_by_name: str | None = None
+    reviewed_at: dt.datetime | None = None
+    # Joined, for display.
+    account_code: str | None = None
+    account_name: str | None = None
+    account_type: str | None = None
+    area_path: str | None = None
+
+
+@dataclass(frozen=True)
+class AnomalyFilter:
+    status: str | None = "open"  # open | reviewed | None for both
+    area_id: int | None = None  # an area at any level: everything under it
+    method: str | None = None
+    account_type: str | None = None
+    account_id: int | None = None
+    min_score: Decimal | None = None  # the size of the deviation (the method's score)
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class AnomalyCount:
+    """Accounts a method flagged in a period (usage_anomalies grouped in the database)."""
+
+    period_start: dt.date
+    method: str
+    accounts: int
+    reviewed: int = 0
+
+
+@dataclass(frozen=True)
+class Contact(Record):
+    id: int
+    name: str
+    phone: str | None = None
+    email: str | None = None
+    address: str | None = None

@@ -143,6 +143,17 @@ def _insert_dated(st, table, column, value):
                               "final_reading_id, start_reading_id, reason) "
                               "VALUES ('rollover', :m, :m, :d, :f, :s, 'test')"),
                       {"m": meter, "d": value, "f": first, "s": second})
+        elif table == "usage_day_index":
+            c.execute(sa.text("INSERT INTO usage_day_index (account_type, usage_date, accounts, mean) "
+                              "VALUES ('', :d, 1, 1)"), {"d": value})
+        elif table == "usage_baselines":
+            c.execute(sa.text("INSERT INTO usage_baselines (account_id, as_of, window_days, days, mean, sd, median, mad) "
+                              "VALUES (:f, :d, 365, 30, 1, 0, 1, 0)"), {"f": flat, "d": value})
+        elif table == "usage_anomalies":
+            days = {"period_start": "2026-10-31", "period_end": "2026-10-31", "usage_date": "2026-10-31", column: value}
+            c.execute(sa.text("INSERT INTO usage_anomalies (account_id, area_id, method, period_start, period_end, "
+                              "usage_date, usage, score) SELECT id, area_id, 'zscore', :period_start, :period_end, "
+                              ":usage_date, 1, 3 FROM accounts WHERE id = :f"), {**days, "f": flat})
         else:
             raise AssertionError(f"no insert written for {table}: add one when a table gets a date column")
 

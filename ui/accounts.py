@@ -13,7 +13,7 @@ import streamlit as st
 from services.accounts.roles import Permission
 from services.errors import MeterlineError
 from services.models import AccountFilter, BillFilter
-from ui import widgets as w
+from ui import customer_water, widgets as w
 from ui.common import page_guard, services, show_error, utility
 
 actor = page_guard(Permission.VIEW_BILLS)
@@ -68,6 +68,7 @@ def _detail(code: str) -> None:
                         f"{w.esc(acct.contact_phone or 'no phone')} · {w.esc(acct.contact_email or 'no email')}")
         else:
             st.caption("No contact recorded.")
+        customer_water.contact_editor(acct, actor)
         st.markdown("**Service**")
         try:
             conn = db.service_connection(acct)
@@ -78,6 +79,8 @@ def _detail(code: str) -> None:
             st.markdown(f"{w.esc(conn.service)} · {w.esc(plan.name)} ({w.esc(plan.code)})"
                         + ("" if conn.is_active else " · :gray-badge[inactive]"))
         st.metric("Owes on open bills", w.money(db.account_outstanding(acct.id)))
+    if u.service == "water":
+        customer_water.usage_section(acct, actor)
 
     st.subheader("Bills")
     key = f"acct_bills_{acct.id}"

@@ -4,7 +4,8 @@ their role allows; each page also checks with ui.common.page_guard.
 Some pages only make sense for some utilities (`needs`): "meters" pages (submitting and reviewing
 readings, meter changes) are left out for a utility that meters nothing (a fixed fee: municipal);
 "readings" pages (billing one reading) only for a utility whose plan bills readings (the society;
-water bills daily usage in the month run)."""
+water bills daily usage in the month run); "usage" pages (usage anomalies) only for a utility that bills
+daily usage (water)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ class PageSpec:
     url_path: str
     permission: Permission
     section: str = "Admin"
-    needs: str | None = None  # None, "meters" or "readings": see the module docstring
+    needs: str | None = None  # None, "meters", "readings" or "usage": see the module docstring
     whole_utility: bool = False  # about the whole utility (system health): not for area-limited staff
 
     def opens_for(self, actor) -> bool:
@@ -34,6 +35,8 @@ class PageSpec:
             return metered
         if self.needs == "readings":
             return billing_source == "readings"
+        if self.needs == "usage":
+            return billing_source == "usage"
         return True
 
 
@@ -41,6 +44,8 @@ class PageSpec:
 # field engineers on Submit a reading).
 PAGES: list[PageSpec] = [
     PageSpec("ui/dashboard.py", "Dashboard", ":material/monitoring:", "dashboard", Permission.VIEW_REPORTS, "Admin"),
+    PageSpec("ui/anomalies.py", "Usage anomalies", ":material/troubleshoot:", "anomalies", Permission.REVIEW_ANOMALIES,
+             "Admin", needs="usage"),
     PageSpec("ui/review_readings.py", "Review readings", ":material/fact_check:", "review", Permission.REVIEW_READINGS,
              "Admin", needs="meters"),
     PageSpec("ui/bill_reading.py", "Bill a reading", ":material/request_quote:", "bill-reading", Permission.CREATE_BILL,

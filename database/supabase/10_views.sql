@@ -8,12 +8,13 @@
 
 CREATE OR REPLACE FUNCTION meterline_view_names() RETURNS text[]
 LANGUAGE sql IMMUTABLE SET search_path = public, pg_temp AS $$
-  SELECT ARRAY['account_details', 'meter_choices', 'reading_details', 'bill_details', 'connection_details']
+  SELECT ARRAY['account_details', 'meter_choices', 'reading_details', 'bill_details', 'connection_details',
+               'anomaly_details']
 $$;
 
 -- flat_details and flat_blocks are the views of schema version 2 (flats, floors, flat types).
 DROP VIEW IF EXISTS flat_details, flat_blocks, account_details, meter_choices, reading_details, bill_details,
-                    connection_details;
+                    connection_details, anomaly_details;
 
 -- An account with its leaf area and primary contact (at most one, by a partial unique index).
 CREATE VIEW account_details WITH (security_invoker = true) AS
@@ -75,3 +76,10 @@ CREATE VIEW connection_details WITH (security_invoker = true) AS
 SELECT sc.*, tp.code AS plan_code, tp.kind AS plan_kind
 FROM service_connections sc
 JOIN tariff_plans tp ON tp.id = sc.tariff_plan_id;
+
+-- A usage anomaly with its account's code, name and type and the path of the area it was found in.
+CREATE VIEW anomaly_details WITH (security_invoker = true) AS
+SELECT x.*, a.code AS account_code, a.name AS account_name, a.account_type, ar.path AS area_path
+FROM usage_anomalies x
+JOIN accounts a ON a.id = x.account_id
+JOIN areas ar ON ar.id = x.area_id;

@@ -40,6 +40,8 @@ class Permission(str, Enum):
     LOG_VISIT = "log_visit"
     RAISE_TICKET = "raise_ticket"
     RESOLVE_TICKET = "resolve_ticket"
+    REVIEW_ANOMALIES = "review_anomalies"  # water: daily usage, anomaly detection and review
+    EDIT_CONTACTS = "edit_contacts"  # a customer's name, phone, e-mail, address
 
 
 P = Permission
@@ -69,6 +71,13 @@ ROLES: dict[str, Role] = {
     "supervisor": Role("supervisor", "Supervisor", _SUPERVISOR, scoped=True),
     "manager": Role("manager", "Manager", _MANAGER, scoped=True),
     "head": Role("head", "Head", frozenset(Permission)),
+    # Water (issue 13): Operations watch usage and review anomalies; Billing runs months and takes
+    # payments; Support changes customers' contact details and reads their bills.
+    "operations": Role("operations", "Operations",
+                       frozenset({P.REVIEW_ANOMALIES, P.REVIEW_READINGS, P.VIEW_BILLS})),
+    "billing": Role("billing", "Billing",
+                    frozenset({P.RUN_BILLING, P.CREATE_BILL, P.RECORD_PAYMENT, P.VIEW_BILLS, P.VIEW_REPORTS})),
+    "support": Role("support", "Support", frozenset({P.EDIT_CONTACTS, P.VIEW_BILLS})),
 }
 
 # The identity scripts and scheduled jobs act as. Only code running on the server holds it.

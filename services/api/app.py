@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.api import errors, routes_bills, routes_documents, routes_system, routes_webhooks
+from services.api import errors, routes_bills, routes_documents, routes_system, routes_usage, routes_webhooks
 from services.api.guard import GuardSettings, RequestGuard
 from services.api.ingest import IngestSettings
 from services.accounts.api_auth import ApiAuthenticator
@@ -35,6 +35,7 @@ def create_app(services: Services | None = None, *, authenticator: ApiAuthentica
     app.include_router(routes_webhooks.router)
     app.include_router(routes_bills.router)
     app.include_router(routes_documents.router)  # signed links to bill PDFs (public, checked by signature)
+    app.include_router(routes_usage.router)
     # Throttle, authenticate and cap the body before any route reads it (services/api/guard.py).
     app.add_middleware(RequestGuard, api=app, settings=guard_settings or GuardSettings.from_env())
     return app

@@ -8,6 +8,7 @@ Four jobs (seed 001, section 3), each a cron schedule in the configured zone (se
 |                        |                  | the bill's PDF when SMTP is configured, once per bill)          |
 | overdue_marking        | daily at 11:00   | open bills past due -> overdue; overdue notice sent once a bill |
 | smart_meter_collection | Sundays at 08:00 | read SMART_METER_URL, store each reading through validation    |
+| usage_anomalies        | daily at 06:00   | water: detect usage anomalies of the month up to yesterday      |
 
 Every run is claimed in job_runs under a unique (job_id, run_key), the key being the job's
 period ("2026-10" for the month billed, "2026-11-22" for a day). A second call for the same
@@ -212,6 +213,22 @@ def smart_meter_collection(ctx: JobContext) -> str:
     return "completed"
 
 
+def usage_anomalies(ctx: JobContext) -> str:
+    """The month of yesterday, up to yesterday (on the 1st: the whole previous month), set-based in
+    the database; a period detected again adds only what is new. Nothing to do for a utility that
+    does not bill daily usage."""
+    from services.billing.pricing import QUANTITY_SOURCE
+
+    kinds = {sp.plan.kind for sp in ctx.db.tariff_plans()}
+    if not any(QUANTITY_SOURCE.get(k) == "usage" for k in kinds):
+        ctx.counts["skipped"] = "this utility does not bill daily usage"
+        return "completed"
+    last = ctx.today - dt.timedelta(days=1)
+    found = ctx.db.detect_usage_anomalies(last.replace(day=1), last, actor=ctx.actor)
+    ctx.counts.update(period=f"{last.replace(day=1)} to {last}", **{f"found_{m}": n for m, n in found.items()})
+    return "completed"
+
+
 def _bills_due(ctx: JobContext, start: dt.date, end: dt.date, statuses: tuple[str, ...]):
     after = 0
     while True:
@@ -238,6 +255,10 @@ JOBS: dict[str, JobSpec] = {s.id: s for s in (
             "Fetches readings from SMART_METER_URL and stores each through the same validation as any "
             "reading; duplicates are ignored, bad rows are counted with their reasons.",
             "JOB_SMART_METERS_CRON", "0 8 * * sun", _day_key, smart_meter_collection),
+    JobSpec("usage_anomalies", "Usage anomaly detection",
+            "Water: finds usage anomalies of the month so far (every method, set-based in the database) for "
+            "Operations to review on the Usage anomalies page.",
+            "JOB_USAGE_ANOMALIES_CRON", "0 6 * * *", _day_key, usage_anomalies),
 )}
 
 

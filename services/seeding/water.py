@@ -92,3 +92,27 @@ def seed(db, n: int, today: dt.date, say: Say) -> None:
     months = bill_months(today, MONTHS, db.utility().billing_day, db.utility().due_days)
     bill_history(db, months, plan_for=lambda bill, month: payment_plan(bill, month.index),
                  method_for=payment_method, today=today, say=say)
+    detect_recent(db, today, say)
+
+
+def anomaly_months(today: dt.date, days: int = w.DEFAULT_USAGE_DAYS) -> list[dt.date]:
+    """The first days of the months detection can judge, oldest first: every month that starts at
+    least min_history_days after the demo's first day of usage, up to the current one."""
+    from services.readings.anomalies import DetectionParams
+
+    earliest = w.usage_window(usage_end(today), days)[0] + dt.timedelta(days=DetectionParams().min_history_days)
+    firsts = [today.replace(day=1)]
+    while True:
+        before = (firsts[-1] - dt.timedelta(days=1)).replace(day=1)
+        if before < earliest:
+            return list(reversed(firsts))
+        firsts.append(before)
+
+
+def detect_recent(db, today: dt.date, say: Say) -> None:
+    """Usage anomaly detection over every month of the demo, as the scheduled job runs it each month."""
+    t0 = time.time()
+    for first in anomaly_months(today):
+        found = db.detect_month_anomalies(first, actor=SEEDER)
+        say(f"  anomalies {first:%Y-%m}: " + ", ".join(f"{m} {n}" for m, n in found.items()))
+    say(f"  anomaly detection: {time.time() - t0:.1f} s")

@@ -24,6 +24,7 @@ from services.models import (
     PaymentResult, PeriodLock, Reading, ReadingFilter, RunCandidate, ServiceConnection, StoredPlan, UsageTotal, User,
     UserSession,
 )
+from services.models import AnomalyCount, AnomalyFilter, Contact, DailyUsage, UsageAnomaly, UsageBatch, UsageMonth
 from services.readings.rules import MeterInfo, NeighbourReading, ReadingContext, ReadingPlan
 from services.accounts.roles import Actor
 from services.accounts.scopes import EVERYTHING, Scope
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from services.payments.models import BankFile, BankPaymentRow
     from services.reports.models import AgingRow, CollectionRow
     from services.master_data.importer import MasterDataChanges, MasterDataState
+    from services.readings.anomalies import DetectionParams
     from services.tariffs import TariffPlan
     from services.readings.meter_changes import MeterChange, MeterChangeRequest
 
@@ -582,3 +584,69 @@ class Storage(abc.ABC):
     def bills_due_between(self, start: dt.date, end: dt.date, statuses: tuple[str, ...],
                           after_id: int = 0, limit: int = 500) -> list[Bill]:
         """Bills with due_date in [start, end] and status in statuses, keyset by id."""
+
+    # ---- water: daily usage, anomalies, contacts (issue 13) ------------------------------------
+    @abc.abstractmethod
+    def store_usage(self, batch: UsageBatch, actor: Actor) -> int:
+        """Store daily usage in one unit of work, all or nothing (services/readings/usage.py): with
+        `approve_reading_id`, that reading goes from pending to approved (ConflictError unless it is
+        still pending with `approve_consumption`; audited reading.approve); `readings` are stored as
+        approved register readings, chained per meter (ConflictError when a meter's last reading is
+        no longer the one the batch follows); then the rows (reading_ref resolved to the new ids).
+        Refused, nothing stored: a day that already has usage for the account (ConflictError naming
+        the account and day), a day on or before the account's last billed usage day (a bill that is
+        not superseded; ConflictError), a day in a locked month (PeriodLockedError). Drops the derived
+        rows the days fed (usage_day_index of those days, usage_baselines made after them). Audited
+        (usage.store: how many rows, the days, the label). Returns the rows stored."""
+
+    @abc.abstractmethod
+    def usage_days_present(self, account_ids: list[int], start: dt.date, end: dt.date) -> set[tuple[int, dt.date]]:
+        """(account id, day) of the accounts' daily usage rows in [start, end]."""
+
+    @abc.abstractmethod
+    def usage_billed_to(self, account_ids: list[int]) -> dict[int, dt.date]:
+        """Each account's last billed usage day (the latest usage_to of its bills that are not
+        superseded); accounts never billed for usage are absent."""
+
+    @abc.abstractmethod
+    def list_daily_usage(self, account_id: int, start: dt.date, end: dt.date) -> list[DailyUsage]:
+        """An account's daily usage rows in [start, end], oldest first (a year is 365 rows)."""
+
+    @abc.abstractmethod
+    def usage_months(self, account_id: int, start: dt.date, end: dt.date) -> list[UsageMonth]:
+        """An account's usage per calendar month over [start, end], aggregated in the database, oldest first."""
+
+    @abc.abstractmethod
+    def detect_anomalies(self, start: dt.date, end: dt.date, params: "DetectionParams", actor: Actor) -> dict[str, int]:
+        """Run every method of `params` over the daily usage of [start, end] against each account's
+        history (the baseline_days days before `start`), set-based in the database, exactly as
+        services.readings.anomalies.detect does for one account; store what is found in
+        usage_anomalies (at most one per account, method and period start: a period detected again
+        adds only what is new). Builds the derived usage_day_index and usage_baselines rows it needs.
+        Audited (usage.detect). Returns {method: anomalies added}."""
+
+    @abc.abstractmethod
+    def list_anomalies(self, flt: AnomalyFilter, offset: int = 0, limit: int = 50,
+                       with_total: bool = True) -> Page[UsageAnomaly]:
+        """Newest usage day first, filtered in the database (area at any level, method, type, score)."""
+
+    @abc.abstractmethod
+    def get_anomaly(self, anomaly_id: int) -> UsageAnomaly | None: ...
+
+    @abc.abstractmethod
+    def review_anomaly(self, anomaly_id: int, *, outcome: str, note: str | None, actor: Actor) -> UsageAnomaly:
+        """Record the review of an open anomaly (open -> reviewed, with outcome, note, who, when).
+        ConflictError when it was reviewed already; NotFoundError when there is none. Audited
+        (anomaly.review)."""
+
+    @abc.abstractmethod
+    def anomaly_counts(self, start: dt.date, end: dt.date) -> list[AnomalyCount]:
+        """Accounts flagged per period start and method, for periods starting in [start, end]."""
+
+    @abc.abstractmethod
+    def get_contact(self, contact_id: int) -> Contact | None: ...
+
+    @abc.abstractmethod
+    def update_contact(self, contact_id: int, changes: dict, actor: Actor) -> Contact:
+        """Change a contact's name, phone, email or address (validated by the service). Audited
+        (contact.update, with the old and new values). NotFoundError when there is none."""

@@ -6,7 +6,8 @@ Reads select from tables and the views of database/supabase/10_views.sql with fi
 and its audit row, the no-overwrite retry, a month run's batch, a payment) is one call of a
 function of database/supabase_schema.sql through /rpc. Pricing stays in Python. The class is
 assembled from parts, one file each, like the SQL backend: rest_reference.py (the utility, areas,
-accounts, tariff plans, daily usage), rest_readings.py, rest_bills.py, rest_users.py, rest_master.py;
+accounts, tariff plans, daily usage), rest_readings.py, rest_bills.py, rest_users.py, rest_master.py,
+rest_usage.py (water: storing usage, anomalies, contacts);
 HTTP, retries, paging and errors are in rest_client.py.
 """
 from __future__ import annotations
@@ -29,12 +30,13 @@ from services.storage.rest_staff import RestStaffPart
 from services.storage.rest_bank_files import RestBankFilesPart
 from services.storage.rest_reports import RestReportsPart
 from services.storage.rest_bulk import RestBulkPart
+from services.storage.rest_usage import RestUsagePart
 
 BULK_CHUNK = 1000  # rows per POST: one JSON array, one transaction
 
 
 class SupabaseStorage(RestReferencePart, RestReadingsPart, RestBillsPart, RestUsersPart, RestMasterPart, RestDocumentsPart,
-                      RestScopePart, RestStaffPart, RestBankFilesPart, RestReportsPart, RestBulkPart, Storage):
+                      RestScopePart, RestStaffPart, RestBankFilesPart, RestReportsPart, RestBulkPart, RestUsagePart, Storage):
     backend_name = "supabase"
 
     def __init__(self, url: str, key: str, *, client_options=None, max_attempts: int | None = None,

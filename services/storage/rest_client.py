@@ -74,6 +74,8 @@ KINDS["bill_details"] = {**KINDS["bills"], **dict.fromkeys(
     ("account_code", "area_path", "contact_name", "contact_phone", "contact_id", "plan_code", "plan_version",
      "contact_email"), _P)}
 KINDS["connection_details"] = {**KINDS["service_connections"], **dict.fromkeys(("plan_code", "plan_kind"), _P)}
+KINDS["anomaly_details"] = {**KINDS["usage_anomalies"], **dict.fromkeys(
+    ("account_code", "account_name", "account_type", "area_path"), _P)}
 
 def columns(relation: str, only: Iterable[str] | None = None) -> str:
     """The select list of a table or view, numeric columns cast to text (exact Decimals)."""

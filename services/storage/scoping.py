@@ -53,6 +53,9 @@ REFUSED = frozenset({
     "list_payment_events", "bills_due_between", "get_notification",
     # municipal: the head office's work
     "set_user_areas", "record_bank_file", "bank_file_by_sha",
+    # water (issue 13): the utility's usage and its anomaly review are not area-limited staff's work
+    "store_usage", "usage_days_present", "usage_billed_to", "detect_anomalies", "list_anomalies", "get_anomaly",
+    "review_anomaly", "anomaly_counts", "get_contact", "update_contact",
 })
 
 
@@ -145,6 +148,9 @@ GUARDED: dict[str, Callable] = {
     # bills as documents (issue 17)
     "bill_document_parts": _bills("bill_ids"),
     "claim_notification": _notification_row,
+    # water: one account's usage
+    "list_daily_usage": _account(lambda a: a["account_id"]),
+    "usage_months": _account(lambda a: a["account_id"]),
 }
 
 

@@ -4,7 +4,8 @@ The class is assembled from parts, one file each: the utility, areas, accounts, 
 daily usage (sql_reference.py), meters and readings (sql_readings.py), meter changes
 (sql_meter_changes.py), bills/payments/runs/dashboard (sql_bills.py), users/sessions/audit and
 notifications/payment events/job runs (sql_users.py), bill coverage and re-issues
-(sql_coverage.py).
+(sql_coverage.py), storing daily usage and contacts (sql_usage.py), usage anomalies
+(sql_anomalies.py).
 """
 from __future__ import annotations
 
@@ -32,10 +33,12 @@ from services.storage.sql_staff import StaffPart
 from services.storage.sql_bank_files import BankFilesPart
 from services.storage.sql_reports import ReportsPart
 from services.storage.sql_bulk import BulkPart
+from services.storage.sql_anomalies import AnomaliesPart
+from services.storage.sql_usage import UsagePart
 
 
 class SqlStorage(ReferencePart, ReadingsPart, MeterChangesPart, BillsPart, CoveragePart, UsersPart, MasterPart, DocumentsPart,
-                 ScopePart, StaffPart, BankFilesPart, ReportsPart, BulkPart, Storage):
+                 ScopePart, StaffPart, BankFilesPart, ReportsPart, BulkPart, UsagePart, AnomaliesPart, Storage):
     def __init__(self, url: str, *, create: bool = True, engine: sa.engine.Engine | None = None):
         self.engine = engine or make_engine(url)
         self.dialect = self.engine.dialect.name

@@ -19,7 +19,8 @@ FUZZ_EXAMPLES = 20
 OPERATIONS = ["GET /health", "POST /webhook/meter-reading", "GET /webhook/meter-reading/test", "POST /webhook/stripe", "GET /api/bills/{bill_id}",
               "GET /api/bills/customer/{contact_id}", "PUT /api/bills/{bill_id}/status", "GET /api/bills/{bill_id}/pdf",
               "POST /api/bills/{bill_id}/send", "GET /documents/bill.pdf", "GET /api/scheduler/status",
-              "POST /api/scheduler/jobs/{job_id}/run"]
+              "POST /api/scheduler/jobs/{job_id}/run", "GET /api/usage/anomalies", "GET /api/usage/forecast/{customer_id}",
+              "GET /api/usage/analytics/{customer_id}", "GET /api/customers/{customer_id}/usage"]
 NO_INPUTS = {"GET /health", "GET /api/scheduler/status", "GET /webhook/meter-reading/test"}
 
 

@@ -23,7 +23,7 @@ def svc(storage, society, tmp_path):
 def test_status_lists_every_job_with_schedule_next_run_and_last_run(svc):
     status = job_status(svc, now=at(2026, 11, 21, 12, 0))  # a Saturday
     by = {j["id"]: j for j in status}
-    assert set(by) == {"monthly_bills", "payment_reminders", "overdue_marking", "smart_meter_collection"}
+    assert set(by) == {"monthly_bills", "payment_reminders", "overdue_marking", "smart_meter_collection", "usage_anomalies"}
     assert by["monthly_bills"]["schedule"] == "0 2 1 * *"
     assert by["monthly_bills"]["next_run"] == "2026-12-01T02:00:00+05:30"
     assert by["payment_reminders"]["next_run"] == "2026-11-22T10:00:00+05:30"
@@ -179,3 +179,25 @@ def test_bad_configuration_is_named(svc, monkeypatch, var, value):
     monkeypatch.setenv(var, value)
     with pytest.raises(ConfigurationError, match=var):
         run_job(svc, "overdue_marking", now=at(2026, 11, 22, 11, 0))
+
+
+def test_usage_anomalies_job_detects_the_month_so_far_on_water_only(tmp_path, svc):
+    """Water: the job detects the month of yesterday up to yesterday; elsewhere it does nothing."""
+    from services.jobs.definitions import JobContext, SCHEDULER_ACTOR, job_config, usage_anomalies
+    from services.storage.sql_backend import SqlStorage
+    from tests.factories import make_service, make_water
+
+    ctx = JobContext(svc, SCHEDULER_ACTOR, at(2026, 8, 1, 6, 0), job_config())
+    assert usage_anomalies(ctx) == "completed" and ctx.counts["skipped"].startswith("this utility")
+
+    st = SqlStorage(f"sqlite:///{tmp_path / 'water.db'}")
+    make_water(st, dt.date(2026, 6, 1), 61)
+
+    class Water:
+        db = make_service(st, dt.date(2026, 8, 1))
+
+    ctx = JobContext(Water, SCHEDULER_ACTOR, at(2026, 8, 1, 6, 0), job_config())
+    assert usage_anomalies(ctx) == "completed"
+    assert ctx.counts["period"] == "2026-07-01 to 2026-07-31" and ctx.counts["found_zscore"] == 0
+    assert st.list_audit(action_prefix="usage.detect").items[0].actor_name == "scheduler"
+    st.dispose()

@@ -635,6 +635,8 @@ def test_every_function_is_tested_here():
     tested |= {"take_bill_numbers", "format_bill_number", "default_bill_series"}
     tested |= {"psid", "pre_request", "scope_area_ids", "scope_probe", "set_user_areas", "user_areas",
                "record_bank_file", "collection_report", "aging_report", "set_accounts_active"}
+    tested |= {"store_usage", "usage_billed_to", "usage_months", "anomaly_counts", "review_anomaly", "update_contact",
+               "detect_usage_anomalies"}
     helpers = {"audit", "check_not_locked", "not_found", "conflict", "invalid", "view_names",
                "reading_is_billed", "relink_reading", "check_reading_value"}
     helpers |= {"apply_master_changes", "wanted_areas", "area_subtree"}
@@ -759,6 +761,50 @@ def test_usage_totals_sum_in_the_database(conn):
                     "quantity": "38.75"},
                    {"account_id": a1, "first_date": "2026-10-05", "last_date": "2026-10-05", "days": 1,
                     "quantity": "3.10"}]
+
+
+def test_water_functions_store_usage_once_detect_review_and_edit_contacts(conn):
+    """As the service role: usage stored all or nothing (a day twice is refused, nothing stored),
+    summed per month, detection adds each anomaly once, the review is recorded once, a contact edit
+    is audited with old and new values (the contract suite covers the rules through REST)."""
+    b17, a1 = flat(conn, "B17-FF"), flat(conn, "A1-GF")
+    now = "2026-11-22T10:00:00+00:00"
+
+    def store(rows):
+        batch = {"rows": [{"account_id": a, "usage_date": d, "quantity": q} for a, d, q in rows], "readings": []}
+        return call(conn, "SELECT meterline_store_usage(%s, %s, %s, %s, %s)", Jsonb(batch), ACTOR,
+                    Jsonb({"rows": len(rows)}), Jsonb([]), now)
+
+    history = [(b17, (dt.date(2026, 9, 1) + dt.timedelta(days=i)).isoformat(), "1.00") for i in range(30)]
+    assert store(history + [(b17, "2026-10-01", "9.00"), (a1, "2026-10-01", "0.50")]) == 32
+    with pytest.raises(psycopg.Error) as e:
+        store([(a1, "2026-10-02", "1.00"), (b17, "2026-10-01", "1.00")])
+    assert e.value.sqlstate == "PT409" and "B17-FF already has usage for 2026-10-01" in str(e.value)
+    assert call(conn, "SELECT count(*) FROM daily_usage WHERE account_id = %s", a1) == 1
+    assert call(conn, "SELECT meterline_usage_months(%s, '2026-09-01', '2026-10-31')", b17) == [
+        {"month": "2026-09", "days": 30, "quantity": "30.00", "peak": "1.00", "zero_days": 0},
+        {"month": "2026-10", "days": 1, "quantity": "9.00", "peak": "9.00", "zero_days": 0}]
+    assert call(conn, "SELECT meterline_usage_billed_to(%s)", [b17]) == []
+    binds = {"baseline_days": 365, "min_history_days": 28, "k": "2", "robust_threshold": "3.5", "high_factor": "2",
+             "high_floor": "1.00", "flow_days": 7, "flow_factor": "1.5", "flow_floor": "0.10", "zero_min_days": 7,
+             "zero_min_mean": "0.05", "methods": ["high_read"]}
+    found = call(conn, "SELECT meterline_detect_usage_anomalies('2026-10-01', '2026-10-31', %s, %s, %s, %s)",
+                 Jsonb(binds), Jsonb({"k": "2"}), ACTOR, now)
+    assert found == {"high_read": 1}
+    assert call(conn, "SELECT meterline_detect_usage_anomalies('2026-10-01', '2026-10-31', %s, %s, %s, %s)",
+                Jsonb(binds), Jsonb({"k": "2"}), ACTOR, now) == {"high_read": 0}
+    anomaly = call(conn, "SELECT id FROM usage_anomalies WHERE account_id = %s", b17)
+    assert call(conn, "SELECT meterline_anomaly_counts('2026-10-01', '2026-10-31')") == [
+        {"period_start": "2026-10-01", "method": "high_read", "accounts": 1, "reviewed": 0}]
+    conn.execute("SELECT meterline_review_anomaly(%s, 'leak_confirmed', 'fixed', %s, %s)", [anomaly, ACTOR, now])
+    with pytest.raises(psycopg.Error) as e:
+        conn.execute("SELECT meterline_review_anomaly(%s, 'genuine', NULL, %s, %s)", [anomaly, ACTOR, now])
+    assert e.value.sqlstate == "PT409"
+    contact = call(conn, "INSERT INTO contacts (name, phone) VALUES ('R. Rao', '555-0100') RETURNING id")
+    conn.execute("SELECT meterline_update_contact(%s, %s, %s)", [contact, Jsonb({"phone": "555-0199"}), ACTOR])
+    assert call(conn, "SELECT phone FROM contacts WHERE id = %s", contact) == "555-0199"
+    assert call(conn, "SELECT details FROM audit_log WHERE action = 'contact.update'") == {
+        "phone": {"old": "555-0100", "new": "555-0199"}}
 
 
 LINES = [{"seq": 1, "code": "energy", "label": "Energy", "quantity": "100", "unit": "kWh", "rate": "12",

@@ -10,10 +10,10 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from scripts.seed_demo import DEMO_USERS, MUNICIPAL_DEMO_USERS
+from scripts.seed_demo import MUNICIPAL_DEMO_USERS, demo_users
 
 ROOT = Path(__file__).resolve().parents[2]
-DEMO_PASSWORDS = {username: password for username, _, _, password in DEMO_USERS + MUNICIPAL_DEMO_USERS}  # one source: seed_demo
+DEMO_PASSWORDS = {username: password for username, _, _, password in demo_users("water") + MUNICIPAL_DEMO_USERS}  # one source: seed_demo
 
 
 def app(url: str, monkeypatch, tmp_path, timeout: float = 30) -> AppTest:

@@ -7,7 +7,8 @@ from tests.ui.harness import ROOT
 from tests.ui.seeded import seeded_template, seeded_url, signed_in, storage_for  # noqa: F401
 
 PAGE = "ui/jobs.py"
-NAMES = ("Monthly bill generation", "Payment reminders", "Overdue marking", "Smart-meter collection")
+NAMES = ("Monthly bill generation", "Payment reminders", "Overdue marking", "Smart-meter collection",
+         "Usage anomaly detection")
 
 
 def _run_now(at, index: int):
@@ -19,9 +20,9 @@ def test_admin_sees_jobs_and_bill_runs(seeded_url, monkeypatch, tmp_path):
     at = signed_in(seeded_url, monkeypatch, tmp_path, "admin", PAGE)
     assert not at.exception
     assert at.title[0].value.endswith("Scheduled jobs")
-    assert [s.value for s in at.subheader][:4] == list(NAMES) and at.subheader[4].value == "Bill runs"
-    assert len([b for b in at.button if b.label == "Run now"]) == 4
-    assert sum("Never run yet" in c.value for c in at.caption) == 4
+    assert [s.value for s in at.subheader][:5] == list(NAMES) and at.subheader[5].value == "Bill runs"
+    assert len([b for b in at.button if b.label == "Run now"]) == 5
+    assert sum("Never run yet" in c.value for c in at.caption) == 5
     bill_runs = next(df.value for df in at.dataframe if "created" in df.value.columns)
     assert len(bill_runs) >= 1 and set(bill_runs["status"]) == {"completed"}  # the demo's months, by the real run
 

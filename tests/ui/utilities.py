@@ -57,7 +57,7 @@ def last_month(today: dt.date | None = None) -> BillingPeriod:
 def build(storage, template: str, today: dt.date | None = None) -> dict:
     """Set up the utility in an empty database; returns ids and what was billed."""
     today = today or app_today()
-    ensure_demo_users(storage, quiet=True)
+    ensure_demo_users(storage, quiet=True, utility=template)
     admin = storage.get_user(username="admin")
     actor = Actor(admin.id, admin.username, admin.role)
     db = DatabaseService(storage, today=lambda: today)

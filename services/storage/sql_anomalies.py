@@ -1,0 +1,268 @@
+"""SQL backend part: usage anomaly detection, set-based (services/readings/anomalies.py is the
+reference it is tested against), and the anomalies list and review.
+
+Detection of a period [start, end] runs a few statements, each over the whole utility at once:
+1. usage_day_index: the average daily usage of each customer type's active accounts, for the
+   days of the history window and the period that do not have it yet;
+2. usage_baselines: for the accounts with usage in the period and no baseline for it yet, the
+   statistics of their history (the baseline_days days before `start`): count, mean, sample sd,
+   median and MAD of the usage, and median and MAD of usage / the type's average that day
+   (medians with ROW_NUMBER over the sorted values: SQLite has no percentile function);
+3. one INSERT ... SELECT per method: the period's rows that break its rule, the one with the
+   highest score per account (the earliest day on a tie), unless that account already has an
+   anomaly of the method for the period.
+The same SQL runs on SQLite and PostgreSQL (only date arithmetic differs); the Supabase function
+meterline_detect_usage_anomalies (database/supabase/80_functions_water.sql) is its PL/pgSQL twin.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+
+import sqlalchemy as sa
+
+from database import schema as s
+from services.clock import utcnow
+from services.errors import ConflictError, NotFoundError
+from services.models import AnomalyCount, AnomalyFilter, Page, UsageAnomaly
+from services.readings.anomalies import DetectionParams
+from services.storage.sql_common import read_tx, write_tx
+from services.storage.sql_readings import area_subtree
+
+ua, a, ar = s.usage_anomalies, s.accounts, s.areas
+
+# The history's rows of the accounts being given a baseline: usage, and usage / the type's average.
+_BASELINE = """
+INSERT INTO usage_baselines (account_id, as_of, window_days, days, mean, sd, median, mad, adj_median, adj_mad)
+WITH targets AS (
+  SELECT DISTINCT u.account_id FROM daily_usage u
+   WHERE u.usage_date BETWEEN :start AND :end
+     AND NOT EXISTS (SELECT 1 FROM usage_baselines x
+                      WHERE x.account_id = u.account_id AND x.as_of = :start AND x.window_days = :window)
+), h AS (
+  SELECT u.account_id, u.quantity AS q,
+         CASE WHEN ix.mean > 0 THEN u.quantity / ix.mean END AS r
+    FROM daily_usage u
+    JOIN targets t ON t.account_id = u.account_id
+    JOIN accounts ac ON ac.id = u.account_id
+    LEFT JOIN usage_day_index ix ON ix.account_type = COALESCE(ac.account_type, '') AND ix.usage_date = u.usage_date
+   WHERE u.usage_date BETWEEN :h0 AND :h1
+), st AS (
+  SELECT account_id, COUNT(*) AS n, AVG(q) AS mean, SUM(q * q) AS ss FROM h GROUP BY account_id HAVING COUNT(*) >= 2
+), rq AS (
+  SELECT account_id, q, ROW_NUMBER() OVER (PARTITION BY account_id ORDER BY q) AS k,
+         COUNT(*) OVER (PARTITION BY account_id) AS n FROM h
+), med AS (
+  SELECT account_id, AVG(q) AS m FROM rq WHERE k = (n + 1) / 2 OR k = (n + 2) / 2 GROUP BY account_id
+), dq AS (
+  SELECT h.account_id, ABS(h.q - med.m) AS v, ROW_NUMBER() OVER (PARTITION BY h.account_id ORDER BY ABS(h.q - med.m)) AS k,
+         COUNT(*) OVER (PARTITION BY h.account_id) AS n
+    FROM h JOIN med ON med.account_id = h.account_id
+), mad AS (
+  SELECT account_id, AVG(v) AS m FROM dq WHERE k = (n + 1) / 2 OR k = (n + 2) / 2 GROUP BY account_id
+), rr AS (
+  SELECT account_id, r, ROW_NUMBER() OVER (PARTITION BY account_id ORDER BY r) AS k,
+         COUNT(*) OVER (PARTITION BY account_id) AS n FROM h WHERE r IS NOT NULL
+), amed AS (
+  SELECT account_id, AVG(r) AS m, MAX(n) AS n FROM rr WHERE k = (n + 1) / 2 OR k = (n + 2) / 2 GROUP BY account_id
+), adq AS (
+  SELECT h.account_id, ABS(h.r - amed.m) AS v,
+         ROW_NUMBER() OVER (PARTITION BY h.account_id ORDER BY ABS(h.r - amed.m)) AS k,
+         COUNT(*) OVER (PARTITION BY h.account_id) AS n
+    FROM h JOIN amed ON amed.account_id = h.account_id WHERE h.r IS NOT NULL
+), amad AS (
+  SELECT account_id, AVG(v) AS m FROM adq WHERE k = (n + 1) / 2 OR k = (n + 2) / 2 GROUP BY account_id
+)
+SELECT st.account_id, :start, :window, st.n, ROUND(st.mean, 4),
+       ROUND(CASE WHEN (st.ss - st.n * st.mean * st.mean) > 0
+                  THEN SQRT((st.ss - st.n * st.mean * st.mean) / (st.n - 1)) ELSE 0 END, 4),
+       ROUND(med.m, 4), ROUND(mad.m, 4),
+       CASE WHEN amed.n >= 2 THEN ROUND(amed.m, 4) END, CASE WHEN amed.n >= 2 THEN ROUND(amad.m, 4) END
+  FROM st JOIN med ON med.account_id = st.account_id JOIN mad ON mad.account_id = st.account_id
+  LEFT JOIN amed ON amed.account_id = st.account_id LEFT JOIN amad ON amad.account_id = st.account_id
+"""
+
+# The period's rows with what every method needs.
+_PERIOD = """
+  SELECT u.account_id, u.usage_date, u.quantity AS q, ac.is_active, ac.area_id,
+         bl.days, bl.mean, bl.sd, bl.median, bl.mad, bl.adj_median, bl.adj_mad, ix.mean AS ix
+    FROM daily_usage u
+    JOIN accounts ac ON ac.id = u.account_id
+    LEFT JOIN usage_baselines bl ON bl.account_id = u.account_id AND bl.as_of = :start AND bl.window_days = :window
+    LEFT JOIN usage_day_index ix ON ix.account_type = COALESCE(ac.account_type, '') AND ix.usage_date = u.usage_date
+   WHERE u.usage_date BETWEEN :start AND :end
+"""
+_ENOUGH = "p.is_active = :true AND p.days >= :min_days"
+
+# Per method: (candidate rows of the period: account_id, usage_date, usage, baseline, spread, score,
+# history_days, area_id, and `rank_score`, the order of "worst"), as a SELECT over p (the period rows).
+_METHODS = {
+    "zscore": f"""
+      SELECT account_id, usage_date, q AS usage, mean AS baseline, sd AS spread, (q - mean) / sd AS score,
+             (q - mean) / sd AS rank_score, days, area_id
+        FROM p WHERE {_ENOUGH} AND sd > 0 AND q > mean + :k * sd""",
+    "robust": f"""
+      SELECT account_id, usage_date, q AS usage, adj_median * ix AS baseline, adj_mad * ix AS spread,
+             0.6745 * (q / ix - adj_median) / adj_mad AS score, 0.6745 * (q / ix - adj_median) / adj_mad AS rank_score,
+             days, area_id
+        FROM p WHERE {_ENOUGH} AND adj_mad > 0 AND ix > 0
+         AND 0.6745 * (q / ix - adj_median) / adj_mad > :robust""",
+    "high_read": f"""
+      SELECT account_id, usage_date, q AS usage, mean AS baseline, sd AS spread, q / mean AS score,
+             q / mean AS rank_score, days, area_id
+        FROM p WHERE {_ENOUGH} AND mean > 0 AND q > :high_factor * mean AND q - mean >= :high_floor""",
+    "continuous_flow": f"""
+      SELECT account_id, usage_date, low AS usage, median AS baseline, mad AS spread, low / median AS score,
+             low / median AS rank_score, days, area_id
+        FROM (SELECT p.*, MIN(q) OVER w AS low, COUNT(*) OVER w AS cnt, MIN(usage_date) OVER w AS first_day
+                FROM p WINDOW w AS (PARTITION BY account_id ORDER BY usage_date
+                                    ROWS BETWEEN {{flow_preceding}} PRECEDING AND CURRENT ROW)) f
+       WHERE {_ENOUGH.replace('p.', 'f.')} AND median > 0 AND cnt = :flow_days AND {{span}} = :flow_days - 1
+         AND low >= CASE WHEN :flow_factor * median > :flow_floor THEN :flow_factor * median ELSE :flow_floor END""",
+    "zero_usage": f"""
+      SELECT account_id, MIN(usage_date) AS usage_date, 0 AS usage, MAX(mean) AS baseline, MAX(sd) AS spread,
+             COUNT(*) AS score, COUNT(*) AS rank_score, MAX(days) AS days, MAX(area_id) AS area_id
+        FROM p WHERE {_ENOUGH} AND q = 0 AND mean >= :zero_min_mean
+       GROUP BY account_id HAVING COUNT(*) >= :zero_min_days""",
+    "inactive_usage": """
+      SELECT account_id, usage_date, q AS usage, mean AS baseline, sd AS spread,
+             SUM(q) OVER (PARTITION BY account_id) AS score, q AS rank_score, COALESCE(days, 0) AS days, area_id
+        FROM p WHERE p.is_active = :false AND q > 0""",
+}
+
+_INSERT = """
+INSERT INTO usage_anomalies (account_id, area_id, method, period_start, period_end, usage_date, usage, baseline,
+                             spread, score, history_days, params, detected_at, detected_by, status)
+WITH p AS ({period}), c AS ({candidates}), w AS (
+  SELECT c.*, ROW_NUMBER() OVER (PARTITION BY account_id ORDER BY rank_score DESC, usage_date) AS pick FROM c
+)
+SELECT account_id, area_id, :method, :start, :end, usage_date, ROUND(usage, 2), ROUND(baseline, 4), ROUND(spread, 4),
+       ROUND(score, 4), days, :params, :now, :actor, 'open'
+  FROM w
+ WHERE pick = 1
+   AND NOT EXISTS (SELECT 1 FROM usage_anomalies x
+                    WHERE x.account_id = w.account_id AND x.method = :method AND x.period_start = :start)
+"""
+
+
+def _dates(first: dt.date, last: dt.date) -> list[dt.date]:
+    return [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+class AnomaliesPart:
+    def _detection_sql(self, method: str) -> str:
+        span = ("CAST(julianday(usage_date) - julianday(first_day) AS INTEGER)" if self.dialect == "sqlite"
+                else "(usage_date - first_day)")
+        cands = _METHODS[method]
+        if method == "continuous_flow":
+            cands = cands.replace("{flow_preceding}", ":flow_preceding_literal").replace("{span}", span)
+        sql = _INSERT.format(period=_PERIOD, candidates=cands)
+        if self.dialect == "postgresql":
+            sql = (sql.replace(":params", "CAST(:params AS JSONB)").replace(":method", "CAST(:method AS VARCHAR(32))")
+                   + " ON CONFLICT DO NOTHING")
+        return sql
+
+    def detect_anomalies(self, start, end, params: DetectionParams, actor) -> dict[str, int]:
+        h0, h1 = start - dt.timedelta(days=params.baseline_days), start - dt.timedelta(days=1)
+        now = utcnow()
+        binds = dict(start=start, end=end, h0=h0, h1=h1, window=params.baseline_days, min_days=params.min_history_days,
+                     k=params.k, robust=params.robust_threshold, high_factor=params.high_factor,
+                     high_floor=params.high_floor, flow_days=params.flow_days, flow_factor=params.flow_factor,
+                     flow_floor=params.flow_floor, zero_min_mean=params.zero_min_mean,
+                     zero_min_days=params.zero_min_days, true=True, false=False,
+                     params=json.dumps(params.as_dict()), now=now, actor=actor.username)
+        if self.dialect == "sqlite":
+            binds = {k: (float(v) if hasattr(v, "as_tuple") else v) for k, v in binds.items()}
+        counts: dict[str, int] = {}
+        with write_tx(self.engine) as conn:
+            self._ensure_day_index(conn, h0, end)
+            conn.execute(sa.text(_BASELINE), {k: binds[k] for k in ("start", "end", "h0", "h1", "window")})
+            for method in params.methods:
+                sql = self._detection_sql(method).replace(":flow_preceding_literal", str(params.flow_days - 1))
+                stmt = sa.text(sql).bindparams(sa.bindparam("now", type_=s.UTCDateTime()))
+                values = {**binds, "method": method}
+                used = {k: values[k] for k in set(re.findall(r"(?<!:):(\w+)", sql))}
+                counts[method] = conn.execute(stmt, used).rowcount
+            self._audit(conn, actor, "usage.detect", "usage_anomalies", None, {
+                "period_start": start, "period_end": end, "found": counts, "params": params.as_dict()})
+        return counts
+
+    def _ensure_day_index(self, conn, first: dt.date, last: dt.date) -> None:
+        ix = s.usage_day_index
+        have = {d if isinstance(d, dt.date) else dt.date.fromisoformat(d) for d in conn.execute(
+            sa.select(ix.c.usage_date).where(ix.c.usage_date.between(first, last)).distinct()).scalars()}
+        missing = [d for d in _dates(first, last) if d not in have]
+        u = s.daily_usage
+        kind = sa.func.coalesce(a.c.account_type, "")
+        for i in range(0, len(missing), 400):
+            conn.execute(ix.insert().from_select(
+                ["account_type", "usage_date", "accounts", "mean"],
+                sa.select(kind, u.c.usage_date, sa.func.count(), sa.func.round(sa.func.avg(u.c.quantity), 6))
+                .select_from(u.join(a, a.c.id == u.c.account_id))
+                .where(a.c.is_active.is_(True), u.c.usage_date.in_(missing[i:i + 400]))
+                .group_by(kind, u.c.usage_date)))
+
+    # ---- list and review --------------------------------------------------------------------------
+    def _anomaly_select(self):
+        return (sa.select(ua, a.c.code.label("account_code"), a.c.name.label("account_name"),
+                          a.c.account_type, ar.c.path.label("area_path"))
+                .select_from(ua.join(a, a.c.id == ua.c.account_id).join(ar, ar.c.id == ua.c.area_id)))
+
+    def _anomaly_where(self, q, flt: AnomalyFilter):
+        if flt.status:
+            q = q.where(ua.c.status == flt.status)
+        if flt.area_id is not None:
+            q = q.where(ua.c.area_id.in_(area_subtree(flt.area_id)))
+        if flt.method:
+            q = q.where(ua.c.method == flt.method)
+        if flt.account_type:
+            q = q.where(ua.c.account_id.in_(sa.select(a.c.id).where(a.c.account_type == flt.account_type)))
+        if flt.account_id is not None:
+            q = q.where(ua.c.account_id == flt.account_id)
+        if flt.min_score is not None:
+            q = q.where(ua.c.score >= flt.min_score)
+        if flt.date_from is not None:
+            q = q.where(ua.c.usage_date >= flt.date_from)
+        if flt.date_to is not None:
+            q = q.where(ua.c.usage_date <= flt.date_to)
+        return q
+
+    def list_anomalies(self, flt, offset=0, limit=50, with_total=True) -> Page[UsageAnomaly]:
+        q = self._anomaly_where(self._anomaly_select(), flt).order_by(ua.c.usage_date.desc(), ua.c.id.desc())
+        with read_tx(self.engine) as conn:
+            rows = conn.execute(q.offset(offset).limit(limit)).mappings().all()
+            total = None
+            if with_total:
+                total = conn.execute(self._anomaly_where(sa.select(sa.func.count()).select_from(ua), flt)).scalar_one()
+        return Page([UsageAnomaly.from_row(x) for x in rows], offset, limit, total)
+
+    def get_anomaly(self, anomaly_id) -> UsageAnomaly | None:
+        with read_tx(self.engine) as conn:
+            row = conn.execute(self._anomaly_select().where(ua.c.id == anomaly_id)).mappings().first()
+        return UsageAnomaly.from_row(row) if row else None
+
+    def review_anomaly(self, anomaly_id, *, outcome, note, actor) -> UsageAnomaly:
+        now = utcnow()
+        with write_tx(self.engine) as conn:
+            changed = conn.execute(ua.update().where(ua.c.id == anomaly_id, ua.c.status == "open").values(
+                status="reviewed", outcome=outcome, review_note=note, reviewed_by=actor.user_id,
+                reviewed_by_name=actor.username, reviewed_at=now)).rowcount
+            if not changed:
+                row = conn.execute(sa.select(ua.c.status, ua.c.reviewed_by_name, ua.c.outcome)
+                                   .where(ua.c.id == anomaly_id)).first()
+                if row is None:
+                    raise NotFoundError(f"Anomaly {anomaly_id} does not exist.")
+                raise ConflictError(f"Anomaly {anomaly_id} was reviewed already by {row[1]} "
+                                    f"({(row[2] or '').replace('_', ' ')}).")
+            self._audit(conn, actor, "anomaly.review", "usage_anomaly", anomaly_id, {"outcome": outcome, "note": note})
+        return self.get_anomaly(anomaly_id)
+
+    def anomaly_counts(self, start, end) -> list[AnomalyCount]:
+        q = (sa.select(ua.c.period_start, ua.c.method, sa.func.count(),
+                       sa.func.sum(sa.case((ua.c.status == "reviewed", 1), else_=0)))
+             .where(ua.c.period_start.between(start, end)).group_by(ua.c.period_start, ua.c.method)
+             .order_by(ua.c.period_start, ua.c.method))
+        with read_tx(self.engine) as conn:
+            return [AnomalyCount(d if isinstance(d, dt.date) else dt.date.fromisoformat(d), m, n, int(rv or 0))
+                    for d, m, n, rv in conn.execute(q)]
