@@ -66,12 +66,13 @@ def test_municipal_bill_shows_the_fee_and_the_psid_barcode(storage, monkeypatch)
     for expected in ("Suthra Punjab", "Sanitation fee bill", "SP-2026-", "SP-KSR-0000001", "Rs", "1,000.00",
                      "A fixed monthly fee", "Your bills, last 12 months (PKR)"):
         assert expected in page, expected
-    assert "PSID" not in page  # bills carry no PSID on this branch yet: the hook says None
-    # Once bills carry one (the municipal work), it is printed with its barcode.
-    monkeypatch.setattr(content, "bill_psid", lambda b: "1002345678901234")
-    with_psid = docs.bill_pdf(bill.id).data
-    (page,) = text_of(with_psid)
-    assert "PSID" in page and "1002345678901234" in page and "Pay at any bank" in page
+    # The PSID the run stored on the bill, printed with its barcode (an image: the digits are the text).
+    assert bill.psid and len(bill.psid) == 17
+    assert "PSID" in page and bill.psid in page and "Pay at any bank" in page
+    # A bill stored before PSIDs existed has none: no PSID block.
+    monkeypatch.setattr(content, "bill_psid", lambda b: None)
+    (page,) = text_of(docs.bill_pdf(bill.id).data)
+    assert "PSID" not in page
 
 
 def test_psid_hook_reads_the_bill():
