@@ -38,7 +38,7 @@ def test_society_bill_pdf_has_account_total_due_date_and_lines(storage):
     for expected in ("Blessings City", "BC-2026-000002", "B17-FF", "Test Owner", "Block B · First Floor",
                      "Due date: 15 Nov 2026", "1 Oct 2026 to 31 Oct 2026", "₹6,428.00", "₹1,560.00", "₹1,474.00",
                      "Previous outstanding", "₹3,394.00", "Your usage, last 12 months (kWh)",
-                     f"Pay at the Blessings City office, quoting bill"):
+                     "pay at the Blessings City office, quoting bill", f"PSID {bill.psid}"):
         assert expected in page, expected
     assert sep.bill_number == "BC-2026-000001"
 
