@@ -110,18 +110,22 @@ def barcode(pdf: FPDF, value: str, x: float, y: float, w: float, h: float) -> No
 
 
 # ---- a bill ----------------------------------------------------------------------------------------
-def bill_page(pdf: FPDF, d: BillDocument) -> None:
-    pdf.add_page()
-    # Header band: the utility, the kind of bill and its number.
+def _header_band(pdf: FPDF, utility_name: str, title: str, number_label: str, number: str) -> None:
+    """The band at the top of every page: the utility, the kind of document and its number."""
     _fill(pdf, ACCENT, 0, 0, 210, 30)
     _font(pdf, 18, True, (255, 255, 255))
-    pdf.text(LEFT, 14, _fit(pdf, d.utility_name, 110))
+    pdf.text(LEFT, 14, _fit(pdf, utility_name, 110))
     _font(pdf, 10, False, (255, 255, 255))
-    pdf.text(LEFT, 22, d.title)
+    pdf.text(LEFT, 22, title)
     _font(pdf, 9, False, (220, 230, 245))
-    _right(pdf, RIGHT, 10, "Bill number")
+    _right(pdf, RIGHT, 10, number_label)
     _font(pdf, 14, True, (255, 255, 255))
-    _right(pdf, RIGHT, 17, d.number)
+    _right(pdf, RIGHT, 17, number)
+
+
+def bill_page(pdf: FPDF, d: BillDocument) -> None:
+    pdf.add_page()
+    _header_band(pdf, d.utility_name, d.title, "Bill number", d.number)
     _font(pdf, 9, False, (220, 230, 245))
     _right(pdf, RIGHT, 24, f"Issued {d.issued}")
 
@@ -304,15 +308,7 @@ def _wrap(pdf: FPDF, text: str, width: float) -> list[str]:
 # ---- a receipt ------------------------------------------------------------------------------------
 def receipt_page(pdf: FPDF, d: ReceiptDocument) -> None:
     pdf.add_page()
-    _fill(pdf, ACCENT, 0, 0, 210, 30)
-    _font(pdf, 18, True, (255, 255, 255))
-    pdf.text(LEFT, 14, _fit(pdf, d.utility_name, 110))
-    _font(pdf, 10, False, (255, 255, 255))
-    pdf.text(LEFT, 22, "Payment receipt")
-    _font(pdf, 9, False, (220, 230, 245))
-    _right(pdf, RIGHT, 10, "Receipt number")
-    _font(pdf, 14, True, (255, 255, 255))
-    _right(pdf, RIGHT, 17, d.number)
+    _header_band(pdf, d.utility_name, "Payment receipt", "Receipt number", d.number)
     y = 45
     _font(pdf, 8, False, MUTED)
     pdf.text(LEFT, y, "AMOUNT RECEIVED")
