@@ -28,5 +28,5 @@ if [ -z "${DATABASE_URL:-}" ] && [ -z "${SUPABASE_URL:-}" ] && ! grep -qsE '^(DA
 elif [ -n "${METERLINE_UTILITY:-}" ]; then
   echo "METERLINE_UTILITY=$METERLINE_UTILITY is ignored: a database is configured (DATABASE_URL or SUPABASE_URL)." >&2
 fi
-exec python -m streamlit run streamlit_app.py --server.address "${ADDRESS:-127.0.0.1}" --server.port "${PORT:-8501}" \
+exec python -m streamlit run web.py --server.address "${ADDRESS:-127.0.0.1}" --server.port "${PORT:-8501}" \
   --server.headless true --browser.gatherUsageStats false "$@"

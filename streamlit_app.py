@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import streamlit as st
 
+import ui.warmup  # noqa: F401 - first: the heavy libraries, imported whole before any page runs
+
 from services.errors import MeterlineError
 from ui.auth import render_account_box, require_actor
+from ui.phone import close_sidebar_after_navigation
 from ui.common import billing_source, name_logo, service_icon, show_error, utility
 from ui.registry import PAGES, SERVICE_ICON
 
@@ -27,6 +30,7 @@ if not allowed:
     st.stop()
 nav = st.navigation(allowed, expanded=True)  # every page of the role in view, no "View more"
 render_account_box(actor)
+close_sidebar_after_navigation()  # on a phone-sized screen the sidebar closes once a page is chosen
 try:
     nav.run()
 except MeterlineError as exc:  # bad input a page did not catch (e.g. a search with \x00): say so, no traceback

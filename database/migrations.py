@@ -59,10 +59,24 @@ MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
 LATEST = MIGRATIONS[-1][0]
 
 
+def index_names(conn: Connection, table: str) -> set[str]:
+    """The names of a table's indexes, expression indexes too (uq_users_username_lower), which SQLite's
+    reflection skips with a warning."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Skipped unsupported reflection of expression-based index")
+        names = {i["name"] for i in sa.inspect(conn).get_indexes(table)}
+    if conn.dialect.name == "sqlite":
+        names |= {r[0] for r in conn.exec_driver_sql(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND name IS NOT NULL", (table,))}
+    return names
+
+
 def _create_missing_indexes(conn: Connection) -> None:
     """create_all adds an index only with its new table; an index added later to schema.py (an
     additive change) is created here on existing databases too."""
-    existing = {t: {i["name"] for i in sa.inspect(conn).get_indexes(t)} for t in s.metadata.tables}
+    existing = {t: index_names(conn, t) for t in s.metadata.tables}
     for table in s.metadata.sorted_tables:
         for index in table.indexes:
             if index.name not in existing.get(table.name, set()):
@@ -170,10 +184,23 @@ def apply_schema(engine: Engine) -> int:
         for stmt in statements_for(conn.dialect.name):
             conn.execute(sa.text(stmt))
         bill_numbers.backfill(conn)  # bills stored before bill numbers existed (a no-op otherwise)
+        _seal_existing_bills(conn)  # bills stored before the bill chain existed (once; docs/trust.md)
         _seed_locks(conn)
         _set_version(conn, version)
         _set_value(conn, "fingerprint", schema_fingerprint(conn.dialect))
     return version
+
+
+def _seal_existing_bills(conn: Connection) -> None:
+    """The first start after issue 20 seals the bills already stored, in id order (then records that
+    it did, so later starts cost one key lookup). Bills written afterwards are sealed as they are stored."""
+    from database import bill_chain
+
+    done = conn.execute(sa.select(s.schema_info.c.value).where(s.schema_info.c.key == "bill_chain")).scalar()
+    if done:
+        return
+    bill_chain.seal_unsealed(conn)
+    _set_value(conn, "bill_chain", "sealed")
 
 
 def _seed_locks(conn: Connection) -> None:

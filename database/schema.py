@@ -208,6 +208,10 @@ account_surveys = sa.Table(
     sa.Column("size_marla", sa.Numeric(8, 2), nullable=True),
     sa.Column("photo_ref", sa.String(512), nullable=True),
     sa.Column("gps_text", sa.String(128), nullable=True),
+    # The survey's own words (seed 003 unit_specific_type / survey_category); the account's category
+    # and type are the plan's tariff class derived from them (services/seeding/municipal.py).
+    sa.Column("unit_type", sa.String(64), nullable=True),
+    sa.Column("size_category", sa.String(16), nullable=True),
     sa.CheckConstraint("size_marla IS NULL OR size_marla >= 0", name="size_nonneg"),
 )
 
@@ -411,6 +415,10 @@ users = sa.Table(
     sa.CheckConstraint("password_hash IS NULL OR password_hash LIKE '$argon2id$%' OR password_hash LIKE '$2b$%'",
                        name="password_hash_is_hash"),
 )
+# Usernames are case-insensitive (a phone capitalises "Engineer"): one user per lower(username), on every
+# backend (SQLite, PostgreSQL, Supabase: database/supabase_schema.sql is generated from this). Added after
+# version 3: migrations._create_missing_indexes creates it on an existing database.
+sa.Index("uq_users_username_lower", sa.func.lower(users.c.username), unique=True)
 
 user_sessions = sa.Table(
     "user_sessions", metadata,
@@ -600,6 +608,13 @@ bills = sa.Table(
     sa.Index("ix_bills_period_status_amounts", "billing_period_start", "status", "total_amount", "previous_outstanding"),
     sa.Index("ix_bills_status_balances", "status", "total_amount", "amount_paid"),
     sa.Index(None, "status", "due_date"),
+    # Arrears aging (issue 14): the open bills by area and due date with their balances, read from the
+    # index alone (a covering index: the report never reads the bills' rows).
+    sa.Index("ix_bills_open_area_due", "status", "area_id", "due_date", "total_amount", "amount_paid"),
+    # A bill month's bills per area with their amounts (collection per union council, staff performance),
+    # read from the index alone.
+    sa.Index("ix_bills_month_area_amounts", "billing_period_start", "area_id", "status", "total_amount",
+             "previous_outstanding", "amount_paid"),
     sa.Index(None, "account_id", "status"),
     sa.Index(None, "area_id", "billing_period_start"),
     sa.Index(None, "last_reading_id"),
@@ -645,6 +660,8 @@ payments = sa.Table(
     sa.Index(None, "bill_id"),
     sa.Index(None, "paid_on"),
     sa.Index(None, "paid_on", "amount"),  # collected per month, from the index alone
+    # An area-limited dashboard's collected: its bills' payments of a month, from the index alone.
+    sa.Index("ix_payments_bill_paid_amount", "bill_id", "paid_on", "amount"),
     sa.Index(None, "credit_from_bill", unique=True),  # a replaced bill's payments are credited once
 )
 
@@ -781,6 +798,10 @@ schema_info = sa.Table(
 # The municipal utility's tables (issue 14): staff areas and bank payment files. Defined on the same
 # metadata.
 from database.schema_municipal import *  # noqa: E402,F401,F403
+# The customer portal's tables (issue 16).
+from database.schema_customers import *  # noqa: E402,F401,F403
+# Field operations (issue 15): visits and tickets.
+from database.schema_field import *  # noqa: E402,F401,F403
 
 # Columns of an issued bill that may change after insert (payment status and links).
 BILL_MUTABLE_COLUMNS = (
@@ -791,3 +812,62 @@ BILL_MUTABLE_COLUMNS = (
 # backfill), never change after that (its own trigger, database/bill_numbers.py).
 BILL_IMMUTABLE_COLUMNS = tuple(c.name for c in bills.columns
                                if c.name not in BILL_MUTABLE_COLUMNS and c.name not in ("id", "bill_number"))
+
+# Tamper evidence (docs/trust.md): one chain over every issued bill of the utility, in the order
+# bills were stored. A seal's hash is sha256(previous seal's hash + the bill's canonical content:
+# every input of its arithmetic, its lines, totals, number and PSID); database/bill_chain.py.
+# Append-only (database/bill_chain.py triggers); `python -m scripts.verify_chain` walks it.
+bill_seals = sa.Table(
+    "bill_seals", metadata,
+    sa.Column("seq", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=False),
+    _fk("bill_id", "bills.id", nullable=False),
+    sa.Column("prev_hash", sa.String(64), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+    sa.Column("sealed_at", UTCDateTime(), nullable=False),
+    sa.UniqueConstraint("bill_id"),
+    sa.CheckConstraint("seq >= 1", name="seq_positive"),
+)
+
+# Reused or stale meter photos (docs/trust.md, services/photo_checks.py): each stored reading photo's
+# 64-bit perceptual hash, split into four 16-bit bands, each indexed. Two photos within Hamming
+# distance 3 share at least one band exactly (pigeonhole), so the lookup reads the rows of four
+# index keys, never the table. taken_at: the photo's EXIF capture time, when it has one.
+photo_hashes = sa.Table(
+    "photo_hashes", metadata,
+    _pk(),
+    _fk("reading_id", "readings.id", nullable=False),
+    _fk("meter_id", "meters.id", nullable=False),
+    sa.Column("reading_date", sa.Date, nullable=False),
+    sa.Column("phash", sa.String(16), nullable=False),  # hex, as imagehash prints it
+    sa.Column("band0", sa.Integer, nullable=False),
+    sa.Column("band1", sa.Integer, nullable=False),
+    sa.Column("band2", sa.Integer, nullable=False),
+    sa.Column("band3", sa.Integer, nullable=False),
+    sa.Column("taken_at", sa.DateTime, nullable=True),  # EXIF DateTimeOriginal, camera-local time
+    sa.Column("photo_ref", sa.String(512), nullable=True),
+    _created(),
+    sa.UniqueConstraint("reading_id"),
+    sa.CheckConstraint("band0 BETWEEN 0 AND 65535 AND band1 BETWEEN 0 AND 65535 AND band2 BETWEEN 0 AND 65535 "
+                       "AND band3 BETWEEN 0 AND 65535", name="bands_16bit"),
+    sa.Index(None, "band0"), sa.Index(None, "band1"), sa.Index(None, "band2"), sa.Index(None, "band3"),
+)
+
+# A month run's manifest (docs/trust.md, services/billing/manifest.py), dry or real: counts, units and
+# amounts per area and category, what was skipped and why, and (dry runs) the diff against the last
+# run of the previous period. bill_run_id is NULL for a dry run (nothing was stored).
+bill_run_manifests = sa.Table(
+    "bill_run_manifests", metadata,
+    _pk(),
+    _fk("bill_run_id", "bill_runs.id"),
+    sa.Column("dry_run", sa.Boolean, nullable=False),
+    sa.Column("service", sa.String(16), nullable=False),
+    sa.Column("billing_period_start", sa.Date, nullable=False),
+    sa.Column("billing_period_end", sa.Date, nullable=False),
+    _fk("area_id", "areas.id"),
+    sa.Column("manifest", Json, nullable=False),
+    sa.Column("chain_head", sa.String(128), nullable=True),  # the bills' chain head after a real run
+    sa.Column("created_by", sa.String(64), nullable=False, server_default="system"),
+    _created(),
+    sa.Index(None, "service", "billing_period_start", "id"),
+    sa.Index(None, "bill_run_id"),
+)

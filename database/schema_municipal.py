@@ -74,3 +74,23 @@ bank_payments = sa.Table(
 )
 
 __all__ = ["user_areas", "bank_files", "bank_payments", "BANK_OUTCOMES"]
+
+# What a survey re-import changed in a unit's billing name, mobile or address (issue 14): one row
+# per changed field, append-only; shown on the unit's page. Other survey fields are simply updated.
+HISTORY_FIELDS = ("billing_name", "billing_mobile", "billing_address")
+
+account_history = sa.Table(
+    "account_history", metadata,
+    _pk(),
+    _fk("account_id", "accounts.id", nullable=False),
+    sa.Column("field", sa.String(32), nullable=False),
+    sa.Column("old_value", sa.String(255), nullable=True),
+    sa.Column("new_value", sa.String(255), nullable=True),
+    sa.Column("source", sa.String(64), nullable=False),  # "survey import: FILE"
+    sa.Column("changed_by_name", sa.String(64), nullable=False, server_default="system"),
+    _created(),
+    sa.CheckConstraint(_in("field", HISTORY_FIELDS), name="field_valid"),
+    sa.Index(None, "account_id", "created_at"),
+)
+
+__all__ += ["account_history", "HISTORY_FIELDS"]

@@ -1110,6 +1110,16 @@ CREATE TABLE IF NOT EXISTS bill_runs (
 	CONSTRAINT fk_bill_runs_area_id_areas FOREIGN KEY(area_id) REFERENCES areas (id)
 );
 
+CREATE TABLE IF NOT EXISTS customer_preferences (
+	user_id BIGINT NOT NULL, 
+	kind VARCHAR(32) NOT NULL, 
+	enabled BOOLEAN NOT NULL, 
+	updated_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL, 
+	CONSTRAINT pk_customer_preferences PRIMARY KEY (user_id, kind), 
+	CONSTRAINT ck_customer_preferences_kind_valid CHECK (kind IN ('high_usage_alert', 'leak_alert', 'bill_ready', 'due_reminder', 'paperless')), 
+	CONSTRAINT fk_customer_preferences_user_id_users FOREIGN KEY(user_id) REFERENCES users (id)
+);
+
 CREATE TABLE IF NOT EXISTS tariff_plan_versions (
 	id BIGSERIAL NOT NULL, 
 	plan_id BIGINT NOT NULL, 
@@ -1165,6 +1175,20 @@ CREATE TABLE IF NOT EXISTS account_contacts (
 	CONSTRAINT fk_account_contacts_contact_id_contacts FOREIGN KEY(contact_id) REFERENCES contacts (id)
 );
 
+CREATE TABLE IF NOT EXISTS account_history (
+	id BIGSERIAL NOT NULL, 
+	account_id BIGINT NOT NULL, 
+	field VARCHAR(32) NOT NULL, 
+	old_value VARCHAR(255), 
+	new_value VARCHAR(255), 
+	source VARCHAR(64) NOT NULL, 
+	changed_by_name VARCHAR(64) DEFAULT 'system' NOT NULL, 
+	created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL, 
+	CONSTRAINT pk_account_history PRIMARY KEY (id), 
+	CONSTRAINT ck_account_history_field_valid CHECK (field IN ('billing_name', 'billing_mobile', 'billing_address')), 
+	CONSTRAINT fk_account_history_account_id_accounts FOREIGN KEY(account_id) REFERENCES accounts (id)
+);
+
 CREATE TABLE IF NOT EXISTS account_motors (
 	id BIGSERIAL NOT NULL, 
 	account_id BIGINT NOT NULL, 
@@ -1188,6 +1212,8 @@ CREATE TABLE IF NOT EXISTS account_surveys (
 	size_marla NUMERIC(8, 2), 
 	photo_ref VARCHAR(512), 
 	gps_text VARCHAR(128), 
+	unit_type VARCHAR(64), 
+	size_category VARCHAR(16), 
 	CONSTRAINT pk_account_surveys PRIMARY KEY (account_id), 
 	CONSTRAINT ck_account_surveys_size_nonneg CHECK (size_marla IS NULL OR size_marla >= 0), 
 	CONSTRAINT fk_account_surveys_account_id_accounts FOREIGN KEY(account_id) REFERENCES accounts (id), 
@@ -1216,6 +1242,108 @@ CREATE TABLE IF NOT EXISTS bank_payments (
 	CONSTRAINT pk_bank_payments PRIMARY KEY (id), 
 	CONSTRAINT ck_bank_payments_outcome_valid CHECK (outcome IN ('matched', 'duplicate', 'refused_unknown', 'refused_amount', 'refused_expired', 'refused_paid')), 
 	CONSTRAINT fk_bank_payments_bank_file_id_bank_files FOREIGN KEY(bank_file_id) REFERENCES bank_files (id)
+);
+
+CREATE TABLE IF NOT EXISTS bill_run_manifests (
+	id BIGSERIAL NOT NULL, 
+	bill_run_id BIGINT, 
+	dry_run BOOLEAN NOT NULL, 
+	service VARCHAR(16) NOT NULL, 
+	billing_period_start DATE NOT NULL, 
+	billing_period_end DATE NOT NULL, 
+	area_id BIGINT, 
+	manifest JSONB NOT NULL, 
+	chain_head VARCHAR(128), 
+	created_by VARCHAR(64) DEFAULT 'system' NOT NULL, 
+	created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL, 
+	CONSTRAINT pk_bill_run_manifests PRIMARY KEY (id), 
+	CONSTRAINT fk_bill_run_manifests_bill_run_id_bill_runs FOREIGN KEY(bill_run_id) REFERENCES bill_runs (id), 
+	CONSTRAINT fk_bill_run_manifests_area_id_areas FOREIGN KEY(area_id) REFERENCES areas (id)
+);
+
+CREATE TABLE IF NOT EXISTS customer_accounts (
+	id BIGSERIAL NOT NULL, 
+	user_id BIGINT NOT NULL, 
+	account_id BIGINT NOT NULL, 
+	created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL, 
+	CONSTRAINT pk_customer_accounts PRIMARY KEY (id), 
+	CONSTRAINT uq_customer_accounts_user_id_account_id UNIQUE (user_id, account_id), 
+	CONSTRAINT fk_customer_accounts_user_id_users FOREIGN KEY(user_id) REFERENCES users (id), 
+	CONSTRAINT fk_customer_accounts_account_id_accounts FOREIGN KEY(account_id) REFERENCES accounts (id)
+);
+
+CREATE TABLE IF NOT EXISTS customer_alerts_sent (
+	id BIGSERIAL NOT NULL, 
+	user_id BIGINT NOT NULL, 
+	kind VARCHAR(32) NOT NULL, 
+	ref VARCHAR(64) NOT NULL, 
+	account_id BIGINT NOT NULL, 
+	created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL, 
+	CONSTRAINT pk_customer_alerts_sent PRIMARY KEY (id), 
+	CONSTRAINT uq_customer_alerts_sent_user_id_kind_ref UNIQUE (user_id, kind, ref), 
+	CONSTRAINT ck_customer_alerts_sent_kind_valid CHECK (kind IN ('high_usage_alert', 'leak_alert', 'bill_ready', 'due_reminder')), 
+	CONSTRAINT fk_customer_alerts_sent_user_id_users FOREIGN KEY(user_id) REFERENCES users (id), 
+	CONSTRAINT fk_customer_alerts_sent_account_id_accounts FOREIGN KEY(account_id) REFERENCES accounts (id)
+);
+
+CREATE TABLE IF NOT EXISTS customer_codes (
+	id BIGSERIAL NOT NULL, 
+	purpose VARCHAR(16) NOT NULL, 
+	subject VARCHAR(64) NOT NULL, 
+	user_id BIGINT, 
+	account_id BIGINT, 
+	new_value VARCHAR(254), 
+	salt VARCHAR(32) NOT NULL, 
+	code_hash VARCHAR(64) NOT NULL, 
+	channel VARCHAR(16) NOT NULL, 
+	recipient VARCHAR(254), 
+	expires_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+	used_at TIMESTAMP WITH TIME ZONE, 
+	attempts INTEGER DEFAULT '0' NOT NULL, 
+	created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL, 
+	CONSTRAINT pk_customer_codes PRIMARY KEY (id), 
+	CONSTRAINT ck_customer_codes_purpose_valid CHECK (purpose IN ('invite', 'register', 'phone', 'email')), 
+	CONSTRAINT ck_customer_codes_attempts_nonneg CHECK (attempts >= 0), 
+	CONSTRAINT fk_customer_codes_user_id_users FOREIGN KEY(user_id) REFERENCES users (id), 
+	CONSTRAINT fk_customer_codes_account_id_accounts FOREIGN KEY(account_id) REFERENCES accounts (id)
+);
+
+CREATE TABLE IF NOT EXISTS field_visits (
+	id BIGSERIAL NOT NULL, 
+	account_id BIGINT NOT NULL, 
+	area_id BIGINT NOT NULL, 
+	agent_id BIGINT, 
+	agent_name VARCHAR(64) NOT NULL, 
+	visited_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+	visit_date DATE NOT NULL, 
+	outcome VARCHAR(16) NOT NULL, 
+	notes TEXT, 
+	photo_ref VARCHAR(512), 
+	photo_url VARCHAR(1024), 
+	gps_lat NUMERIC(9, 6), 
+	gps_lon NUMERIC(9, 6), 
+	gps_accuracy_m NUMERIC(10, 1), 
+	distance_m NUMERIC(12, 1), 
+	radius_m INTEGER, 
+	flagged BOOLEAN DEFAULT false NOT NULL, 
+	status VARCHAR(16) DEFAULT 'pending' NOT NULL, 
+	reviewed_by BIGINT, 
+	reviewed_by_name VARCHAR(64), 
+	reviewed_at TIMESTAMP WITH TIME ZONE, 
+	review_reason TEXT, 
+	created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL, 
+	CONSTRAINT pk_field_visits PRIMARY KEY (id), 
+	CONSTRAINT ck_field_visits_status_valid CHECK (status IN ('pending', 'approved', 'rejected')), 
+	CONSTRAINT ck_field_visits_decided_has_reviewer CHECK ((status = 'pending') = (reviewed_at IS NULL AND reviewed_by_name IS NULL)), 
+	CONSTRAINT ck_field_visits_rejected_has_reason CHECK (status <> 'rejected' OR (review_reason IS NOT NULL AND review_reason <> '')), 
+	CONSTRAINT ck_field_visits_outcome_valid CHECK (outcome IN ('paid', 'promised', 'refused', 'closed', 'not_found')), 
+	CONSTRAINT ck_field_visits_gps_both_or_neither CHECK ((gps_lat IS NULL) = (gps_lon IS NULL)), 
+	CONSTRAINT ck_field_visits_gps_range CHECK (gps_lat IS NULL OR (gps_lat BETWEEN -90 AND 90 AND gps_lon BETWEEN -180 AND 180)), 
+	CONSTRAINT ck_field_visits_distance_nonneg CHECK (distance_m IS NULL OR distance_m >= 0), 
+	CONSTRAINT fk_field_visits_account_id_accounts FOREIGN KEY(account_id) REFERENCES accounts (id), 
+	CONSTRAINT fk_field_visits_area_id_areas FOREIGN KEY(area_id) REFERENCES areas (id), 
+	CONSTRAINT fk_field_visits_agent_id_users FOREIGN KEY(agent_id) REFERENCES users (id), 
+	CONSTRAINT fk_field_visits_reviewed_by_users FOREIGN KEY(reviewed_by) REFERENCES users (id)
 );
 
 CREATE TABLE IF NOT EXISTS meters (
@@ -1452,6 +1580,26 @@ CREATE TABLE IF NOT EXISTS meter_changes (
 	CONSTRAINT fk_meter_changes_recorded_by_users FOREIGN KEY(recorded_by) REFERENCES users (id)
 );
 
+CREATE TABLE IF NOT EXISTS photo_hashes (
+	id BIGSERIAL NOT NULL, 
+	reading_id BIGINT NOT NULL, 
+	meter_id BIGINT NOT NULL, 
+	reading_date DATE NOT NULL, 
+	phash VARCHAR(16) NOT NULL, 
+	band0 INTEGER NOT NULL, 
+	band1 INTEGER NOT NULL, 
+	band2 INTEGER NOT NULL, 
+	band3 INTEGER NOT NULL, 
+	taken_at TIMESTAMP WITHOUT TIME ZONE, 
+	photo_ref VARCHAR(512), 
+	created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL, 
+	CONSTRAINT pk_photo_hashes PRIMARY KEY (id), 
+	CONSTRAINT uq_photo_hashes_reading_id UNIQUE (reading_id), 
+	CONSTRAINT ck_photo_hashes_bands_16bit CHECK (band0 BETWEEN 0 AND 65535 AND band1 BETWEEN 0 AND 65535 AND band2 BETWEEN 0 AND 65535 AND band3 BETWEEN 0 AND 65535), 
+	CONSTRAINT fk_photo_hashes_reading_id_readings FOREIGN KEY(reading_id) REFERENCES readings (id), 
+	CONSTRAINT fk_photo_hashes_meter_id_meters FOREIGN KEY(meter_id) REFERENCES meters (id)
+);
+
 CREATE TABLE IF NOT EXISTS bill_lines (
 	id BIGSERIAL NOT NULL, 
 	bill_id BIGINT NOT NULL, 
@@ -1481,6 +1629,18 @@ CREATE TABLE IF NOT EXISTS bill_readings (
 	CONSTRAINT fk_bill_readings_bill_id_bills FOREIGN KEY(bill_id) REFERENCES bills (id), 
 	CONSTRAINT fk_bill_readings_reading_id_readings FOREIGN KEY(reading_id) REFERENCES readings (id), 
 	CONSTRAINT fk_bill_readings_superseded_by_bills FOREIGN KEY(superseded_by) REFERENCES bills (id)
+);
+
+CREATE TABLE IF NOT EXISTS bill_seals (
+	seq BIGINT NOT NULL, 
+	bill_id BIGINT NOT NULL, 
+	prev_hash VARCHAR(64) NOT NULL, 
+	hash VARCHAR(64) NOT NULL, 
+	sealed_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+	CONSTRAINT pk_bill_seals PRIMARY KEY (seq), 
+	CONSTRAINT uq_bill_seals_bill_id UNIQUE (bill_id), 
+	CONSTRAINT ck_bill_seals_seq_positive CHECK (seq >= 1), 
+	CONSTRAINT fk_bill_seals_bill_id_bills FOREIGN KEY(bill_id) REFERENCES bills (id)
 );
 
 CREATE TABLE IF NOT EXISTS notifications (
@@ -1541,6 +1701,68 @@ CREATE TABLE IF NOT EXISTS payments (
 	CONSTRAINT uq_payments_external_id UNIQUE (external_id), 
 	CONSTRAINT fk_payments_credit_from_bill_bills FOREIGN KEY(credit_from_bill) REFERENCES bills (id), 
 	CONSTRAINT fk_payments_recorded_by_users FOREIGN KEY(recorded_by) REFERENCES users (id)
+);
+
+CREATE TABLE IF NOT EXISTS tickets (
+	id BIGSERIAL NOT NULL, 
+	account_id BIGINT NOT NULL, 
+	area_id BIGINT NOT NULL, 
+	kind VARCHAR(24) NOT NULL, 
+	description TEXT NOT NULL, 
+	source VARCHAR(8) DEFAULT 'unit' NOT NULL, 
+	bill_id BIGINT, 
+	visit_id BIGINT, 
+	proposed_change JSONB, 
+	raised_by BIGINT, 
+	raised_by_name VARCHAR(64) NOT NULL, 
+	raised_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+	assignee_id BIGINT, 
+	assignee_name VARCHAR(64), 
+	applied JSONB, 
+	status VARCHAR(16) DEFAULT 'pending' NOT NULL, 
+	reviewed_by BIGINT, 
+	reviewed_by_name VARCHAR(64), 
+	reviewed_at TIMESTAMP WITH TIME ZONE, 
+	review_reason TEXT, 
+	CONSTRAINT pk_tickets PRIMARY KEY (id), 
+	CONSTRAINT ck_tickets_status_valid CHECK (status IN ('pending', 'approved', 'rejected')), 
+	CONSTRAINT ck_tickets_decided_has_reviewer CHECK ((status = 'pending') = (reviewed_at IS NULL AND reviewed_by_name IS NULL)), 
+	CONSTRAINT ck_tickets_rejected_has_reason CHECK (status <> 'rejected' OR (review_reason IS NOT NULL AND review_reason <> '')), 
+	CONSTRAINT ck_tickets_kind_valid CHECK (kind IN ('wrong_category', 'closed_business', 'duplicate_unit', 'wrong_reading', 'meter_fault', 'payment_not_posted', 'other')), 
+	CONSTRAINT ck_tickets_source_valid CHECK (source IN ('unit', 'bill', 'visit', 'portal')), 
+	CONSTRAINT ck_tickets_description_given CHECK (description <> ''), 
+	CONSTRAINT ck_tickets_applied_only_when_approved CHECK (applied IS NULL OR status = 'approved'), 
+	CONSTRAINT fk_tickets_account_id_accounts FOREIGN KEY(account_id) REFERENCES accounts (id), 
+	CONSTRAINT fk_tickets_area_id_areas FOREIGN KEY(area_id) REFERENCES areas (id), 
+	CONSTRAINT fk_tickets_bill_id_bills FOREIGN KEY(bill_id) REFERENCES bills (id), 
+	CONSTRAINT fk_tickets_visit_id_field_visits FOREIGN KEY(visit_id) REFERENCES field_visits (id), 
+	CONSTRAINT fk_tickets_raised_by_users FOREIGN KEY(raised_by) REFERENCES users (id), 
+	CONSTRAINT fk_tickets_assignee_id_users FOREIGN KEY(assignee_id) REFERENCES users (id), 
+	CONSTRAINT fk_tickets_reviewed_by_users FOREIGN KEY(reviewed_by) REFERENCES users (id)
+);
+
+CREATE TABLE IF NOT EXISTS ticket_attachments (
+	id BIGSERIAL NOT NULL, 
+	ticket_id BIGINT NOT NULL, 
+	photo_ref VARCHAR(512) NOT NULL, 
+	photo_url VARCHAR(1024), 
+	added_by_name VARCHAR(64) NOT NULL, 
+	created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL, 
+	CONSTRAINT pk_ticket_attachments PRIMARY KEY (id), 
+	CONSTRAINT fk_ticket_attachments_ticket_id_tickets FOREIGN KEY(ticket_id) REFERENCES tickets (id)
+);
+
+CREATE TABLE IF NOT EXISTS ticket_comments (
+	id BIGSERIAL NOT NULL, 
+	ticket_id BIGINT NOT NULL, 
+	author_id BIGINT, 
+	author_name VARCHAR(64) NOT NULL, 
+	body TEXT NOT NULL, 
+	created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL, 
+	CONSTRAINT pk_ticket_comments PRIMARY KEY (id), 
+	CONSTRAINT ck_ticket_comments_body_given CHECK (body <> ''), 
+	CONSTRAINT fk_ticket_comments_ticket_id_tickets FOREIGN KEY(ticket_id) REFERENCES tickets (id), 
+	CONSTRAINT fk_ticket_comments_author_id_users FOREIGN KEY(author_id) REFERENCES users (id)
 );
 
 -- Columns added to schema.py after a database was created (no-op on a current database).
@@ -1781,6 +2003,10 @@ ALTER TABLE bill_runs ADD COLUMN IF NOT EXISTS started_at TIMESTAMP WITH TIME ZO
 
 ALTER TABLE bill_runs ADD COLUMN IF NOT EXISTS finished_at TIMESTAMP WITH TIME ZONE;
 
+ALTER TABLE customer_preferences ADD COLUMN IF NOT EXISTS enabled BOOLEAN NOT NULL;
+
+ALTER TABLE customer_preferences ADD COLUMN IF NOT EXISTS updated_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL;
+
 ALTER TABLE tariff_plan_versions ADD COLUMN IF NOT EXISTS plan_id BIGINT NOT NULL REFERENCES tariff_plans (id);
 
 ALTER TABLE tariff_plan_versions ADD COLUMN IF NOT EXISTS version INTEGER NOT NULL;
@@ -1827,6 +2053,20 @@ ALTER TABLE account_contacts ADD COLUMN IF NOT EXISTS role VARCHAR(16) DEFAULT '
 
 ALTER TABLE account_contacts ADD COLUMN IF NOT EXISTS is_primary BOOLEAN DEFAULT false NOT NULL;
 
+ALTER TABLE account_history ADD COLUMN IF NOT EXISTS account_id BIGINT NOT NULL REFERENCES accounts (id);
+
+ALTER TABLE account_history ADD COLUMN IF NOT EXISTS field VARCHAR(32) NOT NULL;
+
+ALTER TABLE account_history ADD COLUMN IF NOT EXISTS old_value VARCHAR(255);
+
+ALTER TABLE account_history ADD COLUMN IF NOT EXISTS new_value VARCHAR(255);
+
+ALTER TABLE account_history ADD COLUMN IF NOT EXISTS source VARCHAR(64) NOT NULL;
+
+ALTER TABLE account_history ADD COLUMN IF NOT EXISTS changed_by_name VARCHAR(64) DEFAULT 'system' NOT NULL;
+
+ALTER TABLE account_history ADD COLUMN IF NOT EXISTS created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL;
+
 ALTER TABLE account_motors ADD COLUMN IF NOT EXISTS account_id BIGINT NOT NULL REFERENCES accounts (id);
 
 ALTER TABLE account_motors ADD COLUMN IF NOT EXISTS motor_id BIGINT NOT NULL REFERENCES motors (id);
@@ -1852,6 +2092,10 @@ ALTER TABLE account_surveys ADD COLUMN IF NOT EXISTS size_marla NUMERIC(8, 2);
 ALTER TABLE account_surveys ADD COLUMN IF NOT EXISTS photo_ref VARCHAR(512);
 
 ALTER TABLE account_surveys ADD COLUMN IF NOT EXISTS gps_text VARCHAR(128);
+
+ALTER TABLE account_surveys ADD COLUMN IF NOT EXISTS unit_type VARCHAR(64);
+
+ALTER TABLE account_surveys ADD COLUMN IF NOT EXISTS size_category VARCHAR(16);
 
 ALTER TABLE bank_payments ADD COLUMN IF NOT EXISTS bank_file_id BIGINT NOT NULL REFERENCES bank_files (id);
 
@@ -1886,6 +2130,112 @@ ALTER TABLE bank_payments ADD COLUMN IF NOT EXISTS payment_id BIGINT;
 ALTER TABLE bank_payments ADD COLUMN IF NOT EXISTS dedupe_key VARCHAR(160) NOT NULL;
 
 ALTER TABLE bank_payments ADD COLUMN IF NOT EXISTS created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL;
+
+ALTER TABLE bill_run_manifests ADD COLUMN IF NOT EXISTS bill_run_id BIGINT REFERENCES bill_runs (id);
+
+ALTER TABLE bill_run_manifests ADD COLUMN IF NOT EXISTS dry_run BOOLEAN NOT NULL;
+
+ALTER TABLE bill_run_manifests ADD COLUMN IF NOT EXISTS service VARCHAR(16) NOT NULL;
+
+ALTER TABLE bill_run_manifests ADD COLUMN IF NOT EXISTS billing_period_start DATE NOT NULL;
+
+ALTER TABLE bill_run_manifests ADD COLUMN IF NOT EXISTS billing_period_end DATE NOT NULL;
+
+ALTER TABLE bill_run_manifests ADD COLUMN IF NOT EXISTS area_id BIGINT REFERENCES areas (id);
+
+ALTER TABLE bill_run_manifests ADD COLUMN IF NOT EXISTS manifest JSONB NOT NULL;
+
+ALTER TABLE bill_run_manifests ADD COLUMN IF NOT EXISTS chain_head VARCHAR(128);
+
+ALTER TABLE bill_run_manifests ADD COLUMN IF NOT EXISTS created_by VARCHAR(64) DEFAULT 'system' NOT NULL;
+
+ALTER TABLE bill_run_manifests ADD COLUMN IF NOT EXISTS created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL;
+
+ALTER TABLE customer_accounts ADD COLUMN IF NOT EXISTS user_id BIGINT NOT NULL REFERENCES users (id);
+
+ALTER TABLE customer_accounts ADD COLUMN IF NOT EXISTS account_id BIGINT NOT NULL REFERENCES accounts (id);
+
+ALTER TABLE customer_accounts ADD COLUMN IF NOT EXISTS created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL;
+
+ALTER TABLE customer_alerts_sent ADD COLUMN IF NOT EXISTS user_id BIGINT NOT NULL REFERENCES users (id);
+
+ALTER TABLE customer_alerts_sent ADD COLUMN IF NOT EXISTS kind VARCHAR(32) NOT NULL;
+
+ALTER TABLE customer_alerts_sent ADD COLUMN IF NOT EXISTS ref VARCHAR(64) NOT NULL;
+
+ALTER TABLE customer_alerts_sent ADD COLUMN IF NOT EXISTS account_id BIGINT NOT NULL REFERENCES accounts (id);
+
+ALTER TABLE customer_alerts_sent ADD COLUMN IF NOT EXISTS created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL;
+
+ALTER TABLE customer_codes ADD COLUMN IF NOT EXISTS purpose VARCHAR(16) NOT NULL;
+
+ALTER TABLE customer_codes ADD COLUMN IF NOT EXISTS subject VARCHAR(64) NOT NULL;
+
+ALTER TABLE customer_codes ADD COLUMN IF NOT EXISTS user_id BIGINT REFERENCES users (id);
+
+ALTER TABLE customer_codes ADD COLUMN IF NOT EXISTS account_id BIGINT REFERENCES accounts (id);
+
+ALTER TABLE customer_codes ADD COLUMN IF NOT EXISTS new_value VARCHAR(254);
+
+ALTER TABLE customer_codes ADD COLUMN IF NOT EXISTS salt VARCHAR(32) NOT NULL;
+
+ALTER TABLE customer_codes ADD COLUMN IF NOT EXISTS code_hash VARCHAR(64) NOT NULL;
+
+ALTER TABLE customer_codes ADD COLUMN IF NOT EXISTS channel VARCHAR(16) NOT NULL;
+
+ALTER TABLE customer_codes ADD COLUMN IF NOT EXISTS recipient VARCHAR(254);
+
+ALTER TABLE customer_codes ADD COLUMN IF NOT EXISTS expires_at TIMESTAMP WITH TIME ZONE NOT NULL;
+
+ALTER TABLE customer_codes ADD COLUMN IF NOT EXISTS used_at TIMESTAMP WITH TIME ZONE;
+
+ALTER TABLE customer_codes ADD COLUMN IF NOT EXISTS attempts INTEGER DEFAULT '0' NOT NULL;
+
+ALTER TABLE customer_codes ADD COLUMN IF NOT EXISTS created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL;
+
+ALTER TABLE field_visits ADD COLUMN IF NOT EXISTS account_id BIGINT NOT NULL REFERENCES accounts (id);
+
+ALTER TABLE field_visits ADD COLUMN IF NOT EXISTS area_id BIGINT NOT NULL REFERENCES areas (id);
+
+ALTER TABLE field_visits ADD COLUMN IF NOT EXISTS agent_id BIGINT REFERENCES users (id);
+
+ALTER TABLE field_visits ADD COLUMN IF NOT EXISTS agent_name VARCHAR(64) NOT NULL;
+
+ALTER TABLE field_visits ADD COLUMN IF NOT EXISTS visited_at TIMESTAMP WITH TIME ZONE NOT NULL;
+
+ALTER TABLE field_visits ADD COLUMN IF NOT EXISTS visit_date DATE NOT NULL;
+
+ALTER TABLE field_visits ADD COLUMN IF NOT EXISTS outcome VARCHAR(16) NOT NULL;
+
+ALTER TABLE field_visits ADD COLUMN IF NOT EXISTS notes TEXT;
+
+ALTER TABLE field_visits ADD COLUMN IF NOT EXISTS photo_ref VARCHAR(512);
+
+ALTER TABLE field_visits ADD COLUMN IF NOT EXISTS photo_url VARCHAR(1024);
+
+ALTER TABLE field_visits ADD COLUMN IF NOT EXISTS gps_lat NUMERIC(9, 6);
+
+ALTER TABLE field_visits ADD COLUMN IF NOT EXISTS gps_lon NUMERIC(9, 6);
+
+ALTER TABLE field_visits ADD COLUMN IF NOT EXISTS gps_accuracy_m NUMERIC(10, 1);
+
+ALTER TABLE field_visits ADD COLUMN IF NOT EXISTS distance_m NUMERIC(12, 1);
+
+ALTER TABLE field_visits ADD COLUMN IF NOT EXISTS radius_m INTEGER;
+
+ALTER TABLE field_visits ADD COLUMN IF NOT EXISTS flagged BOOLEAN DEFAULT false NOT NULL;
+
+ALTER TABLE field_visits ADD COLUMN IF NOT EXISTS status VARCHAR(16) DEFAULT 'pending' NOT NULL;
+
+ALTER TABLE field_visits ADD COLUMN IF NOT EXISTS reviewed_by BIGINT REFERENCES users (id);
+
+ALTER TABLE field_visits ADD COLUMN IF NOT EXISTS reviewed_by_name VARCHAR(64);
+
+ALTER TABLE field_visits ADD COLUMN IF NOT EXISTS reviewed_at TIMESTAMP WITH TIME ZONE;
+
+ALTER TABLE field_visits ADD COLUMN IF NOT EXISTS review_reason TEXT;
+
+ALTER TABLE field_visits ADD COLUMN IF NOT EXISTS created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL;
 
 ALTER TABLE meters ADD COLUMN IF NOT EXISTS meter_number VARCHAR(32) NOT NULL;
 
@@ -2125,6 +2475,28 @@ ALTER TABLE meter_changes ADD COLUMN IF NOT EXISTS recorded_by_name VARCHAR(64) 
 
 ALTER TABLE meter_changes ADD COLUMN IF NOT EXISTS created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL;
 
+ALTER TABLE photo_hashes ADD COLUMN IF NOT EXISTS reading_id BIGINT NOT NULL REFERENCES readings (id);
+
+ALTER TABLE photo_hashes ADD COLUMN IF NOT EXISTS meter_id BIGINT NOT NULL REFERENCES meters (id);
+
+ALTER TABLE photo_hashes ADD COLUMN IF NOT EXISTS reading_date DATE NOT NULL;
+
+ALTER TABLE photo_hashes ADD COLUMN IF NOT EXISTS phash VARCHAR(16) NOT NULL;
+
+ALTER TABLE photo_hashes ADD COLUMN IF NOT EXISTS band0 INTEGER NOT NULL;
+
+ALTER TABLE photo_hashes ADD COLUMN IF NOT EXISTS band1 INTEGER NOT NULL;
+
+ALTER TABLE photo_hashes ADD COLUMN IF NOT EXISTS band2 INTEGER NOT NULL;
+
+ALTER TABLE photo_hashes ADD COLUMN IF NOT EXISTS band3 INTEGER NOT NULL;
+
+ALTER TABLE photo_hashes ADD COLUMN IF NOT EXISTS taken_at TIMESTAMP WITHOUT TIME ZONE;
+
+ALTER TABLE photo_hashes ADD COLUMN IF NOT EXISTS photo_ref VARCHAR(512);
+
+ALTER TABLE photo_hashes ADD COLUMN IF NOT EXISTS created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL;
+
 ALTER TABLE bill_lines ADD COLUMN IF NOT EXISTS bill_id BIGINT NOT NULL REFERENCES bills (id);
 
 ALTER TABLE bill_lines ADD COLUMN IF NOT EXISTS seq INTEGER NOT NULL;
@@ -2150,6 +2522,14 @@ ALTER TABLE bill_readings ADD COLUMN IF NOT EXISTS units NUMERIC(12, 2) NOT NULL
 ALTER TABLE bill_readings ADD COLUMN IF NOT EXISTS motor_units NUMERIC(12, 2) DEFAULT '0' NOT NULL;
 
 ALTER TABLE bill_readings ADD COLUMN IF NOT EXISTS superseded_by BIGINT REFERENCES bills (id);
+
+ALTER TABLE bill_seals ADD COLUMN IF NOT EXISTS bill_id BIGINT NOT NULL REFERENCES bills (id);
+
+ALTER TABLE bill_seals ADD COLUMN IF NOT EXISTS prev_hash VARCHAR(64) NOT NULL;
+
+ALTER TABLE bill_seals ADD COLUMN IF NOT EXISTS hash VARCHAR(64) NOT NULL;
+
+ALTER TABLE bill_seals ADD COLUMN IF NOT EXISTS sealed_at TIMESTAMP WITH TIME ZONE NOT NULL;
 
 ALTER TABLE notifications ADD COLUMN IF NOT EXISTS bill_id BIGINT REFERENCES bills (id);
 
@@ -2217,6 +2597,64 @@ ALTER TABLE payments ADD COLUMN IF NOT EXISTS recorded_by_name VARCHAR(64) DEFAU
 
 ALTER TABLE payments ADD COLUMN IF NOT EXISTS created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL;
 
+ALTER TABLE tickets ADD COLUMN IF NOT EXISTS account_id BIGINT NOT NULL REFERENCES accounts (id);
+
+ALTER TABLE tickets ADD COLUMN IF NOT EXISTS area_id BIGINT NOT NULL REFERENCES areas (id);
+
+ALTER TABLE tickets ADD COLUMN IF NOT EXISTS kind VARCHAR(24) NOT NULL;
+
+ALTER TABLE tickets ADD COLUMN IF NOT EXISTS description TEXT NOT NULL;
+
+ALTER TABLE tickets ADD COLUMN IF NOT EXISTS source VARCHAR(8) DEFAULT 'unit' NOT NULL;
+
+ALTER TABLE tickets ADD COLUMN IF NOT EXISTS bill_id BIGINT REFERENCES bills (id);
+
+ALTER TABLE tickets ADD COLUMN IF NOT EXISTS visit_id BIGINT REFERENCES field_visits (id);
+
+ALTER TABLE tickets ADD COLUMN IF NOT EXISTS proposed_change JSONB;
+
+ALTER TABLE tickets ADD COLUMN IF NOT EXISTS raised_by BIGINT REFERENCES users (id);
+
+ALTER TABLE tickets ADD COLUMN IF NOT EXISTS raised_by_name VARCHAR(64) NOT NULL;
+
+ALTER TABLE tickets ADD COLUMN IF NOT EXISTS raised_at TIMESTAMP WITH TIME ZONE NOT NULL;
+
+ALTER TABLE tickets ADD COLUMN IF NOT EXISTS assignee_id BIGINT REFERENCES users (id);
+
+ALTER TABLE tickets ADD COLUMN IF NOT EXISTS assignee_name VARCHAR(64);
+
+ALTER TABLE tickets ADD COLUMN IF NOT EXISTS applied JSONB;
+
+ALTER TABLE tickets ADD COLUMN IF NOT EXISTS status VARCHAR(16) DEFAULT 'pending' NOT NULL;
+
+ALTER TABLE tickets ADD COLUMN IF NOT EXISTS reviewed_by BIGINT REFERENCES users (id);
+
+ALTER TABLE tickets ADD COLUMN IF NOT EXISTS reviewed_by_name VARCHAR(64);
+
+ALTER TABLE tickets ADD COLUMN IF NOT EXISTS reviewed_at TIMESTAMP WITH TIME ZONE;
+
+ALTER TABLE tickets ADD COLUMN IF NOT EXISTS review_reason TEXT;
+
+ALTER TABLE ticket_attachments ADD COLUMN IF NOT EXISTS ticket_id BIGINT NOT NULL REFERENCES tickets (id);
+
+ALTER TABLE ticket_attachments ADD COLUMN IF NOT EXISTS photo_ref VARCHAR(512) NOT NULL;
+
+ALTER TABLE ticket_attachments ADD COLUMN IF NOT EXISTS photo_url VARCHAR(1024);
+
+ALTER TABLE ticket_attachments ADD COLUMN IF NOT EXISTS added_by_name VARCHAR(64) NOT NULL;
+
+ALTER TABLE ticket_attachments ADD COLUMN IF NOT EXISTS created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL;
+
+ALTER TABLE ticket_comments ADD COLUMN IF NOT EXISTS ticket_id BIGINT NOT NULL REFERENCES tickets (id);
+
+ALTER TABLE ticket_comments ADD COLUMN IF NOT EXISTS author_id BIGINT REFERENCES users (id);
+
+ALTER TABLE ticket_comments ADD COLUMN IF NOT EXISTS author_name VARCHAR(64) NOT NULL;
+
+ALTER TABLE ticket_comments ADD COLUMN IF NOT EXISTS body TEXT NOT NULL;
+
+ALTER TABLE ticket_comments ADD COLUMN IF NOT EXISTS created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL;
+
 -- ---- indexes ----
 
 CREATE UNIQUE INDEX IF NOT EXISTS ix_areas_parent_id_code ON areas (parent_id, code);
@@ -2226,6 +2664,8 @@ CREATE INDEX IF NOT EXISTS ix_contacts_name ON contacts (name);
 CREATE INDEX IF NOT EXISTS ix_contacts_phone ON contacts (phone);
 
 CREATE INDEX IF NOT EXISTS ix_job_runs_started_at ON job_runs (started_at);
+
+CREATE UNIQUE INDEX IF NOT EXISTS uq_users_username_lower ON users (lower(username));
 
 CREATE INDEX IF NOT EXISTS ix_accounts_area_id_code ON accounts (area_id, code);
 
@@ -2251,6 +2691,8 @@ CREATE INDEX IF NOT EXISTS ix_account_contacts_contact_id ON account_contacts (c
 
 CREATE UNIQUE INDEX IF NOT EXISTS uq_account_contacts_primary ON account_contacts (account_id) WHERE is_primary;
 
+CREATE INDEX IF NOT EXISTS ix_account_history_account_id_created_at ON account_history (account_id, created_at);
+
 CREATE INDEX IF NOT EXISTS ix_account_motors_motor_id ON account_motors (motor_id);
 
 CREATE INDEX IF NOT EXISTS ix_bank_payments_bank_file_id_row_no ON bank_payments (bank_file_id, row_no);
@@ -2260,6 +2702,22 @@ CREATE INDEX IF NOT EXISTS ix_bank_payments_bill_id ON bank_payments (bill_id);
 CREATE INDEX IF NOT EXISTS ix_bank_payments_dedupe_key ON bank_payments (dedupe_key);
 
 CREATE UNIQUE INDEX IF NOT EXISTS uq_bank_payments_matched_key ON bank_payments (dedupe_key) WHERE outcome = 'matched';
+
+CREATE INDEX IF NOT EXISTS ix_bill_run_manifests_bill_run_id ON bill_run_manifests (bill_run_id);
+
+CREATE INDEX IF NOT EXISTS ix_bill_run_manifests_service_billing_period_start_id ON bill_run_manifests (service, billing_period_start, id);
+
+CREATE INDEX IF NOT EXISTS ix_customer_accounts_account_id ON customer_accounts (account_id);
+
+CREATE INDEX IF NOT EXISTS ix_customer_codes_subject_created_at ON customer_codes (subject, created_at);
+
+CREATE INDEX IF NOT EXISTS ix_field_visits_account_id_visited_at ON field_visits (account_id, visited_at);
+
+CREATE INDEX IF NOT EXISTS ix_field_visits_agent_id_visit_date ON field_visits (agent_id, visit_date);
+
+CREATE INDEX IF NOT EXISTS ix_field_visits_area_id_status_visited_at ON field_visits (area_id, status, visited_at);
+
+CREATE INDEX IF NOT EXISTS ix_field_visits_visit_date_area_id ON field_visits (visit_date, area_id);
 
 CREATE INDEX IF NOT EXISTS ix_meters_account_id ON meters (account_id);
 
@@ -2305,7 +2763,11 @@ CREATE INDEX IF NOT EXISTS ix_bills_created_at ON bills (created_at);
 
 CREATE INDEX IF NOT EXISTS ix_bills_last_reading_id ON bills (last_reading_id);
 
+CREATE INDEX IF NOT EXISTS ix_bills_month_area_amounts ON bills (billing_period_start, area_id, status, total_amount, previous_outstanding, amount_paid);
+
 CREATE INDEX IF NOT EXISTS ix_bills_motor_reading_id ON bills (motor_reading_id);
+
+CREATE INDEX IF NOT EXISTS ix_bills_open_area_due ON bills (status, area_id, due_date, total_amount, amount_paid);
 
 CREATE INDEX IF NOT EXISTS ix_bills_period_status_amounts ON bills (billing_period_start, status, total_amount, previous_outstanding);
 
@@ -2329,6 +2791,14 @@ CREATE INDEX IF NOT EXISTS ix_meter_changes_new_meter_id ON meter_changes (new_m
 
 CREATE INDEX IF NOT EXISTS ix_meter_changes_old_meter_id ON meter_changes (old_meter_id);
 
+CREATE INDEX IF NOT EXISTS ix_photo_hashes_band0 ON photo_hashes (band0);
+
+CREATE INDEX IF NOT EXISTS ix_photo_hashes_band1 ON photo_hashes (band1);
+
+CREATE INDEX IF NOT EXISTS ix_photo_hashes_band2 ON photo_hashes (band2);
+
+CREATE INDEX IF NOT EXISTS ix_photo_hashes_band3 ON photo_hashes (band3);
+
 CREATE UNIQUE INDEX IF NOT EXISTS uq_bill_readings_current_reading ON bill_readings (reading_id) WHERE superseded_by IS NULL;
 
 CREATE INDEX IF NOT EXISTS ix_notifications_bill_id ON notifications (bill_id);
@@ -2343,11 +2813,25 @@ CREATE INDEX IF NOT EXISTS ix_payment_events_bill_id ON payment_events (bill_id)
 
 CREATE INDEX IF NOT EXISTS ix_payments_bill_id ON payments (bill_id);
 
+CREATE INDEX IF NOT EXISTS ix_payments_bill_paid_amount ON payments (bill_id, paid_on, amount);
+
 CREATE UNIQUE INDEX IF NOT EXISTS ix_payments_credit_from_bill ON payments (credit_from_bill);
 
 CREATE INDEX IF NOT EXISTS ix_payments_paid_on ON payments (paid_on);
 
 CREATE INDEX IF NOT EXISTS ix_payments_paid_on_amount ON payments (paid_on, amount);
+
+CREATE INDEX IF NOT EXISTS ix_tickets_account_id_raised_at ON tickets (account_id, raised_at);
+
+CREATE INDEX IF NOT EXISTS ix_tickets_area_id_status_raised_at ON tickets (area_id, status, raised_at);
+
+CREATE INDEX IF NOT EXISTS ix_tickets_status_raised_at_id ON tickets (status, raised_at, id);
+
+CREATE INDEX IF NOT EXISTS ix_tickets_visit_id ON tickets (visit_id);
+
+CREATE INDEX IF NOT EXISTS ix_ticket_attachments_ticket_id_id ON ticket_attachments (ticket_id, id);
+
+CREATE INDEX IF NOT EXISTS ix_ticket_comments_ticket_id_id ON ticket_comments (ticket_id, id);
 
 -- ---- a version-2 project: its rows copied into the version-3 tables, checked, the v2_ tables dropped (database/upgrade_v3.py); no-op otherwise ----
 
@@ -2549,8 +3033,14 @@ BEGIN
   PERFORM setval(pg_get_serial_sequence('user_areas', 'id'), COALESCE((SELECT max(id) FROM user_areas), 0) + 1, false);
   PERFORM setval(pg_get_serial_sequence('user_sessions', 'id'), COALESCE((SELECT max(id) FROM user_sessions), 0) + 1, false);
   PERFORM setval(pg_get_serial_sequence('account_contacts', 'id'), COALESCE((SELECT max(id) FROM account_contacts), 0) + 1, false);
+  PERFORM setval(pg_get_serial_sequence('account_history', 'id'), COALESCE((SELECT max(id) FROM account_history), 0) + 1, false);
   PERFORM setval(pg_get_serial_sequence('account_motors', 'id'), COALESCE((SELECT max(id) FROM account_motors), 0) + 1, false);
   PERFORM setval(pg_get_serial_sequence('bank_payments', 'id'), COALESCE((SELECT max(id) FROM bank_payments), 0) + 1, false);
+  PERFORM setval(pg_get_serial_sequence('bill_run_manifests', 'id'), COALESCE((SELECT max(id) FROM bill_run_manifests), 0) + 1, false);
+  PERFORM setval(pg_get_serial_sequence('customer_accounts', 'id'), COALESCE((SELECT max(id) FROM customer_accounts), 0) + 1, false);
+  PERFORM setval(pg_get_serial_sequence('customer_alerts_sent', 'id'), COALESCE((SELECT max(id) FROM customer_alerts_sent), 0) + 1, false);
+  PERFORM setval(pg_get_serial_sequence('customer_codes', 'id'), COALESCE((SELECT max(id) FROM customer_codes), 0) + 1, false);
+  PERFORM setval(pg_get_serial_sequence('field_visits', 'id'), COALESCE((SELECT max(id) FROM field_visits), 0) + 1, false);
   PERFORM setval(pg_get_serial_sequence('meters', 'id'), COALESCE((SELECT max(id) FROM meters), 0) + 1, false);
   PERFORM setval(pg_get_serial_sequence('service_connections', 'id'), COALESCE((SELECT max(id) FROM service_connections), 0) + 1, false);
   PERFORM setval(pg_get_serial_sequence('usage_anomalies', 'id'), COALESCE((SELECT max(id) FROM usage_anomalies), 0) + 1, false);
@@ -2558,15 +3048,19 @@ BEGIN
   PERFORM setval(pg_get_serial_sequence('bills', 'id'), COALESCE((SELECT max(id) FROM bills), 0) + 1, false);
   PERFORM setval(pg_get_serial_sequence('daily_usage', 'id'), COALESCE((SELECT max(id) FROM daily_usage), 0) + 1, false);
   PERFORM setval(pg_get_serial_sequence('meter_changes', 'id'), COALESCE((SELECT max(id) FROM meter_changes), 0) + 1, false);
+  PERFORM setval(pg_get_serial_sequence('photo_hashes', 'id'), COALESCE((SELECT max(id) FROM photo_hashes), 0) + 1, false);
   PERFORM setval(pg_get_serial_sequence('bill_lines', 'id'), COALESCE((SELECT max(id) FROM bill_lines), 0) + 1, false);
   PERFORM setval(pg_get_serial_sequence('bill_readings', 'id'), COALESCE((SELECT max(id) FROM bill_readings), 0) + 1, false);
   PERFORM setval(pg_get_serial_sequence('notifications', 'id'), COALESCE((SELECT max(id) FROM notifications), 0) + 1, false);
   PERFORM setval(pg_get_serial_sequence('payment_events', 'id'), COALESCE((SELECT max(id) FROM payment_events), 0) + 1, false);
   PERFORM setval(pg_get_serial_sequence('payments', 'id'), COALESCE((SELECT max(id) FROM payments), 0) + 1, false);
+  PERFORM setval(pg_get_serial_sequence('tickets', 'id'), COALESCE((SELECT max(id) FROM tickets), 0) + 1, false);
+  PERFORM setval(pg_get_serial_sequence('ticket_attachments', 'id'), COALESCE((SELECT max(id) FROM ticket_attachments), 0) + 1, false);
+  PERFORM setval(pg_get_serial_sequence('ticket_comments', 'id'), COALESCE((SELECT max(id) FROM ticket_comments), 0) + 1, false);
   INSERT INTO audit_log (actor_name, action, entity_type, entity_id, details)
 SELECT 'system', 'schema.upgrade', 'schema', '3', jsonb_build_object('from_version', CAST(value AS INTEGER), 'to_version', 3, 'accounts', (SELECT count(*) FROM accounts), 'areas', (SELECT count(*) FROM areas), 'bills', (SELECT count(*) FROM bills), 'bill_lines', (SELECT count(*) FROM bill_lines)) FROM schema_info WHERE key = 'version';
   -- Statistics now, not when autovacuum gets to the new tables: the first pages would be planned blind.
-  ANALYZE areas, bill_number_series, contacts, job_runs, master_data_staging, motors, period_locks, schema_info, tariff_plans, usage_day_index, users, utility_settings, accounts, audit_log, bank_files, bill_runs, tariff_plan_versions, user_areas, user_sessions, account_contacts, account_motors, account_surveys, bank_payments, meters, service_connections, usage_anomalies, usage_baselines, readings, bills, daily_usage, meter_changes, bill_lines, bill_readings, notifications, payment_events, payments;
+  ANALYZE areas, bill_number_series, contacts, job_runs, master_data_staging, motors, period_locks, schema_info, tariff_plans, usage_day_index, users, utility_settings, accounts, audit_log, bank_files, bill_runs, customer_preferences, tariff_plan_versions, user_areas, user_sessions, account_contacts, account_history, account_motors, account_surveys, bank_payments, bill_run_manifests, customer_accounts, customer_alerts_sent, customer_codes, field_visits, meters, service_connections, usage_anomalies, usage_baselines, readings, bills, daily_usage, meter_changes, photo_hashes, bill_lines, bill_readings, bill_seals, notifications, payment_events, payments, tickets, ticket_attachments, ticket_comments;
 END $$;
 
 -- ---- rule triggers (from database/triggers.py): period locks, immutable bills, append-only tables ----
@@ -2871,6 +3365,97 @@ DROP TRIGGER IF EXISTS trg_bill_number_series_no_truncate ON bill_number_series;
 CREATE TRIGGER trg_bill_number_series_no_truncate BEFORE TRUNCATE ON bill_number_series
            FOR EACH STATEMENT EXECUTE FUNCTION meterline_no_truncate();
 
+CREATE OR REPLACE FUNCTION bill_seals_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN RAISE EXCEPTION 'BILL_SEAL_APPEND_ONLY: the seal of a bill is never changed or deleted'; END $$;
+
+DROP TRIGGER IF EXISTS bill_seals_append_only ON bill_seals;
+
+CREATE TRIGGER bill_seals_append_only BEFORE UPDATE OR DELETE ON bill_seals FOR EACH ROW EXECUTE FUNCTION bill_seals_append_only();
+
+CREATE OR REPLACE FUNCTION meterline_field_visits_review_only() RETURNS trigger
+               LANGUAGE plpgsql AS $$
+               BEGIN
+                 IF TG_OP = 'DELETE' THEN
+                   RAISE EXCEPTION 'FIELD_NO_DELETE: tickets and visits are never deleted' USING ERRCODE = 'P0001';
+                 END IF;
+                 IF OLD.status <> 'pending' THEN
+                   RAISE EXCEPTION 'FIELD_DECIDED: an approved or rejected ticket or visit never changes' USING ERRCODE = 'P0001';
+                 END IF;
+                 IF OLD.id IS DISTINCT FROM NEW.id OR OLD.account_id IS DISTINCT FROM NEW.account_id OR OLD.area_id IS DISTINCT FROM NEW.area_id OR OLD.agent_id IS DISTINCT FROM NEW.agent_id OR OLD.agent_name IS DISTINCT FROM NEW.agent_name OR OLD.visited_at IS DISTINCT FROM NEW.visited_at OR OLD.visit_date IS DISTINCT FROM NEW.visit_date OR OLD.outcome IS DISTINCT FROM NEW.outcome OR OLD.notes IS DISTINCT FROM NEW.notes OR OLD.photo_ref IS DISTINCT FROM NEW.photo_ref OR OLD.photo_url IS DISTINCT FROM NEW.photo_url OR OLD.gps_lat IS DISTINCT FROM NEW.gps_lat OR OLD.gps_lon IS DISTINCT FROM NEW.gps_lon OR OLD.gps_accuracy_m IS DISTINCT FROM NEW.gps_accuracy_m OR OLD.distance_m IS DISTINCT FROM NEW.distance_m OR OLD.radius_m IS DISTINCT FROM NEW.radius_m OR OLD.flagged IS DISTINCT FROM NEW.flagged OR OLD.created_at IS DISTINCT FROM NEW.created_at THEN
+                   RAISE EXCEPTION 'FIELD_FIXED: what a ticket or visit reported never changes; only its review (pending -> approved or rejected)' USING ERRCODE = 'P0001';
+                 END IF;
+                 RETURN NEW;
+               END $$;
+
+DROP TRIGGER IF EXISTS trg_field_visits_review_only ON field_visits;
+
+CREATE TRIGGER trg_field_visits_review_only BEFORE UPDATE OR DELETE ON field_visits
+               FOR EACH ROW EXECUTE FUNCTION meterline_field_visits_review_only();
+
+DROP TRIGGER IF EXISTS trg_field_visits_no_truncate ON field_visits;
+
+CREATE TRIGGER trg_field_visits_no_truncate BEFORE TRUNCATE ON field_visits
+               FOR EACH STATEMENT EXECUTE FUNCTION meterline_no_truncate();
+
+CREATE OR REPLACE FUNCTION meterline_tickets_review_only() RETURNS trigger
+               LANGUAGE plpgsql AS $$
+               BEGIN
+                 IF TG_OP = 'DELETE' THEN
+                   RAISE EXCEPTION 'FIELD_NO_DELETE: tickets and visits are never deleted' USING ERRCODE = 'P0001';
+                 END IF;
+                 IF OLD.status <> 'pending' THEN
+                   RAISE EXCEPTION 'FIELD_DECIDED: an approved or rejected ticket or visit never changes' USING ERRCODE = 'P0001';
+                 END IF;
+                 IF OLD.id IS DISTINCT FROM NEW.id OR OLD.account_id IS DISTINCT FROM NEW.account_id OR OLD.area_id IS DISTINCT FROM NEW.area_id OR OLD.kind IS DISTINCT FROM NEW.kind OR OLD.description IS DISTINCT FROM NEW.description OR OLD.source IS DISTINCT FROM NEW.source OR OLD.bill_id IS DISTINCT FROM NEW.bill_id OR OLD.visit_id IS DISTINCT FROM NEW.visit_id OR OLD.proposed_change IS DISTINCT FROM NEW.proposed_change OR OLD.raised_by IS DISTINCT FROM NEW.raised_by OR OLD.raised_by_name IS DISTINCT FROM NEW.raised_by_name OR OLD.raised_at IS DISTINCT FROM NEW.raised_at THEN
+                   RAISE EXCEPTION 'FIELD_FIXED: what a ticket or visit reported never changes; only its review (pending -> approved or rejected)' USING ERRCODE = 'P0001';
+                 END IF;
+                 RETURN NEW;
+               END $$;
+
+DROP TRIGGER IF EXISTS trg_tickets_review_only ON tickets;
+
+CREATE TRIGGER trg_tickets_review_only BEFORE UPDATE OR DELETE ON tickets
+               FOR EACH ROW EXECUTE FUNCTION meterline_tickets_review_only();
+
+DROP TRIGGER IF EXISTS trg_tickets_no_truncate ON tickets;
+
+CREATE TRIGGER trg_tickets_no_truncate BEFORE TRUNCATE ON tickets
+               FOR EACH STATEMENT EXECUTE FUNCTION meterline_no_truncate();
+
+DROP TRIGGER IF EXISTS trg_ticket_comments_append_only ON ticket_comments;
+
+CREATE TRIGGER trg_ticket_comments_append_only BEFORE UPDATE OR DELETE ON ticket_comments
+               FOR EACH ROW EXECUTE FUNCTION meterline_append_only();
+
+DROP TRIGGER IF EXISTS trg_ticket_attachments_append_only ON ticket_attachments;
+
+CREATE TRIGGER trg_ticket_attachments_append_only BEFORE UPDATE OR DELETE ON ticket_attachments
+               FOR EACH ROW EXECUTE FUNCTION meterline_append_only();
+
+CREATE OR REPLACE FUNCTION meterline_readings_undo_review() RETURNS trigger
+           LANGUAGE plpgsql AS $$
+           BEGIN
+             IF OLD.status IN ('approved', 'rejected') AND NEW.status = 'pending' AND ((EXISTS (SELECT 1 FROM bill_readings WHERE reading_id = OLD.id AND superseded_by IS NULL) OR EXISTS (SELECT 1 FROM bills WHERE motor_reading_id = OLD.id AND status <> 'superseded')) OR (OLD.status = 'rejected' AND (
+        (NEW.previous_reading_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM (SELECT x.id, x.reading_value FROM readings x
+                   WHERE x.meter_id = NEW.meter_id AND x.status <> 'rejected' AND x.id <> NEW.id AND (x.reading_date < NEW.reading_date OR (x.reading_date = NEW.reading_date AND x.id < NEW.id))
+                   ORDER BY x.reading_date DESC, x.id DESC LIMIT 1) l WHERE l.id = NEW.previous_reading_id))
+        OR (NEW.previous_reading_id IS NULL AND NEW.consumption IS NULL AND EXISTS (SELECT 1 FROM (SELECT x.id, x.reading_value FROM readings x
+                   WHERE x.meter_id = NEW.meter_id AND x.status <> 'rejected' AND x.id <> NEW.id AND (x.reading_date < NEW.reading_date OR (x.reading_date = NEW.reading_date AND x.id < NEW.id))
+                   ORDER BY x.reading_date DESC, x.id DESC LIMIT 1) l))
+        OR (NEW.previous_reading_id IS NULL AND NEW.consumption IS NOT NULL AND NOT EXISTS (
+            SELECT 1 FROM (SELECT x.id, x.reading_value FROM readings x
+                   WHERE x.meter_id = NEW.meter_id AND x.status <> 'rejected' AND x.id <> NEW.id AND (x.reading_date < NEW.reading_date OR (x.reading_date = NEW.reading_date AND x.id < NEW.id))
+                   ORDER BY x.reading_date DESC, x.id DESC LIMIT 1) l WHERE ABS(l.reading_value - (NEW.reading_value - NEW.consumption)) < 0.005))))) THEN
+               RAISE EXCEPTION 'READING_UNDO: a reading goes back to pending only while no bill covers it and, after a rejection, while its place in the chain of its meter is unchanged' USING ERRCODE = 'P0001';
+             END IF;
+             RETURN NEW;
+           END $$;
+
+DROP TRIGGER IF EXISTS trg_readings_undo_review ON readings;
+
+CREATE TRIGGER trg_readings_undo_review BEFORE UPDATE OF status ON readings
+           FOR EACH ROW EXECUTE FUNCTION meterline_readings_undo_review();
+
 -- ---- reference rows every database needs (as database/migrations.py seeds them) ----
 
 INSERT INTO period_locks (month, reason, locked_by, bill_count_at_lock)
@@ -2893,7 +3478,7 @@ ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value WHERE schema_info.value::
 CREATE OR REPLACE FUNCTION meterline_view_names() RETURNS text[]
 LANGUAGE sql IMMUTABLE SET search_path = public, pg_temp AS $$
   SELECT ARRAY['account_details', 'meter_choices', 'reading_details', 'bill_details', 'connection_details',
-               'anomaly_details']
+               'anomaly_details', 'visit_details', 'ticket_details', 'ticket_notes']  -- the last three: 90_field.sql
 $$;
 
 -- flat_details and flat_blocks are the views of schema version 2 (flats, floors, flat types).
@@ -3469,6 +4054,100 @@ BEGIN
   RETURN p_id;
 END $$;
 
+-- ---- database/supabase/31_functions_review_undo.sql ----
+
+-- Undo a review decision (issue 18): approved/rejected -> pending, the twin of the SQL backend's
+-- undo_review (services/readings/undo.py has the rule and its words). Locks the meter. PT404 for an
+-- unknown reading; PT409 (nothing changed) when the reading is not decided, is a meter change's, is
+-- billed, or (undoing a rejection) the chain moved since or the follower cannot be re-measured from it.
+-- The review-undo trigger (database/review_undo_triggers.py) holds the billed and chain-place parts.
+-- A reading stored before readings named their previous one (previous_reading_id empty, consumption
+-- set) is checked by value: the last reading before it must be the value it was measured from.
+CREATE OR REPLACE FUNCTION meterline_undo_review(p_id bigint, p_actor jsonb)
+RETURNS bigint LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+DECLARE
+  r readings;
+  v_bill bigint;
+  v_before readings;
+  v_follower readings;
+  v_problem text;
+  v_moved boolean;
+BEGIN
+  SELECT * INTO r FROM readings WHERE id = p_id;
+  IF r.id IS NULL THEN
+    PERFORM meterline_not_found(format('Reading %s does not exist.', p_id));
+  END IF;
+  PERFORM 1 FROM meters WHERE id = r.meter_id FOR UPDATE;
+  SELECT * INTO r FROM readings WHERE id = p_id;  -- as it is under the lock
+  IF r.status NOT IN ('approved', 'rejected') THEN
+    PERFORM meterline_conflict(format('Reading #%s is %s; there is no review decision to undo.', p_id, r.status));
+  END IF;
+  IF r.source = 'meter_change' THEN
+    PERFORM meterline_conflict(format('Reading #%s was recorded by a meter change, not decided at review; '
+      'it cannot go back to pending.', p_id));
+  END IF;
+  SELECT COALESCE((SELECT min(bill_id) FROM bill_readings WHERE reading_id = p_id AND superseded_by IS NULL),
+                  (SELECT min(id) FROM bills WHERE motor_reading_id = p_id AND status <> 'superseded'))
+    INTO v_bill;
+  IF v_bill IS NOT NULL THEN
+    PERFORM meterline_conflict(format('Reading #%s cannot go back to pending: bill #%s covers it and a billed '
+      'reading never changes. Nothing was changed.', p_id, v_bill));
+  END IF;
+  IF r.status = 'rejected' THEN
+    SELECT * INTO v_before FROM readings x
+     WHERE x.meter_id = r.meter_id AND x.status <> 'rejected' AND x.id <> p_id
+       AND (x.reading_date < r.reading_date OR (x.reading_date = r.reading_date AND x.id < p_id))
+     ORDER BY x.reading_date DESC, x.id DESC LIMIT 1;
+    v_moved := CASE WHEN r.previous_reading_id IS NOT NULL THEN v_before.id IS DISTINCT FROM r.previous_reading_id
+                    WHEN r.consumption IS NOT NULL
+                      THEN v_before.id IS NULL OR v_before.reading_value + r.consumption <> r.reading_value
+                    ELSE v_before.id IS NOT NULL END;
+    IF v_moved THEN
+      PERFORM meterline_conflict(format('Reading #%s cannot go back to pending: the meter''s readings changed since '
+        'it was rejected (%s). Nothing was changed; submit the reading again instead.', p_id,
+        CASE WHEN v_before.id IS NULL THEN 'the reading it was measured from was rejected meanwhile'
+             ELSE format('reading #%s of %s now comes before it', v_before.id, v_before.reading_date) END));
+    END IF;
+    SELECT * INTO v_follower FROM readings x
+     WHERE x.meter_id = r.meter_id AND x.status <> 'rejected' AND x.id <> p_id
+       AND (x.reading_date > r.reading_date OR (x.reading_date = r.reading_date AND x.id > p_id))
+     ORDER BY x.reading_date, x.id LIMIT 1 FOR UPDATE;
+    IF v_follower.id IS NOT NULL THEN
+      IF v_follower.created_at > r.reviewed_at THEN
+        PERFORM meterline_conflict(format('Reading #%s cannot go back to pending: reading #%s of %s was stored after '
+          'it was rejected. Nothing was changed; reject reading #%s first if it is the wrong one.', p_id,
+          v_follower.id, v_follower.reading_date, v_follower.id));
+      END IF;
+      IF meterline_reading_is_billed(v_follower.id) THEN
+        v_problem := 'is already billed (a billed consumption never changes)';
+      ELSIF v_follower.approved_units IS NOT NULL THEN
+        v_problem := format('has monthly units (%s kWh) an admin confirmed for the interval it covers now',
+                            v_follower.approved_units);
+      ELSIF v_follower.reading_value < r.reading_value THEN
+        v_problem := format('is lower (%s against %s)', v_follower.reading_value, r.reading_value);
+      END IF;
+      IF v_problem IS NOT NULL THEN
+        PERFORM meterline_conflict(format('Reading #%s cannot go back to pending: reading #%s of %s would be '
+          'measured from it again and %s. Nothing was changed.', p_id, v_follower.id, v_follower.reading_date,
+          v_problem));
+      END IF;
+    END IF;
+  END IF;
+  UPDATE readings
+     SET status = 'pending', reviewed_by = NULL, reviewed_at = NULL, updated_at = now(),
+         approved_units = CASE WHEN r.status = 'approved' THEN NULL ELSE approved_units END,
+         rejection_reason = CASE WHEN r.status = 'rejected' THEN NULL ELSE rejection_reason END
+   WHERE id = p_id AND status = r.status;
+  PERFORM meterline_audit(p_actor, 'reading.undo_review', 'reading', p_id::text, jsonb_build_object(
+    'was', r.status, 'reviewed_by', r.reviewed_by, 'reviewed_at', r.reviewed_at,
+    'approved_units', r.approved_units, 'rejection_reason', r.rejection_reason));
+  IF v_follower.id IS NOT NULL THEN
+    PERFORM meterline_relink_reading(v_follower.id, p_id, v_follower.reading_value - r.reading_value, p_actor,
+      format('the rejection of reading #%s it was measured from was undone', p_id), p_id);
+  END IF;
+  RETURN p_id;
+END $$;
+
 -- ---- database/supabase/35_functions_meter_changes.sql ----
 
 -- Meter replacements and rollovers (services/readings/meter_changes.py), recorded by an admin: one call,
@@ -3839,8 +4518,8 @@ END $$;
 -- refuses the whole batch before anything is written. Each element may carry "lines",
 -- "carry_forward_bill_ids" and "covered" (as for meterline_insert_bill). An account whose carried bills
 -- are no longer open with exactly the balance its bill carries (a payment landed since it was priced),
--- or one of whose readings another bill covers now, is left out: "stale" lists them, to be priced
--- again. Returns {"created", "skipped", "total_amount", "stale"}.
+-- or one of whose readings another bill covers now or is no longer approved with the units it was
+-- priced from, is left out: "stale" lists them, to be priced again. Returns {"created", "skipped", "total_amount", "stale"}.
 CREATE OR REPLACE FUNCTION meterline_insert_bill_batch(p_bills jsonb, p_actor jsonb)
 RETURNS jsonb LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
@@ -3861,7 +4540,8 @@ DECLARE
   v_series record;
 BEGIN
   IF v_total = 0 THEN
-    RETURN jsonb_build_object('created', 0, 'skipped', 0, 'total_amount', '0.00', 'stale', '[]'::jsonb);
+    RETURN jsonb_build_object('created', 0, 'skipped', 0, 'total_amount', '0.00', 'stale', '[]'::jsonb,
+                              'ids', '[]'::jsonb);
   END IF;
   FOR v_lo, v_end IN SELECT DISTINCT x.billing_period_start, x.billing_period_end
                         FROM jsonb_populate_recordset(NULL::bills, p_bills) x LOOP
@@ -3873,6 +4553,12 @@ BEGIN
    WHERE id IN (SELECT c::bigint FROM jsonb_array_elements(p_bills) AS e,
                      jsonb_array_elements_text(COALESCE(e->'carry_forward_bill_ids', '[]'::jsonb)) AS c)
    ORDER BY id FOR UPDATE;
+  -- The readings the batch covers, held until commit (FOR SHARE): an undo or a re-measure arriving
+  -- after the check below waits, then meets the bill (the undo trigger refuses it).
+  PERFORM 1 FROM readings
+   WHERE id IN (SELECT (c->>'reading_id')::bigint FROM jsonb_array_elements(p_bills) AS e,
+                     jsonb_array_elements(COALESCE(e->'covered', '[]'::jsonb)) AS c)
+   ORDER BY id FOR SHARE;
   WITH src AS (
     SELECT (e->>'account_id')::bigint AS account_id, (e->>'previous_outstanding')::numeric AS prev,
            COALESCE(e->'carry_forward_bill_ids', '[]'::jsonb) AS carry, COALESCE(e->'covered', '[]'::jsonb) AS covered
@@ -3889,9 +4575,16 @@ BEGIN
     SELECT s.account_id FROM src s, jsonb_array_elements(s.covered) AS c
      WHERE EXISTS (SELECT 1 FROM bill_readings x WHERE x.reading_id = (c->>'reading_id')::bigint
                                                   AND x.superseded_by IS NULL)
+  ), reading_changed AS (  -- no longer approved with the units the bill was priced from
+    SELECT s.account_id FROM src s CROSS JOIN jsonb_array_elements(s.covered) AS c
+      LEFT JOIN readings r ON r.id = (c->>'reading_id')::bigint
+     WHERE r.id IS NULL OR r.status <> 'approved'
+        OR COALESCE(r.approved_units, r.consumption, 0) <> COALESCE((c->>'units')::numeric, 0)
+        OR COALESCE(r.motor_share, 0) <> COALESCE((c->>'motor_units')::numeric, 0)
   )
   SELECT COALESCE(array_agg(DISTINCT account_id ORDER BY account_id), '{}') INTO v_stale
-    FROM (SELECT account_id FROM carried_wrong UNION SELECT account_id FROM covered_now) z;
+    FROM (SELECT account_id FROM carried_wrong UNION SELECT account_id FROM covered_now
+          UNION SELECT account_id FROM reading_changed) z;
   -- The bills to store (not billed for their period yet, not stale), fixed once: their numbers are
   -- reserved for exactly these, one reservation per series, and handed out in p_bills' order. A
   -- bill stored by another writer meanwhile makes the insert below fail whole (unique key), and the
@@ -3987,7 +4680,7 @@ BEGIN
     'last_account_id', (p_bills->(v_total - 1)->>'account_id')::bigint,
     'changed_accounts', to_jsonb(v_stale[1:100])));
   RETURN jsonb_build_object('created', v_created, 'skipped', v_total - v_fresh, 'total_amount', v_amount::text,
-                            'stale', to_jsonb(v_stale));
+                            'stale', to_jsonb(v_stale), 'ids', to_jsonb(v_ids));  -- ids: sealed next (94_functions_seals.sql)
 END $$;
 
 -- Store a payment Python worked out with services/billing/arrears.apply_payment (the one implementation of
@@ -4344,7 +5037,7 @@ BEGIN
   RETURN v_id;
 END $$;
 
--- Accounts the run would bill (active, with an active connection to the service, under p_area when
+-- Accounts the run would bill (active, with an active connection to the service started by p_end, under p_area when
 -- given, and by the plan's quantity source: an approved reading dated in the period, daily usage in
 -- it, or none needed for a fixed fee) that already have a bill of the service starting in the period.
 DROP FUNCTION IF EXISTS meterline_count_run_skips(date, date);  -- schema version 2: readings of flats only
@@ -4353,7 +5046,7 @@ CREATE OR REPLACE FUNCTION meterline_count_run_skips(p_start date, p_end date, p
 RETURNS bigint LANGUAGE sql STABLE SET search_path = public, pg_temp AS $$
   SELECT count(*)
     FROM accounts a JOIN service_connections sc ON sc.account_id = a.id AND sc.service = p_service
-   WHERE a.is_active AND sc.is_active
+   WHERE a.is_active AND sc.is_active AND (sc.started_on IS NULL OR sc.started_on <= p_end)
      AND EXISTS (SELECT 1 FROM bills b WHERE b.account_id = a.id AND b.service = p_service
                                          AND b.billing_period_start BETWEEN p_start AND p_end)
      AND (p_source <> 'readings' OR EXISTS (
@@ -4398,6 +5091,7 @@ BEGIN
     SELECT a.id AS account_id, a.code, a.category, a.account_type, a.area_id, sc.tariff_plan_id
       FROM accounts a JOIN service_connections sc ON sc.account_id = a.id AND sc.service = p_service
      WHERE a.id > p_after AND a.id <= v_upper AND a.is_active AND sc.is_active
+       AND (sc.started_on IS NULL OR sc.started_on <= p_end)  -- billed from the month it starts, never before
        AND (p_area IS NULL OR a.area_id IN (SELECT meterline_area_subtree(p_area)))
        -- The window is repeated on bills so the (account_id, status) index bounds the look.
        AND NOT EXISTS (SELECT 1 FROM bills b WHERE b.account_id = a.id AND b.account_id > p_after
@@ -5326,6 +6020,15 @@ LANGUAGE sql STABLE SET search_path = public, pg_temp AS $$
     FROM (SELECT NULLIF(current_setting('request.headers', true), '')::json ->> 'x-meterline-scope' AS h) x
 $$;
 
+-- A customer's scope (issue 16) also carries x-meterline-accounts: a JSON list of their linked account
+-- ids. NULL when absent (staff): accounts, bills and what hangs off them are then limited by area only.
+CREATE OR REPLACE FUNCTION meterline_scope_account_ids() RETURNS bigint[]
+LANGUAGE sql STABLE SET search_path = public, pg_temp AS $$
+  SELECT CASE WHEN h IS NULL THEN NULL
+              ELSE ARRAY(SELECT (json_array_elements_text(h::json))::bigint) END
+    FROM (SELECT NULLIF(current_setting('request.headers', true), '')::json ->> 'x-meterline-accounts' AS h) x
+$$;
+
 -- The ids of the areas in scope: each path's area and everything under it ("KSR" takes "KSR/...",
 -- never "KSRX"). Security definer: it reads areas whole, whatever the caller may see.
 CREATE OR REPLACE FUNCTION meterline_scope_area_ids() RETURNS bigint[]
@@ -5353,7 +6056,7 @@ $$;
 CREATE OR REPLACE FUNCTION meterline_pre_request() RETURNS void
 LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 BEGIN
-  IF meterline_scope_paths() IS NULL THEN
+  IF meterline_scope_paths() IS NULL AND meterline_scope_account_ids() IS NULL THEN
     RETURN;
   END IF;
   IF current_user <> 'service_role' THEN
@@ -5502,6 +6205,81 @@ LANGUAGE sql STABLE SET search_path = public, pg_temp AS $$
      GROUP BY g.id, g.path, g.name) x
 $$;
 
+-- ---- database/supabase/87_functions_analytics.sql ----
+
+-- Consumer analytics and staff performance (services/reports/analytics.py; the SQL backends:
+-- services/storage/sql_analytics.py). Security invoker: a staff member's read runs as meterline_staff,
+-- and row level security leaves only their areas' accounts, bills and staff area rows.
+
+CREATE OR REPLACE FUNCTION meterline_consumer_analytics(p_first date, p_as_of date, p_top boolean) RETURNS jsonb
+LANGUAGE sql STABLE SET search_path = public, pg_temp AS $$
+  WITH per_account AS (
+    SELECT b.account_id, min(b.area_id) AS area_id, count(*) AS n,
+           count(*) FILTER (WHERE b.status IN ('paid', 'carried_forward')) AS settled,
+           count(*) FILTER (WHERE b.status = 'carried_forward'
+                              OR (b.status = 'paid' AND b.paid_at::date > b.due_date)) AS late,
+           count(*) FILTER (WHERE b.amount_paid > 0) AS any_paid
+      FROM bills b
+     WHERE b.billing_period_start >= p_first AND b.due_date <= p_as_of AND b.status NOT IN ('cancelled', 'superseded')
+     GROUP BY b.account_id),
+  patterns AS (
+    SELECT CASE WHEN p_top THEN COALESCE(uc.parent_id, uc.id) ELSE uc.id END AS gid, count(*) AS billed,
+           count(*) FILTER (WHERE settled = n AND late = 0) AS on_time,
+           count(*) FILTER (WHERE settled = n AND late > 0) AS late,
+           count(*) FILTER (WHERE settled < n AND any_paid > 0) AS partial,
+           count(*) FILTER (WHERE settled < n AND any_paid = 0) AS never_paid
+      FROM per_account pa JOIN areas uc ON uc.id = pa.area_id
+     GROUP BY 1),
+  units AS (
+    SELECT CASE WHEN p_top THEN COALESCE(uc.parent_id, uc.id) ELSE uc.id END AS gid,
+           count(*) FILTER (WHERE a.is_active) AS active, count(*) FILTER (WHERE NOT a.is_active) AS inactive
+      FROM accounts a JOIN areas uc ON uc.id = a.area_id
+     GROUP BY 1)
+  SELECT COALESCE(jsonb_agg(jsonb_build_object(
+           'area_id', g.id, 'area_path', g.path, 'area_name', g.name, 'active', u.active, 'inactive', u.inactive,
+           'billed', COALESCE(p.billed, 0), 'on_time', COALESCE(p.on_time, 0), 'late', COALESCE(p.late, 0),
+           'partial', COALESCE(p.partial, 0), 'never_paid', COALESCE(p.never_paid, 0)) ORDER BY g.path), '[]'::jsonb)
+    FROM units u JOIN areas g ON g.id = u.gid LEFT JOIN patterns p ON p.gid = u.gid
+$$;
+
+-- Which leaf areas each staff member covers (each once), and the paths assigned to them. Security
+-- definer: a staff member's assignments may name an area above the reader's scope (a manager's city
+-- holds the reader's union council); the bills counted against them stay under row level security.
+CREATE OR REPLACE FUNCTION meterline_staff_area_map() RETURNS TABLE (user_id bigint, area_id bigint)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+  SELECT DISTINCT ua.user_id, leaf.id
+    FROM user_areas ua JOIN areas top ON top.id = ua.area_id
+    JOIN areas leaf ON leaf.id = top.id OR left(leaf.path, length(top.path) + 1) = top.path || '/'
+$$;
+
+CREATE OR REPLACE FUNCTION meterline_staff_area_paths() RETURNS TABLE (user_id bigint, paths text[])
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+  SELECT ua.user_id, array_agg(a.path ORDER BY a.path) FROM user_areas ua JOIN areas a ON a.id = ua.area_id
+   GROUP BY ua.user_id
+$$;
+
+CREATE OR REPLACE FUNCTION meterline_staff_performance(p_first date, p_last date) RETURNS jsonb
+LANGUAGE sql STABLE SET search_path = public, pg_temp AS $$
+  WITH per_area AS (
+    SELECT b.area_id, count(*) AS n, sum(b.total_amount) AS due, sum(b.amount_paid) AS collected,
+           count(*) FILTER (WHERE b.status = 'paid') AS paid
+      FROM bills b
+     WHERE b.billing_period_start BETWEEN p_first AND p_last AND b.status NOT IN ('cancelled', 'superseded')
+     GROUP BY b.area_id),
+  per_user AS (
+    SELECT u.id, u.username, u.display_name, u.role, sum(pa.n) AS bills, sum(pa.due)::text AS due,
+           sum(pa.collected)::text AS collected, sum(pa.paid) AS paid
+      FROM users u JOIN meterline_staff_area_map() ul ON ul.user_id = u.id JOIN per_area pa ON pa.area_id = ul.area_id
+     WHERE u.role IN ('agent', 'supervisor', 'manager')
+     GROUP BY u.id, u.username, u.display_name, u.role)
+  SELECT COALESCE(jsonb_agg(jsonb_build_object(
+           'user_id', p.id, 'username', p.username, 'display_name', p.display_name, 'role', p.role,
+           'bills', p.bills, 'due', p.due, 'collected', p.collected, 'paid', p.paid,
+           'areas', (SELECT x.paths FROM meterline_staff_area_paths() x WHERE x.user_id = p.id))
+           ORDER BY p.username), '[]'::jsonb)
+    FROM per_user p
+$$;
+
 -- ---- database/supabase/88_functions_bulk.sql ----
 
 -- Bulk activation/deactivation of accounts with one audit entry (services/storage/sql_bulk.py).
@@ -5519,6 +6297,493 @@ BEGIN
     'ids', to_jsonb(v_ids[1:100])));
   RETURN v_changed;
 END $$;
+
+-- ---- database/supabase/90_field.sql ----
+
+-- Field operations (issue 15): compliance visits and complaint tickets. The PL/pgSQL twins of
+-- services/storage/sql_field.py; tables and the review-only triggers come from database/schema_field.py
+-- and database/field_triggers.py. Reads by area-limited staff go through row level security
+-- (database/supabase_scopes.py): the views are security_invoker, the read functions security invoker.
+
+DROP VIEW IF EXISTS visit_details, ticket_details, ticket_notes;
+
+CREATE VIEW visit_details WITH (security_invoker = true) AS
+SELECT v.*, a.code AS account_code, a.name AS account_name, ar.path AS area_path,
+       a.gps_lat AS unit_lat, a.gps_lon AS unit_lon
+FROM field_visits v
+JOIN accounts a ON a.id = v.account_id
+JOIN areas ar ON ar.id = v.area_id;
+
+CREATE VIEW ticket_details WITH (security_invoker = true) AS
+SELECT t.*, a.code AS account_code, a.name AS account_name, ar.path AS area_path,
+       (SELECT count(*) FROM ticket_comments c WHERE c.ticket_id = t.id) AS comments,
+       (SELECT count(*) FROM ticket_attachments f WHERE f.ticket_id = t.id) AS attachments
+FROM tickets t
+JOIN accounts a ON a.id = t.account_id
+JOIN areas ar ON ar.id = t.area_id;
+
+CREATE VIEW ticket_notes WITH (security_invoker = true) AS
+SELECT c.id, c.ticket_id, c.author_name, c.created_at, c.body, NULL::varchar AS photo_ref,
+       NULL::varchar AS photo_url
+  FROM ticket_comments c WHERE c.ticket_id IN (SELECT id FROM tickets)
+UNION ALL
+SELECT f.id, f.ticket_id, f.added_by_name, f.created_at, NULL::text, f.photo_ref, f.photo_url
+  FROM ticket_attachments f WHERE f.ticket_id IN (SELECT id FROM tickets);
+
+CREATE OR REPLACE FUNCTION meterline_create_visit(p_row jsonb, p_actor jsonb) RETURNS bigint
+LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+DECLARE
+  v_area bigint;
+  v_id bigint;
+BEGIN
+  SELECT area_id INTO v_area FROM accounts WHERE id = (p_row->>'account_id')::bigint;
+  IF v_area IS NULL THEN
+    PERFORM meterline_not_found(format('Account %s does not exist.', p_row->>'account_id'));
+  END IF;
+  INSERT INTO field_visits (account_id, area_id, agent_id, agent_name, visited_at, visit_date, outcome, notes, photo_ref,
+                            photo_url, gps_lat, gps_lon, gps_accuracy_m, distance_m, radius_m, flagged, status, created_at)
+  VALUES ((p_row->>'account_id')::bigint, v_area, (p_actor->>'user_id')::bigint, p_actor->>'username',
+          (p_row->>'visited_at')::timestamptz, (p_row->>'visit_date')::date, p_row->>'outcome', p_row->>'notes',
+          p_row->>'photo_ref', p_row->>'photo_url', (p_row->>'gps_lat')::numeric, (p_row->>'gps_lon')::numeric,
+          (p_row->>'gps_accuracy_m')::numeric, (p_row->>'distance_m')::numeric, (p_row->>'radius_m')::integer,
+          COALESCE((p_row->>'flagged')::boolean, false), 'pending', clock_timestamp())
+  RETURNING id INTO v_id;
+  PERFORM meterline_audit(p_actor, 'visit.log', 'field_visit', v_id::text, jsonb_build_object(
+    'account_id', (p_row->>'account_id')::bigint, 'outcome', p_row->>'outcome', 'distance_m', p_row->>'distance_m',
+    'flagged', COALESCE((p_row->>'flagged')::boolean, false), 'photo', p_row->>'photo_ref' IS NOT NULL));
+  RETURN v_id;
+END $$;
+
+-- PENDING -> APPROVED / REJECTED of a visit or ticket row; PT404 / PT409 as the SQL backend raises.
+CREATE OR REPLACE FUNCTION meterline_field_decide(p_table text, p_what text, p_id bigint, p_approve boolean,
+                                                  p_reason text, p_actor jsonb, p_applied jsonb DEFAULT NULL)
+RETURNS void LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+DECLARE
+  v_n integer;
+  v_status text;
+  v_by text;
+BEGIN
+  IF p_table = 'tickets' THEN
+    UPDATE tickets SET status = CASE WHEN p_approve THEN 'approved' ELSE 'rejected' END,
+           reviewed_by = (p_actor->>'user_id')::bigint, reviewed_by_name = p_actor->>'username',
+           reviewed_at = clock_timestamp(), review_reason = p_reason,
+           applied = CASE WHEN p_approve THEN p_applied END
+     WHERE id = p_id AND status = 'pending';
+  ELSE
+    UPDATE field_visits SET status = CASE WHEN p_approve THEN 'approved' ELSE 'rejected' END,
+           reviewed_by = (p_actor->>'user_id')::bigint, reviewed_by_name = p_actor->>'username',
+           reviewed_at = clock_timestamp(), review_reason = p_reason
+     WHERE id = p_id AND status = 'pending';
+  END IF;
+  GET DIAGNOSTICS v_n = ROW_COUNT;
+  IF v_n = 0 THEN
+    EXECUTE format('SELECT status, reviewed_by_name FROM %I WHERE id = $1', p_table) INTO v_status, v_by USING p_id;
+    IF v_status IS NULL THEN
+      PERFORM meterline_not_found(format('%s %s does not exist.', p_what, p_id));
+    END IF;
+    PERFORM meterline_conflict(format('%s %s was %s already by %s.', p_what, p_id, v_status, v_by));
+  END IF;
+END $$;
+
+CREATE OR REPLACE FUNCTION meterline_review_visit(p_id bigint, p_approve boolean, p_reason text, p_actor jsonb)
+RETURNS void LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+BEGIN
+  PERFORM meterline_field_decide('field_visits', 'Visit', p_id, p_approve, p_reason, p_actor);
+  PERFORM meterline_audit(p_actor, CASE WHEN p_approve THEN 'visit.approve' ELSE 'visit.reject' END, 'field_visit',
+                          p_id::text, jsonb_build_object('reason', p_reason));
+END $$;
+
+CREATE OR REPLACE FUNCTION meterline_visits_per_agent(p_start date, p_end date)
+RETURNS jsonb LANGUAGE sql STABLE SET search_path = public, pg_temp AS $$
+  SELECT COALESCE(jsonb_agg(to_jsonb(x) ORDER BY x.visits DESC, x.agent_name), '[]'::jsonb)
+    FROM (SELECT v.agent_id, v.agent_name, count(*) AS visits, count(*) FILTER (WHERE v.status = 'approved') AS approved,
+                 count(*) FILTER (WHERE v.status = 'rejected') AS rejected,
+                 count(*) FILTER (WHERE v.status = 'pending') AS pending,
+                 count(*) FILTER (WHERE v.flagged) AS flagged, count(DISTINCT v.account_id) AS units
+            FROM field_visits v
+           WHERE v.visit_date BETWEEN p_start AND p_end
+           GROUP BY v.agent_id, v.agent_name) x
+$$;
+
+CREATE OR REPLACE FUNCTION meterline_create_ticket(p_row jsonb, p_photos jsonb, p_actor jsonb) RETURNS bigint
+LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+DECLARE
+  v_area bigint;
+  v_id bigint;
+  v_photo jsonb;
+BEGIN
+  SELECT area_id INTO v_area FROM accounts WHERE id = (p_row->>'account_id')::bigint;
+  IF v_area IS NULL THEN
+    PERFORM meterline_not_found(format('Account %s does not exist.', p_row->>'account_id'));
+  END IF;
+  INSERT INTO tickets (account_id, area_id, kind, description, source, bill_id, visit_id, proposed_change, raised_by,
+                       raised_by_name, raised_at, assignee_id, assignee_name, status)
+  VALUES ((p_row->>'account_id')::bigint, v_area, p_row->>'kind', p_row->>'description',
+          COALESCE(p_row->>'source', 'unit'), (p_row->>'bill_id')::bigint, (p_row->>'visit_id')::bigint,
+          CASE WHEN jsonb_typeof(p_row->'proposed_change') = 'object' THEN p_row->'proposed_change' END,
+          (p_actor->>'user_id')::bigint, p_actor->>'username', (p_row->>'raised_at')::timestamptz,
+          (p_row->>'assignee_id')::bigint, p_row->>'assignee_name', 'pending')
+  RETURNING id INTO v_id;
+  -- Each photo is {"photo_ref", "photo_url"} (the remote copy, or null), or a bare photo_ref string.
+  FOR v_photo IN SELECT jsonb_array_elements(COALESCE(p_photos, '[]'::jsonb)) LOOP
+    INSERT INTO ticket_attachments (ticket_id, photo_ref, photo_url, added_by_name, created_at)
+    VALUES (v_id, CASE WHEN jsonb_typeof(v_photo) = 'string' THEN v_photo #>> '{}' ELSE v_photo->>'photo_ref' END,
+            CASE WHEN jsonb_typeof(v_photo) = 'object' THEN v_photo->>'photo_url' END,
+            p_actor->>'username', clock_timestamp());
+  END LOOP;
+  PERFORM meterline_audit(p_actor, 'ticket.raise', 'ticket', v_id::text, jsonb_build_object(
+    'account_id', (p_row->>'account_id')::bigint, 'kind', p_row->>'kind', 'source', COALESCE(p_row->>'source', 'unit'),
+    'visit_id', (p_row->>'visit_id')::bigint, 'proposed_change', p_row->'proposed_change',
+    'photos', jsonb_array_length(COALESCE(p_photos, '[]'::jsonb))));
+  RETURN v_id;
+END $$;
+
+-- Approve (applying the proposed change to the account and its primary contact, audited
+-- ticket.apply) or reject, in this one transaction; services/storage/sql_field.py: applied_change.
+CREATE OR REPLACE FUNCTION meterline_review_ticket(p_id bigint, p_approve boolean, p_reason text, p_actor jsonb)
+RETURNS void LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+DECLARE
+  t tickets;
+  acc accounts;
+  con contacts;
+  ch jsonb;
+  want jsonb;
+  applied jsonb := '{}'::jsonb;
+  con_applied jsonb := '{}'::jsonb;
+  f text;
+BEGIN
+  SELECT * INTO t FROM tickets WHERE id = p_id FOR UPDATE;
+  IF t.id IS NULL THEN
+    PERFORM meterline_not_found(format('Ticket %s does not exist.', p_id));
+  END IF;
+  ch := t.proposed_change;
+  IF p_approve AND t.status = 'pending' AND ch IS NOT NULL THEN
+    SELECT * INTO acc FROM accounts WHERE id = t.account_id FOR UPDATE;
+    FOREACH f IN ARRAY ARRAY['category', 'account_type'] LOOP
+      IF ch ? f AND to_jsonb(acc) -> f IS DISTINCT FROM ch -> f THEN
+        applied := applied || jsonb_build_object(f, jsonb_build_object('old', to_jsonb(acc) -> f, 'new', ch -> f));
+      END IF;
+    END LOOP;
+    IF ch ? 'active' AND acc.is_active IS DISTINCT FROM (ch->>'active')::boolean THEN
+      applied := applied || jsonb_build_object('is_active', jsonb_build_object('old', acc.is_active,
+                                                                             'new', (ch->>'active')::boolean));
+    END IF;
+    want := ch -> 'contact';
+    IF want IS NOT NULL AND jsonb_typeof(want) = 'object' AND want <> '{}'::jsonb THEN
+      SELECT o.* INTO con FROM contacts o JOIN account_contacts ac ON ac.contact_id = o.id
+       WHERE ac.account_id = t.account_id AND ac.is_primary;
+      IF con.id IS NULL THEN
+        PERFORM meterline_invalid('contact', 'the unit has no primary contact to correct.',
+                                  'Add the contact on the unit first, or reject the ticket.');
+      END IF;
+      FOREACH f IN ARRAY ARRAY['name', 'phone', 'email', 'address'] LOOP
+        IF want ? f AND to_jsonb(con) -> f IS DISTINCT FROM want -> f THEN
+          con_applied := con_applied || jsonb_build_object(f, jsonb_build_object('old', to_jsonb(con) -> f,
+                                                                                'new', want -> f));
+        END IF;
+      END LOOP;
+      IF con_applied <> '{}'::jsonb THEN
+        applied := applied || jsonb_build_object('contact', con_applied);
+        UPDATE contacts SET name = CASE WHEN con_applied ? 'name' THEN want->>'name' ELSE name END,
+                            phone = CASE WHEN con_applied ? 'phone' THEN want->>'phone' ELSE phone END,
+                            email = CASE WHEN con_applied ? 'email' THEN want->>'email' ELSE email END,
+                            address = CASE WHEN con_applied ? 'address' THEN want->>'address' ELSE address END
+         WHERE id = con.id;
+      END IF;
+    END IF;
+    IF applied ?| ARRAY['category', 'account_type', 'is_active'] THEN
+      UPDATE accounts SET category = CASE WHEN applied ? 'category' THEN ch->>'category' ELSE category END,
+                          account_type = CASE WHEN applied ? 'account_type' THEN ch->>'account_type' ELSE account_type END,
+                          is_active = CASE WHEN applied ? 'is_active' THEN (ch->>'active')::boolean ELSE is_active END,
+                          updated_at = clock_timestamp()
+       WHERE id = t.account_id;
+    END IF;
+    IF applied <> '{}'::jsonb THEN
+      PERFORM meterline_audit(p_actor, 'ticket.apply', 'account', t.account_id::text,
+                              jsonb_build_object('ticket_id', p_id) || applied);
+    END IF;
+  END IF;
+  PERFORM meterline_field_decide('tickets', 'Ticket', p_id, p_approve, p_reason, p_actor,
+                                 CASE WHEN applied = '{}'::jsonb THEN NULL ELSE applied END);
+  PERFORM meterline_audit(p_actor, CASE WHEN p_approve THEN 'ticket.approve' ELSE 'ticket.reject' END, 'ticket',
+                          p_id::text, jsonb_build_object('reason', p_reason, 'applied',
+                                                         CASE WHEN applied = '{}'::jsonb THEN NULL ELSE applied END));
+END $$;
+
+CREATE OR REPLACE FUNCTION meterline_ticket_counts(p_area_path text DEFAULT NULL)
+RETURNS jsonb LANGUAGE sql STABLE SET search_path = public, pg_temp AS $$
+  SELECT COALESCE(jsonb_object_agg(x.status, x.n), '{}'::jsonb)
+    FROM (SELECT t.status, count(*) AS n FROM tickets t JOIN areas ar ON ar.id = t.area_id
+           WHERE p_area_path IS NULL OR ar.path = p_area_path
+              OR ar.path LIKE replace(replace(replace(p_area_path, '\', '\\'), '%', '\%'), '_', '\_') || '/%'
+           GROUP BY t.status) x
+$$;
+
+CREATE OR REPLACE FUNCTION meterline_add_ticket_comment(p_id bigint, p_body text, p_actor jsonb)
+RETURNS jsonb LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+DECLARE
+  v_id bigint;
+  v_at timestamptz := clock_timestamp();
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM tickets WHERE id = p_id) THEN
+    PERFORM meterline_not_found(format('Ticket %s does not exist.', p_id));
+  END IF;
+  INSERT INTO ticket_comments (ticket_id, author_id, author_name, body, created_at)
+  VALUES (p_id, (p_actor->>'user_id')::bigint, p_actor->>'username', p_body, v_at) RETURNING id INTO v_id;
+  PERFORM meterline_audit(p_actor, 'ticket.comment', 'ticket', p_id::text, jsonb_build_object('comment_id', v_id));
+  RETURN jsonb_build_object('id', v_id, 'created_at', v_at);
+END $$;
+
+-- Active users of these roles assigned to the area or an area above it, nearest assignment first
+-- (a ticket's assignee); the twin of sql_field.py: area_staff.
+CREATE OR REPLACE FUNCTION meterline_area_staff(p_area_id bigint, p_roles text[], p_limit integer DEFAULT 10)
+RETURNS jsonb LANGUAGE sql STABLE SET search_path = public, pg_temp AS $$
+  SELECT COALESCE(jsonb_agg(jsonb_build_object('id', x.id, 'username', x.username) ORDER BY x.depth DESC, x.username),
+                  '[]'::jsonb)
+    FROM (SELECT u.id, u.username, max(a.level) AS depth
+            FROM users u JOIN user_areas ua ON ua.user_id = u.id JOIN areas a ON a.id = ua.area_id
+            JOIN areas leaf ON leaf.id = p_area_id
+           WHERE u.role = ANY (p_roles) AND u.is_active
+             AND (leaf.path = a.path
+                  OR leaf.path LIKE replace(replace(replace(a.path, '\', '\\'), '%', '\%'), '_', '\_') || '/%')
+           GROUP BY u.id, u.username
+           ORDER BY max(a.level) DESC, u.username
+           LIMIT p_limit) x
+$$;
+
+-- ---- database/supabase/90_functions_survey.sql ----
+
+-- The municipal survey import (services/municipal/survey.py decides; services/storage/sql_survey.py
+-- is the SQL backends' twin of these functions).
+
+-- What is stored for these survey ids: account, primary contact and survey values.
+CREATE OR REPLACE FUNCTION meterline_survey_state(p_codes text[])
+RETURNS jsonb LANGUAGE sql STABLE SET search_path = public, pg_temp AS $$
+  SELECT COALESCE(jsonb_agg(jsonb_build_object(
+           'account_id', a.id, 'code', a.code, 'area_id', a.area_id, 'category', a.category,
+           'account_type', a.account_type, 'is_active', a.is_active, 'billing_name', a.name,
+           'billing_address', a.address, 'gps_lat', a.gps_lat::text, 'gps_lon', a.gps_lon::text,
+           'contact_id', o.id, 'billing_mobile', o.phone,
+           'surveyor_name', v.surveyor_name, 'surveyed_at', v.surveyed_at, 'survey_name', v.survey_name,
+           'survey_mobile', v.survey_mobile, 'survey_address', v.survey_address, 'house_type', v.house_type,
+           'water_connection', v.water_connection, 'size_marla', v.size_marla::text, 'photo_ref', v.photo_ref,
+           'gps_text', v.gps_text, 'unit_type', v.unit_type, 'size_category', v.size_category)), '[]'::jsonb)
+    FROM accounts a
+    LEFT JOIN account_contacts ac ON ac.account_id = a.id AND ac.is_primary
+    LEFT JOIN contacts o ON o.id = ac.contact_id
+    LEFT JOIN account_surveys v ON v.account_id = a.id
+   WHERE a.code = ANY (p_codes)
+$$;
+
+-- Store an import's plan in one transaction (the function is one): inserts, updates, history, audit.
+CREATE OR REPLACE FUNCTION meterline_apply_survey(p_plan jsonb, p_source text, p_actor jsonb)
+RETURNS jsonb LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+DECLARE
+  u jsonb;
+  v_account bigint;
+  v_contact bigint;
+  v_now timestamptz := now();
+BEGIN
+  FOR u IN SELECT * FROM jsonb_array_elements(COALESCE(p_plan -> 'inserts', '[]'::jsonb)) LOOP
+    INSERT INTO accounts (code, area_id, name, category, account_type, is_active, address, gps_lat, gps_lon,
+                          created_at, updated_at)
+    VALUES (u ->> 'code', (u ->> 'area_id')::bigint, u ->> 'billing_name', u ->> 'category', u ->> 'account_type',
+            (u ->> 'is_active')::boolean, u ->> 'billing_address', (u ->> 'gps_lat')::numeric,
+            (u ->> 'gps_lon')::numeric, v_now, v_now)
+    RETURNING id INTO v_account;
+    INSERT INTO contacts (name, phone, address) VALUES (u ->> 'billing_name', u ->> 'billing_mobile',
+                                                        u ->> 'billing_address')
+    RETURNING id INTO v_contact;
+    INSERT INTO account_contacts (account_id, contact_id, role, is_primary) VALUES (v_account, v_contact, 'owner', true);
+    INSERT INTO account_surveys (account_id, survey_id, surveyor_name, surveyed_at, survey_name, survey_mobile,
+                                 survey_address, house_type, water_connection, size_marla, photo_ref, gps_text,
+                                 unit_type, size_category)
+    VALUES (v_account, u ->> 'code', u ->> 'surveyor_name', (u ->> 'surveyed_at')::timestamptz, u ->> 'survey_name',
+            u ->> 'survey_mobile', u ->> 'survey_address', u ->> 'house_type', u ->> 'water_connection',
+            (u ->> 'size_marla')::numeric, u ->> 'photo_ref', u ->> 'gps_text', u ->> 'unit_type',
+            u ->> 'size_category');
+    IF u ->> 'connect_plan_id' IS NOT NULL THEN
+      INSERT INTO service_connections (account_id, service, tariff_plan_id, is_active, started_on)
+      VALUES (v_account, u ->> 'service', (u ->> 'connect_plan_id')::bigint, (u ->> 'is_active')::boolean,
+              (u ->> 'connect_from')::date);
+    END IF;
+  END LOOP;
+  FOR u IN SELECT * FROM jsonb_array_elements(COALESCE(p_plan -> 'updates', '[]'::jsonb)) LOOP
+    v_account := (u ->> 'account_id')::bigint;
+    UPDATE accounts SET area_id = (u ->> 'area_id')::bigint, name = u ->> 'billing_name', category = u ->> 'category',
+           account_type = u ->> 'account_type', is_active = (u ->> 'is_active')::boolean,
+           address = u ->> 'billing_address', gps_lat = (u ->> 'gps_lat')::numeric,
+           gps_lon = (u ->> 'gps_lon')::numeric, updated_at = v_now
+     WHERE id = v_account;
+    IF u ->> 'contact_id' IS NOT NULL THEN
+      UPDATE contacts SET name = u ->> 'billing_name', phone = u ->> 'billing_mobile', address = u ->> 'billing_address'
+       WHERE id = (u ->> 'contact_id')::bigint;
+    ELSE
+      INSERT INTO contacts (name, phone, address) VALUES (u ->> 'billing_name', u ->> 'billing_mobile',
+                                                          u ->> 'billing_address')
+      RETURNING id INTO v_contact;
+      INSERT INTO account_contacts (account_id, contact_id, role, is_primary) VALUES (v_account, v_contact, 'owner', true);
+    END IF;
+    UPDATE account_surveys SET surveyor_name = u ->> 'surveyor_name', surveyed_at = (u ->> 'surveyed_at')::timestamptz,
+           survey_name = u ->> 'survey_name', survey_mobile = u ->> 'survey_mobile',
+           survey_address = u ->> 'survey_address', house_type = u ->> 'house_type',
+           water_connection = u ->> 'water_connection', size_marla = (u ->> 'size_marla')::numeric,
+           photo_ref = u ->> 'photo_ref', gps_text = u ->> 'gps_text', unit_type = u ->> 'unit_type',
+           size_category = u ->> 'size_category'
+     WHERE account_id = v_account;
+    IF NOT FOUND THEN
+      INSERT INTO account_surveys (account_id, survey_id, surveyor_name, surveyed_at, survey_name, survey_mobile,
+                                   survey_address, house_type, water_connection, size_marla, photo_ref, gps_text,
+                                   unit_type, size_category)
+      VALUES (v_account, u ->> 'code', u ->> 'surveyor_name', (u ->> 'surveyed_at')::timestamptz, u ->> 'survey_name',
+              u ->> 'survey_mobile', u ->> 'survey_address', u ->> 'house_type', u ->> 'water_connection',
+              (u ->> 'size_marla')::numeric, u ->> 'photo_ref', u ->> 'gps_text', u ->> 'unit_type',
+              u ->> 'size_category');
+    END IF;
+  END LOOP;
+  INSERT INTO account_history (account_id, field, old_value, new_value, source, changed_by_name, created_at)
+  SELECT (x ->> 'account_id')::bigint, x ->> 'field', left(x ->> 'old_value', 255), left(x ->> 'new_value', 255),
+         left(p_source, 64), COALESCE(p_actor ->> 'username', 'system'), v_now
+    FROM jsonb_array_elements(COALESCE(p_plan -> 'history', '[]'::jsonb)) AS x;
+  PERFORM meterline_audit(p_actor, 'survey.import', 'account', NULL,
+                          jsonb_build_object('source', p_source) || (p_plan -> 'counts'));
+  RETURN p_plan -> 'counts';
+END $$;
+
+-- ---- database/supabase/92_functions_photos.sql ----
+
+-- Meter photos' perceptual hashes (issue 20, docs/trust.md): the PL/pgSQL twins of
+-- services/storage/sql_photo_hashes.py. The table and its four band indexes come from database/schema.py.
+--
+-- photo_hashes has no staff policy (database/supabase_scopes.py): staff never read it directly. The
+-- lookup is a security definer function that applies the reader's scope itself, from the same request
+-- headers row level security reads (80_scopes.sql): the checked photo's meter must be in scope (a
+-- customer gets nothing), and a match on a meter outside the scope comes back hidden: its date and hash
+-- only, never its meter, account, reading or photo.
+
+-- The print of a reading's photo; the bands are cut from the hash here (the first 4 hex digits are band 0).
+-- A repeat for the same reading keeps the first print.
+CREATE OR REPLACE FUNCTION meterline_record_photo_print(p_reading_id bigint, p_meter_id bigint, p_reading_date date,
+    p_phash text, p_taken_at timestamp, p_photo_ref text) RETURNS void
+LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+BEGIN
+  IF p_phash IS NULL OR p_phash !~ '^[0-9a-f]{16}$' THEN
+    PERFORM meterline_invalid('phash', 'must be 16 lowercase hex digits (a 64-bit perceptual hash)',
+                              'store the hash services/photo_checks.py computes');
+  END IF;
+  INSERT INTO photo_hashes (reading_id, meter_id, reading_date, phash, band0, band1, band2, band3, taken_at, photo_ref)
+  VALUES (p_reading_id, p_meter_id, p_reading_date, p_phash,
+          ('x' || substr(p_phash, 1, 4))::bit(16)::int, ('x' || substr(p_phash, 5, 4))::bit(16)::int,
+          ('x' || substr(p_phash, 9, 4))::bit(16)::int, ('x' || substr(p_phash, 13, 4))::bit(16)::int,
+          p_taken_at, p_photo_ref)
+  ON CONFLICT (reading_id) DO NOTHING;
+END $$;
+
+-- The checked photo and the stored photos within p_max_distance bits of it: four band index probes
+-- (UNION ALL, at most p_per_band rows each), then the exact distance. NULL when the reading has no
+-- print or is not the reader's to check. The reuse rule, order and wording are services/photo_checks.py's.
+CREATE OR REPLACE FUNCTION meterline_photo_candidates(p_reading_id bigint, p_max_distance integer DEFAULT 3,
+    p_per_band integer DEFAULT 2000) RETURNS jsonb
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+DECLARE
+  v_scoped boolean := meterline_scope_paths() IS NOT NULL;
+  v_areas bigint[] := meterline_scope_area_ids();
+  mine photo_hashes%ROWTYPE;
+BEGIN
+  IF meterline_scope_account_ids() IS NOT NULL THEN
+    RETURN NULL;  -- a customer: photo findings are a reviewer's tool
+  END IF;
+  SELECT * INTO mine FROM photo_hashes WHERE reading_id = p_reading_id;
+  IF NOT FOUND THEN
+    RETURN NULL;
+  END IF;
+  IF v_scoped AND NOT EXISTS (SELECT 1 FROM meters m JOIN accounts a ON a.id = m.account_id
+                               WHERE m.id = mine.meter_id AND a.area_id = ANY (v_areas)) THEN
+    RETURN NULL;
+  END IF;
+  RETURN jsonb_build_object(
+    'meter_id', mine.meter_id, 'reading_date', mine.reading_date, 'phash', mine.phash, 'taken_at', mine.taken_at,
+    'candidates', COALESCE((
+      SELECT jsonb_agg(CASE WHEN s.shown
+                            THEN jsonb_build_object('reading_id', c.reading_id, 'meter_id', c.meter_id,
+                                                    'reading_date', c.reading_date, 'phash', c.phash,
+                                                    'photo_ref', c.photo_ref, 'meter_number', s.meter_number,
+                                                    'account_code', s.code)
+                            ELSE jsonb_build_object('reading_date', c.reading_date, 'phash', c.phash) END)
+        FROM (SELECT DISTINCT ON (u.reading_id) u.*
+                FROM ((SELECT * FROM photo_hashes WHERE band0 = mine.band0 AND reading_id <> p_reading_id LIMIT p_per_band)
+                      UNION ALL
+                      (SELECT * FROM photo_hashes WHERE band1 = mine.band1 AND reading_id <> p_reading_id LIMIT p_per_band)
+                      UNION ALL
+                      (SELECT * FROM photo_hashes WHERE band2 = mine.band2 AND reading_id <> p_reading_id LIMIT p_per_band)
+                      UNION ALL
+                      (SELECT * FROM photo_hashes WHERE band3 = mine.band3 AND reading_id <> p_reading_id LIMIT p_per_band)) u
+               WHERE bit_count(('x' || u.phash)::bit(64) # ('x' || mine.phash)::bit(64)) <= p_max_distance) c
+        CROSS JOIN LATERAL (
+          SELECT m.meter_number, a.code,
+                 (NOT v_scoped OR COALESCE(a.area_id = ANY (v_areas), false)) AS shown
+            FROM meters m LEFT JOIN accounts a ON a.id = m.account_id
+           WHERE m.id = c.meter_id) s),
+      '[]'::jsonb));
+END $$;
+
+-- ---- database/supabase/94_functions_seals.sql ----
+
+-- Tamper-evident bills on Supabase (issue 20, docs/trust.md): the hash chain of database/bill_chain.py.
+-- The app server writes each bill's canonical content (bill_chain.canonical, from the bill as stored,
+-- read back) and this function chains it: hash = sha256(prev_hash || '\n' || content), appended after
+-- the chain head under the advisory lock the SQL backends take (bill_chain._PG_LOCK_KEY), so the
+-- chain has one order whoever seals. `python -m scripts.verify_chain` on the project's database walks
+-- it as on PostgreSQL. The REST backend seals right after the call that stored the bills (a separate
+-- transaction): a bill whose sealing call failed shows as unsealed (verify_chain names it) until
+-- meterline_unsealed_bills + this function seal it (SupabaseStorage.seal_unsealed_bills).
+
+CREATE OR REPLACE FUNCTION meterline_seal_bills(p_items jsonb) RETURNS jsonb
+LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+DECLARE
+  v_seq bigint := 0;
+  v_hash text := repeat('0', 64);
+  v_sealed integer := 0;
+  it record;
+BEGIN
+  PERFORM pg_advisory_xact_lock(7460020);
+  SELECT seq, hash INTO v_seq, v_hash FROM bill_seals ORDER BY seq DESC LIMIT 1;
+  IF NOT FOUND THEN
+    v_seq := 0;
+    v_hash := repeat('0', 64);
+  END IF;
+  FOR it IN SELECT (e->>'bill_id')::bigint AS bill_id, e->>'content' AS content
+              FROM jsonb_array_elements(COALESCE(p_items, '[]'::jsonb)) AS e
+             ORDER BY (e->>'bill_id')::bigint LOOP
+    CONTINUE WHEN EXISTS (SELECT 1 FROM bill_seals WHERE bill_id = it.bill_id);  -- a retry: sealed already
+    IF NOT EXISTS (SELECT 1 FROM bills WHERE id = it.bill_id) THEN
+      PERFORM meterline_not_found(format('Bill %s does not exist.', it.bill_id));
+    END IF;
+    v_seq := v_seq + 1;
+    INSERT INTO bill_seals (seq, bill_id, prev_hash, hash, sealed_at)
+    VALUES (v_seq, it.bill_id, v_hash, encode(sha256(convert_to(v_hash || E'\n' || it.content, 'UTF8')), 'hex'), now())
+    RETURNING hash INTO v_hash;
+    v_sealed := v_sealed + 1;
+  END LOOP;
+  RETURN jsonb_build_object('seq', v_seq, 'hash', v_hash, 'sealed', v_sealed);
+END $$;
+
+-- Bills without a seal, by id after p_after (keyset pages: a whole-table walk is done page by page).
+CREATE OR REPLACE FUNCTION meterline_unsealed_bills(p_after bigint, p_limit integer) RETURNS bigint[]
+LANGUAGE sql STABLE SET search_path = public, pg_temp AS $$
+  SELECT COALESCE(array_agg(id ORDER BY id), '{}') FROM (
+    SELECT b.id FROM bills b
+     WHERE b.id > p_after AND NOT EXISTS (SELECT 1 FROM bill_seals s WHERE s.bill_id = b.id)
+     ORDER BY b.id LIMIT p_limit) x
+$$;
+
+-- The chain head an outside party keeps (bill_chain.ChainHead.export).
+CREATE OR REPLACE FUNCTION meterline_bill_chain_head() RETURNS jsonb
+LANGUAGE sql STABLE SET search_path = public, pg_temp AS $$
+  SELECT COALESCE((SELECT jsonb_build_object('seq', seq, 'hash', hash, 'bill_id', bill_id)
+                     FROM bill_seals ORDER BY seq DESC LIMIT 1),
+                  jsonb_build_object('seq', 0, 'hash', repeat('0', 64), 'bill_id', NULL))
+$$;
 
 -- ---- row level security and grants ----
 
@@ -5730,6 +6995,16 @@ REVOKE ALL ON SEQUENCE bill_runs_id_seq FROM PUBLIC, anon, authenticated;
 
 GRANT USAGE, SELECT ON SEQUENCE bill_runs_id_seq TO service_role;
 
+ALTER TABLE customer_preferences ENABLE ROW LEVEL SECURITY;
+
+DROP POLICY IF EXISTS meterline_service_role ON customer_preferences;
+
+CREATE POLICY meterline_service_role ON customer_preferences AS PERMISSIVE FOR ALL TO service_role USING (true) WITH CHECK (true);
+
+REVOKE ALL ON customer_preferences FROM PUBLIC, anon, authenticated;
+
+GRANT SELECT, INSERT, UPDATE, DELETE ON customer_preferences TO service_role;
+
 ALTER TABLE tariff_plan_versions ENABLE ROW LEVEL SECURITY;
 
 DROP POLICY IF EXISTS meterline_service_role ON tariff_plan_versions;
@@ -5786,6 +7061,20 @@ REVOKE ALL ON SEQUENCE account_contacts_id_seq FROM PUBLIC, anon, authenticated;
 
 GRANT USAGE, SELECT ON SEQUENCE account_contacts_id_seq TO service_role;
 
+ALTER TABLE account_history ENABLE ROW LEVEL SECURITY;
+
+DROP POLICY IF EXISTS meterline_service_role ON account_history;
+
+CREATE POLICY meterline_service_role ON account_history AS PERMISSIVE FOR ALL TO service_role USING (true) WITH CHECK (true);
+
+REVOKE ALL ON account_history FROM PUBLIC, anon, authenticated;
+
+GRANT SELECT, INSERT, UPDATE, DELETE ON account_history TO service_role;
+
+REVOKE ALL ON SEQUENCE account_history_id_seq FROM PUBLIC, anon, authenticated;
+
+GRANT USAGE, SELECT ON SEQUENCE account_history_id_seq TO service_role;
+
 ALTER TABLE account_motors ENABLE ROW LEVEL SECURITY;
 
 DROP POLICY IF EXISTS meterline_service_role ON account_motors;
@@ -5823,6 +7112,76 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON bank_payments TO service_role;
 REVOKE ALL ON SEQUENCE bank_payments_id_seq FROM PUBLIC, anon, authenticated;
 
 GRANT USAGE, SELECT ON SEQUENCE bank_payments_id_seq TO service_role;
+
+ALTER TABLE bill_run_manifests ENABLE ROW LEVEL SECURITY;
+
+DROP POLICY IF EXISTS meterline_service_role ON bill_run_manifests;
+
+CREATE POLICY meterline_service_role ON bill_run_manifests AS PERMISSIVE FOR ALL TO service_role USING (true) WITH CHECK (true);
+
+REVOKE ALL ON bill_run_manifests FROM PUBLIC, anon, authenticated;
+
+GRANT SELECT, INSERT, UPDATE, DELETE ON bill_run_manifests TO service_role;
+
+REVOKE ALL ON SEQUENCE bill_run_manifests_id_seq FROM PUBLIC, anon, authenticated;
+
+GRANT USAGE, SELECT ON SEQUENCE bill_run_manifests_id_seq TO service_role;
+
+ALTER TABLE customer_accounts ENABLE ROW LEVEL SECURITY;
+
+DROP POLICY IF EXISTS meterline_service_role ON customer_accounts;
+
+CREATE POLICY meterline_service_role ON customer_accounts AS PERMISSIVE FOR ALL TO service_role USING (true) WITH CHECK (true);
+
+REVOKE ALL ON customer_accounts FROM PUBLIC, anon, authenticated;
+
+GRANT SELECT, INSERT, UPDATE, DELETE ON customer_accounts TO service_role;
+
+REVOKE ALL ON SEQUENCE customer_accounts_id_seq FROM PUBLIC, anon, authenticated;
+
+GRANT USAGE, SELECT ON SEQUENCE customer_accounts_id_seq TO service_role;
+
+ALTER TABLE customer_alerts_sent ENABLE ROW LEVEL SECURITY;
+
+DROP POLICY IF EXISTS meterline_service_role ON customer_alerts_sent;
+
+CREATE POLICY meterline_service_role ON customer_alerts_sent AS PERMISSIVE FOR ALL TO service_role USING (true) WITH CHECK (true);
+
+REVOKE ALL ON customer_alerts_sent FROM PUBLIC, anon, authenticated;
+
+GRANT SELECT, INSERT, UPDATE, DELETE ON customer_alerts_sent TO service_role;
+
+REVOKE ALL ON SEQUENCE customer_alerts_sent_id_seq FROM PUBLIC, anon, authenticated;
+
+GRANT USAGE, SELECT ON SEQUENCE customer_alerts_sent_id_seq TO service_role;
+
+ALTER TABLE customer_codes ENABLE ROW LEVEL SECURITY;
+
+DROP POLICY IF EXISTS meterline_service_role ON customer_codes;
+
+CREATE POLICY meterline_service_role ON customer_codes AS PERMISSIVE FOR ALL TO service_role USING (true) WITH CHECK (true);
+
+REVOKE ALL ON customer_codes FROM PUBLIC, anon, authenticated;
+
+GRANT SELECT, INSERT, UPDATE, DELETE ON customer_codes TO service_role;
+
+REVOKE ALL ON SEQUENCE customer_codes_id_seq FROM PUBLIC, anon, authenticated;
+
+GRANT USAGE, SELECT ON SEQUENCE customer_codes_id_seq TO service_role;
+
+ALTER TABLE field_visits ENABLE ROW LEVEL SECURITY;
+
+DROP POLICY IF EXISTS meterline_service_role ON field_visits;
+
+CREATE POLICY meterline_service_role ON field_visits AS PERMISSIVE FOR ALL TO service_role USING (true) WITH CHECK (true);
+
+REVOKE ALL ON field_visits FROM PUBLIC, anon, authenticated;
+
+GRANT SELECT, INSERT, UPDATE, DELETE ON field_visits TO service_role;
+
+REVOKE ALL ON SEQUENCE field_visits_id_seq FROM PUBLIC, anon, authenticated;
+
+GRANT USAGE, SELECT ON SEQUENCE field_visits_id_seq TO service_role;
 
 ALTER TABLE meters ENABLE ROW LEVEL SECURITY;
 
@@ -5932,6 +7291,20 @@ REVOKE ALL ON SEQUENCE meter_changes_id_seq FROM PUBLIC, anon, authenticated;
 
 GRANT USAGE, SELECT ON SEQUENCE meter_changes_id_seq TO service_role;
 
+ALTER TABLE photo_hashes ENABLE ROW LEVEL SECURITY;
+
+DROP POLICY IF EXISTS meterline_service_role ON photo_hashes;
+
+CREATE POLICY meterline_service_role ON photo_hashes AS PERMISSIVE FOR ALL TO service_role USING (true) WITH CHECK (true);
+
+REVOKE ALL ON photo_hashes FROM PUBLIC, anon, authenticated;
+
+GRANT SELECT, INSERT, UPDATE, DELETE ON photo_hashes TO service_role;
+
+REVOKE ALL ON SEQUENCE photo_hashes_id_seq FROM PUBLIC, anon, authenticated;
+
+GRANT USAGE, SELECT ON SEQUENCE photo_hashes_id_seq TO service_role;
+
 ALTER TABLE bill_lines ENABLE ROW LEVEL SECURITY;
 
 DROP POLICY IF EXISTS meterline_service_role ON bill_lines;
@@ -5959,6 +7332,16 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON bill_readings TO service_role;
 REVOKE ALL ON SEQUENCE bill_readings_id_seq FROM PUBLIC, anon, authenticated;
 
 GRANT USAGE, SELECT ON SEQUENCE bill_readings_id_seq TO service_role;
+
+ALTER TABLE bill_seals ENABLE ROW LEVEL SECURITY;
+
+DROP POLICY IF EXISTS meterline_service_role ON bill_seals;
+
+CREATE POLICY meterline_service_role ON bill_seals AS PERMISSIVE FOR ALL TO service_role USING (true) WITH CHECK (true);
+
+REVOKE ALL ON bill_seals FROM PUBLIC, anon, authenticated;
+
+GRANT SELECT, INSERT, UPDATE, DELETE ON bill_seals TO service_role;
 
 ALTER TABLE notifications ENABLE ROW LEVEL SECURITY;
 
@@ -6001,6 +7384,48 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON payments TO service_role;
 REVOKE ALL ON SEQUENCE payments_id_seq FROM PUBLIC, anon, authenticated;
 
 GRANT USAGE, SELECT ON SEQUENCE payments_id_seq TO service_role;
+
+ALTER TABLE tickets ENABLE ROW LEVEL SECURITY;
+
+DROP POLICY IF EXISTS meterline_service_role ON tickets;
+
+CREATE POLICY meterline_service_role ON tickets AS PERMISSIVE FOR ALL TO service_role USING (true) WITH CHECK (true);
+
+REVOKE ALL ON tickets FROM PUBLIC, anon, authenticated;
+
+GRANT SELECT, INSERT, UPDATE, DELETE ON tickets TO service_role;
+
+REVOKE ALL ON SEQUENCE tickets_id_seq FROM PUBLIC, anon, authenticated;
+
+GRANT USAGE, SELECT ON SEQUENCE tickets_id_seq TO service_role;
+
+ALTER TABLE ticket_attachments ENABLE ROW LEVEL SECURITY;
+
+DROP POLICY IF EXISTS meterline_service_role ON ticket_attachments;
+
+CREATE POLICY meterline_service_role ON ticket_attachments AS PERMISSIVE FOR ALL TO service_role USING (true) WITH CHECK (true);
+
+REVOKE ALL ON ticket_attachments FROM PUBLIC, anon, authenticated;
+
+GRANT SELECT, INSERT, UPDATE, DELETE ON ticket_attachments TO service_role;
+
+REVOKE ALL ON SEQUENCE ticket_attachments_id_seq FROM PUBLIC, anon, authenticated;
+
+GRANT USAGE, SELECT ON SEQUENCE ticket_attachments_id_seq TO service_role;
+
+ALTER TABLE ticket_comments ENABLE ROW LEVEL SECURITY;
+
+DROP POLICY IF EXISTS meterline_service_role ON ticket_comments;
+
+CREATE POLICY meterline_service_role ON ticket_comments AS PERMISSIVE FOR ALL TO service_role USING (true) WITH CHECK (true);
+
+REVOKE ALL ON ticket_comments FROM PUBLIC, anon, authenticated;
+
+GRANT SELECT, INSERT, UPDATE, DELETE ON ticket_comments TO service_role;
+
+REVOKE ALL ON SEQUENCE ticket_comments_id_seq FROM PUBLIC, anon, authenticated;
+
+GRANT USAGE, SELECT ON SEQUENCE ticket_comments_id_seq TO service_role;
 
 -- Views and functions defined above (database/supabase/*.sql): service_role only.
 DO $$
@@ -6107,7 +7532,7 @@ DROP POLICY IF EXISTS meterline_staff_scope ON accounts;
 
 REVOKE ALL ON accounts FROM meterline_staff;
 
-CREATE POLICY meterline_staff_scope ON accounts AS PERMISSIVE FOR SELECT TO meterline_staff USING (area_id = ANY ((SELECT meterline_scope_area_ids())::bigint[]));
+CREATE POLICY meterline_staff_scope ON accounts AS PERMISSIVE FOR SELECT TO meterline_staff USING (area_id = ANY ((SELECT meterline_scope_area_ids())::bigint[]) AND (meterline_scope_account_ids() IS NULL OR id = ANY ((SELECT meterline_scope_account_ids())::bigint[])));
 
 GRANT SELECT ON accounts TO meterline_staff;
 
@@ -6123,6 +7548,10 @@ DROP POLICY IF EXISTS meterline_staff_scope ON bill_runs;
 
 REVOKE ALL ON bill_runs FROM meterline_staff;
 
+DROP POLICY IF EXISTS meterline_staff_scope ON customer_preferences;
+
+REVOKE ALL ON customer_preferences FROM meterline_staff;
+
 DROP POLICY IF EXISTS meterline_staff_scope ON tariff_plan_versions;
 
 REVOKE ALL ON tariff_plan_versions FROM meterline_staff;
@@ -6135,7 +7564,7 @@ DROP POLICY IF EXISTS meterline_staff_scope ON user_areas;
 
 REVOKE ALL ON user_areas FROM meterline_staff;
 
-CREATE POLICY meterline_staff_scope ON user_areas AS PERMISSIVE FOR SELECT TO meterline_staff USING (area_id = ANY ((SELECT meterline_scope_area_ids())::bigint[]));
+CREATE POLICY meterline_staff_scope ON user_areas AS PERMISSIVE FOR SELECT TO meterline_staff USING (area_id = ANY ((SELECT meterline_scope_area_ids())::bigint[]) AND meterline_scope_account_ids() IS NULL);
 
 GRANT SELECT ON user_areas TO meterline_staff;
 
@@ -6150,6 +7579,14 @@ REVOKE ALL ON account_contacts FROM meterline_staff;
 CREATE POLICY meterline_staff_scope ON account_contacts AS PERMISSIVE FOR SELECT TO meterline_staff USING (account_id IN (SELECT id FROM accounts));
 
 GRANT SELECT ON account_contacts TO meterline_staff;
+
+DROP POLICY IF EXISTS meterline_staff_scope ON account_history;
+
+REVOKE ALL ON account_history FROM meterline_staff;
+
+CREATE POLICY meterline_staff_scope ON account_history AS PERMISSIVE FOR SELECT TO meterline_staff USING (account_id IN (SELECT id FROM accounts));
+
+GRANT SELECT ON account_history TO meterline_staff;
 
 DROP POLICY IF EXISTS meterline_staff_scope ON account_motors;
 
@@ -6175,6 +7612,30 @@ CREATE POLICY meterline_staff_scope ON bank_payments AS PERMISSIVE FOR SELECT TO
 
 GRANT SELECT ON bank_payments TO meterline_staff;
 
+DROP POLICY IF EXISTS meterline_staff_scope ON bill_run_manifests;
+
+REVOKE ALL ON bill_run_manifests FROM meterline_staff;
+
+DROP POLICY IF EXISTS meterline_staff_scope ON customer_accounts;
+
+REVOKE ALL ON customer_accounts FROM meterline_staff;
+
+DROP POLICY IF EXISTS meterline_staff_scope ON customer_alerts_sent;
+
+REVOKE ALL ON customer_alerts_sent FROM meterline_staff;
+
+DROP POLICY IF EXISTS meterline_staff_scope ON customer_codes;
+
+REVOKE ALL ON customer_codes FROM meterline_staff;
+
+DROP POLICY IF EXISTS meterline_staff_scope ON field_visits;
+
+REVOKE ALL ON field_visits FROM meterline_staff;
+
+CREATE POLICY meterline_staff_scope ON field_visits AS PERMISSIVE FOR SELECT TO meterline_staff USING (area_id = ANY ((SELECT meterline_scope_area_ids())::bigint[]) AND (meterline_scope_account_ids() IS NULL OR account_id = ANY ((SELECT meterline_scope_account_ids())::bigint[])));
+
+GRANT SELECT ON field_visits TO meterline_staff;
+
 DROP POLICY IF EXISTS meterline_staff_scope ON meters;
 
 REVOKE ALL ON meters FROM meterline_staff;
@@ -6195,7 +7656,7 @@ DROP POLICY IF EXISTS meterline_staff_scope ON usage_anomalies;
 
 REVOKE ALL ON usage_anomalies FROM meterline_staff;
 
-CREATE POLICY meterline_staff_scope ON usage_anomalies AS PERMISSIVE FOR SELECT TO meterline_staff USING (area_id = ANY ((SELECT meterline_scope_area_ids())::bigint[]));
+CREATE POLICY meterline_staff_scope ON usage_anomalies AS PERMISSIVE FOR SELECT TO meterline_staff USING (area_id = ANY ((SELECT meterline_scope_area_ids())::bigint[]) AND (meterline_scope_account_ids() IS NULL OR account_id = ANY ((SELECT meterline_scope_account_ids())::bigint[])));
 
 GRANT SELECT ON usage_anomalies TO meterline_staff;
 
@@ -6219,7 +7680,7 @@ DROP POLICY IF EXISTS meterline_staff_scope ON bills;
 
 REVOKE ALL ON bills FROM meterline_staff;
 
-CREATE POLICY meterline_staff_scope ON bills AS PERMISSIVE FOR SELECT TO meterline_staff USING (area_id = ANY ((SELECT meterline_scope_area_ids())::bigint[]));
+CREATE POLICY meterline_staff_scope ON bills AS PERMISSIVE FOR SELECT TO meterline_staff USING (area_id = ANY ((SELECT meterline_scope_area_ids())::bigint[]) AND (meterline_scope_account_ids() IS NULL OR account_id = ANY ((SELECT meterline_scope_account_ids())::bigint[])));
 
 GRANT SELECT ON bills TO meterline_staff;
 
@@ -6234,6 +7695,10 @@ GRANT SELECT ON daily_usage TO meterline_staff;
 DROP POLICY IF EXISTS meterline_staff_scope ON meter_changes;
 
 REVOKE ALL ON meter_changes FROM meterline_staff;
+
+DROP POLICY IF EXISTS meterline_staff_scope ON photo_hashes;
+
+REVOKE ALL ON photo_hashes FROM meterline_staff;
 
 DROP POLICY IF EXISTS meterline_staff_scope ON bill_lines;
 
@@ -6250,6 +7715,10 @@ REVOKE ALL ON bill_readings FROM meterline_staff;
 CREATE POLICY meterline_staff_scope ON bill_readings AS PERMISSIVE FOR SELECT TO meterline_staff USING (bill_id IN (SELECT id FROM bills));
 
 GRANT SELECT ON bill_readings TO meterline_staff;
+
+DROP POLICY IF EXISTS meterline_staff_scope ON bill_seals;
+
+REVOKE ALL ON bill_seals FROM meterline_staff;
 
 DROP POLICY IF EXISTS meterline_staff_scope ON notifications;
 
@@ -6274,6 +7743,30 @@ REVOKE ALL ON payments FROM meterline_staff;
 CREATE POLICY meterline_staff_scope ON payments AS PERMISSIVE FOR SELECT TO meterline_staff USING (bill_id IN (SELECT id FROM bills));
 
 GRANT SELECT ON payments TO meterline_staff;
+
+DROP POLICY IF EXISTS meterline_staff_scope ON tickets;
+
+REVOKE ALL ON tickets FROM meterline_staff;
+
+CREATE POLICY meterline_staff_scope ON tickets AS PERMISSIVE FOR SELECT TO meterline_staff USING (area_id = ANY ((SELECT meterline_scope_area_ids())::bigint[]) AND (meterline_scope_account_ids() IS NULL OR account_id = ANY ((SELECT meterline_scope_account_ids())::bigint[])));
+
+GRANT SELECT ON tickets TO meterline_staff;
+
+DROP POLICY IF EXISTS meterline_staff_scope ON ticket_attachments;
+
+REVOKE ALL ON ticket_attachments FROM meterline_staff;
+
+CREATE POLICY meterline_staff_scope ON ticket_attachments AS PERMISSIVE FOR SELECT TO meterline_staff USING (ticket_id IN (SELECT id FROM tickets));
+
+GRANT SELECT ON ticket_attachments TO meterline_staff;
+
+DROP POLICY IF EXISTS meterline_staff_scope ON ticket_comments;
+
+REVOKE ALL ON ticket_comments FROM meterline_staff;
+
+CREATE POLICY meterline_staff_scope ON ticket_comments AS PERMISSIVE FOR SELECT TO meterline_staff USING (ticket_id IN (SELECT id FROM tickets));
+
+GRANT SELECT ON ticket_comments TO meterline_staff;
 
 -- The views (security_invoker: the policies above apply) and the read functions.
 DO $$

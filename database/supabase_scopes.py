@@ -17,6 +17,11 @@ IN_AREAS = "area_id = ANY ((SELECT meterline_scope_area_ids())::bigint[])"  # an
 OF_ACCOUNT = "account_id IN (SELECT id FROM accounts)"  # accounts' own policy applies inside
 OF_BILL = "bill_id IN (SELECT id FROM bills)"
 EVERY_ROW = "true"
+# A customer's scope (issue 16): only their linked accounts, on top of the areas (NULL: staff, no limit).
+_MINE = "(meterline_scope_account_ids() IS NULL OR {col} = ANY ((SELECT meterline_scope_account_ids())::bigint[]))"
+ACCOUNT_IN_SCOPE = f"{IN_AREAS} AND {_MINE.format(col='id')}"
+ROW_OF_ACCOUNT_IN_SCOPE = f"{IN_AREAS} AND {_MINE.format(col='account_id')}"
+NOT_FOR_CUSTOMERS = "meterline_scope_account_ids() IS NULL"
 
 POLICIES: dict[str, str | None] = {
     # the utility, its plans and locks: not area data
@@ -26,19 +31,29 @@ POLICIES: dict[str, str | None] = {
     # areas: those in scope and those above them
     "areas": "id = ANY ((SELECT meterline_scope_shown_area_ids())::bigint[])",
     # area-bound rows
-    "accounts": IN_AREAS, "bills": IN_AREAS, "user_areas": IN_AREAS,
+    "accounts": ACCOUNT_IN_SCOPE, "bills": ROW_OF_ACCOUNT_IN_SCOPE,
+    "user_areas": f"{IN_AREAS} AND {NOT_FOR_CUSTOMERS}",
     "account_contacts": OF_ACCOUNT, "account_surveys": OF_ACCOUNT, "service_connections": OF_ACCOUNT,
     "daily_usage": OF_ACCOUNT, "account_motors": OF_ACCOUNT,
     "meters": "account_id IS NOT NULL AND " + OF_ACCOUNT,
     "contacts": "id IN (SELECT contact_id FROM account_contacts)",
     "readings": "meter_id IN (SELECT id FROM meters)",
     "bill_lines": OF_BILL, "payments": OF_BILL, "bill_readings": OF_BILL, "notifications": OF_BILL,
-    "payment_events": OF_BILL, "bank_payments": OF_BILL,
-    "usage_anomalies": IN_AREAS, "usage_baselines": OF_ACCOUNT,
+    "payment_events": OF_BILL, "bank_payments": OF_BILL, "account_history": OF_ACCOUNT,
+    "usage_anomalies": ROW_OF_ACCOUNT_IN_SCOPE, "usage_baselines": OF_ACCOUNT,
     "usage_day_index": None,  # a customer type's mean usage per day over the whole utility
+    # field operations (issue 15): rows carry the unit's area (and account: a customer sees only their own);
+    # comments and attachments follow their ticket
+    "field_visits": ROW_OF_ACCOUNT_IN_SCOPE, "tickets": ROW_OF_ACCOUNT_IN_SCOPE,
+    "ticket_comments": "ticket_id IN (SELECT id FROM tickets)", "ticket_attachments": "ticket_id IN (SELECT id FROM tickets)",
     # whole-utility records: nothing for staff
     "audit_log": None, "user_sessions": None, "job_runs": None, "bill_runs": None, "master_data_staging": None,
     "bank_files": None, "meter_changes": None, "bill_number_series": None,
+    # the customer portal's own records (issue 16): read by the app server as the service role only
+    "customer_accounts": None, "customer_codes": None, "customer_preferences": None,
+    "customer_alerts_sent": None,
+    # issue 20 (docs/trust.md): the chain, photo hashes and run manifests are whole-utility records
+    "bill_seals": None, "photo_hashes": None, "bill_run_manifests": None,
 }
 
 USER_COLUMNS = ("id", "username", "display_name", "role", "is_active")

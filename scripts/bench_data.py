@@ -213,6 +213,10 @@ def build(storage, n: int, utility: str = "society", say=print) -> None:
             drv.commit()
     finally:
         raw.close()
+    from database import bill_chain
+
+    with storage.engine.begin() as conn:  # last month's bills join the bills' chain, as stored bills do
+        bill_chain.seal_unsealed(conn)
 
 
 def load(cur, sqlite: bool, table: str, cols: str, rows: list[tuple]) -> None:

@@ -7,7 +7,8 @@ answers in under 1 s at 300,000 units and 12 months of bills).
 For the newest complete bill month it times, as the head office (everything) and as the demo
 `agent` (their union councils, through Storage.scoped): the collection report per city/tehsil and
 per union council, the arrears-aging report per city/tehsil and per union council, the bills page
-(the month, first page with its count) and the dashboard figures. Medians of --repeat runs (the
+(the month, first page with its count), the dashboard figures, consumer analytics per city/tehsil and
+per union council and staff performance. --explain prints the query plans instead. Medians of --repeat runs (the
 first run warms the cache and is not counted). The database is only read."""
 from __future__ import annotations
 
@@ -51,8 +52,56 @@ def measure(storage, today: dt.date, repeat: int) -> dict:
             "bills page (month, with count)": _median_ms(
                 lambda: st.list_bills(BillFilter(period_month=month), 0, 20), repeat),
             "dashboard figures": _median_ms(lambda: st.dashboard_figures(month, today), repeat),
+            "consumer analytics per city/tehsil": _median_ms(lambda: st.consumer_analytics(today, 12, True), repeat),
+            "consumer analytics per union council": _median_ms(lambda: st.consumer_analytics(today, 12, False),
+                                                               repeat),
+            "staff performance": _median_ms(lambda: st.staff_performance(month), repeat),
         }
     return out
+
+
+def explain(storage, today: dt.date) -> list[tuple[str, list[str]]]:
+    """The query plans of the reports' statements (as the head office): each statement a report runs is
+    captured as it executes, then explained with the same parameters (SQLite EXPLAIN QUERY PLAN,
+    PostgreSQL EXPLAIN)."""
+    import sqlalchemy as sa
+
+    month = month_key((today.replace(day=1) - dt.timedelta(days=1)).replace(day=1))
+    reports = {"arrears aging per union council": lambda: storage.aging_report(today, False),
+               "collection per city/tehsil": lambda: storage.collection_report(month, True),
+               "consumer analytics per union council": lambda: storage.consumer_analytics(today, 12, False),
+               "staff performance": lambda: storage.staff_performance(month),
+               "agent dashboard": lambda: _agent(storage).dashboard_figures(month, today)}
+    out = []
+    for name, fn in reports.items():
+        seen: list[tuple[str, object]] = []
+
+        def grab(conn, cursor, statement, parameters, context, executemany, seen=seen):
+            if statement.lstrip().upper().startswith("SELECT"):
+                seen.append((statement, parameters))
+
+        sa.event.listen(storage.engine, "before_cursor_execute", grab)
+        try:
+            fn()
+        finally:
+            sa.event.remove(storage.engine, "before_cursor_execute", grab)
+        lines = []
+        prefix = "EXPLAIN QUERY PLAN " if storage.dialect == "sqlite" else "EXPLAIN "
+        with storage.engine.connect() as conn:
+            raw = conn.connection.driver_connection
+            for statement, params in seen:
+                cur = raw.cursor()
+                cur.execute(prefix + statement, params)
+                lines.append(" ".join(statement.split())[:100] + " ...")
+                lines += ["    " + " | ".join(str(x) for x in row[-1:]) for row in cur.fetchall()]
+                cur.close()
+        out.append((name, lines))
+    return out
+
+
+def _agent(storage):
+    agent = storage.get_user(username="agent")
+    return storage.scoped(actor_for(storage, agent).scope) if agent else storage
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -62,9 +111,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=5, help="timed runs per figure (default 5)")
     ap.add_argument("--today", type=dt.date.fromisoformat, default=None, help="the as-of date (default: today)")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
+    ap.add_argument("--explain", action="store_true", help="print the reports' query plans instead of timing them")
+    ap.add_argument("--upgrade", action="store_true",
+                    help="bring the schema up to date first (creates indexes added since the database was seeded)")
     args = ap.parse_args(argv)
-    storage = SqlStorage(args.database_url, create=False)
+    storage = SqlStorage(args.database_url, create=args.upgrade)
     try:
+        if args.explain:
+            for name, lines in explain(storage, args.today or dt.date.today()):
+                print(f"== {name}")
+                print("\n".join(lines))
+            return 0
         out = measure(storage, args.today or dt.date.today(), max(1, args.repeat))
     finally:
         storage.dispose()

@@ -96,7 +96,7 @@ def grant(engine: sa.engine.Engine, role: str, *, execute: bool = True) -> list[
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m scripts.grant_app_role", description=__doc__.split("\n\n")[0],
-                                 epilog="See README, 'Running as a role that does not own the tables'.")
+                                 epilog="See docs/scale-and-benchmarks.md, 'Running as a role that does not own the tables'.")
     ap.add_argument("role", help="the existing PostgreSQL login role the app will connect as")
     ap.add_argument("--database-url", help="URL connecting as the tables' owner (default: DATABASE_URL)")
     ap.add_argument("--print", dest="print_only", action="store_true",

@@ -80,6 +80,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     print(f"{result.bills:,} bills of {db.utility().name} to {result.path} ({result.bytes / 1e6:.1f} MB) in "
           f"{result.seconds:.1f} s: {result.per_second:.0f} bills/s, peak memory {peak_mb:.0f} MB")
+    if result.paperless:
+        print(f"{result.paperless:,} bills left out: their portal customer chose paperless billing.")
     return 0
 
 

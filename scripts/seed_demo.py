@@ -75,6 +75,31 @@ MUNICIPAL_DEMO_USERS = (
 )
 
 
+# The customer portal (issue 16): one customer sign-in per demo, linked to the demo's first account
+# (by code). Documented in README ("Demo accounts") like the staff above.
+CUSTOMER_DEMO_USERS = {
+    "society": ("flatowner", "customer", "Demo Flat Owner", "amber-quill-harvest"),
+    "municipal": ("shopowner", "customer", "Demo Shop Owner", "cedar-pebble-horizon"),
+    "water": ("household", "customer", "Demo Household", "lotus-ember-cascade"),
+}
+
+
+def ensure_demo_customer(storage, utility: str, quiet: bool = False) -> str | None:
+    """The demo's customer sign-in, linked to the first account (by code); returns that account's code."""
+    from services.models import AccountFilter
+
+    user = CUSTOMER_DEMO_USERS[utility]
+    ensure_demo_users(storage, quiet=quiet, users=(user,))
+    first = storage.list_accounts(AccountFilter(), 0, 1, with_total=False).items
+    if not first:
+        return None
+    made = storage.get_user(username=user[0])
+    storage.link_customer_account(made.id, first[0].id, Actor(None, "seed_demo", "system"))
+    if not quiet:
+        log(f"  the customer {user[0]} sees {first[0].code}")
+    return first[0].code
+
+
 def ensure_demo_users(storage, quiet: bool = False, utility: str | None = None,
                       users=None) -> list[tuple[str, str, str]]:
     seeder = Actor(None, "seed_demo", "system")
@@ -112,6 +137,7 @@ def seed(storage, n_accounts: int | None = None, today: dt.date | None = None, p
     if storage.table_counts(["accounts"])["accounts"] > 0:
         held = held_utility(storage) or "society"
         ensure_demo_users(storage, quiet=quiet, utility=held)  # the staff of the utility it holds
+        ensure_demo_customer(storage, held, quiet=quiet)
         say(f"The database already has accounts ({held}): the {utility} demo was not seeded again.")
         return False
     ensure_demo_users(storage, quiet=quiet, utility=utility)
@@ -131,6 +157,7 @@ def seed(storage, n_accounts: int | None = None, today: dt.date | None = None, p
         municipal_staff.assign_demo_signins(storage, municipal_staff.seed_staff(storage, say))
     else:
         seeding_water.seed(db, n, today, say)
+    ensure_demo_customer(storage, utility, quiet=quiet)
     storage.refresh_statistics()
     say(f"Done in {time.time() - t0:.1f} s: " + ", ".join(
         f"{k} {v:,}" for k, v in storage.table_counts(SUMMARY_TABLES[utility]).items()))

@@ -12,7 +12,8 @@ Every unit billed exactly once, every bill right, every balance adding up:
   4. accounts whose outstanding balance (what they owe on open bills) is not the current charges
      (total - previous outstanding) of their bills that are neither superseded nor cancelled,
      less the payments on them;
-  5. bills whose lines (energy, tiers, fees, arrears ...) do not add up to their total.
+  5. bills whose lines (energy, tiers, fees, arrears ...) do not add up to their total;
+  6. the bills' hash chain (scripts/verify_chain.py): the first bill changed after it was issued.
 It prints the count and the first offenders of each check. The checks are set-based queries in
 the database; the recomputation walks the bills a page at a time by id. Nothing is written.
 Exit status: 0 when every check passes, 1 when one finds an offender, 2 when the database cannot
@@ -74,7 +75,15 @@ def verify(storage, limit: int = 10) -> tuple[bool, list[str]]:
         ok = False
         lines.append(f"FAIL {n:,} {what}; the first {len(first)}:")
         lines += [f"       {json.dumps(row, default=str, sort_keys=True)}" for row in first]
-    return ok, lines
+    engine = getattr(storage, "engine", None)
+    if engine is None:  # the REST backend: the chain is checked on the PostgreSQL behind it
+        lines.append("skip the bills' hash chain: check it with python -m scripts.verify_chain --database-url")
+        return ok, lines
+    from scripts.verify_chain import check as check_chain
+
+    chain = check_chain(engine)
+    lines.append(f"ok   0 {chain.text()}" if chain.ok else f"FAIL 1 {chain.text()}")
+    return ok and chain.ok, lines
 
 
 def main(argv: list[str] | None = None) -> int:

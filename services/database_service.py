@@ -2,7 +2,7 @@
 
 It validates input, applies the pure rules (pricing, tariff, period locks, reading checks,
 arrears), checks the actor's permission, and hands each unit of work to the storage backend
-selected by configuration. Its small public API is documented in README ("Using the services
+selected by configuration. Its small public API is documented in docs/architecture.md ("Using the services
 from Python").
 """
 from __future__ import annotations
@@ -41,6 +41,7 @@ from services.readings.rules import (
 from services.storage.base import Storage
 from services.storage.scoping import actor_scoped
 from services.text import refuses_nul
+from services.trust_service import TrustServiceMixin
 from services.water_service import WaterServiceMixin
 
 # Methods a payment may be recorded with. A re-issue's credit (method "credit") is written only by
@@ -89,7 +90,7 @@ def parse_date(value, field: str) -> dt.date:
 
 @refuses_nul()  # text with \x00 is bad input on every backend (services/text.py)
 @actor_scoped  # a call for an area-limited actor reads only their areas (services/storage/scoping.py)
-class DatabaseService(WaterServiceMixin):
+class DatabaseService(WaterServiceMixin, TrustServiceMixin):
     def __init__(self, storage: Storage, pricing: PricingService | None = None, *,
                  today: Callable[[], dt.date] | None = None):
         self.storage = storage
@@ -361,6 +362,12 @@ class DatabaseService(WaterServiceMixin):
         actor = require(actor, Permission.REVIEW_READINGS)
         return self.storage.review_reading(reading_id, approve=False, actor=actor, reason=reason)
 
+    def undo_review(self, reading_id: int, actor: Actor | None = None) -> Reading:
+        """Send an approved or rejected reading back to pending while nothing rests on the decision
+        (services/readings/undo.py); ConflictError says why when something does."""
+        actor = require(actor, Permission.REVIEW_READINGS)
+        return self.storage.undo_review(reading_id, actor)
+
     def bulk_approve_unflagged(self, reading_ids: list[int], actor: Actor | None = None) -> int:
         actor = require(actor, Permission.REVIEW_READINGS)
         return self.storage.approve_readings(list(reading_ids), actor, unflagged_only=True)
@@ -435,7 +442,9 @@ class DatabaseService(WaterServiceMixin):
             reissue_of=q.replaces.id if q.replaces else None, covered=q.covered, replaced_paid=q.credit,
             credit_paid_on=self.today() if q.replaces else None,
             confirm_units=(cov.last.reading_id, q.confirm_units) if q.confirm_units is not None else None,
-            number_series=self.bill_number_series())
+            number_series=self.bill_number_series(),
+            usage_from=q.usage_period[0] if q.usage_period else None,
+            usage_to=q.usage_period[1] if q.usage_period else None)
         return self.storage.insert_bill(new, actor)
 
     def bill_number_series(self) -> str:
@@ -472,7 +481,7 @@ class DatabaseService(WaterServiceMixin):
     def generate_bills_for_month(self, billing_period_start, billing_period_end, due_date, *, dry_run: bool = False,
                                  actor: Actor | None = None, batch_size: int = RUN_BATCH_SIZE,
                                  progress: Callable[[int, int], None] | None = None,
-                                 area_id: int | None = None) -> BillRunSummary:
+                                 area_id: int | None = None, on_batch=None) -> BillRunSummary:
         """Bill every account of the utility's service for the period (area_id: only those under
         that area, e.g. one billing cycle), by its plan: a metered plan bills the approved, unbilled
         readings (or the daily usage) of the period, a fixed-fee plan every active account.
@@ -494,8 +503,11 @@ class DatabaseService(WaterServiceMixin):
                                   "Pick a due date after the billing period.")
         from services.billing import bill_run  # the run itself: services/billing/bill_run.py
 
-        return bill_run.run(self, period, due, dry_run=dry_run, actor=actor, batch_size=batch_size, progress=progress,
-                            area_id=area_id)
+        summary = bill_run.run(self, period, due, dry_run=dry_run, actor=actor, batch_size=batch_size,
+                               progress=progress, area_id=area_id, on_batch=on_batch)
+        if not dry_run:
+            self.detect_after_run(period.start, period.end, actor)  # water: the month's anomalies (water_service.py)
+        return summary
 
     def get_bill(self, bill_id: int) -> Bill:
         bill = self.storage.get_bill(bill_id)
@@ -641,3 +653,4 @@ def _replace(obj, **changes):
     import dataclasses
 
     return dataclasses.replace(obj, **changes)
+

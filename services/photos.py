@@ -22,7 +22,7 @@ from pathlib import Path
 
 from services.errors import ValidationError
 
-ALLOWED_FORMATS = {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp", "HEIF": ".heic", "MPO": ".jpg"}
+ALLOWED_FORMATS = {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp", "HEIF": ".jpg", "MPO": ".jpg"}  # HEIF is stored as JPEG
 DEFAULT_MAX_PIXELS = 24_000_000  # twice a 12-megapixel phone photo; decoded, ~96 MB at most
 GPS_IFD_TAG = 0x8825
 
@@ -34,6 +34,8 @@ class StoredPhoto:
     size_bytes: int
     format: str
     sha256: str
+    # Perceptual hash and EXIF capture time (services/photo_checks.py), for the reused/stale photo checks.
+    fingerprint: object = None
 
 
 class PhotoStore:
@@ -43,6 +45,24 @@ class PhotoStore:
         self.max_bytes = max_bytes
         self.max_pixels = max_pixels
         self.keep_location = keep_location
+
+    @property
+    def accepted_extensions(self) -> tuple[str, ...]:
+        """The file types the uploader offers: only what this Pillow can decode. HEIC (an iPhone's
+        default) is decoded by pillow-heif; were it missing, HEIC would not be offered rather than
+        accepted and then refused."""
+        from PIL import Image
+
+        register_heif()
+        decodable = set(Image.registered_extensions().values())
+        return tuple(ext for ext, fmt in (("jpg", "JPEG"), ("jpeg", "JPEG"), ("png", "PNG"), ("webp", "WEBP"),
+                                          ("heic", "HEIF")) if fmt in decodable)
+
+    @property
+    def max_upload_mb(self) -> int:
+        """The uploader's own limit in whole MB (Streamlit's MB are 1024 x 1024 bytes, as PHOTO_MAX_BYTES's), so
+        the browser says the real limit and refuses a bigger file before it is sent."""
+        return max(1, -(-self.max_bytes // (1024 * 1024)))
 
     @property
     def limits_text(self) -> str:
@@ -58,6 +78,7 @@ class PhotoStore:
         """Return (format, bytes to store) or raise ValidationError naming the photo field."""
         from PIL import Image, UnidentifiedImageError
 
+        register_heif()
         if not data:
             raise ValidationError("photo", "the file is empty.", "Take or upload the photo again.")
         if len(data) > self.max_bytes:
@@ -79,9 +100,11 @@ class PhotoStore:
             raise self._too_many_pixels(filename, "is a decompression bomb: its header claims far more pixels "
                                                   "than any photo") from None
         except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-            raise ValidationError("photo", f"{filename} is not an image.", "Upload a JPEG, PNG or WebP photo of the meter.") from None
+            raise ValidationError("photo", f"{filename} is not an image.", "Upload a JPEG, PNG, WebP or HEIC photo of the meter.") from None
         if fmt not in ALLOWED_FORMATS:
-            raise ValidationError("photo", f"{filename} is a {fmt or 'unknown'} file.", "Upload a JPEG, PNG or WebP photo.")
+            raise ValidationError("photo", f"{filename} is a {fmt or 'unknown'} file.", "Upload a JPEG, PNG, WebP or HEIC photo.")
+        if fmt == "HEIF":  # browsers do not show HEIC: stored as a JPEG, which every reviewer's screen shows
+            return "JPEG", heif_as_jpeg(data, keep_location=self.keep_location)
         return fmt, data if self.keep_location else strip_location(data, fmt)
 
     def save(self, data: bytes, filename: str = "photo", *, meter_number: str | None = None,
@@ -99,7 +122,7 @@ class PhotoStore:
                     fh.write(clean)
             except FileExistsError:
                 continue
-            return StoredPhoto(rel.as_posix(), path, len(clean), fmt, digest)
+            return StoredPhoto(rel.as_posix(), path, len(clean), fmt, digest, _fingerprint(data))
         raise FileExistsError(f"could not find a free name for the photo under {self.directory}")
 
     def path_for(self, ref: str | None) -> Path | None:
@@ -110,6 +133,17 @@ class PhotoStore:
         if self.directory.resolve() not in path.parents or not path.is_file():
             return None
         return path
+
+
+def _fingerprint(data: bytes):
+    """The photo's perceptual hash and EXIF time, from the bytes as received (before the location is
+    stripped, so the capture time is the camera's). A photo Pillow can store but not hash gets none."""
+    from services.photo_checks import fingerprint
+
+    try:
+        return fingerprint(data)
+    except Exception:  # noqa: BLE001: the reading and its photo are stored either way
+        return None
 
 
 def strip_location(data: bytes, fmt: str) -> bytes:
@@ -125,18 +159,54 @@ def strip_location(data: bytes, fmt: str) -> bytes:
         has_xmp_gps = b"gps" in (xmp.lower() if isinstance(xmp, bytes) else str(xmp).lower().encode())
         if GPS_IFD_TAG not in exif and not has_xmp_gps:
             return data
-        exif.pop(GPS_IFD_TAG, None)
         out = io.BytesIO()
         # XMP is not passed on, so location written there goes too.
-        params = {"exif": exif.tobytes()}
-        if img.info.get("icc_profile"):
-            params["icc_profile"] = img.info["icc_profile"]
+        params = _kept_metadata(img, keep_location=False)
         if fmt == "JPEG":
             img.save(out, format="JPEG", quality="keep", **params)
         elif fmt == "MPO":  # a multi-picture JPEG: the first (main) picture is kept
             img.save(out, format="JPEG", quality=95, **params)
         else:
             img.save(out, format=fmt, **params)
+        return out.getvalue()
+
+
+def _kept_metadata(img, *, keep_location: bool) -> dict:
+    """Save parameters that keep a photo's EXIF (without its GPS part, unless kept on purpose) and
+    its colour profile."""
+    exif = img.getexif()
+    if not keep_location:
+        exif.pop(GPS_IFD_TAG, None)
+    params = {"exif": exif.tobytes()}
+    if img.info.get("icc_profile"):
+        params["icc_profile"] = img.info["icc_profile"]
+    return params
+
+
+_HEIF_READY: bool | None = None  # pillow-heif registered with Pillow (False: not installed)
+
+
+def register_heif() -> None:
+    """Let Pillow open HEIC/HEIF (an iPhone camera's default) through pillow-heif, once per process."""
+    global _HEIF_READY
+    if _HEIF_READY is None:
+        try:
+            from pillow_heif import register_heif_opener
+        except ImportError:  # not installed: HEIC is then not offered (accepted_extensions)
+            _HEIF_READY = False
+            return
+        register_heif_opener()
+        _HEIF_READY = True
+
+
+def heif_as_jpeg(data: bytes, *, keep_location: bool = False) -> bytes:
+    """A HEIC photo re-encoded as a JPEG (quality 90): its pixels as decoded, its EXIF (orientation,
+    camera, time) and colour profile kept, its location removed unless kept on purpose."""
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as img:
+        out = io.BytesIO()
+        img.convert("RGB").save(out, format="JPEG", quality=90, **_kept_metadata(img, keep_location=keep_location))
         return out.getvalue()
 
 

@@ -132,7 +132,7 @@ class TariffRules:
               category: str | None = None, unit_type: str | None = None, account_code: str | None = None,
               shared_units=None, rate_per_unit=None, fixed_charge=None, pricing_rule: str | None = None,
               pricing=None) -> Quote:
-        """What `plan` charges for one billing period, as a Quote with lines (README "Tariff plans").
+        """What `plan` charges for one billing period, as a Quote with lines (docs/billing-rules.md, "Tariff plans").
 
         The version in effect on `period_end` prices the whole period. `quantity` is the metered
         usage in the plan's unit (kWh, CCF; recorded but not billed by a category_fee plan).

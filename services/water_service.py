@@ -103,6 +103,72 @@ class WaterServiceMixin:
         rows = self.storage.list_daily_usage(account_id, start - dt.timedelta(days=730), end)
         return forecast_period([(r.usage_date, r.quantity) for r in rows], start, end)
 
+    def detect_after_run(self, start: dt.date, end: dt.date, actor: Actor) -> dict[str, int]:
+        """After a month run of a utility that bills daily usage: detect the period's anomalies
+        (set-based; a period detected before adds only what is new), as the system on the runner's
+        behalf. The bills stand whatever happens here (a failure is logged; the daily job detects
+        again). Other utilities: nothing."""
+        import logging
+
+        from services.billing.pricing import QUANTITY_SOURCE
+        from services.readings.usage_import import detection_actor
+
+        if not any(QUANTITY_SOURCE.get(sp.plan.kind) == "usage" for sp in self.tariff_plans()):
+            return {}
+        end = min(end, self.today() - dt.timedelta(days=1))
+        if end < start:
+            return {}
+        try:
+            return self.storage.detect_anomalies(start, end, DetectionParams(), detection_actor(actor))
+        except Exception:  # noqa: BLE001 - the run's bills are stored; detection is a follow-up
+            logging.getLogger("meterline.water").exception("anomaly detection after the run of %s failed", start)
+            return {}
+
+    # ---- usage ingestion (services/readings/usage_import.py) ------------------------------------
+    def import_usage_file(self, path, *, label: str | None = None, actor: Actor | None = None,
+                          detect: bool = True) -> "UsageImportResult":
+        """Import a CSV/xlsx usage file (customer or meter, date, usage_ccf or meter_value): all or
+        nothing, every problem named by row and column (MasterDataError); the same rows again store
+        nothing; then anomaly detection for the months it touched."""
+        from pathlib import Path
+
+        from services.errors import MasterDataError
+        from services.readings.usage import parse_lines
+        from services.readings.usage_import import UsageImporter, read_usage_table
+
+        actor = require(actor, Permission.IMPORT_USAGE)
+        label = label or Path(path).name
+        columns, rows = read_usage_table(path)
+        lines, problems = parse_lines(columns, rows, today=self.today())
+        if problems and not lines:
+            raise MasterDataError(label, problems[:1000], total=len(problems))
+        return UsageImporter(self).run(lines, label=label, actor=actor, rows_read=len(rows), detect=detect,
+                                       problems=problems)
+
+    def submit_usage(self, entries: list[dict], *, label: str, actor: Actor | None = None,
+                     detect: bool = True) -> "UsageImportResult":
+        """Usage from the phone page or the webhook: `entries` are rows like a usage file's ({customer
+        or meter, date, usage_ccf or meter_value}), numbered from 1; the same rules, all or nothing."""
+        from services.errors import MasterDataError
+        from services.readings.usage import COLUMN_LABELS, parse_lines
+        from services.readings.usage_import import UsageImporter
+
+        actor = require(actor, Permission.SUBMIT_READING)
+        columns = list(COLUMN_LABELS)
+        rows = [(i, tuple(e.get(c) for c in columns)) for i, e in enumerate(entries, start=1)]
+        lines, problems = parse_lines(columns, rows, today=self.today())
+        if problems and not lines:
+            raise MasterDataError(label, problems, total=len(problems))
+        return UsageImporter(self).run(lines, label=label, actor=actor, rows_read=len(rows), detect=detect,
+                                       problems=problems)
+
+    def anticipated_bill(self, account_id: int, *, actor: Actor | None = None):
+        """The customer's next bill, anticipated: forecast usage and its interval priced by the
+        customer's plan (services/billing/anticipated.py). None without enough history."""
+        from services.billing.anticipated import anticipated_bill
+
+        return anticipated_bill(self, account_id, actor=actor)
+
     # ---- contacts -----------------------------------------------------------------------------
     def update_contact(self, contact_id: int, *, name: str | None = None, phone: str | None = None,
                        email: str | None = None, address: str | None = None, actor: Actor | None = None) -> Contact:

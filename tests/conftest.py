@@ -20,6 +20,8 @@ for var in ("DATABASE_URL", "SUPABASE_URL", "SUPABASE_KEY", "MASTER_DATA_PATH", 
             "AUTH0_DOMAIN", "HEADER_AUTH_TOKEN", "AUTH0_API_IDENTIFIER", "AUTH0_JWKS_URL", "HEADER_AUTH_ROLE"):
     os.environ.pop(var, None)
 os.environ["METERLINE_DOTENV"] = "0"
+# API sign-in tokens (services/accounts/api_tokens.py): a fixed test key, so no test writes data/api_signing_key.
+os.environ["API_SIGNING_KEY"] = "test-only-api-signing-key-0123456789abcdef"
 
 TODAY = dt.date(2026, 11, 22)
 

@@ -143,6 +143,20 @@ def _insert_dated(st, table, column, value):
                               "final_reading_id, start_reading_id, reason) "
                               "VALUES ('rollover', :m, :m, :d, :f, :s, 'test')"),
                       {"m": meter, "d": value, "f": first, "s": second})
+        elif table == "photo_hashes":  # issue 20 (docs/trust.md)
+            reading = c.execute(sa.text("INSERT INTO readings (meter_id, reading_value, reading_date) "
+                                        "VALUES (:m, 100, '2026-10-01') RETURNING id"), {"m": meter}).scalar()
+            c.execute(sa.text("INSERT INTO photo_hashes (reading_id, meter_id, reading_date, phash, band0, band1, band2, "
+                              "band3) VALUES (:r, :m, :d, '0000000000000000', 0, 0, 0, 0)"),
+                      {"r": reading, "m": meter, "d": value})
+        elif table == "bill_run_manifests":
+            c.execute(sa.text("INSERT INTO bill_run_manifests (dry_run, service, billing_period_start, billing_period_end, "
+                              "manifest) VALUES (true, 'electricity', :billing_period_start, :billing_period_end, '{}')"),
+                      dates)
+        elif table == "field_visits":  # issue 15
+            c.execute(sa.text("INSERT INTO field_visits (account_id, area_id, agent_name, visited_at, visit_date, outcome) "
+                              "SELECT id, area_id, 'agent', '2026-10-31 10:00:00', :d, 'paid' FROM accounts WHERE id = :f"),
+                      {"f": flat, "d": value})
         elif table == "usage_day_index":
             c.execute(sa.text("INSERT INTO usage_day_index (account_type, usage_date, accounts, mean) "
                               "VALUES ('', :d, 1, 1)"), {"d": value})

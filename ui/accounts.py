@@ -3,7 +3,9 @@
 A list searched (code prefix, or part of the name or the primary contact's name) and filtered
 (area at any level, category, active or not) and paginated in the database (DatabaseService.
 list_accounts); with ?account=<code> in the URL, one account: its details, its contact, its
-service connection and plan, what it owes and its bills (paginated, each opening the bill page).
+service connection and plan, what it owes and its bills (paginated, each opening the bill page); for a
+municipal consumer unit also its survey and photo, name/contact history, the payments on its bills and
+the place for tickets and visits (ui/unit_detail.py).
 """
 from __future__ import annotations
 
@@ -13,7 +15,8 @@ import streamlit as st
 from services.accounts.roles import Permission
 from services.errors import MeterlineError
 from services.models import AccountFilter, BillFilter
-from ui import customer_water, widgets as w
+from ui import portal_support
+from ui import account_page, customer_water, field_work, unit_detail, widgets as w
 from ui.common import page_guard, services, show_error, utility
 
 actor = page_guard(Permission.VIEW_BILLS)
@@ -39,7 +42,7 @@ def _area_names(area_id: int) -> str:
 
 def _detail(code: str) -> None:
     if st.button(f"All {u.account_label_plural}", icon=":material/arrow_back:", key="back_to_accounts"):
-        st.query_params.clear()
+        del st.query_params["account"]
         st.rerun()
     try:
         acct = db.get_account(code)
@@ -69,6 +72,8 @@ def _detail(code: str) -> None:
         else:
             st.caption("No contact recorded.")
         customer_water.contact_editor(acct, actor)
+        portal_support.portal_changes(acct, actor)  # what the customer changed in the portal (issue 16)
+        portal_support.linked_sign_ins(acct, actor)  # the customer sign-ins of the account; Support unlinks
         st.markdown("**Service**")
         try:
             conn = db.service_connection(acct)
@@ -81,6 +86,12 @@ def _detail(code: str) -> None:
         st.metric("Owes on open bills", w.money(db.account_outstanding(acct.id)))
     if u.service == "water":
         customer_water.usage_section(acct, actor)
+    municipal = u.service == "sanitation"
+    if municipal:
+        unit_detail.survey_section(acct)
+        unit_detail.history_section(acct)
+    field_work.render_unit_tickets_and_visits(acct.id, actor)  # issue 15: this unit's tickets and visits
+    account_page.render(acct, actor)  # issue 18: readings, bills, payments, notifications, audit as one timeline
 
     st.subheader("Bills")
     key = f"acct_bills_{acct.id}"
@@ -95,6 +106,8 @@ def _detail(code: str) -> None:
                    "balance": w.money(b.balance), "status": b.status.replace("_", " ")} for b in page.items],
                  hide_index=True, width="stretch")
     w.pager(key, page, "bills")
+    if municipal:
+        unit_detail.payments_section(page.items)
     c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
     bill = c1.selectbox("Open a bill", page.items, key=f"ac_bill_{acct.id}",
                         format_func=lambda b: f"#{b.id} · {b.billing_period_start:%Y-%m} · {w.money(b.total_amount)} · "
@@ -144,11 +157,11 @@ if c2.button("Open", icon=":material/open_in_new:", key="ac_open_btn", width="st
 # read through the user's scope like the list). Points show without map tiles when offline.
 MAP_POINTS = 2000
 if any(a.gps_lat is not None for a in page.items) and st.toggle("Show on a map", key="ac_map",
-                                                                 help=f"Up to {MAP_POINTS:,} of the filtered "
+                                                                 help=f"Up to {w.count(MAP_POINTS)} of the filtered "
                                                                       f"{u.account_label_plural} with GPS."):
     sample = db.list_accounts(flt, 0, MAP_POINTS, actor=actor).items
     points = pd.DataFrame([{"lat": float(a.gps_lat), "lon": float(a.gps_lon)} for a in sample
                            if a.gps_lat is not None])
     st.map(points, latitude="lat", longitude="lon", size=20, height=420)
-    st.caption(f"{len(points):,} of {page.total or 0:,} {u.account_label_plural} shown "
-               f"(the first {MAP_POINTS:,} of the filter at most).")
+    st.caption(f"{w.count(len(points))} of {w.count(page.total or 0)} {u.account_label_plural} shown "
+               f"(the first {w.count(MAP_POINTS)} of the filter at most).")

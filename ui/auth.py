@@ -15,6 +15,7 @@ from __future__ import annotations
 import streamlit as st
 
 from services.accounts.auth import SessionExpiredError
+from services.accounts.cookie_session import COOKIE_NAME, END_PATH, HANDOFFS, START_PATH
 from services.errors import AuthenticationError, MeterlineError, RateLimitedError
 from services.accounts.roles import ROLES, Actor
 from services.accounts.throttle import ThrottleSettings, client_address
@@ -24,6 +25,10 @@ TOKEN_KEY = "_meterline_session_token"
 VIA_KEY = "_meterline_signed_in_via"  # "password" | "auth0"
 REQUESTED_KEY = "_meterline_requested_page"  # url_path of a deep link opened while signed out
 REQUESTED_PARAMS_KEY = "_meterline_requested_params"  # and its query (?bill=123), kept through sign-in
+HANDOFF_KEY = "_meterline_cookie_handoff"  # a one-time code the page swaps for the HttpOnly session cookie
+CLEAR_COOKIE_KEY = "_meterline_clear_cookie"  # signed out: the page asks the server to drop the cookie
+SIGNED_OUT_KEY = "_meterline_signed_out_notice"
+DEAD_COOKIE_KEY = "_meterline_dead_cookie"  # the ended session's token: the cookie the page still shows is ignored
 
 
 def _client() -> str | None:
@@ -84,6 +89,36 @@ def _forget() -> None:
         st.session_state.pop(key, None)
 
 
+def _cookie_token() -> str | None:
+    """The session token the browser's HttpOnly cookie carried when this page was opened (a reload)."""
+    try:
+        value = st.context.cookies.get(COOKIE_NAME)
+    except Exception:  # AppTest and older runtimes have no request context
+        return None
+    return value if isinstance(value, str) and 0 < len(value) <= 256 else None
+
+
+def _post(path: str, body: str = "{}") -> None:
+    """Run one same-origin POST from the page (st.html runs the script in the app's own document, so the
+    response's Set-Cookie lands in this browser; JavaScript never sees the token, only a one-time code)."""
+    import json
+
+    st.html(f"<script>fetch({json.dumps(path)}, {{method: 'POST', credentials: 'same-origin', "
+            f"headers: {{'Content-Type': 'application/json'}}, body: {json.dumps(body)}}});</script>",
+            unsafe_allow_javascript=True)
+
+
+def _cookie_calls() -> None:
+    """Set the cookie after a sign-in, or clear it after a sign-out, once."""
+    import json
+
+    code = st.session_state.pop(HANDOFF_KEY, None)
+    if code:
+        _post(START_PATH, json.dumps({"code": code}))
+    if st.session_state.pop(CLEAR_COOKIE_KEY, False):
+        _post(END_PATH)
+
+
 def require_actor() -> Actor:
     """Return the signed-in actor, or render the sign-in page and stop the script."""
     auth = services().auth
@@ -96,6 +131,19 @@ def require_actor() -> Actor:
             return active.actor
         except SessionExpiredError as exc:
             notice = str(exc)
+    elif (cookie := _cookie_token()) and cookie != st.session_state.get(DEAD_COOKIE_KEY):
+        # A reload (or a new tab): the browser's cookie names a session; the database decides if it still lives.
+        try:
+            active = auth.validate(cookie)
+        except SessionExpiredError as exc:
+            notice = str(exc)
+            st.session_state[DEAD_COOKIE_KEY] = cookie  # said once; the page drops the cookie
+            st.session_state[CLEAR_COOKIE_KEY] = True
+        else:
+            st.session_state[TOKEN_KEY] = cookie
+            st.session_state[VIA_KEY] = "password"
+            st.session_state[ACTOR_KEY] = active.actor
+            return active.actor
     _forget()
     claims = _oidc_claims()
     if claims:
@@ -112,30 +160,43 @@ def require_actor() -> Actor:
 
 
 def _login_page(auth, notice: str | None, signed_in_at_auth0: bool) -> None:
+    _cookie_calls()  # a sign-out just now, or a dead cookie: drop it
     if REQUESTED_KEY not in st.session_state:
         st.session_state[REQUESTED_KEY] = _requested_page()
         st.session_state[REQUESTED_PARAMS_KEY] = st.query_params.to_dict()
     st.title(f"{service_icon()} {utility().name}")
     st.subheader("Sign in")
     st.caption("Meterline billing")
+    done = st.session_state.pop(SIGNED_OUT_KEY, None)
+    if done:
+        st.success(done, icon=":material/logout:")
     if notice:
         st.warning(notice)
     with st.form("login", clear_on_submit=True):
         username = st.text_input("Username", autocomplete="username")
         password = st.text_input("Password", type="password", autocomplete="current-password")
         submitted = st.form_submit_button("Sign in")
-    if submitted:
+    missing = [what for what, given in (("username", username), ("password", password)) if not (given or "").strip()]
+    if submitted and missing:  # nothing to check: say what is missing, not "wrong password" (and count no attempt)
+        st.error(f"Enter your {' and '.join(missing)}.", icon=":material/edit:")
+    elif submitted:
         try:
             signed = auth.login(username, password, _client(), client_ip=_client_ip())
         except RateLimitedError as exc:
             st.error(str(exc), icon=":material/timer:")
         except AuthenticationError as exc:
             st.error(str(exc))
+        except MeterlineError as exc:  # e.g. the database busy past its timeout: say so, sign in again
+            show_error(exc)
         else:
             st.session_state[TOKEN_KEY] = signed.token
             st.session_state[VIA_KEY] = "password"
             st.session_state[ACTOR_KEY] = signed.actor
+            st.session_state[HANDOFF_KEY] = HANDOFFS.issue(signed.token)  # -> the HttpOnly cookie, on the next run
             st.rerun()
+    from ui.portal_register import registration_box  # the customer portal (issue 16)
+
+    registration_box()
     provider = _oidc_provider()
     if provider:
         st.divider()
@@ -156,9 +217,21 @@ def _sign_out() -> None:
         _forget()
         st.logout()  # clears Streamlit's identity cookie and ends the Auth0 session
         return
-    auth.logout(st.session_state.get(TOKEN_KEY))
+    auth.logout(st.session_state.get(TOKEN_KEY))  # revoked in the database: the cookie is worthless from now on
+    st.session_state[DEAD_COOKIE_KEY] = st.session_state.get(TOKEN_KEY)
     _forget()
+    st.session_state[CLEAR_COOKIE_KEY] = True
     st.session_state[REQUESTED_KEY] = None  # the next person to sign in starts on their own first page
+    st.rerun()
+
+
+def _sign_out_everywhere() -> None:
+    ended = services().auth.logout_everywhere(st.session_state.get(TOKEN_KEY))
+    st.session_state[DEAD_COOKIE_KEY] = st.session_state.get(TOKEN_KEY)
+    _forget()
+    st.session_state[CLEAR_COOKIE_KEY] = True
+    st.session_state[REQUESTED_KEY] = None
+    st.session_state[SIGNED_OUT_KEY] = f"Signed out on every device ({ended} session{'s' if ended != 1 else ''} ended)."
     st.rerun()
 
 
@@ -181,7 +254,8 @@ def _open_requested_page(actor: Actor) -> None:
 
 
 def render_account_box(actor: Actor) -> None:
-    _open_requested_page(actor)
+    _open_requested_page(actor)  # may switch page (a rerun): the cookie call below is then made on that page
+    _cookie_calls()  # just signed in: swap the one-time code for the HttpOnly cookie
     role = ROLES[actor.role].label if actor.role in ROLES else actor.role
     with st.sidebar:
         st.caption(f"Signed in as **{actor.username}** ({role})")
@@ -190,6 +264,10 @@ def render_account_box(actor: Actor) -> None:
                 _change_password_form()
         if st.button("Sign out", key="logout", icon=":material/logout:"):
             _sign_out()
+        if st.session_state.get(VIA_KEY) == "password" and st.button(
+                "End all my sessions", key="logout_everywhere", icon=":material/devices:", type="tertiary",
+                help="Ends your sessions on every browser and phone (e.g. after a lost phone)."):
+            _sign_out_everywhere()
 
 
 def _change_password_form() -> None:

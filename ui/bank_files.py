@@ -38,7 +38,7 @@ def _summary(out) -> None:
     cols = st.columns(3)
     for col, kind, label in zip(cols, ("matched", "duplicate", "refused"),
                                 ("Matched and recorded", "Duplicates (no change)", "Refused (not applied)")):
-        col.metric(label, f"{out.counts[kind]:,}", w.money(out.amounts[kind]), delta_color="off", delta_arrow="off")
+        col.metric(label, f"{w.count(out.counts[kind])}", w.money(out.amounts[kind]), delta_color="off", delta_arrow="off")
 
 
 with st.form("bank_upload", clear_on_submit=True):

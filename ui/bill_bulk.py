@@ -31,7 +31,7 @@ def _print(db, flt: BillFilter, fmt: str, actor: Actor, stamp: str) -> None:
     bar = st.progress(0.0, text="Printing ...")
 
     def progress(done: int, total: int) -> None:
-        bar.progress(min(done / total, 1.0) if total else 1.0, text=f"Printed {done:,} of {total:,} bills")
+        bar.progress(min(done / total, 1.0) if total else 1.0, text=f"Printed {w.count(done)} of {w.count(total)} bills")
 
     try:
         result = print_bills(db, flt, folder / f"bills-{flt.period_month or stamp}.{fmt}", fmt=fmt, actor=actor,
@@ -41,7 +41,7 @@ def _print(db, flt: BillFilter, fmt: str, actor: Actor, stamp: str) -> None:
         show_error(exc)
         return
     st.session_state[PRINTED] = {"path": str(result.path), "bills": result.bills, "seconds": result.seconds,
-                                 "fmt": fmt, "bytes": result.bytes}
+                                 "fmt": fmt, "bytes": result.bytes, "paperless": result.paperless}
 
 
 def _email(flt: BillFilter, total: int, actor: Actor) -> None:
@@ -57,16 +57,16 @@ def _email(flt: BillFilter, total: int, actor: Actor) -> None:
 
     try:
         counts = svc.sender().send_many(bills(), actor=actor,
-                                        progress=lambda i: bar.progress(min(i / n, 1.0), text=f"{i:,} of {n:,} bills"))
+                                        progress=lambda i: bar.progress(min(i / n, 1.0), text=f"{w.count(i)} of {w.count(n)} bills"))
     except MeterlineError as exc:
         show_error(exc)
         return
     words = {"sent": "emailed", "already_sent": "already emailed before", "skipped": "skipped (no address)",
              "failed": "failed (see Notifications)", "not_sent": "not sent (cancelled or superseded)"}
-    st.success("; ".join(f"{v:,} {words.get(k, k)}" for k, v in counts.items()) or "Nothing to email.",
+    st.success("; ".join(f"{w.count(v)} {words.get(k, k)}" for k, v in counts.items()) or "Nothing to email.",
                icon=":material/mail:")
     if total > n:
-        st.info(f"Emailed the first {n:,} of {total:,}; press again for the rest (the ones sent are not sent twice).")
+        st.info(f"Emailed the first {w.count(n)} of {w.count(total)}; press again for the rest (the ones sent are not sent twice).")
 
 
 def render(db, flt: BillFilter, total: int, actor: Actor, stamp: str) -> None:
@@ -78,7 +78,7 @@ def render(db, flt: BillFilter, total: int, actor: Actor, stamp: str) -> None:
                        format_func=lambda f: "one PDF" if f == "pdf" else "a zip, one PDF per bill")
         if c2.button("Print", icon=":material/print:", key="bl_print", width="stretch", disabled=not total):
             if total > UI_PRINT_LIMIT:
-                st.warning(f"{total:,} bills is more than {UI_PRINT_LIMIT:,} to print here: narrow the filter, or use "
+                st.warning(f"{w.count(total)} bills is more than {w.count(UI_PRINT_LIMIT)} to print here: narrow the filter, or use "
                            "python -m scripts.print_bills.")
             else:
                 _print(db, flt, fmt, actor, stamp)
@@ -89,6 +89,8 @@ def render(db, flt: BillFilter, total: int, actor: Actor, stamp: str) -> None:
                                f"{printed['bytes'] / 1e6:.1f} MB)", data=lambda: path.read_bytes(), file_name=path.name,
                                mime="application/pdf" if printed["fmt"] == "pdf" else "application/zip",
                                icon=":material/download:", on_click="ignore", key="bl_print_download")
+            if printed.get("paperless"):
+                st.caption(f"{w.plural(printed['paperless'], 'bill')} left out: the customer chose paperless billing.")
         reason = services().sender().missing()
         if reason:
             st.caption(f"Email: {w.esc(reason)}")

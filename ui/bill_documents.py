@@ -53,7 +53,9 @@ def render(bill, actor: Actor) -> None:
         return
     reason = sender.missing()
     if reason:
-        st.caption(f"Email: {w.esc(reason)} (.env.example, section Email).")
+        from services.integrations.wording import in_words
+
+        st.caption(f"Email: {w.esc(in_words(reason, 'Email'))}")  # the settings to make are on System status
         return
     with st.form(f"email_{bill.id}_{st.session_state.get(f'email_nonce_{bill.id}', 0)}", border=False):
         f1, f2 = st.columns([3, 1], vertical_alignment="bottom")

@@ -23,7 +23,7 @@ from services.billing.periods import BillingPeriod
 from services.pricing_service import RULE_LABELS
 from services.accounts.roles import Permission
 from ui import widgets as w
-from ui.common import page_guard, services, show_error, utility
+from ui.common import page_guard, readable, services, show_error, utility
 
 RESULT = "bill_reading_result"
 PREV_KEY = "bill_reading_prev_key"  # the previous-outstanding input the page drew (it differs for a re-issue)
@@ -65,7 +65,7 @@ def _save(reading_id: int) -> None:
         bill = db.bill_reading(reading_id, start, end, due, flat_units=units, motor_units=motor,
                                previous_outstanding=prev, actor=actor)
     except PeriodLockedError as exc:
-        st.session_state[RESULT] = {"error": f"Refused, nothing was stored: {exc}"}
+        st.session_state[RESULT] = {"error": f"Refused, nothing was stored: {readable(exc)}"}
         return
     except MeterlineError as exc:
         st.session_state[RESULT] = {"exc": exc}
@@ -83,14 +83,14 @@ def _show_result(result: dict) -> None:
         show_error(result["exc"])
     else:
         bill = result["bill"]
-        if bill.reissue_of:
-            st.warning(f"Bill #{bill.reissue_of} for {bill.account_code} was re-issued. Nothing was overwritten: this bill "
-                       f"was stored separately as bill #{bill.id}, starting {bill.billing_period_start}, as a re-issue "
-                       f"that replaces bill #{bill.reissue_of} (now superseded; what was paid on it is credited here).",
-                       icon=":material/call_split:")
         st.success(f"Saved bill #{bill.id} for {bill.account_code}: {w.money(bill.total_amount)}, due {bill.due_date}"
                    + (f"; {w.money(bill.amount_paid)} credited, balance {w.money(bill.balance)}" if bill.amount_paid
                       else "") + ".", icon=":material/check_circle:")
+        if bill.reissue_of:
+            st.info(f"Bill #{bill.reissue_of} for {bill.account_code} was re-issued. Nothing was overwritten: this bill "
+                    f"was stored separately as bill #{bill.id}, starting {bill.billing_period_start}, as a re-issue "
+                    f"that replaces bill #{bill.reissue_of} (now superseded; what was paid on it is credited here).",
+                    icon=":material/call_split:")
         for m in result["messages"]:
             st.caption(w.esc(m))
         if result.get("link"):
@@ -124,11 +124,14 @@ if reading is None:
         _stop()
     found = db.list_readings(ReadingFilter(status="approved", unbilled_only=True, account_code=term.strip(),
                                            account_meters_only=True), 0, 50, actor=actor, with_total=False)
-    if not found.items:
+    # A baseline (a new meter's start reading: nothing consumed yet) prices nothing: it is not offered.
+    billable = [rd for rd in found.items if rd.billable_units is not None]
+    if not billable:
         st.warning(f"No approved, unbilled reading of a {w.word()} whose code starts with that. Approve it on Review "
-                   "readings.")
+                   "readings." + (" (A new meter's first reading is its starting point: it is billed with the "
+                                  "next reading.)" if found.items else ""))
         _stop()
-    reading = st.selectbox("Approved reading", found.items, format_func=_reading_label, key="br_pick")
+    reading = st.selectbox("Approved reading", billable, format_func=_reading_label, key="br_pick")
 else:
     if st.button("Choose another reading", icon=":material/arrow_back:", key="br_clear"):
         st.query_params.clear()
@@ -155,6 +158,9 @@ with st.container(border=True):
     local = svc.photos.path_for(reading.photo_ref)
     if local or reading.photo_url:
         c2.image(str(local) if local else reading.photo_url, caption="Meter photo", width=220)
+just_saved = bool(result and result.get("bill") and result["bill"].id == reading.bill_id)
+if reading.bill_id and just_saved:
+    _stop()  # the green "Saved bill #..." says it all: no yellow "already on bill" above it
 if reading.bill_id:
     st.warning(f"Reading #{reading.id} is already on bill #{reading.bill_id}.", icon=":material/warning:")
     st.checkbox("Re-issue: store a new bill that replaces that one (it is kept, marked superseded; what was paid "
@@ -192,7 +198,7 @@ except ValidationError as exc:
     if exc.field != "units":
         show_error(exc)
         _stop()
-    plain = None  # only a meter's first reading: the admin enters the units
+    plain = None  # only a meter's first reading (a baseline): the admin enters the units
 except MeterlineError as exc:  # e.g. an earlier reading still pending review: named, with the fix
     show_error(exc)
     _stop()
@@ -219,6 +225,10 @@ prev = c3.text_input(f"Previous outstanding ({w.currency_symbol()})", value=str(
                            "bills forward into this one, or enter 0 to leave them open.") if replaces is None else
                      (f"A re-issue carries the arrears bill #{replaces.id} carried: {w.money(default_prev)}."))
 
+if plain is None and not (units or "").strip():  # nothing to price yet: say what to do, not an error before input
+    st.info(f"Reading #{rid} is the meter's first reading: nothing was consumed before it. Enter the monthly units "
+            "to bill for the period, or bill the meter's next reading instead.", icon=":material/edit:")
+    _stop()
 try:
     quote = db.quote_bill(account.id, units, motor or 0, prev, reading_id=rid, billing_period_start=start,
                           billing_period_end=end)

@@ -33,7 +33,7 @@ def _reading_block(col, title: str, rd) -> None:
 def _plan_text(bill) -> str:
     """The plan and version that priced the bill, with the date that version took effect."""
     if not bill.plan_code:
-        return f"tariff: {bill.tariff_kind}"
+        return f"tariff: {w.plan_kind(bill.tariff_kind)}"
     stored = next((sp for sp in services().db.tariff_plans() if sp.plan.code == bill.plan_code), None)
     if stored is None or bill.plan_version is None:
         return f"tariff plan {w.esc(bill.plan_code)} version {bill.plan_version}"
@@ -63,7 +63,7 @@ def _pay(bill_id: int, amount, paid_on, method: str, reference: str, full: bool,
 def render(bill_id: int, actor: Actor) -> None:
     db = services().db
     if st.button("All bills", icon=":material/arrow_back:", key="back_to_bills"):
-        st.query_params.clear()
+        del st.query_params["bill"]  # only the bill: the list's filters, sort and page stay in the URL
         st.rerun()
     try:
         detail = db.bill_detail(bill_id, actor=actor)
@@ -76,7 +76,7 @@ def render(bill_id: int, actor: Actor) -> None:
                 f"{w.esc(bill.area_path or '')} · {bill.billing_period_start} to {bill.billing_period_end} · due "
                 f"{bill.due_date} {w.badge(bill.status)}")
 
-    c = st.columns(4)
+    c = st.columns(2) + st.columns(2)  # two to a row: a whole amount is never cut short
     c[0].metric("Total", w.money(bill.total_amount))
     c[1].metric("Paid", w.money(bill.amount_paid))
     # A superseded bill owes nothing itself: its replacement carries the charge (and its payments as a credit).

@@ -17,7 +17,8 @@ from database.schema import BILL_STATUSES
 from services.models import BillFilter
 from services.billing.periods import month_key
 from services.accounts.roles import Permission
-from ui import bill_bulk as bulk, bill_view, exports
+from ui import bill_bulk as bulk, bill_view, exports, field_work
+from ui import url_state as url
 from ui import widgets as w
 from ui.common import page_guard, services, utility
 
@@ -28,6 +29,7 @@ u = utility()
 wanted = st.query_params.get("bill")
 if wanted and wanted.isdigit():
     bill_view.render(int(wanted), actor)
+    field_work.raise_from_bill(int(wanted), actor)  # issue 15
     st.stop()
 
 st.title(":material/receipt_long: Bills and payments")
@@ -38,9 +40,20 @@ for _ in range(13):
     months.append(month_key(cur))
     cur = (cur - dt.timedelta(days=1)).replace(day=1)
 
+# Sort keys the database orders by (services.models.BILL_SORTS), as the list names its columns.
+SORTS = {"period": "Period", "number": "Bill number", "account": w.word(capital=True) + " code", "total": "Total",
+         "paid": "Paid", "due": "Due date", "status": "Status"}
+key = "bills"
+URL = [url.choice("period", "bl_period", months), url.many("status", "bl_status", BILL_STATUSES),
+       *url.area("area", "bl_area", len(u.area_levels), lambda i: db.get_area(area_id=i)),
+       url.text("q", "bl_search"), url.flag("overdue", "bl_overdue"),
+       url.choice("sort", "bl_sort", list(SORTS), "period"), url.flag("asc", "bl_asc")]
+url.restore(URL, key)
+
 with st.container(border=True):
     c1, c2 = st.columns([1, 2])
     period = c1.selectbox("Period", [None, *months], format_func=lambda m: "Any period" if m is None else m,
+                          placeholder="Any period",
                           key="bl_period")
     statuses = c2.multiselect("Status", BILL_STATUSES, key="bl_status", format_func=lambda s: s.replace("_", " "),
                               placeholder="Any status")
@@ -50,6 +63,9 @@ with st.container(border=True):
                            icon=":material/search:", help=f"The start of a {w.word()} code, part of its contact's "
                                                           f"name, or a bill number or its start ({u.short_code}-2026-0001).")
     overdue = c5.toggle("Overdue only", key="bl_overdue", help="Open bills past their due date.")
+    s1, s2 = st.columns([3, 1], vertical_alignment="bottom")
+    sort = s1.selectbox("Sort every matching bill by", list(SORTS), format_func=SORTS.get, key="bl_sort")
+    ascending = s2.toggle("Smallest / oldest first", key="bl_asc")
 
 run = st.query_params.get("run")  # from Generate monthly bills: the bills of one run
 run_id = int(run) if run and run.isdigit() else None
@@ -60,11 +76,13 @@ if run_id is not None:
         del st.query_params["run"]
         st.rerun()
 flt = BillFilter(period_month=period, statuses=tuple(statuses), area_id=area_id, overdue_only=overdue,
-                 search=search.strip() or None, bill_run_id=run_id)
-key = "bills"
+                 search=search.strip() or None, bill_run_id=run_id, sort=sort, descending=not ascending)
 size = w.page_size(key)
-offset = w.offset_for(key, (flt, size))
+offset = url.restored_offset(key, w.offset_for(key, (flt, size)))
 page = db.list_bills(flt, offset, size, actor=actor)
+if not page.items and offset:  # a shared link past the last page: its first page
+    st.session_state[f"{key}__offset"] = offset = 0
+    page = db.list_bills(flt, offset, size, actor=actor)
 
 stamp = today.strftime("%Y%m%d")
 e1, e2, _ = st.columns([1, 1, 3])
@@ -77,25 +95,38 @@ e2.download_button("Export Excel", data=lambda: exports.export_bytes(db.iter_bil
                    disabled=not page.items)
 
 if not page.items:
+    url.publish(URL, key, size)
     st.info("No bills match these filters.")
     st.stop()
 
+
+def _status(b) -> str:
+    """The bill's status; an open bill past its due date says so (no separate "overdue" column)."""
+    if b.status in ("pending", "partially_paid") and b.due_date < today:
+        return f"{b.status.replace('_', ' ')}, overdue"
+    return b.status.replace("_", " ")
+
+
 label = w.word()
 # What the bill comes to first: on a phone the columns after the fourth or fifth are scrolled to.
-st.dataframe([{
-    "bill": b.id, "number": b.number, label: b.account_code, "total": w.money(b.total_amount), "balance": w.money(b.balance),
-    "status": b.status.replace("_", " "), "period": f"{b.billing_period_start:%Y-%m-%d}", "due": b.due_date.isoformat(),
+# Sorting is the "Sort every matching bill by" choice above (in the database, over every page);
+# clicking a row opens the bill.
+event = st.dataframe([{
+    "number": b.number, label: b.account_code, "total": w.money(b.total_amount), "balance": w.money(b.balance),
+    "status": _status(b), "period": f"{b.billing_period_start:%Y-%m}", "due": b.due_date.isoformat(),
     "name": b.contact_name or "", "area": b.area_path or "", "paid": w.money(b.amount_paid),
-    "overdue": "yes" if b.status in ("pending", "partially_paid", "overdue") and b.due_date < today else "",
-} for b in page.items], hide_index=True, width="stretch", height=35 * (len(page.items) + 1) + 3)  # no inner scroll
+} for b in page.items], hide_index=True, width="stretch", height=35 * (len(page.items) + 1) + 3,  # no inner scroll
+    on_select="rerun", selection_mode="single-row", key=f"bl_table_{st.session_state.get('bl_table_n', 0)}",
+    column_config={"status": st.column_config.TextColumn("status", width="medium"),
+                   "number": st.column_config.TextColumn("bill number", width="medium")})
+st.caption(":material/touch_app: Click a row to open the bill.")
 w.pager(key, page, "bills")
-
-c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
-chosen = c1.selectbox("Open a bill", page.items, key="bl_open",
-                      format_func=lambda b: f"#{b.id} · {b.number} · {b.account_code} · {b.billing_period_start:%Y-%m} · "
-                                            f"{w.money(b.total_amount)} · {b.status.replace('_', ' ')}")
-if c2.button("Open", icon=":material/open_in_new:", key="bl_open_btn", width="stretch"):
-    st.query_params["bill"] = str(chosen.id)
+url.publish(URL, key, size)
+picked = event.selection.rows if event is not None else []
+if picked:
+    # A new table key for the way back: the browser would otherwise keep the row selected and open it again.
+    st.session_state["bl_table_n"] = st.session_state.get("bl_table_n", 0) + 1
+    st.query_params["bill"] = str(page.items[picked[0]].id)
     st.rerun()
 
 bulk.render(db, flt, page.total, actor, stamp)

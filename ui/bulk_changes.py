@@ -17,7 +17,7 @@ actor = page_guard(Permission.BULK_UPDATE)
 db = services().db
 u = utility()
 st.title(":material/checklist: Bulk changes")
-st.caption(f"Select with a filter, check the preview, give a reason, apply. At most {bulk.MAX_SELECTION:,} at once; "
+st.caption(f"Select with a filter, check the preview, give a reason, apply. At most {w.count(bulk.MAX_SELECTION)} at once; "
            "every change is audited with your name and the reason."
            + ("" if actor.scope.is_everything else f" Your areas only: {w.esc(actor.scope.describe())}."))
 flash = st.session_state.pop("bulk_flash", None)
@@ -47,28 +47,28 @@ with bills_tab:
         show_error(exc)
         st.stop()
     if pv.too_many:
-        st.warning(f"More than {bulk.MAX_SELECTION:,} open bills match: narrow the filter.")
+        st.warning(f"More than {w.count(bulk.MAX_SELECTION)} open bills match: narrow the filter.")
     elif not pv.count:
         st.info("No open bills match these filters.")
     else:
-        st.markdown(f"**Preview:** {pv.count:,} open bill(s) would be marked paid, recording their balances, "
+        st.markdown(f"**Preview:** {w.count(pv.count)} open bill(s) would be marked paid, recording their balances, "
                     f"{w.money(pv.amount)} in all, as payments.")
         st.dataframe([{"bill": b.id, u.account_label: b.account_code, "period": f"{b.billing_period_start:%Y-%m}",
                        "balance": w.money(b.balance), "status": b.status.replace("_", " ")} for b in pv.sample],
                      hide_index=True, width="stretch")
         if pv.count > len(pv.sample):
-            st.caption(f"The first {len(pv.sample)} of {pv.count:,}.")
+            st.caption(f"The first {len(pv.sample)} of {w.count(pv.count)}.")
         with st.form("bulk_bills"):
             paid_on = st.date_input("Paid on", value=today, max_value=today)
             reason = st.text_input("Reason (required)", placeholder="e.g. bank confirmed the collection, letter 2026-11-20")
-            go = st.form_submit_button(f"Mark {pv.count:,} bill(s) paid", icon=":material/paid:")
+            go = st.form_submit_button(f"Mark {w.count(pv.count)} bill(s) paid", icon=":material/paid:")
         if go:
             try:
                 n = bulk.mark_bills_paid(db, flt, paid_on, reason, actor)
             except MeterlineError as exc:
                 show_error(exc)
             else:
-                st.session_state["bulk_flash"] = f"Marked {n:,} bill(s) paid."
+                st.session_state["bulk_flash"] = f"Marked {w.count(n)} bill(s) paid."
                 st.rerun()
 
 with units_tab:
@@ -85,24 +85,24 @@ with units_tab:
         show_error(exc)
         st.stop()
     if apv.too_many:
-        st.warning(f"More than {bulk.MAX_SELECTION:,} {u.account_label_plural} match: narrow the filter.")
+        st.warning(f"More than {w.count(bulk.MAX_SELECTION)} {u.account_label_plural} match: narrow the filter.")
     elif not apv.count:
         st.info(f"No {'inactive' if active else 'active'} {u.account_label_plural} match these filters.")
     else:
-        st.markdown(f"**Preview:** {apv.count:,} {u.account_label_plural} would become **{target}**.")
+        st.markdown(f"**Preview:** {w.count(apv.count)} {u.account_label_plural} would become **{target}**.")
         st.dataframe([{u.account_label: a.code, "name": a.name or "", "area": a.area_path or "",
                        "category": a.category or ""} for a in apv.sample], hide_index=True, width="stretch")
         if apv.count > len(apv.sample):
-            st.caption(f"The first {len(apv.sample)} of {apv.count:,}.")
+            st.caption(f"The first {len(apv.sample)} of {w.count(apv.count)}.")
         with st.form("bulk_units"):
             ureason = st.text_input("Reason (required)", key="bk_ureason",
                                     placeholder="e.g. units demolished, survey of 2026-11")
-            ugo = st.form_submit_button(f"Make {apv.count:,} {target}", icon=":material/toggle_on:")
+            ugo = st.form_submit_button(f"Make {w.count(apv.count)} {target}", icon=":material/toggle_on:")
         if ugo:
             try:
                 n = bulk.set_accounts_active(db, aflt, active, ureason, actor)
             except MeterlineError as exc:
                 show_error(exc)
             else:
-                st.session_state["bulk_flash"] = f"{n:,} {u.account_label_plural} are now {target}."
+                st.session_state["bulk_flash"] = f"{w.count(n)} {u.account_label_plural} are now {target}."
                 st.rerun()

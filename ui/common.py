@@ -2,6 +2,8 @@
 utility the database serves (its words and formats: every page takes them from here)."""
 from __future__ import annotations
 
+import re
+
 import streamlit as st
 
 from services.config import Settings
@@ -81,6 +83,38 @@ def page_guard(permission: Permission) -> Actor:
     return actor
 
 
+# A service's field name as the page labels it, where the two differ ("flat_units" is "Monthly units").
+FIELD_LABELS = {"flat_units": "Monthly units", "units": "Monthly units", "motor_units": "Shared meter units"}
+
+
+def field_label(field: str) -> str:
+    return FIELD_LABELS.get(field) or field.replace("_", " ").capitalize()
+
+
+_RAW_AMOUNT = re.compile(r"(?<![\w.,#-])(\d{4,})\.(\d{2})(?!\d|\.\d)")  # 571347.35, not BC-2026-000123 or 12345.6
+
+
+def group_numbers(text: str, number) -> str:
+    """Amounts a service wrote plainly ("571347.35 is more than the 4500.00 still due") in the utility's
+    number format (5,71,347.35 with Indian grouping): one number format in every message."""
+    from decimal import Decimal
+
+    return _RAW_AMOUNT.sub(lambda m: number(Decimal(f"{m.group(1)}.{m.group(2)}")), text)
+
+
+def _plain(text: str) -> str:
+    try:
+        return group_numbers(text, utility().number)
+    except Exception:  # no utility to format by (a broken database): the message as it is
+        return text
+
+
+def readable(text) -> str:
+    """A service's message (an exception's text) with its amounts in the utility's number format,
+    for pages that keep a message to show later rather than calling show_error now."""
+    return _plain(str(text))
+
+
 def show_error(exc: Exception) -> None:
     """A plain sentence for a typed error (field and fix for validation errors)."""
     from services.errors import ValidationError, ValidationErrors
@@ -90,6 +124,11 @@ def show_error(exc: Exception) -> None:
             show_error(e)
         return
     if isinstance(exc, ValidationError):
-        st.error(f"**{exc.field.replace('_', ' ').capitalize()}**: {exc.message}" + (f" {exc.fix}" if exc.fix else ""))
+        label = field_label(exc.field)
+        if exc.message.strip() == "is required.":  # a sentence that says what to do: "Enter the reading value."
+            fix = f" {exc.fix}" if exc.fix and not exc.fix.lower().startswith(("enter ", "type ")) else ""
+            st.error(f"Enter the {label[0].lower() + label[1:]}.{fix}", icon=":material/edit:")
+            return
+        st.error(_plain(f"**{label}**: {exc.message}" + (f" {exc.fix}" if exc.fix else "")))
         return
-    st.error(str(exc))
+    st.error(_plain(str(exc)))

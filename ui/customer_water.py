@@ -72,6 +72,13 @@ def usage_section(acct: Account, actor: Actor) -> None:
         st.markdown(f"**This month ({forecast.period_start:%B %Y})**: expected {w.qty(forecast.expected)} "
                     f"(90% interval {w.qty(forecast.low)} to {w.qty(forecast.high)}; {forecast.measured_days} days "
                     f"measured, {forecast.forecast_days} forecast by {forecast.method.replace('_', ' ')}).")
+    bill = db.anticipated_bill(acct.id, actor=actor)  # services/billing/anticipated.py
+    if bill is not None:
+        st.markdown(f"**Anticipated bill for {bill.period_start:%B %Y}**: {w.money(bill.amount)} "
+                    f"(90% interval {w.money(bill.low_amount)} to {w.money(bill.high_amount)}), for "
+                    f"{w.qty(bill.forecast.expected)} by the plan's tiers, season and fees; arrears not included.",
+                    help="The forecast usage and both ends of its interval, priced by the customer's tariff plan "
+                         "as the month run would price them.")
     if anomalies:
         st.markdown("**Anomalies**")
         st.dataframe([{"#": x.id, "method": METHOD_LABELS.get(x.method, x.method), "day": x.usage_date.isoformat(),

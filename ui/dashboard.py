@@ -1,23 +1,19 @@
-"""Admin dashboard: the month's billing and collection figures, pending work, and charts of
-consumption (bills, for a utility that meters nothing) and collections by month, in the utility's
-currency and unit. Figures are cached for a short time (the sums run over
-every bill of the month; a few minutes' staleness is fine for a dashboard)."""
+"""Admin dashboard: one bill month's billing and collection, what is outstanding by age, pending
+work, and charts by month, in the utility's currency and unit. Every figure comes from one service
+function (services/reports/dashboard.py dashboard_figures), read when the page is drawn (no cache:
+a bill run or a payment shows at once), and links to the list behind it."""
 from __future__ import annotations
-
-import datetime as dt
 
 import plotly.graph_objects as go
 import streamlit as st
 
-from services.billing.periods import month_key
 from services.accounts.roles import Permission
+from services.billing.periods import month_key
+from services.reports import dashboard as report
+from services.reports.models import AGING_BUCKETS, AGING_LABELS
 from ui import widgets as w
 from ui.common import page_guard, services, utility
 
-TTL_SECONDS = 120
-# A month that has ended changes only when a late bill or payment lands in it: an hour is fine,
-# and it keeps the one-pass-per-month sums (300,000 bills each at municipal size) off most opens.
-CLOSED_MONTH_TTL_SECONDS = 3600
 MONTHS = 12
 
 actor = page_guard(Permission.VIEW_REPORTS)
@@ -26,70 +22,69 @@ db = svc.db
 u = utility()
 today = db.today()
 
-
-@st.cache_data(ttl=TTL_SECONDS, show_spinner="Adding up the month ...")
-def figures(_db, _actor, database: str, month: str, day: dt.date):
-    return _db.dashboard(month, actor=_actor)
-
-
-@st.cache_data(ttl=CLOSED_MONTH_TTL_SECONDS, show_spinner="Adding up past months ...")
-def closed_month(_db, _actor, database: str, month: str):
-    return _db.monthly_points([month], actor=_actor)[0]
-
-
-@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
-def open_month(_db, _actor, database: str, month: str):
-    return _db.monthly_points([month], actor=_actor)[0]
-
-
 st.title(":material/monitoring: Dashboard")
-options = []
-cur = today.replace(day=1)
-for _ in range(MONTHS + 1):
-    options.append(month_key(cur))
-    cur = (cur - dt.timedelta(days=1)).replace(day=1)
-# Open on the latest month that has bills: early in a month nothing is billed yet, and a page of
-# zeros says nothing.
-where = svc.settings.sql_url if svc.settings.backend != "supabase" else svc.settings.supabase_url
-start = 1 if figures(db, actor, where, options[0], today).bill_count == 0 else 0
-month = st.selectbox("Month", options, index=start, key="dash_month",
-                     help="Bills whose period starts in this month, and payments received in it.")
-fig = figures(db, actor, where, month, today)
+latest = report.last_billed_month(db, actor=actor) or month_key(today)
+options = list(reversed(report.months_before(max(latest, month_key(today)), MONTHS + 1)))
+wanted = st.query_params.get("month")  # not "period": that is the bills list's filter, which the links set
+if "dash_month" not in st.session_state:  # opens on the newest month with bills (or the linked one)
+    st.session_state["dash_month"] = wanted if wanted in options else latest
+month = st.selectbox("Bill month", options, key="dash_month",
+                     help="The bills whose period starts in this month. Opens on the newest month that has bills.")
+if month != latest or "month" in st.query_params:
+    st.query_params["month"] = month
+fig = report.dashboard_figures(db, month, actor=actor, chart_months=MONTHS)
+p = fig.period
 
-c = st.columns(3)
-c[0].metric(f"Billed in {month}", w.money(fig.billed), help=f"{fig.bill_count:,} bills; this period's charges "
-            "without arrears carried in.")
-c[1].metric(f"Collected in {month}", w.money(fig.collected))
-rate = fig.collection_rate
-c[2].metric("Collection rate", "-" if rate is None else f"{rate}%", help="Collected in the month / billed in it.")
-c = st.columns(3)
-c[0].metric("Outstanding now", w.money(fig.outstanding), help="Unpaid balance of every open bill.")
-c[1].metric("Overdue bills", f"{fig.overdue_count:,}")
+st.caption(f"**Billed**: what the {w.count(p.bills)} bills of {month} charge for the month. **Due**: their totals, with "
+           "arrears carried into them. **Collected**: paid on those same bills so far, whenever it was paid. "
+           "**Collection rate** = collected / due, so never above 100%. Outstanding and aging: every open bill "
+           "today.")
+c = st.columns(2) + st.columns(2)  # two to a row: a whole amount (Rs 9,00,00,000.00) is never cut short
+c[0].metric(f"Billed for {month}", w.money(p.billed))
+c[0].page_link("ui/bills.py", label=f"{w.count(p.bills)} bills", icon=":material/list:", query_params={"period": month})
+c[1].metric(f"Due on {month}'s bills", w.money(p.due))
+c[2].metric(f"Collected on {month}'s bills", w.money(p.collected))
+c[2].page_link("ui/bills.py", label="Paid bills", icon=":material/list:",
+               query_params={"period": month, "status": "paid"})
+rate = p.collection_rate
+c[3].metric("Collection rate", "-" if rate is None else f"{rate}%", help="Collected / due, on the month's bills.")
+c[3].page_link("ui/bills.py", label="Unpaid bills", icon=":material/list:",
+               query_params={"period": month, "status": "pending,partially_paid,overdue"})
+
+c = st.columns(2) + st.columns(2)
+c[0].metric("Outstanding now", w.money(fig.outstanding), help="Unpaid balance of every open bill, each amount once.")
+c[0].page_link("ui/bills.py", label="Open bills", icon=":material/list:",
+               query_params={"status": "pending,partially_paid,overdue"})
+c[1].metric("Overdue bills", f"{w.count(fig.overdue_count)}")
+c[1].page_link("ui/bills.py", label="Overdue bills", icon=":material/list:", query_params={"overdue": "1"})
 if u.quantity_unit:
-    c[2].metric("Readings pending review", f"{fig.pending_readings:,}")
-st.caption(f"Figures are at most {TTL_SECONDS // 60} minutes old; past months in the charts at most an hour.")
+    c[2].metric("Readings pending review", f"{w.count(fig.pending_readings)}")
+    c[2].page_link("ui/review_readings.py", label="Review them", icon=":material/fact_check:")
 
-current = month_key(today)
-keys = sorted(options[:MONTHS])
-points = [(open_month if k == current else closed_month)(db, actor, where, k) for k in keys]
-# Charts only: plotly draws floats. Every figure shown as text above stays a Decimal.
-labels = [p.month for p in points]
+st.markdown("**Outstanding by age** (days past the due date)")
+st.dataframe([{"age": AGING_LABELS[k], "outstanding": w.money(fig.aging[k])} for k in AGING_BUCKETS]
+             + [{"age": "total", "outstanding": w.money(fig.outstanding)}], hide_index=True,
+             height=35 * (len(AGING_BUCKETS) + 2) + 3, key="dash_aging")
+
+# Charts only: plotly draws floats. Every figure shown as text above stays a Decimal; the chart's
+# bars are the same PeriodFigures, so the selected month's bars equal the figures above.
+labels = [m.period for m in fig.months]
 left, right = st.columns(2)
 with left:
     if u.quantity_unit:
-        chart = go.Figure(go.Bar(x=labels, y=[float(p.consumption) for p in points], name=f"{u.quantity_unit} billed",
-                                 marker_color="#1f77b4"))
+        chart = go.Figure(go.Bar(x=labels, y=[float(fig.consumption.get(k, 0)) for k in labels],
+                                 name=f"{u.quantity_unit} billed", marker_color="#1f77b4"))
         title = f"Consumption billed by month ({u.quantity_unit})"
     else:  # a fixed fee: nothing is metered, so the bills issued stand for the work done
-        chart = go.Figure(go.Bar(x=labels, y=[p.bill_count for p in points], name="Bills", marker_color="#1f77b4"))
+        chart = go.Figure(go.Bar(x=labels, y=[m.bills for m in fig.months], name="Bills", marker_color="#1f77b4"))
         title = "Bills issued by month"
     chart.update_layout(title=title, height=360, margin=dict(t=50, b=30, l=10, r=10))
     st.plotly_chart(chart, key="chart_consumption")
 with right:
     chart = go.Figure([
-        go.Bar(x=labels, y=[float(p.billed) for p in points], name="Billed", marker_color="#9ecae1"),
-        go.Bar(x=labels, y=[float(p.collected) for p in points], name="Collected", marker_color="#2ca02c"),
+        go.Bar(x=labels, y=[float(m.due) for m in fig.months], name="Due", marker_color="#9ecae1"),
+        go.Bar(x=labels, y=[float(m.collected) for m in fig.months], name="Collected", marker_color="#2ca02c"),
     ])
-    chart.update_layout(title=f"Billed and collected by month ({w.currency_symbol()})", barmode="group", height=360,
-                        margin=dict(t=50, b=30, l=10, r=10), legend=dict(orientation="h", y=-0.15))
+    chart.update_layout(title=f"Due and collected on each month's bills ({w.currency_symbol()})", barmode="group",
+                        height=360, margin=dict(t=50, b=30, l=10, r=10), legend=dict(orientation="h", y=-0.15))
     st.plotly_chart(chart, key="chart_collections")

@@ -22,9 +22,23 @@ from ui.common import billing_source, page_guard, services, show_error, utility
 
 PREVIEW = "run_preview"
 SUMMARY = "run_summary"
+MANIFEST = "run_manifest"
 
 actor = page_guard(Permission.RUN_BILLING)
 db = services().db
+
+
+def _customer_alerts(run_id) -> None:
+    """The portal's bill-ready alert to customers who opted in (services/customers/alerts.py); the bills
+    stand whatever happens here."""
+    from services.customers.alerts import CustomerAlerts
+
+    try:
+        CustomerAlerts.of(services()).run_bills_ready(db, run_id, actor)
+    except Exception:  # noqa: BLE001 - logged; the run is stored
+        import logging
+
+        logging.getLogger(__name__).exception("bill-ready alerts after run %s failed", run_id)
 u = utility()
 source = billing_source()
 today = db.today()
@@ -59,23 +73,62 @@ if locked:
 
 
 def _summary_table(s) -> None:
-    c = st.columns(6 if source == "readings" else 4)
-    c[0].metric("Bills" if not s.dry_run else "Bills to create", f"{s.created:,}")
+    c = st.columns(2) + st.columns(4 if source == "readings" else 2)  # the amount on a row of two: never cut short
+    c[0].metric("Bills" if not s.dry_run else "Bills to create", f"{w.count(s.created)}")
     c[1].metric("Total amount", w.money(s.total_amount))
-    c[2].metric("Skipped: already billed", f"{s.skipped:,}")
-    c[3].metric("Refused: locked month", f"{s.refused:,}")
+    c[2].metric("Skipped: already billed", f"{w.count(s.skipped)}")
+    c[3].metric("Refused: locked month", f"{w.count(s.refused)}")
     if source == "readings":
-        c[4].metric("No units (first reading)", f"{s.missing_units:,}")
-        c[5].metric("Waiting for review", f"{s.waiting:,}", help="An approved reading in the month comes after one still "
+        c[4].metric("No units (first reading)", f"{w.count(s.missing_units)}")
+        c[5].metric("Waiting for review", f"{w.count(s.waiting)}", help="An approved reading in the month comes after one still "
                     "pending review: review it, then run again (a bill covers every reading since the last one billed).")
+
+
+def _manifest(manifest, manifest_id, key: str) -> None:
+    """The run's manifest (docs/trust.md): per area and category, what was skipped, the chain head
+    after a real run, and for a dry run the diff against last month; downloadable as JSON and CSV."""
+    data = manifest.data
+    head = data.get("chain_head")
+    if head:
+        st.markdown("Bills' chain head after this run (keep it outside Meterline to check the history later):")
+        st.code(head, language=None, wrap_lines=True)
+    diff = data.get("diff") or {}
+    if data.get("dry_run") and diff:
+        prev = data.get("previous_period_start", "")
+        st.markdown(f"**Compared with last month's bills** ({str(prev)[:7]}): {w.plural(diff.get('new_accounts', 0), 'new ' + u.account_label)}, "
+                    f"{w.count(diff.get('missing_accounts', 0))} billed last month but not in this run"
+                    + (f" ({w.esc(', '.join(diff['missing_sample'][:10]))}{' ...' if diff.get('missing_accounts', 0) > 10 else ''})"
+                       if diff.get("missing_sample") else ""))
+        if diff.get("movers"):
+            st.markdown(f"**The {len(diff['movers'])} biggest changes** per {u.account_label}, and why")
+            st.dataframe([{u.account_label: mv["account"], "area": mv["area"], "last month": w.money(mv["previous"]),
+                           "now": w.money(mv["now"]), "change": w.money(mv["change"]), "why": mv["reason"]}
+                          for mv in diff["movers"]], hide_index=True, width="stretch")
+    if diff.get("areas"):
+        with st.expander("Totals per area, against last month"):
+            st.dataframe([{"area": a["area"], "last month": w.money(a["previous"]), "now": w.money(a["now"]),
+                           "change": ("up " if a["change"] > 0 else "down " if a["change"] < 0 else "") + w.money(abs(a["change"]))}
+                          for a in diff["areas"]], hide_index=True, width="stretch")
+    with st.expander("Manifest: bills per area and category, skipped and why"):
+        st.dataframe([{"area": g["area"], "category": g["category"], "bills": g["bills"],
+                       "units": u.number(g["units"]), "amount": w.money(g["amount"])} for g in data.get("groups", [])],
+                     hide_index=True, width="stretch")
+        st.caption(" · ".join(f"{k.replace('_', ' ')}: {w.count(v)}" for k, v in data.get("skipped", {}).items()))
+    name = f"manifest_{str(data.get('period_start'))[:7]}_{'dry' if data.get('dry_run') else 'run'}{manifest_id or ''}"
+    c1, c2 = st.columns(2)
+    c1.download_button("Download manifest (JSON)", manifest.to_json(), f"{name}.json", "application/json",
+                       key=f"mf_json_{key}", icon=":material/download:")
+    c2.download_button("Download manifest (CSV)", manifest.to_csv(), f"{name}.csv", "text/csv", key=f"mf_csv_{key}",
+                       icon=":material/download:")
 
 
 if st.button("Preview (dry run)", icon=":material/preview:", key="run_preview_btn"):
     st.session_state.pop(SUMMARY, None)
     try:
         with st.spinner("Counting the bills this run would create ..."):
-            st.session_state[PREVIEW] = (run_key, db.generate_bills_for_month(*params, dry_run=True, actor=actor,
-                                                                              area_id=area_id))
+            s_, manifest, manifest_id = db.month_run(*params, dry_run=True, actor=actor, area_id=area_id)
+            st.session_state[PREVIEW] = (run_key, s_)
+            st.session_state[MANIFEST] = (run_key, manifest, manifest_id)
     except MeterlineError as exc:
         show_error(exc)
 
@@ -89,6 +142,9 @@ if preview and preview[0] == run_key:
             st.error(f"Refused: {s.message}", icon=":material/lock:")
         else:
             st.caption(s.message)
+        shown = st.session_state.get(MANIFEST)
+        if shown and shown[0] == run_key:
+            _manifest(shown[1], shown[2], "preview")
     if s.status != "refused" and s.created:
         if st.button(f"Create {w.plural(s.created, 'bill')}", type="primary", icon=":material/play_arrow:", key="run_go"):
             bar = st.progress(0.0, text="Starting ...")
@@ -96,15 +152,17 @@ if preview and preview[0] == run_key:
 
             def progress(done: int, created: int) -> None:
                 bar.progress(min(done / expected, 1.0),
-                             text=f"{done:,} of about {w.accounts(expected)} · {created:,} bills")
+                             text=f"{w.count(done)} of about {w.accounts(expected)} · {w.count(created)} bills")
 
             try:
-                result = db.generate_bills_for_month(*params, actor=actor, progress=progress, area_id=area_id)
+                result, manifest, manifest_id = db.month_run(*params, actor=actor, progress=progress, area_id=area_id)
             except MeterlineError as exc:
                 show_error(exc)
             else:
                 bar.progress(1.0, text="Done")
+                _customer_alerts(result.run_id)
                 st.session_state[SUMMARY] = result
+                st.session_state[MANIFEST] = ("run", manifest, manifest_id)
                 st.session_state.pop(PREVIEW, None)
                 st.rerun()
     elif s.status != "refused":
@@ -120,6 +178,9 @@ if summary:
         st.markdown(f"**Run #{summary.run_id} {summary.status}** for {summary.period_start} to {summary.period_end}")
         _summary_table(summary)
         st.success(summary.message, icon=":material/check_circle:")
+        shown = st.session_state.get(MANIFEST)
+        if shown and shown[0] == "run":
+            _manifest(shown[1], shown[2], "run")
         if summary.run_id is not None and summary.created:
             st.page_link("ui/bills.py", label=f"Print or email the bills of run #{summary.run_id}",
                          icon=":material/print:", query_params={"run": summary.run_id})

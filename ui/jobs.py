@@ -7,21 +7,22 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 
 import streamlit as st
 
 from services.jobs import definitions as jobs
+from services.jobs.cron_words import counts_in_words, cron_in_words
 from services.errors import MeterlineError
 from services.accounts.roles import Permission
 from ui import widgets as w
-from ui.common import page_guard, services, show_error
+from ui.common import page_guard, services, show_error, utility
 
 RESULT = "jobs_run_result"
 
 actor = page_guard(Permission.RUN_JOBS)
 svc = services()
-zone = jobs.job_config().zone
+cfg = jobs.job_config()
+zone = utility().zone  # one time zone on every page: the utility's (the scheduler may run in another)
 
 
 def when(value) -> str:
@@ -29,6 +30,14 @@ def when(value) -> str:
         return "-"
     moment = dt.datetime.fromisoformat(value) if isinstance(value, str) else value
     return moment.astimezone(zone).strftime("%a %d %b %Y, %H:%M")
+
+
+def _in_words(description: str) -> str:
+    """The job's description with its settings' values instead of their variable names (BILL_DUE_DAYS is
+    '15 days'); the names themselves are on System status and in .env.example."""
+    return (description.replace("due BILL_DUE_DAYS after", f"due {cfg.bill_due_days} days after")
+            .replace("in REMINDER_DAYS_BEFORE days", f"in {cfg.reminder_days_before} days")
+            .replace("from SMART_METER_URL", "from the smart-meter service"))
 
 
 def run_now(job_id: str, name: str) -> None:
@@ -53,7 +62,7 @@ def runs_table(job_id: str) -> None:
         return
     st.dataframe([{
         "period": r.run_key, "status": r.status, "started": when(r.started_at), "finished": when(r.finished_at),
-        "counts": json.dumps({k: v for k, v in (r.counts or {}).items() if k != "problems"}),
+        "what it did": counts_in_words(r.counts),
         "error": r.error or "", "host": r.host or "",
     } for r in runs], hide_index=True, width="stretch", key=f"runs_{job_id}")
     problems = (runs[0].counts or {}).get("problems")
@@ -63,16 +72,17 @@ def runs_table(job_id: str) -> None:
 
 
 st.title(":material/schedule: Scheduled jobs")
-st.caption(f"Times in {jobs.job_config().timezone}. Each job runs once per period, however many schedulers are "
-           "running: `python -m scripts.run_scheduler` runs them on schedule.")
+st.caption(f"Times in {utility().timezone}. Each job runs once per period, however many schedulers are "
+           "running; the scheduler runs them on time (ops guide: docs/guide-ops.md).")
 
 result = st.session_state.pop(RESULT, None)
 for job in jobs.job_status(svc):
     with st.container(border=True):
         head, button = st.columns([4, 1])
         head.subheader(job["name"])
-        head.caption(job["description"])
-        head.markdown(f"Schedule `{job['schedule']}` · next run **{when(job['next_run'])}**")
+        head.caption(_in_words(job["description"]))
+        other_zone = "" if cfg.timezone == utility().timezone else f" ({cfg.timezone} time)"
+        head.markdown(f"Runs {cron_in_words(job['schedule'])}{other_zone} · next run **{when(job['next_run'])}**")
         button.button("Run now", key=f"run_{job['id']}", icon=":material/play_arrow:", on_click=run_now,
                       args=(job["id"], job["name"]), width="stretch")
         if result and result[0] == job["id"]:

@@ -11,7 +11,8 @@ from services.integrations.notifications import LOG_KINDS
 from services.integrations.notifications import STATUSES
 from services.integrations.wiring import notifier_of
 from services.accounts.roles import Permission
-from ui.common import page_guard, services, show_error
+from ui import widgets as w
+from ui.common import page_guard, readable, services, show_error
 
 KEY = "notif"
 PAGE_SIZE = 25
@@ -43,7 +44,7 @@ def _resend(notification_id: int) -> None:
         else:
             row = notifier.resend(notification_id, actor)
     except MeterlineError as exc:
-        st.session_state[f"{KEY}__flash"] = ("error", str(exc))
+        st.session_state[f"{KEY}__flash"] = ("error", readable(exc))
         return
     level = {"sent": "success", "skipped": "warning"}.get(row.status, "error")
     detail = f": {row.error}" if row.error else ""
@@ -90,7 +91,7 @@ else:
     )
 end = offset + len(page.items)
 p1, p2, p3 = st.columns([3, 1, 1], vertical_alignment="center")
-p1.caption(f"Rows {offset + 1 if page.items else 0}-{end} of {page.total:,}" if page.total is not None else "")
+p1.caption(f"Rows {offset + 1 if page.items else 0}-{end} of {w.count(page.total)}" if page.total is not None else "")
 p2.button("Previous", key=f"{KEY}_prev", disabled=offset == 0, on_click=_move, args=(offset - PAGE_SIZE,),
           icon=":material/chevron_left:")
 p3.button("Next", key=f"{KEY}_next", disabled=not page.has_next, on_click=_move, args=(offset + PAGE_SIZE,),

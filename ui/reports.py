@@ -1,5 +1,6 @@
 """Reports (issue 14, seed 003 phase 3): collection of a bill month and arrears aging, per
-city/tehsil or union council, with charts and CSV / Excel exports. Every figure is read through the
+city/tehsil or union council, consumer analytics (payment patterns) and staff performance in their
+areas (ui/report_analytics.py), with charts and CSV / Excel exports. Every figure is read through the
 signed-in user's scope (an area-limited user's reports hold only their areas); definitions in
 services/reports/models.py, stated on the page."""
 from __future__ import annotations
@@ -14,7 +15,7 @@ from services.accounts.roles import Permission
 from services.billing.periods import month_key
 from services.models import BillFilter
 from services.reports.models import AGING_BUCKETS, AGING_LABELS
-from ui import widgets as w
+from ui import report_analytics, widgets as w
 from ui.common import page_guard, services, utility
 
 actor = page_guard(Permission.VIEW_REPORTS)
@@ -39,7 +40,9 @@ def _downloads(df: pd.DataFrame, name: str, key: str) -> None:
                        on_click="ignore", key=f"{key}_xlsx")
 
 
-collection_tab, aging_tab = st.tabs([":material/payments: Collection", ":material/hourglass_bottom: Arrears aging"])
+collection_tab, aging_tab, consumer_tab, staff_tab = st.tabs([
+    ":material/payments: Collection", ":material/hourglass_bottom: Arrears aging", ":material/groups: Consumers",
+    ":material/badge: Staff performance"])
 
 with collection_tab:
     months, cur = [], db.today().replace(day=1)
@@ -60,7 +63,7 @@ with collection_tab:
     else:
         due, collected = sum(r.due for r in rows), sum(r.collected for r in rows)
         m = st.columns(2) + st.columns(2)  # two rows: whole amounts stay readable
-        m[0].metric("Bills", f"{sum(r.bills for r in rows):,}")
+        m[0].metric("Bills", f"{w.count(sum(r.bills for r in rows))}")
         m[1].metric("Collection rate", f"{collected * 100 / due:.1f}%" if due else "-")
         m[2].metric("Due", w.money(due))
         m[3].metric("Collected", w.money(collected))
@@ -86,7 +89,7 @@ with aging_tab:
         df = pd.DataFrame([{by: r.area_name, "code": r.area_path, "open bills": r.bills,
                             **{AGING_LABELS[k]: float(getattr(r, k)) for k in AGING_BUCKETS},
                             "total": float(r.total)} for r in rows])
-        m = st.columns(3) + st.columns(3)
+        m = st.columns(2) + st.columns(2) + st.columns(2)  # amounts two to a row: never cut short
         for col, k in zip(m, AGING_BUCKETS):
             col.metric(AGING_LABELS[k], w.money(sum(getattr(r, k) for r in rows)))
         m[5].metric("total open", w.money(sum(r.total for r in rows)))
@@ -94,3 +97,9 @@ with aging_tab:
                      color=["#90caf9", "#fff176", "#ffb74d", "#e57373", "#b71c1c"])
         st.dataframe(df, hide_index=True, width="stretch")
         _downloads(df, f"arrears-aging-{as_of}-{'city' if top else 'uc'}", "rp_age")
+
+with consumer_tab:
+    report_analytics.consumers(db, actor, by, top, _downloads)
+
+with staff_tab:
+    report_analytics.staff(db, actor, month, _downloads)  # the bill month chosen on the Collection tab

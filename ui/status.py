@@ -2,6 +2,7 @@
 import streamlit as st
 
 from services.accounts.roles import Permission
+from ui import widgets as w
 from ui.common import page_guard, services, utility
 
 actor = page_guard(Permission.VIEW_REPORTS)
@@ -24,5 +25,5 @@ except Exception as exc:  # show the failure instead of a traceback
 st.success(f"Database OK: {u.name} ({u.template} template)")
 names = {"accounts": u.label(plural=True, capital=True)}
 for col, (name, n) in zip(st.columns(len(counts)), counts.items()):
-    col.metric(names.get(name, name.capitalize()), f"{n:,}")
+    col.metric(names.get(name, name.capitalize()), f"{w.count(n)}")
 st.write("Locked months:", ", ".join(svc.db.locked_months()) or "none")

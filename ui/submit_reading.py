@@ -15,7 +15,7 @@ from services.integrations.cloudinary_photos import store_photo_remotely
 from services.integrations.openai_advisor import annotate_reading
 from services.accounts.roles import Permission
 from ui import widgets as w
-from ui.common import page_guard, service_icon, services, show_error
+from ui.common import billing_source, page_guard, service_icon, services, show_error
 
 MATCH_LIMIT = 50
 LAST = "fe_last_submission"
@@ -27,6 +27,11 @@ db = svc.db
 today = db.today()
 
 st.title(f"{service_icon()} Submit a reading")
+if billing_source() == "usage":  # water: a CCF meter value or a day's usage, as daily usage (ui/water_capture.py)
+    from ui.water_capture import render
+
+    render(db, actor, MATCH_LIMIT)
+    st.stop()
 
 
 def _show_outcome(last: dict) -> None:
@@ -73,6 +78,11 @@ def _submit(choice, value, motor_value, motor_share, date, photo) -> dict:
     if stored and not outcome.created:
         stored.path.unlink(missing_ok=True)  # the first submission keeps its own photo
     elif stored:
+        try:  # its perceptual hash and EXIF time: the reviewer sees a reused or stale photo (docs/trust.md)
+            db.record_photo_print(outcome.reading, stored, actor=actor)
+            notes += [f"Flagged for the reviewer: {f.reason}." for f in db.photo_findings(outcome.reading.id, actor=actor)]
+        except Exception as exc:  # a failed check must not lose a stored reading
+            notes.append(f"The photo could not be checked against earlier photos ({exc.__class__.__name__}).")
         try:  # the Cloudinary copy (when configured), recorded on the reading
             store_photo_remotely(svc, outcome.reading.id, stored.ref, actor)
         except Exception as exc:  # a failed upload must not lose a stored reading
@@ -91,10 +101,16 @@ matches = db.list_active_meters(search, limit=MATCH_LIMIT)
 if not matches.items:
     st.warning(f"No active meter matches that search. Check the {label} code or meter number.")
     st.stop()
+# Nothing is chosen until the engineer picks: a pre-selected first match lets a reading land on the wrong meter.
 choice = st.selectbox(f"{w.word(capital=True)} and meter", matches.items, format_func=lambda c: c.label,
-                      key="fe_choice")
+                      key="fe_choice", index=None, placeholder=f"Pick the {label} you are standing at")
 if matches.has_next:
     st.caption(f"Showing the first {MATCH_LIMIT} matches: type more of the {label} code, meter number or name.")
+if choice is None or choice not in matches.items:  # not picked yet, or picked under another search
+    st.info(f"Search, then pick the {label} and meter from the list.", icon=":material/touch_app:")
+    if last:
+        _show_outcome(last)
+    st.stop()
 unit = choice.unit
 per = f" ({unit})" if unit else ""
 
@@ -118,11 +134,15 @@ with st.form(f"reading_form_{nonce}"):
                                     key=f"fe_motor_value_{nonce}")
         motor_share = c2.text_input(f"Motor share for this {label} ({unit + ', ' if unit else ''}optional)",
                                     key=f"fe_motor_share_{nonce}")
-    date = st.date_input("Reading date", value=today, max_value=today, format="YYYY-MM-DD", key=f"fe_date_{nonce}")
+    # No max_value: the browser would show "outside allowed range" and still send today's date. A future
+    # date is sent as typed and refused by the service with the field named (services/readings/rules.py).
+    date = st.date_input("Reading date", value=today, format="YYYY-MM-DD", key=f"fe_date_{nonce}",
+                         help="The day the meter was read: today or earlier.")
     if photo_source == "Take a photo":
         photo = st.camera_input("Meter photo", key=f"fe_camera_{nonce}")
     else:
-        photo = st.file_uploader("Meter photo", type=["jpg", "jpeg", "png", "webp", "heic"], key=f"fe_upload_{nonce}",
+        photo = st.file_uploader("Meter photo", type=list(svc.photos.accepted_extensions), key=f"fe_upload_{nonce}",
+                                 max_upload_size=svc.photos.max_upload_mb,
                                  help=f"A photo of the meter display, up to {svc.photos.limits_text} "
                                       "(a phone's normal photo is 12 megapixels).")
     submitted = st.form_submit_button("Submit reading", type="primary", icon=":material/send:", width="stretch")

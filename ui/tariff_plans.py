@@ -42,7 +42,7 @@ plan = stored.plan
 flash = st.session_state.pop(FLASH, None)
 if flash:
     st.success(flash, icon=":material/check_circle:")
-st.markdown(f"**{w.esc(plan.name)}** · `{plan.code}` · {plan.kind.replace('_', ' ')} · {w.esc(plan.service)} · "
+st.markdown(f"**{w.esc(plan.name)}** · `{plan.code}` · {w.plan_kind(plan.kind)} · {w.esc(plan.service)} · "
             + (f"billed per {plan.unit}" if plan.unit else "a fixed fee, nothing metered") + f" · {plan.currency}")
 if plan.notes:
     st.caption(w.esc(plan.notes))

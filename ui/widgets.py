@@ -52,6 +52,15 @@ def currency_symbol() -> str:
     return get_currency_symbol(u.currency, locale=u.locale)
 
 
+PLAN_KIND_NAMES = {"flat_rate": "rate per unit and a fixed charge", "tiered_seasonal": "tiered rates by season",
+                   "category_fee": "fixed monthly fee by category"}
+
+
+def plan_kind(kind: str | None) -> str:
+    """A tariff kind as staff say it ("rate per unit and a fixed charge"), never the code name flat_rate."""
+    return PLAN_KIND_NAMES.get(kind or "", (kind or "-").replace("_", " "))
+
+
 def word(plural: bool = False, capital: bool = False) -> str:
     """What the utility calls an account: flat / consumer unit / customer."""
     return utility().label(plural=plural, capital=capital)
@@ -73,8 +82,14 @@ def num(value: Decimal) -> str:
     return text
 
 
+def count(n: int) -> str:
+    """A count in the utility's grouping (3,00,000 bills in India; 300,000 elsewhere), never Python's
+    Western comma format (tests/ui/test_number_format.py checks no page uses it)."""
+    return utility().number(n, 0)
+
+
 def plural(n: int, word: str, many: str | None = None) -> str:
-    return f"{n:,} " + (word if n == 1 else (many or f"{word}s"))
+    return f"{count(n)} " + (word if n == 1 else (many or f"{word}s"))
 
 
 def accounts(n: int) -> str:
@@ -183,8 +198,9 @@ def flag_text(flags: list | None) -> str:
 def date_text(value: dt.date | dt.datetime | None) -> str:
     if value is None:
         return "-"
-    if isinstance(value, dt.datetime):
-        return value.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, dt.datetime):  # stored in UTC; shown in the utility's time zone, as every page does
+        aware = value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+        return aware.astimezone(utility().zone).strftime("%Y-%m-%d %H:%M")
     return value.isoformat()
 
 
@@ -214,9 +230,9 @@ def pager(key: str, page: Page, noun: str = "rows") -> None:
     next script run already uses the new offset)."""
     start = page.offset + 1 if page.items else 0
     end = page.offset + len(page.items)
-    of = f" of {page.total:,}" if page.total is not None else ""
+    of = f" of {count(page.total)}" if page.total is not None else ""
     c1, c2, c3, c4 = st.columns([3, 1, 1, 2], vertical_alignment="center")
-    c1.caption(f"{noun.capitalize()} {start:,}-{end:,}{of}")
+    c1.caption(f"{noun.capitalize()} {count(start)}-{count(end)}{of}")
     c2.button("Previous", key=f"{key}__prev", icon=":material/chevron_left:", disabled=page.offset == 0,
               on_click=_move, args=(key, page.offset - page.limit), width="stretch")
     c3.button("Next", key=f"{key}__next", icon=":material/chevron_right:", disabled=not page.has_next,

@@ -9,7 +9,7 @@
 CREATE OR REPLACE FUNCTION meterline_view_names() RETURNS text[]
 LANGUAGE sql IMMUTABLE SET search_path = public, pg_temp AS $$
   SELECT ARRAY['account_details', 'meter_choices', 'reading_details', 'bill_details', 'connection_details',
-               'anomaly_details']
+               'anomaly_details', 'visit_details', 'ticket_details', 'ticket_notes']  -- the last three: 90_field.sql
 $$;
 
 -- flat_details and flat_blocks are the views of schema version 2 (flats, floors, flat types).

@@ -237,8 +237,8 @@ END $$;
 -- refuses the whole batch before anything is written. Each element may carry "lines",
 -- "carry_forward_bill_ids" and "covered" (as for meterline_insert_bill). An account whose carried bills
 -- are no longer open with exactly the balance its bill carries (a payment landed since it was priced),
--- or one of whose readings another bill covers now, is left out: "stale" lists them, to be priced
--- again. Returns {"created", "skipped", "total_amount", "stale"}.
+-- or one of whose readings another bill covers now or is no longer approved with the units it was
+-- priced from, is left out: "stale" lists them, to be priced again. Returns {"created", "skipped", "total_amount", "stale"}.
 CREATE OR REPLACE FUNCTION meterline_insert_bill_batch(p_bills jsonb, p_actor jsonb)
 RETURNS jsonb LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
@@ -259,7 +259,8 @@ DECLARE
   v_series record;
 BEGIN
   IF v_total = 0 THEN
-    RETURN jsonb_build_object('created', 0, 'skipped', 0, 'total_amount', '0.00', 'stale', '[]'::jsonb);
+    RETURN jsonb_build_object('created', 0, 'skipped', 0, 'total_amount', '0.00', 'stale', '[]'::jsonb,
+                              'ids', '[]'::jsonb);
   END IF;
   FOR v_lo, v_end IN SELECT DISTINCT x.billing_period_start, x.billing_period_end
                         FROM jsonb_populate_recordset(NULL::bills, p_bills) x LOOP
@@ -271,6 +272,12 @@ BEGIN
    WHERE id IN (SELECT c::bigint FROM jsonb_array_elements(p_bills) AS e,
                      jsonb_array_elements_text(COALESCE(e->'carry_forward_bill_ids', '[]'::jsonb)) AS c)
    ORDER BY id FOR UPDATE;
+  -- The readings the batch covers, held until commit (FOR SHARE): an undo or a re-measure arriving
+  -- after the check below waits, then meets the bill (the undo trigger refuses it).
+  PERFORM 1 FROM readings
+   WHERE id IN (SELECT (c->>'reading_id')::bigint FROM jsonb_array_elements(p_bills) AS e,
+                     jsonb_array_elements(COALESCE(e->'covered', '[]'::jsonb)) AS c)
+   ORDER BY id FOR SHARE;
   WITH src AS (
     SELECT (e->>'account_id')::bigint AS account_id, (e->>'previous_outstanding')::numeric AS prev,
            COALESCE(e->'carry_forward_bill_ids', '[]'::jsonb) AS carry, COALESCE(e->'covered', '[]'::jsonb) AS covered
@@ -287,9 +294,16 @@ BEGIN
     SELECT s.account_id FROM src s, jsonb_array_elements(s.covered) AS c
      WHERE EXISTS (SELECT 1 FROM bill_readings x WHERE x.reading_id = (c->>'reading_id')::bigint
                                                   AND x.superseded_by IS NULL)
+  ), reading_changed AS (  -- no longer approved with the units the bill was priced from
+    SELECT s.account_id FROM src s CROSS JOIN jsonb_array_elements(s.covered) AS c
+      LEFT JOIN readings r ON r.id = (c->>'reading_id')::bigint
+     WHERE r.id IS NULL OR r.status <> 'approved'
+        OR COALESCE(r.approved_units, r.consumption, 0) <> COALESCE((c->>'units')::numeric, 0)
+        OR COALESCE(r.motor_share, 0) <> COALESCE((c->>'motor_units')::numeric, 0)
   )
   SELECT COALESCE(array_agg(DISTINCT account_id ORDER BY account_id), '{}') INTO v_stale
-    FROM (SELECT account_id FROM carried_wrong UNION SELECT account_id FROM covered_now) z;
+    FROM (SELECT account_id FROM carried_wrong UNION SELECT account_id FROM covered_now
+          UNION SELECT account_id FROM reading_changed) z;
   -- The bills to store (not billed for their period yet, not stale), fixed once: their numbers are
   -- reserved for exactly these, one reservation per series, and handed out in p_bills' order. A
   -- bill stored by another writer meanwhile makes the insert below fail whole (unique key), and the
@@ -385,7 +399,7 @@ BEGIN
     'last_account_id', (p_bills->(v_total - 1)->>'account_id')::bigint,
     'changed_accounts', to_jsonb(v_stale[1:100])));
   RETURN jsonb_build_object('created', v_created, 'skipped', v_total - v_fresh, 'total_amount', v_amount::text,
-                            'stale', to_jsonb(v_stale));
+                            'stale', to_jsonb(v_stale), 'ids', to_jsonb(v_ids));  -- ids: sealed next (94_functions_seals.sql)
 END $$;
 
 -- Store a payment Python worked out with services/billing/arrears.apply_payment (the one implementation of

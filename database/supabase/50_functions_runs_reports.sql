@@ -18,7 +18,7 @@ BEGIN
   RETURN v_id;
 END $$;
 
--- Accounts the run would bill (active, with an active connection to the service, under p_area when
+-- Accounts the run would bill (active, with an active connection to the service started by p_end, under p_area when
 -- given, and by the plan's quantity source: an approved reading dated in the period, daily usage in
 -- it, or none needed for a fixed fee) that already have a bill of the service starting in the period.
 DROP FUNCTION IF EXISTS meterline_count_run_skips(date, date);  -- schema version 2: readings of flats only
@@ -27,7 +27,7 @@ CREATE OR REPLACE FUNCTION meterline_count_run_skips(p_start date, p_end date, p
 RETURNS bigint LANGUAGE sql STABLE SET search_path = public, pg_temp AS $$
   SELECT count(*)
     FROM accounts a JOIN service_connections sc ON sc.account_id = a.id AND sc.service = p_service
-   WHERE a.is_active AND sc.is_active
+   WHERE a.is_active AND sc.is_active AND (sc.started_on IS NULL OR sc.started_on <= p_end)
      AND EXISTS (SELECT 1 FROM bills b WHERE b.account_id = a.id AND b.service = p_service
                                          AND b.billing_period_start BETWEEN p_start AND p_end)
      AND (p_source <> 'readings' OR EXISTS (
@@ -72,6 +72,7 @@ BEGIN
     SELECT a.id AS account_id, a.code, a.category, a.account_type, a.area_id, sc.tariff_plan_id
       FROM accounts a JOIN service_connections sc ON sc.account_id = a.id AND sc.service = p_service
      WHERE a.id > p_after AND a.id <= v_upper AND a.is_active AND sc.is_active
+       AND (sc.started_on IS NULL OR sc.started_on <= p_end)  -- billed from the month it starts, never before
        AND (p_area IS NULL OR a.area_id IN (SELECT meterline_area_subtree(p_area)))
        -- The window is repeated on bills so the (account_id, status) index bounds the look.
        AND NOT EXISTS (SELECT 1 FROM bills b WHERE b.account_id = a.id AND b.account_id > p_after

@@ -14,6 +14,15 @@ LANGUAGE sql STABLE SET search_path = public, pg_temp AS $$
     FROM (SELECT NULLIF(current_setting('request.headers', true), '')::json ->> 'x-meterline-scope' AS h) x
 $$;
 
+-- A customer's scope (issue 16) also carries x-meterline-accounts: a JSON list of their linked account
+-- ids. NULL when absent (staff): accounts, bills and what hangs off them are then limited by area only.
+CREATE OR REPLACE FUNCTION meterline_scope_account_ids() RETURNS bigint[]
+LANGUAGE sql STABLE SET search_path = public, pg_temp AS $$
+  SELECT CASE WHEN h IS NULL THEN NULL
+              ELSE ARRAY(SELECT (json_array_elements_text(h::json))::bigint) END
+    FROM (SELECT NULLIF(current_setting('request.headers', true), '')::json ->> 'x-meterline-accounts' AS h) x
+$$;
+
 -- The ids of the areas in scope: each path's area and everything under it ("KSR" takes "KSR/...",
 -- never "KSRX"). Security definer: it reads areas whole, whatever the caller may see.
 CREATE OR REPLACE FUNCTION meterline_scope_area_ids() RETURNS bigint[]
@@ -41,7 +50,7 @@ $$;
 CREATE OR REPLACE FUNCTION meterline_pre_request() RETURNS void
 LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 BEGIN
-  IF meterline_scope_paths() IS NULL THEN
+  IF meterline_scope_paths() IS NULL AND meterline_scope_account_ids() IS NULL THEN
     RETURN;
   END IF;
   IF current_user <> 'service_role' THEN

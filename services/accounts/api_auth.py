@@ -27,6 +27,7 @@ from jwt.exceptions import (
 )
 
 from services.errors import AuthenticationError, ConfigurationError
+from services.accounts.api_tokens import LocalTokens, is_local, local_actor
 from services.accounts.identity import auth0_actor
 from services.accounts.roles import ROLES, Actor
 
@@ -39,7 +40,7 @@ DEFAULT_HEADER_ROLE = "field_engineer"
 @dataclass(frozen=True)
 class ApiPrincipal:
     actor: Actor
-    method: str  # "jwt" | "header_token"
+    method: str  # "jwt" (Auth0) | "local" (POST /api/auth/login) | "header_token"
     claims: dict = field(default_factory=dict)
 
 
@@ -57,8 +58,9 @@ class ApiAuthenticator:
                  jwks_url: str | None = None, header_token: str | None = None,
                  header_role: str = DEFAULT_HEADER_ROLE, leeway_seconds: int = 30,
                  jwks_lifespan_seconds: float = 600, jwks_refresh_cooldown_seconds: float = 30,
-                 jwks_timeout_seconds: float = 5):
+                 jwks_timeout_seconds: float = 5, local_tokens=None):
         self.storage = storage
+        self.local_tokens = local_tokens  # services/accounts/api_tokens.LocalTokens: POST /api/auth/login
         if bool(auth0_domain) != bool(api_identifier):
             raise ConfigurationError("Auth0 for the API needs both AUTH0_DOMAIN and AUTH0_API_IDENTIFIER "
                                      "(the API's identifier, the `aud` of its tokens); set both or neither.")
@@ -91,11 +93,12 @@ class ApiAuthenticator:
                    api_identifier=env.get("AUTH0_API_IDENTIFIER") or None,
                    jwks_url=env.get("AUTH0_JWKS_URL") or None,
                    header_token=env.get("HEADER_AUTH_TOKEN") or None,
-                   header_role=env.get("HEADER_AUTH_ROLE") or DEFAULT_HEADER_ROLE)
+                   header_role=env.get("HEADER_AUTH_ROLE") or DEFAULT_HEADER_ROLE,
+                   local_tokens=LocalTokens.from_env())
 
     @property
     def enabled(self) -> bool:
-        return self.auth0_enabled or self.header_token_enabled
+        return self.auth0_enabled or self.header_token_enabled or self.local_tokens is not None
 
     @property
     def auth0_enabled(self) -> bool:
@@ -120,6 +123,9 @@ class ApiAuthenticator:
             return ApiPrincipal(Actor(None, HEADER_TOKEN_USERNAME, self.header_role, client), "header_token", {})
         if token.count(".") != 2:
             raise AuthenticationError("The bearer token is neither the configured header token nor a JWT.")
+        if self.local_tokens is not None and is_local(token):  # HS256 with our key only; Auth0 stays RS256
+            claims = self.local_tokens.verify(token)
+            return ApiPrincipal(local_actor(self.storage, claims, client), "local", claims)
         if self._jwks is None:
             raise AuthenticationError("JWT bearer tokens are not accepted: Auth0 is not configured "
                                       "(AUTH0_DOMAIN, AUTH0_API_IDENTIFIER).")

@@ -22,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
+import hmac
 import logging
 import re
 import secrets
@@ -176,7 +177,11 @@ class AuthService:
         """The live session for this token (and mark it active), or SessionExpiredError."""
         if not token:
             raise SessionExpiredError("missing", "Please sign in.")
-        return self._check(self.storage.get_session(token_hash(token)))
+        key = token_hash(token)
+        sess = self.storage.get_session(key)
+        if sess is not None and not hmac.compare_digest(sess.token_hash, key):  # constant time, whatever the index did
+            sess = None
+        return self._check(sess)
 
     def _check(self, sess: UserSession | None) -> ActiveSession:
         now = self.now()
@@ -214,6 +219,22 @@ class AuthService:
     def logout(self, token: str | None) -> None:
         if token:
             self._logout(self.storage.get_session(token_hash(token)))
+
+    def logout_everywhere(self, token: str | None) -> int:
+        """Sign out every session of this token's user (every browser and phone); the number ended.
+        Each is revoked in the database, so a cookie copied anywhere stops working at once."""
+        if not token:
+            return 0
+        sess = self.storage.get_session(token_hash(token))
+        if sess is None:
+            return 0
+        now = self.now()
+        ended = self.storage.revoke_sessions(user_id=sess.user_id, reason="logout_everywhere", now=now)
+        user = self.storage.get_user(user_id=sess.user_id)
+        who = Actor(sess.user_id, user.username if user else f"user#{sess.user_id}", user.role if user else "anonymous",
+                    sess.client)
+        self.storage.write_audit(who, "session.end_all", "user", sess.user_id, {"sessions": ended})
+        return ended
 
     def _logout(self, sess: UserSession | None) -> None:
         if sess is not None and sess.revoked_at is None:

@@ -42,6 +42,12 @@ class Permission(str, Enum):
     RESOLVE_TICKET = "resolve_ticket"
     REVIEW_ANOMALIES = "review_anomalies"  # water: daily usage, anomaly detection and review
     EDIT_CONTACTS = "edit_contacts"  # a customer's name, phone, e-mail, address
+    # The customer portal (issue 16): a customer's own bills, usage and profile. Staff roles do not
+    # hold it (the portal is not a staff page); admin and the system hold every permission.
+    USE_PORTAL = "use_portal"
+    INVITE_CUSTOMERS = "invite_customers"  # staff: send a customer an invitation code
+    REVIEW_VISITS = "review_visits"  # field operations (issue 15): approve or reject agents' visits
+    IMPORT_USAGE = "import_usage"  # water: a usage file (CSV/xlsx) of daily usage or meter values
 
 
 P = Permission
@@ -53,16 +59,19 @@ class Role:
     label: str
     permissions: frozenset[Permission]
     scoped: bool = False  # its users see only the areas assigned to them (services/accounts/scopes.py)
+    customer: bool = False  # its users see only the accounts linked to them (issue 16: the portal)
 
 
 _AGENT = frozenset({P.VIEW_BILLS, P.LOG_VISIT, P.RAISE_TICKET})
-_SUPERVISOR = _AGENT | {P.VIEW_REPORTS, P.RESOLVE_TICKET}
+_SUPERVISOR = _AGENT | {P.VIEW_REPORTS, P.RESOLVE_TICKET, P.REVIEW_VISITS}
 _MANAGER = _SUPERVISOR | {P.RECORD_PAYMENT, P.BULK_UPDATE}
+
+_STAFF_ALL = frozenset(Permission) - {P.USE_PORTAL}  # every staff permission; the portal is for customers
 
 ROLES: dict[str, Role] = {
     "field_engineer": Role("field_engineer", "Field engineer",
-                           frozenset({P.SUBMIT_READING, P.VIEW_OWN_SUBMISSIONS})),
-    "admin": Role("admin", "Administrator", frozenset(Permission)),
+                           frozenset({P.SUBMIT_READING, P.VIEW_OWN_SUBMISSIONS, P.RAISE_TICKET})),
+    "admin": Role("admin", "Administrator", _STAFF_ALL),
     # Seed 003's staff roles (AGENT, SUPERVISOR, MANAGER, HEAD). Agents work in their union councils:
     # they look up units, bills and payments and log visits and tickets; supervisors also see the
     # reports of their councils and resolve tickets; a manager runs a city/tehsil (payments, bulk
@@ -70,14 +79,20 @@ ROLES: dict[str, Role] = {
     "agent": Role("agent", "Agent", _AGENT, scoped=True),
     "supervisor": Role("supervisor", "Supervisor", _SUPERVISOR, scoped=True),
     "manager": Role("manager", "Manager", _MANAGER, scoped=True),
-    "head": Role("head", "Head", frozenset(Permission)),
+    "head": Role("head", "Head", _STAFF_ALL),
     # Water (issue 13): Operations watch usage and review anomalies; Billing runs months and takes
     # payments; Support changes customers' contact details and reads their bills.
     "operations": Role("operations", "Operations",
-                       frozenset({P.REVIEW_ANOMALIES, P.REVIEW_READINGS, P.VIEW_BILLS})),
+                       frozenset({P.REVIEW_ANOMALIES, P.REVIEW_READINGS, P.VIEW_BILLS, P.RAISE_TICKET, P.RESOLVE_TICKET,
+                                  P.IMPORT_USAGE})),
     "billing": Role("billing", "Billing",
                     frozenset({P.RUN_BILLING, P.CREATE_BILL, P.RECORD_PAYMENT, P.VIEW_BILLS, P.VIEW_REPORTS})),
-    "support": Role("support", "Support", frozenset({P.EDIT_CONTACTS, P.VIEW_BILLS})),
+    "support": Role("support", "Support", frozenset({P.EDIT_CONTACTS, P.VIEW_BILLS, P.INVITE_CUSTOMERS, P.RAISE_TICKET})),
+    # The customer portal (issue 16): a flat owner, a shop owner, a household. Their own bills only:
+    # every read goes through the scope of their linked accounts.
+    # VIEW_BILLS lets the bill reads (pages and API) answer them; the scope makes it their bills only, and
+    # the navigation never shows them a staff page (ui/registry.py: PageSpec.for_customers).
+    "customer": Role("customer", "Customer", frozenset({P.USE_PORTAL, P.VIEW_BILLS, P.RAISE_TICKET}), customer=True),
 }
 
 # The identity scripts and scheduled jobs act as. Only code running on the server holds it.
@@ -100,6 +115,8 @@ class Actor:
         role = ROLES.get(self.role)
         if role is not None and role.scoped and self.scope.is_everything:
             object.__setattr__(self, "scope", NOTHING)
+        if role is not None and role.customer and not self.scope.is_accounts:
+            object.__setattr__(self, "scope", Scope(frozenset(), frozenset()))
 
     @property
     def permissions(self) -> frozenset[Permission]:
@@ -113,6 +130,12 @@ class Actor:
 
 
 SYSTEM = Actor(None, "system", SYSTEM_ROLE.name)
+
+
+def is_customer(actor: Actor | None) -> bool:
+    """The actor is a portal customer (sees the portal, never staff pages)."""
+    role = ROLES.get(actor.role) if actor is not None else None
+    return bool(role and role.customer)
 
 
 def role_names() -> list[str]:

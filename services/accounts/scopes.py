@@ -26,6 +26,10 @@ from typing import Iterable
 # The database turns it into the role and row level security of a scoped read
 # (database/supabase/80_scopes.sql: meterline_pre_request).
 SCOPE_HEADER = "x-meterline-scope"
+# A customer's scope (issue 16) also sends its linked account ids: a JSON list of integers. Row level
+# security then also limits accounts, bills and what hangs off them to those ids
+# (database/supabase/80_scopes.sql: meterline_scope_account_ids).
+ACCOUNTS_HEADER = "x-meterline-accounts"
 
 
 def _under(path: str, top: str) -> bool:
@@ -35,9 +39,13 @@ def _under(path: str, top: str) -> bool:
 
 @dataclass(frozen=True)
 class Scope:
-    """The area subtrees an actor may see: `paths` (None: everything; empty: nothing)."""
+    """The area subtrees an actor may see: `paths` (None: everything; empty: nothing); and, for a
+    customer (issue 16), the accounts within them: `account_ids` (None: every account of those
+    areas; empty: none). A customer's scope is the areas of their linked accounts AND those ids, so
+    every area predicate still holds and each read also filters by account."""
 
     paths: frozenset[str] | None = None
+    account_ids: frozenset[int] | None = None
 
     @classmethod
     def of(cls, paths: Iterable[str]) -> "Scope":
@@ -46,13 +54,28 @@ class Scope:
         kept = frozenset(p for p in given if not any(q != p and _under(p, q) for q in given))
         return cls(kept)
 
+    @classmethod
+    def of_accounts(cls, accounts: Iterable) -> "Scope":
+        """A customer's scope: these accounts (objects with `id` and `area_path`) and nothing else."""
+        accounts = list(accounts)
+        paths = {a.area_path for a in accounts if a.area_path}
+        return cls(cls.of(paths).paths if accounts else frozenset(), frozenset(int(a.id) for a in accounts))
+
     @property
     def is_everything(self) -> bool:
-        return self.paths is None
+        return self.paths is None and self.account_ids is None
 
     @property
     def is_nothing(self) -> bool:
-        return self.paths is not None and not self.paths
+        return (self.paths is not None and not self.paths) or (self.account_ids is not None and not self.account_ids)
+
+    @property
+    def is_accounts(self) -> bool:
+        """A customer's scope: limited to listed accounts."""
+        return self.account_ids is not None
+
+    def allows_account(self, account_id: int | None) -> bool:
+        return self.account_ids is None or (account_id is not None and int(account_id) in self.account_ids)
 
     def allows(self, path: str | None) -> bool:
         """The area at `path` (and so whatever lies in it) is in scope."""
@@ -69,6 +92,8 @@ class Scope:
 
     def within(self, other: "Scope") -> bool:
         """Everything this scope allows, `other` allows too."""
+        if other.account_ids is not None and (self.account_ids is None or not self.account_ids <= other.account_ids):
+            return False
         if other.paths is None:
             return True
         if self.paths is None:
@@ -77,10 +102,16 @@ class Scope:
 
     def intersect(self, other: "Scope") -> "Scope":
         """What both allow."""
+        if self.account_ids is None:
+            ids = other.account_ids
+        elif other.account_ids is None:
+            ids = self.account_ids
+        else:
+            ids = self.account_ids & other.account_ids
         if self.paths is None:
-            return other
+            return Scope(other.paths, ids)
         if other.paths is None:
-            return self
+            return Scope(self.paths, ids)
         out = set()
         for a in self.paths:
             for b in other.paths:
@@ -88,16 +119,24 @@ class Scope:
                     out.add(b)
                 elif _under(a, b):
                     out.add(a)
-        return Scope.of(out)
+        return Scope(Scope.of(out).paths, ids)
 
     def header(self) -> str | None:
         """The value of SCOPE_HEADER for this scope (None: everything, nothing is sent)."""
         if self.paths is None:
-            return None
+            return None if self.account_ids is None else "[]"  # accounts without areas: fail closed
         return json.dumps(sorted(self.paths), ensure_ascii=True, separators=(",", ":"))
+
+    def accounts_header(self) -> str | None:
+        """The value of ACCOUNTS_HEADER (None: not a customer's scope, nothing is sent)."""
+        if self.account_ids is None:
+            return None
+        return json.dumps(sorted(self.account_ids), separators=(",", ":"))
 
     def describe(self, names: dict[str, str] | None = None) -> str:
         """'everything', 'nothing', or the areas by name (or path) joined with commas."""
+        if self.account_ids is not None:
+            return f"{len(self.account_ids)} linked account(s)" if self.account_ids else "nothing (no linked accounts)"
         if self.paths is None:
             return "everything"
         if not self.paths:
@@ -117,10 +156,15 @@ def scope_for(role_scoped: bool, assigned_paths: Iterable[str]) -> Scope:
 
 
 def actor_for(storage, user, client: str | None = None):
-    """The Actor of a signed-in user, with their scope read from their area assignment."""
+    """The Actor of a signed-in user, with their scope read from their area assignment (a customer's:
+    from the accounts linked to them, services/customers/)."""
     from services.accounts.roles import ROLES, Actor
 
     role = ROLES.get(user.role)
+    if role is not None and role.customer:
+        from services.customers.links import customer_scope
+
+        return Actor(user.id, user.username, user.role, client, customer_scope(storage, user.id))
     scoped = bool(role and role.scoped)
     paths = [a.path for a in storage.list_user_areas(user.id)] if scoped else []
     return Actor(user.id, user.username, user.role, client, scope_for(scoped, paths))

@@ -9,7 +9,8 @@ from services.accounts.api_auth import ApiPrincipal
 from services.container import Services
 
 # Documents the scheme in OpenAPI; the header itself is checked by ApiAuthenticator.
-bearer = HTTPBearer(auto_error=False, description="Auth0 access token (RS256 JWT) or the HEADER_AUTH_TOKEN")
+bearer = HTTPBearer(auto_error=False, description="a token from POST /api/auth/login, an Auth0 access token (RS256 "
+                                                    "JWT) or the HEADER_AUTH_TOKEN")
 
 
 def services(request: Request) -> Services:

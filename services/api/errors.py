@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from services.errors import (
     AuthenticationError, BillCollisionError, BillImmutableError, ConfigurationError, ConflictError, DuplicateError,
     MeterlineError, NotFoundError, PeriodLockedError, PermissionDeniedError, RateLimitedError, StorageError,
-    ValidationError, ValidationErrors,
+    MasterDataError, ValidationError, ValidationErrors,
 )
 from services.integrations.stripe_webhook import SignatureRefused
 
@@ -100,6 +100,11 @@ def service_error_response(exc: MeterlineError, method: str, path: str, headers:
         return _json(status, code, str(exc), [_field(exc)], headers=headers)
     if isinstance(exc, ValidationErrors):
         return _json(status, code, str(exc), [_field(e) for e in exc.errors], headers=headers)
+    if isinstance(exc, MasterDataError):  # rows of a usage upload: each problem names its row and field
+        fields = [{"field": f"rows[{p.row - 1}].{p.column or 'row'}" if p.row else (p.column or "rows"),
+                   "message": p.message, "fix": "Correct that row and send the rows again; nothing was stored."}
+                  for p in exc.problems]
+        return _json(422, "validation_error", str(exc), fields, headers=headers)
     if status >= 500:
         log.error("%s %s: %s", method, path, exc)
     extra = dict(headers or {})

@@ -1,6 +1,6 @@
 """POST /webhook/meter-reading: store a reading and, when it is clean, bill it at once.
 
-Rules (README "API and integrations"):
+Rules (docs/api-and-integrations.md):
 - The reading is validated and stored by DatabaseService.insert_meter_reading (source
   "webhook", the caller as submitter). Refusals name the field and store nothing.
 - Auto-billing (AUTO_BILLING, on unless set to false): a flat meter's reading with no flags is
@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from decimal import Decimal
 import os
 from dataclasses import dataclass
 
@@ -71,6 +72,8 @@ class MeterReadingIngest:
 
     def submit(self, body: MeterReadingIn, actor: Actor) -> dict:
         date = body.reading_date or self.db.today()
+        if self._bills_usage():
+            return self._submit_water(body, date, actor)
         if self.settings.auto_billing and month_key(date) in self.db.locked_months():
             m = month_key(date)
             raise PeriodLockedError(m, f"Billing period {m} is locked: a reading dated {date} would be billed in it, "
@@ -86,6 +89,31 @@ class MeterReadingIngest:
             if outcome.created and self.settings.auto_billing and not outcome.flags and reading.consumption is not None:
                 self._bill(reading, actor)
             return self.describe(reading.id)
+
+    def _bills_usage(self) -> bool:
+        """The utility bills daily usage (water): a register reading becomes usage rows."""
+        from services.billing.pricing import QUANTITY_SOURCE
+
+        return any(QUANTITY_SOURCE.get(sp.plan.kind) == "usage" for sp in self.db.tariff_plans())
+
+    def _submit_water(self, body: MeterReadingIn, date: dt.date, actor: Actor) -> dict:
+        """A water meter's register: stored through the usage importer (the reading, and its
+        consumption spread over the days it measured; the same reading again stores nothing), then
+        described like any reading; the month run bills the usage."""
+        from services.errors import NotFoundError
+
+        meter = self.db.storage.get_meter(meter_id=body.meter_id, meter_number=body.meter_number)
+        if meter is None:
+            raise ValidationError("meter_number" if body.meter_number else "meter_id", "no such meter.",
+                                  "Check the meter number.")
+        with self.db.meter_lock(meter_id=meter.id):
+            result = self.db.submit_usage([{"meter": meter.meter_number, "date": date, "meter_value": body.reading_value}],
+                                          label=f"webhook {actor.username}"[:64], actor=actor)
+            stored = self.db.storage.find_reading(meter.id, date, body.reading_value.quantize(Decimal("0.01")))
+            if stored is None:
+                raise NotFoundError(f"The reading of meter {meter.meter_number} on {date} was not found after storing.")
+            out = self.describe(stored.id)
+        return {**out, "outcome": "stored", "message": result.message}
 
     def _bill(self, reading: Reading, actor: Actor) -> None:
         meter = self.db.storage.meter_choice(reading.meter_id)

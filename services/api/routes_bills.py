@@ -55,7 +55,8 @@ def bill_pdf(bill_id: int = BillId, who: ApiPrincipal = Depends(principal), svc:
     """The bill as a PDF (the same document the bill page downloads and the email attaches)."""
     from services.documents.service import BillDocuments
 
-    pdf = BillDocuments(svc.db).bill_pdf(bill_id, who.actor)
+    # read through the caller's scope: staff of other areas and customers of other accounts get 404
+    pdf = BillDocuments(svc.db.for_actor(who.actor)).bill_pdf(bill_id, who.actor)
     return Response(pdf.data, media_type=pdf.mime,
                     headers={"Content-Disposition": f'attachment; filename="{pdf.filename}"'})
 
@@ -67,6 +68,7 @@ def send_bill(body: BillSendIn | None = None, bill_id: int = BillId, who: ApiPri
     notifications log; a bill goes out once per channel: a repeat answers `already_sent` and sends
     nothing unless `resend` is true. A cancelled or superseded bill is a 409."""
     body = body or BillSendIn()
+    svc.db.for_actor(who.actor).get_bill(bill_id)  # 404 for a bill outside the caller's scope, before sending
     out = svc.sender().send_bill(bill_id, body.channel, actor=who.actor, resend=body.resend, to=body.to)
     n = out.notification
     bill = svc.db.get_bill(bill_id)

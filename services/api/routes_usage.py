@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Literal
 
 from fastapi import APIRouter, Depends, Path, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from services.accounts.api_auth import ApiPrincipal
 from services.api.deps import principal, services
@@ -111,7 +111,8 @@ def _anomaly_out(x) -> AnomalyOut:
 def _customer(svc: Services, customer_id: int, who: ApiPrincipal):
     """The customer, after the permission check (403 before anything about the record is told), or 404."""
     require(who.actor, Permission.VIEW_BILLS)
-    acct = svc.db.storage.get_account(account_id=customer_id)
+    # through the caller's scope: an account outside it (a customer's neighbour) is not found
+    acct = svc.db.for_actor(who.actor).storage.get_account(account_id=customer_id)
     if acct is None:
         raise NotFoundError(f"Customer {customer_id} does not exist.")
     return acct
@@ -191,3 +192,50 @@ def customer_usage(customer_id: int = CustomerId, start: dt.date | None = None, 
     rows = svc.db.daily_usage(acct.id, start, end, actor=who.actor)
     return UsageOut(customer_id=acct.id, start=start, end=end, granularity=granularity,
                     days=[DayOut(date=r.usage_date, usage=r.quantity) for r in rows], months=[])
+
+
+class BillLineOut(BaseModel):
+    code: str
+    label: str
+    quantity: Decimal | None
+    unit: str | None
+    rate: Decimal | None
+    amount: Decimal
+
+
+class AnticipatedBillOut(BaseModel):
+    customer_id: int
+    period_start: dt.date
+    period_end: dt.date
+    method: str | None = Field(description="the forecast method; None: too little history (fewer than 28 days)")
+    usage_expected: Decimal | None
+    usage_low: Decimal | None = Field(description="the 90% prediction interval's low end (CCF)")
+    usage_high: Decimal | None
+    measured: Decimal | None = Field(description="CCF of the period's days already measured")
+    plan_code: str | None
+    currency: str | None
+    amount: Decimal | None = Field(description="the period's charge at the expected usage (arrears not included)")
+    amount_low: Decimal | None
+    amount_high: Decimal | None
+    lines: list[BillLineOut] = Field(description="the bill lines at the expected usage: tiers, season, fees")
+
+
+@router.get("/api/customers/{customer_id}/forecast", response_model=AnticipatedBillOut, responses=ERRORS)
+def anticipated(customer_id: int = CustomerId, who: ApiPrincipal = Depends(principal),
+                svc: Services = Depends(services)):
+    """The customer's next bill, anticipated: the next period's forecast usage with its 90% interval,
+    each priced by the customer's tariff plan as the month run would (services/billing/anticipated.py)."""
+    acct = _customer(svc, customer_id, who)
+    a = svc.db.anticipated_bill(acct.id, actor=who.actor)
+    if a is None:
+        start, end = month_bounds(svc.db.today())
+        return AnticipatedBillOut(customer_id=acct.id, period_start=start, period_end=end, method=None,
+                                  usage_expected=None, usage_low=None, usage_high=None, measured=None, plan_code=None,
+                                  currency=None, amount=None, amount_low=None, amount_high=None, lines=[])
+    f = a.forecast
+    return AnticipatedBillOut(
+        customer_id=acct.id, period_start=a.period_start, period_end=a.period_end, method=f.method,
+        usage_expected=f.expected, usage_low=f.low, usage_high=f.high, measured=f.measured, plan_code=a.plan_code,
+        currency=a.currency, amount=a.amount, amount_low=a.low_amount, amount_high=a.high_amount,
+        lines=[BillLineOut(code=x.code, label=x.label, quantity=x.quantity, unit=x.unit, rate=x.rate, amount=x.amount)
+               for x in a.lines])

@@ -8,7 +8,9 @@ from starlette.concurrency import run_in_threadpool
 from services.api.deps import principal, services
 from services.api.errors import error_body
 from services.api.ingest import MeterReadingIngest
-from services.api.schemas import ErrorOut, MeterReadingIn, MeterReadingOut, StripeWebhookOut, WebhookCheckOut
+from services.api.schemas import (
+    ErrorOut, MeterReadingIn, MeterReadingOut, StripeWebhookOut, UsageImportOut, UsageRowsIn, WebhookCheckOut,
+)
 from services.accounts.api_auth import ApiPrincipal
 from services.container import Services
 from services.integrations.stripe_webhook import StripeWebhookProcessor
@@ -28,6 +30,26 @@ def meter_reading(body: MeterReadingIn, request: Request, who: ApiPrincipal = De
     reading again stores nothing and returns the same response."""
     ingest = MeterReadingIngest(svc, request.app.state.ingest_settings)
     return ingest.submit(body, who.actor)
+
+
+@router.post("/webhook/usage", response_model=UsageImportOut,
+             responses={401: {"model": ErrorOut}, 403: {"model": ErrorOut}, 409: {"model": ErrorOut},
+                        422: {"model": ErrorOut}})
+def usage_rows(body: UsageRowsIn, who: ApiPrincipal = Depends(principal), svc: Services = Depends(services)):
+    """Water: days of usage (usage_ccf) or meter registers (meter_value) per customer or meter, stored
+    all or nothing by the same rules as a usage file (docs/water.md): every problem is answered 422
+    naming `rows[i].field`; rows already stored with the same values are counted as unchanged, so
+    sending the same rows again stores nothing; another value for a stored day is refused. Anomaly
+    detection then runs for the months the rows touched."""
+    entries = [r.model_dump() for r in body.rows]
+    result = svc.db.submit_usage(entries, label=f"webhook {who.actor.username}"[:64], actor=who.actor)
+    return usage_import_out(result)
+
+
+def usage_import_out(result) -> dict:
+    return {"message": result.message, "stored": result.stored, "unchanged": result.unchanged,
+            "readings": result.readings, "customers": result.accounts, "first_day": result.first,
+            "last_day": result.last, "anomalies": result.anomalies}
 
 
 @router.get("/webhook/meter-reading/test", response_model=WebhookCheckOut,

@@ -253,3 +253,36 @@ class ErrorOut(BaseModel):
                                    "internal_error")
     message: str
     fields: list[FieldErrorOut] = []
+
+
+# ---- water usage (issue 13) ----------------------------------------------------------------------
+Ccf = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2, allow_inf_nan=False,
+                               description="CCF, a decimal string with at most 2 places", examples=["0.45"])]
+
+
+class UsageRowIn(Strict):
+    """One day of a customer's water: its usage in CCF, or the meter's register that day. Name the
+    customer (its code), the meter (its number), or both."""
+
+    customer: str | None = Field(None, min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$",
+                                 examples=["HS0000001"])
+    meter: str | None = Field(None, min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")
+    date: dt.date = Field(description="the day, YYYY-MM-DD (not in the future)")
+    usage_ccf: Ccf | None = None
+    meter_value: Ccf | None = Field(None, description="the register; its consumption since the previous reading "
+                                                      "is spread evenly over the days it measured")
+
+
+class UsageRowsIn(Strict):
+    rows: list[UsageRowIn] = Field(min_length=1, max_length=5000)
+
+
+class UsageImportOut(BaseModel):
+    message: str
+    stored: int = Field(description="days of usage stored")
+    unchanged: int = Field(description="rows already stored with the same values (a repeat stores nothing)")
+    readings: int = Field(description="meter readings stored")
+    customers: int
+    first_day: dt.date | None
+    last_day: dt.date | None
+    anomalies: dict[str, int] = Field(description="new anomalies per method, from detection of the months touched")

@@ -19,6 +19,7 @@ The storage backends find the chain of readings (set-based for the run); this mo
 from __future__ import annotations
 
 import datetime as dt
+from operator import attrgetter
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -93,7 +94,12 @@ class Coverage:
 
 
 def sort_chain(readings) -> list[ChainReading]:
-    return sorted(readings, key=lambda r: r.key)
+    if len(readings) < 2:  # most flats have one new reading a month: nothing to sort
+        return list(readings)
+    return sorted(readings, key=_chain_key)
+
+
+_chain_key = attrgetter("reading_date", "reading_id")  # ChainReading.key, without the property call
 
 
 def run_chain(tail: list[ChainReading], start: dt.date, end: dt.date) -> tuple[Coverage | None, str]:

@@ -45,10 +45,7 @@ _INV = (0, 4, 3, 2, 1, 5, 6, 7, 8, 9)
 
 def check_digit(digits: str) -> str:
     """The Verhoeff check digit of a string of digits."""
-    c = 0
-    for i, ch in enumerate(reversed(digits)):
-        c = _D[c][_P[(i + 1) % 8][int(ch)]]
-    return str(_INV[c])
+    return str(_INV[_fold(digits, 0, 0)])
 
 
 def is_valid(psid: str) -> bool:
@@ -61,8 +58,32 @@ def make_psid(bill_id: int, period_end: dt.date, biller: str = BILLER_CODE) -> s
     """The PSID of the bill with this id whose period ends on `period_end`."""
     if not 0 < bill_id <= MAX_SERIAL:
         raise ValueError(f"bill id {bill_id} does not fit a PSID's ten digits")
-    body = f"{biller}{period_end:%y%m}{bill_id:010d}"
-    return body + check_digit(body)
+    prefix = f"{biller}{period_end:%y%m}"
+    # check_digit(prefix + id), in steps: a month run makes a PSID per bill. Verhoeff folds the
+    # digits from the right, so the id's ten digits come first, two at a time by _PAIRS, then the
+    # prefix's six by a table per prefix (tests/unit/test_psid.py compares it with check_digit).
+    c, n = 0, bill_id
+    for pair in _PAIRS:
+        c = pair[n % 100][c]
+        n //= 100
+    after = _PREFIX_STEPS.get(prefix)
+    if after is None:
+        after = _PREFIX_STEPS[prefix] = tuple(_fold(prefix, 10, start) for start in range(10))
+    return f"{prefix}{bill_id:010d}{_INV[after[c]]}"
+
+
+def _fold(digits: str, position: int, c: int) -> int:
+    """Verhoeff's running value after `digits`, whose last digit sits `position` places from the
+    right of the whole number, starting from `c`."""
+    for i, ch in enumerate(reversed(digits), position):
+        c = _D[c][_P[(i + 1) % 8][int(ch)]]
+    return c
+
+
+# _PAIRS[k][v][c]: the running value after the id's digits 2k and 2k+1 from the right (v: their
+# two-digit value), from c.
+_PAIRS = tuple(tuple(tuple(_fold(f"{v:02d}", 2 * k, c) for c in range(10)) for v in range(100)) for k in range(5))
+_PREFIX_STEPS: dict[str, tuple[int, ...]] = {}
 
 
 def bill_id_of(psid: str) -> int | None:

@@ -14,7 +14,8 @@ A quote decides, from one read of the database:
 - the arrears of a new bill: what the account owes on its open bills (which it absorbs), or 0 (they
   stay open). Any other amount would charge arrears no bill backs, and is refused;
 - the units: the covered readings' units unless the admin entered monthly units, which become the
-  billed reading's confirmed units (never leaving it below zero).
+  billed reading's confirmed units (never leaving it below zero); for a plan priced by daily usage
+  (water), the period's usage, and the bill records the days it charged.
 """
 from __future__ import annotations
 
@@ -44,6 +45,7 @@ class BillQuote:
     coverage: Coverage | None = None  # the readings this bill covers
     confirm_units: Decimal | None = None  # the billed reading's new confirmed units, when the admin changed them
     covered: tuple[CoveredReading, ...] = ()  # bill_readings rows
+    usage_period: tuple[dt.date, dt.date] | None = None  # a usage-priced bill: the days of daily usage it charges
 
     @property
     def balance(self) -> Decimal:
@@ -101,6 +103,12 @@ def quote(db, flat, flat_units=None, motor_units=None, previous_outstanding=None
         motor = ZERO if motor_units in (None, "") else _units(motor_units, "motor_units", unit)
         covered, confirm = (), None
 
+    start = billing_period_start or db.today().replace(day=1)
+    end = billing_period_end or start
+    usage_period = None
+    if coverage is None and book.source(conn.tariff_plan_id) == "usage":
+        units, usage_period = _period_usage(storage, f, start, end, units, unit), (start, end)
+
     owed, open_ids = storage.open_balance(f.id, conn.service)
     if replaces is not None:
         prev, carry, credit = replaces.previous_outstanding, (), replaces.amount_paid
@@ -125,8 +133,7 @@ def quote(db, flat, flat_units=None, motor_units=None, previous_outstanding=None
                     "previous_outstanding", f"{prev} is neither what {f.code} owes on its open bills ({owed}) nor 0.",
                     f"Enter {owed} to carry those bills forward into this one, or 0 to leave them open; any other "
                     "amount would charge arrears that no bill backs.")
-    start = billing_period_start or db.today().replace(day=1)
-    priced = book.price(conn.tariff_plan_id, period_start=start, period_end=billing_period_end or start,
+    priced = book.price(conn.tariff_plan_id, period_start=start, period_end=end,
                         previous_outstanding=prev, account_code=f.code, category=f.category,
                         account_type=f.account_type, units=units, motor_units=motor)
     if credit > priced.total_amount:
@@ -135,7 +142,26 @@ def quote(db, flat, flat_units=None, motor_units=None, previous_outstanding=None
                           f"{priced.total_amount}.",
             "A replacement must come to at least what was paid on the bill it replaces; the difference would be a "
             "credit note, which Meterline does not issue yet. Nothing was stored.")
-    return BillQuote(f, conn, priced, owed, tuple(carry), replaces, credit, coverage, confirm, covered)
+    return BillQuote(f, conn, priced, owed, tuple(carry), replaces, credit, coverage, confirm, covered, usage_period)
+
+
+def _period_usage(storage, account: Account, start: dt.date, end: dt.date, units, unit: str | None) -> Decimal:
+    """A usage-priced bill charges the period's daily usage, as the month run does, and records the
+    days it charged (usage_from/usage_to), so none is billed twice: the run skips the account and
+    usage for those days is refused afterwards. Other units are refused; with no usage stored the
+    admin's units are billed for the period (an estimate), and the period's days count as billed."""
+    measured = storage.usage_totals([account.id], start, end).get(account.id)
+    if measured is None:
+        if units in (None, ""):
+            raise ValidationError("units", f"no daily usage of {account.code} is stored for {start} to {end}.",
+                                  "Import the period's usage first (then leave units empty), or enter the units to "
+                                  "bill for the period.")
+        return units
+    if units not in (None, "") and units != measured.quantity:
+        raise ValidationError("units", f"{account.code} used {measured.quantity} {unit or ''} from {start} to {end} "
+                                       f"by its daily usage; the bill charges exactly that, not {units}.".replace("  ", " "),
+                              "Leave units empty to bill the period's usage, or correct the usage first.")
+    return measured.quantity
 
 
 def _check_replaceable(storage, replaces: Bill, coverage: Coverage | None) -> None:

@@ -37,6 +37,7 @@ class PrintResult:
     bills: int
     bytes: int
     seconds: float
+    paperless: int = 0  # bills left out: a portal customer of the account chose paperless billing
 
     @property
     def per_second(self) -> float:
@@ -44,9 +45,12 @@ class PrintResult:
 
 
 def print_bills(db, flt: BillFilter, out: Path, *, fmt: str = "pdf", actor: Actor | None = None,
-                chunk: int = CHUNK, progress: Callable[[int, int], None] | None = None) -> PrintResult:
+                chunk: int = CHUNK, progress: Callable[[int, int], None] | None = None,
+                include_paperless: bool = False) -> PrintResult:
     """Write every bill of `flt` (by id) to `out` as one merged PDF (fmt "pdf") or a zip of one PDF per
-    bill named by its number (fmt "zip"). `progress(done, total)` after each chunk."""
+    bill named by its number (fmt "zip"). `progress(done, total)` after each chunk. Bills of accounts
+    whose portal customer chose paperless billing are left out (counted in `paperless`) unless
+    `include_paperless`."""
     require(actor, Permission.VIEW_BILLS)
     if fmt not in FORMATS:
         raise ValueError(f"format {fmt!r}: use one of {FORMATS}")
@@ -57,24 +61,37 @@ def print_bills(db, flt: BillFilter, out: Path, *, fmt: str = "pdf", actor: Acto
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(out.name + ".part")
-    started, done = time.perf_counter(), 0
+    started, done, skipped = time.perf_counter(), 0, 0
     with open(partial, "wb") as fh:
         writer = MergedPdfWriter(fh) if fmt == "pdf" else zipfile.ZipFile(fh, "w", zipfile.ZIP_STORED)
         page: list = []
         for bill in db.iter_bills(flt, actor=actor, page_size=chunk):
             page.append(bill)
             if len(page) == chunk:
-                done += _write_chunk(writer, docs, page)
+                page, left_out = _without_paperless(db, page, include_paperless)
+                skipped += left_out
+                done += _write_chunk(writer, docs, page) if page else 0
                 page = []
                 if progress:
-                    progress(done, total)
+                    progress(done + skipped, total)
         if page:
-            done += _write_chunk(writer, docs, page)
+            page, left_out = _without_paperless(db, page, include_paperless)
+            skipped += left_out
+            done += _write_chunk(writer, docs, page) if page else 0
             if progress:
-                progress(done, total)
+                progress(done + skipped, total)
         writer.close()
     os.replace(partial, out)
-    return PrintResult(out, done, out.stat().st_size, time.perf_counter() - started)
+    return PrintResult(out, done, out.stat().st_size, time.perf_counter() - started, skipped)
+
+
+def _without_paperless(db, bills: list, include: bool) -> tuple[list, int]:
+    """The page without the bills of paperless customers' accounts (one query per page)."""
+    if include or not bills:
+        return bills, 0
+    paperless = {a for _, a in db.storage.customers_opted_in("paperless", [b.account_id for b in bills])}
+    kept = [b for b in bills if b.account_id not in paperless]
+    return kept, len(bills) - len(kept)
 
 
 def _write_chunk(writer, docs: BillDocuments, bills: list) -> int:

@@ -99,13 +99,24 @@ class CloudinaryPhotos:
         return url
 
 
-def store_photo_remotely(svc, reading_id: int, photo_ref: str, actor) -> str | None:
-    """Upload a reading's stored photo and record the URL on the reading (`photo_url`).
-    None (and nothing changed) when Cloudinary is not configured or the upload failed."""
+def remote_copy(svc, photo_ref: str | None) -> str | None:
+    """Upload a stored photo (a reading's, a visit's, a ticket's) to the configured remote store
+    (Cloudinary, or Google Drive); its URL, or None when none is configured, the reference is not a
+    stored photo, or the upload failed (logged: the local copy stays the reference)."""
     path = svc.photos.path_for(photo_ref)
     if path is None:
         return None
-    url = svc.remote_photos.upload(path, photo_ref)
+    try:
+        return svc.remote_photos.upload(path, photo_ref) or None
+    except Exception as exc:  # noqa: BLE001 - a remote store's own error must not lose the record
+        log.warning("Remote copy of %s failed: %s", path.name, exc.__class__.__name__)
+        return None
+
+
+def store_photo_remotely(svc, reading_id: int, photo_ref: str, actor) -> str | None:
+    """Upload a reading's stored photo and record the URL on the reading (`photo_url`).
+    None (and nothing changed) when Cloudinary is not configured or the upload failed."""
+    url = remote_copy(svc, photo_ref)
     if url:
         svc.db.storage.set_reading_photo_url(reading_id, url, actor)
     return url

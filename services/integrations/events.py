@@ -11,6 +11,7 @@ import logging
 
 from services.integrations.base import EventReport
 from services.integrations.messages import bill_values, payment_values
+from services.integrations.wording import in_words
 from services.integrations.notifications import Notifier
 from services.models import Bill, PaymentResult
 from services.accounts.roles import SYSTEM, Actor
@@ -39,7 +40,22 @@ class NotifyingEvents:
             self._notify("bill_created", bill, bill_values(bill, bill.payment_link_url), report)
         except Exception as exc:
             self._crashed("bill_created", bill, exc, report)
+        self._customer_alerts(bill, report)
         return report
+
+    def _customer_alerts(self, bill: Bill, report: EventReport) -> None:
+        """The portal's bill-ready alert to the customers of this account who opted in (once per bill)."""
+        from services.customers.alerts import CustomerAlerts
+
+        try:
+            sent = CustomerAlerts.of(self.svc).bills_ready([self._fresh(bill)])
+        except Exception as exc:
+            log.exception("customer bill-ready alerts for bill %s failed", getattr(bill, "id", None))
+            report.messages.append(f"Customer alerts could not be completed ({exc.__class__.__name__}); the bill is stored.")
+            return
+        n = sum(v for k, v in sent.items() if k != "already_sent")
+        if n:
+            report.messages.append(f"Bill-ready alert: {n} portal customer(s) who opted in.")
 
     def payment_received(self, result: PaymentResult, actor: Actor) -> EventReport:
         report = EventReport(payment_link_url=result.bill.payment_link_url)
@@ -122,8 +138,8 @@ class NotifyingEvents:
             label = self.notifier.channels[row.channel].label
             if row.status == "sent":
                 report.messages.append(f"{label}: sent.")
-            elif row.status == "skipped":
-                report.messages.append(f"{label}: skipped. {row.error}")
+            elif row.status == "skipped":  # the stored row keeps the detail (SMTP_HOST ...) for the admin
+                report.messages.append(f"{label}: not sent. {in_words(row.error, label)}")
             else:
                 report.messages.append(f"{label}: failed ({row.error}). An admin can resend it from Notifications.")
 

@@ -101,6 +101,15 @@ def wire_integrations(svc, config: IntegrationConfig | None = None, *,
                 upload_prefix=config.cloudinary_upload_prefix, folder=config.cloudinary_folder))
         except Exception as exc:
             log.error("Cloudinary is configured but could not be set up: %s", exc)
+    if not config.cloudinary_url:  # Google Drive: the optional third photo store (issue 15)
+        from services.integrations.drive_photos import DriveConfig, DrivePhotos
+
+        try:
+            drive = DriveConfig.from_env()
+            if drive is not None:
+                svc.remote_photos = DrivePhotos(drive)
+        except Exception as exc:
+            log.error("Google Drive is configured but could not be set up: %s", exc)
     personaliser = OpenAIPersonaliser(client, config.openai_model) if client and config.openai_messages else None
     notifier = Notifier(
         svc.db.storage,

@@ -8,7 +8,10 @@ Four jobs (seed 001, section 3), each a cron schedule in the configured zone (se
 |                        |                  | the bill's PDF when SMTP is configured, once per bill)          |
 | overdue_marking        | daily at 11:00   | open bills past due -> overdue; overdue notice sent once a bill |
 | smart_meter_collection | Sundays at 08:00 | read SMART_METER_URL, store each reading through validation    |
-| usage_anomalies        | daily at 06:00   | water: detect usage anomalies of the month up to yesterday      |
+| usage_anomalies        | daily at 06:00   | water: detect usage anomalies of the month up to yesterday, then|
+|                        |                  | alert the customers who opted in (high usage / possible leak)   |
+| customer_due_reminders | daily at 09:00   | portal customers who opted in: a reminder CUSTOMER_REMINDER_    |
+|                        |                  | DAYS_BEFORE (3) days before a bill is due, once per bill        |
 
 Every run is claimed in job_runs under a unique (job_id, run_key), the key being the job's
 period ("2026-10" for the month billed, "2026-11-22" for a day). A second call for the same
@@ -62,6 +65,7 @@ class JobConfig:
     crons: dict[str, str]
     bill_due_days: int  # due date = last day of the billed month + this many days
     reminder_days_before: int
+    customer_reminder_days_before: int  # the portal's due-date reminder (services/customers/alerts.py)
     overdue_notice_lookback_days: int
     notify_new_bills: bool
     stale_after_minutes: int
@@ -88,6 +92,7 @@ def job_config() -> JobConfig:
         crons={job_id: _env(spec.cron_env, spec.default_cron) for job_id, spec in JOBS.items()},
         bill_due_days=_number("BILL_DUE_DAYS", "15"),
         reminder_days_before=_number("REMINDER_DAYS_BEFORE", "3"),
+        customer_reminder_days_before=_number("CUSTOMER_REMINDER_DAYS_BEFORE", "3"),
         overdue_notice_lookback_days=_number("OVERDUE_NOTICE_LOOKBACK_DAYS", "90"),
         notify_new_bills=_env("JOB_NOTIFY_NEW_BILLS", "true").lower() in ("1", "true", "yes"),
         stale_after_minutes=_number("JOB_STALE_AFTER_MINUTES", "360"),
@@ -169,8 +174,22 @@ def monthly_bills(ctx: JobContext) -> str:
         runs = interrupted | {summary.run_id}
         for bill in _bills_due(ctx, due, due, ("pending",)):
             if bill.bill_run_id in runs:
-                _tally(ctx, ctx.svc.events.bill_created(bill, ctx.actor))
+                _tally(ctx, ctx.svc.events.bill_created(bill, ctx.actor))  # also the portal's bill-ready alert
                 ctx.add("notified")
+    elif summary.run_id is not None:
+        # No notifications to the contacts, but the portal customers who asked for the bill-ready alert get it.
+        from services.customers.alerts import CustomerAlerts
+
+        runs, alerts, page = interrupted | {summary.run_id}, CustomerAlerts.of(ctx.svc), []
+        for bill in _bills_due(ctx, due, due, ("pending",)):
+            page += [bill] if bill.bill_run_id in runs else []
+            if len(page) == PAGE:
+                for key, n in alerts.bills_ready(page).items():
+                    ctx.add(f"customer_{key}", n)
+                page = []
+        for key, n in alerts.bills_ready(page).items():
+            ctx.add(f"customer_{key}", n)
+    _alert_anomalies(ctx, period.start, period.end)  # the run detected the month's anomalies (water)
     return "completed"
 
 
@@ -226,6 +245,48 @@ def usage_anomalies(ctx: JobContext) -> str:
     last = ctx.today - dt.timedelta(days=1)
     found = ctx.db.detect_usage_anomalies(last.replace(day=1), last, actor=ctx.actor)
     ctx.counts.update(period=f"{last.replace(day=1)} to {last}", **{f"found_{m}": n for m, n in found.items()})
+    _alert_anomalies(ctx, last.replace(day=1), last)
+    return "completed"
+
+
+def _alert_anomalies(ctx: JobContext, start: dt.date, end: dt.date) -> None:
+    """Alert the customers who opted in about the period's high-usage and leak anomalies (once each:
+    services/customers/alerts.py), a page of anomalies at a time."""
+    from services.customers.alerts import ANOMALY_ALERTS, CustomerAlerts
+    from services.models import AnomalyFilter
+
+    alerts = CustomerAlerts.of(ctx.svc)
+    for method in ANOMALY_ALERTS:
+        offset = 0
+        while True:
+            page = ctx.storage.list_anomalies(AnomalyFilter(status=None, method=method, date_from=start, date_to=end),
+                                              offset, PAGE, with_total=False).items
+            for key, n in alerts.anomalies(page).items():
+                ctx.add(f"customer_{key}", n)
+            if len(page) < PAGE:
+                break
+            offset += PAGE
+
+
+def customer_due_reminders(ctx: JobContext) -> str:
+    """The portal's due-date reminder: open bills due in CUSTOMER_REMINDER_DAYS_BEFORE days, to the
+    customers linked to them who opted in; once per bill and customer (a unique key in the database)."""
+    from services.customers.alerts import OPEN_STATUSES, CustomerAlerts
+
+    target = ctx.today + dt.timedelta(days=ctx.config.customer_reminder_days_before)
+    ctx.counts.update(due_date=str(target), bills=0)
+    alerts = CustomerAlerts.of(ctx.svc)
+    page: list = []
+    for bill in _bills_due(ctx, target, target, OPEN_STATUSES):
+        page.append(bill)
+        if len(page) == PAGE:
+            ctx.add("bills", len(page))
+            for key, n in alerts.due_reminders(page).items():
+                ctx.add(key, n)
+            page = []
+    ctx.add("bills", len(page))
+    for key, n in alerts.due_reminders(page).items():
+        ctx.add(key, n)
     return "completed"
 
 
@@ -259,6 +320,10 @@ JOBS: dict[str, JobSpec] = {s.id: s for s in (
             "Water: finds usage anomalies of the month so far (every method, set-based in the database) for "
             "Operations to review on the Usage anomalies page.",
             "JOB_USAGE_ANOMALIES_CRON", "0 6 * * *", _day_key, usage_anomalies),
+    JobSpec("customer_due_reminders", "Customer due-date reminders",
+            "Customer portal: reminds the customers who opted in a few days (3 unless set otherwise) before an "
+            "open bill of their account is due; once per bill.",
+            "JOB_CUSTOMER_REMINDERS_CRON", "0 9 * * *", _day_key, customer_due_reminders),
 )}
 
 

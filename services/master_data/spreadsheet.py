@@ -45,7 +45,7 @@ MAX_PROBLEMS_KEPT = 1000  # problems listed in a MasterDataError (all are counte
 
 @dataclass(frozen=True)
 class ReadLimits:
-    """Caps on what a master data file may cost to read (README "Master data spreadsheet")."""
+    """Caps on what a master data file may cost to read (docs/master-data.md)."""
 
     max_bytes: int = 64 * 1024 * 1024            # the file on disk
     max_unpacked_bytes: int = 256 * 1024 * 1024  # an .xlsx's parts once unzipped, together

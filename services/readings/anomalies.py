@@ -53,7 +53,7 @@ P4 = Decimal("0.0001")
 
 @dataclass(frozen=True)
 class DetectionParams:
-    """The thresholds of every method (README "Anomalies"). Defaults as documented above."""
+    """The thresholds of every method (docs/water.md, "Anomaly methods"). Defaults as documented above."""
 
     k: Decimal = Decimal("2")
     robust_threshold: Decimal = Decimal("3.5")

@@ -54,11 +54,14 @@ def check_reading(consumption: Decimal | None, days: int | None, history: list[H
     sigma = max(statistics.pstdev(rates), 0.15 * abs(mean), 0.1)
     z = (today_rate - mean) / sigma
     if z > z_threshold:
-        flags.append(Flag("outlier_high", f"{today_rate:.1f} kWh/day is {z:.1f} sigma above this meter's "
-                                          f"average of {mean:.1f} kWh/day over {len(rates)} readings."))
+        # Said in a field engineer's words (issue 18): how far from usual, not "10.9 sigma".
+        flags.append(Flag("outlier_high", f"{today_rate:.1f} kWh/day is far above this meter's usual "
+                                          f"{mean:.1f} kWh/day (its last {len(rates)} readings): check the value "
+                                          "and the photo."))
     elif z < -z_threshold:
-        flags.append(Flag("outlier_low", f"{today_rate:.1f} kWh/day is {-z:.1f} sigma below this meter's "
-                                         f"average of {mean:.1f} kWh/day over {len(rates)} readings."))
+        flags.append(Flag("outlier_low", f"{today_rate:.1f} kWh/day is far below this meter's usual "
+                                         f"{mean:.1f} kWh/day (its last {len(rates)} readings): check the value "
+                                         "and the photo."))
     if consumption > 0 and median > 0 and today_rate < drop_ratio * median:
         flags.append(Flag("drop", f"{today_rate:.1f} kWh/day is under {int(drop_ratio * 100)}% of this meter's "
                                   f"usual {median:.1f} kWh/day."))

@@ -1,7 +1,7 @@
 """Usage forecasts: a customer's anticipated usage for a period, with a prediction interval, from
 their own daily history. Pure (numpy only).
 
-Methods, chosen by how much history there is (README "Forecasts"):
+Methods, chosen by how much history there is (docs/water.md, "Forecasts"):
 
 - **seasonal_regression** (at least FULL_YEAR_DAYS of history): least squares on the customer's
   daily usage over the last two years (at most), with a level, one annual harmonic (a cosine and a

@@ -12,8 +12,8 @@ records a unit's size category (Small / Medium / Large) and its type (House, Bak
 "Residential" (urban and peri-urban UCs) or "Rural residential" (rural UCs), businesses by size
 category with rows for some types, factories as "Industrial" and schools as "Institutional".
 The account's category and account_type are the tariff class, since the month run prices the
-account by them; the survey's own words stay on the generator's record and the house's plot size
-on account_surveys.size_marla (its size category follows from it: municipal.house_category).
+account by them; the survey's own words are kept on account_surveys (unit_type, size_category,
+and the house's plot size in size_marla).
 
 A unit is billed from the month it was surveyed in (the monthly fee is not prorated): its
 connection starts on the first of that month and is made before that month's run. Units closed
@@ -85,7 +85,8 @@ def _survey_row(u: m.MunicipalUnit, account_id: int) -> dict:
     return {"account_id": account_id, "survey_id": s.survey_id, "surveyor_name": s.surveyor_name,
             "surveyed_at": s.surveyed_at, "survey_name": s.survey_name, "survey_mobile": s.survey_mobile,
             "survey_address": s.survey_address, "house_type": s.house_type, "water_connection": s.water_connection,
-            "size_marla": s.size_marla, "photo_ref": s.photo_ref, "gps_text": s.gps_text}
+            "size_marla": s.size_marla, "photo_ref": s.photo_ref, "gps_text": s.gps_text,
+            "unit_type": u.account_type, "size_category": u.category}  # the survey's own words
 
 
 class Connections:

@@ -30,12 +30,15 @@ from services.accounts.roles import Actor
 from services.accounts.scopes import EVERYTHING, Scope
 
 if TYPE_CHECKING:
+    from services.field.models import AgentVisits, NewTicket, NewVisit, Ticket, TicketFilter, TicketNote, Visit, VisitFilter
     from services.payments.models import BankFile, BankPaymentRow
     from services.reports.models import AgingRow, CollectionRow
     from services.master_data.importer import MasterDataChanges, MasterDataState
     from services.readings.anomalies import DetectionParams
     from services.tariffs import TariffPlan
     from services.readings.meter_changes import MeterChange, MeterChangeRequest
+    from services.photo_checks import PhotoFinding, PhotoPrint
+    from database.bill_chain import ChainHead
 
 # Tables bulk_insert / lookup_ids may be used on (reference data and seeding).
 BULK_TABLES = ("areas", "accounts", "contacts", "account_contacts", "account_surveys", "service_connections", "motors",
@@ -75,6 +78,37 @@ class Storage(abc.ABC):
     def set_accounts_active(self, account_ids: Sequence[int], active: bool, reason: str, actor: Actor) -> int:
         """Set these accounts active or inactive in one unit of work with one audit entry
         "bulk.accounts_active" (count, reason, ids); returns how many changed."""
+
+    # ---- the municipal survey import (services/municipal/survey.py) -------------------------------
+    @abc.abstractmethod
+    def survey_state(self, codes: Sequence[str]) -> "SurveyState":
+        """What is stored for these survey ids (account codes): account, primary contact and survey
+        values (services.municipal.survey.ACCOUNT_FIELDS / CONTACT_FIELDS / SURVEY_FIELDS)."""
+
+    @abc.abstractmethod
+    def apply_survey(self, plan: "SurveyPlan", source: str, actor: Actor) -> dict[str, int]:
+        """Store a survey import's plan in one unit of work (all or nothing): new units with their
+        primary contact, survey and sanitation connection; updated units; their billing name / mobile
+        / address history; one audit entry "survey.import". Returns the plan's counts."""
+
+    @abc.abstractmethod
+    def account_survey(self, account_id: int) -> "AccountSurvey | None":
+        """The unit's stored survey, if it has one."""
+
+    @abc.abstractmethod
+    def list_account_history(self, account_id: int, limit: int = 50) -> list["AccountChange"]:
+        """The unit's billing name / mobile / address changes, newest first."""
+
+    # ---- consumer analytics and staff performance (services/reports/analytics.py: definitions) ---
+    @abc.abstractmethod
+    def consumer_analytics(self, as_of: dt.date, months: int = 12, top: bool = True) -> list["ConsumerRow"]:
+        """Per area (city/tehsil when top, else union council): active and inactive units and the
+        billed units by payment pattern over the last `months` bill months, in the reader's scope."""
+
+    @abc.abstractmethod
+    def staff_performance(self, month: str) -> list["StaffRow"]:
+        """Per area-limited staff member: the month's bills in their areas, due, collected, paid; only
+        bills in the reader's scope count."""
 
     # ---- reports (services/reports/models.py: definitions) --------------------------------------
     @abc.abstractmethod
@@ -268,6 +302,14 @@ class Storage(abc.ABC):
         takes the reading out of its meter's chain under the meter's lock: the reading measured from
         it is re-measured from the one before it (readings_rules.relink_after_rejection; audited as
         reading.relink), and the rejection is refused (ConflictError) when that reading is billed."""
+
+    @abc.abstractmethod
+    def undo_review(self, reading_id: int, actor: Actor) -> Reading:
+        """approved/rejected -> pending, under the meter's lock, audited reading.undo_review with the
+        decision undone (who and when). Refused (ConflictError saying why, nothing changed) while
+        something rests on the decision (services/readings/undo.py): the reading is billed, it is a
+        meter change's reading, or, for a rejection, the chain moved since or its follower cannot be
+        re-measured from it again (which undoing a rejection does, audited reading.relink)."""
 
     @abc.abstractmethod
     def approve_readings(self, reading_ids: list[int], actor: Actor, *, unflagged_only: bool = True) -> int:
@@ -483,7 +525,11 @@ class Storage(abc.ABC):
 
     @abc.abstractmethod
     def list_audit(self, *, action_prefix: str | None = None, entity_type: str | None = None,
-                   entity_id: str | None = None, offset: int = 0, limit: int = 50) -> Page[AuditEntry]: ...
+                   entity_id: str | None = None, offset: int = 0, limit: int = 50, actor_name: str | None = None,
+                   since: dt.datetime | None = None, until: dt.datetime | None = None,
+                   with_total: bool = False) -> Page[AuditEntry]:
+        """Newest first, filtered in the database: the action's start, the record (type and id), who
+        (actor_name, case-insensitive exact), when (since <= occurred_at < until); the count if asked."""
 
     # ---- users and sessions -----------------------------------------------------------------
     @abc.abstractmethod
@@ -604,6 +650,12 @@ class Storage(abc.ABC):
         """(account id, day) of the accounts' daily usage rows in [start, end]."""
 
     @abc.abstractmethod
+    def usage_quantities(self, account_ids: list[int], start: dt.date, end: dt.date) -> dict[tuple[int, dt.date], Decimal]:
+        """{(account id, day): stored quantity} of the accounts' daily usage rows in [start, end] (an
+        import compares what it brings with what is stored: the same value again is not new, another
+        value is a conflict)."""
+
+    @abc.abstractmethod
     def usage_billed_to(self, account_ids: list[int]) -> dict[int, dt.date]:
         """Each account's last billed usage day (the latest usage_to of its bills that are not
         superseded); accounts never billed for usage are absent."""
@@ -650,3 +702,148 @@ class Storage(abc.ABC):
     def update_contact(self, contact_id: int, changes: dict, actor: Actor) -> Contact:
         """Change a contact's name, phone, email or address (validated by the service). Audited
         (contact.update, with the old and new values). NotFoundError when there is none."""
+
+    # ---- the customer portal (issue 16; database/schema_customers.py) -------------------------------
+    @abc.abstractmethod
+    def link_customer_account(self, user_id: int, account_id: int, actor: Actor) -> bool:
+        """Link a utility account to a customer user (their scope then includes it). True when new,
+        False when it was linked already (nothing doubled). Audited (customer.link)."""
+
+    @abc.abstractmethod
+    def customer_account_ids(self, user_id: int) -> list[int]:
+        """The ids of the accounts linked to a customer user, ascending."""
+
+    @abc.abstractmethod
+    def insert_customer_code(self, row: dict) -> "CustomerCode":
+        """Store a one-time code's record (its salted hash, never the code)."""
+
+    @abc.abstractmethod
+    def latest_customer_code(self, subject: str, purpose: str) -> "CustomerCode | None": ...
+
+    @abc.abstractmethod
+    def count_customer_codes(self, subject: str, since: dt.datetime) -> int:
+        """Codes sent for `subject` since `since` (the rate limit)."""
+
+    @abc.abstractmethod
+    def spend_customer_code(self, code_id: int, now: dt.datetime) -> bool:
+        """Mark a code used, only if it is unused and not expired at `now`: True for exactly one caller."""
+
+    @abc.abstractmethod
+    def add_customer_code_attempt(self, code_id: int) -> None: ...
+
+    @abc.abstractmethod
+    def set_customer_preference(self, user_id: int, kind: str, enabled: bool, actor: Actor) -> None:
+        """Opt in or out (one row per user and kind). Audited (customer.preference)."""
+
+    @abc.abstractmethod
+    def customer_preferences(self, user_id: int) -> dict[str, bool]: ...
+
+    @abc.abstractmethod
+    def unlink_customer_account(self, user_id: int, account_id: int, actor: Actor, *, keep_last: bool = False) -> bool:
+        """Remove a customer's link to an account (their scope no longer reaches it from the next
+        request on). True when a link was removed, False when there was none. With `keep_last`,
+        ConflictError instead of removing the user's only link (checked in the same transaction on
+        SQL). Audited (customer.unlink)."""
+
+    @abc.abstractmethod
+    def account_customer_ids(self, account_id: int) -> list[int]:
+        """The ids of the customer users linked to an account, ascending."""
+
+    @abc.abstractmethod
+    def customers_opted_in(self, kind: str, account_ids: list[int]) -> list[tuple[int, int]]:
+        """(user_id, account_id) of the active customer users linked to any of `account_ids` who have
+        `kind` (a PREFERENCE_KINDS entry) switched on, ascending. One query per chunk of ids."""
+
+    @abc.abstractmethod
+    def claim_customer_alert(self, user_id: int, kind: str, ref: str, account_id: int) -> bool:
+        """Record that alert `kind` about `ref` ("bill:12", "anomaly:7") goes to this customer: True for
+        exactly one caller, False when it was claimed before (the unique key of customer_alerts_sent)."""
+
+    # ---- field operations: visits and tickets (issue 15; services/field/) -----------------------
+    # Rows carry the unit's leaf area; scoped views filter them like accounts (services/storage/scoping.py).
+    @abc.abstractmethod
+    def create_visit(self, new: "NewVisit", actor: Actor) -> "Visit":
+        """Store a visit logged by `actor` (the agent) as pending, with the unit's area, and audit
+        "visit.log", in one unit of work. NotFoundError for an unknown account."""
+
+    @abc.abstractmethod
+    def get_visit(self, visit_id: int) -> "Visit | None": ...
+
+    @abc.abstractmethod
+    def list_visits(self, flt: "VisitFilter", offset: int = 0, limit: int = 50,
+                    with_total: bool = True) -> Page["Visit"]:
+        """Visits filtered, sorted (visited_at, newest or oldest first) and paged in the database."""
+
+    @abc.abstractmethod
+    def review_visit(self, visit_id: int, *, approve: bool, reason: str | None, actor: Actor) -> "Visit":
+        """PENDING -> APPROVED / REJECTED (reason required to reject), audited "visit.approve" /
+        "visit.reject". ConflictError when it was decided already; NotFoundError when there is none."""
+
+    @abc.abstractmethod
+    def visits_per_agent(self, start: dt.date, end: dt.date) -> list["AgentVisits"]:
+        """Visits per agent with visit_date in [start, end]: counts by status, flagged, distinct units.
+        One aggregate query (the staff performance report)."""
+
+    @abc.abstractmethod
+    def create_ticket(self, new: "NewTicket", actor: Actor) -> "Ticket":
+        """Store a pending ticket with its photo attachments and audit "ticket.raise", in one unit
+        of work. NotFoundError for an unknown account."""
+
+    @abc.abstractmethod
+    def get_ticket(self, ticket_id: int) -> "Ticket | None": ...
+
+    @abc.abstractmethod
+    def list_tickets(self, flt: "TicketFilter", offset: int = 0, limit: int = 50,
+                     with_total: bool = True) -> Page["Ticket"]:
+        """Tickets filtered (status, area, kind, age) and sorted by raised_at (oldest first by default)
+        and paged in the database."""
+
+    @abc.abstractmethod
+    def ticket_counts(self, area_id: int | None = None) -> dict[str, int]:
+        """{status: tickets} (under the area when given), counted in the database."""
+
+    @abc.abstractmethod
+    def review_ticket(self, ticket_id: int, *, approve: bool, reason: str | None, actor: Actor) -> "Ticket":
+        """PENDING -> APPROVED / REJECTED. Approving applies the ticket's proposed change to its account
+        (category/type, active flag, the primary contact's fields) in the SAME unit of work, recorded
+        in the ticket's `applied` and audited (ticket.apply with old and new); rejecting changes
+        nothing else. ConflictError when decided already."""
+
+    @abc.abstractmethod
+    def add_ticket_comment(self, ticket_id: int, body: str, actor: Actor) -> "TicketNote":
+        """Append a comment (any status). Audited "ticket.comment"."""
+
+    @abc.abstractmethod
+    def list_ticket_notes(self, ticket_id: int) -> list["TicketNote"]:
+        """The ticket's comments and attachments, oldest first (at most a few hundred per ticket)."""
+
+    @abc.abstractmethod
+    def area_staff(self, area_id: int, roles: Sequence[str], limit: int = 10) -> list[tuple[int, str]]:
+        """Active users of these roles assigned to the area or an area above it, nearest assignment first
+        then by username: [(user_id, username)]. A ticket's assignee is the first (services/field)."""
+
+    # ---- issue 20: meter photos' perceptual hashes (docs/trust.md) ------------------------------------
+    @abc.abstractmethod
+    def record_photo_print(self, reading_id: int, meter_id: int, reading_date: dt.date,
+                           photo_print: "PhotoPrint", photo_ref: str | None) -> None:
+        """Store a reading's photo hash (4 indexed 16-bit bands) and EXIF time; a repeat for the same
+        reading keeps the first."""
+
+    @abc.abstractmethod
+    def photo_findings(self, reading_id: int, max_distance: int = 3, limit: int = 3) -> list["PhotoFinding"]:
+        """The reading's photo checked: reused (another meter's photo, or this meter's from an earlier
+        month, within `max_distance` bits; closest first, at most `limit`), then stale (EXIF time far
+        from the reading date). Found by four band index probes, never a scan. Scoped in the database:
+        a reading outside the scope, or any reading for a customer, has none; a match on a meter outside
+        the scope is kept but hidden (no meter, account, reading or photo: services/photo_checks.py)."""
+
+    # ---- issue 20: the bills' hash chain (database/bill_chain.py, docs/trust.md) --------------------
+    @abc.abstractmethod
+    def bill_chain_head(self) -> "ChainHead":
+        """The last seal of the bills' chain (seq 0 and the genesis hash when none): what an outside
+        party keeps (ChainHead.export)."""
+
+    @abc.abstractmethod
+    def seal_unsealed_bills(self) -> "ChainHead":
+        """Seal, in id order, every bill that carries no seal (stored before sealing existed, or whose
+        sealing call failed on the REST backend); returns the head after."""

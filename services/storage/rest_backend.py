@@ -31,12 +31,19 @@ from services.storage.rest_bank_files import RestBankFilesPart
 from services.storage.rest_reports import RestReportsPart
 from services.storage.rest_bulk import RestBulkPart
 from services.storage.rest_usage import RestUsagePart
+from services.storage.rest_survey import RestSurveyPart
+from services.storage.rest_analytics import RestAnalyticsPart
+from services.storage.rest_customers import RestCustomersPart
+from services.storage.rest_field import RestFieldPart
+from services.storage.rest_photos import RestPhotosPart
+from services.storage.rest_chain import RestChainPart
 
 BULK_CHUNK = 1000  # rows per POST: one JSON array, one transaction
 
 
 class SupabaseStorage(RestReferencePart, RestReadingsPart, RestBillsPart, RestUsersPart, RestMasterPart, RestDocumentsPart,
-                      RestScopePart, RestStaffPart, RestBankFilesPart, RestReportsPart, RestBulkPart, RestUsagePart, Storage):
+                      RestScopePart, RestStaffPart, RestBankFilesPart, RestReportsPart, RestBulkPart, RestUsagePart,
+                      RestSurveyPart, RestAnalyticsPart, RestCustomersPart, RestFieldPart, RestPhotosPart, RestChainPart, Storage):
     backend_name = "supabase"
 
     def __init__(self, url: str, key: str, *, client_options=None, max_attempts: int | None = None,

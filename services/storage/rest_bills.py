@@ -10,6 +10,7 @@ from services.billing.arrears import apply_payment
 from services.clock import utcnow
 from services.errors import ConflictError, DuplicateError, NotFoundError, ValidationError
 from services.billing.coverage import ChainReading, CoveredReading
+from services.models import BILL_SORTS, sort_column
 from services.models import (
     NEW_BILL_LINKS, looks_like_bill_number, BatchResult, Bill, BillFilter, BillLine, BillRun, DashboardFigures, MonthlyPoint, NewBill, Page,
     Payment, PaymentResult, PeriodLock, RunCandidate,
@@ -21,7 +22,6 @@ from services.storage.rest_client import (
 from services.storage.rest_reference import usage_total
 from services.storage.sql_backend import _jsonable
 
-_NEWEST_PERIOD = (("billing_period_start", True), ("id", True))
 PAYMENT_ATTEMPTS = 5
 BATCH_ATTEMPTS = 3  # a batch refused whole by a unique key (another writer billed an account meanwhile)
 
@@ -94,6 +94,7 @@ class RestBillsPart:
         out = self.rest.rpc("meterline_insert_bill", {
             "p_bill": _bill_row(new) | _links(new), "p_carry": list(new.carry_forward_bill_ids),
             "p_actor": actor_json(actor), "p_details": details}, what=f"storing the bill of account {new.account_id}")
+        self._seal_after_write([out["id"]])  # tamper evidence (rest_chain.py, docs/trust.md)
         return self.get_bill(out["id"])
 
     def get_bill(self, bill_id) -> Bill | None:
@@ -150,7 +151,8 @@ class RestBillsPart:
         filters = self._bill_filters(flt)
         if filters is None:
             return Page([], offset, limit, 0 if with_total else None)
-        rows, total = self.rest.select("bill_details", filters=filters, order=_NEWEST_PERIOD, offset=offset, limit=limit,
+        order = ((sort_column(BILL_SORTS, flt.sort), flt.descending), ("id", flt.descending))
+        rows, total = self.rest.select("bill_details", filters=filters, order=order, offset=offset, limit=limit,
                                        count="exact" if with_total else None)
         return Page([Bill.from_row(x) for x in rows], offset, limit, total)
 
@@ -285,6 +287,7 @@ class RestBillsPart:
                 # insert: the call was rolled back whole, so looking again is safe.
                 if attempt == BATCH_ATTEMPTS:
                     raise
+        self._seal_after_write(out.get("ids"))  # tamper evidence (rest_chain.py, docs/trust.md)
         return BatchResult(int(out["created"]), int(out["skipped"]), dec(out["total_amount"]),
                            tuple(int(x) for x in out.get("stale") or ()))
 

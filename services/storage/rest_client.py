@@ -284,6 +284,7 @@ class RestClient:
         self.http = options.httpx_client
         # A scoped view's reads carry the actor's scope (services/accounts/scopes.py): with_scope.
         self.scope_header: str | None = None
+        self.accounts_header: str | None = None  # a customer's linked account ids (issue 16)
         self._scoped = threading.local()
         self.checked: dict = {}  # shared by the views of one client: the scope set-up checked once
         try:
@@ -299,11 +300,13 @@ class RestClient:
         self.http.close()
 
     # ---- scoped reads ----------------------------------------------------------------------
-    def with_scope(self, header: str | None) -> "RestClient":
+    def with_scope(self, header: str | None, accounts: str | None = None) -> "RestClient":
         """This client (same HTTP connection pool) whose requests inside reading_scoped() carry the
-        scope header: the database then reads them as the staff role, under row level security."""
+        scope header (and a customer's accounts header): the database then reads them as the staff
+        role, under row level security."""
         view = copy.copy(self)
         view.scope_header = header
+        view.accounts_header = accounts
         view._scoped = threading.local()
         return view
 
@@ -321,6 +324,10 @@ class RestClient:
             from services.accounts.scopes import SCOPE_HEADER
 
             builder.request.headers[SCOPE_HEADER] = self.scope_header
+            if self.accounts_header is not None:
+                from services.accounts.scopes import ACCOUNTS_HEADER
+
+                builder.request.headers[ACCOUNTS_HEADER] = self.accounts_header
         return builder
 
     # ---- the one place requests are sent -------------------------------------------------

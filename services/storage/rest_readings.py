@@ -12,7 +12,7 @@ import datetime as dt
 
 from services.errors import ConflictError, ValidationError
 from services.readings.meter_changes import MeterChange
-from services.models import MeterChoice, Page, Reading, ReadingFilter
+from services.models import READING_SORTS, MeterChoice, Page, Reading, ReadingFilter, sort_column
 from services.readings.rules import MeterInfo, NeighbourReading, ReadingContext, max_kwh_per_day
 from services.storage.rest_client import (
     IN_CHUNK, StaleWriteError, actor_json, chunks, columns, dec, like_escape, parse_ts, quoted,
@@ -142,7 +142,8 @@ class RestReadingsPart:
         filters = self._reading_filters(flt)
         if filters is None:
             return Page([], offset, limit, 0 if with_total else None)
-        rows, total = self.rest.select("reading_details", filters=filters, order=_NEWEST,
+        order = ((sort_column(READING_SORTS, flt.sort), flt.descending), ("id", flt.descending))
+        rows, total = self.rest.select("reading_details", filters=filters, order=order,
                                        offset=offset, limit=limit, count="exact" if with_total else None)
         return Page([Reading.from_row(x) for x in rows], offset, limit, total)
 
@@ -154,6 +155,11 @@ class RestReadingsPart:
             "p_reason": reason.strip() if reason else None, "p_approved_units": approved_units,
             "p_details": _jsonable({"approved_units": approved_units, "reason": reason})},
             what=f"reviewing reading {reading_id}")
+        return self.get_reading(reading_id)
+
+    def undo_review(self, reading_id, actor) -> Reading:
+        self.rest.rpc("meterline_undo_review", {"p_id": reading_id, "p_actor": actor_json(actor)},
+                      what=f"sending reading {reading_id} back to pending")
         return self.get_reading(reading_id)
 
     def approve_readings(self, reading_ids, actor, *, unflagged_only=True) -> int:

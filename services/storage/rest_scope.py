@@ -19,7 +19,7 @@ STAFF_ROLE = "meterline_staff"
 
 class RestScopePart:
     def scope_changed(self) -> None:
-        self.rest = self.rest.with_scope(self.scope.header())
+        self.rest = self.rest.with_scope(self.scope.header(), self.scope.accounts_header())
 
     @contextlib.contextmanager
     def scope_reading(self):

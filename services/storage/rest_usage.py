@@ -51,6 +51,16 @@ class RestUsagePart:
                 out.add((x["account_id"], x["usage_date"]))
         return out
 
+    def usage_quantities(self, account_ids, start, end) -> dict[tuple[int, dt.date], Decimal]:
+        out = {}
+        for chunk in chunks(list(dict.fromkeys(account_ids))):
+            for x in self.rest.select_all("daily_usage", filters=[("in", "account_id", chunk),
+                                                                  ("gte", "usage_date", start),
+                                                                  ("lte", "usage_date", end)],
+                                          cols="account_id,usage_date,quantity::text", what="reading stored usage"):
+                out[(x["account_id"], x["usage_date"])] = Decimal(x["quantity"]).quantize(CENT)
+        return out
+
     def usage_billed_to(self, account_ids) -> dict[int, dt.date]:
         out = {}
         for chunk in chunks(list(dict.fromkeys(account_ids)), 1000):

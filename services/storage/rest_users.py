@@ -32,7 +32,7 @@ class RestUsersPart:
         if user_id is not None:
             flt = [("eq", "id", user_id)]
         elif username is not None:
-            flt = [("eq", "username", username)]
+            flt = [("ilike", "username", like_escape(username))]  # case-insensitive, as uq_users_username_lower
         elif email is not None:
             # Case-insensitive equality: ILIKE with the pattern characters escaped, then exact in Python.
             flt = [("ilike", "email", like_escape(email))]
@@ -41,6 +41,8 @@ class RestUsersPart:
         rows, _ = self.rest.select("users", filters=flt, order=(("id", False),), limit=50)
         if email is not None and user_id is None and username is None:
             rows = [r for r in rows if (r["email"] or "").lower() == email.lower()]
+        elif username is not None and user_id is None:
+            rows = [r for r in rows if (r["username"] or "").lower() == username.lower()]
         return User.from_row(rows[0]) if rows else None
 
     def list_users(self, offset=0, limit=50) -> Page[User]:
@@ -121,7 +123,8 @@ class RestUsersPart:
             "action": action, "entity_type": entity_type, "entity_id": None if entity_id is None else str(entity_id),
             "details": _jsonable(details) if details else None}], what=f"writing the audit entry {action}")
 
-    def list_audit(self, *, action_prefix=None, entity_type=None, entity_id=None, offset=0, limit=50) -> Page[AuditEntry]:
+    def list_audit(self, *, action_prefix=None, entity_type=None, entity_id=None, offset=0, limit=50,
+                   actor_name=None, since=None, until=None, with_total=False) -> Page[AuditEntry]:
         flt = []
         if action_prefix:
             flt.append(("like", "action", like_escape(action_prefix) + "*"))
@@ -129,8 +132,15 @@ class RestUsersPart:
             flt.append(("eq", "entity_type", entity_type))
         if entity_id is not None:
             flt.append(("eq", "entity_id", str(entity_id)))
-        rows, _ = self.rest.select("audit_log", filters=flt, order=_NEWEST, offset=offset, limit=limit)
-        return Page([AuditEntry.from_row(x) for x in rows], offset, limit)
+        if actor_name:
+            flt.append(("ilike", "actor_name", like_escape(actor_name.strip())))
+        if since is not None:
+            flt.append(("gte", "occurred_at", since.isoformat()))
+        if until is not None:
+            flt.append(("lt", "occurred_at", until.isoformat()))
+        rows, total = self.rest.select("audit_log", filters=flt, order=_NEWEST, offset=offset, limit=limit,
+                                       count="exact" if with_total else None)
+        return Page([AuditEntry.from_row(x) for x in rows], offset, limit, total)
 
     # ---- notifications -----------------------------------------------------------------
     def insert_notification(self, row) -> Notification:

@@ -31,7 +31,11 @@ FILTERED = frozenset({
     "open_balance", "get_bill", "list_bill_lines", "list_bills", "list_bills_after", "list_payments",
     "dashboard_figures", "monthly_series",
     # municipal (issue 14)
-    "list_bank_payments", "collection_report", "aging_report",
+    "list_bank_payments", "collection_report", "aging_report", "consumer_analytics", "staff_performance",
+    # field operations (issue 15): visits and tickets carry the unit's area
+    "get_visit", "list_visits", "visits_per_agent", "get_ticket", "list_tickets", "ticket_counts", "list_ticket_notes",
+    # issue 20: the checked photo's meter must be in scope; a match outside it is hidden (docs/trust.md)
+    "photo_findings",
 })
 
 FREE = frozenset({
@@ -43,6 +47,13 @@ FREE = frozenset({
     "record_payment_event",
     # municipal
     "list_user_areas", "list_bank_files",
+    # the customer portal (issue 16): keyed by the customer user, like sessions; the portal service calls
+    # them on the unscoped storage with the signed-in customer's own user id
+    "link_customer_account", "customer_account_ids", "insert_customer_code", "latest_customer_code",
+    "count_customer_codes", "spend_customer_code", "add_customer_code_attempt", "set_customer_preference",
+    "customer_preferences", "unlink_customer_account", "account_customer_ids", "customers_opted_in", "claim_customer_alert",
+    # field operations: who looks after an area (a ticket's assignee)
+    "area_staff",
 })
 
 REFUSED = frozenset({
@@ -53,9 +64,13 @@ REFUSED = frozenset({
     "list_payment_events", "bills_due_between", "get_notification",
     # municipal: the head office's work
     "set_user_areas", "record_bank_file", "bank_file_by_sha",
+    # the survey import may move a unit between areas and create units: the head office's work
+    "survey_state", "apply_survey",
     # water (issue 13): the utility's usage and its anomaly review are not area-limited staff's work
-    "store_usage", "usage_days_present", "usage_billed_to", "detect_anomalies", "list_anomalies", "get_anomaly",
+    "store_usage", "usage_days_present", "usage_quantities", "detect_anomalies", "list_anomalies", "get_anomaly",
     "review_anomaly", "anomaly_counts", "get_contact", "update_contact",
+    # issue 20: the bills' chain is the whole utility's
+    "bill_chain_head", "seal_unsealed_bills",
 })
 
 
@@ -125,6 +140,27 @@ def _notification_row(view, args: dict) -> None:
     _need(view.get_bill(bill_id), "Bill", bill_id)
 
 
+def _visit(name: str):
+    def check(view, args: dict) -> None:
+        _need(view.get_visit(args[name]), "Visit", args[name])
+    return check
+
+
+def _ticket(name: str):
+    def check(view, args: dict) -> None:
+        _need(view.get_ticket(args[name]), "Ticket", args[name])
+    return check
+
+
+def _field_new_ticket(view, args: dict) -> None:
+    new = args["new"]
+    _need(view.get_account(account_id=new.account_id), "Account", new.account_id)
+    if new.visit_id is not None:
+        _need(view.get_visit(new.visit_id), "Visit", new.visit_id)
+    if new.bill_id is not None:
+        _need(view.get_bill(new.bill_id), "Bill", new.bill_id)
+
+
 GUARDED: dict[str, Callable] = {
     "record_payment": _bill("bill_id"),
     "set_bill_status": _bill("bill_id"),
@@ -136,6 +172,7 @@ GUARDED: dict[str, Callable] = {
     "coverage_chain": _account(lambda a: a["account_id"]),
     "current_bill_at": _account(lambda a: a["account_id"]),
     "review_reading": _reading("reading_id"),
+    "undo_review": _reading("reading_id"),
     "approve_readings": _readings("reading_ids"),
     "set_reading_photo_url": _reading("reading_id"),
     "set_reading_ai_opinion": _reading("reading_id"),
@@ -151,6 +188,19 @@ GUARDED: dict[str, Callable] = {
     # water: one account's usage
     "list_daily_usage": _account(lambda a: a["account_id"]),
     "usage_months": _account(lambda a: a["account_id"]),
+    # how far an account's usage is billed (its next bill's period: the anticipated bill)
+    "usage_billed_to": _accounts(lambda a: a["account_ids"]),
+    # municipal: one unit's survey and its name/contact history
+    "account_survey": _account(lambda a: a["account_id"]),
+    "list_account_history": _account(lambda a: a["account_id"]),
+    # field operations (issue 15)
+    "create_visit": _account(lambda a: a["new"].account_id),
+    "create_ticket": _field_new_ticket,
+    "review_visit": _visit("visit_id"),
+    "review_ticket": _ticket("ticket_id"),
+    "add_ticket_comment": _ticket("ticket_id"),
+    # issue 20: a reading's photo hash, stored by whoever may see the reading
+    "record_photo_print": _reading("reading_id"),
 }
 
 
@@ -226,7 +276,11 @@ def actor_scoped(cls):
     """Class decorator for the service facades (DatabaseService): every public method that takes an
     `actor` runs on the facade's view of the actor's scope (cls.scoped(scope)), so passing the actor is
     enough; and a facade already bound to a scope (for_actor) stays bound whatever actor is passed."""
-    for name, fn in list(vars(cls).items()):
+    # Inherited methods too (the water mixin's daily_usage, usage_by_month, ...): a method reached
+    # through a base class must not read unscoped for an actor with a scope (issue 16).
+    names = {n for k in cls.__mro__ if k is not object for n in vars(k)}
+    for name in sorted(names):
+        fn = getattr(cls, name, None)
         if name.startswith("_") or not inspect.isfunction(fn):
             continue
         params = inspect.signature(fn).parameters

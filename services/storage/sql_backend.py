@@ -35,10 +35,16 @@ from services.storage.sql_reports import ReportsPart
 from services.storage.sql_bulk import BulkPart
 from services.storage.sql_anomalies import AnomaliesPart
 from services.storage.sql_usage import UsagePart
+from services.storage.sql_survey import SurveyPart
+from services.storage.sql_analytics import AnalyticsPart
+from services.storage.sql_customers import CustomersPart
+from services.storage.sql_field import FieldPart
+from services.storage.sql_photo_hashes import ChainPart, PhotoHashesPart
 
 
 class SqlStorage(ReferencePart, ReadingsPart, MeterChangesPart, BillsPart, CoveragePart, UsersPart, MasterPart, DocumentsPart,
-                 ScopePart, StaffPart, BankFilesPart, ReportsPart, BulkPart, UsagePart, AnomaliesPart, Storage):
+                 ScopePart, StaffPart, BankFilesPart, ReportsPart, BulkPart, UsagePart, AnomaliesPart, SurveyPart, AnalyticsPart,
+                 CustomersPart, FieldPart, PhotoHashesPart, ChainPart, Storage):
     def __init__(self, url: str, *, create: bool = True, engine: sa.engine.Engine | None = None):
         self.engine = engine or make_engine(url)
         self.dialect = self.engine.dialect.name

@@ -101,6 +101,9 @@ def translate_errors():
             raise BillImmutableError("An issued bill cannot be changed or deleted; only its payment status may be updated.") from None
         if "READING_IMMUTABLE" in msg:
             raise ConflictError("A stored reading's value, date and meter never change; reject it and submit a new one.") from None
+        if "READING_UNDO" in msg:
+            raise ConflictError("The database refused to send that reading back to pending: a bill covers it, or "
+                                "its meter's readings changed since it was rejected. Nothing was changed.") from None
         if "APPEND_ONLY" in msg:
             raise ConflictError("That record is append-only and cannot be changed or deleted.") from None
         billing = billing_refusal(msg)

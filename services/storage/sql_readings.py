@@ -16,10 +16,11 @@ import sqlalchemy as sa
 from database import schema as s
 from services.clock import utcnow
 from services.errors import ConflictError, NotFoundError, ValidationError
-from services.models import MeterChoice, NewReading, Page, Reading, ReadingFilter
+from services.models import READING_SORTS, MeterChoice, NewReading, Page, Reading, ReadingFilter, sort_column
 from services.readings.rules import (
     MeterInfo, NeighbourReading, ReadingContext, Relink, relink_after_rejection,
 )
+from services.readings.undo import check_undoable, plan_undo_rejection
 from services.accounts.roles import Actor
 from services.storage.sql_common import read_tx, write_tx
 from services.storage.sql_scope import scope_where
@@ -328,7 +329,10 @@ class ReadingsPart:
 
     def list_readings(self, flt: ReadingFilter, offset=0, limit=50, with_total=True) -> Page[Reading]:
         q = self._reading_where(_reading_select(), flt, self._by_meter(flt, False))
-        q = q.order_by(r.c.reading_date.desc(), r.c.id.desc())
+        column = sort_column(READING_SORTS, flt.sort)
+        key = f.c.code if column == "account_code" else r.c[column]
+        order = (lambda c: c.desc()) if flt.descending else (lambda c: c.asc())
+        q = q.order_by(order(key), order(r.c.id))
         with read_tx(self.engine) as conn:
             rows = conn.execute(q.offset(offset).limit(limit)).mappings().all()
             total = None
@@ -402,6 +406,50 @@ class ReadingsPart:
             before = NeighbourReading(**b)
         relink = relink_after_rejection(reading_id, before, follower)
         self._relink(conn, relink, actor, f"reading #{reading_id} it was measured from was rejected", reading_id)
+
+    def undo_review(self, reading_id, actor) -> Reading:
+        """services/readings/undo.py's rule inside the meter's lock; the review trigger
+        (database/review_undo_triggers.py) holds its billed and chain-place parts too."""
+        with write_tx(self.engine) as conn:
+            meter_id = conn.execute(sa.select(r.c.meter_id).where(r.c.id == reading_id)).scalar()
+            if meter_id is None:
+                raise NotFoundError(f"Reading {reading_id} does not exist.")
+            self._lock_meter(conn, meter_id)
+            row = conn.execute(sa.select(*_CHAIN_COLS, r.c.status, r.c.source, r.c.reviewed_by, r.c.reviewed_at,
+                                         r.c.rejection_reason).where(r.c.id == reading_id)).mappings().one()
+            bill_id = conn.execute(sa.select(sa.func.coalesce(_bill_ref(r.c.id), _motor_bill_ref(r.c.id)))
+                                   .where(r.c.id == reading_id)).scalar()
+            check_undoable(reading_id, row["status"], row["source"], bill_id)
+            relink = None
+            if row["status"] == "rejected":
+                me = NeighbourReading(**{c.name: row[c.name] for c in _CHAIN_COLS})
+                live = sa.and_(r.c.meter_id == meter_id, r.c.status != "rejected", r.c.id != reading_id)
+                earlier = sa.or_(r.c.reading_date < row["reading_date"],
+                                 sa.and_(r.c.reading_date == row["reading_date"], r.c.id < reading_id))
+                b = conn.execute(sa.select(*_CHAIN_COLS).where(live, earlier)
+                                 .order_by(r.c.reading_date.desc(), r.c.id.desc()).limit(1)).mappings().first()
+                nxt = conn.execute(sa.select(*_CHAIN_COLS).where(live, ~earlier)
+                                   .order_by(r.c.reading_date, r.c.id).limit(1).with_for_update()).mappings().first()
+                follower, newer = None, False
+                if nxt:
+                    follower = NeighbourReading(**nxt, billed=bool(self._billed_reading_ids(conn, [nxt["id"]])))
+                    stored = conn.execute(sa.select(r.c.created_at).where(r.c.id == nxt["id"])).scalar()
+                    newer = row["reviewed_at"] is not None and stored > row["reviewed_at"]
+                relink = plan_undo_rejection(me, NeighbourReading(**b) if b else None, follower, newer)
+            now = utcnow()
+            values = {"status": "pending", "reviewed_by": None, "reviewed_at": None, "updated_at": now}
+            if row["status"] == "approved":
+                values["approved_units"] = None  # units confirmed by the approval go with it
+            else:
+                values["rejection_reason"] = None
+            conn.execute(r.update().where(r.c.id == reading_id, r.c.status == row["status"]).values(**values))
+            self._audit(conn, actor, "reading.undo_review", "reading", reading_id, {
+                "was": row["status"], "reviewed_by": row["reviewed_by"], "reviewed_at": row["reviewed_at"],
+                "approved_units": row["approved_units"], "rejection_reason": row["rejection_reason"]})
+            if relink is not None:
+                self._relink(conn, relink, actor, f"the rejection of reading #{reading_id} it was measured from was "
+                             "undone", reading_id)
+        return self.get_reading(reading_id)
 
     def approve_readings(self, reading_ids, actor, *, unflagged_only=True) -> int:
         if not reading_ids:

@@ -149,6 +149,15 @@ class UsagePart:
         with read_tx(self.engine) as conn:
             return self._days_present(conn, list(dict.fromkeys(account_ids)), start, end)
 
+    def usage_quantities(self, account_ids, start, end) -> dict[tuple[int, dt.date], Decimal]:
+        ids, out = list(dict.fromkeys(account_ids)), {}
+        with read_tx(self.engine) as conn:
+            for i in range(0, len(ids), IN):
+                for aid, day, q in conn.execute(sa.select(du.c.account_id, du.c.usage_date, du.c.quantity).where(
+                        du.c.account_id.in_(ids[i:i + IN]), du.c.usage_date.between(start, end))):
+                    out[(aid, _d(day))] = Decimal(str(q)).quantize(Decimal("0.01"))
+        return out
+
     def _billed_to(self, conn, account_ids) -> dict[int, dt.date]:
         out = {}
         for i in range(0, len(account_ids), IN):

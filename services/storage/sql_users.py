@@ -55,7 +55,7 @@ class UsersPart:
         if user_id is not None:
             q = q.where(u.c.id == user_id)
         elif username is not None:
-            q = q.where(u.c.username == username)
+            q = q.where(sa.func.lower(u.c.username) == username.lower())  # uq_users_username_lower serves it
         elif email is not None:
             q = q.where(sa.func.lower(u.c.email) == email.lower())
         else:
@@ -160,17 +160,26 @@ class UsersPart:
             return conn.execute(q.values(revoked_at=now, revoked_reason=reason)).rowcount
 
     # ---- audit -------------------------------------------------------------------------
-    def list_audit(self, *, action_prefix=None, entity_type=None, entity_id=None, offset=0, limit=50) -> Page[AuditEntry]:
-        q = sa.select(a)
-        if action_prefix:
-            q = q.where(a.c.action.startswith(action_prefix))
-        if entity_type:
-            q = q.where(a.c.entity_type == entity_type)
-        if entity_id is not None:
-            q = q.where(a.c.entity_id == str(entity_id))
+    def list_audit(self, *, action_prefix=None, entity_type=None, entity_id=None, offset=0, limit=50,
+                   actor_name=None, since=None, until=None, with_total=False) -> Page[AuditEntry]:
+        def where(q):
+            if action_prefix:
+                q = q.where(a.c.action.startswith(action_prefix, autoescape=True))
+            if entity_type:
+                q = q.where(a.c.entity_type == entity_type)
+            if entity_id is not None:
+                q = q.where(a.c.entity_id == str(entity_id))
+            if actor_name:
+                q = q.where(sa.func.lower(a.c.actor_name) == actor_name.strip().lower())
+            if since is not None:
+                q = q.where(a.c.occurred_at >= since)
+            if until is not None:
+                q = q.where(a.c.occurred_at < until)
+            return q
         with read_tx(self.engine) as conn:
-            rows = conn.execute(q.order_by(a.c.id.desc()).offset(offset).limit(limit)).mappings().all()
-        return Page([AuditEntry.from_row(x) for x in rows], offset, limit)
+            rows = conn.execute(where(sa.select(a)).order_by(a.c.id.desc()).offset(offset).limit(limit)).mappings().all()
+            total = conn.execute(where(sa.select(sa.func.count()).select_from(a))).scalar_one() if with_total else None
+        return Page([AuditEntry.from_row(x) for x in rows], offset, limit, total)
 
     # ---- notifications -----------------------------------------------------------------
     def insert_notification(self, row) -> Notification:

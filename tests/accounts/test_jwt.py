@@ -273,9 +273,14 @@ def test_disabled_when_nothing_is_set(sqlite_storage, monkeypatch):
     for var in ("AUTH0_DOMAIN", "AUTH0_API_IDENTIFIER", "AUTH0_JWKS_URL", "HEADER_AUTH_TOKEN", "HEADER_AUTH_ROLE"):
         monkeypatch.delenv(var, raising=False)
     a = ApiAuthenticator.from_settings(sqlite_storage)
-    assert not a.enabled
-    with pytest.raises(AuthenticationError, match="not configured"):
+    # Local sign-in tokens (POST /api/auth/login) are always on since issue 13: the signing key comes
+    # from API_SIGNING_KEY or a generated key file. Auth0 and the header token stay off unless set.
+    assert a.enabled and a.local_tokens is not None and not a.auth0_enabled and not a.header_token_enabled
+    with pytest.raises(AuthenticationError, match="neither the configured header token nor a JWT"):
         a.authenticate(f"Bearer {HEADER_TOKEN}")
+    assert not ApiAuthenticator(sqlite_storage).enabled  # built without local tokens: nothing is accepted
+    with pytest.raises(AuthenticationError, match="not configured"):
+        ApiAuthenticator(sqlite_storage).authenticate(f"Bearer {HEADER_TOKEN}")
 
 
 def test_jwt_refused_when_only_header_token_is_set(sqlite_storage):

@@ -20,8 +20,15 @@ OPERATIONS = ["GET /health", "POST /webhook/meter-reading", "GET /webhook/meter-
               "GET /api/bills/customer/{contact_id}", "PUT /api/bills/{bill_id}/status", "GET /api/bills/{bill_id}/pdf",
               "POST /api/bills/{bill_id}/send", "GET /documents/bill.pdf", "GET /api/scheduler/status",
               "POST /api/scheduler/jobs/{job_id}/run", "GET /api/usage/anomalies", "GET /api/usage/forecast/{customer_id}",
-              "GET /api/usage/analytics/{customer_id}", "GET /api/customers/{customer_id}/usage"]
-NO_INPUTS = {"GET /health", "GET /api/scheduler/status", "GET /webhook/meter-reading/test"}
+              "GET /api/usage/analytics/{customer_id}", "GET /api/customers/{customer_id}/usage",
+              # issue 13: usage rows, the anticipated bill, the company API
+              "POST /webhook/usage", "GET /api/customers/{customer_id}/forecast", "POST /api/auth/login",
+              "GET /api/auth/me", "GET /api/customers", "GET /api/customers/{customer_id}", "GET /api/bills",
+              "POST /api/bills/generate",
+              # issue 15: visits and tickets
+              "GET /api/visits", "GET /api/visits/{visit_id}", "POST /api/visits", "GET /api/tickets",
+              "GET /api/tickets/{ticket_id}", "POST /api/tickets"]
+NO_INPUTS = {"GET /health", "GET /api/scheduler/status", "GET /webhook/meter-reading/test", "GET /api/auth/me"}
 
 
 @pytest.fixture

@@ -97,7 +97,7 @@ def test_unknown_paths_fail_closed_and_public_paths_are_the_documented_ones(svc)
     client = guarded(svc)
     assert client.get("/no/such/thing", headers=as_client("198.51.100.5", None)).status_code == 401
     assert client.get("/no/such/thing", headers=as_client("198.51.100.5")).status_code == 404
-    assert public_paths(client.app) == {"/health", "/webhook/stripe", "/documents/bill.pdf", "/openapi.json", "/docs",
+    assert public_paths(client.app) == {"/health", "/webhook/stripe", "/documents/bill.pdf", "/api/auth/login", "/openapi.json", "/docs",
                                         "/redoc", "/docs/oauth2-redirect"}
     assert client.get("/docs", headers=as_client("198.51.100.5", None)).status_code == 200
 

@@ -61,3 +61,17 @@ def test_anomalies_for_operations_only(water_svc):
     r = client(svc, "operations").get("/api/usage/anomalies", params={"status": "all", "method": "high_read"})
     assert r.status_code == 200 and r.json()["total"] == 0 and r.json()["items"] == []
     assert client(svc, "operations").get("/api/usage/anomalies", params={"method": "nope"}).status_code == 422
+
+
+def test_the_anticipated_bill(water_svc):
+    svc, accounts = water_svc
+    a = accounts["HS0000002"]
+    api = client(svc, "support")
+    r = api.get(f"/api/customers/{a}/forecast")
+    body = r.json()
+    assert r.status_code == 200 and body["period_start"] == "2026-11-01" and body["plan_code"]
+    assert D(body["amount_low"]) <= D(body["amount"]) <= D(body["amount_high"])
+    assert sum(D(x["amount"]) for x in body["lines"]) == D(body["amount"])
+    assert D(body["amount"]) == svc.db.anticipated_bill(a, actor=SYSTEM).amount
+    assert api.get("/api/customers/999999/forecast").status_code == 404
+    assert client(svc, "field_engineer").get(f"/api/customers/{a}/forecast").status_code == 403

@@ -47,14 +47,15 @@ class StreamlitServer:
             self.proc.kill()
 
 
-def start_streamlit(db_url: str, workdir: Path, extra_env: dict | None = None) -> StreamlitServer:
+def start_streamlit(db_url: str, workdir: Path, extra_env: dict | None = None, script: str = "web.py") -> StreamlitServer:
+    """`streamlit run web.py`, as start.sh: the app plus the session-cookie routes (ui/web_routes.py)."""
     port = _free_port()
     photo_dir = workdir / "photos"
     log = workdir / "streamlit.log"
     env = {**os.environ, "DATABASE_URL": db_url, "PHOTO_DIR": str(photo_dir), "METERLINE_DOTENV": "0",
            **(extra_env or {})}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless", "true",
+        [sys.executable, "-m", "streamlit", "run", script, "--server.headless", "true",
          "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
          "--server.fileWatcherType", "none"],
         cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
@@ -129,12 +130,47 @@ def wait_for_app(page):
     page.wait_for_timeout(300)
 
 
+def signed_in_or_form(page) -> None:
+    """Wait until the page shows either the sign-in form or a signed-in sidebar (the cookie's session)."""
+    page.get_by_label("Username").or_(page.get_by_role("button", name="Sign out", exact=True)).first.wait_for(
+        state="attached", timeout=60000)
+
+
+def sign_out(page) -> None:
+    """Press "Sign out" in the sidebar (opening it first on a phone) and wait for the sign-in form."""
+    if page.get_by_test_id("stSidebar").get_attribute("data-collapsed") == "true":
+        page.get_by_test_id("stExpandSidebarButton").click()
+        page.wait_for_timeout(400)
+    page.get_by_role("button", name="Sign out", exact=True).click()
+    page.get_by_label("Username").wait_for()
+    wait_for_app(page)
+
+
 def sign_in(page, base_url: str, username: str, password: str):
     page.goto(base_url)
+    wait_for_app(page)
+    signed_in_or_form(page)
+    if page.get_by_label("Username").count() == 0:  # still signed in (the session cookie): sign out first,
+        sign_out(page)                                # then start again at the root (the next user's own first page)
+        page.goto(base_url)
+        wait_for_app(page)
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password", exact=True).fill(password)
     page.get_by_role("button", name="Sign in").click()
     wait_for_app(page)
+
+
+def open_signed_in(page, url: str, username: str, password: str) -> None:
+    """Open a deep link as `username`: the session cookie keeps a signed-in user signed in across the
+    load; otherwise the sign-in form comes first and the link's parameters survive it."""
+    page.goto(url)
+    wait_for_app(page)
+    signed_in_or_form(page)
+    if page.get_by_label("Username").count():
+        page.get_by_label("Username").fill(username)
+        page.get_by_label("Password", exact=True).fill(password)
+        page.get_by_role("button", name="Sign in").click()
+        wait_for_app(page)
 
 
 def full_shot(page, name: str):
@@ -161,8 +197,21 @@ def nav(page, title: str) -> None:
         expand.click()
         link.wait_for()
         page.wait_for_timeout(400)  # the sidebar slides in
+    if phone:  # ui/phone.py's listener is added when the page's first run draws it: a click before is not seen
+        page.wait_for_function("() => window.__meterlineCloseSidebar === true", timeout=30000)
     link.click()
     wait_for_app(page)
-    if phone:  # on a phone the sidebar covers the page until closed, as a user would
-        page.get_by_test_id("stSidebarCollapseButton").locator("button").click()
+    if phone:  # on a phone the sidebar closes by itself once a page is chosen (ui/phone.py, issue 18)
+        page.wait_for_function("() => document.querySelector('[data-testid=\"stSidebar\"]')"
+                               ".getAttribute('data-collapsed') === 'true'", timeout=30000)  # slow when loaded
         page.wait_for_timeout(400)
+
+
+def click_row(page, key: str, row: int = 0) -> None:
+    """Click a row of the st.dataframe with widget key `key` (row selection opens it): the grid is
+    drawn on a canvas, so click the row's marker cell (the first, narrow column) by position."""
+    grid = page.locator(f"[class*='st-key-{key}'] [data-testid='stDataFrame']").first  # keys may end in a counter
+    grid.scroll_into_view_if_needed()
+    box = grid.bounding_box()
+    page.mouse.click(box["x"] + 15, box["y"] + 35 * (row + 1) + 17)  # a header row, then rows of 35 px
+    wait_for_app(page)

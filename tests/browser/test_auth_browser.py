@@ -1,6 +1,6 @@
 """Sign-in in a real headless Chromium against `streamlit run`: wrong password, lockout after five
 tries, sign out, and a field engineer refused on an admin page reached by its URL."""
-from tests.browser.conftest import shot, sign_in, wait_for_app
+from tests.browser.conftest import shot, sign_in, sign_out, wait_for_app
 from tests.ui.harness import DEMO_PASSWORDS
 
 GENERIC = "Wrong username or password"
@@ -60,7 +60,9 @@ def test_field_engineer_refused_on_admin_page_by_url(demo_server, page):
     shot(page, "engineer-refused-at-users-url")
     assert page.get_by_text("Add a user").count() == 0
     assert page.get_by_role("link", name="Users").count() == 0  # not in the engineer's navigation
-    # the same URL for an admin opens the page after sign-in
+    # the same URL for an admin opens the page after sign-in (the engineer signs out first: the session
+    # cookie would otherwise keep them signed in across the reload)
+    sign_out(page)
     page.goto(f"{demo_server.url}/users")
     wait_for_app(page)
     _try(page, "admin", DEMO_PASSWORDS["admin"])

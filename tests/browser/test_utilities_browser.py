@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 from services.models import BillFilter
 from services.storage.sql_backend import SqlStorage
-from tests.browser.conftest import full_shot, nav, sign_in, start_streamlit, wait_for_app
+from tests.browser.conftest import click_row, full_shot, nav, sign_in, start_streamlit, wait_for_app
 from tests.conftest import TODAY
 from tests.ui.harness import DEMO_PASSWORDS
 
@@ -68,7 +68,7 @@ def test_bills_a_bill_and_the_tariff_plans(utility_server, page):
         page.get_by_role("textbox", name=f"{want['account']} code, name or bill number").wait_for()
         full_shot(page, f"{template}-bills-{size}")
 
-        page.locator(".st-key-bl_open_btn button").click()  # the newest bill is offered first
+        click_row(page, "bl_table")  # the newest bill is listed first
         wait_for_app(page)
         page.get_by_text(f"Bill #{newest.id}").first.wait_for()
         page.get_by_text("Bill lines").wait_for()

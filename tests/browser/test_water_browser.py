@@ -15,7 +15,7 @@ import pytest
 
 from services.models import AnomalyFilter, BillFilter
 from services.storage.sql_backend import SqlStorage
-from tests.browser.conftest import OUTPUT, full_shot, nav, sign_in, start_streamlit, wait_for_app
+from tests.browser.conftest import OUTPUT, click_row, full_shot, nav, sign_in, start_streamlit, wait_for_app
 from tests.conftest import TODAY
 from tests.ui.harness import DEMO_PASSWORDS
 
@@ -109,12 +109,14 @@ def test_billing_run_a_month_and_open_a_tiered_bill(water_server, pages):
     full_shot(page, "billing-dry-run-desktop")
     page.get_by_role("button", name=re.compile(r"^Create \d+ bills?$")).click()
     wait_for_app(page)
+    # the run, then the month's anomaly detection: done when the page shows the run's record
+    page.get_by_text(re.compile(r"Run #\d+ completed")).first.wait_for(timeout=180000)
     november = storage.list_bills(BillFilter(period_month="2026-11"), 0, 500).items
     assert november and all(b.billing_period_start.isoformat() == "2026-11-01" for b in november)
     full_shot(page, "billing-run-done-desktop")
 
     nav(page, "Bills and payments")
-    page.locator(".st-key-bl_open_btn button").click()  # the newest bill is offered first
+    click_row(page, "bl_table")  # the newest bill is listed first
     wait_for_app(page)
     newest = storage.list_bills(BillFilter(), 0, 1).items[0]
     page.get_by_text(f"Bill #{newest.id}").first.wait_for()

@@ -81,6 +81,10 @@ def test_reading_to_paid_bill(app_server, page, tmp_path):
     search.fill("B17-FF")
     search.press("Enter")
     wait_for_app(page)
+    expect(page.get_by_label("Flat and meter")).to_have_value("")  # nothing chosen until the engineer picks
+    page.get_by_label("Flat and meter").click()
+    page.get_by_role("option", name=B17).click()
+    wait_for_app(page)
     expect(page.get_by_label("Flat and meter")).to_have_value(B17)
     page.get_by_text("motor meter 82000002").wait_for()
     page.get_by_label("Reading value (kWh)").fill(str(value))
@@ -120,7 +124,7 @@ def test_reading_to_paid_bill(app_server, page, tmp_path):
     full_shot(page, "admin-review-with-photo")
     c.get_by_role("button", name="Approve").click()
     wait_for_app(page)
-    page.get_by_text(f"Approved reading #{new.id}").wait_for()
+    c.get_by_text(f"Approved reading #{new.id}").wait_for()  # in the row's place (a toast says it too)
     assert storage.get_reading(new.id).status == "approved"
 
     # ---- admin: bill it ----------------------------------------------------------------------------

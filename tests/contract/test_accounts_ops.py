@@ -28,6 +28,18 @@ def test_users_crud_and_audit(storage):
     assert [a.action for a in audit] == ["user.role", "user.create"]
 
 
+def test_usernames_are_case_insensitive(storage):
+    """Issue 18: a phone capitalises "Engineer". One user per lower(username), held by the database, and
+    the lookup finds the user whatever the case."""
+    u = storage.create_user(username="Asha.K", role="field_engineer", password_hash=None, actor=ADMIN)
+    assert storage.get_user(username="asha.k").id == u.id and storage.get_user(username="ASHA.K").id == u.id
+    assert storage.get_user(username="asha.k").username == "Asha.K"  # kept as created
+    with pytest.raises(DuplicateError):
+        storage.create_user(username="asha.K", role="admin", password_hash=None, actor=ADMIN)
+    assert storage.get_user(username="asha_k") is None  # no pattern matching: _ is a character
+    assert storage.list_users().total == 1
+
+
 def test_password_hash_column_refuses_plain_text(storage):
     with pytest.raises(Exception):
         storage.create_user(username="plain", role="admin", password_hash="hunter2hunter2", actor=ADMIN)

@@ -5,7 +5,7 @@ from decimal import Decimal as D
 import pytest
 
 from services.models import BillFilter
-from tests.factories import admin_user, engineer_user
+from tests.factories import ADMIN, admin_user, engineer_user, make_service
 
 d = dt.date
 OCT = (d(2026, 10, 1), d(2026, 10, 31), d(2026, 11, 15))
@@ -148,3 +148,78 @@ def test_run_skips_and_reports_a_flat_that_keeps_changing(db, storage, monkeypat
     again = db.generate_bills_for_month(*OCT)
     octb = db.list_bills(BillFilter(period_month="2026-10", search="B17")).items[0]
     assert again.created == 1 and octb.previous_outstanding == D("2474.00")
+
+
+def test_a_connection_is_billed_from_the_month_it_starts_never_before(storage, today):
+    """A unit surveyed (connected) in October is not billed by September's run, even one run late;
+    October's run bills it (the fee is not prorated)."""
+    from tests.factories import make_municipal
+
+    made = make_municipal(storage)
+    storage.bulk_insert("accounts", [{"code": "SP-KSR-0000009", "name": "New shop", "category": "Small",
+                                      "account_type": "Bakery", "area_id": made["areas"]["KSR/KSR-UC01"]}])
+    new_id = storage.lookup_ids("accounts", "code", ["SP-KSR-0000009"])["SP-KSR-0000009"]
+    storage.bulk_insert("service_connections", [{"account_id": new_id, "service": "sanitation",
+                                                 "tariff_plan_id": made["plan_id"], "started_on": dt.date(2026, 10, 1)}])
+    db = make_service(storage, today)
+    sept = db.generate_bills_for_month(dt.date(2026, 9, 1), dt.date(2026, 9, 30), dt.date(2026, 10, 20), actor=ADMIN)
+    assert sept.created == 4  # the four active units of make_municipal, not the new one
+    assert not [b for b in db.list_bills(BillFilter(), 0, 100).items if b.account_id == new_id]
+    again = db.generate_bills_for_month(dt.date(2026, 9, 1), dt.date(2026, 9, 30), dt.date(2026, 10, 20), actor=ADMIN,
+                                        dry_run=True)
+    assert (again.created, again.skipped) == (0, 4)
+    octo = db.generate_bills_for_month(dt.date(2026, 10, 1), dt.date(2026, 10, 31), dt.date(2026, 11, 20), actor=ADMIN)
+    assert octo.created == 5
+    assert [b.billing_period_start for b in db.list_bills(BillFilter(), 0, 100).items if b.account_id == new_id] == [
+        dt.date(2026, 10, 1)]
+
+
+def _priced(db):
+    """The run's priced batch of October, as the run holds it before storing it."""
+    from services.billing.bill_run import RunScope, _price
+    from services.billing.periods import BillingPeriod
+
+    scope = RunScope(BillingPeriod(OCT[0], OCT[1]), OCT[2], "electricity", "readings", db.plan_book())
+    cands, _ = db.storage.bill_run_candidates(OCT[0], OCT[1], after_account_id=0, limit=100)
+    return _price(cands, scope)[1]
+
+
+def test_a_reading_sent_back_to_pending_meanwhile_leaves_that_flat_out_of_the_batch(db, storage):
+    """A reviewer undoes the approval of a reading the run priced, before the batch is stored: the
+    bill would cover a pending reading. That flat is left out (stale); the run prices it again and
+    finds it waiting for review; approved again, the next run bills it once."""
+    approved_readings(db, storage)
+    priced = _priced(db)
+    nb = priced[0]
+    reading_id = nb.covered[-1].reading_id
+    db.undo_review(reading_id, actor=ADMIN)
+    res = storage.insert_bill_batch(priced, ADMIN)
+    assert (res.created, res.skipped, tuple(res.stale)) == (3, 0, (nb.account_id,))
+    assert db.storage.get_reading(reading_id).status == "pending"
+    assert all(b.account_id != nb.account_id for b in db.list_bills(BillFilter(period_month="2026-10")).items)
+    assert db.generate_bills_for_month(*OCT).created == 0  # waiting for review
+    db.approve_reading(reading_id, actor=ADMIN)
+    assert db.generate_bills_for_month(*OCT).created == 1
+    (bill,) = [b for b in db.list_bills(BillFilter(period_month="2026-10")).items if b.account_id == nb.account_id]
+    assert bill.units == nb.units and bill.total_amount == nb.total_amount
+
+
+
+def test_a_reading_re_measured_meanwhile_leaves_that_flat_out_of_the_batch(db, storage):
+    """An engineer stores a reading dated between the flat's last two, after the run priced the
+    flat: the priced reading is re-measured from it (fewer units). The bill would charge the old
+    units, so that flat is left out (stale) and, priced again, waits for the new reading's review."""
+    ids = approved_readings(db, storage)
+    priced = _priced(db)
+    nb = next(b for b in priced if b.covered[-1].reading_id == ids["19152159"])
+    before = storage.get_reading(ids["19152159"])
+    between = db.insert_meter_reading(meter_number="19152159", reading_value=1040, reading_date=d(2026, 10, 5),
+                                      actor=engineer_user(storage)).reading
+    assert storage.get_reading(ids["19152159"]).consumption != before.consumption, "the test needs a re-measure"
+    res = storage.insert_bill_batch(priced, ADMIN)
+    assert (res.created, tuple(res.stale)) == (3, (nb.account_id,))
+    assert all(b.account_id != nb.account_id for b in db.list_bills(BillFilter(period_month="2026-10")).items)
+    db.approve_reading(between.id, actor=ADMIN)
+    assert db.generate_bills_for_month(*OCT).created == 1  # both readings, every unit once
+    (bill,) = [b for b in db.list_bills(BillFilter(period_month="2026-10")).items if b.account_id == nb.account_id]
+    assert bill.units == nb.units

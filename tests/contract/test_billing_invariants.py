@@ -1,6 +1,8 @@
 """The billing invariants, over random sequences of readings (random increments and dates),
-approvals (some with confirmed units), rejections, single bills (some with the admin's units),
-re-issues, full and partial payments, manual bills and month runs, on SQLite and PostgreSQL:
+approvals (some with confirmed units), rejections, undone decisions, single bills (some with the
+admin's units), re-issues, full and partial payments, manual bills and month runs (some with an
+undo, a back-dated reading or a payment landing between pricing and storing), on SQLite and
+PostgreSQL:
 
   (i)   every approved reading up to its meter's last billed reading is covered by exactly one bill
         that is not superseded, whose units are the sum of the units of the readings it covers (the
@@ -48,6 +50,11 @@ OPS = st.lists(st.one_of(
     st.tuples(st.just("pay"), flat, st.sampled_from(["full", "half", "one"])),
     st.tuples(st.just("run"), st.integers(0, 10)), st.tuples(st.just("run"), st.integers(1, 3)),
     st.tuples(st.just("manual"), flat, units),
+    st.tuples(st.just("undo"), flat),
+    # a month run during which (after pricing, before storing) a reviewer undoes an approval, an
+    # engineer stores a back-dated reading, or a payment lands
+    st.tuples(st.just("raced_run"), flat, st.sampled_from(["undo", "backdated", "pay"])),
+    st.tuples(st.just("raced_run"), flat, st.sampled_from(["undo", "backdated", "pay"])),
 ), min_size=10, max_size=40)
 
 
@@ -150,6 +157,52 @@ class World:
     def op_run(self, month):
         p = BillingPeriod.for_month(dt.date(2026, 1 + month, 1))
         self.db.generate_bills_for_month(p.start, p.end, p.end + dt.timedelta(days=15), actor=self.admin)
+
+    def op_undo(self, i):
+        decided = [r for r in self.readings(i) if r.status in ("approved", "rejected")]
+        if decided:
+            self.db.undo_review(decided[-1].id, actor=self.admin)
+
+    def op_raced_run(self, i, what):
+        """The month of the flat's newest approved, unbilled reading, so the run has its bill to store."""
+        waiting = [r for r in self.readings(i, "approved") if r.bill_id is None]
+        if not waiting:
+            return
+        day = waiting[-1].reading_date
+        real = self.st.insert_bill_batch
+
+        def meanwhile(bills, actor):
+            self.st.insert_bill_batch = real  # once
+            try:
+                if what == "undo":
+                    mine = [c.reading_id for nb in bills if nb.account_id == self.account_id(i) for c in nb.covered]
+                    if mine:
+                        self.db.undo_review(mine[-1], actor=self.admin)
+                elif what == "backdated":
+                    self.op_backdated(i)
+                else:
+                    self.op_pay(i, "one")
+            except MeterlineError:
+                pass
+            return real(bills, actor)
+
+        self.st.insert_bill_batch = meanwhile
+        p = BillingPeriod.for_month(day)
+        try:
+            self.db.generate_bills_for_month(p.start, p.end, p.end + dt.timedelta(days=15), actor=self.admin)
+        finally:
+            self.st.insert_bill_batch = real
+
+    def op_backdated(self, i):
+        """A reading dated halfway between the flat's last two (it re-measures the later one)."""
+        readings = [r for r in self.readings(i) if r.status != "rejected"]
+        if len(readings) >= 2:
+            a, b = readings[-2], readings[-1]
+            if (b.reading_date - a.reading_date).days >= 2 and b.reading_value - a.reading_value >= D("0.02"):
+                day = a.reading_date + (b.reading_date - a.reading_date) / 2
+                value = (a.reading_value + (b.reading_value - a.reading_value) / 2).quantize(D("0.01"))
+                self.db.insert_meter_reading(meter_number=FLATS[i][1], reading_value=value, reading_date=day,
+                                             actor=self.eng)
 
     def op_manual(self, i, units):
         day = self.last[FLATS[i][1]][0]

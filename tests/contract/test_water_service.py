@@ -22,7 +22,9 @@ BILLING = Actor(None, "bill", "billing", "pytest")
 def test_roles_are_permission_sets():
     assert ROLES["operations"].permissions >= {Permission.REVIEW_ANOMALIES, Permission.REVIEW_READINGS}
     assert ROLES["billing"].permissions >= {Permission.RUN_BILLING, Permission.RECORD_PAYMENT, Permission.VIEW_BILLS}
-    assert ROLES["support"].permissions == {Permission.EDIT_CONTACTS, Permission.VIEW_BILLS}
+    assert ROLES["support"].permissions == {Permission.EDIT_CONTACTS, Permission.VIEW_BILLS,
+                                            Permission.INVITE_CUSTOMERS,  # issue 16: invites portal customers
+                                            Permission.RAISE_TICKET}  # issue 15: raises a ticket for a customer
     assert Permission.EDIT_CONTACTS not in ROLES["billing"].permissions
     assert Permission.REVIEW_ANOMALIES not in ROLES["support"].permissions | ROLES["billing"].permissions
 

@@ -135,3 +135,36 @@ def test_a_contact_is_edited_and_audited(storage, water):
     assert len(storage.list_audit(action_prefix="contact.update").items) == 1  # nothing changed: nothing audited
     with pytest.raises(NotFoundError):
         storage.update_contact(10 ** 9, {"phone": "+15305550100"}, who)
+
+
+def test_a_single_water_bill_charges_the_periods_usage_and_marks_those_days_billed(storage, water, today):
+    """A bill made one at a time for a usage-priced account covers the period's daily usage as the
+    month run does: its units are that usage (other units are refused, naming the field), its usage
+    range is recorded, so a day is never billed twice: the run leaves it alone and usage for a
+    billed day is refused."""
+    from services.errors import ValidationError
+
+    db = make_service(storage, today)
+    a = water["HS0000001"]  # 0.5 CCF a day in July
+    with pytest.raises(ValidationError) as e:
+        db.create_bill("HS0000001", "2026-07-01", "2026-07-31", "2026-08-20", flat_units=40, actor=ADMIN)
+    assert e.value.field == "units" and "15.50" in str(e.value)
+    bill = db.create_bill("HS0000001", "2026-07-01", "2026-07-31", "2026-08-20", actor=ADMIN)
+    assert (bill.units, bill.usage_from, bill.usage_to) == (D("15.50"), d(2026, 7, 1), d(2026, 7, 31))
+    assert storage.usage_billed_to([a]) == {a: d(2026, 7, 31)}
+    run = db.generate_bills_for_month(d(2026, 7, 1), d(2026, 7, 31), d(2026, 8, 20), actor=ADMIN)
+    assert (run.created, run.skipped) == (2, 1)
+    with pytest.raises(ConflictError):
+        storage.store_usage(UsageBatch(rows(a, d(2026, 7, 31), ["0.00"]), label="late.csv"), admin_user(storage))
+    with pytest.raises(ValidationError) as e:  # no usage stored for August, and no units given
+        db.create_bill("HS0000001", "2026-08-01", "2026-08-31", "2026-09-20", actor=ADMIN)
+    assert e.value.field == "units"
+
+
+def test_usage_quantities_reads_the_stored_values_of_the_days(storage, water):
+    a, b = water["HS0000001"], water["HS0000002"]
+    storage.store_usage(UsageBatch(rows(a, d(2026, 8, 1), ["1.25", "0.00"]) + rows(b, d(2026, 8, 2), ["3.5"])), ADMIN)
+    got = storage.usage_quantities([a, b, a], d(2026, 7, 31), d(2026, 8, 2))
+    assert got == {(a, d(2026, 7, 31)): D("0.50"), (a, d(2026, 8, 1)): D("1.25"), (a, d(2026, 8, 2)): D("0.00"),
+                   (b, d(2026, 7, 31)): D("1.00"), (b, d(2026, 8, 2)): D("3.50")}
+    assert storage.usage_quantities([], d(2026, 8, 1), d(2026, 8, 2)) == {}

@@ -232,3 +232,35 @@ def test_decoding_the_7700_png_stays_bounded_in_memory(tmp_path):
                          capture_output=True, text=True, cwd=Path(__file__).resolve().parents[2], check=True)
     grown_kib = int(out.stdout.strip())
     assert grown_kib < 32 * 1024, f"validating grew the peak memory by {grown_kib} KiB"
+
+
+@pytest.mark.parametrize("keep_location", [False, True])
+def test_an_iphone_heic_photo_is_decoded_and_stored_as_a_jpeg(tmp_path, keep_location):
+    """HEIC (an iPhone camera's default) is offered and decoded (pillow-heif), and stored as a JPEG,
+    which every reviewer's browser shows; its EXIF stays, its location goes unless kept on purpose."""
+    from services.photos import register_heif
+
+    register_heif()
+    data = jpeg(fmt="HEIF", size=(80, 60))
+    assert data[4:12] == b"ftypheic" and exif_of(data)[1], "the test photo must be a HEIC carrying GPS"
+    store = PhotoStore(tmp_path / "photos", keep_location=keep_location)
+    assert "heic" in store.accepted_extensions
+    saved = store.save(data, "IMG_0001.HEIC", meter_number="19152159")
+    assert saved.format == "JPEG" and saved.path.suffix == ".jpg" and saved.path.read_bytes()[:2] == b"\xff\xd8"
+    tags, gps = exif_of(saved.path)
+    assert (gps.get(1) == "N") == keep_location
+    # The camera's "rotate 90" (orientation 6) is applied once by the decoder: an upright picture
+    # saying "no rotation", never turned twice.
+    with Image.open(saved.path) as im:
+        assert im.format == "JPEG" and im.size == (60, 80) and tags.get(ORIENTATION, 1) == 1
+    assert saved.fingerprint is not None  # the reused-photo check hashes it like any photo
+
+
+def test_a_broken_heic_is_refused_naming_the_photo(store):
+    from services.photos import register_heif
+
+    register_heif()
+    good = jpeg(fmt="HEIF", size=(80, 60))
+    with pytest.raises(ValidationError) as err:
+        store.save(good[: len(good) // 2], "IMG_0002.HEIC")
+    assert err.value.field == "photo" and stored_files(store) == []

@@ -213,3 +213,52 @@ def test_an_in_memory_database_is_billed_too():
     db = make_service(st, d(2026, 11, 22))
     approve_october(db, st)
     assert db.generate_bills_for_month(*OCT).created == 4
+
+
+@pytest.mark.postgres
+def test_an_undo_racing_the_batch_waits_for_it_and_is_then_refused(db, storage, monkeypatch):
+    """PostgreSQL, READ COMMITTED: the batch checks its readings and holds them (FOR SHARE) until it
+    commits. An undo arriving after the check waits on that hold; once the bill is stored the undo
+    sees the bill and is refused. Without the hold both commit: a bill covering a pending reading."""
+    if storage.dialect != "postgresql":
+        pytest.skip("row locks are PostgreSQL's; SQLite's run holds the write lock")
+    import threading
+    import time
+
+    import sqlalchemy as sa
+
+    from services.errors import MeterlineError
+    from services.storage import sql_bill_runs
+
+    priced = _priced(db)
+    reading_id = priced[0].covered[-1].reading_id
+    real, outcome = sql_bill_runs._still_as_priced, {}
+
+    def undo():
+        try:
+            outcome["undone"] = db.undo_review(reading_id, actor=ADMIN).status
+        except MeterlineError as exc:
+            outcome["refused"] = str(exc)
+
+    def checked_then_undo_arrives(st, conn, fresh):
+        kept = real(st, conn, fresh)
+        t = threading.Thread(target=undo)
+        t.start()
+        outcome["thread"] = t
+        with storage.engine.connect() as probe:  # until the undo waits on a lock, or has finished
+            for _ in range(200):
+                waiting = probe.execute(sa.text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND wait_event_type = 'Lock'")).scalar()
+                if waiting or not t.is_alive():
+                    break
+                time.sleep(0.05)
+        outcome["waited"] = bool(waiting)
+        return kept
+
+    monkeypatch.setattr(sql_bill_runs, "_still_as_priced", checked_then_undo_arrives)
+    res = storage.insert_bill_batch(priced, ADMIN)
+    outcome["thread"].join(30)
+    assert res.created == 4 and outcome["waited"], outcome
+    assert "refused" in outcome and "undone" not in outcome, outcome
+    assert storage.get_reading(reading_id).status == "approved"

@@ -23,7 +23,8 @@ def svc(storage, society, tmp_path):
 def test_status_lists_every_job_with_schedule_next_run_and_last_run(svc):
     status = job_status(svc, now=at(2026, 11, 21, 12, 0))  # a Saturday
     by = {j["id"]: j for j in status}
-    assert set(by) == {"monthly_bills", "payment_reminders", "overdue_marking", "smart_meter_collection", "usage_anomalies"}
+    assert set(by) == {"monthly_bills", "payment_reminders", "overdue_marking", "smart_meter_collection", "usage_anomalies",
+                       "customer_due_reminders"}
     assert by["monthly_bills"]["schedule"] == "0 2 1 * *"
     assert by["monthly_bills"]["next_run"] == "2026-12-01T02:00:00+05:30"
     assert by["payment_reminders"]["next_run"] == "2026-11-22T10:00:00+05:30"
@@ -71,6 +72,22 @@ def test_due_date_rule_is_configurable(storage, society, tmp_path, monkeypatch):
     run = run_job(svc, "monthly_bills", now=at(2026, 11, 1, 2, 0))
     assert {b.due_date for b in svc.db.list_bills(BillFilter(period_month="2026-10")).items} == {d(2026, 11, 10)}
     assert svc.events.created == [] and "notified" not in run.counts
+
+
+def test_without_contact_notifications_the_opted_in_portal_customer_still_gets_bill_ready(storage, society, tmp_path,
+                                                                                          monkeypatch):
+    from tests.factories import ADMIN
+
+    monkeypatch.setenv("JOB_NOTIFY_NEW_BILLS", "false")
+    svc = build_services(storage, d(2026, 11, 1), tmp_path)
+    approve_october(svc.db, storage)
+    user = storage.create_user(username="owner.b17", role="customer", password_hash=None, actor=ADMIN)
+    storage.link_customer_account(user.id, storage.get_account(code="B17-FF").id, ADMIN)
+    storage.set_customer_preference(user.id, "bill_ready", True, ADMIN)
+    run = run_job(svc, "monthly_bills", now=at(2026, 11, 1, 2, 0))
+    assert svc.events.created == [] and run.counts["customer_bill_ready_skipped"] == 1  # offline: in the log
+    (row,) = storage.list_notifications(kind="customer_alert", limit=5).items
+    assert "B17-FF" in row.message and "is ready" in row.message
 
 
 def test_monthly_bills_of_a_locked_month_are_refused_whole(storage, society, tmp_path):

@@ -2,13 +2,15 @@
 import pytest
 import sqlalchemy as sa
 
+from database.migrations import index_names
 from services.storage.sql_backend import SqlStorage
 from tests.backends import FACTORIES
 
 ADDED = {"readings": {"ix_readings_status_reading_date_id"},
          "bills": {"ix_bills_status_billing_period_start_id", "ix_bills_period_status_amounts",
                    "ix_bills_status_balances"},
-         "payments": {"ix_payments_paid_on_amount"}}
+         "payments": {"ix_payments_paid_on_amount"},
+         "users": {"uq_users_username_lower"}}  # issue 18: usernames are case-insensitive
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
@@ -22,5 +24,6 @@ def test_opening_an_older_database_creates_the_missing_indexes(backend, request,
     st.dispose()
     again = SqlStorage(url)
     for table, names in ADDED.items():
-        assert names <= {i["name"] for i in sa.inspect(again.engine).get_indexes(table)}, table
+        with again.engine.connect() as conn:
+            assert names <= index_names(conn, table), table
     again.dispose()

@@ -24,7 +24,7 @@ def test_seed_demo_society(url):
     st = SqlStorage(url)
     assert seed_demo.seed(st, 64, TODAY, PricingService(), quiet=True)
     counts = st.table_counts(["accounts", "meters", "readings", "bills", "users"])
-    assert counts["accounts"] == 64 and counts["meters"] == 64 + 4 and counts["users"] == 3  # 4 blocks x 1 motor
+    assert counts["accounts"] == 64 and counts["meters"] == 64 + 4 and counts["users"] == 4  # 4 blocks x 1 motor; admin, 2 engineers, the demo customer
     assert counts["readings"] == 7 * counts["meters"]
     assert counts["bills"] == 64 * 5  # June..October billed by the real bill run
     b17 = st.get_account(code="B17-FF")

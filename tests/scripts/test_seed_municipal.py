@@ -125,6 +125,7 @@ def test_areas_accounts_contacts_and_surveys(seeded):
             survey.surveyor_name, survey.survey_name, survey.survey_mobile, survey.survey_address, survey.house_type,
             survey.water_connection, survey.size_marla, survey.photo_ref, survey.gps_text)
         assert row.surveyed_at == survey.surveyed_at
+        assert (row.unit_type, row.size_category) == (unit.account_type, unit.category)  # the survey's words
 
 
 def test_bills_by_the_category_fee_plan_month_by_month(seeded):

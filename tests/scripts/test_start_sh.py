@@ -54,7 +54,7 @@ def project_copy(tmp_path):
     (work / "scripts").mkdir(parents=True)
     shutil.copy2(ROOT / "start.sh", work / "start.sh")
     (work / "scripts" / "venv.sh").write_text(f"source {Path(sys.executable).parent}/activate\n")
-    for name in ("streamlit_app.py", "ui", "services", "database", ".streamlit", "requirements.txt"):
+    for name in ("streamlit_app.py", "web.py", "ui", "services", "database", ".streamlit", "requirements.txt"):
         (work / name).symlink_to(ROOT / name)
     return work
 

@@ -55,7 +55,7 @@ def test_the_society_keeps_the_embedded_default(recorded, tmp_path):
     code, calls, _ = run(recorded, tmp_path)
     assert code == 0
     assert calls[0] == "DATABASE_URL=<unset> ARGS=-m scripts.seed_demo --utility society"
-    assert calls[1].startswith("DATABASE_URL=<unset> ARGS=-m streamlit run streamlit_app.py")
+    assert calls[1].startswith("DATABASE_URL=<unset> ARGS=-m streamlit run web.py")
 
 
 @pytest.mark.parametrize("utility", ["municipal", "water"])
@@ -64,7 +64,7 @@ def test_each_other_utility_gets_a_database_file_of_its_own(recorded, tmp_path, 
     url = f"sqlite:///{recorded.resolve()}/data/meterline-{utility}.db"
     assert code == 0
     assert calls[0] == f"DATABASE_URL={url} ARGS=-m scripts.seed_demo --utility {utility}"
-    assert calls[1].startswith(f"DATABASE_URL={url} ARGS=-m streamlit run streamlit_app.py")
+    assert calls[1].startswith(f"DATABASE_URL={url} ARGS=-m streamlit run web.py")
 
 
 def test_the_variable_may_be_in_dot_env(recorded, tmp_path):
@@ -95,7 +95,7 @@ def test_the_real_app_starts_on_the_municipal_file(tmp_path):
     (work / "scripts").mkdir(parents=True)
     shutil.copy2(ROOT / "start.sh", work / "start.sh")
     (work / "scripts" / "venv.sh").write_text(f"source {Path(sys.executable).parent}/activate\n")
-    for name in ("streamlit_app.py", "ui", "services", "database", ".streamlit", "requirements.txt"):
+    for name in ("streamlit_app.py", "web.py", "ui", "services", "database", ".streamlit", "requirements.txt"):
         (work / name).symlink_to(ROOT / name)
     for script in (ROOT / "scripts").glob("*.py"):  # seed_demo and what it imports
         (work / "scripts" / script.name).symlink_to(script)

@@ -378,8 +378,11 @@ class _Handler(BaseHTTPRequestHandler):
         if fault and fault.kind == "drop" and fault.phase == "before":
             return self._drop()
         if fault and fault.kind == "status":
+            # Say the connection closes, as a gateway does: a client that reused it would race the close
+            # and see "server disconnected" instead of this status.
             self.close_connection = True
-            return self._send(fault.status, b"<html>upstream unavailable</html>", {"Content-Type": "text/html"})
+            return self._send(fault.status, b"<html>upstream unavailable</html>",
+                              {"Content-Type": "text/html", "Connection": "close"})
         # The API gateway checks the key before PostgREST sees the request.
         apikey = headers.get("apikey")
         if not apikey:
@@ -460,7 +463,10 @@ class _Handler(BaseHTTPRequestHandler):
                         raise Reject(400, "PGRST100", f"failed to parse order ({item})")
                     direction = sql.SQL(" DESC" if "desc" in bits[1:] else " ASC")
                     nulls = sql.SQL(" NULLS FIRST" if "nullsfirst" in bits else " NULLS LAST" if "nullslast" in bits else "")
-                    order.append(sql.Composed([column(bits[0]), direction, nulls]))
+                    # Qualified: PostgREST orders by the relation's column, not by a `col::text` output
+                    # of the same name (amounts would sort as text: 950.00 above 12128.28).
+                    column(bits[0])
+                    order.append(sql.Composed([sql.Identifier(table, bits[0]), direction, nulls]))
             elif key == "limit":
                 limit = int(value)
             elif key == "offset":

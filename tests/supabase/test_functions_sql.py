@@ -111,9 +111,11 @@ def test_bill_batch_skips_billed_flats_and_lock_refuses_whole(conn):
     insert_bill(conn, bill_json(a1))
     out = call(conn, "SELECT meterline_insert_bill_batch(%s, %s)",
                Jsonb([bill_json(b17, total="1.10"), bill_json(a1), bill_json(c14, total="2.25")]), ACTOR)
+    assert out.pop("ids") == [r[0] for r in conn.execute(  # the bills stored, to be sealed next (issue 20)
+        "SELECT id FROM bills WHERE account_id IN (%s, %s) ORDER BY id", [b17, c14]).fetchall()]
     assert out == {"created": 2, "skipped": 1, "total_amount": "3.35", "stale": []}
     again = call(conn, "SELECT meterline_insert_bill_batch(%s, %s)", Jsonb([bill_json(b17)]), ACTOR)
-    assert again == {"created": 0, "skipped": 1, "total_amount": "0.00", "stale": []}
+    assert again == {"created": 0, "skipped": 1, "total_amount": "0.00", "stale": [], "ids": []}
     with pytest.raises(psycopg.errors.RaiseException):
         call(conn, "SELECT meterline_insert_bill_batch(%s, %s)",
              Jsonb([bill_json(b17, start="2026-12-01", end="2026-12-31"),
@@ -127,7 +129,7 @@ def test_bill_batch_carries_forward(conn):
     # Carries 0.00, but September's 2674.00 is open: that flat is left out (stale), to be priced again.
     out = call(conn, "SELECT meterline_insert_bill_batch(%s, %s)",
                Jsonb([bill_json(b17, carry_forward_bill_ids=[sep["id"]])]), ACTOR)
-    assert out == {"created": 0, "skipped": 0, "total_amount": "0.00", "stale": [b17]}
+    assert out == {"created": 0, "skipped": 0, "total_amount": "0.00", "stale": [b17], "ids": []}
     assert call(conn, "SELECT count(*) FROM bills WHERE billing_period_start = '2026-10-01'") == 0
     call(conn, "SELECT meterline_insert_bill_batch(%s, %s)",
          Jsonb([bill_json(b17, carry_forward_bill_ids=[sep["id"]], previous_outstanding="2674.00",
@@ -615,6 +617,38 @@ def test_user_areas_bank_files_reports_and_bulk_functions(conn):
     assert call(conn, "SELECT meterline_set_accounts_active(%s, false, 'test', %s)", ids, actor) == 0
 
 
+def test_survey_and_analytics_functions(conn):
+    """The survey import and analytics functions' SQL (their behaviour is the contract suite's, on the
+    supabase backend: tests/contract/test_survey_import.py, test_analytics.py)."""
+    area_b = call(conn, "SELECT id FROM areas WHERE path = 'B'")
+    unit = {"code": "SP-9", "area_id": area_b, "billing_name": "Ali", "category": "Small", "account_type": "Bakery",
+            "is_active": True, "billing_address": "Bazar", "gps_lat": "31.1", "gps_lon": "74.4",
+            "billing_mobile": "+923001234567", "surveyor_name": "Asif", "surveyed_at": "2026-03-14T05:32:00+00:00",
+            "survey_name": "Ali", "survey_mobile": None, "survey_address": None, "house_type": None,
+            "water_connection": None, "size_marla": "3.5", "photo_ref": None, "gps_text": None, "unit_type": "Bakery",
+            "size_category": "Small", "connect_plan_id": IDS["plan"], "connect_from": "2026-03-01",
+            "service": "electricity"}
+    plan = {"inserts": [unit], "updates": [], "history": [], "counts": {"created": 1, "updated": 0, "unchanged": 0,
+                                                                          "history": 0}}
+    assert call(conn, "SELECT meterline_apply_survey(%s, 'f.csv', %s)", Jsonb(plan), ACTOR)["created"] == 1
+    (state,) = call(conn, "SELECT meterline_survey_state(%s)", ["SP-9"])
+    assert (state["billing_mobile"], state["size_marla"], state["unit_type"]) == ("+923001234567", "3.50", "Bakery")
+    update = {**unit, "account_id": state["account_id"], "contact_id": state["contact_id"], "billing_name": "Bilal"}
+    plan = {"inserts": [], "updates": [update], "counts": {"created": 0, "updated": 1, "unchanged": 0, "history": 1},
+            "history": [{"account_id": state["account_id"], "field": "billing_name", "old_value": "Ali",
+                         "new_value": "Bilal"}]}
+    conn.execute("SELECT meterline_apply_survey(%s, 'g.csv', %s)", [Jsonb(plan), ACTOR])
+    assert call(conn, "SELECT name FROM contacts WHERE id = %s", state["contact_id"]) == "Bilal"
+    assert call(conn, "SELECT new_value FROM account_history WHERE account_id = %s", state["account_id"]) == "Bilal"
+    rows = call(conn, "SELECT meterline_consumer_analytics('2025-12-01', '2026-11-22', true)")
+    assert {r["area_path"]: r["active"] for r in rows} == {"A": 1, "B": 2, "C": 1}
+    uid = call(conn, "INSERT INTO users (username, role) VALUES ('agent8', 'agent') RETURNING id")
+    conn.execute("INSERT INTO user_areas (user_id, area_id) VALUES (%s, %s)", [uid, area_b])
+    assert call(conn, "SELECT meterline_staff_performance('2026-10-01', '2026-10-31')") == []  # no bills yet
+    assert call(conn, "SELECT count(*) FROM meterline_staff_area_map()") == 1
+    assert call(conn, "SELECT paths FROM meterline_staff_area_paths()") == ["B"]
+
+
 def test_every_function_is_tested_here():
     """A new /rpc function needs a test in this file (the list below is checked against the schema)."""
     import re
@@ -637,16 +671,28 @@ def test_every_function_is_tested_here():
                "record_bank_file", "collection_report", "aging_report", "set_accounts_active"}
     tested |= {"store_usage", "usage_billed_to", "usage_months", "anomaly_counts", "review_anomaly", "update_contact",
                "detect_usage_anomalies"}
+    tested |= {"survey_state", "apply_survey", "consumer_analytics", "staff_performance", "staff_area_map",
+               "staff_area_paths"}
+    # issue 15's rpcs: exercised through the REST backend by tests/contract/test_field_ops.py (every backend)
+    tested |= {"create_visit", "review_visit", "visits_per_agent", "create_ticket", "review_ticket", "ticket_counts",
+               "add_ticket_comment", "area_staff"}
+    tested |= {"record_photo_print", "photo_candidates"}  # issue 20 (also through tests/contract/test_photo_findings.py)
+    # issue 20's chain: called by the REST backend and checked by bill_chain.verify on the database behind it
+    # (tests/supabase/test_chain_rest.py, tests/contract/test_bill_chain_contract.py)
+    tested |= {"seal_bills", "unsealed_bills", "bill_chain_head"}
+    tested |= {"undo_review"}  # test_undo_review_checks_a_legacy_reading_by_value_and_relinks_its_follower
     helpers = {"audit", "check_not_locked", "not_found", "conflict", "invalid", "view_names",
                "reading_is_billed", "relink_reading", "check_reading_value"}
     helpers |= {"apply_master_changes", "wanted_areas", "area_subtree"}
-    helpers |= {"verhoeff", "scope_paths", "scope_shown_area_ids"}
+    helpers |= {"verhoeff", "scope_paths", "scope_shown_area_ids", "scope_account_ids", "field_decide"}
     defined = set(re.findall(r"CREATE OR REPLACE FUNCTION meterline_([a-z_]+)\(", SCHEMA_SQL.read_text()))
     trigger_functions = {"bills_period_lock", "bills_immutable", "readings_immutable", "append_only",
                          "bills_superseded", "bills_release_coverage", "bill_readings_guard", "bill_readings_inserted",
                          "payments_credit"}
     trigger_functions |= {"no_truncate", "period_locks_month_format"}
     trigger_functions |= {"bills_number_fixed", "bill_number_series_up"}
+    trigger_functions |= {"field_visits_review_only", "tickets_review_only"}
+    trigger_functions |= {"readings_undo_review"}  # the review-undo guard (tests/contract/test_review_undo.py)
     assert defined - trigger_functions - helpers == tested
 
 
@@ -834,6 +880,8 @@ def test_bill_lines_are_stored_with_their_bill_single_and_batch(conn):
         bill_json(a1, lines=LINES, carry_forward_bill_ids=[sep]),  # carries 0.00 of 2674.00 open: stale
         bill_json(c14, lines=LINES[:1], total="1200.00"),
         bill_json(c14, start="2026-11-01", end="2026-11-30", lines=LINES[1:], total="1474.00")]), ACTOR)
+    assert out.pop("ids") == [r[0] for r in conn.execute("SELECT id FROM bills WHERE account_id = %s ORDER BY id",
+                                                          [c14]).fetchall()]
     assert out == {"created": 2, "skipped": 1, "total_amount": "2674.00", "stale": [a1]}
     by_start = dict(conn.execute("SELECT billing_period_start::text, id FROM bills WHERE account_id = %s", [c14]).fetchall())
     assert _lines(conn, by_start["2026-10-01"]) == expect[:1] and _lines(conn, by_start["2026-11-01"]) == expect[1:]
@@ -881,3 +929,80 @@ def test_run_candidates_by_quantity_source_service_and_area(conn):
         ("water", IDS["area"][a1])
     assert call(conn, "SELECT details FROM audit_log WHERE action = 'bill_run.start'") == {
         "start": "2026-10-01", "end": "2026-10-31", "due": "2026-11-15", "service": "water", "area_id": IDS["area"][a1]}
+
+
+def test_photo_prints_are_banded_in_sql_and_the_lookup_applies_the_readers_scope(conn):
+    """meterline_record_photo_print cuts the same four bands as services/photo_checks.py and keeps the first
+    print of a reading; meterline_photo_candidates finds a near photo by its bands, returns a match on a
+    meter outside the scope without its meter, account, reading or photo, nothing for a reading outside
+    the scope, and nothing for a customer."""
+    from services import photo_checks as pc
+
+    meters = {code: call(conn, "INSERT INTO meters (meter_number, account_id) SELECT %s, id FROM accounts "
+                               "WHERE code = %s RETURNING id", num, code)
+              for code, num in (("B17-FF", "19152159"), ("A1-GF", "19150001"))}
+    first = _reading(conn, meters["B17-FF"], "1000", "2026-10-20")["id"]
+    copied = _reading(conn, meters["A1-GF"], "620", "2026-11-20")["id"]
+    record = "SELECT meterline_record_photo_print(%s, %s, %s::date, %s, %s::timestamp, %s)"
+    conn.execute(record, [first, meters["B17-FF"], "2026-10-20", "c3a5e1f00f1e5a3c", None, "b17.jpg"])
+    conn.execute(record, [copied, meters["A1-GF"], "2026-11-20", "c3a5e1f00f1e5a3d", "2026-08-01T09:00:00", "a1.jpg"])
+    conn.execute(record, [copied, meters["A1-GF"], "2026-11-20", "0123456789abcdef", None, "again.jpg"])  # kept the first
+    assert conn.execute("SELECT band0, band1, band2, band3 FROM photo_hashes WHERE reading_id = %s",
+                        [first]).fetchone() == pc.bands("c3a5e1f00f1e5a3c")
+    with pytest.raises(psycopg.Error) as e:
+        conn.execute(record, [first, meters["B17-FF"], "2026-10-20", "not-a-hash", None, None])
+    assert e.value.sqlstate == "PT422" and e.value.diag.message_detail == "phash"
+
+    everything = call(conn, "SELECT meterline_photo_candidates(%s)", copied)
+    assert everything["taken_at"] == "2026-08-01T09:00:00" and everything["phash"] == "c3a5e1f00f1e5a3d"
+    assert everything["candidates"] == [{"reading_id": first, "meter_id": meters["B17-FF"], "reading_date": "2026-10-20",
+                                         "phash": "c3a5e1f00f1e5a3c", "photo_ref": "b17.jpg",
+                                         "meter_number": "19152159", "account_code": "B17-FF"}]
+    assert call(conn, "SELECT meterline_photo_candidates(%s, 0)", copied)["candidates"] == []  # 1 bit apart
+
+    def as_staff(headers, reading_id):
+        conn.execute("BEGIN")
+        conn.execute("SELECT set_config('request.headers', %s, true)", [json.dumps(headers)])
+        conn.execute("SELECT meterline_pre_request()")
+        try:
+            return call(conn, "SELECT meterline_photo_candidates(%s)", reading_id)
+        finally:
+            conn.execute("ROLLBACK")
+
+    block_a = as_staff({"x-meterline-scope": '["A"]'}, copied)
+    assert block_a["candidates"] == [{"reading_date": "2026-10-20", "phash": "c3a5e1f00f1e5a3c"}]
+    assert as_staff({"x-meterline-scope": '["A"]'}, first) is None  # B17-FF's reading: not block A's
+    assert as_staff({"x-meterline-scope": '["B"]'}, first)["candidates"] == [
+        {"reading_date": "2026-11-20", "phash": "c3a5e1f00f1e5a3d"}]
+    a1 = flat(conn, "A1-GF")
+    assert as_staff({"x-meterline-scope": '["A"]', "x-meterline-accounts": f"[{a1}]"}, copied) is None
+
+
+def test_undo_review_checks_a_legacy_reading_by_value_and_relinks_its_follower(conn):
+    """meterline_undo_review (issue 18) on readings stored before readings named their previous one
+    (previous_reading_id empty, consumption set): back in place when the last reading before it has
+    the value it was measured from; refused (PT409, nothing changed) once one was slotted in."""
+    meter = call(conn, "INSERT INTO meters (meter_number, account_id) SELECT '19152159', id FROM accounts "
+                       "WHERE code = 'B17-FF' RETURNING id")
+
+    def legacy(value, date, consumption, status, **extra):
+        cols = {"meter_id": meter, "reading_value": value, "reading_date": date, "consumption": consumption,
+                "status": status, "source": "import", "created_at": f"{date} 10:00+00", **extra}
+        return call(conn, f"INSERT INTO readings ({', '.join(cols)}) VALUES ({', '.join(['%s'] * len(cols))}) "
+                          "RETURNING id", *cols.values())
+
+    legacy("1000", "2026-08-20", None, "approved")
+    b = legacy("1100", "2026-09-20", "100", "rejected", reviewed_at="2026-11-01 10:00+00", rejection_reason="x")
+    c = legacy("1250", "2026-10-20", "250", "pending")  # re-measured from the first when b was rejected
+    call(conn, "SELECT meterline_undo_review(%s, %s)", b, ACTOR)
+    assert _chain(conn, meter)[1:] == [("1100.00", None, "100.00", "pending"), ("1250.00", b, "150.00", "pending")]
+    action = conn.execute("SELECT details->>'was' FROM audit_log WHERE action = 'reading.undo_review'").fetchone()[0]
+    assert action == "rejected"
+
+    call(conn, "SELECT meterline_review_reading(%s, false, %s, 'misread', NULL, NULL)", b, ACTOR)
+    legacy("1050", "2026-09-10", "50", "approved")  # slotted in before it since
+    with pytest.raises(psycopg.Error) as e:
+        call(conn, "SELECT meterline_undo_review(%s, %s)", b, ACTOR)
+    assert e.value.sqlstate == "PT409" and "the meter's readings changed since it was rejected" in str(e.value)
+    assert conn.execute("SELECT status FROM readings WHERE id = %s", [b]).fetchone()[0] == "rejected"
+    assert c

@@ -64,7 +64,7 @@ def test_seed_demo_society_through_rest(fake):
     st.rest.backoff = 0
     assert seed_demo.seed(st, 32, TODAY, PricingService(), quiet=True)
     counts = st.table_counts(["accounts", "meters", "readings", "bills", "users"])
-    assert counts["accounts"] == 32 and counts["users"] == 3
+    assert counts["accounts"] == 32 and counts["users"] == 4  # with the demo customer
     assert counts["bills"] == 32 * 5  # five months billed by the real bill run, batch by batch over /rpc
     for bill in st.list_bills(BillFilter(), limit=500).items:
         assert TariffRules.recompute(bill) == bill.total_amount
@@ -115,4 +115,39 @@ def test_import_master_data_cli_in_rest_mode(fake, tmp_path, capsys):
     assert import_master_data.main([str(path)]) == 0
     assert f"accounts:  0 created, 0 updated, {n} unchanged" in capsys.readouterr().out
     assert st.table_counts(["accounts", "service_connections"]) == {"accounts": n, "service_connections": n}
+    st.dispose()
+
+
+def test_verify_chain_head_and_seal_unsealed_in_rest_mode(fake, capsys):
+    """verify_chain --seal-unsealed and --head go through the storage contract, so they run in REST mode
+    (issue 20); the walk itself needs the database: it says so and exits 2."""
+    import psycopg
+
+    from database import bill_chain
+    from scripts import verify_chain
+    from tests.factories import ADMIN, raw_bill
+
+    st = open_storage(Settings.from_env())
+    make_society(st)
+    with psycopg.connect(fake.conninfo, autocommit=True) as c:  # a bill stored before sealing existed
+        c.execute("INSERT INTO bills (account_id, area_id, tariff_plan_version_id, billing_period_start, "
+                  "billing_period_end, due_date, units, motor_units, total_units, rate_per_unit, fixed_charge, "
+                  "previous_outstanding, total_amount, created_by_name) SELECT id, area_id, "
+                  "(SELECT min(id) FROM tariff_plan_versions), '2026-09-01', '2026-09-30', '2026-10-15', 1, 0, 1, "
+                  "12, 0, 0, 12, 'old' FROM accounts WHERE code = 'A1-GF'")
+    st.insert_bill(raw_bill(st, "B17-FF", dt.date(2026, 10, 1), dt.date(2026, 10, 31)), ADMIN)
+    assert verify_chain.main(["--head"]) == 0
+    assert capsys.readouterr().out.strip() == "meterline-bill-chain seq=1 hash=" + st.bill_chain_head().hash
+    assert verify_chain.main(["--seal-unsealed", "--head"]) == 0
+    head = st.bill_chain_head()
+    assert head.seq == 2 and f"sealed; head {head.export()}" in capsys.readouterr().out
+    assert verify_chain.main([]) == 2
+    assert "check the PostgreSQL database behind it with --database-url" in capsys.readouterr().out
+    import sqlalchemy as sa
+
+    engine = sa.create_engine("postgresql+psycopg://", creator=lambda: psycopg.connect(fake.conninfo),
+                              poolclass=sa.pool.NullPool)
+    with engine.connect() as conn:
+        assert bill_chain.verify(conn).ok
+    engine.dispose()
     st.dispose()

@@ -90,3 +90,5 @@ def test_the_customer_page_shows_usage_by_month_and_anomalies(flagged_url, monke
     assert months[0]["month"] == f"{last_month().start:%Y-%m}"
     anomalies = next(f for f in frames if f and "method" in f[0])
     assert {r["method"] for r in anomalies} == {"2-sigma (mean + k sd)", "continuous flow"}
+    # the anticipated bill of the next period, priced by the plan (services/billing/anticipated.py)
+    assert any("Anticipated bill for" in plain(m.value) for m in at.markdown), [m.value for m in at.markdown]

@@ -99,7 +99,7 @@ def test_users_page_for_admin(db, monkeypatch, tmp_path):
     at = sign_in(app(db[0], monkeypatch, tmp_path), "admin")
     at.switch_page("ui/users.py").run()
     assert not at.exception and "Users" in at.title[0].value
-    assert set(at.dataframe[0].value["Username"]) == {"admin", "engineer", "engineer2"}
+    assert set(at.dataframe[0].value["Username"]) == {"admin", "engineer", "engineer2", "flatowner"}  # + the demo customer
     form = {t.label: t for t in at.text_input}
     form["New username"].input("ravi")
     form["Display name"].input("Ravi Kumar")
@@ -209,3 +209,38 @@ def test_sign_in_throttle_per_client_in_the_ui(db, monkeypatch, tmp_path):
     assert any("Too many sign-in attempts from your address. Wait 5 minutes" in e for e in texts(at, "error"))
     assert db[1].get_user(username="engineer").failed_login_count == 3  # the 4th never reached an account
     assert not [r for r in db[1].list_audit(action_prefix="login.success").items]
+
+
+def test_a_database_failure_during_sign_in_is_a_message_not_a_crash(db, monkeypatch, tmp_path):
+    """Fifty sign-ins at once on SQLite behind two server processes waited past the busy timeout
+    (scripts.load_test): the sign-in page showed Streamlit's redacted exception instead of saying so."""
+    from services.accounts.auth import AuthService
+    from services.errors import StorageError
+
+    def busy(self, *a, **kw):
+        raise StorageError("The database could not complete the request (database is locked). Try again.")
+
+    monkeypatch.setattr(AuthService, "login", busy)
+    at = sign_in(app(db[0], monkeypatch, tmp_path).run(), "admin")
+    assert not at.exception and on_login_page(at)
+    assert any("database is locked" in e.value for e in at.error)
+    assert TOKEN_KEY not in at.session_state
+
+
+# ---- issue 18 -------------------------------------------------------------------------------
+def test_an_empty_login_form_says_what_is_missing(db, monkeypatch, tmp_path):
+    at = app(db[0], monkeypatch, tmp_path)
+    sign_in(at, "", "")
+    assert texts(at, "error") == ["Enter your username and password."]
+    sign_in(at, "engineer", "")
+    assert texts(at, "error") == ["Enter your password."]
+    sign_in(at, "  ", DEMO_PASSWORDS["engineer"])
+    assert texts(at, "error") == ["Enter your username."]
+    assert db[1].get_user(username="engineer").failed_login_count == 0  # nothing was tried, nothing counted
+
+
+def test_a_capitalised_username_signs_in(db, monkeypatch, tmp_path):
+    """A phone capitalises the first letter: "Engineer" is the user "engineer"."""
+    at = sign_in(app(db[0], monkeypatch, tmp_path), "Engineer", DEMO_PASSWORDS["engineer"])
+    assert not at.exception and not on_login_page(at), texts(at, "error")
+    assert any("Signed in as **engineer**" in c.value for c in at.sidebar.caption)

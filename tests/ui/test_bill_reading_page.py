@@ -85,7 +85,10 @@ def test_pricing_rule_preview_and_save(seeded_url, monkeypatch, tmp_path):
     assert (bill.total_amount, bill.last_reading_id, bill.units, bill.motor_units) == (
         Decimal("3810.00"), rd.id, Decimal("150.00"), Decimal("10.00"))
     assert f"Open bill #{bill.id}" in [p.proto.label for p in at.get("page_link")]
-    # The billed reading is shown as billed: no second Save unless a re-issue is asked for.
+    # The billed reading: no second Save, and no yellow "already on bill" above the green success (issue 18).
+    assert not at.warning, [w.value for w in at.warning]
+    assert not any(b.key == "save_bill" for b in at.button)
+    at.run()  # opened again later, it says it is billed and offers a re-issue
     assert any(f"already on bill #{bill.id}" in w.value for w in at.warning)
     assert not any(b.key == "save_bill" for b in at.button)
     assert st.list_bills(BillFilter(account_id=flat.id, period_month=bill.billing_period_start.strftime("%Y-%m"))).total == 1
@@ -114,7 +117,8 @@ def test_collision_is_stored_as_a_reissue(seeded_url, monkeypatch, tmp_path):
     assert any(f"already on bill #{first.id}" in w.value for w in at.warning)
     at.checkbox(key=f"reissue_{rd.id}").check().run()
     at = _save(at)
-    text = " ".join(w.value for w in at.warning)
+    assert not at.warning  # the re-issue is said below the green success, in blue (issue 18)
+    text = " ".join(i.value for i in at.info)
     assert f"bill #{first.id}" in text and "Nothing was overwritten" in text and "re-issue" in text
     second = st.list_bills(BillFilter(account_id=first.account_id)).items[0]
     assert second.reissue_of == first.id and second.billing_period_start > first.billing_period_start
@@ -124,7 +128,7 @@ def test_bad_units_named(seeded_url, monkeypatch, tmp_path):
     rd = _approved_b17(seeded_url)
     at = _open(seeded_url, monkeypatch, tmp_path, rd.id)
     at.text_input(key=f"units_{rd.id}").input("lots").run()
-    assert any("**Units**" in e.value and "is not a number" in e.value for e in at.error)
+    assert any("**Monthly units**" in e.value and "is not a number" in e.value for e in at.error)
     assert not any(b.key == "save_bill" for b in at.button)
 
 
@@ -228,3 +232,36 @@ def test_a_reissue_stores_the_total_the_preview_showed_and_replaces_the_bill(see
     old = st.get_bill(first.id)
     assert (old.status, old.superseded_by, old.total_amount) == ("superseded", bill.id, first.total_amount)
     assert st.open_balance(rd.account_id)[0] == bill.balance
+
+
+# ---- issue 18 defects ------------------------------------------------------------------------
+def _replace_b17_meter(url):
+    """Approve B17-FF's pending reading, then replace its meter: the old chain's final reading is billable,
+    the new meter's start reading is a baseline (nothing consumed yet) that no bill can price."""
+    rd = _approved_b17(url)
+    st = storage_for(url)
+    admin = st.get_user(username="admin")
+    change = DatabaseService(st).record_meter_change(
+        kind="replacement", meter_number="19152159", change_date=rd.reading_date,
+        final_reading=rd.reading_value + Decimal("12"), start_reading=Decimal("0"), new_meter_number="NEW-B17-1",
+        reason="Display broken", actor=Actor(admin.id, admin.username, admin.role))
+    return rd, change
+
+
+def test_a_baseline_reading_is_not_offered_and_no_error_before_input(seeded_url, monkeypatch, tmp_path):
+    rd, change = _replace_b17_meter(seeded_url)
+    st = storage_for(seeded_url)
+    found = st.list_readings(ReadingFilter(status="approved", unbilled_only=True, account_code="B17-FF",
+                                           account_meters_only=True)).items
+    baselines = [r for r in found if r.billable_units is None]
+    assert baselines, "the replacement's start reading is an approved, unbilled baseline"
+    at = signed_in(seeded_url, monkeypatch, tmp_path, "admin", PAGE)
+    at.text_input(key="br_code").input("B17-FF").run()
+    offered = at.selectbox(key="br_pick").options
+    assert offered and not any(f"reading #{b.id}" in o for b in baselines for o in offered), offered
+    assert not at.error, [e.value for e in at.error]
+    # Opened by link, the baseline is priced with the readings before it (their units), no error before input.
+    at.query_params["reading"] = str(baselines[0].id)
+    at.run()
+    assert not at.error, [e.value for e in at.error]
+    assert at.text_input(key=f"units_{baselines[0].id}").label == "Monthly units (kWh)"

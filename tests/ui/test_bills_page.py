@@ -71,7 +71,7 @@ def test_list_filters_and_pages(seeded_url, monkeypatch, tmp_path):
     at.text_input(key="bl_search").input("").run()
     at.toggle(key="bl_overdue").set_value(True).run()
     today = app_today()
-    assert _rows(at) and all(r["overdue"] == "yes" and dt.date.fromisoformat(r["due"]) < today for r in _rows(at))
+    assert _rows(at) and all("overdue" in r["status"] and dt.date.fromisoformat(r["due"]) < today for r in _rows(at))
 
 
 def test_detail_shows_lines_check_plan_and_readings(seeded_url, monkeypatch, tmp_path):
@@ -82,9 +82,7 @@ def test_detail_shows_lines_check_plan_and_readings(seeded_url, monkeypatch, tmp
     money = db.utility().money
     at = signed_in(seeded_url, monkeypatch, tmp_path, "admin", PAGE)
     at.text_input(key="bl_search").input("B17-FF").run()
-    opts = at.selectbox(key="bl_open").options
-    at.selectbox(key="bl_open").select_index(next(i for i, o in enumerate(opts) if o.startswith(f"#{bill.id} ")))
-    next(b for b in at.button if b.label == "Open").click()
+    at.query_params["bill"] = str(bill.id)  # what a click on its row does (tests/browser/test_lists_browser.py)
     at.run()
     assert not at.exception and at.title[0].value.endswith(f"Bill {bill.bill_number}")
     table = at.table[0].value  # the lines: a static table (on a phone the amounts stay in view)
@@ -207,3 +205,28 @@ def test_search_with_a_nul_character_is_refused_naming_the_field(seeded_url, mon
     assert any(e.value.startswith("**Search**: contains a NUL character") for e in at.error)
     at.text_input(key="bl_search").input("B17-FF").run()
     assert not at.exception and not at.error and _rows(at)
+
+
+def test_filters_sort_and_page_live_in_the_url(seeded_url, monkeypatch, tmp_path):
+    """Issue 18: a shared link opens the same list; the list writes its state back into the URL;
+    the bill page's "All bills" keeps the search; sorting is over every bill, in the database."""
+    st = storage_for(seeded_url)
+    flt = BillFilter(search="B", sort="total", descending=False)
+    want = st.list_bills(flt, 10, 10).items  # the second page of 10, smallest totals first
+    at = signed_in(seeded_url, monkeypatch, tmp_path, "admin", PAGE)
+    at.selectbox(key="bills__size").set_value(10).run()
+    for k, v in {"q": "B", "sort": "total", "asc": "1", "page": "2"}.items():
+        at.query_params[k] = v
+    at.run()
+    assert at.text_input(key="bl_search").value == "B" and at.selectbox(key="bl_sort").value == "total"
+    assert [r["number"] for r in _rows(at)] == [b.number for b in want]
+    money = DatabaseService(st).utility().money
+    assert [r["total"] for r in _rows(at)] == [money(b.total_amount) for b in want]
+    assert "bill" not in _rows(at)[0] and "overdue" not in _rows(at)[0]  # no column repeating another
+    at.text_input(key="bl_search").input("B1").run()  # a new filter: its first page, written to the URL
+    assert at.query_params["q"] in ("B1", ["B1"]) and "page" not in at.query_params
+    at.query_params["bill"] = str(want[0].id)  # a click on a row
+    at.run()
+    next(b for b in at.button if b.label == "All bills").click()
+    at.run()
+    assert at.text_input(key="bl_search").value == "B1" and at.query_params["sort"] in ("total", ["total"])

@@ -42,11 +42,17 @@ def test_dry_run_then_run_then_nothing_left(seeded_url, monkeypatch, tmp_path):
     assert m["Bills to create"] == f"{approved:,}" and m["Skipped: already billed"] == "0"
     assert m["Refused: locked month"] == "0" and m["Total amount"].startswith("₹")
     assert st.list_bills(BillFilter(period_month=MONTH)).total == 0  # a dry run writes nothing
+    # Its manifest (docs/trust.md): the diff against last month, the biggest movers with why, downloads.
+    assert any("Compared with last month's bills" in x.value for x in at.markdown)
+    movers = at.dataframe[0].value
+    assert len(movers) == min(20, approved) and movers["why"].str.contains("units|arrears|tier").all()
+    assert {x.proto.label for x in at.get("download_button")} >= {"Download manifest (JSON)", "Download manifest (CSV)"}
     at = _click(at, f"Create {approved:,} bills")
     assert not at.exception
     assert st.list_bills(BillFilter(period_month=MONTH)).total == approved
     assert any("created" in plain(s.value) and f"{approved}" in s.value for s in at.success)
-    runs = at.dataframe[0].value
+    assert any(c.value.startswith("meterline-bill-chain seq=") for c in at.code)  # the chain head, on the report
+    runs = at.dataframe[-1].value  # the recent runs, below the run's manifest tables
     assert runs["status"][0] == "completed" and runs["created"][0] == approved
     # The run's bills, to print or email: a link to the bills list filtered to the run.
     link = next(x for x in at.get("page_link") if "Print or email the bills of run" in x.proto.label)
@@ -112,7 +118,7 @@ def test_municipal_run_bills_every_active_unit_of_one_area_then_the_rest(municip
     assert not at.exception
     billed = st.list_bills(BillFilter(period_month=month)).items
     assert [(b.account_code, b.current_charges) for b in billed] == [("MUL-000301", Decimal("5000.00"))]
-    assert at.dataframe[0].value["area"][0] == "Multan"  # the recent runs name the area
+    assert at.dataframe[-1].value["area"][0] == "Multan"  # the recent runs name the area
     # The rest of the utility: the unit billed above is skipped, the two in Lahore are billed.
     at.selectbox(key="run_area_1").set_value(None).run()
     at = _click(at, "Preview (dry run)")

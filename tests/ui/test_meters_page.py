@@ -64,7 +64,8 @@ def test_a_rollover_form_and_a_refusal_naming_the_field(seeded_url, monkeypatch,
     at = _record(at)
     assert not at.exception and not at.success
     assert [e.value for e in at.error] == [
-        f"**Final reading**: {last.reading_value - 1} kWh is below the previous reading {last.reading_value} kWh of "
+        # amounts in messages in the utility's number format (issue 18: no raw 16855.40)
+        f"**Final reading**: {last.reading_value - 1:,} kWh is below the previous reading {last.reading_value:,} kWh of "
         f"{last.reading_date}. The final reading is the old register's last value; check the digits."]
     assert st.list_meter_changes().total == 0 and st.meter_history(meter.id, limit=1)[0].id == last.id
     at.text_input(key="mt_final").input(str(last.reading_value + 10))

@@ -33,9 +33,10 @@ def _button(at, key):
 def test_queue_shows_photo_history_and_flags(seeded_url, monkeypatch, tmp_path):
     rd = _photo_reading(seeded_url, tmp_path)
     at = signed_in(seeded_url, monkeypatch, tmp_path, "admin", PAGE)
+    at.toggle(key="rv_newest").set_value(True).run()  # oldest first by default
     assert _headers(at)[0].startswith("B17-FF · Test Owner · meter 19152159") and f"#{rd.id}" in _headers(at)[0]
     assert [i.proto.imgs[0].caption for i in at.get("image")] == ["Meter photo"]  # only the new reading has one
-    assert len(at.dataframe) == len(_headers(at))  # each reading shows its meter's history
+    assert len(at.dataframe) == len(_headers(at))  # each reading's "More" holds its meter's history
     assert any("Pending readings 1-20 of" in c.value for c in at.caption)
     at.toggle(key="rv_flagged").set_value(True).run()
     flagged = _headers(at)
@@ -72,7 +73,7 @@ def test_approve_with_units_and_reject_with_reason(seeded_url, monkeypatch, tmp_
     assert got.status == "approved" and got.approved_units == Decimal("99.50") and got.reviewed_by is not None
     assert any(f"Approved reading #{rid}" in plain(s.value) for s in at.success)
     assert [p.proto.label for p in at.get("page_link")] == [f"Bill reading #{rid} now"]
-    assert not _headers(at)  # no longer pending
+    assert not _headers(at)  # no longer pending: its row says what was done, in its place
 
     at.text_input(key="rv_code").set_value("A1-GF").run()
     other = int(_headers(at)[0].rsplit("#", 1)[1])
@@ -97,7 +98,121 @@ def test_bulk_approve_only_the_unflagged_on_the_page(seeded_url, monkeypatch, tm
     assert 0 < n <= 100
     bulk.click()
     at.run()
+    assert st.list_readings(ReadingFilter(status="pending")).total == before  # nothing yet: it asks first
+    photos = int(next(c.value for c in at.caption if "with a photo" in c.value).split()[0])
+    # Exactly what it will approve: without a photo, left out unless asked (the seed's readings have none).
+    assert any(f"These {photos} reading(s) will be approved" in m.value for m in at.markdown)
+    at.checkbox(key="bulk_no_photo").check().run()
+    assert any(f"These {n} reading(s) will be approved" in m.value for m in at.markdown)
+    listed = next(f.value for f in at.dataframe if "photo" in f.value.columns).to_dict("records")
+    assert len(listed) == n
+    _button(at, "bulk_confirm_yes").click()
+    at.run()
     assert any(f"Approved {n} unflagged reading(s)." in plain(s.value) for s in at.success)
     assert st.list_readings(ReadingFilter(status="pending")).total == before - n
+    approved = {r["#"] for r in listed}
+    assert all(st.get_reading(i).status == "approved" for i in approved)
     approved_flagged = st.list_readings(ReadingFilter(status="approved", flagged_only=True, date_from=None))
     assert all(r.reviewed_by is None for r in approved_flagged.items)  # the seed's old ones; none by bulk
+
+
+def test_bulk_approve_says_exactly_which_readings_changed_meanwhile(seeded_url, monkeypatch, tmp_path):
+    """Another reviewer rejects one of the listed readings between the list and the confirm: the
+    bulk approval skips it (only pending readings change), and its row says so rather than
+    'Approved'; the others are approved."""
+    st = storage_for(seeded_url)
+    at = signed_in(seeded_url, monkeypatch, tmp_path, "admin", PAGE)
+    _button(at, "bulk_approve").click()
+    at.run()
+    at.checkbox(key="bulk_no_photo").check().run()
+    listed = [r["#"] for r in next(f.value for f in at.dataframe if "photo" in f.value.columns).to_dict("records")]
+    assert len(listed) >= 2
+    taken = listed[0]
+    DatabaseService(st).reject_reading(taken, "Blurred photo", actor=Actor(st.get_user(username="admin").id, "admin",
+                                                                            "admin"))
+    _button(at, "bulk_confirm_yes").click()
+    at.run()
+    assert any(f"Approved {len(listed) - 1} unflagged reading(s)" in plain(s.value) for s in at.success)
+    assert any(f"Reading #{taken} was not approved: it is rejected now" in plain(e.value) for e in at.error), \
+        [e.value for e in at.error]
+    assert not any(f"Approved reading #{taken} (bulk)" in plain(s.value) for s in at.success)
+    assert st.get_reading(taken).status == "rejected"
+    assert all(st.get_reading(i).status == "approved" for i in listed[1:])
+
+
+def test_a_reviewer_who_may_not_bill_approves_without_a_link_to_billing(seeded_url, monkeypatch, tmp_path):
+    """Operations reviews readings but does not bill: after an approval the page offers no link to
+    "Bill a reading" (not in its navigation: the link stopped the page with an exception, found by
+    scripts.load_test)."""
+    from services.accounts.auth import AuthService
+    from tests.ui.harness import app, sign_in
+
+    st = storage_for(seeded_url)
+    if st.get_user(username="ops_reviewer") is None:
+        AuthService(st).create_user(Actor(None, "test", "system"), username="ops_reviewer", role="operations",
+                                    password="quiet-harbour-lantern-19")
+    at = sign_in(app(seeded_url, monkeypatch, tmp_path, timeout=60), "ops_reviewer", "quiet-harbour-lantern-19")
+    at.switch_page(PAGE).run()
+    at.text_input(key="rv_code").input("B17-FF").run()
+    rid = int(_headers(at)[0].rsplit("#", 1)[1])
+    _button(at, f"approve_{rid}").click()
+    at.run()
+    assert not at.exception, at.exception
+    assert any(f"Approved reading #{rid}" in plain(s.value) for s in at.success)
+    assert not at.get("page_link")
+
+
+def test_inbox_is_oldest_first_and_rows_keep_their_places(seeded_url, monkeypatch, tmp_path):
+    """Issue 18: oldest first; a decision shows in the row's place and the next reading does not move up."""
+    st = storage_for(seeded_url)
+    at = signed_in(seeded_url, monkeypatch, tmp_path, "admin", PAGE)
+    dates = [h.split(" read ")[1].split(" by ")[0] for h in _headers(at)]
+    assert dates == sorted(dates)
+    oldest = st.list_readings(ReadingFilter(status="pending", unbilled_only=True, sort="date", descending=False),
+                              0, 1).items[0]
+    assert f"#{oldest.id}" in _headers(at)[0]
+    order = [int(h.rsplit("#", 1)[1]) for h in _headers(at)]
+    _button(at, f"approve_{order[0]}").click()
+    at.run()
+    after = [int(h.rsplit("#", 1)[1]) for h in _headers(at)]
+    assert after[:len(order) - 1] == order[1:]  # the rest in the same order, none slid into the decided place
+    assert any(f"Approved reading #{order[0]}" in plain(s.value) for s in at.success)
+    assert len(at.toast) >= 1
+
+
+def test_a_photo_reused_from_another_area_is_flagged_without_showing_that_meter(seeded_url, monkeypatch, tmp_path):
+    """An area-limited reviewer (block A) sees that a block A photo matches one stored for a meter
+    outside their areas, but not which meter or flat, nor that photo (docs/trust.md). No area-limited
+    role reviews readings today, so the admin role is made area-limited here, with block A assigned."""
+    import dataclasses
+
+    from services import photo_checks as pc
+    from services.accounts import roles
+
+    st = storage_for(seeded_url)
+    eng = st.get_user(username="engineer")
+    eng = Actor(eng.id, eng.username, eng.role)
+    photos = PhotoStore(tmp_path / "photos")
+    db = DatabaseService(st)
+    choices = st.list_meter_choices(None, 0, 500).items
+    block_a = next(c for c in choices if (c.area_path or "").startswith("A/") and c.account_code)
+    readings = []
+    for number, phash in (("19152159", "c3a5e1f00f1e5a3c"), (block_a.meter_number, "c3a5e1f00f1e5a3d")):  # B17-FF, A
+        meter = st.get_meter(meter_number=number)
+        last = st.meter_history(meter.id, limit=1)[0]
+        stored = photos.save(png_bytes(), "m.png", meter_number=number)
+        rd = db.insert_meter_reading(meter_id=meter.id, reading_value=last.reading_value + Decimal("7"),
+                                     photo_ref=stored.ref, actor=eng).reading
+        st.record_photo_print(rd.id, meter.id, rd.reading_date, pc.PhotoPrint(phash, None), stored.ref)
+        readings.append(rd)
+    admin = st.get_user(username="admin")
+    st.set_user_areas(admin.id, [st.get_area(path="A").id], Actor(admin.id, admin.username, admin.role))
+    monkeypatch.setitem(roles.ROLES, "admin", dataclasses.replace(roles.ROLES["admin"], scoped=True))
+    at = signed_in(seeded_url, monkeypatch, tmp_path, "admin", PAGE)
+    assert not at.session_state["actor"].scope.is_everything
+    at.text_input(key="rv_code").input(block_a.account_code).run()
+    assert not at.exception, at.exception
+    assert any(f"#{readings[1].id}" in h for h in _headers(at)) and not any("B17" in h for h in _headers(at))
+    [flag] = [w.value for w in at.warning if "looks like" in w.value]
+    assert "the one for a meter outside your areas on" in flag and "B17" not in flag and "19152159" not in flag
+    assert [i.proto.imgs[0].caption for i in at.get("image")] == ["Meter photo"]  # no "Earlier photo" beside it

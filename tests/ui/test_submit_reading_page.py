@@ -20,9 +20,16 @@ def _count(url) -> int:
     return st.list_readings(ReadingFilter(status=None, meter_id=meter.id)).total
 
 
+def _pick(at, label: str = B17):
+    box = at.selectbox(key="fe_choice")
+    box.select_index(box.options.index(label)).run()
+    assert at.selectbox(key="fe_choice").value.label == label
+    return at
+
+
 def _fill(at, value: str, photo: tuple | None = None):
     at.text_input(key="fe_search").input("B17-FF").run()
-    assert at.selectbox(key="fe_choice").value.label == B17
+    _pick(at)
     next(t for t in at.text_input if (t.key or "").startswith("fe_value_")).input(value)
     if photo:
         at.file_uploader[0].set_value(photo)
@@ -37,12 +44,12 @@ def _submit(at):
 def test_engineer_lands_on_the_form_with_labelled_choices(seeded_url, monkeypatch, tmp_path):
     at = signed_in(seeded_url, monkeypatch, tmp_path, "engineer")
     assert [t.value for t in at.title] == [":material/bolt: Submit a reading"]
-    assert at.selectbox(key="fe_choice").value.label.startswith("A1-FF - First Floor - ")
+    assert at.selectbox(key="fe_choice").options[0].startswith("A1-FF - First Floor - ")
     at.text_input(key="fe_search").input("19152159").run()
-    assert at.selectbox(key="fe_choice").value.label == B17
+    _pick(at)
     captions = " ".join(c.value for c in at.caption)
     assert "Shared water motor MOTOR\\-B2: motor meter **82000002**" in captions and "Last reading:" in captions
-    assert at.date_input[0].value == at.date_input[0].max  # today by default, no future date
+    assert str(at.date_input[0].value) == str(at.session_state["fe_date_0"])  # today by default
 
 
 def test_submit_with_photo_shows_consumption_and_stores_photo(seeded_url, monkeypatch, tmp_path):
@@ -140,10 +147,52 @@ def test_photo_over_the_pixel_limit_is_refused_and_the_help_says_the_limit(seede
     monkeypatch.setenv("PHOTO_MAX_PIXELS", "100000")
     n = _count(seeded_url)
     at = signed_in(seeded_url, monkeypatch, tmp_path, "engineer")
-    at.text_input(key="fe_search").input("B17-FF").run()
+    _pick(at.text_input(key="fe_search").input("B17-FF").run())
     assert "0.1 megapixels" in at.file_uploader[0].help and "10 MB" in at.file_uploader[0].help
     value = str(_last_value(seeded_url) + Decimal("5"))
     at = _submit(_fill(at, value, ("meter.png", png_bytes(size=(400, 300)), "image/png")))
     assert any("**Photo**" in e.value and "is 400x300 pixels" in e.value and "0.1 megapixels" in e.value
                for e in at.error)
     assert _count(seeded_url) == n
+
+
+# ---- issue 18 defects ------------------------------------------------------------------------
+def test_nothing_is_chosen_until_the_engineer_picks(seeded_url, monkeypatch, tmp_path):
+    at = signed_in(seeded_url, monkeypatch, tmp_path, "engineer")
+    assert at.selectbox(key="fe_choice").value is None  # no first flat pre-selected
+    assert not any(b.label == "Submit reading" for b in at.button)  # no form to send until a flat is picked
+    assert any("pick the flat and meter" in i.value for i in at.info)
+    at.text_input(key="fe_search").input("B17-FF").run()
+    assert at.selectbox(key="fe_choice").value is None  # a search alone picks nothing either
+    _pick(at)
+    assert any(b.label == "Submit reading" for b in at.button)
+
+
+def test_a_future_reading_date_is_refused_not_replaced_by_today(seeded_url, monkeypatch, tmp_path):
+    import datetime as dt
+
+    n = _count(seeded_url)
+    at = _fill(signed_in(seeded_url, monkeypatch, tmp_path, "engineer"), str(_last_value(seeded_url) + Decimal("7")))
+    today = at.date_input[0].value
+    assert at.date_input[0].max > today  # no browser-side clamp that would send today instead
+    at.date_input[0].set_value(today + dt.timedelta(days=3))
+    at = _submit(at)
+    text = " ".join(e.value for e in at.error)
+    assert "**Reading date**" in text and "is in the future" in text, text
+    assert _count(seeded_url) == n  # nothing stored, not stored as today
+
+
+def test_the_uploader_offers_only_what_it_can_decode(seeded_url, monkeypatch, tmp_path):
+    from PIL import Image
+
+    at = _fill(signed_in(seeded_url, monkeypatch, tmp_path, "engineer"), "1")
+    up = at.file_uploader[0]
+    heif = "HEIF" in set(Image.registered_extensions().values())
+    assert (".heic" in up.proto.type) == heif
+    assert up.proto.max_upload_size_mb == 10  # the browser says (and enforces) the real limit, not 25 MB
+    assert "10 MB" in up.help
+
+
+def test_a_missing_reading_value_is_a_sentence_that_says_what_to_do(seeded_url, monkeypatch, tmp_path):
+    at = _submit(_fill(signed_in(seeded_url, monkeypatch, tmp_path, "engineer"), ""))
+    assert [e.value for e in at.error] == ["Enter the reading value."]

@@ -138,3 +138,4 @@ def test_category_fee_plan_calculator_and_schedule(municipal_url, monkeypatch, t
     assert lines[0] == {"line": "Sanitation fee: Small", "quantity": "1 month", "rate": "Rs500.00 a month",
                         "amount": "Rs500.00"}
     assert plain(at.markdown[0].value).startswith("**Suthra Punjab sanitation fee**")
+    assert "fixed monthly fee by category" in at.markdown[0].value and "category_fee" not in at.markdown[0].value

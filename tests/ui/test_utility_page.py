@@ -70,7 +70,7 @@ def test_bad_values_are_refused_naming_the_field(municipal_url, monkeypatch, tmp
     _inputs(at)["Billing day (1-28)"].input("1")
     _inputs(at)["An account is called"].input("  ")
     at = _save(at)
-    assert any(e.value.startswith("**Account label**: is required.") for e in at.error)
+    assert any(e.value.startswith("Enter the account label.") for e in at.error), [e.value for e in at.error]
     row = SqlStorage(municipal_url).utility_settings_row()
     assert row["billing_day"] == 1 and row["account_label"] == "consumer unit"
     assert len(SqlStorage(municipal_url).list_audit(action_prefix="utility.settings").items) == 1  # setup only

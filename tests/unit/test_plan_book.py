@@ -90,6 +90,7 @@ def test_the_fast_flat_rate_path_is_exactly_the_plan_quote(units, motor, prev, c
                          period_start=start, period_end=end, previous_outstanding=prev), 11, kind)
     assert fast == slow
     assert fast.tariff_details == slow.tariff_details and str(fast.total_amount) == str(slow.total_amount)
+    assert fast.quote == slow.quote  # made on demand from the stored inputs, it is the plan's own quote
 
 
 def test_inputs_quote_would_refuse_take_the_slow_path_and_its_message():

@@ -2,7 +2,7 @@
 digit that catches every mistyped digit and every swap of neighbouring digits."""
 import datetime as dt
 
-from hypothesis import given, strategies as st
+from hypothesis import given, settings, strategies as st
 
 from services.billing import psid as P
 
@@ -49,3 +49,12 @@ def test_swapped_neighbours_are_caught(bill_id, end, pos):
 def test_bad_text_is_not_a_psid():
     assert P.normalize("14 2610x") is None and P.bill_id_of("abc") is None and P.bill_id_of(None) is None
     assert not P.is_valid("1426100000123456") and not P.is_valid("١٤٢٦١٠٠٠٠٠١٢٣٤٥٦٧")
+
+
+@settings(max_examples=500, deadline=None)
+@given(bill_id=st.integers(min_value=1, max_value=10 ** 10 - 1), day=st.dates(min_value=dt.date(2000, 1, 1),
+                                                                                 max_value=dt.date(2099, 12, 31)),
+       biller=st.sampled_from(["14", "00", "99", "07"]))
+def test_the_stepwise_check_digit_is_verhoeffs_over_the_whole_number(bill_id, day, biller):
+    psid = P.make_psid(bill_id, day, biller)
+    assert psid[:-1] == f"{biller}{day:%y%m}{bill_id:010d}" and psid[-1] == P.check_digit(psid[:-1])

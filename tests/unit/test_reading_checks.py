@@ -21,7 +21,8 @@ def test_seasonal_swing_not_flagged():
 def test_spike_flagged_with_reason():
     flags = check_reading(D("1200"), 30, HISTORY)
     assert "outlier_high" in codes(flags)
-    assert "sigma above" in flags[0].reason and "over 5 readings" in flags[0].reason
+    assert "far above this meter's usual" in flags[0].reason and "its last 5 readings" in flags[0].reason
+    assert "sigma" not in flags[0].reason  # a field engineer reads this (issue 18)
 
 
 def test_long_interval_is_not_a_spike_but_a_gap():

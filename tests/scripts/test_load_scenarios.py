@@ -1,0 +1,36 @@
+"""The load test's staff count a reading another reviewer decided first as a conflict, wherever the
+inbox shows it (the approve click, or the row's message when the inbox is opened again), and any
+other alert as an error."""
+import asyncio
+import random
+
+from scripts.load_client import RunResult
+from scripts.load_scenarios import Person, Plan, Recorder
+
+RACED = "Reading \\#266\\: Reading 266 is already approved; only pending readings can be reviewed."
+
+
+class _Session:
+    def __init__(self, errors):
+        self.errors = errors
+
+    async def rerun(self, *_, **__):
+        return RunResult(seconds=0.01, elements=[], widgets=[], errors=self.errors, texts=list(self.errors))
+
+
+def _reviewer_opens_inbox_showing(errors) -> Recorder:
+    rec = Recorder()
+    person = Person("http://127.0.0.1:1", Plan("reviewer", "u", "p", "a"), rec, (0, 0), b"", random.Random(1))
+    person.s = _Session(errors)
+    asyncio.run(person.reviewer())
+    return rec
+
+
+def test_a_raced_reading_shown_again_on_opening_the_inbox_is_a_conflict():
+    rec = _reviewer_opens_inbox_showing([RACED])
+    assert rec.conflicts == {"review_open": 1} and rec.errors["review_open"] == []
+
+
+def test_any_other_alert_on_the_inbox_is_an_error():
+    rec = _reviewer_opens_inbox_showing(["Could not load the readings: the database is down"])
+    assert rec.conflicts == {} and len(rec.errors["review_open"]) == 1
