@@ -5717,11 +5717,15 @@ END $$;
 
 -- Usage anomaly detection over [p_start, p_end], the PL/pgSQL twin of
 -- services/storage/sql_anomalies.py (the same statements, generated from its SQL; keep them in step):
--- the day index for missing days, the baselines, then one INSERT ... SELECT per method.
+-- the day index for missing days, the baselines, the period's rows once (meterline_detect_period), then
+-- one INSERT ... SELECT per method.
+-- p_accounts limits the work to those accounts (NULL: every account), as the SQL backend's accounts=.
 -- p_binds: the DetectionParams values ({"baseline_days", "min_history_days", "k", ...}); p_params:
 -- what is stored with each anomaly. Returns {method: anomalies added}.
+DROP FUNCTION IF EXISTS meterline_detect_usage_anomalies(date, date, jsonb, jsonb, jsonb, timestamptz);  -- no p_accounts
 CREATE OR REPLACE FUNCTION meterline_detect_usage_anomalies(p_start date, p_end date, p_binds jsonb, p_params jsonb,
-                                                            p_actor jsonb, p_now timestamptz)
+                                                            p_actor jsonb, p_now timestamptz,
+                                                            p_accounts bigint[] DEFAULT NULL)
 RETURNS jsonb LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
   v_start date := p_start;
@@ -5758,7 +5762,7 @@ BEGIN
     INSERT INTO usage_baselines (account_id, as_of, window_days, days, mean, sd, median, mad, adj_median, adj_mad)
     WITH targets AS (
       SELECT DISTINCT u.account_id FROM daily_usage u
-       WHERE u.usage_date BETWEEN $1 AND $2
+       WHERE u.usage_date BETWEEN $1 AND $2 AND ($6::bigint[] IS NULL OR u.account_id = ANY ($6))
          AND NOT EXISTS (SELECT 1 FROM usage_baselines x
                           WHERE x.account_id = u.account_id AND x.as_of = $1 AND x.window_days = $3)
     ), h AS (
@@ -5770,54 +5774,41 @@ BEGIN
         LEFT JOIN usage_day_index ix ON ix.account_type = COALESCE(ac.account_type, '') AND ix.usage_date = u.usage_date
        WHERE u.usage_date BETWEEN $4 AND $5
     ), st AS (
-      SELECT account_id, COUNT(*) AS n, AVG(q) AS mean, SUM(q * q) AS ss FROM h GROUP BY account_id HAVING COUNT(*) >= 2
-    ), rq AS (
-      SELECT account_id, q, ROW_NUMBER() OVER (PARTITION BY account_id ORDER BY q) AS k,
-             COUNT(*) OVER (PARTITION BY account_id) AS n FROM h
-    ), med AS (
-      SELECT account_id, AVG(q) AS m FROM rq WHERE k = (n + 1) / 2 OR k = (n + 2) / 2 GROUP BY account_id
-    ), dq AS (
-      SELECT h.account_id, ABS(h.q - med.m) AS v, ROW_NUMBER() OVER (PARTITION BY h.account_id ORDER BY ABS(h.q - med.m)) AS k,
-             COUNT(*) OVER (PARTITION BY h.account_id) AS n
-        FROM h JOIN med ON med.account_id = h.account_id
-    ), mad AS (
-      SELECT account_id, AVG(v) AS m FROM dq WHERE k = (n + 1) / 2 OR k = (n + 2) / 2 GROUP BY account_id
-    ), rr AS (
-      SELECT account_id, r, ROW_NUMBER() OVER (PARTITION BY account_id ORDER BY r) AS k,
-             COUNT(*) OVER (PARTITION BY account_id) AS n FROM h WHERE r IS NOT NULL
-    ), amed AS (
-      SELECT account_id, AVG(r) AS m, MAX(n) AS n FROM rr WHERE k = (n + 1) / 2 OR k = (n + 2) / 2 GROUP BY account_id
-    ), adq AS (
-      SELECT h.account_id, ABS(h.r - amed.m) AS v,
-             ROW_NUMBER() OVER (PARTITION BY h.account_id ORDER BY ABS(h.r - amed.m)) AS k,
-             COUNT(*) OVER (PARTITION BY h.account_id) AS n
-        FROM h JOIN amed ON amed.account_id = h.account_id WHERE h.r IS NOT NULL
-    ), amad AS (
-      SELECT account_id, AVG(v) AS m FROM adq WHERE k = (n + 1) / 2 OR k = (n + 2) / 2 GROUP BY account_id
+      SELECT account_id, COUNT(*) AS n, AVG(q) AS mean, SUM(q * q) AS ss, (percentile_disc(0.5) WITHIN GROUP (ORDER BY q) + percentile_disc(0.5000000001) WITHIN GROUP (ORDER BY q)) / 2 AS med,
+             COUNT(r) AS rn, (percentile_disc(0.5) WITHIN GROUP (ORDER BY r) + percentile_disc(0.5000000001) WITHIN GROUP (ORDER BY r)) / 2 AS amed
+        FROM h GROUP BY account_id HAVING COUNT(*) >= 2
+    ), dev AS (
+      SELECT h.account_id, (percentile_disc(0.5) WITHIN GROUP (ORDER BY ABS(h.q - st.med)) + percentile_disc(0.5000000001) WITHIN GROUP (ORDER BY ABS(h.q - st.med))) / 2 AS mad, (percentile_disc(0.5) WITHIN GROUP (ORDER BY ABS(h.r - st.amed)) + percentile_disc(0.5000000001) WITHIN GROUP (ORDER BY ABS(h.r - st.amed))) / 2 AS amad
+        FROM h JOIN st ON st.account_id = h.account_id GROUP BY h.account_id
     )
     SELECT st.account_id, $1, $3, st.n, ROUND(st.mean, 4),
            ROUND(CASE WHEN (st.ss - st.n * st.mean * st.mean) > 0
                       THEN SQRT((st.ss - st.n * st.mean * st.mean) / (st.n - 1)) ELSE 0 END, 4),
-           ROUND(med.m, 4), ROUND(mad.m, 4),
-           CASE WHEN amed.n >= 2 THEN ROUND(amed.m, 4) END, CASE WHEN amed.n >= 2 THEN ROUND(amad.m, 4) END
-      FROM st JOIN med ON med.account_id = st.account_id JOIN mad ON mad.account_id = st.account_id
-      LEFT JOIN amed ON amed.account_id = st.account_id LEFT JOIN amad ON amad.account_id = st.account_id
-  $q$ USING v_start, v_end, v_window, v_h0, v_h1;
+           ROUND(st.med, 4), ROUND(dev.mad, 4),
+           CASE WHEN st.rn >= 2 THEN ROUND(st.amed, 4) END, CASE WHEN st.rn >= 2 THEN ROUND(dev.amad, 4) END
+      FROM st JOIN dev ON dev.account_id = st.account_id
+  $q$ USING v_start, v_end, v_window, v_h0, v_h1, p_accounts;
+  -- The period's rows joined once to their baseline and day index; every method reads them.
+  DROP TABLE IF EXISTS pg_temp.meterline_detect_period;
+  CREATE TEMP TABLE meterline_detect_period (account_id bigint, usage_date date, q numeric, is_active boolean,
+    area_id bigint, days integer, mean numeric, sd numeric, median numeric, mad numeric, adj_median numeric,
+    adj_mad numeric, ix numeric) ON COMMIT DROP;
+  INSERT INTO meterline_detect_period
+  SELECT u.account_id, u.usage_date, u.quantity, ac.is_active, ac.area_id,
+         bl.days, bl.mean, bl.sd, bl.median, bl.mad, bl.adj_median, bl.adj_mad, ix.mean
+    FROM daily_usage u
+    JOIN accounts ac ON ac.id = u.account_id
+    LEFT JOIN usage_baselines bl ON bl.account_id = u.account_id AND bl.as_of = v_start AND bl.window_days = v_window
+    LEFT JOIN usage_day_index ix ON ix.account_type = COALESCE(ac.account_type, '') AND ix.usage_date = u.usage_date
+   WHERE u.usage_date BETWEEN v_start AND v_end AND (p_accounts IS NULL OR u.account_id = ANY (p_accounts));
+  ANALYZE meterline_detect_period;
   -- zscore
   IF 'zscore' = ANY (v_methods) THEN
     v_method := 'zscore';
     EXECUTE $q$
       INSERT INTO usage_anomalies (account_id, area_id, method, period_start, period_end, usage_date, usage, baseline,
                                    spread, score, history_days, params, detected_at, detected_by, status)
-      WITH p AS (
-        SELECT u.account_id, u.usage_date, u.quantity AS q, ac.is_active, ac.area_id,
-               bl.days, bl.mean, bl.sd, bl.median, bl.mad, bl.adj_median, bl.adj_mad, ix.mean AS ix
-          FROM daily_usage u
-          JOIN accounts ac ON ac.id = u.account_id
-          LEFT JOIN usage_baselines bl ON bl.account_id = u.account_id AND bl.as_of = $1 AND bl.window_days = $2
-          LEFT JOIN usage_day_index ix ON ix.account_type = COALESCE(ac.account_type, '') AND ix.usage_date = u.usage_date
-         WHERE u.usage_date BETWEEN $1 AND $3
-      ), c AS (
+      WITH p AS (SELECT * FROM meterline_detect_period), c AS (
             SELECT account_id, usage_date, q AS usage, mean AS baseline, sd AS spread, (q - mean) / sd AS score,
                    (q - mean) / sd AS rank_score, days, area_id
               FROM p WHERE p.is_active = $4 AND p.days >= $5 AND sd > 0 AND q > mean + $6 * sd), w AS (
@@ -5840,15 +5831,7 @@ BEGIN
     EXECUTE $q$
       INSERT INTO usage_anomalies (account_id, area_id, method, period_start, period_end, usage_date, usage, baseline,
                                    spread, score, history_days, params, detected_at, detected_by, status)
-      WITH p AS (
-        SELECT u.account_id, u.usage_date, u.quantity AS q, ac.is_active, ac.area_id,
-               bl.days, bl.mean, bl.sd, bl.median, bl.mad, bl.adj_median, bl.adj_mad, ix.mean AS ix
-          FROM daily_usage u
-          JOIN accounts ac ON ac.id = u.account_id
-          LEFT JOIN usage_baselines bl ON bl.account_id = u.account_id AND bl.as_of = $1 AND bl.window_days = $2
-          LEFT JOIN usage_day_index ix ON ix.account_type = COALESCE(ac.account_type, '') AND ix.usage_date = u.usage_date
-         WHERE u.usage_date BETWEEN $1 AND $3
-      ), c AS (
+      WITH p AS (SELECT * FROM meterline_detect_period), c AS (
             SELECT account_id, usage_date, q AS usage, adj_median * ix AS baseline, adj_mad * ix AS spread,
                    0.6745 * (q / ix - adj_median) / adj_mad AS score, 0.6745 * (q / ix - adj_median) / adj_mad AS rank_score,
                    days, area_id
@@ -5873,15 +5856,7 @@ BEGIN
     EXECUTE $q$
       INSERT INTO usage_anomalies (account_id, area_id, method, period_start, period_end, usage_date, usage, baseline,
                                    spread, score, history_days, params, detected_at, detected_by, status)
-      WITH p AS (
-        SELECT u.account_id, u.usage_date, u.quantity AS q, ac.is_active, ac.area_id,
-               bl.days, bl.mean, bl.sd, bl.median, bl.mad, bl.adj_median, bl.adj_mad, ix.mean AS ix
-          FROM daily_usage u
-          JOIN accounts ac ON ac.id = u.account_id
-          LEFT JOIN usage_baselines bl ON bl.account_id = u.account_id AND bl.as_of = $1 AND bl.window_days = $2
-          LEFT JOIN usage_day_index ix ON ix.account_type = COALESCE(ac.account_type, '') AND ix.usage_date = u.usage_date
-         WHERE u.usage_date BETWEEN $1 AND $3
-      ), c AS (
+      WITH p AS (SELECT * FROM meterline_detect_period), c AS (
             SELECT account_id, usage_date, q AS usage, mean AS baseline, sd AS spread, q / mean AS score,
                    q / mean AS rank_score, days, area_id
               FROM p WHERE p.is_active = $4 AND p.days >= $5 AND mean > 0 AND q > $6 * mean AND q - mean >= $7), w AS (
@@ -5904,15 +5879,7 @@ BEGIN
     EXECUTE format($q$
       INSERT INTO usage_anomalies (account_id, area_id, method, period_start, period_end, usage_date, usage, baseline,
                                    spread, score, history_days, params, detected_at, detected_by, status)
-      WITH p AS (
-        SELECT u.account_id, u.usage_date, u.quantity AS q, ac.is_active, ac.area_id,
-               bl.days, bl.mean, bl.sd, bl.median, bl.mad, bl.adj_median, bl.adj_mad, ix.mean AS ix
-          FROM daily_usage u
-          JOIN accounts ac ON ac.id = u.account_id
-          LEFT JOIN usage_baselines bl ON bl.account_id = u.account_id AND bl.as_of = $1 AND bl.window_days = $2
-          LEFT JOIN usage_day_index ix ON ix.account_type = COALESCE(ac.account_type, '') AND ix.usage_date = u.usage_date
-         WHERE u.usage_date BETWEEN $1 AND $3
-      ), c AS (
+      WITH p AS (SELECT * FROM meterline_detect_period), c AS (
             SELECT account_id, usage_date, low AS usage, median AS baseline, mad AS spread, low / median AS score,
                    low / median AS rank_score, days, area_id
               FROM (SELECT p.*, MIN(q) OVER w AS low, COUNT(*) OVER w AS cnt, MIN(usage_date) OVER w AS first_day
@@ -5939,15 +5906,7 @@ BEGIN
     EXECUTE $q$
       INSERT INTO usage_anomalies (account_id, area_id, method, period_start, period_end, usage_date, usage, baseline,
                                    spread, score, history_days, params, detected_at, detected_by, status)
-      WITH p AS (
-        SELECT u.account_id, u.usage_date, u.quantity AS q, ac.is_active, ac.area_id,
-               bl.days, bl.mean, bl.sd, bl.median, bl.mad, bl.adj_median, bl.adj_mad, ix.mean AS ix
-          FROM daily_usage u
-          JOIN accounts ac ON ac.id = u.account_id
-          LEFT JOIN usage_baselines bl ON bl.account_id = u.account_id AND bl.as_of = $1 AND bl.window_days = $2
-          LEFT JOIN usage_day_index ix ON ix.account_type = COALESCE(ac.account_type, '') AND ix.usage_date = u.usage_date
-         WHERE u.usage_date BETWEEN $1 AND $3
-      ), c AS (
+      WITH p AS (SELECT * FROM meterline_detect_period), c AS (
             SELECT account_id, MIN(usage_date) AS usage_date, 0 AS usage, MAX(mean) AS baseline, MAX(sd) AS spread,
                    COUNT(*) AS score, COUNT(*) AS rank_score, MAX(days) AS days, MAX(area_id) AS area_id
               FROM p WHERE p.is_active = $4 AND p.days >= $5 AND q = 0 AND mean >= $6
@@ -5971,15 +5930,7 @@ BEGIN
     EXECUTE $q$
       INSERT INTO usage_anomalies (account_id, area_id, method, period_start, period_end, usage_date, usage, baseline,
                                    spread, score, history_days, params, detected_at, detected_by, status)
-      WITH p AS (
-        SELECT u.account_id, u.usage_date, u.quantity AS q, ac.is_active, ac.area_id,
-               bl.days, bl.mean, bl.sd, bl.median, bl.mad, bl.adj_median, bl.adj_mad, ix.mean AS ix
-          FROM daily_usage u
-          JOIN accounts ac ON ac.id = u.account_id
-          LEFT JOIN usage_baselines bl ON bl.account_id = u.account_id AND bl.as_of = $1 AND bl.window_days = $2
-          LEFT JOIN usage_day_index ix ON ix.account_type = COALESCE(ac.account_type, '') AND ix.usage_date = u.usage_date
-         WHERE u.usage_date BETWEEN $1 AND $3
-      ), c AS (
+      WITH p AS (SELECT * FROM meterline_detect_period), c AS (
             SELECT account_id, usage_date, q AS usage, mean AS baseline, sd AS spread,
                    SUM(q) OVER (PARTITION BY account_id) AS score, q AS rank_score, COALESCE(days, 0) AS days, area_id
               FROM p WHERE p.is_active = $4 AND q > 0), w AS (
@@ -5998,7 +5949,9 @@ BEGIN
   END IF;
 
   PERFORM meterline_audit(p_actor, 'usage.detect', 'usage_anomalies', NULL, jsonb_build_object(
-    'period_start', p_start, 'period_end', p_end, 'found', v_counts, 'params', p_params));
+    'period_start', p_start, 'period_end', p_end, 'found', v_counts, 'params', p_params)
+    || CASE WHEN p_accounts IS NULL THEN '{}'::jsonb
+            ELSE jsonb_build_object('accounts', (SELECT count(DISTINCT x) FROM unnest(p_accounts) x)) END);
   RETURN v_counts;
 END $$;
 

@@ -290,12 +290,14 @@ class UsageImporter:
                                    accounts=len({r.account_id for r in batch.rows}),
                                    first=min(days) if days else None, last=max(days) if days else None)
         if detect and days:
-            result = self._detect(result, days, actor)
+            result = self._detect(result, days, {r.account_id for r in batch.rows}, actor)
         return result
 
-    def _detect(self, result: UsageImportResult, days, actor: Actor) -> UsageImportResult:
-        """Detection over the months the import touched (set-based in the database; a month detected
-        again adds only what is new), up to yesterday. The usage is stored whatever happens here."""
+    def _detect(self, result: UsageImportResult, days, accounts: set[int], actor: Actor) -> UsageImportResult:
+        """Detection over the months the import touched, for the customers it touched (set-based in
+        the database; a month detected again adds only what is new), up to yesterday. Nobody else's
+        usage changed, so nobody else's findings can; the daily job still looks at everyone. The
+        usage is stored whatever happens here."""
         found: dict[str, int] = {}
         done: list[str] = []
         yesterday = self.db.today() - dt.timedelta(days=1)
@@ -305,8 +307,8 @@ class UsageImporter:
                 end = min(end, yesterday)
                 if end < start:
                     continue
-                for method, added in self.db.storage.detect_anomalies(start, end, _params(),
-                                                                            detection_actor(actor)).items():
+                for method, added in self.db.storage.detect_anomalies(start, end, _params(), detection_actor(actor),
+                                                                      accounts=sorted(accounts)).items():
                     found[method] = found.get(method, 0) + added
                 done.append(f"{month:%Y-%m}")
         except Exception as exc:  # noqa: BLE001 - stored usage stands; the daily job detects again

@@ -669,13 +669,16 @@ class Storage(abc.ABC):
         """An account's usage per calendar month over [start, end], aggregated in the database, oldest first."""
 
     @abc.abstractmethod
-    def detect_anomalies(self, start: dt.date, end: dt.date, params: "DetectionParams", actor: Actor) -> dict[str, int]:
+    def detect_anomalies(self, start: dt.date, end: dt.date, params: "DetectionParams", actor: Actor,
+                         accounts: Sequence[int] | None = None) -> dict[str, int]:
         """Run every method of `params` over the daily usage of [start, end] against each account's
         history (the baseline_days days before `start`), set-based in the database, exactly as
         services.readings.anomalies.detect does for one account; store what is found in
         usage_anomalies (at most one per account, method and period start: a period detected again
-        adds only what is new). Builds the derived usage_day_index and usage_baselines rows it needs.
-        Audited (usage.detect). Returns {method: anomalies added}."""
+        adds only what is new). `accounts` limits the work to those accounts (the ones an import
+        touched; None: every account), finding for them exactly what a whole detection finds.
+        Builds the derived usage_day_index and usage_baselines rows it needs. Audited
+        (usage.detect). Returns {method: anomalies added}."""
 
     @abc.abstractmethod
     def list_anomalies(self, flt: AnomalyFilter, offset: int = 0, limit: int = 50,

@@ -85,11 +85,14 @@ class RestUsagePart:
                            dec(x["peak"]).quantize(CENT), int(x["zero_days"])) for x in rows]
 
     # ---- anomalies --------------------------------------------------------------------------------
-    def detect_anomalies(self, start, end, params, actor) -> dict[str, int]:
+    def detect_anomalies(self, start, end, params, actor, accounts=None) -> dict[str, int]:
+        if accounts is not None and not accounts:
+            return {m: 0 for m in params.methods}
         binds = {**params.as_dict(), "methods": list(params.methods)}
         out = self.rest.rpc("meterline_detect_usage_anomalies", {
             "p_start": start, "p_end": end, "p_binds": to_json(binds), "p_params": to_json(params.as_dict()),
-            "p_actor": actor_json(actor), "p_now": utcnow()}, what="detecting usage anomalies") or {}
+            "p_actor": actor_json(actor), "p_now": utcnow(),
+            "p_accounts": None if accounts is None else sorted(set(accounts))}, what="detecting usage anomalies") or {}
         return {m: int(out.get(m, 0)) for m in params.methods}
 
     def _anomaly_filters(self, flt) -> list | None:

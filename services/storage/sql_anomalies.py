@@ -8,9 +8,14 @@ Detection of a period [start, end] runs a few statements, each over the whole ut
    statistics of their history (the baseline_days days before `start`): count, mean, sample sd,
    median and MAD of the usage, and median and MAD of usage / the type's average that day
    (medians with ROW_NUMBER over the sorted values: SQLite has no percentile function);
-3. one INSERT ... SELECT per method: the period's rows that break its rule, the one with the
-   highest score per account (the earliest day on a tie), unless that account already has an
+3. the period's rows joined once to their baseline and day index, into the scratch table
+   detect_period;
+4. one INSERT ... SELECT per method over detect_period: the rows that break its rule, the one with
+   the highest score per account (the earliest day on a tie), unless that account already has an
    anomaly of the method for the period.
+With an account limit (after an import: the customers it touched) steps 2 and 3 take only those
+accounts (the scratch table detect_accounts), so the work follows the import's size, not the
+utility's; the day index is the whole utility's, as it must be.
 The same SQL runs on SQLite and PostgreSQL (only date arithmetic differs); the Supabase function
 meterline_detect_usage_anomalies (database/supabase/80_functions_water.sql) is its PL/pgSQL twin.
 """
@@ -37,7 +42,7 @@ _BASELINE = """
 INSERT INTO usage_baselines (account_id, as_of, window_days, days, mean, sd, median, mad, adj_median, adj_mad)
 WITH targets AS (
   SELECT DISTINCT u.account_id FROM daily_usage u
-   WHERE u.usage_date BETWEEN :start AND :end
+   WHERE u.usage_date BETWEEN :start AND :end{only}
      AND NOT EXISTS (SELECT 1 FROM usage_baselines x
                       WHERE x.account_id = u.account_id AND x.as_of = :start AND x.window_days = :window)
 ), h AS (
@@ -83,7 +88,34 @@ SELECT st.account_id, :start, :window, st.n, ROUND(st.mean, 4),
   LEFT JOIN amed ON amed.account_id = st.account_id LEFT JOIN amad ON amad.account_id = st.account_id
 """
 
-# The period's rows with what every method needs.
+# PostgreSQL's form of _BASELINE: the same statistics with ordered-set aggregates, one pass for the
+# medians and one for the MADs instead of a sort of the whole history per window function. The median
+# of n values is the mean of the values at positions ceil(n/2) and floor(n/2) + 1, which
+# percentile_disc(0.5) and percentile_disc(0.5 + 1e-10) give (exactly _BASELINE's two middle rows).
+_MID = ("(percentile_disc(0.5) WITHIN GROUP (ORDER BY {x}) "
+        "+ percentile_disc(0.5000000001) WITHIN GROUP (ORDER BY {x})) / 2")
+_BASELINE_PG = _BASELINE[:_BASELINE.index("), st AS (")] + f"""), st AS (
+  SELECT account_id, COUNT(*) AS n, AVG(q) AS mean, SUM(q * q) AS ss, {_MID.format(x="q")} AS med,
+         COUNT(r) AS rn, {_MID.format(x="r")} AS amed
+    FROM h GROUP BY account_id HAVING COUNT(*) >= 2
+), dev AS (
+  SELECT h.account_id, {_MID.format(x="ABS(h.q - st.med)")} AS mad, {_MID.format(x="ABS(h.r - st.amed)")} AS amad
+    FROM h JOIN st ON st.account_id = h.account_id GROUP BY h.account_id
+)
+SELECT st.account_id, :start, :window, st.n, ROUND(st.mean, 4),
+       ROUND(CASE WHEN (st.ss - st.n * st.mean * st.mean) > 0
+                  THEN SQRT((st.ss - st.n * st.mean * st.mean) / (st.n - 1)) ELSE 0 END, 4),
+       ROUND(st.med, 4), ROUND(dev.mad, 4),
+       CASE WHEN st.rn >= 2 THEN ROUND(st.amed, 4) END, CASE WHEN st.rn >= 2 THEN ROUND(dev.amad, 4) END
+  FROM st JOIN dev ON dev.account_id = st.account_id
+"""
+
+# The period's rows with what every method needs, written once into the scratch table detect_period
+# that every method's statement reads (one join of the period's rows, not one per method).
+_PERIOD_COLUMNS = ("account_id", "usage_date", "q", "is_active", "area_id", "days", "mean", "sd", "median", "mad",
+                   "adj_median", "adj_mad", "ix")
+_PERIOD_TYPES = ("bigint", "date", "numeric", "boolean", "bigint", "integer", "numeric", "numeric", "numeric",
+                 "numeric", "numeric", "numeric", "numeric")
 _PERIOD = """
   SELECT u.account_id, u.usage_date, u.quantity AS q, ac.is_active, ac.area_id,
          bl.days, bl.mean, bl.sd, bl.median, bl.mad, bl.adj_median, bl.adj_mad, ix.mean AS ix
@@ -91,8 +123,10 @@ _PERIOD = """
     JOIN accounts ac ON ac.id = u.account_id
     LEFT JOIN usage_baselines bl ON bl.account_id = u.account_id AND bl.as_of = :start AND bl.window_days = :window
     LEFT JOIN usage_day_index ix ON ix.account_type = COALESCE(ac.account_type, '') AND ix.usage_date = u.usage_date
-   WHERE u.usage_date BETWEEN :start AND :end
+   WHERE u.usage_date BETWEEN :start AND :end{only}
 """
+# An account limit (Storage.detect_anomalies(accounts=...)): the scratch table detect_accounts.
+_ONLY = " AND u.account_id IN (SELECT account_id FROM detect_accounts)"
 _ENOUGH = "p.is_active = :true AND p.days >= :min_days"
 
 # Per method: (candidate rows of the period: account_id, usage_date, usage, baseline, spread, score,
@@ -157,13 +191,15 @@ class AnomaliesPart:
         cands = _METHODS[method]
         if method == "continuous_flow":
             cands = cands.replace("{flow_preceding}", ":flow_preceding_literal").replace("{span}", span)
-        sql = _INSERT.format(period=_PERIOD, candidates=cands)
+        sql = _INSERT.format(period="SELECT * FROM detect_period", candidates=cands)
         if self.dialect == "postgresql":
             sql = (sql.replace(":params", "CAST(:params AS JSONB)").replace(":method", "CAST(:method AS VARCHAR(32))")
                    + " ON CONFLICT DO NOTHING")
         return sql
 
-    def detect_anomalies(self, start, end, params: DetectionParams, actor) -> dict[str, int]:
+    def detect_anomalies(self, start, end, params: DetectionParams, actor, accounts=None) -> dict[str, int]:
+        if accounts is not None and not accounts:
+            return {m: 0 for m in params.methods}
         h0, h1 = start - dt.timedelta(days=params.baseline_days), start - dt.timedelta(days=1)
         now = utcnow()
         binds = dict(start=start, end=end, h0=h0, h1=h1, window=params.baseline_days, min_days=params.min_history_days,
@@ -175,18 +211,46 @@ class AnomaliesPart:
         if self.dialect == "sqlite":
             binds = {k: (float(v) if hasattr(v, "as_tuple") else v) for k, v in binds.items()}
         counts: dict[str, int] = {}
+        only = "" if accounts is None else _ONLY
         with write_tx(self.engine) as conn:
             self._ensure_day_index(conn, h0, end)
-            conn.execute(sa.text(_BASELINE), {k: binds[k] for k in ("start", "end", "h0", "h1", "window")})
+            if accounts is not None:
+                self._scratch(conn, "detect_accounts", ("account_id",), ("bigint PRIMARY KEY",))
+                conn.execute(sa.text("INSERT INTO detect_accounts (account_id) VALUES (:a)"),
+                             [{"a": x} for x in sorted(set(accounts))])
+            baseline = _BASELINE_PG if self.dialect == "postgresql" else _BASELINE
+            conn.execute(sa.text(baseline.replace("{only}", only)),
+                         {k: binds[k] for k in ("start", "end", "h0", "h1", "window")})
+            self._scratch(conn, "detect_period", _PERIOD_COLUMNS, _PERIOD_TYPES)
+            conn.execute(sa.text(f"INSERT INTO detect_period ({', '.join(_PERIOD_COLUMNS)}) "
+                                 + _PERIOD.replace("{only}", only)),
+                         {k: binds[k] for k in ("start", "end", "window")})
+            if self.dialect == "postgresql":
+                conn.exec_driver_sql("ANALYZE detect_period")  # a temporary table is never analysed on its own
             for method in params.methods:
                 sql = self._detection_sql(method).replace(":flow_preceding_literal", str(params.flow_days - 1))
                 stmt = sa.text(sql).bindparams(sa.bindparam("now", type_=s.UTCDateTime()))
                 values = {**binds, "method": method}
                 used = {k: values[k] for k in set(re.findall(r"(?<!:):(\w+)", sql))}
                 counts[method] = conn.execute(stmt, used).rowcount
+            if self.dialect == "sqlite":  # PostgreSQL drops them at commit
+                for name in ("detect_period",) if accounts is None else ("detect_period", "detect_accounts"):
+                    conn.exec_driver_sql(f"DELETE FROM temp.{name}")
             self._audit(conn, actor, "usage.detect", "usage_anomalies", None, {
-                "period_start": start, "period_end": end, "found": counts, "params": params.as_dict()})
+                "period_start": start, "period_end": end, "found": counts, "params": params.as_dict(),
+                **({} if accounts is None else {"accounts": len(set(accounts))})})
         return counts
+
+    def _scratch(self, conn, name: str, columns, pg_types) -> None:
+        """An empty scratch table for this transaction: on PostgreSQL dropped at commit, on SQLite
+        (no ON COMMIT there) kept per connection and emptied before and after use."""
+        if self.dialect == "postgresql":
+            cols = ", ".join(f"{c} {t}" for c, t in zip(columns, pg_types))
+            conn.exec_driver_sql(f"CREATE TEMP TABLE IF NOT EXISTS {name} ({cols}) ON COMMIT DROP")
+        else:
+            cols = ", ".join(f"{c} INTEGER PRIMARY KEY" if "PRIMARY KEY" in t else c for c, t in zip(columns, pg_types))
+            conn.exec_driver_sql(f"CREATE TEMP TABLE IF NOT EXISTS {name} ({cols})")
+            conn.exec_driver_sql(f"DELETE FROM temp.{name}")
 
     def _ensure_day_index(self, conn, first: dt.date, last: dt.date) -> None:
         ix = s.usage_day_index

@@ -113,3 +113,21 @@ def test_the_month_run_detects_the_months_anomalies(setup):
     db.generate_bills_for_month(d(2026, 8, 1), d(2026, 8, 31), d(2026, 9, 21), actor=ADMIN)
     found = db.list_anomalies(AnomalyFilter(method="high_read"), actor=ADMIN).items
     assert [(a.account_id, a.usage_date) for a in found] == [(acc["HS0000002"], d(2026, 8, 9))]
+
+
+def test_detection_after_an_import_looks_only_at_the_customers_it_touched(setup, tmp_path):
+    """Another customer's spike, stored meanwhile by another path, waits for the whole detection
+    (the daily job, the month run): the import's detection is as small as the import."""
+    db, acc = setup
+    db.storage.store_usage(UsageBatch(tuple(
+        NewUsage(acc["HS0000002"], d(2026, 8, i), D("9.00") if i == 9 else D("1.00")) for i in range(1, 32))), ADMIN)
+    days = "".join(f"HS0000001,2026-08-{i:02d},{'9.00' if i == 20 else '0.50'}\n" for i in range(1, 32))
+    r = db.import_usage_file(write(tmp_path, "customer,date,usage_ccf\n" + days), actor=OPS)
+    assert r.anomalies.get("high_read") == 1
+    found = db.list_anomalies(AnomalyFilter(method="high_read"), actor=ADMIN).items
+    assert [a.account_id for a in found] == [acc["HS0000001"]]
+    (audit,) = db.storage.list_audit(action_prefix="usage.detect").items
+    assert audit.details["accounts"] == 1
+    db.detect_month_anomalies(d(2026, 8, 1), actor=ADMIN)
+    found = db.list_anomalies(AnomalyFilter(method="high_read"), actor=ADMIN).items
+    assert sorted(a.account_id for a in found) == sorted([acc["HS0000001"], acc["HS0000002"]])
