@@ -5883,10 +5883,11 @@ BEGIN
             SELECT account_id, usage_date, low AS usage, median AS baseline, mad AS spread, low / median AS score,
                    low / median AS rank_score, days, area_id
               FROM (SELECT p.*, MIN(q) OVER w AS low, COUNT(*) OVER w AS cnt, MIN(usage_date) OVER w AS first_day
-                      FROM p WINDOW w AS (PARTITION BY account_id ORDER BY usage_date
-                                          ROWS BETWEEN %s PRECEDING AND CURRENT ROW)) f
-             WHERE f.is_active = $4 AND f.days >= $5 AND median > 0 AND cnt = $6 AND (usage_date - first_day) = $6 - 1
-               AND low >= CASE WHEN $7 * median > $8 THEN $7 * median ELSE $8 END), w AS (
+                      FROM p WHERE p.is_active = $4 AND p.days >= $5 AND median > 0
+                       AND q >= CASE WHEN $7 * median > $8 THEN $7 * median ELSE $8 END
+                    WINDOW w AS (PARTITION BY account_id ORDER BY usage_date
+                                 ROWS BETWEEN %s PRECEDING AND CURRENT ROW)) f
+             WHERE cnt = $6 AND (usage_date - first_day) = $6 - 1), w AS (
         SELECT c.*, ROW_NUMBER() OVER (PARTITION BY account_id ORDER BY rank_score DESC, usage_date) AS pick FROM c
       )
       SELECT account_id, area_id, CAST($9 AS VARCHAR(32)), $1, $3, usage_date, ROUND(usage, 2), ROUND(baseline, 4), ROUND(spread, 4),

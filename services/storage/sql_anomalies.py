@@ -8,8 +8,8 @@ Detection of a period [start, end] runs a few statements, each over the whole ut
    statistics of their history (the baseline_days days before `start`): count, mean, sample sd,
    median and MAD of the usage, and median and MAD of usage / the type's average that day
    (medians with ROW_NUMBER over the sorted values: SQLite has no percentile function);
-3. the period's rows joined once to their baseline and day index, into the scratch table
-   detect_period;
+3. the period's rows joined once to their baseline and day index, keeping only the rows that meet
+   the row rule of a method asked for (_ROW_RULES), into the scratch table detect_period;
 4. one INSERT ... SELECT per method over detect_period: the rows that break its rule, the one with
    the highest score per account (the earliest day on a tie), unless that account already has an
    anomaly of the method for the period.
@@ -129,41 +129,65 @@ _PERIOD = """
 _ONLY = " AND u.account_id IN (SELECT account_id FROM detect_accounts)"
 _ENOUGH = "p.is_active = :true AND p.days >= :min_days"
 
+# The rule a period row must meet to be a candidate of each method (on top of _ENOUGH, except for
+# inactive_usage). detect_period keeps only the rows that meet one of the rules asked for, so every
+# method reads the few rows that matter, not the whole period.
+_ROW_RULES = {
+    "zscore": "sd > 0 AND q > mean + :k * sd",
+    "robust": "adj_mad > 0 AND ix > 0 AND 0.6745 * (q / ix - adj_median) / adj_mad > :robust",
+    "high_read": "mean > 0 AND q > :high_factor * mean AND q - mean >= :high_floor",
+    "continuous_flow": ("median > 0 AND q >= CASE WHEN :flow_factor * median > :flow_floor "
+                        "THEN :flow_factor * median ELSE :flow_floor END"),
+    "zero_usage": "q = 0 AND mean >= :zero_min_mean",
+}
+_INACTIVE_RULE = "p.is_active = :false AND q > 0"
+
 # Per method: (candidate rows of the period: account_id, usage_date, usage, baseline, spread, score,
 # history_days, area_id, and `rank_score`, the order of "worst"), as a SELECT over p (the period rows).
+# continuous_flow orders only the days that meet its rule: flow_days of them within flow_days - 1
+# days are flow_days days in a row all above the threshold, the rule itself.
 _METHODS = {
     "zscore": f"""
       SELECT account_id, usage_date, q AS usage, mean AS baseline, sd AS spread, (q - mean) / sd AS score,
              (q - mean) / sd AS rank_score, days, area_id
-        FROM p WHERE {_ENOUGH} AND sd > 0 AND q > mean + :k * sd""",
+        FROM p WHERE {_ENOUGH} AND {_ROW_RULES["zscore"]}""",
     "robust": f"""
       SELECT account_id, usage_date, q AS usage, adj_median * ix AS baseline, adj_mad * ix AS spread,
              0.6745 * (q / ix - adj_median) / adj_mad AS score, 0.6745 * (q / ix - adj_median) / adj_mad AS rank_score,
              days, area_id
-        FROM p WHERE {_ENOUGH} AND adj_mad > 0 AND ix > 0
-         AND 0.6745 * (q / ix - adj_median) / adj_mad > :robust""",
+        FROM p WHERE {_ENOUGH} AND {_ROW_RULES["robust"]}""",
     "high_read": f"""
       SELECT account_id, usage_date, q AS usage, mean AS baseline, sd AS spread, q / mean AS score,
              q / mean AS rank_score, days, area_id
-        FROM p WHERE {_ENOUGH} AND mean > 0 AND q > :high_factor * mean AND q - mean >= :high_floor""",
+        FROM p WHERE {_ENOUGH} AND {_ROW_RULES["high_read"]}""",
     "continuous_flow": f"""
       SELECT account_id, usage_date, low AS usage, median AS baseline, mad AS spread, low / median AS score,
              low / median AS rank_score, days, area_id
         FROM (SELECT p.*, MIN(q) OVER w AS low, COUNT(*) OVER w AS cnt, MIN(usage_date) OVER w AS first_day
-                FROM p WINDOW w AS (PARTITION BY account_id ORDER BY usage_date
-                                    ROWS BETWEEN {{flow_preceding}} PRECEDING AND CURRENT ROW)) f
-       WHERE {_ENOUGH.replace('p.', 'f.')} AND median > 0 AND cnt = :flow_days AND {{span}} = :flow_days - 1
-         AND low >= CASE WHEN :flow_factor * median > :flow_floor THEN :flow_factor * median ELSE :flow_floor END""",
+                FROM p WHERE {_ENOUGH} AND {_ROW_RULES["continuous_flow"]}
+              WINDOW w AS (PARTITION BY account_id ORDER BY usage_date
+                           ROWS BETWEEN {{flow_preceding}} PRECEDING AND CURRENT ROW)) f
+       WHERE cnt = :flow_days AND {{span}} = :flow_days - 1""",
     "zero_usage": f"""
       SELECT account_id, MIN(usage_date) AS usage_date, 0 AS usage, MAX(mean) AS baseline, MAX(sd) AS spread,
              COUNT(*) AS score, COUNT(*) AS rank_score, MAX(days) AS days, MAX(area_id) AS area_id
-        FROM p WHERE {_ENOUGH} AND q = 0 AND mean >= :zero_min_mean
+        FROM p WHERE {_ENOUGH} AND {_ROW_RULES["zero_usage"]}
        GROUP BY account_id HAVING COUNT(*) >= :zero_min_days""",
-    "inactive_usage": """
+    "inactive_usage": f"""
       SELECT account_id, usage_date, q AS usage, mean AS baseline, sd AS spread,
              SUM(q) OVER (PARTITION BY account_id) AS score, q AS rank_score, COALESCE(days, 0) AS days, area_id
-        FROM p WHERE p.is_active = :false AND q > 0""",
+        FROM p WHERE {_INACTIVE_RULE}""",
 }
+
+
+def _period_rows(methods) -> str:
+    """The SELECT that fills detect_period: the period's rows that meet a rule of `methods`."""
+    rules = [f"({_ROW_RULES[m]})" for m in methods if m in _ROW_RULES]
+    keep = [f"({_ENOUGH} AND ({' OR '.join(rules)}))"] if rules else []
+    if "inactive_usage" in methods:
+        keep.append(f"({_INACTIVE_RULE})")
+    return f"SELECT * FROM ({_PERIOD}) p WHERE {' OR '.join(keep) or '1 = 0'}"
+
 
 _INSERT = """
 INSERT INTO usage_anomalies (account_id, area_id, method, period_start, period_end, usage_date, usage, baseline,
@@ -222,9 +246,9 @@ class AnomaliesPart:
             conn.execute(sa.text(baseline.replace("{only}", only)),
                          {k: binds[k] for k in ("start", "end", "h0", "h1", "window")})
             self._scratch(conn, "detect_period", _PERIOD_COLUMNS, _PERIOD_TYPES)
-            conn.execute(sa.text(f"INSERT INTO detect_period ({', '.join(_PERIOD_COLUMNS)}) "
-                                 + _PERIOD.replace("{only}", only)),
-                         {k: binds[k] for k in ("start", "end", "window")})
+            fill = f"INSERT INTO detect_period ({', '.join(_PERIOD_COLUMNS)}) " + _period_rows(params.methods)
+            fill = fill.replace("{only}", only)
+            conn.execute(sa.text(fill), {k: binds[k] for k in set(re.findall(r"(?<!:):(\w+)", fill))})
             if self.dialect == "postgresql":
                 conn.exec_driver_sql("ANALYZE detect_period")  # a temporary table is never analysed on its own
             for method in params.methods:

@@ -35,6 +35,7 @@ CUSTOMERS = {
     "HS0000108": ("residential", True, D("0.70"), None),
     "HS0000109": ("residential", True, D("1.00"), "heat"),  # everybody's July is higher: see usage()
     "HS0000110": ("commercial", True, D("4.00"), None),
+    "HS0000111": ("residential", True, D("1.00"), "broken_leak"),  # 6 + 6 high days around a normal one
 }
 
 
@@ -48,6 +49,8 @@ def usage(i: int, code: str, day: dt.date) -> D | None:
     if event == "spike" and day == d(2026, 7, 9):
         q = q * 10
     if event == "leak" and d(2026, 7, 10) <= day <= d(2026, 7, 20):
+        q += D("2.00")
+    if event == "broken_leak" and d(2026, 7, 10) <= day <= d(2026, 7, 22) and day != d(2026, 7, 16):
         q += D("2.00")
     if event == "zeros" and d(2026, 7, 5) <= day <= d(2026, 7, 20):
         q = D("0")
@@ -112,6 +115,7 @@ def test_the_database_finds_what_the_reference_finds(storage, water):
             ("HS0000104", "zero_usage"), ("HS0000105", "inactive_usage")} <= by
     assert not {m for c, m in by if c in ("HS0000101", "HS0000107", "HS0000108", "HS0000109") and m != "zscore"}
     assert not {m for c, m in by if c == "HS0000106"}  # 16 days of history: too little to judge
+    assert ("HS0000111", "continuous_flow") not in by  # never 7 days in a row
     spike = next(x for x in storage.list_anomalies(AnomalyFilter(method="robust"), 0, 50).items
                  if x.account_code == "HS0000102")
     assert (spike.usage_date, spike.status, spike.history_days, spike.area_path) == (d(2026, 7, 9), "open", 60, "N/C1")

@@ -1006,3 +1006,22 @@ def test_undo_review_checks_a_legacy_reading_by_value_and_relinks_its_follower(c
     assert e.value.sqlstate == "PT409" and "the meter's readings changed since it was rejected" in str(e.value)
     assert conn.execute("SELECT status FROM readings WHERE id = %s", [b]).fetchone()[0] == "rejected"
     assert c
+
+
+def test_the_detection_function_builds_baselines_with_the_sql_backends_statement():
+    """meterline_detect_usage_anomalies is the SQL backend's detection in PL/pgSQL: its baseline
+    statement is services/storage/sql_anomalies._BASELINE_PG with positional parameters, so the two
+    cannot drift apart (the contract suite compares both with the reference on a few customers)."""
+    import re
+    from pathlib import Path
+
+    from services.storage.sql_anomalies import _BASELINE_PG
+
+    text = (Path(__file__).resolve().parents[2] / "database/supabase/80_functions_water.sql").read_text()
+    body = text[text.index("FUNCTION meterline_detect_usage_anomalies"):]
+    stmt = body[body.index("INSERT INTO usage_baselines"):body.index("$q$ USING v_start, v_end, v_window")]
+    want = _BASELINE_PG.replace("{only}", " AND ($6::bigint[] IS NULL OR u.account_id = ANY ($6))")
+    for name, n in (("start", 1), ("end", 2), ("window", 3), ("h0", 4), ("h1", 5)):
+        want = want.replace(f":{name}", f"${n}")
+    assert " ".join(stmt.split()) == " ".join(want.split())
+    assert "WITH p AS (SELECT * FROM meterline_detect_period)" in body and not re.search(r"WITH p AS \(\s*SELECT u\.", body)
