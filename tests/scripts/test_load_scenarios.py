@@ -2,6 +2,7 @@
 inbox shows it (the approve click, or the row's message when the inbox is opened again), and any
 other alert as an error."""
 import asyncio
+import concurrent.futures
 import random
 
 from scripts.load_client import RunResult
@@ -22,7 +23,10 @@ def _reviewer_opens_inbox_showing(errors) -> Recorder:
     rec = Recorder()
     person = Person("http://127.0.0.1:1", Plan("reviewer", "u", "p", "a"), rec, (0, 0), b"", random.Random(1))
     person.s = _Session(errors)
-    asyncio.run(person.reviewer())
+    # A thread of its own: in the whole suite the browser tests' Playwright (sync API) keeps an event
+    # loop running in the main thread, where asyncio.run refuses to start another.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, person.reviewer()).result()
     return rec
 
 
