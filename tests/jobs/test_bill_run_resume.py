@@ -245,15 +245,21 @@ def test_an_undo_racing_the_batch_waits_for_it_and_is_then_refused(db, storage, 
         t = threading.Thread(target=undo)
         t.start()
         outcome["thread"] = t
-        with storage.engine.connect() as probe:  # until the undo waits on a lock, or has finished
-            for _ in range(200):
-                waiting = probe.execute(sa.text(
-                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                    "AND wait_event_type = 'Lock'")).scalar()
-                if waiting or not t.is_alive():
+        # Until the undo waits on a lock, or has finished (up to 60 s: a loaded machine is slow to
+        # start a thread and connect); the probe has an engine of its own, outside the run's pool.
+        probe_engine = sa.create_engine(storage.engine.url, poolclass=sa.pool.NullPool)
+        with probe_engine.connect() as probe:
+            deadline = time.monotonic() + 60
+            while True:
+                seen = probe.execute(sa.text(
+                    "SELECT state, wait_event_type, wait_event, left(query, 60) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()")).all()
+                waiting = any(row[1] == "Lock" for row in seen)
+                if waiting or not t.is_alive() or time.monotonic() > deadline:
                     break
                 time.sleep(0.05)
-        outcome["waited"] = bool(waiting)
+        probe_engine.dispose()
+        outcome["waited"], outcome["sessions"] = waiting, seen
         return kept
 
     monkeypatch.setattr(sql_bill_runs, "_still_as_priced", checked_then_undo_arrives)
