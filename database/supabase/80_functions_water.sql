@@ -251,9 +251,9 @@ BEGIN
   INSERT INTO usage_day_index (account_type, usage_date, accounts, mean)
   SELECT COALESCE(a.account_type, ''), u.usage_date, count(*), round(avg(u.quantity), 6)
     FROM daily_usage u JOIN accounts a ON a.id = u.account_id
-   WHERE a.is_active AND u.usage_date BETWEEN v_h0 AND v_end
-     AND u.usage_date NOT IN (SELECT DISTINCT x.usage_date FROM usage_day_index x
-                               WHERE x.usage_date BETWEEN v_h0 AND v_end)
+   WHERE a.is_active
+     AND u.usage_date IN (SELECT g::date FROM generate_series(v_h0, v_end, interval '1 day') g  -- days without
+                           WHERE NOT EXISTS (SELECT 1 FROM usage_day_index x WHERE x.usage_date = g::date))
    GROUP BY COALESCE(a.account_type, ''), u.usage_date;
   EXECUTE $q$
     INSERT INTO usage_baselines (account_id, as_of, window_days, days, mean, sd, median, mad, adj_median, adj_mad)

@@ -280,8 +280,11 @@ class AnomaliesPart:
         ix = s.usage_day_index
         have = {d if isinstance(d, dt.date) else dt.date.fromisoformat(d) for d in conn.execute(
             sa.select(ix.c.usage_date).where(ix.c.usage_date.between(first, last)).distinct()).scalars()}
-        missing = [d for d in _dates(first, last) if d not in have]
         u = s.daily_usage
+        # Only days that have usage: a day without any (before the utility's first usage, or not yet
+        # imported) has no index row to write and would otherwise be searched for again every time.
+        probe = sa.select(sa.literal(1)).select_from(u).where(u.c.usage_date == sa.bindparam("day")).limit(1)
+        missing = [d for d in _dates(first, last) if d not in have and conn.execute(probe, {"day": d}).first()]
         kind = sa.func.coalesce(a.c.account_type, "")
         for i in range(0, len(missing), 400):
             conn.execute(ix.insert().from_select(
