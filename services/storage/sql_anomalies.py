@@ -7,7 +7,8 @@ Detection of a period [start, end] runs a few statements, each over the whole ut
 2. usage_baselines: for the accounts with usage in the period and no baseline for it yet, the
    statistics of their history (the baseline_days days before `start`): count, mean, sample sd,
    median and MAD of the usage, and median and MAD of usage / the type's average that day
-   (medians with ROW_NUMBER over the sorted values: SQLite has no percentile function);
+   (on SQLite medians with ROW_NUMBER over the sorted values, as it has no percentile function;
+   on PostgreSQL ordered-set aggregates, _BASELINE_PG);
 3. the period's rows joined once to their baseline and day index, keeping only the rows that meet
    the row rule of a method asked for (_ROW_RULES), into the scratch table detect_period;
 4. one INSERT ... SELECT per method over detect_period: the rows that break its rule, the one with
