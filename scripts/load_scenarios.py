@@ -190,7 +190,8 @@ class Person:
 
     async def reviewer(self) -> None:
         # A conflict's message stays on its row until the filter or page changes, so reopening the
-        # inbox may show the last one again: the same conflict, not a new error.
+        # inbox, or setting the filter to the value it has, may show the last one again: the same
+        # conflict, not a new error.
         r = await self.act("review_open", page="Review readings", conflict_words=CONFLICT_WORDS)
         if r is None:
             return
@@ -204,7 +205,8 @@ class Person:
                 return
             from streamlit.proto.WidgetStates_pb2 import WidgetState
 
-            r = await self.act("review_filter", [WidgetState(id=flagged.id, bool_value=self.rng.random() < 0.5)])
+            r = await self.act("review_filter", [WidgetState(id=flagged.id, bool_value=self.rng.random() < 0.5)],
+                               conflict_words=CONFLICT_WORDS)
             if r is None:
                 return
         approve = [w for w in r.widgets if w.kind == "button" and w.label == "Approve"]

