@@ -537,6 +537,7 @@ class ReadingFilter:
     submitted_by: int | None = None
     meter_id: int | None = None
     account_code: str | None = None  # prefix match
+    account_id: int | None = None  # exactly this account's meters (its page, its timeline)
     account_meters_only: bool = False  # exclude shared-motor meters
     # The order of the whole list, in the database: a key of READING_SORTS.
     sort: str = "date"

@@ -50,13 +50,13 @@ def _bills(db, acct: Account, limit: int):
 
 
 def _readings(db, acct: Account, limit: int) -> list[TimelineItem]:
-    page = db.storage.list_readings(ReadingFilter(status=None, account_code=acct.code, sort="date"), 0, limit,
+    page = db.storage.list_readings(ReadingFilter(status=None, account_id=acct.id, sort="date"), 0, limit,
                                     with_total=False)
     return [TimelineItem(_at(r.reading_date), "reading", f"Reading {r.reading_value} ({r.status})",
                          f"used {r.consumption if r.consumption is not None else '-'}"
                          f" · by {r.submitted_by_name or 'import'}", reading_id=r.id, photo_ref=r.photo_ref,
                          photo_url=r.photo_url)
-            for r in page.items if r.account_code == acct.code]  # the code filter is a prefix: this account only
+            for r in page.items]
 
 
 def _bill_items(db, acct: Account, limit: int) -> list[TimelineItem]:

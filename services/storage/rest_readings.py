@@ -132,6 +132,8 @@ class RestReadingsPart:
             out.append(("eq", "submitted_by", flt.submitted_by))
         if flt.meter_id is not None:
             out.append(("eq", "meter_id", flt.meter_id))
+        if flt.account_id is not None:
+            out.append(("eq", "account_id", flt.account_id))
         if flt.account_code and flt.account_code.strip():
             out.append(("like", "account_code", like_escape(flt.account_code.strip().upper()) + "*"))
         if flt.account_meters_only:

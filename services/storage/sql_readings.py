@@ -286,7 +286,12 @@ class ReadingsPart:
         if flt.account_code and flt.account_code.strip():
             conds.append(self._prefix(f.c.code, flt.account_code.strip().upper()))
         if conds:
-            return sa.select(m.c.id).select_from(m.join(f, f.c.id == m.c.account_id)).where(*conds)
+            q = sa.select(m.c.id).select_from(m.join(f, f.c.id == m.c.account_id)).where(*conds)
+            return q.where(m.c.account_id == flt.account_id) if flt.account_id is not None else q
+        if flt.account_id is not None:
+            # On the meters alone: PostgreSQL then plans one account's few readings by the meter
+            # index (1 ms at 300,000 accounts), not a join of every reading (1 s with a code filter).
+            return sa.select(m.c.id).where(m.c.account_id == flt.account_id)
         if flt.account_meters_only:
             return sa.select(m.c.id).where(m.c.account_id.is_not(None))
         return None
@@ -321,7 +326,7 @@ class ReadingsPart:
         """Start from the readings of the filter's meters (meter/date index) rather than the status index:
         always for one meter or an account code; for an area only when counting (a page of the
         newest rows is found fastest by walking the status index in date order)."""
-        if flt.meter_id is not None or (flt.account_code and flt.account_code.strip()):
+        if flt.meter_id is not None or flt.account_id is not None or (flt.account_code and flt.account_code.strip()):
             return True
         # Pending readings are one month of many: counting an area's from the status index reads
         # far fewer rows (64 ms against 120 ms for a block of 75,000 accounts).

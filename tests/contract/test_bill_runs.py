@@ -95,6 +95,19 @@ def test_progress_is_reported(db, storage):
     assert seen[-1][1] == 4 and len(seen) >= 2
 
 
+def test_a_run_prices_and_stores_with_the_cyclic_collector_off_and_restores_it(db, storage):
+    import gc
+
+    approved_readings(db, storage)
+    assert gc.isenabled()
+    with pytest.raises(ValueError):  # a run that fails gives the collector back too
+        db.generate_bills_for_month(*OCT, batch_size=2, progress=lambda *_: (_ for _ in ()).throw(ValueError("stop")))
+    assert gc.isenabled()
+    during = []
+    db.generate_bills_for_month(*OCT, batch_size=1, progress=lambda done, created: during.append(gc.isenabled()))
+    assert during and not any(during) and gc.isenabled()
+
+
 def test_due_date_before_period_refused(db):
     from services.errors import ValidationError
 

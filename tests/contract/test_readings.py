@@ -86,6 +86,16 @@ def _history(db, storage, meter, values, start=d(2026, 5, 20)):
     return out
 
 
+def test_one_accounts_readings_by_its_id_are_that_accounts_only(db, storage, society):
+    b = _history(db, storage, "19152159", ["1000", "1300"])
+    _history(db, storage, "19150001", ["100", "400", "700"])
+    b17 = storage.get_account(code="B17-FF")
+    page = storage.list_readings(ReadingFilter(status=None, account_id=b17.id), 0, 10)
+    assert page.total == 2 and [r.id for r in page.items] == [b[1].reading.id, b[0].reading.id]  # newest first
+    assert {r.account_code for r in page.items} == {"B17-FF"}
+    assert storage.list_readings(ReadingFilter(status=None, account_id=b17.id, account_code="A1"), 0, 10).items == []
+
+
 def test_pending_queue_filters_in_the_database(db, storage, society):
     admin = admin_user(storage)
     b = _history(db, storage, "19152159", ["1000", "1300", "1610", "1900", "2200", "2500", "5500"])  # last: spike
