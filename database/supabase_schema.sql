@@ -4538,6 +4538,8 @@ DECLARE
   v_fresh_ords bigint[];
   v_bases jsonb := '{}';
   v_series record;
+  -- Looked up once: in the select list below it ran once per bill (as in services/storage/sql_bill_runs.py).
+  v_bills_seq regclass := pg_get_serial_sequence('bills', 'id')::regclass;
 BEGIN
   IF v_total = 0 THEN
     RETURN jsonb_build_object('created', 0, 'skipped', 0, 'total_amount', '0.00', 'stale', '[]'::jsonb,
@@ -4612,7 +4614,7 @@ BEGIN
   ), fresh AS (
     SELECT * FROM src WHERE src.ord = ANY (v_fresh_ords)
   ), numbered AS MATERIALIZED (
-    SELECT nextval(pg_get_serial_sequence('bills', 'id')) AS new_id,
+    SELECT nextval(v_bills_seq) AS new_id,
            meterline_format_bill_number(fresh.series, (v_bases->>fresh.series)::bigint
                                         + row_number() OVER (PARTITION BY fresh.series ORDER BY fresh.ord)) AS number,
            fresh.* FROM fresh

@@ -174,7 +174,8 @@ def _may_prefetch(storage) -> bool:
     return not (engine is not None and engine.dialect.name == "sqlite" and engine.url.database in (None, "", ":memory:"))
 
 
-_gc_pausers = 0
+_gc_pausers = 0  # runs of this process now pausing the collector
+_gc_was_enabled = True  # the collector's state when the first of them began
 _gc_lock = threading.Lock()
 
 
@@ -185,22 +186,19 @@ def cyclic_gc_paused():
     objects, each batch keeps thousands alive, and the collector kept walking them: 30% of a
     50,000-bill run's CPU (docs/scale-and-benchmarks.md). Process-wide, so counted: the collector
     comes back when the last run of this process ends, as it was before the first."""
-    global _gc_pausers
+    global _gc_pausers, _gc_was_enabled
     with _gc_lock:
         _gc_pausers += 1
         if _gc_pausers == 1:
-            cyclic_gc_paused.was_enabled = gc.isenabled()
+            _gc_was_enabled = gc.isenabled()
             gc.disable()
     try:
         yield
     finally:
         with _gc_lock:
             _gc_pausers -= 1
-            if _gc_pausers == 0 and cyclic_gc_paused.was_enabled:
+            if _gc_pausers == 0 and _gc_was_enabled:
                 gc.enable()
-
-
-cyclic_gc_paused.was_enabled = True
 
 
 def close_abandoned_runs(storage, period: BillingPeriod, new_run_id: int) -> list[int]:
