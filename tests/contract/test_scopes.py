@@ -121,6 +121,10 @@ def test_every_read_path_shows_an_agent_only_their_union_council(storage, town):
         assert view.find_reading(meter_id, d(2026, 10, 30), D("10")) is None
     other_readings = storage.list_readings(ReadingFilter(status=None, account_code="SP-OKR"), 0, 50).items
     assert other_readings and all(view.get_reading(r.id) is None for r in other_readings)
+    # naming another area's account by its id (the account timeline's filter) finds none of its readings
+    other_account = other_readings[0].account_id
+    assert storage.list_readings(ReadingFilter(status=None, account_id=other_account), 0, 50).total >= 1
+    assert view.list_readings(ReadingFilter(status=None, account_id=other_account), 0, 50).total == 0
 
 
 def _meter_accounts(view) -> set[str]:
