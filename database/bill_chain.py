@@ -95,15 +95,22 @@ def chain_hash(prev_hash: str, content: bytes) -> str:
 def new_bill_content(nb, bill_id: int, number: str, psid: str, details: str | None = None) -> bytes:
     """The canonical bytes of a bill the month run is storing, from the priced bill itself (what the
     batch writes, column for column), so sealing reads nothing back. `details`: its tariff_details
-    as canonical_json text, when the caller encoded them already."""
-    values = (bill_id, number, psid, nb.account_id, nb.service, nb.area_id, nb.billing_period_start,
-              nb.billing_period_end, nb.due_date, nb.tariff_kind, nb.pricing_rule, nb.tariff_plan_version_id,
-              nb.category, nb.units, nb.motor_units, nb.total_units, nb.rate_per_unit, nb.fixed_charge,
-              nb.previous_outstanding, nb.tariff_details if details is None else details, nb.total_amount,
+    as canonical_json text, when the caller encoded them already. The part after the PSID is taken
+    from `nb.encoded` when the run's helper thread made it (content_tail)."""
+    tail = nb.encoded[1] if nb.encoded else content_tail(nb, nb.tariff_details if details is None else details)
+    return _write((bill_id, number, psid), _FRESH_WRITERS[:3]).encode() + b"\x1f" + tail
+
+
+def content_tail(nb, details) -> bytes:
+    """A priced bill's canonical bytes after its id, number and PSID: everything the bill's pricing
+    decided, so it can be written before the bill has an id (new_bill_content prefixes those)."""
+    values = (nb.account_id, nb.service, nb.area_id, nb.billing_period_start, nb.billing_period_end, nb.due_date,
+              nb.tariff_kind, nb.pricing_rule, nb.tariff_plan_version_id, nb.category, nb.units, nb.motor_units,
+              nb.total_units, nb.rate_per_unit, nb.fixed_charge, nb.previous_outstanding, details, nb.total_amount,
               nb.first_reading_id, nb.last_reading_id, nb.motor_reading_id, nb.usage_from, nb.usage_to, None,
               nb.bill_run_id)
     return canonical(values, [(ln.seq, ln.code, ln.label, ln.quantity, ln.unit, ln.rate, ln.amount) for ln in nb.lines],
-                     _FRESH_WRITERS)
+                     _FRESH_WRITERS[3:])
 
 
 @dataclass(frozen=True)

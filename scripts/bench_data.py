@@ -8,7 +8,8 @@ One utility per database, N accounts, ready for the month run of MONTH (2026-10)
   reading and next month's pending one, and last month's bills (covering the baseline);
 - municipal and water (scripts/bench_utilities.py): consumer units with a sanitation connection
   to the category_fee plan; customers with a water connection to the tiered_seasonal plan, a CCF
-  meter and daily usage from the month's first day up to the day before TODAY;
+  meter and daily usage from the month's first day up to the day before TODAY, each month's
+  anomalies detected as the usage import and the daily job leave them (not timed by the benchmark);
 and for every kind last month's bills with their lines, 80% paid, 8% paid in part and 12% unpaid
 (the run carries those forward), with their payments. The utility's settings and plan are stored
 through the storage contract (set_up_utility); everything else by the plain path, a chunk of
@@ -217,6 +218,28 @@ def build(storage, n: int, utility: str = "society", say=print) -> None:
 
     with storage.engine.begin() as conn:  # last month's bills join the bills' chain, as stored bills do
         bill_chain.seal_unsealed(conn)
+    if utility == "water":
+        detect_as_imported(storage, ctx, say)
+
+
+def detect_as_imported(storage, ctx: Context, say=print) -> None:
+    """The usage as its imports leave it: each imported month's anomalies detected (and the day index
+    they keep built), as the usage import and the daily job do, so the month run's own detection
+    finds only what is new, as it would in use."""
+    import time
+
+    from scripts import bench_utilities
+    from services.accounts.roles import Actor
+    from services.readings.anomalies import DetectionParams
+    from services.readings.usage_import import detection_actor, months_of
+
+    last, days = bench_utilities.usage_days(ctx)
+    first = last - dt.timedelta(days=days - 1)
+    for month in months_of(first + dt.timedelta(days=k) for k in range(days)):
+        start, end = max(first, month), min(last, BillingPeriod.for_month(f"{month:%Y-%m}").end)
+        t0 = time.perf_counter()
+        storage.detect_anomalies(start, end, DetectionParams(), detection_actor(Actor(None, "bench", "system")))
+        say(f"    detected {start:%Y-%m} as its imports would ({time.perf_counter() - t0:.1f} s)")
 
 
 def load(cur, sqlite: bool, table: str, cols: str, rows: list[tuple]) -> None:

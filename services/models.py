@@ -418,11 +418,15 @@ class NewBill:
     # The bill number series it takes its number from ("BC-2026": short code and year of issue);
     # None: the storage uses the utility's short code and the current year (database/bill_numbers.py).
     number_series: str | None = None
+    # What the storage encoded ahead of its transaction (Storage.prepare_bill_batch, in the month
+    # run's helper thread): on the SQL backend (tariff_details as canonical JSON, the seal's content
+    # after the number and PSID). None: encoded when stored.
+    encoded: tuple | None = None
 
 
 # NewBill fields that are not bills columns (what the bill carries, covers and credits).
 NEW_BILL_LINKS = frozenset({"carry_forward_bill_ids", "covered", "replaced_paid", "credit_paid_on", "confirm_units",
-                            "lines", "number_series"})
+                            "lines", "number_series", "encoded"})
 
 
 @dataclass(frozen=True)

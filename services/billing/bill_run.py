@@ -249,6 +249,8 @@ def run(db, period: BillingPeriod, due, *, dry_run: bool, actor, batch_size: int
     changed: list[int] = []
     total = ZERO
     batches = (_price(batch, scope) for batch in _candidate_batches(storage, scope, batch_size))
+    if not dry_run:  # encoded for storing in the helper thread too (Storage.prepare_bill_batch)
+        batches = ((n, storage.prepare_bill_batch(priced), no_units, behind) for n, priced, no_units, behind in batches)
     try:
         with cyclic_gc_paused():
             for looked_at, priced, no_units, behind in (prefetch(batches) if _may_prefetch(storage) else batches):

@@ -493,6 +493,12 @@ class Storage(abc.ABC):
         now are left out and returned as `stale` (price them again). A lock refuses the whole batch
         (PeriodLockedError, nothing written)."""
 
+    def prepare_bill_batch(self, bills: list[NewBill]) -> list[NewBill]:
+        """The batch with what this backend can encode before storing it (NewBill.encoded). The month
+        run calls it in its helper thread while the batch before is stored; it reads and writes
+        nothing. By default: the batch as it is."""
+        return bills
+
     @abc.abstractmethod
     def start_bill_run(self, start: dt.date, end: dt.date, due: dt.date, actor: Actor, *,
                        service: str = "electricity", area_id: int | None = None) -> int: ...

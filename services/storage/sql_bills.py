@@ -411,6 +411,9 @@ class BillsPart:
     def insert_bill_batch(self, bills, actor) -> BatchResult:
         return sql_bill_runs.insert_batch(self, bills, actor)
 
+    def prepare_bill_batch(self, bills):
+        return sql_bill_runs.prepare_batch(bills)
+
     def start_bill_run(self, start, end, due, actor, *, service="electricity", area_id=None) -> int:
         with write_tx(self.engine) as conn:
             run_id = conn.execute(s.bill_runs.insert().values(

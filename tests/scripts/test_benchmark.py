@@ -13,7 +13,7 @@ from scripts import verify_billing
 ROOT = Path(__file__).resolve().parents[2]
 KEYS = {"bill_run_rows_per_s", "plain_insert_rows_per_s", "per_bill_rows_per_s", "run_vs_plain", "run_vs_per_bill",
         "peak_memory_mb", "list_query_ms", "bills", "bill_lines", "per_bill_sample", "bill_run_cpu_seconds",
-        "plain_insert_cpu_seconds"}
+        "plain_insert_cpu_seconds", "detection_seconds", "run_without_detection_vs_plain"}
 LIST_QUERIES = {"bills_page_filtered", "bills_page_leaf_area", "bills_page_search", "dashboard"}
 LINES_PER_BILL = {"society": 2, "municipal": 1, "water": 3}  # at least: energy + fixed; the fee; tier 1 + two fees
 
@@ -36,6 +36,10 @@ def test_tiny_benchmark_prints_one_json_object_with_every_key(utility):
                                    else set())
         assert set(figures["list_query_ms"]) == expected
         assert figures["peak_memory_mb"] > 0 and figures["run_vs_plain"] > 0 and figures["run_vs_per_bill"] > 0
+        # The water run ends with its anomaly detection, timed on its own (the other kinds only look up
+        # their plan's kind there).
+        assert figures["detection_seconds"] > 0 if utility == "water" else figures["detection_seconds"] < 1
+        assert figures["run_without_detection_vs_plain"] <= figures["run_vs_plain"]
 
 
 def test_help():
@@ -70,7 +74,9 @@ def test_bench_data_loads_the_other_utilities(tmp_path, utility):
 
     st = SqlStorage(f"sqlite:///{tmp_path / 'synthetic.db'}")
     build(st, 60, utility, say=lambda _m: None)
-    counts = st.table_counts(["accounts", "service_connections", "bills", "bill_lines", "meters", "daily_usage"])
+    counts = st.table_counts(["accounts", "service_connections", "bills", "bill_lines", "meters", "daily_usage",
+                              "usage_day_index"])
+    detected = [a.details["period_start"] for a in st.list_audit(action_prefix="usage.detect", limit=10).items]
     ok, report = verify_billing.verify(st)
     template = st.utility_settings_row()["template"]
     st.dispose()
@@ -78,6 +84,8 @@ def test_bench_data_loads_the_other_utilities(tmp_path, utility):
     assert counts["accounts"] == 60 and 50 <= counts["bills"] < 60 and counts["bill_lines"] >= counts["bills"]
     if utility == "water":
         assert counts["meters"] == counts["service_connections"] == 60 and counts["daily_usage"] == 60 * 52
+        # As its imports leave it: each imported month detected, the day index built.
+        assert sorted(detected) == ["2026-10-01", "2026-11-01"] and counts["usage_day_index"] > 0
     else:
         assert counts["meters"] == counts["daily_usage"] == 0 and counts["service_connections"] < 60  # mosques
 
