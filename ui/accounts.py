@@ -101,10 +101,10 @@ def _detail(code: str) -> None:
     if not page.items:
         st.caption(f"No bills for this {u.account_label} yet.")
         return
-    st.dataframe([{"bill": b.id, "period": f"{b.billing_period_start} to {b.billing_period_end}",
-                   "due": b.due_date.isoformat(), "total": w.money(b.total_amount), "paid": w.money(b.amount_paid),
-                   "balance": w.money(b.balance), "status": b.status.replace("_", " ")} for b in page.items],
-                 hide_index=True, width="stretch")
+    st.dataframe(w.amounts_table([{"bill": b.id, "period": f"{b.billing_period_start} to {b.billing_period_end}",
+                                   "due": b.due_date.isoformat(), "total": b.total_amount, "paid": b.amount_paid,
+                                   "balance": b.balance, "status": b.status.replace("_", " ")} for b in page.items],
+                                 money_columns=("total", "paid", "balance")), hide_index=True, width="stretch")
     w.pager(key, page, "bills")
     if municipal:
         unit_detail.payments_section(page.items)

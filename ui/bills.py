@@ -109,13 +109,13 @@ def _status(b) -> str:
 
 label = w.word()
 # What the bill comes to first: on a phone the columns after the fourth or fifth are scrolled to.
-# Sorting is the "Sort every matching bill by" choice above (in the database, over every page);
-# clicking a row opens the bill.
-event = st.dataframe([{
-    "number": b.number, label: b.account_code, "total": w.money(b.total_amount), "balance": w.money(b.balance),
+# Sorting is the "Sort every matching bill by" choice above (in the database, over every page); a
+# column header sorts the rows shown, amounts by amount; clicking a row opens the bill.
+event = st.dataframe(w.amounts_table([{
+    "number": b.number, label: b.account_code, "total": b.total_amount, "balance": b.balance,
     "status": _status(b), "period": f"{b.billing_period_start:%Y-%m}", "due": b.due_date.isoformat(),
-    "name": b.contact_name or "", "area": b.area_path or "", "paid": w.money(b.amount_paid),
-} for b in page.items], hide_index=True, width="stretch", height=35 * (len(page.items) + 1) + 3,  # no inner scroll
+    "name": b.contact_name or "", "area": b.area_path or "", "paid": b.amount_paid,
+} for b in page.items], money_columns=("total", "balance", "paid")), hide_index=True, width="stretch", height=35 * (len(page.items) + 1) + 3,  # no inner scroll
     on_select="rerun", selection_mode="single-row", key=f"bl_table_{st.session_state.get('bl_table_n', 0)}",
     column_config={"status": st.column_config.TextColumn("status", width="medium"),
                    "number": st.column_config.TextColumn("bill number", width="medium")})

@@ -101,18 +101,19 @@ def _manifest(manifest, manifest_id, key: str) -> None:
                        if diff.get("missing_sample") else ""))
         if diff.get("movers"):
             st.markdown(f"**The {len(diff['movers'])} biggest changes** per {u.account_label}, and why")
-            st.dataframe([{u.account_label: mv["account"], "area": mv["area"], "last month": w.money(mv["previous"]),
-                           "now": w.money(mv["now"]), "change": w.money(mv["change"]), "why": mv["reason"]}
-                          for mv in diff["movers"]], hide_index=True, width="stretch")
+            st.dataframe(w.amounts_table([{u.account_label: mv["account"], "area": mv["area"], "last month": mv["previous"],
+                                           "now": mv["now"], "change": mv["change"], "why": mv["reason"]}
+                                          for mv in diff["movers"]], money_columns=("last month", "now", "change")),
+                         hide_index=True, width="stretch")
     if diff.get("areas"):
         with st.expander("Totals per area, against last month"):
             st.dataframe([{"area": a["area"], "last month": w.money(a["previous"]), "now": w.money(a["now"]),
                            "change": ("up " if a["change"] > 0 else "down " if a["change"] < 0 else "") + w.money(abs(a["change"]))}
                           for a in diff["areas"]], hide_index=True, width="stretch")
     with st.expander("Manifest: bills per area and category, skipped and why"):
-        st.dataframe([{"area": g["area"], "category": g["category"], "bills": g["bills"],
-                       "units": u.number(g["units"]), "amount": w.money(g["amount"])} for g in data.get("groups", [])],
-                     hide_index=True, width="stretch")
+        st.dataframe(w.amounts_table([{"area": g["area"], "category": g["category"], "bills": g["bills"],
+                                       "units": u.number(g["units"]), "amount": g["amount"]} for g in data.get("groups", [])],
+                                     money_columns=("amount",)), hide_index=True, width="stretch")
         st.caption(" · ".join(f"{k.replace('_', ' ')}: {w.count(v)}" for k, v in data.get("skipped", {}).items()))
     name = f"manifest_{str(data.get('period_start'))[:7]}_{'dry' if data.get('dry_run') else 'run'}{manifest_id or ''}"
     c1, c2 = st.columns(2)

@@ -128,6 +128,24 @@ def lines_table(rows: list[dict], container=None) -> None:
     (container or st).table(pd.DataFrame(rows), hide_index=True)
 
 
+def amounts_table(rows: list[dict], money_columns: tuple[str, ...] = ()):
+    """Rows for st.dataframe whose money columns hold the amounts as numbers, each shown in the
+    utility's money format (a pandas Styler's display values): a click on such a column's header
+    sorts by amount (the formatted text sorted 9,158.64 above 12,128.28)."""
+    import pandas as pd
+
+    frame = pd.DataFrame(rows)
+    if frame.empty:
+        return frame
+    for column in money_columns:  # a 2-place amount round-trips exactly through a float's repr
+        frame[column] = [None if v is None else float(v) for v in frame[column]]
+    return frame.style.format({c: _money_cell for c in money_columns})
+
+
+def _money_cell(value) -> str:
+    return "-" if value is None or value != value else money(Decimal(repr(value)))  # NaN: no amount
+
+
 def line_rows(lines, total: Decimal, extra: list[tuple[str, Decimal]] = ()) -> list[dict]:
     """A bill's (or a quote's) lines as table rows: label, quantity, rate, amount; then the total and
     any further rows (a re-issue's credit and the balance due)."""

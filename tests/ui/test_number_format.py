@@ -1,10 +1,12 @@
 """One number format everywhere (issue 18): no page shows a raw amount or quantity ("571347.35",
 "7842.50 kWh") or Western grouping where the utility groups the Indian way ("571,347.35" for
 ₹5,71,347.35). Every page an admin opens on the seeded society, plus a bill's and an account's page,
-is searched as drawn (text, labels, help, metrics, captions, messages); table cells are left out:
-Streamlit formats numeric columns itself and they must stay numbers to sort."""
+is searched as drawn (text, labels, help, metrics, captions, messages, and the amounts a table shows
+from its Styler's display values); other table cells are left out: Streamlit formats numeric columns
+itself and they must stay numbers to sort."""
 import re
 
+import pyarrow as pa
 from google.protobuf import text_format
 
 from services.models import BillFilter
@@ -29,7 +31,12 @@ def drawn_text(at) -> str:
 
     def walk(node):
         proto = getattr(node, "proto", None)
-        if getattr(node, "type", None) not in ("arrow_data_frame", "table") and proto is not None:
+        kind = getattr(node, "type", None)
+        if kind == "dataframe" and proto.arrow_data.styler.display_values:
+            # Amount columns hold numbers and are drawn from a Styler's display values: those are searched.
+            shown = pa.ipc.open_stream(proto.arrow_data.styler.display_values).read_all()
+            parts.extend(str(v) for col in shown.columns for v in col.to_pylist() if v is not None)
+        elif kind not in ("arrow_data_frame", "dataframe", "table") and proto is not None:
             parts.append(text_format.MessageToString(proto, as_utf8=True))
         for child in getattr(node, "children", {}).values():
             walk(child)
