@@ -503,10 +503,17 @@ class DatabaseService(WaterServiceMixin, TrustServiceMixin):
                                   "Pick a due date after the billing period.")
         from services.billing import bill_run  # the run itself: services/billing/bill_run.py
 
-        summary = bill_run.run(self, period, due, dry_run=dry_run, actor=actor, batch_size=batch_size,
-                               progress=progress, area_id=area_id, on_batch=on_batch)
-        if not dry_run:
-            self.detect_after_run(period.start, period.end, actor)  # water: the month's anomalies (water_service.py)
+        # Water: the period's anomalies (water_service.py), alongside the run where the database takes
+        # two writers at once, else after it.
+        alongside = None if dry_run else bill_run.detect_alongside(self, period, actor)
+        try:
+            summary = bill_run.run(self, period, due, dry_run=dry_run, actor=actor, batch_size=batch_size,
+                                   progress=progress, area_id=area_id, on_batch=on_batch)
+        finally:
+            if alongside is not None:
+                alongside.join()
+        if not dry_run and alongside is None:
+            self.detect_after_run(period.start, period.end, actor)
         return summary
 
     def get_bill(self, bill_id: int) -> Bill:

@@ -201,6 +201,20 @@ def cyclic_gc_paused():
                 gc.enable()
 
 
+def detect_alongside(db, period: BillingPeriod, actor) -> threading.Thread | None:
+    """The period's anomaly detection (db.detect_after_run) started in a thread to run while the
+    bills are stored, on a database that takes concurrent writers (PostgreSQL): it reads the usage,
+    which a run never changes, and writes only anomalies, so its findings are the same as after the
+    run, and the database works on it with the core the run leaves idle. None elsewhere (SQLite has
+    one writer at a time): the caller detects after the run. The caller joins the thread."""
+    if getattr(db.storage, "dialect", None) != "postgresql":
+        return None
+    t = threading.Thread(target=db.detect_after_run, args=(period.start, period.end, actor),
+                         name="detect-alongside-run", daemon=True)
+    t.start()
+    return t
+
+
 def close_abandoned_runs(storage, period: BillingPeriod, new_run_id: int) -> list[int]:
     """Runs of this period still marked running (their process died) are closed as failed. Their
     created count and total are counted from the bills they stored."""

@@ -2,6 +2,7 @@
 review anomalies, Support change contacts, Billing neither), the outcome and phone rules, the
 customer's usage by month and forecast."""
 import datetime as dt
+import threading
 from decimal import Decimal as D
 
 import pytest
@@ -96,3 +97,26 @@ def test_phone_and_band_helpers():
     class A:
         baseline, spread = D("1.00"), D("0.75")
     assert band(A) == (D("0"), D("2.50"))
+
+
+def test_a_month_run_detects_the_periods_anomalies_before_it_returns(water_db, storage):
+    """Issue 13: detection follows each run. On PostgreSQL it runs in its own thread while the bills
+    are stored (services/billing/bill_run.detect_alongside); elsewhere after them; either way it has
+    finished, with the same findings, when the run returns, and a dry run detects nothing."""
+    db, _ = water_db
+    seen = []
+    detect = db.detect_after_run
+
+    def recording(start, end, actor):
+        seen.append((start, end, threading.current_thread().name))
+        return detect(start, end, actor)
+
+    db.detect_after_run = recording
+    db.generate_bills_for_month(d(2026, 7, 1), d(2026, 7, 31), d(2026, 8, 20), dry_run=True, actor=BILLING)
+    assert seen == []
+    run = db.generate_bills_for_month(d(2026, 7, 1), d(2026, 7, 31), d(2026, 8, 20), actor=BILLING)
+    assert run.created == 3
+    alongside = getattr(storage, "dialect", None) == "postgresql"
+    assert seen == [(d(2026, 7, 1), d(2026, 7, 31), "detect-alongside-run" if alongside else "MainThread")]
+    done = storage.list_audit(action_prefix="usage.detect").items
+    assert [(e.details["period_start"], e.details["period_end"]) for e in done] == [("2026-07-01", "2026-07-31")]
