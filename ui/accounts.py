@@ -104,7 +104,8 @@ def _detail(code: str) -> None:
     st.dataframe(w.amounts_table([{"bill": b.id, "period": f"{b.billing_period_start} to {b.billing_period_end}",
                                    "due": b.due_date.isoformat(), "total": b.total_amount, "paid": b.amount_paid,
                                    "balance": b.balance, "status": b.status.replace("_", " ")} for b in page.items],
-                                 money_columns=("total", "paid", "balance")), hide_index=True, width="stretch")
+                                 money_columns=("total", "paid", "balance")), hide_index=True, width="stretch",
+                 column_config=w.amount_columns("total", "paid", "balance"))
     w.pager(key, page, "bills")
     if municipal:
         unit_detail.payments_section(page.items)

@@ -118,7 +118,8 @@ event = st.dataframe(w.amounts_table([{
 } for b in page.items], money_columns=("total", "balance", "paid")), hide_index=True, width="stretch", height=35 * (len(page.items) + 1) + 3,  # no inner scroll
     on_select="rerun", selection_mode="single-row", key=f"bl_table_{st.session_state.get('bl_table_n', 0)}",
     column_config={"status": st.column_config.TextColumn("status", width="medium"),
-                   "number": st.column_config.TextColumn("bill number", width="medium")})
+                   "number": st.column_config.TextColumn("bill number", width=136),  # the total in view on a phone
+                   **w.amount_columns("total", "balance", "paid")})
 st.caption(":material/touch_app: Click a row to open the bill.")
 w.pager(key, page, "bills")
 url.publish(URL, key, size)

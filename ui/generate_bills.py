@@ -104,7 +104,7 @@ def _manifest(manifest, manifest_id, key: str) -> None:
             st.dataframe(w.amounts_table([{u.account_label: mv["account"], "area": mv["area"], "last month": mv["previous"],
                                            "now": mv["now"], "change": mv["change"], "why": mv["reason"]}
                                           for mv in diff["movers"]], money_columns=("last month", "now", "change")),
-                         hide_index=True, width="stretch")
+                         hide_index=True, width="stretch", column_config=w.amount_columns("last month", "now", "change"))
     if diff.get("areas"):
         with st.expander("Totals per area, against last month"):
             st.dataframe([{"area": a["area"], "last month": w.money(a["previous"]), "now": w.money(a["now"]),
@@ -113,7 +113,8 @@ def _manifest(manifest, manifest_id, key: str) -> None:
     with st.expander("Manifest: bills per area and category, skipped and why"):
         st.dataframe(w.amounts_table([{"area": g["area"], "category": g["category"], "bills": g["bills"],
                                        "units": u.number(g["units"]), "amount": g["amount"]} for g in data.get("groups", [])],
-                                     money_columns=("amount",)), hide_index=True, width="stretch")
+                                     money_columns=("amount",)), hide_index=True, width="stretch",
+                     column_config=w.amount_columns("amount"))
         st.caption(" · ".join(f"{k.replace('_', ' ')}: {w.count(v)}" for k, v in data.get("skipped", {}).items()))
     name = f"manifest_{str(data.get('period_start'))[:7]}_{'dry' if data.get('dry_run') else 'run'}{manifest_id or ''}"
     c1, c2 = st.columns(2)

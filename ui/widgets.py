@@ -142,6 +142,15 @@ def amounts_table(rows: list[dict], money_columns: tuple[str, ...] = ()):
     return frame.style.format({c: _money_cell for c in money_columns})
 
 
+def amount_columns(*columns: str) -> dict:
+    """column_config for amounts_table's money columns: wide enough for the formatted amount (the
+    grid sizes a column by its numbers, and cut "₹12,686.16" to "12,686.16")."""
+    return {c: st.column_config.NumberColumn(c, width=AMOUNT_WIDTH) for c in columns}
+
+
+AMOUNT_WIDTH = 104  # pixels: "₹12,34,567.89" and "$1,234,567.89" whole
+
+
 def _money_cell(value) -> str:
     return "-" if value is None or value != value else money(Decimal(repr(value)))  # NaN: no amount
 

@@ -2,6 +2,7 @@
 import csv
 import datetime as dt
 import io
+import json
 from decimal import Decimal
 
 from services.accounts.utility import TEMPLATES
@@ -12,6 +13,7 @@ from services.models import BillFilter
 from services.billing.periods import month_key
 from tests.ui.seeded import plain, seeded_template, seeded_url, signed_in, storage_for  # noqa: F401
 from ui import exports
+from ui.widgets import AMOUNT_WIDTH
 
 PAGE = "ui/bills.py"
 BILLED = month_key(demo.reading_dates(app_today())[-2])  # the latest month the seed billed
@@ -227,6 +229,9 @@ def test_filters_sort_and_page_live_in_the_url(seeded_url, monkeypatch, tmp_path
     money = DatabaseService(st).utility().money
     shown = at.dataframe[0].proto.arrow_data.styler.display_values  # the Styler's display values (Arrow)
     assert all(money(b.total_amount).encode() in shown for b in want)
+    # Wide enough for the formatted amount: sized by its numbers, the grid cut "₹12,686.16" short.
+    widths = {c: cfg.get("width") for c, cfg in json.loads(at.dataframe[0].proto.columns).items()}
+    assert widths["total"] == widths["balance"] == widths["paid"] == AMOUNT_WIDTH
     assert "bill" not in _rows(at)[0] and "overdue" not in _rows(at)[0]  # no column repeating another
     at.text_input(key="bl_search").input("B1").run()  # a new filter: its first page, written to the URL
     assert at.query_params["q"] in ("B1", ["B1"]) and "page" not in at.query_params
