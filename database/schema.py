@@ -471,6 +471,14 @@ readings = sa.Table(
     sa.Index(None, "status", "reading_date"),
     # Review queue: pending readings newest first, in index order (PostgreSQL would sort them all).
     sa.Index(None, "status", "reading_date", "id"),
+    # The reviewer's "flagged only" queue, newest first: a block's walks these few rows, not every
+    # pending reading (818 ms on PostgreSQL at 300,000 flats, where 2% of a month's are flagged).
+    # SQLite has no statistics and ties an equality on status between this index and the status
+    # indexes, so there the index holds every flagged reading and the queue's status test is kept
+    # off the indexes (sql_readings); a scan of a partial index is then estimated the cheapest.
+    sa.Index("ix_readings_flagged_queue", "reading_date", "id",
+             postgresql_where=sa.text("status = 'pending' AND flags IS NOT NULL"),
+             sqlite_where=sa.text("flags IS NOT NULL")),
     sa.Index(None, "reading_date"),
     # "My submissions", newest first: all of an engineer's readings, and those of one status.
     sa.Index(None, "submitted_by", "reading_date", "id"),

@@ -2735,6 +2735,8 @@ CREATE INDEX IF NOT EXISTS ix_usage_anomalies_period_start_method ON usage_anoma
 
 CREATE INDEX IF NOT EXISTS ix_usage_anomalies_status_usage_date_id ON usage_anomalies (status, usage_date, id);
 
+CREATE INDEX IF NOT EXISTS ix_readings_flagged_queue ON readings (reading_date, id) WHERE status = 'pending' AND flags IS NOT NULL;
+
 CREATE INDEX IF NOT EXISTS ix_readings_meter_id_reading_date ON readings (meter_id, reading_date);
 
 CREATE INDEX IF NOT EXISTS ix_readings_reading_date ON readings (reading_date);

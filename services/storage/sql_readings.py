@@ -45,6 +45,14 @@ def area_subtree(area_id: int):
     return sa.select(ar.c.id).where(sa.or_(ar.c.path == top, ar.c.path.startswith(top + "/")))
 
 
+def area_ids(conn, area_id: int) -> list[int]:
+    """The subtree's ids as values. PostgreSQL estimates `area_id IN (7, 8, 9)` from its statistics
+    but only guesses at the path-matching sub-select: for a block of 75,000 of 300,000 flats it
+    guessed so few rows that it sorted every flagged reading instead of walking them newest first
+    (the flagged queue of a block: 818 ms with the sub-select, 103 ms with the ids)."""
+    return list(conn.execute(area_subtree(area_id)).scalars())
+
+
 def _choice_select():
     mm = m.alias("motor_meter")
     mo = s.motors.alias("motor")
@@ -276,13 +284,13 @@ class ReadingsPart:
                                            self._meter_in_scope(r.c.meter_id))).mappings().first()
         return Reading.from_row(row) if row else None
 
-    def _meter_filter(self, flt: ReadingFilter):
-        """The account-side filters (area at any level, account code, account meters only) as a set
-        of meter ids, so every condition is on `readings` and the count needs no join. None when
-        there are none."""
+    def _meter_filter(self, flt: ReadingFilter, areas: list[int] | None):
+        """The account-side filters (area at any level, as the ids of its subtree; account code;
+        account meters only) as a set of meter ids, so every condition is on `readings` and the
+        count needs no join. None when there are none."""
         conds = []
         if flt.area_id is not None:
-            conds.append(f.c.area_id.in_(area_subtree(flt.area_id)))
+            conds.append(f.c.area_id.in_(areas))
         if flt.account_code and flt.account_code.strip():
             conds.append(self._prefix(f.c.code, flt.account_code.strip().upper()))
         if conds:
@@ -297,12 +305,15 @@ class ReadingsPart:
             return None
         return q if flt.account_id is None else q.where(m.c.account_id == flt.account_id)
 
-    def _reading_where(self, q, flt: ReadingFilter, by_meter: bool = False):
+    def _reading_where(self, q, flt: ReadingFilter, by_meter: bool, areas: list[int] | None):
         if flt.status:
             # by_meter: the filter selects a few meters. SQLite (no statistics unless ANALYZE ran)
             # would still start from the status index and walk 1.8 million approved readings for one
             # flat; wrapping the column in coalesce() takes that index out of the running.
-            q = q.where((sa.func.coalesce(r.c.status, "") if by_meter else r.c.status) == flt.status)
+            # On SQLite the flagged queue's status test is kept off the indexes too, so that it reads
+            # the flagged readings' index (database/schema.py, ix_readings_flagged_queue).
+            off_index = by_meter or (flt.flagged_only and self.engine.dialect.name == "sqlite")
+            q = q.where((sa.func.coalesce(r.c.status, "") if off_index else r.c.status) == flt.status)
         if flt.unbilled_only:
             q = q.where(_not_billed(r.c.id))
         if flt.date_from:
@@ -317,8 +328,12 @@ class ReadingsPart:
             q = q.where(r.c.submitted_by == flt.submitted_by)
         if flt.meter_id is not None:
             q = q.where(r.c.meter_id == flt.meter_id)
-        meters = self._meter_filter(flt)
-        if meters is not None:
+        meters = self._meter_filter(flt, areas)
+        if meters is not None and flt.flagged_only and not by_meter:
+            # Few readings are flagged: each one's meter is looked up, rather than listing every
+            # meter of the area first (75,000 for a block at 300,000 flats: 60 ms on SQLite).
+            q = q.where(sa.exists(meters.where(m.c.id == r.c.meter_id)))
+        elif meters is not None:
             q = q.where(r.c.meter_id.in_(meters))
         return scope_where(q, self._meter_in_scope(r.c.meter_id))
 
@@ -334,19 +349,20 @@ class ReadingsPart:
         return counting and flt.area_id is not None and flt.status != "pending"
 
     def list_readings(self, flt: ReadingFilter, offset=0, limit=50, with_total=True) -> Page[Reading]:
-        q = self._reading_where(_reading_select(), flt, self._by_meter(flt, False))
         column = sort_column(READING_SORTS, flt.sort)
         key = f.c.code if column == "account_code" else r.c[column]
         order = (lambda c: c.desc()) if flt.descending else (lambda c: c.asc())
-        q = q.order_by(order(key), order(r.c.id))
         with read_tx(self.engine) as conn:
+            areas = area_ids(conn, flt.area_id) if flt.area_id is not None else None
+            q = self._reading_where(_reading_select(), flt, self._by_meter(flt, False), areas)
+            q = q.order_by(order(key), order(r.c.id))
             rows = conn.execute(q.offset(offset).limit(limit)).mappings().all()
             total = None
             if with_total:
-                total = self._count_readings(conn, flt)
+                total = self._count_readings(conn, flt, areas)
         return Page([Reading.from_row(x) for x in rows], offset, limit, total)
 
-    def _count_readings(self, conn, flt: ReadingFilter) -> int:
+    def _count_readings(self, conn, flt: ReadingFilter, areas: list[int] | None) -> int:
         """The exact total for the pager. With unbilled_only, the filter is counted without the
         "no bill references it" test, and the matching readings a bill does reference are taken
         away: those are found from the bills' side, from the smallest matching reading id up (the
@@ -354,12 +370,13 @@ class ReadingsPart:
         300,000 pending readings (about 140 ms at that size)."""
         by_meter = self._by_meter(flt, True)
         if not flt.unbilled_only:
-            return conn.execute(self._reading_where(sa.select(sa.func.count()).select_from(r), flt, by_meter)).scalar_one()
+            return conn.execute(self._reading_where(sa.select(sa.func.count()).select_from(r), flt, by_meter,
+                                                    areas)).scalar_one()
         import dataclasses
 
         every = dataclasses.replace(flt, unbilled_only=False)
         n, low = conn.execute(self._reading_where(
-            sa.select(sa.func.count(), sa.func.min(r.c.id)).select_from(r), every, by_meter)).one()
+            sa.select(sa.func.count(), sa.func.min(r.c.id)).select_from(r), every, by_meter, areas)).one()
         if not n:
             return 0
         b, br = s.bills, s.bill_readings
@@ -367,7 +384,7 @@ class ReadingsPart:
                               sa.select(b.c.motor_reading_id).where(b.c.motor_reading_id >= low,
                                                                     b.c.status != "superseded"))
         # by_meter=True keeps the status index out: this count starts from the few referenced ids.
-        billed = conn.execute(self._reading_where(sa.select(sa.func.count()).select_from(r), every, True)
+        billed = conn.execute(self._reading_where(sa.select(sa.func.count()).select_from(r), every, True, areas)
                               .where(r.c.id.in_(referenced))).scalar_one()
         return n - billed
 
