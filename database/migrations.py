@@ -14,6 +14,7 @@ when it is not.
 from __future__ import annotations
 
 import hashlib
+import logging
 from typing import Callable
 
 import sqlalchemy as sa
@@ -24,6 +25,8 @@ from database import schema as s
 from database.triggers import statements_for
 from services.errors import ConfigurationError
 from services.billing.periods import month_bounds
+
+log = logging.getLogger(__name__)
 
 # The month the original system locked to protect historical data (seed 002).
 DEFAULT_LOCKED_MONTHS = (("2025-11", "November 2025 is locked to protect historical data"),)
@@ -183,12 +186,33 @@ def apply_schema(engine: Engine) -> int:
         _create_missing_indexes(conn)
         for stmt in statements_for(conn.dialect.name):
             conn.execute(sa.text(stmt))
+        _name_search_index(conn)
         bill_numbers.backfill(conn)  # bills stored before bill numbers existed (a no-op otherwise)
         _seal_existing_bills(conn)  # bills stored before the bill chain existed (once; docs/trust.md)
         _seed_locks(conn)
         _set_version(conn, version)
         _set_value(conn, "fingerprint", schema_fingerprint(conn.dialect))
     return version
+
+
+# Contact names are searched for any part of them ('%kapoor%'), which no btree serves: pg_trgm's
+# trigram index does (the bills list searched at 300,000 flats: 373 ms to 50 ms). The extension is
+# optional: PostgreSQL ships it in contrib and lets a database owner create it (it is trusted), a
+# Supabase project has it; where it cannot be created the search scans the names, as it did before.
+# It is kept out of the schema fingerprint, so a database with it and one without are one schema.
+NAME_SEARCH_INDEX = "CREATE INDEX IF NOT EXISTS ix_contacts_name_trgm ON contacts USING gin (name gin_trgm_ops)"
+
+
+def _name_search_index(conn: Connection) -> None:
+    if conn.dialect.name != "postgresql":
+        return
+    try:
+        with conn.begin_nested():
+            conn.execute(sa.text("CREATE EXTENSION IF NOT EXISTS pg_trgm"))
+            conn.execute(sa.text(NAME_SEARCH_INDEX))
+    except sa.exc.DBAPIError as exc:
+        log.warning("Contact names are searched without an index: pg_trgm could not be enabled (%s).",
+                    str(exc.orig).strip().splitlines()[0])
 
 
 def _seal_existing_bills(conn: Connection) -> None:

@@ -163,6 +163,11 @@ accounts = sa.Table(
     sa.CheckConstraint("gps_lat IS NULL OR (gps_lat BETWEEN -90 AND 90 AND gps_lon BETWEEN -180 AND 180)",
                        name="gps_range"),
     sa.Index(None, "area_id", "code"),
+    # A search by code prefix ('B17%'): PostgreSQL turns LIKE into a range of a btree only under the C
+    # collation or with a pattern opclass (databases are created en_US.UTF-8 or C.UTF-8), so without
+    # this index it scanned the accounts. SQLite's prefix search is a range on the unique index.
+    sa.Index("ix_accounts_code_pattern", "code", postgresql_ops={"code": "varchar_pattern_ops"})
+    .ddl_if(dialect="postgresql"),
     sa.Index(None, "category"),
     sa.Index(None, "is_active"),
 )
@@ -297,6 +302,8 @@ meters = sa.Table(
     # A meter measures an account or a shared motor, never neither.
     sa.CheckConstraint("account_id IS NOT NULL OR motor_id IS NOT NULL", name="has_owner"),
     sa.Index(None, "account_id"),
+    sa.Index("ix_meters_number_pattern", "meter_number", postgresql_ops={"meter_number": "varchar_pattern_ops"})
+    .ddl_if(dialect="postgresql"),  # the engineer's meter search by prefix (see ix_accounts_code_pattern)
     sa.Index(None, "motor_id"),
     sa.Index(None, "status"),
 )

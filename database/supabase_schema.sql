@@ -2671,6 +2671,8 @@ CREATE INDEX IF NOT EXISTS ix_accounts_area_id_code ON accounts (area_id, code);
 
 CREATE INDEX IF NOT EXISTS ix_accounts_category ON accounts (category);
 
+CREATE INDEX IF NOT EXISTS ix_accounts_code_pattern ON accounts (code varchar_pattern_ops);
+
 CREATE INDEX IF NOT EXISTS ix_accounts_is_active ON accounts (is_active);
 
 CREATE INDEX IF NOT EXISTS ix_audit_log_action_occurred_at ON audit_log (action, occurred_at);
@@ -2722,6 +2724,8 @@ CREATE INDEX IF NOT EXISTS ix_field_visits_visit_date_area_id ON field_visits (v
 CREATE INDEX IF NOT EXISTS ix_meters_account_id ON meters (account_id);
 
 CREATE INDEX IF NOT EXISTS ix_meters_motor_id ON meters (motor_id);
+
+CREATE INDEX IF NOT EXISTS ix_meters_number_pattern ON meters (meter_number varchar_pattern_ops);
 
 CREATE INDEX IF NOT EXISTS ix_meters_status ON meters (status);
 
@@ -3554,6 +3558,20 @@ SELECT x.*, a.code AS account_code, a.name AS account_name, a.account_type, ar.p
 FROM usage_anomalies x
 JOIN accounts a ON a.id = x.account_id
 JOIN areas ar ON ar.id = x.area_id;
+
+-- ---- database/supabase/12_name_search.sql ----
+
+-- Contact names are searched for any part of them (ilike '%kapoor%' on account_details and
+-- bill_details), which no btree serves; pg_trgm's trigram index does. Optional, as in
+-- database/migrations.py (NAME_SEARCH_INDEX, the same statement): where the extension cannot be
+-- created the searches scan the names.
+DO $$
+BEGIN
+  CREATE EXTENSION IF NOT EXISTS pg_trgm;
+  CREATE INDEX IF NOT EXISTS ix_contacts_name_trgm ON contacts USING gin (name gin_trgm_ops);
+EXCEPTION WHEN others THEN
+  RAISE NOTICE 'contact names are searched without an index: %', SQLERRM;
+END $$;
 
 -- ---- database/supabase/20_functions_common.sql ----
 

@@ -118,10 +118,14 @@ HOLD_METER_LOCK_NS = 7460002  # pg_advisory_lock(namespace, meter): hold_meter; 
 
 def prefix_match(col, term: str, dialect: str):
     """`col` starts with `term`. On SQLite a range, which uses the column's index (LIKE does not
-    on a BINARY-collated column, so a prefix search would scan 300,000 rows)."""
+    on a BINARY-collated column, so a prefix search would scan 300,000 rows). On PostgreSQL one
+    LIKE pattern, bound whole: the planner turns a constant 'B17%' into a range of the column's
+    index (under the C collation, or with a pattern_ops index), which `LIKE :term || '%'`, what
+    startswith() renders, does not (the accounts were scanned: 40-50 ms at 300,000)."""
     if dialect == "sqlite":
         return sa.and_(col >= term, col < term + "\U0010ffff")
-    return col.startswith(term, autoescape=True)
+    escaped = term.replace("/", "//").replace("%", "/%").replace("_", "/_")
+    return col.like(escaped + "%", escape="/")
 
 
 class ReadingsPart:

@@ -1,0 +1,11 @@
+-- Contact names are searched for any part of them (ilike '%kapoor%' on account_details and
+-- bill_details), which no btree serves; pg_trgm's trigram index does. Optional, as in
+-- database/migrations.py (NAME_SEARCH_INDEX, the same statement): where the extension cannot be
+-- created the searches scan the names.
+DO $$
+BEGIN
+  CREATE EXTENSION IF NOT EXISTS pg_trgm;
+  CREATE INDEX IF NOT EXISTS ix_contacts_name_trgm ON contacts USING gin (name gin_trgm_ops);
+EXCEPTION WHEN others THEN
+  RAISE NOTICE 'contact names are searched without an index: %', SQLERRM;
+END $$;
