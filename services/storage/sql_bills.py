@@ -1,6 +1,7 @@
 """SQL backend part: period locks, bills, payments, bill runs and dashboard figures."""
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from decimal import Decimal
 
@@ -32,6 +33,8 @@ _primary = sa.and_(fo.c.account_id == f.c.id, fo.c.is_primary.is_(True))
 MAX_COLLISION_RETRIES = 62  # a period is at most a couple of months of days
 # Bills whose charges count nowhere: cancelled, and superseded (replaced by a re-issue, which counts).
 NOT_CHARGED = ("cancelled", "superseded")
+# The filters (and ordering keys) the month's covering index answers alone: month, area, status.
+_MONTH_INDEX_FIELDS = {"period_month", "statuses", "area_id", "sort", "descending"}
 
 
 def _bill_select():
@@ -226,16 +229,19 @@ class BillsPart:
                 scope_where(sa.select(bl).where(bl.c.bill_id == bill_id), self._bill_in_scope(bl.c.bill_id))
                 .order_by(bl.c.seq)).mappings()]
 
-    def _bill_where(self, q, flt: BillFilter, areas: list[int] | None):
-        """areas: the ids of flt.area_id's subtree (sql_readings.area_ids), read in the same transaction."""
+    def _bill_where(self, q, flt: BillFilter, areas: list[int] | None, by_month: bool = False):
+        """areas: the ids of flt.area_id's subtree (sql_readings.area_ids), read in the same transaction.
+        by_month: the status and area tests are kept off the indexes (_counted_by_month)."""
         q = scope_where(q, self._in_scope(b.c.area_id))
+        status = sa.func.coalesce(b.c.status, "") if by_month else b.c.status
+        area = sa.func.coalesce(b.c.area_id, 0) if by_month else b.c.area_id
         if flt.period_month:
             first, last = month_bounds(flt.period_month)
             q = q.where(b.c.billing_period_start.between(first, last))
         if flt.statuses:
-            q = q.where(b.c.status.in_(flt.statuses))
+            q = q.where(status.in_(flt.statuses))
         if flt.area_id is not None:
-            q = q.where(b.c.area_id.in_(areas))
+            q = q.where(area.in_(areas))
         if flt.category:
             q = q.where(b.c.category == flt.category)
         if flt.service:
@@ -283,9 +289,19 @@ class BillsPart:
             rows = conn.execute(_bill_select().where(b.c.id.in_(ids))).mappings().all() if ids else []
             total = None
             if with_total:
-                total = conn.execute(self._bill_where(sa.select(sa.func.count()).select_from(b), flt, areas)).scalar_one()
+                total = conn.execute(self._bill_where(sa.select(sa.func.count()).select_from(b), flt, areas,
+                                                      self._counted_by_month(flt))).scalar_one()
         by_id = {x["id"]: x for x in rows}
         return Page([Bill.from_row(by_id[i]) for i in ids], offset, limit, total)
+
+    def _counted_by_month(self, flt: BillFilter) -> bool:
+        """SQLite has no statistics and counts a month's bills of a status and an area from the status
+        index, one row lookup per match (a block's 75,000 pending bills at 300,000 flats: 100 ms).
+        The month's covering index (ix_bills_month_area_amounts) reads the whole month in 33 ms, so
+        when it holds every condition of the filter the count is made to read it."""
+        if self.dialect != "sqlite" or not flt.period_month:
+            return False
+        return all(f.name in _MONTH_INDEX_FIELDS or getattr(flt, f.name) == f.default for f in dataclasses.fields(flt))
 
     def list_bills_after(self, flt: BillFilter, after_id=0, limit=1000) -> list[Bill]:
         with read_tx(self.engine) as conn:

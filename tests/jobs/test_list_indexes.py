@@ -130,3 +130,23 @@ def test_supabase_creates_the_same_name_search_index():
 
     sql = open("database/supabase_schema.sql", encoding="utf-8").read()
     assert migrations.NAME_SEARCH_INDEX + ";" in sql and "CREATE EXTENSION IF NOT EXISTS pg_trgm;" in sql
+
+
+def test_sqlite_counts_a_months_bills_by_status_and_area_from_the_months_covering_index(tmp_path, request):
+    """Without statistics SQLite counted a block's pending bills of a month through the status index,
+    a row lookup each (100 ms for 75,000 at 300,000 flats); the month's covering index: 33 ms."""
+    st = FACTORIES["sqlite"](request, tmp_path)
+    bench_data.build(st, 3000, "society", say=lambda *_: None)
+    db = DatabaseService(st)
+    block = db.list_areas(level=1)[1]
+    flt = BillFilter(period_month="2026-09", statuses=("pending",), area_id=block.id)
+    page = db.list_bills(flt, 0, 20)
+    every = list(db.iter_bills(BillFilter(period_month="2026-09")))
+    want = [x for x in every if x.status == "pending" and x.area_path.startswith(block.path)]
+    assert page.total == len(want) > 0
+    counts = [p for p in _plans(st, lambda: db.list_bills(flt, 0, 20), table="bills") if "SCAN" in p or "SEARCH" in p]
+    assert any("COVERING INDEX ix_bills_month_area_amounts" in p for p in counts), counts
+    # A filter the index does not hold (a search) is counted as before, and right.
+    searched = BillFilter(period_month="2026-09", statuses=("pending",), area_id=block.id, search=want[0].account_code)
+    assert db.list_bills(searched, 0, 20).total == sum(x.account_code == want[0].account_code for x in want)
+    st.dispose()
