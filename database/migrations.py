@@ -200,7 +200,10 @@ def apply_schema(engine: Engine) -> int:
 # optional: PostgreSQL ships it in contrib and lets a database owner create it (it is trusted), a
 # Supabase project has it; where it cannot be created the search scans the names, as it did before.
 # It is kept out of the schema fingerprint, so a database with it and one without are one schema.
-NAME_SEARCH_INDEX = "CREATE INDEX IF NOT EXISTS ix_contacts_name_trgm ON contacts USING gin (name gin_trgm_ops)"
+NAME_SEARCH_INDEXES = (
+    "CREATE INDEX IF NOT EXISTS ix_contacts_name_trgm ON contacts USING gin (name gin_trgm_ops)",
+    "CREATE INDEX IF NOT EXISTS ix_accounts_name_trgm ON accounts USING gin (name gin_trgm_ops)",  # the accounts list
+)
 
 
 def _name_search_index(conn: Connection) -> None:
@@ -209,7 +212,8 @@ def _name_search_index(conn: Connection) -> None:
     try:
         with conn.begin_nested():
             conn.execute(sa.text("CREATE EXTENSION IF NOT EXISTS pg_trgm"))
-            conn.execute(sa.text(NAME_SEARCH_INDEX))
+            for stmt in NAME_SEARCH_INDEXES:
+                conn.execute(sa.text(stmt))
     except sa.exc.DBAPIError as exc:
         log.warning("Contact names are searched without an index: pg_trgm could not be enabled (%s).",
                     str(exc.orig).strip().splitlines()[0])

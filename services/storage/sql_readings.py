@@ -163,10 +163,16 @@ class ReadingsPart:
         # (floor, type, owner, shared motor) for those ids only. coalesce() keeps SQLite from
         # starting at the low-selectivity status index, so it walks accounts in code order and stops
         # at the page end instead of sorting every active meter.
+        searching = bool(search and search.strip())
+        # Searching, the matches (a few thousand meters at most) lead, each meter found by its id: with
+        # the accounts' is_active index in reach SQLite walked every active account and, for each,
+        # every match (300,000 x 4,444 probes for "B17": minutes). So that test is kept off the index.
+        active = (sa.func.coalesce(f.c.is_active, sa.false()) == sa.true() if searching and self.dialect == "sqlite"
+                  else f.c.is_active.is_(True))
         ids_q = (sa.select(m.c.id).select_from(f.join(m, m.c.account_id == f.c.id))
-                 .where(sa.func.coalesce(m.c.status, "") == "active", f.c.is_active.is_(True)))
+                 .where(sa.func.coalesce(m.c.status, "") == "active", active))
         ids_q = scope_where(ids_q, self._in_scope(f.c.area_id))
-        if search and search.strip():
+        if searching:
             ids_q = ids_q.where(m.c.id.in_(self._meter_matches(search.strip())))
         ids_q = ids_q.order_by(f.c.code, m.c.id).offset(offset).limit(limit)
         with read_tx(self.engine) as conn:
