@@ -64,8 +64,6 @@ def explain(storage, today: dt.date) -> list[tuple[str, list[str]]]:
     """The query plans of the reports' statements (as the head office): each statement a report runs is
     captured as it executes, then explained with the same parameters (SQLite EXPLAIN QUERY PLAN,
     PostgreSQL EXPLAIN)."""
-    import sqlalchemy as sa
-
     month = month_key((today.replace(day=1) - dt.timedelta(days=1)).replace(day=1))
     reports = {"arrears aging per union council": lambda: storage.aging_report(today, False),
                "collection per city/tehsil": lambda: storage.collection_report(month, True),
@@ -74,28 +72,40 @@ def explain(storage, today: dt.date) -> list[tuple[str, list[str]]]:
                "agent dashboard": lambda: _agent(storage).dashboard_figures(month, today)}
     out = []
     for name, fn in reports.items():
-        seen: list[tuple[str, object]] = []
-
-        def grab(conn, cursor, statement, parameters, context, executemany, seen=seen):
-            if statement.lstrip().upper().startswith("SELECT"):
-                seen.append((statement, parameters))
-
-        sa.event.listen(storage.engine, "before_cursor_execute", grab)
-        try:
-            fn()
-        finally:
-            sa.event.remove(storage.engine, "before_cursor_execute", grab)
         lines = []
-        prefix = "EXPLAIN QUERY PLAN " if storage.dialect == "sqlite" else "EXPLAIN "
-        with storage.engine.connect() as conn:
-            raw = conn.connection.driver_connection
-            for statement, params in seen:
-                cur = raw.cursor()
-                cur.execute(prefix + statement, params)
-                lines.append(" ".join(statement.split())[:100] + " ...")
-                lines += ["    " + " | ".join(str(x) for x in row[-1:]) for row in cur.fetchall()]
-                cur.close()
+        for statement, plan in query_plans(storage, fn):
+            lines.append(" ".join(statement.split())[:100] + " ...")
+            lines += ["    " + " | ".join(str(x) for x in row[-1:]) for row in plan]
         out.append((name, lines))
+    return out
+
+
+def query_plans(storage, call, setup: tuple[str, ...] = ()) -> list[tuple[str, list[tuple]]]:
+    """Each SELECT `call` sends, captured as it executes, then explained with the same parameters
+    (SQLite EXPLAIN QUERY PLAN, PostgreSQL EXPLAIN, after the `setup` statements): (statement, rows)."""
+    import sqlalchemy as sa
+
+    seen: list[tuple[str, object]] = []
+
+    def grab(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith("SELECT"):
+            seen.append((statement, parameters))
+
+    sa.event.listen(storage.engine, "before_cursor_execute", grab)
+    try:
+        call()
+    finally:
+        sa.event.remove(storage.engine, "before_cursor_execute", grab)
+    prefix = "EXPLAIN QUERY PLAN " if storage.dialect == "sqlite" else "EXPLAIN "
+    out = []
+    with storage.engine.connect() as conn:
+        cur = conn.connection.driver_connection.cursor()
+        for stmt in setup:
+            cur.execute(stmt)
+        for statement, params in seen:
+            cur.execute(prefix + statement, params)
+            out.append((statement, cur.fetchall()))
+        cur.close()
     return out
 
 

@@ -4,6 +4,7 @@ import sqlalchemy as sa
 
 from database.migrations import index_names
 from scripts import bench_data
+from scripts.benchmark_reports import query_plans
 from services.database_service import DatabaseService
 from services.models import BillFilter, ReadingFilter
 from services.storage.sql_backend import SqlStorage
@@ -33,32 +34,12 @@ def test_opening_an_older_database_creates_the_missing_indexes(backend, request,
 
 
 def _plans(storage, call, table: str = "readings") -> list[str]:
-    """The plan of every statement `call` sends (EXPLAIN on PostgreSQL, EXPLAIN QUERY PLAN on SQLite)."""
-    sent = []
-
-    def record(conn, cursor, statement, params, context, executemany):
-        sent.append((statement, params))
-
-    sa.event.listen(storage.engine, "before_cursor_execute", record)
-    try:
-        call()
-    finally:
-        sa.event.remove(storage.engine, "before_cursor_execute", record)
-    prefix = "EXPLAIN QUERY PLAN " if storage.dialect == "sqlite" else "EXPLAIN "
-    raw = storage.engine.raw_connection()
-    try:
-        cur = raw.cursor()
-        if storage.dialect == "postgresql":
-            # A test's few thousand rows make a scan as cheap as any index: ask whether the index can serve.
-            cur.execute("SET enable_seqscan = off")
-        plans = []
-        for statement, params in sent:
-            if f"FROM {table}" in statement:
-                cur.execute(prefix + statement, params)
-                plans.append("\n".join(str(row) for row in cur.fetchall()))
-        return plans
-    finally:
-        raw.close()
+    """The plans of the statements `call` sends that read `table`, one text each. On PostgreSQL with
+    sequential scans off: a test's few thousand rows make a scan as cheap as any index, so this asks
+    whether the index can serve."""
+    setup = ("SET enable_seqscan = off",) if storage.dialect == "postgresql" else ()
+    return ["\n".join(str(row) for row in plan)
+            for statement, plan in query_plans(storage, call, setup) if f"FROM {table}" in statement]
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
