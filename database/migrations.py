@@ -195,8 +195,8 @@ def apply_schema(engine: Engine) -> int:
     return version
 
 
-# Contact names are searched for any part of them ('%kapoor%'), which no btree serves: pg_trgm's
-# trigram index does (the bills list searched at 300,000 flats: 373 ms to 50 ms). The extension is
+# Contact and account names are searched for any part of them ('%kapoor%'), which no btree serves:
+# pg_trgm's trigram indexes do (the bills list searched at 300,000 flats: 373 ms to 50 ms). The extension is
 # optional: PostgreSQL ships it in contrib and lets a database owner create it (it is trusted), a
 # Supabase project has it; where it cannot be created the search scans the names, as it did before.
 # It is kept out of the schema fingerprint, so a database with it and one without are one schema.
