@@ -5,7 +5,7 @@ from decimal import Decimal as D
 import pytest
 
 from services.errors import ConflictError, PermissionDeniedError, ValidationError
-from services.models import ReadingFilter
+from services.models import BillFilter, ReadingFilter
 from tests.factories import admin_user, engineer_user
 
 d = dt.date
@@ -181,3 +181,14 @@ def test_meter_choices_search(db, storage):
     assert all(c.account_id for c in page.items)  # motor meters are not offered as accounts
     assert [a.path for a in storage.list_areas(level=1)] == ["A", "B", "C", "D"]
     assert [(a.path, a.name) for a in storage.list_areas(level=2)][0] == ("A/GF", "Ground Floor")
+
+
+def test_a_search_term_with_like_wildcards_matches_them_literally(db, storage):
+    """A code prefix is one LIKE pattern on PostgreSQL (bound whole, so an index serves it): '%', '_'
+    and the escape character in the term are characters, not wildcards."""
+    assert [c.account_code for c in db.list_active_meters("B1_").items] == []
+    assert [c.account_code for c in db.list_active_meters("B%").items] == []
+    assert [c.account_code for c in db.list_active_meters("B/").items] == []
+    db.create_bill("B17-FF", d(2026, 10, 1), d(2026, 10, 31), d(2026, 11, 15), flat_units=10, previous_outstanding=0)
+    assert db.list_bills(BillFilter(search="B1_")).items == [] and db.list_bills(BillFilter(search="B%")).items == []
+    assert [b.account_code for b in db.list_bills(BillFilter(search="B17")).items] == ["B17-FF"]
