@@ -277,7 +277,7 @@ class BillsPart:
         column = sort_column(BILL_SORTS, flt.sort)
         order = (lambda c: c.desc()) if flt.descending else (lambda c: c.asc())
         with read_tx(self.engine) as conn:
-            areas = area_ids(conn, flt.area_id) if flt.area_id is not None else None
+            areas = area_ids(conn, flt.area_id)
             ids_q = self._bill_where(sa.select(b.c.id), flt, areas)
             if column == "account_code":  # the one sort key off `bills`: join the account for it only
                 ids_q = ids_q.select_from(b.join(f, f.c.id == b.c.account_id))
@@ -305,7 +305,7 @@ class BillsPart:
 
     def list_bills_after(self, flt: BillFilter, after_id=0, limit=1000) -> list[Bill]:
         with read_tx(self.engine) as conn:
-            areas = area_ids(conn, flt.area_id) if flt.area_id is not None else None
+            areas = area_ids(conn, flt.area_id)
             q = self._bill_where(_bill_select(), flt, areas).where(b.c.id > after_id).order_by(b.c.id).limit(limit)
             return [Bill.from_row(x) for x in conn.execute(q).mappings()]
 
