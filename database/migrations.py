@@ -189,6 +189,7 @@ def apply_schema(engine: Engine) -> int:
         _name_search_index(conn)
         bill_numbers.backfill(conn)  # bills stored before bill numbers existed (a no-op otherwise)
         _seal_existing_bills(conn)  # bills stored before the bill chain existed (once; docs/trust.md)
+        _fill_bill_totals(conn)  # bills stored before the summary rows existed (once)
         _seed_locks(conn)
         _set_version(conn, version)
         _set_value(conn, "fingerprint", schema_fingerprint(conn.dialect))
@@ -229,6 +230,17 @@ def _seal_existing_bills(conn: Connection) -> None:
         return
     bill_chain.seal_unsealed(conn)
     _set_value(conn, "bill_chain", "sealed")
+
+
+def _fill_bill_totals(conn: Connection) -> None:
+    """The first start after the summary rows existed computes them from the bills already stored; from
+    then on the triggers keep them (database/bill_totals.py)."""
+    from database import bill_totals
+
+    if conn.execute(sa.select(s.schema_info.c.value).where(s.schema_info.c.key == "bill_totals")).scalar():
+        return
+    bill_totals.rebuild(conn)
+    _set_value(conn, "bill_totals", "filled")
 
 
 def _seed_locks(conn: Connection) -> None:

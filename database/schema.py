@@ -843,6 +843,26 @@ bill_seals = sa.Table(
     sa.CheckConstraint("seq >= 1", name="seq_positive"),
 )
 
+# The dashboard's and reports' per-month, per-area summary rows (database/bill_totals.py): every bill
+# counted once, under its bill month, area, due date, status and payment state, kept by triggers on
+# bills in the same statement that changes a bill, so they are exact whatever wrote the bill. Money
+# and units in minor units (hundredths), exact on SQLite too. scripts/verify_billing compares them
+# with a recomputation from the bills.
+bill_month_totals = sa.Table(
+    "bill_month_totals", metadata,
+    sa.Column("bill_month", sa.String(7), primary_key=True),  # YYYY-MM of billing_period_start
+    sa.Column("area_id", Id, primary_key=True, autoincrement=False),
+    sa.Column("due_date", sa.Date, primary_key=True),
+    sa.Column("status", sa.String(16), primary_key=True),
+    sa.Column("paid_any", sa.Boolean, primary_key=True),  # amount_paid > 0
+    sa.Column("arrears", sa.Boolean, primary_key=True),  # previous_outstanding > 0
+    sa.Column("bills", sa.BigInteger, nullable=False),
+    sa.Column("units", sa.BigInteger, nullable=False),  # total_units x 100
+    sa.Column("billed", sa.BigInteger, nullable=False),  # (total_amount - previous_outstanding) x 100
+    sa.Column("due", sa.BigInteger, nullable=False),  # total_amount x 100
+    sa.Column("paid", sa.BigInteger, nullable=False),  # amount_paid x 100
+)
+
 # Reused or stale meter photos (docs/trust.md, services/photo_checks.py): each stored reading photo's
 # 64-bit perceptual hash, split into four 16-bit bands, each indexed. Two photos within Hamming
 # distance 3 share at least one band exactly (pigeonhole), so the lookup reads the rows of four

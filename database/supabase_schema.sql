@@ -893,6 +893,21 @@ CREATE TABLE IF NOT EXISTS areas (
 	CONSTRAINT uq_areas_path UNIQUE (path)
 );
 
+CREATE TABLE IF NOT EXISTS bill_month_totals (
+	bill_month VARCHAR(7) NOT NULL, 
+	area_id BIGINT NOT NULL, 
+	due_date DATE NOT NULL, 
+	status VARCHAR(16) NOT NULL, 
+	paid_any BOOLEAN NOT NULL, 
+	arrears BOOLEAN NOT NULL, 
+	bills BIGINT NOT NULL, 
+	units BIGINT NOT NULL, 
+	billed BIGINT NOT NULL, 
+	due BIGINT NOT NULL, 
+	paid BIGINT NOT NULL, 
+	CONSTRAINT pk_bill_month_totals PRIMARY KEY (bill_month, area_id, due_date, status, paid_any, arrears)
+);
+
 CREATE TABLE IF NOT EXISTS bill_number_series (
 	series VARCHAR(16) NOT NULL, 
 	last_number BIGINT DEFAULT '0' NOT NULL, 
@@ -1782,6 +1797,16 @@ ALTER TABLE areas ADD COLUMN IF NOT EXISTS kind VARCHAR(32);
 ALTER TABLE areas ADD COLUMN IF NOT EXISTS sort_order INTEGER DEFAULT '0' NOT NULL;
 
 ALTER TABLE areas ADD COLUMN IF NOT EXISTS created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL;
+
+ALTER TABLE bill_month_totals ADD COLUMN IF NOT EXISTS bills BIGINT NOT NULL;
+
+ALTER TABLE bill_month_totals ADD COLUMN IF NOT EXISTS units BIGINT NOT NULL;
+
+ALTER TABLE bill_month_totals ADD COLUMN IF NOT EXISTS billed BIGINT NOT NULL;
+
+ALTER TABLE bill_month_totals ADD COLUMN IF NOT EXISTS due BIGINT NOT NULL;
+
+ALTER TABLE bill_month_totals ADD COLUMN IF NOT EXISTS paid BIGINT NOT NULL;
 
 ALTER TABLE bill_number_series ADD COLUMN IF NOT EXISTS last_number BIGINT DEFAULT '0' NOT NULL;
 
@@ -3066,7 +3091,7 @@ BEGIN
   INSERT INTO audit_log (actor_name, action, entity_type, entity_id, details)
 SELECT 'system', 'schema.upgrade', 'schema', '3', jsonb_build_object('from_version', CAST(value AS INTEGER), 'to_version', 3, 'accounts', (SELECT count(*) FROM accounts), 'areas', (SELECT count(*) FROM areas), 'bills', (SELECT count(*) FROM bills), 'bill_lines', (SELECT count(*) FROM bill_lines)) FROM schema_info WHERE key = 'version';
   -- Statistics now, not when autovacuum gets to the new tables: the first pages would be planned blind.
-  ANALYZE areas, bill_number_series, contacts, job_runs, master_data_staging, motors, period_locks, schema_info, tariff_plans, usage_day_index, users, utility_settings, accounts, audit_log, bank_files, bill_runs, customer_preferences, tariff_plan_versions, user_areas, user_sessions, account_contacts, account_history, account_motors, account_surveys, bank_payments, bill_run_manifests, customer_accounts, customer_alerts_sent, customer_codes, field_visits, meters, service_connections, usage_anomalies, usage_baselines, readings, bills, daily_usage, meter_changes, photo_hashes, bill_lines, bill_readings, bill_seals, notifications, payment_events, payments, tickets, ticket_attachments, ticket_comments;
+  ANALYZE areas, bill_month_totals, bill_number_series, contacts, job_runs, master_data_staging, motors, period_locks, schema_info, tariff_plans, usage_day_index, users, utility_settings, accounts, audit_log, bank_files, bill_runs, customer_preferences, tariff_plan_versions, user_areas, user_sessions, account_contacts, account_history, account_motors, account_surveys, bank_payments, bill_run_manifests, customer_accounts, customer_alerts_sent, customer_codes, field_visits, meters, service_connections, usage_anomalies, usage_baselines, readings, bills, daily_usage, meter_changes, photo_hashes, bill_lines, bill_readings, bill_seals, notifications, payment_events, payments, tickets, ticket_attachments, ticket_comments;
 END $$;
 
 -- ---- rule triggers (from database/triggers.py): period locks, immutable bills, append-only tables ----
@@ -3462,6 +3487,34 @@ DROP TRIGGER IF EXISTS trg_readings_undo_review ON readings;
 CREATE TRIGGER trg_readings_undo_review BEFORE UPDATE OF status ON readings
            FOR EACH ROW EXECUTE FUNCTION meterline_readings_undo_review();
 
+CREATE OR REPLACE FUNCTION meterline_bill_totals() RETURNS trigger
+           LANGUAGE plpgsql AS $$
+           BEGIN
+             IF TG_OP = 'INSERT' THEN
+               INSERT INTO bill_month_totals (bill_month, area_id, due_date, status, paid_any, arrears, bills, units, billed, due, paid) SELECT bill_month, area_id, due_date, status, paid_any, arrears, sum(bills), sum(units), sum(billed), sum(due), sum(paid) FROM (SELECT to_char(x.billing_period_start, 'YYYY-MM') AS bill_month, x.area_id AS area_id, x.due_date AS due_date, x.status AS status, (x.amount_paid > 0) AS paid_any, (x.previous_outstanding > 0) AS arrears, 1 AS bills, CAST(round((x.total_units) * 100) AS bigint) AS units, CAST(round((x.total_amount - x.previous_outstanding) * 100) AS bigint) AS billed, CAST(round((x.total_amount) * 100) AS bigint) AS due, CAST(round((x.amount_paid) * 100) AS bigint) AS paid FROM bill_totals_new x) d GROUP BY bill_month, area_id, due_date, status, paid_any, arrears HAVING sum(bills) <> 0 OR sum(units) <> 0 OR sum(billed) <> 0 OR sum(due) <> 0 OR sum(paid) <> 0 ORDER BY bill_month, area_id, due_date, status, paid_any, arrears ON CONFLICT (bill_month, area_id, due_date, status, paid_any, arrears) DO UPDATE SET bills = bill_month_totals.bills + excluded.bills, units = bill_month_totals.units + excluded.units, billed = bill_month_totals.billed + excluded.billed, due = bill_month_totals.due + excluded.due, paid = bill_month_totals.paid + excluded.paid;
+             ELSIF TG_OP = 'UPDATE' THEN
+               INSERT INTO bill_month_totals (bill_month, area_id, due_date, status, paid_any, arrears, bills, units, billed, due, paid) SELECT bill_month, area_id, due_date, status, paid_any, arrears, sum(bills), sum(units), sum(billed), sum(due), sum(paid) FROM (SELECT to_char(x.billing_period_start, 'YYYY-MM') AS bill_month, x.area_id AS area_id, x.due_date AS due_date, x.status AS status, (x.amount_paid > 0) AS paid_any, (x.previous_outstanding > 0) AS arrears, -1 AS bills, -CAST(round((x.total_units) * 100) AS bigint) AS units, -CAST(round((x.total_amount - x.previous_outstanding) * 100) AS bigint) AS billed, -CAST(round((x.total_amount) * 100) AS bigint) AS due, -CAST(round((x.amount_paid) * 100) AS bigint) AS paid FROM bill_totals_old x UNION ALL SELECT to_char(x.billing_period_start, 'YYYY-MM') AS bill_month, x.area_id AS area_id, x.due_date AS due_date, x.status AS status, (x.amount_paid > 0) AS paid_any, (x.previous_outstanding > 0) AS arrears, 1 AS bills, CAST(round((x.total_units) * 100) AS bigint) AS units, CAST(round((x.total_amount - x.previous_outstanding) * 100) AS bigint) AS billed, CAST(round((x.total_amount) * 100) AS bigint) AS due, CAST(round((x.amount_paid) * 100) AS bigint) AS paid FROM bill_totals_new x) d GROUP BY bill_month, area_id, due_date, status, paid_any, arrears HAVING sum(bills) <> 0 OR sum(units) <> 0 OR sum(billed) <> 0 OR sum(due) <> 0 OR sum(paid) <> 0 ORDER BY bill_month, area_id, due_date, status, paid_any, arrears ON CONFLICT (bill_month, area_id, due_date, status, paid_any, arrears) DO UPDATE SET bills = bill_month_totals.bills + excluded.bills, units = bill_month_totals.units + excluded.units, billed = bill_month_totals.billed + excluded.billed, due = bill_month_totals.due + excluded.due, paid = bill_month_totals.paid + excluded.paid;
+             ELSE
+               INSERT INTO bill_month_totals (bill_month, area_id, due_date, status, paid_any, arrears, bills, units, billed, due, paid) SELECT bill_month, area_id, due_date, status, paid_any, arrears, sum(bills), sum(units), sum(billed), sum(due), sum(paid) FROM (SELECT to_char(x.billing_period_start, 'YYYY-MM') AS bill_month, x.area_id AS area_id, x.due_date AS due_date, x.status AS status, (x.amount_paid > 0) AS paid_any, (x.previous_outstanding > 0) AS arrears, -1 AS bills, -CAST(round((x.total_units) * 100) AS bigint) AS units, -CAST(round((x.total_amount - x.previous_outstanding) * 100) AS bigint) AS billed, -CAST(round((x.total_amount) * 100) AS bigint) AS due, -CAST(round((x.amount_paid) * 100) AS bigint) AS paid FROM bill_totals_old x) d GROUP BY bill_month, area_id, due_date, status, paid_any, arrears HAVING sum(bills) <> 0 OR sum(units) <> 0 OR sum(billed) <> 0 OR sum(due) <> 0 OR sum(paid) <> 0 ORDER BY bill_month, area_id, due_date, status, paid_any, arrears ON CONFLICT (bill_month, area_id, due_date, status, paid_any, arrears) DO UPDATE SET bills = bill_month_totals.bills + excluded.bills, units = bill_month_totals.units + excluded.units, billed = bill_month_totals.billed + excluded.billed, due = bill_month_totals.due + excluded.due, paid = bill_month_totals.paid + excluded.paid;
+             END IF;
+             RETURN NULL;
+           END $$;
+
+DROP TRIGGER IF EXISTS trg_bill_totals_insert ON bills;
+
+CREATE TRIGGER trg_bill_totals_insert AFTER INSERT ON bills REFERENCING NEW TABLE AS bill_totals_new
+                    FOR EACH STATEMENT EXECUTE FUNCTION meterline_bill_totals();
+
+DROP TRIGGER IF EXISTS trg_bill_totals_update ON bills;
+
+CREATE TRIGGER trg_bill_totals_update AFTER UPDATE ON bills REFERENCING OLD TABLE AS bill_totals_old NEW TABLE AS bill_totals_new
+                    FOR EACH STATEMENT EXECUTE FUNCTION meterline_bill_totals();
+
+DROP TRIGGER IF EXISTS trg_bill_totals_delete ON bills;
+
+CREATE TRIGGER trg_bill_totals_delete AFTER DELETE ON bills REFERENCING OLD TABLE AS bill_totals_old
+                    FOR EACH STATEMENT EXECUTE FUNCTION meterline_bill_totals();
+
 -- ---- reference rows every database needs (as database/migrations.py seeds them) ----
 
 INSERT INTO period_locks (month, reason, locked_by, bill_count_at_lock)
@@ -3470,6 +3523,17 @@ ON CONFLICT (month) DO NOTHING;
 
 INSERT INTO schema_info (key, value) VALUES ('version', '3')
 ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value WHERE schema_info.value::int < EXCLUDED.value::int;
+
+DO $$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM schema_info WHERE key = 'bill_totals') THEN
+    DELETE FROM bill_month_totals;
+    INSERT INTO bill_month_totals (bill_month, area_id, due_date, status, paid_any, arrears, bills, units, billed, due, paid) SELECT bill_totals_recomputed.bill_month, bill_totals_recomputed.area_id, bill_totals_recomputed.due_date, bill_totals_recomputed.status, bill_totals_recomputed.paid_any, bill_totals_recomputed.arrears, bill_totals_recomputed.bills, bill_totals_recomputed.units, bill_totals_recomputed.billed, bill_totals_recomputed.due, bill_totals_recomputed.paid 
+FROM (SELECT to_char(bills.billing_period_start, 'YYYY-MM') AS bill_month, bills.area_id AS area_id, bills.due_date AS due_date, bills.status AS status, bills.amount_paid > 0 AS paid_any, bills.previous_outstanding > 0 AS arrears, count(*) AS bills, sum(CAST(round(bills.total_units * 100) AS BIGINT)) AS units, sum(CAST(round((bills.total_amount - bills.previous_outstanding) * 100) AS BIGINT)) AS billed, sum(CAST(round(bills.total_amount * 100) AS BIGINT)) AS due, sum(CAST(round(bills.amount_paid * 100) AS BIGINT)) AS paid 
+FROM bills GROUP BY to_char(bills.billing_period_start, 'YYYY-MM'), bills.area_id, bills.due_date, bills.status, bills.amount_paid > 0, bills.previous_outstanding > 0) AS bill_totals_recomputed;
+    INSERT INTO schema_info (key, value) VALUES ('bill_totals', 'filled');
+  END IF;
+END $$;
 
 -- ---- database/supabase/10_views.sql ----
 
@@ -5034,6 +5098,31 @@ BEGIN
            'count', (SELECT count(*) FROM q),
            'first', COALESCE((SELECT jsonb_agg(to_jsonb(z)) FROM (SELECT * FROM q ORDER BY bill_id LIMIT p_limit) z),
                              '[]'::jsonb)))
+    INTO v_out;
+  -- The per-month, per-area summary rows (database/bill_totals.py) against a recomputation from the bills.
+  WITH fresh AS (
+    SELECT to_char(billing_period_start, 'YYYY-MM') AS bill_month, area_id, due_date, status,
+           amount_paid > 0 AS paid_any, previous_outstanding > 0 AS arrears, count(*) AS bills,
+           sum(round(total_units * 100)::bigint) AS units, sum(round((total_amount - previous_outstanding) * 100)::bigint) AS billed,
+           sum(round(total_amount * 100)::bigint) AS due, sum(round(amount_paid * 100)::bigint) AS paid
+      FROM bills GROUP BY 1, 2, 3, 4, 5, 6
+  ), stored AS (
+    SELECT * FROM bill_month_totals WHERE bills <> 0 OR units <> 0 OR billed <> 0 OR due <> 0 OR paid <> 0
+  ), q AS (
+    SELECT COALESCE(s.bill_month, f.bill_month) AS bill_month, COALESCE(s.area_id, f.area_id) AS area_id,
+           COALESCE(s.due_date, f.due_date) AS due_date, COALESCE(s.status, f.status) AS status,
+           COALESCE(s.paid_any, f.paid_any) AS paid_any, COALESCE(s.arrears, f.arrears) AS arrears,
+           s.bills AS stored_bills, f.bills AS recomputed_bills, s.due AS stored_due, f.due AS recomputed_due,
+           s.paid AS stored_paid, f.paid AS recomputed_paid
+      FROM stored s FULL JOIN fresh f USING (bill_month, area_id, due_date, status, paid_any, arrears)
+     WHERE (COALESCE(s.bills, 0), COALESCE(s.units, 0), COALESCE(s.billed, 0), COALESCE(s.due, 0), COALESCE(s.paid, 0))
+           IS DISTINCT FROM (COALESCE(f.bills, 0), COALESCE(f.units, 0), COALESCE(f.billed, 0), COALESCE(f.due, 0),
+                             COALESCE(f.paid, 0))
+  )
+  SELECT v_out || jsonb_build_object('totals_mismatch', jsonb_build_object(
+           'count', (SELECT count(*) FROM q),
+           'first', COALESCE((SELECT jsonb_agg(to_jsonb(z)) FROM (SELECT * FROM q ORDER BY bill_month, area_id,
+                                                                   due_date, status LIMIT p_limit) z), '[]'::jsonb)))
     INTO v_out;
   RETURN v_out;
 END $$;
@@ -6782,6 +6871,16 @@ REVOKE ALL ON SEQUENCE areas_id_seq FROM PUBLIC, anon, authenticated;
 
 GRANT USAGE, SELECT ON SEQUENCE areas_id_seq TO service_role;
 
+ALTER TABLE bill_month_totals ENABLE ROW LEVEL SECURITY;
+
+DROP POLICY IF EXISTS meterline_service_role ON bill_month_totals;
+
+CREATE POLICY meterline_service_role ON bill_month_totals AS PERMISSIVE FOR ALL TO service_role USING (true) WITH CHECK (true);
+
+REVOKE ALL ON bill_month_totals FROM PUBLIC, anon, authenticated;
+
+GRANT SELECT, INSERT, UPDATE, DELETE ON bill_month_totals TO service_role;
+
 ALTER TABLE bill_number_series ENABLE ROW LEVEL SECURITY;
 
 DROP POLICY IF EXISTS meterline_service_role ON bill_number_series;
@@ -7432,6 +7531,14 @@ REVOKE ALL ON areas FROM meterline_staff;
 CREATE POLICY meterline_staff_scope ON areas AS PERMISSIVE FOR SELECT TO meterline_staff USING (id = ANY ((SELECT meterline_scope_shown_area_ids())::bigint[]));
 
 GRANT SELECT ON areas TO meterline_staff;
+
+DROP POLICY IF EXISTS meterline_staff_scope ON bill_month_totals;
+
+REVOKE ALL ON bill_month_totals FROM meterline_staff;
+
+CREATE POLICY meterline_staff_scope ON bill_month_totals AS PERMISSIVE FOR SELECT TO meterline_staff USING (area_id = ANY ((SELECT meterline_scope_area_ids())::bigint[]) AND meterline_scope_account_ids() IS NULL);
+
+GRANT SELECT ON bill_month_totals TO meterline_staff;
 
 DROP POLICY IF EXISTS meterline_staff_scope ON bill_number_series;
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from database import bill_chain, bill_numbers, billing_triggers, field_triggers, review_undo_triggers
+from database import bill_chain, bill_numbers, bill_totals, billing_triggers, field_triggers, review_undo_triggers
 from database import schema as s
 from database.schema import BILL_IMMUTABLE_COLUMNS
 
@@ -135,7 +135,8 @@ def sqlite_statements() -> list[str]:
     stmts += _sqlite_date_checks()
     return (stmts + billing_triggers.sqlite_statements() + bill_numbers.sqlite_statements()  # coverage, re-issues, credits; numbers
             + bill_chain.sqlite_statements() + field_triggers.sqlite_statements()  # the chain (issue 20); tickets and visits (issue 15)
-            + review_undo_triggers.sqlite_statements())  # undoing a review (issue 18)
+            + review_undo_triggers.sqlite_statements()  # undoing a review (issue 18)
+            + bill_totals.sqlite_statements())  # the summary rows (issue 19)
 
 
 def _sqlite_reading_statements() -> list[str]:
@@ -262,7 +263,8 @@ def postgresql_statements() -> list[str]:
         *_postgresql_reading_statements(),
     ] + billing_triggers.postgresql_statements() + bill_numbers.postgresql_statements() + \
         bill_chain.postgresql_statements() + field_triggers.postgresql_statements() + \
-        review_undo_triggers.postgresql_statements()  # coverage ...; numbers; chain; tickets and visits; review undo
+        review_undo_triggers.postgresql_statements() + \
+        bill_totals.postgresql_statements()  # coverage ...; numbers; chain; tickets and visits; review undo; totals
 
 
 def statements_for(dialect_name: str) -> list[str]:

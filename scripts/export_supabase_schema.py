@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.schema import CreateColumn, CreateIndex, CreateTable
 
-from database import billing_upgrade, upgrade_v3
+from database import bill_totals, billing_upgrade, upgrade_v3
 from database import schema as s
 from database.legacy import schema_v2
 from database.migrations import DEFAULT_LOCKED_MONTHS
@@ -138,6 +138,7 @@ def seed_sql() -> list[str]:
     out.append(
         f"INSERT INTO schema_info (key, value) VALUES ('version', '{s.SCHEMA_VERSION}')\n"
         "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value WHERE schema_info.value::int < EXCLUDED.value::int;")
+    out.append(bill_totals.fill_once_sql())  # the summary rows of bills stored before them
     return out
 
 

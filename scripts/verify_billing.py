@@ -13,7 +13,9 @@ Every unit billed exactly once, every bill right, every balance adding up:
      (total - previous outstanding) of their bills that are neither superseded nor cancelled,
      less the payments on them;
   5. bills whose lines (energy, tiers, fees, arrears ...) do not add up to their total;
-  6. the bills' hash chain (scripts/verify_chain.py): the first bill changed after it was issued.
+  6. the dashboard's and reports' per-month, per-area summary rows (database/bill_totals.py) that
+     differ from a recomputation from the bills;
+  7. the bills' hash chain (scripts/verify_chain.py): the first bill changed after it was issued.
 It prints the count and the first offenders of each check. The checks are set-based queries in
 the database; the recomputation walks the bills a page at a time by id. Nothing is written.
 Exit status: 0 when every check passes, 1 when one finds an offender, 2 when the database cannot
@@ -39,6 +41,7 @@ CHECKS = (
     ("units_mismatch", "bills whose units differ from the units of the readings they cover"),
     ("balance_mismatch", "accounts whose outstanding balance is not their current charges less the payments on them"),
     ("lines_mismatch", "bills whose lines do not add up to their total"),
+    ("totals_mismatch", "summary rows (month, area, due date, status) that differ from their bills"),
 )
 
 

@@ -141,5 +141,30 @@ BEGIN
            'first', COALESCE((SELECT jsonb_agg(to_jsonb(z)) FROM (SELECT * FROM q ORDER BY bill_id LIMIT p_limit) z),
                              '[]'::jsonb)))
     INTO v_out;
+  -- The per-month, per-area summary rows (database/bill_totals.py) against a recomputation from the bills.
+  WITH fresh AS (
+    SELECT to_char(billing_period_start, 'YYYY-MM') AS bill_month, area_id, due_date, status,
+           amount_paid > 0 AS paid_any, previous_outstanding > 0 AS arrears, count(*) AS bills,
+           sum(round(total_units * 100)::bigint) AS units, sum(round((total_amount - previous_outstanding) * 100)::bigint) AS billed,
+           sum(round(total_amount * 100)::bigint) AS due, sum(round(amount_paid * 100)::bigint) AS paid
+      FROM bills GROUP BY 1, 2, 3, 4, 5, 6
+  ), stored AS (
+    SELECT * FROM bill_month_totals WHERE bills <> 0 OR units <> 0 OR billed <> 0 OR due <> 0 OR paid <> 0
+  ), q AS (
+    SELECT COALESCE(s.bill_month, f.bill_month) AS bill_month, COALESCE(s.area_id, f.area_id) AS area_id,
+           COALESCE(s.due_date, f.due_date) AS due_date, COALESCE(s.status, f.status) AS status,
+           COALESCE(s.paid_any, f.paid_any) AS paid_any, COALESCE(s.arrears, f.arrears) AS arrears,
+           s.bills AS stored_bills, f.bills AS recomputed_bills, s.due AS stored_due, f.due AS recomputed_due,
+           s.paid AS stored_paid, f.paid AS recomputed_paid
+      FROM stored s FULL JOIN fresh f USING (bill_month, area_id, due_date, status, paid_any, arrears)
+     WHERE (COALESCE(s.bills, 0), COALESCE(s.units, 0), COALESCE(s.billed, 0), COALESCE(s.due, 0), COALESCE(s.paid, 0))
+           IS DISTINCT FROM (COALESCE(f.bills, 0), COALESCE(f.units, 0), COALESCE(f.billed, 0), COALESCE(f.due, 0),
+                             COALESCE(f.paid, 0))
+  )
+  SELECT v_out || jsonb_build_object('totals_mismatch', jsonb_build_object(
+           'count', (SELECT count(*) FROM q),
+           'first', COALESCE((SELECT jsonb_agg(to_jsonb(z)) FROM (SELECT * FROM q ORDER BY bill_month, area_id,
+                                                                   due_date, status LIMIT p_limit) z), '[]'::jsonb)))
+    INTO v_out;
   RETURN v_out;
 END $$;

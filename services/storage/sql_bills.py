@@ -13,6 +13,7 @@ from database import schema as s
 from database.schema import OPEN_BILL_STATUSES
 from services.billing.arrears import apply_payment
 from services.clock import utcnow
+from services.money import from_minor_units
 from services.errors import BillCollisionError, ConflictError, NotFoundError, ValidationError
 from services.models import BILL_SORTS, sort_column
 from services.models import (
@@ -479,27 +480,27 @@ class BillsPart:
     def dashboard_figures(self, month, as_of) -> DashboardFigures:
         first, last = month_bounds(month)
         d = self.dialect
-        mine = self._scope_conds(self._in_scope(b.c.area_id))  # nothing when the scope is everything
+        t, conds = self.bill_totals_in_scope()  # the summary rows (database/bill_totals.py), not the bills
         paid_from, paid_mine = self._payments_in_scope()
+        charged, open_ = t.c.status.not_in(NOT_CHARGED), t.c.status.in_(OPEN_BILL_STATUSES)
         with read_tx(self.engine) as conn:
             billed_raw, count = conn.execute(
-                sa.select(money_sum(b.c.total_amount - b.c.previous_outstanding, d), sa.func.count())
-                .where(b.c.billing_period_start.between(first, last), b.c.status.not_in(NOT_CHARGED), *mine)).one()
+                sa.select(sa.func.sum(t.c.billed), sa.func.sum(t.c.bills))
+                .where(t.c.bill_month == first.strftime("%Y-%m"), charged, *conds)).one()
             # Money received: every payment of the month but the credits re-issues moved between bills
             # (few, found by their own index; the sum of all payments reads the (paid_on, amount) index).
             collected = conn.execute(sa.select(money_sum(p.c.amount, d)).select_from(paid_from)
                                      .where(p.c.paid_on.between(first, last), *paid_mine)).scalar()
             credited = conn.execute(sa.select(money_sum(p.c.amount, d)).select_from(paid_from)
                                     .where(*_credits(p.c.paid_on, d, first, last), *paid_mine)).scalar()
-            outstanding = conn.execute(sa.select(money_sum(b.c.total_amount - b.c.amount_paid, d))
-                                       .where(b.c.status.in_(OPEN_BILL_STATUSES), *mine)).scalar()
+            outstanding, overdue = conn.execute(
+                sa.select(sa.func.sum(t.c.due - t.c.paid), sa.func.sum(sa.case((t.c.due_date < as_of, t.c.bills), else_=0)))
+                .where(open_, *conds)).one()
             pending = conn.execute(sa.select(sa.func.count()).select_from(r).where(
                 r.c.status == "pending", *self._scope_conds(self._meter_in_scope(r.c.meter_id)))).scalar_one()
-            overdue = conn.execute(sa.select(sa.func.count()).select_from(b).where(
-                b.c.status.in_(OPEN_BILL_STATUSES), b.c.due_date < as_of, *mine)).scalar_one()
-        return DashboardFigures(first.strftime("%Y-%m"), money_value(billed_raw, d), count,
+        return DashboardFigures(first.strftime("%Y-%m"), from_minor_units(int(billed_raw or 0)), int(count or 0),
                                 money_value(collected, d) - money_value(credited, d),
-                                money_value(outstanding, d), pending, overdue)
+                                from_minor_units(int(outstanding or 0)), pending, int(overdue or 0))
 
     def _payments_in_scope(self):
         """(from clause, conditions) for the payments in the scope: a join to their bills in the scope's
@@ -516,15 +517,14 @@ class BillsPart:
         d = self.dialect
         first, _ = month_bounds(min(months))
         _, last = month_bounds(max(months))
-        bm = _month_expr(b.c.billing_period_start, d).label("month")
         pm = _month_expr(p.c.paid_on, d).label("month")
+        t, conds = self.bill_totals_in_scope()  # the summary rows (database/bill_totals.py), not the bills
         with read_tx(self.engine) as conn:
             billed = {row.month: row for row in conn.execute(
-                sa.select(bm, money_sum(b.c.total_units, d).label("units"),
-                          money_sum(b.c.total_amount - b.c.previous_outstanding, d).label("billed"),
-                          sa.func.count().label("n"))
-                .where(b.c.billing_period_start.between(first, last), b.c.status.not_in(NOT_CHARGED),
-                       *self._scope_conds(self._in_scope(b.c.area_id))).group_by(bm))}
+                sa.select(t.c.bill_month.label("month"), sa.func.sum(t.c.units).label("units"),
+                          sa.func.sum(t.c.billed).label("billed"), sa.func.sum(t.c.bills).label("n"))
+                .where(t.c.bill_month.between(min(months), max(months)), t.c.status.not_in(NOT_CHARGED), *conds)
+                .group_by(t.c.bill_month))}
             paid_mine = self._scope_conds(self._bill_in_scope(p.c.bill_id))
             paid = {row.month: row.collected for row in conn.execute(
                 sa.select(pm, money_sum(p.c.amount, d).label("collected"))
@@ -536,6 +536,6 @@ class BillsPart:
         for mo in sorted(months):
             row = billed.get(mo)
             out.append(MonthlyPoint(
-                mo, money_value(row.units if row else 0, d), money_value(row.billed if row else 0, d),
-                money_value(paid.get(mo, 0), d) - money_value(credited.get(mo, 0), d), row.n if row else 0))
+                mo, from_minor_units(int(row.units if row else 0)), from_minor_units(int(row.billed if row else 0)),
+                money_value(paid.get(mo, 0), d) - money_value(credited.get(mo, 0), d), int(row.n) if row else 0))
         return out

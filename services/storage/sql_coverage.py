@@ -12,6 +12,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
+from database import bill_totals
 from database import schema as s
 from services.clock import utcnow
 from services.billing.coverage import ChainReading, CoveredReading
@@ -144,6 +145,7 @@ class CoveragePart:
                 if self.dialect == "sqlite" and name == "lines_mismatch":
                     rows = [x | {"lines_sum": Decimal(x["lines_sum"]) / 100} for x in rows]
                 out[name] = (n, rows)
+            out["totals_mismatch"] = bill_totals.mismatches(conn, limit)  # the summary rows (database/bill_totals.py)
         return out
 
     def bill_run_totals(self, run_id) -> tuple[int, Decimal]:

@@ -10,7 +10,9 @@ PostgreSQL:
   (ii)  DatabaseService.flat_outstanding(flat) equals the current charges (total - previous
         outstanding) of the flat's bills that are neither superseded nor cancelled, less the
         payments on them (a re-issue's credit counted once, on the replacement);
-  (iii) every stored bill recomputes to its total (TariffRules.recompute), and (iv) its lines add up to it.
+  (iii) every stored bill recomputes to its total (TariffRules.recompute), and (iv) its lines add up to it;
+  (v)   the per-month, per-area summary rows the dashboard and reports read (database/bill_totals.py)
+        equal their recomputation from the bills.
 
 Refusals along the way (a pending reading before the one billed, a re-issue of a bill carried
 forward, more paid than a replacement's total, ...) store nothing, and the invariants still hold.
@@ -249,7 +251,7 @@ class World:
             assert self.db.flat_outstanding(FLATS[i][0]) == charges - paid, (charges, paid)
         assert {k: n for k, (n, _) in self.st.billing_checks().items()} == {
             "uncovered_readings": 0, "double_covered": 0, "units_mismatch": 0, "balance_mismatch": 0,
-            "lines_mismatch": 0}  # (iv) every bill's lines add up to its total
+            "lines_mismatch": 0, "totals_mismatch": 0}  # (iv) every bill's lines add up to its total; (v)
 
 
 @settings(max_examples=25, deadline=None, database=None,

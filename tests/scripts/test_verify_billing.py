@@ -40,7 +40,7 @@ def test_exits_0_on_the_demo_database_as_a_command(demo):
     out = subprocess.run([sys.executable, "-m", "scripts.verify_billing", "--database-url", url], cwd=ROOT,
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stdout + out.stderr
-    assert out.stdout.count("ok   0 ") == 7 and "bill chain OK" in out.stdout and "RESULT: OK" in out.stdout
+    assert out.stdout.count("ok   0 ") == 8 and "bill chain OK" in out.stdout and "RESULT: OK" in out.stdout
 
 
 def test_an_approved_reading_no_bill_covers(demo, capsys):

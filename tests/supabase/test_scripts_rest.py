@@ -86,7 +86,7 @@ def test_verify_billing_in_rest_mode(fake, capsys):
     seed_demo.seed(st, 16, TODAY, PricingService(), quiet=True)
     assert verify_billing.main([]) == 0
     out = capsys.readouterr().out
-    assert "backend: supabase" in out and out.count("ok   0 ") == 6 and "RESULT: OK" in out
+    assert "backend: supabase" in out and out.count("ok   0 ") == 7 and "RESULT: OK" in out
     meter = st.list_readings(ReadingFilter(status="approved", account_meters_only=True), 0, 1).items[0].meter_id
     import psycopg
 
