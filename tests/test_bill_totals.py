@@ -80,6 +80,7 @@ def test_rows_follow_every_change_of_a_bill_made_by_direct_sql(st):
     assert (fig.bill_count, fig.billed, fig.outstanding, fig.overdue_count) == (2, D("360.00"), D("295.50"), 1)
     [point] = st.monthly_series(["2026-10"])
     assert (point.consumption, point.billed, point.bill_count) == (D("30.00"), D("360.00"), 2)
+    assert st.monthly_consumption(["2026-09", "2026-10"]) == {"2026-09": D("0.00"), "2026-10": D("30.00")}
     aging = st.aging_report(dt.date(2026, 11, 20), False)
     assert [(r.bills, r.d0_30) for r in aging if r.bills] == [(1, D("295.50"))]
 

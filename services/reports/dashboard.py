@@ -1,5 +1,6 @@
-"""The dashboard's figures, read through one function so the page, its chart and (later) summary
-rows agree on one definition (issue 18; issue 19 may back this with stored summary rows).
+"""The dashboard's figures, read through one function so the page, its chart and the reports agree on
+one definition (issue 18). The bills' figures come from the per-month, per-area summary rows the
+database keeps with every change of a bill (database/bill_totals.py, issue 19), not from the bills.
 
 Definitions (shown on the page):
 - period: a bill month ("2026-10"): the bills whose period starts in it, replaced and cancelled
@@ -12,7 +13,7 @@ Definitions (shown on the page):
 - outstanding, overdue bills and aging: every open bill as of today, by days past its due date;
 - the default period is the newest month that has bills (not an empty current month).
 Nothing here is cached: the figures are read when the page is drawn, so a bill run or a payment
-shows on the next view.
+shows on the next view (the summary rows change in the transaction that changes the bill).
 """
 from __future__ import annotations
 
@@ -90,6 +91,6 @@ def dashboard_figures(db, period: str, *, actor: Actor | None = None, chart_mont
             aging[k] += getattr(row, k)
     keys = months_before(period, chart_months)
     months = [period_figures(db, k) for k in keys]
-    consumption = {p.month: p.consumption for p in db.storage.monthly_series(keys)}
+    consumption = db.storage.monthly_consumption(keys)
     outstanding = sum(aging.values(), ZERO)  # the aging's total: each unpaid amount once, as the buckets say
     return Dashboard(months[-1], outstanding, now.overdue_count, now.pending_readings, aging, months, consumption)

@@ -524,6 +524,10 @@ class Storage(abc.ABC):
     @abc.abstractmethod
     def monthly_series(self, months: list[str]) -> list[MonthlyPoint]: ...
 
+    def monthly_consumption(self, months: list[str]) -> dict[str, Decimal]:
+        """Units billed per bill month (the dashboard's chart): monthly_series without its payments."""
+        return {p.month: p.consumption for p in self.monthly_series(months)}
+
     # ---- audit --------------------------------------------------------------------------------
     @abc.abstractmethod
     def write_audit(self, actor: Actor, action: str, entity_type: str | None = None,

@@ -29,7 +29,7 @@ FILTERED = frozenset({
     "list_areas", "get_area", "get_account", "list_accounts", "service_connection", "usage_totals", "get_meter",
     "meter_choice", "list_meter_choices", "meter_history", "find_reading", "get_reading", "list_readings",
     "open_balance", "get_bill", "list_bill_lines", "list_bills", "list_bills_after", "list_payments",
-    "dashboard_figures", "monthly_series",
+    "dashboard_figures", "monthly_series", "monthly_consumption",
     # municipal (issue 14)
     "list_bank_payments", "collection_report", "aging_report", "consumer_analytics", "staff_performance",
     # field operations (issue 15): visits and tickets carry the unit's area

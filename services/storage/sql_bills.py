@@ -511,6 +511,17 @@ class BillsPart:
         x = b.alias("paid_bills")
         return p.join(x, x.c.id == p.c.bill_id), self._scope_conds(self._in_scope(x.c.area_id))  # a customer: their accounts too
 
+    def monthly_consumption(self, months) -> dict[str, Decimal]:
+        if not months:
+            return {}
+        t, conds = self.bill_totals_in_scope()
+        q = (sa.select(t.c.bill_month, sa.func.sum(t.c.units))
+             .where(t.c.bill_month.between(min(months), max(months)), t.c.status.not_in(NOT_CHARGED), *conds)
+             .group_by(t.c.bill_month))
+        with read_tx(self.engine) as conn:
+            units = dict(conn.execute(q).all())
+        return {mo: from_minor_units(int(units.get(mo) or 0)) for mo in sorted(months)}
+
     def monthly_series(self, months) -> list[MonthlyPoint]:
         if not months:
             return []

@@ -110,6 +110,8 @@ def test_every_read_path_shows_an_agent_only_their_union_council(storage, town):
     assert nov.collected == D("200")
     series = {p.month: p for p in view.monthly_series(["2026-10", "2026-11"])}
     assert series["2026-11"].collected == D("200")
+    # the dashboard's chart: the units of their bills only (a fixed fee's are 0), as the series says
+    assert view.monthly_consumption(["2026-10", "2026-11"]) == {m: p.consumption for m, p in series.items()}
     # readings and meters
     assert {r.account_code for r in view.list_readings(ReadingFilter(status=None), 0, 50).items} == mine
     assert view.list_readings(ReadingFilter(status=None), 0, 50).total == 2
