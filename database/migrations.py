@@ -208,6 +208,13 @@ NAME_SEARCH_INDEXES = (
 
 
 def _name_search_index(conn: Connection) -> None:
+    if conn.dialect.name == "sqlite":  # FTS5 trigram tables, kept by triggers (database/name_search.py)
+        from database import name_search
+
+        if not conn.execute(sa.select(s.schema_info.c.value).where(s.schema_info.c.key == "name_search")).scalar():
+            name_search.fill_sqlite(conn)
+            _set_value(conn, "name_search", "indexed")
+        return
     if conn.dialect.name != "postgresql":
         return
     try:

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from database import bill_chain, bill_numbers, bill_totals, billing_triggers, field_triggers, review_undo_triggers
+from database import bill_chain, bill_numbers, bill_totals, billing_triggers, field_triggers, name_search, review_undo_triggers
 from database import schema as s
 from database.schema import BILL_IMMUTABLE_COLUMNS
 
@@ -136,7 +136,8 @@ def sqlite_statements() -> list[str]:
     return (stmts + billing_triggers.sqlite_statements() + bill_numbers.sqlite_statements()  # coverage, re-issues, credits; numbers
             + bill_chain.sqlite_statements() + field_triggers.sqlite_statements()  # the chain (issue 20); tickets and visits (issue 15)
             + review_undo_triggers.sqlite_statements()  # undoing a review (issue 18)
-            + bill_totals.sqlite_statements())  # the summary rows (issue 19)
+            + bill_totals.sqlite_statements()  # the summary rows (issue 19)
+            + name_search.sqlite_statements())  # names searched by any part (issue 19)
 
 
 def _sqlite_reading_statements() -> list[str]:

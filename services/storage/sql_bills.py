@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from database import bill_chain, bill_numbers
 from database import schema as s
+from database.name_search import name_contains
 from database.schema import OPEN_BILL_STATUSES
 from services.billing.arrears import apply_payment
 from services.clock import utcnow
@@ -259,7 +260,7 @@ class BillsPart:
             q = q.where(b.c.account_id.in_(sa.union(
                 sa.select(f.c.id).where(prefix_match(f.c.code, term.upper(), self.dialect)),
                 sa.select(fo.c.account_id).where(fo.c.is_primary.is_(True), fo.c.contact_id.in_(
-                    sa.select(o.c.id).where(o.c.name.icontains(term, autoescape=True)))))))
+                    sa.select(o.c.id).where(name_contains(o, term, self.dialect)))))))
         if flt.account_id is not None:
             q = q.where(b.c.account_id == flt.account_id)
         if flt.contact_id is not None:

@@ -14,6 +14,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from database import schema as s
+from database.name_search import name_contains
 from services.clock import utcnow
 from services.errors import ConflictError, NotFoundError, ValidationError
 from services.models import READING_SORTS, MeterChoice, NewReading, Page, Reading, ReadingFilter, sort_column
@@ -155,7 +156,7 @@ class ReadingsPart:
                    .where(self._prefix(f.c.code, term.upper())))
         by_owner = (sa.select(m.c.id).select_from(
             o.join(fo, sa.and_(fo.c.contact_id == o.c.id, fo.c.is_primary.is_(True))).join(m, m.c.account_id == fo.c.account_id))
-            .where(o.c.name.icontains(term, autoescape=True)))
+            .where(name_contains(o, term, self.dialect)))
         return sa.union(by_meter, by_flat, by_owner)
 
     def list_meter_choices(self, search=None, offset=0, limit=50) -> Page[MeterChoice]:

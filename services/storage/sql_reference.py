@@ -8,6 +8,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 
 from database import schema as s
+from database.name_search import name_contains
 from services.clock import utcnow
 from services.errors import ValidationError
 from services.models import Account, AccountFilter, Area, Page, ServiceConnection, StoredPlan, UsageTotal
@@ -114,9 +115,9 @@ class ReferencePart:
             term = flt.search.strip()
             q = q.where(a.c.id.in_(sa.union(
                 sa.select(a.c.id).where(prefix_match(a.c.code, term.upper(), self.dialect)),
-                sa.select(a.c.id).where(a.c.name.icontains(term, autoescape=True)),
+                sa.select(a.c.id).where(name_contains(a, term, self.dialect)),
                 sa.select(fo.c.account_id).where(fo.c.is_primary.is_(True), fo.c.contact_id.in_(
-                    sa.select(o.c.id).where(o.c.name.icontains(term, autoescape=True)))))))
+                    sa.select(o.c.id).where(name_contains(o, term, self.dialect)))))))
         return q
 
     def list_accounts(self, flt: AccountFilter, offset=0, limit=50, with_total=True) -> Page[Account]:

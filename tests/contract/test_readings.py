@@ -192,3 +192,18 @@ def test_a_search_term_with_like_wildcards_matches_them_literally(db, storage):
     db.create_bill("B17-FF", d(2026, 10, 1), d(2026, 10, 31), d(2026, 11, 15), flat_units=10, previous_outstanding=0)
     assert db.list_bills(BillFilter(search="B1_")).items == [] and db.list_bills(BillFilter(search="B%")).items == []
     assert [b.account_code for b in db.list_bills(BillFilter(search="B17")).items] == ["B17-FF"]
+
+
+def test_names_are_found_by_any_part_ignoring_case_and_a_renamed_owner_by_the_new_name(db, storage):
+    """Owner names by any part: through the name index from three characters (an FTS5 trigram table on
+    SQLite, pg_trgm on PostgreSQL; database/name_search.py), by a scan of the names below that; the
+    index follows a rename."""
+    from services.models import AccountFilter
+
+    assert [c.account_code for c in db.list_active_meters("ARHAN KH").items] == ["C14-SF"]
+    assert "C14-SF" in [c.account_code for c in db.list_active_meters("an").items]  # two letters: the scan
+    assert "C14-SF" in [x.code for x in storage.list_accounts(AccountFilter(search="rhan k")).items]
+    contact = storage.list_accounts(AccountFilter(search="C14-SF")).items[0].contact_id
+    storage.update_contact(contact, {"name": "Zainab Qureshi"}, admin_user(storage))
+    assert db.list_active_meters("farhan").items == []
+    assert [c.account_code for c in db.list_active_meters("qureSH").items] == ["C14-SF"]

@@ -6,7 +6,7 @@ from database.migrations import index_names
 from scripts import bench_data
 from scripts.benchmark_reports import query_plans
 from services.database_service import DatabaseService
-from services.models import BillFilter, ReadingFilter
+from services.models import AccountFilter, BillFilter, ReadingFilter
 from services.storage.sql_backend import SqlStorage
 from tests.backends import FACTORIES
 
@@ -147,3 +147,27 @@ def test_sqlite_meter_search_starts_from_the_matching_meters(tmp_path, request):
     first = next(line for line in plan.splitlines() if "SEARCH" in line or "SCAN" in line)
     assert "SEARCH meters USING INTEGER PRIMARY KEY" in first, plan
     st.dispose()
+
+
+def test_sqlite_finds_names_by_part_through_the_trigram_tables_and_an_upgraded_database_gets_them(tmp_path, request):
+    """Names by any part on SQLite: the FTS5 trigram tables (database/name_search.py), not a scan of
+    every name; a database made before them has its names indexed on its next start."""
+    st = FACTORIES["sqlite"](request, tmp_path)
+    bench_data.build(st, 3000, "society", say=lambda *_: None)
+    db = DatabaseService(st)
+    name = st.list_accounts(AccountFilter(search="B17"), 0, 1).items[0].contact_name
+    part = name[2:8]
+    found = db.list_bills(BillFilter(search=part.upper())).items
+    assert found and all(part.lower() in (b.contact_name or "").lower() for b in found)
+    plans = [p for _, p in query_plans(st, lambda: db.list_bills(BillFilter(search=part)))]
+    assert any("VIRTUAL TABLE INDEX" in str(row) for plan in plans for row in plan), plans
+    # an older database: no name indexes, nothing recorded; the next start indexes the names
+    with st.engine.begin() as conn:
+        for fts in ("contacts_name_fts", "accounts_name_fts"):
+            conn.execute(sa.text(f"DROP TABLE {fts}"))
+        conn.execute(sa.text("DELETE FROM schema_info WHERE key = 'name_search'"))
+    url = st.engine.url.render_as_string(hide_password=False)
+    st.dispose()
+    again = SqlStorage(url)
+    assert [b.id for b in DatabaseService(again).list_bills(BillFilter(search=part.upper())).items] == [b.id for b in found]
+    again.dispose()
