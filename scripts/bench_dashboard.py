@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import time
 
 import sqlalchemy as sa
 
+from scripts.benchmark_reports import median_ms
 from services.billing.periods import month_bounds, month_key
 
 
@@ -73,16 +73,6 @@ def add_history(engine, months: int, say=print) -> None:
         say(f"  {month_key(start)}: copied in {time.perf_counter() - t0:.1f} s")
 
 
-def _median_ms(fn, repeat: int) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t0) * 1000)
-    return round(statistics.median(times), 1)
-
-
 def measure(db, actor, repeat: int) -> dict:
     from services.reports import dashboard as report
 
@@ -97,12 +87,12 @@ def measure(db, actor, repeat: int) -> dict:
     return {
         "backend": st.backend_name, "period": period, "bills": bills, "payments": payments, "summary_rows": rows,
         "ms": {
-            "whole dashboard": _median_ms(lambda: report.dashboard_figures(db, period, actor=actor), repeat),
-            "period figures (pending readings, overdue)": _median_ms(lambda: st.dashboard_figures(period, today), repeat),
-            "arrears aging": _median_ms(lambda: st.aging_report(today, True), repeat),
-            "12 months' collection": _median_ms(lambda: [st.collection_report(k, True) for k in keys], repeat),
+            "whole dashboard": median_ms(lambda: report.dashboard_figures(db, period, actor=actor), repeat),
+            "period figures (pending readings, overdue)": median_ms(lambda: st.dashboard_figures(period, today), repeat),
+            "arrears aging": median_ms(lambda: st.aging_report(today, True), repeat),
+            "12 months' collection": median_ms(lambda: [st.collection_report(k, True) for k in keys], repeat),
             # what the chart reads (before monthly_consumption: the whole monthly series, payments too)
-            "consumption chart": _median_ms(lambda: getattr(st, "monthly_consumption", st.monthly_series)(keys), repeat),
+            "consumption chart": median_ms(lambda: getattr(st, "monthly_consumption", st.monthly_series)(keys), repeat),
         },
     }
 

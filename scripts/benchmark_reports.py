@@ -25,7 +25,7 @@ from services.models import BillFilter
 from services.storage.sql_backend import SqlStorage
 
 
-def _median_ms(fn, repeat: int) -> float:
+def median_ms(fn, repeat: int) -> float:
     fn()
     times = []
     for _ in range(repeat):
@@ -45,17 +45,17 @@ def measure(storage, today: dt.date, repeat: int) -> dict:
                  "accounts": storage.table_counts(["accounts"])["accounts"]}
     for who, st in views.items():
         out[who] = {
-            "collection per city/tehsil": _median_ms(lambda: st.collection_report(month, True), repeat),
-            "collection per union council": _median_ms(lambda: st.collection_report(month, False), repeat),
-            "arrears aging per city/tehsil": _median_ms(lambda: st.aging_report(today, True), repeat),
-            "arrears aging per union council": _median_ms(lambda: st.aging_report(today, False), repeat),
-            "bills page (month, with count)": _median_ms(
+            "collection per city/tehsil": median_ms(lambda: st.collection_report(month, True), repeat),
+            "collection per union council": median_ms(lambda: st.collection_report(month, False), repeat),
+            "arrears aging per city/tehsil": median_ms(lambda: st.aging_report(today, True), repeat),
+            "arrears aging per union council": median_ms(lambda: st.aging_report(today, False), repeat),
+            "bills page (month, with count)": median_ms(
                 lambda: st.list_bills(BillFilter(period_month=month), 0, 20), repeat),
-            "dashboard figures": _median_ms(lambda: st.dashboard_figures(month, today), repeat),
-            "consumer analytics per city/tehsil": _median_ms(lambda: st.consumer_analytics(today, 12, True), repeat),
-            "consumer analytics per union council": _median_ms(lambda: st.consumer_analytics(today, 12, False),
+            "dashboard figures": median_ms(lambda: st.dashboard_figures(month, today), repeat),
+            "consumer analytics per city/tehsil": median_ms(lambda: st.consumer_analytics(today, 12, True), repeat),
+            "consumer analytics per union council": median_ms(lambda: st.consumer_analytics(today, 12, False),
                                                                repeat),
-            "staff performance": _median_ms(lambda: st.staff_performance(month), repeat),
+            "staff performance": median_ms(lambda: st.staff_performance(month), repeat),
         }
     return out
 
