@@ -5264,48 +5264,7 @@ BEGIN
          AND b.service = p_service AND b.status IN ('pending', 'partially_paid', 'overdue')), '[]'::jsonb));
 END $$;
 
--- Dashboard for one month: billed (this period's charges, arrears excluded; superseded and cancelled
--- bills left out), bill count, collected (payments dated in the month, re-issue credits left out),
--- outstanding on open bills, pending readings, overdue bills.
-CREATE OR REPLACE FUNCTION meterline_dashboard(p_first date, p_last date, p_as_of date)
-RETURNS jsonb LANGUAGE sql STABLE SET search_path = public, pg_temp AS $$
-  SELECT jsonb_build_object(
-    'billed', (SELECT COALESCE(sum(total_amount - previous_outstanding), 0)::numeric(14, 2)::text FROM bills
-                WHERE billing_period_start BETWEEN p_first AND p_last AND status NOT IN ('cancelled', 'superseded')),
-    'bill_count', (SELECT count(*) FROM bills
-                    WHERE billing_period_start BETWEEN p_first AND p_last
-                      AND status NOT IN ('cancelled', 'superseded')),
-    -- Money received: a re-issue's credit (credit_from_bill) moves money already counted.
-    'collected', (SELECT COALESCE(sum(amount), 0)::numeric(14, 2)::text FROM payments
-                   WHERE paid_on BETWEEN p_first AND p_last AND credit_from_bill IS NULL),
-    'outstanding', (SELECT COALESCE(sum(total_amount - amount_paid), 0)::numeric(14, 2)::text FROM bills
-                     WHERE status IN ('pending', 'partially_paid', 'overdue')),
-    'pending_readings', (SELECT count(*) FROM readings WHERE status = 'pending'),
-    'overdue_count', (SELECT count(*) FROM bills
-                       WHERE status IN ('pending', 'partially_paid', 'overdue') AND due_date < p_as_of))
-$$;
-
--- Per month between p_first and p_last: units and charges billed (by period start), bill count,
--- and payments collected (by payment date).
-CREATE OR REPLACE FUNCTION meterline_monthly_series(p_first date, p_last date)
-RETURNS jsonb LANGUAGE sql STABLE SET search_path = public, pg_temp AS $$
-  SELECT jsonb_build_object(
-    'billed', COALESCE((SELECT jsonb_agg(jsonb_build_object('month', month, 'units', units::text,
-                                                            'billed', billed::text, 'n', n))
-                          FROM (SELECT to_char(billing_period_start, 'YYYY-MM') AS month,
-                                       COALESCE(sum(total_units), 0)::numeric(14, 2) AS units,
-                                       COALESCE(sum(total_amount - previous_outstanding), 0)::numeric(14, 2) AS billed,
-                                       count(*) AS n
-                                  FROM bills
-                                 WHERE billing_period_start BETWEEN p_first AND p_last
-                                   AND status NOT IN ('cancelled', 'superseded')
-                                 GROUP BY 1) x), '[]'::jsonb),
-    'collected', COALESCE((SELECT jsonb_agg(jsonb_build_object('month', month, 'collected', collected::text))
-                             FROM (SELECT to_char(paid_on, 'YYYY-MM') AS month,
-                                          COALESCE(sum(amount), 0)::numeric(14, 2) AS collected
-                                     FROM payments WHERE paid_on BETWEEN p_first AND p_last
-                                                         AND credit_from_bill IS NULL GROUP BY 1) y), '[]'::jsonb))
-$$;
+-- meterline_dashboard and meterline_monthly_series: database/supabase/85_functions_bill_totals.sql
 
 -- ---- database/supabase/60_functions_accounts.sql ----
 
@@ -6229,45 +6188,114 @@ BEGIN
   RETURN v_id;
 END $$;
 
+-- ---- database/supabase/85_functions_bill_totals.sql ----
+
+-- The dashboard's and reports' reads of the per-month, per-area summary rows (database/bill_totals.py;
+-- the SQL backends: services/storage/sql_reports.py, sql_bills.py). Security invoker: a staff member's
+-- read runs as meterline_staff and row level security leaves their areas' rows; a customer's scope
+-- (which the rows cannot tell apart) is summed from the customer's own bills, as RLS leaves them.
+-- Amounts in the rows are hundredths.
+
+CREATE OR REPLACE FUNCTION meterline_bill_totals_in_scope()
+RETURNS SETOF bill_month_totals LANGUAGE sql STABLE SET search_path = public, pg_temp AS $$
+  SELECT * FROM bill_month_totals WHERE meterline_scope_account_ids() IS NULL AND bills <> 0
+  UNION ALL
+  SELECT to_char(billing_period_start, 'YYYY-MM'), area_id, due_date, status, amount_paid > 0,
+         previous_outstanding > 0, count(*), sum(round(total_units * 100)::bigint)::bigint,
+         sum(round((total_amount - previous_outstanding) * 100)::bigint)::bigint,
+         sum(round(total_amount * 100)::bigint)::bigint, sum(round(amount_paid * 100)::bigint)::bigint
+    FROM bills WHERE meterline_scope_account_ids() IS NOT NULL
+   GROUP BY 1, 2, 3, 4, 5, 6
+$$;
+
+CREATE OR REPLACE FUNCTION meterline_hundredths(p numeric) RETURNS text
+LANGUAGE sql IMMUTABLE SET search_path = public, pg_temp AS $$
+  SELECT (COALESCE(p, 0) / 100)::numeric(14, 2)::text
+$$;
+
+-- Dashboard for one month: billed (this period's charges, arrears excluded; superseded and cancelled
+-- bills left out), bill count, collected (payments dated in the month, re-issue credits left out),
+-- outstanding on open bills, pending readings, overdue bills.
+CREATE OR REPLACE FUNCTION meterline_dashboard(p_first date, p_last date, p_as_of date)
+RETURNS jsonb LANGUAGE sql STABLE SET search_path = public, pg_temp AS $$
+  WITH t AS (SELECT * FROM meterline_bill_totals_in_scope())
+  SELECT jsonb_build_object(
+    'billed', (SELECT meterline_hundredths(sum(billed)) FROM t
+                WHERE bill_month = to_char(p_first, 'YYYY-MM') AND status NOT IN ('cancelled', 'superseded')),
+    'bill_count', (SELECT COALESCE(sum(bills), 0)::bigint FROM t
+                    WHERE bill_month = to_char(p_first, 'YYYY-MM') AND status NOT IN ('cancelled', 'superseded')),
+    -- Money received: a re-issue's credit (credit_from_bill) moves money already counted.
+    'collected', (SELECT COALESCE(sum(amount), 0)::numeric(14, 2)::text FROM payments
+                   WHERE paid_on BETWEEN p_first AND p_last AND credit_from_bill IS NULL),
+    'outstanding', (SELECT meterline_hundredths(sum(due - paid)) FROM t
+                     WHERE status IN ('pending', 'partially_paid', 'overdue')),
+    'pending_readings', (SELECT count(*) FROM readings WHERE status = 'pending'),
+    'overdue_count', (SELECT COALESCE(sum(bills), 0)::bigint FROM t
+                       WHERE status IN ('pending', 'partially_paid', 'overdue') AND due_date < p_as_of))
+$$;
+
+-- Per month between p_first and p_last: units and charges billed (by period start), bill count,
+-- and payments collected (by payment date).
+CREATE OR REPLACE FUNCTION meterline_monthly_series(p_first date, p_last date)
+RETURNS jsonb LANGUAGE sql STABLE SET search_path = public, pg_temp AS $$
+  SELECT jsonb_build_object(
+    'billed', COALESCE((SELECT jsonb_agg(jsonb_build_object('month', month, 'units', units,
+                                                            'billed', billed, 'n', n))
+                          FROM (SELECT bill_month AS month, meterline_hundredths(sum(units)) AS units,
+                                       meterline_hundredths(sum(billed)) AS billed, sum(bills)::bigint AS n
+                                  FROM meterline_bill_totals_in_scope()
+                                 WHERE bill_month BETWEEN to_char(p_first, 'YYYY-MM') AND to_char(p_last, 'YYYY-MM')
+                                   AND status NOT IN ('cancelled', 'superseded')
+                                 GROUP BY 1) x), '[]'::jsonb),
+    'collected', COALESCE((SELECT jsonb_agg(jsonb_build_object('month', month, 'collected', collected::text))
+                             FROM (SELECT to_char(paid_on, 'YYYY-MM') AS month,
+                                          COALESCE(sum(amount), 0)::numeric(14, 2) AS collected
+                                     FROM payments WHERE paid_on BETWEEN p_first AND p_last
+                                                         AND credit_from_bill IS NULL GROUP BY 1) y), '[]'::jsonb))
+$$;
+
 -- ---- database/supabase/86_functions_reports.sql ----
 
 -- The collection and arrears-aging reports (services/reports/models.py; the SQL backends:
--- services/storage/sql_reports.py). Security invoker: a staff member's read runs as meterline_staff,
--- and row level security leaves only their areas' bills.
+-- services/storage/sql_reports.py), from the summary rows as the reader may see them
+-- (meterline_bill_totals_in_scope, database/supabase/85_functions_bill_totals.sql).
 
 CREATE OR REPLACE FUNCTION meterline_collection_report(p_first date, p_last date, p_top boolean) RETURNS jsonb
 LANGUAGE sql STABLE SET search_path = public, pg_temp AS $$
+  -- From the summary rows (database/supabase/85_functions_bill_totals.sql), not the bills.
   SELECT COALESCE(jsonb_agg(to_jsonb(x) ORDER BY x.area_path), '[]'::jsonb) FROM (
-    SELECT g.id AS area_id, g.path AS area_path, g.name AS area_name, count(*) AS bills,
-           sum(b.total_amount - b.previous_outstanding)::text AS billed, sum(b.total_amount)::text AS due,
-           sum(b.amount_paid)::text AS collected,
-           count(*) FILTER (WHERE b.status = 'paid') AS paid,
-           count(*) FILTER (WHERE b.status <> 'paid' AND b.amount_paid > 0) AS partial,
-           count(*) FILTER (WHERE b.status <> 'paid' AND b.amount_paid = 0
-                              AND (b.previous_outstanding > 0 OR b.status = 'carried_forward')) AS arrears,
-           count(*) FILTER (WHERE b.status <> 'paid' AND b.amount_paid = 0 AND b.previous_outstanding <= 0
-                              AND b.status <> 'carried_forward') AS unpaid
-      FROM bills b
-      JOIN areas uc ON uc.id = b.area_id
+    SELECT g.id AS area_id, g.path AS area_path, g.name AS area_name, sum(t.bills)::bigint AS bills,
+           meterline_hundredths(sum(t.billed)) AS billed, meterline_hundredths(sum(t.due)) AS due,
+           meterline_hundredths(sum(t.paid)) AS collected,
+           COALESCE(sum(t.bills) FILTER (WHERE t.status = 'paid'), 0)::bigint AS paid,
+           COALESCE(sum(t.bills) FILTER (WHERE t.status <> 'paid' AND t.paid_any), 0)::bigint AS partial,
+           COALESCE(sum(t.bills) FILTER (WHERE t.status <> 'paid' AND NOT t.paid_any
+                                           AND (t.arrears OR t.status = 'carried_forward')), 0)::bigint AS arrears,
+           COALESCE(sum(t.bills) FILTER (WHERE t.status <> 'paid' AND NOT t.paid_any AND NOT t.arrears
+                                           AND t.status <> 'carried_forward'), 0)::bigint AS unpaid
+      FROM meterline_bill_totals_in_scope() t
+      JOIN areas uc ON uc.id = t.area_id
       JOIN areas g ON g.id = CASE WHEN p_top THEN COALESCE(uc.parent_id, uc.id) ELSE uc.id END
-     WHERE b.billing_period_start BETWEEN p_first AND p_last AND b.status NOT IN ('cancelled', 'superseded')
+     WHERE t.bill_month BETWEEN to_char(p_first, 'YYYY-MM') AND to_char(p_last, 'YYYY-MM')
+       AND t.status NOT IN ('cancelled', 'superseded')
      GROUP BY g.id, g.path, g.name) x
 $$;
 
 CREATE OR REPLACE FUNCTION meterline_aging_report(p_as_of date, p_top boolean) RETURNS jsonb
 LANGUAGE sql STABLE SET search_path = public, pg_temp AS $$
   SELECT COALESCE(jsonb_agg(to_jsonb(x) ORDER BY x.area_path), '[]'::jsonb) FROM (
-    SELECT g.id AS area_id, g.path AS area_path, g.name AS area_name, count(*) AS bills,
-           COALESCE(sum(bal) FILTER (WHERE b.due_date > p_as_of), 0)::text AS not_due,
-           COALESCE(sum(bal) FILTER (WHERE b.due_date BETWEEN p_as_of - 30 AND p_as_of), 0)::text AS d0_30,
-           COALESCE(sum(bal) FILTER (WHERE b.due_date BETWEEN p_as_of - 90 AND p_as_of - 31), 0)::text AS d31_90,
-           COALESCE(sum(bal) FILTER (WHERE b.due_date BETWEEN p_as_of - 180 AND p_as_of - 91), 0)::text AS d91_180,
-           COALESCE(sum(bal) FILTER (WHERE b.due_date <= p_as_of - 181), 0)::text AS d180_plus
-      FROM bills b
-      CROSS JOIN LATERAL (SELECT b.total_amount - b.amount_paid AS bal) v
-      JOIN areas uc ON uc.id = b.area_id
+    SELECT g.id AS area_id, g.path AS area_path, g.name AS area_name, sum(t.bills)::bigint AS bills,
+           meterline_hundredths(sum(t.due - t.paid) FILTER (WHERE t.due_date > p_as_of)) AS not_due,
+           meterline_hundredths(sum(t.due - t.paid) FILTER (WHERE t.due_date BETWEEN p_as_of - 30 AND p_as_of)) AS d0_30,
+           meterline_hundredths(sum(t.due - t.paid) FILTER (WHERE t.due_date BETWEEN p_as_of - 90 AND p_as_of - 31))
+             AS d31_90,
+           meterline_hundredths(sum(t.due - t.paid) FILTER (WHERE t.due_date BETWEEN p_as_of - 180 AND p_as_of - 91))
+             AS d91_180,
+           meterline_hundredths(sum(t.due - t.paid) FILTER (WHERE t.due_date <= p_as_of - 181)) AS d180_plus
+      FROM meterline_bill_totals_in_scope() t
+      JOIN areas uc ON uc.id = t.area_id
       JOIN areas g ON g.id = CASE WHEN p_top THEN COALESCE(uc.parent_id, uc.id) ELSE uc.id END
-     WHERE b.status IN ('pending', 'partially_paid', 'overdue')
+     WHERE t.status IN ('pending', 'partially_paid', 'overdue')
      GROUP BY g.id, g.path, g.name) x
 $$;
 

@@ -133,45 +133,4 @@ BEGIN
          AND b.service = p_service AND b.status IN ('pending', 'partially_paid', 'overdue')), '[]'::jsonb));
 END $$;
 
--- Dashboard for one month: billed (this period's charges, arrears excluded; superseded and cancelled
--- bills left out), bill count, collected (payments dated in the month, re-issue credits left out),
--- outstanding on open bills, pending readings, overdue bills.
-CREATE OR REPLACE FUNCTION meterline_dashboard(p_first date, p_last date, p_as_of date)
-RETURNS jsonb LANGUAGE sql STABLE SET search_path = public, pg_temp AS $$
-  SELECT jsonb_build_object(
-    'billed', (SELECT COALESCE(sum(total_amount - previous_outstanding), 0)::numeric(14, 2)::text FROM bills
-                WHERE billing_period_start BETWEEN p_first AND p_last AND status NOT IN ('cancelled', 'superseded')),
-    'bill_count', (SELECT count(*) FROM bills
-                    WHERE billing_period_start BETWEEN p_first AND p_last
-                      AND status NOT IN ('cancelled', 'superseded')),
-    -- Money received: a re-issue's credit (credit_from_bill) moves money already counted.
-    'collected', (SELECT COALESCE(sum(amount), 0)::numeric(14, 2)::text FROM payments
-                   WHERE paid_on BETWEEN p_first AND p_last AND credit_from_bill IS NULL),
-    'outstanding', (SELECT COALESCE(sum(total_amount - amount_paid), 0)::numeric(14, 2)::text FROM bills
-                     WHERE status IN ('pending', 'partially_paid', 'overdue')),
-    'pending_readings', (SELECT count(*) FROM readings WHERE status = 'pending'),
-    'overdue_count', (SELECT count(*) FROM bills
-                       WHERE status IN ('pending', 'partially_paid', 'overdue') AND due_date < p_as_of))
-$$;
-
--- Per month between p_first and p_last: units and charges billed (by period start), bill count,
--- and payments collected (by payment date).
-CREATE OR REPLACE FUNCTION meterline_monthly_series(p_first date, p_last date)
-RETURNS jsonb LANGUAGE sql STABLE SET search_path = public, pg_temp AS $$
-  SELECT jsonb_build_object(
-    'billed', COALESCE((SELECT jsonb_agg(jsonb_build_object('month', month, 'units', units::text,
-                                                            'billed', billed::text, 'n', n))
-                          FROM (SELECT to_char(billing_period_start, 'YYYY-MM') AS month,
-                                       COALESCE(sum(total_units), 0)::numeric(14, 2) AS units,
-                                       COALESCE(sum(total_amount - previous_outstanding), 0)::numeric(14, 2) AS billed,
-                                       count(*) AS n
-                                  FROM bills
-                                 WHERE billing_period_start BETWEEN p_first AND p_last
-                                   AND status NOT IN ('cancelled', 'superseded')
-                                 GROUP BY 1) x), '[]'::jsonb),
-    'collected', COALESCE((SELECT jsonb_agg(jsonb_build_object('month', month, 'collected', collected::text))
-                             FROM (SELECT to_char(paid_on, 'YYYY-MM') AS month,
-                                          COALESCE(sum(amount), 0)::numeric(14, 2) AS collected
-                                     FROM payments WHERE paid_on BETWEEN p_first AND p_last
-                                                         AND credit_from_bill IS NULL GROUP BY 1) y), '[]'::jsonb))
-$$;
+-- meterline_dashboard and meterline_monthly_series: database/supabase/85_functions_bill_totals.sql
