@@ -16,6 +16,7 @@ import datetime as dt
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeDecorator
+from database.bill_estimates import HAS_ESTIMATE
 
 SCHEMA_VERSION = 3
 
@@ -626,6 +627,9 @@ bills = sa.Table(
     # Arrears aging (issue 14): the open bills by area and due date with their balances, read from the
     # index alone (a covering index: the report never reads the bills' rows).
     sa.Index("ix_bills_open_area_due", "status", "area_id", "due_date", "total_amount", "amount_paid"),
+    # Estimated bills and the bills that trued them up (database/bill_estimates.py): a few of millions.
+    sa.Index("ix_bills_estimates", "account_id", sqlite_where=sa.text(HAS_ESTIMATE["sqlite"]),
+             postgresql_where=sa.text(HAS_ESTIMATE["postgresql"])),
     # A bill month's bills per area with their amounts (collection per union council, staff performance),
     # read from the index alone.
     sa.Index("ix_bills_month_area_amounts", "billing_period_start", "area_id", "status", "total_amount",

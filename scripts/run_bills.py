@@ -4,6 +4,7 @@
     python -m scripts.run_bills 2026-11 --due 2026-12-15      # the real run; prints the bills' chain head
     python -m scripts.run_bills 2026-11 --dry-run --json manifest.json --csv manifest.csv
     python -m scripts.run_bills 2026-11 --area B              # only the accounts under area path B
+    python -m scripts.run_bills 2026-11 --estimate            # accounts with no reading billed an estimate
 
 The manifest (docs/trust.md) is saved with the run (bill_run_manifests) and printed: bills, units and
 amounts per area and category, what was skipped and why; a dry run adds the accounts new or
@@ -56,6 +57,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--due", help="due date (default: the utility's due days after the month)")
     ap.add_argument("--dry-run", action="store_true", help="price and compare, write no bill")
     ap.add_argument("--area", help="only the accounts under this area path (e.g. B, or LHR/UC-1)")
+    ap.add_argument("--estimate", action="store_true",
+                    help="a meter-read plan: bill an estimate to accounts with no reading in the month (their average "
+                         "daily use over their last readings; the next actual reading trues it up)")
     ap.add_argument("--json", type=Path, help="also write the manifest as JSON here")
     ap.add_argument("--csv", type=Path, help="also write the manifest as CSV here")
     ap.add_argument("--database-url", help="SQLAlchemy URL instead of the configured database")
@@ -85,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
                 return 2
             area_id = area.id
         summary, manifest, manifest_id = db.month_run(period.start, period.end, due, dry_run=args.dry_run,
-                                                      actor=OPERATOR, area_id=area_id)
+                                                      actor=OPERATOR, area_id=area_id, estimate=args.estimate)
     except (MeterlineError, ValueError) as exc:
         print(f"Refused: {exc}")
         return 2

@@ -481,7 +481,7 @@ class DatabaseService(WaterServiceMixin, TrustServiceMixin):
     def generate_bills_for_month(self, billing_period_start, billing_period_end, due_date, *, dry_run: bool = False,
                                  actor: Actor | None = None, batch_size: int = RUN_BATCH_SIZE,
                                  progress: Callable[[int, int], None] | None = None,
-                                 area_id: int | None = None, on_batch=None) -> BillRunSummary:
+                                 area_id: int | None = None, on_batch=None, estimate: bool = False) -> BillRunSummary:
         """Bill every account of the utility's service for the period (area_id: only those under
         that area, e.g. one billing cycle), by its plan: a metered plan bills the approved, unbilled
         readings (or the daily usage) of the period, a fixed-fee plan every active account.
@@ -492,7 +492,9 @@ class DatabaseService(WaterServiceMixin, TrustServiceMixin):
         counted, so running again finishes a run that stopped half-way and creates no duplicates; a
         record left `running` by a run that died is closed as failed. A period touching a locked
         month is refused whole before anything is written. `progress(flats_done, created)` is called
-        per batch. See services/billing/bill_run.py.
+        per batch. See services/billing/bill_run.py. `estimate`: a meter-read plan's accounts with no
+        reading in the period are billed an estimate (services/billing/estimates.py); in every run a
+        bill covering readings deducts its account's open estimate.
         """
         actor = require(actor, Permission.RUN_BILLING)
         period = BillingPeriod(parse_date(billing_period_start, "billing_period_start"),
@@ -508,7 +510,7 @@ class DatabaseService(WaterServiceMixin, TrustServiceMixin):
         alongside = None if dry_run else bill_run.detect_alongside(self, period, actor)
         try:
             summary = bill_run.run(self, period, due, dry_run=dry_run, actor=actor, batch_size=batch_size,
-                                   progress=progress, area_id=area_id, on_batch=on_batch)
+                                   progress=progress, area_id=area_id, on_batch=on_batch, estimate=estimate)
         finally:
             if alongside is not None:
                 alongside.join()

@@ -498,6 +498,8 @@ class BillRunSummary:
     message: str = ""
     waiting: int = 0  # an approved reading in the period waits behind a pending one (review it first)
     changed: tuple[int, ...] = ()  # accounts skipped: they changed twice while being billed (a payment); run again
+    estimated: int = 0  # of `created`: estimated bills (no reading in the period; services/billing/estimates.py)
+    no_basis: int = 0  # no reading in the period and too little history to estimate (an estimating run)
 
 
 @dataclass(frozen=True)

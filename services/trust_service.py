@@ -34,7 +34,7 @@ class TrustServiceMixin:
 
     # ---- month-run manifest and diff ---------------------------------------------------------------
     def month_run(self, billing_period_start, billing_period_end, due_date, *, dry_run: bool = False, actor=None,
-                  progress=None, area_id: int | None = None):
+                  progress=None, area_id: int | None = None, estimate: bool = False):
         """generate_bills_for_month, plus its manifest (saved with the run, and returned):
         (summary, Manifest, manifest id or None). A dry run's manifest has the diff against the
         previous month's bills; a real run's carries the bills' chain head after it."""
@@ -56,14 +56,17 @@ class TrustServiceMixin:
 
         builder = ManifestBuilder(diff=dry_run and engine is not None, previous=previous if engine is not None else None)
         summary = self.generate_bills_for_month(billing_period_start, billing_period_end, due_date, dry_run=dry_run,
-                                                actor=actor, progress=progress, area_id=area_id, on_batch=builder.add)
+                                                actor=actor, progress=progress, area_id=area_id, on_batch=builder.add,
+                                                estimate=estimate)
         builder.finish()
         data = {"period_start": summary.period_start, "period_end": summary.period_end, "due_date": summary.due_date,
                 "service": service, "dry_run": dry_run, "run_id": summary.run_id, "status": summary.status,
                 "area_id": area_id, "bills": summary.created, "total_amount": summary.total_amount,
                 "skipped": {"already_billed": summary.skipped, "refused_locked_month": summary.refused,
                             "no_units_first_reading": summary.missing_units, "waiting_for_review": summary.waiting,
-                            "changed_during_run": len(summary.changed)},
+                            "changed_during_run": len(summary.changed),
+                            "no_history_to_estimate": summary.no_basis},
+                "estimate": estimate, "estimated": summary.estimated,
                 "message": summary.message}
         if engine is None:  # the REST backend: shown from the priced batches, not saved
             data["groups"] = [{"area": str(a), "category": c, "bills": n, "units": u, "amount": t}
@@ -99,7 +102,7 @@ class TrustServiceMixin:
                     "movers": [{"account": r["account"], "area": labels.get(r["area_id"], ""), "previous": r["previous"],
                                 "now": r["now"], "change": r["change"],
                                 "reason": reason(_Prev(r), r["units"][1], r["arrears"][1], r["tier"],
-                                                 prev_tiers.get(r["previous_bill_id"]))}
+                                                 prev_tiers.get(r["previous_bill_id"]), r.get("estimate"))}
                                for _, _, r in movers]})
             head = bill_chain.head(conn).export() if not dry_run else None
             data["chain_head"] = head

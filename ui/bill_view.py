@@ -19,6 +19,23 @@ from ui.common import services, show_error
 PAID = "bill_payment_result"
 
 
+def _estimate_note(bill) -> None:
+    """An estimated bill, or the bill that trued estimates up (services/billing/estimates.py)."""
+    est = (bill.tariff_details or {}).get("estimate")
+    if not est:
+        return
+    unit = w.utility().quantity_unit or ""
+    if est.get("estimated"):
+        st.warning(f"**Estimated bill**: no reading this month. {est['daily']} {unit} a day, the average of the "
+                   f"readings from {est['basis_from']} to {est['basis_to']} ({est['basis_units']} {unit} in "
+                   f"{est['basis_days']} days), times {est['days']} days. The next actual reading trues it up.",
+                   icon=":material/query_stats:")
+    else:
+        st.info(f"**True-up of estimated bills**: the readings this bill covers measured {est['actual_units']} {unit}; "
+                f"{est['deducted_units']} {unit} of them were already billed on estimates, so it charges the rest.",
+                icon=":material/rule:")
+
+
 def _reading_block(col, title: str, rd) -> None:
     svc = services()
     col.markdown(f"**{title}** · reading #{rd.id}")
@@ -89,6 +106,7 @@ def render(bill_id: int, actor: Actor) -> None:
         st.markdown(f"**PSID** `{pretty(bill.psid)}`" + (
             " · expired: pay the bill that replaced this one" if expired else " · pay at any bank or 1Link channel"))
 
+    _estimate_note(bill)
     bill_documents.render(bill, actor)
 
     st.subheader("Bill lines")

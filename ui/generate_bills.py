@@ -3,6 +3,8 @@ unbilled reading in the month (a metered plan billed by readings: the society), 
 daily usage in the month (water), or every active account (a fixed fee: municipal). An area
 picked limits the run to the accounts under it (one block, one union council, one billing cycle).
 
+A metered plan's run may estimate the accounts with no reading in the month (services/billing/estimates.py).
+
 A dry run comes first (how many bills, the total, how many accounts are skipped as already billed
 or refused by a locked month); the real run is offered only for the period and due date that
 were previewed, and shows a progress bar and a summary. Running again finishes a run that
@@ -64,8 +66,13 @@ due = c2.date_input("Due date", value=period.end + dt.timedelta(days=u.due_days)
                     format="YYYY-MM-DD", key=f"run_due_{month}")
 area_id = w.area_picker("run_area")
 area = db.get_area(area_id) if area_id is not None else None
+estimate = source == "readings" and st.checkbox(
+    f"Estimate {u.account_label_plural} with no reading this month", key="run_estimate",
+    help="Each is billed its average daily use over its last readings times the month's days, marked estimated on "
+         "the bill. Its next actual reading trues it up: that bill charges the actual units less the estimated ones "
+         "(never less than zero).")
 params = (period.start, period.end, due)
-run_key = (params, area_id)  # the run offered is the one previewed: same period, due date and area
+run_key = (params, area_id, estimate)  # the run offered is the one previewed: same period, due date, area, estimating
 where = f" in {w.esc(area.name)}" if area else ""
 locked = month in db.locked_months()
 if locked:
@@ -82,6 +89,11 @@ def _summary_table(s) -> None:
         c[4].metric("No units (first reading)", f"{w.count(s.missing_units)}")
         c[5].metric("Waiting for review", f"{w.count(s.waiting)}", help="An approved reading in the month comes after one still "
                     "pending review: review it, then run again (a bill covers every reading since the last one billed).")
+    if s.estimated or s.no_basis:
+        e = st.columns(2)
+        e[0].metric("Estimated (no reading)", f"{w.count(s.estimated)}", help="Of the bills above.")
+        e[1].metric("Too little history to estimate", f"{w.count(s.no_basis)}",
+                    help="No reading this month and fewer than two earlier readings: not billed.")
 
 
 def _manifest(manifest, manifest_id, key: str) -> None:
@@ -128,7 +140,8 @@ if st.button("Preview (dry run)", icon=":material/preview:", key="run_preview_bt
     st.session_state.pop(SUMMARY, None)
     try:
         with st.spinner("Counting the bills this run would create ..."):
-            s_, manifest, manifest_id = db.month_run(*params, dry_run=True, actor=actor, area_id=area_id)
+            s_, manifest, manifest_id = db.month_run(*params, dry_run=True, actor=actor, area_id=area_id,
+                                                     estimate=estimate)
             st.session_state[PREVIEW] = (run_key, s_)
             st.session_state[MANIFEST] = (run_key, manifest, manifest_id)
     except MeterlineError as exc:
@@ -157,7 +170,8 @@ if preview and preview[0] == run_key:
                              text=f"{w.count(done)} of about {w.accounts(expected)} · {w.count(created)} bills")
 
             try:
-                result, manifest, manifest_id = db.month_run(*params, actor=actor, progress=progress, area_id=area_id)
+                result, manifest, manifest_id = db.month_run(*params, actor=actor, progress=progress, area_id=area_id,
+                                                             estimate=estimate)
             except MeterlineError as exc:
                 show_error(exc)
             else:

@@ -98,7 +98,9 @@ BEGIN
   ), q AS (
     SELECT b.id AS bill_id, b.account_id, b.units::text AS units, b.motor_units::text AS motor_units
       FROM bills b JOIN sums s ON s.bill_id = b.id
-     WHERE b.units <> s.units OR b.motor_units <> s.motor
+     -- a bill that trued up an estimate charges its readings' units less what it deducted (estimates.py)
+     WHERE b.units + COALESCE((b.tariff_details #>> '{estimate,deducted_units}')::numeric, 0) <> s.units
+        OR b.motor_units <> s.motor
         OR (b.status <> 'superseded' AND b.first_reading_id IS NOT NULL AND EXISTS (
               SELECT 1 FROM bill_readings y JOIN readings r ON r.id = y.reading_id
                WHERE y.bill_id = b.id AND y.units <> COALESCE(r.approved_units, r.consumption, 0)))

@@ -26,12 +26,14 @@ from __future__ import annotations
 import gc
 import queue
 import threading
+from operator import attrgetter
 from contextlib import contextmanager
 from decimal import Decimal
 from typing import Callable, Iterable, Iterator
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from services.billing import estimates
 from services.billing.coverage import run_chain
 from services.billing.periods import BillingPeriod, check_range_not_locked
 from services.billing.pricing import PlanBook
@@ -53,30 +55,62 @@ class RunScope:
     area_id: int | None = None
     run_id: int | None = None
     number_series: str | None = None  # the bills' number series ("BC-2026"; database/bill_numbers.py)
+    # Meter-read plans: bill an estimate to accounts with no reading in the period (services/billing/estimates.py)
+    estimate: bool = False
+
+
+@dataclass
+class Batch:
+    """One window of accounts: the candidates with what they are billed from, and (an estimating
+    run) the accounts with no approved reading to bill, which may be estimated."""
+
+    candidates: list[RunCandidate]
+    to_estimate: list[RunCandidate]
+
+    def __len__(self) -> int:
+        return len(self.candidates) + len(self.to_estimate)
 
 
 def _candidate_batches(storage, scope: RunScope, batch_size: int, after: int = 0,
-                       limit: int | None = None) -> Iterator[list[RunCandidate]]:
+                       limit: int | None = None) -> Iterator[Batch]:
+    estimating = scope.estimate and scope.source == "readings"
     while True:
-        batch, upper = storage.bill_run_candidates(
-            scope.period.start, scope.period.end, service=scope.service, source=scope.source, area_id=scope.area_id,
-            after_account_id=after, limit=limit or batch_size)
+        kw = dict(service=scope.service, area_id=scope.area_id, after_account_id=after, limit=limit or batch_size)
+        batch, upper = storage.bill_run_candidates(scope.period.start, scope.period.end, source=scope.source, **kw)
         if upper is None:
             return
-        if batch:
-            yield batch
+        others: list[RunCandidate] = []
+        if estimating:  # the same window's accounts not billed for the period, every one
+            every, _ = storage.bill_run_candidates(scope.period.start, scope.period.end, source="none", **kw)
+            reading = {c.account_id for c in batch}
+            others = [c for c in every if c.account_id not in reading]
+        if batch or others:
+            yield Batch(batch, others)
         if limit:
             return
         after = upper
 
 
-def _price(batch: list[RunCandidate], scope: RunScope) -> tuple[int, list[NewBill], int, int]:
-    """(accounts looked at, priced bills, accounts without units, accounts waiting for review) of one batch."""
+@dataclass
+class Priced:
+    looked_at: int
+    bills: list[NewBill]
+    no_units: int = 0  # only meters' first readings
+    waiting: int = 0  # an earlier reading is still pending review
+    estimated: int = 0
+    no_basis: int = 0  # no reading to bill and too little history to estimate
+
+
+def _price(batch: Batch, scope: RunScope, storage) -> Priced:
+    """One batch priced: its candidates' bills (a bill covering readings deducts the account's open
+    estimate), then the estimates of the accounts with no reading in the period."""
     start, end = scope.period.start, scope.period.end
     priced, missing, waiting = [], 0, 0
-    for c in batch:
+    open_estimates = storage.open_estimates([c.account_id for c in batch.candidates], scope.service) \
+        if scope.source == "readings" and batch.candidates else {}
+    for c in batch.candidates:
         refs: dict = {}
-        units = motor = None
+        units = motor = trued = None
         if scope.source == "readings":
             cov, why = run_chain(list(c.tail), start, end)
             if cov is None:
@@ -86,27 +120,65 @@ def _price(batch: list[RunCandidate], scope: RunScope) -> tuple[int, list[NewBil
             units, motor = cov.units, cov.motor_units
             refs = dict(last_reading_id=cov.last.reading_id, first_reading_id=cov.first.reading_id,
                         motor_reading_id=cov.last.motor_reading_id, covered=cov.rows())
+            trued = estimates.true_up(units, open_estimates.get(c.account_id, ZERO))
+            if trued is not None:
+                units = trued.billed
         elif scope.source == "usage":
             units = c.usage.quantity
             refs = dict(usage_from=start, usage_to=end)
         p = scope.book.price(c.tariff_plan_id, period_start=start, period_end=end, previous_outstanding=c.outstanding,
                              account_code=c.account_code, category=c.category, account_type=c.account_type,
                              units=units, motor_units=motor)
-        priced.append(quick(  # NewBill without its frozen __init__ (services/models.quick: the run's hot path)
+        if scope.source == "readings" and trued is not None:
+            unit = scope.book.plan(c.tariff_plan_id).plan.unit
+            p = estimates.mark(p, trued.details(), estimates.true_up_label(trued, unit))
+        priced.append(_new_bill(c, p, scope, refs))
+    estimated, no_basis = _estimates(batch.to_estimate, scope, storage) if batch.to_estimate else ([], 0)
+    if estimated:  # every batch is stored in account order (row locks taken in one order)
+        priced = sorted(priced + estimated, key=attrgetter("account_id"))
+    return Priced(len(batch), priced, missing, waiting, len(estimated), no_basis)
+
+
+def _estimates(accounts: list[RunCandidate], scope: RunScope, storage) -> tuple[list[NewBill], int]:
+    """Estimated bills of the accounts with no reading in the period that have the history for one;
+    (bills, accounts without that history). An account with a pending reading in the period waits."""
+    start, end = scope.period.start, scope.period.end
+    basis = storage.estimate_basis([c.account_id for c in accounts], start, end)
+    out, no_basis = [], 0
+    for c in accounts:
+        history, has_reading = basis.get(c.account_id, ([], False))
+        if has_reading:
+            continue  # a reading dated in the period (pending, or billed by another bill) or after it measures it
+        e = estimates.estimate(history, start, end)
+        if e is None:
+            no_basis += 1
+            continue
+        p = scope.book.price(c.tariff_plan_id, period_start=start, period_end=end, previous_outstanding=c.outstanding,
+                             account_code=c.account_code, category=c.category, account_type=c.account_type,
+                             units=e.units, motor_units=ZERO)
+        p = estimates.mark(p, e.details(), estimates.estimated_label(e, scope.book.plan(c.tariff_plan_id).plan.unit))
+        out.append(_new_bill(c, p, scope, {}))
+    return out, no_basis
+
+
+def _new_bill(c: RunCandidate, p, scope: RunScope, refs: dict) -> NewBill:
+    start, end = scope.period.start, scope.period.end
+    return quick(  # NewBill without its frozen __init__ (services/models.quick: the run's hot path)
             NewBill, account_id=c.account_id, area_id=c.area_id, tariff_plan_version_id=p.tariff_plan_version_id,
             billing_period_start=start, billing_period_end=end, due_date=scope.due, service=scope.service,
             tariff_kind=p.tariff_kind, pricing_rule=p.pricing_rule, category=p.category, units=p.units,
             motor_units=p.motor_units, total_units=p.total_units, rate_per_unit=p.rate_per_unit,
             fixed_charge=p.fixed_charge, previous_outstanding=p.previous_outstanding, total_amount=p.total_amount,
             lines=p.lines, tariff_details=p.tariff_details, bill_run_id=scope.run_id,
-            carry_forward_bill_ids=c.open_bill_ids, number_series=scope.number_series, **refs))
-    return len(batch), priced, missing, waiting
+            carry_forward_bill_ids=c.open_bill_ids, number_series=scope.number_series, **refs)
 
 
 def _reprice(storage, scope: RunScope, account_id: int) -> list[NewBill]:
     """One account priced again from what the database holds now (its open bills changed meanwhile)."""
     for batch in _candidate_batches(storage, scope, 1, after=account_id - 1, limit=1):
-        return _price([c for c in batch if c.account_id == account_id], scope)[1]
+        mine = Batch([c for c in batch.candidates if c.account_id == account_id],
+                     [c for c in batch.to_estimate if c.account_id == account_id])
+        return _price(mine, scope, storage).bills
     return []
 
 
@@ -232,7 +304,7 @@ def close_abandoned_runs(storage, period: BillingPeriod, new_run_id: int) -> lis
 
 def run(db, period: BillingPeriod, due, *, dry_run: bool, actor, batch_size: int,
         progress: Callable[[int, int], None] | None, area_id: int | None = None,
-        on_batch: Callable[[list[NewBill]], None] | None = None) -> BillRunSummary:
+        on_batch: Callable[[list[NewBill]], None] | None = None, estimate: bool = False) -> BillRunSummary:
     storage = db.storage
     utility = db.utility()
     book = db.plan_book()
@@ -240,7 +312,7 @@ def run(db, period: BillingPeriod, due, *, dry_run: bool, actor, batch_size: int
     if plan is None:
         raise ConfigurationError(f"No {utility.service} tariff plan is stored; set the utility up first.")
     scope = RunScope(period, due, utility.service, book.source(plan.id), book, area_id,
-                     number_series=db.bill_number_series())
+                     number_series=db.bill_number_series(), estimate=estimate)
     count = dict(service=scope.service, source=scope.source, area_id=area_id)
     skipped = storage.count_run_skips(period.start, period.end, **count)
     try:
@@ -258,18 +330,21 @@ def run(db, period: BillingPeriod, due, *, dry_run: bool, actor, batch_size: int
     if not dry_run:
         run_id = storage.start_bill_run(period.start, period.end, due, actor, service=scope.service, area_id=area_id)
         close_abandoned_runs(storage, period, run_id)
-        scope = RunScope(period, due, scope.service, scope.source, book, area_id, run_id, scope.number_series)
-    created = missing = waiting = done = 0
+        scope = replace(scope, run_id=run_id)
+    created = missing = waiting = done = estimated = no_basis = 0
     changed: list[int] = []
     total = ZERO
-    batches = (_price(batch, scope) for batch in _candidate_batches(storage, scope, batch_size))
+    batches = (_price(batch, scope, storage) for batch in _candidate_batches(storage, scope, batch_size))
     if not dry_run:  # encoded for storing in the helper thread too (Storage.prepare_bill_batch)
-        batches = ((n, storage.prepare_bill_batch(priced), no_units, behind) for n, priced, no_units, behind in batches)
+        batches = (replace(b, bills=storage.prepare_bill_batch(b.bills)) for b in batches)
     try:
         with cyclic_gc_paused():
-            for looked_at, priced, no_units, behind in (prefetch(batches) if _may_prefetch(storage) else batches):
-                missing += no_units
-                waiting += behind
+            for b in (prefetch(batches) if _may_prefetch(storage) else batches):
+                looked_at, priced = b.looked_at, b.bills
+                missing += b.no_units
+                waiting += b.waiting
+                estimated += b.estimated
+                no_basis += b.no_basis
                 if on_batch:  # the run's manifest (services/billing/manifest.py) sees every priced batch
                     on_batch(priced)
                 if dry_run:
@@ -299,9 +374,12 @@ def run(db, period: BillingPeriod, due, *, dry_run: bool, actor, batch_size: int
            + (f"; {missing} approved reading(s) have no units (a meter's first reading)" if missing else "")
            + (f"; {waiting} {label} wait for review: an earlier reading is still pending (review it, then run "
               "again)" if waiting else "")
+           + (f"; {estimated} of them estimated (no reading in the period)" if estimated else "")
+           + (f"; {no_basis} {label} with no reading in the period have too little history to estimate"
+              if no_basis else "")
            + (f"; {_changed_note(changed)}" if changed else "") + ".")
     return BillRunSummary(period.start, period.end, due, dry_run, created, skipped, 0, missing, total, run_id,
-                          "completed", msg, waiting, tuple(changed))
+                          "completed", msg, waiting, tuple(changed), estimated, no_basis)
 
 
 def _changed_note(changed: list[int]) -> str:

@@ -44,10 +44,15 @@ def top_tier(lines) -> str | None:
     return max(tiers, key=lambda c: int(c.split("_")[1]) if c.split("_")[1].isdigit() else 0) if tiers else None
 
 
-def reason(prev: PreviousBill | None, units, arrears, tier: str | None, prev_tier: str | None) -> str:
+def reason(prev: PreviousBill | None, units, arrears, tier: str | None, prev_tier: str | None,
+           estimate: dict | None = None) -> str:
     if prev is None:
         return "new: no bill last month"
     parts = []
+    if estimate and estimate.get("estimated"):
+        parts.append("estimated: no reading this month")
+    elif estimate:
+        parts.append(f"actual {estimate.get('actual_units')} less {estimate.get('deducted_units')} billed on estimates")
     if units != prev.units:
         parts.append(f"units {_n(prev.units)} -> {_n(units)}")
     if tier != prev_tier and (tier or prev_tier):
@@ -105,7 +110,8 @@ class ManifestBuilder:
             row = {"account_id": nb.account_id, "account": p.account_code, "area_id": nb.area_id,
                    "previous": p.total_amount, "now": nb.total_amount, "change": change,
                    "units": (p.units, nb.units), "arrears": (p.previous_outstanding, nb.previous_outstanding),
-                   "tier": top_tier(nb.lines), "previous_bill_id": p.bill_id}
+                   "tier": top_tier(nb.lines), "previous_bill_id": p.bill_id,
+                   "estimate": (nb.tariff_details or {}).get("estimate")}
             item = (abs(change), -nb.account_id, row)
             if len(self.movers) < MOVERS:
                 heapq.heappush(self.movers, item)

@@ -14,7 +14,8 @@ A quote decides, from one read of the database:
 - the arrears of a new bill: what the account owes on its open bills (which it absorbs), or 0 (they
   stay open). Any other amount would charge arrears no bill backs, and is refused;
 - the units: the covered readings' units unless the admin entered monthly units, which become the
-  billed reading's confirmed units (never leaving it below zero); for a plan priced by daily usage
+  billed reading's confirmed units (never leaving it below zero), less the account's open estimate
+  (services/billing/estimates.py: the true-up of estimated bills); for a plan priced by daily usage
   (water), the period's usage, and the bill records the days it charged.
 """
 from __future__ import annotations
@@ -23,6 +24,7 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
+from services.billing import estimates
 from services.billing.coverage import Coverage, CoveredReading, check_confirmed, single_chain
 from services.billing.pricing import PricedBill
 from services.errors import ConflictError, ValidationError
@@ -133,9 +135,16 @@ def quote(db, flat, flat_units=None, motor_units=None, previous_outstanding=None
                     "previous_outstanding", f"{prev} is neither what {f.code} owes on its open bills ({owed}) nor 0.",
                     f"Enter {owed} to carry those bills forward into this one, or 0 to leave them open; any other "
                     "amount would charge arrears that no bill backs.")
+    trued = None
+    if coverage is not None:  # the readings' units less the estimates billed before them (estimates.py)
+        opened = storage.open_estimates([f.id], conn.service, replaces.id if replaces else None).get(f.id, ZERO)
+        trued = estimates.true_up(units, opened)
+        units = trued.billed if trued is not None else units
     priced = book.price(conn.tariff_plan_id, period_start=start, period_end=end,
                         previous_outstanding=prev, account_code=f.code, category=f.category,
                         account_type=f.account_type, units=units, motor_units=motor)
+    if trued is not None:
+        priced = estimates.mark(priced, trued.details(), estimates.true_up_label(trued, unit or ""))
     if credit > priced.total_amount:
         raise ValidationError(
             "units", f"{credit} was already paid on bill #{replaces.id}, more than this replacement's total of "

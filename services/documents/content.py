@@ -93,8 +93,16 @@ def area_text(area_id: int | None, areas: dict[int, Area], levels: tuple[str, ..
     return " · ".join(reversed(out))
 
 
-def _status_note(bill: Bill, parts: BillParts) -> str | None:
+def _status_note(bill: Bill, parts: BillParts, unit: str | None = None) -> str | None:
     notes = []
+    est = (bill.tariff_details or {}).get("estimate") or {}
+    if est.get("estimated"):
+        notes.append("ESTIMATED BILL: no meter reading this month. Your next actual reading corrects it: that bill "
+                     "charges what you actually used less what this one charged.")
+    elif est:
+        notes.append(f"This bill charges the {est.get('actual_units')} {unit or ''} your meter measured since its last "
+                     f"reading, less {est.get('deducted_units')} {unit or ''} already billed on estimated bills."
+                     .replace("  ", " "))
     if bill.reissue_of:
         notes.append(f"This bill replaces bill {parts.replaces_number or '#' + str(bill.reissue_of)}.")
     if bill.status == "superseded":
@@ -120,6 +128,13 @@ def bill_document(bill: Bill, parts: BillParts, u: UtilitySettings, areas: dict[
         basis_header = ("Date", "Meter", "Reading", "Units billed")
         basis = tuple((day(r.reading_date), r.meter_number or "", u.number(r.reading_value),
                        f"{u.number(r.units)} {r.unit or unit or ''}".strip()) for r in parts.readings)
+    elif (bill.tariff_details or {}).get("estimate", {}).get("estimated"):
+        e = bill.tariff_details["estimate"]
+        basis_title, basis_header = "Estimated usage", ()
+        basis = ((f"{e['daily']} {unit or ''} a day (your readings used {e['basis_units']} {unit or ''} in the "
+                  f"{e['basis_days']} days from {day(dt.date.fromisoformat(e['basis_from']))} to "
+                  f"{day(dt.date.fromisoformat(e['basis_to']))}) x {e['days']} days = {u.quantity(bill.units)}."
+                  .replace("  ", " "),),)
     elif bill.usage_from:
         basis_title, basis_header = "Usage", ()
         basis = ((f"Daily usage from {day(bill.usage_from)} to {day(bill.usage_to)}: {u.quantity(bill.units)}.",),)
@@ -152,8 +167,9 @@ def bill_document(bill: Bill, parts: BillParts, u: UtilitySettings, areas: dict[
                    f"{u.account_label} {bill.account_code}.")
     issued = issued_on or (bill.created_at.astimezone(u.zone).date() if bill.created_at else None)
     doc = BillDocument(
-        bill_id=bill.id, number=bill.number, utility_name=u.name, title=SERVICE_TITLES.get(bill.service, "Bill"),
-        issued=day(issued), status_note=_status_note(bill, parts), account_word=u.label(capital=True),
+        bill_id=bill.id, number=bill.number, utility_name=u.name, title=SERVICE_TITLES.get(bill.service, "Bill")
+        + (" (estimated)" if (bill.tariff_details or {}).get("estimate", {}).get("estimated") else ""),
+        issued=day(issued), status_note=_status_note(bill, parts, unit), account_word=u.label(capital=True),
         account_code=bill.account_code or f"#{bill.account_id}",
         customer=bill.contact_name or parts.account_name or "", address=parts.address,
         area=area_text(bill.area_id, areas, u.area_levels) or (bill.area_path or ""),

@@ -445,6 +445,34 @@ class Storage(abc.ABC):
         bill that is not superseded, other than replacing_bill_id) before `reading_id`, up to and
         including it, oldest first; each with the bill (not superseded) covering it, if any."""
 
+    def estimate_basis(self, account_ids: Sequence[int], start: dt.date, end: dt.date) -> dict:
+        """For estimating a period's bill (services/billing/estimates.py): per account, its newest
+        BASIS_READINGS + 1 approved readings dated up to `end` (HistoryReading, any order) and whether it
+        has a reading (approved or pending) dated in the period or after it (then it is not estimated: the
+        reading measures the period). The SQL backend answers a batch in one
+        query; by default one account at a time (the accounts a run estimates, not every account)."""
+        from services.billing.estimates import BASIS_READINGS, HistoryReading
+
+        out = {}
+        for account_id in dict.fromkeys(account_ids):
+            newest = self.list_readings(ReadingFilter(status="approved", account_id=account_id, date_to=end,
+                                                      account_meters_only=True, sort="date", descending=True),
+                                        0, BASIS_READINGS + 1, with_total=False).items
+            in_period = self.list_readings(ReadingFilter(status=None, account_id=account_id, date_from=start,
+                                                         account_meters_only=True), 0, 5,
+                                           with_total=False).items
+            out[account_id] = ([HistoryReading(x.id, x.reading_date, x.approved_units if x.approved_units is not None
+                                               else x.consumption) for x in newest],
+                               any(x.status != "rejected" for x in in_period))
+        return out
+
+    @abc.abstractmethod
+    def open_estimates(self, account_ids: Sequence[int], service: str = "electricity",
+                       excluding_bill_id: int | None = None) -> dict[int, Decimal]:
+        """The open estimate of each account that has one (services/billing/estimates.py): the units
+        its standing estimated bills of the service charged, less what its standing bills deducted;
+        `excluding_bill_id` (a bill being re-issued) counts for neither. Accounts without are left out."""
+
     @abc.abstractmethod
     def current_bill_at(self, account_id: int, start: dt.date, service: str = "electricity") -> Bill | None:
         """The account's bill (of the service) starting on `start`, or, if it was superseded, the bill that replaced it

@@ -62,7 +62,7 @@ REFUSED = frozenset({
     "table_counts", "bulk_insert", "lookup_ids", "save_utility_settings", "ensure_areas", "save_tariff_plan",
     "master_data_state", "apply_master_data", "list_meter_changes", "add_period_lock", "count_bills_ending_in",
     "probe_lock_enforced", "mark_overdue", "mark_overdue_notified", "billing_checks", "count_run_skips",
-    "bill_run_candidates", "start_bill_run", "finish_bill_run", "bill_run_totals", "list_bill_runs", "list_audit",
+    "bill_run_candidates", "estimate_basis", "start_bill_run", "finish_bill_run", "bill_run_totals", "list_bill_runs", "list_audit",
     "list_payment_events", "bills_due_between", "get_notification",
     # municipal: the head office's work
     "set_user_areas", "record_bank_file", "bank_file_by_sha",
@@ -169,6 +169,7 @@ GUARDED: dict[str, Callable] = {
     "set_payment_link": _bill("bill_id"),
     "settle_bills_in_full": _bills("bill_ids"),
     "list_bill_readings": _bill("bill_id"),
+    "open_estimates": _accounts(lambda a: a["account_ids"]),
     "insert_bill": _account(lambda a: a["new"].account_id),
     "insert_bill_batch": _accounts(lambda a: [nb.account_id for nb in a["bills"]]),
     "coverage_chain": _account(lambda a: a["account_id"]),

@@ -8,14 +8,16 @@ credit). The database's triggers (database/billing_triggers.py) hold the same ru
 from __future__ import annotations
 
 import datetime as dt
+import json
 from decimal import Decimal
 
 import sqlalchemy as sa
 
-from database import bill_totals
+from database import bill_estimates, bill_totals
 from database import schema as s
 from services.clock import utcnow
 from services.billing.coverage import ChainReading, CoveredReading
+from services.billing.estimates import BASIS_READINGS, HistoryReading, open_estimate
 from services.errors import ConflictError, NotFoundError, ValidationError
 from services.models import Bill, NewBill
 from services.storage.sql_common import read_tx
@@ -38,6 +40,10 @@ def _after(row_date, row_id, date, id_):
 
 def _units(approved, consumption):
     return approved if approved is not None else consumption
+
+
+def _date(v):
+    return dt.date.fromisoformat(v) if isinstance(v, str) else v
 
 
 class CoveragePart:
@@ -65,6 +71,37 @@ class CoveragePart:
                 out += [ChainReading(x.id, x.meter_id, x.reading_date, x.status, _units(x.approved_units, x.consumption),
                                      x.motor_share, x.motor_reading_id, x.covered_by) for x in conn.execute(q)]
         return sorted(out, key=lambda c: c.key)
+
+    def estimate_basis(self, account_ids, start, end) -> dict[int, tuple[list[HistoryReading], bool]]:
+        ids = sorted(set(account_ids))
+        if not ids:
+            return {}
+        newest = sa.func.row_number().over(partition_by=m.c.account_id, order_by=(r.c.reading_date.desc(), r.c.id.desc()))
+        ranked = (sa.select(m.c.account_id, r.c.id, r.c.reading_date, r.c.approved_units, r.c.consumption,
+                            newest.label("n"))
+                  .select_from(r.join(m, m.c.id == r.c.meter_id))
+                  .where(m.c.account_id.in_(ids), r.c.status == "approved", r.c.reading_date <= end)).subquery()
+        in_period = (sa.select(m.c.account_id).distinct().select_from(r.join(m, m.c.id == r.c.meter_id))
+                     .where(m.c.account_id.in_(ids), r.c.status != "rejected", r.c.reading_date >= start))
+        out: dict[int, tuple[list[HistoryReading], bool]] = {a: ([], False) for a in ids}
+        with read_tx(self.engine) as conn:
+            for x in conn.execute(sa.select(ranked).where(ranked.c.n <= BASIS_READINGS + 1)):
+                out[x.account_id][0].append(HistoryReading(x.id, _date(x.reading_date),
+                                                           _units(x.approved_units, x.consumption)))
+            for (account_id,) in conn.execute(in_period):
+                out[account_id] = (out[account_id][0], True)
+        return out
+
+    def open_estimates(self, account_ids, service="electricity", excluding_bill_id=None) -> dict[int, Decimal]:
+        ids = sorted(set(account_ids))
+        if not ids:
+            return {}
+        q = bill_estimates.open_estimate_rows(self.dialect, excluding_bill_id is not None)
+        found: dict[int, list[dict]] = {}
+        with read_tx(self.engine) as conn:
+            for account_id, entry in conn.execute(q, {"ids": ids, "service": service, "excluding": excluding_bill_id}):
+                found.setdefault(account_id, []).append(json.loads(entry) if isinstance(entry, str) else entry)
+        return {a: open_estimate(rows) for a, rows in found.items()}
 
     def current_bill_at(self, account_id, start, service="electricity") -> Bill | None:
         with read_tx(self.engine) as conn:
@@ -111,7 +148,8 @@ class CoveragePart:
             cents(br2.c.units) != cents(sa.func.coalesce(r2.c.approved_units, r2.c.consumption, 0)))
         units = (sa.select(b.c.id.label("bill_id"), b.c.account_id, b.c.units, b.c.motor_units)
                  .select_from(b.join(sums, sums.c.bill_id == b.c.id))
-                 .where(sa.or_(cents(b.c.units) != sums.c.units, cents(b.c.motor_units) != sums.c.motor,
+                 .where(sa.or_(cents(b.c.units + bill_estimates.deducted_units(self.dialect)) != sums.c.units,
+                               cents(b.c.motor_units) != sums.c.motor,
                                sa.and_(b.c.status != "superseded", b.c.first_reading_id.is_not(None), stale_units))))
         owed = sa.func.sum(sa.case((b.c.status.in_(open_), cents(b.c.total_amount - b.c.amount_paid)), else_=0))
         charges = sa.func.sum(sa.case((b.c.status.not_in(not_charged), cents(b.c.total_amount - b.c.previous_outstanding)),

@@ -189,12 +189,12 @@ def test_a_connection_is_billed_from_the_month_it_starts_never_before(storage, t
 
 def _priced(db):
     """The run's priced batch of October, as the run holds it before storing it."""
-    from services.billing.bill_run import RunScope, _price
+    from services.billing.bill_run import Batch, RunScope, _price
     from services.billing.periods import BillingPeriod
 
     scope = RunScope(BillingPeriod(OCT[0], OCT[1]), OCT[2], "electricity", "readings", db.plan_book())
     cands, _ = db.storage.bill_run_candidates(OCT[0], OCT[1], after_account_id=0, limit=100)
-    return _price(cands, scope)[1]
+    return _price(Batch(cands, []), scope, db.storage).bills
 
 
 def test_a_reading_sent_back_to_pending_meanwhile_leaves_that_flat_out_of_the_batch(db, storage):

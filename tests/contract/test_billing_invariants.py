@@ -12,7 +12,11 @@ PostgreSQL:
         payments on them (a re-issue's credit counted once, on the replacement);
   (iii) every stored bill recomputes to its total (TariffRules.recompute), and (iv) its lines add up to it;
   (v)   the per-month, per-area summary rows the dashboard and reports read (database/bill_totals.py)
-        equal their recomputation from the bills.
+        equal their recomputation from the bills;
+  (vi)  with estimated bills in the sequence (an estimating month run; services/billing/estimates.py):
+        a bill's units are its covered readings' units less the estimate it deducted, and the flat's
+        standing bills' units are its covered readings' units plus the open estimate, which is never
+        negative: every unit is billed exactly once, on an estimate or on the reading.
 
 Refusals along the way (a pending reading before the one billed, a re-issue of a bill carried
 forward, more paid than a replacement's total, ...) store nothing, and the invariants still hold.
@@ -30,6 +34,7 @@ from hypothesis import strategies as st
 
 from services.errors import MeterlineError
 from services.models import BillFilter, ReadingFilter
+from services.billing import estimates
 from services.billing.periods import BillingPeriod
 from services.tariff_rules import TariffRules
 from tests.factories import admin_user, engineer_user, make_service, make_society
@@ -51,6 +56,7 @@ OPS = st.lists(st.one_of(
     st.tuples(st.just("reissue"), flat, st.one_of(st.none(), units)),
     st.tuples(st.just("pay"), flat, st.sampled_from(["full", "half", "one"])),
     st.tuples(st.just("run"), st.integers(0, 10)), st.tuples(st.just("run"), st.integers(1, 3)),
+    st.tuples(st.just("estimate_run"), st.integers(0, 10)), st.tuples(st.just("estimate_run"), st.integers(1, 4)),
     st.tuples(st.just("manual"), flat, units),
     st.tuples(st.just("undo"), flat),
     # a month run during which (after pricing, before storing) a reviewer undoes an approval, an
@@ -160,6 +166,11 @@ class World:
         p = BillingPeriod.for_month(dt.date(2026, 1 + month, 1))
         self.db.generate_bills_for_month(p.start, p.end, p.end + dt.timedelta(days=15), actor=self.admin)
 
+    def op_estimate_run(self, month):
+        p = BillingPeriod.for_month(dt.date(2026, 1 + month, 1))
+        self.db.generate_bills_for_month(p.start, p.end, p.end + dt.timedelta(days=15), actor=self.admin,
+                                         estimate=True)
+
     def op_undo(self, i):
         decided = [r for r in self.readings(i) if r.status in ("approved", "rejected")]
         if decided:
@@ -220,11 +231,22 @@ class World:
                      for r in readings}
             covered_by: dict[int, list[int]] = {}
             paid = D("0")
+            standing_units = covered_units = estimated = deducted = D("0")
             for b in bills:
                 assert TariffRules.recompute(b) == b.total_amount, b  # (iii)
                 rows = self.st.list_bill_readings(b.id)
+                took = estimates.deducted_units(b.tariff_details)
                 if rows:
-                    assert b.units == sum(c.units for c in rows) and b.motor_units == sum(c.motor_units for c in rows)
+                    assert b.units + took == sum(c.units for c in rows), b  # (vi)
+                    assert b.motor_units == sum(c.motor_units for c in rows)
+                else:
+                    assert took == 0, b  # only a bill covering readings deducts an estimate
+                if b.status not in NOT_CHARGED and (rows or estimates.is_estimated(b.tariff_details)):
+                    standing_units += b.units
+                    covered_units += sum((c.units for c in rows), D("0"))
+                    estimated += b.units if estimates.is_estimated(b.tariff_details) else 0
+                    deducted += took
+                if rows:
                     assert (b.first_reading_id, b.last_reading_id) == (rows[0].reading_id, rows[-1].reading_id)
                 if b.status == "superseded":
                     assert b.superseded_by is not None
@@ -245,6 +267,10 @@ class World:
                 if r.status != "approved":
                     assert r.id not in covered_by, r
                 assert r.bill_id == (covered_by[r.id][0] if r.id in covered_by else None)
+            # (vi): each unit once, on an estimate still open or on the reading
+            assert estimated - deducted >= 0, (estimated, deducted)
+            assert standing_units == covered_units + estimated - deducted
+            assert self.st.open_estimates([self.account_id(i)]).get(self.account_id(i), D("0")) == estimated - deducted
             # (ii)
             charges = sum((b.total_amount - b.previous_outstanding for b in bills if b.status not in NOT_CHARGED),
                           D("0"))

@@ -124,12 +124,12 @@ def test_lock_refuses_the_whole_batch_before_anything_is_written(db, storage):
 
 
 def _priced(db, run_id=None) -> list[NewBill]:
-    from services.billing.bill_run import RunScope, _price
+    from services.billing.bill_run import Batch, RunScope, _price
     from services.billing.periods import BillingPeriod
 
     scope = RunScope(BillingPeriod(OCT[0], OCT[1]), OCT[2], "electricity", "readings", db.plan_book(), run_id=run_id)
     cands, _ = db.storage.bill_run_candidates(OCT[0], OCT[1], after_account_id=0, limit=100)
-    return _price(cands, scope)[1]
+    return _price(Batch(cands, []), scope, db.storage).bills
 
 
 def test_batch_skips_flats_billed_meanwhile_even_on_a_reissued_start(db, storage):

@@ -126,7 +126,19 @@ def unquote(value: str) -> str:
     return value
 
 
-def column(name: str) -> sql.Identifier:
+JSON_PATH = re.compile(r"^([a-z_][a-z0-9_]*)((?:->>?[a-z_][a-z0-9_]*)+)$")
+JSON_STEP = re.compile(r"(->>?)([a-z_][a-z0-9_]*)")
+
+
+def column(name: str) -> sql.Composable:
+    """A column, or a JSON path into one (`tariff_details->estimate`, `->>` for text), as PostgREST
+    filters take them."""
+    path = JSON_PATH.match(name)
+    if path:
+        out: sql.Composable = sql.Identifier(path.group(1))
+        for arrow, key in JSON_STEP.findall(path.group(2)):
+            out = sql.SQL("({} {} {})").format(out, sql.SQL(arrow), sql.Literal(key))
+        return out
     if not IDENT.match(name):
         raise Reject(400, "PGRST100", f'"failed to parse filter ({name})" (line 1, column 1)')
     return sql.Identifier(name)

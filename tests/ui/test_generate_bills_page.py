@@ -151,3 +151,32 @@ def test_water_run_bills_the_daily_usage_of_one_billing_cycle(water_url, monkeyp
     bill = st.list_bills(BillFilter(period_month=month)).items[0]
     assert bill.account_code == "HS-200001" and bill.units == Decimal("2.00") and f"${bill.total_amount:,.2f}" == total
     assert (bill.usage_from, bill.usage_to) == (bill.billing_period_start, bill.billing_period_end)  # the days charged
+
+
+def test_an_estimating_run_bills_the_flats_with_no_reading(seeded_url, monkeypatch, tmp_path):
+    """December has no reading yet: ticked, the dry run counts estimates and the run stores them, marked;
+    unticked, there is nothing to bill. The bill page says the bill is estimated and why."""
+    _approve_month(seeded_url)
+    st = storage_for(seeded_url)
+    month = month_key(app_today())
+    at = signed_in(seeded_url, monkeypatch, tmp_path, "admin", PAGE)
+    at.selectbox(key="run_month").set_value(month).run()
+    at = _click(at, "Preview (dry run)")
+    assert _metrics(at)["Bills to create"] == "0" and "Estimated (no reading)" not in _metrics(at)
+    at.checkbox(key="run_estimate").check().run()
+    assert any("preview again" in c.value for c in at.caption)  # ticking it changes the run offered
+    at = _click(at, "Preview (dry run)")
+    m = _metrics(at)
+    estimated = int(m["Estimated (no reading)"].replace(",", ""))
+    assert estimated > 0 and m["Bills to create"] == f"{estimated:,}"
+    assert st.list_bills(BillFilter(period_month=month)).total == 0
+    at = _click(at, f"Create {estimated:,} bill")
+    assert not at.exception
+    bills = st.list_bills(BillFilter(period_month=month), 0, 5).items
+    assert st.list_bills(BillFilter(period_month=month)).total == estimated
+    assert all(b.tariff_details["estimate"]["estimated"] and b.first_reading_id is None for b in bills)
+    view = signed_in(seeded_url, monkeypatch, tmp_path, "admin", "ui/bills.py")
+    view.query_params["bill"] = str(bills[0].id)
+    view.run()
+    assert not view.exception
+    assert any("Estimated bill" in x.value and "a day" in x.value for x in view.warning)

@@ -1,0 +1,124 @@
+"""Estimated bills and their true-up (issue 20; pure rules, no I/O).
+
+An account of a meter-read plan with no approved reading in the period can be billed an estimate
+by the month run (`estimate=True`): the average daily consumption of its last `BASIS_READINGS`
+approved readings, times the period's days, rounded half-up to whole units. The bill covers no
+reading; its `tariff_details["estimate"]` keeps the basis (the readings, their span and units, the
+daily average and the days) and its energy line says it is estimated.
+
+The next bill that covers actual readings trues it up: it charges the units of the readings it
+covers (everything since the last actual reading) less the estimated units still open, and records
+what it deducted (`tariff_details["estimate"]["deducted_units"]`, with the actual units). When the
+actual units are fewer than the open estimate, it deducts only as many as there are: the bill
+charges 0 units and the rest stays open for the next actual bill. So money is never negative and
+no credit is invented, and every unit is billed exactly once:
+
+    sum of an account's standing bills' units
+      = sum of the units of the readings they cover + the open estimate (>= 0)
+
+where the open estimate is the estimated units of its standing estimated bills less the units its
+standing bills deducted. A superseded or cancelled bill counts for neither side.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, replace
+from decimal import ROUND_HALF_UP, Decimal
+
+ZERO = Decimal("0.00")
+BASIS_READINGS = 3  # readings with consumption the average is taken over (their span needs one more)
+WHOLE = Decimal("1")
+
+
+@dataclass(frozen=True)
+class HistoryReading:
+    """An approved reading of the account, as the estimate sees it."""
+
+    reading_id: int
+    reading_date: dt.date
+    units: Decimal | None  # confirmed units, else the consumption; None for a meter's first reading
+
+
+@dataclass(frozen=True)
+class Estimate:
+    units: Decimal
+    daily: Decimal  # units a day, to 4 places
+    days: int
+    basis: dict  # what it was computed from, stored on the bill
+
+    def details(self) -> dict:
+        return {"estimated": True, "units": str(self.units), "daily": str(self.daily), "days": self.days,
+                **self.basis}
+
+
+def estimate(history: list[HistoryReading], start: dt.date, end: dt.date) -> Estimate | None:
+    """The estimate of the period [start, end] from the account's newest approved readings (oldest
+    first, at most BASIS_READINGS + 1). None when there is no basis: fewer than two readings, all
+    on one day, or none with consumption."""
+    rows = sorted(history, key=lambda h: (h.reading_date, h.reading_id))[-(BASIS_READINGS + 1):]
+    if len(rows) < 2:
+        return None
+    span = (rows[-1].reading_date - rows[0].reading_date).days
+    measured = [h for h in rows[1:] if h.units is not None]
+    if span <= 0 or not measured:
+        return None
+    used = sum((h.units for h in measured), ZERO)
+    days = (end - start).days + 1
+    units = (used * days / span).quantize(WHOLE, ROUND_HALF_UP)
+    daily = (used / span).quantize(Decimal("0.0001"), ROUND_HALF_UP)
+    basis = {"basis_readings": [h.reading_id for h in rows], "basis_from": rows[0].reading_date.isoformat(),
+             "basis_to": rows[-1].reading_date.isoformat(), "basis_units": str(used), "basis_days": span}
+    return Estimate(units.quantize(ZERO), daily, days, basis)
+
+
+@dataclass(frozen=True)
+class TrueUp:
+    actual: Decimal  # the units of the readings the bill covers
+    deducted: Decimal  # of the open estimate
+    billed: Decimal  # actual - deducted, never below zero
+
+    def details(self) -> dict:
+        return {"actual_units": str(self.actual), "deducted_units": str(self.deducted)}
+
+
+def true_up(actual: Decimal, open_estimate: Decimal) -> TrueUp | None:
+    """What a bill covering `actual` units charges with `open_estimate` units billed on estimates
+    before it; None when nothing is open."""
+    if open_estimate <= 0:
+        return None
+    deducted = min(actual, open_estimate)
+    return TrueUp(actual, deducted, actual - deducted)
+
+
+def open_estimate(rows) -> Decimal:
+    """The open estimate from an account's standing bills' `tariff_details["estimate"]` entries."""
+    total = ZERO
+    for info in rows:
+        if info.get("estimated"):
+            total += Decimal(info["units"])
+        total -= Decimal(info.get("deducted_units") or "0")
+    return total
+
+
+def deducted_units(tariff_details: dict | None) -> Decimal:
+    info = (tariff_details or {}).get("estimate") or {}
+    return Decimal(info.get("deducted_units") or "0")
+
+
+def is_estimated(tariff_details: dict | None) -> bool:
+    return bool(((tariff_details or {}).get("estimate") or {}).get("estimated"))
+
+
+def mark(priced, info: dict, label: str):
+    """`priced` (services.billing.pricing.PricedBill) with the estimate entry in its tariff details and
+    its energy line saying so. The plan's arithmetic is untouched: the bill recomputes from its units."""
+    lines = tuple(replace(ln, label=f"{ln.label} ({label})") if ln.code == "energy" else ln for ln in priced.lines)
+    return replace(priced, tariff_details={**priced.tariff_details, "estimate": info}, lines=lines)
+
+
+def estimated_label(e: Estimate, unit: str) -> str:
+    return f"estimated: {e.daily} {unit}/day x {e.days} days"
+
+
+def true_up_label(t: TrueUp, unit: str) -> str:
+    return f"actual {t.actual} {unit} less {t.deducted} {unit} billed on estimates"
