@@ -36,8 +36,11 @@ def open_estimate_rows(dialect: str, excluding: bool):
     `:ids` (expanding) and `:service`, but the bill `:excluding` when asked. On SQLite named through
     the partial index: its planner would take the (account, service, period) unique index and read
     every bill of the accounts (12 a year each) to test their JSON."""
-    source = "bills INDEXED BY ix_bills_estimates" if dialect == "sqlite" else "bills"
-    return sa.text(
-        f"SELECT account_id, {_ENTRY[dialect]} AS estimate FROM {source} WHERE account_id IN :ids AND service = :service "
+    sqlite = dialect == "sqlite"
+    q = sa.text(
+        f"SELECT account_id, {_ENTRY[dialect]} AS estimate FROM {'bills INDEXED BY ix_bills_estimates' if sqlite else 'bills'} "
+        f"WHERE account_id {'IN :ids' if sqlite else '= ANY(:ids)'} AND service = :service "
         f"AND status NOT IN ('superseded', 'cancelled') AND {HAS_ESTIMATE[dialect]}"
-        + (" AND id <> :excluding" if excluding else "")).bindparams(sa.bindparam("ids", expanding=True))
+        + (" AND id <> :excluding" if excluding else ""))
+    # PostgreSQL: the batch's ids as one array parameter, not a thousand
+    return q.bindparams(sa.bindparam("ids", expanding=True)) if sqlite else q
