@@ -32,13 +32,13 @@ def deducted_units(dialect: str):
 
 
 def open_estimate_rows(dialect: str, excluding: bool):
-    """(account_id, its estimate entry) of the standing bills with an estimate entry of the accounts
+    """(id, account_id, billing_period_start, its estimate entry) of the standing bills with an estimate entry of the accounts
     `:ids` (expanding) and `:service`, but the bill `:excluding` when asked. On SQLite named through
     the partial index: its planner would take the (account, service, period) unique index and read
     every bill of the accounts (12 a year each) to test their JSON."""
     sqlite = dialect == "sqlite"
     q = sa.text(
-        f"SELECT account_id, {_ENTRY[dialect]} AS estimate FROM {'bills INDEXED BY ix_bills_estimates' if sqlite else 'bills'} "
+        f"SELECT id, account_id, billing_period_start, {_ENTRY[dialect]} AS estimate FROM {'bills INDEXED BY ix_bills_estimates' if sqlite else 'bills'} "
         f"WHERE account_id {'IN :ids' if sqlite else '= ANY(:ids)'} AND service = :service "
         f"AND status NOT IN ('superseded', 'cancelled') AND {HAS_ESTIMATE[dialect]}"
         + (" AND id <> :excluding" if excluding else ""))

@@ -22,10 +22,10 @@ BATCH = 1000
 
 
 def _look(storage, n_accounts: int) -> tuple[float, int]:
-    """(seconds, accounts with an open estimate) for open_estimates over every batch of accounts."""
+    """(seconds, accounts with an estimate entry) for estimate_entries over every batch of accounts."""
     t0, found = time.perf_counter(), 0
     for lo in range(1, n_accounts + 1, BATCH):
-        found += len(storage.open_estimates(range(lo, min(lo + BATCH, n_accounts + 1))))
+        found += len(storage.estimate_entries(range(lo, min(lo + BATCH, n_accounts + 1))))
     return time.perf_counter() - t0, found
 
 

@@ -4,6 +4,8 @@ payments, and the payment form (full or partial); its PDF to download or email, 
 per payment (ui/bill_documents.py). Drawn by ui/bills.py when the URL carries ?bill=<id>."""
 from __future__ import annotations
 
+from decimal import Decimal
+
 import streamlit as st
 
 from database.schema import OPEN_BILL_STATUSES
@@ -32,7 +34,8 @@ def _estimate_note(bill) -> None:
                    icon=":material/query_stats:")
     else:
         st.info(f"**True-up of estimated bills**: the readings this bill covers measured {est['actual_units']} {unit}; "
-                f"{est['deducted_units']} {unit} of them were already billed on estimates, so it charges the rest.",
+                f"{est['deducted_units']} {unit} of them were already billed on estimates, so it charges "
+                f"{Decimal(est['actual_units']) - Decimal(est['deducted_units'])} {unit}.",
                 icon=":material/rule:")
 
 
@@ -165,6 +168,8 @@ def render(bill_id: int, actor: Actor) -> None:
         st.caption(f"Daily usage from {bill.usage_from} to {bill.usage_to}: {w.qty(bill.units)}.")
     elif w.utility().quantity_unit is None:
         st.caption(f"A fixed fee: nothing is metered for a {w.word()}.")
+    elif ((bill.tariff_details or {}).get("estimate") or {}).get("estimated"):
+        st.caption("Estimated: this bill covers no reading (see above).")
     else:
         st.caption("This bill was entered without a stored reading.")
 

@@ -106,7 +106,7 @@ def _price(batch: Batch, scope: RunScope, storage) -> Priced:
     estimate), then the estimates of the accounts with no reading in the period."""
     start, end = scope.period.start, scope.period.end
     priced, missing, waiting = [], 0, 0
-    open_estimates = storage.open_estimates([c.account_id for c in batch.candidates], scope.service) \
+    entries = storage.estimate_entries([c.account_id for c in batch.candidates], scope.service) \
         if scope.source == "readings" and batch.candidates else {}
     for c in batch.candidates:
         refs: dict = {}
@@ -120,7 +120,8 @@ def _price(batch: Batch, scope: RunScope, storage) -> Priced:
             units, motor = cov.units, cov.motor_units
             refs = dict(last_reading_id=cov.last.reading_id, first_reading_id=cov.first.reading_id,
                         motor_reading_id=cov.last.motor_reading_id, covered=cov.rows())
-            trued = estimates.true_up(units, open_estimates.get(c.account_id, ZERO))
+            mine = entries.get(c.account_id)
+            trued = estimates.true_up(units, estimates.open_estimate(mine, cov.last.reading_date)) if mine else None
             if trued is not None:
                 units = trued.billed
         elif scope.source == "usage":

@@ -7,7 +7,8 @@ reading; its `tariff_details["estimate"]` keeps the basis (the readings, their s
 daily average and the days) and its energy line says it is estimated.
 
 The next bill that covers actual readings trues it up: it charges the units of the readings it
-covers (everything since the last actual reading) less the estimated units still open, and records
+covers (everything since the last actual reading) less the estimated units still open (of estimates
+of periods starting on or before its last reading's date), and records
 what it deducted (`tariff_details["estimate"]["deducted_units"]`, with the actual units). When the
 actual units are fewer than the open estimate, it deducts only as many as there are: the bill
 charges 0 units and the rest stays open for the next actual bill. So money is never negative and
@@ -90,13 +91,25 @@ def true_up(actual: Decimal, open_estimate: Decimal) -> TrueUp | None:
     return TrueUp(actual, deducted, actual - deducted)
 
 
-def open_estimate(rows) -> Decimal:
-    """The open estimate from an account's standing bills' `tariff_details["estimate"]` entries."""
+@dataclass(frozen=True)
+class EstimateEntry:
+    """A standing bill's `tariff_details["estimate"]`: an estimate, or what a bill deducted."""
+
+    bill_id: int
+    period_start: dt.date
+    info: dict
+
+
+def open_estimate(entries, upto: dt.date | None = None) -> Decimal:
+    """The open estimate of an account's standing bills' entries: the units of its estimated bills
+    less what its bills deducted. With `upto` (the date of the last reading a bill covers) only the
+    estimates of periods starting on or before it count: a reading measures the months up to its
+    date, not an estimate of a later month."""
     total = ZERO
-    for info in rows:
-        if info.get("estimated"):
-            total += Decimal(info["units"])
-        total -= Decimal(info.get("deducted_units") or "0")
+    for e in entries:
+        if e.info.get("estimated") and (upto is None or e.period_start <= upto):
+            total += Decimal(e.info["units"])
+        total -= Decimal(e.info.get("deducted_units") or "0")
     return total
 
 
@@ -116,9 +129,10 @@ def mark(priced, info: dict, label: str):
     return replace(priced, tariff_details={**priced.tariff_details, "estimate": info}, lines=lines)
 
 
+# Short: a bill line is one line on the PDF. The bill's page and PDF spell the basis out.
 def estimated_label(e: Estimate, unit: str) -> str:
-    return f"estimated: {e.daily} {unit}/day x {e.days} days"
+    return "estimated"
 
 
 def true_up_label(t: TrueUp, unit: str) -> str:
-    return f"actual {t.actual} {unit} less {t.deducted} {unit} billed on estimates"
+    return f"after {t.deducted} {unit} estimated".replace("  ", " ")

@@ -136,10 +136,17 @@ def quote(db, flat, flat_units=None, motor_units=None, previous_outstanding=None
                     f"Enter {owed} to carry those bills forward into this one, or 0 to leave them open; any other "
                     "amount would charge arrears that no bill backs.")
     trued = None
-    if coverage is not None:  # the readings' units less the estimates billed before them (estimates.py)
-        opened = storage.open_estimates([f.id], conn.service, replaces.id if replaces else None).get(f.id, ZERO)
-        trued = estimates.true_up(units, opened)
-        units = trued.billed if trued is not None else units
+    replaces_estimate = replaces is not None and estimates.is_estimated(replaces.tariff_details)
+    if coverage is not None or replaces_estimate:  # the readings' units less the estimates billed before them
+        entries = storage.estimate_entries([f.id], conn.service, replaces.id if replaces else None).get(f.id, [])
+        if replaces_estimate and estimates.open_estimate(entries) < 0:
+            took = ", ".join(f"#{e.bill_id}" for e in entries if e.info.get("deducted_units"))
+            raise ConflictError(
+                f"Bill #{replaces.id} is an estimate that a later bill ({took}) already deducted from the units it "
+                f"charged. Nothing was stored; re-issue that bill first, or leave bill #{replaces.id} as it is.")
+        if coverage is not None and entries:
+            trued = estimates.true_up(units, estimates.open_estimate(entries, coverage.last.reading_date))
+            units = trued.billed if trued is not None else units
     priced = book.price(conn.tariff_plan_id, period_start=start, period_end=end,
                         previous_outstanding=prev, account_code=f.code, category=f.category,
                         account_type=f.account_type, units=units, motor_units=motor)

@@ -154,8 +154,10 @@ def bill_page(pdf: FPDF, d: BillDocument) -> None:
     y = max(yy, y + 30) + 2
     if d.status_note:
         _font(pdf, 9, True, (183, 28, 28))
-        pdf.text(LEFT, y + 2, _fit(pdf, d.status_note, WIDTH))
-        y += 7
+        for part in _wrap(pdf, d.status_note, WIDTH)[:3]:
+            pdf.text(LEFT, y + 2, part)
+            y += 4.5
+        y += 2.5
 
     # The lines.
     y += 4
@@ -211,8 +213,9 @@ def bill_page(pdf: FPDF, d: BillDocument) -> None:
     else:
         _font(pdf, 9)
         for r in d.basis:
-            y += 5
-            pdf.text(LEFT + 2, y, _fit(pdf, r[0], WIDTH))
+            for part in _wrap(pdf, r[0], WIDTH - 2)[:3]:
+                y += 5
+                pdf.text(LEFT + 2, y, part)
 
     # Bottom: the 12-month chart (left) and how to pay (right).
     top = max(y + 10, 190)

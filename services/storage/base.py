@@ -467,11 +467,12 @@ class Storage(abc.ABC):
         return out
 
     @abc.abstractmethod
-    def open_estimates(self, account_ids: Sequence[int], service: str = "electricity",
-                       excluding_bill_id: int | None = None) -> dict[int, Decimal]:
-        """The open estimate of each account that has one (services/billing/estimates.py): the units
-        its standing estimated bills of the service charged, less what its standing bills deducted;
-        `excluding_bill_id` (a bill being re-issued) counts for neither. Accounts without are left out."""
+    def estimate_entries(self, account_ids: Sequence[int], service: str = "electricity",
+                         excluding_bill_id: int | None = None) -> dict:
+        """Per account that has any, the `tariff_details["estimate"]` entries of its standing bills of the
+        service (services/billing/estimates.EstimateEntry: estimated bills and bills that deducted
+        estimates), from which open_estimate() computes its open estimate; `excluding_bill_id` (a bill
+        being re-issued) left out."""
 
     @abc.abstractmethod
     def current_bill_at(self, account_id: int, start: dt.date, service: str = "electricity") -> Bill | None:

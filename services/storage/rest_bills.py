@@ -10,7 +10,7 @@ from services.billing.arrears import apply_payment
 from services.clock import utcnow
 from services.errors import ConflictError, DuplicateError, NotFoundError, ValidationError
 from services.billing.coverage import ChainReading, CoveredReading
-from services.billing.estimates import open_estimate
+from services.billing.estimates import EstimateEntry
 from services.models import BILL_SORTS, sort_column
 from services.models import (
     NEW_BILL_LINKS, looks_like_bill_number, BatchResult, Bill, BillFilter, BillLine, BillRun, DashboardFigures, MonthlyPoint, NewBill, Page,
@@ -246,7 +246,7 @@ class RestBillsPart:
             "p_start": start, "p_end": end, "p_service": service, "p_source": source, "p_area": area_id},
             what="counting accounts already billed", idempotent=True))
 
-    def open_estimates(self, account_ids, service="electricity", excluding_bill_id=None):
+    def estimate_entries(self, account_ids, service="electricity", excluding_bill_id=None):
         ids = sorted(set(account_ids))
         if not ids:
             return {}
@@ -254,11 +254,12 @@ class RestBillsPart:
                    ("in", "status", [x for x in BILL_STATUSES if x not in ("superseded", "cancelled")])]
         if excluding_bill_id is not None:
             filters.append(("neq", "id", excluding_bill_id))
-        found: dict[int, list[dict]] = {}
-        for row in self.rest.select_all("bills", filters=filters, cols="account_id,tariff_details",
+        found: dict[int, list[EstimateEntry]] = {}
+        for row in self.rest.select_all("bills", filters=filters, cols="id,account_id,billing_period_start,tariff_details",
                                         what="reading the open estimates"):
-            found.setdefault(row["account_id"], []).append((row.get("tariff_details") or {}).get("estimate") or {})
-        return {a: open_estimate(rows) for a, rows in found.items()}
+            found.setdefault(row["account_id"], []).append(EstimateEntry(
+                row["id"], row["billing_period_start"], (row.get("tariff_details") or {}).get("estimate") or {}))
+        return found
 
     def bill_run_candidates(self, start, end, *, service="electricity", source="readings", area_id=None,
                             after_account_id=0, limit=5000):

@@ -169,7 +169,7 @@ GUARDED: dict[str, Callable] = {
     "set_payment_link": _bill("bill_id"),
     "settle_bills_in_full": _bills("bill_ids"),
     "list_bill_readings": _bill("bill_id"),
-    "open_estimates": _accounts(lambda a: a["account_ids"]),
+    "estimate_entries": _accounts(lambda a: a["account_ids"]),
     "insert_bill": _account(lambda a: a["new"].account_id),
     "insert_bill_batch": _accounts(lambda a: [nb.account_id for nb in a["bills"]]),
     "coverage_chain": _account(lambda a: a["account_id"]),

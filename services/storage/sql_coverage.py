@@ -17,7 +17,7 @@ from database import bill_estimates, bill_totals
 from database import schema as s
 from services.clock import utcnow
 from services.billing.coverage import ChainReading, CoveredReading
-from services.billing.estimates import BASIS_READINGS, HistoryReading, open_estimate
+from services.billing.estimates import BASIS_READINGS, EstimateEntry, HistoryReading
 from services.errors import ConflictError, NotFoundError, ValidationError
 from services.models import Bill, NewBill
 from services.storage.sql_common import read_tx
@@ -92,16 +92,18 @@ class CoveragePart:
                 out[account_id] = (out[account_id][0], True)
         return out
 
-    def open_estimates(self, account_ids, service="electricity", excluding_bill_id=None) -> dict[int, Decimal]:
+    def estimate_entries(self, account_ids, service="electricity", excluding_bill_id=None) -> dict[int, list[EstimateEntry]]:
         ids = sorted(set(account_ids))
         if not ids:
             return {}
         q = bill_estimates.open_estimate_rows(self.dialect, excluding_bill_id is not None)
-        found: dict[int, list[dict]] = {}
+        found: dict[int, list[EstimateEntry]] = {}
         with read_tx(self.engine) as conn:
-            for account_id, entry in conn.execute(q, {"ids": ids, "service": service, "excluding": excluding_bill_id}):
-                found.setdefault(account_id, []).append(json.loads(entry) if isinstance(entry, str) else entry)
-        return {a: open_estimate(rows) for a, rows in found.items()}
+            for bill_id, account_id, start, entry in conn.execute(
+                    q, {"ids": ids, "service": service, "excluding": excluding_bill_id}):
+                found.setdefault(account_id, []).append(
+                    EstimateEntry(bill_id, _date(start), json.loads(entry) if isinstance(entry, str) else entry))
+        return found
 
     def current_bill_at(self, account_id, start, service="electricity") -> Bill | None:
         with read_tx(self.engine) as conn:

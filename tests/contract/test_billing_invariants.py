@@ -270,7 +270,8 @@ class World:
             # (vi): each unit once, on an estimate still open or on the reading
             assert estimated - deducted >= 0, (estimated, deducted)
             assert standing_units == covered_units + estimated - deducted
-            assert self.st.open_estimates([self.account_id(i)]).get(self.account_id(i), D("0")) == estimated - deducted
+            assert estimates.open_estimate(self.st.estimate_entries([self.account_id(i)]).get(self.account_id(i), [])) \
+                == estimated - deducted
             # (ii)
             charges = sum((b.total_amount - b.previous_outstanding for b in bills if b.status not in NOT_CHARGED),
                           D("0"))

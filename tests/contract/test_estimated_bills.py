@@ -9,7 +9,7 @@ billed once: 90 + 93 + 90 + 10 = 283.
 import datetime as dt
 from decimal import Decimal as D
 
-from services.billing.estimates import is_estimated
+from services.billing.estimates import is_estimated, open_estimate
 from services.billing.periods import BillingPeriod
 from services.models import BillFilter
 from services.tariff_rules import TariffRules
@@ -44,6 +44,10 @@ def _bills(db, storage):
     return sorted((b for b in bills if b.status not in ("superseded", "cancelled")), key=lambda b: b.billing_period_start)
 
 
+def _open(storage, account_id):
+    return open_estimate(storage.estimate_entries([account_id]).get(account_id, []))
+
+
 def _checks(storage):
     return {k: n for k, (n, _) in storage.billing_checks().items() if n}
 
@@ -59,7 +63,7 @@ def test_an_estimating_run_bills_the_average_and_the_next_reading_trues_it_up(db
     assert (info["daily"], info["days"], info["basis_units"], info["basis_days"]) == ("3.0000", 30, "183.00", 61)
     assert TariffRules.recompute(est) == est.total_amount
     lines = storage.list_bill_lines(est.id)
-    assert "estimated: 3.0000 kWh/day x 30 days" in next(ln.label for ln in lines if ln.code == "energy")
+    assert next(ln.label for ln in lines if ln.code == "energy") == "Energy: 90.00 kWh (estimated)"
 
     again = db.generate_bills_for_month(*_month(dt.date(2026, 9, 1)), actor=admin_user(storage), estimate=True)
     assert again.created == 0  # estimated once
@@ -70,10 +74,12 @@ def test_an_estimating_run_bills_the_average_and_the_next_reading_trues_it_up(db
     trued = _bills(db, storage)[-1]
     assert trued.units == D("10.00") and not is_estimated(trued.tariff_details)
     assert trued.tariff_details["estimate"] == {"actual_units": "100.00", "deducted_units": "90.00"}
+    energy = next(ln.label for ln in storage.list_bill_lines(trued.id) if ln.code == "energy")
+    assert energy == "Energy: 10.00 kWh (after 90.00 kWh estimated)"
     assert sum(b.units for b in _bills(db, storage)) == D("283.00")
     assert TariffRules.recompute(trued) == trued.total_amount
     assert _checks(storage) == {}
-    assert storage.open_estimates([trued.account_id]) == {trued.account_id: D("0.00")}
+    assert _open(storage, trued.account_id) == D("0.00")
 
 
 def test_fewer_actual_units_than_estimated_charge_none_and_leave_the_rest_open(db, storage):
@@ -85,7 +91,7 @@ def test_fewer_actual_units_than_estimated_charge_none_and_leave_the_rest_open(d
     assert octo.units == D("0.00") and octo.total_amount >= 0
     assert octo.tariff_details["estimate"]["deducted_units"] == "60.00"
     account_id = octo.account_id
-    assert storage.open_estimates([account_id]) == {account_id: D("30.00")}
+    assert _open(storage, account_id) == D("30.00")
     _read(db, storage, 1293, dt.date(2026, 11, 5))  # 50 more: 30 still open, 20 charged
     db.generate_bills_for_month(*_month(dt.date(2026, 11, 1)), actor=admin_user(storage))
     nov = _bills(db, storage)[-1]
@@ -137,3 +143,66 @@ def test_a_month_before_the_newest_reading_is_not_estimated(db, storage):
     _read(db, storage, 1283, dt.date(2026, 10, 5))  # measures September: nothing to estimate there
     sep = db.generate_bills_for_month(*_month(dt.date(2026, 9, 1)), actor=admin_user(storage), estimate=True)
     assert (sep.created, sep.estimated) == (0, 0)
+
+
+def test_the_pdf_says_estimated_and_the_true_up_says_what_it_deducted(db, storage):
+    import io
+
+    from pypdf import PdfReader
+
+    from services.documents.service import BillDocuments
+
+    def text(bill_id):
+        pdf = BillDocuments(db).bill_pdf(bill_id, admin_user(storage))
+        return " ".join(PdfReader(io.BytesIO(pdf.data)).pages[0].extract_text().split())
+
+    _history(db, storage)
+    db.generate_bills_for_month(*_month(dt.date(2026, 9, 1)), actor=admin_user(storage), estimate=True)
+    est = text(_bills(db, storage)[-1].id)
+    assert "Electricity bill (estimated)" in est and "ESTIMATED BILL: no meter reading this month" in est
+    assert "3.0000 kWh a day (your readings used 183.00 kWh in the 61 days from 1 Jun 2026 to 1 Aug 2026) x 30 " \
+           "days = 90.00 kWh" in est
+    _read(db, storage, 1283, dt.date(2026, 10, 5))
+    db.generate_bills_for_month(*_month(dt.date(2026, 10, 1)), actor=admin_user(storage))
+    trued = text(_bills(db, storage)[-1].id)
+    assert "(estimated)" not in trued.split("Bill number")[0]
+    assert "charges the 100.00 kWh your meter measured since its last reading, less 90.00 kWh already billed on " \
+           "estimated bills" in trued
+
+
+def test_an_estimate_of_a_later_month_is_not_deducted_from_an_earlier_reading(db, storage):
+    """September's reading waits for review while October is estimated; billing September's reading
+    then charges it whole: it measures August 1 to September 20, not October."""
+    _history(db, storage)
+    r = _read(db, storage, 1270, dt.date(2026, 9, 20), approve=False)
+    octo = db.generate_bills_for_month(*_month(dt.date(2026, 10, 1)), actor=admin_user(storage), estimate=True)
+    assert octo.estimated == 1
+    db.approve_reading(r.id, actor=admin_user(storage))
+    db.generate_bills_for_month(*_month(dt.date(2026, 9, 1)), actor=admin_user(storage))
+    sep = next(b for b in _bills(db, storage) if b.billing_period_start == dt.date(2026, 9, 1))
+    assert sep.units == D("87.00") and "estimate" not in sep.tariff_details
+    _read(db, storage, 1370, dt.date(2026, 11, 3))  # measures October: its estimate (3 a day x 31) comes off
+    db.generate_bills_for_month(*_month(dt.date(2026, 11, 1)), actor=admin_user(storage))
+    nov = _bills(db, storage)[-1]
+    assert nov.tariff_details["estimate"]["deducted_units"] == "93.00" and nov.units == D("7.00")
+    assert sum(b.units for b in _bills(db, storage)) == D("370.00")
+    assert _checks(storage) == {}
+
+
+def test_an_estimate_already_deducted_cannot_be_replaced_on_its_own(db, storage):
+    from services.errors import ConflictError
+
+    _history(db, storage)
+    db.generate_bills_for_month(*_month(dt.date(2026, 9, 1)), actor=admin_user(storage), estimate=True)
+    est = _bills(db, storage)[-1]
+    _read(db, storage, 1283, dt.date(2026, 10, 5))
+    db.generate_bills_for_month(*_month(dt.date(2026, 10, 1)), actor=admin_user(storage))
+    trued = _bills(db, storage)[-1]
+    try:
+        db.create_bill("B17-FF", est.billing_period_start, est.billing_period_end, est.due_date, flat_units=50,
+                       previous_outstanding=est.previous_outstanding, actor=admin_user(storage))
+    except ConflictError as exc:
+        assert f"#{trued.id}" in str(exc) and "Nothing was stored" in str(exc)
+    else:
+        raise AssertionError("an estimate already deducted was replaced")
+    assert sum(b.units for b in _bills(db, storage)) == D("283.00")

@@ -5,7 +5,7 @@ from decimal import Decimal as D
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.billing.estimates import HistoryReading, estimate, open_estimate, true_up
+from services.billing.estimates import EstimateEntry, HistoryReading, estimate, open_estimate, true_up
 
 d = dt.date
 
@@ -47,20 +47,33 @@ def test_true_up_never_charges_below_zero():
 amounts = st.decimals(min_value=0, max_value=500, places=2)
 
 
-@given(st.lists(st.tuples(st.booleans(), amounts), min_size=1, max_size=30))
+@given(st.lists(st.tuples(st.booleans(), amounts, st.integers(0, 2)), min_size=1, max_size=30))
 def test_each_unit_is_billed_once_over_any_sequence_of_estimates_and_readings(steps):
-    """An account's bills, estimated (True) or actual (False, the units the readings measured), in any
-    order: what was billed is what was measured plus what is still open, and never less than measured."""
+    """An account's bills, estimated (True) or actual (False: the units the readings measured, the last
+    dated `lag` months before the bill's month, so some estimates are of later months), in any order:
+    what was billed is what was measured plus what is still open, and the open estimate never
+    goes below zero."""
     entries, billed, measured = [], D("0"), D("0")
-    for is_estimate, units in steps:
+    for month, (is_estimate, units, lag) in enumerate(steps):
+        start = d(2026, 1, 1) + dt.timedelta(days=31 * month)
         if is_estimate:
-            entries.append({"estimated": True, "units": str(units)})
+            entries.append(EstimateEntry(month, start, {"estimated": True, "units": str(units)}))
             billed += units
         else:
-            t = true_up(units, open_estimate(entries))
+            t = true_up(units, open_estimate(entries, start - dt.timedelta(days=31 * lag)))
             if t is not None:
-                entries.append(t.details())
+                entries.append(EstimateEntry(month, start, t.details()))
             billed += t.billed if t is not None else units
             measured += units
         assert open_estimate(entries) >= 0
         assert billed == measured + open_estimate(entries)
+
+
+def test_only_estimates_of_months_up_to_the_reading_are_deducted():
+    entries = [EstimateEntry(1, d(2026, 9, 1), {"estimated": True, "units": "90"}),
+               EstimateEntry(2, d(2026, 10, 1), {"estimated": True, "units": "93"})]
+    assert open_estimate(entries, d(2026, 9, 20)) == D("90")
+    assert open_estimate(entries, d(2026, 8, 31)) == D("0")
+    assert open_estimate(entries) == D("183")
+    entries.append(EstimateEntry(3, d(2026, 9, 1), {"actual_units": "100", "deducted_units": "90"}))
+    assert open_estimate(entries, d(2026, 9, 20)) == D("0") and open_estimate(entries) == D("93")
