@@ -68,6 +68,7 @@ class JobConfig:
     customer_reminder_days_before: int  # the portal's due-date reminder (services/customers/alerts.py)
     overdue_notice_lookback_days: int
     notify_new_bills: bool
+    estimate_missing_readings: bool  # the monthly run bills an estimate where no reading came (estimates.py)
     stale_after_minutes: int
     smart_meter_url: str | None
     smart_meter_token: str | None
@@ -95,6 +96,7 @@ def job_config() -> JobConfig:
         customer_reminder_days_before=_number("CUSTOMER_REMINDER_DAYS_BEFORE", "3"),
         overdue_notice_lookback_days=_number("OVERDUE_NOTICE_LOOKBACK_DAYS", "90"),
         notify_new_bills=_env("JOB_NOTIFY_NEW_BILLS", "true").lower() in ("1", "true", "yes"),
+        estimate_missing_readings=_env("JOB_ESTIMATE_MISSING_READINGS", "false").lower() in ("1", "true", "yes"),
         stale_after_minutes=_number("JOB_STALE_AFTER_MINUTES", "360"),
         smart_meter_url=os.environ.get("SMART_METER_URL") or None,
         smart_meter_token=os.environ.get("SMART_METER_TOKEN") or None,
@@ -162,7 +164,10 @@ def monthly_bills(ctx: JobContext) -> str:
     interrupted = {r.id for r in ctx.storage.list_bill_runs(limit=100)
                    if r.status == "running" and (r.billing_period_start, r.billing_period_end) == (period.start, period.end)}
     ctx.counts.update(period=f"{period.start} to {period.end}", due_date=str(due))
-    summary = ctx.db.generate_bills_for_month(period.start, period.end, due, actor=ctx.actor)
+    summary = ctx.db.generate_bills_for_month(period.start, period.end, due, actor=ctx.actor,
+                                              estimate=ctx.config.estimate_missing_readings)
+    if ctx.config.estimate_missing_readings:
+        ctx.counts.update(estimated=summary.estimated, no_history_to_estimate=summary.no_basis)
     ctx.counts.update(created=summary.created, skipped=summary.skipped, refused=summary.refused,
                       missing_units=summary.missing_units, total_amount=str(summary.total_amount),
                       bill_run_id=summary.run_id, waiting_for_review=summary.waiting,

@@ -64,6 +64,19 @@ def test_monthly_bills_bills_the_previous_month_once(storage, society, tmp_path)
     assert [r.status for r in storage.list_job_runs(job_id="monthly_bills")] == ["completed"]
 
 
+def test_monthly_bills_estimates_flats_with_no_reading_when_set(storage, society, tmp_path, monkeypatch):
+    svc = build_services(storage, d(2026, 11, 1), tmp_path)
+    approve_october(svc.db, storage, date=d(2026, 9, 20))  # no reading dated in October
+    assert run_job(svc, "monthly_bills", now=at(2026, 11, 1, 2, 0)).counts["created"] == 0
+    monkeypatch.setenv("JOB_ESTIMATE_MISSING_READINGS", "true")
+    run = run_job(svc, "monthly_bills", now=at(2026, 12, 1, 2, 0))  # November: estimated from Aug 21-Sep 20
+    assert (run.status, run.counts["created"], run.counts["estimated"]) == ("completed", 4, 4)
+    bills = svc.db.list_bills(BillFilter(period_month="2026-11")).items
+    assert all(b.tariff_details["estimate"]["estimated"] for b in bills)
+    b17 = next(b for b in bills if b.account_code == "B17-FF")
+    assert b17.units == D("100.00")  # 100 kWh in 30 days, times November's 30
+
+
 def test_due_date_rule_is_configurable(storage, society, tmp_path, monkeypatch):
     monkeypatch.setenv("BILL_DUE_DAYS", "10")
     monkeypatch.setenv("JOB_NOTIFY_NEW_BILLS", "false")
