@@ -167,6 +167,8 @@ class GenerateIn(Strict):
                                                                   "cycle); default all")
     due_date: dt.date | None = Field(None, description="default: the utility's due days after the period's end")
     dry_run: bool = False
+    estimate: bool = Field(False, description="a meter-read plan: bill an estimate to accounts with no reading in the "
+                                              "month (their next actual reading trues it up)")
 
 
 class GenerateOut(BaseModel):
@@ -181,6 +183,7 @@ class GenerateOut(BaseModel):
     run_id: int | None
     status: str
     message: str
+    estimated: int = Field(0, description="of `created`: estimated bills (no reading in the month)")
 
 
 @router.post("/api/bills/generate", response_model=GenerateOut, responses={**ERRORS, 409: {"model": ErrorOut}})
@@ -197,12 +200,13 @@ def generate(body: GenerateIn, who: ApiPrincipal = Depends(principal), svc: Serv
     if body.area_id is not None and db.storage.get_area(area_id=body.area_id) is None:
         raise ValidationError("area_id", f"there is no area {body.area_id}.", "Give an area id from the utility's "
                                                                             "areas, or leave it out for all.")
-    s = db.generate_bills_for_month(start, end, due, dry_run=body.dry_run, actor=who.actor, area_id=body.area_id)
+    s = db.generate_bills_for_month(start, end, due, dry_run=body.dry_run, actor=who.actor, area_id=body.area_id,
+                                    estimate=body.estimate)
     if not body.dry_run and s.run_id is not None:
         _customer_alerts(svc, db, s.run_id, who.actor)
     return GenerateOut(period_start=s.period_start, period_end=s.period_end, due_date=s.due_date, dry_run=s.dry_run,
                        created=s.created, skipped=s.skipped, refused=s.refused, total_amount=s.total_amount,
-                       run_id=s.run_id, status=s.status, message=s.message)
+                       run_id=s.run_id, status=s.status, message=s.message, estimated=s.estimated)
 
 
 def _customer_alerts(svc, db, run_id: int, actor) -> None:

@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 import pytest
 
-from tests.api.conftest import TOKEN, make_bill, make_client
+from tests.api.conftest import TOKEN, make_bill, make_client, seed_previous_reading
+from services.models import BillFilter
 from tests.factories import ADMIN
 
 PROTECTED = [
@@ -155,3 +157,16 @@ def test_bill_detail_has_its_lines_and_the_plan_that_priced_it(svc, client):
     assert [(ln["code"], ln["amount"]) for ln in b["lines"]] == [("energy", "1800.00"), ("fixed", "1474.00")]
     assert sum(D(ln["amount"]) for ln in b["lines"]) == D(b["total_amount"]) and b["arithmetic_ok"] is True
     assert (b["flat_code"], b["flat_units"]) == (b["account_code"], b["units"])  # the society's names still answer
+
+
+def test_generate_can_estimate_flats_with_no_reading(svc, client):
+    """POST /api/bills/generate with estimate: B17-FF read 10000 on Aug 20 and 10090 on Sep 19 (3 kWh a
+    day), nothing in October: billed 31 x 3 = 93 kWh, marked estimated."""
+    seed_previous_reading(svc, value="10000", date=dt.date(2026, 8, 20))
+    seed_previous_reading(svc, value="10090", date=dt.date(2026, 9, 19))
+    plain = client.post("/api/bills/generate", json={"period": "2026-10"})
+    assert plain.status_code == 200 and (plain.json()["created"], plain.json()["estimated"]) == (0, 0), plain.text
+    r = client.post("/api/bills/generate", json={"period": "2026-10", "estimate": True})
+    assert r.status_code == 200 and (r.json()["created"], r.json()["estimated"]) == (1, 1), r.text
+    bill = svc.db.list_bills(BillFilter(period_month="2026-10")).items[0]
+    assert bill.units == Decimal("93.00") and bill.tariff_details["estimate"]["estimated"]
