@@ -38,6 +38,12 @@ def _history(db, storage):
         db.generate_bills_for_month(*_month(dt.date(2026, m, 1)), actor=admin_user(storage))
 
 
+def _estimate_september(db, storage):
+    """The history, then September estimated (90 kWh); returns that run's summary."""
+    _history(db, storage)
+    return db.generate_bills_for_month(*_month(dt.date(2026, 9, 1)), actor=admin_user(storage), estimate=True)
+
+
 def _bills(db, storage):
     account = storage.get_account(code="B17-FF")
     bills = db.list_bills(BillFilter(account_id=account.id), 0, 100).items
@@ -53,8 +59,7 @@ def _checks(storage):
 
 
 def test_an_estimating_run_bills_the_average_and_the_next_reading_trues_it_up(db, storage):
-    _history(db, storage)
-    sep = db.generate_bills_for_month(*_month(dt.date(2026, 9, 1)), actor=admin_user(storage), estimate=True)
+    sep = _estimate_september(db, storage)
     assert (sep.created, sep.estimated, sep.no_basis) == (1, 1, 3)  # the other flats have no readings at all
     assert "1 of them estimated" in sep.message
     est = _bills(db, storage)[-1]
@@ -83,8 +88,7 @@ def test_an_estimating_run_bills_the_average_and_the_next_reading_trues_it_up(db
 
 
 def test_fewer_actual_units_than_estimated_charge_none_and_leave_the_rest_open(db, storage):
-    _history(db, storage)
-    db.generate_bills_for_month(*_month(dt.date(2026, 9, 1)), actor=admin_user(storage), estimate=True)
+    _estimate_september(db, storage)
     _read(db, storage, 1243, dt.date(2026, 10, 5))  # 60 kWh since August 1: less than the 90 estimated
     db.generate_bills_for_month(*_month(dt.date(2026, 10, 1)), actor=admin_user(storage))
     octo = _bills(db, storage)[-1]
@@ -101,8 +105,7 @@ def test_fewer_actual_units_than_estimated_charge_none_and_leave_the_rest_open(d
 
 
 def test_a_single_bill_trues_up_too_and_its_reissue_deducts_the_same(db, storage):
-    _history(db, storage)
-    db.generate_bills_for_month(*_month(dt.date(2026, 9, 1)), actor=admin_user(storage), estimate=True)
+    _estimate_september(db, storage)
     r = _read(db, storage, 1283, dt.date(2026, 10, 5))
     start, end, due = _month(r.reading_date)
     bill = db.bill_reading(r.id, start, end, due, actor=admin_user(storage))
@@ -114,8 +117,7 @@ def test_a_single_bill_trues_up_too_and_its_reissue_deducts_the_same(db, storage
 
 
 def test_replacing_the_estimate_with_the_actual_reading_bills_the_reading_whole(db, storage):
-    _history(db, storage)
-    db.generate_bills_for_month(*_month(dt.date(2026, 9, 1)), actor=admin_user(storage), estimate=True)
+    _estimate_september(db, storage)
     est = _bills(db, storage)[-1]
     r = _read(db, storage, 1283, dt.date(2026, 9, 28))  # the September reading arrives late
     bill = db.bill_reading(r.id, est.billing_period_start, est.billing_period_end, est.due_date,
@@ -156,8 +158,7 @@ def test_the_pdf_says_estimated_and_the_true_up_says_what_it_deducted(db, storag
         pdf = BillDocuments(db).bill_pdf(bill_id, admin_user(storage))
         return " ".join(PdfReader(io.BytesIO(pdf.data)).pages[0].extract_text().split())
 
-    _history(db, storage)
-    db.generate_bills_for_month(*_month(dt.date(2026, 9, 1)), actor=admin_user(storage), estimate=True)
+    _estimate_september(db, storage)
     est = text(_bills(db, storage)[-1].id)
     assert "Electricity bill (estimated)" in est and "ESTIMATED BILL: no meter reading this month" in est
     assert "3.0000 kWh a day (your readings used 183.00 kWh in the 61 days from 1 Jun 2026 to 1 Aug 2026) x 30 " \
@@ -192,8 +193,7 @@ def test_an_estimate_of_a_later_month_is_not_deducted_from_an_earlier_reading(db
 def test_an_estimate_already_deducted_cannot_be_replaced_on_its_own(db, storage):
     from services.errors import ConflictError
 
-    _history(db, storage)
-    db.generate_bills_for_month(*_month(dt.date(2026, 9, 1)), actor=admin_user(storage), estimate=True)
+    _estimate_september(db, storage)
     est = _bills(db, storage)[-1]
     _read(db, storage, 1283, dt.date(2026, 10, 5))
     db.generate_bills_for_month(*_month(dt.date(2026, 10, 1)), actor=admin_user(storage))
