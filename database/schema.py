@@ -867,6 +867,24 @@ bill_month_totals = sa.Table(
     sa.Column("paid", sa.BigInteger, nullable=False),  # amount_paid x 100
 )
 
+# Consumer analytics' payment patterns (issue 14; services/reports/analytics.py), counted per leaf area
+# for one as-of date and window by the consumer_patterns job. Grouping every bill of 12 months per unit
+# takes seconds at 300,000 units; reading these rows takes milliseconds. A refresh rewrites its
+# (as_of, months) whole; the report reads them when they exist for its date, else counts live.
+consumer_pattern_totals = sa.Table(
+    "consumer_pattern_totals", metadata,
+    sa.Column("as_of", sa.Date, primary_key=True),
+    sa.Column("months", sa.Integer, primary_key=True),
+    sa.Column("area_id", Id, sa.ForeignKey("areas.id"), primary_key=True, autoincrement=False),
+    sa.Column("billed", sa.Integer, nullable=False),
+    sa.Column("on_time", sa.Integer, nullable=False),
+    sa.Column("late", sa.Integer, nullable=False),
+    sa.Column("partial", sa.Integer, nullable=False),
+    sa.Column("never_paid", sa.Integer, nullable=False),
+    sa.Column("computed_at", UTCDateTime(), nullable=False),
+    sa.CheckConstraint("months >= 1", name="months_positive"),
+)
+
 # Reused or stale meter photos (docs/trust.md, services/photo_checks.py): each stored reading photo's
 # 64-bit perceptual hash, split into four 16-bit bands, each indexed. Two photos within Hamming
 # distance 3 share at least one band exactly (pigeonhole), so the lookup reads the rows of four

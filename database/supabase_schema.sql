@@ -1125,6 +1125,21 @@ CREATE TABLE IF NOT EXISTS bill_runs (
 	CONSTRAINT fk_bill_runs_area_id_areas FOREIGN KEY(area_id) REFERENCES areas (id)
 );
 
+CREATE TABLE IF NOT EXISTS consumer_pattern_totals (
+	as_of DATE NOT NULL, 
+	months INTEGER NOT NULL, 
+	area_id BIGINT NOT NULL, 
+	billed INTEGER NOT NULL, 
+	on_time INTEGER NOT NULL, 
+	late INTEGER NOT NULL, 
+	partial INTEGER NOT NULL, 
+	never_paid INTEGER NOT NULL, 
+	computed_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+	CONSTRAINT pk_consumer_pattern_totals PRIMARY KEY (as_of, months, area_id), 
+	CONSTRAINT ck_consumer_pattern_totals_months_positive CHECK (months >= 1), 
+	CONSTRAINT fk_consumer_pattern_totals_area_id_areas FOREIGN KEY(area_id) REFERENCES areas (id)
+);
+
 CREATE TABLE IF NOT EXISTS customer_preferences (
 	user_id BIGINT NOT NULL, 
 	kind VARCHAR(32) NOT NULL, 
@@ -2027,6 +2042,18 @@ ALTER TABLE bill_runs ADD COLUMN IF NOT EXISTS started_by VARCHAR(64) DEFAULT 's
 ALTER TABLE bill_runs ADD COLUMN IF NOT EXISTS started_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL;
 
 ALTER TABLE bill_runs ADD COLUMN IF NOT EXISTS finished_at TIMESTAMP WITH TIME ZONE;
+
+ALTER TABLE consumer_pattern_totals ADD COLUMN IF NOT EXISTS billed INTEGER NOT NULL;
+
+ALTER TABLE consumer_pattern_totals ADD COLUMN IF NOT EXISTS on_time INTEGER NOT NULL;
+
+ALTER TABLE consumer_pattern_totals ADD COLUMN IF NOT EXISTS late INTEGER NOT NULL;
+
+ALTER TABLE consumer_pattern_totals ADD COLUMN IF NOT EXISTS partial INTEGER NOT NULL;
+
+ALTER TABLE consumer_pattern_totals ADD COLUMN IF NOT EXISTS never_paid INTEGER NOT NULL;
+
+ALTER TABLE consumer_pattern_totals ADD COLUMN IF NOT EXISTS computed_at TIMESTAMP WITH TIME ZONE NOT NULL;
 
 ALTER TABLE customer_preferences ADD COLUMN IF NOT EXISTS enabled BOOLEAN NOT NULL;
 
@@ -3093,7 +3120,7 @@ BEGIN
   INSERT INTO audit_log (actor_name, action, entity_type, entity_id, details)
 SELECT 'system', 'schema.upgrade', 'schema', '3', jsonb_build_object('from_version', CAST(value AS INTEGER), 'to_version', 3, 'accounts', (SELECT count(*) FROM accounts), 'areas', (SELECT count(*) FROM areas), 'bills', (SELECT count(*) FROM bills), 'bill_lines', (SELECT count(*) FROM bill_lines)) FROM schema_info WHERE key = 'version';
   -- Statistics now, not when autovacuum gets to the new tables: the first pages would be planned blind.
-  ANALYZE areas, bill_month_totals, bill_number_series, contacts, job_runs, master_data_staging, motors, period_locks, schema_info, tariff_plans, usage_day_index, users, utility_settings, accounts, audit_log, bank_files, bill_runs, customer_preferences, tariff_plan_versions, user_areas, user_sessions, account_contacts, account_history, account_motors, account_surveys, bank_payments, bill_run_manifests, customer_accounts, customer_alerts_sent, customer_codes, field_visits, meters, service_connections, usage_anomalies, usage_baselines, readings, bills, daily_usage, meter_changes, photo_hashes, bill_lines, bill_readings, bill_seals, notifications, payment_events, payments, tickets, ticket_attachments, ticket_comments;
+  ANALYZE areas, bill_month_totals, bill_number_series, contacts, job_runs, master_data_staging, motors, period_locks, schema_info, tariff_plans, usage_day_index, users, utility_settings, accounts, audit_log, bank_files, bill_runs, consumer_pattern_totals, customer_preferences, tariff_plan_versions, user_areas, user_sessions, account_contacts, account_history, account_motors, account_surveys, bank_payments, bill_run_manifests, customer_accounts, customer_alerts_sent, customer_codes, field_visits, meters, service_connections, usage_anomalies, usage_baselines, readings, bills, daily_usage, meter_changes, photo_hashes, bill_lines, bill_readings, bill_seals, notifications, payment_events, payments, tickets, ticket_attachments, ticket_comments;
 END $$;
 
 -- ---- rule triggers (from database/triggers.py): period locks, immutable bills, append-only tables ----
@@ -7103,6 +7130,16 @@ REVOKE ALL ON SEQUENCE bill_runs_id_seq FROM PUBLIC, anon, authenticated;
 
 GRANT USAGE, SELECT ON SEQUENCE bill_runs_id_seq TO service_role;
 
+ALTER TABLE consumer_pattern_totals ENABLE ROW LEVEL SECURITY;
+
+DROP POLICY IF EXISTS meterline_service_role ON consumer_pattern_totals;
+
+CREATE POLICY meterline_service_role ON consumer_pattern_totals AS PERMISSIVE FOR ALL TO service_role USING (true) WITH CHECK (true);
+
+REVOKE ALL ON consumer_pattern_totals FROM PUBLIC, anon, authenticated;
+
+GRANT SELECT, INSERT, UPDATE, DELETE ON consumer_pattern_totals TO service_role;
+
 ALTER TABLE customer_preferences ENABLE ROW LEVEL SECURITY;
 
 DROP POLICY IF EXISTS meterline_service_role ON customer_preferences;
@@ -7663,6 +7700,14 @@ REVOKE ALL ON bank_files FROM meterline_staff;
 DROP POLICY IF EXISTS meterline_staff_scope ON bill_runs;
 
 REVOKE ALL ON bill_runs FROM meterline_staff;
+
+DROP POLICY IF EXISTS meterline_staff_scope ON consumer_pattern_totals;
+
+REVOKE ALL ON consumer_pattern_totals FROM meterline_staff;
+
+CREATE POLICY meterline_staff_scope ON consumer_pattern_totals AS PERMISSIVE FOR SELECT TO meterline_staff USING (area_id = ANY ((SELECT meterline_scope_area_ids())::bigint[]) AND meterline_scope_account_ids() IS NULL);
+
+GRANT SELECT ON consumer_pattern_totals TO meterline_staff;
 
 DROP POLICY IF EXISTS meterline_staff_scope ON customer_preferences;
 

@@ -42,7 +42,8 @@ POLICIES: dict[str, str | None] = {
     "payment_events": OF_BILL, "bank_payments": OF_BILL, "account_history": OF_ACCOUNT,
     "usage_anomalies": ROW_OF_ACCOUNT_IN_SCOPE, "usage_baselines": OF_ACCOUNT,
     "usage_day_index": None,
-    "bill_month_totals": f"{IN_AREAS} AND {NOT_FOR_CUSTOMERS}",  # per-area sums: staff of those areas  # a customer type's mean usage per day over the whole utility
+    "bill_month_totals": f"{IN_AREAS} AND {NOT_FOR_CUSTOMERS}",
+    "consumer_pattern_totals": f"{IN_AREAS} AND {NOT_FOR_CUSTOMERS}",  # per-area counts, like the report  # per-area sums: staff of those areas  # a customer type's mean usage per day over the whole utility
     # field operations (issue 15): rows carry the unit's area (and account: a customer sees only their own);
     # comments and attachments follow their ticket
     "field_visits": ROW_OF_ACCOUNT_IN_SCOPE, "tickets": ROW_OF_ACCOUNT_IN_SCOPE,

@@ -6,8 +6,8 @@
 
 Jobs (times in SCHEDULER_TIMEZONE, default METERLINE_TIMEZONE): monthly_bills on the 1st at 02:00
 (bills the previous month), payment_reminders daily at 10:00, overdue_marking daily at 11:00,
-smart_meter_collection on Sundays at 08:00, usage_anomalies daily at 06:00 and customer_due_reminders
-daily at 09:00; each JOB_*_CRON variable changes one (.env.example).
+smart_meter_collection on Sundays at 08:00, usage_anomalies daily at 06:00, customer_due_reminders
+daily at 09:00 and consumer_patterns daily at 03:00; each JOB_*_CRON variable changes one (.env.example).
 Every run is claimed once per job and period in the database, so several schedulers (one per
 replica) against one database do each run once. On start, a run whose time passed while no
 scheduler was up (a deploy at 02:00 on the 1st) is caught up; --no-catch-up skips that.

@@ -168,6 +168,10 @@ def _insert_dated(st, table, column, value):
             c.execute(sa.text("INSERT INTO usage_anomalies (account_id, area_id, method, period_start, period_end, "
                               "usage_date, usage, score) SELECT id, area_id, 'zscore', :period_start, :period_end, "
                               ":usage_date, 1, 3 FROM accounts WHERE id = :f"), {**days, "f": flat})
+        elif table == "consumer_pattern_totals":  # consumer analytics' snapshot (issue 14)
+            c.execute(sa.text("INSERT INTO consumer_pattern_totals (as_of, months, area_id, billed, on_time, late, "
+                              "partial, never_paid, computed_at) VALUES (:d, 12, (SELECT area_id FROM accounts "
+                              "WHERE id = :f), 0, 0, 0, 0, 0, '2026-10-31 10:00:00')"), {"f": flat, "d": value})
         elif table == "bill_month_totals":  # the summary rows (database/bill_totals.py): triggers write them
             c.execute(sa.text("INSERT INTO bill_month_totals (bill_month, area_id, due_date, status, paid_any, arrears, "
                               "bills, units, billed, due, paid) VALUES ('2026-10', (SELECT area_id FROM accounts "

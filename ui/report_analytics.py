@@ -5,24 +5,33 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from services.reports.analytics import PATTERN_LABELS, PATTERNS, month_days, with_visits
+from services.reports.analytics import PATTERN_LABELS, PATTERNS, WINDOWS, month_days, with_visits
 from ui import widgets as w
 
 PATTERN_COLOURS = ["#2e7d32", "#f9a825", "#ef6c00", "#c62828"]
 
 
 def consumers(db, actor, by: str, top: bool, downloads) -> None:
-    months = st.segmented_control("Over the last", [3, 6, 12], default=12, key="rp_cons_months",
+    months = st.segmented_control("Over the last", list(WINDOWS), default=12, key="rp_cons_months",
                                   format_func=lambda n: f"{n} months") or 12
     as_of = db.today()
     rows = db.storage.consumer_analytics(as_of, months, top)
+    counted = db.storage.consumer_patterns_computed_at(as_of, months)
     st.caption(f"Units by area, and the units billed in the last {months} bill months (bills due by {as_of}, replaced "
                "and cancelled ones left out) by how they pay: **always on time** (every bill paid in full by its due "
                "date), **late** (every bill settled, some after the due date; a balance carried into a newer bill "
-               "counts as late), **partial** (something paid, not every bill settled), **never paid**.")
+               "counts as late), **partial** (something paid, not every bill settled), **never paid**."
+               + (f" Payment patterns as counted at {w.date_text(counted)} by the daily consumer patterns job; "
+                  "payments since then show tomorrow." if counted else ""))
     if not rows:
         st.info("No units" + ("." if actor.scope.is_everything else " in your areas."))
         return
+    if counted and actor.scope.is_everything and st.button("Count again now", icon=":material/refresh:",
+                                                            key="rp_cons_recount",
+                                                            help="Count the payment patterns of today again (a few "
+                                                                 "seconds at 300,000 units), with today's payments."):
+        db.storage.refresh_consumer_patterns(as_of, months)
+        st.rerun()
     billed = sum(r.billed for r in rows)
     m = st.columns(3) + st.columns(3)
     m[0].metric("Active units", f"{w.count(sum(r.active for r in rows))}")

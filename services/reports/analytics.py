@@ -27,6 +27,7 @@ from decimal import Decimal
 PATTERNS = ("on_time", "late", "partial", "never_paid")
 PATTERN_LABELS = {"on_time": "always on time", "late": "late", "partial": "partial", "never_paid": "never paid"}
 STAFF_ROLES = ("agent", "supervisor", "manager")
+WINDOWS = (3, 6, 12)  # the report's "over the last" choices, counted ahead by the consumer_patterns job
 
 
 @dataclass(frozen=True)

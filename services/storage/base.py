@@ -103,7 +103,21 @@ class Storage(abc.ABC):
     @abc.abstractmethod
     def consumer_analytics(self, as_of: dt.date, months: int = 12, top: bool = True) -> list["ConsumerRow"]:
         """Per area (city/tehsil when top, else union council): active and inactive units and the
-        billed units by payment pattern over the last `months` bill months, in the reader's scope."""
+        billed units by payment pattern over the last `months` bill months, in the reader's scope. From
+        the consumer_patterns job's counts when it ran for (as_of, months), else counted live."""
+
+    def refresh_consumer_patterns(self, as_of: dt.date, months: int) -> int:
+        """Count the payment patterns of (as_of, months) per leaf area into consumer_pattern_totals,
+        replacing what was there (the consumer_patterns job); returns the rows written. The SQL backends
+        do; on the REST backend the report counts live."""
+        from services.errors import ConfigurationError
+
+        raise ConfigurationError("Consumer patterns are counted ahead only on the SQL backends; on Supabase the "
+                                 "report counts them live.")
+
+    def consumer_patterns_computed_at(self, as_of: dt.date, months: int) -> dt.datetime | None:
+        """When the consumer_patterns job counted (as_of, months); None: the report counts live."""
+        return None
 
     @abc.abstractmethod
     def staff_performance(self, month: str) -> list["StaffRow"]:

@@ -9,10 +9,11 @@ import sqlalchemy as sa
 from database import schema as s
 from services.billing.periods import month_bounds
 from services.reports.analytics import STAFF_ROLES, ConsumerRow, StaffRow, window_start
-from services.storage.sql_common import money_sum, money_value, read_tx
+from services.clock import utcnow
+from services.storage.sql_common import money_sum, money_value, read_tx, write_tx
 from services.storage.sql_reports import NOT_CHARGED
 
-b, a, ar, ua, us = s.bills, s.accounts, s.areas, s.user_areas, s.users
+b, a, ar, ua, us, cp = s.bills, s.accounts, s.areas, s.user_areas, s.users, s.consumer_pattern_totals
 
 
 def _area_of(top: bool, area_id_col):
@@ -24,37 +25,70 @@ def _area_of(top: bool, area_id_col):
     return city, (uc, uc.c.id == area_id_col), (city, city.c.id == sa.func.coalesce(uc.c.parent_id, uc.c.id))
 
 
+def _one(cond):
+    return sa.func.sum(sa.case((cond, 1), else_=0))
+
+
+def _patterns(pa) -> list:
+    """A unit's payment pattern (services/reports/analytics.py), counted."""
+    return [_one(sa.and_(pa.settled == pa.n, pa.late == 0)).label("on_time"),
+            _one(sa.and_(pa.settled == pa.n, pa.late > 0)).label("late"),
+            _one(sa.and_(pa.settled < pa.n, pa.any_paid > 0)).label("partial"),
+            _one(sa.and_(pa.settled < pa.n, pa.any_paid == 0)).label("never_paid")]
+
+
 class AnalyticsPart:
-    def consumer_analytics(self, as_of: dt.date, months: int = 12, top: bool = True) -> list[ConsumerRow]:
-        first = window_start(as_of, months)
+    def _per_account(self, as_of: dt.date, months: int, scoped: bool = True):
+        """Each unit billed in the window (bills due by `as_of`): its bills, how many are settled, settled
+        late, and with anything paid."""
         late = (sa.func.date(b.c.paid_at) > b.c.due_date if self.dialect == "sqlite"
                 else sa.cast(b.c.paid_at, sa.Date) > b.c.due_date)
-        one = lambda cond: sa.func.sum(sa.case((cond, 1), else_=0))  # noqa: E731
-        per_account = (sa.select(b.c.account_id, sa.func.min(b.c.area_id).label("area_id"), sa.func.count().label("n"),
-                                 one(b.c.status.in_(("paid", "carried_forward"))).label("settled"),
-                                 one(sa.or_(b.c.status == "carried_forward",
-                                            sa.and_(b.c.status == "paid", late))).label("late"),
-                                 sa.func.sum(sa.case((b.c.amount_paid > 0, 1), else_=0)).label("any_paid"))
-                       .where(b.c.billing_period_start >= first, b.c.due_date <= as_of,
-                              b.c.status.not_in(NOT_CHARGED), *self._scope_conds(self._in_scope(b.c.area_id)))
-                       .group_by(b.c.account_id).subquery("per_account"))
-        pa = per_account.c
-        area, (uc, on_uc), city = _area_of(top, pa.area_id)
-        joined = per_account.join(uc, on_uc)
+        return (sa.select(b.c.account_id, sa.func.min(b.c.area_id).label("area_id"), sa.func.count().label("n"),
+                          _one(b.c.status.in_(("paid", "carried_forward"))).label("settled"),
+                          _one(sa.or_(b.c.status == "carried_forward", sa.and_(b.c.status == "paid", late))).label("late"),
+                          _one(b.c.amount_paid > 0).label("any_paid"))
+                .where(b.c.billing_period_start >= window_start(as_of, months), b.c.due_date <= as_of,
+                       b.c.status.not_in(NOT_CHARGED), *(self._scope_conds(self._in_scope(b.c.area_id)) if scoped else ()))
+                .group_by(b.c.account_id).subquery("per_account"))
+
+    def refresh_consumer_patterns(self, as_of: dt.date, months: int) -> int:
+        pa = self._per_account(as_of, months, scoped=False).c
+        counts = sa.select(pa.area_id, sa.func.count().label("billed"), *_patterns(pa)).group_by(pa.area_id)
+        now = utcnow()
+        with write_tx(self.engine) as conn:
+            rows = [dict(r._mapping, as_of=as_of, months=months, computed_at=now) for r in conn.execute(counts)]
+            conn.execute(cp.delete().where(cp.c.as_of == as_of, cp.c.months == months))
+            if rows:
+                conn.execute(cp.insert(), rows)
+        return len(rows)
+
+    def consumer_patterns_computed_at(self, as_of: dt.date, months: int) -> dt.datetime | None:
+        with read_tx(self.engine) as conn:
+            return conn.execute(sa.select(sa.func.max(cp.c.computed_at))
+                                .where(cp.c.as_of == as_of, cp.c.months == months)).scalar()
+
+    def consumer_analytics(self, as_of: dt.date, months: int = 12, top: bool = True) -> list[ConsumerRow]:
+        if self.consumer_patterns_computed_at(as_of, months) is not None:
+            # The consumer_patterns job's counts per leaf area, summed up (the same rows the live query gives)
+            area, (uc, on_uc), city = _area_of(top, cp.c.area_id)
+            joined = cp.join(uc, on_uc)
+            sums = [sa.func.sum(cp.c[k]).label(k) for k in ("billed", "on_time", "late", "partial", "never_paid")]
+            conds = (cp.c.as_of == as_of, cp.c.months == months, *self._scope_conds(self._in_scope(cp.c.area_id)))
+        else:
+            per_account = self._per_account(as_of, months)
+            pa = per_account.c
+            area, (uc, on_uc), city = _area_of(top, pa.area_id)
+            joined = per_account.join(uc, on_uc)
+            sums, conds = [sa.func.count().label("billed"), *_patterns(pa)], ()
         if city is not None:
             joined = joined.join(*city)
-        patterns = (sa.select(area.c.id, sa.func.count().label("billed"),
-                              one(sa.and_(pa.settled == pa.n, pa.late == 0)).label("on_time"),
-                              one(sa.and_(pa.settled == pa.n, pa.late > 0)).label("late"),
-                              one(sa.and_(pa.settled < pa.n, pa.any_paid > 0)).label("partial"),
-                              one(sa.and_(pa.settled < pa.n, pa.any_paid == 0)).label("never_paid"))
-                    .select_from(joined).group_by(area.c.id))
+        patterns = sa.select(area.c.id, *sums).select_from(joined).where(*conds).group_by(area.c.id)
         area2, (uc2, on_uc2), city2 = _area_of(top, a.c.area_id)
         joined2 = a.join(uc2, on_uc2)
         if city2 is not None:
             joined2 = joined2.join(*city2)
-        units = (sa.select(area2.c.id, area2.c.path, area2.c.name, one(a.c.is_active.is_(True)).label("active"),
-                           one(a.c.is_active.is_(False)).label("inactive"))
+        units = (sa.select(area2.c.id, area2.c.path, area2.c.name, _one(a.c.is_active.is_(True)).label("active"),
+                           _one(a.c.is_active.is_(False)).label("inactive"))
                  .select_from(joined2).where(*self._scope_conds(self._in_scope(a.c.area_id)))
                  .group_by(area2.c.id, area2.c.path, area2.c.name).order_by(area2.c.path))
         with read_tx(self.engine) as conn:

@@ -24,7 +24,7 @@ def test_status_lists_every_job_with_schedule_next_run_and_last_run(svc):
     status = job_status(svc, now=at(2026, 11, 21, 12, 0))  # a Saturday
     by = {j["id"]: j for j in status}
     assert set(by) == {"monthly_bills", "payment_reminders", "overdue_marking", "smart_meter_collection", "usage_anomalies",
-                       "customer_due_reminders"}
+                       "customer_due_reminders", "consumer_patterns"}
     assert by["monthly_bills"]["schedule"] == "0 2 1 * *"
     assert by["monthly_bills"]["next_run"] == "2026-12-01T02:00:00+05:30"
     assert by["payment_reminders"]["next_run"] == "2026-11-22T10:00:00+05:30"
@@ -231,3 +231,13 @@ def test_usage_anomalies_job_detects_the_month_so_far_on_water_only(tmp_path, sv
     assert ctx.counts["period"] == "2026-07-01 to 2026-07-31" and ctx.counts["found_zscore"] == 0
     assert st.list_audit(action_prefix="usage.detect").items[0].actor_name == "scheduler"
     st.dispose()
+
+
+def test_consumer_patterns_counts_each_window_as_of_the_day(svc, storage):
+    approve_october(svc.db, storage)
+    run_job(svc, "monthly_bills", now=at(2026, 11, 1, 2, 0))  # October's bills, due November 15
+    run = run_job(svc, "consumer_patterns", now=at(2026, 11, 22, 3, 0))
+    assert (run.status, run.run_key, run.counts["as_of"]) == ("completed", "2026-11-22", "2026-11-22")
+    assert {k for k in run.counts if k.startswith("areas_")} == {"areas_3_months", "areas_6_months", "areas_12_months"}
+    assert storage.consumer_patterns_computed_at(d(2026, 11, 22), 12) is not None
+    assert run_job(svc, "consumer_patterns", now=at(2026, 11, 22, 3, 5)) is None  # once a day

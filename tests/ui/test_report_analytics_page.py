@@ -37,3 +37,19 @@ def test_a_supervisor_sees_only_their_union_councils(town_url, monkeypatch, tmp_
     assert set(_table(at, "never paid")["code"]) == {"KSR/KSR-UC01"}
     staff = _table(at, "visits")
     assert all(a in ("", "KSR/KSR-UC01") or "KSR/KSR-UC01" in a for a in staff["areas"])
+
+
+def test_counted_patterns_say_when_and_the_head_office_can_count_again(town_url, monkeypatch, tmp_path):
+    st = SqlStorage(town_url)
+    at = signed_in(town_url, monkeypatch, tmp_path, "head", PAGE)
+    as_of = at.session_state["rp_asof"]
+    live = _table(at, "never paid")
+    assert not any(b.label == "Count again now" for b in at.button)  # nothing counted ahead: live
+    st.refresh_consumer_patterns(as_of, 12)
+    first = st.consumer_patterns_computed_at(as_of, 12)
+    at = signed_in(town_url, monkeypatch, tmp_path, "head", PAGE)
+    assert any("as counted at" in c.value for c in at.caption)
+    assert _table(at, "never paid").equals(live)  # the same figures, counted ahead
+    next(b for b in at.button if b.label == "Count again now").click()
+    at.run()
+    assert not at.exception and st.consumer_patterns_computed_at(as_of, 12) > first
