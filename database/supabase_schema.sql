@@ -6342,7 +6342,9 @@ LANGUAGE sql STABLE SET search_path = public, pg_temp AS $$
     SELECT b.account_id, min(b.area_id) AS area_id, count(*) AS n,
            count(*) FILTER (WHERE b.status IN ('paid', 'carried_forward')) AS settled,
            count(*) FILTER (WHERE b.status = 'carried_forward'
-                              OR (b.status = 'paid' AND b.paid_at::date > b.due_date)) AS late,
+                              OR (b.status = 'paid' AND EXISTS (  -- a payment dated after the due date
+                                    SELECT 1 FROM payments p WHERE p.bill_id = b.id AND p.paid_on > b.due_date
+                                       AND p.method <> 'credit'))) AS late,
            count(*) FILTER (WHERE b.amount_paid > 0) AS any_paid
       FROM bills b
      WHERE b.billing_period_start >= p_first AND b.due_date <= p_as_of AND b.status NOT IN ('cancelled', 'superseded')

@@ -13,7 +13,7 @@ from services.clock import utcnow
 from services.storage.sql_common import money_sum, money_value, read_tx, write_tx
 from services.storage.sql_reports import NOT_CHARGED
 
-b, a, ar, ua, us, cp = s.bills, s.accounts, s.areas, s.user_areas, s.users, s.consumer_pattern_totals
+b, a, ar, ua, us, cp, p = s.bills, s.accounts, s.areas, s.user_areas, s.users, s.consumer_pattern_totals, s.payments
 
 
 def _area_of(top: bool, area_id_col):
@@ -40,9 +40,10 @@ def _patterns(pa) -> list:
 class AnalyticsPart:
     def _per_account(self, as_of: dt.date, months: int, scoped: bool = True):
         """Each unit billed in the window (bills due by `as_of`): its bills, how many are settled, settled
-        late, and with anything paid."""
-        late = (sa.func.date(b.c.paid_at) > b.c.due_date if self.dialect == "sqlite"
-                else sa.cast(b.c.paid_at, sa.Date) > b.c.due_date)
+        late, and with anything paid. Late by the payments' own dates (paid_on), not when they were
+        recorded: a bank file imported a week later says when the customer paid. A re-issue's credit
+        (method credit, dated the re-issue) is not a payment of the customer's."""
+        late = sa.exists().where(p.c.bill_id == b.c.id, p.c.paid_on > b.c.due_date, p.c.method != "credit")
         return (sa.select(b.c.account_id, sa.func.min(b.c.area_id).label("area_id"), sa.func.count().label("n"),
                           _one(b.c.status.in_(("paid", "carried_forward"))).label("settled"),
                           _one(sa.or_(b.c.status == "carried_forward", sa.and_(b.c.status == "paid", late))).label("late"),

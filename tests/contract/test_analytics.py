@@ -16,9 +16,11 @@ d = dt.date
 AS_OF = d(2026, 11, 22)
 
 
-def _pattern(bills) -> str:
+def _pattern(storage, bills) -> str:
+    """By the payments' own dates: a payment recorded after the due date but dated before it is on time."""
     settled = [b for b in bills if b.status in ("paid", "carried_forward")]
-    late = [b for b in settled if b.status == "carried_forward" or b.paid_at.date() > b.due_date]
+    late = [b for b in settled if b.status == "carried_forward"
+            or any(p.paid_on > b.due_date and p.method != "credit" for p in storage.list_payments(b.id))]
     if len(settled) == len(bills):
         return "late" if late else "on_time"
     return "partial" if any(b.amount_paid > 0 for b in bills) else "never_paid"
@@ -32,7 +34,7 @@ def _expected(storage, key):
             by_account[b.account_id].append(b)
     want = defaultdict(Counter)
     for bills in by_account.values():
-        want[key(bills[0].area_path)][_pattern(bills)] += 1
+        want[key(bills[0].area_path)][_pattern(storage, bills)] += 1
     for a in storage.list_accounts(AccountFilter(), 0, 500).items:
         want[key(a.area_path)]["active" if a.is_active else "inactive"] += 1
     return want
@@ -82,3 +84,22 @@ def test_staff_performance_counts_the_bills_of_their_areas_once(storage, town): 
 @pytest.mark.parametrize("months", [1, 12])
 def test_the_window_starts_on_a_first(months):
     assert window_start(AS_OF, months) == (d(2026, 11, 1) if months == 1 else d(2025, 12, 1))
+
+
+def test_a_payment_recorded_after_the_due_date_but_dated_before_it_is_on_time(storage, today):
+    """A bank file imported weeks later: the bill was paid on September 5, due September 20, recorded
+    now. On time by the payment's date; a payment dated after the due date makes its bill late."""
+    from tests.contract.test_reports import make_municipal, make_service
+
+    make_municipal(storage)
+    db = make_service(storage, today)
+    db.generate_bills_for_month(d(2026, 8, 1), d(2026, 8, 31), d(2026, 9, 20), actor=ADMIN)
+    bills = db.list_bills(BillFilter(period_month="2026-08"), 0, 50).items
+    early, late = bills[0], bills[1]
+    db.mark_bill_paid(early.id, paid_on=d(2026, 9, 5), actor=ADMIN)
+    db.mark_bill_paid(late.id, paid_on=d(2026, 9, 25), actor=ADMIN)
+    assert db.get_bill(early.id).paid_at.date() > early.due_date  # recorded after the due date
+    rows = storage.consumer_analytics(AS_OF, 12, False)
+    assert sum(r.on_time for r in rows) == 1 and sum(r.late for r in rows) == 1
+    mine = {r.area_path: r for r in rows}
+    assert mine[early.area_path].on_time == 1 and mine[late.area_path].late == 1
