@@ -19,8 +19,8 @@ def consumers(db, actor, by: str, top: bool, downloads) -> None:
     counted = db.storage.consumer_patterns_computed_at(as_of, months)
     st.caption(f"Units by area, and the units billed in the last {months} bill months (bills due by {as_of}, replaced "
                "and cancelled ones left out) by how they pay: **always on time** (every bill paid in full by its due "
-               "date), **late** (every bill settled, some after the due date; a balance carried into a newer bill "
-               "counts as late), **partial** (something paid, not every bill settled), **never paid**."
+               "date, by the dates the payments were made), **late** (every bill settled, some after the due date; a "
+               "balance carried into a newer bill counts as late), **partial** (something paid, not every bill settled), **never paid**."
                + (f" Payment patterns as counted at {w.date_text(counted)} by the daily consumer patterns job; "
                   "payments since then show tomorrow." if counted else ""))
     if not rows:

@@ -5,7 +5,8 @@ bill months (bills whose period starts on or after the window's first day and wh
 passed; replaced and cancelled bills left out):
 - active / inactive: the consumer units in the area, whatever their bills;
 - billed: the units with at least one such bill; each has one payment pattern:
-  - on time: every bill paid in full, each on or before its due date (paid date in UTC);
+  - on time: every bill paid in full, no payment of it dated after its due date (the payment's
+    paid_on, not when it was recorded; a re-issue's credit does not count);
   - late: every bill settled, at least one after its due date (a bill whose unpaid balance was
     carried into a newer bill counts as settled late: it is paid, if at all, with that bill);
   - partial: something paid, but not every bill settled;
