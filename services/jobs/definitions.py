@@ -346,8 +346,8 @@ JOBS: dict[str, JobSpec] = {s.id: s for s in (
             "JOB_CUSTOMER_REMINDERS_CRON", "0 9 * * *", _day_key, customer_due_reminders),
     JobSpec("consumer_patterns", "Consumer payment patterns",
             "Municipal reports: counts each area's units by how they pay (on time, late, partial, never) over the "
-            "last 3, 6 and 12 months as of today, so consumer analytics reads a few rows at 300,000 units. "
-            "SQL backends only (on Supabase the report counts live).",
+            "last 3, 6 and 12 months as of today, so consumer analytics reads a few rows instead of every bill "
+            "of the year. SQL backends only (on Supabase the report counts live).",
             "JOB_CONSUMER_PATTERNS_CRON", "0 3 * * *", _day_key, consumer_patterns),
 )}
 
