@@ -94,3 +94,14 @@ def test_dry_run_diff_then_real_run_manifest_and_chain_head(demo_url, tmp_path, 
     assert [(bool(d), r is not None, h) for d, r, h in saved] == [(True, False, None), (False, True, head)]
     assert verify_chain.main(["--database-url", demo_url, "--expect-head", head]) == 0
     st.dispose()
+
+
+def test_a_movers_reason_says_estimated_or_what_a_true_up_deducted():
+    from services.billing.manifest import reason
+
+    prev = PreviousBill(1, "A1", 1, 1000, Decimal(90), Decimal(0), Decimal(100))
+    assert reason(prev, Decimal(93), Decimal(0), None, None, {"estimated": True, "units": "93.00"}) == \
+        "estimated: no reading this month; units 90 -> 93"
+    assert reason(prev, Decimal(10), Decimal(0), None, None, {"actual_units": "100.00", "deducted_units": "90.00"}) \
+        == "actual 100.00 less 90.00 billed on estimates; units 90 -> 10"
+    assert reason(prev, Decimal(90), Decimal(0), None, None) == "same units and arrears (a tariff change)"
