@@ -21,11 +21,6 @@ _DEDUCTED = {
 }
 
 
-def has_estimate(dialect: str):
-    """The bill estimated its units or deducted an estimate (the partial index's predicate)."""
-    return sa.text(HAS_ESTIMATE[dialect])
-
-
 def deducted_units(dialect: str):
     """The units of earlier estimates a bill deducted (0 for most bills)."""
     return sa.literal_column(_DEDUCTED[dialect], sa.Numeric(12, 2))

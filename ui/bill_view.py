@@ -11,6 +11,7 @@ import streamlit as st
 from database.schema import OPEN_BILL_STATUSES
 from services.database_service import PAYMENT_METHODS
 from services.errors import MeterlineError
+from services.billing.estimates import is_estimated
 from services.models import BillLine
 from services.money import round_money
 from services.pricing_service import RULE_LABELS
@@ -168,7 +169,7 @@ def render(bill_id: int, actor: Actor) -> None:
         st.caption(f"Daily usage from {bill.usage_from} to {bill.usage_to}: {w.qty(bill.units)}.")
     elif w.utility().quantity_unit is None:
         st.caption(f"A fixed fee: nothing is metered for a {w.word()}.")
-    elif ((bill.tariff_details or {}).get("estimate") or {}).get("estimated"):
+    elif is_estimated(bill.tariff_details):
         st.caption("Estimated: this bill covers no reading (see above).")
     else:
         st.caption("This bill was entered without a stored reading.")

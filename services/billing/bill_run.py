@@ -130,7 +130,7 @@ def _price(batch: Batch, scope: RunScope, storage) -> Priced:
         p = scope.book.price(c.tariff_plan_id, period_start=start, period_end=end, previous_outstanding=c.outstanding,
                              account_code=c.account_code, category=c.category, account_type=c.account_type,
                              units=units, motor_units=motor)
-        if scope.source == "readings" and trued is not None:
+        if trued is not None:
             unit = scope.book.plan(c.tariff_plan_id).plan.unit
             p = estimates.mark(p, trued.details(), estimates.true_up_label(trued, unit))
         priced.append(_new_bill(c, p, scope, refs))

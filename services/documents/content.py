@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from services.accounts.utility import UtilitySettings
+from services.billing.estimates import is_estimated
 from services.models import Area, Bill, BillLine, BillParts, Payment
 
 SERVICE_TITLES = {"electricity": "Electricity bill", "water": "Water bill", "sanitation": "Sanitation fee bill"}
@@ -128,7 +129,7 @@ def bill_document(bill: Bill, parts: BillParts, u: UtilitySettings, areas: dict[
         basis_header = ("Date", "Meter", "Reading", "Units billed")
         basis = tuple((day(r.reading_date), r.meter_number or "", u.number(r.reading_value),
                        f"{u.number(r.units)} {r.unit or unit or ''}".strip()) for r in parts.readings)
-    elif (bill.tariff_details or {}).get("estimate", {}).get("estimated"):
+    elif is_estimated(bill.tariff_details):
         e = bill.tariff_details["estimate"]
         basis_title, basis_header = "Estimated usage", ()
         basis = ((f"{e['daily']} {unit or ''} a day (your readings used {e['basis_units']} {unit or ''} in the "
@@ -168,7 +169,7 @@ def bill_document(bill: Bill, parts: BillParts, u: UtilitySettings, areas: dict[
     issued = issued_on or (bill.created_at.astimezone(u.zone).date() if bill.created_at else None)
     doc = BillDocument(
         bill_id=bill.id, number=bill.number, utility_name=u.name, title=SERVICE_TITLES.get(bill.service, "Bill")
-        + (" (estimated)" if (bill.tariff_details or {}).get("estimate", {}).get("estimated") else ""),
+        + (" (estimated)" if is_estimated(bill.tariff_details) else ""),
         issued=day(issued), status_note=_status_note(bill, parts, unit), account_word=u.label(capital=True),
         account_code=bill.account_code or f"#{bill.account_id}",
         customer=bill.contact_name or parts.account_name or "", address=parts.address,
