@@ -31,7 +31,7 @@ from services.billing.coverage import ChainReading, CoveredReading
 from services.models import BatchResult, NewBill, RunCandidate, UsageTotal, quick
 from services.billing.periods import check_bill_not_locked
 from services.billing.psid import make_psid
-from services.storage.sql_common import CoverageTakenError, is_unique_violation, read_tx, write_tx
+from services.storage.sql_common import CoverageTakenError, is_unique_violation, read_tx, write_tx, as_date
 from services.storage.sql_readings import area_subtree
 
 b, br, f, m, r = s.bills, s.bill_readings, s.accounts, s.meters, s.readings
@@ -148,7 +148,7 @@ def _usage(conn, lo, hi, start, end, billable) -> dict[int, UsageTotal]:
         .where(du.c.account_id > lo, du.c.account_id <= hi, du.c.usage_date.between(start, end),
                du.c.account_id.in_(billable))
         .group_by(du.c.account_id)).all()
-    return {aid: UsageTotal(aid, _as_date(first), _as_date(last), n, Decimal(str(total)).quantize(CENT))
+    return {aid: UsageTotal(aid, as_date(first), as_date(last), n, Decimal(str(total)).quantize(CENT))
             for aid, first, last, n, total in rows}
 
 
@@ -216,10 +216,6 @@ def count_skips(st, start: dt.date, end: dt.date, service: str, source: str, are
         q = q.where(f.c.area_id.in_(area_subtree(area_id)))
     with read_tx(st.engine) as conn:
         return conn.execute(q).scalar_one()
-
-
-def _as_date(v):
-    return dt.date.fromisoformat(v) if isinstance(v, str) else v
 
 
 # ---- one batch -----------------------------------------------------------------------------------

@@ -172,3 +172,8 @@ def today_str(d: dt.date) -> str:
 
 
 TABLES = {t.name: t for t in s.metadata.sorted_tables}
+
+
+def as_date(v) -> dt.date | None:
+    """A DATE column's value as a date: SQLite hands back the ISO text, PostgreSQL a date."""
+    return dt.date.fromisoformat(v) if isinstance(v, str) else v

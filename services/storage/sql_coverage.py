@@ -20,7 +20,7 @@ from services.billing.coverage import ChainReading, CoveredReading
 from services.billing.estimates import BASIS_READINGS, EstimateEntry, HistoryReading
 from services.errors import ConflictError, NotFoundError, ValidationError
 from services.models import Bill, NewBill
-from services.storage.sql_common import read_tx
+from services.storage.sql_common import read_tx, as_date
 
 b, br, m, r, p = s.bills, s.bill_readings, s.meters, s.readings, s.payments
 CREDIT_METHOD = "credit"
@@ -40,10 +40,6 @@ def _after(row_date, row_id, date, id_):
 
 def _units(approved, consumption):
     return approved if approved is not None else consumption
-
-
-def _date(v):
-    return dt.date.fromisoformat(v) if isinstance(v, str) else v
 
 
 class CoveragePart:
@@ -86,7 +82,7 @@ class CoveragePart:
         out: dict[int, tuple[list[HistoryReading], bool]] = {a: ([], False) for a in ids}
         with read_tx(self.engine) as conn:
             for x in conn.execute(sa.select(ranked).where(ranked.c.n <= BASIS_READINGS + 1)):
-                out[x.account_id][0].append(HistoryReading(x.id, _date(x.reading_date),
+                out[x.account_id][0].append(HistoryReading(x.id, as_date(x.reading_date),
                                                            _units(x.approved_units, x.consumption)))
             for (account_id,) in conn.execute(in_period):
                 out[account_id] = (out[account_id][0], True)
@@ -102,7 +98,7 @@ class CoveragePart:
             for bill_id, account_id, start, entry in conn.execute(
                     q, {"ids": ids, "service": service, "excluding": excluding_bill_id}):
                 found.setdefault(account_id, []).append(
-                    EstimateEntry(bill_id, _date(start), json.loads(entry) if isinstance(entry, str) else entry))
+                    EstimateEntry(bill_id, as_date(start), json.loads(entry) if isinstance(entry, str) else entry))
         return found
 
     def current_bill_at(self, account_id, start, service="electricity") -> Bill | None:

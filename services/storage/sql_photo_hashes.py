@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from database import schema as s
 from services import photo_checks as pc
+from services.storage.sql_common import as_date
 
 ph, m, a = s.photo_hashes, s.meters, s.accounts
 CANDIDATES_PER_BAND = 2000  # a band value shared by thousands of photos (a blank picture) is not a lookup
@@ -69,11 +70,11 @@ def findings(conn, reading_id: int, max_distance: int = pc.MAX_DISTANCE, limit: 
         if meter_in_scope is not None:
             nq = nq.where(meter_in_scope)
         names = {x.id: (x.meter_number, x.code) for x in conn.execute(nq)}
-    found = [pc.PhotoCandidate(_date(c.reading_date), c.phash, c.meter_id, c.reading_id, c.photo_ref, *names[c.meter_id])
-             if c.meter_id in names else pc.PhotoCandidate(_date(c.reading_date), c.phash) for c in rows]
-    out = pc.reuse_findings(mine.meter_id, _date(mine.reading_date), mine.phash, found, max_distance=max_distance,
+    found = [pc.PhotoCandidate(as_date(c.reading_date), c.phash, c.meter_id, c.reading_id, c.photo_ref, *names[c.meter_id])
+             if c.meter_id in names else pc.PhotoCandidate(as_date(c.reading_date), c.phash) for c in rows]
+    out = pc.reuse_findings(mine.meter_id, as_date(mine.reading_date), mine.phash, found, max_distance=max_distance,
                             limit=limit)
-    stale = pc.stale_finding(_datetime(mine.taken_at), _date(mine.reading_date))
+    stale = pc.stale_finding(_datetime(mine.taken_at), as_date(mine.reading_date))
     return out + ([stale] if stale else [])
 
 
@@ -93,10 +94,6 @@ class PhotoHashesPart:
             mine_where = self._meter_in_scope(ph.c.meter_id)
         with self.engine.connect() as conn:
             return findings(conn, reading_id, max_distance, limit, mine_where=mine_where, meter_in_scope=in_scope)
-
-
-def _date(v):
-    return dt.date.fromisoformat(v) if isinstance(v, str) else v
 
 
 def _datetime(v):

@@ -12,7 +12,7 @@ from database.name_search import name_contains
 from services.clock import utcnow
 from services.errors import ValidationError
 from services.models import Account, AccountFilter, Area, Page, ServiceConnection, StoredPlan, UsageTotal
-from services.storage.sql_common import read_tx, write_tx
+from services.storage.sql_common import read_tx, write_tx, as_date
 from services.storage.sql_readings import _account_select, area_subtree, prefix_match
 from services.storage.sql_scope import scope_where
 from services.tariffs import TariffPlan
@@ -197,20 +197,16 @@ class ReferencePart:
                         .where(du.c.account_id.in_(ids[i:i + IN]), du.c.usage_date.between(start, end),
                                *self._scope_conds(self._account_in_scope(du.c.account_id)))
                         .group_by(du.c.account_id)):
-                    out[row[0]] = UsageTotal(row[0], _date(row[1]), _date(row[2]), row[3],
+                    out[row[0]] = UsageTotal(row[0], as_date(row[1]), as_date(row[2]), row[3],
                                              Decimal(str(row[4])).quantize(Decimal("0.01")))
         return out
-
-
-def _date(v):
-    return dt.date.fromisoformat(v) if isinstance(v, str) else v
 
 
 def _stored_plan(row, versions) -> StoredPlan:
     d = {k: row[k] for k in ("code", "name", "kind", "service", "unit", "currency")}
     if row["notes"]:
         d["notes"] = row["notes"]
-    d["versions"] = [{"version": v["version"], "effective_from": _date(v["effective_from"]).isoformat(),
+    d["versions"] = [{"version": v["version"], "effective_from": as_date(v["effective_from"]).isoformat(),
                       "params": v["params"], **({"notes": v["notes"]} if v["notes"] else {})} for v in versions]
     return StoredPlan(row["id"], TariffPlan.from_dict(d, source=f"tariff plan {row['code']}"),
                       {v["version"]: v["id"] for v in versions})
