@@ -9,7 +9,7 @@ billed once: 90 + 93 + 90 + 10 = 283.
 import datetime as dt
 from decimal import Decimal as D
 
-from services.billing.estimates import is_estimated, open_estimate
+from services.billing.estimates import deducted_units, is_estimated, open_estimate
 from services.billing.periods import BillingPeriod
 from services.models import BillFilter
 from services.tariff_rules import TariffRules
@@ -206,3 +206,28 @@ def test_an_estimate_already_deducted_cannot_be_replaced_on_its_own(db, storage)
     else:
         raise AssertionError("an estimate already deducted was replaced")
     assert sum(b.units for b in _bills(db, storage)) == D("283.00")
+
+
+def test_a_single_bill_racing_the_run_deducts_the_estimate_once(db, storage):
+    """While the run holds October's priced batch (the estimate deducted), an admin bills the same
+    reading by hand (deducting it too). The run's bill is refused as stale and priced again: nothing
+    is left to bill, and the estimate is deducted once."""
+    _estimate_september(db, storage)
+    r = _read(db, storage, 1283, dt.date(2026, 10, 5))
+    real = storage.insert_bill_batch
+
+    def meanwhile(bills, actor):
+        storage.insert_bill_batch = real
+        db.bill_reading(r.id, *_month(r.reading_date), actor=admin_user(storage))
+        return real(bills, actor)
+
+    storage.insert_bill_batch = meanwhile
+    try:
+        run = db.generate_bills_for_month(*_month(dt.date(2026, 10, 1)), actor=admin_user(storage))
+    finally:
+        storage.insert_bill_batch = real
+    assert run.created == 0
+    bills = _bills(db, storage)
+    assert [b.units for b in bills] == [D("90.00"), D("93.00"), D("90.00"), D("10.00")]
+    assert sum(deducted_units(b.tariff_details) for b in bills) == D("90.00") and _open(storage, bills[0].account_id) == 0
+    assert _checks(storage) == {}
