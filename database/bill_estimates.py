@@ -39,3 +39,20 @@ def open_estimate_rows(dialect: str, excluding: bool):
         + (" AND id <> :excluding" if excluding else ""))
     # PostgreSQL: the batch's ids as one array parameter, not a thousand
     return q.bindparams(sa.bindparam("ids", expanding=True)) if sqlite else q
+
+
+_ESTIMATED = {  # the entry is an estimate (not a bill that deducted one)
+    "sqlite": "json_extract(tariff_details, '$.estimate.estimated') = 1",
+    "postgresql": "(tariff_details #>> '{estimate,estimated}') = 'true'",
+}
+
+
+def first_estimates(dialect: str):
+    """(account_id, the period start of its first standing estimated bill) of the accounts in the window
+    (:lo, :hi] with one, of :service: through the partial index, a handful of entries."""
+    sqlite = dialect == "sqlite"
+    return sa.text(
+        f"SELECT account_id, min(billing_period_start) FROM {'bills INDEXED BY ix_bills_estimates' if sqlite else 'bills'} "
+        "WHERE account_id > :lo AND account_id <= :hi AND service = :service "
+        f"AND status NOT IN ('superseded', 'cancelled') AND {HAS_ESTIMATE[dialect]} AND {_ESTIMATED[dialect]} "
+        "GROUP BY account_id")

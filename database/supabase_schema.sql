@@ -5206,8 +5206,9 @@ $$;
 --   'readings': it has an approved reading dated in the period that no bill covers; "tail" holds its
 --               readings (approved or pending, not covered) after each meter's last billed reading,
 --               dated up to the period end (Python decides what the bill covers: coverage.run_chain);
---   'usage':    it has daily usage in the period; "usage" holds the sum {first_date, last_date, days,
---               quantity};
+--   'usage':    it has unbilled daily usage up to the period end (from the day after its last billed day:
+--               usage that came after its month's run is billed by the next); "usage" holds the sum
+--               {first_date, last_date, days, quantity, since: the first day its bill charges};
 --   'none':     a fixed fee: every such account.
 -- Plus those accounts' open bills of the service. Returns {"upper": the last account id looked at or
 -- null when none are left, "candidates": [...], "open_bills": [...]}; amounts and quantities as text.
@@ -5256,12 +5257,23 @@ BEGIN
      WHERE r.status IN ('approved', 'pending') AND r.reading_date <= p_end
        AND (lr.id IS NULL OR (r.reading_date, r.id) > (lr.reading_date, lr.id))
        AND NOT EXISTS (SELECT 1 FROM bill_readings x WHERE x.reading_id = r.id AND x.superseded_by IS NULL)
-  ), used AS (  -- 'usage': their daily usage in the period, summed
-    SELECT d.account_id, min(d.usage_date) AS first_date, max(d.usage_date) AS last_date, count(*) AS days,
+  ), billed AS (  -- 'usage': the first day each bill charges: the day after the account's last billed usage day
+    -- (bills that stand), else the start of its first estimated bill, else the period start
+    SELECT w.account_id, COALESCE(
+             (SELECT max(b.usage_to) + 1 FROM bills b
+               WHERE b.account_id = w.account_id AND b.service = p_service AND b.status <> 'superseded'),
+             (SELECT min(b.billing_period_start) FROM bills b
+               WHERE b.account_id = w.account_id AND b.service = p_service
+                 AND b.status NOT IN ('superseded', 'cancelled') AND (b.tariff_details -> 'estimate') IS NOT NULL
+                 AND (b.tariff_details #>> '{estimate,estimated}') = 'true'),
+             p_start) AS since
+      FROM win w WHERE p_source = 'usage'
+  ), used AS (  -- 'usage': their unbilled daily usage up to the period end, summed
+    SELECT d.account_id, bl.since, min(d.usage_date) AS first_date, max(d.usage_date) AS last_date, count(*) AS days,
            sum(d.quantity)::numeric(14, 2) AS quantity
-      FROM daily_usage d JOIN win w ON w.account_id = d.account_id
-     WHERE p_source = 'usage' AND d.usage_date BETWEEN p_start AND p_end
-     GROUP BY d.account_id
+      FROM daily_usage d JOIN billed bl ON bl.account_id = d.account_id
+     WHERE d.usage_date BETWEEN bl.since AND p_end
+     GROUP BY d.account_id, bl.since
   ), picked AS (
     SELECT w.* FROM win w
      WHERE CASE p_source
@@ -5280,7 +5292,7 @@ BEGIN
                       'motor_share', t.motor_share::text, 'motor_reading_id', t.motor_reading_id)
                       ORDER BY t.reading_date, t.id) FROM tail t WHERE t.account_id = p.account_id), '[]'::jsonb),
            'usage', (SELECT jsonb_build_object('first_date', u.first_date, 'last_date', u.last_date, 'days', u.days,
-                                               'quantity', u.quantity::text)
+                                               'quantity', u.quantity::text, 'since', u.since)
                        FROM used u WHERE u.account_id = p.account_id)) ORDER BY p.account_id), '[]'::jsonb)
     INTO v_candidates
     FROM picked p;

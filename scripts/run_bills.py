@@ -4,7 +4,7 @@
     python -m scripts.run_bills 2026-11 --due 2026-12-15      # the real run; prints the bills' chain head
     python -m scripts.run_bills 2026-11 --dry-run --json manifest.json --csv manifest.csv
     python -m scripts.run_bills 2026-11 --area B              # only the accounts under area path B
-    python -m scripts.run_bills 2026-11 --estimate            # accounts with no reading billed an estimate
+    python -m scripts.run_bills 2026-11 --estimate            # accounts with no reading (or usage) billed an estimate
 
 The manifest (docs/trust.md) is saved with the run (bill_run_manifests) and printed: bills, units and
 amounts per area and category, what was skipped and why; a dry run adds the accounts new or
@@ -58,8 +58,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dry-run", action="store_true", help="price and compare, write no bill")
     ap.add_argument("--area", help="only the accounts under this area path (e.g. B, or LHR/UC-1)")
     ap.add_argument("--estimate", action="store_true",
-                    help="a meter-read plan: bill an estimate to accounts with no reading in the month (their average "
-                         "daily use over their last readings; the next actual reading trues it up)")
+                    help="a metered plan: bill an estimate to accounts with no reading (water: no daily usage) in the "
+                         "month: their average daily use over their last readings (water: the last 90 days, scaled by "
+                         "last year's step into the month); the next actual reading or usage trues it up")
     ap.add_argument("--json", type=Path, help="also write the manifest as JSON here")
     ap.add_argument("--csv", type=Path, help="also write the manifest as CSV here")
     ap.add_argument("--database-url", help="SQLAlchemy URL instead of the configured database")

@@ -160,6 +160,9 @@ class UsageTotal:
     last_date: dt.date
     days: int
     quantity: Decimal
+    # A bill run's candidate: the first day its bill charges (the day after the account's last billed
+    # day, which is before the period when usage came after its month's run); None: the period start
+    since: dt.date | None = None
 
 
 @dataclass(frozen=True)

@@ -28,13 +28,21 @@ def _estimate_note(bill) -> None:
     if not est:
         return
     unit = w.utility().quantity_unit or ""
-    if est.get("estimated"):
+    if est.get("estimated") and "season_factor" in est:  # daily usage (water)
+        st.warning(f"**Estimated bill**: no usage this month. {est['daily']} {unit} a day: the average of "
+                   f"{est['basis_days']} days of usage from {est['basis_from']} to {est['basis_to']} "
+                   f"({est['basis_units']} {unit}), times {est['season_factor']} for the season (last year's step into "
+                   f"this month), times {est['days']} days. The month's usage is still taken when it comes, and the "
+                   "next bill trues it up.", icon=":material/query_stats:")
+    elif est.get("estimated"):
         st.warning(f"**Estimated bill**: no reading this month. {est['daily']} {unit} a day, the average of the "
                    f"readings from {est['basis_from']} to {est['basis_to']} ({est['basis_units']} {unit} in "
                    f"{est['basis_days']} days), times {est['days']} days. The next actual reading trues it up.",
                    icon=":material/query_stats:")
     else:
-        st.info(f"**True-up of estimated bills**: the readings this bill covers measured {est['actual_units']} {unit}; "
+        what = (f"the daily usage this bill covers ({bill.usage_from} to {bill.usage_to})" if bill.usage_from
+                else "the readings this bill covers")
+        st.info(f"**True-up of estimated bills**: {what} measured {est['actual_units']} {unit}; "
                 f"{est['deducted_units']} {unit} of them were already billed on estimates, so it charges "
                 f"{Decimal(est['actual_units']) - Decimal(est['deducted_units'])} {unit}.",
                 icon=":material/rule:")

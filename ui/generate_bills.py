@@ -3,7 +3,8 @@ unbilled reading in the month (a metered plan billed by readings: the society), 
 daily usage in the month (water), or every active account (a fixed fee: municipal). An area
 picked limits the run to the accounts under it (one block, one union council, one billing cycle).
 
-A metered plan's run may estimate the accounts with no reading in the month (services/billing/estimates.py).
+A metered plan's run may estimate the accounts with no reading (or daily usage) in the month
+(services/billing/estimates.py).
 
 A dry run comes first (how many bills, the total, how many accounts are skipped as already billed
 or refused by a locked month); the real run is offered only for the period and due date that
@@ -47,7 +48,8 @@ today = db.today()
 WHAT = {
     "readings": f"Bills every {u.account_label} whose approved, unbilled reading is dated in this month (a bill covers "
                 "every approved reading since its last bill).",
-    "usage": f"Bills every {u.account_label}'s daily usage in this month.",
+    "usage": f"Bills every {u.account_label}'s unbilled daily usage up to the month's end: this month's, and any that "
+             "came after an earlier month was run.",
     "none": f"Bills every active {u.account_label} the month's fixed fee: nothing is metered.",
 }
 
@@ -66,11 +68,17 @@ due = c2.date_input("Due date", value=period.end + dt.timedelta(days=u.due_days)
                     format="YYYY-MM-DD", key=f"run_due_{month}")
 area_id = w.area_picker("run_area")
 area = db.get_area(area_id) if area_id is not None else None
-estimate = source == "readings" and st.checkbox(
-    f"Estimate {u.account_label_plural} with no reading this month", key="run_estimate",
-    help="Each is billed its average daily use over its last readings times the month's days, marked estimated on "
-         "the bill. Its next actual reading trues it up: that bill charges the actual units less the estimated ones "
-         "(never less than zero).")
+ESTIMATE_HELP = {
+    "readings": "Each is billed its average daily use over its last readings times the month's days, marked estimated "
+                "on the bill. Its next actual reading trues it up: that bill charges the actual units less the "
+                "estimated ones (never less than zero).",
+    "usage": "Each is billed its average daily usage over the last 90 days, scaled by last year's step into this "
+             "month, times the month's days, marked estimated on the bill. Its usage for the month is still taken "
+             "when it comes: the next bill charges it less the estimated units (never less than zero).",
+}
+estimate = source in ESTIMATE_HELP and st.checkbox(
+    f"Estimate {u.account_label_plural} with no {'reading' if source == 'readings' else 'usage'} this month",
+    key="run_estimate", help=ESTIMATE_HELP.get(source))
 params = (period.start, period.end, due)
 run_key = (params, area_id, estimate)  # the run offered is the one previewed: same period, due date, area, estimating
 where = f" in {w.esc(area.name)}" if area else ""
@@ -91,9 +99,11 @@ def _summary_table(s) -> None:
                     "pending review: review it, then run again (a bill covers every reading since the last one billed).")
     if s.estimated or s.no_basis:
         e = st.columns(2)
-        e[0].metric("Estimated (no reading)", f"{w.count(s.estimated)}", help="Of the bills above.")
+        missing = "reading" if source == "readings" else "usage"
+        e[0].metric(f"Estimated (no {missing})", f"{w.count(s.estimated)}", help="Of the bills above.")
         e[1].metric("Too little history to estimate", f"{w.count(s.no_basis)}",
-                    help="No reading this month and fewer than two earlier readings: not billed.")
+                    help="No reading this month and fewer than two earlier readings: not billed." if missing == "reading"
+                    else "No usage this month and fewer than 28 days of usage in the 90 days before: not billed.")
 
 
 def _manifest(manifest, manifest_id, key: str) -> None:

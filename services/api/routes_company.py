@@ -167,8 +167,9 @@ class GenerateIn(Strict):
                                                                   "cycle); default all")
     due_date: dt.date | None = Field(None, description="default: the utility's due days after the period's end")
     dry_run: bool = False
-    estimate: bool = Field(False, description="a meter-read plan: bill an estimate to accounts with no reading in the "
-                                              "month (their next actual reading trues it up)")
+    estimate: bool = Field(False, description="a metered plan: bill an estimate to accounts with no reading (or "
+                                              "daily usage) in the month (their next actual reading or usage trues it "
+                                              "up)")
 
 
 class GenerateOut(BaseModel):
@@ -183,7 +184,7 @@ class GenerateOut(BaseModel):
     run_id: int | None
     status: str
     message: str
-    estimated: int = Field(0, description="of `created`: estimated bills (no reading in the month)")
+    estimated: int = Field(0, description="of `created`: estimated bills (no reading or usage in the month)")
 
 
 @router.post("/api/bills/generate", response_model=GenerateOut, responses={**ERRORS, 409: {"model": ErrorOut}})

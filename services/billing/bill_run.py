@@ -73,7 +73,7 @@ class Batch:
 
 def _candidate_batches(storage, scope: RunScope, batch_size: int, after: int = 0,
                        limit: int | None = None) -> Iterator[Batch]:
-    estimating = scope.estimate and scope.source == "readings"
+    estimating = scope.estimate and scope.source in ("readings", "usage")
     while True:
         kw = dict(service=scope.service, area_id=scope.area_id, after_account_id=after, limit=limit or batch_size)
         batch, upper = storage.bill_run_candidates(scope.period.start, scope.period.end, source=scope.source, **kw)
@@ -107,7 +107,7 @@ def _price(batch: Batch, scope: RunScope, storage) -> Priced:
     start, end = scope.period.start, scope.period.end
     priced, missing, waiting = [], 0, 0
     entries = storage.estimate_entries([c.account_id for c in batch.candidates], scope.service) \
-        if scope.source == "readings" and batch.candidates else {}
+        if scope.source in ("readings", "usage") and batch.candidates else {}
     for c in batch.candidates:
         refs: dict = {}
         units = motor = trued = None
@@ -126,7 +126,13 @@ def _price(batch: Batch, scope: RunScope, storage) -> Priced:
                 units = trued.billed
         elif scope.source == "usage":
             units = c.usage.quantity
-            refs = dict(usage_from=start, usage_to=end)
+            # the days from the first unbilled one to the last with usage: a day after it is still open for
+            # usage that comes late (a bill marks the days it charged billed; services/readings/usage.py)
+            refs = dict(usage_from=c.usage.since or start, usage_to=c.usage.last_date)
+            mine = entries.get(c.account_id)
+            trued = estimates.true_up(units, estimates.open_estimate(mine, c.usage.last_date)) if mine else None
+            if trued is not None:
+                units = trued.billed
         p = scope.book.price(c.tariff_plan_id, period_start=start, period_end=end, previous_outstanding=c.outstanding,
                              account_code=c.account_code, category=c.category, account_type=c.account_type,
                              units=units, motor_units=motor)
@@ -141,16 +147,19 @@ def _price(batch: Batch, scope: RunScope, storage) -> Priced:
 
 
 def _estimates(accounts: list[RunCandidate], scope: RunScope, storage) -> tuple[list[NewBill], int]:
-    """Estimated bills of the accounts with no reading in the period that have the history for one;
-    (bills, accounts without that history). An account with a pending reading in the period waits."""
+    """Estimated bills of the accounts with no reading (or daily usage) in the period that have the
+    history for one; (bills, accounts without that history). An account with a pending reading in the
+    period waits."""
     start, end = scope.period.start, scope.period.end
-    basis = storage.estimate_basis([c.account_id for c in accounts], start, end)
+    ids = [c.account_id for c in accounts]
+    usage = scope.source == "usage"
+    basis = storage.usage_estimate_basis(ids, start, end) if usage else storage.estimate_basis(ids, start, end)
     out, no_basis = [], 0
     for c in accounts:
-        history, has_reading = basis.get(c.account_id, ([], False))
-        if has_reading:
+        history, measured = basis.get(c.account_id, ([], False))
+        if measured:
             continue  # a reading dated in the period (pending, or billed by another bill) or after it measures it
-        e = estimates.estimate(history, start, end)
+        e = estimates.estimate_usage(*history, start, end) if usage else estimates.estimate(history, start, end)
         if e is None:
             no_basis += 1
             continue

@@ -19,6 +19,14 @@ no credit is invented, and every unit is billed exactly once:
 
 where the open estimate is the estimated units of its standing estimated bills less the units its
 standing bills deducted. A superseded or cancelled bill counts for neither side.
+
+A plan priced by daily usage (water) estimates from the account's daily usage instead
+(`estimate_usage`): the average of the days with usage in the RECENT_DAYS before the period, times a
+seasonal factor, times the period's days, to the cent. The seasonal factor is how the same period a
+year before compared with the RECENT_DAYS before it (the same step, a year earlier), bounded to
+SEASON_BOUNDS; 1 when last year is too thin to say. An estimated water bill charges no days of
+usage (its usage_from/usage_to stay empty), so usage for those days that arrives later is stored,
+and the next bill charges every unbilled day since the last billed one, less the open estimate.
 """
 from __future__ import annotations
 
@@ -27,6 +35,8 @@ from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal
 
 ZERO = Decimal("0.00")
+CENT = Decimal("0.01")
+FACTOR = Decimal("0.0001")
 BASIS_READINGS = 3  # readings with consumption the average is taken over (their span needs one more)
 WHOLE = Decimal("1")
 
@@ -70,6 +80,65 @@ def estimate(history: list[HistoryReading], start: dt.date, end: dt.date) -> Est
     basis = {"basis_readings": [h.reading_id for h in rows], "basis_from": rows[0].reading_date.isoformat(),
              "basis_to": rows[-1].reading_date.isoformat(), "basis_units": str(used), "basis_days": span}
     return Estimate(units.quantize(ZERO), daily, days, basis)
+
+
+RECENT_DAYS = 90  # daily usage: the window before the period the average is taken over
+MIN_BASIS_DAYS = 28  # days with usage in that window below which there is no estimate
+SEASON_BOUNDS = (Decimal("0.25"), Decimal("4"))  # a seasonal factor outside them says more about the data
+
+
+@dataclass(frozen=True)
+class UsageWindow:
+    """An account's daily usage over a span of days: the days that have a row, and their sum."""
+
+    first: dt.date
+    last: dt.date
+    days: int = 0
+    units: Decimal = ZERO
+
+    @property
+    def daily(self) -> Decimal | None:
+        return self.units / self.days if self.days else None
+
+
+def usage_windows(start: dt.date, end: dt.date) -> tuple[tuple[dt.date, dt.date], ...]:
+    """The spans a daily-usage estimate of [start, end] reads: the RECENT_DAYS before it, the same
+    period a year before, and the RECENT_DAYS before that."""
+    ly_start, ly_end = _year_before(start), _year_before(end)
+    return ((start - dt.timedelta(days=RECENT_DAYS), start - dt.timedelta(days=1)), (ly_start, ly_end),
+            (ly_start - dt.timedelta(days=RECENT_DAYS), ly_start - dt.timedelta(days=1)))
+
+
+def _year_before(day: dt.date) -> dt.date:
+    return day.replace(year=day.year - 1, day=28) if (day.month, day.day) == (2, 29) else day.replace(year=day.year - 1)
+
+
+def season_factor(last_year: UsageWindow, before: UsageWindow) -> Decimal:
+    """Last year's step from the RECENT_DAYS before the period into the period; 1 when last year has
+    fewer than half the period's days or fewer than MIN_BASIS_DAYS before it, or used nothing then."""
+    period_days = (last_year.last - last_year.first).days + 1
+    if last_year.days * 2 < period_days or before.days < MIN_BASIS_DAYS or not before.units:
+        return Decimal("1.0000")
+    low, high = SEASON_BOUNDS
+    return min(max(last_year.daily / before.daily, low), high).quantize(FACTOR, ROUND_HALF_UP)
+
+
+def estimate_usage(recent: UsageWindow, last_year: UsageWindow, before: UsageWindow, start: dt.date,
+                   end: dt.date) -> Estimate | None:
+    """The estimate of [start, end] from daily usage (the windows of usage_windows); None with fewer
+    than MIN_BASIS_DAYS days of usage in the recent window."""
+    if recent.days < MIN_BASIS_DAYS:
+        return None
+    factor = season_factor(last_year, before)
+    days = (end - start).days + 1
+    units = (recent.units * factor * days / recent.days).quantize(CENT, ROUND_HALF_UP)
+    daily = (recent.units * factor / recent.days).quantize(FACTOR, ROUND_HALF_UP)
+    basis = {"basis_from": recent.first.isoformat(), "basis_to": recent.last.isoformat(),
+             "basis_units": str(recent.units), "basis_days": recent.days, "season_factor": str(factor),
+             "season_basis": {"last_year_from": last_year.first.isoformat(), "last_year_to": last_year.last.isoformat(),
+                              "last_year_units": str(last_year.units), "last_year_days": last_year.days,
+                              "before_units": str(before.units), "before_days": before.days}}
+    return Estimate(units, daily, days, basis)
 
 
 @dataclass(frozen=True)
@@ -124,8 +193,10 @@ def is_estimated(tariff_details: dict | None) -> bool:
 
 def mark(priced, info: dict, label: str):
     """`priced` (services.billing.pricing.PricedBill) with the estimate entry in its tariff details and
-    its energy line saying so. The plan's arithmetic is untouched: the bill recomputes from its units."""
-    lines = tuple(replace(ln, label=f"{ln.label} ({label})") if ln.code == "energy" else ln for ln in priced.lines)
+    its quantity lines (energy; a tiered plan's tiers) saying so. The plan's arithmetic is untouched: the
+    bill recomputes from its units."""
+    lines = tuple(replace(ln, label=f"{ln.label} ({label})") if ln.code == "energy" or ln.code.startswith("tier_")
+                  else ln for ln in priced.lines)
     return replace(priced, tariff_details={**priced.tariff_details, "estimate": info}, lines=lines)
 
 

@@ -107,9 +107,11 @@ def quote(db, flat, flat_units=None, motor_units=None, previous_outstanding=None
 
     start = billing_period_start or db.today().replace(day=1)
     end = billing_period_end or start
-    usage_period = None
+    usage_period = measured_to = None
     if coverage is None and book.source(conn.tariff_plan_id) == "usage":
-        units, usage_period = _period_usage(storage, f, start, end, units, unit), (start, end)
+        since, until = _usage_days(storage, f, conn.service, start, end, replaces)
+        units, measured_to = _period_usage(storage, f, since, until, units, unit)
+        usage_period = (since, measured_to or until)  # to the last day with usage, as the run (bill_run._price)
 
     owed, open_ids = storage.open_balance(f.id, conn.service)
     if replaces is not None:
@@ -137,15 +139,17 @@ def quote(db, flat, flat_units=None, motor_units=None, previous_outstanding=None
                     "amount would charge arrears that no bill backs.")
     trued = None
     replaces_estimate = replaces is not None and estimates.is_estimated(replaces.tariff_details)
-    if coverage is not None or replaces_estimate:  # the readings' units less the estimates billed before them
+    # the readings' (or daily usage's) units less the estimates billed before them
+    if coverage is not None or measured_to is not None or replaces_estimate:
         entries = storage.estimate_entries([f.id], conn.service, replaces.id if replaces else None).get(f.id, [])
         if replaces_estimate and estimates.open_estimate(entries) < 0:
             took = ", ".join(f"#{e.bill_id}" for e in entries if e.info.get("deducted_units"))
             raise ConflictError(
                 f"Bill #{replaces.id} is an estimate that a later bill ({took}) already deducted from the units it "
                 f"charged. Nothing was stored; re-issue that bill first, or leave bill #{replaces.id} as it is.")
-        if coverage is not None and entries:
-            trued = estimates.true_up(units, estimates.open_estimate(entries, coverage.last.reading_date))
+        upto = coverage.last.reading_date if coverage is not None else measured_to
+        if upto is not None and entries:
+            trued = estimates.true_up(units, estimates.open_estimate(entries, upto))
             units = trued.billed if trued is not None else units
     priced = book.price(conn.tariff_plan_id, period_start=start, period_end=end,
                         previous_outstanding=prev, account_code=f.code, category=f.category,
@@ -161,23 +165,47 @@ def quote(db, flat, flat_units=None, motor_units=None, previous_outstanding=None
     return BillQuote(f, conn, priced, owed, tuple(carry), replaces, credit, coverage, confirm, covered, usage_period)
 
 
-def _period_usage(storage, account: Account, start: dt.date, end: dt.date, units, unit: str | None) -> Decimal:
-    """A usage-priced bill charges the period's daily usage, as the month run does, and records the
+def _usage_days(storage, account: Account, service: str, start: dt.date, end: dt.date,
+                replaces: Bill | None) -> tuple[dt.date, dt.date]:
+    """The days a usage-priced bill of [start, end] may charge, as the month run decides them
+    (services/storage/sql_bill_runs._usage_since): from the day after the account's last billed day
+    (before the period when usage came after its month's run), or from its first estimated bill when
+    none is billed, to the period's end. A re-issue charges from the first day its bill charged; up to
+    the last one when a later bill charges the days after it. A period whose days a later bill
+    already charged is refused: nothing of it is left to bill."""
+    billed = storage.usage_billed_to([account.id]).get(account.id)
+    if replaces is not None and replaces.usage_from is not None:
+        later = billed is not None and billed > replaces.usage_to
+        return min(replaces.usage_from, start), replaces.usage_to if later else end
+    if billed is not None:
+        if billed >= end:
+            raise ConflictError(
+                f"{account.code}'s daily usage is billed up to {billed}, past this period's end: a later bill "
+                f"charged its days. Nothing was stored; re-issue that bill to change what it charged.")
+        return min(billed + dt.timedelta(days=1), start) if billed < start else billed + dt.timedelta(days=1), end
+    entries = storage.estimate_entries([account.id], service).get(account.id, [])
+    return min([e.period_start for e in entries if e.info.get("estimated")] + [start]), end
+
+
+def _period_usage(storage, account: Account, start: dt.date, end: dt.date, units,
+                  unit: str | None) -> tuple[Decimal, dt.date | None]:
+    """A usage-priced bill charges the daily usage of its days, as the month run does, and records the
     days it charged (usage_from/usage_to), so none is billed twice: the run skips the account and
     usage for those days is refused afterwards. Other units are refused; with no usage stored the
-    admin's units are billed for the period (an estimate), and the period's days count as billed."""
+    admin's units are billed for the period (an estimate), and the period's days count as billed.
+    Returns (the units, the last day with usage, None when none is stored)."""
     measured = storage.usage_totals([account.id], start, end).get(account.id)
     if measured is None:
         if units in (None, ""):
             raise ValidationError("units", f"no daily usage of {account.code} is stored for {start} to {end}.",
                                   "Import the period's usage first (then leave units empty), or enter the units to "
                                   "bill for the period.")
-        return units
+        return units, None
     if units not in (None, "") and units != measured.quantity:
         raise ValidationError("units", f"{account.code} used {measured.quantity} {unit or ''} from {start} to {end} "
                                        f"by its daily usage; the bill charges exactly that, not {units}.".replace("  ", " "),
                               "Leave units empty to bill the period's usage, or correct the usage first.")
-    return measured.quantity
+    return measured.quantity, measured.last_date
 
 
 def _check_replaceable(storage, replaces: Bill, coverage: Coverage | None) -> None:

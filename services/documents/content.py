@@ -101,8 +101,9 @@ def _status_note(bill: Bill, parts: BillParts, unit: str | None = None) -> str |
         notes.append("ESTIMATED BILL: no meter reading this month. Your next actual reading corrects it: that bill "
                      "charges what you actually used less what this one charged.")
     elif est:
-        notes.append(f"This bill charges the {est.get('actual_units')} {unit or ''} your meter measured since its last "
-                     f"reading, less {est.get('deducted_units')} {unit or ''} already billed on estimated bills."
+        since = f"from {day(bill.usage_from)} to {day(bill.usage_to)}" if bill.usage_from else "since its last reading"
+        notes.append(f"This bill charges the {est.get('actual_units')} {unit or ''} your meter measured {since}, "
+                     f"less {est.get('deducted_units')} {unit or ''} already billed on estimated bills."
                      .replace("  ", " "))
     if bill.reissue_of:
         notes.append(f"This bill replaces bill {parts.replaces_number or '#' + str(bill.reissue_of)}.")
@@ -132,10 +133,15 @@ def bill_document(bill: Bill, parts: BillParts, u: UtilitySettings, areas: dict[
     elif is_estimated(bill.tariff_details):
         e = bill.tariff_details["estimate"]
         basis_title, basis_header = "Estimated usage", ()
-        basis = ((f"{e['daily']} {unit or ''} a day (your readings used {e['basis_units']} {unit or ''} in the "
-                  f"{e['basis_days']} days from {day(dt.date.fromisoformat(e['basis_from']))} to "
-                  f"{day(dt.date.fromisoformat(e['basis_to']))}) x {e['days']} days = {u.quantity(bill.units)}."
-                  .replace("  ", " "),),)
+        span = f"{day(dt.date.fromisoformat(e['basis_from']))} to {day(dt.date.fromisoformat(e['basis_to']))}"
+        if "season_factor" in e:  # daily usage (water)
+            text = (f"{e['daily']} {unit or ''} a day: you used {e['basis_units']} {unit or ''} on the {e['basis_days']} "
+                    f"days with usage from {span}, x {e['season_factor']} for the season (your step into this month "
+                    f"last year) = {e['daily']} a day, x {e['days']} days = {u.quantity(bill.units)}.")
+        else:
+            text = (f"{e['daily']} {unit or ''} a day (your readings used {e['basis_units']} {unit or ''} in the "
+                    f"{e['basis_days']} days from {span}) x {e['days']} days = {u.quantity(bill.units)}.")
+        basis = ((text.replace("  ", " "),),)
     elif bill.usage_from:
         basis_title, basis_header = "Usage", ()
         basis = ((f"Daily usage from {day(bill.usage_from)} to {day(bill.usage_to)}: {u.quantity(bill.units)}.",),)

@@ -480,6 +480,21 @@ class Storage(abc.ABC):
                                any(x.status != "rejected" for x in in_period))
         return out
 
+    def usage_estimate_basis(self, account_ids: Sequence[int], start: dt.date, end: dt.date) -> dict:
+        """For estimating a daily-usage period (services/billing/estimates.estimate_usage): per account,
+        its usage in the three windows of estimates.usage_windows (UsageWindow each) and whether it has
+        usage dated in the period or after it (then it is not estimated). Four set-based sums
+        (usage_totals) over the batch's accounts, on every backend."""
+        from services.billing.estimates import UsageWindow, usage_windows
+
+        ids = list(dict.fromkeys(account_ids))
+        if not ids:
+            return {}
+        sums = [(a, b, self.usage_totals(ids, a, b)) for a, b in usage_windows(start, end)]
+        measured = self.usage_totals(ids, start, dt.date.max)
+        return {i: (tuple(UsageWindow(a, b, t[i].days, t[i].quantity) if i in t else UsageWindow(a, b)
+                          for a, b, t in sums), i in measured) for i in ids}
+
     @abc.abstractmethod
     def estimate_entries(self, account_ids: Sequence[int], service: str = "electricity",
                          excluding_bill_id: int | None = None) -> dict:

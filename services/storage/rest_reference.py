@@ -134,6 +134,6 @@ class RestReferencePart:
 
 
 def usage_total(account_id: int, x: dict) -> UsageTotal:
-    """A UsageTotal from a function's JSON ({first_date, last_date, days, quantity})."""
+    """A UsageTotal from a function's JSON ({first_date, last_date, days, quantity[, since]})."""
     return UsageTotal(account_id, dt.date.fromisoformat(x["first_date"]), dt.date.fromisoformat(x["last_date"]),
-                      int(x["days"]), dec(x["quantity"]))
+                      int(x["days"]), dec(x["quantity"]), dt.date.fromisoformat(x["since"]) if x.get("since") else None)

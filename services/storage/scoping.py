@@ -64,7 +64,7 @@ REFUSED = frozenset({
     "table_counts", "bulk_insert", "lookup_ids", "save_utility_settings", "ensure_areas", "save_tariff_plan",
     "master_data_state", "apply_master_data", "list_meter_changes", "add_period_lock", "count_bills_ending_in",
     "probe_lock_enforced", "mark_overdue", "mark_overdue_notified", "billing_checks", "count_run_skips",
-    "bill_run_candidates", "estimate_basis", "refresh_consumer_patterns", "start_bill_run", "finish_bill_run", "bill_run_totals", "list_bill_runs", "list_audit",
+    "bill_run_candidates", "estimate_basis", "usage_estimate_basis", "refresh_consumer_patterns", "start_bill_run", "finish_bill_run", "bill_run_totals", "list_bill_runs", "list_audit",
     "list_payment_events", "bills_due_between", "get_notification",
     # municipal: the head office's work
     "set_user_areas", "record_bank_file", "bank_file_by_sha",

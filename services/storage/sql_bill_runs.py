@@ -22,7 +22,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
-from database import bill_chain, bill_numbers
+from database import bill_chain, bill_estimates, bill_numbers
 from database import schema as s
 from database.schema import OPEN_BILL_STATUSES
 from services.clock import utcnow
@@ -140,16 +140,53 @@ def _reading_tails(st, conn, lo, hi, start, end, billable) -> dict[int, list[Cha
             if any(c.status == "approved" and start <= c.reading_date <= end for c in tail)}
 
 
-def _usage(conn, lo, hi, start, end, billable) -> dict[int, UsageTotal]:
-    """Each billable account's daily usage in the period, summed in the database."""
+def _usage(st, conn, lo, hi, start, end, service, billable) -> dict[int, UsageTotal]:
+    """Each billable account's unbilled daily usage up to the period end, summed in the database: from
+    the period start, or from the day after its last billed day when that is another day (usage that
+    came after its month's run; services/billing/estimates.py)."""
+    since = _usage_since(st, conn, lo, hi, start, service, billable)
     rows = conn.execute(
         sa.select(du.c.account_id, sa.func.min(du.c.usage_date), sa.func.max(du.c.usage_date), sa.func.count(),
                   sa.func.sum(du.c.quantity))
         .where(du.c.account_id > lo, du.c.account_id <= hi, du.c.usage_date.between(start, end),
                du.c.account_id.in_(billable))
         .group_by(du.c.account_id)).all()
-    return {aid: UsageTotal(aid, as_date(first), as_date(last), n, Decimal(str(total)).quantize(CENT))
-            for aid, first, last, n, total in rows}
+    out = {aid: UsageTotal(aid, as_date(first), as_date(last), n, Decimal(str(total)).quantize(CENT), start)
+           for aid, first, last, n, total in rows if aid not in since}
+    if since:  # the few accounts billed from another day than the period start, summed here
+        days: dict[int, list] = defaultdict(list)
+        ids = sorted(since)
+        for i in range(0, len(ids), 500):
+            for aid, day, qty in conn.execute(
+                    sa.select(du.c.account_id, du.c.usage_date, du.c.quantity)
+                    .where(du.c.account_id.in_(ids[i:i + 500]), du.c.usage_date.between(min(since.values()), end))):
+                day = as_date(day)
+                if day >= since[aid]:
+                    days[aid].append((day, Decimal(str(qty))))
+        for aid, got in days.items():
+            out[aid] = UsageTotal(aid, min(x for x, _ in got), max(x for x, _ in got), len(got),
+                                  sum((q for _, q in got), ZERO).quantize(CENT), since[aid])
+    return out
+
+
+def _usage_since(st, conn, lo, hi, start, service, billable) -> dict[int, dt.date]:
+    """The window's billable accounts whose unbilled usage starts on another day than `start`: the day
+    after their last billed usage day (bills that stand, as the usage import counts them:
+    Storage.usage_billed_to); for an account with no billed day, the start of its first estimated bill.
+    Two reads of the window's bills (the second through the estimates' partial index); the billable
+    set is read only when some account starts elsewhere (most months none does)."""
+    billed = conn.execute(
+        sa.select(b.c.account_id, sa.func.max(b.c.usage_to))
+        .where(b.c.account_id > lo, b.c.account_id <= hi, b.c.service == service, b.c.usage_to.is_not(None),
+               b.c.status != "superseded").group_by(b.c.account_id)).all()
+    since = {aid: as_date(day) + dt.timedelta(days=1) for aid, day in billed}
+    for aid, first in conn.execute(bill_estimates.first_estimates(st.dialect), {"lo": lo, "hi": hi, "service": service}):
+        since.setdefault(aid, as_date(first))
+    since = {aid: day for aid, day in since.items() if day != start}
+    if since:
+        ok = set(conn.execute(billable.where(f.c.id.in_(sorted(since)))).scalars())
+        since = {aid: day for aid, day in since.items() if aid in ok}
+    return since
 
 
 def run_candidates(st, start: dt.date, end: dt.date, service: str, source: str, area_id, after_account_id: int,
@@ -167,7 +204,7 @@ def run_candidates(st, start: dt.date, end: dt.date, service: str, source: str, 
             tails = _reading_tails(st, conn, lo, hi, start, end, billable)
             account_ids = sorted(tails)
         elif source == "usage":
-            usage = _usage(conn, lo, hi, start, end, billable)
+            usage = _usage(st, conn, lo, hi, start, end, service, billable)
             account_ids = sorted(usage)
         elif source == "none":
             account_ids = list(conn.execute(billable.order_by(f.c.id)).scalars().all())

@@ -136,8 +136,9 @@ def test_water_run_bills_the_daily_usage_of_one_billing_cycle(water_url, monkeyp
     st.bulk_insert("daily_usage", [{"account_id": south.id, "usage_date": today.replace(day=1) + dt.timedelta(days=i),
                                     "quantity": Decimal("1.00"), "source": "import"} for i in range(2)])
     at = signed_in(water_url, monkeypatch, tmp_path, "admin", PAGE)
-    assert any("Bills every customer's daily usage in this month." in c.value for c in at.caption)
+    assert any("Bills every customer's unbilled daily usage up to the month's end" in c.value for c in at.caption)
     assert [s.label for s in at.selectbox if s.key and s.key.startswith("run_area")] == ["Service area", "Billing cycle"]
+    assert at.checkbox(key="run_estimate").label == "Estimate customers with no usage this month"
     at.selectbox(key="run_month").set_value(month)
     at.selectbox(key="run_area_1").set_value(st.get_area(path="SOUTH")).run()
     at.selectbox(key="run_area_2").set_value(st.get_area(path="SOUTH/C2")).run()
@@ -150,7 +151,8 @@ def test_water_run_bills_the_daily_usage_of_one_billing_cycle(water_url, monkeyp
     at = _click(at, "Create 1 bill")
     bill = st.list_bills(BillFilter(period_month=month)).items[0]
     assert bill.account_code == "HS-200001" and bill.units == Decimal("2.00") and f"${bill.total_amount:,.2f}" == total
-    assert (bill.usage_from, bill.usage_to) == (bill.billing_period_start, bill.billing_period_end)  # the days charged
+    # the days charged: from the period start to the last day with usage (a later day is still open for usage)
+    assert (bill.usage_from, bill.usage_to) == (bill.billing_period_start, today.replace(day=1) + dt.timedelta(days=1))
 
 
 def test_an_estimating_run_bills_the_flats_with_no_reading(seeded_url, monkeypatch, tmp_path):

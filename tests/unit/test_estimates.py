@@ -77,3 +77,54 @@ def test_only_estimates_of_months_up_to_the_reading_are_deducted():
     assert open_estimate(entries) == D("183")
     entries.append(EstimateEntry(3, d(2026, 9, 1), {"actual_units": "100", "deducted_units": "90"}))
     assert open_estimate(entries, d(2026, 9, 20)) == D("0") and open_estimate(entries) == D("93")
+
+
+# ---- daily usage (water): the recent average, seasonally adjusted -------------------------------------
+from services.billing.estimates import (MIN_BASIS_DAYS, UsageWindow, estimate_usage, season_factor,  # noqa: E402
+                                        usage_windows)
+
+
+def _windows(start, end, recent=(90, "90.00"), last_year=(31, "62.00"), before=(90, "90.00")):
+    (r0, r1), (l0, l1), (b0, b1) = usage_windows(start, end)
+    return (UsageWindow(r0, r1, recent[0], D(recent[1])), UsageWindow(l0, l1, last_year[0], D(last_year[1])),
+            UsageWindow(b0, b1, before[0], D(before[1])))
+
+
+def test_usage_windows_are_the_recent_days_and_the_same_spans_a_year_before():
+    assert usage_windows(dt.date(2026, 7, 1), dt.date(2026, 7, 31)) == (
+        (dt.date(2026, 4, 2), dt.date(2026, 6, 30)), (dt.date(2025, 7, 1), dt.date(2025, 7, 31)),
+        (dt.date(2025, 4, 2), dt.date(2025, 6, 30)))
+    assert usage_windows(dt.date(2028, 2, 1), dt.date(2028, 2, 29))[1] == (dt.date(2027, 2, 1), dt.date(2027, 2, 28))
+
+
+def test_a_summer_month_is_the_recent_average_times_last_years_step_into_summer():
+    # 1 CCF a day lately; last July used 2 a day against 1 a day in the 90 days before it: factor 2
+    e = estimate_usage(*_windows(dt.date(2026, 7, 1), dt.date(2026, 7, 31)), dt.date(2026, 7, 1), dt.date(2026, 7, 31))
+    assert (e.units, e.daily, e.days) == (D("62.00"), D("2.0000"), 31)
+    assert e.basis["season_factor"] == "2.0000" and e.basis["basis_days"] == 90 and e.basis["basis_units"] == "90.00"
+    assert e.details()["estimated"] is True and e.details()["units"] == "62.00"
+
+
+def test_units_are_to_the_cent_half_up():
+    e = estimate_usage(*_windows(dt.date(2026, 9, 1), dt.date(2026, 9, 30), recent=(89, "100.00"),
+                                 last_year=(10, "1")), dt.date(2026, 9, 1), dt.date(2026, 9, 30))
+    assert e.basis["season_factor"] == "1.0000"  # last September had too few days to say
+    assert e.units == D("33.71")  # 100 / 89 x 30 = 33.7078...
+
+
+def test_the_seasonal_factor_is_bounded_and_1_without_a_year_of_history():
+    r, ly, before = _windows(dt.date(2026, 7, 1), dt.date(2026, 7, 31), last_year=(31, "3100.00"))
+    assert season_factor(ly, before) == D("4.0000")
+    r, ly, before = _windows(dt.date(2026, 7, 1), dt.date(2026, 7, 31), last_year=(31, "0.31"))
+    assert season_factor(ly, before) == D("0.2500")
+    r, ly, before = _windows(dt.date(2026, 7, 1), dt.date(2026, 7, 31), before=(MIN_BASIS_DAYS - 1, "27.00"))
+    assert season_factor(ly, before) == D("1.0000")
+    r, ly, before = _windows(dt.date(2026, 7, 1), dt.date(2026, 7, 31), before=(90, "0.00"))
+    assert season_factor(ly, before) == D("1.0000")  # nothing used before: no step to scale by
+
+
+def test_too_few_recent_days_give_no_estimate():
+    w = _windows(dt.date(2026, 7, 1), dt.date(2026, 7, 31), recent=(MIN_BASIS_DAYS - 1, "27.00"))
+    assert estimate_usage(*w, dt.date(2026, 7, 1), dt.date(2026, 7, 31)) is None
+    w = _windows(dt.date(2026, 7, 1), dt.date(2026, 7, 31), recent=(MIN_BASIS_DAYS, "0.00"))
+    assert estimate_usage(*w, dt.date(2026, 7, 1), dt.date(2026, 7, 31)).units == D("0.00")  # a vacant house: 0
