@@ -379,13 +379,14 @@ def run(db, period: BillingPeriod, due, *, dry_run: bool, actor, batch_size: int
                                 error=_changed_note(changed) if changed else None)
         created, total = storage.bill_run_totals(run_id)  # what it stored, counted from the bills
     label = utility.account_label_plural
+    measure = "usage" if scope.source == "usage" else "reading"
     verb = "would create" if dry_run else "created"
     msg = (f"{verb} {created} bill(s) totalling {utility.money(total)}; {skipped} {label} already billed for the period"
            + (f"; {missing} approved reading(s) have no units (a meter's first reading)" if missing else "")
            + (f"; {waiting} {label} wait for review: an earlier reading is still pending (review it, then run "
               "again)" if waiting else "")
-           + (f"; {estimated} of them estimated (no reading in the period)" if estimated else "")
-           + (f"; {no_basis} {label} with no reading in the period have too little history to estimate"
+           + (f"; {estimated} of them estimated (no {measure} in the period)" if estimated else "")
+           + (f"; {no_basis} {label} with no {measure} in the period have too little history to estimate"
               if no_basis else "")
            + (f"; {_changed_note(changed)}" if changed else "") + ".")
     return BillRunSummary(period.start, period.end, due, dry_run, created, skipped, 0, missing, total, run_id,

@@ -97,7 +97,10 @@ def area_text(area_id: int | None, areas: dict[int, Area], levels: tuple[str, ..
 def _status_note(bill: Bill, parts: BillParts, unit: str | None = None) -> str | None:
     notes = []
     est = (bill.tariff_details or {}).get("estimate") or {}
-    if est.get("estimated"):
+    if est.get("estimated") and "season_factor" in est:  # daily usage (water)
+        notes.append("ESTIMATED BILL: no usage was measured this month. When it is, your next bill corrects it: it "
+                     "charges what you actually used less what this one charged.")
+    elif est.get("estimated"):
         notes.append("ESTIMATED BILL: no meter reading this month. Your next actual reading corrects it: that bill "
                      "charges what you actually used less what this one charged.")
     elif est:

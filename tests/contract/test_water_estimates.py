@@ -105,6 +105,34 @@ def test_a_single_bill_charges_the_late_days_and_trues_up_like_the_run(storage, 
     assert _checks(storage) == {}
 
 
+def test_the_pdf_and_the_run_say_usage_and_the_true_up_says_its_days(storage, water, today):
+    import io
+
+    from pypdf import PdfReader
+
+    from services.documents.service import BillDocuments
+
+    db = make_service(storage, today)
+    a = water["HS0000001"]
+
+    def text(bill_id):
+        pdf = BillDocuments(db).bill_pdf(bill_id, admin_user(storage))
+        return " ".join(PdfReader(io.BytesIO(pdf.data)).pages[0].extract_text().split())
+
+    _run(db, JULY)
+    assert "3 of them estimated (no usage in the period)" in _run(db, AUGUST, estimate=True).message
+    est = text(_bills(db, a)[-1].id)
+    assert "Water bill (estimated)" in est and "ESTIMATED BILL: no usage was measured this month" in est
+    assert "0.5000 CCF a day: you used 45.00 CCF on the 90 days with usage from 3 May 2026 to 31 Jul 2026, x 1.0000 " \
+           "for the season" in est and "x 31 days = 15.50 CCF" in est
+    _usage(storage, a, AUGUST, "0.6")
+    _usage(storage, a, SEPTEMBER, "0.5")
+    _run(db, SEPTEMBER)
+    trued = text(_bills(db, a)[-1].id)
+    assert "charges the 33.60 CCF your meter measured from 1 Aug 2026 to 30 Sep 2026, less 15.50 CCF already " \
+           "billed on estimated bills" in trued
+
+
 def test_last_years_step_into_summer_scales_the_estimate(storage, today):
     """Last year: 1 CCF a day from April 2 to June 30, 2 a day in July; this year 1 a day from April 2.
     July estimated: 1 a day (the 90 days before), times last year's step into July (2), times 31: 62."""

@@ -182,3 +182,25 @@ def test_an_estimating_run_bills_the_flats_with_no_reading(seeded_url, monkeypat
     view.run()
     assert not view.exception
     assert any("Estimated bill" in x.value and "a day" in x.value for x in view.warning)
+
+
+def test_a_water_run_estimates_customers_with_no_usage_and_the_bill_says_why(water_url, monkeypatch, tmp_path):
+    """Last month's usage (30-31 days) is the basis; this month has none yet: ticked, every customer
+    is estimated, and the bill page explains the figure in usage, with the seasonal factor."""
+    st = storage_for(water_url)
+    month = month_key(app_today())
+    at = signed_in(water_url, monkeypatch, tmp_path, "admin", PAGE)
+    at.selectbox(key="run_month").set_value(month).run()
+    at.checkbox(key="run_estimate").check().run()
+    at = _click(at, "Preview (dry run)")
+    m = _metrics(at)
+    assert m["Estimated (no usage)"] == "3" and m["Bills to create"] == "3"
+    at = _click(at, "Create 3 bill")
+    assert not at.exception
+    bill = st.list_bills(BillFilter(period_month=month), 0, 5).items[0]
+    assert bill.tariff_details["estimate"]["season_factor"] == "1.0000" and bill.usage_from is None
+    view = signed_in(water_url, monkeypatch, tmp_path, "admin", "ui/bills.py")
+    view.query_params["bill"] = str(bill.id)
+    view.run()
+    assert not view.exception
+    assert any("no usage this month" in x.value and "for the season" in x.value for x in view.warning)
