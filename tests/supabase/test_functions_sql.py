@@ -906,8 +906,8 @@ def test_run_candidates_by_quantity_source_service_and_area(conn):
         out = call(conn, q, service, source, area)
         return [(c["account_code"], c["tariff_plan_id"], c["usage"]) for c in out["candidates"]]
 
-    usage = {"first_date": "2026-10-03", "last_date": "2026-10-09", "days": 2, "quantity": "6.50"}
-    assert picked("water", "usage") == [("B17-FF", water, usage)]  # A1-GF has none in the period, C14-SF inactive
+    usage = {"first_date": "2026-10-03", "last_date": "2026-10-09", "days": 2, "quantity": "6.50", "since": "2026-10-01"}
+    assert picked("water", "usage") == [("B17-FF", water, usage)]  # A1-GF: Sept 30 only, never billed
     assert picked("water", "none") == [("B17-FF", water, None), ("A1-GF", water, None)]
     assert picked("electricity", "none") == [("B17-FF", IDS["plan"], None), ("A1-GF", IDS["plan"], None)]
     assert picked("water", "none", IDS["area"][a1]) == [("A1-GF", water, None)]
