@@ -96,11 +96,12 @@ BEGIN
        AND (lr.id IS NULL OR (r.reading_date, r.id) > (lr.reading_date, lr.id))
        AND NOT EXISTS (SELECT 1 FROM bill_readings x WHERE x.reading_id = r.id AND x.superseded_by IS NULL)
   ), billed AS (  -- 'usage': the first day each bill charges: the day after the account's last billed usage day
-    -- (bills that stand), else the start of its first estimated bill, else the period start
+    -- (bills that stand), else the period start or its first estimated bill's, whichever is earlier
+    -- (services/billing/estimates.first_unbilled_day)
     SELECT w.account_id, COALESCE(
              (SELECT max(b.usage_to) + 1 FROM bills b
                WHERE b.account_id = w.account_id AND b.service = p_service AND b.status <> 'superseded'),
-             (SELECT min(b.billing_period_start) FROM bills b
+             (SELECT LEAST(min(b.billing_period_start), p_start) FROM bills b
                WHERE b.account_id = w.account_id AND b.service = p_service
                  AND b.status NOT IN ('superseded', 'cancelled') AND (b.tariff_details -> 'estimate') IS NOT NULL
                  AND (b.tariff_details #>> '{estimate,estimated}') = 'true'),

@@ -141,6 +141,15 @@ def estimate_usage(recent: UsageWindow, last_year: UsageWindow, before: UsageWin
     return Estimate(units, daily, days, basis)
 
 
+def first_unbilled_day(billed_to: dt.date | None, first_estimate: dt.date | None, start: dt.date) -> dt.date:
+    """The first day a usage-priced bill starting on `start` charges: the day after the account's last
+    billed day (before `start` when usage came after its month's run); with no billed day, `start` or
+    the start of its first estimated bill, whichever is earlier."""
+    if billed_to is not None:
+        return billed_to + dt.timedelta(days=1)
+    return min(first_estimate, start) if first_estimate is not None else start
+
+
 @dataclass(frozen=True)
 class TrueUp:
     actual: Decimal  # the units of the readings the bill covers

@@ -168,23 +168,22 @@ def quote(db, flat, flat_units=None, motor_units=None, previous_outstanding=None
 def _usage_days(storage, account: Account, service: str, start: dt.date, end: dt.date,
                 replaces: Bill | None) -> tuple[dt.date, dt.date]:
     """The days a usage-priced bill of [start, end] may charge, as the month run decides them
-    (services/storage/sql_bill_runs._usage_since): from the day after the account's last billed day
-    (before the period when usage came after its month's run), or from its first estimated bill when
-    none is billed, to the period's end. A re-issue charges from the first day its bill charged; up to
+    (services/storage/sql_bill_runs._usage_since; estimates.first_unbilled_day), to the period's end. A re-issue charges from the first day its bill charged; up to
     the last one when a later bill charges the days after it. A period whose days a later bill
     already charged is refused: nothing of it is left to bill."""
     billed = storage.usage_billed_to([account.id]).get(account.id)
     if replaces is not None and replaces.usage_from is not None:
         later = billed is not None and billed > replaces.usage_to
         return min(replaces.usage_from, start), replaces.usage_to if later else end
-    if billed is not None:
-        if billed >= end:
-            raise ConflictError(
-                f"{account.code}'s daily usage is billed up to {billed}, past this period's end: a later bill "
-                f"charged its days. Nothing was stored; re-issue that bill to change what it charged.")
-        return min(billed + dt.timedelta(days=1), start) if billed < start else billed + dt.timedelta(days=1), end
-    entries = storage.estimate_entries([account.id], service).get(account.id, [])
-    return min([e.period_start for e in entries if e.info.get("estimated")] + [start]), end
+    if billed is not None and billed >= end:
+        raise ConflictError(
+            f"{account.code}'s daily usage is billed up to {billed}, past this period's end: a later bill "
+            f"charged its days. Nothing was stored; re-issue that bill to change what it charged.")
+    first = None
+    if billed is None:
+        entries = storage.estimate_entries([account.id], service).get(account.id, [])
+        first = min((e.period_start for e in entries if e.info.get("estimated")), default=None)
+    return estimates.first_unbilled_day(billed, first, start), end
 
 
 def _period_usage(storage, account: Account, start: dt.date, end: dt.date, units,

@@ -28,6 +28,7 @@ from database.schema import OPEN_BILL_STATUSES
 from services.clock import utcnow
 from services.errors import ConflictError
 from services.billing.coverage import ChainReading, CoveredReading
+from services.billing.estimates import first_unbilled_day
 from services.models import BatchResult, NewBill, RunCandidate, UsageTotal, quick
 from services.billing.periods import check_bill_not_locked
 from services.billing.psid import make_psid
@@ -179,9 +180,10 @@ def _usage_since(st, conn, lo, hi, start, service, billable) -> dict[int, dt.dat
         sa.select(b.c.account_id, sa.func.max(b.c.usage_to))
         .where(b.c.account_id > lo, b.c.account_id <= hi, b.c.service == service, b.c.usage_to.is_not(None),
                b.c.status != "superseded").group_by(b.c.account_id)).all()
-    since = {aid: as_date(day) + dt.timedelta(days=1) for aid, day in billed}
-    for aid, first in conn.execute(bill_estimates.first_estimates(st.dialect), {"lo": lo, "hi": hi, "service": service}):
-        since.setdefault(aid, as_date(first))
+    last = {aid: as_date(day) for aid, day in billed}
+    first = {aid: as_date(day) for aid, day in conn.execute(
+        bill_estimates.first_estimates(st.dialect), {"lo": lo, "hi": hi, "service": service})}
+    since = {aid: first_unbilled_day(last.get(aid), first.get(aid), start) for aid in {*last, *first}}
     since = {aid: day for aid, day in since.items() if day != start}
     if since:
         ok = set(conn.execute(billable.where(f.c.id.in_(sorted(since)))).scalars())

@@ -256,3 +256,23 @@ def test_a_single_bill_never_charges_days_a_later_bill_charged(storage, water, t
     assert again.reissue_of == sep.id and (again.usage_from, again.usage_to, again.units) == (
         d(2026, 8, 1), d(2026, 9, 30), D("61.00"))
     assert sum(x.units for x in _bills(db, b)) == D("31.00") + D("61.00")
+
+
+def test_an_earlier_month_run_after_a_later_one_was_estimated_bills_its_own_usage(storage, water, today):
+    """Never billed; September is estimated first, then August's usage comes and August is run: August
+    bills its own days (not from September's estimate on, which would leave them unbilled for good)."""
+    db = make_service(storage, today)
+    a = water["HS0000001"]
+    assert _run(db, SEPTEMBER, estimate=True).estimated == 3
+    _usage(storage, a, AUGUST, "0.5")
+    assert _run(db, AUGUST).created == 1
+    aug = _bills(db, a)[0]
+    assert (aug.billing_period_start, aug.usage_from, aug.usage_to, aug.units) == (
+        d(2026, 8, 1), d(2026, 8, 1), d(2026, 8, 31), D("15.50"))
+    assert "estimate" not in (aug.tariff_details or {})  # an estimate of a later month is not deducted
+    _usage(storage, a, SEPTEMBER, "0.5")
+    _usage(storage, a, (d(2026, 10, 1), d(2026, 10, 31)), "0.5")
+    _run(db, (d(2026, 10, 1), d(2026, 10, 31)))
+    octo = _bills(db, a)[-1]
+    assert (octo.usage_from, octo.units) == (d(2026, 9, 1), D("15.00") + D("15.50") - D("15.00"))
+    assert _checks(storage) == {}

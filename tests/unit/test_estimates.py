@@ -128,3 +128,14 @@ def test_too_few_recent_days_give_no_estimate():
     assert estimate_usage(*w, dt.date(2026, 7, 1), dt.date(2026, 7, 31)) is None
     w = _windows(dt.date(2026, 7, 1), dt.date(2026, 7, 31), recent=(MIN_BASIS_DAYS, "0.00"))
     assert estimate_usage(*w, dt.date(2026, 7, 1), dt.date(2026, 7, 31)).units == D("0.00")  # a vacant house: 0
+
+
+def test_the_first_unbilled_day():
+    from services.billing.estimates import first_unbilled_day
+
+    aug = dt.date(2026, 8, 1)
+    assert first_unbilled_day(dt.date(2026, 6, 30), None, aug) == dt.date(2026, 7, 1)  # usage came after June's run
+    assert first_unbilled_day(dt.date(2026, 6, 30), dt.date(2026, 7, 1), aug) == dt.date(2026, 7, 1)
+    assert first_unbilled_day(None, dt.date(2026, 7, 1), aug) == dt.date(2026, 7, 1)  # billed only on an estimate
+    assert first_unbilled_day(None, dt.date(2026, 9, 1), aug) == aug  # a later month's estimate: from the period
+    assert first_unbilled_day(None, None, aug) == aug
