@@ -168,9 +168,10 @@ def quote(db, flat, flat_units=None, motor_units=None, previous_outstanding=None
 def _usage_days(storage, account: Account, service: str, start: dt.date, end: dt.date,
                 replaces: Bill | None) -> tuple[dt.date, dt.date]:
     """The days a usage-priced bill of [start, end] may charge, as the month run decides them
-    (services/storage/sql_bill_runs._usage_since; estimates.first_unbilled_day), to the period's end. A re-issue charges from the first day its bill charged; up to
-    the last one when a later bill charges the days after it. A period whose days a later bill
-    already charged is refused: nothing of it is left to bill."""
+    (services/storage/sql_bill_runs._usage_since; estimates.first_unbilled_day), to the period's
+    end. A re-issue charges from the first day its bill charged; up to the last one when a later bill
+    charges the days after it. A period whose days a later bill already charged is refused: nothing
+    of it is left to bill."""
     billed = storage.usage_billed_to([account.id]).get(account.id)
     if replaces is not None and replaces.usage_from is not None:
         later = billed is not None and billed > replaces.usage_to
