@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from database import schema as s
+from database.archive_triggers import in_archive
 
 GENESIS = "0" * 64
 APPEND_ONLY_MESSAGE = "BILL_SEAL_APPEND_ONLY: the seal of a bill is never changed or deleted"
@@ -125,12 +126,22 @@ class ChainHead:
 
 
 def head(conn) -> ChainHead:
-    row = conn.execute(sa.select(seals.c.seq, seals.c.hash, seals.c.bill_id).order_by(seals.c.seq.desc()).limit(1)).first()
+    """The last seal, live or archived (issue 14: the archive moves a bill's seal with it, and a
+    re-issue of an old month may be the last bill stored)."""
+    rows = [conn.execute(sa.select(t.c.seq, t.c.hash, t.c.bill_id).order_by(t.c.seq.desc()).limit(1)).first()
+            for t in (seals, s.archived_bill_seals)]
+    row = max((r for r in rows if r is not None), key=lambda r: r.seq, default=None)
     return ChainHead(0, GENESIS, None) if row is None else ChainHead(row.seq, row.hash, row.bill_id)
 
 
-_BILLS_SQL = f"SELECT {', '.join(CONTENT_COLUMNS)} FROM bills WHERE id BETWEEN :lo AND :hi"
-_LINES_SQL = f"SELECT bill_id, {', '.join(LINE_COLUMNS)} FROM bill_lines WHERE bill_id BETWEEN :lo AND :hi"
+# The chain runs over live and archived bills alike (issue 14): each read is of both tables.
+def _both(select_from: str) -> str:
+    return f"{select_from.format(t='')} UNION ALL {select_from.format(t='archived_')}"
+
+
+_BILLS_SQL = _both(f"SELECT {', '.join(CONTENT_COLUMNS)} FROM {{t}}bills WHERE id BETWEEN :lo AND :hi")
+_LINES_SQL = _both(f"SELECT bill_id, {', '.join(LINE_COLUMNS)} FROM {{t}}bill_lines WHERE bill_id BETWEEN :lo AND :hi")
+_SEAL_AT_SQL = _both("SELECT hash FROM {t}bill_seals WHERE seq = :s")
 
 
 def _contents(conn, lo: int, hi: int) -> dict[int, bytes]:
@@ -220,13 +231,15 @@ def verify(conn, chunk: int = 20_000, expected_head: str | None = None, first_se
     stored seal before it."""
     prev, expected_seq, checked, after = GENESIS, first_seq, 0, first_seq - 1
     if first_seq > 1:
-        before = conn.execute(sa.text("SELECT hash FROM bill_seals WHERE seq = :s"), {"s": first_seq - 1}).first()
+        before = conn.execute(sa.text(_SEAL_AT_SQL), {"s": first_seq - 1}).first()
         prev = before[0] if before else "(missing)"
     last = ChainHead(first_seq - 1, prev, None)
     while True:
         upto = "" if last_seq is None else " AND seq <= :hi"
-        batch = conn.execute(sa.text(f"SELECT seq, bill_id, prev_hash, hash FROM bill_seals WHERE seq > :a{upto} "
-                                     "ORDER BY seq LIMIT :n"), {"a": after, "n": chunk, "hi": last_seq}).fetchall()
+        one = f"SELECT * FROM (SELECT seq, bill_id, prev_hash, hash FROM {{t}}bill_seals WHERE seq > :a{upto} " \
+              "ORDER BY seq LIMIT :n) {t}part"
+        batch = conn.execute(sa.text(f"SELECT * FROM ({_both(one)}) seals_both ORDER BY seq LIMIT :n"),
+                             {"a": after, "n": chunk, "hi": last_seq}).fetchall()
         if not batch:
             break
         ids = [x[1] for x in batch]
@@ -262,7 +275,9 @@ def verify(conn, chunk: int = 20_000, expected_head: str | None = None, first_se
                                unsealed[0], unsealed)
     if expected_head is not None and expected_head not in (last.hash, last.export()):
         # The exported head must appear on the chain: look it up (the chain may have grown since).
-        found = conn.execute(sa.select(seals.c.seq).where(seals.c.hash == expected_head.split("hash=")[-1])).first()
+        wanted = expected_head.split("hash=")[-1]
+        found = next((r for t in (seals, s.archived_bill_seals)
+                      if (r := conn.execute(sa.select(t.c.seq).where(t.c.hash == wanted)).first()) is not None), None)
         if found is None:
             return ChainReport(False, checked, last, "the exported head is not on the chain: history before it was "
                                                      "rewritten (seals recomputed)", None)
@@ -277,7 +292,7 @@ def verify_parallel(url: str, workers: int, expected_head: str | None = None, mi
 
     engine = sa.create_engine(url)
     with engine.connect() as conn:
-        top = conn.execute(sa.text("SELECT max(seq) FROM bill_seals")).scalar() or 0
+        top = head(conn).seq
     engine.dispose()
     if workers <= 1 or top < min_parallel:
         return _verify_url(url, 1, None, True, expected_head)
@@ -321,13 +336,20 @@ def seal_unsealed(conn) -> ChainHead:
 def sqlite_statements() -> list[str]:
     return [f"""CREATE TRIGGER IF NOT EXISTS bill_seals_no_update BEFORE UPDATE ON bill_seals
 BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY_MESSAGE}'); END""",
-            f"""CREATE TRIGGER IF NOT EXISTS bill_seals_no_delete BEFORE DELETE ON bill_seals
+            # Recreated with the archive (issue 14): a seal leaves only with its bill, for the archive.
+            "DROP TRIGGER IF EXISTS bill_seals_no_delete",
+            f"""CREATE TRIGGER bill_seals_no_delete BEFORE DELETE ON bill_seals WHEN NOT {in_archive("bill_seals")}
 BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY_MESSAGE}'); END"""]
 
 
 def postgresql_statements() -> list[str]:
     return [f"""CREATE OR REPLACE FUNCTION bill_seals_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN RAISE EXCEPTION '{APPEND_ONLY_MESSAGE}'; END $$""",
+BEGIN
+  IF TG_OP = 'DELETE' AND {in_archive("bill_seals")} THEN
+    RETURN OLD;
+  END IF;
+  RAISE EXCEPTION '{APPEND_ONLY_MESSAGE}';
+END $$""",
             "DROP TRIGGER IF EXISTS bill_seals_append_only ON bill_seals",
             "CREATE TRIGGER bill_seals_append_only BEFORE UPDATE OR DELETE ON bill_seals "
             "FOR EACH ROW EXECUTE FUNCTION bill_seals_append_only()"]

@@ -24,6 +24,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from database import schema as s
+from database.archive_triggers import in_archive
 
 KEY = ("bill_month", "area_id", "due_date", "status", "paid_any", "arrears")
 SUMS = ("bills", "units", "billed", "due", "paid")
@@ -58,20 +59,25 @@ def _sqlite_upsert(row: str, sign: str = "") -> str:
 def sqlite_statements() -> list[str]:
     changed = " OR ".join(f"OLD.{c} IS NOT NEW.{c}" for c in SOURCE_COLUMNS)
     return [
-        f"""CREATE TRIGGER IF NOT EXISTS trg_bill_totals_insert AFTER INSERT ON bills
+        # Recreated with the archive (issue 14): a bill archived or restored stays counted where it was.
+        "DROP TRIGGER IF EXISTS trg_bill_totals_insert",
+        f"""CREATE TRIGGER trg_bill_totals_insert AFTER INSERT ON bills WHEN NOT {in_archive("bills", "NEW")}
             BEGIN {_sqlite_upsert('NEW')} END""",
         f"""CREATE TRIGGER IF NOT EXISTS trg_bill_totals_update AFTER UPDATE ON bills WHEN {changed}
             BEGIN {_sqlite_upsert('OLD', '-')} {_sqlite_upsert('NEW')} END""",
-        f"""CREATE TRIGGER IF NOT EXISTS trg_bill_totals_delete AFTER DELETE ON bills
+        "DROP TRIGGER IF EXISTS trg_bill_totals_delete",
+        f"""CREATE TRIGGER trg_bill_totals_delete AFTER DELETE ON bills WHEN NOT {in_archive("bills")}
             BEGIN {_sqlite_upsert('OLD', '-')} END""",
     ]
 
 
-def _pg_apply(sources: list[tuple[str, str]]) -> str:
-    """One grouped upsert of the net change of a statement's old rows (subtracted) and new rows (added)."""
+def _pg_apply(sources: list[tuple[str, str]], unarchived: bool = False) -> str:
+    """One grouped upsert of the net change of a statement's old rows (subtracted) and new rows (added).
+    unarchived: leave out bills moved to or from the archive (issue 14), which stay counted."""
+    where = " WHERE NOT EXISTS (SELECT 1 FROM archived_bills a WHERE a.id = x.id)" if unarchived else ""
     parts = " UNION ALL ".join(
         f"SELECT {', '.join(f'{v} AS {c}' for v, c in zip(_values('x', 'postgresql', sign), KEY + SUMS))} "
-        f"FROM {table} x" for table, sign in sources)
+        f"FROM {table} x{where}" for table, sign in sources)
     sums = ", ".join(f"sum({c})" for c in SUMS)
     moved = " OR ".join(f"sum({c}) <> 0" for c in SUMS)
     keys = ", ".join(KEY)
@@ -84,11 +90,11 @@ def postgresql_statements() -> list[str]:
            LANGUAGE plpgsql AS $$
            BEGIN
              IF TG_OP = 'INSERT' THEN
-               {_pg_apply([('bill_totals_new', '')])}
+               {_pg_apply([('bill_totals_new', '')], unarchived=True)}
              ELSIF TG_OP = 'UPDATE' THEN
                {_pg_apply([('bill_totals_old', '-'), ('bill_totals_new', '')])}
              ELSE
-               {_pg_apply([('bill_totals_old', '-')])}
+               {_pg_apply([('bill_totals_old', '-')], unarchived=True)}
              END IF;
              RETURN NULL;
            END $$"""]
@@ -103,9 +109,11 @@ def postgresql_statements() -> list[str]:
     return out
 
 
-def from_bills(dialect: str, *conds) -> sa.Subquery:
-    """The rows recomputed from the bills (optionally only some bills): what the table must hold."""
-    b = s.bills
+def from_bills(dialect: str, conds_of=None) -> sa.Subquery:
+    """The rows recomputed from the bills (optionally only some bills), live and archived (issue 14: an
+    archived bill stays counted): what the table must hold."""
+    b = sa.union_all(sa.select(s.bills), sa.select(*(s.archived_bills.c[c.name] for c in s.bills.columns))) \
+        .subquery("bills_live_and_archived")
     month = (sa.func.substr(b.c.billing_period_start, 1, 7) if dialect == "sqlite"
              else sa.func.to_char(b.c.billing_period_start, "YYYY-MM"))
     h = lambda e: sa.func.sum(sa.cast(sa.func.round(e * 100), sa.BigInteger))  # noqa: E731
@@ -115,7 +123,7 @@ def from_bills(dialect: str, *conds) -> sa.Subquery:
     return (sa.select(*keys, sa.func.count().label("bills"), h(b.c.total_units).label("units"),
                       h(b.c.total_amount - b.c.previous_outstanding).label("billed"), h(b.c.total_amount).label("due"),
                       h(b.c.amount_paid).label("paid"))
-            .where(*conds).group_by(*(k.element for k in keys)).subquery("bill_totals_recomputed"))
+            .where(*(conds_of(b) if conds_of else ())).group_by(*(k.element for k in keys)).subquery("bill_totals_recomputed"))
 
 
 def _refill(dialect: str):

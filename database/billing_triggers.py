@@ -20,6 +20,8 @@ Every statement is idempotent.
 """
 from __future__ import annotations
 
+from database.archive_triggers import in_archive
+
 SUPERSEDED_MESSAGE = ("BILL_SUPERSEDED: a superseded bill never changes again, and a bill becomes superseded "
                       "only by a re-issue that names its replacement")
 TAKEN_MESSAGE = "BILL_READING_TAKEN: the reading is already covered by a bill that is not superseded"
@@ -47,8 +49,10 @@ def sqlite_statements() -> list[str]:
         f"""CREATE TRIGGER IF NOT EXISTS trg_bills_superseded_terminal BEFORE UPDATE ON bills
             WHEN ({_SQLITE_SUPERSEDED_CHANGED}) OR {_BAD_SUPERSEDE}
             BEGIN SELECT RAISE(ABORT, '{SUPERSEDED_MESSAGE}'); END""",
-        f"""CREATE TRIGGER IF NOT EXISTS trg_bills_insert_not_superseded BEFORE INSERT ON bills
-            WHEN NEW.status = 'superseded' OR NEW.superseded_by IS NOT NULL
+        # Recreated with the archive (issue 14): a superseded bill restored from it comes back as it was.
+        "DROP TRIGGER IF EXISTS trg_bills_insert_not_superseded",
+        f"""CREATE TRIGGER trg_bills_insert_not_superseded BEFORE INSERT ON bills
+            WHEN (NEW.status = 'superseded' OR NEW.superseded_by IS NOT NULL) AND NOT {in_archive("bills", "NEW")}
             BEGIN SELECT RAISE(ABORT, '{SUPERSEDED_MESSAGE}'); END""",
         """CREATE TRIGGER IF NOT EXISTS trg_bills_release_coverage AFTER UPDATE OF status ON bills
             WHEN NEW.status = 'superseded' AND OLD.status <> 'superseded'
@@ -56,10 +60,14 @@ def sqlite_statements() -> list[str]:
               UPDATE bill_readings SET superseded_by = NEW.superseded_by
                WHERE bill_id = NEW.id AND superseded_by IS NULL;
             END""",
-        f"""CREATE TRIGGER IF NOT EXISTS trg_bill_readings_insert BEFORE INSERT ON bill_readings
+        "DROP TRIGGER IF EXISTS trg_bill_readings_insert",
+        f"""CREATE TRIGGER trg_bill_readings_insert BEFORE INSERT ON bill_readings
+            WHEN NOT {in_archive("bill_readings", "NEW")}
             BEGIN
               SELECT RAISE(ABORT, '{TAKEN_MESSAGE}') WHERE EXISTS (
-                SELECT 1 FROM bill_readings x WHERE x.reading_id = NEW.reading_id AND x.superseded_by IS NULL);
+                SELECT 1 FROM bill_readings x WHERE x.reading_id = NEW.reading_id AND x.superseded_by IS NULL)
+                OR EXISTS (SELECT 1 FROM archived_bill_readings x
+                            WHERE x.reading_id = NEW.reading_id AND x.superseded_by IS NULL);
               SELECT RAISE(ABORT, '{LINK_MESSAGE}') WHERE NEW.superseded_by IS NOT NULL OR NOT EXISTS (
                 SELECT 1 FROM bills b JOIN readings r ON r.id = NEW.reading_id JOIN meters m ON m.id = r.meter_id
                  WHERE b.id = NEW.bill_id AND b.status <> 'superseded' AND r.status = 'approved'
@@ -72,7 +80,9 @@ def sqlite_statements() -> list[str]:
                       AND NEW.superseded_by IS (SELECT b.superseded_by FROM bills b
                                                  WHERE b.id = OLD.bill_id AND b.status = 'superseded'))
             BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY_MESSAGE}'); END""",
-        f"""CREATE TRIGGER IF NOT EXISTS trg_bill_readings_no_delete BEFORE DELETE ON bill_readings
+        "DROP TRIGGER IF EXISTS trg_bill_readings_no_delete",
+        f"""CREATE TRIGGER trg_bill_readings_no_delete BEFORE DELETE ON bill_readings
+            WHEN NOT {in_archive("bill_readings")}
             BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY_MESSAGE}'); END""",
         f"""CREATE TRIGGER IF NOT EXISTS trg_payments_credit BEFORE INSERT ON payments
             WHEN NEW.method = 'credit' OR NEW.credit_from_bill IS NOT NULL
@@ -89,6 +99,9 @@ def postgresql_statements() -> list[str]:
         f"""CREATE OR REPLACE FUNCTION meterline_bills_superseded() RETURNS trigger
            LANGUAGE plpgsql AS $$
            BEGIN
+             IF TG_OP = 'INSERT' AND {in_archive("bills", "NEW")} THEN
+               RETURN NEW;  -- restored from the archive as it was issued (issue 14)
+             END IF;
              IF TG_OP = 'INSERT' OR ({_PG_SUPERSEDED_CHANGED}) OR {_BAD_SUPERSEDE} THEN
                RAISE EXCEPTION '{SUPERSEDED_MESSAGE}' USING ERRCODE = 'P0001';
              END IF;
@@ -117,6 +130,9 @@ def postgresql_statements() -> list[str]:
         f"""CREATE OR REPLACE FUNCTION meterline_bill_readings_guard() RETURNS trigger
            LANGUAGE plpgsql AS $$
            BEGIN
+             IF TG_OP = 'DELETE' AND {in_archive("bill_readings")} THEN
+               RETURN OLD;  -- its copy is in the archive (issue 14)
+             END IF;
              IF TG_OP = 'DELETE' OR NOT (
                   OLD.superseded_by IS NULL AND NEW.superseded_by IS NOT NULL AND NEW.id = OLD.id
                   AND NEW.bill_id = OLD.bill_id AND NEW.reading_id = OLD.reading_id AND NEW.units = OLD.units
@@ -135,15 +151,20 @@ def postgresql_statements() -> list[str]:
         f"""CREATE OR REPLACE FUNCTION meterline_bill_readings_inserted() RETURNS trigger
            LANGUAGE plpgsql AS $$
            BEGIN
+             -- Rows restored from the archive (issue 14) are checked by nothing: they are the rows stored.
              IF EXISTS (SELECT 1 FROM new_rows n JOIN bill_readings x
-                          ON x.reading_id = n.reading_id AND x.superseded_by IS NULL AND x.id <> n.id) THEN
+                          ON x.reading_id = n.reading_id AND x.superseded_by IS NULL AND x.id <> n.id
+                         WHERE NOT EXISTS (SELECT 1 FROM archived_bill_readings a WHERE a.id = n.id))
+                OR EXISTS (SELECT 1 FROM new_rows n JOIN archived_bill_readings x  -- covered by an archived bill
+                             ON x.reading_id = n.reading_id AND x.superseded_by IS NULL AND x.id <> n.id) THEN
                RAISE EXCEPTION '{TAKEN_MESSAGE}' USING ERRCODE = 'P0001';
              END IF;
              IF EXISTS (SELECT 1 FROM new_rows n
-                         WHERE n.superseded_by IS NOT NULL OR NOT EXISTS (
+                         WHERE NOT EXISTS (SELECT 1 FROM archived_bill_readings a WHERE a.id = n.id)
+                           AND (n.superseded_by IS NOT NULL OR NOT EXISTS (
                            SELECT 1 FROM bills b JOIN readings r ON r.id = n.reading_id JOIN meters m ON m.id = r.meter_id
                             WHERE b.id = n.bill_id AND b.status <> 'superseded' AND r.status = 'approved'
-                              AND m.account_id = b.account_id)) THEN
+                              AND m.account_id = b.account_id))) THEN
                RAISE EXCEPTION '{LINK_MESSAGE}' USING ERRCODE = 'P0001';
              END IF;
              RETURN NULL;

@@ -928,3 +928,6 @@ bill_run_manifests = sa.Table(
     sa.Index(None, "service", "billing_period_start", "id"),
     sa.Index(None, "bill_run_id"),
 )
+
+# The bill archive (issue 14): copies of the bills' tables for settled bills older than a year.
+from database.schema_archive import *  # noqa: E402,F401,F403

@@ -876,6 +876,130 @@ END $$;
 
 -- ---- tables (from database/schema.py) ----
 
+CREATE TABLE IF NOT EXISTS archived_bill_lines (
+	id BIGINT NOT NULL, 
+	bill_id BIGINT NOT NULL, 
+	seq INTEGER NOT NULL, 
+	code VARCHAR(32) NOT NULL, 
+	label VARCHAR(128) NOT NULL, 
+	quantity NUMERIC(14, 2), 
+	unit VARCHAR(8), 
+	rate NUMERIC(10, 4), 
+	amount NUMERIC(14, 2) NOT NULL, 
+	CONSTRAINT pk_archived_bill_lines PRIMARY KEY (id)
+);
+
+CREATE TABLE IF NOT EXISTS archived_bill_readings (
+	id BIGINT NOT NULL, 
+	bill_id BIGINT NOT NULL, 
+	reading_id BIGINT NOT NULL, 
+	units NUMERIC(12, 2) NOT NULL, 
+	motor_units NUMERIC(12, 2) NOT NULL, 
+	superseded_by BIGINT, 
+	CONSTRAINT pk_archived_bill_readings PRIMARY KEY (id)
+);
+
+CREATE TABLE IF NOT EXISTS archived_bill_seals (
+	seq BIGINT NOT NULL, 
+	bill_id BIGINT NOT NULL, 
+	prev_hash VARCHAR(64) NOT NULL, 
+	hash VARCHAR(64) NOT NULL, 
+	sealed_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+	CONSTRAINT pk_archived_bill_seals PRIMARY KEY (seq)
+);
+
+CREATE TABLE IF NOT EXISTS archived_bills (
+	id BIGINT NOT NULL, 
+	account_id BIGINT NOT NULL, 
+	service VARCHAR(16) NOT NULL, 
+	area_id BIGINT NOT NULL, 
+	billing_period_start DATE NOT NULL, 
+	billing_period_end DATE NOT NULL, 
+	due_date DATE NOT NULL, 
+	tariff_kind VARCHAR(32) NOT NULL, 
+	pricing_rule VARCHAR(32) NOT NULL, 
+	tariff_plan_version_id BIGINT NOT NULL, 
+	category VARCHAR(32), 
+	units NUMERIC(12, 2) NOT NULL, 
+	motor_units NUMERIC(12, 2) NOT NULL, 
+	total_units NUMERIC(12, 2) NOT NULL, 
+	rate_per_unit NUMERIC(10, 4) NOT NULL, 
+	fixed_charge NUMERIC(14, 2) NOT NULL, 
+	previous_outstanding NUMERIC(14, 2) NOT NULL, 
+	tariff_details JSONB, 
+	total_amount NUMERIC(14, 2) NOT NULL, 
+	status VARCHAR(16) NOT NULL, 
+	amount_paid NUMERIC(14, 2) NOT NULL, 
+	paid_at TIMESTAMP WITH TIME ZONE, 
+	carried_forward_to BIGINT, 
+	overdue_notified_at TIMESTAMP WITH TIME ZONE, 
+	payment_link_id VARCHAR(128), 
+	payment_link_url VARCHAR(1024), 
+	psid VARCHAR(17), 
+	last_reading_id BIGINT, 
+	motor_reading_id BIGINT, 
+	first_reading_id BIGINT, 
+	usage_from DATE, 
+	usage_to DATE, 
+	reissue_of BIGINT, 
+	superseded_by BIGINT, 
+	bill_run_id BIGINT, 
+	created_by BIGINT, 
+	created_by_name VARCHAR(64) NOT NULL, 
+	created_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+	updated_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+	bill_number VARCHAR(32), 
+	CONSTRAINT pk_archived_bills PRIMARY KEY (id)
+);
+
+CREATE TABLE IF NOT EXISTS archived_notifications (
+	id BIGINT NOT NULL, 
+	bill_id BIGINT, 
+	contact_id BIGINT, 
+	kind VARCHAR(32) NOT NULL, 
+	channel VARCHAR(16) NOT NULL, 
+	recipient VARCHAR(254), 
+	message TEXT NOT NULL, 
+	status VARCHAR(16) NOT NULL, 
+	provider_message_id VARCHAR(255), 
+	error TEXT, 
+	attempts INTEGER NOT NULL, 
+	resend_of BIGINT, 
+	created_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+	sent_at TIMESTAMP WITH TIME ZONE, 
+	CONSTRAINT pk_archived_notifications PRIMARY KEY (id)
+);
+
+CREATE TABLE IF NOT EXISTS archived_payment_events (
+	id BIGINT NOT NULL, 
+	bill_id BIGINT, 
+	provider VARCHAR(16) NOT NULL, 
+	event_type VARCHAR(64) NOT NULL, 
+	stripe_event_id VARCHAR(255), 
+	payment_link_id VARCHAR(128), 
+	amount NUMERIC(14, 2), 
+	currency VARCHAR(8), 
+	outcome VARCHAR(32) NOT NULL, 
+	event_data JSONB, 
+	received_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+	CONSTRAINT pk_archived_payment_events PRIMARY KEY (id)
+);
+
+CREATE TABLE IF NOT EXISTS archived_payments (
+	id BIGINT NOT NULL, 
+	bill_id BIGINT NOT NULL, 
+	amount NUMERIC(14, 2) NOT NULL, 
+	paid_on DATE NOT NULL, 
+	method VARCHAR(32) NOT NULL, 
+	reference VARCHAR(128), 
+	external_id VARCHAR(255), 
+	credit_from_bill BIGINT, 
+	recorded_by BIGINT, 
+	recorded_by_name VARCHAR(64) NOT NULL, 
+	created_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+	CONSTRAINT pk_archived_payments PRIMARY KEY (id)
+);
+
 CREATE TABLE IF NOT EXISTS areas (
 	id BIGSERIAL NOT NULL, 
 	parent_id BIGINT, 
@@ -891,6 +1015,24 @@ CREATE TABLE IF NOT EXISTS areas (
 	CONSTRAINT ck_areas_parent_by_level CHECK ((level = 1) = (parent_id IS NULL)), 
 	CONSTRAINT fk_areas_parent_id_areas FOREIGN KEY(parent_id) REFERENCES areas (id), 
 	CONSTRAINT uq_areas_path UNIQUE (path)
+);
+
+CREATE TABLE IF NOT EXISTS bill_archive_months (
+	bill_month VARCHAR(7) NOT NULL, 
+	bills BIGINT NOT NULL, 
+	total_amount NUMERIC(14, 2) NOT NULL, 
+	amount_paid NUMERIC(14, 2) NOT NULL, 
+	lines BIGINT NOT NULL, 
+	line_amount NUMERIC(14, 2) NOT NULL, 
+	payments BIGINT NOT NULL, 
+	payment_amount NUMERIC(14, 2) NOT NULL, 
+	other_rows BIGINT NOT NULL, 
+	kept_live BIGINT NOT NULL, 
+	archived_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+	archived_by VARCHAR(64) NOT NULL, 
+	archived_by_id BIGINT, 
+	CONSTRAINT pk_bill_archive_months PRIMARY KEY (bill_month), 
+	CONSTRAINT ck_bill_archive_months_counts_nonneg CHECK (bills >= 0 AND lines >= 0 AND payments >= 0 AND other_rows >= 0 AND kept_live >= 0)
 );
 
 CREATE TABLE IF NOT EXISTS bill_month_totals (
@@ -1797,6 +1939,184 @@ CREATE TABLE IF NOT EXISTS ticket_comments (
 
 -- Columns added to schema.py after a database was created (no-op on a current database).
 
+ALTER TABLE archived_bill_lines ADD COLUMN IF NOT EXISTS bill_id BIGINT NOT NULL;
+
+ALTER TABLE archived_bill_lines ADD COLUMN IF NOT EXISTS seq INTEGER NOT NULL;
+
+ALTER TABLE archived_bill_lines ADD COLUMN IF NOT EXISTS code VARCHAR(32) NOT NULL;
+
+ALTER TABLE archived_bill_lines ADD COLUMN IF NOT EXISTS label VARCHAR(128) NOT NULL;
+
+ALTER TABLE archived_bill_lines ADD COLUMN IF NOT EXISTS quantity NUMERIC(14, 2);
+
+ALTER TABLE archived_bill_lines ADD COLUMN IF NOT EXISTS unit VARCHAR(8);
+
+ALTER TABLE archived_bill_lines ADD COLUMN IF NOT EXISTS rate NUMERIC(10, 4);
+
+ALTER TABLE archived_bill_lines ADD COLUMN IF NOT EXISTS amount NUMERIC(14, 2) NOT NULL;
+
+ALTER TABLE archived_bill_readings ADD COLUMN IF NOT EXISTS bill_id BIGINT NOT NULL;
+
+ALTER TABLE archived_bill_readings ADD COLUMN IF NOT EXISTS reading_id BIGINT NOT NULL;
+
+ALTER TABLE archived_bill_readings ADD COLUMN IF NOT EXISTS units NUMERIC(12, 2) NOT NULL;
+
+ALTER TABLE archived_bill_readings ADD COLUMN IF NOT EXISTS motor_units NUMERIC(12, 2) NOT NULL;
+
+ALTER TABLE archived_bill_readings ADD COLUMN IF NOT EXISTS superseded_by BIGINT;
+
+ALTER TABLE archived_bill_seals ADD COLUMN IF NOT EXISTS bill_id BIGINT NOT NULL;
+
+ALTER TABLE archived_bill_seals ADD COLUMN IF NOT EXISTS prev_hash VARCHAR(64) NOT NULL;
+
+ALTER TABLE archived_bill_seals ADD COLUMN IF NOT EXISTS hash VARCHAR(64) NOT NULL;
+
+ALTER TABLE archived_bill_seals ADD COLUMN IF NOT EXISTS sealed_at TIMESTAMP WITH TIME ZONE NOT NULL;
+
+ALTER TABLE archived_bills ADD COLUMN IF NOT EXISTS account_id BIGINT NOT NULL;
+
+ALTER TABLE archived_bills ADD COLUMN IF NOT EXISTS service VARCHAR(16) NOT NULL;
+
+ALTER TABLE archived_bills ADD COLUMN IF NOT EXISTS area_id BIGINT NOT NULL;
+
+ALTER TABLE archived_bills ADD COLUMN IF NOT EXISTS billing_period_start DATE NOT NULL;
+
+ALTER TABLE archived_bills ADD COLUMN IF NOT EXISTS billing_period_end DATE NOT NULL;
+
+ALTER TABLE archived_bills ADD COLUMN IF NOT EXISTS due_date DATE NOT NULL;
+
+ALTER TABLE archived_bills ADD COLUMN IF NOT EXISTS tariff_kind VARCHAR(32) NOT NULL;
+
+ALTER TABLE archived_bills ADD COLUMN IF NOT EXISTS pricing_rule VARCHAR(32) NOT NULL;
+
+ALTER TABLE archived_bills ADD COLUMN IF NOT EXISTS tariff_plan_version_id BIGINT NOT NULL;
+
+ALTER TABLE archived_bills ADD COLUMN IF NOT EXISTS category VARCHAR(32);
+
+ALTER TABLE archived_bills ADD COLUMN IF NOT EXISTS units NUMERIC(12, 2) NOT NULL;
+
+ALTER TABLE archived_bills ADD COLUMN IF NOT EXISTS motor_units NUMERIC(12, 2) NOT NULL;
+
+ALTER TABLE archived_bills ADD COLUMN IF NOT EXISTS total_units NUMERIC(12, 2) NOT NULL;
+
+ALTER TABLE archived_bills ADD COLUMN IF NOT EXISTS rate_per_unit NUMERIC(10, 4) NOT NULL;
+
+ALTER TABLE archived_bills ADD COLUMN IF NOT EXISTS fixed_charge NUMERIC(14, 2) NOT NULL;
+
+ALTER TABLE archived_bills ADD COLUMN IF NOT EXISTS previous_outstanding NUMERIC(14, 2) NOT NULL;
+
+ALTER TABLE archived_bills ADD COLUMN IF NOT EXISTS tariff_details JSONB;
+
+ALTER TABLE archived_bills ADD COLUMN IF NOT EXISTS total_amount NUMERIC(14, 2) NOT NULL;
+
+ALTER TABLE archived_bills ADD COLUMN IF NOT EXISTS status VARCHAR(16) NOT NULL;
+
+ALTER TABLE archived_bills ADD COLUMN IF NOT EXISTS amount_paid NUMERIC(14, 2) NOT NULL;
+
+ALTER TABLE archived_bills ADD COLUMN IF NOT EXISTS paid_at TIMESTAMP WITH TIME ZONE;
+
+ALTER TABLE archived_bills ADD COLUMN IF NOT EXISTS carried_forward_to BIGINT;
+
+ALTER TABLE archived_bills ADD COLUMN IF NOT EXISTS overdue_notified_at TIMESTAMP WITH TIME ZONE;
+
+ALTER TABLE archived_bills ADD COLUMN IF NOT EXISTS payment_link_id VARCHAR(128);
+
+ALTER TABLE archived_bills ADD COLUMN IF NOT EXISTS payment_link_url VARCHAR(1024);
+
+ALTER TABLE archived_bills ADD COLUMN IF NOT EXISTS psid VARCHAR(17);
+
+ALTER TABLE archived_bills ADD COLUMN IF NOT EXISTS last_reading_id BIGINT;
+
+ALTER TABLE archived_bills ADD COLUMN IF NOT EXISTS motor_reading_id BIGINT;
+
+ALTER TABLE archived_bills ADD COLUMN IF NOT EXISTS first_reading_id BIGINT;
+
+ALTER TABLE archived_bills ADD COLUMN IF NOT EXISTS usage_from DATE;
+
+ALTER TABLE archived_bills ADD COLUMN IF NOT EXISTS usage_to DATE;
+
+ALTER TABLE archived_bills ADD COLUMN IF NOT EXISTS reissue_of BIGINT;
+
+ALTER TABLE archived_bills ADD COLUMN IF NOT EXISTS superseded_by BIGINT;
+
+ALTER TABLE archived_bills ADD COLUMN IF NOT EXISTS bill_run_id BIGINT;
+
+ALTER TABLE archived_bills ADD COLUMN IF NOT EXISTS created_by BIGINT;
+
+ALTER TABLE archived_bills ADD COLUMN IF NOT EXISTS created_by_name VARCHAR(64) NOT NULL;
+
+ALTER TABLE archived_bills ADD COLUMN IF NOT EXISTS created_at TIMESTAMP WITH TIME ZONE NOT NULL;
+
+ALTER TABLE archived_bills ADD COLUMN IF NOT EXISTS updated_at TIMESTAMP WITH TIME ZONE NOT NULL;
+
+ALTER TABLE archived_bills ADD COLUMN IF NOT EXISTS bill_number VARCHAR(32);
+
+ALTER TABLE archived_notifications ADD COLUMN IF NOT EXISTS bill_id BIGINT;
+
+ALTER TABLE archived_notifications ADD COLUMN IF NOT EXISTS contact_id BIGINT;
+
+ALTER TABLE archived_notifications ADD COLUMN IF NOT EXISTS kind VARCHAR(32) NOT NULL;
+
+ALTER TABLE archived_notifications ADD COLUMN IF NOT EXISTS channel VARCHAR(16) NOT NULL;
+
+ALTER TABLE archived_notifications ADD COLUMN IF NOT EXISTS recipient VARCHAR(254);
+
+ALTER TABLE archived_notifications ADD COLUMN IF NOT EXISTS message TEXT NOT NULL;
+
+ALTER TABLE archived_notifications ADD COLUMN IF NOT EXISTS status VARCHAR(16) NOT NULL;
+
+ALTER TABLE archived_notifications ADD COLUMN IF NOT EXISTS provider_message_id VARCHAR(255);
+
+ALTER TABLE archived_notifications ADD COLUMN IF NOT EXISTS error TEXT;
+
+ALTER TABLE archived_notifications ADD COLUMN IF NOT EXISTS attempts INTEGER NOT NULL;
+
+ALTER TABLE archived_notifications ADD COLUMN IF NOT EXISTS resend_of BIGINT;
+
+ALTER TABLE archived_notifications ADD COLUMN IF NOT EXISTS created_at TIMESTAMP WITH TIME ZONE NOT NULL;
+
+ALTER TABLE archived_notifications ADD COLUMN IF NOT EXISTS sent_at TIMESTAMP WITH TIME ZONE;
+
+ALTER TABLE archived_payment_events ADD COLUMN IF NOT EXISTS bill_id BIGINT;
+
+ALTER TABLE archived_payment_events ADD COLUMN IF NOT EXISTS provider VARCHAR(16) NOT NULL;
+
+ALTER TABLE archived_payment_events ADD COLUMN IF NOT EXISTS event_type VARCHAR(64) NOT NULL;
+
+ALTER TABLE archived_payment_events ADD COLUMN IF NOT EXISTS stripe_event_id VARCHAR(255);
+
+ALTER TABLE archived_payment_events ADD COLUMN IF NOT EXISTS payment_link_id VARCHAR(128);
+
+ALTER TABLE archived_payment_events ADD COLUMN IF NOT EXISTS amount NUMERIC(14, 2);
+
+ALTER TABLE archived_payment_events ADD COLUMN IF NOT EXISTS currency VARCHAR(8);
+
+ALTER TABLE archived_payment_events ADD COLUMN IF NOT EXISTS outcome VARCHAR(32) NOT NULL;
+
+ALTER TABLE archived_payment_events ADD COLUMN IF NOT EXISTS event_data JSONB;
+
+ALTER TABLE archived_payment_events ADD COLUMN IF NOT EXISTS received_at TIMESTAMP WITH TIME ZONE NOT NULL;
+
+ALTER TABLE archived_payments ADD COLUMN IF NOT EXISTS bill_id BIGINT NOT NULL;
+
+ALTER TABLE archived_payments ADD COLUMN IF NOT EXISTS amount NUMERIC(14, 2) NOT NULL;
+
+ALTER TABLE archived_payments ADD COLUMN IF NOT EXISTS paid_on DATE NOT NULL;
+
+ALTER TABLE archived_payments ADD COLUMN IF NOT EXISTS method VARCHAR(32) NOT NULL;
+
+ALTER TABLE archived_payments ADD COLUMN IF NOT EXISTS reference VARCHAR(128);
+
+ALTER TABLE archived_payments ADD COLUMN IF NOT EXISTS external_id VARCHAR(255);
+
+ALTER TABLE archived_payments ADD COLUMN IF NOT EXISTS credit_from_bill BIGINT;
+
+ALTER TABLE archived_payments ADD COLUMN IF NOT EXISTS recorded_by BIGINT;
+
+ALTER TABLE archived_payments ADD COLUMN IF NOT EXISTS recorded_by_name VARCHAR(64) NOT NULL;
+
+ALTER TABLE archived_payments ADD COLUMN IF NOT EXISTS created_at TIMESTAMP WITH TIME ZONE NOT NULL;
+
 ALTER TABLE areas ADD COLUMN IF NOT EXISTS parent_id BIGINT REFERENCES areas (id);
 
 ALTER TABLE areas ADD COLUMN IF NOT EXISTS level INTEGER NOT NULL;
@@ -1812,6 +2132,30 @@ ALTER TABLE areas ADD COLUMN IF NOT EXISTS kind VARCHAR(32);
 ALTER TABLE areas ADD COLUMN IF NOT EXISTS sort_order INTEGER DEFAULT '0' NOT NULL;
 
 ALTER TABLE areas ADD COLUMN IF NOT EXISTS created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP NOT NULL;
+
+ALTER TABLE bill_archive_months ADD COLUMN IF NOT EXISTS bills BIGINT NOT NULL;
+
+ALTER TABLE bill_archive_months ADD COLUMN IF NOT EXISTS total_amount NUMERIC(14, 2) NOT NULL;
+
+ALTER TABLE bill_archive_months ADD COLUMN IF NOT EXISTS amount_paid NUMERIC(14, 2) NOT NULL;
+
+ALTER TABLE bill_archive_months ADD COLUMN IF NOT EXISTS lines BIGINT NOT NULL;
+
+ALTER TABLE bill_archive_months ADD COLUMN IF NOT EXISTS line_amount NUMERIC(14, 2) NOT NULL;
+
+ALTER TABLE bill_archive_months ADD COLUMN IF NOT EXISTS payments BIGINT NOT NULL;
+
+ALTER TABLE bill_archive_months ADD COLUMN IF NOT EXISTS payment_amount NUMERIC(14, 2) NOT NULL;
+
+ALTER TABLE bill_archive_months ADD COLUMN IF NOT EXISTS other_rows BIGINT NOT NULL;
+
+ALTER TABLE bill_archive_months ADD COLUMN IF NOT EXISTS kept_live BIGINT NOT NULL;
+
+ALTER TABLE bill_archive_months ADD COLUMN IF NOT EXISTS archived_at TIMESTAMP WITH TIME ZONE NOT NULL;
+
+ALTER TABLE bill_archive_months ADD COLUMN IF NOT EXISTS archived_by VARCHAR(64) NOT NULL;
+
+ALTER TABLE bill_archive_months ADD COLUMN IF NOT EXISTS archived_by_id BIGINT;
 
 ALTER TABLE bill_month_totals ADD COLUMN IF NOT EXISTS bills BIGINT NOT NULL;
 
@@ -2709,6 +3053,30 @@ ALTER TABLE ticket_comments ADD COLUMN IF NOT EXISTS created_at TIMESTAMP WITH T
 
 -- ---- indexes ----
 
+CREATE INDEX IF NOT EXISTS ix_archived_bill_lines_bill_id ON archived_bill_lines (bill_id);
+
+CREATE INDEX IF NOT EXISTS ix_archived_bill_readings_bill_id ON archived_bill_readings (bill_id);
+
+CREATE INDEX IF NOT EXISTS ix_archived_bill_readings_reading_id ON archived_bill_readings (reading_id);
+
+CREATE INDEX IF NOT EXISTS ix_archived_bill_seals_bill_id ON archived_bill_seals (bill_id);
+
+CREATE INDEX IF NOT EXISTS ix_archived_bills_account_id_service_billing_period_start ON archived_bills (account_id, service, billing_period_start);
+
+CREATE INDEX IF NOT EXISTS ix_archived_bills_area_id_billing_period_start ON archived_bills (area_id, billing_period_start);
+
+CREATE UNIQUE INDEX IF NOT EXISTS ix_archived_bills_bill_number ON archived_bills (bill_number);
+
+CREATE INDEX IF NOT EXISTS ix_archived_bills_billing_period_start ON archived_bills (billing_period_start);
+
+CREATE UNIQUE INDEX IF NOT EXISTS ix_archived_bills_psid ON archived_bills (psid);
+
+CREATE INDEX IF NOT EXISTS ix_archived_notifications_bill_id ON archived_notifications (bill_id);
+
+CREATE INDEX IF NOT EXISTS ix_archived_payment_events_bill_id ON archived_payment_events (bill_id);
+
+CREATE INDEX IF NOT EXISTS ix_archived_payments_bill_id ON archived_payments (bill_id);
+
 CREATE UNIQUE INDEX IF NOT EXISTS ix_areas_parent_id_code ON areas (parent_id, code);
 
 CREATE INDEX IF NOT EXISTS ix_contacts_name ON contacts (name);
@@ -3120,16 +3488,103 @@ BEGIN
   INSERT INTO audit_log (actor_name, action, entity_type, entity_id, details)
 SELECT 'system', 'schema.upgrade', 'schema', '3', jsonb_build_object('from_version', CAST(value AS INTEGER), 'to_version', 3, 'accounts', (SELECT count(*) FROM accounts), 'areas', (SELECT count(*) FROM areas), 'bills', (SELECT count(*) FROM bills), 'bill_lines', (SELECT count(*) FROM bill_lines)) FROM schema_info WHERE key = 'version';
   -- Statistics now, not when autovacuum gets to the new tables: the first pages would be planned blind.
-  ANALYZE areas, bill_month_totals, bill_number_series, contacts, job_runs, master_data_staging, motors, period_locks, schema_info, tariff_plans, usage_day_index, users, utility_settings, accounts, audit_log, bank_files, bill_runs, consumer_pattern_totals, customer_preferences, tariff_plan_versions, user_areas, user_sessions, account_contacts, account_history, account_motors, account_surveys, bank_payments, bill_run_manifests, customer_accounts, customer_alerts_sent, customer_codes, field_visits, meters, service_connections, usage_anomalies, usage_baselines, readings, bills, daily_usage, meter_changes, photo_hashes, bill_lines, bill_readings, bill_seals, notifications, payment_events, payments, tickets, ticket_attachments, ticket_comments;
+  ANALYZE archived_bill_lines, archived_bill_readings, archived_bill_seals, archived_bills, archived_notifications, archived_payment_events, archived_payments, areas, bill_archive_months, bill_month_totals, bill_number_series, contacts, job_runs, master_data_staging, motors, period_locks, schema_info, tariff_plans, usage_day_index, users, utility_settings, accounts, audit_log, bank_files, bill_runs, consumer_pattern_totals, customer_preferences, tariff_plan_versions, user_areas, user_sessions, account_contacts, account_history, account_motors, account_surveys, bank_payments, bill_run_manifests, customer_accounts, customer_alerts_sent, customer_codes, field_visits, meters, service_connections, usage_anomalies, usage_baselines, readings, bills, daily_usage, meter_changes, photo_hashes, bill_lines, bill_readings, bill_seals, notifications, payment_events, payments, tickets, ticket_attachments, ticket_comments;
 END $$;
 
 -- ---- rule triggers (from database/triggers.py): period locks, immutable bills, append-only tables ----
+
+CREATE OR REPLACE FUNCTION meterline_bills_not_archived() RETURNS trigger
+           LANGUAGE plpgsql AS $$
+           BEGIN
+             IF EXISTS (SELECT 1 FROM archived_bills a WHERE a.account_id = NEW.account_id AND a.service = NEW.service AND a.billing_period_start = NEW.billing_period_start AND a.id <> NEW.id) THEN
+               RAISE EXCEPTION 'BILL_ARCHIVED: the bill of this account and period is in the archive; restore its month before billing it again' USING ERRCODE = 'P0001';
+             END IF;
+             RETURN NEW;
+           END $$;
+
+DROP TRIGGER IF EXISTS trg_bills_not_archived ON bills;
+
+CREATE TRIGGER trg_bills_not_archived BEFORE INSERT ON bills
+           FOR EACH ROW EXECUTE FUNCTION meterline_bills_not_archived();
+
+CREATE OR REPLACE FUNCTION meterline_archive_copy() RETURNS trigger
+           LANGUAGE plpgsql AS $$
+           DECLARE
+             v_key bigint;
+             v_live boolean;
+           BEGIN
+             IF TG_OP = 'UPDATE' THEN
+               RAISE EXCEPTION 'ARCHIVE_COPY: an archived row is a copy of a live row: it is written only while the live row exists, removed only once it is back, and never changed' USING ERRCODE = 'P0001';
+             ELSIF TG_OP = 'INSERT' THEN
+               v_key := (to_jsonb(NEW) ->> TG_ARGV[1])::bigint;
+             ELSE
+               v_key := (to_jsonb(OLD) ->> TG_ARGV[1])::bigint;
+             END IF;
+             EXECUTE format('SELECT EXISTS (SELECT 1 FROM %I WHERE %I = $1)', TG_ARGV[0], TG_ARGV[1])
+               INTO v_live USING v_key;
+             IF NOT v_live THEN
+               RAISE EXCEPTION 'ARCHIVE_COPY: an archived row is a copy of a live row: it is written only while the live row exists, removed only once it is back, and never changed' USING ERRCODE = 'P0001';
+             END IF;
+             IF TG_OP = 'INSERT' THEN
+               RETURN NEW;
+             END IF;
+             RETURN OLD;
+           END $$;
+
+CREATE OR REPLACE FUNCTION meterline_in_archive(p_table text, p_key bigint) RETURNS boolean
+           LANGUAGE plpgsql STABLE AS $$
+           DECLARE
+             v boolean;
+           BEGIN
+             EXECUTE format('SELECT EXISTS (SELECT 1 FROM %I WHERE %I = $1)', 'archived_' || p_table,
+                            CASE WHEN p_table = 'bill_seals' THEN 'seq' ELSE 'id' END)
+               INTO v USING p_key;
+             RETURN v;
+           END $$;
+
+DROP TRIGGER IF EXISTS trg_archived_bills_copy ON archived_bills;
+
+CREATE TRIGGER trg_archived_bills_copy BEFORE INSERT OR UPDATE OR DELETE ON archived_bills
+                    FOR EACH ROW EXECUTE FUNCTION meterline_archive_copy('bills', 'id');
+
+DROP TRIGGER IF EXISTS trg_archived_bill_lines_copy ON archived_bill_lines;
+
+CREATE TRIGGER trg_archived_bill_lines_copy BEFORE INSERT OR UPDATE OR DELETE ON archived_bill_lines
+                    FOR EACH ROW EXECUTE FUNCTION meterline_archive_copy('bill_lines', 'id');
+
+DROP TRIGGER IF EXISTS trg_archived_bill_readings_copy ON archived_bill_readings;
+
+CREATE TRIGGER trg_archived_bill_readings_copy BEFORE INSERT OR UPDATE OR DELETE ON archived_bill_readings
+                    FOR EACH ROW EXECUTE FUNCTION meterline_archive_copy('bill_readings', 'id');
+
+DROP TRIGGER IF EXISTS trg_archived_payments_copy ON archived_payments;
+
+CREATE TRIGGER trg_archived_payments_copy BEFORE INSERT OR UPDATE OR DELETE ON archived_payments
+                    FOR EACH ROW EXECUTE FUNCTION meterline_archive_copy('payments', 'id');
+
+DROP TRIGGER IF EXISTS trg_archived_payment_events_copy ON archived_payment_events;
+
+CREATE TRIGGER trg_archived_payment_events_copy BEFORE INSERT OR UPDATE OR DELETE ON archived_payment_events
+                    FOR EACH ROW EXECUTE FUNCTION meterline_archive_copy('payment_events', 'id');
+
+DROP TRIGGER IF EXISTS trg_archived_notifications_copy ON archived_notifications;
+
+CREATE TRIGGER trg_archived_notifications_copy BEFORE INSERT OR UPDATE OR DELETE ON archived_notifications
+                    FOR EACH ROW EXECUTE FUNCTION meterline_archive_copy('notifications', 'id');
+
+DROP TRIGGER IF EXISTS trg_archived_bill_seals_copy ON archived_bill_seals;
+
+CREATE TRIGGER trg_archived_bill_seals_copy BEFORE INSERT OR UPDATE OR DELETE ON archived_bill_seals
+                    FOR EACH ROW EXECUTE FUNCTION meterline_archive_copy('bill_seals', 'seq');
 
 CREATE OR REPLACE FUNCTION meterline_bills_period_lock() RETURNS trigger
            LANGUAGE plpgsql AS $$
            DECLARE
              v_month text;
            BEGIN
+             IF EXISTS (SELECT 1 FROM archived_bills a WHERE a.id = NEW.id) THEN
+               RETURN NEW;  -- a restore from the archive (issue 14): the bill that was issued
+             END IF;
              SELECT month INTO v_month FROM period_locks
               WHERE month BETWEEN to_char(NEW.billing_period_start, 'YYYY-MM')
                               AND to_char(NEW.billing_period_end, 'YYYY-MM')
@@ -3151,7 +3606,13 @@ CREATE TRIGGER trg_bills_period_lock BEFORE INSERT ON bills
 CREATE OR REPLACE FUNCTION meterline_bills_immutable() RETURNS trigger
            LANGUAGE plpgsql AS $$
            BEGIN
-             IF TG_OP = 'DELETE' OR OLD.account_id IS DISTINCT FROM NEW.account_id OR OLD.service IS DISTINCT FROM NEW.service OR OLD.area_id IS DISTINCT FROM NEW.area_id OR OLD.billing_period_start IS DISTINCT FROM NEW.billing_period_start OR OLD.billing_period_end IS DISTINCT FROM NEW.billing_period_end OR OLD.due_date IS DISTINCT FROM NEW.due_date OR OLD.tariff_kind IS DISTINCT FROM NEW.tariff_kind OR OLD.pricing_rule IS DISTINCT FROM NEW.pricing_rule OR OLD.tariff_plan_version_id IS DISTINCT FROM NEW.tariff_plan_version_id OR OLD.category IS DISTINCT FROM NEW.category OR OLD.units IS DISTINCT FROM NEW.units OR OLD.motor_units IS DISTINCT FROM NEW.motor_units OR OLD.total_units IS DISTINCT FROM NEW.total_units OR OLD.rate_per_unit IS DISTINCT FROM NEW.rate_per_unit OR OLD.fixed_charge IS DISTINCT FROM NEW.fixed_charge OR OLD.previous_outstanding IS DISTINCT FROM NEW.previous_outstanding OR OLD.tariff_details IS DISTINCT FROM NEW.tariff_details OR OLD.total_amount IS DISTINCT FROM NEW.total_amount OR OLD.psid IS DISTINCT FROM NEW.psid OR OLD.last_reading_id IS DISTINCT FROM NEW.last_reading_id OR OLD.motor_reading_id IS DISTINCT FROM NEW.motor_reading_id OR OLD.first_reading_id IS DISTINCT FROM NEW.first_reading_id OR OLD.usage_from IS DISTINCT FROM NEW.usage_from OR OLD.usage_to IS DISTINCT FROM NEW.usage_to OR OLD.reissue_of IS DISTINCT FROM NEW.reissue_of OR OLD.bill_run_id IS DISTINCT FROM NEW.bill_run_id OR OLD.created_by IS DISTINCT FROM NEW.created_by OR OLD.created_by_name IS DISTINCT FROM NEW.created_by_name OR OLD.created_at IS DISTINCT FROM NEW.created_at THEN
+             IF TG_OP = 'DELETE' THEN
+               IF EXISTS (SELECT 1 FROM archived_bills a WHERE a.id = OLD.id) THEN
+                 RETURN OLD;  -- its copy is in the archive (issue 14)
+               END IF;
+               RAISE EXCEPTION 'BILL_IMMUTABLE: an issued bill cannot be changed or deleted; only its payment status may be updated' USING ERRCODE = 'P0001';
+             END IF;
+             IF OLD.account_id IS DISTINCT FROM NEW.account_id OR OLD.service IS DISTINCT FROM NEW.service OR OLD.area_id IS DISTINCT FROM NEW.area_id OR OLD.billing_period_start IS DISTINCT FROM NEW.billing_period_start OR OLD.billing_period_end IS DISTINCT FROM NEW.billing_period_end OR OLD.due_date IS DISTINCT FROM NEW.due_date OR OLD.tariff_kind IS DISTINCT FROM NEW.tariff_kind OR OLD.pricing_rule IS DISTINCT FROM NEW.pricing_rule OR OLD.tariff_plan_version_id IS DISTINCT FROM NEW.tariff_plan_version_id OR OLD.category IS DISTINCT FROM NEW.category OR OLD.units IS DISTINCT FROM NEW.units OR OLD.motor_units IS DISTINCT FROM NEW.motor_units OR OLD.total_units IS DISTINCT FROM NEW.total_units OR OLD.rate_per_unit IS DISTINCT FROM NEW.rate_per_unit OR OLD.fixed_charge IS DISTINCT FROM NEW.fixed_charge OR OLD.previous_outstanding IS DISTINCT FROM NEW.previous_outstanding OR OLD.tariff_details IS DISTINCT FROM NEW.tariff_details OR OLD.total_amount IS DISTINCT FROM NEW.total_amount OR OLD.psid IS DISTINCT FROM NEW.psid OR OLD.last_reading_id IS DISTINCT FROM NEW.last_reading_id OR OLD.motor_reading_id IS DISTINCT FROM NEW.motor_reading_id OR OLD.first_reading_id IS DISTINCT FROM NEW.first_reading_id OR OLD.usage_from IS DISTINCT FROM NEW.usage_from OR OLD.usage_to IS DISTINCT FROM NEW.usage_to OR OLD.reissue_of IS DISTINCT FROM NEW.reissue_of OR OLD.bill_run_id IS DISTINCT FROM NEW.bill_run_id OR OLD.created_by IS DISTINCT FROM NEW.created_by OR OLD.created_by_name IS DISTINCT FROM NEW.created_by_name OR OLD.created_at IS DISTINCT FROM NEW.created_at THEN
                RAISE EXCEPTION 'BILL_IMMUTABLE: an issued bill cannot be changed or deleted; only its payment status may be updated' USING ERRCODE = 'P0001';
              END IF;
              RETURN NEW;
@@ -3165,6 +3626,12 @@ CREATE TRIGGER trg_bills_immutable BEFORE UPDATE OR DELETE ON bills
 CREATE OR REPLACE FUNCTION meterline_append_only() RETURNS trigger
            LANGUAGE plpgsql AS $$
            BEGIN
+             -- A bill's rows leave only for the archive (issue 14), where their copies already are.
+             IF TG_OP = 'DELETE' AND TG_TABLE_NAME IN ('bills', 'bill_lines', 'bill_readings', 'payments', 'payment_events', 'notifications', 'bill_seals') THEN
+               IF meterline_in_archive(TG_TABLE_NAME, (to_jsonb(OLD) ->> 'id')::bigint) THEN
+                 RETURN OLD;
+               END IF;
+             END IF;
              RAISE EXCEPTION 'APPEND_ONLY: rows of this table are never changed or deleted' USING ERRCODE = 'P0001';
            END $$;
 
@@ -3265,7 +3732,7 @@ CREATE TRIGGER trg_period_locks_month_format BEFORE INSERT ON period_locks
            FOR EACH ROW EXECUTE FUNCTION meterline_period_locks_month_format();
 
 CREATE OR REPLACE FUNCTION meterline_reading_is_billed(p_id bigint) RETURNS boolean
-           LANGUAGE sql STABLE AS $$ SELECT (EXISTS (SELECT 1 FROM bill_readings WHERE reading_id = p_id AND superseded_by IS NULL) OR EXISTS (SELECT 1 FROM bills WHERE motor_reading_id = p_id AND status <> 'superseded')) $$;
+           LANGUAGE sql STABLE AS $$ SELECT (EXISTS (SELECT 1 FROM bill_readings WHERE reading_id = p_id AND superseded_by IS NULL) OR EXISTS (SELECT 1 FROM bills WHERE motor_reading_id = p_id AND status <> 'superseded') OR EXISTS (SELECT 1 FROM archived_bill_readings WHERE reading_id = p_id AND superseded_by IS NULL) OR EXISTS (SELECT 1 FROM archived_bills WHERE motor_reading_id = p_id AND status <> 'superseded')) $$;
 
 CREATE OR REPLACE FUNCTION meterline_readings_immutable() RETURNS trigger
            LANGUAGE plpgsql AS $$
@@ -3301,6 +3768,9 @@ CREATE TRIGGER trg_meter_changes_append_only BEFORE UPDATE OR DELETE ON meter_ch
 CREATE OR REPLACE FUNCTION meterline_bills_superseded() RETURNS trigger
            LANGUAGE plpgsql AS $$
            BEGIN
+             IF TG_OP = 'INSERT' AND EXISTS (SELECT 1 FROM archived_bills a WHERE a.id = NEW.id) THEN
+               RETURN NEW;  -- restored from the archive as it was issued (issue 14)
+             END IF;
              IF TG_OP = 'INSERT' OR (OLD.status = 'superseded' AND (NEW.status IS DISTINCT FROM OLD.status OR NEW.superseded_by IS DISTINCT FROM OLD.superseded_by OR NEW.amount_paid IS DISTINCT FROM OLD.amount_paid OR NEW.carried_forward_to IS DISTINCT FROM OLD.carried_forward_to)) OR (NEW.status = 'superseded' AND (NEW.superseded_by IS NULL OR NEW.superseded_by = NEW.id OR OLD.status = 'carried_forward')) OR (NEW.status <> 'superseded' AND NEW.superseded_by IS NOT NULL) THEN
                RAISE EXCEPTION 'BILL_SUPERSEDED: a superseded bill never changes again, and a bill becomes superseded only by a re-issue that names its replacement' USING ERRCODE = 'P0001';
              END IF;
@@ -3336,6 +3806,9 @@ CREATE TRIGGER trg_bills_release_coverage AFTER UPDATE OF status ON bills
 CREATE OR REPLACE FUNCTION meterline_bill_readings_guard() RETURNS trigger
            LANGUAGE plpgsql AS $$
            BEGIN
+             IF TG_OP = 'DELETE' AND EXISTS (SELECT 1 FROM archived_bill_readings a WHERE a.id = OLD.id) THEN
+               RETURN OLD;  -- its copy is in the archive (issue 14)
+             END IF;
              IF TG_OP = 'DELETE' OR NOT (
                   OLD.superseded_by IS NULL AND NEW.superseded_by IS NOT NULL AND NEW.id = OLD.id
                   AND NEW.bill_id = OLD.bill_id AND NEW.reading_id = OLD.reading_id AND NEW.units = OLD.units
@@ -3355,15 +3828,18 @@ CREATE TRIGGER trg_bill_readings_guard BEFORE UPDATE OR DELETE ON bill_readings
 CREATE OR REPLACE FUNCTION meterline_bill_readings_inserted() RETURNS trigger
            LANGUAGE plpgsql AS $$
            BEGIN
+             -- Rows restored from the archive (issue 14) are checked by nothing: they are the rows stored.
              IF EXISTS (SELECT 1 FROM new_rows n JOIN bill_readings x
-                          ON x.reading_id = n.reading_id AND x.superseded_by IS NULL AND x.id <> n.id) THEN
+                          ON x.reading_id = n.reading_id AND x.superseded_by IS NULL AND x.id <> n.id
+                         WHERE NOT EXISTS (SELECT 1 FROM archived_bill_readings a WHERE a.id = n.id)) THEN
                RAISE EXCEPTION 'BILL_READING_TAKEN: the reading is already covered by a bill that is not superseded' USING ERRCODE = 'P0001';
              END IF;
              IF EXISTS (SELECT 1 FROM new_rows n
-                         WHERE n.superseded_by IS NOT NULL OR NOT EXISTS (
+                         WHERE NOT EXISTS (SELECT 1 FROM archived_bill_readings a WHERE a.id = n.id)
+                           AND (n.superseded_by IS NOT NULL OR NOT EXISTS (
                            SELECT 1 FROM bills b JOIN readings r ON r.id = n.reading_id JOIN meters m ON m.id = r.meter_id
                             WHERE b.id = n.bill_id AND b.status <> 'superseded' AND r.status = 'approved'
-                              AND m.account_id = b.account_id)) THEN
+                              AND m.account_id = b.account_id))) THEN
                RAISE EXCEPTION 'BILL_READING_INVALID: a bill covers only approved readings of its own account, and a superseded bill covers nothing new' USING ERRCODE = 'P0001';
              END IF;
              RETURN NULL;
@@ -3426,7 +3902,12 @@ CREATE TRIGGER trg_bill_number_series_no_truncate BEFORE TRUNCATE ON bill_number
            FOR EACH STATEMENT EXECUTE FUNCTION meterline_no_truncate();
 
 CREATE OR REPLACE FUNCTION bill_seals_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN RAISE EXCEPTION 'BILL_SEAL_APPEND_ONLY: the seal of a bill is never changed or deleted'; END $$;
+BEGIN
+  IF TG_OP = 'DELETE' AND EXISTS (SELECT 1 FROM archived_bill_seals a WHERE a.seq = OLD.seq) THEN
+    RETURN OLD;
+  END IF;
+  RAISE EXCEPTION 'BILL_SEAL_APPEND_ONLY: the seal of a bill is never changed or deleted';
+END $$;
 
 DROP TRIGGER IF EXISTS bill_seals_append_only ON bill_seals;
 
@@ -3495,7 +3976,7 @@ CREATE TRIGGER trg_ticket_attachments_append_only BEFORE UPDATE OR DELETE ON tic
 CREATE OR REPLACE FUNCTION meterline_readings_undo_review() RETURNS trigger
            LANGUAGE plpgsql AS $$
            BEGIN
-             IF OLD.status IN ('approved', 'rejected') AND NEW.status = 'pending' AND ((EXISTS (SELECT 1 FROM bill_readings WHERE reading_id = OLD.id AND superseded_by IS NULL) OR EXISTS (SELECT 1 FROM bills WHERE motor_reading_id = OLD.id AND status <> 'superseded')) OR (OLD.status = 'rejected' AND (
+             IF OLD.status IN ('approved', 'rejected') AND NEW.status = 'pending' AND ((EXISTS (SELECT 1 FROM bill_readings WHERE reading_id = OLD.id AND superseded_by IS NULL) OR EXISTS (SELECT 1 FROM bills WHERE motor_reading_id = OLD.id AND status <> 'superseded') OR EXISTS (SELECT 1 FROM archived_bill_readings WHERE reading_id = OLD.id AND superseded_by IS NULL) OR EXISTS (SELECT 1 FROM archived_bills WHERE motor_reading_id = OLD.id AND status <> 'superseded')) OR (OLD.status = 'rejected' AND (
         (NEW.previous_reading_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM (SELECT x.id, x.reading_value FROM readings x
                    WHERE x.meter_id = NEW.meter_id AND x.status <> 'rejected' AND x.id <> NEW.id AND (x.reading_date < NEW.reading_date OR (x.reading_date = NEW.reading_date AND x.id < NEW.id))
                    ORDER BY x.reading_date DESC, x.id DESC LIMIT 1) l WHERE l.id = NEW.previous_reading_id))
@@ -3520,11 +4001,11 @@ CREATE OR REPLACE FUNCTION meterline_bill_totals() RETURNS trigger
            LANGUAGE plpgsql AS $$
            BEGIN
              IF TG_OP = 'INSERT' THEN
-               INSERT INTO bill_month_totals (bill_month, area_id, due_date, status, paid_any, arrears, bills, units, billed, due, paid) SELECT bill_month, area_id, due_date, status, paid_any, arrears, sum(bills), sum(units), sum(billed), sum(due), sum(paid) FROM (SELECT to_char(x.billing_period_start, 'YYYY-MM') AS bill_month, x.area_id AS area_id, x.due_date AS due_date, x.status AS status, (x.amount_paid > 0) AS paid_any, (x.previous_outstanding > 0) AS arrears, 1 AS bills, CAST(round((x.total_units) * 100) AS bigint) AS units, CAST(round((x.total_amount - x.previous_outstanding) * 100) AS bigint) AS billed, CAST(round((x.total_amount) * 100) AS bigint) AS due, CAST(round((x.amount_paid) * 100) AS bigint) AS paid FROM bill_totals_new x) d GROUP BY bill_month, area_id, due_date, status, paid_any, arrears HAVING sum(bills) <> 0 OR sum(units) <> 0 OR sum(billed) <> 0 OR sum(due) <> 0 OR sum(paid) <> 0 ORDER BY bill_month, area_id, due_date, status, paid_any, arrears ON CONFLICT (bill_month, area_id, due_date, status, paid_any, arrears) DO UPDATE SET bills = bill_month_totals.bills + excluded.bills, units = bill_month_totals.units + excluded.units, billed = bill_month_totals.billed + excluded.billed, due = bill_month_totals.due + excluded.due, paid = bill_month_totals.paid + excluded.paid;
+               INSERT INTO bill_month_totals (bill_month, area_id, due_date, status, paid_any, arrears, bills, units, billed, due, paid) SELECT bill_month, area_id, due_date, status, paid_any, arrears, sum(bills), sum(units), sum(billed), sum(due), sum(paid) FROM (SELECT to_char(x.billing_period_start, 'YYYY-MM') AS bill_month, x.area_id AS area_id, x.due_date AS due_date, x.status AS status, (x.amount_paid > 0) AS paid_any, (x.previous_outstanding > 0) AS arrears, 1 AS bills, CAST(round((x.total_units) * 100) AS bigint) AS units, CAST(round((x.total_amount - x.previous_outstanding) * 100) AS bigint) AS billed, CAST(round((x.total_amount) * 100) AS bigint) AS due, CAST(round((x.amount_paid) * 100) AS bigint) AS paid FROM bill_totals_new x WHERE NOT EXISTS (SELECT 1 FROM archived_bills a WHERE a.id = x.id)) d GROUP BY bill_month, area_id, due_date, status, paid_any, arrears HAVING sum(bills) <> 0 OR sum(units) <> 0 OR sum(billed) <> 0 OR sum(due) <> 0 OR sum(paid) <> 0 ORDER BY bill_month, area_id, due_date, status, paid_any, arrears ON CONFLICT (bill_month, area_id, due_date, status, paid_any, arrears) DO UPDATE SET bills = bill_month_totals.bills + excluded.bills, units = bill_month_totals.units + excluded.units, billed = bill_month_totals.billed + excluded.billed, due = bill_month_totals.due + excluded.due, paid = bill_month_totals.paid + excluded.paid;
              ELSIF TG_OP = 'UPDATE' THEN
                INSERT INTO bill_month_totals (bill_month, area_id, due_date, status, paid_any, arrears, bills, units, billed, due, paid) SELECT bill_month, area_id, due_date, status, paid_any, arrears, sum(bills), sum(units), sum(billed), sum(due), sum(paid) FROM (SELECT to_char(x.billing_period_start, 'YYYY-MM') AS bill_month, x.area_id AS area_id, x.due_date AS due_date, x.status AS status, (x.amount_paid > 0) AS paid_any, (x.previous_outstanding > 0) AS arrears, -1 AS bills, -CAST(round((x.total_units) * 100) AS bigint) AS units, -CAST(round((x.total_amount - x.previous_outstanding) * 100) AS bigint) AS billed, -CAST(round((x.total_amount) * 100) AS bigint) AS due, -CAST(round((x.amount_paid) * 100) AS bigint) AS paid FROM bill_totals_old x UNION ALL SELECT to_char(x.billing_period_start, 'YYYY-MM') AS bill_month, x.area_id AS area_id, x.due_date AS due_date, x.status AS status, (x.amount_paid > 0) AS paid_any, (x.previous_outstanding > 0) AS arrears, 1 AS bills, CAST(round((x.total_units) * 100) AS bigint) AS units, CAST(round((x.total_amount - x.previous_outstanding) * 100) AS bigint) AS billed, CAST(round((x.total_amount) * 100) AS bigint) AS due, CAST(round((x.amount_paid) * 100) AS bigint) AS paid FROM bill_totals_new x) d GROUP BY bill_month, area_id, due_date, status, paid_any, arrears HAVING sum(bills) <> 0 OR sum(units) <> 0 OR sum(billed) <> 0 OR sum(due) <> 0 OR sum(paid) <> 0 ORDER BY bill_month, area_id, due_date, status, paid_any, arrears ON CONFLICT (bill_month, area_id, due_date, status, paid_any, arrears) DO UPDATE SET bills = bill_month_totals.bills + excluded.bills, units = bill_month_totals.units + excluded.units, billed = bill_month_totals.billed + excluded.billed, due = bill_month_totals.due + excluded.due, paid = bill_month_totals.paid + excluded.paid;
              ELSE
-               INSERT INTO bill_month_totals (bill_month, area_id, due_date, status, paid_any, arrears, bills, units, billed, due, paid) SELECT bill_month, area_id, due_date, status, paid_any, arrears, sum(bills), sum(units), sum(billed), sum(due), sum(paid) FROM (SELECT to_char(x.billing_period_start, 'YYYY-MM') AS bill_month, x.area_id AS area_id, x.due_date AS due_date, x.status AS status, (x.amount_paid > 0) AS paid_any, (x.previous_outstanding > 0) AS arrears, -1 AS bills, -CAST(round((x.total_units) * 100) AS bigint) AS units, -CAST(round((x.total_amount - x.previous_outstanding) * 100) AS bigint) AS billed, -CAST(round((x.total_amount) * 100) AS bigint) AS due, -CAST(round((x.amount_paid) * 100) AS bigint) AS paid FROM bill_totals_old x) d GROUP BY bill_month, area_id, due_date, status, paid_any, arrears HAVING sum(bills) <> 0 OR sum(units) <> 0 OR sum(billed) <> 0 OR sum(due) <> 0 OR sum(paid) <> 0 ORDER BY bill_month, area_id, due_date, status, paid_any, arrears ON CONFLICT (bill_month, area_id, due_date, status, paid_any, arrears) DO UPDATE SET bills = bill_month_totals.bills + excluded.bills, units = bill_month_totals.units + excluded.units, billed = bill_month_totals.billed + excluded.billed, due = bill_month_totals.due + excluded.due, paid = bill_month_totals.paid + excluded.paid;
+               INSERT INTO bill_month_totals (bill_month, area_id, due_date, status, paid_any, arrears, bills, units, billed, due, paid) SELECT bill_month, area_id, due_date, status, paid_any, arrears, sum(bills), sum(units), sum(billed), sum(due), sum(paid) FROM (SELECT to_char(x.billing_period_start, 'YYYY-MM') AS bill_month, x.area_id AS area_id, x.due_date AS due_date, x.status AS status, (x.amount_paid > 0) AS paid_any, (x.previous_outstanding > 0) AS arrears, -1 AS bills, -CAST(round((x.total_units) * 100) AS bigint) AS units, -CAST(round((x.total_amount - x.previous_outstanding) * 100) AS bigint) AS billed, -CAST(round((x.total_amount) * 100) AS bigint) AS due, -CAST(round((x.amount_paid) * 100) AS bigint) AS paid FROM bill_totals_old x WHERE NOT EXISTS (SELECT 1 FROM archived_bills a WHERE a.id = x.id)) d GROUP BY bill_month, area_id, due_date, status, paid_any, arrears HAVING sum(bills) <> 0 OR sum(units) <> 0 OR sum(billed) <> 0 OR sum(due) <> 0 OR sum(paid) <> 0 ORDER BY bill_month, area_id, due_date, status, paid_any, arrears ON CONFLICT (bill_month, area_id, due_date, status, paid_any, arrears) DO UPDATE SET bills = bill_month_totals.bills + excluded.bills, units = bill_month_totals.units + excluded.units, billed = bill_month_totals.billed + excluded.billed, due = bill_month_totals.due + excluded.due, paid = bill_month_totals.paid + excluded.paid;
              END IF;
              RETURN NULL;
            END $$;
@@ -3558,8 +4039,10 @@ BEGIN
   IF NOT EXISTS (SELECT 1 FROM schema_info WHERE key = 'bill_totals') THEN
     DELETE FROM bill_month_totals;
     INSERT INTO bill_month_totals (bill_month, area_id, due_date, status, paid_any, arrears, bills, units, billed, due, paid) SELECT bill_totals_recomputed.bill_month, bill_totals_recomputed.area_id, bill_totals_recomputed.due_date, bill_totals_recomputed.status, bill_totals_recomputed.paid_any, bill_totals_recomputed.arrears, bill_totals_recomputed.bills, bill_totals_recomputed.units, bill_totals_recomputed.billed, bill_totals_recomputed.due, bill_totals_recomputed.paid 
-FROM (SELECT to_char(bills.billing_period_start, 'YYYY-MM') AS bill_month, bills.area_id AS area_id, bills.due_date AS due_date, bills.status AS status, bills.amount_paid > 0 AS paid_any, bills.previous_outstanding > 0 AS arrears, count(*) AS bills, sum(CAST(round(bills.total_units * 100) AS BIGINT)) AS units, sum(CAST(round((bills.total_amount - bills.previous_outstanding) * 100) AS BIGINT)) AS billed, sum(CAST(round(bills.total_amount * 100) AS BIGINT)) AS due, sum(CAST(round(bills.amount_paid * 100) AS BIGINT)) AS paid 
-FROM bills GROUP BY to_char(bills.billing_period_start, 'YYYY-MM'), bills.area_id, bills.due_date, bills.status, bills.amount_paid > 0, bills.previous_outstanding > 0) AS bill_totals_recomputed;
+FROM (SELECT to_char(bills_live_and_archived.billing_period_start, 'YYYY-MM') AS bill_month, bills_live_and_archived.area_id AS area_id, bills_live_and_archived.due_date AS due_date, bills_live_and_archived.status AS status, bills_live_and_archived.amount_paid > 0 AS paid_any, bills_live_and_archived.previous_outstanding > 0 AS arrears, count(*) AS bills, sum(CAST(round(bills_live_and_archived.total_units * 100) AS BIGINT)) AS units, sum(CAST(round((bills_live_and_archived.total_amount - bills_live_and_archived.previous_outstanding) * 100) AS BIGINT)) AS billed, sum(CAST(round(bills_live_and_archived.total_amount * 100) AS BIGINT)) AS due, sum(CAST(round(bills_live_and_archived.amount_paid * 100) AS BIGINT)) AS paid 
+FROM (SELECT bills.id AS id, bills.account_id AS account_id, bills.service AS service, bills.area_id AS area_id, bills.billing_period_start AS billing_period_start, bills.billing_period_end AS billing_period_end, bills.due_date AS due_date, bills.tariff_kind AS tariff_kind, bills.pricing_rule AS pricing_rule, bills.tariff_plan_version_id AS tariff_plan_version_id, bills.category AS category, bills.units AS units, bills.motor_units AS motor_units, bills.total_units AS total_units, bills.rate_per_unit AS rate_per_unit, bills.fixed_charge AS fixed_charge, bills.previous_outstanding AS previous_outstanding, bills.tariff_details AS tariff_details, bills.total_amount AS total_amount, bills.status AS status, bills.amount_paid AS amount_paid, bills.paid_at AS paid_at, bills.carried_forward_to AS carried_forward_to, bills.overdue_notified_at AS overdue_notified_at, bills.payment_link_id AS payment_link_id, bills.payment_link_url AS payment_link_url, bills.psid AS psid, bills.last_reading_id AS last_reading_id, bills.motor_reading_id AS motor_reading_id, bills.first_reading_id AS first_reading_id, bills.usage_from AS usage_from, bills.usage_to AS usage_to, bills.reissue_of AS reissue_of, bills.superseded_by AS superseded_by, bills.bill_run_id AS bill_run_id, bills.created_by AS created_by, bills.created_by_name AS created_by_name, bills.created_at AS created_at, bills.updated_at AS updated_at, bills.bill_number AS bill_number 
+FROM bills UNION ALL SELECT archived_bills.id AS id, archived_bills.account_id AS account_id, archived_bills.service AS service, archived_bills.area_id AS area_id, archived_bills.billing_period_start AS billing_period_start, archived_bills.billing_period_end AS billing_period_end, archived_bills.due_date AS due_date, archived_bills.tariff_kind AS tariff_kind, archived_bills.pricing_rule AS pricing_rule, archived_bills.tariff_plan_version_id AS tariff_plan_version_id, archived_bills.category AS category, archived_bills.units AS units, archived_bills.motor_units AS motor_units, archived_bills.total_units AS total_units, archived_bills.rate_per_unit AS rate_per_unit, archived_bills.fixed_charge AS fixed_charge, archived_bills.previous_outstanding AS previous_outstanding, archived_bills.tariff_details AS tariff_details, archived_bills.total_amount AS total_amount, archived_bills.status AS status, archived_bills.amount_paid AS amount_paid, archived_bills.paid_at AS paid_at, archived_bills.carried_forward_to AS carried_forward_to, archived_bills.overdue_notified_at AS overdue_notified_at, archived_bills.payment_link_id AS payment_link_id, archived_bills.payment_link_url AS payment_link_url, archived_bills.psid AS psid, archived_bills.last_reading_id AS last_reading_id, archived_bills.motor_reading_id AS motor_reading_id, archived_bills.first_reading_id AS first_reading_id, archived_bills.usage_from AS usage_from, archived_bills.usage_to AS usage_to, archived_bills.reissue_of AS reissue_of, archived_bills.superseded_by AS superseded_by, archived_bills.bill_run_id AS bill_run_id, archived_bills.created_by AS created_by, archived_bills.created_by_name AS created_by_name, archived_bills.created_at AS created_at, archived_bills.updated_at AS updated_at, archived_bills.bill_number AS bill_number 
+FROM archived_bills) AS bills_live_and_archived GROUP BY to_char(bills_live_and_archived.billing_period_start, 'YYYY-MM'), bills_live_and_archived.area_id, bills_live_and_archived.due_date, bills_live_and_archived.status, bills_live_and_archived.amount_paid > 0, bills_live_and_archived.previous_outstanding > 0) AS bill_totals_recomputed;
     INSERT INTO schema_info (key, value) VALUES ('bill_totals', 'filled');
   END IF;
 END $$;
@@ -6931,6 +7414,76 @@ $$;
 
 -- policy and grants; the anon and authenticated keys can read or change nothing.
 
+ALTER TABLE archived_bill_lines ENABLE ROW LEVEL SECURITY;
+
+DROP POLICY IF EXISTS meterline_service_role ON archived_bill_lines;
+
+CREATE POLICY meterline_service_role ON archived_bill_lines AS PERMISSIVE FOR ALL TO service_role USING (true) WITH CHECK (true);
+
+REVOKE ALL ON archived_bill_lines FROM PUBLIC, anon, authenticated;
+
+GRANT SELECT, INSERT, UPDATE, DELETE ON archived_bill_lines TO service_role;
+
+ALTER TABLE archived_bill_readings ENABLE ROW LEVEL SECURITY;
+
+DROP POLICY IF EXISTS meterline_service_role ON archived_bill_readings;
+
+CREATE POLICY meterline_service_role ON archived_bill_readings AS PERMISSIVE FOR ALL TO service_role USING (true) WITH CHECK (true);
+
+REVOKE ALL ON archived_bill_readings FROM PUBLIC, anon, authenticated;
+
+GRANT SELECT, INSERT, UPDATE, DELETE ON archived_bill_readings TO service_role;
+
+ALTER TABLE archived_bill_seals ENABLE ROW LEVEL SECURITY;
+
+DROP POLICY IF EXISTS meterline_service_role ON archived_bill_seals;
+
+CREATE POLICY meterline_service_role ON archived_bill_seals AS PERMISSIVE FOR ALL TO service_role USING (true) WITH CHECK (true);
+
+REVOKE ALL ON archived_bill_seals FROM PUBLIC, anon, authenticated;
+
+GRANT SELECT, INSERT, UPDATE, DELETE ON archived_bill_seals TO service_role;
+
+ALTER TABLE archived_bills ENABLE ROW LEVEL SECURITY;
+
+DROP POLICY IF EXISTS meterline_service_role ON archived_bills;
+
+CREATE POLICY meterline_service_role ON archived_bills AS PERMISSIVE FOR ALL TO service_role USING (true) WITH CHECK (true);
+
+REVOKE ALL ON archived_bills FROM PUBLIC, anon, authenticated;
+
+GRANT SELECT, INSERT, UPDATE, DELETE ON archived_bills TO service_role;
+
+ALTER TABLE archived_notifications ENABLE ROW LEVEL SECURITY;
+
+DROP POLICY IF EXISTS meterline_service_role ON archived_notifications;
+
+CREATE POLICY meterline_service_role ON archived_notifications AS PERMISSIVE FOR ALL TO service_role USING (true) WITH CHECK (true);
+
+REVOKE ALL ON archived_notifications FROM PUBLIC, anon, authenticated;
+
+GRANT SELECT, INSERT, UPDATE, DELETE ON archived_notifications TO service_role;
+
+ALTER TABLE archived_payment_events ENABLE ROW LEVEL SECURITY;
+
+DROP POLICY IF EXISTS meterline_service_role ON archived_payment_events;
+
+CREATE POLICY meterline_service_role ON archived_payment_events AS PERMISSIVE FOR ALL TO service_role USING (true) WITH CHECK (true);
+
+REVOKE ALL ON archived_payment_events FROM PUBLIC, anon, authenticated;
+
+GRANT SELECT, INSERT, UPDATE, DELETE ON archived_payment_events TO service_role;
+
+ALTER TABLE archived_payments ENABLE ROW LEVEL SECURITY;
+
+DROP POLICY IF EXISTS meterline_service_role ON archived_payments;
+
+CREATE POLICY meterline_service_role ON archived_payments AS PERMISSIVE FOR ALL TO service_role USING (true) WITH CHECK (true);
+
+REVOKE ALL ON archived_payments FROM PUBLIC, anon, authenticated;
+
+GRANT SELECT, INSERT, UPDATE, DELETE ON archived_payments TO service_role;
+
 ALTER TABLE areas ENABLE ROW LEVEL SECURITY;
 
 DROP POLICY IF EXISTS meterline_service_role ON areas;
@@ -6944,6 +7497,16 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON areas TO service_role;
 REVOKE ALL ON SEQUENCE areas_id_seq FROM PUBLIC, anon, authenticated;
 
 GRANT USAGE, SELECT ON SEQUENCE areas_id_seq TO service_role;
+
+ALTER TABLE bill_archive_months ENABLE ROW LEVEL SECURITY;
+
+DROP POLICY IF EXISTS meterline_service_role ON bill_archive_months;
+
+CREATE POLICY meterline_service_role ON bill_archive_months AS PERMISSIVE FOR ALL TO service_role USING (true) WITH CHECK (true);
+
+REVOKE ALL ON bill_archive_months FROM PUBLIC, anon, authenticated;
+
+GRANT SELECT, INSERT, UPDATE, DELETE ON bill_archive_months TO service_role;
 
 ALTER TABLE bill_month_totals ENABLE ROW LEVEL SECURITY;
 
@@ -7608,6 +8171,38 @@ END $$;
 
 GRANT USAGE ON SCHEMA public TO meterline_staff;
 
+DROP POLICY IF EXISTS meterline_staff_scope ON archived_bill_lines;
+
+REVOKE ALL ON archived_bill_lines FROM meterline_staff;
+
+DROP POLICY IF EXISTS meterline_staff_scope ON archived_bill_readings;
+
+REVOKE ALL ON archived_bill_readings FROM meterline_staff;
+
+DROP POLICY IF EXISTS meterline_staff_scope ON archived_bill_seals;
+
+REVOKE ALL ON archived_bill_seals FROM meterline_staff;
+
+DROP POLICY IF EXISTS meterline_staff_scope ON archived_bills;
+
+REVOKE ALL ON archived_bills FROM meterline_staff;
+
+CREATE POLICY meterline_staff_scope ON archived_bills AS PERMISSIVE FOR SELECT TO meterline_staff USING (area_id = ANY ((SELECT meterline_scope_area_ids())::bigint[]) AND (meterline_scope_account_ids() IS NULL OR account_id = ANY ((SELECT meterline_scope_account_ids())::bigint[])));
+
+GRANT SELECT ON archived_bills TO meterline_staff;
+
+DROP POLICY IF EXISTS meterline_staff_scope ON archived_notifications;
+
+REVOKE ALL ON archived_notifications FROM meterline_staff;
+
+DROP POLICY IF EXISTS meterline_staff_scope ON archived_payment_events;
+
+REVOKE ALL ON archived_payment_events FROM meterline_staff;
+
+DROP POLICY IF EXISTS meterline_staff_scope ON archived_payments;
+
+REVOKE ALL ON archived_payments FROM meterline_staff;
+
 DROP POLICY IF EXISTS meterline_staff_scope ON areas;
 
 REVOKE ALL ON areas FROM meterline_staff;
@@ -7615,6 +8210,10 @@ REVOKE ALL ON areas FROM meterline_staff;
 CREATE POLICY meterline_staff_scope ON areas AS PERMISSIVE FOR SELECT TO meterline_staff USING (id = ANY ((SELECT meterline_scope_shown_area_ids())::bigint[]));
 
 GRANT SELECT ON areas TO meterline_staff;
+
+DROP POLICY IF EXISTS meterline_staff_scope ON bill_archive_months;
+
+REVOKE ALL ON bill_archive_months FROM meterline_staff;
 
 DROP POLICY IF EXISTS meterline_staff_scope ON bill_month_totals;
 

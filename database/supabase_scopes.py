@@ -56,6 +56,11 @@ POLICIES: dict[str, str | None] = {
     "customer_alerts_sent": None,
     # issue 20 (docs/trust.md): the chain, photo hashes and run manifests are whole-utility records
     "bill_seals": None, "photo_hashes": None, "bill_run_manifests": None,
+    # issue 14: archived bills are found by PSID or account within the areas, like live ones; their other
+    # rows and the months' records are read by the app server only
+    "archived_bills": ROW_OF_ACCOUNT_IN_SCOPE, "archived_bill_lines": None, "archived_bill_readings": None,
+    "archived_payments": None, "archived_payment_events": None, "archived_notifications": None,
+    "archived_bill_seals": None, "bill_archive_months": None,
 }
 
 USER_COLUMNS = ("id", "username", "display_name", "role", "is_active")

@@ -26,7 +26,9 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from database import bill_chain, bill_numbers, bill_totals, billing_triggers, field_triggers, name_search, review_undo_triggers
+from database import (archive_triggers, bill_chain, bill_numbers, bill_totals, billing_triggers, field_triggers, name_search,
+                      review_undo_triggers)
+from database.archive_triggers import in_archive
 from database import schema as s
 from database.schema import BILL_IMMUTABLE_COLUMNS
 
@@ -58,7 +60,10 @@ def reading_billed_sql(reading_id: str) -> str:
     trigger uses it, and on PostgreSQL the function meterline_reading_is_billed (used by the
     Supabase functions) is made from it."""
     return (f"(EXISTS (SELECT 1 FROM bill_readings WHERE reading_id = {reading_id} AND superseded_by IS NULL) "
-            f"OR EXISTS (SELECT 1 FROM bills WHERE motor_reading_id = {reading_id} AND status <> 'superseded'))")
+            f"OR EXISTS (SELECT 1 FROM bills WHERE motor_reading_id = {reading_id} AND status <> 'superseded') "
+            # a bill in the archive still covers what it covered (issue 14)
+            f"OR EXISTS (SELECT 1 FROM archived_bill_readings WHERE reading_id = {reading_id} AND superseded_by IS NULL) "
+            f"OR EXISTS (SELECT 1 FROM archived_bills WHERE motor_reading_id = {reading_id} AND status <> 'superseded'))")
 
 
 def _reading_link_ok(dialect: str) -> str:
@@ -114,20 +119,30 @@ def sqlite_statements() -> list[str]:
     stmts = [
         # Until schema 1's rule "billing_period_end in a locked month" it was trg_bills_period_lock.
         "DROP TRIGGER IF EXISTS trg_bills_period_lock",
-        f"""CREATE TRIGGER IF NOT EXISTS trg_bills_period_lock_any_day BEFORE INSERT ON bills
+        # Recreated with the archive (issue 14): a restored bill is the bill that was issued, not a new one.
+        "DROP TRIGGER IF EXISTS trg_bills_period_lock_any_day",
+        f"""CREATE TRIGGER trg_bills_period_lock_any_day BEFORE INSERT ON bills
             WHEN EXISTS (SELECT 1 FROM period_locks
                           WHERE month BETWEEN substr(NEW.billing_period_start, 1, 7)
                                           AND substr(NEW.billing_period_end, 1, 7))
+                 AND NOT {in_archive("bills", "NEW")}
             BEGIN SELECT RAISE(ABORT, '{LOCK_MESSAGE_SQLITE}'); END""",
         f"""CREATE TRIGGER IF NOT EXISTS trg_bills_immutable BEFORE UPDATE ON bills
             WHEN {_sqlite_changed(BILL_IMMUTABLE_COLUMNS)}
             BEGIN SELECT RAISE(ABORT, '{BILL_IMMUTABLE_MESSAGE}'); END""",
-        f"""CREATE TRIGGER IF NOT EXISTS trg_bills_no_delete BEFORE DELETE ON bills
+        # Recreated with the archive: a bill leaves only when its copy is in the archive.
+        "DROP TRIGGER IF EXISTS trg_bills_no_delete",
+        f"""CREATE TRIGGER trg_bills_no_delete BEFORE DELETE ON bills WHEN NOT {in_archive("bills")}
             BEGIN SELECT RAISE(ABORT, '{BILL_IMMUTABLE_MESSAGE}'); END""",
         *_sqlite_reading_statements(),
     ]
     for table in APPEND_ONLY_TABLES:
         for op in ("UPDATE", "DELETE"):
+            if op == "DELETE" and table in archive_triggers.KEYS:  # a bill's rows leave only for the archive
+                stmts += [f"DROP TRIGGER IF EXISTS trg_{table}_no_delete",
+                          f"""CREATE TRIGGER trg_{table}_no_delete BEFORE DELETE ON {table} WHEN NOT {in_archive(table)}
+                              BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY_MESSAGE}'); END"""]
+                continue
             stmts.append(
                 f"""CREATE TRIGGER IF NOT EXISTS trg_{table}_no_{op.lower()} BEFORE {op} ON {table}
                     BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY_MESSAGE}'); END"""
@@ -137,6 +152,7 @@ def sqlite_statements() -> list[str]:
             + bill_chain.sqlite_statements() + field_triggers.sqlite_statements()  # the chain (issue 20); tickets and visits (issue 15)
             + review_undo_triggers.sqlite_statements()  # undoing a review (issue 18)
             + bill_totals.sqlite_statements()  # the summary rows (issue 19)
+            + archive_triggers.sqlite_statements()  # the bill archive (issue 14)
             + name_search.sqlite_statements())  # names searched by any part (issue 19)
 
 
@@ -189,12 +205,15 @@ def _postgresql_reading_statements() -> list[str]:
 
 
 def postgresql_statements() -> list[str]:
-    return [
+    return archive_triggers.postgresql_statements() + [  # first: the guards below ask meterline_in_archive
         """CREATE OR REPLACE FUNCTION meterline_bills_period_lock() RETURNS trigger
            LANGUAGE plpgsql AS $$
            DECLARE
              v_month text;
            BEGIN
+             IF EXISTS (SELECT 1 FROM archived_bills a WHERE a.id = NEW.id) THEN
+               RETURN NEW;  -- a restore from the archive (issue 14): the bill that was issued
+             END IF;
              SELECT month INTO v_month FROM period_locks
               WHERE month BETWEEN to_char(NEW.billing_period_start, 'YYYY-MM')
                               AND to_char(NEW.billing_period_end, 'YYYY-MM')
@@ -213,7 +232,13 @@ def postgresql_statements() -> list[str]:
         f"""CREATE OR REPLACE FUNCTION meterline_bills_immutable() RETURNS trigger
            LANGUAGE plpgsql AS $$
            BEGIN
-             IF TG_OP = 'DELETE' OR {_pg_changed(BILL_IMMUTABLE_COLUMNS)} THEN
+             IF TG_OP = 'DELETE' THEN
+               IF {in_archive("bills")} THEN
+                 RETURN OLD;  -- its copy is in the archive (issue 14)
+               END IF;
+               RAISE EXCEPTION '{BILL_IMMUTABLE_MESSAGE}' USING ERRCODE = 'P0001';
+             END IF;
+             IF {_pg_changed(BILL_IMMUTABLE_COLUMNS)} THEN
                RAISE EXCEPTION '{BILL_IMMUTABLE_MESSAGE}' USING ERRCODE = 'P0001';
              END IF;
              RETURN NEW;
@@ -224,6 +249,12 @@ def postgresql_statements() -> list[str]:
         f"""CREATE OR REPLACE FUNCTION meterline_append_only() RETURNS trigger
            LANGUAGE plpgsql AS $$
            BEGIN
+             -- A bill's rows leave only for the archive (issue 14), where their copies already are.
+             IF TG_OP = 'DELETE' AND TG_TABLE_NAME IN ({", ".join(f"'{t}'" for t in archive_triggers.KEYS)}) THEN
+               IF meterline_in_archive(TG_TABLE_NAME, (to_jsonb(OLD) ->> 'id')::bigint) THEN
+                 RETURN OLD;
+               END IF;
+             END IF;
              RAISE EXCEPTION '{APPEND_ONLY_MESSAGE}' USING ERRCODE = 'P0001';
            END $$""",
         *[

@@ -176,6 +176,18 @@ def _insert_dated(st, table, column, value):
             c.execute(sa.text("INSERT INTO bill_month_totals (bill_month, area_id, due_date, status, paid_any, arrears, "
                               "bills, units, billed, due, paid) VALUES ('2026-10', (SELECT area_id FROM accounts "
                               "WHERE id = :f), :d, 'pending', 0, 0, 0, 0, 0, 0, 0)"), {"f": flat, "d": value})
+        elif table in ("archived_bills", "archived_payments"):  # the bill archive (issue 14): copies of live rows
+            live = table.removeprefix("archived_")
+            bill = c.execute(sa.text(BILL + " RETURNING id"), {"flat": flat, "start": "2026-08-01",
+                                                               "end": "2026-08-31", "due": "2026-09-15"}).scalar()
+            if live == "payments":
+                c.execute(sa.text("INSERT INTO payments (bill_id, amount, paid_on, method) VALUES (:b, 1, '2026-09-01', "
+                                  "'cash')"), {"b": bill})
+            key = "id" if live == "bills" else "bill_id"
+            cols = [x["name"] for x in sa.inspect(c).get_columns(live)]
+            picked = ", ".join(":d" if x == column else x for x in cols)
+            c.execute(sa.text(f"INSERT INTO {table} ({', '.join(cols)}) SELECT {picked} FROM {live} WHERE {key} = :b"),
+                      {"b": bill, "d": value})
         else:
             raise AssertionError(f"no insert written for {table}: add one when a table gets a date column")
 

@@ -79,6 +79,8 @@ PAGES: list[PageSpec] = [
     PageSpec("ui/survey_import.py", "Survey import", ":material/upload_file:", "survey-import",
              Permission.IMPORT_SURVEY, "Admin", needs="fixed_fee", whole_utility=True),
     PageSpec("ui/period_locks.py", "Period locks", ":material/lock:", "locks", Permission.MANAGE_LOCKS, "Admin"),
+    PageSpec("ui/bill_archive.py", "Bill archive", ":material/inventory_2:", "bill-archive", Permission.MANAGE_ARCHIVE,
+             "Admin", whole_utility=True),
     PageSpec("ui/submit_reading.py", "Submit a reading", SERVICE_ICON, "submit", Permission.SUBMIT_READING,
              "Field work", needs="meters"),
     PageSpec("ui/my_submissions.py", "My submissions", ":material/history:", "my-submissions",

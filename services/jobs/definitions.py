@@ -310,6 +310,27 @@ def consumer_patterns(ctx: JobContext) -> str:
     return "completed"
 
 
+def bill_archive(ctx: JobContext) -> str:
+    """Settled bills older than ARCHIVE_AFTER_MONTHS (12) move to the archive, a month at a time
+    (services/billing/archive.py); counted before and after, each month in one transaction."""
+    from services.billing.archive import after_months_from_env
+    from services.billing.archiving import archive_old_months
+
+    months = after_months_from_env(os.environ)
+    ctx.counts.update(after_months=months)
+
+    def tally(i, n, outcome):
+        ctx.add("months")
+        ctx.add("bills_moved", outcome.moved.bills)
+        ctx.add("bills_kept_live", outcome.kept_live)
+
+    try:
+        archive_old_months(ctx.storage, ctx.today, ctx.actor, after_months=months, progress=tally)
+    except ConfigurationError as exc:  # the REST backend: the script runs it on the project's PostgreSQL
+        ctx.counts["message"] = str(exc)
+    return "completed"
+
+
 def _bills_due(ctx: JobContext, start: dt.date, end: dt.date, statuses: tuple[str, ...]):
     after = 0
     while True:
@@ -349,6 +370,11 @@ JOBS: dict[str, JobSpec] = {s.id: s for s in (
             "last 3, 6 and 12 months as of today, so consumer analytics reads a few rows instead of every bill "
             "of the year. SQL backends only (on Supabase the report counts live).",
             "JOB_CONSUMER_PATTERNS_CRON", "0 3 * * *", _day_key, consumer_patterns),
+    JobSpec("bill_archive", "Bill archive",
+            "Moves settled bills older than the kept months (12 unless set otherwise) to the bill archive, a month at "
+            "a time, counted before and after; open bills and each account's latest bill stay live. SQL backends "
+            "only (on Supabase the archive script runs against the project's PostgreSQL).",
+            "JOB_BILL_ARCHIVE_CRON", "0 4 2 * *", _month_key, bill_archive),
 )}
 
 

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from services.readings.meter_changes import MeterChange, MeterChangeRequest
     from services.photo_checks import PhotoFinding, PhotoPrint
     from database.bill_chain import ChainHead
+    from services.billing.archive import ArchivedBill, ArchivedMonth, ArchiveOutcome
 
 # Tables bulk_insert / lookup_ids may be used on (reference data and seeding).
 BULK_TABLES = ("areas", "accounts", "contacts", "account_contacts", "account_surveys", "service_connections", "motors",
@@ -72,6 +73,30 @@ class Storage(abc.ABC):
     @abc.abstractmethod
     def list_user_areas(self, user_id: int) -> list[Area]:
         """The areas assigned to a staff member (their scope is these areas' subtrees), in display order."""
+
+    # ---- the bill archive (issue 14; services/billing/archive.py) -----------------------------------
+    @abc.abstractmethod
+    def archive_bill_month(self, month: str, today: dt.date, actor: Actor, *, after_months: int,
+                           dry_run: bool = False) -> "ArchiveOutcome":
+        """Move the month's settled bills that nothing live needs to the archive, with all their rows,
+        in one transaction counted on both sides; a dry run counts and rolls back."""
+
+    @abc.abstractmethod
+    def restore_bill_month(self, month: str, actor: Actor) -> "ArchiveOutcome":
+        """Move an archived month's bills back to the live tables, unchanged (same ids)."""
+
+    @abc.abstractmethod
+    def bill_months_before(self, first_kept: dt.date) -> list[str]:
+        """The bill months (YYYY-MM) before `first_kept` that have bills, live or archived, oldest first."""
+
+    @abc.abstractmethod
+    def list_archived_months(self) -> list["ArchivedMonth"]:
+        """The archived bill months with what each holds, newest first."""
+
+    @abc.abstractmethod
+    def find_archived_bills(self, *, psid: str | None = None, account_code: str | None = None,
+                            offset: int = 0, limit: int = 50) -> Page["ArchivedBill"]:
+        """Archived bills by PSID or account code, newest period first (filtered by the scope)."""
 
     # ---- bulk changes (services/municipal/bulk.py) ------------------------------------------------
     @abc.abstractmethod

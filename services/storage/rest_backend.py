@@ -37,13 +37,15 @@ from services.storage.rest_customers import RestCustomersPart
 from services.storage.rest_field import RestFieldPart
 from services.storage.rest_photos import RestPhotosPart
 from services.storage.rest_chain import RestChainPart
+from services.storage.rest_archive import RestArchivePart
 
 BULK_CHUNK = 1000  # rows per POST: one JSON array, one transaction
 
 
 class SupabaseStorage(RestReferencePart, RestReadingsPart, RestBillsPart, RestUsersPart, RestMasterPart, RestDocumentsPart,
                       RestScopePart, RestStaffPart, RestBankFilesPart, RestReportsPart, RestBulkPart, RestUsagePart,
-                      RestSurveyPart, RestAnalyticsPart, RestCustomersPart, RestFieldPart, RestPhotosPart, RestChainPart, Storage):
+                      RestSurveyPart, RestAnalyticsPart, RestCustomersPart, RestFieldPart, RestPhotosPart, RestChainPart, RestArchivePart,
+                      Storage):
     backend_name = "supabase"
 
     def __init__(self, url: str, key: str, *, client_options=None, max_attempts: int | None = None,

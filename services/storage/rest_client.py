@@ -211,6 +211,10 @@ def translate(err, status: int | None, what: str) -> MeterlineError:
         return PeriodLockedError(m.group(1) if m else "a locked month",
                                  None if m else "The database refused the bill: its billing period touches a locked "
                                  "month. Choose a period outside the locked month.")
+    if "BILL_ARCHIVED" in msg:  # the same words as the SQL backends (services/storage/sql_common.py)
+        return ConflictError("That account's bill for the period is in the archive (bills older than the kept months "
+                             "move there). Nothing was stored; restore the month from Bill archive first if it must "
+                             "be billed again.")
     if "BILL_IMMUTABLE" in msg:
         return BillImmutableError("An issued bill cannot be changed or deleted; only its payment status may be updated.")
     if "READING_IMMUTABLE" in msg:

@@ -36,6 +36,8 @@ FILTERED = frozenset({
     "get_visit", "list_visits", "visits_per_agent", "get_ticket", "list_tickets", "ticket_counts", "list_ticket_notes",
     # issue 20: the checked photo's meter must be in scope; a match outside it is hidden (docs/trust.md)
     "photo_findings",
+    # the archive (issue 14): archived bills carry their area, like live ones
+    "find_archived_bills",
 })
 
 FREE = frozenset({
@@ -75,6 +77,8 @@ REFUSED = frozenset({
     "review_anomaly", "anomaly_counts", "get_contact", "update_contact",
     # issue 20: the bills' chain is the whole utility's
     "bill_chain_head", "seal_unsealed_bills",
+    # the bill archive moves the whole utility's months (issue 14)
+    "archive_bill_month", "restore_bill_month", "list_archived_months", "bill_months_before",
 })
 
 

@@ -37,6 +37,7 @@ from services.storage.sql_anomalies import AnomaliesPart
 from services.storage.sql_usage import UsagePart
 from services.storage.sql_survey import SurveyPart
 from services.storage.sql_analytics import AnalyticsPart
+from services.storage.sql_archive import ArchivePart
 from services.storage.sql_customers import CustomersPart
 from services.storage.sql_field import FieldPart
 from services.storage.sql_photo_hashes import ChainPart, PhotoHashesPart
@@ -44,7 +45,7 @@ from services.storage.sql_photo_hashes import ChainPart, PhotoHashesPart
 
 class SqlStorage(ReferencePart, ReadingsPart, MeterChangesPart, BillsPart, CoveragePart, UsersPart, MasterPart, DocumentsPart,
                  ScopePart, StaffPart, BankFilesPart, ReportsPart, BulkPart, UsagePart, AnomaliesPart, SurveyPart, AnalyticsPart,
-                 CustomersPart, FieldPart, PhotoHashesPart, ChainPart, Storage):
+                 CustomersPart, FieldPart, PhotoHashesPart, ChainPart, ArchivePart, Storage):
     def __init__(self, url: str, *, create: bool = True, engine: sa.engine.Engine | None = None):
         self.engine = engine or make_engine(url)
         self.dialect = self.engine.dialect.name

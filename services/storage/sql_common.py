@@ -104,6 +104,13 @@ def translate_errors():
         if "READING_UNDO" in msg:
             raise ConflictError("The database refused to send that reading back to pending: a bill covers it, or "
                                 "its meter's readings changed since it was rejected. Nothing was changed.") from None
+        if "BILL_ARCHIVED" in msg:
+            raise ConflictError("That account's bill for the period is in the archive (bills older than the kept "
+                                "months move there). Nothing was stored; restore the month from Bill archive first "
+                                "if it must be billed again.") from None
+        if "ARCHIVE_COPY" in msg:
+            raise ConflictError("Archived bills are copies of the bills as issued: they are written and removed only "
+                                "by an archive move or a restore, and never changed.") from None
         if "APPEND_ONLY" in msg:
             raise ConflictError("That record is append-only and cannot be changed or deleted.") from None
         billing = billing_refusal(msg)

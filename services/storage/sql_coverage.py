@@ -128,17 +128,23 @@ class CoveragePart:
         def cents(expr):  # exact on SQLite too (NUMERIC is binary floating point there)
             return sa.cast(sa.func.round(expr * 100), sa.BigInteger) if self.dialect == "sqlite" else expr
 
-        r2, br2 = r.alias("r2"), br.alias("br2")
+        # Coverage, balances and payments are checked over live and archived bills together (issue 14):
+        # an archived bill still covers its readings and still carried its balance.
+        r2 = r.alias("r2")
+        br_all, br2_all = with_archive(br, "br_all"), with_archive(br, "br2_all")
+        b_all, p_all = with_archive(b, "b_all"), with_archive(p, "p_all")
         uncovered = (
             sa.select(r.c.id.label("reading_id"), r.c.meter_id, r.c.reading_date)
             .where(r.c.status == "approved",
-                   ~sa.exists().where(br.c.reading_id == r.c.id, br.c.superseded_by.is_(None)),
+                   ~sa.exists().where(br_all.c.reading_id == r.c.id, br_all.c.superseded_by.is_(None)),
                    sa.exists().where(r2.c.meter_id == r.c.meter_id,
                                      _after(r2.c.reading_date, r2.c.id, r.c.reading_date, r.c.id),
-                                     sa.exists().where(br2.c.reading_id == r2.c.id, br2.c.superseded_by.is_(None)))))
-        double = (sa.select(br.c.reading_id, sa.func.count().label("bills"))
-                  .select_from(br.join(b, b.c.id == br.c.bill_id)).where(b.c.status != "superseded")
-                  .group_by(br.c.reading_id).having(sa.func.count() > 1))
+                                     sa.exists().where(br2_all.c.reading_id == r2.c.id,
+                                                       br2_all.c.superseded_by.is_(None)))))
+        double = (sa.select(br_all.c.reading_id, sa.func.count().label("bills"))
+                  .select_from(br_all.join(b_all, b_all.c.id == br_all.c.bill_id)).where(b_all.c.status != "superseded")
+                  .group_by(br_all.c.reading_id).having(sa.func.count() > 1))
+        br2 = br.alias("br2")
         sums = (sa.select(br.c.bill_id, sa.func.sum(cents(br.c.units)).label("units"),
                           sa.func.sum(cents(br.c.motor_units)).label("motor")).group_by(br.c.bill_id).subquery())
         stale_units = sa.exists().where(
@@ -149,13 +155,15 @@ class CoveragePart:
                  .where(sa.or_(cents(b.c.units + bill_estimates.deducted_units(self.dialect)) != sums.c.units,
                                cents(b.c.motor_units) != sums.c.motor,
                                sa.and_(b.c.status != "superseded", b.c.first_reading_id.is_not(None), stale_units))))
-        owed = sa.func.sum(sa.case((b.c.status.in_(open_), cents(b.c.total_amount - b.c.amount_paid)), else_=0))
-        charges = sa.func.sum(sa.case((b.c.status.not_in(not_charged), cents(b.c.total_amount - b.c.previous_outstanding)),
+        ba = b_all
+        owed = sa.func.sum(sa.case((ba.c.status.in_(open_), cents(ba.c.total_amount - ba.c.amount_paid)), else_=0))
+        charges = sa.func.sum(sa.case((ba.c.status.not_in(not_charged), cents(ba.c.total_amount - ba.c.previous_outstanding)),
                                       else_=0))
-        per_account = sa.select(b.c.account_id, owed.label("owed"), charges.label("charges")).group_by(b.c.account_id).subquery()
-        paid = (sa.select(b.c.account_id, sa.func.sum(cents(p.c.amount)).label("paid"))
-                .select_from(p.join(b, b.c.id == p.c.bill_id)).where(b.c.status.not_in(not_charged))
-                .group_by(b.c.account_id).subquery())
+        per_account = sa.select(ba.c.account_id, owed.label("owed"), charges.label("charges")).group_by(ba.c.account_id).subquery()
+        b_paid = with_archive(b, "b_paid")
+        paid = (sa.select(b_paid.c.account_id, sa.func.sum(cents(p_all.c.amount)).label("paid"))
+                .select_from(p_all.join(b_paid, b_paid.c.id == p_all.c.bill_id)).where(b_paid.c.status.not_in(not_charged))
+                .group_by(b_paid.c.account_id).subquery())
         balance = (sa.select(per_account.c.account_id, per_account.c.owed, per_account.c.charges,
                              sa.func.coalesce(paid.c.paid, 0).label("paid"))
                    .select_from(per_account.outerjoin(paid, paid.c.account_id == per_account.c.account_id))
@@ -194,6 +202,12 @@ class CoveragePart:
 
 
 # ---- inside insert_bill's transaction ------------------------------------------------------------
+def with_archive(live: sa.Table, name: str):
+    """The live table's rows and its archived rows (database/schema_archive.py), as one relation."""
+    archived = s.metadata.tables[f"archived_{live.name}"]
+    return sa.union_all(sa.select(live), sa.select(*(archived.c[c.name] for c in live.columns))).subquery(name)
+
+
 def lock_replaced(st, conn, new: NewBill):
     """The bill a re-issue replaces, locked, and still as it was when the re-issue was priced."""
     q = sa.select(b.c.id, b.c.account_id, b.c.status, b.c.amount_paid, b.c.previous_outstanding, b.c.superseded_by,

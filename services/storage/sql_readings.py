@@ -103,11 +103,10 @@ def _reading_select():
 
 
 def _not_billed(col):
-    b, br = s.bills, s.bill_readings
-    return sa.and_(
-        ~sa.exists().where(br.c.reading_id == col, br.c.superseded_by.is_(None)),
-        ~sa.exists().where(b.c.motor_reading_id == col, b.c.status != "superseded"),
-    )
+    """No bill covers the reading, live or archived (issue 14: an archived bill still covers what it covered)."""
+    return sa.and_(*(cond for b, br in ((s.bills, s.bill_readings), (s.archived_bills, s.archived_bill_readings))
+                     for cond in (~sa.exists().where(br.c.reading_id == col, br.c.superseded_by.is_(None)),
+                                  ~sa.exists().where(b.c.motor_reading_id == col, b.c.status != "superseded"))))
 
 
 # What the rules see of a chain's reading (NeighbourReading's stored fields).
@@ -390,10 +389,11 @@ class ReadingsPart:
             sa.select(sa.func.count(), sa.func.min(r.c.id)).select_from(r), every, by_meter, areas)).one()
         if not n:
             return 0
-        b, br = s.bills, s.bill_readings
-        referenced = sa.union(sa.select(br.c.reading_id).where(br.c.reading_id >= low, br.c.superseded_by.is_(None)),
-                              sa.select(b.c.motor_reading_id).where(b.c.motor_reading_id >= low,
-                                                                    b.c.status != "superseded"))
+        referenced = sa.union(*(q for b, br in ((s.bills, s.bill_readings), (s.archived_bills, s.archived_bill_readings))
+                                for q in (sa.select(br.c.reading_id).where(br.c.reading_id >= low,
+                                                                           br.c.superseded_by.is_(None)),
+                                          sa.select(b.c.motor_reading_id).where(b.c.motor_reading_id >= low,
+                                                                                b.c.status != "superseded"))))
         # by_meter=True keeps the status index out: this count starts from the few referenced ids.
         billed = conn.execute(self._reading_where(sa.select(sa.func.count()).select_from(r), every, True, areas)
                               .where(r.c.id.in_(referenced))).scalar_one()
@@ -523,13 +523,14 @@ class ReadingsPart:
         """THE SQL backend's test "a reading is billed", in the caller's transaction (the chain's
         relinking asks it): a bill that is not superseded covers it (bill_readings), or takes its
         motor share from it. database/triggers.reading_billed_sql is the database's twin."""
-        b, br = s.bills, s.bill_readings
         ids = list(reading_ids)
         out: set[int] = set()
         for i in range(0, len(ids), 900):
             chunk = ids[i:i + 900]
-            out |= {x for (x,) in conn.execute(sa.select(br.c.reading_id).where(
-                br.c.reading_id.in_(chunk), br.c.superseded_by.is_(None)))}
-            out |= {x for (x,) in conn.execute(sa.select(b.c.motor_reading_id).where(
-                b.c.motor_reading_id.in_(chunk), b.c.status != "superseded"))}
+            # live and archived bills (issue 14): an archived bill still covers what it covered
+            for b, br in ((s.bills, s.bill_readings), (s.archived_bills, s.archived_bill_readings)):
+                out |= {x for (x,) in conn.execute(sa.select(br.c.reading_id).where(
+                    br.c.reading_id.in_(chunk), br.c.superseded_by.is_(None)))}
+                out |= {x for (x,) in conn.execute(sa.select(b.c.motor_reading_id).where(
+                    b.c.motor_reading_id.in_(chunk), b.c.status != "superseded"))}
         return out

@@ -41,7 +41,7 @@ class ReportsPart:
         """(summary rows, conditions) as the actor may see them: the stored rows of the scope's areas, or,
         for a customer's scope (the rows know no accounts), the same rows recomputed from their bills."""
         if self.scope.account_ids is not None:
-            return bill_totals.from_bills(self.dialect, *self._scope_conds(self._in_scope(b.c.area_id))), ()
+            return bill_totals.from_bills(self.dialect, lambda rel: self._scope_conds(self._in_scope(rel.c.area_id))), ()
         t = s.bill_month_totals
         return t, (t.c.bills != 0, *self._scope_conds(self._in_scope(t.c.area_id)))
 

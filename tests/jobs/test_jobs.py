@@ -9,7 +9,7 @@ from services.clock import utcnow
 from services.errors import ConfigurationError, NotFoundError, PermissionDeniedError
 from services.jobs.definitions import job_status, run_job
 from services.models import BillFilter
-from tests.factories import admin_user, engineer_user
+from tests.factories import ADMIN, admin_user, engineer_user
 from tests.jobs.conftest import approve_october, at, build_services
 
 d = dt.date
@@ -24,7 +24,7 @@ def test_status_lists_every_job_with_schedule_next_run_and_last_run(svc):
     status = job_status(svc, now=at(2026, 11, 21, 12, 0))  # a Saturday
     by = {j["id"]: j for j in status}
     assert set(by) == {"monthly_bills", "payment_reminders", "overdue_marking", "smart_meter_collection", "usage_anomalies",
-                       "customer_due_reminders", "consumer_patterns"}
+                       "customer_due_reminders", "consumer_patterns", "bill_archive"}
     assert by["monthly_bills"]["schedule"] == "0 2 1 * *"
     assert by["monthly_bills"]["next_run"] == "2026-12-01T02:00:00+05:30"
     assert by["payment_reminders"]["next_run"] == "2026-11-22T10:00:00+05:30"
@@ -231,6 +231,23 @@ def test_usage_anomalies_job_detects_the_month_so_far_on_water_only(tmp_path, sv
     assert ctx.counts["period"] == "2026-07-01 to 2026-07-31" and ctx.counts["found_zscore"] == 0
     assert st.list_audit(action_prefix="usage.detect").items[0].actor_name == "scheduler"
     st.dispose()
+
+
+def test_bill_archive_moves_the_settled_months_before_the_kept_ones(svc, storage, monkeypatch):
+    approve_october(svc.db, storage)
+    run_job(svc, "monthly_bills", now=at(2026, 11, 1, 2, 0))  # October's bills, due November 15
+    october = storage.list_bills(BillFilter(), 0, 50).items
+    for bill in october:
+        svc.db.record_payment(bill.id, bill.total_amount, paid_on=d(2026, 11, 10), actor=ADMIN)
+    monkeypatch.setenv("ARCHIVE_AFTER_MONTHS", "3")  # keeps September 2027 on: October 2026 may move
+    run = run_job(svc, "bill_archive", now=at(2027, 12, 2, 4, 0))
+    # nothing moves: no account has a newer bill inside the kept months, so each October bill stays its last
+    assert (run.status, run.run_key, run.counts["after_months"]) == ("completed", "2027-11", 3)
+    assert run.counts["bills_moved"] == 0 and run.counts["bills_kept_live"] == len(october) > 0
+    assert all(storage.get_bill(b.id) is not None for b in october)
+    monkeypatch.setenv("ARCHIVE_AFTER_MONTHS", "1")
+    bad = run_job(svc, "bill_archive", now=at(2028, 1, 2, 4, 0))
+    assert bad.status == "failed" and "at least 3" in bad.error
 
 
 def test_consumer_patterns_counts_each_window_as_of_the_day(svc, storage):

@@ -26,7 +26,8 @@ def test_one_cron_job_per_job_in_the_configured_zone(svc, monkeypatch):
     sched = scheduler.build_scheduler(svc)
     jobs = {j.id: j for j in sched.get_jobs()}
     assert set(jobs) == {"monthly_bills", "payment_reminders", "overdue_marking", "smart_meter_collection",
-                         "usage_anomalies", "customer_due_reminders", "consumer_patterns"}
+                         "usage_anomalies", "customer_due_reminders", "consumer_patterns",
+                         "bill_archive"}
     trigger = jobs["smart_meter_collection"].trigger
     assert str(trigger.timezone) == "Asia/Kolkata"
     fire = trigger.get_next_fire_time(None, at(2026, 11, 23, 0, 0))

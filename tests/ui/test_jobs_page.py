@@ -11,7 +11,8 @@ from tests.ui.utilities import water_url  # noqa: F401
 
 PAGE = "ui/jobs.py"
 NAMES = ("Monthly bill generation", "Payment reminders", "Overdue marking", "Smart-meter collection",
-         "Usage anomaly detection", "Customer due-date reminders", "Consumer payment patterns")
+         "Usage anomaly detection", "Customer due-date reminders", "Consumer payment patterns",
+         "Bill archive")
 
 
 def _run_now(at, index: int):
