@@ -115,6 +115,16 @@ def _detail(code: str) -> None:
                                               f"{b.status.replace('_', ' ')}")
     c2.page_link("ui/bills.py", label=f"Open bill #{bill.id}", icon=":material/open_in_new:",
                  query_params={"bill": bill.id})
+    archived = db.for_actor(actor).storage.find_archived_bills(account_code=acct.code, limit=12)
+    if archived.items:  # settled bills older than the kept months (issue 14): read-only, newest first
+        with st.expander(f"Archived bills ({w.count(archived.total)})", icon=":material/inventory_2:"):
+            st.dataframe(w.amounts_table([{"bill": b.bill_number or b.id, "PSID": b.psid or "",
+                                           "period": f"{b.billing_period_start} to {b.billing_period_end}",
+                                           "total": b.total_amount, "paid": b.amount_paid,
+                                           "status": b.status.replace("_", " ")} for b in archived.items],
+                                         money_columns=("total", "paid")), hide_index=True, width="stretch",
+                         column_config=w.amount_columns("total", "paid"))
+            st.caption("Settled bills older than the kept months, moved to the bill archive; the newest 12 are shown.")
 
 
 wanted = st.query_params.get("account")

@@ -24,7 +24,8 @@ column (MasterDataError), and nothing is stored. A well-formed row then gets one
   or an earlier one): nothing changes;
 - refused_unknown: no bill has this PSID (or the check digit is wrong, or the consumer number is
   another unit's); refused_expired: the bill was replaced by a re-issue or its balance carried into
-  a newer bill, so its PSID expired; refused_paid: nothing is owed on it; refused_amount: the
+  a newer bill, so its PSID expired; refused_paid: nothing is owed on it (an archived bill's PSID too: it
+  was settled); refused_amount: the
   amount is not the bill's open balance. Refused rows are reported and not applied.
 
 The same file imported twice (the same bytes) changes nothing: the first import's summary is shown.
@@ -220,6 +221,11 @@ def _one(db, storage, row: BankRow, seen: set[str], actor) -> RowOutcome:
     seen.add(key)
     bill_id = bill_id_of(row.psid) if is_valid(row.psid) else None
     bill = storage.get_bill(bill_id) if bill_id else None
+    if bill is None and bill_id:  # a settled bill moved to the archive (issue 14) keeps its PSID findable
+        old = storage.find_archived_bills(psid=row.psid, limit=1).items
+        if old:
+            return RowOutcome(row, "refused_paid", f"nothing is owed on bill #{old[0].id}: it was settled ({old[0].status}) "
+                                                   f"and is in the bill archive", old[0].id)
     if bill is None or bill.psid != row.psid:
         why = "the check digit is wrong" if not is_valid(row.psid) else "no bill has this PSID"
         return RowOutcome(row, "refused_unknown", why)

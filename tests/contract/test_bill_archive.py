@@ -222,3 +222,18 @@ def test_an_archived_bill_still_covers_its_readings(db, storage):
     storage.restore_bill_month("2026-08", ADMIN)
     assert storage.get_bill(aug_bill.id) == paid_aug
     _all_checks_clean(storage)
+
+
+def test_a_bank_payment_on_an_archived_bill_is_reported_not_applied(storage, town):
+    from services.payments.bank_files import import_file
+
+    db, ids = town
+    sep = _bills(db, "2026-01-01")
+    storage.archive_bill_month("2026-01", TODAY, ADMIN, after_months=12)
+    gone = sep["SP-KSR-0000001"]
+    content = ("psid,transaction_id,amount,date,time,bank,channel\n"
+               f"{gone.psid},TXN-9,{gone.total_amount},2027-03-01,10:00:00,HBL,branch\n").encode()
+    out = import_file(db, content, "late.csv", ADMIN)
+    [row] = out.outcomes
+    assert row.outcome == "refused_paid" and "bill archive" in row.reason and out.counts["matched"] == 0
+    assert storage.find_archived_bills(psid=gone.psid).items[0].amount_paid == gone.total_amount

@@ -649,6 +649,45 @@ def test_survey_and_analytics_functions(conn):
     assert call(conn, "SELECT paths FROM meterline_staff_area_paths()") == ["B"]
 
 
+def test_the_archive_keeps_a_bill_in_one_place(conn):
+    """Issue 14's guards in the Supabase schema: a bill leaves the live table only with its copy in the
+    archive, the copy is never changed and leaves only once the bill is back, a restored bill is not a new
+    one (no lock, no summary row twice), and a new bill for an archived period is refused."""
+    f = flat(conn, "B17-FF")
+    bill = insert_bill(conn, bill_json(f))["id"]
+    with pytest.raises(psycopg.Error, match="BILL_IMMUTABLE"):
+        conn.execute("DELETE FROM bills WHERE id = %s", [bill])
+    with pytest.raises(psycopg.Error, match="ARCHIVE_COPY"):  # a copy of a row that is not live
+        conn.execute("INSERT INTO archived_bill_lines (id, bill_id, seq, code, label, amount) "
+                     "VALUES (999999, %s, 99, 'x', 'x', 1)", [bill])
+    totals = conn.execute("SELECT bills, due FROM bill_month_totals WHERE bill_month = '2026-10'").fetchall()
+    with conn.transaction():
+        conn.execute("INSERT INTO archived_bill_lines SELECT * FROM bill_lines WHERE bill_id = %s", [bill])
+        conn.execute("INSERT INTO archived_bill_seals SELECT * FROM bill_seals WHERE bill_id = %s", [bill])
+        conn.execute("INSERT INTO archived_bills SELECT * FROM bills WHERE id = %s", [bill])
+        assert call(conn, "SELECT meterline_in_archive('bills', %s)", bill) is True
+        conn.execute("DELETE FROM bill_seals WHERE bill_id = %s", [bill])
+        conn.execute("DELETE FROM bill_lines WHERE bill_id = %s", [bill])
+        conn.execute("DELETE FROM bills WHERE id = %s", [bill])
+    assert conn.execute("SELECT bills, due FROM bill_month_totals WHERE bill_month = '2026-10'").fetchall() == totals
+    with pytest.raises(psycopg.Error, match="BILL_ARCHIVED"):
+        insert_bill(conn, bill_json(f))
+    with pytest.raises(psycopg.Error, match="ARCHIVE_COPY"):
+        conn.execute("UPDATE archived_bills SET total_amount = 1 WHERE id = %s", [bill])
+    with pytest.raises(psycopg.Error, match="ARCHIVE_COPY"):  # its live row is not back
+        conn.execute("DELETE FROM archived_bills WHERE id = %s", [bill])
+    conn.execute("INSERT INTO period_locks (month, reason, locked_by) VALUES ('2026-10', 'closed', 'test')")
+    with conn.transaction():  # the restore: the bill as issued, in a locked month, counted once
+        conn.execute("INSERT INTO bills SELECT * FROM archived_bills WHERE id = %s", [bill])
+        conn.execute("INSERT INTO bill_lines SELECT * FROM archived_bill_lines WHERE bill_id = %s", [bill])
+        conn.execute("INSERT INTO bill_seals SELECT * FROM archived_bill_seals WHERE bill_id = %s", [bill])
+        conn.execute("DELETE FROM archived_bill_seals WHERE bill_id = %s", [bill])
+        conn.execute("DELETE FROM archived_bill_lines WHERE bill_id = %s", [bill])
+        conn.execute("DELETE FROM archived_bills WHERE id = %s", [bill])
+    assert conn.execute("SELECT bills, due FROM bill_month_totals WHERE bill_month = '2026-10'").fetchall() == totals
+    assert call(conn, "SELECT count(*) FROM archived_bills") == 0
+
+
 def test_every_function_is_tested_here():
     """A new /rpc function needs a test in this file (the list below is checked against the schema)."""
     import re
@@ -695,6 +734,8 @@ def test_every_function_is_tested_here():
     trigger_functions |= {"field_visits_review_only", "tickets_review_only"}
     trigger_functions |= {"readings_undo_review"}  # the review-undo guard (tests/contract/test_review_undo.py)
     trigger_functions |= {"bill_totals"}  # the summary rows (tests/test_bill_totals.py)
+    trigger_functions |= {"archive_copy", "bills_not_archived"}  # the bill archive (issue 14)
+    helpers |= {"in_archive"}  # test_the_archive_keeps_a_bill_in_one_place
     assert defined - trigger_functions - helpers == tested
 
 

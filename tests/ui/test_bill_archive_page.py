@@ -79,6 +79,12 @@ def test_archive_find_and_restore_a_month(archive_url, monkeypatch, tmp_path):
     assert list(table["Month"]) == [month] and list(table["Bills"]) == ["4"]
     assert all(st.get_bill(b.id) is None for b in paid)
 
+    unit = signed_in(url, monkeypatch, tmp_path, "admin", "ui/accounts.py")  # the unit's page lists them too
+    unit.query_params["account"] = paid[1].account_code
+    unit.run()
+    assert not unit.exception
+    assert [e.label for e in unit.expander if e.label.startswith("Archived bills")] == ["Archived bills (1)"]
+
     at.text_input(key="archive_psid").set_value(paid[0].psid)
     at = _click(at, "Search the archive")
     found = at.dataframe[0].value
