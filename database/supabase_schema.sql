@@ -3496,16 +3496,18 @@ END $$;
 CREATE OR REPLACE FUNCTION meterline_bills_not_archived() RETURNS trigger
            LANGUAGE plpgsql AS $$
            BEGIN
-             IF EXISTS (SELECT 1 FROM archived_bills a WHERE a.account_id = NEW.account_id AND a.service = NEW.service AND a.billing_period_start = NEW.billing_period_start AND a.id <> NEW.id) THEN
+             IF EXISTS (SELECT 1 FROM bills_not_archived_new n JOIN archived_bills a
+                          ON a.account_id = n.account_id AND a.service = n.service
+                         AND a.billing_period_start = n.billing_period_start AND a.id <> n.id) THEN
                RAISE EXCEPTION 'BILL_ARCHIVED: the bill of this account and period is in the archive; restore its month before billing it again' USING ERRCODE = 'P0001';
              END IF;
-             RETURN NEW;
+             RETURN NULL;
            END $$;
 
 DROP TRIGGER IF EXISTS trg_bills_not_archived ON bills;
 
-CREATE TRIGGER trg_bills_not_archived BEFORE INSERT ON bills
-           FOR EACH ROW EXECUTE FUNCTION meterline_bills_not_archived();
+CREATE TRIGGER trg_bills_not_archived AFTER INSERT ON bills REFERENCING NEW TABLE AS bills_not_archived_new
+           FOR EACH STATEMENT EXECUTE FUNCTION meterline_bills_not_archived();
 
 CREATE OR REPLACE FUNCTION meterline_archive_copy() RETURNS trigger
            LANGUAGE plpgsql AS $$
@@ -3831,7 +3833,9 @@ CREATE OR REPLACE FUNCTION meterline_bill_readings_inserted() RETURNS trigger
              -- Rows restored from the archive (issue 14) are checked by nothing: they are the rows stored.
              IF EXISTS (SELECT 1 FROM new_rows n JOIN bill_readings x
                           ON x.reading_id = n.reading_id AND x.superseded_by IS NULL AND x.id <> n.id
-                         WHERE NOT EXISTS (SELECT 1 FROM archived_bill_readings a WHERE a.id = n.id)) THEN
+                         WHERE NOT EXISTS (SELECT 1 FROM archived_bill_readings a WHERE a.id = n.id))
+                OR EXISTS (SELECT 1 FROM new_rows n JOIN archived_bill_readings x  -- covered by an archived bill
+                             ON x.reading_id = n.reading_id AND x.superseded_by IS NULL AND x.id <> n.id) THEN
                RAISE EXCEPTION 'BILL_READING_TAKEN: the reading is already covered by a bill that is not superseded' USING ERRCODE = 'P0001';
              END IF;
              IF EXISTS (SELECT 1 FROM new_rows n
