@@ -14,7 +14,6 @@ import datetime as dt
 import sqlalchemy as sa
 
 from database import schema as s
-from database.bill_estimates import HAS_ESTIMATE
 from services.billing.archive import (SETTLED_STATUSES, ArchiveCounts, ArchivedBill, ArchivedMonth, ArchiveOutcome,
                                       first_kept_month)
 from services.billing.periods import month_bounds, month_key
@@ -70,12 +69,7 @@ class ArchivePart:
                 month_bills = conn.execute(sa.text("SELECT count(*) FROM bills WHERE billing_period_start BETWEEN :m0 AND :m1"),
                                            {"m0": m0, "m1": m_last}).scalar_one()
                 before = self._count(conn, live=True)
-                for t in s.ARCHIVED_FROM:
-                    cols = ", ".join(c.name for c in t.columns)
-                    conn.execute(sa.text(f"INSERT INTO archived_{t.name} ({cols}) SELECT {cols} FROM {t.name} "
-                                         f"WHERE {_key(t)} IN (SELECT id FROM archive_ids)"))
-                for t in reversed(s.ARCHIVED_FROM):
-                    conn.execute(sa.text(f"DELETE FROM {t.name} WHERE {_key(t)} IN (SELECT id FROM archive_ids)"))
+                _move(conn, "", "archived_")
                 after = self._count(conn, live=False)
                 self._check_equal(before, after, "archive")
                 outcome = ArchiveOutcome(month_key(m0), before, month_bills - before.bills, dry_run)
@@ -101,12 +95,7 @@ class ArchivePart:
                                  "WHERE billing_period_start BETWEEN :m0 AND :m1"), {"m0": m0, "m1": m_last})
             before = self._count(conn, live=False)
             self._check_equal(_row_counts(row), before, "archive record")
-            for t in s.ARCHIVED_FROM:
-                cols = ", ".join(c.name for c in t.columns)
-                conn.execute(sa.text(f"INSERT INTO {t.name} ({cols}) SELECT {cols} FROM archived_{t.name} "
-                                     f"WHERE {_key(t)} IN (SELECT id FROM archive_ids)"))
-            for t in reversed(s.ARCHIVED_FROM):
-                conn.execute(sa.text(f"DELETE FROM archived_{t.name} WHERE {_key(t)} IN (SELECT id FROM archive_ids)"))
+            _move(conn, "archived_", "")
             after = self._count(conn, live=True)
             self._check_equal(before, after, "restore")
             conn.execute(s.bill_archive_months.delete().where(s.bill_archive_months.c.bill_month == month_key(m0)))
@@ -205,6 +194,18 @@ class ArchivePart:
         else:  # more of the month became settled since: the month row counts all of it
             conn.execute(t.update().where(t.c.bill_month == outcome.month)
                          .values(**{k: old[k] + v for k, v in values.items()}, **stamp))
+
+
+def _move(conn, source: str, target: str) -> None:
+    """Every row of the bills in archive_ids from the `source` tables to the `target` ones ("" live,
+    "archived_"): copied parents first, then deleted children first (the guards need the copy in place
+    before the delete, and the foreign keys need the children gone before their bill)."""
+    for t in s.ARCHIVED_FROM:
+        cols = ", ".join(c.name for c in t.columns)
+        conn.execute(sa.text(f"INSERT INTO {target}{t.name} ({cols}) SELECT {cols} FROM {source}{t.name} "
+                             f"WHERE {_key(t)} IN (SELECT id FROM archive_ids)"))
+    for t in reversed(s.ARCHIVED_FROM):
+        conn.execute(sa.text(f"DELETE FROM {source}{t.name} WHERE {_key(t)} IN (SELECT id FROM archive_ids)"))
 
 
 def _row_counts(r) -> ArchiveCounts:
