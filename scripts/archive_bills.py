@@ -1,6 +1,7 @@
 """Move settled bills older than a year to the archive tables, or bring a month back.
 
-    python -m scripts.archive_bills --dry-run               # what would move, month by month; nothing changes
+    python -m scripts.archive_bills --dry-run               # what would move, month by month (each month as if
+                                                             # the ones before it stayed live); nothing changes
     python -m scripts.archive_bills                          # move every month before the kept 12
     python -m scripts.archive_bills --month 2025-10          # one month only
     python -m scripts.archive_bills --months 18              # keep 18 months live (ARCHIVE_AFTER_MONTHS)

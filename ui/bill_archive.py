@@ -89,7 +89,9 @@ else:
                    "Archived": m.archived_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"), "By": m.archived_by}
                   for m in archived], hide_index=True, width="stretch")
     with st.form("archive_restore"):
-        back = st.selectbox("Month to move back", [m.month for m in archived], key="archive_restore_month")
+        back = st.selectbox("Month to move back", [m.month for m in archived], key="archive_restore_month",
+                            help="Newest first: a month whose balances were carried into a later archived month "
+                                 "comes back after it.")
         sure = st.checkbox("Move this month's archived bills back to the live tables", key="archive_restore_sure")
         restore = st.form_submit_button("Restore the month", icon=":material/unarchive:")
     if restore:

@@ -18,9 +18,9 @@ from services.billing.archive import (SETTLED_STATUSES, ArchiveCounts, ArchivedB
                                       first_kept_month)
 from services.billing.periods import month_bounds, month_key
 from services.clock import utcnow
-from services.errors import NotFoundError, StorageError, ValidationError
+from services.errors import ConflictError, NotFoundError, StorageError, ValidationError
 from services.models import Page
-from services.storage.sql_common import money_sum, money_value, write_tx, read_tx
+from services.storage.sql_common import as_date, money_sum, money_value, read_tx, write_tx
 
 _PG_ARCHIVE_LOCK = 7460040  # one archive move at a time
 _NOT_ESTIMATED = {  # a bill that is not itself an estimate (a true-up is a real bill)
@@ -31,6 +31,17 @@ _SETTLED = ", ".join(f"'{x}'" for x in SETTLED_STATUSES)
 # Live rows that point at a bill: while one stays live, the bill it points at stays too.
 _POINTED_AT = (("bills", "reissue_of", "id"), ("bills", "superseded_by", "id"), ("bills", "carried_forward_to", "id"),
                ("payments", "credit_from_bill", "bill_id"))
+
+
+# The earliest bill month an archived bill of the restored set points at, outside the set: it must come back
+# first (the live tables' foreign keys need the bills a restored row names).
+_POINTS_OUTSIDE = """
+    SELECT min(t.billing_period_start) FROM archived_bills t
+     WHERE t.id NOT IN (SELECT id FROM archive_ids) AND t.id IN (
+           SELECT x.carried_forward_to FROM archived_bills x WHERE x.id IN (SELECT id FROM archive_ids)
+           UNION SELECT x.superseded_by FROM archived_bills x WHERE x.id IN (SELECT id FROM archive_ids)
+           UNION SELECT x.reissue_of FROM archived_bills x WHERE x.id IN (SELECT id FROM archive_ids)
+           UNION SELECT p.credit_from_bill FROM archived_payments p WHERE p.bill_id IN (SELECT id FROM archive_ids))"""
 
 
 class _DryRun(Exception):
@@ -93,6 +104,12 @@ class ArchivePart:
             self._temp_ids(conn)
             conn.execute(sa.text("INSERT INTO archive_ids (id) SELECT id FROM archived_bills "
                                  "WHERE billing_period_start BETWEEN :m0 AND :m1"), {"m0": m0, "m1": m_last})
+            later = conn.execute(sa.text(_POINTS_OUTSIDE)).scalar()
+            if later is not None:
+                later = month_key(as_date(later))
+                raise ConflictError(f"Bills of {month_key(m0)} point at archived bills of {later} (a balance carried "
+                                    f"there, or a re-issue): restore {later} first; months come back newest first. "
+                                    "Nothing was moved.")
             before = self._count(conn, live=False)
             self._check_equal(_row_counts(row), before, "archive record")
             _move(conn, "archived_", "")

@@ -237,3 +237,24 @@ def test_a_bank_payment_on_an_archived_bill_is_reported_not_applied(storage, tow
     [row] = out.outcomes
     assert row.outcome == "refused_paid" and "bill archive" in row.reason and out.counts["matched"] == 0
     assert storage.find_archived_bills(psid=gone.psid).items[0].amount_paid == gone.total_amount
+
+
+def test_months_come_back_newest_first(storage, town):
+    """January's unpaid bill carried its balance into February's, and February's into March's: both months
+    move (March's bills stay live). January cannot come back before February (its bill names February's)."""
+    from services.billing.archiving import archive_old_months
+
+    db, ids = town
+    feb = _bills(db, "2026-02-01")["SP-KSR-0000002"]
+    assert feb.status == "carried_forward"
+    done = archive_old_months(storage, TODAY, ADMIN, after_months=12)
+    # February: every unit's bill carried into March, except SP-KSR-0000003's, its last
+    assert [(o.month, o.moved.bills, o.kept_live) for o in done] == [("2026-01", 2, 2), ("2026-02", 3, 1)]
+    with pytest.raises(ConflictError, match="restore 2026-02 first"):
+        storage.restore_bill_month("2026-01", ADMIN)
+    assert len(storage.list_archived_months()) == 2  # nothing moved
+    _all_checks_clean(storage)
+    storage.restore_bill_month("2026-02", ADMIN)
+    storage.restore_bill_month("2026-01", ADMIN)
+    assert storage.get_bill(feb.id) == feb and storage.list_archived_months() == []
+    _all_checks_clean(storage)
