@@ -37,11 +37,12 @@ _POINTED_AT = (("bills", "reissue_of", "id"), ("bills", "superseded_by", "id"), 
 # first (the live tables' foreign keys need the bills a restored row names).
 _POINTS_OUTSIDE = """
     SELECT min(t.billing_period_start) FROM archived_bills t
-     WHERE t.id NOT IN (SELECT id FROM archive_ids) AND t.id IN (
-           SELECT x.carried_forward_to FROM archived_bills x WHERE x.id IN (SELECT id FROM archive_ids)
-           UNION SELECT x.superseded_by FROM archived_bills x WHERE x.id IN (SELECT id FROM archive_ids)
-           UNION SELECT x.reissue_of FROM archived_bills x WHERE x.id IN (SELECT id FROM archive_ids)
-           UNION SELECT p.credit_from_bill FROM archived_payments p WHERE p.bill_id IN (SELECT id FROM archive_ids))"""
+      JOIN (SELECT x.carried_forward_to AS id FROM archived_bills x JOIN archive_ids i ON i.id = x.id
+            UNION SELECT x.superseded_by FROM archived_bills x JOIN archive_ids i ON i.id = x.id
+            UNION SELECT x.reissue_of FROM archived_bills x JOIN archive_ids i ON i.id = x.id
+            UNION SELECT p.credit_from_bill FROM archived_payments p JOIN archive_ids i ON i.id = p.bill_id) named
+        ON named.id = t.id
+     WHERE NOT EXISTS (SELECT 1 FROM archive_ids o WHERE o.id = t.id)"""
 
 
 class _DryRun(Exception):
@@ -76,6 +77,7 @@ class ArchivePart:
                                       AND n.billing_period_start >= :kept AND n.status NOT IN ('superseded', 'cancelled')
                                       AND {_NOT_ESTIMATED[self.dialect]})"""),
                              {"m0": m0, "m1": m_last, "kept": kept})
+                self._analyze_ids(conn)
                 self._drop_pointed_at(conn)
                 month_bills = conn.execute(sa.text("SELECT count(*) FROM bills WHERE billing_period_start BETWEEN :m0 AND :m1"),
                                            {"m0": m0, "m1": m_last}).scalar_one()
@@ -104,6 +106,7 @@ class ArchivePart:
             self._temp_ids(conn)
             conn.execute(sa.text("INSERT INTO archive_ids (id) SELECT id FROM archived_bills "
                                  "WHERE billing_period_start BETWEEN :m0 AND :m1"), {"m0": m0, "m1": m_last})
+            self._analyze_ids(conn)
             later = conn.execute(sa.text(_POINTS_OUTSIDE)).scalar()
             if later is not None:
                 later = month_key(as_date(later))
@@ -164,13 +167,21 @@ class ArchivePart:
             conn.execute(sa.text("CREATE TEMP TABLE IF NOT EXISTS archive_ids (id INTEGER PRIMARY KEY)"))
         conn.execute(sa.text("DELETE FROM archive_ids"))
 
+    def _analyze_ids(self, conn) -> None:
+        """PostgreSQL: statistics for the temporary table, or the planner guesses its size (a temporary
+        table is never analyzed by autovacuum)."""
+        if self.dialect == "postgresql":
+            conn.execute(sa.text("ANALYZE archive_ids"))
+
     @staticmethod
     def _drop_pointed_at(conn) -> None:
         """Take out the bills a live row still points at, until none is (a bill kept live may keep
         another: a re-issue and the bill it replaced, a chain of carried balances)."""
+        # Joins and NOT EXISTS, never NOT IN (SELECT ...): PostgreSQL runs a NOT IN over 300,000 ids that
+        # outgrows work_mem as a nested scan (the first version ran for half an hour at 300,000 units).
         pointed = " UNION ".join(
-            f"SELECT x.{col} FROM {table} x WHERE x.{col} IN (SELECT id FROM archive_ids) "
-            f"AND x.{own} NOT IN (SELECT id FROM archive_ids)" for table, col, own in _POINTED_AT)
+            f"SELECT x.{col} FROM {table} x JOIN archive_ids c ON c.id = x.{col} "
+            f"WHERE NOT EXISTS (SELECT 1 FROM archive_ids o WHERE o.id = x.{own})" for table, col, own in _POINTED_AT)
         while conn.execute(sa.text(f"DELETE FROM archive_ids WHERE id IN ({pointed})")).rowcount:
             pass
 
