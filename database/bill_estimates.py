@@ -41,7 +41,7 @@ def open_estimate_rows(dialect: str, excluding: bool):
     return q.bindparams(sa.bindparam("ids", expanding=True)) if sqlite else q
 
 
-_ESTIMATED = {  # the entry is an estimate (not a bill that deducted one)
+ESTIMATED = {  # the entry is an estimate (not a bill that deducted one)
     "sqlite": "json_extract(tariff_details, '$.estimate.estimated') = 1",
     "postgresql": "(tariff_details #>> '{estimate,estimated}') = 'true'",
 }
@@ -54,5 +54,5 @@ def first_estimates(dialect: str):
     return sa.text(
         f"SELECT account_id, min(billing_period_start) FROM {'bills INDEXED BY ix_bills_estimates' if sqlite else 'bills'} "
         "WHERE account_id > :lo AND account_id <= :hi AND service = :service "
-        f"AND status NOT IN ('superseded', 'cancelled') AND {HAS_ESTIMATE[dialect]} AND {_ESTIMATED[dialect]} "
+        f"AND status NOT IN ('superseded', 'cancelled') AND {HAS_ESTIMATE[dialect]} AND {ESTIMATED[dialect]} "
         "GROUP BY account_id")

@@ -9,7 +9,6 @@ from services.accounts.roles import Actor, Permission, require
 from services.billing.archive import ArchiveOutcome, first_kept_month
 
 
-
 def archive_old_months(storage, today: dt.date, actor: Actor, *, after_months: int, dry_run: bool = False,
                        progress: Callable[[int, int, ArchiveOutcome], None] | None = None) -> list[ArchiveOutcome]:
     """Move every month before the kept ones, oldest first, one transaction per month (a month that
@@ -43,6 +42,3 @@ def describe(o: ArchiveOutcome) -> str:
     return (f"{o.month}: {verb} {c.bills} bills (total {c.total_amount}, paid {c.amount_paid}), {c.lines} lines, "
             f"{c.payments} payments ({c.payment_amount}), {c.other_rows} other rows; {o.kept_live} bills of the month "
             "stay live")
-
-
-

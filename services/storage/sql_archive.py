@@ -14,8 +14,9 @@ import datetime as dt
 import sqlalchemy as sa
 
 from database import schema as s
+from database.bill_estimates import ESTIMATED
 from services.billing.archive import (SETTLED_STATUSES, ArchiveCounts, ArchivedBill, ArchivedMonth, ArchiveOutcome,
-                                      first_kept_month)
+                                      archivable_month, first_kept_month)
 from services.billing.periods import month_bounds, month_key
 from services.clock import utcnow
 from services.errors import ConflictError, NotFoundError, StorageError, ValidationError
@@ -23,10 +24,6 @@ from services.models import Page
 from services.storage.sql_common import as_date, money_sum, money_value, read_tx, write_tx
 
 _PG_ARCHIVE_LOCK = 7460040  # one archive move at a time
-_NOT_ESTIMATED = {  # a bill that is not itself an estimate (a true-up is a real bill)
-    "sqlite": "COALESCE(json_extract(n.tariff_details, '$.estimate.estimated'), 0) <> 1",
-    "postgresql": "COALESCE(n.tariff_details #>> '{estimate,estimated}', '') <> 'true'",
-}
 _SETTLED = ", ".join(f"'{x}'" for x in SETTLED_STATUSES)
 # Live rows that point at a bill: while one stays live, the bill it points at stays too.
 _POINTED_AT = (("bills", "reissue_of", "id"), ("bills", "superseded_by", "id"), ("bills", "carried_forward_to", "id"),
@@ -58,11 +55,8 @@ class ArchivePart:
     # ---- moving a month -------------------------------------------------------------------------
     def archive_bill_month(self, month: str, today: dt.date, actor, *, after_months: int, dry_run: bool = False
                            ) -> ArchiveOutcome:
-        m0, m_last = month_bounds(month)
+        m0, m_last = month_bounds(archivable_month(month, today, after_months))
         kept = first_kept_month(today, after_months)
-        if m0 >= kept:
-            raise ValidationError("month", f"{month_key(m0)} is within the last {after_months} months, which stay live.",
-                                  f"Choose a month before {month_key(kept)}.")
         try:
             with write_tx(self.engine) as conn:
                 self._archive_lock(conn)
@@ -75,7 +69,7 @@ class ArchivePart:
                        AND EXISTS (SELECT 1 FROM bills n
                                     WHERE n.account_id = b.account_id AND n.service = b.service
                                       AND n.billing_period_start >= :kept AND n.status NOT IN ('superseded', 'cancelled')
-                                      AND {_NOT_ESTIMATED[self.dialect]})"""),
+                                      AND NOT COALESCE({ESTIMATED[self.dialect]}, FALSE))"""),
                              {"m0": m0, "m1": m_last, "kept": kept})
                 self._analyze_ids(conn)
                 self._drop_pointed_at(conn)

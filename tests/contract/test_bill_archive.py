@@ -258,3 +258,20 @@ def test_months_come_back_newest_first(storage, town):
     storage.restore_bill_month("2026-01", ADMIN)
     assert storage.get_bill(feb.id) == feb and storage.list_archived_months() == []
     _all_checks_clean(storage)
+
+
+def test_an_estimate_is_not_where_the_next_bill_counts_from(db, storage):
+    """August's paid bill stays live while the only newer bill is September's estimate: the next actual
+    bill counts from August's reading, so August's bill is the anchor until a real bill follows."""
+    _sql_only(storage)
+    from tests.contract.test_bill_coverage import reading
+
+    reading(db, storage, "1000", d(2026, 7, 25))
+    reading(db, storage, "1100", d(2026, 8, 25))
+    assert db.generate_bills_for_month(d(2026, 8, 1), d(2026, 8, 31), d(2026, 9, 15)).created == 1
+    aug = db.list_bills(BillFilter(period_month="2026-08")).items[0]
+    db.record_payment(aug.id, aug.total_amount, paid_on=d(2026, 9, 10), actor=ADMIN)
+    est = db.generate_bills_for_month(d(2026, 9, 1), d(2026, 9, 30), d(2026, 10, 15), estimate=True)
+    assert est.estimated == 1
+    out = storage.archive_bill_month("2026-08", d(2026, 12, 5), ADMIN, after_months=3)
+    assert (out.moved.bills, out.kept_live) == (0, 1) and storage.get_bill(aug.id) is not None
