@@ -7,8 +7,8 @@ Detection of a period [start, end] runs a few statements, each over the whole ut
 2. usage_baselines: for the accounts with usage in the period and no baseline for it yet, the
    statistics of their history (the baseline_days days before `start`): count, mean, sample sd,
    median and MAD of the usage, and median and MAD of usage / the type's average that day
-   (on SQLite medians with ROW_NUMBER over the sorted values, as it has no percentile function;
-   on PostgreSQL ordered-set aggregates, _BASELINE_PG);
+   (on PostgreSQL with ordered-set aggregates, _BASELINE_PG; SQLite has no percentile function and
+   takes the middle values by their positions in sorted scratch tables, sqlite_baselines.py);
 3. the period's rows joined once to their baseline and day index, keeping only the rows that meet
    the row rule of a method asked for (_ROW_RULES), into the scratch table detect_period;
 4. one INSERT ... SELECT per method over detect_period: the rows that break its rule, the one with
@@ -17,7 +17,7 @@ Detection of a period [start, end] runs a few statements, each over the whole ut
 With an account limit (after an import: the customers it touched) steps 2 and 3 take only those
 accounts (the scratch table detect_accounts), so the work follows the import's size, not the
 utility's; the day index is the whole utility's, as it must be.
-The same SQL runs on SQLite and PostgreSQL (only date arithmetic differs); the Supabase function
+Steps 1, 3 and 4 are the same SQL on SQLite and PostgreSQL (only date arithmetic differs); the Supabase function
 meterline_detect_usage_anomalies (database/supabase/80_functions_water.sql) is its PL/pgSQL twin.
 """
 from __future__ import annotations
@@ -34,12 +34,14 @@ from services.errors import ConflictError, NotFoundError
 from services.models import AnomalyCount, AnomalyFilter, Page, UsageAnomaly
 from services.readings.anomalies import DetectionParams
 from services.storage.sql_common import read_tx, write_tx
+from services.storage import sqlite_baselines
 from services.storage.sql_readings import area_subtree
 
 ua, a, ar = s.usage_anomalies, s.accounts, s.areas
 
+# PostgreSQL's baselines (SQLite's: services/storage/sqlite_baselines.py, the same statistics).
 # The history's rows of the accounts being given a baseline: usage, and usage / the type's average.
-_BASELINE = """
+_BASELINE_HISTORY = """
 INSERT INTO usage_baselines (account_id, as_of, window_days, days, mean, sd, median, mad, adj_median, adj_mad)
 WITH targets AS (
   SELECT DISTINCT u.account_id FROM daily_usage u
@@ -54,48 +56,14 @@ WITH targets AS (
     JOIN accounts ac ON ac.id = u.account_id
     LEFT JOIN usage_day_index ix ON ix.account_type = COALESCE(ac.account_type, '') AND ix.usage_date = u.usage_date
    WHERE u.usage_date BETWEEN :h0 AND :h1
-), st AS (
-  SELECT account_id, COUNT(*) AS n, AVG(q) AS mean, SUM(q * q) AS ss FROM h GROUP BY account_id HAVING COUNT(*) >= 2
-), rq AS (
-  SELECT account_id, q, ROW_NUMBER() OVER (PARTITION BY account_id ORDER BY q) AS k,
-         COUNT(*) OVER (PARTITION BY account_id) AS n FROM h
-), med AS (
-  SELECT account_id, AVG(q) AS m FROM rq WHERE k = (n + 1) / 2 OR k = (n + 2) / 2 GROUP BY account_id
-), dq AS (
-  SELECT h.account_id, ABS(h.q - med.m) AS v, ROW_NUMBER() OVER (PARTITION BY h.account_id ORDER BY ABS(h.q - med.m)) AS k,
-         COUNT(*) OVER (PARTITION BY h.account_id) AS n
-    FROM h JOIN med ON med.account_id = h.account_id
-), mad AS (
-  SELECT account_id, AVG(v) AS m FROM dq WHERE k = (n + 1) / 2 OR k = (n + 2) / 2 GROUP BY account_id
-), rr AS (
-  SELECT account_id, r, ROW_NUMBER() OVER (PARTITION BY account_id ORDER BY r) AS k,
-         COUNT(*) OVER (PARTITION BY account_id) AS n FROM h WHERE r IS NOT NULL
-), amed AS (
-  SELECT account_id, AVG(r) AS m, MAX(n) AS n FROM rr WHERE k = (n + 1) / 2 OR k = (n + 2) / 2 GROUP BY account_id
-), adq AS (
-  SELECT h.account_id, ABS(h.r - amed.m) AS v,
-         ROW_NUMBER() OVER (PARTITION BY h.account_id ORDER BY ABS(h.r - amed.m)) AS k,
-         COUNT(*) OVER (PARTITION BY h.account_id) AS n
-    FROM h JOIN amed ON amed.account_id = h.account_id WHERE h.r IS NOT NULL
-), amad AS (
-  SELECT account_id, AVG(v) AS m FROM adq WHERE k = (n + 1) / 2 OR k = (n + 2) / 2 GROUP BY account_id
-)
-SELECT st.account_id, :start, :window, st.n, ROUND(st.mean, 4),
-       ROUND(CASE WHEN (st.ss - st.n * st.mean * st.mean) > 0
-                  THEN SQRT((st.ss - st.n * st.mean * st.mean) / (st.n - 1)) ELSE 0 END, 4),
-       ROUND(med.m, 4), ROUND(mad.m, 4),
-       CASE WHEN amed.n >= 2 THEN ROUND(amed.m, 4) END, CASE WHEN amed.n >= 2 THEN ROUND(amad.m, 4) END
-  FROM st JOIN med ON med.account_id = st.account_id JOIN mad ON mad.account_id = st.account_id
-  LEFT JOIN amed ON amed.account_id = st.account_id LEFT JOIN amad ON amad.account_id = st.account_id
 """
 
-# PostgreSQL's form of _BASELINE: the same statistics with ordered-set aggregates, one pass for the
-# medians and one for the MADs instead of a sort of the whole history per window function. The median
+# The statistics with ordered-set aggregates, one pass for the medians and one for the MADs. The median
 # of n values is the mean of the values at positions ceil(n/2) and floor(n/2) + 1, which
-# percentile_disc(0.5) and percentile_disc(0.5 + 1e-10) give (exactly _BASELINE's two middle rows).
+# percentile_disc(0.5) and percentile_disc(0.5 + 1e-10) give (the two middle values).
 _MID = ("(percentile_disc(0.5) WITHIN GROUP (ORDER BY {x}) "
         "+ percentile_disc(0.5000000001) WITHIN GROUP (ORDER BY {x})) / 2")
-_BASELINE_PG = _BASELINE[:_BASELINE.index("), st AS (")] + f"""), st AS (
+_BASELINE_PG = _BASELINE_HISTORY + f"""), st AS (
   SELECT account_id, COUNT(*) AS n, AVG(q) AS mean, SUM(q * q) AS ss, {_MID.format(x="q")} AS med,
          COUNT(r) AS rn, {_MID.format(x="r")} AS amed
     FROM h GROUP BY account_id HAVING COUNT(*) >= 2
@@ -243,9 +211,11 @@ class AnomaliesPart:
                 self._scratch(conn, "detect_accounts", ("account_id",), ("bigint PRIMARY KEY",))
                 conn.execute(sa.text("INSERT INTO detect_accounts (account_id) VALUES (:a)"),
                              [{"a": x} for x in sorted(set(accounts))])
-            baseline = _BASELINE_PG if self.dialect == "postgresql" else _BASELINE
-            conn.execute(sa.text(baseline.replace("{only}", only)),
-                         {k: binds[k] for k in ("start", "end", "h0", "h1", "window")})
+            history = {k: binds[k] for k in ("start", "end", "h0", "h1", "window")}
+            if self.dialect == "postgresql":
+                conn.execute(sa.text(_BASELINE_PG.replace("{only}", only)), history)
+            else:
+                sqlite_baselines.fill_baselines(conn, history, limited=accounts is not None)
             self._scratch(conn, "detect_period", _PERIOD_COLUMNS, _PERIOD_TYPES)
             fill = f"INSERT INTO detect_period ({', '.join(_PERIOD_COLUMNS)}) " + _period_rows(params.methods)
             fill = fill.replace("{only}", only)

@@ -212,3 +212,43 @@ def test_an_odd_history_length_gives_the_reference_medians(storage, water, days)
     params = PARAMS.with_changes(baseline_days=days)
     storage.detect_anomalies(START, END, params, ADMIN)
     assert stored(storage) == reference(ids, rows, params)
+
+
+def test_stored_baselines_are_the_reference_statistics(storage, water):
+    """Every account's baseline row (count, mean, sd, median, MAD, and the median and MAD of its usage
+    relative to its type's daily average) is what the reference computes from the same history; an
+    account with fewer than two days of history gets none. SQLite takes its medians by position in
+    sorted scratch tables (services/storage/sqlite_baselines.py), PostgreSQL by ordered-set aggregates."""
+    if not hasattr(storage, "engine"):
+        pytest.skip("the REST backend's baselines are the Supabase function's (tests/supabase)")
+    import sqlalchemy as sa
+
+    ids, rows = water
+    area = storage.get_account(account_id=ids["HS0000101"]).area_id
+    storage.bulk_insert("accounts", [{"code": "HS0000112", "name": "x", "area_id": area, "category": "residential",
+                                      "account_type": "residential"}])
+    new = storage.lookup_ids("accounts", "code", ["HS0000112"])["HS0000112"]
+    one_day = [{"account_id": new, "usage_date": day, "quantity": D("0.50"), "source": "import"}
+               for day in (START - dt.timedelta(days=1), START)]  # one day of history
+    storage.bulk_insert("daily_usage", one_day)
+    rows = rows + one_day
+    storage.detect_anomalies(START, END, PARAMS, ADMIN)
+
+    kind = {**{ids[c]: CUSTOMERS[c][0] for c in CUSTOMERS}, new: "residential"}
+    active = {**{ids[c]: CUSTOMERS[c][1] for c in CUSTOMERS}, new: True}
+    index = an.day_index((r["usage_date"], kind[r["account_id"]], r["quantity"]) for r in rows if active[r["account_id"]])
+    want = {}
+    for aid in kind:
+        hist = [(r["usage_date"], r["quantity"]) for r in rows
+                if r["account_id"] == aid and START - dt.timedelta(days=PARAMS.baseline_days) <= r["usage_date"] < START]
+        b = an.baseline(hist, {x: v for (t, x), v in index.items() if t == kind[aid]})
+        if b is not None:
+            want[aid] = (b.days, b.mean, b.sd, b.median, b.mad, b.adj_median, b.adj_mad)
+    four = D("0.0001")
+    with storage.engine.connect() as conn:
+        got = {aid: (days, *(None if x is None else D(str(x)).quantize(four) for x in stats))
+               for aid, days, *stats in conn.execute(sa.text(
+                   "SELECT account_id, days, mean, sd, median, mad, adj_median, adj_mad FROM usage_baselines "
+                   "WHERE as_of = :s AND window_days = :w"), {"s": START, "w": PARAMS.baseline_days})}
+    assert new not in got and new not in want
+    assert got == want
