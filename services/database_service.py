@@ -88,7 +88,9 @@ def parse_date(value, field: str) -> dt.date:
     raise ValidationError(field, f"'{value}' is not a date." if value else "is required.", "Use YYYY-MM-DD, e.g. 2026-11-30.")
 
 
-@refuses_nul()  # text with \x00 is bad input on every backend (services/text.py)
+# Text with \x00 is bad input on every backend (services/text.py). utility() takes no text and is
+# asked for every number and amount a page formats.
+@refuses_nul(exempt=("utility",))
 @actor_scoped  # a call for an area-limited actor reads only their areas (services/storage/scoping.py)
 class DatabaseService(WaterServiceMixin, TrustServiceMixin):
     def __init__(self, storage: Storage, pricing: PricingService | None = None, *,
@@ -98,6 +100,7 @@ class DatabaseService(WaterServiceMixin, TrustServiceMixin):
         # Today is the utility's date (its time zone), whatever the server's zone is.
         self.today = today or (lambda: self.utility().today())
         self._utility: UtilitySettings | None = None
+        self._unscoped: DatabaseService | None = None  # set on a scoped view (scoped())
 
     @classmethod
     def from_url(cls, url: str, pricing: PricingService | None = None, **kwargs) -> "DatabaseService":
@@ -122,6 +125,7 @@ class DatabaseService(WaterServiceMixin, TrustServiceMixin):
 
         clone = copy.copy(self)
         clone.storage = view
+        clone._unscoped = self._unscoped or self  # whose utility settings it shows (read and refreshed once)
         return clone
 
     def for_actor(self, actor: Actor | None) -> "DatabaseService":
@@ -136,7 +140,10 @@ class DatabaseService(WaterServiceMixin, TrustServiceMixin):
 
     # ---- the utility and its reference data -------------------------------------------------
     def utility(self) -> UtilitySettings:
-        """The utility this database serves (read once per service object; set_up_utility refreshes it)."""
+        """The utility this database serves (read once per service object; set_up_utility refreshes it;
+        a scoped view shows its unscoped service's)."""
+        if self._unscoped is not None:
+            return self._unscoped.utility()
         if self._utility is None:
             row = self.storage.utility_settings_row()
             self._utility = UtilitySettings.from_row(row) if row else TEMPLATES["society"]
@@ -151,7 +158,7 @@ class DatabaseService(WaterServiceMixin, TrustServiceMixin):
         settings = utility_template(template).with_changes(**changes)
         self.storage.save_utility_settings(settings.as_row(), actor)
         self.storage.save_tariff_plan(TariffPlan.load(ROOT / settings.plan_file), actor)
-        self._utility = settings
+        (self._unscoped or self)._utility = settings
         return settings
 
     def update_utility(self, *, name: str | None = None, account_label: str | None = None,
@@ -163,7 +170,7 @@ class DatabaseService(WaterServiceMixin, TrustServiceMixin):
         have that many levels. Template, currency, locale, time zone, service and plan are not
         editable here: they decide how the stored bills were priced and read."""
         actor = require(actor, Permission.MANAGE_MASTER_DATA)
-        self._utility = None  # read the stored row: another process may have changed it
+        (self._unscoped or self)._utility = None  # read the stored row: another process may have changed it
         current = self.utility()
         changes: dict = {}
         for field, value in (("name", name), ("account_label", account_label),
@@ -194,7 +201,7 @@ class DatabaseService(WaterServiceMixin, TrustServiceMixin):
         settings = current.with_changes(**changes)  # UtilitySettings checks the days and names
         if settings != current:
             self.storage.save_utility_settings(settings.as_row(), actor)
-            self._utility = settings
+            (self._unscoped or self)._utility = settings
         return settings
 
     def plan_book(self) -> PlanBook:

@@ -21,17 +21,39 @@ def _services(settings: Settings) -> Services:
     return build_services(settings)
 
 
+# The services of each configuration in this process, in front of _services: Streamlit hashes a
+# cached function's arguments on every call (field by field), and services() is called for every
+# amount and quantity a page formats. Settings is frozen, so its own hash is the key here.
+_BUILT: dict[Settings, Services] = {}
+_SCOPED_KEY = "_scoped_services"
+
+
+def shared_services() -> Services:
+    """The services of the configuration in the environment, unscoped (built once per process)."""
+    settings = Settings.from_env()
+    svc = _BUILT.get(settings)
+    if svc is None:
+        svc = _BUILT[settings] = _services(settings)
+    return svc
+
+
 def services() -> Services:
-    """Services built once per configuration (the cache is keyed by the settings), with the database
-    as the signed-in user may see it: an area-limited user's every read is filtered to their areas by
-    the storage layer (DatabaseService.for_actor; services/accounts/scopes.py), so no page can forget it."""
-    svc = _services(Settings.from_env())
+    """Services built once per configuration (keyed by the settings), with the database as the
+    signed-in user may see it: an area-limited user's every read is filtered to their areas by the
+    storage layer (DatabaseService.for_actor; services/accounts/scopes.py), so no page can forget it.
+    That view is built once per signed-in actor and kept in their session."""
+    svc = shared_services()
     actor = st.session_state.get(ACTOR_KEY)
     if actor is None or actor.scope.is_everything:
         return svc
+    kept = st.session_state.get(_SCOPED_KEY)
+    if kept is not None and kept[0] is svc and kept[1] == actor:
+        return kept[2]
     import dataclasses
 
-    return dataclasses.replace(svc, db=svc.db.for_actor(actor))
+    scoped = dataclasses.replace(svc, db=svc.db.for_actor(actor))
+    st.session_state[_SCOPED_KEY] = (svc, actor, scoped)
+    return scoped
 
 
 def utility() -> UtilitySettings:

@@ -14,10 +14,9 @@ from ui.common import page_guard
 def portal() -> CustomerPortal:
     """The portal service over the unscoped services: it binds every read to the customer's scope
     itself (CustomerPortal.view), and needs the unscoped storage only for the customer's own records."""
-    from services.config import Settings
-    from ui.common import _services
+    from ui.common import shared_services
 
-    return CustomerPortal(_services(Settings.from_env()))
+    return CustomerPortal(shared_services())
 
 
 def guard() -> Actor:

@@ -197,6 +197,24 @@ if st.session_state.get(CONFIRM) and unflagged:
                   on_click=_bulk, args=([rd.id for rd in chosen],), icon=":material/check:")
         k2.button("Cancel", key="bulk_confirm_no", on_click=lambda: st.session_state.pop(CONFIRM, None))
 
+
+def _more_menu(rd) -> None:
+    """A row's "More": units to bill, reject with a reason, the meter's history."""
+    st.text_input("Monthly units to bill" + (f" ({rd.unit})" if rd.unit else ""), key=f"units_{rd.id}",
+                  placeholder=f"{rd.consumption}" if rd.consumption is not None else "enter units",
+                  help="Leave empty to bill the computed consumption; then Approve.")
+    st.text_input("Reason to reject", key=f"reason_{rd.id}", placeholder="e.g. photo unreadable")
+    st.button("Reject", key=f"reject_{rd.id}", on_click=_reject, args=(rd.id,), icon=":material/close:",
+              width="stretch")
+    history = [h for h in db.meter_history(rd.meter_id, limit=HISTORY + 1) if h.id != rd.id][:HISTORY]
+    if history:
+        st.markdown(w.markdown_table([{"date": h.reading_date.isoformat(), "reading": u.number(h.reading_value),
+                                       "used": w.qty(h.consumption, h.unit or rd.unit), "status": h.status}
+                                      for h in history]))
+    else:
+        st.caption("No earlier readings of this meter.")
+
+
 first_open = next((i for i in rows if i in by_id and done.get(i, ("",))[0] != "success"), None)
 refused = st.session_state.get(UNDO_REFUSED, {})
 for reading_id in rows:
@@ -257,19 +275,11 @@ for reading_id in rows:
         act_col.button("Approve", key=f"approve_{rd.id}", on_click=_approve, args=(rd.id,),
                        type="primary" if first else "secondary", icon=":material/check:",
                        shortcut=APPROVE_KEY if first else None)
-        with act_col.popover("More", icon=":material/more_horiz:"):
-            st.text_input("Monthly units to bill" + (f" ({rd.unit})" if rd.unit else ""), key=f"units_{rd.id}",
-                          placeholder=f"{rd.consumption}" if rd.consumption is not None else "enter units",
-                          help="Leave empty to bill the computed consumption; then Approve.")
-            st.text_input("Reason to reject", key=f"reason_{rd.id}", placeholder="e.g. photo unreadable")
-            st.button("Reject", key=f"reject_{rd.id}", on_click=_reject, args=(rd.id,), icon=":material/close:",
-                      width="stretch")
-            history = [h for h in db.meter_history(rd.meter_id, limit=HISTORY + 1) if h.id != rd.id][:HISTORY]
-            if history:
-                st.dataframe([{"date": h.reading_date.isoformat(), "reading": u.number(h.reading_value),
-                               "used": w.qty(h.consumption, h.unit or rd.unit), "status": h.status}
-                              for h in history], hide_index=True, width="stretch",
-                             height=35 * (len(history) + 1) + 3)
-            else:
-                st.caption("No earlier readings of this meter.")
+        # The menu is built only while it is open, or while a field of it holds text (so units typed
+        # there still reach Approve after the menu closes): a page of closed menus was most of the
+        # server's work for the inbox (docs/scale-and-benchmarks.md, "Where the time went").
+        more = act_col.popover("More", icon=":material/more_horiz:", key=f"more_{rd.id}", on_change="rerun")
+        if more.open or st.session_state.get(f"units_{rd.id}") or st.session_state.get(f"reason_{rd.id}"):
+            with more:
+                _more_menu(rd)
 w.pager(key, page, "pending readings")

@@ -16,12 +16,11 @@ from services.accounts.cookie_session import COOKIE_NAME, END_PATH, HANDOFFS, ST
 
 
 def _auth():
-    """The app's own Services (the same st.cache_resource entry the pages use): one engine, and the schema
-    check at start-up runs once, not again when the first cookie is set."""
-    from services.config import Settings
-    from ui.common import _services
+    """The app's own Services (the same ones the pages use): one engine, and the schema check at
+    start-up runs once, not again when the first cookie is set."""
+    from ui.common import shared_services
 
-    return _services(Settings.from_env()).auth
+    return shared_services().auth
 
 
 def _same_origin(request: Request) -> bool:

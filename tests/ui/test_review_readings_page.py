@@ -30,13 +30,29 @@ def _button(at, key):
     return next(b for b in at.button if b.key == key)
 
 
+def _open_more(at, reading_id):
+    """Open a row's "More" menu, as a click on it does (its open state reruns the page)."""
+    at.session_state[f"more_{reading_id}"] = True
+    at.run()
+
+
+def _histories(at):
+    return [m.value for m in at.markdown if m.value.startswith("| date | reading | used | status |")]
+
+
 def test_queue_shows_photo_history_and_flags(seeded_url, monkeypatch, tmp_path):
     rd = _photo_reading(seeded_url, tmp_path)
     at = signed_in(seeded_url, monkeypatch, tmp_path, "admin", PAGE)
     at.toggle(key="rv_newest").set_value(True).run()  # oldest first by default
     assert _headers(at)[0].startswith("B17-FF · Test Owner · meter 19152159") and f"#{rd.id}" in _headers(at)[0]
     assert [i.proto.imgs[0].caption for i in at.get("image")] == ["Meter photo"]  # only the new reading has one
-    assert len(at.dataframe) == len(_headers(at))  # each reading's "More" holds its meter's history
+    # a reading's "More" holds its meter's history; a closed menu is not built at all (closed menus were
+    # most of the page's cost under load: docs/scale-and-benchmarks.md)
+    assert not _histories(at) and not [t for t in at.text_input if (t.key or "").startswith(("units_", "reason_"))]
+    _open_more(at, rd.id)
+    histories = _histories(at)
+    assert len(histories) == 1 and not at.dataframe and at.text_input(key=f"units_{rd.id}")
+    assert "approved" in histories[0] and "\\-" in histories[0]  # dates escaped: shown, never interpreted
     assert any("Pending readings 1-20 of" in c.value for c in at.caption)
     at.toggle(key="rv_flagged").set_value(True).run()
     flagged = _headers(at)
@@ -65,7 +81,11 @@ def test_approve_with_units_and_reject_with_reason(seeded_url, monkeypatch, tmp_
     at = signed_in(seeded_url, monkeypatch, tmp_path, "admin", PAGE)
     at.text_input(key="rv_code").input("B17-FF").run()
     rid = int(_headers(at)[0].rsplit("#", 1)[1])
-    at.text_input(key=f"units_{rid}").input("99.5")
+    _open_more(at, rid)
+    at.text_input(key=f"units_{rid}").input("99.5").run()
+    at.session_state[f"more_{rid}"] = False  # the menu closes; the units typed in it stay for Approve
+    at.run()
+    assert at.text_input(key=f"units_{rid}").value == "99.5"
     _button(at, f"approve_{rid}").click()
     at.run()
     st = storage_for(seeded_url)
@@ -77,6 +97,7 @@ def test_approve_with_units_and_reject_with_reason(seeded_url, monkeypatch, tmp_
 
     at.text_input(key="rv_code").set_value("A1-GF").run()
     other = int(_headers(at)[0].rsplit("#", 1)[1])
+    _open_more(at, other)
     _button(at, f"reject_{other}").click()
     at.run()
     assert any("reason" in e.value.lower() and "is required" in e.value for e in at.error)

@@ -43,6 +43,8 @@ def test_a_rejection_is_undone_from_its_row(seeded_url, monkeypatch, tmp_path):
     st = storage_for(seeded_url)
     at = signed_in(seeded_url, monkeypatch, tmp_path, "admin", PAGE)
     rid = _ids(at)[0]
+    at.session_state[f"more_{rid}"] = True  # open the row's "More" menu
+    at.run()
     at.text_input(key=f"reason_{rid}").input("Photo unreadable")
     _button(at, f"reject_{rid}").click()
     at.run()
