@@ -111,7 +111,8 @@ class Person:
         elif r.errors:
             self.rec.error(kind, "; ".join(r.errors)[:300], r.seconds)
         elif expect and not r.has_text(expect) and not r.has_text(escaped(expect)):
-            self.rec.error(kind, f"the page did not show {expect!r}", r.seconds)
+            near = [t.replace("\\", "")[:80] for t in r.texts if "#" in t or "eading" in t][:3]  # what it showed instead
+            self.rec.error(kind, f"the page did not show {expect!r} (it showed {near})", r.seconds)
         else:
             self.rec.ok(kind, r.seconds)
         return r
