@@ -41,19 +41,18 @@ def services() -> Services:
     """Services built once per configuration (keyed by the settings), with the database as the
     signed-in user may see it: an area-limited user's every read is filtered to their areas by the
     storage layer (DatabaseService.for_actor; services/accounts/scopes.py), so no page can forget it.
-    That view is built once per signed-in actor and kept in their session."""
+    That database view is built once per signed-in actor and kept in their session."""
     svc = shared_services()
     actor = st.session_state.get(ACTOR_KEY)
     if actor is None or actor.scope.is_everything:
         return svc
-    kept = st.session_state.get(_SCOPED_KEY)
-    if kept is not None and kept[0] is svc and kept[1] == actor:
-        return kept[2]
     import dataclasses
 
-    scoped = dataclasses.replace(svc, db=svc.db.for_actor(actor))
-    st.session_state[_SCOPED_KEY] = (svc, actor, scoped)
-    return scoped
+    kept = st.session_state.get(_SCOPED_KEY)
+    if kept is None or kept[0] is not svc.db or kept[1] != actor:
+        kept = (svc.db, actor, svc.db.for_actor(actor))
+        st.session_state[_SCOPED_KEY] = kept
+    return dataclasses.replace(svc, db=kept[2])  # the other services as they are now
 
 
 def utility() -> UtilitySettings:

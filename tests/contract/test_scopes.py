@@ -177,3 +177,23 @@ def test_a_scope_path_is_not_a_prefix_match(storage, town):
     view = storage.scoped(Scope.of(["KSR/KSR-UC0"]))
     assert view.list_accounts(AccountFilter(), 0, 50).total == 0
     assert view.list_bills(BillFilter(), 0, 50).total == 0
+
+
+def test_a_scoped_service_shows_its_parents_utility_settings(storage, town):
+    """Every amount a page formats asks the service for the utility's settings: a scoped view reads
+    them from its unscoped service (read once there), and an edit there is what the view shows next,
+    without reading the database once a call."""
+    db, agent = town["db"], town["agent"]
+    view = db.for_actor(agent)
+    assert view is not db and view.utility() is db.utility()
+    calls = []
+    real = storage.utility_settings_row
+    storage.utility_settings_row = lambda: calls.append(1) or real()
+    try:
+        for _ in range(5):
+            view.utility()
+        assert calls == []
+    finally:
+        del storage.utility_settings_row
+    db.update_utility(name="Renamed Town", actor=ADMIN)
+    assert view.utility().name == "Renamed Town" == db.for_actor(agent).utility().name
