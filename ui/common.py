@@ -25,7 +25,7 @@ def _services(settings: Settings) -> Services:
 # cached function's arguments on every call (field by field), and services() is called for every
 # amount and quantity a page formats. Settings is frozen, so its own hash is the key here.
 _BUILT: dict[Settings, Services] = {}
-_SCOPED_KEY = "_scoped_services"
+_SCOPED_KEY = "_scoped_db"  # (unscoped db, actor, the actor's scoped view of it)
 
 
 def shared_services() -> Services:

@@ -129,8 +129,8 @@ def lines_table(rows: list[dict], container=None) -> None:
 
 
 def markdown_table(rows: list[dict]) -> str:
-    """A few rows as a Markdown table (every cell escaped): where a page repeats a small table per
-    row of a list, one Markdown element costs the server a fraction of a data grid's Arrow encoding."""
+    """A few rows as a Markdown table (every cell escaped): one Markdown element, a fraction of a data
+    grid's Arrow encoding, and on a phone its cells wrap instead of scrolling."""
     head = list(rows[0]) if rows else []
     lines = ["| " + " | ".join(esc(h) for h in head) + " |", "|" + " --- |" * len(head)]
     lines += ["| " + " | ".join(esc(row[h]) for h in head) + " |" for row in rows]
