@@ -3181,6 +3181,8 @@ CREATE UNIQUE INDEX IF NOT EXISTS ix_bills_bill_number ON bills (bill_number);
 
 CREATE INDEX IF NOT EXISTS ix_bills_bill_run_id ON bills (bill_run_id);
 
+CREATE INDEX IF NOT EXISTS ix_bills_billing_period_start_id ON bills (billing_period_start, id);
+
 CREATE INDEX IF NOT EXISTS ix_bills_billing_period_start_status ON bills (billing_period_start, status);
 
 CREATE INDEX IF NOT EXISTS ix_bills_carried_forward_to ON bills (carried_forward_to) WHERE carried_forward_to IS NOT NULL;

@@ -275,3 +275,28 @@ def test_an_estimate_is_not_where_the_next_bill_counts_from(db, storage):
     assert est.estimated == 1
     out = storage.archive_bill_month("2026-08", d(2026, 12, 5), ADMIN, after_months=3)
     assert (out.moved.bills, out.kept_live) == (0, 1) and storage.get_bill(aug.id) is not None
+
+
+def test_the_bills_list_counts_live_bills_with_a_month_archived(storage, town):
+    """Issue 19: a list filtered on month, status and area alone is counted from the summary rows,
+    which still count archived bills; the count is the live bills listed, for staff limited to an area
+    too, and the unfiltered list reads no bills to count them."""
+    before = len(storage.list_bills(BillFilter(), 0, 100, with_total=False).items)
+    storage.archive_bill_month("2026-01", TODAY, ADMIN, after_months=12)
+    assert storage.list_archived_months()[0].counts.bills == 2
+    kasur = storage.get_area(path="KSR").id
+    counted = []
+    listen = lambda conn, cursor, sql, *a: counted.append(sql) if "count(" in sql.lower() else None  # noqa: E731
+    sa.event.listen(storage.engine, "before_cursor_execute", listen)
+    try:
+        assert storage.list_bills(BillFilter(), 0, 1).total == before - 2
+    finally:
+        sa.event.remove(storage.engine, "before_cursor_execute", listen)
+    assert not [x for x in counted if "FROM bills" in x], counted
+    for view in (storage, storage.scoped(Scope(paths=frozenset({"KSR"})))):
+        for month in (None, "2026-01", "2026-02", "2026-04"):
+            for statuses in ((), ("paid",), ("carried_forward",), ("pending", "overdue", "partially_paid")):
+                for area in (None, kasur):
+                    flt = BillFilter(period_month=month, statuses=statuses, area_id=area)
+                    listed = view.list_bills(flt, 0, 100, with_total=False).items
+                    assert view.list_bills(flt, 0, 1).total == len(listed), flt

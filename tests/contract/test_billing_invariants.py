@@ -16,7 +16,8 @@ PostgreSQL, with months moved to the bill archive and back (issue 14) in between
   (vi)  with estimated bills in the sequence (an estimating month run; services/billing/estimates.py):
         a bill's units are its covered readings' units less the estimate it deducted, and the flat's
         standing bills' units are its covered readings' units plus the open estimate, which is never
-        negative: every unit is billed exactly once, on an estimate or on the reading.
+        negative: every unit is billed exactly once, on an estimate or on the reading;
+  (vii) the bills list's count equals the bills it lists, by month, status and block, archived months in.
 
 Refusals along the way (a pending reading before the one billed, a re-issue of a bill carried
 forward, more paid than a replacement's total, ...) store nothing, and the invariants still hold.
@@ -247,6 +248,23 @@ class World:
         with self.st.engine.connect() as conn:
             report = bill_chain.verify(conn)
             assert report.ok, report.text()
+        self.list_counts()
+
+    def list_counts(self):
+        """(vii) the bills list's count (from the summary rows where they can say it exactly, issue 19)
+        is the number of live bills it lists, for every month and all, by status and by block."""
+        live = self.st.list_bills(BillFilter(), 0, 5000, with_total=False).items
+        block = sorted(k for k in self.society["areas"] if "/" not in k)[0]
+        months = {x.billing_period_start.isoformat()[:7] for x in live} | {m.month for m in self.st.list_archived_months()}
+        for month in (None, "2027-06", *sorted(months)):  # and a month with no bills
+            for statuses in ((), ("paid",), OPEN + ("carried_forward",)):
+                for area in (None, block):
+                    flt = BillFilter(period_month=month, statuses=statuses,
+                                     area_id=area and self.society["areas"][area])
+                    expected = sum(1 for x in live if (not month or x.billing_period_start.isoformat()[:7] == month)
+                                   and (not statuses or x.status in statuses)
+                                   and (not area or x.area_path.split("/")[0] == area))
+                    assert self.st.list_bills(flt, 0, 1).total == expected, flt
 
     # ---- the invariants -------------------------------------------------------------------------
     def check(self):
