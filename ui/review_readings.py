@@ -154,17 +154,24 @@ page = db.list_pending_readings(flt, offset, size, actor=actor)
 url.publish(URL, key, size)
 
 # The page's rows keep the places they were first shown in: a decided reading leaves the pending
-# list, but its row stays (saying what was done) until the filter or page changes.
+# list, but its row stays (saying what was done) until the filter or page changes. A reading that
+# joins the page later (another reviewer decided one above it) is pinned below the others, so its
+# own decision shows in its row too (it vanished before: found by the load test, issue 19); on a
+# long day on one page the latest page-size decisions keep their rows (the toast said the others).
 signature = (flt, offset, size)
 pinned_sig, pinned = st.session_state.get(PINNED, (None, []))
 if pinned_sig != signature:
-    pinned = [rd.id for rd in page.items]
-    st.session_state[PINNED] = (signature, pinned)
+    pinned = []
     st.session_state[DONE] = {}
     st.session_state[UNDO_REFUSED] = {}
 done = st.session_state.get(DONE, {})
 by_id = {rd.id: rd for rd in page.items}
 rows = [i for i in pinned if i in by_id or i in done] + [rd.id for rd in page.items if rd.id not in pinned]
+for old in [i for i in rows if i not in by_id][:-size]:
+    rows.remove(old)
+    done.pop(old, None)
+    st.session_state.get(UNDO_REFUSED, {}).pop(old, None)
+st.session_state[PINNED] = (signature, rows)
 
 if not rows:
     st.info("No pending readings match these filters.", icon=":material/done_all:")

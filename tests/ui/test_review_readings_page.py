@@ -201,6 +201,36 @@ def test_inbox_is_oldest_first_and_rows_keep_their_places(seeded_url, monkeypatc
     assert len(at.toast) >= 1
 
 
+def test_a_reading_that_joined_the_page_later_keeps_its_row_when_decided(seeded_url, monkeypatch, tmp_path):
+    """Found by the load test (issue 19): a reading that slid onto the page after another reviewer
+    decided one of its rows vanished when approved, its "Approved reading" line with it. It is pinned
+    too now; and a long day on one page keeps the latest page-size decisions in their rows, not every one."""
+    st = storage_for(seeded_url)
+    other = st.get_user(username="admin")
+    other = Actor(other.id, other.username, other.role)
+    at = signed_in(seeded_url, monkeypatch, tmp_path, "admin", PAGE)
+    at.session_state["review__size"] = 10
+    at.run()
+    first = [int(h.rsplit("#", 1)[1]) for h in _headers(at)]
+    assert len(first) == 10
+    DatabaseService(st).approve_reading(first[0], actor=other)  # decided elsewhere: leaves the page
+    at.run()
+    shown = [int(h.rsplit("#", 1)[1]) for h in _headers(at)]
+    late = shown[-1]
+    assert shown[:9] == first[1:] and late not in first
+    _button(at, f"approve_{late}").click()
+    at.run()
+    assert not at.exception, at.exception
+    assert any(f"Approved reading #{late}" in plain(s.value) for s in at.success), [s.value for s in at.success]
+    for _ in range(10):  # ten more decisions on the same page: the last ten stay in their rows
+        nxt = next(b for b in at.button if (b.key or "").startswith("approve_"))
+        nxt.click()
+        at.run()
+    assert not at.exception, at.exception
+    assert len([s for s in at.success if "Approved reading #" in plain(s.value)]) == 10
+    assert len(_headers(at)) == 10  # and a full page of undecided readings below them
+
+
 def test_a_photo_reused_from_another_area_is_flagged_without_showing_that_meter(seeded_url, monkeypatch, tmp_path):
     """An area-limited reviewer (block A) sees that a block A photo matches one stored for a meter
     outside their areas, but not which meter or flat, nor that photo (docs/trust.md). No area-limited
