@@ -11,7 +11,8 @@ from services.accounts.cookie_session import COOKIE_NAME
 from services.clock import utcnow
 from services.models import BillFilter
 from services.storage.sql_backend import SqlStorage
-from tests.browser.conftest import OUTPUT, nav, sign_in, sign_out, signed_in_or_form, wait_for_app
+from tests.browser.conftest import (OUTPUT, nav, sign_in, sign_out, signed_in_or_form, start_streamlit,
+                                   wait_for_app)
 from tests.ui.harness import DEMO_PASSWORDS
 
 SHOTS = OUTPUT / "issue18b"
@@ -64,6 +65,26 @@ def test_reload_keeps_the_session_and_sign_out_ends_it(demo_server, page):
     page.reload()
     wait_for_app(page)
     assert not _signed_in_as(page, "admin")  # ... and a reload shows the sign-in form
+
+
+def test_sign_in_survives_landing_on_another_server_process(demo_server, page, tmp_path):
+    """Issue 19: behind a balancer a user may land on another `streamlit run` process of the same
+    database (a restart, a re-balanced connection). The cookie names a session the database holds, so
+    that process signs them in too; and a sign-out there ends it on the first one."""
+    other = start_streamlit(demo_server.db_url, tmp_path)
+    try:
+        sign_in(page, demo_server.url, "admin", DEMO_PASSWORDS["admin"])
+        _wait_for_cookie(page)  # a cookie is for the host, whatever the port: both processes receive it
+        page.goto(other.url)
+        wait_for_app(page)
+        assert _signed_in_as(page, "admin"), "the second process did not take the session"
+        _shot(page, "another-process-keeps-session")
+        sign_out(page)
+        page.goto(demo_server.url)
+        wait_for_app(page)
+        assert not _signed_in_as(page, "admin")
+    finally:
+        other.stop()
 
 
 def test_a_copied_cookie_dies_with_its_session(demo_server, browser, page):
