@@ -283,7 +283,15 @@ class BillsPart:
                 key = f.c.code
             else:
                 key = b.c[column]
-            ids_q = ids_q.order_by(order(key), order(b.c.id)).offset(offset).limit(limit)
+            if flt.search and self.dialect == "postgresql":
+                # The matches first, then their order: with the page's order in an index PostgreSQL walked it
+                # and checked each bill against every matching account in turn (a search for "B17" over 3.6
+                # million bills, 4,444 accounts: 1.1 s; matched first and sorted: 41 ms). An expression of
+                # the key is in no index.
+                key, last = sa.func.coalesce(key, key), sa.func.coalesce(b.c.id, b.c.id)
+            else:
+                last = b.c.id
+            ids_q = ids_q.order_by(order(key), order(last)).offset(offset).limit(limit)
             ids = [x for (x,) in conn.execute(ids_q)]
             rows = conn.execute(_bill_select().where(b.c.id.in_(ids))).mappings().all() if ids else []
             total = None
