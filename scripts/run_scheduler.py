@@ -74,15 +74,27 @@ def serve(svc, catch_up: bool) -> int:
     sched.add_listener(lambda _event: log.info("Scheduler started (%d jobs); Ctrl-C to stop", len(sched.get_jobs())),
                        EVENT_SCHEDULER_STARTED)
 
-    def stop(signum, _frame):
-        log.info("signal %s: stopping the scheduler", signum)
+    # The handler only sets an event: it runs between two steps of whatever the main thread was doing,
+    # which may be writing "Scheduler started" to stderr, and a log line from it then raised "reentrant
+    # call" inside that write and the stop was lost (the suite saw it once, a run 30 s past SIGTERM).
+    # Nor does it call shutdown(): it may have interrupted the main loop while it holds the wake-up
+    # event's lock, which shutdown() sets (a self-deadlock). This thread does both.
+    stopping = threading.Event()
+    signals: list[int] = []
+
+    def stop_when_asked() -> None:
+        stopping.wait()
+        log.info("signal %s: stopping the scheduler", signals[0] if signals else "?")
         if sched.running:
-            # Not from here: the handler may have interrupted the main loop while it holds the
-            # wake-up event's lock, and shutdown() sets that event (a self-deadlock). A thread
-            # sets it as soon as the main loop lets go.
-            threading.Thread(target=sched.shutdown, kwargs={"wait": False}, daemon=True).start()
-        else:
+            sched.shutdown(wait=False)
+
+    threading.Thread(target=stop_when_asked, daemon=True).start()
+
+    def stop(signum, _frame):
+        if not sched.running:
             raise SystemExit(0)  # not started yet: do not start
+        signals.append(signum)
+        stopping.set()
 
     signal.signal(signal.SIGTERM, stop)
     print(list_jobs(svc), flush=True)
